@@ -1,0 +1,1 @@
+"""Everything that speaks to Asterisk: AMI client, FastAGI server, shipped configuration, PBX simulator."""

@@ -1,0 +1,1 @@
+"""The IVR: YAML menus, their validation and versions, and the interpreter run over FastAGI."""

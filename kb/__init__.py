@@ -1,0 +1,1 @@
+"""Knowledge base: service cards per department, Polish full-text search, topic mapping."""

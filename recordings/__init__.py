@@ -1,0 +1,1 @@
+"""Call recordings: start on bridge, storage layout, metadata, retention and access audit."""
