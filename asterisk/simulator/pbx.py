@@ -316,9 +316,9 @@ class PBXSimulator:
         finally:
             self._trunk_calls -= 1
             if not ch.hung_up:
-                if call.caller_gone:
+                if call.caller_gone or call.agi_dead:
                     ev.soft_hangup_request(ch, 16)
-                    ev.hangup(ch, 0 if call.hung_up_by == "caller" else 16)
+                    ev.hangup(ch, 0 if call.caller_gone and call.hung_up_by == "caller" else 16)
                 else:
                     ev.hangup(ch, 16)
             if self._trunk_calls == 0:
