@@ -81,6 +81,7 @@ class FastAGISession:
         self.writer: asyncio.StreamWriter | None = None
         self.notified = False          # the HANGUP line was sent
         self.controller_hung_up = False
+        self._late_hangup: asyncio.Task[None] | None = None
 
     # -- connection ------------------------------------------------------------------------------
     async def connect(self) -> bool:
@@ -111,7 +112,7 @@ class FastAGISession:
             ("agi_callingani2", "0"),
             ("agi_callington", "0"),
             ("agi_callingtns", "0"),
-            ("agi_dnid", script.dialed),
+            ("agi_dnid", script.dialed if ch.tech == "PJSIP" else "unknown"),
             ("agi_rdnis", "unknown"),
             ("agi_context", ch.context),
             ("agi_extension", ch.exten),
@@ -174,6 +175,11 @@ class FastAGISession:
 
     # -- command dispatch ------------------------------------------------------------------------
     async def handle(self, line: str) -> None:
+        if self._late_hangup is not None:
+            # res_agi writes HANGUP before it reads the next command after an AGI HANGUP
+            await self._late_hangup
+        elif self.call.agi_dead and not self.notified:
+            await self.notify_hangup()
         upper = line.upper()
         command = next((c for c in COMMANDS
                         if upper == c or upper.startswith(c + " ")), None)
@@ -291,7 +297,7 @@ class FastAGISession:
         call.agi_dead = True
         self.controller_hung_up = True
         call.music_off()
-        asyncio.get_running_loop().create_task(self._late_hangup_line())
+        self._late_hangup = asyncio.get_running_loop().create_task(self._late_hangup_line())
         return "200 result=1\n"
 
     async def _late_hangup_line(self) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
 from .channel import ChannelState
 from .events import CALL
+from .pbx import OriginateRequest
 from .scripts import CallerScript
 
 if TYPE_CHECKING:
@@ -514,19 +515,14 @@ class AMISession:
         m = re.fullmatch(r'\s*"?([^"<]*)"?\s*<([^>]*)>\s*', caller_id)
         name, number = (m.group(1).strip(), m.group(2)) if m else ("", caller_id)
         if local and local.group(1) == self.pbx.hotline:
-            if async_:
-                self.respond(action, "Success", ("Message", "Originate successfully queued"))
+            self.respond(action, "Success", ("Message", "Originate successfully queued"))
+            application = action.get("Application") or ""
+            data = action.get("Data") or ""
             script = CallerScript(number=number or None, name=name or None,
-                                  dialed=self.pbx.hotline, label="originate")
-            call = self.pbx.place_call(script)
-            self.pbx.events.raw("OriginateResponse", CALL, [
-                *([("ActionID", action.action_id)] if action.action_id else []),
-                ("Response", "Success"), ("Channel", call.channel.name),
-                ("Context", self.pbx.inbound_context), ("Exten", self.pbx.hotline),
-                ("Reason", "4"), ("Uniqueid", call.channel.uniqueid),
-                ("CallerIDNum", number or "<unknown>"), ("CallerIDName", name or "<unknown>")])
-            if not async_:
-                self.respond(action, "Success", ("Message", "Originate successfully queued"))
+                                  dialed=self.pbx.hotline, label="originate", channel="Local",
+                                  patience=originated_patience(application, data))
+            self.pbx.place_call(script, originate=OriginateRequest(
+                action.action_id, application, data))
             return
         phone = self.pbx.phone_for_dial_target(target)
         reason = "0"
@@ -545,6 +541,20 @@ class AMISession:
                 self.respond(action, "Success", ("Message", "Originate successfully queued"))
             else:
                 self.error(action, "Originate failed")
+
+
+def originated_patience(application: str, data: str) -> float | None:
+    """How long the `;1` half of an originated Local call stays: the application's own limit
+    (`Wait(40)`, `MusicOnHold(default,120)`, `Record(file,0,180)`), else until hung up."""
+    args = data.split(",")
+    index = {"wait": 0, "musiconhold": 1, "record": 2}.get(application.lower())
+    if index is None or len(args) <= index:
+        return None
+    try:
+        seconds = float(args[index])
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
 
 
 def write_silence(path: Path, seconds: float) -> None:

@@ -69,6 +69,8 @@ class SimulatedCall:
     gone: asyncio.Event = field(default_factory=asyncio.Event)      # caller side hung up
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)  # hung up or redirected
     redirect_target: tuple[str, str, int] = ("", "", 1)
+    peer: SimChannel | None = None   # the ";1" half of a Local caller (plays the caller)
+    originate: Any = None            # the AMI Originate that placed a Local call, if any
     agi_dead: bool = False           # AGI answers 511 for channel commands (hangup or redirect)
     moh_class: str | None = None
     hung_up_by: str = ""
@@ -126,6 +128,10 @@ class SimulatedCall:
         if self.moh_class is not None:
             self.moh_class = None
             self.pbx.events.moh_stop(self.channel)
+        if self.peer is not None and not self.peer.hung_up:
+            self.pbx.events.hangup(self.peer, cause or 0)
+            self.pbx.events.device_state(self.pbx.local_device(self), "NOT_INUSE")
+            self.pbx.forget_channel(self.peer)
         self.agi_dead = True
         self.gone.set()
         self.interrupted.set()

@@ -80,6 +80,10 @@ class ChannelEvents:
         """DialBegin / DialState / DialEnd: caller block, `Dest` block, then the tail."""
         self._emit(name, CALL, [*caller.headers(), *dest.headers("Dest"), *tail])
 
+    def dial_no_caller(self, name: str, dest: SimChannel, tail: Headers) -> None:
+        """Dial events of an Originate: there is no calling channel, only the `Dest` block."""
+        self._emit(name, CALL, [*dest.headers("Dest"), *tail])
+
     def agi_exec(self, ch: SimChannel, start: bool, command_id: str, command: str,
                  result_code: str = "", result: str = "") -> None:
         tail: Headers = [("CommandId", command_id), ("Command", command)]

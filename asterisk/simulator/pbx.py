@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .agi_client import FastAGISession, parse_agi_url
@@ -26,6 +27,24 @@ log = logging.getLogger(__name__)
 
 EventListener = Callable[[str, str, Headers], None]
 ANSWER_DELAY = 0.5      # PJSIP Answer(): the next priority ran ~500 ms later in every capture
+LOCAL_ANSWER_DELAY = 0.02
+
+
+@dataclass(frozen=True)
+class OriginateRequest:
+    """What an AMI Originate asked for, to answer it with `OriginateResponse` at the right time."""
+
+    action_id: str | None
+    application: str
+    data: str
+
+    def respond(self, pbx: PBXSimulator, channel: SimChannel) -> None:
+        aid = [("ActionID", self.action_id)] if self.action_id is not None else []
+        pbx.events.raw("OriginateResponse", "call,all", [
+            *aid, ("Response", "Success"), ("Channel", channel.name),
+            ("Application", self.application), ("Data", self.data), ("Reason", "4"),
+            ("Uniqueid", channel.uniqueid), ("CallerIDNum", channel.callerid_num or "<unknown>"),
+            ("CallerIDName", channel.callerid_name or "<unknown>")])
 
 
 class PBXSimulator:
@@ -44,7 +63,8 @@ class PBXSimulator:
                  sounds: SoundLibrary | None = None, hotline: str = "126165555",
                  inbound_context: str = "kck-inbound", agent_context: str = "kck-agents",
                  caller_endpoint: str = "sipp", sip_domain: str = "127.0.0.1",
-                 fallback_ring_seconds: float = 15.0) -> None:
+                 fallback_ring_seconds: float = 15.0,
+                 caller_remote_addr: str = "127.0.0.1:5061") -> None:
         from .ami_server import AMIServer
 
         self.clock = clock or SimClock(speed=speed)
@@ -55,6 +75,7 @@ class PBXSimulator:
         self.caller_endpoint = caller_endpoint
         self.sip_domain = sip_domain
         self.fallback_ring_seconds = fallback_ring_seconds
+        self.caller_remote_addr = caller_remote_addr
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
         self.events = ChannelEvents(self._emit)
@@ -136,8 +157,11 @@ class PBXSimulator:
 
     # -- channels --------------------------------------------------------------------------------
     def new_channel(self, prefix: str, *, context: str, exten: str,
-                    linkedid: str | None = None) -> SimChannel:
-        name = f"{prefix}-{self._channel_seq:08x}"
+                    linkedid: str | None = None, suffix: str = "",
+                    same_seq: bool = False) -> SimChannel:
+        if same_seq:
+            self._channel_seq -= 1
+        name = f"{prefix}-{self._channel_seq:08x}{suffix}"
         self._channel_seq += 1
         now = self.clock.now()
         uniqueid = f"{int(now)}.{self._uid_seq}"
@@ -200,7 +224,11 @@ class PBXSimulator:
             if upper == "CHANNEL(LANGUAGE)":
                 return ch.language
             if upper == "CHANNEL(AUDIOREADFORMAT)":
-                return "ulaw"
+                return "ulaw" if ch.tech == "PJSIP" else "slin"
+            if upper == "CHANNEL(DTMF_FEATURES)":
+                return ""
+            if upper == "CHANNEL(PJSIP,REMOTE_ADDR)" and ch.tech == "PJSIP":
+                return self.caller_remote_addr
             if upper == "HANGUPCAUSE":
                 return ch.variables.get("HANGUPCAUSE", "16" if "DIALSTATUS" in ch.variables
                                         and ch.variables.get("DIALSTATUS") == "ANSWER" else "0")
@@ -237,10 +265,23 @@ class PBXSimulator:
         return "".join(out)
 
     # -- calls -----------------------------------------------------------------------------------
-    def place_call(self, script: CallerScript) -> SimulatedCall:
-        """Start a simulated inbound call to the hotline; `await` the result for its outcome."""
-        ch = self.new_channel(f"PJSIP/{self.caller_endpoint}", context=self.inbound_context,
-                              exten=script.dialed)
+    def place_call(self, script: CallerScript, *,
+                   originate: OriginateRequest | None = None) -> SimulatedCall:
+        """Start a simulated inbound call to the hotline; `await` the result for its outcome.
+
+        A `Local` script is what AMI `Originate` of `Local/<hotline>@<context>` makes: the AGI
+        runs on the `;2` half, the `;1` half plays the caller (`originate` describes the action).
+        """
+        peer = None
+        if script.channel == "Local":
+            base = f"Local/{script.dialed}@{self.inbound_context}"
+            peer = self.new_channel(base, context=self.inbound_context, exten=script.dialed,
+                                    suffix=";1")
+            ch = self.new_channel(base, context=self.inbound_context, exten=script.dialed,
+                                  linkedid=peer.uniqueid, suffix=";2", same_seq=True)
+        else:
+            ch = self.new_channel(f"PJSIP/{self.caller_endpoint}", context=self.inbound_context,
+                                  exten=script.dialed)
         ch.state = ChannelState.RING
         if script.withheld:
             ch.callerid_num, ch.callerid_name = "anonymous", "Anonymous"
@@ -248,6 +289,8 @@ class PBXSimulator:
             ch.callerid_num = script.number or ""
             ch.callerid_name = script.name or ""
         call = SimulatedCall(self, script, ch, started_at=self.clock.now())
+        call.peer = peer
+        call.originate = originate
         self.calls.append(call)
         self.spawn(self._run_call(call))
         if script.patience is not None:
@@ -273,14 +316,17 @@ class PBXSimulator:
                 self.calls.remove(call)
             self.forget_channel(call.channel)
 
-    async def _dialplan(self, call: SimulatedCall) -> None:
+    def local_device(self, call: SimulatedCall) -> str:
+        return f"Local/{call.script.dialed}@{self.inbound_context}"
+
+    def _arrive_pjsip(self, call: SimulatedCall) -> None:
+        """A SIP INVITE on the trunk endpoint, then NoOp and Answer() of the hotline."""
         ev = self.events
         ch = call.channel
-        script = call.script
         ev.newchannel(ch)
         ev.varset(ch, "SIPDOMAIN", self.sip_domain)
         shown = f'"{ch.callerid_name}" <{ch.callerid_num}>'
-        ev.newexten(ch, "NoOp", f"KCK inbound call from {shown} to {script.dialed}")
+        ev.newexten(ch, "NoOp", f"KCK inbound call from {shown} to {call.script.dialed}")
         ch.priority = 2
         ev.newexten(ch, "Answer", "")
         ch.state = ChannelState.UP
@@ -289,8 +335,59 @@ class PBXSimulator:
         self._trunk_calls += 1
         if self._trunk_calls == 1:
             ev.device_state(f"PJSIP/{self.caller_endpoint}", DeviceState.INUSE.value)
+
+    def _arrive_local(self, call: SimulatedCall) -> None:
+        """AMI Originate of Local/<hotline>@<context>: the pair, LocalBridge, the originate's
+        own Dial of ;1, then ;2 runs NoOp and Answer()."""
+        ev = self.events
+        one, two = call.peer, call.channel
+        assert one is not None
+        num, name = two.callerid_num, two.callerid_name
+        two.callerid_num = two.callerid_name = ""
+        ev.newchannel(one)
+        ev.newchannel(two)
+        one.callerid_num, one.callerid_name = num, name
+        ev.newcallerid(one)
+        one.connected_num, one.connected_name = num, name
+        ev.newconnectedline(one)
+        two.callerid_num, two.callerid_name = num, name
+        ev.newcallerid(two)
+        two.connected_num, two.connected_name = num, name
+        ev.newconnectedline(two)
+        ev.raw("LocalBridge", "call,all", [
+            *[("LocalOne" + k, v) for k, v in one.headers()],
+            *[("LocalTwo" + k, v) for k, v in two.headers()],
+            ("Context", self.inbound_context), ("Exten", call.script.dialed),
+            ("LocalOptimization", "Yes")])
+        ev.dial_no_caller("DialBegin", one, [("DialString",
+                                              f"{call.script.dialed}@{self.inbound_context}")])
+        if call.originate is not None:
+            call.originate.respond(self, one)
+        shown = f'"{name}" <{num}>'
+        ev.newexten(two, "NoOp", f"KCK inbound call from {shown} to {call.script.dialed}")
+        two.priority = 2
+        ev.newexten(two, "Answer", "")
+        one.state = ChannelState.UP
+        one.answered_at = self.clock.now()
+        ev.newstate(one)
+        ev.dial_no_caller("DialEnd", one, [("DialStatus", "ANSWER")])
+        two.state = ChannelState.UP
+        two.answered_at = self.clock.now()
+        ev.newstate(two)
+        device = self.local_device(call)
+        ev.device_state(device, "INUSE")
+        ev.device_state(device, "INUSE")
+
+    async def _dialplan(self, call: SimulatedCall) -> None:
+        ev = self.events
+        ch = call.channel
+        local = call.peer is not None
+        if local:
+            self._arrive_local(call)
+        else:
+            self._arrive_pjsip(call)
         try:
-            await call.wait_input(ANSWER_DELAY, "")
+            await call.wait_input(LOCAL_ANSWER_DELAY if local else ANSWER_DELAY, "")
             ch.priority = 3
             epoch = str(int(self.clock.now()))
             ev.newexten(ch, "Set", f"KCK_INBOUND={epoch}")
@@ -314,15 +411,31 @@ class PBXSimulator:
             call.agi_status = agi_status
             await self._after_agi(call, agi_status)
         finally:
-            self._trunk_calls -= 1
-            if not ch.hung_up:
-                if call.caller_gone or call.agi_dead:
-                    ev.soft_hangup_request(ch, 16)
-                    ev.hangup(ch, 0 if call.caller_gone and call.hung_up_by == "caller" else 16)
-                else:
-                    ev.hangup(ch, 16)
-            if self._trunk_calls == 0:
-                ev.device_state(f"PJSIP/{self.caller_endpoint}", DeviceState.NOT_INUSE.value)
+            self._final_hangup(call)
+
+    def _final_hangup(self, call: SimulatedCall) -> None:
+        ev = self.events
+        ch = call.channel
+        peer = call.peer
+        if not ch.hung_up:
+            by_caller = call.caller_gone and call.hung_up_by in ("caller", "pbx")
+            if call.caller_gone or call.agi_dead:
+                ev.soft_hangup_request(ch, 16)
+                if peer is not None and not peer.hung_up:
+                    ev.hangup_request(peer, 16)
+                ev.hangup(ch, 0 if by_caller else 16)
+            else:
+                ev.hangup(ch, 16)
+        if peer is not None:
+            if not peer.hung_up:
+                ev.hangup(peer, 16)
+                ev.device_state(self.local_device(call), "NOT_INUSE")
+                self.forget_channel(peer)
+            ev.device_state(self.local_device(call), "NOT_INUSE")
+            return
+        self._trunk_calls -= 1
+        if self._trunk_calls == 0:
+            ev.device_state(f"PJSIP/{self.caller_endpoint}", DeviceState.NOT_INUSE.value)
 
     async def _after_agi(self, call: SimulatedCall, agi_status: str) -> None:
         """The shipped dialplan after AGI(): hang up when kck finished the call or the caller is
@@ -341,6 +454,12 @@ class PBXSimulator:
             if call.agent is not None and call.hung_up_by == "controller":
                 call.hung_up_by = "agent"
             call.finish(result)
+            return
+        if agi_status == "SUCCESS" and (ch.context, ch.exten) != (self.inbound_context,
+                                                                  call.script.dialed):
+            # the AGI sent SET CONTEXT/EXTENSION/PRIORITY: the dialplan continues there
+            call.redirect_target = (ch.context, ch.exten, ch.priority)
+            await self._redirected(call)
             return
         ch.priority += 1
         done_flag = ch.variables.get("KCK_DONE", "")

@@ -55,8 +55,11 @@ class CallerScript:
     patience: float | None = None
     utterance: Path | None = None
     label: str = ""
+    channel: str = "PJSIP"        # "PJSIP" (a SIP caller on the trunk) or "Local" (Originate)
 
     def __post_init__(self) -> None:
+        if self.channel not in ("PJSIP", "Local"):
+            raise ScriptError(f"channel {self.channel!r}: must be 'PJSIP' or 'Local'")
         if self.number is not None and not _NUMBER.match(self.number):
             raise ScriptError(f"number {self.number!r} is not E.164 (+48...); None withholds it")
         if self.patience is not None and self.patience <= 0:
@@ -103,7 +106,7 @@ def caller_script_from_mapping(data: Mapping[str, Any], where: str = "<script>")
           - {press: "2", after: 1.5}
           - {press: "1234#", after: 0.5, gap: 0.4}
     """
-    known = {"number", "name", "dialed", "digits", "patience", "utterance", "label"}
+    known = {"number", "name", "dialed", "digits", "patience", "utterance", "label", "channel"}
     unknown = set(data) - known
     if unknown:
         raise ScriptError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(known)}")
@@ -128,6 +131,7 @@ def caller_script_from_mapping(data: Mapping[str, Any], where: str = "<script>")
             patience=None if patience is None else float(patience),
             utterance=None if utterance is None else Path(str(utterance)),
             label=str(data.get("label", "")),
+            channel=str(data.get("channel", "PJSIP")),
         )
     except (TypeError, ValueError) as exc:
         raise ScriptError(f"{where}: {exc}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -18,10 +19,16 @@ class Recorded:
 class ScriptedAGIServer:
     """Each step is a command line, or ("idle", simulated_seconds) scaled by `speed`."""
 
-    def __init__(self, steps: list[str | tuple[str, float]], speed: float = 1.0) -> None:
+    def __init__(self, steps: list[str | tuple[str, float]], speed: float = 1.0, *,
+                 half_close: bool = True, linger: float = 1.5,
+                 on_env: Callable[[], None] | None = None) -> None:
         self.steps = steps
         self.speed = speed
+        self.half_close = half_close
+        self.linger = linger
+        self.on_env = on_env
         self.sessions: list[Recorded] = []
+        self.connected = asyncio.Event()
         self._server: asyncio.base_events.Server | None = None
 
     @property
@@ -46,9 +53,15 @@ class ScriptedAGIServer:
         rec.received.append(line)
         return line
 
+    async def _drain_lines(self, reader: asyncio.StreamReader, rec: Recorded) -> None:
+        with contextlib.suppress(EOFError):
+            while True:
+                await self._line(reader, rec)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         rec = Recorded()
         self.sessions.append(rec)
+        self.connected.set()
         try:
             env = []
             while True:
@@ -57,6 +70,8 @@ class ScriptedAGIServer:
                 if raw in (b"\n", b""):
                     break
             rec.env = "".join(env)
+            if self.on_env is not None:
+                self.on_env()
             for index, step in enumerate(self.steps):
                 if isinstance(step, tuple):
                     await asyncio.sleep(step[1] / self.speed)
@@ -73,10 +88,16 @@ class ScriptedAGIServer:
                                                            and not line.startswith("520 ")):
                         break
                 rec.replies[index] = reply
+            # like the capture client: stay idle, then half-close and read until EOF
+            # (or, for the older captures, close)
+            linger = asyncio.ensure_future(self._drain_lines(reader, rec))
+            await asyncio.sleep(self.linger / self.speed)
+            if not self.half_close:
+                linger.cancel()
+                return
             writer.write_eof()
-            with contextlib.suppress(EOFError):
-                while True:
-                    await self._line(reader, rec)
+            with contextlib.suppress(EOFError, asyncio.TimeoutError):
+                await asyncio.wait_for(linger, 10)
         except (EOFError, ConnectionError):
             pass
         finally:
