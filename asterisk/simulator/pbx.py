@@ -418,12 +418,14 @@ class PBXSimulator:
         ch = call.channel
         peer = call.peer
         if not ch.hung_up:
-            by_caller = call.caller_gone and call.hung_up_by in ("caller", "pbx")
+            # the channel's hangup cause: Normal Clearing once it was bridged to an agent
+            # (the bridge sets it), else still unset (0) -- as in every capture
+            cause = 16 if call.agent is not None else 0
             if call.caller_gone or call.agi_dead:
                 ev.soft_hangup_request(ch, 16)
                 if peer is not None and not peer.hung_up:
                     ev.hangup_request(peer, 16)
-                ev.hangup(ch, 0 if by_caller else 16)
+                ev.hangup(ch, cause)
             else:
                 ev.hangup(ch, 16)
         if peer is not None:
