@@ -1,4 +1,4 @@
-"""The AMI events of a simulated call come in the order real Asterisk 22 sent them for the same call.
+"""The AMI events of a simulated call come in the order Asterisk 22 sent them for the same call.
 
 Each queue-flow AGI capture is replayed (see test_agi_replay) while the simulator's events are
 recorded; the reference is the same call in ami-session-queue-flow.jsonl (found through the AGI
@@ -97,9 +97,8 @@ def captured_call(name: str) -> tuple[list[dict[str, str]], str]:
             call.append(m)
             if m.get("Channel", "").startswith("PJSIP/agent"):
                 agent_devices.add("PJSIP/agent1001")
-        elif m["Event"] == "DeviceStateChange" and m["Device"] in agent_devices:
-            call.append(m)
-        elif m["Event"] == "BridgeCreate" and call and call[-1]["Event"] == "DialEnd":
+        elif (m["Event"] == "DeviceStateChange" and m["Device"] in agent_devices) or (
+                m["Event"] == "BridgeCreate" and call and call[-1]["Event"] == "DialEnd"):
             call.append(m)
         if m["Event"] == "Hangup" and m.get("Channel") == channel:
             break
@@ -122,8 +121,7 @@ async def test_simulated_call_emits_the_captured_ami_event_order(
     want_events, want_channel = captured_call(name)
     whole = name in PJSIP_AGENT_CALLS
     got_channel = next(e["Channel"] for e in recorded if e["Event"] == "Newstate"
-                       and e["Channel"].endswith((";2",)) or e["Event"] == "Newstate"
-                       and e["Channel"].startswith("PJSIP/sipp"))
+                       and (e["Channel"].endswith(";2") or e["Channel"].startswith("PJSIP/sipp")))
     got = summarise(recorded, got_channel, whole)
     if not whole:
         # a PJSIP agent's 180 updates the caller's connected line; a Local agent's does not
