@@ -96,7 +96,7 @@ class AMIServer:
             session.deliver_event(message, classes)
 
 
-@dataclass
+@dataclass(eq=False)
 class AMISession:
     server: AMIServer
     reader: asyncio.StreamReader

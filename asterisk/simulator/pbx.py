@@ -95,6 +95,11 @@ class PBXSimulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._trunk_calls = 0
 
+    def set_agi_urls(self, agi_url: str | Sequence[str]) -> None:
+        """Point the hotline's AGI() at other FastAGI URL(s), e.g. after the server restarted."""
+        urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
+        self.agi_addresses = [parse_agi_url(u) for u in urls]
+
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def ami_port(self) -> int:
