@@ -89,7 +89,7 @@ def normalise_env(env: str) -> str:
 
 
 def normalise_replies(lines: list[str], commands: list[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     pending = list(commands)
     for line in lines:
         command = ""

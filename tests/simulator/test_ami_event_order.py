@@ -89,8 +89,8 @@ def captured_call(name: str) -> tuple[list[dict[str, str]], str]:
     messages = [dict(h) for _, d, h in ami_messages(fixtures_dir() / "ami-session-queue-flow.jsonl")
                 if d == "in" and h[0][0] == "Event" and not any(k == "ActionID" for k, _ in h)]
     linkedid = next(m["Linkedid"] for m in messages if m.get("Uniqueid") == uniqueid)
-    agent_devices = set()
-    call = []
+    agent_devices: set[str] = set()
+    call: list[dict[str, str]] = []
     for m in messages:
         if m.get("Linkedid") == linkedid or m.get("BridgeUniqueid") in {
                 b.get("BridgeUniqueid") for b in call if "BridgeUniqueid" in b}:

@@ -30,7 +30,7 @@ def captured(file: str = "ami-session.jsonl") -> list[tuple[str, list[tuple[str,
     return [(d, h) for _, d, h in ami_messages(fixtures_dir() / file)]
 
 
-def captured_response(action: str, file: str = "ami-session.jsonl", nth: int = 0, **match: str
+def captured_response(action: str, file: str = "ami-session.jsonl", *, nth: int = 0, **match: str
                       ) -> list[list[tuple[str, str]]]:
     """The captured answer to the `nth` such action (the Response and its list items)."""
     msgs = captured(file)
@@ -156,7 +156,7 @@ async def test_device_state_list_reports_phones_like_asterisk(
     pbx.add_phone("102", PhoneBehaviour(PhoneMode.UNREGISTERED))
     await ami.send(("Action", "DeviceStateList"), ("ActionID", "d-1"))
     got = await ami.read_until(lambda m: value(m, "EventList") == "Complete")
-    want = captured_response("DeviceStateList", "ami-session-queue-flow.jsonl")
+    want = captured_response("DeviceStateList", file="ami-session-queue-flow.jsonl")
     assert names(got[0]) == names(want[0])
     assert {tuple(names(m)) for m in got[1:-1]} == {tuple(names(m)) for m in want[1:-1]}
     assert names(got[-1]) == names(want[-1])
