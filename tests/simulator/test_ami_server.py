@@ -30,9 +30,11 @@ def captured(file: str = "ami-session.jsonl") -> list[tuple[str, list[tuple[str,
     return [(d, h) for _, d, h in ami_messages(fixtures_dir() / file)]
 
 
-def captured_response(action: str, file: str = "ami-session.jsonl", *, nth: int = 0, **match: str
+def captured_response(action: str, file: str = "ami-session.jsonl", *, nth: int = 0,
+                      match: dict[str, str] | None = None, **more: str
                       ) -> list[list[tuple[str, str]]]:
     """The captured answer to the `nth` such action (the Response and its list items)."""
+    match = {**(match or {}), **more}
     msgs = captured(file)
     for i, (d, h) in enumerate(msgs):
         hd = dict(h)
@@ -131,7 +133,7 @@ async def test_actions_before_login_are_refused(pbx: PBXSimulator) -> None:
 async def test_action_answer_has_the_captured_shape(
         ami: RawAMIClient, action: str, extra: tuple[tuple[str, str], ...],
         match: dict[str, str]) -> None:
-    want = captured_response(action, **match)
+    want = captured_response(action, match=match)
     await ami.send(("Action", action), ("ActionID", "t-1"), *extra)
     got = await ami.read_until(lambda m: (names(m)[0] == "Response" and "EventList" not in names(m))
                                or value(m, "EventList") == "Complete")
