@@ -15,9 +15,9 @@ from .ami_protocol import Headers
 from .call import CallResult, SimulatedCall
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
-from .dial import run_dial
 from .events import ChannelEvents
 from .phones import DeviceState, SimulatedPhone
+from .queue_app import FallbackQueue
 from .scripts import CallerScript, PhoneBehaviour, SoundLibrary
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ class PBXSimulator:
                  sounds: SoundLibrary | None = None, hotline: str = "126165555",
                  inbound_context: str = "kck-inbound", agent_context: str = "kck-agents",
                  caller_endpoint: str = "sipp", sip_domain: str = "127.0.0.1",
-                 fallback_ring_seconds: float = 15.0,
+                 fallback_queue: str = "kck-fallback", fallback_ring_seconds: float = 15.0,
+                 fallback_max_wait: float = 600.0,
                  caller_remote_addr: str = "127.0.0.1:5061") -> None:
         from .ami_server import AMIServer
 
@@ -74,7 +75,9 @@ class PBXSimulator:
         self.agent_context = agent_context
         self.caller_endpoint = caller_endpoint
         self.sip_domain = sip_domain
+        self.fallback_queue = fallback_queue
         self.fallback_ring_seconds = fallback_ring_seconds
+        self.fallback_max_wait = fallback_max_wait
         self.caller_remote_addr = caller_remote_addr
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
@@ -482,30 +485,20 @@ class PBXSimulator:
         await self._fallback_queue(call)
 
     async def _fallback_queue(self, call: SimulatedCall) -> None:
-        """`Queue(kck-fallback)`: ring the phones one after another (ringall in Asterisk) while
-        the caller hears music, until one answers or the caller gives up."""
-        ev = self.events
+        """`Queue(kck-fallback)` with every phone a member (ringall), as the shipped dialplan
+        does when kck is unavailable; then `Hangup()`."""
         ch = call.channel
-        ev.newexten(ch, "Queue", "kck-fallback,t,,,300")
-        while not call.caller_gone:
-            call.music_on("default")
-            free = [p for p in self.phones.values() if p.registered
-                    and p.state is DeviceState.NOT_INUSE]
-            if not free:
-                await call.wait_input(1.0, "")
-                continue
-            for phone in free:
-                if call.caller_gone:
-                    break
-                await run_dial(self, call, f"PJSIP/{phone.endpoint},{self.fallback_ring_seconds}")
-                if call.agent is not None:
-                    break
-            if call.agent is not None:
-                break
-            await call.wait_input(1.0, "")
-        call.music_off()
+        ch.priority += 1
+        ev = self.events
+        ev.newexten(ch, "NoOp", f"kck unavailable: fallback queue {self.fallback_queue}")
+        ch.priority += 1
+        await FallbackQueue(self, call, self.fallback_queue, self.fallback_max_wait,
+                            self.fallback_ring_seconds).run()
         if not call.caller_gone:
-            ev.hangup(ch, 16)
+            ch.priority += 1
+            ev.newexten(ch, "Hangup", "")
+            ev.soft_hangup_request(ch, 16)
+            call.hung_up_by = call.hung_up_by or "pbx"
         call.finish(CallResult.FALLBACK_QUEUE if call.agent else CallResult.CALLER_HUNG_UP)
 
     async def _redirected(self, call: SimulatedCall) -> None:
