@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from asterisk.agi import AGICommandError, AGISession, CallerHungUp
-
 from tests.asterisk.transcripts import Record
 
 HANGUP_LINE = b"HANGUP\n"

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from asterisk.agi import AGIReply, AGISession, DigitsResult, FastAGIServer, RecordResult
-
 from tests.asterisk.agi_replay import (
     HANGUP_LINE,
     ScriptedRoute,
