@@ -24,6 +24,7 @@ from asterisk.ami.actions import (
 )
 from asterisk.ami.backoff import ExponentialBackoff
 from asterisk.ami.client import AMIClient, Reconciler
+from asterisk.ami.connection import AMIConnection
 from asterisk.ami.dispatch import CallOrderedDispatcher, EventFilter, EventHandler, lane_key
 from asterisk.ami.errors import (
     AMIActionError,
@@ -48,6 +49,7 @@ __all__ = [
     "AMIAuthenticationError",
     "AMIClient",
     "AMIClosedError",
+    "AMIConnection",
     "AMIConnectionError",
     "AMIConnectionLost",
     "AMIError",

@@ -71,10 +71,13 @@ class Login(Action):
     name: ClassVar[str] = "Login"
     username: str = ""
     secret: str = field(default="", repr=False)
-    events: str = "on"
+    events: str | None = None  # None: the AMI user's read permissions decide
 
     def headers(self) -> Headers:
-        return [("Username", self.username), ("Secret", self.secret), ("Events", self.events)]
+        out: Headers = [("Username", self.username), ("Secret", self.secret)]
+        if self.events is not None:
+            out.append(("Events", self.events))
+        return out
 
 
 @dataclass(frozen=True)
