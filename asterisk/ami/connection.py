@@ -218,6 +218,8 @@ class AMIConnection:
             async with asyncio.timeout(limit_s):
                 await self._writer.drain()
                 return await future
+        except TimeoutError:
+            raise  # TimeoutError is an OSError: keep it apart from a broken socket
         except (ConnectionError, OSError) as exc:
             self.abort(f"write failed: {exc!r}")
             raise AMIConnectionLost(f"write failed: {exc!r}", sent=True) from exc
