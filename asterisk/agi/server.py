@@ -52,6 +52,7 @@ class FastAGIServer:
         self._routes: dict[str, Route] = {}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self.sessions_started = 0
         self.connections_rejected = 0
 
@@ -68,6 +69,7 @@ class FastAGIServer:
     async def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("FastAGI server already started")
+        self._stopping = False
         self._server = await asyncio.start_server(
             self._on_connection, self.host, self._requested_port, limit=self._max_line_bytes
         )
@@ -76,6 +78,7 @@ class FastAGIServer:
 
     async def stop(self) -> None:
         """Stop listening, cancel running routes and wait for them to finish."""
+        self._stopping = True
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -97,6 +100,11 @@ class FastAGIServer:
         self._tasks.add(task)
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # stop() cancelled this task and awaits it; ending normally keeps asyncio's
+            # start_server callback (3.11) from logging the cancellation as an error.
+            if not self._stopping:
+                raise
         finally:
             self._tasks.discard(task)
 

@@ -221,6 +221,10 @@ class AGISession:
         return self._check_code(line, item)
 
     def _discard_stale_replies(self, line: str) -> None:
+        if self._reader_task.done() and self._stream.replies.empty():
+            # The reader has stopped (EOF, reset, protocol error): no reply can ever come.
+            self._mark_gone("connection closed")
+            raise CallerHungUp(f"AGI connection is closed; cannot send {line!r}")
         # Nothing is pending, so whatever sits in the queue answers no command of ours.
         while not self._stream.replies.empty():
             stale = self._stream.replies.get_nowait()

@@ -232,3 +232,21 @@ def test_actions_that_change_calls_are_not_idempotent() -> None:
 def test_header_values_cannot_inject_a_second_action() -> None:
     with pytest.raises(ValueError, match="one line"):
         encode_action("Getvar", "x", [("Variable", "A\r\n\r\nAction: Hangup")])
+
+
+@pytest.mark.parametrize("name", AMI_SESSIONS)
+def test_every_captured_event_becomes_its_typed_class(name: str) -> None:
+    from asterisk.ami.events import EVENT_CLASSES
+
+    reader = AMIFrameReader()
+    messages = [m for m in reader.feed(stream(load(name), "in")) if isinstance(m, AMIMessage)]
+    for message in messages:
+        if message.get("Event") is None:
+            continue
+        typed = parse_event(message)
+        expected = EVENT_CLASSES.get(message["Event"].lower(), UnknownEvent)
+        assert type(typed) is expected
+        for attribute in ("cause", "channel_state", "reason", "duration_ms", "position"):
+            value = getattr(typed, attribute, None)
+            if value is not None:
+                assert isinstance(value, int)
