@@ -246,7 +246,7 @@ def test_every_captured_event_becomes_its_typed_class(name: str) -> None:
         typed = parse_event(message)
         expected = EVENT_CLASSES.get(message["Event"].lower(), UnknownEvent)
         assert type(typed) is expected
-        for attribute in ("cause", "channel_state", "reason", "duration_ms", "position"):
+        for attribute in ("cause", "channel_state", "duration_ms", "position", "hold_time"):
             value = getattr(typed, attribute, None)
             if value is not None:
                 assert isinstance(value, int)
