@@ -15,6 +15,7 @@ from asterisk.agi.environment import (
 )
 from asterisk.agi.errors import AGIError, AGIProtocolError, CallerHungUp
 from asterisk.agi.session import DEFAULT_HANGUP_GRACE, DEFAULT_MAX_LINE, AGISession
+from kck.logs import call_context
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,9 @@ class FastAGIServer:
             hangup_grace=self._hangup_grace,
         )
         try:
-            await self._run_route(session)
+            # Every log line of this call (ours and the route's) carries its uniqueid.
+            with call_context(env.uniqueid):
+                await self._run_route(session)
         finally:
             await session.close()
 

@@ -154,7 +154,7 @@ class AGISession:
             self.hangup_reason = reason
         self._gone.set()
 
-    async def wait_for_hangup(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+    async def wait_for_hangup(self, timeout: float | None = None) -> bool:
         """Wait until Asterisk says HANGUP (or the socket closes); True if it did within timeout.
 
         Use it while the caller waits idle on music on hold: Asterisk writes ``HANGUP`` on the
@@ -185,9 +185,7 @@ class AGISession:
 
     # -- raw ---------------------------------------------------------------------------------
     # The per-command limit is part of the session contract, hence the timeout parameter.
-    async def command(
-        self, line: str, *, timeout: float | None = None  # noqa: ASYNC109
-    ) -> AGIReply:
+    async def command(self, line: str, *, timeout: float | None = None) -> AGIReply:
         """Send one command line and return its reply.
 
         Raises CallerHungUp on 511 or a closed connection, AGICommandError on 510/520/other
@@ -231,8 +229,9 @@ class AGISession:
             if isinstance(stale, CallerHungUp):
                 self._stream.replies.put_nowait(stale)
                 raise CallerHungUp(f"AGI connection is closed; cannot send {line!r}")
-            self.log.warning("[%s] dropping unsolicited AGI input before %r: %s",
-                             self.env.uniqueid, line, stale)
+            self.log.warning(
+                "[%s] dropping unsolicited AGI input before %r: %s", self.env.uniqueid, line, stale
+            )
 
     def _check_code(self, line: str, reply: AGIReply) -> AGIReply:
         if reply.code == 200:
@@ -317,8 +316,10 @@ class AGISession:
         line = " ".join(parts)
         reply = await self.command(line)
         if reply.result_int == -1 or reply.data == "hangup":
-            if reply.data == "hangup" or self.hung_up or await self.wait_for_hangup(
-                self._hangup_grace
+            if (
+                reply.data == "hangup"
+                or self.hung_up
+                or await self.wait_for_hangup(self._hangup_grace)
             ):
                 raise CallerHungUp(f"{line!r} ended with {reply.raw!r}")
             raise AGICommandError(line, f"recording failed ({reply.raw})", code=200)

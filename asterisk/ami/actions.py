@@ -120,8 +120,11 @@ class Originate(Action):
             raise ValueError("Originate needs either exten/context/priority or application")
         out: Headers = [("Channel", self.channel)]
         if self.exten is not None:
-            out += [("Exten", self.exten), ("Context", self.context or ""),
-                    ("Priority", self.priority or "1")]
+            out += [
+                ("Exten", self.exten),
+                ("Context", self.context or ""),
+                ("Priority", self.priority or "1"),
+            ]
         else:
             out.append(("Application", self.application or ""))
             if self.data is not None:
@@ -163,8 +166,12 @@ class Redirect(Action):
     extra_channel: str | None = None
 
     def headers(self) -> Headers:
-        out: Headers = [("Channel", self.channel), ("Context", self.context),
-                        ("Exten", self.exten), ("Priority", self.priority)]
+        out: Headers = [
+            ("Channel", self.channel),
+            ("Context", self.context),
+            ("Exten", self.exten),
+            ("Priority", self.priority),
+        ]
         if self.extra_channel is not None:
             out.append(("ExtraChannel", self.extra_channel))
         return out

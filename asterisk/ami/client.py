@@ -150,7 +150,7 @@ class AMIClient:
         self._set_state(ConnectionState.CLOSED)
         self._connected.clear()
 
-    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, timeout: float | None = None) -> None:
         async with asyncio.timeout(timeout):
             await self._connected.wait()
 
@@ -269,9 +269,7 @@ class AMIClient:
             await asyncio.sleep(self.ping_interval)
             sent_at = self._clock()
             try:
-                response = await connection.request(
-                    "Ping", self._next_id(), [], self.ping_timeout
-                )
+                response = await connection.request("Ping", self._next_id(), [], self.ping_timeout)
             except TimeoutError:
                 connection.abort(f"no Ping reply within {self.ping_timeout} s")
                 return
@@ -357,7 +355,7 @@ class AMIClient:
         self,
         action: act.Action,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109
+        timeout: float | None = None,
         check: bool = True,
     ) -> AMIResponse:
         """Send with our own ActionID and wait for the whole answer (event lists collected).
@@ -426,11 +424,10 @@ class AMIClient:
     async def hangup(self, channel: str, cause: int | None = None) -> None:
         await self.send(act.Hangup(channel=channel, cause=cause))
 
-    async def redirect(
-        self, channel: str, context: str, exten: str, priority: str = "1"
-    ) -> None:
-        await self.send(act.Redirect(channel=channel, context=context, exten=exten,
-                                     priority=priority))
+    async def redirect(self, channel: str, context: str, exten: str, priority: str = "1") -> None:
+        await self.send(
+            act.Redirect(channel=channel, context=context, exten=exten, priority=priority)
+        )
 
     async def mix_monitor(self, channel: str, file: str, options: str = "") -> AMIResponse:
         return await self.send(act.MixMonitor(channel=channel, file=file, options=options))
@@ -478,9 +475,7 @@ class AMIClient:
             resync_count=self._resync_count,
             reconnect_count=self._reconnect_count,
             login_count=self._login_count,
-            last_resync_age_s=None
-            if self._last_resync_at is None
-            else now - self._last_resync_at,
+            last_resync_age_s=None if self._last_resync_at is None else now - self._last_resync_at,
             last_error=self._last_error,
             last_disconnect_reason=self._last_disconnect_reason,
             pending_actions=connection.pending_count if connection else 0,

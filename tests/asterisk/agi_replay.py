@@ -73,7 +73,7 @@ async def play_asterisk_side(port: int, records: list[Record]) -> bytes:
                     partial = getattr(exc, "partial", b"")
                     raise ReplayMismatch(
                         f"record {position}: expected {record.data!r}, got only "
-                        f"{bytes(received) [-80:]!r} + {partial!r}"
+                        f"{bytes(received)[-80:]!r} + {partial!r}"
                     ) from None
                 received += got
                 if got != record.data:
@@ -118,9 +118,7 @@ def typed_call(command: str) -> Runner:
         return lambda s: s.set_music(True, words[3])
     if words[:2] == ["STREAM", "FILE"] and len(words) >= 4:
         sound, digits, *offset = shlex.split(command)[2:]
-        return lambda s: s.stream_file(
-            sound, digits, offset=int(offset[0]) if offset else None
-        )
+        return lambda s: s.stream_file(sound, digits, offset=int(offset[0]) if offset else None)
     if words[:2] == ["GET", "DATA"] and len(words) == 5:
         return lambda s: s.get_data(words[2], int(words[3]), int(words[4]))
     if words[:3] == ["WAIT", "FOR", "DIGIT"] and len(words) == 4:

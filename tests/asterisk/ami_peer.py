@@ -109,9 +109,7 @@ class ScriptedAMIPeer:
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.wait_closed()
 
-    async def _answer(
-        self, connection: PeerConnection, name: str, headers: dict[str, str]
-    ) -> bool:
+    async def _answer(self, connection: PeerConnection, name: str, headers: dict[str, str]) -> bool:
         writer = connection.writer
         aid = headers.get("ActionID", "")
         ok: list[tuple[str, str]] = [("Response", "Success"), ("ActionID", aid)]
@@ -119,33 +117,61 @@ class ScriptedAMIPeer:
         keep_open = True
         if name == "Login":
             if headers.get("Username") == self.username and headers.get("Secret") == self.secret:
-                out = [[*ok, ("Message", "Authentication accepted")],
-                       [("Event", "FullyBooted"), ("Privilege", "system,all"),
-                        ("Status", "Fully Booted")]]
+                out = [
+                    [*ok, ("Message", "Authentication accepted")],
+                    [
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Status", "Fully Booted"),
+                    ],
+                ]
             else:
-                out = [[("Response", "Error"), ("ActionID", aid),
-                        ("Message", "Authentication failed")]]
+                out = [
+                    [("Response", "Error"), ("ActionID", aid), ("Message", "Authentication failed")]
+                ]
                 keep_open = False
         elif name == "Ping":
             out = [[*ok, ("Ping", "Pong"), ("Timestamp", "1795526836.940464")]]
         elif name == "Logoff":
-            out = [[("Response", "Goodbye"), ("ActionID", aid),
-                    ("Message", "Thanks for all the fish.")]]
+            out = [
+                [
+                    ("Response", "Goodbye"),
+                    ("ActionID", aid),
+                    ("Message", "Thanks for all the fish."),
+                ]
+            ]
             keep_open = False
         elif name == "CoreShowChannels":
             out = [[*ok, ("EventList", "start"), ("Message", "Channels will follow")]]
             for channel in self.channels:
                 out.append([("Event", "CoreShowChannel"), ("ActionID", aid), *channel.items()])
-            out.append([("Event", "CoreShowChannelsComplete"), ("ActionID", aid),
-                        ("EventList", "Complete"), ("ListItems", str(len(self.channels)))])
+            out.append(
+                [
+                    ("Event", "CoreShowChannelsComplete"),
+                    ("ActionID", aid),
+                    ("EventList", "Complete"),
+                    ("ListItems", str(len(self.channels))),
+                ]
+            )
         elif name == "DeviceStateList":
-            out = [[*ok, ("EventList", "start"),
-                         ("Message", "Device State Changes will follow")]]
+            out = [[*ok, ("EventList", "start"), ("Message", "Device State Changes will follow")]]
             for device, state in self.device_states.items():
-                out.append([("Event", "DeviceStateChange"), ("ActionID", aid),
-                            ("Device", device), ("State", state)])
-            out.append([("Event", "DeviceStateListComplete"), ("ActionID", aid),
-                        ("EventList", "Complete"), ("ListItems", str(len(self.device_states)))])
+                out.append(
+                    [
+                        ("Event", "DeviceStateChange"),
+                        ("ActionID", aid),
+                        ("Device", device),
+                        ("State", state),
+                    ]
+                )
+            out.append(
+                [
+                    ("Event", "DeviceStateListComplete"),
+                    ("ActionID", aid),
+                    ("EventList", "Complete"),
+                    ("ListItems", str(len(self.device_states))),
+                ]
+            )
         elif name == "Getvar":
             if headers.get("Channel", "ok").startswith("nope"):
                 out = [[("Response", "Error"), ("ActionID", aid), ("Message", "No such channel")]]
@@ -156,8 +182,13 @@ class ScriptedAMIPeer:
         elif name == "Hangup":
             out = [[*ok, ("Message", "Channel Hungup")]]
         else:
-            out = [[("Response", "Error"), ("ActionID", aid),
-                    ("Message", f"Invalid/unknown command: {name}.")]]
+            out = [
+                [
+                    ("Response", "Error"),
+                    ("ActionID", aid),
+                    ("Message", f"Invalid/unknown command: {name}."),
+                ]
+            ]
         writer.write(b"".join(encode(f) for f in out))
         await writer.drain()
         return keep_open

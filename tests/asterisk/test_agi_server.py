@@ -48,9 +48,7 @@ class Holder:
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[FastAGIServer, Holder]]:
     holder = Holder()
-    server = FastAGIServer(
-        host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"], env_timeout=0.3
-    )
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"], env_timeout=0.3)
     server.add_route("ivr", holder)
     await server.start()
     try:
@@ -250,8 +248,10 @@ async def test_hangup_notification_inside_a_usage_reply_is_not_mixed_in(
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(ENV)
     assert await reader.readline() == b"GET DATA\n"
-    writer.write(b"520-Invalid command syntax.  Proper usage follows:\nStream the file.\n"
-                 b"HANGUP\n520 End of proper usage.\n")
+    writer.write(
+        b"520-Invalid command syntax.  Proper usage follows:\nStream the file.\n"
+        b"HANGUP\n520 End of proper usage.\n"
+    )
     assert await read_all(reader) == b""
     assert errors[0].code == 520
     assert "HANGUP" not in str(errors[0])
@@ -353,16 +353,24 @@ def test_arguments_are_quoted_as_asterisk_parses_them() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("200 result=0 endpos=242214",
-         AGIReply(200, "0", None, 242214, "200 result=0 endpos=242214")),
+        (
+            "200 result=0 endpos=242214",
+            AGIReply(200, "0", None, 242214, "200 result=0 endpos=242214"),
+        ),
         ("200 result= (timeout)", AGIReply(200, "", "timeout", None, "200 result= (timeout)")),
-        ("200 result=1 (a (b) c) endpos=3)", AGIReply(200, "1", "a (b) c) endpos=3", None,
-                                                      "200 result=1 (a (b) c) endpos=3)")),
-        ("200 result=0 (timeout) endpos=16000",
-         AGIReply(200, "0", "timeout", 16000, "200 result=0 (timeout) endpos=16000")),
+        (
+            "200 result=1 (a (b) c) endpos=3)",
+            AGIReply(200, "1", "a (b) c) endpos=3", None, "200 result=1 (a (b) c) endpos=3)"),
+        ),
+        (
+            "200 result=0 (timeout) endpos=16000",
+            AGIReply(200, "0", "timeout", 16000, "200 result=0 (timeout) endpos=16000"),
+        ),
         ("200 result=1 ()", AGIReply(200, "1", "", None, "200 result=1 ()")),
-        ("510 Invalid or unknown command",
-         AGIReply(510, "", "Invalid or unknown command", None, "510 Invalid or unknown command")),
+        (
+            "510 Invalid or unknown command",
+            AGIReply(510, "", "Invalid or unknown command", None, "510 Invalid or unknown command"),
+        ),
     ],
 )
 def test_replies_parse_into_code_result_data_endpos(raw: str, expected: AGIReply) -> None:

@@ -108,9 +108,7 @@ async def test_typed_helpers_write_captured_bytes_when_hangup_is_sent_promptly(
     assert len(route.outcomes) == len(route_steps(records)) - len(route.idle_saw_hangup)
 
 
-async def replay_typed(
-    agi_server: tuple[FastAGIServer, RouteSlot], name: str
-) -> ScriptedRoute:
+async def replay_typed(agi_server: tuple[FastAGIServer, RouteSlot], name: str) -> ScriptedRoute:
     server, slot = agi_server
     records = load(name)
     route = ScriptedRoute(route_steps(records), typed=True)
@@ -186,8 +184,12 @@ async def test_usage_text_of_520_is_kept_in_the_error(
 
 @pytest.mark.parametrize(
     "name",
-    ["agi-session-hangup-stream", "agi-session-hangup-wait", "agi-session-redirect",
-     "agi-session-sipbye"],
+    [
+        "agi-session-hangup-stream",
+        "agi-session-hangup-wait",
+        "agi-session-redirect",
+        "agi-session-sipbye",
+    ],
 )
 async def test_command_cut_by_hangup_or_redirect_raises_caller_hung_up_then_511s(
     agi_server: tuple[FastAGIServer, RouteSlot], name: str

@@ -171,8 +171,9 @@ async def test_silent_peer_is_detected_by_ping_then_reconnect_resync_and_no_doub
         await until(lambda: client.health().resync_count == 1)
         peer.go_silent()  # the peer stops answering; no FIN, no RST
         originate = asyncio.create_task(
-            client.originate(Originate(channel="PJSIP/agent1001", application="Playback",
-                                       data="hello-world"))
+            client.originate(
+                Originate(channel="PJSIP/agent1001", application="Playback", data="hello-world")
+            )
         )
         getvar = asyncio.create_task(client.getvar("KCK_INBOUND"))
         with pytest.raises(AMIOutcomeUnknown, match=r"Originate.*not re-sent"):
@@ -206,8 +207,9 @@ async def test_action_issued_while_disconnected_is_sent_once_after_reconnect(
         await peer.stop()  # FIN on every connection, nothing listening
         await until(lambda: client.state is ConnectionState.RECONNECTING)
         originate = asyncio.create_task(
-            client.originate(Originate(channel="Local/1001@kck-agents", exten="1001",
-                                       context="kck-agents"))
+            client.originate(
+                Originate(channel="Local/1001@kck-agents", exten="1001", context="kck-agents")
+            )
         )
         await asyncio.sleep(0.2)
         assert not originate.done()
@@ -256,8 +258,14 @@ async def test_close_while_reconnecting_stops_every_retry(peer: ScriptedAMIPeer)
 
 
 def event(name: str, uniqueid: str, linkedid: str, seq: int) -> list[tuple[str, str]]:
-    return [("Event", name), ("Privilege", "call,all"), ("Channel", f"PJSIP/x-{uniqueid}"),
-            ("Uniqueid", uniqueid), ("Linkedid", linkedid), ("Exten", str(seq))]
+    return [
+        ("Event", name),
+        ("Privilege", "call,all"),
+        ("Channel", f"PJSIP/x-{uniqueid}"),
+        ("Uniqueid", uniqueid),
+        ("Linkedid", linkedid),
+        ("Exten", str(seq)),
+    ]
 
 
 async def test_events_of_one_call_are_handled_in_order_and_calls_run_concurrently(

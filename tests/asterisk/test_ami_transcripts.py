@@ -55,7 +55,10 @@ def captured_actions(records: list[Record]) -> list[tuple[str, str, list[tuple[s
 
 def test_every_ami_transcript_is_covered() -> None:
     assert set(AMI_SESSIONS) >= {
-        "ami-login-failure", "ami-session", "ami-session-sip", "ami-session-queue-flow"
+        "ami-login-failure",
+        "ami-session",
+        "ami-session-sip",
+        "ami-session-queue-flow",
     }
 
 
@@ -116,9 +119,7 @@ async def test_replayed_session_parses_every_response_list_and_event_as_captured
     assert bytes(server.received) == stream(records, "out")  # our bytes = the captured bytes
 
     _, frames = independent_frames(stream(records, "in"))
-    list_ids = {
-        dict(f)["ActionID"] for f in frames if dict(f).get("EventList") == "start"
-    }
+    list_ids = {dict(f)["ActionID"] for f in frames if dict(f).get("EventList") == "start"}
     responses = {dict(f)["ActionID"]: f for f in frames if f[0][0] == "Response"}
     items: dict[str, list[list[tuple[str, str]]]] = {}
     completes: dict[str, list[tuple[str, str]]] = {}
@@ -136,8 +137,7 @@ async def test_replayed_session_parses_every_response_list_and_event_as_captured
             expected_events.append(frame)
 
     assert [list(e.headers) for e in events] == expected_events
-    for (action_name, action_id, _), result in zip(captured_actions(records), results,
-                                                   strict=True):
+    for (action_name, action_id, _), result in zip(captured_actions(records), results, strict=True):
         if action_id not in responses:
             # Only the Ping after the failed login: Asterisk had closed the socket.
             assert not isinstance(result, AMIResponse)
@@ -180,35 +180,66 @@ async def test_polish_caller_name_arrives_whole_in_typed_events() -> None:
 
 
 def test_typed_actions_encode_exactly_as_captured() -> None:
-    captured = {
-        r.data
-        for name in AMI_SESSIONS
-        for r in load(name)
-        if r.direction == "out"
-    }
+    captured = {r.data for name in AMI_SESSIONS for r in load(name) if r.direction == "out"}
     typed = [
         ("kck-1", act.Login(username="kck", secret="kcksecret")),
-        ("kck-6", act.Originate(
-            channel="Local/126165555@kck-inbound", application="Record",
-            data="/tmp/kck-qf-queue-answered.wav,0,180,qkx",
-            caller_id='"KCK Queue Answered" <0299990021>', timeout_ms=30000)),
-        ("kck-16", act.Originate(
-            channel="Local/126165555@kck-inbound", application="MusicOnHold",
-            data="default,120", caller_id='"KCK Lab" <0299990000>', timeout_ms=30000,
-            variables={"KCK_ORIGIN": "ami"})),
+        (
+            "kck-6",
+            act.Originate(
+                channel="Local/126165555@kck-inbound",
+                application="Record",
+                data="/tmp/kck-qf-queue-answered.wav,0,180,qkx",
+                caller_id='"KCK Queue Answered" <0299990021>',
+                timeout_ms=30000,
+            ),
+        ),
+        (
+            "kck-16",
+            act.Originate(
+                channel="Local/126165555@kck-inbound",
+                application="MusicOnHold",
+                data="default,120",
+                caller_id='"KCK Lab" <0299990000>',
+                timeout_ms=30000,
+                variables={"KCK_ORIGIN": "ami"},
+            ),
+        ),
         ("kck-9", act.Hangup(channel="Local/126165555@kck-inbound-00000022;1")),
         ("kck-26", act.Hangup(channel="Local/126165555@kck-inbound-00000001;2", cause=16)),
         ("kck-17", act.Getvar(channel="PJSIP/sipp-00000010", variable="CHANNEL(rtcp,txcount)")),
         ("kck-10", act.Getvar(variable="KCK_GLOBAL")),
         ("kck-9", act.Setvar(variable="KCK_GLOBAL", value="42")),
-        ("kck-21", act.Setvar(channel="Local/126165555@kck-inbound-00000000;2",
-                              variable="KCK_FROM_AMI", value="set-by-ami")),
-        ("kck-22", act.MixMonitor(channel="Local/126165555@kck-inbound-00000000;2",
-                                  file="/tmp/kck-mixmon-basic.wav")),
-        ("kck-35", act.MixMonitor(channel="Local/126165555@kck-inbound-00000005;2",
-                                  file="/tmp/kck-mixmon-queue.wav", options="b")),
-        ("kck-25", act.Redirect(channel="Local/126165555@kck-inbound-00000001;2",
-                                context="kck-lab", exten="moh", priority="1")),
+        (
+            "kck-21",
+            act.Setvar(
+                channel="Local/126165555@kck-inbound-00000000;2",
+                variable="KCK_FROM_AMI",
+                value="set-by-ami",
+            ),
+        ),
+        (
+            "kck-22",
+            act.MixMonitor(
+                channel="Local/126165555@kck-inbound-00000000;2", file="/tmp/kck-mixmon-basic.wav"
+            ),
+        ),
+        (
+            "kck-35",
+            act.MixMonitor(
+                channel="Local/126165555@kck-inbound-00000005;2",
+                file="/tmp/kck-mixmon-queue.wav",
+                options="b",
+            ),
+        ),
+        (
+            "kck-25",
+            act.Redirect(
+                channel="Local/126165555@kck-inbound-00000001;2",
+                context="kck-lab",
+                exten="moh",
+                priority="1",
+            ),
+        ),
         ("kck-3", act.Command(command="core show version")),
         ("kck-3", act.PJSIPShowEndpoint(endpoint="sipp")),
         ("kck-4", act.DeviceStateList()),

@@ -65,7 +65,10 @@ async def _ami_case(pieces: list[bytes]) -> None:
     events: list[AMIMessage] = []
     async with LoopProbe() as probe:
         connection = await AMIConnection.open(
-            "127.0.0.1", port, connect_timeout=5, on_event=events.append,
+            "127.0.0.1",
+            port,
+            connect_timeout=5,
+            on_event=events.append,
             max_frame_bytes=MAX_FRAME,
         )
         # An action in flight when garbage and EOF arrive ends with a typed error or answer.
@@ -89,9 +92,19 @@ def test_ami_connection_survives_random_bytes_over_a_socket(pieces: list[bytes])
 ENV = b"agi_network: yes\nagi_network_script: ivr\nagi_uniqueid: 1.1\nagi_channel: X/1\n\n"
 agi_pieces = st.one_of(
     st.binary(max_size=200),
-    st.sampled_from([b"200 result=0\n", b"HANGUP\n", b"511 Command Not Permitted\n",
-                     b"520-Invalid command syntax.\nusage\n", b"520 End of proper usage.\n",
-                     b"200 result=1 (\xc5\x81ukasz)\n", b"200 result=-1\n", b"\n", b"200 res"]),
+    st.sampled_from(
+        [
+            b"200 result=0\n",
+            b"HANGUP\n",
+            b"511 Command Not Permitted\n",
+            b"520-Invalid command syntax.\nusage\n",
+            b"520 End of proper usage.\n",
+            b"200 result=1 (\xc5\x81ukasz)\n",
+            b"200 result=-1\n",
+            b"\n",
+            b"200 res",
+        ]
+    ),
     st.integers(70_000, 90_000).map(lambda n: b"200 result=1 (" + b"y" * n),
 )
 
@@ -110,8 +123,12 @@ async def _agi_case(head: bytes, pieces: list[bytes]) -> None:
                     return
 
     server = FastAGIServer(
-        host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"], env_timeout=0.5,
-        command_timeout=0.5, hangup_grace=0.01,
+        host="127.0.0.1",
+        port=0,
+        allowed_clients=["127.0.0.1"],
+        env_timeout=0.5,
+        command_timeout=0.5,
+        hangup_grace=0.01,
     )
     server.add_route("ivr", route)
     await server.start()
