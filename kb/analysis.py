@@ -103,7 +103,9 @@ class PolishAnalyzer:
 
     def index_text(self, text: str) -> str:
         """The space-separated terms stored in the search index for `text`."""
-        return " ".join(sorted_terms for token in self.tokens(text) for sorted_terms in sorted(token.terms))
+        return " ".join(
+            sorted_terms for token in self.tokens(text) for sorted_terms in sorted(token.terms)
+        )
 
     def query_groups(self, text: str) -> list[frozenset[str]]:
         """One set of alternative terms per meaningful query word, in order, duplicates dropped."""
@@ -114,7 +116,7 @@ class PolishAnalyzer:
         return groups
 
     def last_word_prefix(self, text: str) -> str | None:
-        """The folded last word when the text does not end in a space (the agent is still typing)."""
+        """The folded last word if the text does not end in a space (the agent is typing)."""
         if not text or text[-1].isspace():
             return None
         words = _WORD.findall(text)

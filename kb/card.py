@@ -74,7 +74,9 @@ class ServiceCard(BaseModel):
 
     @field_validator("topics")
     @classmethod
-    def _topic_keys(cls, value: dict[TopicKind, tuple[str, ...]]) -> dict[TopicKind, tuple[str, ...]]:
+    def _topic_keys(
+        cls, value: dict[TopicKind, tuple[str, ...]]
+    ) -> dict[TopicKind, tuple[str, ...]]:
         for kind, keys in value.items():
             for key in keys:
                 if not TOPIC_KEY.match(key):
@@ -101,7 +103,9 @@ class ServiceCard(BaseModel):
         return data
 
     def content_hash(self) -> str:
-        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        canonical = json.dumps(
+            self.content(), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def changed_fields(self, other: ServiceCard | None) -> list[str]:

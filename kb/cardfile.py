@@ -1,4 +1,4 @@
-"""Service cards as Markdown files with YAML front matter: parse (with file:line errors) and render."""
+"""Service cards as Markdown files with YAML front matter: parse (file:line errors), render."""
 
 from __future__ import annotations
 
@@ -40,8 +40,12 @@ def parse_card(text: str, source: str = "<string>") -> ServiceCard:
         raise CardFileError(source, "front matter is not a mapping of fields", line=2)
     key_lines = _key_lines(node)
     if "body" in data:
-        raise CardFileError(source, "'body' is the Markdown after the front matter, not a field",
-                            line=key_lines.get("body"), field="body")
+        raise CardFileError(
+            source,
+            "'body' is the Markdown after the front matter, not a field",
+            line=key_lines.get("body"),
+            field="body",
+        )
     try:
         return ServiceCard.model_validate({**data, "body": body})
     except ValidationError as exc:
@@ -63,7 +67,11 @@ def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     """Line number (1-based, in the whole file) of each top-level front-matter key."""
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {key.value: key.start_mark.line + 2 for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
+    return {
+        key.value: key.start_mark.line + 2
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
 
 
 class _Dumper(yaml.SafeDumper):

@@ -10,7 +10,9 @@ class KnowledgeBaseError(Exception):
 class CardFileError(KnowledgeBaseError):
     """A service-card Markdown file is malformed: the message names file, line and field."""
 
-    def __init__(self, source: str, message: str, *, line: int | None = None, field: str | None = None):
+    def __init__(
+        self, source: str, message: str, *, line: int | None = None, field: str | None = None
+    ):
         self.source = source
         self.line = line
         self.field = field
