@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kck.errors import UserError
 
-class KnowledgeBaseError(Exception):
+
+class KnowledgeBaseError(UserError):
     """Base of every knowledge-base error a user can act on."""
 
 

@@ -1,6 +1,6 @@
 """knowledge base: articles, revisions, topic links, search documents and their index
 
-Revision ID: 0006
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from kb.search_index import PG_DDL, PG_DROP, SQLITE_DDL, SQLITE_DROP
 
-revision = "0006"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
