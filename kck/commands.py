@@ -1,0 +1,199 @@
+"""The core commands: serve, demo, db, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from kck.db import create_engine, safe_url, status, upgrade
+from kck.logs import configure_logging
+from kck.runtime import Runtime
+from kck.settings import Settings, load_settings
+
+log = logging.getLogger("kck")
+
+
+def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
+    path = Path(args.config) if getattr(args, "config", None) else None
+    return load_settings(path, overrides=overrides)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the controller: FastAGI server, AMI client, router and web application",
+        description="Run kck for a real Asterisk. Reads config/settings.yaml and KCK_* variables.",
+    )
+    serve.add_argument("--http-port", type=int, help="web application port (overrides http.port)")
+    serve.add_argument("--agi-port", type=int, help="FastAGI port (overrides agi.port)")
+    serve.add_argument("--json-logs", action="store_true", help="log JSON lines")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run everything on embedded defaults with a simulated PBX, callers and agents",
+        description=(
+            "Start the controller, the desk and a simulated call stream with files under var/demo/. "
+            "Needs no Asterisk, Redis or PostgreSQL."
+        ),
+    )
+    demo.add_argument(
+        "--http-port", type=int, default=8080, help="web port (default 8080; 0 = any free)"
+    )
+    demo.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)"
+    )
+    demo.add_argument("--calls-per-hour", type=float, default=240.0, help="simulated arrival rate")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema: upgrade, status, revision")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations up to the newest (idempotent)")
+    up.add_argument("--to", default="head", help="target revision (default: head)")
+    up.set_defaults(func=cmd_db_upgrade)
+    st = db_sub.add_parser("status", help="show the schema revision of the database")
+    st.set_defaults(func=cmd_db_status)
+
+    rev = db_sub.add_parser(
+        "revision", help="(developers) write a new migration from the models' changes"
+    )
+    rev.add_argument("-m", "--message", required=True, help="what the migration does")
+    rev.add_argument("--id", required=True, help="revision id, e.g. 0004 (keep the history linear)")
+    rev.set_defaults(func=cmd_db_revision)
+
+    check = sub.add_parser(
+        "check-config", help="validate settings (and every config file that registers a check)"
+    )
+    check.add_argument(
+        "--json", action="store_true", help="print the effective settings as JSON (secrets hidden)"
+    )
+    check.set_defaults(func=cmd_check_config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {}
+    if args.http_port is not None:
+        overrides.setdefault("http", {})["port"] = args.http_port
+    if args.agi_port is not None:
+        overrides.setdefault("agi", {})["port"] = args.agi_port
+    settings = settings_from(args, overrides)
+    configure_logging(settings.log.level, args.json_logs or settings.log.json_lines)
+    runtime = Runtime(settings)
+    asyncio.run(runtime.run_until_signalled())
+    return 0
+
+
+def demo_settings(args: argparse.Namespace) -> Settings:
+    """Embedded defaults: everything local under var/demo, private Redis, SQLite."""
+    overrides: dict[str, Any] = {
+        "paths": {
+            "var": "var/demo",
+            "sounds": "var/demo/sounds",
+            "recordings": "var/demo/recordings",
+        },
+        "database": {"url": "sqlite+aiosqlite:///{var}/kck.db"},
+        "redis": {"url": None},
+        "http": {"host": "127.0.0.1", "port": args.http_port},
+        "agi": {"host": "127.0.0.1", "port": 0},
+    }
+    return settings_from(args, overrides)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = demo_settings(args)
+    configure_logging(settings.log.level, settings.log.json_lines)
+    runtime = Runtime(settings, demo=True, migrate=True)
+
+    async def run() -> None:
+        runtime.stop_on_signals()
+        await runtime.start()
+        web = next((c for c in runtime.components if c.name == "web"), None)
+        url = getattr(web, "url", "?")
+        print(f"kck demo is running: open {url}  (Ctrl-C stops it)", flush=True)
+        for line in getattr(runtime, "demo_notes", []):
+            print(line, flush=True)
+        try:
+            await runtime.wait_stopped(args.duration)
+        finally:
+            await runtime.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            state = await upgrade(engine, args.to)
+        finally:
+            await engine.dispose()
+        print(
+            f"{safe_url(settings.database_url)}: schema at {', '.join(state.current)} (head {state.head})"
+        )
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+
+    async def run() -> bool:
+        engine = create_engine(settings.database_url)
+        try:
+            state = await status(engine)
+        finally:
+            await engine.dispose()
+        have = ", ".join(state.current) or "empty"
+        verdict = "up to date" if state.up_to_date else "needs `kck db upgrade`"
+        print(f"{safe_url(settings.database_url)}: {have}; head {state.head}: {verdict}")
+        return state.up_to_date
+
+    return 0 if asyncio.run(run()) else 1
+
+
+def cmd_db_revision(args: argparse.Namespace) -> int:
+    """Autogenerate against a scratch SQLite database brought to head first."""
+    import tempfile
+
+    from alembic import command
+    from sqlalchemy import Connection
+
+    from kck.db.migrate import alembic_config
+
+    async def run(folder: str) -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{folder}/scratch.db")
+
+        def write(conn: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.revision(config, message=args.message, autogenerate=True, rev_id=args.id)
+
+        try:
+            await upgrade(engine)
+            async with engine.begin() as conn:
+                await conn.run_sync(write)
+        finally:
+            await engine.dispose()
+
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(run(folder))
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.json:
+        json.dump(settings.model_dump(mode="json"), sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    else:
+        print(f"{settings.source}: settings OK")
+    return 0

@@ -1,0 +1,1 @@
+"""Alembic migration scripts of every kck table (one linear history)."""

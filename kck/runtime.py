@@ -1,0 +1,161 @@
+"""Runs kck: starts the database, Redis and each component in order, stops them in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kck.bus import EventBus
+from kck.db import create_engine, require_current_schema, session_factory, upgrade
+from kck.redis_server import PrivateRedis, connect
+from kck.services import Services
+from kck.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    """A part of the running controller (FastAGI server, AMI client, router, web application…)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def health(self) -> dict[str, Any]: ...
+
+
+ComponentFactory = Callable[[Services], Awaitable["Component | None"]]
+
+# "module:function" factories, started in this order (stopped in reverse). A factory returns None
+# when its part is switched off by the settings or not part of this mode (e.g. the simulator).
+COMPONENT_FACTORIES: tuple[str, ...] = ("agentdesk.component:create_web_component",)
+DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ()
+
+
+@dataclass
+class Runtime:
+    """The composition root of `kck serve` and `kck demo`."""
+
+    settings: Settings
+    demo: bool = False
+    migrate: bool = False
+    components: list[Component] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._private_redis: PrivateRedis | None = None
+        self.services: Services | None = None
+        self._stopped = asyncio.Event()
+
+    def health(self) -> dict[str, Any]:
+        parts: dict[str, Any] = {
+            "database": {
+                "up": self.services is not None,
+                "url": _db_kind(self.settings.database_url),
+            },
+            "redis": {"up": self.services is not None, "private": self._private_redis is not None},
+        }
+        for component in self.components:
+            try:
+                parts[component.name] = component.health()
+            except Exception as exc:  # health must never take the page down
+                parts[component.name] = {"up": False, "error": str(exc)}
+        return {"mode": "demo" if self.demo else "serve", "parts": parts}
+
+    async def start(self) -> Services:
+        settings = self.settings
+        engine = create_engine(
+            settings.database_url,
+            echo=settings.database.echo,
+            pool_size=settings.database.pool_size,
+        )
+        try:
+            if self.migrate:
+                await upgrade(engine)
+            await require_current_schema(engine)
+            url = settings.redis.url
+            if url is None:
+                self._private_redis = PrivateRedis(settings.var_dir / "redis")
+                url = await self._private_redis.start()
+            redis = await connect(url)
+        except BaseException:
+            await engine.dispose()
+            if self._private_redis:
+                await self._private_redis.stop()
+            raise
+        self.services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            redis=redis,
+            bus=EventBus(redis, settings.redis.key_prefix),
+            demo=self.demo,
+        )
+        factories = COMPONENT_FACTORIES + (DEMO_COMPONENT_FACTORIES if self.demo else ())
+        try:
+            for ref in factories:
+                component = await _load(ref)(self.services)
+                if component is None:
+                    continue
+                if hasattr(component, "bind_runtime"):
+                    component.bind_runtime(self)
+                await component.start()
+                self.components.append(component)
+                log.info("started %s", component.name)
+        except BaseException:
+            await self.stop()
+            raise
+        return self.services
+
+    async def stop(self) -> None:
+        for component in reversed(self.components):
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("stopping %s failed", component.name)
+        self.components.clear()
+        if self.services is not None:
+            await self.services.redis.aclose()
+            await self.services.engine.dispose()
+            self.services = None
+        if self._private_redis is not None:
+            await self._private_redis.stop()
+            self._private_redis = None
+
+    def stop_on_signals(self) -> None:
+        """Ctrl-C or SIGTERM ends `wait_stopped` (and so a clean shutdown), not a traceback."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self._stopped.set)
+
+    async def wait_stopped(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), timeout)
+
+    async def run_until_signalled(self) -> None:
+        self.stop_on_signals()
+        await self.start()
+        try:
+            await self.wait_stopped()
+        finally:
+            log.info("shutting down")
+            await self.stop()
+
+    def request_stop(self) -> None:
+        self._stopped.set()
+
+
+def _load(ref: str) -> ComponentFactory:
+    module_name, _, attr = ref.partition(":")
+    factory: ComponentFactory = getattr(importlib.import_module(module_name), attr)
+    return factory
+
+
+def _db_kind(url: str) -> str:
+    return url.split(":", 1)[0]

@@ -1,0 +1,109 @@
+"""The private Redis server and the event bus, against real redis-server processes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from kck.bus import BusEvent, EventBus
+from kck.redis_server import PrivateRedis, RedisUnavailable, connect
+
+
+async def test_private_redis_starts_answers_and_stops(tmp_path: Path) -> None:
+    server = PrivateRedis(tmp_path / "redis", persistent=False)
+    url = await server.start()
+    client = await connect(url)
+    try:
+        await client.set("k", "v")
+        assert await client.get("k") == b"v"
+    finally:
+        await client.aclose()
+        await server.stop()
+    with pytest.raises(RedisUnavailable):
+        await connect(url)
+
+
+async def test_wrong_redis_url_is_one_clear_error() -> None:
+    with pytest.raises(
+        RedisUnavailable, match=r"Redis at redis://127\.0\.0\.1:1/0 does not answer"
+    ):
+        await connect("redis://127.0.0.1:1/0")
+
+
+async def test_stream_event_is_delivered_and_acknowledged(redis: aioredis.Redis) -> None:
+    bus = EventBus(redis, prefix="t1")
+    got: list[BusEvent] = []
+    done = asyncio.Event()
+
+    async def handler(event: BusEvent) -> None:
+        got.append(event)
+        done.set()
+
+    await bus.ensure_group("offers", "routers")
+    task = asyncio.create_task(bus.consume("offers", "routers", "r1", handler, block_ms=50))
+    await bus.publish("offers", "offer", {"call": "c1", "agent": "anna", "name": "Łukasz"})
+    await asyncio.wait_for(done.wait(), 5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert got[0].type == "offer" and got[0].data == {
+        "call": "c1",
+        "agent": "anna",
+        "name": "Łukasz",
+    }
+    pending = await redis.xpending(bus.key("offers"), "routers")
+    assert pending["pending"] == 0
+
+
+async def test_event_whose_handler_failed_is_redelivered_to_the_next_consumer(
+    redis: aioredis.Redis,
+) -> None:
+    bus = EventBus(redis, prefix="t2")
+    await bus.ensure_group("calls", "g")
+    await bus.publish("calls", "arrived", {"n": 1})
+
+    async def failing(_event: BusEvent) -> None:
+        raise RuntimeError("boom")
+
+    first = asyncio.create_task(bus.consume("calls", "g", "dead", failing, block_ms=50))
+    await asyncio.sleep(0.3)
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    assert (await redis.xpending(bus.key("calls"), "g"))["pending"] == 1
+
+    got: list[BusEvent] = []
+
+    async def ok(event: BusEvent) -> None:
+        got.append(event)
+
+    second = asyncio.create_task(
+        bus.consume("calls", "g", "alive", ok, block_ms=50, claim_idle_ms=100)
+    )
+    for _ in range(100):
+        if got:
+            break
+        await asyncio.sleep(0.05)
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
+    assert [e.data for e in got] == [{"n": 1}]
+    assert (await redis.xpending(bus.key("calls"), "g"))["pending"] == 0
+
+
+async def test_live_broadcast_reaches_listeners(redis: aioredis.Redis) -> None:
+    bus = EventBus(redis, prefix="t3")
+    received: list[tuple[str, dict[str, object]]] = []
+
+    async def listen() -> None:
+        async for message in bus.listen("board"):
+            received.append(message)
+            return
+
+    task = asyncio.create_task(listen())
+    for _ in range(100):
+        if await bus.broadcast("board", "queue_stats", {"waiting": 3}):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.wait_for(task, 5)
+    assert received == [("queue_stats", {"waiting": 3})]

@@ -1,0 +1,179 @@
+"""Throwaway real servers for tests and benchmarks: PostgreSQL (Debian binaries) and Redis.
+
+Used when KCK_TEST_POSTGRES_URL / KCK_TEST_REDIS_URL are not set. Plain subprocesses, so a
+session-scoped pytest fixture can start them once without an event loop.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kck.redis_server import find_redis_server
+
+
+class ServiceStartError(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RedisProcess:
+    folder: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.folder / 'redis.sock'}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_redis() -> RedisProcess:
+    folder = Path(tempfile.mkdtemp(prefix="kck-redis-"))
+    sock = folder / "redis.sock"
+    process = subprocess.Popen(
+        [
+            str(find_redis_server()),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceStartError(
+                f"redis-server exited: {process.stderr.read().decode() if process.stderr else ''}"
+            )
+        if sock.exists():
+            return RedisProcess(folder, process)
+        time.sleep(0.02)
+    process.kill()
+    raise ServiceStartError("redis-server did not create its socket in 15 s")
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if found:
+        return found[-1]
+    path = shutil.which(name)
+    if path:
+        return path
+    raise ServiceStartError(f"PostgreSQL's {name} not found: install Debian's postgresql package")
+
+
+@dataclass
+class PostgresProcess:
+    folder: Path
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+asyncpg://postgres@/{database}?host={self.folder}&port={self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_postgres() -> PostgresProcess:
+    """initdb a temporary cluster and run it on a unix socket (as user postgres when we are root)."""
+    folder = Path(tempfile.mkdtemp(prefix="kck-pg-"))
+    data = folder / "data"
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    init = subprocess.run(
+        [
+            *prefix,
+            _pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+        capture_output=True,
+    )
+    if init.returncode != 0:
+        raise ServiceStartError(f"initdb failed: {init.stderr.decode()[-500:]}")
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            *prefix,
+            _pg_bin("postgres"),
+            "-D",
+            str(data),
+            "-k",
+            str(folder),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    sock = folder / f".s.PGSQL.{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceStartError(
+                f"postgres exited: {process.stderr.read().decode()[-500:] if process.stderr else ''}"
+            )
+        if sock.exists():
+            time.sleep(0.2)
+            return PostgresProcess(folder, port, process)
+        time.sleep(0.05)
+    process.kill()
+    raise ServiceStartError("postgres did not open its socket in 30 s")
