@@ -473,8 +473,10 @@ class PBXSimulator:
             return
         ch.priority += 1
         done_flag = ch.variables.get("KCK_DONE", "")
-        ev.newexten(ch, "NoOp", f"AGISTATUS={agi_status} KCK_DONE={done_flag}")
-        if agi_status == "SUCCESS" and ch.variables.get("KCK_DONE") == "1":
+        failure = ch.variables.get("KCK_AGI_FAILURE", "")
+        ev.newexten(ch, "NoOp",
+                    f"AGISTATUS={agi_status} KCK_DONE={done_flag} KCK_AGI_FAILURE={failure}")
+        if agi_status == "SUCCESS" and done_flag == "1" and not failure:
             ev.newexten(ch, "Hangup", "")
             call.hung_up_by = call.hung_up_by or "controller"
             ev.soft_hangup_request(ch, 16)
