@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .agi_client import FastAGISession, parse_agi_url
+from .agi_client import AGIAddress, FastAGISession, parse_agi_url
 from .ami_protocol import Headers
 from .call import CallResult, SimulatedCall
 from .channel import ChannelState, SimChannel
@@ -400,24 +400,7 @@ class PBXSimulator:
             epoch = str(int(self.clock.now()))
             ev.newexten(ch, "Set", f"KCK_INBOUND={epoch}")
             ev.varset(ch, "KCK_INBOUND", epoch)
-            agi_status = "FAILURE"
-            for n, address in enumerate(self.agi_addresses):
-                if call.caller_gone:
-                    agi_status = "HANGUP"
-                    break
-                ch.priority = 4 if n == 0 else ch.priority + 3
-                ev.newexten(ch, "AGI", address.url)
-                session = FastAGISession(self, call, address)
-                if not await session.connect():
-                    ev.varset(ch, "AGISTATUS", "FAILURE")
-                    agi_status = "FAILURE"
-                    continue
-                await session.run()
-                agi_status = "HANGUP" if call.agi_dead and not call.redirected else "SUCCESS"
-                ev.varset(ch, "AGISTATUS", agi_status)
-                break
-            call.agi_status = agi_status
-            await self._after_agi(call, agi_status)
+            await self._run_agis(call)
         finally:
             self._final_hangup(call)
 
@@ -447,50 +430,80 @@ class PBXSimulator:
         if self._trunk_calls == 0:
             ev.device_state(f"PJSIP/{self.caller_endpoint}", DeviceState.NOT_INUSE.value)
 
-    async def _after_agi(self, call: SimulatedCall, agi_status: str) -> None:
-        """The shipped dialplan after AGI(): hang up when kck finished the call or the caller is
-        gone; otherwise (AGI failed, or ended without KCK_DONE=1) the fallback queue."""
+    async def _one_agi(self, call: SimulatedCall, address: AGIAddress) -> str:
+        """One `AGI()` application: returns (and sets) AGISTATUS."""
+        session = FastAGISession(self, call, address)
+        if not await session.connect():
+            status = "FAILURE"
+        else:
+            await session.run()
+            status = "HANGUP" if call.agi_dead and not call.redirected else "SUCCESS"
+        self.events.varset(call.channel, "AGISTATUS", status)
+        call.agi_status = status
+        return status
+
+    async def _run_agis(self, call: SimulatedCall) -> None:
+        """Priorities 4 and on of the shipped extensions.conf (see asterisk/pbxconfig): one
+        `AGI()` per FastAGI URL with its checks, then `Queue(kck-fallback)` or `Hangup()`."""
         ev = self.events
         ch = call.channel
-        if call.redirected:
-            await self._redirected(call)
+        last = len(self.agi_addresses) - 1
+        for n, address in enumerate(self.agi_addresses):
+            if call.caller_gone:
+                break
+            ch.priority = 4 + 6 * n
+            ev.newexten(ch, "AGI", address.url)
+            status = await self._one_agi(call, address)
+            if status == "HANGUP" or call.caller_gone:
+                # a hung-up channel runs no more dialplan
+                call.hung_up_by = call.hung_up_by or "controller"
+                call.finish(CallResult.TALKED_TO_AGENT if call.agent is not None
+                            else CallResult.ENDED_BY_CONTROLLER
+                            if call.hung_up_by == "controller" else CallResult.CALLER_HUNG_UP)
+                return
+            if call.redirected or (ch.context, ch.exten) != (self.inbound_context,
+                                                              call.script.dialed):
+                # AMI Redirect, or the AGI's SET CONTEXT/EXTENSION/PRIORITY: continue there
+                if not call.redirected:
+                    call.redirect_target = (ch.context, ch.exten, ch.priority)
+                await self._redirected(call)
+                return
+            done = ch.variables.get("KCK_DONE", "")
+            failure = ch.variables.get("KCK_AGI_FAILURE", "")
+
+            def step(application: str, data: str) -> None:
+                ch.priority += 1
+                ev.newexten(ch, application, data)
+
+            step("NoOp", f"AGISTATUS={status} KCK_DONE={done} KCK_AGI_FAILURE={failure}")
+            step("GotoIf", "0?done")
+            step("GotoIf", f"{int(failure != '')}?fallback")
+            if failure:
+                break
+            step("GotoIf", f"{int(done == '1')}?done")
+            if done == "1":
+                ch.priority = 11 + 6 * last
+                ev.newexten(ch, "Hangup", "")
+                call.hung_up_by = call.hung_up_by or "controller"
+                ev.soft_hangup_request(ch, 16)
+                ev.hangup(ch, 16)
+                call.finish(CallResult.TALKED_TO_AGENT if call.agent
+                            else CallResult.ENDED_BY_CONTROLLER)
+                return
+            if n < last:
+                step("GotoIf", f"{int(status != 'FAILURE')}?fallback")
+                if status != "FAILURE":
+                    break
+        if call.caller_gone:
+            call.finish(CallResult.CALLER_HUNG_UP)
             return
-        if agi_status == "HANGUP" or call.caller_gone:
-            if not call.hung_up_by:
-                call.hung_up_by = "controller"
-            result = (CallResult.TALKED_TO_AGENT if call.agent is not None
-                      else CallResult.ENDED_BY_CONTROLLER if call.hung_up_by == "controller"
-                      else CallResult.CALLER_HUNG_UP)
-            if call.agent is not None and call.hung_up_by == "controller":
-                call.hung_up_by = "agent"
-            call.finish(result)
-            return
-        if agi_status == "SUCCESS" and (ch.context, ch.exten) != (self.inbound_context,
-                                                                  call.script.dialed):
-            # the AGI sent SET CONTEXT/EXTENSION/PRIORITY: the dialplan continues there
-            call.redirect_target = (ch.context, ch.exten, ch.priority)
-            await self._redirected(call)
-            return
-        ch.priority += 1
-        done_flag = ch.variables.get("KCK_DONE", "")
-        failure = ch.variables.get("KCK_AGI_FAILURE", "")
-        ev.newexten(ch, "NoOp",
-                    f"AGISTATUS={agi_status} KCK_DONE={done_flag} KCK_AGI_FAILURE={failure}")
-        if agi_status == "SUCCESS" and done_flag == "1" and not failure:
-            ev.newexten(ch, "Hangup", "")
-            call.hung_up_by = call.hung_up_by or "controller"
-            ev.soft_hangup_request(ch, 16)
-            ev.hangup(ch, 16)
-            call.finish(CallResult.TALKED_TO_AGENT if call.agent
-                        else CallResult.ENDED_BY_CONTROLLER)
-            return
+        ch.priority = 9 + 6 * last
         await self._fallback_queue(call)
 
     async def _fallback_queue(self, call: SimulatedCall) -> None:
         """`Queue(kck-fallback)` with every phone a member (ringall), as the shipped dialplan
         does when kck is unavailable; then `Hangup()`."""
         ch = call.channel
-        ch.priority += 1
         ev = self.events
         ev.newexten(ch, "NoOp", f"kck unavailable: fallback queue {self.fallback_queue}")
         ch.priority += 1
