@@ -55,7 +55,7 @@ async def test_simulated_dialplan_follows_the_rendered_extensions_conf(
     render_asterisk_config(AsteriskConfigInputs(
         ami_secret="s3cret-s3cret-s3cret", agi_urls=urls,
         agents=(AgentPhone("101", "Anna", "pass-101-xyz"),)), tmp_path)
-    dialplan = hotline_priorities((tmp_path / "extensions.conf").read_text())  # noqa: ASYNC240
+    dialplan = hotline_priorities((tmp_path / "extensions.conf").read_text())
     pbx = PBXSimulator(agi_url=list(urls), speed=SPEED, fallback_ring_seconds=5)
     newexten: list[tuple[int, str]] = []
     pbx.subscribe(lambda name, _p, h: newexten.append(
