@@ -295,6 +295,7 @@ class FastAGISession:
         self.pbx.events.soft_hangup_request(call.channel, 32)
         call.hung_up_by = call.hung_up_by or "controller"
         call.agi_dead = True
+        call.controller_hung_up = True
         self.controller_hung_up = True
         call.music_off()
         self._late_hangup = asyncio.get_running_loop().create_task(self._late_hangup_line())

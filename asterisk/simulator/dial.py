@@ -44,7 +44,8 @@ async def run_dial(pbx: PBXSimulator, call: SimulatedCall, args: str) -> int:
     for name in DIAL_VARIABLES:
         ev.varset(caller, name, "")
     targets, timeout, options = parse_dial_args(args)
-    if call.caller_gone:
+    if call.caller_gone or call.agi_dead:
+        # a dead (or redirected) channel: Dial returns at once without dialling
         ev.varset(caller, "DIALSTATUS", "CANCEL")
         return -1
     phone = pbx.phone_for_dial_target(targets[0]) if targets else None

@@ -241,3 +241,44 @@ def test_caller_scripts_load_from_yaml_and_bad_ones_name_the_place(tmp_path: Pat
 def test_clock_refuses_a_non_positive_speed() -> None:
     with pytest.raises(ValueError, match="speed"):
         SimClock(speed=0)
+
+
+async def test_after_kck_hangs_up_dial_does_nothing_and_the_caller_cannot_hang_up_again(
+        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    sim, events = pbx
+    sim.add_phone("101")
+    server = await agi(["HANGUP", "EXEC Dial PJSIP/101,20", "GET VARIABLE DIALSTATUS",
+                        ("idle", 3.0)])
+    sim.set_agi_urls(server.url)
+    outcome = await asyncio.wait_for(sim.place_call(CallerScript(patience=2.0)), 20)
+    await server.sessions[0].done.wait()
+    await server.stop()
+    assert server.sessions[0].replies[1] == ["200 result=-1\n"]
+    assert server.sessions[0].replies[2] == ["200 result=1 (CANCEL)\n"]
+    assert not [e for e in events if e["Event"] in ("DialBegin", "HangupRequest")]
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER and outcome.hung_up_by == "controller"
+
+
+async def test_ami_hangup_of_the_agent_leg_ends_the_bridge_like_an_agent_hangup(
+        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    sim, events = pbx
+    sim.add_phone("101", PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=None))
+    server = await agi(["EXEC Dial PJSIP/101,20", "GET VARIABLE DIALSTATUS", "HANGUP"])
+    sim.set_agi_urls(server.url)
+
+    def hang_up_agent_when_bridged(name: str, _p: str, headers: list[tuple[str, str]]) -> None:
+        h = dict(headers)
+        if name == "BridgeEnter" and h["Channel"].startswith("PJSIP/101"):
+            asyncio.get_running_loop().call_later(0.02, sim.request_hangup, h["Channel"], 16)
+
+    sim.subscribe(hang_up_agent_when_bridged)
+    outcome = await asyncio.wait_for(sim.place_call(CallerScript()), 20)
+    await server.sessions[0].done.wait()
+    await server.stop()
+    assert server.sessions[0].replies[0] == ["200 result=-1\n"]
+    assert server.sessions[0].replies[1] == ["200 result=1 (ANSWER)\n"]
+    assert outcome.result is CallResult.TALKED_TO_AGENT and outcome.hung_up_by == "agent"
+    order = [e["Event"] for e in events if e.get("Channel", "").startswith("PJSIP/101")
+             or e["Event"] in ("BridgeDestroy",)]
+    assert order[-5:] == ["SoftHangupRequest", "HangupRequest", "BridgeLeave", "Hangup",
+                          "BridgeDestroy"]
