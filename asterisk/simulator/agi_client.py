@@ -199,9 +199,9 @@ class FastAGISession:
                 result = "Command Not Permitted on a dead channel or intercept routine"
             else:
                 reply = await self.execute(command, args)
-                code = "200"
                 failed = command in ("STREAM FILE", "WAIT FOR DIGIT") and reply.startswith(
                     "200 result=-1")
+                code = "-1" if failed else "200"   # as AGIExecEnd reports RESULT_FAILURE
                 result = ("Failure" if failed else
                           "Unknown Result" if reply == "200 result=-2\n" else "Success")
         await self.send(reply)

@@ -68,6 +68,7 @@ class SimulatedCall:
     started_at: float
     gone: asyncio.Event = field(default_factory=asyncio.Event)      # caller side hung up
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)  # hung up or redirected
+    agi_finished: asyncio.Event = field(default_factory=asyncio.Event)  # AGISTATUS is set
     redirect_target: tuple[str, str, int] = ("", "", 1)
     peer: SimChannel | None = None   # the ";1" half of a Local caller (plays the caller)
     originate: Any = None            # the AMI Originate that placed a Local call, if any

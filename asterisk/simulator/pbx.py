@@ -440,6 +440,7 @@ class PBXSimulator:
             status = "HANGUP" if call.agi_dead and not call.redirected else "SUCCESS"
         self.events.varset(call.channel, "AGISTATUS", status)
         call.agi_status = status
+        call.agi_finished.set()
         return status
 
     async def _run_agis(self, call: SimulatedCall) -> None:
