@@ -74,6 +74,9 @@ class SimulatedCall:
     originate: Any = None            # the AMI Originate that placed a Local call, if any
     agi_dead: bool = False           # AGI answers 511 for channel commands (hangup or redirect)
     controller_hung_up: bool = False  # the AGI sent HANGUP: the channel is already going away
+    in_agi: bool = False             # a FastAGI session is running on the channel
+    hangup_cause: int | None = None  # set when the channel was hung up by AMI / the PBX
+    soft_hangup_announced: bool = False
     moh_class: str | None = None
     hung_up_by: str = ""
     redirected: bool = False
@@ -134,6 +137,23 @@ class SimulatedCall:
             self.pbx.events.hangup(self.peer, cause or 0)
             self.pbx.events.device_state(self.pbx.local_device(self), "NOT_INUSE")
             self.pbx.forget_channel(self.peer)
+        self.agi_dead = True
+        self.gone.set()
+        self.interrupted.set()
+
+    def hangup_channel(self, cause: int | None, *, announce: bool) -> None:
+        """AMI `Hangup` of the call's own channel (or the simulator stopping); without a cause
+        the channel keeps its own (0 unless it was bridged), as in the captures."""
+        if self.gone.is_set() or self.controller_hung_up:
+            return
+        self.hung_up_by = self.hung_up_by or "pbx"
+        self.hangup_cause = cause
+        self.music_off()
+        if announce:
+            self.soft_hangup_announced = True
+            self.pbx.events.soft_hangup_request(self.channel, cause or 16)
+            if self.peer is not None and not self.peer.hung_up:
+                self.pbx.events.hangup_request(self.peer, cause or 16)
         self.agi_dead = True
         self.gone.set()
         self.interrupted.set()

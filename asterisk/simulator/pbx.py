@@ -113,7 +113,7 @@ class PBXSimulator:
 
     async def stop(self) -> None:
         for call in list(self.calls):
-            call.caller_hangup(16, by="pbx")
+            call.hangup_channel(16, announce=not call.in_agi)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -188,6 +188,7 @@ class PBXSimulator:
         return self._hangup_events.setdefault(ch.name, asyncio.Event())
 
     def call_for_channel(self, name: str) -> SimulatedCall | None:
+        """The call whose AGI channel (PJSIP caller, or `;2` of a Local caller) this is."""
         return next((c for c in self.calls if c.channel.name == name), None)
 
     def request_hangup(self, name: str, cause: int | None) -> bool:
@@ -196,8 +197,14 @@ class PBXSimulator:
         if ch is None or ch.hung_up:
             return False
         call = self.call_for_channel(name)
+        peer_of = next((c for c in self.calls if c.peer is not None and c.peer.name == name),
+                       None)
         if call is not None:
-            call.caller_hangup(cause if cause is not None else 0, by="pbx")
+            # the AGI channel itself: silent while the AGI runs (the capture shows no event
+            # until the AGI ends), announced at once when it is elsewhere in the dialplan
+            call.hangup_channel(cause, announce=not call.in_agi)
+        elif peer_of is not None:
+            peer_of.caller_hangup(cause if cause is not None else 0, by="pbx")
         else:
             self.events.soft_hangup_request(ch, cause if cause is not None else 16)
             self.hangup_event(ch).set()
@@ -412,16 +419,19 @@ class PBXSimulator:
             # the channel's hangup cause: Normal Clearing once it was bridged to an agent
             # (the bridge sets it), else still unset (0) -- as in every capture
             cause = 16 if call.agent is not None else 0
+            if call.hangup_cause is not None:
+                cause = call.hangup_cause
             if call.caller_gone or call.agi_dead:
-                ev.soft_hangup_request(ch, 16)
-                if peer is not None and not peer.hung_up:
-                    ev.hangup_request(peer, 16)
+                if not call.soft_hangup_announced:
+                    ev.soft_hangup_request(ch, 16)
+                    if peer is not None and not peer.hung_up:
+                        ev.hangup_request(peer, 16)
                 ev.hangup(ch, cause)
             else:
                 ev.hangup(ch, 16)
         if peer is not None:
             if not peer.hung_up:
-                ev.hangup(peer, 16)
+                ev.hangup(peer, call.hangup_cause if call.hangup_cause is not None else 16)
                 ev.device_state(self.local_device(call), "NOT_INUSE")
                 self.forget_channel(peer)
             ev.device_state(self.local_device(call), "NOT_INUSE")
@@ -436,7 +446,11 @@ class PBXSimulator:
         if not await session.connect():
             status = "FAILURE"
         else:
-            await session.run()
+            call.in_agi = True
+            try:
+                await session.run()
+            finally:
+                call.in_agi = False
             status = "HANGUP" if call.agi_dead and not call.redirected else "SUCCESS"
         self.events.varset(call.channel, "AGISTATUS", status)
         call.agi_status = status

@@ -41,15 +41,19 @@ class Scenario:
     hang_up_at: float | None = None        # AGI seconds; the caller hangs up (BYE / AMI)
     redirect_at: float | None = None
     phones: dict[str, PhoneBehaviour] = field(default_factory=dict)
+    # the capture's driver hung the channel up by AMI after the AGI (cause as it sent it)
+    ami_hangup_after: bool = False
+    ami_hangup_cause: int | None = None
 
 
 ANSWERS = PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=5.9)
 SCENARIOS: dict[str, Scenario] = {
     "agi-session-basic": Scenario("Local"),
-    "agi-session-errors": Scenario("Local"),
+    "agi-session-errors": Scenario("Local", ami_hangup_after=True),
     "agi-session-hangup-stream": Scenario("Local", hang_up_at=1.5),
     "agi-session-hangup-wait": Scenario("Local", hang_up_at=1.0),
-    "agi-session-redirect": Scenario("Local", redirect_at=1.0),
+    "agi-session-redirect": Scenario("Local", redirect_at=1.0, ami_hangup_after=True,
+                                     ami_hangup_cause=16),
     "agi-session-sipdtmf": Scenario("PJSIP", digits=(DigitPress("1", 2.64), DigitPress("5", 2.0))),
     "agi-session-sipbye": Scenario("PJSIP", hang_up_at=2.5),
     "agi-session-queue-answered": Scenario("Local", phones={"1001": ANSWERS}),
@@ -145,6 +149,9 @@ async def replay(name: str) -> tuple[list[str], list[str], str, str]:
         await asyncio.wait_for(server_session_done(server), 30)
         # let the dialplan record AGISTATUS before the simulator is stopped
         await asyncio.wait_for(holder["call"].agi_finished.wait(), 10)
+        if scenario.ami_hangup_after:
+            pbx.request_hangup(holder["call"].channel.name, scenario.ami_hangup_cause)
+            await asyncio.wait_for(holder["call"], 10)
     finally:
         await pbx.stop()
         await server.stop()

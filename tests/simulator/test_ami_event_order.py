@@ -153,14 +153,19 @@ def channel_stream(events: list[dict[str, str]], channel: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("name", "channel"), [
-    ("agi-session-sipdtmf", "PJSIP/sipp-00000000"),
-    ("agi-session-sipbye", "PJSIP/sipp-00000001"),
+@pytest.mark.parametrize(("name", "capture", "channel"), [
+    ("agi-session-sipdtmf", "ami-session-sip.jsonl", "PJSIP/sipp-00000000"),
+    ("agi-session-sipbye", "ami-session-sip.jsonl", "PJSIP/sipp-00000001"),
+    ("agi-session-hangup-wait", "ami-session.jsonl", "Local/126165555@kck-inbound-00000003;2"),
+    ("agi-session-redirect", "ami-session.jsonl", "Local/126165555@kck-inbound-00000001;2"),
+    ("agi-session-errors", "ami-session.jsonl", "Local/126165555@kck-inbound-00000004;2"),
 ])
-async def test_unfiltered_caller_events_of_a_sip_call_match_the_capture(
-        name: str, channel: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """ami-session-sip.jsonl has no event filter: Newexten, AGIExecStart/End and DTMF events are
-    compared too (RTCP and RTPAUDIOQOS statistics are not simulated)."""
+async def test_unfiltered_agi_channel_events_match_the_capture(
+        name: str, capture: str, channel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ami-session(-sip).jsonl have no event filter: Newexten, AGIExecStart/End and DTMF events
+    are compared too (RTCP and RTPAUDIOQOS statistics are not simulated). After a Redirect or
+    SET CONTEXT the lab's target ran `Answer()` first; the simulator does not know the target's
+    dialplan, so that one `Newexten` is left out."""
     recorded: list[dict[str, str]] = []
     original_start = PBXSimulator.start
 
@@ -171,9 +176,13 @@ async def test_unfiltered_caller_events_of_a_sip_call_match_the_capture(
 
     monkeypatch.setattr(PBXSimulator, "start", start_and_record)
     await replay_mod.replay(name)
-    captured = [dict(h) for _, d, h in ami_messages(fixtures_dir() / "ami-session-sip.jsonl")
+    captured = [dict(h) for _, d, h in ami_messages(fixtures_dir() / capture)
                 if d == "in" and h[0][0] == "Event"]
-    ours = next(e["Channel"] for e in recorded if e["Event"] == "Newchannel")
+    ours = next(e["Channel"] for e in recorded if e["Event"] == "AGIExecStart")
     want = channel_stream(captured, channel)
+    if "Newexten MusicOnHold" in want:
+        i = want.index("Newexten MusicOnHold")
+        if want[i - 1] == "Newexten Answer":
+            del want[i - 1]
     assert len(want) > 15
     assert channel_stream(recorded, ours) == want
