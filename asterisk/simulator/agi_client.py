@@ -443,6 +443,9 @@ class FastAGISession:
             for name in app_args.split(",")[0].split("&"):
                 total += self.pbx.sounds.duration(name.strip()) or 0.0
             result, _ = await self._play(total, "" if lower == "playback" else None)
+            if lower == "playback":
+                self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS",
+                                       "FAILED" if result == -1 else "SUCCESS")
             return f"200 result={-1 if result == -1 else 0}\n"
         if lower == "wait":
             try:

@@ -72,6 +72,7 @@ class SimulatedCall:
     redirect_target: tuple[str, str, int] = ("", "", 1)
     peer: SimChannel | None = None   # the ";1" half of a Local caller (plays the caller)
     originate: Any = None            # the AMI Originate that placed a Local call, if any
+    peer_moh: str | None = None      # music class the ;1 half plays (Originate MusicOnHold)
     agi_dead: bool = False           # AGI answers 511 for channel commands (hangup or redirect)
     controller_hung_up: bool = False  # the AGI sent HANGUP: the channel is already going away
     in_agi: bool = False             # a FastAGI session is running on the channel
@@ -134,6 +135,9 @@ class SimulatedCall:
             self.moh_class = None
             self.pbx.events.moh_stop(self.channel)
         if self.peer is not None and not self.peer.hung_up:
+            if self.peer_moh is not None:
+                self.peer_moh = None
+                self.pbx.events.moh_stop(self.peer)
             self.pbx.events.hangup(self.peer, cause or 0)
             self.pbx.events.device_state(self.pbx.local_device(self), "NOT_INUSE")
             self.pbx.forget_channel(self.peer)

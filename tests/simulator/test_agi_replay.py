@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from dataclasses import dataclass, field
 
 import pytest
@@ -79,8 +80,11 @@ def test_every_agi_capture_has_a_replay_scenario() -> None:
     assert captured == set(SCENARIOS)
 
 
-def local_dial_to_pjsip(step: str | tuple[str, float]) -> str | tuple[str, float]:
+def local_dial_to_pjsip(step: str | tuple[str, float], record_dir: str = "/tmp"
+                       ) -> str | tuple[str, float]:
+    """Dial the simulator's PJSIP agents; record into the test's own folder, not /tmp."""
     if isinstance(step, str):
+        step = re.sub(r"^RECORD FILE /tmp/", f"RECORD FILE {record_dir}/", step)
         return re.sub(r"^EXEC Dial Local/([0-9]+)@kck-agents/n", r"EXEC Dial PJSIP/\1", step)
     return step
 
@@ -119,9 +123,14 @@ def normalise_replies(lines: list[str], commands: list[str]) -> list[str]:
 
 
 async def replay(name: str) -> tuple[list[str], list[str], str, str]:
+    with tempfile.TemporaryDirectory() as record_dir:
+        return await _replay(name, record_dir)
+
+
+async def _replay(name: str, record_dir: str) -> tuple[list[str], list[str], str, str]:
     transcript = load_agi_transcript(fixtures_dir() / f"{name}.jsonl")
     scenario = SCENARIOS[name]
-    steps = [local_dial_to_pjsip(s) for s in transcript.steps]
+    steps = [local_dial_to_pjsip(s, record_dir) for s in transcript.steps]
     holder: dict[str, SimulatedCall] = {}
 
     def on_env() -> None:
