@@ -39,8 +39,11 @@ SPEED = 25.0
 class Scenario:
     channel: str
     digits: tuple[DigitPress, ...] = ()
-    hang_up_at: float | None = None        # AGI seconds; the caller hangs up (BYE / AMI)
-    redirect_at: float | None = None
+    # (command, seconds): the caller hangs up (BYE / AMI) / is redirected that long after the
+    # AGI client sent that command -- relative to the command, so a loaded machine cannot
+    # reorder it with the simulator's own timers
+    hang_up_at: tuple[str, float] | None = None
+    redirect_at: tuple[str, float] | None = None
     phones: dict[str, PhoneBehaviour] = field(default_factory=dict)
     # the capture's driver hung the channel up by AMI after the AGI (cause as it sent it)
     ami_hangup_after: bool = False
@@ -51,20 +54,20 @@ ANSWERS = PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=5.9)
 SCENARIOS: dict[str, Scenario] = {
     "agi-session-basic": Scenario("Local"),
     "agi-session-errors": Scenario("Local", ami_hangup_after=True),
-    "agi-session-hangup-stream": Scenario("Local", hang_up_at=1.5),
-    "agi-session-hangup-wait": Scenario("Local", hang_up_at=1.0),
-    "agi-session-redirect": Scenario("Local", redirect_at=1.0, ami_hangup_after=True,
+    "agi-session-hangup-stream": Scenario("Local", hang_up_at=("STREAM FILE demo-congrats", 1.5)),
+    "agi-session-hangup-wait": Scenario("Local", hang_up_at=("WAIT FOR DIGIT", 1.0)),
+    "agi-session-redirect": Scenario("Local", redirect_at=("GET DATA", 1.0), ami_hangup_after=True,
                                      ami_hangup_cause=16),
     "agi-session-sipdtmf": Scenario("PJSIP", digits=(DigitPress("1", 2.64), DigitPress("5", 2.0))),
-    "agi-session-sipbye": Scenario("PJSIP", hang_up_at=2.5),
+    "agi-session-sipbye": Scenario("PJSIP", hang_up_at=("WAIT FOR DIGIT", 2.5)),
     "agi-session-queue-answered": Scenario("Local", phones={"1001": ANSWERS}),
     "agi-session-queue-noanswer": Scenario(
         "Local", phones={"2001": PhoneBehaviour(PhoneMode.NO_ANSWER), "1002": ANSWERS}),
-    "agi-session-queue-caller-hangup-idle": Scenario("Local", hang_up_at=3.93),
-    "agi-session-queue-caller-bye-idle": Scenario("PJSIP", hang_up_at=4.5),
-    "agi-session-queue-caller-hangup-dial": Scenario("Local", hang_up_at=3.5,
+    "agi-session-queue-caller-hangup-idle": Scenario("Local", hang_up_at=("SET MUSIC ON", 1.5)),
+    "agi-session-queue-caller-bye-idle": Scenario("PJSIP", hang_up_at=("SET MUSIC ON", 2.08)),
+    "agi-session-queue-caller-hangup-dial": Scenario("Local", hang_up_at=("EXEC Dial", 2.0),
         phones={"2002": PhoneBehaviour(PhoneMode.NO_ANSWER)}),
-    "agi-session-queue-caller-hangup-bridged": Scenario("Local", hang_up_at=4.0,
+    "agi-session-queue-caller-hangup-bridged": Scenario("Local", hang_up_at=("EXEC Dial", 2.5),
         phones={"1003": PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=None)}),
     "agi-session-queue-busy": Scenario("Local", phones={"3001": PhoneBehaviour(PhoneMode.BUSY)}),
     "agi-session-queue-pjsip-agent": Scenario(
@@ -133,18 +136,24 @@ async def _replay(name: str, record_dir: str) -> tuple[list[str], list[str], str
     steps = [local_dial_to_pjsip(s, record_dir) for s in transcript.steps]
     holder: dict[str, SimulatedCall] = {}
 
-    def on_env() -> None:
+    fired: set[str] = set()
+
+    def on_send(command: str) -> None:
         loop = asyncio.get_running_loop()
         call = holder["call"]
-        if scenario.hang_up_at is not None:
+        if scenario.hang_up_at is not None and command.startswith(scenario.hang_up_at[0]) \
+                and "hangup" not in fired:
+            fired.add("hangup")
             cause = None if scenario.channel == "PJSIP" else 0
-            loop.call_later(scenario.hang_up_at / SPEED, call.caller_hangup, cause)
-        if scenario.redirect_at is not None:
-            loop.call_later(scenario.redirect_at / SPEED, pbx.redirect, call.channel.name,
+            loop.call_later(scenario.hang_up_at[1] / SPEED, call.caller_hangup, cause)
+        if scenario.redirect_at is not None and command.startswith(scenario.redirect_at[0]) \
+                and "redirect" not in fired:
+            fired.add("redirect")
+            loop.call_later(scenario.redirect_at[1] / SPEED, pbx.redirect, call.channel.name,
                             "kck-lab", "moh", 1)
 
     server = ScriptedAGIServer(steps, SPEED, half_close=transcript.half_close,
-                               linger=1.5 if transcript.half_close else 0.3, on_env=on_env)
+                               linger=1.5 if transcript.half_close else 0.3, on_send=on_send)
     await server.start()
     pbx = PBXSimulator(agi_url=server.url, speed=SPEED)
     await pbx.start()
