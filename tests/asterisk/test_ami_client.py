@@ -347,3 +347,24 @@ async def test_oversized_frame_is_rejected_and_the_connection_keeps_working(
     finally:
         await client.close()
     assert "UserEvent" not in names
+
+
+async def test_originate_and_wait_returns_the_matching_originate_response(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, ping_interval=60)
+    seen: list[str] = []
+    client.add_event_handler(lambda ev: seen.append(ev.name), "OriginateResponse")
+    await client.connect()
+    try:
+        result = await client.originate_and_wait(
+            Originate(channel="PJSIP/agent1001", application="Playback", data="beep"),
+            answer_timeout=5,
+        )
+        await client.drain_events()
+    finally:
+        await client.close()
+    assert result.response == "Success"
+    assert result.reason == 4
+    assert result.channel == "PJSIP/agent1001"
+    assert seen == ["OriginateResponse"]  # handlers still get it
