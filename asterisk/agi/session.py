@@ -134,6 +134,7 @@ class AGISession:
         self.env = env
         self.hung_up = False
         self.hangup_reason: str | None = None
+        self.fallback_requested = False
         self._writer = writer
         self._command_timeout = command_timeout
         self._hangup_grace = hangup_grace
@@ -153,6 +154,11 @@ class AGISession:
             self.hung_up = True
             self.hangup_reason = reason
         self._gone.set()
+
+    def request_fallback(self) -> None:
+        """When the route returns, let the dialplan send the caller to the plain fallback queue
+        (the server then does not set KCK_DONE=1)."""
+        self.fallback_requested = True
 
     async def wait_for_hangup(self, timeout: float | None = None) -> bool:
         """Wait until Asterisk says HANGUP (or the socket closes); True if it did within timeout.
