@@ -195,7 +195,7 @@ class AMIClient:
                 await self._sleep(self._backoff.delay(attempt))
                 attempt += 1
                 continue
-            attempt = 0
+            connected_at = self._clock()
             self._login_count += 1
             if not first:
                 self._reconnect_count += 1
@@ -222,6 +222,10 @@ class AMIClient:
             if self._closing:
                 return
             log.warning("AMI connection to %s:%s lost: %s", self.host, self.port, reason)
+            if self._clock() - connected_at >= self._backoff.maximum:
+                # Only a connection that stayed up a while resets the backoff: an Asterisk that
+                # accepts and drops at once must not be hammered at the shortest delay.
+                attempt = 0
             self._set_state(ConnectionState.RECONNECTING)
             await self._sleep(self._backoff.delay(attempt))
             attempt += 1
