@@ -92,9 +92,9 @@ def test_polish_name_split_between_two_reads_survives() -> None:
 
 
 @pytest.mark.parametrize("name", AMI_SESSIONS)
-@pytest.mark.parametrize("seed", [7, 8])
+@pytest.mark.parametrize("seed", [None, 7, 8], ids=["as-captured", "rechunked-7", "rechunked-8"])
 async def test_replayed_session_parses_every_response_list_and_event_as_captured(
-    name: str, seed: int
+    name: str, seed: int | None
 ) -> None:
     records = load(name)
     server = AMIReplayServer(records, seed=seed)
