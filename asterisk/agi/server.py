@@ -149,35 +149,22 @@ class FastAGIServer:
     async def _read_environment(
         self, reader: asyncio.StreamReader, host: str
     ) -> AGIEnvironment | None:
-        values: dict[str, str] = {}
-        total = 0
         try:
             async with asyncio.timeout(self._env_timeout):
-                while True:
-                    try:
-                        raw = await reader.readuntil(b"\n")
-                    except asyncio.IncompleteReadError as exc:
-                        # A port scan or health check: connect and close. Not an error.
-                        log.debug(
-                            "FastAGI peer %s closed before the environment ended (%d bytes)",
-                            host,
-                            total + len(exc.partial),
-                        )
-                        return None
-                    except asyncio.LimitOverrunError as exc:
-                        raise AGIProtocolError(
-                            f"environment line longer than {self._max_line_bytes} bytes"
-                        ) from exc
-                    total += len(raw)
-                    if total > self._max_env_bytes:
-                        raise AGIProtocolError(
-                            f"environment block larger than {self._max_env_bytes} bytes"
-                        )
-                    line = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
-                    if not line:
-                        break
-                    key, value = parse_environment_line(line, line_no=len(values) + 1)
-                    values[key] = value
+                # One read for the whole block: it ends with the first empty line.
+                raw = await reader.readuntil(b"\n\n")
+        except asyncio.IncompleteReadError as exc:
+            # A port scan or health check: connect and close. Not an error.
+            log.debug(
+                "FastAGI peer %s closed before the environment ended (%d bytes)",
+                host,
+                len(exc.partial),
+            )
+            return None
+        except asyncio.LimitOverrunError as exc:
+            raise AGIProtocolError(
+                f"environment block longer than {self._max_line_bytes} bytes without its end"
+            ) from exc
         except TimeoutError:
             raise AGIProtocolError(
                 f"no complete environment block within {self._env_timeout} s"
@@ -185,6 +172,13 @@ class FastAGIServer:
         except (ConnectionError, OSError) as exc:
             log.debug("FastAGI peer %s lost while sending the environment: %s", host, exc)
             return None
+        if len(raw) > self._max_env_bytes:
+            raise AGIProtocolError(f"environment block larger than {self._max_env_bytes} bytes")
+        values: dict[str, str] = {}
+        for line_no, line in enumerate(raw[:-2].split(b"\n"), start=1):
+            text = line.rstrip(b"\r").decode("utf-8", errors="replace")
+            key, value = parse_environment_line(text, line_no=line_no)
+            values[key] = value
         if not values:
             raise AGIProtocolError("empty environment block")
         return build_environment(values)

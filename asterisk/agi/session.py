@@ -185,9 +185,9 @@ class AGISession:
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader_task
         self._writer.close()
-        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
-            async with asyncio.timeout(2.0):
-                await self._writer.wait_closed()
+        # wait_closed only waits for the transport's connection_lost, which close() schedules.
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.wait_closed()
 
     # -- raw ---------------------------------------------------------------------------------
     # The per-command limit is part of the session contract, hence the timeout parameter.
@@ -211,8 +211,11 @@ class AGISession:
                 raise CallerHungUp(f"AGI connection lost while sending {line!r}: {exc}") from exc
             limit = timeout if timeout is not None else self._command_timeout
             try:
-                async with asyncio.timeout(limit):
+                if limit is None:
                     item = await self._stream.replies.get()
+                else:
+                    async with asyncio.timeout(limit):
+                        item = await self._stream.replies.get()
             except TimeoutError:
                 self.log.error("[%s] no reply to %r within %ss", self.env.uniqueid, line, limit)
                 # A late reply would be read as the answer to the next command: end the session.
