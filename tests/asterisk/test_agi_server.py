@@ -405,3 +405,28 @@ def test_arguments_are_quoted_as_asterisk_parses_them() -> None:
 )
 def test_replies_parse_into_code_result_data_endpos(raw: str, expected: AGIReply) -> None:
     assert parse_reply(raw) == expected
+
+
+async def test_reply_to_a_cancelled_command_is_not_taken_for_the_next_one(
+    served: tuple[FastAGIServer, Holder],
+) -> None:
+    server, holder = served
+    values: list[object] = []
+
+    async def route(session: AGISession) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.stream_file("demo-congrats"), 0.05)
+        values.append(await session.get_variable("KCK_INBOUND"))
+
+    holder.route = route
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(ENV)
+    assert await reader.readline() == b'STREAM FILE demo-congrats ""\n'
+    assert await reader.readline() == b"GET VARIABLE KCK_INBOUND\n"
+    writer.write(b"200 result=0 endpos=1200\n")  # the late answer to STREAM FILE
+    writer.write(b"200 result=1 (1795526838)\n")
+    assert await reader.readline() == b'SET VARIABLE KCK_DONE "1"\n'
+    writer.write(b"200 result=1\n")
+    assert await read_all(reader) == b""
+    assert values == ["1795526838"]
+    writer.close()
