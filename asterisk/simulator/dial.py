@@ -15,19 +15,9 @@ from .scripts import PhoneMode
 if TYPE_CHECKING:
     from .pbx import PBXSimulator
 
-DIAL_VARIABLES = (
-    "DIALSTATUS",
-    "DIALEDPEERNUMBER",
-    "DIALEDPEERNAME",
-    "ANSWEREDTIME",
-    "ANSWEREDTIME_MS",
-    "DIALEDTIME",
-    "DIALEDTIME_MS",
-    "RINGTIME",
-    "RINGTIME_MS",
-    "PROGRESSTIME",
-    "PROGRESSTIME_MS",
-)
+DIAL_VARIABLES = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME",
+                  "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS",
+                  "PROGRESSTIME", "PROGRESSTIME_MS")
 
 
 def parse_dial_args(args: str) -> tuple[list[str], float | None, str]:
@@ -54,7 +44,8 @@ async def run_dial(pbx: PBXSimulator, call: SimulatedCall, args: str) -> int:
     for name in DIAL_VARIABLES:
         ev.varset(caller, name, "")
     targets, timeout, options = parse_dial_args(args)
-    if call.caller_gone:
+    if call.caller_gone or call.agi_dead:
+        # a dead (or redirected) channel: Dial returns at once without dialling
         ev.varset(caller, "DIALSTATUS", "CANCEL")
         return -1
     phone = pbx.phone_for_dial_target(targets[0]) if targets else None
@@ -65,20 +56,12 @@ async def run_dial(pbx: PBXSimulator, call: SimulatedCall, args: str) -> int:
     return await _dial_phone(pbx, call, phone, timeout, options)
 
 
-async def _dial_phone(
-    pbx: PBXSimulator,
-    call: SimulatedCall,
-    phone: SimulatedPhone,
-    ring_timeout: float | None,
-    options: str,
-) -> int:
+def new_agent_leg(pbx: PBXSimulator, caller: SimChannel, phone: SimulatedPhone) -> SimChannel:
+    """The outgoing PJSIP channel to an agent phone, up to (not including) DialBegin."""
     ev = pbx.events
-    caller = call.channel
-    clock = pbx.clock
     phone.calls_offered += 1
-    agent = pbx.new_channel(
-        f"PJSIP/{phone.endpoint}", context=pbx.agent_context, exten="s", linkedid=caller.linkedid
-    )
+    agent = pbx.new_channel(f"PJSIP/{phone.endpoint}", context=pbx.agent_context, exten="s",
+                            linkedid=caller.linkedid)
     ev.newchannel(agent)
     ev.varset(agent, "DIALEDPEERNUMBER", phone.endpoint)
     agent.callerid_num, agent.callerid_name = pbx.hotline, ""
@@ -86,8 +69,17 @@ async def _dial_phone(
     agent.exten = pbx.hotline
     ev.newcallerid(agent)
     ev.newconnectedline(agent)
+    return agent
+
+
+async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPhone,
+                      ring_timeout: float | None, options: str) -> int:
+    ev = pbx.events
+    caller = call.channel
+    clock = pbx.clock
+    agent = new_agent_leg(pbx, caller, phone)
     ev.dial("DialBegin", caller, agent, [("DialString", phone.endpoint)])
-    call.music_off()  # app_dial stops the AGI's music unless option m/r
+    call.music_off()   # app_dial stops the AGI's music unless option m/r
     dial_started = clock.now()
 
     def end_agent(cause: int) -> None:
@@ -110,14 +102,10 @@ async def _dial_phone(
     phone.set_state(DeviceState.RINGING)
     ev.dial("DialState", caller, agent, [("DialStatus", "RINGING")])
 
-    answer_after = (
-        phone.behaviour.answer_after if phone.behaviour.mode is PhoneMode.ANSWER else None
-    )
-    ring_for = (
-        ring_timeout
-        if answer_after is None
-        else (answer_after if ring_timeout is None else min(answer_after, ring_timeout))
-    )
+    answer_after = (phone.behaviour.answer_after if phone.behaviour.mode is PhoneMode.ANSWER
+                    else None)
+    ring_for = ring_timeout if answer_after is None else (
+        answer_after if ring_timeout is None else min(answer_after, ring_timeout))
     ring_end = await _wait_first(pbx, call, agent, ring_for)
     ring_seconds = clock.now() - dial_started
     if ring_end == "caller":
@@ -127,11 +115,8 @@ async def _dial_phone(
         phone.set_state(DeviceState.NOT_INUSE)
         call.dial_attempts.append(DialAttempt(phone.endpoint, "CANCEL", ring_seconds, 0))
         return -1
-    answered = (
-        ring_end == "timeout"
-        and answer_after is not None
-        and (ring_timeout is None or answer_after <= ring_timeout)
-    )
+    answered = (ring_end == "timeout" and answer_after is not None
+                and (ring_timeout is None or answer_after <= ring_timeout))
     if not answered:
         ev.dial("DialEnd", caller, agent, [("DialStatus", "NOANSWER")])
         end_agent(0)
@@ -196,21 +181,16 @@ async def _dial_phone(
     return 0 if "g" in options else -1
 
 
-async def _wait_first(
-    pbx: PBXSimulator, call: SimulatedCall, agent: SimChannel, seconds: float | None
-) -> str:
+async def _wait_first(pbx: PBXSimulator, call: SimulatedCall, agent: SimChannel,
+                      seconds: float | None) -> str:
     """Wait until the caller hangs up ("caller"), the agent leg is hung up ("agent") or
     `seconds` pass ("timeout")."""
-    waiters = {
-        asyncio.ensure_future(call.gone.wait()): "caller",
-        asyncio.ensure_future(pbx.hangup_event(agent).wait()): "agent",
-    }
+    waiters = {asyncio.ensure_future(call.gone.wait()): "caller",
+               asyncio.ensure_future(pbx.hangup_event(agent).wait()): "agent"}
     try:
-        done, _ = await asyncio.wait(
-            waiters,
-            timeout=None if seconds is None else pbx.clock.real_seconds(seconds),
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        done, _ = await asyncio.wait(waiters, timeout=None if seconds is None
+                                     else pbx.clock.real_seconds(seconds),
+                                     return_when=asyncio.FIRST_COMPLETED)
     finally:
         for w in waiters:
             w.cancel()
