@@ -227,6 +227,11 @@ class KnowledgeBase:
             if article is None:
                 raise ArticleNotFound(f"knowledge base: no article '{slug}'")
             number = revision if revision is not None else article.current_revision
+            if not 1 <= number <= article.current_revision:
+                raise ArticleNotFound(
+                    f"knowledge base: article '{slug}' has no revision {number} "
+                    f"(it has 1…{article.current_revision})"
+                )
             row = await self._revision_row(session, article.id, number)
             return Article(
                 card=ServiceCard.from_content(row.content),
