@@ -14,14 +14,25 @@ def test_fold_removes_polish_diacritics_including_l_with_stroke() -> None:
 
 
 def test_inflected_forms_share_a_term_with_the_base_form(analyzer: PolishAnalyzer) -> None:
-    for a, b in [("dowodu", "dowód"), ("drodze", "droga"), ("dziury", "dziura"),
-                 ("zgłoszenia", "zgłoszenie"), ("chodnikach", "chodnik"), ("ślubu", "ślub")]:
+    for a, b in [
+        ("dowodu", "dowód"),
+        ("drodze", "droga"),
+        ("dziury", "dziura"),
+        ("zgłoszenia", "zgłoszenie"),
+        ("chodnikach", "chodnik"),
+        ("ślubu", "ślub"),
+    ]:
         assert shares_a_term(analyzer, a, b), (a, b)
 
 
 def test_words_typed_without_diacritics_meet_the_written_form(analyzer: PolishAnalyzer) -> None:
-    for typed, written in [("dowod", "dowód"), ("zgloszenia", "zgłoszenie"), ("smieci", "śmieci"),
-                           ("odpadow", "odpadów"), ("nieruchomosci", "nieruchomości")]:
+    for typed, written in [
+        ("dowod", "dowód"),
+        ("zgloszenia", "zgłoszenie"),
+        ("smieci", "śmieci"),
+        ("odpadow", "odpadów"),
+        ("nieruchomosci", "nieruchomości"),
+    ]:
         assert shares_a_term(analyzer, typed, written), (typed, written)
 
 

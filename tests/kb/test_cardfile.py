@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from kb import CardFileError, ImportRefused, Language, TopicKind, parse_card, read_folder, render_card
+from kb import (
+    CardFileError,
+    ImportRefused,
+    Language,
+    TopicKind,
+    parse_card,
+    read_folder,
+    render_card,
+)
 from tests.kb.conftest import SEED
 
 GOOD = """---

@@ -18,7 +18,9 @@ from kb import (
 from tests.kb.conftest import SEED
 
 
-async def test_import_then_export_round_trips_every_card(seeded: KnowledgeBase, tmp_path: Path) -> None:
+async def test_import_then_export_round_trips_every_card(
+    seeded: KnowledgeBase, tmp_path: Path
+) -> None:
     written = await export_folder(seeded, tmp_path)
     exported = {card.id: card for _, card in read_folder(tmp_path)}
     original = {card.id: card for _, card in read_folder(SEED)}
@@ -26,7 +28,9 @@ async def test_import_then_export_round_trips_every_card(seeded: KnowledgeBase, 
     assert exported == original
 
 
-async def test_reimporting_unchanged_cards_creates_no_revision(seeded: KnowledgeBase, tmp_path: Path) -> None:
+async def test_reimporting_unchanged_cards_creates_no_revision(
+    seeded: KnowledgeBase, tmp_path: Path
+) -> None:
     await export_folder(seeded, tmp_path)
     report = await import_folder(seeded, tmp_path, author="again")
     assert report.created == [] and report.updated == []
@@ -39,7 +43,10 @@ async def test_reimport_of_one_edited_file_adds_one_revision_naming_the_changed_
 ) -> None:
     await export_folder(seeded, tmp_path)
     path = tmp_path / "pl" / "dowod-osobisty-wydanie.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("fees: Bezpłatnie.", "fees: 30 zł."), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("fees: Bezpłatnie.", "fees: 30 zł."),
+        encoding="utf-8",
+    )
     report = await import_folder(seeded, tmp_path, author="redaktor")
     assert report.updated == ["dowod-osobisty-wydanie"]
     history = await seeded.history("dowod-osobisty-wydanie")
@@ -50,11 +57,17 @@ async def test_reimport_of_one_edited_file_adds_one_revision_naming_the_changed_
     assert (await seeded.get("dowod-osobisty-wydanie")).card.fees == "30 zł."
 
 
-async def test_old_revision_can_be_shown_and_restored_as_a_new_revision(seeded: KnowledgeBase) -> None:
+async def test_old_revision_can_be_shown_and_restored_as_a_new_revision(
+    seeded: KnowledgeBase,
+) -> None:
     first = (await seeded.get("usc-slub-cywilny")).card
     edited = first.model_copy(update={"title": "Ślub cywilny", "body": "Nowa treść.\n"})
     saved = await seeded.save(edited, author="ania")
-    assert (saved.revision, saved.changed, set(saved.changed_fields)) == (2, True, {"title", "body"})
+    assert (saved.revision, saved.changed, set(saved.changed_fields)) == (
+        2,
+        True,
+        {"title", "body"},
+    )
 
     old = await seeded.get("usc-slub-cywilny", revision=1)
     assert old.card == first and old.current_revision == 2
@@ -65,7 +78,9 @@ async def test_old_revision_can_be_shown_and_restored_as_a_new_revision(seeded: 
     assert current.card == first and current.revision == 3
     history = await seeded.history("usc-slub-cywilny")
     assert [(r.number, r.author, r.restored_from) for r in history] == [
-        (3, "kierownik", 1), (2, "ania", None), (1, "seed", None)
+        (3, "kierownik", 1),
+        (2, "ania", None),
+        (1, "seed", None),
     ]
     assert history[0].note == "restored revision 1"
     # The restored title is searchable again, the edited one is gone.
@@ -83,7 +98,9 @@ async def test_topics_are_replaced_when_an_article_changes(seeded: KnowledgeBase
     from kb import TopicKind
 
     card = (await seeded.get("prawo-jazdy")).card
-    await seeded.save(card.model_copy(update={"topics": {TopicKind.INTENT: ("driving-licence-new",)}}), author="a")
+    await seeded.save(
+        card.model_copy(update={"topics": {TopicKind.INTENT: ("driving-licence-new",)}}), author="a"
+    )
     old = await seeded.topic_matches([(TopicKind.INTENT, "driving-licence")])
     new = await seeded.topic_matches([(TopicKind.INTENT, "driving-licence-new")])
     assert old == [] and [m.slug for m in new] == ["prawo-jazdy"]
@@ -109,9 +126,13 @@ async def test_review_due_lists_overdue_cards_most_overdue_first(seeded: Knowled
 
 async def test_review_due_follows_a_new_review_date(seeded: KnowledgeBase) -> None:
     card = (await seeded.get("architektura-reklama")).card
-    reviewed = card.model_copy(update={"last_reviewed": date(2026, 11, 24), "review_due": date(2027, 5, 24)})
+    reviewed = card.model_copy(
+        update={"last_reviewed": date(2026, 11, 24), "review_due": date(2027, 5, 24)}
+    )
     await seeded.save(reviewed, author="kierownik")
-    assert "architektura-reklama" not in [i.slug for i in await seeded.review_due(date(2026, 11, 24))]
+    assert "architektura-reklama" not in [
+        i.slug for i in await seeded.review_due(date(2026, 11, 24))
+    ]
 
 
 def test_seed_card_ids_match_their_file_names() -> None:
