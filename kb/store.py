@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kck.db.models import utcnow
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +16,7 @@ from kb.card import ServiceCard, TopicKind
 from kb.errors import ArticleNotFound
 from kb.models import KbArticle, KbRevision, KbSearchDocument, KbTopic
 from kb.search import SearchHit, search_articles
+from kck.db.models import utcnow
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
