@@ -67,7 +67,7 @@ class KbSearchDocument(Base):
     """An article's analysed text (stemmed, folded terms) per field, as the search index sees it.
 
     SQLite indexes it with an FTS5 table kept in step by triggers; PostgreSQL with a GIN index
-    over a weighted tsvector expression (both made by the migration, see kb_search_index).
+    over a generated weighted tsvector column (both made by the migration from kb.search_index).
     """
 
     __tablename__ = "kb_search"
