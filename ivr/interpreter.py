@@ -144,6 +144,14 @@ class Interpreter:
         return run.result
 
 
+def _typed_number(keys: str) -> str | None:
+    """Keys a caller typed as a phone number → E.164; Poles often type the old leading 0."""
+    digits = keys.rstrip("#")
+    if len(digits) == 10 and digits.startswith("0") and not digits.startswith("00"):
+        digits = digits[1:]
+    return to_e164(digits) if digits.isdigit() or digits.startswith("+") else None
+
+
 class _CallRun:
     """The state of one call walking the menu."""
 
@@ -328,9 +336,9 @@ class _CallRun:
         request = self.routing_request(
             step.queue, step.skills, step.priority, step.ticket_category, step.kb_topic
         )
+        await self.play(step.prompt)
         self.result.routing = request
         self.result.outcome = IVROutcome.QUEUED
-        await self.play(step.prompt)
         await self.i.gateway.enqueue(request)
         outcome = await self.i.gateway.wait(request, self.channel)
         self.result.queue_outcome = outcome
@@ -362,7 +370,7 @@ class _CallRun:
             number = None
             for attempt in range(2):
                 got = await self.read(step.enter_prompt, step.timeout, 15)
-                number = to_e164(got.digits.rstrip("#")) if got.digits else None
+                number = _typed_number(got.digits)
                 if number:
                     break
                 if attempt == 0:

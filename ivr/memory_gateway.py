@@ -25,6 +25,10 @@ class InMemoryQueueGateway:
 
     def __post_init__(self) -> None:
         self._waits: dict[str, asyncio.Future[QueueOutcome]] = {}
+        self._arrived: dict[str, asyncio.Event] = {}
+
+    def _arrival(self, call_id: str) -> asyncio.Event:
+        return self._arrived.setdefault(call_id, asyncio.Event())
 
     async def enqueue(self, request: RoutingRequest) -> None:
         self.waiting.append(request)
@@ -36,8 +40,9 @@ class InMemoryQueueGateway:
             return self.answer_at_once
         future: asyncio.Future[QueueOutcome] = asyncio.get_running_loop().create_future()
         self._waits[request.call_id] = future
-        await channel.music(True)
+        self._arrival(request.call_id).set()
         try:
+            await channel.music(True)
             return await asyncio.wait_for(asyncio.shield(future), self.wait_timeout)
         except TimeoutError:
             return QueueOutcome.NO_AGENT
@@ -52,6 +57,10 @@ class InMemoryQueueGateway:
             return False
         future.set_result(outcome)
         return True
+
+    async def until_waiting(self, call_id: str) -> None:
+        """Return once the call is on hold in this queue (tests, demos)."""
+        await self._arrival(call_id).wait()
 
     def is_waiting(self, call_id: str) -> bool:
         return call_id in self._waits

@@ -17,7 +17,7 @@ class ScriptedChannel:
 
     An entry is the keys pressed ("1", "12345#"), "timeout" (nothing pressed) or "hangup".
     When the script runs out the caller presses nothing, so menus go to their timeouts.
-    `hang_up_on` names prompts during which the caller hangs up.
+    `hang_up_on` names prompts during which the caller hangs up ("@music": while on hold).
     """
 
     keys: Sequence[str] = ()
@@ -104,6 +104,10 @@ class ScriptedChannel:
 
     async def music(self, on: bool) -> None:
         self._check()
+        if on and "@music" in self.hang_up_on:  # the caller gives up while waiting
+            self.hung_up = True
+            self._event("caller hangs up while waiting")
+            raise CallerHungUp("hung up while waiting")
         self.music_on = on
         self._event("music on hold" if on else "music off")
 

@@ -78,7 +78,7 @@ def check_menu(
             f"default language {header.default_language!r} is not in languages {list(header.languages)}",
             "language",
         )
-    if header.start not in menu.steps:
+    if header.start not in menu.steps and header.start not in menu.broken_steps:
         problems.error(
             menu.where("menu", "start"),
             f"the menu starts at step {header.start!r}, which does not exist"
