@@ -42,6 +42,7 @@ class EndCause(enum.StrEnum):
     VOICEMAIL = "voicemail"  # diverted to voicemail after the maximum wait
     CALLBACK_DONE = "callback_done"  # an outbound callback ended
     CALLBACK_FAILED = "callback_failed"  # the one callback attempt did not connect
+    FALLBACK = "fallback"  # our code failed: the dialplan's plain Queue() takes the caller
 
 
 @dataclass(frozen=True)

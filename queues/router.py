@@ -154,8 +154,10 @@ class Router:
             log.warning("call %s is already queued; enqueue ignored", request.call_id)
         return next((o for o in offers if o.call_id == request.call_id), None)
 
-    async def offer_answered(self, offer_id: str) -> bool:
-        status, _ = await self._run("answered", offer_id)
+    async def offer_answered(self, offer_id: str, at: datetime | None = None) -> bool:
+        """The agent answered (`at`: when, if reported late); False if already known/stale."""
+        at_ms = "" if at is None else str(int(at.timestamp() * 1000))
+        status, _ = await self._run("answered", offer_id, at_ms)
         return status == "ok"
 
     async def offer_not_answered(self, offer_id: str, why: str = "no_answer") -> list[Offer]:

@@ -100,7 +100,7 @@ class RouterStore:
         return None if value is None else dict(json.loads(_text(value)))
 
     async def position(self, queue: str, call_id: str) -> int | None:
-        rank = await self.redis.zrank(self.key("queue", queue), call_id)
+        rank: Any = await self.redis.zrank(self.key("queue", queue), call_id)
         return None if rank is None else int(rank) + 1
 
     async def recent_answered(self, queue: str) -> list[tuple[float, int]]:

@@ -270,9 +270,9 @@ local function end_call(c, outcome, cause)
     stat(c, 'wait_abandoned_ms', waited)
     if waited < sd then stat(c, 'abandoned_short', 1) end
     if waited <= tonumber(c.sl_ms) then stat(c, 'abandoned_in_sl', 1) end
-  elseif outcome == 'voicemail' then
+  elseif outcome == 'voicemail' or outcome == 'transferred' then
     stat(c, 'diverted', 1)
-    stat(c, 'voicemail', 1)
+    stat(c, outcome, 1)
   end
   redis.call('DEL', k('call', c.id))
   redis.call('SREM', k('calls'), c.id)
@@ -353,7 +353,8 @@ if OP == 'enqueue' then
   local pos = redis.call('ZRANK', k('queue', c.queue), id) + 1
   redis.call('HSET', k('call', id), 'entry_pos', pos)
   stat(c, 'entered', 1)
-  local ev = J('call_id', id, 'queue', c.queue, 'at', NOW_ISO, 'position', pos)
+  local ev = J('call_id', id, 'queue', c.queue, 'at', NOW_ISO, 'position', pos, 'uniqueid', c.uid,
+    'request', raw(c.request))
   emit('queues', 'call_queued', ev)
   match_call(id)
 
@@ -411,8 +412,11 @@ elseif OP == 'answered' then
   if o == nil then return {'no_offer', next_due()} end
   local c = load_call(o.call)
   if c == nil or c.state ~= 'offered' or c.offer ~= A[1] then return {'stale', next_due()} end
-  local waited = NOW - tonumber(c.qms)
-  redis.call('HSET', k('call', c.id), 'state', 'on_call', 'ams', NOW)
+  -- the answer may be reported late (Dial returns when the talk ends): A[2] = when it happened
+  local at = tonumber(A[2] or '') or NOW
+  if at > NOW or at < tonumber(c.qms) then at = NOW end
+  local waited = at - tonumber(c.qms)
+  redis.call('HSET', k('call', c.id), 'state', 'on_call', 'ams', fmt(at))
   set_agent(o.agent, 'on_call', nil, c.id)
   if c.kind == 'callback' then
     stat(c, 'callbacks_answered', 1)
@@ -480,6 +484,7 @@ elseif OP == 'call_ended' then
   else
     local outcome = 'abandoned'
     if cause == 'voicemail' then outcome = 'voicemail'
+    elseif cause == 'fallback' then outcome = 'transferred'
     elseif c.kind == 'callback' then outcome = 'callback'; stat(c, 'callbacks_failed', 1) end
     end_call(c, outcome, cause)
   end

@@ -17,7 +17,9 @@ SKILLS = ("taxes", "roads", "english", "general", "waste")
 _ids = itertools.count(1)
 
 
-def make_config(agents: dict[str, dict[str, int]] | None = None, wrap_up_s: int = 30) -> RoutingConfig:
+def make_config(
+    agents: dict[str, dict[str, int]] | None = None, wrap_up_s: int = 30
+) -> RoutingConfig:
     queue = QueueConfig(
         id="city",
         name_pl="Miasto",

@@ -20,7 +20,9 @@ CALL = st.tuples(st.dictionaries(SKILL, st.integers(1, 3), max_size=2), st.integ
 _prefix = itertools.count()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     agents=st.lists(AGENT_SKILLS, min_size=1, max_size=6),
     calls=st.lists(CALL, min_size=1, max_size=10),
@@ -61,7 +63,9 @@ async def test_agents_logging_in_take_the_calls_the_policy_gives_them(
     assert got == expected
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     agents=st.lists(AGENT_SKILLS, min_size=1, max_size=6),
     calls=st.lists(CALL, min_size=1, max_size=10),

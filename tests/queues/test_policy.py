@@ -23,8 +23,9 @@ STEPS = (
 )
 
 
-def call(call_id: str, queued_at: float, skills: dict[str, int], priority: int = 0,
-         at_head: bool = False) -> WaitingCall:
+def call(
+    call_id: str, queued_at: float, skills: dict[str, int], priority: int = 0, at_head: bool = False
+) -> WaitingCall:
     return WaitingCall(call_id, priority, queued_at, skills, STEPS, at_head)
 
 

@@ -20,7 +20,9 @@ async def stream(redis: aioredis.Redis, name: str) -> list[tuple[str, dict[str, 
     return [(f[b"type"].decode(), json.loads(f[b"data"])) for _, f in entries]
 
 
-async def test_caller_is_offered_at_once_to_a_free_qualified_agent(router: Router, clock: ManualClock) -> None:
+async def test_caller_is_offered_at_once_to_a_free_qualified_agent(
+    router: Router, clock: ManualClock
+) -> None:
     await router.agent_login("ala")
     offer = await router.enqueue(request(clock, {"taxes": 1}))
     assert offer is not None and offer.agent == "ala"
@@ -65,7 +67,9 @@ async def test_caller_waits_when_only_a_junior_agent_is_free_until_escalation(
     assert [(o.call_id, o.agent) for o in offers] == [(req.call_id, "bob")]
 
 
-async def test_general_agent_takes_the_call_after_ninety_seconds(router: Router, clock: ManualClock) -> None:
+async def test_general_agent_takes_the_call_after_ninety_seconds(
+    router: Router, clock: ManualClock
+) -> None:
     await router.agent_login("cyd")
     req = request(clock, {"taxes": 1})
     await router.enqueue(req)
@@ -84,7 +88,9 @@ async def test_next_timer_due_is_the_next_escalation_of_the_waiting_call(
     assert dues[-1] == int((clock.now() + timedelta(seconds=30)).timestamp() * 1000)
 
 
-async def test_best_level_then_longest_idle_agent_gets_the_call(router: Router, clock: ManualClock) -> None:
+async def test_best_level_then_longest_idle_agent_gets_the_call(
+    router: Router, clock: ManualClock
+) -> None:
     await router.agent_login("bob")
     clock.advance(5)
     await router.agent_login("ala")
@@ -129,7 +135,9 @@ async def test_ring_timeout_pauses_the_agent_and_puts_the_caller_back_at_the_hea
     assert [o.call_id for o in offers] == [first.call_id]
 
 
-async def test_busy_phone_is_never_offered_until_it_is_free(router: Router, clock: ManualClock) -> None:
+async def test_busy_phone_is_never_offered_until_it_is_free(
+    router: Router, clock: ManualClock
+) -> None:
     await router.agent_login("ala")
     await router.device_state("PJSIP/101", "INUSE")
     req = request(clock, {"taxes": 1})
@@ -138,7 +146,9 @@ async def test_busy_phone_is_never_offered_until_it_is_free(router: Router, cloc
     assert [o.call_id for o in offers] == [req.call_id]
 
 
-async def test_busy_dial_result_keeps_agent_available_but_unoffered(router: Router, clock: ManualClock) -> None:
+async def test_busy_dial_result_keeps_agent_available_but_unoffered(
+    router: Router, clock: ManualClock
+) -> None:
     await router.agent_login("ala")
     req = request(clock, {"taxes": 1})
     offer = await router.enqueue(req)
@@ -237,7 +247,9 @@ async def test_every_agent_transition_is_on_the_queues_stream(
     await router.agent_login("ala")
     await router.set_agent_state("ala", AgentState.PAUSED, "lunch")
     await router.set_agent_state("ala", AgentState.LOGGED_OUT)
-    states = [(d["state"], d["reason"]) for t, d in await stream(redis, "queues") if t == "agent_state"]
+    states = [
+        (d["state"], d["reason"]) for t, d in await stream(redis, "queues") if t == "agent_state"
+    ]
     assert states == [("available", None), ("paused", "lunch"), ("logged_out", None)]
 
 
