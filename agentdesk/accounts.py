@@ -79,10 +79,11 @@ class Accounts:
         language: str = "pl",
         actor: str = "cli",
     ) -> Account:
-        if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
-            raise AccountError(
-                f"user name {username!r}: use letters, digits, '.', '-' or '_' only"
-            )
+        if (
+            not username
+            or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+        ):
+            raise AccountError(f"user name {username!r}: use letters, digits, '.', '-' or '_' only")
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AccountError(
                 f"password for {username!r}: at least {MIN_PASSWORD_LENGTH} characters"

@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 
@@ -22,6 +21,11 @@ from kck.db.models import AgentStateLog, User
 from kck.services import Services
 
 log = logging.getLogger(__name__)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
 
 # States the agent may leave by their own choice (not while the phone rings or a call is up).
 _AGENT_MAY_LEAVE = {AgentState.AVAILABLE, AgentState.PAUSED, AgentState.WRAP_UP}
@@ -58,7 +62,7 @@ class InterimQueues:
 
     # -- DeskBackend ------------------------------------------------------------------------
     async def login(self, agent: str, extension: str) -> AgentStatus:
-        await self.redis.hset(self._agent_key(agent), "extension", extension)  # type: ignore[misc]
+        await self.redis.hset(self._agent_key(agent), "extension", extension)
         return await self._transition(agent, AgentState.PAUSED, PauseReason.LOGIN.value)
 
     async def logout(self, agent: str) -> None:
@@ -67,7 +71,7 @@ class InterimQueues:
         await self._transition(agent, AgentState.LOGGED_OUT, None)
 
     async def status(self, agent: str) -> AgentStatus:
-        raw: dict[bytes, bytes] = await self.redis.hgetall(self._agent_key(agent))  # type: ignore[misc]
+        raw: dict[bytes, bytes] = await self.redis.hgetall(self._agent_key(agent))  # type: ignore[assignment]
         if not raw or b"state" not in raw:
             return AgentStatus(agent, AgentState.LOGGED_OUT, self.clock.now())
         until = raw.get(b"until", b"").decode()
@@ -127,7 +131,7 @@ class InterimQueues:
         raw = await self.redis.get(self._call_agent_key(call_id))
         if raw is None:
             return
-        agent = raw.decode()
+        agent = _text(raw)
         offer = await self.current_offer(agent)
         if offer is None or offer.call_id != call_id:
             return
@@ -142,14 +146,17 @@ class InterimQueues:
     async def end_expired_wrap_ups(self) -> list[str]:
         """Agents whose wrap-up time is over become available; returns their names."""
         now = self.clock.now().timestamp()
-        due: list[bytes] = await self.redis.zrangebyscore(self._wrap_up_deadlines, 0, now)
+        due: list[bytes] = await self.redis.zrangebyscore(self._wrap_up_deadlines, 0, now)  # type: ignore[assignment]
         ended = []
         for raw in due:
             agent = raw.decode()
-            if await self.redis.zrem(self._wrap_up_deadlines, agent):
-                if (await self.status(agent)).state == AgentState.WRAP_UP:
-                    await self._transition(agent, AgentState.AVAILABLE, None)
-                    ended.append(agent)
+            # zrem succeeds for one process only: two sweepers never end the same wrap-up twice.
+            if (
+                await self.redis.zrem(self._wrap_up_deadlines, agent)
+                and (await self.status(agent)).state == AgentState.WRAP_UP
+            ):
+                await self._transition(agent, AgentState.AVAILABLE, None)
+                ended.append(agent)
         return ended
 
     async def start(self) -> None:
@@ -175,7 +182,7 @@ class InterimQueues:
         raw = await self.redis.get(self._offer_owner_key(offer_id))
         if raw is None:
             raise StateRefused(f"unknown offer {offer_id!r}")
-        return str(raw.decode())
+        return _text(raw)
 
     async def _transition(
         self,
@@ -186,19 +193,22 @@ class InterimQueues:
         until: datetime | None = None,
     ) -> AgentStatus:
         status = AgentStatus(agent, state, self.clock.now(), reason, until)
-        mapping: dict[str, Any] = {
+        mapping: dict[str | bytes, str] = {
             "state": state.value,
             "reason": reason or "",
             "since": status.since.isoformat(),
             "until": until.isoformat() if until else "",
         }
-        await self.redis.hset(self._agent_key(agent), mapping=mapping)  # type: ignore[misc]
+        await self.redis.hset(self._agent_key(agent), mapping=mapping)  # type: ignore[arg-type]
         async with self.services.sessions.begin() as session:
             user_id = await session.scalar(select(User.id).where(User.username == agent))
             if user_id is not None:
                 session.add(
                     AgentStateLog(
-                        agent_id=user_id, state=state.value, reason=reason, call_id=call_id,
+                        agent_id=user_id,
+                        state=state.value,
+                        reason=reason,
+                        call_id=call_id,
                         at=status.since,
                     )
                 )

@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kck.phone import to_e164
-
 from agentdesk.tickets.categories import CATEGORIES_NEEDING_LOCATION, TicketCategory
 from agentdesk.tickets.units import CityUnits
+from kck.phone import to_e164
 
 # code → (Polish, English); `{n}` etc. filled from the error's params.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -25,7 +24,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Podaj obie współrzędne albo żadnej.",
         "Give both coordinates or neither.",
     ),
-    "coords_number": ("Współrzędna musi być liczbą, np. 50.0614.", "A coordinate must be a number, e.g. 50.0614."),
+    "coords_number": (
+        "Współrzędna musi być liczbą, np. 50.0614.",
+        "A coordinate must be a number, e.g. 50.0614.",
+    ),
     "coords_range": (
         "Współrzędne poza Polską — sprawdź szerokość (49–55) i długość (14–24.2).",
         "Coordinates outside Poland — check latitude (49–55) and longitude (14–24.2).",
@@ -179,8 +181,10 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
                 break
             if str(code) not in chosen:
                 chosen.append(str(code))
-        if not chosen and category not in (None, TicketCategory.OUT_OF_COMPETENCE) and not any(
-            e.field == "units" for e in errors
+        if (
+            not chosen
+            and category not in (None, TicketCategory.OUT_OF_COMPETENCE)
+            and not any(e.field == "units" for e in errors)
         ):
             errors.append(FieldError("units", "units_required"))
 

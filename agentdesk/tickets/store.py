@@ -92,7 +92,9 @@ class TicketStore:
         self.sessions = sessions
         self.tz = tz
 
-    async def create(self, form: TicketForm, *, created_by: int | None, now: datetime) -> TicketView:
+    async def create(
+        self, form: TicketForm, *, created_by: int | None, now: datetime
+    ) -> TicketView:
         """Number, ticket, its units and the link to the call, all or nothing."""
         year = now.astimezone(self.tz).year
         async with self.sessions.begin() as session:
@@ -132,7 +134,9 @@ class TicketStore:
             )
             return _view(ticket) if ticket else None
 
-    async def for_caller(self, caller_number: str, since: datetime, limit: int = 10) -> list[TicketView]:
+    async def for_caller(
+        self, caller_number: str, since: datetime, limit: int = 10
+    ) -> list[TicketView]:
         async with self.sessions() as session:
             tickets = await session.scalars(
                 select(Ticket)

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentdesk.tickets.categories import TicketCategory
 from kck.errors import UserError
 from kck.yamlsource import PosDict, PosList, load_yaml_file
-
-from agentdesk.tickets.categories import TicketCategory
 
 
 class UnitsFileError(UserError):
@@ -64,7 +63,9 @@ def load_units(path: Path) -> CityUnits:
         seen.add(code)
         name = item.get("name")
         if not isinstance(name, dict) or not name.get("pl"):
-            raise UnitsFileError(f"{_where(item, 'name')}: unit {code}: 'name' needs 'pl' (and 'en')")
+            raise UnitsFileError(
+                f"{_where(item, 'name')}: unit {code}: 'name' needs 'pl' (and 'en')"
+            )
         cats = []
         for cat in item.get("categories") or []:
             try:
