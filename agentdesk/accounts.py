@@ -137,6 +137,10 @@ class Accounts:
             )
             return _account(user)
 
+    async def is_active(self, user_id: int) -> bool:
+        async with self.sessions() as session:
+            return bool(await session.scalar(select(User.active).where(User.id == user_id)))
+
     async def authenticate(self, username: str, password: str) -> Account | None:
         """The account if the password is right and the account active; None otherwise."""
         async with self.sessions() as session:

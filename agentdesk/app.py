@@ -13,7 +13,7 @@ from aiohttp import web
 
 from agentdesk import auth_routes, desk_routes
 from agentdesk.accounts import Accounts
-from agentdesk.desk_socket import desk_socket
+from agentdesk.desk_socket import close_open_sockets, desk_socket, sockets_key
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.i18n import catalogue
 from agentdesk.interim_knowledge import InterimKnowledge
@@ -116,6 +116,8 @@ def create_app(
             await part.stop()
 
     app.cleanup_ctx.append(lifecycle)
+    app[sockets_key] = set()
+    app.on_shutdown.append(close_open_sockets)
 
     staff = Access(STAFF_ROLES)
     on_desk = Access(DESK_ROLES)

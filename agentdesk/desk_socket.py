@@ -35,6 +35,9 @@ READY_TIMEOUT_S = 30.0
 SESSION_CHECK_S = 15.0
 
 
+_CALL_STATES = frozenset({AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP})
+
+
 class CloseCode(enum.IntEnum):
     """Why the server closed the socket (the client reconnects unless told to sign in)."""
 
@@ -42,6 +45,17 @@ class CloseCode(enum.IntEnum):
     PROTOCOL_ERROR = 4002  # bad message or no `ready` in time
     FORBIDDEN = 4003  # wrong origin
     SERVER_ERROR = 4004  # our fault; the client reconnects
+
+
+sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("desk_sockets")
+
+
+async def close_open_sockets(app: web.Application) -> None:
+    """On shutdown: tell every desk we are going away (1001); their pages reconnect by themselves."""
+    sockets = app[sockets_key]
+    for ws in list(sockets):
+        with contextlib.suppress(Exception):
+            await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
 class SessionEnded(Exception):
@@ -128,9 +142,7 @@ class DeskSocket:
         status = await backend.status(self.session.username)
         await self.ws.send_json({"type": "state", "data": status.as_json()})
         offer = await backend.current_offer(self.session.username)
-        if (offer is not None and status.state in (AgentState.OFFERED, AgentState.ON_CALL)) or (
-            offer is not None and status.state == AgentState.WRAP_UP
-        ):
+        if offer is not None and status.state in _CALL_STATES:
             await self._pop(offer)
         prefix = self.services.bus.channel("")
         while True:
@@ -181,6 +193,8 @@ async def desk_socket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         await ws.close(code=CloseCode.FORBIDDEN, message=b"cross-site socket refused")
         return ws
+    open_sockets = request.app[sockets_key]
+    open_sockets.add(ws)
     pubsub = services.redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(
         services.bus.channel(f"agent:{session.username}"), services.bus.channel("agents")
@@ -202,6 +216,7 @@ async def desk_socket(request: web.Request) -> web.StreamResponse:
         log.exception("desk socket of %s failed", session.username)
         code, reason = CloseCode.SERVER_ERROR, "server error"
     finally:
+        open_sockets.discard(ws)
         with contextlib.suppress(Exception):
             await pubsub.aclose()
     if not ws.closed:

@@ -66,7 +66,6 @@ class InterimQueues:
         return await self._transition(agent, AgentState.PAUSED, PauseReason.LOGIN.value)
 
     async def logout(self, agent: str) -> None:
-        await self.redis.delete(self._offer_key(agent))
         await self.redis.zrem(self._wrap_up_deadlines, agent)
         await self._transition(agent, AgentState.LOGGED_OUT, None)
 
@@ -123,7 +122,6 @@ class InterimQueues:
 
     async def offer_not_answered(self, offer_id: str) -> None:
         agent = await self._owner(offer_id)
-        await self.redis.delete(self._offer_key(agent))
         await self.bus.broadcast(f"agent:{agent}", "offer_withdrawn", {"offer_id": offer_id})
         await self._transition(agent, AgentState.PAUSED, PauseReason.NO_ANSWER.value)
 
@@ -135,7 +133,6 @@ class InterimQueues:
         offer = await self.current_offer(agent)
         if offer is None or offer.call_id != call_id:
             return
-        await self.redis.delete(self._offer_key(agent))
         until = self.clock.now() + timedelta(seconds=self.wrap_up_s)
         await self.redis.zadd(self._wrap_up_deadlines, {agent: until.timestamp()})
         await self.bus.broadcast(
@@ -193,6 +190,9 @@ class InterimQueues:
         until: datetime | None = None,
     ) -> AgentStatus:
         status = AgentStatus(agent, state, self.clock.now(), reason, until)
+        if state in (AgentState.AVAILABLE, AgentState.PAUSED, AgentState.LOGGED_OUT):
+            # The offer stays readable through the call and wrap-up (a reload shows it again).
+            await self.redis.delete(self._offer_key(agent))
         mapping: dict[str | bytes, str] = {
             "state": state.value,
             "reason": reason or "",

@@ -95,6 +95,12 @@ def _same_origin(request: web.Request) -> bool:
     return urlsplit(origin).netloc == request.host
 
 
+async def _still_active(request: web.Request, session: DeskSession) -> bool:
+    from agentdesk.keys import accounts_key
+
+    return await request.app[accounts_key].is_active(session.user_id)
+
+
 def new_login_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -115,6 +121,14 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
 
     session_id = request.cookies.get(COOKIE_NAME, "")
     session = await request.app[sessions_key].get(session_id) if session_id else None
+    if (
+        session is not None
+        and access.roles is not None
+        and not await _still_active(request, session)
+    ):
+        # A disabled account loses its open sessions at its next click.
+        await request.app[sessions_key].delete(session.id)
+        session = None
     if session is not None:
         request["desk_session"] = session
 

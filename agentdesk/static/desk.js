@@ -96,6 +96,7 @@
     table.hidden = items.length === 0;
   }
   function showPop(p) {
+    if (pop && pop.offer_id === p.offer_id) { return; }  // after a reconnect: keep what was typed
     pop = p;
     savedTickets = [];
     callStartedAt = null;
