@@ -38,6 +38,7 @@ from agentdesk.security import (
     add_route,
     language_of,
     security_middleware,
+    session_request_key,
     sessions_key,
 )
 from agentdesk.sessions import SessionStore
@@ -153,7 +154,7 @@ async def status_page(request: web.Request) -> web.Response:
         "status.html",
         health=health,
         centre=request.app[services_key].settings.centre,
-        session=request.get("desk_session"),
+        session=request.get(session_request_key),
     )
 
 

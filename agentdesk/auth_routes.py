@@ -16,6 +16,7 @@ from agentdesk.security import (
     current_session,
     language_of,
     new_login_token,
+    session_request_key,
     sessions_key,
 )
 from agentdesk.sessions import COOKIE_NAME, SESSION_TTL_S
@@ -62,7 +63,7 @@ async def render_login(
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    session = request.get("desk_session")
+    session = request.get(session_request_key)
     if session is not None:
         raise web.HTTPFound(_home_of(session.role))
     return await render_login(request)

@@ -21,6 +21,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 sessions_key = web.AppKey("desk_sessions", SessionStore)
 access_key: web.AppKey[dict[tuple[str, str], Access]] = web.AppKey("desk_access")
+session_request_key = web.RequestKey("desk_session", DeskSession)
 
 LOGIN_CSRF_COOKIE = "kck_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -59,7 +60,7 @@ def add_route(
 
 
 def current_session(request: web.Request) -> DeskSession:
-    session: DeskSession | None = request.get("desk_session")
+    session: DeskSession | None = request.get(session_request_key)
     if session is None:  # the middleware lets no protected handler run without one
         raise web.HTTPUnauthorized()
     return session
@@ -130,7 +131,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
         await request.app[sessions_key].delete(session.id)
         session = None
     if session is not None:
-        request["desk_session"] = session
+        request[session_request_key] = session
 
     if access.roles is not None:
         if session is None:
