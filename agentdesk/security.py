@@ -71,6 +71,8 @@ def language_of(request: web.Request) -> str:
 
 
 def _wants_json(request: web.Request) -> bool:
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return True  # a socket cannot follow a redirect to the login page
     return request.path.startswith("/api/") or "application/json" in request.headers.get(
         "Accept", ""
     )
