@@ -9,6 +9,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "kck.db.models",
     "kb.models",
     "ivr.models",
+    "agentdesk.tickets.models",
 )
 
 
