@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import time
 import wave
 from dataclasses import dataclass
@@ -100,7 +101,8 @@ def _read_wav(audio_path: str) -> tuple[bytes, int]:
             frames = wav.readframes(wav.getnframes())
     except FileNotFoundError:
         raise AudioUnreadable(f"{audio_path}: recording not found") from None
-    except (OSError, EOFError, wave.Error) as exc:
+    except (OSError, EOFError, RuntimeError, ValueError, struct.error, wave.Error) as exc:
+        # wave raises RuntimeError (bad chunk seek) and struct.error (short header) on junk too.
         raise AudioUnreadable(
             f"{audio_path}: not a readable WAV file ({exc or type(exc).__name__})"
         ) from None
