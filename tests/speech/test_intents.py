@@ -52,17 +52,29 @@ def test_phrases_are_lower_case_without_punctuation(tmp_path: Path) -> None:
     ("text", "line", "message"),
     [
         (GOOD.replace("    next: queue_documents\n", ""), 4, "intent 'documents': missing 'next'"),
-        (GOOD.replace("phrases: [Dowód osobisty, \"paszport!\"]", "phrases: []"), 5, "'phrases' must be a non-empty list"),
+        (
+            GOOD.replace('phrases: [Dowód osobisty, "paszport!"]', "phrases: []"),
+            5,
+            "'phrases' must be a non-empty list",
+        ),
         (GOOD.replace('"paszport!"', '"?!"'), 5, "phrase 2 must be non-empty text"),
         (GOOD.replace("    kb_topic:", "    kb_topik:"), 8, "unknown key 'kb_topik'"),
         (GOOD.replace("skills: [documents]", "skills: documents"), 7, "'skills' must be a list"),
         (GOOD.replace("language: pl", "language: en"), 1, "does not match file name 'pl'"),
         (GOOD.replace("  documents:", "  Documents:"), 3, "id must be lower case"),
-        (GOOD + "thresholds: {accept: 0.3, confirm: 0.5}\n", 10, "'confirm' must not be above 'accept'"),
+        (
+            GOOD + "thresholds: {accept: 0.3, confirm: 0.5}\n",
+            10,
+            "'confirm' must not be above 'accept'",
+        ),
         (GOOD + "thresholds: {accept: 2}\n", 10, "'accept' must be a number 0..1"),
         (GOOD + "free_form: maybe\n", 10, "'free_form' must be true or false"),
         (GOOD + "  documents:\n    phrases: [x]\n", 10, "duplicate key 'documents'"),
-        (GOOD.replace("    confirm_prompt: pl/kck/intent-documents\n", ""), 4, "missing 'confirm_prompt'"),
+        (
+            GOOD.replace("    confirm_prompt: pl/kck/intent-documents\n", ""),
+            4,
+            "missing 'confirm_prompt'",
+        ),
         ("language: pl\nintents: [a, b\n", 3, "expected ',' or ']'"),
         ("- just a list\n", 1, "must be a mapping"),
     ],
@@ -94,7 +106,7 @@ def test_same_phrase_in_two_intents_names_both(tmp_path: Path) -> None:
 
 
 def test_missing_intents_file_and_folder_are_named(tmp_path: Path) -> None:
-    with pytest.raises(IntentsError, match="pl.yaml:0:0: file not found"):
+    with pytest.raises(IntentsError, match=r"pl\.yaml:0:0: file not found"):
         load_intent_file(tmp_path / "pl.yaml")
     with pytest.raises(IntentsError, match="intents folder not found"):
         load_intents(tmp_path / "nowhere")

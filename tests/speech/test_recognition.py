@@ -15,7 +15,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize(
     ("utterance", "intent"),
-    [("주차 위반", "parking"), ("여권 발급", "passport"), ("상담원", "agent"), ("주민등록증", "id_card")],
+    [
+        ("주차 위반", "parking"),
+        ("여권 발급", "passport"),
+        ("상담원", "agent"),
+        ("주민등록증", "id_card"),
+    ],
 )
 async def test_spoken_intent_phrase_is_recognised_as_its_intent(
     recogniser: SpeechRecogniser,
@@ -77,7 +82,10 @@ async def test_language_without_a_model_is_reported_missing_naming_the_setting(
 
 
 async def test_model_folder_that_does_not_exist_is_reported_missing_naming_the_folder(
-    tmp_path: Path, korean_intents: IntentSet, say: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    korean_intents: IntentSet,
+    say: Callable[[str], Path],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     missing = tmp_path / "vosk-model-small-pl-0.22"
     recogniser = SpeechRecogniser({"ko": missing}, workers=1)
@@ -120,7 +128,9 @@ async def test_corrupt_recording_is_reported_naming_the_file(
 async def test_missing_recording_is_reported_as_unreadable_audio(
     recogniser: SpeechRecogniser, korean_intents: IntentSet, tmp_path: Path
 ) -> None:
-    result = await recogniser.recognise_intent(tmp_path / "nope.wav", "ko", korean_intents, timeout=30)
+    result = await recogniser.recognise_intent(
+        tmp_path / "nope.wav", "ko", korean_intents, timeout=30
+    )
     assert result.reason is SpeechReason.CORRUPT_AUDIO
     assert "recording not found" in result.detail
 

@@ -97,13 +97,16 @@ async def test_caller_who_says_an_intent_phrase_is_routed_to_its_step(
     assert outcome.intent.skills == ("parking",)
     assert call.agi_status == "SUCCESS"
     # The caller's voice is personal data: the recording is gone once recognised.
-    assert recordings.is_dir() and list(recordings.iterdir()) == []
+    left = await asyncio.to_thread(lambda: sorted(recordings.iterdir()))
+    assert left == []
 
 
 async def test_unsure_match_is_confirmed_by_the_caller_pressing_1(
     step: SpeechStep, korean_intents: IntentSet, say: Callable[[str], Path]
 ) -> None:
-    script = CallerScript(utterance=say("전화 번호 알려주세요"), digits=(DigitPress("1", after=0.5),))
+    script = CallerScript(
+        utterance=say("전화 번호 알려주세요"), digits=(DigitPress("1", after=0.5),)
+    )
     seen, _ = await call_speech_step(step, korean_intents, QUIET, script)
     outcome = seen.outcome
     assert outcome is not None, seen.error
@@ -201,7 +204,9 @@ async def test_corrupt_recording_falls_back_to_dtmf_naming_the_file(
     garbage = tmp_path / "garbage.wav"
     garbage.write_bytes(b"this is not audio " * 200)
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
-        seen, _ = await call_speech_step(step, korean_intents, QUIET, CallerScript(utterance=garbage))
+        seen, _ = await call_speech_step(
+            step, korean_intents, QUIET, CallerScript(utterance=garbage)
+        )
     outcome = seen.outcome
     assert outcome is not None, seen.error
     assert outcome.kind is SpeechOutcomeKind.FALLBACK
@@ -216,7 +221,9 @@ async def test_recognition_past_its_deadline_falls_back_to_dtmf(
     say: Callable[[str], Path],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = SpeechStepConfig(prompt="kck/speech-ask-topic", escape_digits="", recognition_timeout=0.0)
+    config = SpeechStepConfig(
+        prompt="kck/speech-ask-topic", escape_digits="", recognition_timeout=0.0
+    )
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
         seen, _ = await call_speech_step(
             step, korean_intents, config, CallerScript(utterance=say("상담원"))
@@ -232,7 +239,7 @@ async def test_caller_who_hangs_up_while_recorded_ends_the_call_not_the_step(
 ) -> None:
     # Patience ends mid-recording (the prompt takes 2 simulated seconds, the beep 0.4).
     script = CallerScript(utterance=say("주차 위반"), patience=2.8)
-    seen, call = await call_speech_step(step, korean_intents, QUIET, script)
+    seen, _ = await call_speech_step(step, korean_intents, QUIET, script)
     assert seen.outcome is None
     assert isinstance(seen.error, CallerHungUp)
 
