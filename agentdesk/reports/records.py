@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, column, func, inspect, or_, select, table
+from sqlalchemy import ColumnElement, Connection, column, func, inspect, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentdesk.reports.metrics import CallFacts, StateRecord, wrap_up_seconds
@@ -47,7 +47,7 @@ async def load_calls(
     `include_waiting_since`: also calls that arrived earlier (from that moment) and are still
     waiting — the board shows a caller who has waited since before midnight.
     """
-    condition = (Call.arrived_at >= start) & (Call.arrived_at < end)
+    condition: ColumnElement[bool] = (Call.arrived_at >= start) & (Call.arrived_at < end)
     if include_waiting_since is not None:
         condition = or_(
             condition,

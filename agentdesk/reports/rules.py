@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aiohttp import web
 
 from agentdesk.reports.metrics import CountingRules, ServiceLevelTarget
 from kck.errors import UserError
 
 SHIPPED_QUEUES = Path(__file__).resolve().parents[2] / "config" / "queues.yaml"
+
+
+counting_rules_key: web.AppKey[tuple[CountingRules, QueueNames]] = web.AppKey("counting_rules")
 
 
 class CountingRulesError(UserError):
@@ -87,3 +91,13 @@ def queues_file(config_dir: Path) -> Path | None:
         if candidate.exists():
             return candidate
     return None
+
+
+def ensure_counting_rules(app: web.Application) -> tuple[CountingRules, QueueNames]:
+    """The rules for this application, read once (board and reports share them)."""
+    from agentdesk.reports.context import services_key
+
+    if counting_rules_key not in app:
+        settings = app[services_key].settings
+        app[counting_rules_key] = load_counting_rules(queues_file(settings.config_dir))
+    return app[counting_rules_key]
