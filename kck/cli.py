@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kck.commands",
     "kb.cli",
     "agentdesk.cli",
+    "asterisk.cli",
 )
 
 
