@@ -103,6 +103,7 @@ class AMISession:
     writer: asyncio.StreamWriter
     user: str | None = None
     events_on: bool = True
+    event_mask: frozenset[str] | None = None    # `Events: call,agent` limits the classes
     filters: list[tuple[bool, re.Pattern[str]]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
@@ -123,6 +124,8 @@ class AMISession:
             return
         allowed = self.server.users[self.user].read
         if not classes & allowed:
+            return
+        if self.event_mask is not None and not classes & self.event_mask:
             return
         if self.filters:
             text = "".join(f"{k}: {v}\r\n" for k, v in message)
@@ -235,7 +238,7 @@ class AMISession:
         else:
             body = [*head, *account, *addresses, *tail, ("SessionTV", session_tv)]
         message = [("Event", name), ("Privilege", "security,all"), *body]
-        if self.user is not None and "security" in self.server.users[self.user].read:
+        if self.wants("security"):
             self.write(message)
 
     async def login(self, action: AMIAction) -> bool:
@@ -246,14 +249,13 @@ class AMISession:
             self.error(action, "Authentication failed")
             return False
         self.user = username
-        if (action.get("Events") or "").lower() == "off":
-            self.events_on = False
+        self.set_event_mask(action.get("Events") or "on")
         self.respond(action, "Success", ("Message", "Authentication accepted"))
         uptime = str(int(self.pbx.clock.now() - self.pbx.booted_at))
-        if "system" in user.read and self.events_on:
+        if self.wants("system"):
             self.write([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
                         ("LastReload", uptime), ("Status", "Fully Booted")])
-        if self.events_on:
+        if self.wants("security"):
             self.security_event("SuccessfulAuth", "Informational", [("UsingPassword", "0")])
         return True
 
@@ -261,9 +263,27 @@ class AMISession:
         self.respond(action, "Success", ("Ping", "Pong"),
                      ("Timestamp", f"{self.pbx.clock.now():.6f}"))
 
+    def wants(self, event_class: str) -> bool:
+        """Would this session receive an event of that class (user's read + event mask)?"""
+        if self.user is None or not self.events_on:
+            return False
+        if event_class not in self.server.users[self.user].read:
+            return False
+        return self.event_mask is None or event_class in self.event_mask
+
+    def set_event_mask(self, mask: str) -> None:
+        """`on`/`off`, or a list of classes (`call,agent`), as Asterisk reads it."""
+        value = mask.strip().lower()
+        if value in ("off", "no", "false", "0", "none"):
+            self.events_on, self.event_mask = False, None
+        elif value in ("on", "yes", "true", "1", "all", ""):
+            self.events_on, self.event_mask = True, None
+        else:
+            self.events_on = True
+            self.event_mask = frozenset(c.strip() for c in value.split(",") if c.strip())
+
     async def act_events(self, action: AMIAction) -> None:
-        mask = (action.get("EventMask") or "on").lower()
-        self.events_on = mask not in ("off", "none")
+        self.set_event_mask(action.get("EventMask") or "on")
         self.respond(action, "Success", ("Events", "On" if self.events_on else "Off"))
 
     async def act_filter(self, action: AMIAction) -> None:

@@ -324,3 +324,16 @@ async def test_originate_of_the_hotline_places_a_local_agi_call(
                          and (value(m, "Channel") or "").endswith(";2"), wait=10)
     assert server.sessions and "agi_type: Local" in server.sessions[0].env
     await server.stop()
+
+
+async def test_login_event_mask_limits_the_event_classes(pbx: PBXSimulator) -> None:
+    client = await RawAMIClient.connect(pbx.ami_port)
+    await client.send(("Action", "Login"), ("ActionID", "1"), ("Username", "kck"),
+                      ("Secret", "kcksecret"), ("Events", "agent"))
+    assert value(await client.read() or [], "Message") == "Authentication accepted"
+    pbx.add_phone("101")                                  # DeviceStateChange is class "call"
+    pbx.events.device_state("PJSIP/101", "INUSE")
+    await client.send(("Action", "Ping"), ("ActionID", "p"))
+    msgs = await client.read_until(lambda m: value(m, "ActionID") == "p")
+    assert [names(m)[0] for m in msgs] == ["Response"]
+    await client.close()
