@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
-from .channel import ChannelState
 from .events import CALL
 from .pbx import OriginateRequest
 from .scripts import CallerScript
@@ -311,7 +310,7 @@ class AMISession:
                      ("CoreReloadDate", booted.strftime("%Y-%m-%d")),
                      ("CoreReloadTime", booted.strftime("%H:%M:%S")),
                      ("CoreCurrentCalls", str(len(self.pbx.calls))),
-                     ("CoreProcessedCalls", str(self.pbx._uid_seq)))
+                     ("CoreProcessedCalls", str(self.pbx.channels_created)))
 
     async def act_getvar(self, action: AMIAction) -> None:
         variable = action.get("Variable")
@@ -489,8 +488,9 @@ class AMISession:
         count = 0
         state_text = {"NOT_INUSE": "Not in use", "INUSE": "In use", "RINGING": "Ringing",
                       "UNAVAILABLE": "Unavailable"}
-        endpoints = [(self.pbx.caller_endpoint, "INUSE" if self.pbx._trunk_calls else "NOT_INUSE",
-                      self.pbx._trunk_calls)]
+        trunk_calls = self.pbx.trunk_calls
+        endpoints = [(self.pbx.caller_endpoint, "INUSE" if trunk_calls else "NOT_INUSE",
+                      trunk_calls)]
         endpoints += [(p.endpoint, p.state.value, 1 if p.state.value in ("INUSE", "RINGING")
                        else 0) for p in self.pbx.phones.values()]
         for endpoint, state, active in endpoints:
@@ -543,10 +543,10 @@ class AMISession:
             script = CallerScript(number=number or None, name=name or None,
                                   dialed=self.pbx.hotline, label="originate", channel="Local",
                                   patience=originated_patience(application, data))
-            variables = tuple(tuple(v.split("=", 1)) for v in action.get_all("Variable")
-                              if "=" in v)
+            variables = tuple((k, v) for k, _, v in (item.partition("=") for item in
+                                                      action.get_all("Variable") if "=" in item))
             self.pbx.place_call(script, originate=OriginateRequest(
-                action.action_id, application, data, variables))  # type: ignore[arg-type]
+                action.action_id, application, data, variables))
             return
         phone = self.pbx.phone_for_dial_target(target)
         reason = "0"
@@ -591,4 +591,4 @@ def write_silence(path: Path, seconds: float) -> None:
         w.writeframes(b"\x00\x00" * int(max(0.0, seconds) * 8000))
 
 
-__all__ = ["AMIServer", "AMIUser", "ChannelState"]
+__all__ = ["AMIServer", "AMIUser"]
