@@ -216,7 +216,11 @@ class AMISession:
         if needed and needed not in self.server.users[self.user].write:
             self.error(action, "Permission denied")
             return True
-        await handler(action)
+        try:
+            await handler(action)
+        except Exception as exc:     # a simulator bug must not take the session down
+            log.exception("simulated AMI action %s failed", action.name)
+            self.error(action, f"Internal error: {type(exc).__name__}")
         return True
 
     def security_event(self, name: str, severity: str, tail: Headers,

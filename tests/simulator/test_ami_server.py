@@ -337,3 +337,37 @@ async def test_login_event_mask_limits_the_event_classes(pbx: PBXSimulator) -> N
     msgs = await client.read_until(lambda m: value(m, "ActionID") == "p")
     assert [names(m)[0] for m in msgs] == ["Response"]
     await client.close()
+
+
+async def test_random_bytes_on_ami_and_agi_leave_the_simulator_serving(
+        pbx: PBXSimulator) -> None:
+    import random
+
+    rng = random.Random(11)
+    alphabet = [b"\r\n", b"\n", b": ", b"Action", b"Login", b"\xc5\x81", b"\xff", b"x" * 50]
+    for _ in range(5):
+        client = await RawAMIClient.connect(pbx.ami_port)
+        for _ in range(200):
+            client.writer.write(b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))))
+        await client.writer.drain()
+        await client.close()
+    # a FastAGI "server" that answers the simulator's environment with noise, then closes
+    async def noise(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\n\n")
+        for _ in range(100):
+            writer.write(b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) + b"\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(noise, "127.0.0.1", 0)
+    pbx.set_agi_urls(f"agi://127.0.0.1:{server.sockets[0].getsockname()[1]}/ivr")
+    pbx.add_phone("101", PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=1.0))
+    outcome = await asyncio.wait_for(pbx.place_call(CallerScript()), 20)
+    server.close()
+    assert outcome.agi_status in ("SUCCESS", "HANGUP")
+    other = await RawAMIClient.connect(pbx.ami_port)
+    await other.login()
+    await other.send(("Action", "Ping"), ("ActionID", "alive"))
+    pong = await other.read_until(lambda m: value(m, "ActionID") == "alive")
+    assert value(pong[-1], "Ping") == "Pong"
+    await other.close()
