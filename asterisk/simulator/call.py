@@ -21,7 +21,7 @@ class CallResult(enum.Enum):
     """How a simulated call ended, from the caller's point of view."""
 
     TALKED_TO_AGENT = "talked_to_agent"          # bridged to an agent phone via Dial
-    ENDED_BY_CONTROLLER = "ended_by_controller"  # the AGI hung up / finished with KCK_DONE=1
+    ENDED_BY_CONTROLLER = "ended_by_controller"  # kck hung up (AGI or AMI) / set KCK_DONE=1
     CALLER_HUNG_UP = "caller_hung_up"            # patience ran out before an agent answered
     FALLBACK_QUEUE = "fallback_queue"            # the AGI failed; the dialplan's Queue() took it
     REDIRECTED = "redirected"                    # moved elsewhere by AMI Redirect

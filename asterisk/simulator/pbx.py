@@ -502,7 +502,8 @@ class PBXSimulator:
                 call.hung_up_by = call.hung_up_by or "controller"
                 call.finish(CallResult.TALKED_TO_AGENT if call.agent is not None
                             else CallResult.ENDED_BY_CONTROLLER
-                            if call.hung_up_by == "controller" else CallResult.CALLER_HUNG_UP)
+                            if call.hung_up_by in ("controller", "pbx")
+                            else CallResult.CALLER_HUNG_UP)
                 return
             if call.redirected or (ch.context, ch.exten) != (self.inbound_context,
                                                               call.script.dialed):
