@@ -298,3 +298,13 @@ def test_city_hall_callers_are_varied_valid_scripts() -> None:
     assert {s.digits[0].digits for s in scripts if s.digits} == set("123456")
     assert any(not s.digits for s in scripts) and any(len(s.digits) == 2 for s in scripts)
     assert all(45 <= (s.patience or 0) <= 420 for s in scripts)
+
+
+def test_simulated_time_can_be_handed_to_kck_as_its_clock() -> None:
+    from kck.clock import Clock
+
+    sim = SimClock(speed=100.0, epoch=1_795_527_940.0)
+    view: Clock = sim.kck_clock()
+    assert view.now().tzinfo is not None
+    assert view.now().year == 2026
+    assert view.monotonic() >= 0.0
