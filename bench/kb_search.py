@@ -197,6 +197,8 @@ def main() -> int:
                 )
             finally:
                 server.stop()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     summary = {
         k: result[k]
         for k in (
