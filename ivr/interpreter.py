@@ -423,7 +423,7 @@ class _CallRun:
 
     async def step_speech(self, step_id: str, step: SpeechStep) -> str:
         if self.i.speech is None:
-            log.warning(
+            log.info(
                 "speech step %s: no speech recogniser installed (ivr.speech); using DTMF fallback %s",
                 step_id,
                 step.fallback,

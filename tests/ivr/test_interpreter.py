@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -251,6 +252,7 @@ class IntentsHeard:
 
 
 async def test_speech_without_a_recogniser_uses_the_dtmf_fallback(menu, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="ivr")
     result, channel, _ = await run_call(menu, ["1", "7", "3"])
     assert "speech_p" not in played(channel) and result.last_step == "info"
     assert "no speech recogniser installed" in caplog.text and "DTMF fallback main" in caplog.text
