@@ -312,6 +312,11 @@ class _CallRun:
         category: str | None,
         topic: str | None,
     ) -> RoutingRequest:
+        by_language = self.menu.header.language_routing.get(self.language)  # type: ignore[call-overload]
+        if by_language is not None:
+            # a caller in another language needs that language first, then the matter
+            queue = by_language.queue
+            skills = {by_language.skill: by_language.level, **skills}
         return RoutingRequest(
             call_id=self.call.call_id,
             uniqueid=self.call.uniqueid,

@@ -80,13 +80,13 @@ async def test_problem_report_call_goes_to_the_dialplan_queue_with_routing_on_th
     await rig.route()(session)
     assert session.commands[1] == "ANSWER"
     assert f"GET DATA {rig.sounds}/pl/choose_language 4000 1" in session.commands
-    assert session.variables["KCK_QUEUE"] == "city_maintenance"
-    assert json.loads(session.variables["KCK_SKILLS"]) == {"city_maintenance": 1}
+    assert session.variables["KCK_QUEUE"] == "city_issues"
+    assert json.loads(session.variables["KCK_SKILLS"]) == {"greenery": 1}
     assert session.variables["KCK_TICKET_CATEGORY"] == "greenery"
     assert session.variables[OUTCOME_VARIABLE] == "queued_dialplan"
     row = await rig.call_row(session)
     assert row.caller_number == "+48600100200" and row.uniqueid == "1764000000.1"
-    assert row.queue == "city_maintenance" and row.ticket_category == "greenery"
+    assert row.queue == "city_issues" and row.ticket_category == "greenery"
     assert (
         row.kb_topic == "report-greenery"
         and row.menu_version is not None
@@ -143,7 +143,7 @@ async def test_callback_request_is_published_for_the_queues(rig: Rig) -> None:
     events = await rig.redis.xrange("t:stream:callbacks")
     assert len(events) == 1
     data = json.loads(events[0][1][b"data"])
-    assert data["number"] == "+48600100200" and data["request"]["queue"] == "callbacks"
+    assert data["number"] == "+48600100200" and data["request"]["queue"] == "general"
     assert (await rig.call_row(session)).outcome == "callback"
 
 
@@ -160,7 +160,10 @@ async def test_queue_gateway_gets_the_routing_request_and_answer_ends_the_route(
     await rig.route(gateway)(session)
     [request] = gateway.handed_over
     assert isinstance(request, RoutingRequest)
-    assert request.caller is None and request.language == "uk" and request.queue == "documents"
+    assert (
+        request.caller is None and request.language == "uk" and request.queue == "foreign_language"
+    )
+    assert request.skills == {"ukrainian": 1, "id_cards": 1}
     assert request.ivr_path_text == "Język → Menu główne → Dowody osobiste i paszporty"
 
 

@@ -88,7 +88,7 @@ async def test_simulated_call_reports_a_problem_through_the_real_fastagi_server(
     async with services.sessions() as db:
         [row] = (await db.scalars(select(Call))).all()
     assert row.caller_number == "+48600123456"
-    assert row.queue == "city_maintenance" and row.ticket_category == "rubbish"
+    assert row.queue == "city_issues" and row.ticket_category == "rubbish"
     assert [s["digits"] for s in row.ivr_path if s["digits"]] == ["1", "5", "3"]
 
 

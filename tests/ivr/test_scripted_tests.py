@@ -37,7 +37,7 @@ async def test_a_wrong_expectation_fails_with_a_readable_reason(menu, tmp_path: 
     [loaded] = load_cases(path)
     outcome = await run_case(menu, loaded.case, loaded.pos)
     assert not outcome.passed
-    assert "queue: expected 'documents', got 'city_maintenance'" in outcome.failures
+    assert "queue: expected 'documents', got 'city_issues'" in outcome.failures
     assert any(
         f.startswith("path: expected to pass main_menu → queue_documents") for f in outcome.failures
     )
