@@ -63,8 +63,12 @@ def create_ivr_route(
     dial_template: str = "PJSIP/{number}@trunk",
     region: str = "PL",
     hangup_errors: tuple[type[BaseException], ...] | None = None,
+    speech_provider: Callable[[], IntentRecogniser | None] | None = None,
 ) -> IVRRoute:
-    """The `async def route(session)` to register as FastAGI path "ivr"."""
+    """The `async def route(session)` to register as FastAGI path "ivr".
+
+    `speech_provider` is asked on each call (the recogniser may start after the route exists).
+    """
 
     async def route(session: AGISessionLike) -> None:
         call_id = new_id()
@@ -92,8 +96,9 @@ def create_ivr_route(
             )
             with contextlib.suppress(Exception):
                 await channel.set_variable(CALL_ID_VARIABLE, call_id)
+            recogniser = speech_provider() if speech_provider is not None else speech
             interpreter = Interpreter(
-                loaded.menu, loaded.label, gateway=gateway, clock=clock, speech=speech
+                loaded.menu, loaded.label, gateway=gateway, clock=clock, speech=recogniser
             )
             result = await interpreter.run(channel, call)
             if result.outcome is not IVROutcome.HUNG_UP_IN_IVR and not session.hung_up:

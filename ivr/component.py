@@ -12,7 +12,8 @@ from ivr.channel import Channel
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.prompt_builder import sound_exists_in
 from ivr.routing import CallbackRequest, QueueGateway, QueueOutcome, RoutingRequest
-from ivr.speech_port import installed_recogniser
+from ivr.speech_adapter import start_speech
+from ivr.speech_port import IntentRecogniser, installed_recogniser
 from ivr.versions import MenuLibrary, MenuRejected, VersionInfo
 from kck.services import Services
 
@@ -72,6 +73,8 @@ class IVRComponent:
             on_change=self._announce,
         )
         self.gateway = _RuntimeGateway(self, DialplanQueueGateway(services.bus))
+        self.speech: IntentRecogniser | None = installed_recogniser()
+        self._speech_service: Any = None
         self.route: IVRRoute = create_ivr_route(
             self.library,
             self.gateway,
@@ -79,7 +82,7 @@ class IVRComponent:
             clock=services.clock,
             sounds_dir=self.sounds_dir,
             recordings_dir=settings.path(settings.paths.recordings),
-            speech=installed_recogniser(),
+            speech_provider=lambda: self.speech,
         )
         self.routes: dict[str, IVRRoute] = {"ivr": self.route}
         self.last_rejection: str | None = None
@@ -103,6 +106,10 @@ class IVRComponent:
         await self.services.bus.broadcast(VERSION_CHANNEL, "menu_version", info.as_dict())
 
     async def start(self) -> None:
+        if self.speech is None:
+            self.speech, self._speech_service = await start_speech(
+                self.services.settings, self.sounds_dir
+            )
         try:
             self.live_label = (await self.library.ensure_live(by="startup")).label
         except MenuRejected as exc:
@@ -129,6 +136,9 @@ class IVRComponent:
         if self._server is not None:
             await self._server.stop()
             self._server = None
+        if self._speech_service is not None:
+            await self._speech_service.stop()
+            self._speech_service = None
 
     async def reload(self, *, by: str, message: str | None = None) -> str:
         """Reload from the menus folder; returns a one-line verdict (used by the watcher and web)."""
@@ -168,6 +178,7 @@ class IVRComponent:
             "menus": str(self.menus_dir),
             "watching": self._watcher is not None and not self._watcher.done(),
             "reloads": self.reloads,
+            "speech": self.speech is not None,
             "last_rejection": self.last_rejection,
         }
         if self._server is not None:
