@@ -12,7 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.agi_channel import AGIChannel, AGISessionLike
@@ -135,9 +137,10 @@ async def _insert_call(
     if sessions is None:
         return False
     try:
+        # Core statements, not the ORM unit of work: two writes per call on the hot path
         async with sessions() as db, db.begin():
-            db.add(
-                Call(
+            await db.execute(
+                insert(Call).values(
                     id=call.call_id,
                     uniqueid=call.uniqueid,
                     channel=call.channel,
@@ -164,34 +167,39 @@ async def _update_call(
 ) -> None:
     if sessions is None:
         return
+    values: dict[str, Any] = {
+        "language": result.language,
+        "ivr_path": [asdict(step) for step in result.path],
+        "intent": result.intent,
+        "transcript": result.transcript,
+    }
+    routing = result.routing
+    if routing is not None:
+        values.update(
+            queue=routing.queue,
+            skills=dict(routing.skills),
+            priority=routing.priority,
+            kb_topic=routing.kb_topic,
+            ticket_category=routing.ticket_category,
+        )
+    if result.hung_up_at is not None:
+        values["hangup_cause"] = f"caller hung up in {result.hung_up_at}"[:64]
+    ended: dict[str, Any] = {}
+    if result.outcome is IVROutcome.QUEUED:
+        # queues own the outcome of a queued call; we only record an abandon in the wait
+        if result.queue_outcome is QueueOutcome.ABANDONED:
+            ended = {"outcome": CallOutcome.ABANDONED.value, "ended_at": clock.now()}
+    else:
+        values["outcome"] = _CALL_OUTCOMES[result.outcome].value
+        values["ended_at"] = clock.now()
     try:
         async with sessions() as db, db.begin():
-            row = await db.get(Call, call_id)
-            if row is None:
-                return
-            row.language = result.language
-            row.ivr_path = [asdict(step) for step in result.path]
-            row.intent = result.intent
-            row.transcript = result.transcript
-            routing = result.routing
-            if routing is not None:
-                row.queue = routing.queue
-                row.skills = dict(routing.skills)
-                row.priority = routing.priority
-                row.kb_topic = routing.kb_topic
-                row.ticket_category = routing.ticket_category
-            if result.hung_up_at is not None:
-                row.hangup_cause = f"caller hung up in {result.hung_up_at}"[:64]
-            if result.outcome is IVROutcome.QUEUED:
-                # queues own the outcome of a queued call; we only record an abandon in the wait
-                if (
-                    result.queue_outcome is QueueOutcome.ABANDONED
-                    and row.outcome == CallOutcome.IN_PROGRESS.value
-                ):
-                    row.outcome = CallOutcome.ABANDONED.value
-                    row.ended_at = clock.now()
-            else:
-                row.outcome = _CALL_OUTCOMES[result.outcome].value
-                row.ended_at = clock.now()
+            await db.execute(update(Call).where(Call.id == call_id).values(**values))
+            if ended:
+                await db.execute(
+                    update(Call)
+                    .where(Call.id == call_id, Call.outcome == CallOutcome.IN_PROGRESS.value)
+                    .values(**ended)
+                )
     except Exception:
         log.exception("could not record the IVR result of call %s", call_id)
