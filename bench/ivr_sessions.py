@@ -42,9 +42,7 @@ async def _one_session(port: int) -> int:
             reply = b"200 result=" + keys.pop(0) + b"\n" if keys else b"200 result= (timeout)\n"
         elif line.startswith(b"STREAM FILE"):
             reply = b"200 result=0 endpos=8000\n"
-        elif line.startswith(b"GET VARIABLE"):
-            reply = b"200 result=0\n"
-        elif line.startswith(b"ANSWER"):
+        elif line.startswith((b"GET VARIABLE", b"ANSWER")):
             reply = b"200 result=0\n"
         else:
             reply = b"200 result=1\n"
@@ -113,7 +111,8 @@ async def bench_ivr(sessions: int, concurrency: int, folder: Path) -> tuple[floa
     from kck.redis_server import PrivateRedis, connect
 
     menus = folder / "menus"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "config" / "menus", menus)
+    shipped = Path(__file__).resolve().parents[1] / "config" / "menus"
+    await asyncio.to_thread(shutil.copytree, shipped, menus)
     engine = create_engine(f"sqlite+aiosqlite:///{folder / 'kck.db'}")
     await upgrade(engine)
     private = PrivateRedis(folder / "redis", persistent=False)
@@ -164,7 +163,9 @@ async def main() -> None:
         f"shipped IVR menu   : {n / ivr:8.0f} sessions/s, {1000 * ivr_cpu / n:.3f} ms CPU/session, "
         f"{ivr_cmds / n:.0f} commands/session (call row insert + update on SQLite)"
     )
-    print(f"ratio IVR/bare throughput: {bare / ivr:.3f}  CPU per session: {ivr_cpu / bare_cpu:.1f}x")
+    print(
+        f"ratio IVR/bare throughput: {bare / ivr:.3f}  CPU per session: {ivr_cpu / bare_cpu:.1f}x"
+    )
 
 
 if __name__ == "__main__":
