@@ -26,6 +26,7 @@ ENV = (
     b"agi_language: pl\nagi_context: kck-inbound\nagi_extension: 126165555\nagi_priority: 4\n\n"
 )
 KEYS = (b"1", b"5", b"2")
+SHIPPED_MENUS = Path(__file__).resolve().parents[1] / "config" / "menus"
 
 
 async def _one_session(port: int) -> int:
@@ -111,8 +112,7 @@ async def bench_ivr(sessions: int, concurrency: int, folder: Path) -> tuple[floa
     from kck.redis_server import PrivateRedis, connect
 
     menus = folder / "menus"
-    shipped = Path(__file__).resolve().parents[1] / "config" / "menus"
-    await asyncio.to_thread(shutil.copytree, shipped, menus)
+    await asyncio.to_thread(shutil.copytree, SHIPPED_MENUS, menus)
     engine = create_engine(f"sqlite+aiosqlite:///{folder / 'kck.db'}")
     await upgrade(engine)
     private = PrivateRedis(folder / "redis", persistent=False)
