@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ivr.agi_route import IVRRoute, create_ivr_route
@@ -14,7 +15,7 @@ from ivr.prompt_builder import sound_exists_in
 from ivr.routing import CallbackRequest, QueueGateway, QueueOutcome, RoutingRequest
 from ivr.speech_adapter import start_speech
 from ivr.speech_port import IntentRecogniser, installed_recogniser
-from ivr.versions import MenuLibrary, MenuRejected, VersionInfo
+from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
 from kck.services import Services
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERSION_CHANNEL = "ivr"
+SHIPPED_MENUS = Path(__file__).resolve().parents[1] / "config" / "menus"
 
 
 class _RuntimeGateway:
@@ -61,6 +63,8 @@ class IVRComponent:
         self.watch = watch
         self.serve_agi = serve_agi
         self.menus_dir = settings.path(settings.paths.menus)
+        if services.demo and not (self.menus_dir / "main.yaml").exists():
+            self.menus_dir = SHIPPED_MENUS  # the demo runs on the menu we ship
         self.sounds_dir = settings.path(settings.paths.sounds)
         self.library = MenuLibrary(
             services.sessions,
@@ -112,7 +116,7 @@ class IVRComponent:
             )
         try:
             self.live_label = (await self.library.ensure_live(by="startup")).label
-        except MenuRejected as exc:
+        except (MenuRejected, NoMenuVersion) as exc:
             # Calls still reach people: without a live menu the route fails and the dialplan's
             # plain queue answers. The editors see the errors in the log and in `kck ivr versions`.
             self.last_rejection = str(exc)
@@ -144,7 +148,7 @@ class IVRComponent:
         """Reload from the menus folder; returns a one-line verdict (used by the watcher and web)."""
         try:
             result = await self.library.reload(by=by, message=message)
-        except MenuRejected as exc:
+        except (MenuRejected, NoMenuVersion) as exc:
             self.last_rejection = str(exc)
             log.error("%s", exc)
             return f"rejected: {exc}"
