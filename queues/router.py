@@ -241,10 +241,16 @@ class Router:
             reason=data.get("reason") or None,
             since=data.get("since_iso", ""),
             extension=data.get("ext", ""),
-            device_state=data.get("dev", "") or "UNKNOWN",
+            device_state=await self.phone_state(username),
             call_id=data.get("call") or None,
             offer_id=data.get("offer") or None,
         )
+
+    async def phone_state(self, username: str) -> str:
+        value = await self.store.redis.hget(self.store.key("devices"), username)
+        if value is None:
+            return "UNKNOWN"
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     async def current_offer(self, username: str) -> Offer | None:
         data = await self.store.agent(username)
