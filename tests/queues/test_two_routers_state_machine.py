@@ -5,6 +5,7 @@ nobody waits while a qualified agent is free, and the statistics add up."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from datetime import datetime
@@ -109,10 +110,8 @@ class TwoRouters(RuleBasedStateMachine):
 
     @rule(which=st.integers(0, 1), agent=st.sampled_from(sorted(TEAM)))
     def agent_available(self, which: int, agent: str) -> None:
-        try:
+        with contextlib.suppress(AgentStateRefused):
             self.run(self.routers[which].set_agent_state(agent, AgentState.AVAILABLE))
-        except AgentStateRefused:
-            pass
 
     @rule(which=st.integers(0, 1), agent=st.sampled_from(sorted(TEAM)))
     def agent_pauses(self, which: int, agent: str) -> None:
