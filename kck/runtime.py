@@ -34,7 +34,10 @@ ComponentFactory = Callable[[Services], Awaitable["Component | None"]]
 
 # "module:function" factories, started in this order (stopped in reverse). A factory returns None
 # when its part is switched off by the settings or not part of this mode (e.g. the simulator).
-COMPONENT_FACTORIES: tuple[str, ...] = ("agentdesk.component:create_web_component",)
+COMPONENT_FACTORIES: tuple[str, ...] = (
+    "queues.component:create_router_component",
+    "agentdesk.component:create_web_component",
+)
 DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ()
 
 

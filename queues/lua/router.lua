@@ -366,7 +366,10 @@ elseif OP == 'agent_login' then
   unindex_agent(name)
   redis.call('DEL', k('askills', name))
   for s, l in pairs(skills) do redis.call('HSET', k('askills', name), s, l) end
+  local old_dial = redis.call('HGET', k('agent', name), 'dial')
+  if old_dial then redis.call('HDEL', k('phones'), string.lower(old_dial)) end
   redis.call('HSET', k('agent', name), 'ext', A[2], 'dial', A[3])
+  redis.call('HSET', k('phones'), string.lower(A[3]), name)
   redis.call('SADD', k('agents'), name)
   local st = redis.call('HGET', k('agent', name), 'state')
   if st == 'offered' or st == 'on_call' or st == 'wrap_up' then
