@@ -179,7 +179,10 @@
   });
   function formData() {
     var data = { language: boot.lang, units: [] };
-    FIELDS.forEach(function (f) { var el = $("f-" + f); if (el && el.type !== "checkbox") { data[f] = el.value; } });
+    FIELDS.forEach(function (f) {
+      var el = $("f-" + f);
+      if (el && f !== "units" && el.type !== "checkbox") { data[f] = el.value; }
+    });
     data.contact_consent = $("f-contact_consent").checked;
     document.querySelectorAll("#f-units input:checked").forEach(function (b) { data.units.push(b.value); });
     return data;
