@@ -52,6 +52,10 @@
     if (s.state === "wrap_up") {
       $("timer-label").textContent = S["pop.wrap_timer"];
       $("wrapup-form").hidden = !pop;
+      if (pop && previous !== "wrap_up") {
+        var focus = document.querySelector("#wrapup-form input:checked") || document.querySelector("#wrapup-form input");
+        if (focus && !document.activeElement.matches("input[type=text], textarea")) { focus.focus(); }
+      }
     }
     if ((s.state === "available" || s.state === "paused" || s.state === "logged_out") &&
         (previous === "wrap_up" || previous === "offered" || previous === "on_call")) {

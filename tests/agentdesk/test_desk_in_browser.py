@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -69,6 +70,14 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(badge).to_have_attribute("data-state", "available")
 
     caller = "+48600123456"
+    earlier = datetime.now(UTC) - timedelta(days=6)
+    await world.store_call(
+        caller,
+        arrived_at=earlier,
+        outcome="answered",
+        wrapup_outcome="callback_needed",
+        queue="miasto",
+    )
     call_id = await world.store_call(caller)
     offer = await world.offer("anowak", call_id, routing_request(call_id, caller))
     pop = page.locator("#pop")
@@ -77,6 +86,8 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(page.locator("#caller-number")).to_have_text("+48 600 123 456")
     await expect(page.locator("#ivr-path")).to_have_text("Polski → Zgłoszenie problemu → Zieleń")
     await expect(page.locator("#transcript")).to_contain_text("złamało się drzewo")
+    await expect(page.locator("#history-calls tbody tr")).to_have_count(1)
+    await expect(page.locator("#history-calls")).to_contain_text("potrzebny oddzwon")
     first_card = page.locator("#suggestions li").first
     await expect(first_card).to_have_attribute("data-slug", "wycinka-drzew")
     await expect(first_card.locator(".reason")).to_contain_text("intent tree-damaged")
