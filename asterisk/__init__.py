@@ -1,1 +1,1 @@
-"""Everything that speaks to Asterisk: AMI client, FastAGI server, shipped configuration, PBX simulator."""
+"""Everything that speaks to Asterisk: AMI client, FastAGI server, configuration, PBX simulator."""

@@ -1,7 +1,7 @@
 """Tickets taken at the desk, the city units each goes to, and the per-year number counter.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-24 14:12:01.287302
 """
 
@@ -14,7 +14,7 @@ import kck.db.types
 
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

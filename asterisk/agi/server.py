@@ -1,0 +1,233 @@
+"""FastAGI server: accepts Asterisk's connections, reads the environment, runs the route."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from asterisk.agi.access import ClientAllowList
+from asterisk.agi.environment import (
+    AGIEnvironment,
+    build_environment,
+    parse_environment_line,
+)
+from asterisk.agi.errors import AGIError, AGIProtocolError, CallerHungUp
+from asterisk.agi.session import DEFAULT_HANGUP_GRACE, DEFAULT_MAX_LINE, AGISession
+from kck.logs import call_context
+
+log = logging.getLogger(__name__)
+
+Route = Callable[[AGISession], Awaitable[None]]
+
+# A FastAGI script that closes the socket leaves AGISTATUS=SUCCESS whatever happened, so the
+# shipped dialplan falls back to the plain Asterisk queue unless we confirm with KCK_DONE=1 that
+# the call was handled (a crash, a lost connection or an unknown route never confirms).
+DONE_VARIABLE = "KCK_DONE"
+# Diagnostic only (the fallback does not depend on it): why our route failed.
+FAILURE_VARIABLE = "KCK_AGI_FAILURE"
+
+
+class FastAGIServer:
+    """Routes are ``async def route(session) -> None`` keyed by script path (``ivr``)."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        allowed_clients: Sequence[str],
+        env_timeout: float = 5.0,
+        command_timeout: float | None = None,
+        hangup_grace: float = DEFAULT_HANGUP_GRACE,
+        max_env_bytes: int = 16 * 1024,
+        max_line_bytes: int = DEFAULT_MAX_LINE,
+        done_variable: str | None = DONE_VARIABLE,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self.port = port
+        self._allow = ClientAllowList(allowed_clients)
+        self._env_timeout = env_timeout
+        self._command_timeout = command_timeout
+        self._hangup_grace = hangup_grace
+        self._max_env_bytes = max_env_bytes
+        self._max_line_bytes = max_line_bytes
+        self._done_variable = done_variable
+        self._routes: dict[str, Route] = {}
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.sessions_started = 0
+        self.connections_rejected = 0
+
+    def add_route(self, path: str, handler: Route) -> None:
+        key = path.strip("/")
+        if key in self._routes:
+            raise ValueError(f"FastAGI route {key!r} is already registered")
+        self._routes[key] = handler
+
+    @property
+    def active_sessions(self) -> int:
+        return len(self._tasks)
+
+    async def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("FastAGI server already started")
+        self._stopping = False
+        self._server = await asyncio.start_server(
+            self._on_connection, self.host, self._requested_port, limit=self._max_line_bytes
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("FastAGI listening on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening, cancel running routes and wait for them to finish."""
+        self._stopping = True
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if server is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await server.wait_closed()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # stop() cancelled this task and awaits it; ending normally keeps asyncio's
+            # start_server callback (3.11) from logging the cancellation as an error.
+            if not self._stopping:
+                raise
+        finally:
+            self._tasks.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if not self._allow.allows(host):
+            self.connections_rejected += 1
+            log.warning("FastAGI connection from %s refused: not in allowed_clients", host)
+            await _close(writer)
+            return
+        try:
+            env = await self._read_environment(reader, host)
+        except AGIProtocolError as exc:
+            log.warning("FastAGI connection from %s dropped: %s", host, exc)
+            await _close(writer)
+            return
+        if env is None:
+            await _close(writer)
+            return
+        self.sessions_started += 1
+        session = AGISession(
+            env,
+            reader,
+            writer,
+            command_timeout=self._command_timeout,
+            hangup_grace=self._hangup_grace,
+        )
+        try:
+            # Every log line of this call (ours and the route's) carries its uniqueid.
+            with call_context(env.uniqueid):
+                await self._run_route(session)
+        finally:
+            await session.close()
+
+    async def _read_environment(
+        self, reader: asyncio.StreamReader, host: str
+    ) -> AGIEnvironment | None:
+        try:
+            async with asyncio.timeout(self._env_timeout):
+                # One read for the whole block: it ends with the first empty line.
+                raw = await reader.readuntil(b"\n\n")
+        except asyncio.IncompleteReadError as exc:
+            # A port scan or health check: connect and close. Not an error.
+            log.debug(
+                "FastAGI peer %s closed before the environment ended (%d bytes)",
+                host,
+                len(exc.partial),
+            )
+            return None
+        except asyncio.LimitOverrunError as exc:
+            raise AGIProtocolError(
+                f"environment block longer than {self._max_line_bytes} bytes without its end"
+            ) from exc
+        except TimeoutError:
+            raise AGIProtocolError(
+                f"no complete environment block within {self._env_timeout} s"
+            ) from None
+        except (ConnectionError, OSError) as exc:
+            log.debug("FastAGI peer %s lost while sending the environment: %s", host, exc)
+            return None
+        if len(raw) > self._max_env_bytes:
+            raise AGIProtocolError(f"environment block larger than {self._max_env_bytes} bytes")
+        values: dict[str, str] = {}
+        for line_no, line in enumerate(raw[:-2].split(b"\n"), start=1):
+            text = line.rstrip(b"\r").decode("utf-8", errors="replace")
+            key, value = parse_environment_line(text, line_no=line_no)
+            values[key] = value
+        if not values:
+            raise AGIProtocolError("empty environment block")
+        return build_environment(values)
+
+    async def _run_route(self, session: AGISession) -> None:
+        env = session.env
+        handler = self._routes.get(env.route)
+        if handler is None:
+            log.error(
+                "[%s] no FastAGI route for script %r (channel %s); known: %s",
+                env.uniqueid,
+                env.network_script,
+                env.channel,
+                sorted(self._routes),
+            )
+            await _flag_failure(session, "NoRoute")
+            return
+        log.info("[%s] FastAGI %s for %s", env.uniqueid, env.route, env.channel)
+        try:
+            await handler(session)
+        except CallerHungUp as exc:
+            log.info("[%s] route %s ended: caller hung up (%s)", env.uniqueid, env.route, exc)
+            return
+        except (AGIError, Exception) as exc:
+            log.exception(
+                "[%s] route %s failed on %s: %s", env.uniqueid, env.route, env.channel, exc
+            )
+            await _flag_failure(session, type(exc).__name__)
+            return
+        if session.fallback_requested:
+            log.info("[%s] route %s asked for the dialplan fallback", env.uniqueid, env.route)
+        elif self._done_variable is not None and not session.hung_up:
+            await _best_effort(session, self._done_variable, "1")
+
+
+async def _flag_failure(session: AGISession, reason: str) -> None:
+    if not session.hung_up:
+        await _best_effort(session, FAILURE_VARIABLE, reason)
+
+
+async def _best_effort(session: AGISession, name: str, value: str) -> None:
+    # A short limit: the call must not wait on us; a lost KCK_DONE only means the fallback queue.
+    with contextlib.suppress(AGIError, TimeoutError, ValueError):
+        async with asyncio.timeout(2.0):
+            await session.set_variable(name, value)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+        async with asyncio.timeout(2.0):
+            await writer.wait_closed()

@@ -1,0 +1,528 @@
+"""The AMI client kck uses: login, pings, reconnects with backoff, resync, ordered events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from asterisk.ami import actions as act
+from asterisk.ami.backoff import ExponentialBackoff
+from asterisk.ami.connection import AMIConnection
+from asterisk.ami.dispatch import CallOrderedDispatcher, EventFilter, EventHandler
+from asterisk.ami.errors import (
+    AMIActionError,
+    AMIActionTimeout,
+    AMIAuthenticationError,
+    AMIClosedError,
+    AMIConnectionError,
+    AMIConnectionLost,
+    AMIError,
+    AMIFrameTooLarge,
+    AMIOutcomeUnknown,
+)
+from asterisk.ami.events import OriginateResponse, parse_event
+from asterisk.ami.framing import DEFAULT_MAX_FRAME
+from asterisk.ami.health import AMIHealth, ConnectionState
+from asterisk.ami.message import AMIMessage
+from asterisk.ami.results import AMIResponse, AMISnapshot, ChannelSnapshot
+
+log = logging.getLogger(__name__)
+
+Reconciler = Callable[[AMISnapshot], Awaitable[None]]
+_client_numbers = itertools.count(1)
+
+
+class AMIClient:
+    """Use ``await connect()`` (fails fast) or ``start()`` (keeps trying), then ``close()``."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int = 5038,
+        username: str,
+        secret: str,
+        ping_interval: float = 5.0,
+        ping_timeout: float = 3.0,
+        action_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        resync_timeout: float = 15.0,
+        backoff: ExponentialBackoff | None = None,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ping_interval <= 0 or ping_timeout <= 0:
+            raise ValueError("AMI ping_interval and ping_timeout must be positive")
+        self.host = host
+        self.port = port
+        self._username = username
+        self._secret = secret
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.action_timeout = action_timeout
+        self.connect_timeout = connect_timeout
+        self.resync_timeout = resync_timeout
+        self._backoff = backoff or ExponentialBackoff()
+        self._max_frame_bytes = max_frame_bytes
+        self._clock = clock
+        # Our own ActionIDs: unique per process and client, so answers never cross.
+        self._id_prefix = f"kck-{os.getpid()}-{next(_client_numbers)}-"
+        self._ids = itertools.count(1)
+        self._dispatcher = CallOrderedDispatcher()
+        self._originate_waiters: dict[str | None, asyncio.Future[OriginateResponse]] = {}
+        self._reconcilers: list[Reconciler] = []
+        self._state = ConnectionState.IDLE
+        self._connection: AMIConnection | None = None
+        self._connected = asyncio.Event()
+        self._state_changed = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._first_login: asyncio.Future[None] | None = None
+        self._closing = False
+        self._wake = asyncio.Event()
+        # health counters
+        self._banner: str | None = None
+        self._last_event_at: float | None = None
+        self._last_resync_at: float | None = None
+        self._resync_count = 0
+        self._reconnect_count = 0
+        self._login_count = 0
+        self._frames_rejected = 0
+        self._last_error: str | None = None
+        self._last_disconnect_reason: str | None = None
+        self._ping_rtt: float | None = None
+        self._pending_sends = 0
+        self.disconnects: list[tuple[float, str]] = []  # (clock time, reason), newest last
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Connect and log in once; raise (and leave nothing running) if that fails.
+
+        AMIAuthenticationError for a refused login, AMIConnectionError when Asterisk cannot be
+        reached. Afterwards the client reconnects by itself until :meth:`close`.
+        """
+        self._start(fail_fast=True)
+        assert self._first_login is not None
+        try:
+            await asyncio.shield(self._first_login)
+        except (AMIError, asyncio.CancelledError):
+            # Nothing may keep retrying behind the caller's back.
+            await self.close()
+            raise
+
+    def start(self) -> None:
+        """Run in the background, retrying with backoff until connected (and after losses)."""
+        self._start(fail_fast=False)
+
+    def _start(self, *, fail_fast: bool) -> None:
+        if self._closing:
+            raise AMIClosedError("AMI client was closed; make a new one")
+        if self._supervisor is not None:
+            raise RuntimeError("AMI client already started")
+        loop = asyncio.get_running_loop()
+        self._first_login = loop.create_future()
+        self._supervisor = loop.create_task(self._supervise(fail_fast), name="ami-supervisor")
+
+    async def close(self) -> None:
+        """Log off if connected, stop reconnecting, cancel pending work. Safe to call twice."""
+        if self._closing and self._supervisor is None:
+            return
+        self._closing = True
+        self._wake.set()
+        connection = self._connection
+        if connection is not None and not connection.is_closed:
+            with contextlib.suppress(AMIError, TimeoutError, ValueError):
+                await connection.request("Logoff", self._next_id(), [], 1.0)
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        if connection is not None:
+            await connection.close("client closed")
+        await self._dispatcher.close()
+        if self._first_login is not None and not self._first_login.done():
+            self._first_login.set_exception(AMIClosedError("AMI client closed before login"))
+            self._first_login.exception()
+        self._set_state(ConnectionState.CLOSED)
+        self._connected.clear()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is not self._state:
+            log.info("AMI %s:%s: %s → %s", self.host, self.port, self._state.value, state.value)
+            self._state = state
+
+    # -- supervisor --------------------------------------------------------------------------
+    async def _supervise(self, fail_fast: bool) -> None:
+        assert self._first_login is not None
+        attempt = 0
+        first = True
+        while not self._closing:
+            self._set_state(ConnectionState.CONNECTING if first else ConnectionState.RECONNECTING)
+            try:
+                connection = await self._open_and_login()
+            except AMIAuthenticationError as exc:
+                self._last_error = str(exc)
+                self._set_state(ConnectionState.AUTH_FAILED)
+                log.error("%s", exc)
+                if first and fail_fast:
+                    self._first_login.set_exception(exc)
+                    return
+                # A wrong secret does not fix itself quickly: wait the longest delay.
+                await self._sleep(self._backoff.maximum)
+                continue
+            except Exception as exc:
+                self._last_error = str(exc)
+                log.warning("AMI connect to %s:%s failed: %s", self.host, self.port, exc)
+                if first and fail_fast:
+                    if not isinstance(exc, AMIError):
+                        exc = AMIConnectionError(f"AMI connect failed: {exc!r}")
+                    self._first_login.set_exception(exc)
+                    return
+                await self._sleep(self._backoff.delay(attempt))
+                attempt += 1
+                continue
+            connected_at = self._clock()
+            self._login_count += 1
+            if not first:
+                self._reconnect_count += 1
+            first = False
+            self._connection = connection
+            self._set_state(ConnectionState.CONNECTED)
+            self._connected.set()
+            if not self._first_login.done():
+                self._first_login.set_result(None)
+            ping = asyncio.create_task(self._ping_loop(connection), name="ami-ping")
+            resync = asyncio.create_task(self._resync(connection), name="ami-resync")
+            try:
+                await connection.wait_closed()
+            finally:
+                self._connected.clear()
+                self._connection = None
+                for task in (ping, resync):
+                    task.cancel()
+                await asyncio.gather(ping, resync, return_exceptions=True)
+            reason = connection.close_reason or "closed"
+            self._last_disconnect_reason = reason
+            self.disconnects.append((self._clock(), reason))
+            del self.disconnects[:-20]
+            if self._closing:
+                return
+            log.warning("AMI connection to %s:%s lost: %s", self.host, self.port, reason)
+            if self._clock() - connected_at >= self._backoff.maximum:
+                # Only a connection that stayed up a while resets the backoff: an Asterisk that
+                # accepts and drops at once must not be hammered at the shortest delay.
+                attempt = 0
+            self._set_state(ConnectionState.RECONNECTING)
+            await self._sleep(self._backoff.delay(attempt))
+            attempt += 1
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    async def _open_and_login(self) -> AMIConnection:
+        connection = await AMIConnection.open(
+            self.host,
+            self.port,
+            connect_timeout=self.connect_timeout,
+            on_event=self._on_event,
+            on_frame_error=self._on_frame_error,
+            max_frame_bytes=self._max_frame_bytes,
+        )
+        self._banner = connection.banner.text if connection.banner else None
+        login = act.Login(username=self._username, secret=self._secret)
+        try:
+            response = await connection.request(
+                login.action_name, self._next_id(), login.headers(), self.connect_timeout
+            )
+        except TimeoutError:
+            await connection.close("login timed out")
+            raise AMIConnectionError(
+                f"AMI at {self.host}:{self.port} did not answer Login within "
+                f"{self.connect_timeout} s"
+            ) from None
+        except AMIConnectionLost as exc:
+            await connection.close("lost during login")
+            raise AMIConnectionError(
+                f"AMI at {self.host}:{self.port} closed the connection during Login: {exc.reason}"
+            ) from exc
+        if not response.success:
+            await connection.close("login refused")
+            raise AMIAuthenticationError(
+                f"AMI login as {self._username!r} at {self.host}:{self.port} refused: "
+                f"{response.text or response.message.name}"
+            )
+        return connection
+
+    async def _ping_loop(self, connection: AMIConnection) -> None:
+        while not connection.is_closed:
+            await asyncio.sleep(self.ping_interval)
+            sent_at = self._clock()
+            try:
+                response = await connection.request("Ping", self._next_id(), [], self.ping_timeout)
+            except TimeoutError:
+                connection.abort(f"no Ping reply within {self.ping_timeout} s")
+                return
+            except AMIConnectionLost:
+                return
+            self._ping_rtt = self._clock() - sent_at
+            if not response.success:
+                log.warning("AMI Ping answered %s", response.message.name)
+
+    async def _resync(self, connection: AMIConnection) -> None:
+        try:
+            channels = await connection.request(
+                "CoreShowChannels", self._next_id(), [], self.resync_timeout
+            )
+            devices = await connection.request(
+                "DeviceStateList", self._next_id(), [], self.resync_timeout
+            )
+        except (AMIConnectionLost, TimeoutError) as exc:
+            self._last_error = f"resync failed: {exc!r}"
+            log.warning("AMI resync failed: %r", exc)
+            return
+        device_states: dict[str, str] = {}
+        if devices.success:
+            for item in devices.items:
+                device = item.get("Device")
+                if device is not None:
+                    device_states[device] = item.get("State") or ""
+        else:
+            log.warning("AMI DeviceStateList refused: %s", devices.text)
+        snapshot = AMISnapshot(
+            channels=tuple(ChannelSnapshot.from_item(item) for item in channels.items),
+            device_states=device_states,
+            taken_at=datetime.now(UTC),
+            login_number=self._login_count,
+        )
+        for reconciler in list(self._reconcilers):
+            try:
+                await reconciler(snapshot)
+            except Exception:
+                log.exception("AMI reconciler %s failed", getattr(reconciler, "__qualname__", ""))
+        self._resync_count += 1
+        self._last_resync_at = self._clock()
+        log.info(
+            "AMI resync #%d: %d channels, %d devices",
+            self._resync_count,
+            len(snapshot.channels),
+            len(device_states),
+        )
+
+    # -- events ------------------------------------------------------------------------------
+    def _on_event(self, message: AMIMessage) -> None:
+        self._last_event_at = self._clock()
+        event = parse_event(message)
+        if isinstance(event, OriginateResponse) and event.action_id in self._originate_waiters:
+            waiter = self._originate_waiters[event.action_id]
+            if not waiter.done():
+                waiter.set_result(event)
+        self._dispatcher.submit(event)
+
+    def _on_frame_error(self, error: AMIFrameTooLarge) -> None:
+        self._frames_rejected += 1
+        self._last_error = str(error)
+
+    def add_event_handler(self, handler: EventHandler, *event_types: EventFilter) -> None:
+        """Call ``handler`` for these event classes or names (all events when none given).
+
+        Events of one call (Linkedid, else Uniqueid) reach handlers one at a time in order;
+        a handler that raises is logged and does not stop the others.
+        """
+        self._dispatcher.add_handler(handler, *event_types)
+
+    def remove_event_handler(self, handler: EventHandler) -> None:
+        self._dispatcher.remove_handler(handler)
+
+    def add_reconciler(self, reconciler: Reconciler) -> None:
+        """Called with a fresh :class:`AMISnapshot` after every (re)login."""
+        self._reconcilers.append(reconciler)
+
+    async def drain_events(self) -> None:
+        """Wait until every event received so far went through the handlers."""
+        await self._dispatcher.drain()
+
+    # -- actions -----------------------------------------------------------------------------
+    def _next_id(self) -> str:
+        return f"{self._id_prefix}{next(self._ids)}"
+
+    async def send(
+        self,
+        action: act.Action,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        on_action_id: Callable[[str], None] | None = None,
+    ) -> AMIResponse:
+        """Send with our own ActionID and wait for the whole answer (event lists collected).
+
+        Not yet connected: waits (within the timeout) and sends once connected. Connection lost
+        after sending: idempotent actions are sent again; others raise AMIOutcomeUnknown.
+        ``Response: Error`` raises AMIActionError unless ``check`` is False.
+        """
+        name = action.action_name
+        headers = action.headers()
+        limit = self.action_timeout if timeout is None else timeout
+        deadline = self._clock() + limit
+        self._pending_sends += 1
+        try:
+            while True:
+                action_id = self._next_id()
+                connection = await self._connection_before(deadline, name, action_id, limit)
+                if on_action_id is not None:
+                    on_action_id(action_id)
+                remaining = max(0.001, deadline - self._clock())
+                try:
+                    response = await connection.request(name, action_id, headers, remaining)
+                except TimeoutError:
+                    raise AMIActionTimeout(name, action_id, limit, sent=True) from None
+                except AMIConnectionLost as exc:
+                    if not exc.sent:
+                        continue
+                    if not action.is_idempotent:
+                        raise AMIOutcomeUnknown(name, action_id, exc.reason) from exc
+                    log.info("AMI %s (%s) lost with the connection; sending again", name, action_id)
+                    continue
+                if check and not response.success:
+                    raise AMIActionError(name, action_id, response.text or response.message.name)
+                return response
+        finally:
+            self._pending_sends -= 1
+
+    async def _connection_before(
+        self, deadline: float, name: str, action_id: str, limit: float
+    ) -> AMIConnection:
+        while True:
+            if self._closing:
+                raise AMIClosedError(f"AMI client closed; {name} not sent")
+            if self._state is ConnectionState.AUTH_FAILED:
+                raise AMIAuthenticationError(f"AMI login is refused; {name} not sent")
+            connection = self._connection
+            if connection is not None and not connection.is_closed and self._connected.is_set():
+                return connection
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise AMIActionTimeout(name, action_id, limit, sent=False)
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._connected.wait()
+            except TimeoutError:
+                raise AMIActionTimeout(name, action_id, limit, sent=False) from None
+
+    # -- typed wrappers ----------------------------------------------------------------------
+    async def ping(self) -> float:
+        """Round-trip time in seconds."""
+        start = self._clock()
+        await self.send(act.Ping())
+        return self._clock() - start
+
+    async def originate(self, originate: act.Originate) -> AMIResponse:
+        """Queue the call (``Async: true``); the outcome comes later as OriginateResponse."""
+        return await self.send(originate)
+
+    async def originate_and_wait(
+        self, originate: act.Originate, *, answer_timeout: float = 60.0
+    ) -> OriginateResponse:
+        """Originate and wait for its OriginateResponse (``Response: Success`` when answered,
+        ``Failure`` with ``reason`` 3 no answer / 5 busy / 0 no such channel...)."""
+        if not originate.asynchronous:
+            raise ValueError("originate_and_wait needs an asynchronous Originate")
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[OriginateResponse] = loop.create_future()
+        ids: list[str] = []
+
+        def register(action_id: str) -> None:
+            # Registered before the bytes go out: the event may follow the response in one read.
+            ids.append(action_id)
+            self._originate_waiters[action_id] = waiter
+
+        try:
+            await self.send(originate, on_action_id=register)
+            async with asyncio.timeout(answer_timeout):
+                return await waiter
+        except TimeoutError:
+            raise AMIActionTimeout(
+                "Originate", ids[-1] if ids else "?", answer_timeout, sent=True
+            ) from None
+        finally:
+            for action_id in ids:
+                self._originate_waiters.pop(action_id, None)
+
+    async def hangup(self, channel: str, cause: int | None = None) -> None:
+        await self.send(act.Hangup(channel=channel, cause=cause))
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: str = "1") -> None:
+        await self.send(
+            act.Redirect(channel=channel, context=context, exten=exten, priority=priority)
+        )
+
+    async def mix_monitor(self, channel: str, file: str, options: str = "") -> AMIResponse:
+        return await self.send(act.MixMonitor(channel=channel, file=file, options=options))
+
+    async def stop_mix_monitor(self, channel: str, mixmonitor_id: str | None = None) -> None:
+        await self.send(act.StopMixMonitor(channel=channel, mixmonitor_id=mixmonitor_id))
+
+    async def getvar(self, variable: str, channel: str | None = None) -> str | None:
+        """The value; '' when unset (Asterisk answers an empty ``Value:``)."""
+        response = await self.send(act.Getvar(variable=variable, channel=channel))
+        return response.get("Value")
+
+    async def setvar(self, variable: str, value: str, channel: str | None = None) -> None:
+        await self.send(act.Setvar(variable=variable, value=value, channel=channel))
+
+    async def core_show_channels(self) -> list[ChannelSnapshot]:
+        response = await self.send(act.CoreShowChannels())
+        return [ChannelSnapshot.from_item(item) for item in response.items]
+
+    async def device_state_list(self) -> dict[str, str]:
+        response = await self.send(act.DeviceStateList())
+        return {i.get("Device") or "": i.get("State") or "" for i in response.items}
+
+    async def queue_status(self, queue: str | None = None) -> list[AMIMessage]:
+        """``QueueParams`` / ``QueueMember`` / ``QueueEntry`` items."""
+        return list((await self.send(act.QueueStatus(queue=queue))).items)
+
+    async def pjsip_show_endpoints(self) -> list[AMIMessage]:
+        return list((await self.send(act.PJSIPShowEndpoints())).items)
+
+    async def command(self, command: str) -> list[str]:
+        """Run a CLI command; its output lines."""
+        return (await self.send(act.Command(command=command))).output
+
+    # -- health ------------------------------------------------------------------------------
+    def health(self) -> AMIHealth:
+        now = self._clock()
+        connection = self._connection
+        return AMIHealth(
+            state=self._state,
+            host=self.host,
+            port=self.port,
+            asterisk_banner=self._banner,
+            last_event_age_s=None if self._last_event_at is None else now - self._last_event_at,
+            resync_count=self._resync_count,
+            reconnect_count=self._reconnect_count,
+            login_count=self._login_count,
+            last_resync_age_s=None if self._last_resync_at is None else now - self._last_resync_at,
+            last_error=self._last_error,
+            last_disconnect_reason=self._last_disconnect_reason,
+            pending_actions=connection.pending_count if connection else 0,
+            pending_events=self._dispatcher.pending,
+            frames_rejected=self._frames_rejected,
+            ping_rtt_s=self._ping_rtt,
+        )

@@ -1,0 +1,571 @@
+"""The simulator's AMI server: Asterisk 22's banner, login, actions and event stream on real TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import wave
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
+from .channel import ChannelState
+from .events import CALL
+from .pbx import OriginateRequest
+from .scripts import CallerScript
+
+if TYPE_CHECKING:
+    from .pbx import PBXSimulator
+
+log = logging.getLogger(__name__)
+
+ALL_CLASSES = frozenset({"system", "call", "log", "verbose", "command", "agent", "user", "config",
+                         "dtmf", "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc",
+                         "test", "security", "message"})
+MAX_FRAME = 64 * 1024
+UNKNOWN_ACTION = "Invalid/unknown command: {}. Use Action: ListCommands to show available commands."
+# Which write class each action needs (manager.conf "write =").
+ACTION_CLASS = {"originate": "originate", "hangup": "system", "redirect": "call",
+                "mixmonitor": "system", "stopmixmonitor": "system", "getvar": "call",
+                "setvar": "call", "coreshowchannels": "system", "devicestatelist": "call",
+                "queuestatus": "", "pjsipshowendpoints": "system", "command": "command",
+                "status": "system", "filter": "system", "events": "", "ping": "", "logoff": "",
+                "coresettings": "system", "corestatus": "system"}
+
+
+@dataclass(frozen=True)
+class AMIUser:
+    secret: str
+    read: frozenset[str] = ALL_CLASSES
+    write: frozenset[str] = ALL_CLASSES
+    permit: tuple[str, ...] = ()
+
+
+class AMIServer:
+    """Listens like Asterisk's manager on `host:port` (port 0 picks a free one)."""
+
+    def __init__(self, pbx: PBXSimulator, host: str, port: int,
+                 users: Mapping[str, str | AMIUser]) -> None:
+        self.pbx = pbx
+        self.host = host
+        self._port = port
+        self.users = {name: (u if isinstance(u, AMIUser) else AMIUser(u))
+                      for name, u in users.items()}
+        self.sessions: set[AMISession] = set()
+        self._server: asyncio.base_events.Server | None = None
+        self.mixmonitors: dict[str, tuple[str, float]] = {}
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            return self._port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.host, self._port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions):
+            session.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+        self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = AMISession(self, reader, writer)
+        self.sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
+            session.close()
+
+    def publish(self, name: str, privilege: str, headers: Headers) -> None:
+        classes = set(privilege.split(",")) - {"all"}
+        message = [("Event", name), ("Privilege", privilege), *headers]
+        for session in list(self.sessions):
+            session.deliver_event(message, classes)
+
+
+@dataclass(eq=False)
+class AMISession:
+    server: AMIServer
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    user: str | None = None
+    events_on: bool = True
+    filters: list[tuple[bool, re.Pattern[str]]] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def pbx(self) -> PBXSimulator:
+        return self.server.pbx
+
+    def close(self) -> None:
+        if not self.writer.is_closing():
+            self.writer.close()
+
+    def write(self, headers: Headers) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(encode_message(headers))
+
+    def deliver_event(self, message: Headers, classes: set[str]) -> None:
+        if self.user is None or not self.events_on:
+            return
+        allowed = self.server.users[self.user].read
+        if not classes & allowed:
+            return
+        if self.filters:
+            text = "".join(f"{k}: {v}\r\n" for k, v in message)
+            includes = [rx for inc, rx in self.filters if inc]
+            if includes and not any(rx.search(text) for rx in includes):
+                return
+            if any(rx.search(text) for inc, rx in self.filters if not inc):
+                return
+        self.write(message)
+
+    def respond(self, action: AMIAction, response: str, *headers: tuple[str, str]) -> None:
+        out: Headers = [("Response", response)]
+        if action.action_id is not None:
+            out.append(("ActionID", action.action_id))
+        out.extend(headers)
+        self.write(out)
+
+    def error(self, action: AMIAction, message: str) -> None:
+        self.respond(action, "Error", ("Message", message))
+
+    def list_event(self, action: AMIAction, name: str, headers: Headers,
+                   action_id_last: bool = False) -> None:
+        aid = [("ActionID", action.action_id)] if action.action_id is not None else []
+        self.write([("Event", name), *headers, *aid] if action_id_last
+                   else [("Event", name), *aid, *headers])
+
+    def list_complete(self, action: AMIAction, name: str, count: int, *extra: tuple[str, str]
+                      ) -> None:
+        aid = [("ActionID", action.action_id)] if action.action_id is not None else []
+        self.write([("Event", name), *aid, ("EventList", "Complete"),
+                    ("ListItems", str(count)), *extra])
+
+    async def run(self) -> None:
+        self.writer.write(BANNER)
+        buffer = b""
+        while True:
+            try:
+                chunk = await self.reader.read(65536)
+            except (OSError, ConnectionError):
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            while True:
+                m = re.search(rb"\r?\n\r?\n", buffer)
+                if m is None:
+                    break
+                block, buffer = buffer[:m.start()], buffer[m.end():]
+                if not block.strip():
+                    continue
+                try:
+                    action = parse_action(block)
+                except AMIFrameError:
+                    continue
+                if not await self.dispatch(action):
+                    await self._drain()
+                    return
+            if len(buffer) > MAX_FRAME:
+                log.warning("AMI client sent a frame over %d bytes; closing", MAX_FRAME)
+                return
+            await self._drain()
+
+    async def _drain(self) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            await self.writer.drain()
+
+    # -- actions ---------------------------------------------------------------------------------
+    async def dispatch(self, action: AMIAction) -> bool:
+        """Handle one action; False closes the connection."""
+        name = action.name.lower()
+        if not name:
+            self.error(action, "Missing action in request")
+            return True
+        if name == "login":
+            return await self.login(action)
+        if name == "logoff":
+            self.respond(action, "Goodbye", ("Message", "Thanks for all the fish."))
+            return False
+        if self.user is None:
+            self.error(action, "Permission denied")
+            return True
+        handler = getattr(self, "act_" + name, None)
+        if handler is None:
+            self.error(action, UNKNOWN_ACTION.format(action.name))
+            self.security_event("RequestBadFormat", "Error",
+                                [("RequestType", f"Action: {action.name}")], account_last=True)
+            return True
+        needed = ACTION_CLASS.get(name, "")
+        if needed and needed not in self.server.users[self.user].write:
+            self.error(action, "Permission denied")
+            return True
+        await handler(action)
+        return True
+
+    def security_event(self, name: str, severity: str, tail: Headers,
+                       account_last: bool = False) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+        local = self.writer.get_extra_info("sockname") or ("127.0.0.1", 5038)
+        remote = self.writer.get_extra_info("peername") or ("127.0.0.1", 0)
+        session_tv = datetime.fromtimestamp(self.started, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+        head: Headers = [("EventTV", now), ("Severity", severity), ("Service", "AMI"),
+                         ("EventVersion", "1")]
+        account = [("AccountID", self.user or "")]
+        addresses: Headers = [("SessionID", f"0x{id(self):x}"),
+                              ("LocalAddress", f"IPV4/TCP/{local[0]}/{local[1]}"),
+                              ("RemoteAddress", f"IPV4/TCP/{remote[0]}/{remote[1]}")]
+        if account_last:
+            body = [*head, *addresses, *tail, ("SessionTV", session_tv), *account]
+        else:
+            body = [*head, *account, *addresses, *tail, ("SessionTV", session_tv)]
+        message = [("Event", name), ("Privilege", "security,all"), *body]
+        if self.user is not None and "security" in self.server.users[self.user].read:
+            self.write(message)
+
+    async def login(self, action: AMIAction) -> bool:
+        username = action.get("Username") or ""
+        user = self.server.users.get(username)
+        if user is None or user.secret != (action.get("Secret") or ""):
+            await self.pbx.clock.sleep(1.0)      # Asterisk answers a failed login after ~1 s
+            self.error(action, "Authentication failed")
+            return False
+        self.user = username
+        if (action.get("Events") or "").lower() == "off":
+            self.events_on = False
+        self.respond(action, "Success", ("Message", "Authentication accepted"))
+        uptime = str(int(self.pbx.clock.now() - self.pbx.booted_at))
+        if "system" in user.read and self.events_on:
+            self.write([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
+                        ("LastReload", uptime), ("Status", "Fully Booted")])
+        if self.events_on:
+            self.security_event("SuccessfulAuth", "Informational", [("UsingPassword", "0")])
+        return True
+
+    async def act_ping(self, action: AMIAction) -> None:
+        self.respond(action, "Success", ("Ping", "Pong"),
+                     ("Timestamp", f"{self.pbx.clock.now():.6f}"))
+
+    async def act_events(self, action: AMIAction) -> None:
+        mask = (action.get("EventMask") or "on").lower()
+        self.events_on = mask not in ("off", "none")
+        self.respond(action, "Success", ("Events", "On" if self.events_on else "Off"))
+
+    async def act_filter(self, action: AMIAction) -> None:
+        flt = action.get("Filter") or ""
+        include = not flt.startswith("!")
+        try:
+            self.filters.append((include, re.compile(flt.lstrip("!"))))
+        except re.error:
+            self.error(action, "Filter Not Added")
+            return
+        self.respond(action, "Success", ("Message", "Filter Added Successfully"))
+
+    async def act_coresettings(self, action: AMIAction) -> None:
+        self.respond(action, "Success", ("AMIversion", "11.0.0"),
+                     ("AsteriskVersion", self.pbx.version), ("SystemName", ""),
+                     ("CoreMaxCalls", "0"), ("CoreMaxLoadAvg", "0.000000"), ("CoreRunUser", ""),
+                     ("CoreRunGroup", ""), ("CoreMaxFilehandles", "0"),
+                     ("CoreRealTimeEnabled", "No"), ("CoreCDRenabled", "Yes"),
+                     ("CoreHTTPenabled", "No"), ("SoundsSearchCustomDir", "No"))
+
+    async def act_corestatus(self, action: AMIAction) -> None:
+        booted = datetime.fromtimestamp(self.pbx.booted_at, UTC)
+        self.respond(action, "Success", ("CoreStartupDate", booted.strftime("%Y-%m-%d")),
+                     ("CoreStartupTime", booted.strftime("%H:%M:%S")),
+                     ("CoreReloadDate", booted.strftime("%Y-%m-%d")),
+                     ("CoreReloadTime", booted.strftime("%H:%M:%S")),
+                     ("CoreCurrentCalls", str(len(self.pbx.calls))),
+                     ("CoreProcessedCalls", str(self.pbx._uid_seq)))
+
+    async def act_getvar(self, action: AMIAction) -> None:
+        variable = action.get("Variable")
+        if not variable:
+            self.error(action, "No variable specified")
+            return
+        channel_name = action.get("Channel")
+        ch = None
+        if channel_name:
+            ch = self.pbx.channels.get(channel_name)
+            if ch is None:
+                self.error(action, "No such channel")
+                return
+        if variable.startswith("${") or "(" in variable:
+            value = self.pbx.lookup_variable(ch, variable.strip("${}"))
+        else:
+            value = self.pbx.lookup_variable(ch, variable)
+        self.respond(action, "Success", ("Variable", variable), ("Value", value or ""))
+
+    async def act_setvar(self, action: AMIAction) -> None:
+        variable = action.get("Variable")
+        if not variable:
+            self.error(action, "No variable specified")
+            return
+        value = action.get("Value") or ""
+        channel_name = action.get("Channel")
+        if channel_name:
+            ch = self.pbx.channels.get(channel_name)
+            if ch is None:
+                self.error(action, "No such channel")
+                return
+            self.respond(action, "Success", ("Message", "Variable Set"))
+            self.pbx.events.varset(ch, variable, value)
+            return
+        self.pbx.globals[variable] = value
+        self.respond(action, "Success", ("Message", "Variable Set"))
+
+    async def act_hangup(self, action: AMIAction) -> None:
+        name = action.get("Channel") or ""
+        if not name:
+            self.error(action, "No channel specified")
+            return
+        cause_text = action.get("Cause")
+        cause = int(cause_text) if cause_text and cause_text.isdigit() else None
+        if name not in self.pbx.channels:
+            self.error(action, "No such channel")
+            return
+        self.respond(action, "Success", ("Message", "Channel Hungup"))
+        self.pbx.request_hangup(name, cause)
+
+    async def act_redirect(self, action: AMIAction) -> None:
+        name = action.get("Channel") or ""
+        if not name:
+            self.error(action, "Channel not specified")
+            return
+        if name not in self.pbx.channels:
+            self.error(action, "Channel specified does not exist")
+            return
+        try:
+            priority = int(action.get("Priority") or "1")
+        except ValueError:
+            self.error(action, "Invalid priority")
+            return
+        if not self.pbx.redirect(name, action.get("Context") or "", action.get("Exten") or "",
+                                 priority):
+            self.error(action, "Redirect failed")
+            return
+        self.respond(action, "Success", ("Message", "Redirect successful"))
+
+    async def act_mixmonitor(self, action: AMIAction) -> None:
+        name = action.get("Channel") or ""
+        ch = self.pbx.channels.get(name)
+        if ch is None:
+            self.error(action, "No such channel")
+            return
+        path = action.get("File") or f"/var/spool/asterisk/monitor/{ch.uniqueid}.wav"
+        self.server.mixmonitors[name] = (path, self.pbx.clock.now())
+        self.respond(action, "Success")
+        self.pbx.events.mixmonitor(ch, True)
+
+    async def act_stopmixmonitor(self, action: AMIAction) -> None:
+        name = action.get("Channel") or ""
+        ch = self.pbx.channels.get(name)
+        if ch is None:
+            self.error(action, "No such channel")
+            return
+        started = self.server.mixmonitors.pop(name, None)
+        if started is None:
+            self.error(action, "Could not stop MixMonitor")
+            return
+        self.respond(action, "Success")
+        self.pbx.events.mixmonitor(ch, False)
+        path, at = started
+        await asyncio.get_running_loop().run_in_executor(
+            None, write_silence, Path(path), self.pbx.clock.now() - at)
+
+    async def act_coreshowchannels(self, action: AMIAction) -> None:
+        self.respond(action, "Success", ("EventList", "start"),
+                     ("Message", "Channels will follow"))
+        live = [c for c in self.pbx.channels.values() if not c.hung_up]
+        now = self.pbx.clock.now()
+        for ch in live:
+            seconds = int(now - ch.created_at)
+            duration = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+            self.list_event(action, "CoreShowChannel", [
+                *ch.headers(), ("Application", ch.application),
+                ("ApplicationData", ch.app_data), ("Duration", duration),
+                ("BridgeId", ch.bridge_id)])
+        self.list_complete(action, "CoreShowChannelsComplete", len(live))
+
+    async def act_status(self, action: AMIAction) -> None:
+        name = action.get("Channel")
+        chans = [c for c in self.pbx.channels.values() if not c.hung_up]
+        if name:
+            chans = [c for c in chans if c.name == name]
+            if not chans:
+                self.error(action, "No such channel")
+                return
+        self.respond(action, "Success", ("EventList", "start"),
+                     ("Message", "Channel status will follow"))
+        now = self.pbx.clock.now()
+        for ch in chans:
+            aid = [("ActionID", action.action_id)] if action.action_id is not None else []
+            self.write([("Event", "Status"), ("Privilege", "Call"), *ch.headers(),
+                        ("Type", ch.tech), ("DNID", ""),
+                        ("EffectiveConnectedLineNum", ch.connected_num or "<unknown>"),
+                        ("EffectiveConnectedLineName", ch.connected_name or "<unknown>"),
+                        ("TimeToHangup", "0"), ("BridgeID", ch.bridge_id),
+                        ("Application", ch.application), ("Data", ch.app_data),
+                        ("Nativeformats", "(ulaw)"), ("Readformat", "ulaw"), ("Readtrans", ""),
+                        ("Writeformat", "ulaw"), ("Writetrans", ""), ("Callgroup", "0"),
+                        ("Pickupgroup", "0"), ("Seconds", str(int(now - ch.created_at))), *aid])
+        self.list_complete(action, "StatusComplete", len(chans), ("Items", str(len(chans))))
+
+    async def act_devicestatelist(self, action: AMIAction) -> None:
+        self.respond(action, "Success", ("EventList", "start"),
+                     ("Message", "Device State Changes will follow"))
+        states = self.pbx.device_states()
+        for device, state in states:
+            self.list_event(action, "DeviceStateChange", [("Device", device), ("State", state)])
+        self.list_complete(action, "DeviceStateListComplete", len(states))
+
+    async def act_queuestatus(self, action: AMIAction) -> None:
+        wanted = action.get("Queue")
+        self.respond(action, "Success", ("EventList", "start"),
+                     ("Message", "Queue status will follow"))
+        count = 0
+        queue = self.pbx.fallback_queue
+        if wanted in (None, "", queue):
+            self.list_event(action, "QueueParams", [
+                ("Queue", queue), ("Max", "0"), ("Strategy", "ringall"), ("Calls", "0"),
+                ("Holdtime", "0"), ("TalkTime", "0"), ("Completed", "0"), ("Abandoned", "0"),
+                ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"), ("ServicelevelPerf2", "0.0"),
+                ("Weight", "0")], action_id_last=True)
+            count += 1
+            status_code = {"NOT_INUSE": "1", "INUSE": "2", "RINGING": "6", "UNAVAILABLE": "5"}
+            for phone in self.pbx.phones.values():
+                self.list_event(action, "QueueMember", [
+                    ("Queue", queue), ("Name", f"Agent {phone.endpoint}"),
+                    ("Location", phone.device), ("StateInterface", phone.device),
+                    ("Membership", "static"), ("Penalty", "0"),
+                    ("CallsTaken", str(phone.calls_answered)), ("LastCall", "0"),
+                    ("LastPause", "0"), ("LoginTime", str(int(self.pbx.booted_at))),
+                    ("InCall", "1" if phone.state.value == "INUSE" else "0"),
+                    ("Status", status_code[phone.state.value]), ("Paused", "0"),
+                    ("PausedReason", ""), ("Wrapuptime", "0")], action_id_last=True)
+                count += 1
+        self.list_complete(action, "QueueStatusComplete", count)
+
+    async def act_pjsipshowendpoints(self, action: AMIAction) -> None:
+        self.respond(action, "Success", ("EventList", "start"),
+                     ("Message", "A listing of Endpoints follows, presence of "
+                                 "EndpointListComplete event signals end of list"))
+        count = 0
+        state_text = {"NOT_INUSE": "Not in use", "INUSE": "In use", "RINGING": "Ringing",
+                      "UNAVAILABLE": "Unavailable"}
+        endpoints = [(self.pbx.caller_endpoint, "INUSE" if self.pbx._trunk_calls else "NOT_INUSE",
+                      self.pbx._trunk_calls)]
+        endpoints += [(p.endpoint, p.state.value, 1 if p.state.value in ("INUSE", "RINGING")
+                       else 0) for p in self.pbx.phones.values()]
+        for endpoint, state, active in endpoints:
+            phone = self.pbx.phones.get(endpoint)
+            contacts = (f"{endpoint}/sip:{endpoint}@127.0.0.1:5060," if phone is None
+                        or phone.registered else "")
+            self.list_event(action, "EndpointList", [
+                ("ObjectType", "endpoint"), ("ObjectName", endpoint), ("Transport", ""),
+                ("Aor", endpoint), ("Auths", endpoint if phone is not None else ""),
+                ("OutboundAuths", ""), ("Contacts", contacts),
+                ("DeviceState", state_text[state]), ("ActiveChannels", str(active) if active
+                                                      else "")])
+            count += 1
+        self.list_complete(action, "EndpointListComplete", count)
+
+    async def act_command(self, action: AMIAction) -> None:
+        command = (action.get("Command") or "").strip()
+        if command == "core show version":
+            output = [f"Asterisk {self.pbx.version} (kck PBX simulator)"]
+        elif command in ("core show channels", "core show channels concise"):
+            live = [c for c in self.pbx.channels.values() if not c.hung_up]
+            output = [f"{c.name}!{c.context}!{c.exten}!{c.priority}!{c.state.desc}"
+                      for c in live] if command.endswith("concise") else [
+                f"{len(live)} active channels", f"{len(self.pbx.calls)} active calls"]
+        elif command in ("dialplan reload", "module reload", "manager reload",
+                         "pjsip reload", "queue reload all", "moh reload"):
+            output = []
+        else:
+            self.respond(action, "Error", ("Message", "Command output follows"),
+                         ("Output", f"No such command '{command}' (type 'core show help "
+                                    f"{command}' for other possible commands)"))
+            return
+        self.respond(action, "Success", ("Message", "Command output follows"),
+                     *[("Output", line) for line in output])
+
+    async def act_originate(self, action: AMIAction) -> None:
+        target = action.get("Channel") or ""
+        if not target:
+            self.error(action, "Channel not specified")
+            return
+        async_ = (action.get("Async") or "").lower() in ("true", "yes", "1")
+        local = re.fullmatch(r"Local/([^@]+)@([^/]+)(/n)?", target)
+        caller_id = action.get("CallerID") or ""
+        m = re.fullmatch(r'\s*"?([^"<]*)"?\s*<([^>]*)>\s*', caller_id)
+        name, number = (m.group(1).strip(), m.group(2)) if m else ("", caller_id)
+        if local and local.group(1) == self.pbx.hotline:
+            self.respond(action, "Success", ("Message", "Originate successfully queued"))
+            application = action.get("Application") or ""
+            data = action.get("Data") or ""
+            script = CallerScript(number=number or None, name=name or None,
+                                  dialed=self.pbx.hotline, label="originate", channel="Local",
+                                  patience=originated_patience(application, data))
+            self.pbx.place_call(script, originate=OriginateRequest(
+                action.action_id, application, data))
+            return
+        phone = self.pbx.phone_for_dial_target(target)
+        reason = "0"
+        if phone is not None and phone.registered:
+            reason = {"answer": "4", "busy": "5", "no_answer": "3"}[phone.behaviour.mode.value]
+        if async_:
+            self.respond(action, "Success", ("Message", "Originate successfully queued"))
+        aid = [("ActionID", action.action_id)] if action.action_id else []
+        self.pbx.events.raw("OriginateResponse", CALL, [
+            *aid, ("Response", "Success" if reason == "4" else "Failure"), ("Channel", target),
+            ("Context", action.get("Context") or ""), ("Exten", action.get("Exten") or ""),
+            ("Reason", reason), ("Uniqueid", "<null>"), ("CallerIDNum", number or "<unknown>"),
+            ("CallerIDName", name or "<unknown>")])
+        if not async_:
+            if reason == "4":
+                self.respond(action, "Success", ("Message", "Originate successfully queued"))
+            else:
+                self.error(action, "Originate failed")
+
+
+def originated_patience(application: str, data: str) -> float | None:
+    """How long the `;1` half of an originated Local call stays: the application's own limit
+    (`Wait(40)`, `MusicOnHold(default,120)`, `Record(file,0,180)`), else until hung up."""
+    args = data.split(",")
+    index = {"wait": 0, "musiconhold": 1, "record": 2}.get(application.lower())
+    if index is None or len(args) <= index:
+        return None
+    try:
+        seconds = float(args[index])
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
+
+
+def write_silence(path: Path, seconds: float) -> None:
+    """MixMonitor's file: silence of the recorded length (the simulator carries no audio)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * int(max(0.0, seconds) * 8000))
+
+
+__all__ = ["AMIServer", "AMIUser", "ChannelState"]

@@ -1,0 +1,123 @@
+"""Service cards as Markdown files with YAML front matter: parse (file:line errors), render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kb.card import ServiceCard
+from kb.errors import CardFileError
+
+FENCE = "---"
+# Front-matter keys in the order we write them (body is the Markdown after the front matter).
+FIELD_ORDER = [name for name in ServiceCard.model_fields if name != "body"]
+_LIST_FIELDS = {"keywords", "documents", "online", "legal_basis", "related"}
+# Long prose items read better one per line; short keys stay on one line.
+_BLOCK_LISTS = {"documents", "online", "legal_basis"}
+
+
+def parse_card(text: str, source: str = "<string>") -> ServiceCard:
+    """Parse one card; errors name `source`, the line and the field."""
+    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    if not lines or lines[0].strip() != FENCE:
+        raise CardFileError(source, "does not start with a '---' front-matter line", line=1)
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == FENCE), None)
+    if end is None:
+        raise CardFileError(source, "front matter is not closed by a '---' line", line=1)
+    front = "".join(lines[1:end])
+    body = "".join(lines[end + 1 :])
+    try:
+        node = yaml.compose(front, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CardFileError(source, f"broken YAML in front matter: {problem}", line=line) from None
+    if not isinstance(data, dict):
+        raise CardFileError(source, "front matter is not a mapping of fields", line=2)
+    key_lines = _key_lines(node)
+    if "body" in data:
+        raise CardFileError(
+            source,
+            "'body' is the Markdown after the front matter, not a field",
+            line=key_lines.get("body"),
+            field="body",
+        )
+    try:
+        return ServiceCard.model_validate({**data, "body": body})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(part) for part in error["loc"]]
+        field = loc[0] if loc else None
+        line = key_lines.get(field) if field else None
+        if field == "body":
+            line = end + 2
+        detail = error["msg"]
+        if len(loc) > 1:
+            detail = f"item {'.'.join(loc[1:])}: {detail}"
+        if error["type"] == "extra_forbidden":
+            detail = f"unknown field (known: {', '.join(FIELD_ORDER)})"
+        raise CardFileError(source, detail, line=line, field=field) from None
+
+
+def _key_lines(node: yaml.Node | None) -> dict[str, int]:
+    """Line number (1-based, in the whole file) of each top-level front-matter key."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        key.value: key.start_mark.line + 2
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+class _BlockList(list[Any]):
+    pass
+
+
+class _FlowList(list[Any]):
+    pass
+
+
+def _represent_block(dumper: yaml.SafeDumper, value: _BlockList) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=False)
+
+
+def _represent_flow(dumper: yaml.SafeDumper, value: _FlowList) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_BlockList, _represent_block)
+_Dumper.add_representer(_FlowList, _represent_flow)
+
+
+def render_card(card: ServiceCard) -> str:
+    """The Markdown file for `card`; `parse_card(render_card(c)) == c`."""
+    content = card.content()
+    front: dict[str, Any] = {}
+    for name in FIELD_ORDER:
+        value = content[name]
+        if value in (None, "", [], {}) and name not in _LIST_FIELDS and name != "topics":
+            continue
+        if name in ("last_reviewed", "review_due"):
+            value = getattr(card, name)
+        elif name == "topics":
+            value = {kind: _FlowList(keys) for kind, keys in value.items()}
+        elif name in _LIST_FIELDS:
+            value = _BlockList(value) if name in _BLOCK_LISTS and value else _FlowList(value)
+        front[name] = value
+    text = yaml.dump(front, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+    return f"{FENCE}\n{text}{FENCE}\n{card.body}"

@@ -1,0 +1,412 @@
+"""AMIClient against a scripted AMI peer over real sockets: login, resync, pings, reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import socket
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from asterisk.ami import (
+    AMIActionError,
+    AMIActionTimeout,
+    AMIAuthenticationError,
+    AMIClient,
+    AMIConnectionError,
+    AMIOutcomeUnknown,
+    AMISnapshot,
+    Command,
+    ConnectionState,
+    ExponentialBackoff,
+    Originate,
+)
+from asterisk.ami.events import AMIEvent, DeviceStateChange, Hangup, Newchannel
+from tests.asterisk.ami_peer import ScriptedAMIPeer
+
+CHANNEL = {
+    "Channel": "PJSIP/sipp-00000012",
+    "ChannelState": "6",
+    "ChannelStateDesc": "Up",
+    "CallerIDNum": "+48600123456",
+    "CallerIDName": "Łukasz Żółć",
+    "Uniqueid": "1795527000.50",
+    "Linkedid": "1795527000.50",
+    "Application": "AGI",
+    "BridgeId": "",
+}
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[ScriptedAMIPeer]:
+    server = ScriptedAMIPeer(channels=[CHANNEL], device_states={"PJSIP/agent1001": "INUSE"})
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def make_client(peer: ScriptedAMIPeer, **overrides: object) -> AMIClient:
+    options: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": peer.port,
+        "username": "kck",
+        "secret": "kcksecret",
+        "ping_interval": 0.2,
+        "ping_timeout": 0.5,
+        "action_timeout": 5.0,
+        "backoff": ExponentialBackoff(initial=0.05, maximum=0.5, rng=random.Random(1)),
+    }
+    options.update(overrides)
+    return AMIClient(**options)  # type: ignore[arg-type]
+
+
+async def until(condition: Callable[[], bool], limit: float = 5.0) -> None:
+    """Poll a state the client exposes only as values (health counters, state)."""
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+async def test_login_is_followed_by_a_resync_handed_to_reconcilers(
+    peer: ScriptedAMIPeer,
+) -> None:
+    snapshots: list[AMISnapshot] = []
+
+    async def reconcile(snapshot: AMISnapshot) -> None:
+        snapshots.append(snapshot)
+
+    client = make_client(peer)
+    client.add_reconciler(reconcile)
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+        (snapshot,) = snapshots
+        (channel,) = snapshot.channels
+        assert channel.caller_id_name == "Łukasz Żółć"
+        assert channel.uniqueid == "1795527000.50"
+        assert channel.bridge_id is None
+        assert snapshot.device_states == {"PJSIP/agent1001": "INUSE"}
+        health = client.health()
+        assert health.connected and health.state is ConnectionState.CONNECTED
+        assert health.login_count == 1 and health.reconnect_count == 0
+        assert health.asterisk_banner == "Asterisk Call Manager/11.0.0"
+    finally:
+        await client.close()
+    assert client.state is ConnectionState.CLOSED
+    assert peer.count("Logoff") == 1
+
+
+async def test_every_action_carries_our_own_unique_action_id(peer: ScriptedAMIPeer) -> None:
+    client = make_client(peer, ping_interval=60)
+    await client.connect()
+    try:
+        assert await client.getvar("KCK_X") == "42"
+        assert await client.getvar("KCK_Y") == "42"
+    finally:
+        await client.close()
+    ids = [headers["ActionID"] for _, _, headers in peer.actions]
+    assert len(ids) == len(set(ids))
+    assert all(i.startswith("kck-") for i in ids)
+
+
+async def test_failed_login_raises_a_typed_error_and_does_not_retry(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, secret="wrong-password")
+    with pytest.raises(AMIAuthenticationError, match=r"'kck'.*Authentication failed"):
+        await client.connect()
+    await asyncio.sleep(0.3)  # several backoff periods: nothing may try again
+    assert len(peer.connections) == 1
+    assert client.state is ConnectionState.CLOSED
+
+
+async def test_refused_login_in_background_mode_retries_only_slowly(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(
+        peer,
+        secret="wrong-password",
+        backoff=ExponentialBackoff(initial=0.05, maximum=30.0, rng=random.Random(1)),
+    )
+    client.start()
+    try:
+        await until(lambda: client.state is ConnectionState.AUTH_FAILED)
+        await asyncio.sleep(0.3)
+        assert len(peer.connections) == 1
+        assert "Authentication failed" in (client.health().last_error or "")
+        with pytest.raises(AMIAuthenticationError):
+            await client.getvar("X")
+    finally:
+        await client.close()
+
+
+async def test_connect_to_a_closed_port_fails_and_leaves_nothing_running() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    before = asyncio.all_tasks()
+    client = AMIClient(host="127.0.0.1", port=port, username="kck", secret="x")
+    with pytest.raises(AMIConnectionError, match=f"127.0.0.1:{port}"):
+        await client.connect()
+    await asyncio.sleep(0.05)
+    assert asyncio.all_tasks() == before
+    assert client.state is ConnectionState.CLOSED
+
+
+async def test_silent_peer_is_detected_by_ping_then_reconnect_resync_and_no_double_originate(
+    peer: ScriptedAMIPeer,
+) -> None:
+    snapshots: list[AMISnapshot] = []
+
+    async def reconcile(snapshot: AMISnapshot) -> None:
+        snapshots.append(snapshot)
+
+    client = make_client(peer)
+    client.add_reconciler(reconcile)
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+        peer.go_silent()  # the peer stops answering; no FIN, no RST
+        originate = asyncio.create_task(
+            client.originate(
+                Originate(channel="PJSIP/agent1001", application="Playback", data="hello-world")
+            )
+        )
+        getvar = asyncio.create_task(client.getvar("KCK_INBOUND"))
+        with pytest.raises(AMIOutcomeUnknown, match=r"Originate.*not re-sent"):
+            await originate
+        assert await getvar == "42"  # idempotent: sent again on the new connection
+        await until(lambda: client.health().resync_count == 2)
+        health = client.health()
+        assert health.reconnect_count == 1
+        assert health.login_count == 2
+        assert health.last_disconnect_reason == "no Ping reply within 0.5 s"
+        assert len(snapshots) == 2 and snapshots[1].login_number == 2
+        # Correctness bound (not a speed figure): the loss is noticed by the unanswered Ping,
+        # within its timeout plus scheduling slack, not by TCP (which would never notice).
+        detected_at = client.disconnects[-1][0]
+        last_ping = peer.pings_on_silent[0]
+        assert 0.5 <= detected_at - last_ping < 0.5 + 2.0
+    finally:
+        await client.close()
+    assert peer.count("Originate") == 1
+    assert peer.count("Getvar") == 2
+    assert len(peer.connections) == 2
+
+
+async def test_action_issued_while_disconnected_is_sent_once_after_reconnect(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer)
+    await client.connect()
+    try:
+        port = peer.port
+        await peer.stop()  # FIN on every connection, nothing listening
+        await until(lambda: client.state is ConnectionState.RECONNECTING)
+        originate = asyncio.create_task(
+            client.originate(
+                Originate(channel="Local/1001@kck-agents", exten="1001", context="kck-agents")
+            )
+        )
+        await asyncio.sleep(0.2)
+        assert not originate.done()
+        await peer.start(port)
+        response = await originate
+        assert response.text == "Originate successfully queued"
+    finally:
+        await client.close()
+    assert peer.count("Originate") == 1
+
+
+async def test_unanswered_action_times_out_with_a_typed_error(peer: ScriptedAMIPeer) -> None:
+    peer.ignore.add("Command")
+    client = make_client(peer)
+    await client.connect()
+    try:
+        with pytest.raises(AMIActionTimeout, match=r"Command.*0.3 s after it was sent"):
+            await client.send(Command(command="core show version"), timeout=0.3)
+        assert await client.getvar("X") == "42"  # the connection is still fine
+    finally:
+        await client.close()
+
+
+async def test_error_response_raises_action_error_with_asterisk_message(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer)
+    await client.connect()
+    try:
+        with pytest.raises(AMIActionError, match=r"Getvar.*No such channel"):
+            await client.getvar("X", channel="nope/1")
+    finally:
+        await client.close()
+
+
+async def test_close_while_reconnecting_stops_every_retry(peer: ScriptedAMIPeer) -> None:
+    client = make_client(peer)
+    await client.connect()
+    before = len(peer.connections)
+    await peer.stop()
+    await until(lambda: client.state is ConnectionState.RECONNECTING)
+    await client.close()
+    assert client.state is ConnectionState.CLOSED
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("ami-")]
+    assert len(peer.connections) == before
+
+
+def event(name: str, uniqueid: str, linkedid: str, seq: int) -> list[tuple[str, str]]:
+    return [
+        ("Event", name),
+        ("Privilege", "call,all"),
+        ("Channel", f"PJSIP/x-{uniqueid}"),
+        ("Uniqueid", uniqueid),
+        ("Linkedid", linkedid),
+        ("Exten", str(seq)),
+    ]
+
+
+async def test_events_of_one_call_are_handled_in_order_and_calls_run_concurrently(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, ping_interval=60)
+    seen: dict[str, list[int]] = {"A": [], "B": []}
+    b_started = asyncio.Event()
+    rng = random.Random(5)
+
+    async def handle(ev: AMIEvent) -> None:
+        assert isinstance(ev, Newchannel | Hangup)
+        call = "A" if ev.linkedid == "100.1" else "B"
+        if call == "A" and not seen["A"]:
+            # Call A's first event waits for call B: only possible if calls run concurrently.
+            await asyncio.wait_for(b_started.wait(), 5)
+        if call == "B":
+            b_started.set()
+        await asyncio.sleep(rng.random() / 1000)
+        seen[call].append(int(ev.exten or -1))
+
+    client.add_event_handler(handle, Newchannel, Hangup)
+    await client.connect()
+    try:
+        frames = []
+        for seq in range(40):
+            # Call A has two channels (Local ;1/;2 halves) sharing one Linkedid.
+            frames.append(event("Newchannel", f"100.{1 + seq % 2}", "100.1", seq))
+            frames.append(event("Newchannel", "200.1", "200.1", seq))
+        frames.append(event("Hangup", "100.2", "100.1", 40))
+        await peer.emit(*frames)
+        await until(lambda: len(seen["A"]) == 41 and len(seen["B"]) == 40)
+    finally:
+        await client.close()
+    assert seen["A"] == list(range(41))
+    assert seen["B"] == list(range(40))
+
+
+async def test_failing_handler_is_logged_and_others_still_run(peer: ScriptedAMIPeer) -> None:
+    client = make_client(peer, ping_interval=60)
+    states: list[str | None] = []
+
+    def broken(ev: AMIEvent) -> None:
+        raise RuntimeError("handler bug")
+
+    def record(ev: AMIEvent) -> None:
+        assert isinstance(ev, DeviceStateChange)
+        states.append(ev.state)
+
+    client.add_event_handler(broken)
+    client.add_event_handler(record, "devicestatechange")
+    await client.connect()
+    try:
+        await peer.emit(
+            [("Event", "DeviceStateChange"), ("Device", "PJSIP/agent1001"), ("State", "RINGING")],
+            [("Event", "DeviceStateChange"), ("Device", "PJSIP/agent1001"), ("State", "INUSE")],
+        )
+        await until(lambda: len(states) == 2)
+    finally:
+        await client.close()
+    assert states == ["RINGING", "INUSE"]
+
+
+async def test_oversized_frame_is_rejected_and_the_connection_keeps_working(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, ping_interval=60, max_frame_bytes=4096)
+    names: list[str] = []
+    client.add_event_handler(lambda ev: names.append(ev.name))
+    await client.connect()
+    try:
+        huge = b"Event: UserEvent\r\nData: " + b"x" * 20000 + b"\r\n\r\n"
+        await peer.send_raw(huge + b"Event: FullyBooted\r\nStatus: Fully Booted\r\n\r\n")
+        await until(lambda: "FullyBooted" in names[1:] or names.count("FullyBooted") == 2)
+        assert client.health().frames_rejected == 1
+        assert "exceeds 4096 bytes" in (client.health().last_error or "")
+        assert await client.getvar("X") == "42"
+        assert client.health().last_event_age_s is not None
+    finally:
+        await client.close()
+    assert "UserEvent" not in names
+
+
+async def test_originate_and_wait_returns_the_matching_originate_response(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, ping_interval=60)
+    seen: list[str] = []
+    client.add_event_handler(lambda ev: seen.append(ev.name), "OriginateResponse")
+    await client.connect()
+    try:
+        result = await client.originate_and_wait(
+            Originate(channel="PJSIP/agent1001", application="Playback", data="beep"),
+            answer_timeout=5,
+        )
+        await client.drain_events()
+    finally:
+        await client.close()
+    assert result.response == "Success"
+    assert result.reason == 4
+    assert result.channel == "PJSIP/agent1001"
+    assert seen == ["OriginateResponse"]  # handlers still get it
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
+    backoff = ExponentialBackoff(initial=0.5, maximum=30.0, jitter=0.5, rng=random.Random(3))
+    for attempt in range(12):
+        base = min(30.0, 0.5 * 2**attempt)
+        assert base * 0.5 <= backoff.delay(attempt) <= base
+    assert ExponentialBackoff(jitter=0.0).delay(100) == 30.0
+
+
+async def test_peer_that_drops_every_login_is_retried_with_growing_delays() -> None:
+    accepted: list[float] = []
+
+    async def flap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(asyncio.get_running_loop().time())
+        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+        raw = await reader.readuntil(b"\r\n\r\n")
+        action_id = raw.split(b"ActionID: ")[1].split(b"\r\n")[0]
+        writer.write(b"Response: Success\r\nActionID: " + action_id + b"\r\n\r\n")
+        await writer.drain()
+        writer.close()  # logged in, then dropped at once
+
+    server = await asyncio.start_server(flap, "127.0.0.1", 0)
+    client = AMIClient(
+        host="127.0.0.1",
+        port=server.sockets[0].getsockname()[1],
+        username="kck",
+        secret="x",
+        backoff=ExponentialBackoff(initial=0.05, maximum=10.0, jitter=0.0),
+    )
+    client.start()
+    try:
+        await until(lambda: len(accepted) >= 5)
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(accepted)]
+    # Sleeps are never shorter than asked: each gap is at least that attempt's delay.
+    for attempt, gap in enumerate(gaps[:4]):
+        assert gap >= 0.05 * 2**attempt * 0.95

@@ -1,0 +1,137 @@
+"""The shipped Asterisk configuration: rendered files, fallback dialplan, asterisklint checks."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from asterisk.pbxconfig import (
+    FILES,
+    AgentPhone,
+    AsteriskConfigInputs,
+    ConfigInputError,
+    render_asterisk_config,
+)
+
+AGENTS = (AgentPhone("101", "Anna Kowalska", "pass-101-xyz"),
+          AgentPhone("102", "Łukasz Żółć", "pass-102-xyz", static_contact="sip:102@10.0.0.22"))
+
+
+def inputs(**overrides: object) -> AsteriskConfigInputs:
+    base: dict[str, object] = dict(ami_secret="s3cret-s3cret-s3cret",
+                                   agi_urls=("agi://10.0.0.5:4573/ivr",), agents=AGENTS)
+    base.update(overrides)
+    return AsteriskConfigInputs(**base)  # type: ignore[arg-type]
+
+
+def asterisklint(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("asterisklint", path=str(Path(sys.executable).parent))
+    assert exe is not None, "asterisklint is in the dev dependency group"
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def config_messages(path: Path) -> str:
+    """asterisklint's generic config parser (it has no checker for manager/pjsip/queues/moh
+    semantics, only the file syntax); run in a subprocess because it keeps global state."""
+    code = (
+        "import sys\n"
+        "from asterisklint import FileConfigParser\n"
+        "from asterisklint.defines import MessageDefManager\n"
+        "p = FileConfigParser(); p.include(sys.argv[1]); list(p)\n"
+        "print(sorted(MessageDefManager.raised))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=60, check=True)
+    return out.stdout.strip() + out.stderr.strip()
+
+
+def test_render_writes_the_five_files_with_secrets_not_world_readable(tmp_path: Path) -> None:
+    paths = render_asterisk_config(inputs(), tmp_path / "asterisk")
+    assert sorted(p.name for p in paths) == sorted(FILES)
+    for p in paths:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        if p.name in ("manager.conf", "pjsip.conf"):
+            assert mode & 0o007 == 0, p
+    assert "s3cret-s3cret-s3cret" in (tmp_path / "asterisk" / "manager.conf").read_text()
+
+
+@pytest.mark.parametrize("urls", [("agi://10.0.0.5:4573/ivr",),
+                                  ("agi://10.0.0.5:4573/ivr", "agi://10.0.0.6:4573/ivr")])
+def test_generated_dialplan_passes_asterisklint(tmp_path: Path, urls: tuple[str, ...]) -> None:
+    render_asterisk_config(inputs(agi_urls=urls), tmp_path)
+    result = asterisklint("dialplan-check", str(tmp_path / "extensions.conf"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_asterisklint_does_fail_on_a_broken_dialplan(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    conf = tmp_path / "extensions.conf"
+    conf.write_text(conf.read_text().replace("?done)", "?nowhere)"))
+    result = asterisklint("dialplan-check", str(conf))
+    assert result.returncode == 1
+
+
+@pytest.mark.parametrize("name", ["manager.conf", "pjsip.conf", "queues.conf", "musiconhold.conf"])
+def test_other_files_pass_asterisklint_config_syntax(tmp_path: Path, name: str) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    assert config_messages(tmp_path / name) == "[]"
+
+
+def test_hotline_runs_agi_then_falls_back_to_the_queue_with_every_agent(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    dialplan = (tmp_path / "extensions.conf").read_text()
+    hotline = dialplan[dialplan.index("exten => 126165555,1"):]
+    order = ["Answer()", "AGI(agi://10.0.0.5:4573/ivr)", '"${AGISTATUS}" = "HANGUP"',
+             '"${KCK_AGI_FAILURE}" != ""]?fallback', '"${KCK_DONE}" = "1"]?done', "n(fallback)",
+             "Queue(${KCK_FALLBACK_QUEUE}", "n(done),Hangup"]
+    positions = [hotline.index(s) for s in order]
+    assert positions == sorted(positions)
+    queues = (tmp_path / "queues.conf").read_text()
+    assert "[kck-fallback]" in queues and "strategy=ringall" in queues
+    assert "member => PJSIP/101,0,Anna Kowalska,PJSIP/101" in queues
+    assert "member => PJSIP/102,0,Łukasz Żółć,PJSIP/102" in queues
+
+
+def test_ami_user_gets_least_privileges_and_only_permitted_addresses(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(ami_permit=("10.0.0.5/255.255.255.255",)), tmp_path)
+    manager = (tmp_path / "manager.conf").read_text()
+    section = manager[manager.index("[kck]"):]
+    assert "deny=0.0.0.0/0.0.0.0" in section
+    assert "permit=10.0.0.5/255.255.255.255" in section
+    assert "read=system,call,dialplan,agent\n" in section
+    assert "write=system,call,originate,reporting\n" in section      # no "command" by default
+    assert "all" not in section.split("read=")[1].split("\n")[0].split(",")
+
+
+def test_agent_phones_register_or_use_a_static_contact(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    pjsip = (tmp_path / "pjsip.conf").read_text()
+    assert "password=pass-101-xyz" in pjsip
+    assert "contact=sip:102@10.0.0.22" in pjsip
+    assert "type=registration" in pjsip and "server_uri=sip:sip.operator.example" in pjsip
+
+
+@pytest.mark.parametrize(("field", "value", "needle"), [
+    ("hotline", "12616;5555", "hotline"),
+    ("ami_secret", "short", "ami_secret"),
+    ("ami_secret", "line\nbreak-secret", "ami_secret"),
+    ("agi_urls", ("http://x/ivr",), "agi_urls"),
+    ("agi_urls", (), "agi_urls"),
+    ("ami_permit", ("any",), "ami_permit"),
+])
+def test_bad_inputs_are_refused_naming_the_field(field: str, value: object, needle: str) -> None:
+    with pytest.raises(ConfigInputError, match=needle):
+        inputs(**{field: value})
+
+
+def test_agent_with_injected_section_is_refused() -> None:
+    with pytest.raises(ConfigInputError, match="agent 101: password"):
+        AgentPhone("101", "Anna", "x]\n[evil")
+    with pytest.raises(ConfigInputError, match="appears twice"):
+        inputs(agents=(AGENTS[0], AGENTS[0]))
