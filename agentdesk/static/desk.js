@@ -100,7 +100,7 @@
     table.hidden = items.length === 0;
   }
   function showPop(p) {
-    if (pop && pop.offer_id === p.offer_id) { return; }  // after a reconnect: keep what was typed
+    if (pop && pop.call_id === p.call_id) { return; }  // after a reconnect: keep what was typed
     pop = p;
     savedTickets = [];
     callStartedAt = null;
