@@ -12,6 +12,12 @@ from ivr.speech.intents import (
     parse_intents,
 )
 from ivr.speech.matching import IntentMatch, MatchVerdict, RecognisedWord, match_intent
+from ivr.speech.menu_port import (
+    HeardIntent,
+    MenuSpeechRecogniser,
+    create_recogniser,
+    parse_menu_intents,
+)
 from ivr.speech.recogniser import SpeechReason, SpeechRecogniser, SpeechResult
 from ivr.speech.setup import SpeechService, create_speech_service
 from ivr.speech.step import (
@@ -20,16 +26,19 @@ from ivr.speech.step import (
     SpeechSession,
     SpeechStep,
     SpeechStepConfig,
+    recording_name,
 )
 from ivr.speech.worker import AudioUnreadable, ModelUnavailable, Transcript
 
 __all__ = [
     "AudioUnreadable",
+    "HeardIntent",
     "Intent",
     "IntentMatch",
     "IntentSet",
     "IntentsError",
     "MatchVerdict",
+    "MenuSpeechRecogniser",
     "ModelUnavailable",
     "RecognisedWord",
     "SpeechOutcome",
@@ -43,10 +52,13 @@ __all__ = [
     "SpeechStepConfig",
     "Thresholds",
     "Transcript",
+    "create_recogniser",
     "create_speech_service",
     "load_intent_file",
     "load_intents",
     "match_intent",
     "normalise_phrase",
     "parse_intents",
+    "parse_menu_intents",
+    "recording_name",
 ]

@@ -122,7 +122,7 @@ class SpeechStep:
         digit = await session.stream_file(config.prompt, config.escape_digits)
         if digit:
             return self._digit(digit, "during the prompt")
-        name = f"{_safe(call_id)}-{uuid.uuid4().hex[:8]}"
+        name = recording_name(call_id)
         local = self._recordings / f"{name}.wav"
         await asyncio.to_thread(self._recordings.mkdir, parents=True, exist_ok=True)
         recorded = await session.record_file(
@@ -219,7 +219,8 @@ class SpeechStep:
             await asyncio.to_thread(local.unlink, missing_ok=True)
 
 
-def _safe(call_id: str) -> str:
-    """A file-name-safe form of the call id (Asterisk uniqueids look like 1732451234.17)."""
+def recording_name(call_id: str) -> str:
+    """A fresh file name (no extension) for one answer: the call id made file-safe (Asterisk
+    uniqueids look like 1732451234.17) and a random suffix, as a step may run twice in a call."""
     cleaned = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in call_id)
-    return cleaned.strip(".") or "call"
+    return f"{cleaned.strip('.') or 'call'}-{uuid.uuid4().hex[:8]}"

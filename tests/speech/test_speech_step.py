@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,10 +47,22 @@ async def call_speech_step(
     """One simulated call whose IVR is a single speech step."""
     seen = Seen()
 
+    async def ivr(session: AGISession) -> None:
+        seen.outcome = await step.run(session, intents, config, call_id=session.env.uniqueid)
+
+    outcome = await simulated_call(ivr, script, seen)
+    return seen, outcome
+
+
+async def simulated_call(
+    ivr: Callable[[AGISession], Awaitable[None]], script: CallerScript, seen: Seen
+) -> CallOutcome:
+    """The PBX simulator calls our FastAGI server once; `ivr` runs as the route."""
+
     async def route(session: AGISession) -> None:
         try:
             await session.answer()
-            seen.outcome = await step.run(session, intents, config, call_id=session.env.uniqueid)
+            await ivr(session)
             await session.set_variable("KCK_DONE", "1")  # as the IVR does when it is finished
         except BaseException as exc:
             seen.error = exc
@@ -65,11 +77,10 @@ async def call_speech_step(
     await pbx.start()
     try:
         call = pbx.place_call(script)
-        outcome = await asyncio.wait_for(call, 60)
+        return await asyncio.wait_for(call, 60)
     finally:
         await pbx.stop()
         await server.stop()
-    return seen, outcome
 
 
 @pytest.fixture
@@ -182,6 +193,7 @@ async def test_language_without_a_model_falls_back_to_dtmf_naming_the_setting(
     no_models = SpeechRecogniser({}, workers=1)
     step = SpeechStep(no_models, tmp_path / "rec")
     try:
+        await no_models.start()  # as at start-up: the worker process exists before calls come
         with caplog.at_level(logging.INFO, logger="ivr.speech"):
             seen, _ = await call_speech_step(
                 step, korean_intents, QUIET, CallerScript(utterance=say("상담원"))
