@@ -70,6 +70,16 @@ class SpeechStepConfig:
     beep: bool = True
     escape_digits: str = "0123456789*#"  # a key during prompt or recording = DTMF menu choice
     recognition_timeout: float = 8.0
+    attempts: int = 2  # a caller who was not understood may say it again once
+    retry_prompt: str = "kck/speech-please-repeat"  # "nie zrozumiałem, proszę powtórzyć"
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
+
+
+# The caller's answer was not usable; a system failure (model, file, worker) would fail again.
+_ASK_AGAIN = frozenset({SpeechReason.NO_SPEECH, SpeechReason.NO_MATCH, SpeechReason.LOW_CONFIDENCE})
 
 
 class SpeechOutcomeKind(Enum):
@@ -119,30 +129,43 @@ class SpeechStep:
     ) -> SpeechOutcome:
         """Prompt, record, recognise, confirm. Never raises except CallerHungUp (and AGI
         errors from the session): every other failure is a FALLBACK outcome with a log line."""
-        digit = await session.stream_file(config.prompt, config.escape_digits)
-        if digit:
-            return self._digit(digit, "during the prompt")
-        name = recording_name(call_id)
-        local = self._recordings / f"{name}.wav"
-        await asyncio.to_thread(self._recordings.mkdir, parents=True, exist_ok=True)
-        recorded = await session.record_file(
-            str(self._asterisk_recordings / name),
-            "wav",
-            config.escape_digits,
-            config.max_seconds * 1000,
-            beep=config.beep,
-            silence_s=config.silence_seconds,
-        )
-        if recorded.digit:
-            await self._discard(local)
-            return self._digit(recorded.digit, "during the recording")
-        try:
-            result = await self._recogniser.recognise_intent(
-                local, intents.language, intents, timeout=config.recognition_timeout
+        prompt = config.prompt
+        for attempt in range(1, config.attempts + 1):
+            digit = await session.stream_file(prompt, config.escape_digits)
+            if digit:
+                return self._digit(digit, "during the prompt")
+            name = recording_name(call_id)
+            local = self._recordings / f"{name}.wav"
+            await asyncio.to_thread(self._recordings.mkdir, parents=True, exist_ok=True)
+            recorded = await session.record_file(
+                str(self._asterisk_recordings / name),
+                "wav",
+                config.escape_digits,
+                config.max_seconds * 1000,
+                beep=config.beep,
+                silence_s=config.silence_seconds,
             )
-        finally:
-            await self._discard(local)
-        return await self._decide(session, result, config, local)
+            if recorded.digit:
+                await self._discard(local)
+                return self._digit(recorded.digit, "during the recording")
+            try:
+                result = await self._recogniser.recognise_intent(
+                    local, intents.language, intents, timeout=config.recognition_timeout
+                )
+            finally:
+                await self._discard(local)
+            if result.reason in _ASK_AGAIN and attempt < config.attempts:
+                logger.info(
+                    "speech: %s (%s); asking again (attempt %d of %d)",
+                    result.reason.value,
+                    result.detail,
+                    attempt + 1,
+                    config.attempts,
+                )
+                prompt = config.retry_prompt
+                continue
+            return await self._decide(session, result, config, local)
+        raise AssertionError("unreachable: the last attempt always decides")
 
     async def _decide(
         self, session: SpeechSession, result: SpeechResult, config: SpeechStepConfig, local: Path

@@ -150,13 +150,18 @@ async def test_speech_outside_the_intents_falls_back_to_dtmf_as_no_match(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
-        seen, _ = await call_speech_step(
+        seen, call = await call_speech_step(
             step, korean_intents, QUIET, CallerScript(utterance=say("고양이가 좋아요"))
         )
     outcome = seen.outcome
     assert outcome is not None, seen.error
     assert outcome.kind is SpeechOutcomeKind.FALLBACK and outcome.reason is SpeechReason.NO_MATCH
     assert outcome.transcript != ""
+    # Asked twice (the caller says the same again), then the keypad menu.
+    assert len(call.recordings) == 2
+    assert (
+        "speech: no_match (heard" in caplog.text and "asking again (attempt 2 of 2)" in caplog.text
+    )
     assert "speech fallback to DTMF: no_match: heard" in caplog.text
 
 
@@ -165,7 +170,9 @@ async def test_caller_who_says_nothing_falls_back_to_dtmf_as_no_speech(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
         # No utterance: the simulator records silence until the maximum length.
-        seen, _ = await call_speech_step(step, korean_intents, QUIET, CallerScript())
+        config = SpeechStepConfig(prompt="kck/speech-ask-topic", escape_digits="", attempts=1)
+        seen, call = await call_speech_step(step, korean_intents, config, CallerScript())
+    assert len(call.recordings) == 1
     outcome = seen.outcome
     assert outcome is not None, seen.error
     assert outcome.kind is SpeechOutcomeKind.FALLBACK and outcome.reason is SpeechReason.NO_SPEECH
@@ -195,11 +202,12 @@ async def test_language_without_a_model_falls_back_to_dtmf_naming_the_setting(
     try:
         await no_models.start()  # as at start-up: the worker process exists before calls come
         with caplog.at_level(logging.INFO, logger="ivr.speech"):
-            seen, _ = await call_speech_step(
+            seen, call = await call_speech_step(
                 step, korean_intents, QUIET, CallerScript(utterance=say("상담원"))
             )
     finally:
         await no_models.stop()
+    assert len(call.recordings) == 1  # a missing model would be missing again: no retry
     outcome = seen.outcome
     assert outcome is not None, seen.error
     assert outcome.kind is SpeechOutcomeKind.FALLBACK
@@ -275,3 +283,8 @@ async def test_recordings_folder_is_given_to_asterisk_as_asterisk_sees_it(
     assert outcome.intent is not None and outcome.intent.id == "agent"
     assert outcome.recording is not None and outcome.recording.parent == ours
     assert outcome.recording.exists()
+
+
+def test_step_needs_at_least_one_attempt() -> None:
+    with pytest.raises(ValueError, match="attempts must be at least 1, got 0"):
+        SpeechStepConfig(prompt="kck/speech-ask-topic", attempts=0)
