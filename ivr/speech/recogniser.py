@@ -38,6 +38,7 @@ class SpeechReason(Enum):
     CORRUPT_AUDIO = "corrupt_audio"
     TIMEOUT = "timeout"
     BUSY = "busy"  # every worker has a backlog: answering at once beats queueing
+    RECORDING_FAILED = "recording_failed"  # Asterisk could not record (RECORD FILE failed)
     WORKER_FAILED = "worker_failed"
 
 

@@ -10,6 +10,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from asterisk.agi import AGICommandError
 from ivr.speech.intents import Intent, IntentSet
 from ivr.speech.recogniser import SpeechReason, SpeechRecogniser, SpeechResult
 
@@ -38,7 +39,8 @@ class DigitsOutcome(Protocol):
 
 class SpeechSession(Protocol):
     """The part of `asterisk.agi.AGISession` the speech step uses. Any call may raise
-    CallerHungUp, which the step lets through to the interpreter."""
+    CallerHungUp, which the step lets through to the interpreter; AGICommandError from
+    RECORD FILE is a fallback, from the other commands it passes through too."""
 
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None: ...
 
@@ -137,14 +139,22 @@ class SpeechStep:
             name = recording_name(call_id)
             local = self._recordings / f"{name}.wav"
             await asyncio.to_thread(self._recordings.mkdir, parents=True, exist_ok=True)
-            recorded = await session.record_file(
-                str(self._asterisk_recordings / name),
-                "wav",
-                config.escape_digits,
-                config.max_seconds * 1000,
-                beep=config.beep,
-                silence_s=config.silence_seconds,
-            )
+            try:
+                recorded = await session.record_file(
+                    str(self._asterisk_recordings / name),
+                    "wav",
+                    config.escape_digits,
+                    config.max_seconds * 1000,
+                    beep=config.beep,
+                    silence_s=config.silence_seconds,
+                )
+            except AGICommandError as exc:
+                # e.g. "200 result=-1 (writefile)": Asterisk cannot write the recordings folder.
+                detail = f"{exc} (can Asterisk write {self._asterisk_recordings}?)"
+                logger.warning("speech fallback to DTMF: recording_failed: %s", detail)
+                return SpeechOutcome(
+                    SpeechOutcomeKind.FALLBACK, SpeechReason.RECORDING_FAILED, detail=detail
+                )
             if recorded.digit:
                 await self._discard(local)
                 return self._digit(recorded.digit, "during the recording")

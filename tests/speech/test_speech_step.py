@@ -288,3 +288,52 @@ async def test_recordings_folder_is_given_to_asterisk_as_asterisk_sees_it(
 def test_step_needs_at_least_one_attempt() -> None:
     with pytest.raises(ValueError, match="attempts must be at least 1, got 0"):
         SpeechStepConfig(prompt="kck/speech-ask-topic", attempts=0)
+
+
+async def test_recording_that_asterisk_cannot_write_falls_back_to_dtmf_naming_the_folder(
+    step: SpeechStep,
+    korean_intents: IntentSet,
+    recordings: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A FastAGI peer answering as Asterisk does when it cannot open the file (res_agi.c).
+    seen = Seen()
+
+    async def route(session: AGISession) -> None:
+        seen.outcome = await step.run(session, korean_intents, QUIET, call_id="1795527000.50")
+        seen.done.set()
+
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    server.add_route("ivr", route)
+    await server.start()
+    commands: list[str] = []
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
+            b"agi_channel: PJSIP/sipp-00000012\nagi_language: ko\nagi_uniqueid: 1795527000.50\n"
+            b"agi_callerid: +48600123456\nagi_context: kck-inbound\nagi_extension: 126165555\n"
+            b"agi_priority: 4\n\n"
+        )
+        while not seen.done.is_set():
+            line = await asyncio.wait_for(reader.readline(), 10)
+            if not line:
+                break
+            command = line.decode().strip()
+            commands.append(command)
+            if command.startswith("RECORD FILE"):
+                writer.write(b"200 result=-1 (writefile)\n")
+            else:
+                writer.write(b"200 result=0 endpos=16000\n")
+            await writer.drain()
+        await asyncio.wait_for(seen.done.wait(), 10)
+        writer.close()
+    finally:
+        await server.stop()
+    outcome = seen.outcome
+    assert outcome is not None
+    assert outcome.kind is SpeechOutcomeKind.FALLBACK
+    assert outcome.reason is SpeechReason.RECORDING_FAILED
+    assert commands[1].startswith(f"RECORD FILE {recordings}/1795527000.50-")
+    assert "speech fallback to DTMF: recording_failed:" in caplog.text
+    assert f"can Asterisk write {recordings}?" in caplog.text
