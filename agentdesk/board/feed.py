@@ -1,0 +1,166 @@
+"""Fans the bus's live channels `stats` and `agents` out to every open board, recounting on change.
+
+One listener per application, however many boards are open. An agent event goes to the boards
+at once (a row changes colour); any event also asks for a recount of today's numbers, which runs
+at most once per `min_interval_s` so a burst of events costs one query round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agentdesk.board.snapshot import apply_agent_event, merge_live
+from kck.bus import EventBus
+from kck.clock import Clock
+
+log = logging.getLogger(__name__)
+
+STATS_CHANNEL = "stats"
+AGENTS_CHANNEL = "agents"
+Message = dict[str, Any]
+Counter = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class BoardFeed:
+    def __init__(
+        self,
+        bus: EventBus,
+        count: Counter,
+        clock: Clock,
+        *,
+        min_interval_s: float = 1.0,
+        client_backlog: int = 64,
+    ) -> None:
+        self.bus = bus
+        self.count = count
+        self.clock = clock
+        self.min_interval_s = min_interval_s
+        self.client_backlog = client_backlog
+        self._clients: set[asyncio.Queue[Message]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._recount: asyncio.Task[None] | None = None
+        self._again = False
+        self._last_count = float("-inf")
+        self._live_stats: dict[str, Any] | None = None
+        self._listening = asyncio.Event()
+        self.recounts = 0
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        ready = [asyncio.Event(), asyncio.Event()]
+        self._tasks = [
+            asyncio.create_task(self._listen(STATS_CHANNEL, ready[0]), name="board-stats"),
+            asyncio.create_task(self._listen(AGENTS_CHANNEL, ready[1]), name="board-agents"),
+        ]
+        # Boards opened right after start must not miss the first events.
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), timeout=10)
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._recount] if self._recount else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "up": bool(self._tasks) and not any(t.done() for t in self._tasks),
+            "boards": len(self._clients),
+        }
+
+    # --- boards ---------------------------------------------------------------------------
+
+    def subscribe(self) -> asyncio.Queue[Message]:
+        queue: asyncio.Queue[Message] = asyncio.Queue(self.client_backlog)
+        self._clients.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Message]) -> None:
+        self._clients.discard(queue)
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Today's board counted now, with the latest live router fields laid over it."""
+        return merge_live(await self.count(), self._live_stats)
+
+    def _send(self, message: Message) -> None:
+        for queue in list(self._clients):
+            if queue.full():
+                # A board that cannot keep up loses old frames; the next snapshot repairs it.
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    while True:
+                        queue.get_nowait()
+            queue.put_nowait(message)
+
+    # --- events ---------------------------------------------------------------------------
+
+    async def _listen(self, channel: str, ready: asyncio.Event) -> None:
+        # Our own subscription (not `bus.listen`) so that `start` returns only once SUBSCRIBE
+        # has been acknowledged: no event published after start is missed.
+        while True:
+            pubsub = self.bus.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.bus.channel(channel))
+                ready.set()
+                async for raw in pubsub.listen():
+                    if raw.get("type") != "message":
+                        continue
+                    try:
+                        body = json.loads(raw["data"])
+                        event_type, data = str(body["type"]), dict(body["data"])
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("malformed live message on %r ignored", channel)
+                        continue
+                    self._on_event(channel, event_type, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                ready.set()
+                log.exception("board listener on %r failed; resubscribing", channel)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    def _on_event(self, channel: str, event_type: str, data: dict[str, Any]) -> None:
+        if channel == AGENTS_CHANNEL:
+            self._send({"type": "agent", "data": data})
+        else:
+            self._live_stats = data
+        self.request_recount()
+
+    def request_recount(self) -> None:
+        """Recount soon (coalesced: at most one running and one more queued)."""
+        if self._recount is not None and not self._recount.done():
+            self._again = True
+            return
+        self._recount = asyncio.create_task(self._run_recount(), name="board-recount")
+
+    async def _run_recount(self) -> None:
+        while True:
+            self._again = False
+            wait = self._last_count + self.min_interval_s - self.clock.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_count = self.clock.monotonic()
+            try:
+                board = await self.snapshot()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("board recount failed; the boards keep their last numbers")
+            else:
+                self.recounts += 1
+                self._send({"type": "snapshot", "data": board})
+            if not self._again:
+                return
+
+
+__all__ = ["AGENTS_CHANNEL", "STATS_CHANNEL", "BoardFeed", "apply_agent_event"]

@@ -1,0 +1,115 @@
+"""A supervisor forces an agent's state (e.g. logs out an agent who left); always audited."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+
+from kck.db.models import AgentStateLog, AuditEntry, Role, User
+from kck.services import Services
+
+AUDIT_ACTION = "agent.force_state"
+
+
+class ForcedState(enum.StrEnum):
+    """States a supervisor may put an agent in (calls in progress are never cut from here)."""
+
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    PAUSED = "paused"
+
+
+class ForceStateError(ValueError):
+    """The request cannot be carried out; the message names the agent or field."""
+
+
+class AgentStateWriter(Protocol):
+    """Whoever owns agent state (the router's `AgentStates.set`): writes the log and broadcasts."""
+
+    async def set(self, username: str, state: str, reason: str | None = None) -> None: ...
+
+
+class LoggedStateWriter:
+    """Until the router's agent states are mounted: a state-log row and an `agents` broadcast,
+    shaped as the router sends them ({agent, state, reason, since})."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def set(self, username: str, state: str, reason: str | None = None) -> None:
+        now = self.services.clock.now()
+        async with self.services.sessions.begin() as session:
+            user_id = await session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise ForceStateError(f"no agent {username!r}")
+            session.add(AgentStateLog(agent_id=user_id, state=state, reason=reason, at=now))
+        await self.services.bus.broadcast(
+            "agents",
+            "agent_state",
+            {"agent": username, "state": state, "reason": reason, "since": now.isoformat()},
+        )
+
+
+@dataclass(frozen=True)
+class ForceRequest:
+    agent: str
+    state: ForcedState
+    reason: str | None
+
+    @classmethod
+    def parse(cls, agent: str, body: object) -> ForceRequest:
+        if not isinstance(body, dict):
+            raise ForceStateError("request body: expected a JSON object {state, reason}")
+        raw_state = body.get("state")
+        try:
+            state = ForcedState(str(raw_state))
+        except ValueError:
+            allowed = ", ".join(s.value for s in ForcedState)
+            raise ForceStateError(f"field 'state': {raw_state!r} is not one of {allowed}") from None
+        reason = body.get("reason")
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 64):
+            raise ForceStateError("field 'reason': expected text up to 64 characters")
+        if state is ForcedState.PAUSED and not reason:
+            reason = "supervisor"
+        return cls(agent, state, reason or None)
+
+
+async def force_state(
+    services: Services,
+    writer: AgentStateWriter,
+    request: ForceRequest,
+    *,
+    actor: str,
+    address: str | None,
+) -> None:
+    """Check the agent exists, change the state, record who did it (in that order: an audit row
+    is written only for a change that happened)."""
+    async with services.sessions() as session:
+        user = await session.scalar(select(User).where(User.username == request.agent))
+        if user is None or user.role != Role.AGENT.value:
+            raise ForceStateError(f"no agent {request.agent!r}")
+        previous = await session.scalar(
+            select(AgentStateLog.state)
+            .where(AgentStateLog.agent_id == user.id)
+            .order_by(AgentStateLog.id.desc())
+            .limit(1)
+        )
+    await writer.set(request.agent, request.state.value, request.reason)
+    async with services.sessions.begin() as session:
+        session.add(
+            AuditEntry(
+                at=services.clock.now(),
+                actor=actor,
+                action=AUDIT_ACTION,
+                target=request.agent,
+                details={
+                    "from": previous or "logged_out",
+                    "to": request.state.value,
+                    "reason": request.reason,
+                },
+                address=address,
+            )
+        )

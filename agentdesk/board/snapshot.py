@@ -1,0 +1,183 @@
+"""The wall board's numbers for today, counted from the tables with the shared metric definitions.
+
+The router's live snapshot (`queues.stats`, channel `stats`) is truer for what lives only in
+Redis (calls waiting, longest wait); `merge_live` lays those fields over the counted board.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentdesk.reports.metrics import (
+    CallFacts,
+    CountingRules,
+    occupancy_pct,
+    state_intervals,
+    summarize,
+)
+from agentdesk.reports.periods import day_start
+from agentdesk.reports.records import load_calls, load_state_records
+from agentdesk.reports.rules import QueueNames
+from kck.db.models import AgentStateLog, Role, User
+
+RECENT = timedelta(minutes=30)
+# A caller still waiting from before midnight is still on today's board (but not a week back).
+WAITING_LOOKBACK = timedelta(days=1)
+AGENT_STATES = ("available", "offered", "on_call", "wrap_up", "paused", "logged_out")
+# Fields of the router's per-queue snapshot that are live truth (Redis), not history.
+LIVE_FIELDS = ("waiting", "longest_wait_s", "oldest_waiting_since", "agents_by_state")
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    agent: str
+    name: str
+    state: str
+    reason: str | None
+    since: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "name": self.name,
+            "state": self.state,
+            "reason": self.reason,
+            "since": self.since.isoformat() if self.since else None,
+        }
+
+
+async def load_agents(session: AsyncSession) -> list[AgentRow]:
+    """Every active agent with the state of their latest state-log row (none: logged out)."""
+    latest = (
+        select(AgentStateLog.agent_id, func.max(AgentStateLog.id).label("last_id"))
+        .group_by(AgentStateLog.agent_id)
+        .subquery()
+    )
+    query = (
+        select(
+            User.username,
+            User.display_name,
+            AgentStateLog.state,
+            AgentStateLog.reason,
+            AgentStateLog.at,
+        )
+        .outerjoin(latest, latest.c.agent_id == User.id)
+        .outerjoin(AgentStateLog, AgentStateLog.id == latest.c.last_id)
+        .where(User.role == Role.AGENT.value, User.active.is_(True))
+        .order_by(User.username)
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        AgentRow(r.username, r.display_name, r.state or "logged_out", r.reason, r.at) for r in rows
+    ]
+
+
+def _queue_block(
+    queue_id: str | None,
+    name: str,
+    calls: list[CallFacts],
+    rules: CountingRules,
+    now: datetime,
+) -> dict[str, Any]:
+    target = rules.target_for(queue_id)
+    today = summarize(calls, rules, target, now)
+    recent = summarize([c for c in calls if c.arrived_at >= now - RECENT], rules, target, now)
+    block: dict[str, Any] = {"id": queue_id, "name": name, **today.as_json()}
+    block["service_level_30min_pct"] = recent.service_level_pct
+    block["below_target_30min"] = recent.below_target
+    return block
+
+
+async def build_board(
+    sessions: async_sessionmaker[AsyncSession],
+    rules: CountingRules,
+    names: QueueNames,
+    tz: ZoneInfo,
+    now: datetime,
+    language: str = "pl",
+) -> dict[str, Any]:
+    """Today's board (local day of `now`): per queue, the total, agents and their states."""
+    start = day_start(now.astimezone(tz).date(), tz)
+    calls = await load_calls(
+        sessions, start, now + timedelta(seconds=1), include_waiting_since=start - WAITING_LOOKBACK
+    )
+    async with sessions() as session:
+        agents = await load_agents(session)
+        records = await load_state_records(session, start, now)
+    queue_ids = list(names.ids)
+    for call in calls:
+        if call.queue and call.queue not in queue_ids:
+            queue_ids.append(call.queue)
+    queues = [
+        _queue_block(q, names.name(q, language), [c for c in calls if c.queue == q], rules, now)
+        for q in queue_ids
+    ]
+    total = _queue_block(None, "Razem / Total", calls, rules, now)
+    by_state = Counter(agent.state for agent in agents)
+    total["agents_by_state"] = {state: by_state.get(state, 0) for state in AGENT_STATES}
+    total["occupancy_pct"] = occupancy_pct(state_intervals(records, start, now))
+    return {
+        "at": now.isoformat(),
+        "day": now.astimezone(tz).date().isoformat(),
+        "timezone": str(tz),
+        "total": total,
+        "queues": queues,
+        "agents": [agent.as_json() for agent in agents],
+    }
+
+
+def _live_queues(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The router's per-queue entries, whether sent as a mapping or as a list of objects."""
+    raw = stats.get("queues")
+    if isinstance(raw, dict):
+        return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
+    if isinstance(raw, list):
+        return {
+            str(entry.get("id") or entry.get("queue")): entry
+            for entry in raw
+            if isinstance(entry, dict) and (entry.get("id") or entry.get("queue"))
+        }
+    return {}
+
+
+def merge_live(board: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:
+    """Lay the router's live fields (waiting, longest wait, agents per state) over the board."""
+    if not stats:
+        return board
+    live = _live_queues(stats)
+    for block in board["queues"]:
+        entry = live.get(str(block["id"]))
+        if entry:
+            block.update({k: entry[k] for k in LIVE_FIELDS if k in entry})
+    total = stats.get("total")
+    if isinstance(total, dict):
+        board["total"].update({k: total[k] for k in LIVE_FIELDS if k in total})
+    elif live:
+        board["total"]["waiting"] = sum(int(e.get("waiting", 0)) for e in live.values())
+    return board
+
+
+def apply_agent_event(board: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """Update one agent's row (and the per-state counts) from an `agents` broadcast."""
+    agent = str(event.get("agent", ""))
+    if not agent:
+        return board
+    row = next((r for r in board["agents"] if r["agent"] == agent), None)
+    if row is None:
+        row = {"agent": agent, "name": agent, "state": "logged_out", "reason": None, "since": None}
+        board["agents"].append(row)
+    row.update(
+        state=str(event.get("state", row["state"])),
+        reason=event.get("reason") or None,
+        since=event.get("since") or row["since"],
+    )
+    counts = Counter(r["state"] for r in board["agents"])
+    board["total"]["agents_by_state"] = {s: counts.get(s, 0) for s in AGENT_STATES}
+    return board

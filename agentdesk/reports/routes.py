@@ -1,0 +1,107 @@
+"""HTTP face of the reports: the report page, its charts as SVG and every table as CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from agentdesk.reports.access import add_guarded_route
+from agentdesk.reports.charts import CHART_NAMES, render_chart
+from agentdesk.reports.context import bind_context, services_key, templates_key
+from agentdesk.reports.csv_export import table_csv
+from agentdesk.reports.periods import PeriodError, parse_range
+from agentdesk.reports.report import Report, make_report
+from agentdesk.reports.rules import ensure_counting_rules
+from kck.services import Services
+
+QUEUE_FIELD = "queue"
+
+
+def register_report_routes(app: web.Application, services: Services | None = None) -> None:
+    """Mount /reports (page), /reports/{table}.csv and /reports/charts/{chart}.svg (supervisors).
+
+    `services`: by default those of the application built by `agentdesk.app.create_app`.
+    """
+    bind_context(app, services)
+    ensure_counting_rules(app)
+    add_guarded_route(app, "GET", "/reports", report_page)
+    add_guarded_route(app, "GET", "/reports/charts/{chart}.svg", report_chart)
+    add_guarded_route(app, "GET", "/reports/{table}.csv", report_csv)
+
+
+async def _report(request: web.Request) -> Report:
+    services = request.app[services_key]
+    tz = services.settings.tz
+    today = services.clock.now().astimezone(tz).date()
+    try:
+        first, last = parse_range(request.query.get("from"), request.query.get("to"), today)
+    except PeriodError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    rules, names = ensure_counting_rules(request.app)
+    queue = request.query.get(QUEUE_FIELD) or None
+    if queue is not None and names.ids and queue not in names.ids:
+        raise web.HTTPBadRequest(text=f"field 'queue': unknown queue {queue!r}")
+    return await make_report(
+        services.engine, services.sessions, first, last, tz, rules, queue=queue
+    )
+
+
+def _query(report: Report) -> str:
+    fields = {"from": report.first.isoformat(), "to": report.last.isoformat()}
+    if report.queue:
+        fields[QUEUE_FIELD] = report.queue
+    return urlencode(fields)
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",")
+    return str(value)
+
+
+async def report_page(request: web.Request) -> web.Response:
+    report = await _report(request)
+    _rules, names = ensure_counting_rules(request.app)
+    html = (
+        request.app[templates_key]
+        .get_template("reports/report.html")
+        .render(
+            report=report,
+            tables=report.tables(),
+            charts=[(name, render_chart(report, name)) for name in CHART_NAMES],
+            query=_query(report),
+            queues=[(queue_id, names.name(queue_id)) for queue_id in names.ids],
+            fmt=_format,
+            centre=request.app[services_key].settings.centre,
+        )
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+async def report_chart(request: web.Request) -> web.Response:
+    name = request.match_info["chart"]
+    if name not in CHART_NAMES:
+        raise web.HTTPNotFound(text=f"no chart {name!r}; charts: {', '.join(CHART_NAMES)}")
+    svg = render_chart(await _report(request), name)
+    return web.Response(text=svg, content_type="image/svg+xml")
+
+
+async def report_csv(request: web.Request) -> web.Response:
+    name = request.match_info["table"]
+    report = await _report(request)
+    table = report.table(name)
+    if table is None:
+        known = ", ".join(t.name for t in report.tables())
+        raise web.HTTPNotFound(text=f"no table {name!r}; tables: {known}")
+    span = report.first.isoformat() + ("" if report.first == report.last else f"_{report.last}")
+    suffix = f"_{report.queue}" if report.queue else ""
+    return web.Response(
+        text=table_csv(table),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="kck_{name}_{span}{suffix}.csv"'},
+    )

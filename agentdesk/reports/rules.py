@@ -1,0 +1,103 @@
+"""Counting rules from the queues configuration: service-level targets, short abandons, queue names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from agentdesk.reports.metrics import CountingRules, ServiceLevelTarget
+from kck.errors import UserError
+
+SHIPPED_QUEUES = Path(__file__).resolve().parents[2] / "config" / "queues.yaml"
+
+
+counting_rules_key: web.AppKey[tuple[CountingRules, QueueNames]] = web.AppKey("counting_rules")
+
+
+class CountingRulesError(UserError):
+    """queues.yaml cannot be read for the service-level targets (message names file and field)."""
+
+
+@dataclass(frozen=True)
+class QueueNames:
+    """Display names of queues by language; an unknown queue is shown by its id."""
+
+    names: tuple[tuple[str, str, str], ...] = ()  # (id, Polish, English)
+
+    def name(self, queue: str, language: str = "pl") -> str:
+        for queue_id, polish, english in self.names:
+            if queue_id == queue:
+                return english if language == "en" else polish
+        return queue
+
+    @property
+    def ids(self) -> list[str]:
+        return [queue_id for queue_id, _, _ in self.names]
+
+
+def _number(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CountingRulesError(f"{where}: expected a number, got {value!r}")
+    return float(value)
+
+
+def load_counting_rules(path: Path | None) -> tuple[CountingRules, QueueNames]:
+    """Read the targets the queues are judged by; no file → the defaults (80 % in 20 s, 5 s)."""
+    if path is None or not path.exists():
+        return CountingRules(), QueueNames()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise CountingRulesError(f"{path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise CountingRulesError(f"{path}: expected a mapping at the top")
+    short = _number(f"{path}: short_abandon_s", data.get("short_abandon_s", 5))
+    targets: list[tuple[str, ServiceLevelTarget]] = []
+    names: list[tuple[str, str, str]] = []
+    for index, queue in enumerate(data.get("queues") or []):
+        where = f"{path}: queues[{index}]"
+        if not isinstance(queue, dict) or "id" not in queue:
+            raise CountingRulesError(f"{where}: expected a mapping with an 'id'")
+        queue_id = str(queue["id"])
+        names.append(
+            (queue_id, str(queue.get("name_pl", queue_id)), str(queue.get("name_en", queue_id)))
+        )
+        level = queue.get("service_level")
+        if level is None:
+            continue
+        if not isinstance(level, dict):
+            raise CountingRulesError(f"{where}.service_level: expected a mapping")
+        targets.append(
+            (
+                queue_id,
+                ServiceLevelTarget(
+                    target_pct=_number(
+                        f"{where}.service_level.target_pct", level.get("target_pct", 80)
+                    ),
+                    within_s=_number(f"{where}.service_level.within_s", level.get("within_s", 20)),
+                ),
+            )
+        )
+    return CountingRules(targets=tuple(targets), short_abandon_s=short), QueueNames(tuple(names))
+
+
+def queues_file(config_dir: Path) -> Path | None:
+    """The installation's queues.yaml, else the one shipped with kck, else none."""
+    for candidate in (config_dir / "queues.yaml", SHIPPED_QUEUES):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def ensure_counting_rules(app: web.Application) -> tuple[CountingRules, QueueNames]:
+    """The rules for this application, read once (board and reports share them)."""
+    from agentdesk.reports.context import services_key
+
+    if counting_rules_key not in app:
+        settings = app[services_key].settings
+        app[counting_rules_key] = load_counting_rules(queues_file(settings.config_dir))
+    return app[counting_rules_key]

@@ -1,0 +1,169 @@
+// Wall board: one WebSocket (/board/ws) pushes snapshots and agent changes; nothing is polled.
+// Times in state and the longest wait tick here, in the browser, from the "since" instants.
+"use strict";
+(function () {
+  const body = document.body;
+  const wall = body.dataset.wall === "1";
+  const STATE_NAMES = {
+    available: "dostępny / available", offered: "dzwoni / ringing", on_call: "rozmowa / on call",
+    wrap_up: "po rozmowie / wrap-up", paused: "przerwa / paused", logged_out: "wylogowany / logged out",
+  };
+  let board = null;
+  let skew = 0; // server clock minus browser clock, from the snapshot's "at"
+
+  const pct = (v) => (v === null || v === undefined ? "—" : v.toFixed(1).replace(".", ",") + "%");
+  const secs = (v) => (v === null || v === undefined ? "—" : Math.round(v) + " s");
+  const now = () => Date.now() + skew;
+  function duration(fromIso) {
+    if (!fromIso) return "—";
+    let s = Math.max(0, Math.floor((now() - Date.parse(fromIso)) / 1000));
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    const two = (n) => String(n).padStart(2, "0");
+    return (h ? h + ":" + two(m) : m) + ":" + two(s);
+  }
+  function longest(block) {
+    if (block.oldest_waiting_since) return duration(block.oldest_waiting_since);
+    return block.waiting ? secs(block.longest_wait_s) : "—";
+  }
+  function cell(tr, text, cls) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+  function slClass(value, below) { return value === null || value === undefined ? "" : below ? "below" : "ok"; }
+
+  function renderTotals() {
+    const t = board.total;
+    const box = document.getElementById("totals");
+    const set = (k, v) => { box.querySelector(`[data-k="${k}"]`).textContent = v; };
+    set("waiting", t.waiting);
+    set("longest", longest(t));
+    set("sl", pct(t.service_level_pct));
+    set("target", `cel / target ${t.target_pct}% / ${t.target_within_s} s`);
+    set("sl30", pct(t.service_level_30min_pct));
+    set("asa", secs(t.asa_s));
+    set("abandon", pct(t.abandon_rate_pct));
+    set("offered", t.offered);
+    set("answered", t.answered);
+    set("abandoned", t.abandoned);
+    set("fcr", pct(t.fcr_pct));
+    set("occupancy", pct(t.occupancy_pct));
+    box.querySelector('[data-sl="today"]').className = slClass(t.service_level_pct, t.below_target);
+    box.querySelector('[data-sl="recent"]').className = slClass(t.service_level_30min_pct, t.below_target_30min);
+  }
+
+  function renderQueues() {
+    const tbody = document.querySelector("#queues tbody");
+    tbody.replaceChildren();
+    for (const q of board.queues) {
+      const tr = document.createElement("tr");
+      tr.dataset.queue = q.id;
+      cell(tr, q.name);
+      cell(tr, q.waiting, q.waiting ? "hot" : "");
+      cell(tr, longest(q), "longest");
+      cell(tr, pct(q.service_level_pct), slClass(q.service_level_pct, q.below_target));
+      cell(tr, pct(q.service_level_30min_pct), slClass(q.service_level_30min_pct, q.below_target_30min));
+      cell(tr, secs(q.asa_s));
+      cell(tr, pct(q.abandon_rate_pct));
+      cell(tr, q.offered); cell(tr, q.answered); cell(tr, q.abandoned);
+      cell(tr, pct(q.fcr_pct));
+      tbody.appendChild(tr);
+    }
+  }
+
+  function renderAgentCounts() {
+    const counts = {};
+    for (const a of board.agents) counts[a.state] = (counts[a.state] || 0) + 1;
+    const p = document.getElementById("agent-states");
+    p.replaceChildren();
+    for (const state of Object.keys(STATE_NAMES)) {
+      const span = document.createElement("span");
+      span.className = "state " + state;
+      span.dataset.state = state;
+      span.textContent = `${STATE_NAMES[state]}: ${counts[state] || 0}`;
+      p.appendChild(span);
+    }
+  }
+
+  function agentRow(a) {
+    const tr = document.createElement("tr");
+    tr.dataset.agent = a.agent;
+    tr.className = "state " + a.state;
+    cell(tr, a.name || a.agent);
+    cell(tr, STATE_NAMES[a.state] || a.state, "state-name");
+    cell(tr, a.reason || "");
+    const t = cell(tr, duration(a.since), "since");
+    t.dataset.since = a.since || "";
+    if (!wall) {
+      const td = document.createElement("td");
+      const form = document.getElementById("force-template").content.firstElementChild.cloneNode(true);
+      form.addEventListener("submit", (ev) => { ev.preventDefault(); force(a.agent, form.state.value); });
+      td.appendChild(form);
+      tr.appendChild(td);
+    }
+    return tr;
+  }
+
+  function renderAgents() {
+    const tbody = document.querySelector("#agents tbody");
+    tbody.replaceChildren(...board.agents.map(agentRow));
+    renderAgentCounts();
+  }
+
+  function applyAgent(ev) {
+    let a = board.agents.find((x) => x.agent === ev.agent);
+    if (!a) { a = { agent: ev.agent, name: ev.agent }; board.agents.push(a); }
+    a.state = ev.state; a.reason = ev.reason || null; a.since = ev.since || a.since;
+    const old = document.querySelector(`#agents tr[data-agent="${CSS.escape(a.agent)}"]`);
+    const row = agentRow(a);
+    if (old) old.replaceWith(row); else document.querySelector("#agents tbody").appendChild(row);
+    renderAgentCounts();
+  }
+
+  function tick() {
+    document.getElementById("clock").textContent = new Date(now()).toLocaleTimeString("pl-PL", { timeZone: "Europe/Warsaw" });
+    for (const td of document.querySelectorAll("#agents td.since")) td.textContent = duration(td.dataset.since);
+    if (!board) return;
+    document.querySelector('#totals [data-k="longest"]').textContent = longest(board.total);
+    for (const q of board.queues) {
+      const td = document.querySelector(`#queues tr[data-queue="${CSS.escape(String(q.id))}"] td.longest`);
+      if (td) td.textContent = longest(q);
+    }
+  }
+
+  async function force(agent, state) {
+    const res = await fetch(`/api/board/agents/${encodeURIComponent(agent)}/state`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": body.dataset.csrf },
+      body: JSON.stringify({ state: state }),
+    });
+    if (!res.ok) alert((await res.json().catch(() => ({}))).error || res.statusText);
+  }
+
+  let delay = 500;
+  function connect() {
+    const link = document.getElementById("link");
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/board/ws");
+    ws.onopen = () => { delay = 500; link.textContent = "na żywo / live"; link.className = "link up"; };
+    ws.onmessage = (msg) => {
+      const m = JSON.parse(msg.data);
+      if (m.type === "snapshot") {
+        board = m.data;
+        skew = Date.parse(board.at) - Date.now();
+        renderTotals(); renderQueues(); renderAgents();
+        body.dataset.updated = board.at;
+      } else if (m.type === "agent" && board) {
+        applyAgent(m.data);
+      }
+    };
+    ws.onclose = () => {
+      link.textContent = "rozłączono — ponawiam / disconnected — retrying"; link.className = "link down";
+      setTimeout(connect, delay); delay = Math.min(delay * 2, 15000);
+    };
+  }
+  connect();
+  setInterval(tick, 1000);
+})();
