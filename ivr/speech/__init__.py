@@ -12,12 +12,6 @@ from ivr.speech.intents import (
     parse_intents,
 )
 from ivr.speech.matching import IntentMatch, MatchVerdict, RecognisedWord, match_intent
-from ivr.speech.menu_port import (
-    HeardIntent,
-    MenuSpeechRecogniser,
-    create_recogniser,
-    parse_menu_intents,
-)
 from ivr.speech.recogniser import SpeechReason, SpeechRecogniser, SpeechResult
 from ivr.speech.setup import SpeechService, create_speech_service
 from ivr.speech.step import (
@@ -32,13 +26,11 @@ from ivr.speech.worker import AudioUnreadable, ModelUnavailable, Transcript
 
 __all__ = [
     "AudioUnreadable",
-    "HeardIntent",
     "Intent",
     "IntentMatch",
     "IntentSet",
     "IntentsError",
     "MatchVerdict",
-    "MenuSpeechRecogniser",
     "ModelUnavailable",
     "RecognisedWord",
     "SpeechOutcome",
@@ -52,13 +44,11 @@ __all__ = [
     "SpeechStepConfig",
     "Thresholds",
     "Transcript",
-    "create_recogniser",
     "create_speech_service",
     "load_intent_file",
     "load_intents",
     "match_intent",
     "normalise_phrase",
     "parse_intents",
-    "parse_menu_intents",
     "recording_name",
 ]

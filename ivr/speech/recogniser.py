@@ -115,12 +115,6 @@ class SpeechRecogniser:
             initargs=(self._models, self._preload),
         )
 
-    def warm_up(self) -> None:
-        """Start the workers loading the models now, without waiting (callable off the loop)."""
-        if self._pool is None:
-            self._pool = self._new_pool()
-        self._pool.submit(loaded_languages)
-
     async def start(self) -> tuple[str, ...]:
         """Start the workers and wait until they have loaded the models; the loaded languages."""
         if self._pool is None:

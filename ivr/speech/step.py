@@ -73,11 +73,20 @@ class SpeechStepConfig:
     escape_digits: str = "0123456789*#"  # a key during prompt or recording = DTMF menu choice
     recognition_timeout: float = 8.0
     attempts: int = 2  # a caller who was not understood may say it again once
+    # Joined before every relative sound name above and the intents' confirm prompts
+    # (e.g. the sounds folder, when the menu plays sounds by absolute path).
+    sounds_prefix: str = ""
     retry_prompt: str = "kck/speech-please-repeat"  # "nie zrozumiałem, proszę powtórzyć"
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {self.attempts}")
+
+    def sound(self, name: str) -> str:
+        """The name STREAM FILE gets: `name` under `sounds_prefix` unless it is absolute."""
+        if not self.sounds_prefix or name.startswith("/"):
+            return name
+        return f"{self.sounds_prefix.rstrip('/')}/{name}"
 
 
 # The caller's answer was not usable; a system failure (model, file, worker) would fail again.
@@ -131,7 +140,7 @@ class SpeechStep:
     ) -> SpeechOutcome:
         """Prompt, record, recognise, confirm. Never raises except CallerHungUp (and AGI
         errors from the session): every other failure is a FALLBACK outcome with a log line."""
-        prompt = config.prompt
+        prompt = config.sound(config.prompt)
         for attempt in range(1, config.attempts + 1):
             digit = await session.stream_file(prompt, config.escape_digits)
             if digit:
@@ -172,7 +181,7 @@ class SpeechStep:
                     attempt + 1,
                     config.attempts,
                 )
-                prompt = config.retry_prompt
+                prompt = config.sound(config.retry_prompt)
                 continue
             return await self._decide(session, result, config, local)
         raise AssertionError("unreachable: the last attempt always decides")
@@ -197,9 +206,11 @@ class SpeechStep:
                 recording=recording,
             )
         if result.intent is not None and result.needs_confirmation:
-            await session.stream_file(config.confirm_question)
-            await session.stream_file(result.intent.confirm_prompt)
-            answer = await session.get_data(config.confirm_keys, config.confirm_timeout_ms, 1)
+            await session.stream_file(config.sound(config.confirm_question))
+            await session.stream_file(config.sound(result.intent.confirm_prompt))
+            answer = await session.get_data(
+                config.sound(config.confirm_keys), config.confirm_timeout_ms, 1
+            )
             if answer.digits == config.confirm_digit:
                 logger.info(
                     "speech: intent %s confirmed by the caller (confidence %.2f, heard %r)",

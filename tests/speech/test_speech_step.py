@@ -63,7 +63,6 @@ async def simulated_call(
         try:
             await session.answer()
             await ivr(session)
-            await session.set_variable("KCK_DONE", "1")  # as the IVR does when it is finished
         except BaseException as exc:
             seen.error = exc
             raise
@@ -285,23 +284,21 @@ async def test_recordings_folder_is_given_to_asterisk_as_asterisk_sees_it(
     assert outcome.recording.exists()
 
 
-def test_step_needs_at_least_one_attempt() -> None:
-    with pytest.raises(ValueError, match="attempts must be at least 1, got 0"):
-        SpeechStepConfig(prompt="kck/speech-ask-topic", attempts=0)
-
-
-async def test_recording_that_asterisk_cannot_write_falls_back_to_dtmf_naming_the_folder(
+async def scripted_asterisk(
     step: SpeechStep,
-    korean_intents: IntentSet,
-    recordings: Path,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # A FastAGI peer answering as Asterisk does when it cannot open the file (res_agi.c).
+    intents: IntentSet,
+    config: SpeechStepConfig,
+    answer: Callable[[str], str],
+) -> tuple[SpeechOutcome | None, list[str]]:
+    """A FastAGI peer that answers each command with `answer(command)`, as Asterisk would, and
+    returns the step's outcome and the commands it sent."""
     seen = Seen()
 
     async def route(session: AGISession) -> None:
-        seen.outcome = await step.run(session, korean_intents, QUIET, call_id="1795527000.50")
-        seen.done.set()
+        try:
+            seen.outcome = await step.run(session, intents, config, call_id="1795527000.50")
+        finally:
+            seen.done.set()
 
     server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
     server.add_route("ivr", route)
@@ -316,24 +313,69 @@ async def test_recording_that_asterisk_cannot_write_falls_back_to_dtmf_naming_th
             b"agi_priority: 4\n\n"
         )
         while not seen.done.is_set():
-            line = await asyncio.wait_for(reader.readline(), 10)
+            line = await asyncio.wait_for(reader.readline(), 30)
             if not line:
                 break
             command = line.decode().strip()
             commands.append(command)
-            if command.startswith("RECORD FILE"):
-                writer.write(b"200 result=-1 (writefile)\n")
-            else:
-                writer.write(b"200 result=0 endpos=16000\n")
+            writer.write(answer(command).encode())
             await writer.drain()
-        await asyncio.wait_for(seen.done.wait(), 10)
+        await asyncio.wait_for(seen.done.wait(), 30)
         writer.close()
     finally:
         await server.stop()
-    outcome = seen.outcome
+    return seen.outcome, commands
+
+
+async def test_sounds_are_played_under_the_configured_sounds_folder(
+    step: SpeechStep, korean_intents: IntentSet, say: Callable[[str], Path]
+) -> None:
+    utterance = say("전화 번호 알려주세요")
+
+    def asterisk(command: str) -> str:
+        if command.startswith("RECORD FILE"):
+            Path(command.split()[2] + ".wav").write_bytes(utterance.read_bytes())
+            return "200 result=0 (timeout) endpos=12000\n"
+        if command.startswith("GET DATA"):
+            return "200 result=1\n"
+        return "200 result=0 endpos=8000\n"
+
+    config = SpeechStepConfig(
+        prompt="ko/kck/ask-topic", escape_digits="", sounds_prefix="/var/lib/kck/sounds"
+    )
+    outcome, commands = await scripted_asterisk(step, korean_intents, config, asterisk)
+    assert outcome is not None and outcome.confirmed
+    assert outcome.intent is not None and outcome.intent.id == "passport"
+    assert commands[0] == 'STREAM FILE /var/lib/kck/sounds/ko/kck/ask-topic ""'
+    assert commands[1].startswith("RECORD FILE ")
+    assert commands[2:5] == [
+        'STREAM FILE /var/lib/kck/sounds/kck/speech-did-you-mean ""',
+        'STREAM FILE /var/lib/kck/sounds/ko/kck/intent-passport ""',
+        "GET DATA /var/lib/kck/sounds/kck/speech-press-1-to-confirm 5000 1",
+    ]
+
+
+async def test_recording_that_asterisk_cannot_write_falls_back_to_dtmf_naming_the_folder(
+    step: SpeechStep,
+    korean_intents: IntentSet,
+    recordings: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def asterisk(command: str) -> str:
+        # What res_agi.c answers when it cannot open the file.
+        if command.startswith("RECORD FILE"):
+            return "200 result=-1 (writefile)\n"
+        return "200 result=0 endpos=16000\n"
+
+    outcome, commands = await scripted_asterisk(step, korean_intents, QUIET, asterisk)
     assert outcome is not None
     assert outcome.kind is SpeechOutcomeKind.FALLBACK
     assert outcome.reason is SpeechReason.RECORDING_FAILED
     assert commands[1].startswith(f"RECORD FILE {recordings}/1795527000.50-")
     assert "speech fallback to DTMF: recording_failed:" in caplog.text
     assert f"can Asterisk write {recordings}?" in caplog.text
+
+
+def test_step_needs_at_least_one_attempt() -> None:
+    with pytest.raises(ValueError, match="attempts must be at least 1, got 0"):
+        SpeechStepConfig(prompt="kck/speech-ask-topic", attempts=0)
