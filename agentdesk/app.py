@@ -1,15 +1,53 @@
-"""The aiohttp application factory: status page and health; the desk and board add their routes."""
+"""The aiohttp application factory: status page, health, sign-in and the agent desk."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
+from agentdesk import auth_routes, desk_routes
+from agentdesk.accounts import Accounts
+from agentdesk.desk_socket import close_open_sockets, desk_socket, sockets_key
+from agentdesk.extensions import ExtensionRegistry
+from agentdesk.i18n import catalogue
+from agentdesk.interim_knowledge import InterimKnowledge
+from agentdesk.interim_queues import InterimQueues
+from agentdesk.keys import (
+    accounts_key,
+    backend_key,
+    extensions_key,
+    knowledge_key,
+    pops_key,
+    tickets_key,
+    units_key,
+)
+from agentdesk.ports import DeskBackend, KnowledgePort
+from agentdesk.screenpop import ScreenPopBuilder
+from agentdesk.security import (
+    DESK_ROLES,
+    PUBLIC,
+    STAFF_ROLES,
+    Access,
+    access_key,
+    add_route,
+    language_of,
+    security_middleware,
+    session_request_key,
+    sessions_key,
+)
+from agentdesk.sessions import SessionStore
+from agentdesk.tickets.store import TicketStore
+from agentdesk.tickets.units import CityUnits, load_units
+from kck.db.models import Role
 from kck.services import Services
+
+log = logging.getLogger(__name__)
 
 HealthSource = Callable[[], dict[str, Any]]
 
@@ -19,30 +57,105 @@ templates_key = web.AppKey("templates", jinja2.Environment)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
+SHIPPED_UNITS = Path(__file__).resolve().parents[1] / "config" / "units.yaml"
+
+TICKET_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 
 
-def create_app(services: Services, health: HealthSource) -> web.Application:
+@dataclass
+class DeskParts:
+    """What the desk is wired to; `create_app` builds the interim parts when not given."""
+
+    backend: DeskBackend | None = None
+    knowledge: KnowledgePort | None = None
+    units: CityUnits | None = None
+    # Parts with start()/stop() that live as long as the application (e.g. the wrap-up sweeper).
+    lifecycle: list[Any] = field(default_factory=list)
+
+
+def units_file(services: Services) -> Path:
+    configured = services.settings.config_dir / "units.yaml"
+    return configured if configured.exists() else SHIPPED_UNITS
+
+
+def create_app(
+    services: Services, health: HealthSource, desk: DeskParts | None = None
+) -> web.Application:
     """Build the web application around already-started services."""
-    app = web.Application()
+    desk = desk or DeskParts()
+    if desk.backend is None:
+        interim = InterimQueues(services)
+        desk.backend = interim
+        desk.lifecycle.append(interim)
+    knowledge = desk.knowledge or InterimKnowledge([])
+    units = desk.units or load_units(units_file(services))
+    prefix = services.settings.redis.key_prefix
+
+    app = web.Application(middlewares=[security_middleware])
     app[services_key] = services
     app[health_key] = health
     app[templates_key] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, enable_async=False
     )
-    app.router.add_get("/", status_page)
-    app.router.add_get("/health", health_json)
+    app[access_key] = {}
+    app[sessions_key] = SessionStore(services.redis, prefix)
+    app[accounts_key] = Accounts(services.sessions)
+    app[extensions_key] = ExtensionRegistry(services.redis, prefix)
+    app[backend_key] = desk.backend
+    app[knowledge_key] = knowledge
+    app[units_key] = units
+    app[tickets_key] = TicketStore(services.sessions, services.settings.tz)
+    app[pops_key] = ScreenPopBuilder(
+        services.sessions, app[tickets_key], knowledge, units, services.settings.tz
+    )
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        for part in desk.lifecycle:
+            await part.start()
+        yield
+        for part in reversed(desk.lifecycle):
+            await part.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    app[sockets_key] = set()
+    app.on_shutdown.append(close_open_sockets)
+
+    staff = Access(STAFF_ROLES)
+    on_desk = Access(DESK_ROLES)
+    anyone_signed_in = Access(frozenset(Role))
+    add_route(app, "GET", "/", status_page, staff)
+    add_route(app, "GET", "/health", health_json, PUBLIC)
+    add_route(app, "GET", "/login", auth_routes.login_page, PUBLIC)
+    add_route(app, "POST", "/login", auth_routes.login_submit, Access(None, login_form=True))
+    add_route(app, "POST", "/logout", auth_routes.logout, anyone_signed_in)
+    add_route(app, "GET", "/desk", desk_routes.desk_page, on_desk)
+    add_route(app, "GET", "/desk/ws", desk_socket, on_desk)
+    add_route(app, "GET", "/api/desk/state", desk_routes.get_state, on_desk)
+    add_route(app, "POST", "/api/desk/state", desk_routes.set_state, on_desk)
+    add_route(app, "POST", "/api/desk/wrap-up", desk_routes.save_wrap_up, on_desk)
+    add_route(app, "GET", "/api/kb/search", desk_routes.kb_search, on_desk)
+    add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
+    add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
     app.router.add_static("/static", STATIC)
     return app
 
 
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    context.setdefault("lang", language_of(request))
+    context.setdefault("strings", catalogue(context["lang"]))
+    html = request.app[templates_key].get_template(template).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
 async def status_page(request: web.Request) -> web.Response:
     health = request.app[health_key]()
-    html = (
-        request.app[templates_key]
-        .get_template("status.html")
-        .render(health=health, centre=request.app[services_key].settings.centre)
+    return render(
+        request,
+        "status.html",
+        health=health,
+        centre=request.app[services_key].settings.centre,
+        session=request.get(session_request_key),
     )
-    return web.Response(text=html, content_type="text/html")
 
 
 async def health_json(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ import io
 import re
 import threading
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -133,8 +134,10 @@ _load_lock = threading.Lock()
 def _polimorf() -> Stem:
     from pystempel import Stemmer
 
-    # pystempel draws a tqdm progress bar on stderr while it reads its 11 MB table.
-    with contextlib.redirect_stderr(io.StringIO()):
+    # pystempel draws a tqdm progress bar on stderr while it reads its 11 MB table, and uses
+    # the deprecated importlib.resources.path().
+    with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         stemmer = Stemmer.polimorf()
 
     def stem(word: str) -> str | None:

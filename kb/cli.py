@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     search = kb_sub.add_parser("search", help="search the cards; prints the best with snippets")
     search.add_argument("query", help='e.g. "dowodu" or "dziura na drodze"')
-    search.add_argument("--language", choices=["pl", "en", "uk"], help="only cards in this language")
+    search.add_argument(
+        "--language", choices=["pl", "en", "uk"], help="only cards in this language"
+    )
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(func=cmd_search)
@@ -104,19 +106,34 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     hits = _run(args, lambda kb: kb.search(args.query, language=args.language, limit=args.limit))
     if args.json:
-        print(json.dumps([
-            {"slug": h.slug, "title": h.title, "unit": h.unit, "language": h.language,
-             "score": h.score, "matched": list(h.matched_fields), "snippet": h.snippet.text,
-             "highlights": [list(r) for r in h.snippet.highlights]}
-            for h in hits
-        ], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "slug": h.slug,
+                        "title": h.title,
+                        "unit": h.unit,
+                        "language": h.language,
+                        "score": h.score,
+                        "matched": list(h.matched_fields),
+                        "snippet": h.snippet.text,
+                        "highlights": [list(r) for r in h.snippet.highlights],
+                    }
+                    for h in hits
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0 if hits else 1
     if not hits:
         print(f"no cards match “{args.query}”")
         return 1
     start, end = _emphasis()
     for rank, hit in enumerate(hits, 1):
-        print(f"{rank}. {hit.title}  [{hit.slug}, {hit.language}, {hit.unit}]  score {hit.score:.2f}")
+        print(
+            f"{rank}. {hit.title}  [{hit.slug}, {hit.language}, {hit.unit}]  score {hit.score:.2f}"
+        )
         print(f"   {hit.snippet.marked(start, end)}")
     return 0
 
@@ -124,19 +141,34 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_review_due(args: argparse.Namespace) -> int:
     items = _run(args, lambda kb: kb.review_due(args.today))
     if args.json:
-        print(json.dumps([
-            {"slug": i.slug, "title": i.title, "unit": i.unit, "language": i.language,
-             "owner": i.owner, "last_reviewed": i.last_reviewed.isoformat(),
-             "review_due": i.review_due.isoformat(), "days_overdue": i.days_overdue}
-            for i in items
-        ], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "slug": i.slug,
+                        "title": i.title,
+                        "unit": i.unit,
+                        "language": i.language,
+                        "owner": i.owner,
+                        "last_reviewed": i.last_reviewed.isoformat(),
+                        "review_due": i.review_due.isoformat(),
+                        "days_overdue": i.days_overdue,
+                    }
+                    for i in items
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     if not items:
         print("no card is due for review")
         return 0
     print(f"{len(items)} card(s) due for review:")
     for i in items:
-        print(f"  {i.review_due}  ({i.days_overdue:>3} d overdue)  {i.slug}  — {i.title}  · {i.owner}")
+        print(
+            f"  {i.review_due}  ({i.days_overdue:>3} d overdue)  {i.slug}  — {i.title}  · {i.owner}"
+        )
     return 0
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from kck.db.models import Base, utcnow
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+
+from kck.db.models import Base, utcnow
 
 
 class KbArticle(Base):
@@ -66,7 +67,7 @@ class KbSearchDocument(Base):
     """An article's analysed text (stemmed, folded terms) per field, as the search index sees it.
 
     SQLite indexes it with an FTS5 table kept in step by triggers; PostgreSQL with a GIN index
-    over a weighted tsvector expression (both made by the migration, see kb_search_index).
+    over a generated weighted tsvector column (both made by the migration from kb.search_index).
     """
 
     __tablename__ = "kb_search"

@@ -38,10 +38,11 @@ class QueryWord:
     terms: frozenset[str]
     prefix: str | None = None
 
-    def found_in(self, terms: frozenset[str]) -> bool:
+    def found_in(self, terms: frozenset[str], spaced: str) -> bool:
+        """`spaced` is the same terms as one string with a leading space (fast prefix test)."""
         if self.terms & terms:
             return True
-        return self.prefix is not None and any(t.startswith(self.prefix) for t in terms)
+        return self.prefix is not None and f" {self.prefix}" in spaced
 
 
 def parse_query(analyzer: PolishAnalyzer, query: str) -> list[QueryWord]:
@@ -56,17 +57,13 @@ def _final_score(
     candidate: Candidate, words: list[QueryWord], top_backend: float
 ) -> tuple[float, tuple[str, ...]]:
     """Query words found anywhere count most; found in the title or the keywords next."""
-    fields = {
-        "title": candidate.title_terms,
-        "keywords": candidate.keyword_terms,
-        "body": candidate.body_terms,
-    }
+    fields = candidate.fields
     found_in: dict[str, int] = dict.fromkeys(fields, 0)
     covered = 0
     for word in words:
         hit_any = False
-        for name, terms in fields.items():
-            if word.found_in(terms):
+        for name, (terms, spaced) in fields.items():
+            if word.found_in(terms, spaced):
                 found_in[name] += 1
                 hit_any = True
         covered += hit_any
@@ -101,10 +98,19 @@ async def search_articles(
         return []
     top_backend = max(c.backend_score for c in pool)
     scored = [(c, *_final_score(c, words, top_backend)) for c in pool]
-    ids = [c.article_id for c, _, _ in scored]
+    # Ties go to the older article (lower id): the same order on every backend.
+    scored.sort(key=lambda item: (-item[1], item[0].article_id))
+    best = scored[:limit]
     rows = (
         await session.execute(
-            select(KbArticle, KbRevision.content)
+            select(
+                KbArticle.id,
+                KbArticle.slug,
+                KbArticle.title,
+                KbArticle.unit,
+                KbArticle.language,
+                KbRevision.content,
+            )
             .join(
                 KbRevision,
                 and_(
@@ -112,37 +118,30 @@ async def search_articles(
                     KbRevision.number == KbArticle.current_revision,
                 ),
             )
-            .where(KbArticle.id.in_(ids))
+            .where(KbArticle.id.in_([c.article_id for c, _, _ in best]))
         )
     ).all()
-    by_id = {article.id: (article, content) for article, content in rows}
-    scored.sort(
-        key=lambda item: (
-            -item[1],
-            by_id[item[0].article_id][0].slug if item[0].article_id in by_id else "",
-        )
-    )
+    by_id = {row.id: row for row in rows}
     query_terms = frozenset().union(*groups)
     hits: list[SearchHit] = []
-    for candidate, score, matched in scored:
-        if candidate.article_id not in by_id:
-            continue
-        article, content = by_id[candidate.article_id]
+    for candidate, score, matched in best:
+        row = by_id.get(candidate.article_id)
+        if row is None:
+            continue  # deleted between the two queries
+        content = row.content
         snippet = make_snippet(
             analyzer, [content.get("summary", ""), content.get("body", "")], query_terms, prefix
         )
         hits.append(
             SearchHit(
-                slug=article.slug,
-                title=article.title,
-                unit=article.unit,
+                slug=row.slug,
+                title=row.title,
+                unit=row.unit,
                 unit_name=content.get("unit_name", ""),
-                language=article.language,
+                language=row.language,
                 score=score,
                 matched_fields=matched,
                 snippet=snippet,
             )
         )
-        if len(hits) >= limit:
-            break
     return hits

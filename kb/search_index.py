@@ -6,6 +6,7 @@ candidate rows ranked title > keywords > body; the final order is decided in kb.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,8 +44,16 @@ SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS kb_search_ai",
     "DROP TABLE IF EXISTS kb_fts",
 )
-PG_DDL = (f"CREATE INDEX ix_kb_search_document ON kb_search USING gin ({PG_DOCUMENT})",)
-PG_DROP = ("DROP INDEX IF EXISTS ix_kb_search_document",)
+# PostgreSQL keeps the weighted vector in a generated column (not in the SQLAlchemy model, which
+# is shared with SQLite): computed once per write, never per query.
+PG_DDL = (
+    f"ALTER TABLE kb_search ADD COLUMN document tsvector GENERATED ALWAYS AS ({PG_DOCUMENT}) STORED",
+    "CREATE INDEX ix_kb_search_document ON kb_search USING gin (document)",
+)
+PG_DROP = (
+    "DROP INDEX IF EXISTS ix_kb_search_document",
+    "ALTER TABLE kb_search DROP COLUMN IF EXISTS document",
+)
 
 _SAFE_TERM = re.compile(r"^\w+$", re.UNICODE)
 
@@ -55,9 +64,21 @@ class Candidate:
 
     article_id: int
     backend_score: float
-    title_terms: frozenset[str]
-    keyword_terms: frozenset[str]
-    body_terms: frozenset[str]
+    title_text: str
+    keyword_text: str
+    body_text: str
+
+    @functools.cached_property
+    def fields(self) -> dict[str, tuple[frozenset[str], str]]:
+        """Per field: the set of terms, and the terms as one string after a space (prefix tests)."""
+        return {
+            name: (frozenset(value.split()), f" {value}")
+            for name, value in (
+                ("title", self.title_text),
+                ("keywords", self.keyword_text),
+                ("body", self.body_text),
+            )
+        }
 
 
 def _terms(groups: Sequence[frozenset[str]], prefix: str | None) -> tuple[list[str], str | None]:
@@ -83,10 +104,6 @@ def pg_tsquery(groups: Sequence[frozenset[str]], prefix: str | None) -> str | No
     return " | ".join(parts) or None
 
 
-def _split(value: str) -> frozenset[str]:
-    return frozenset(value.split())
-
-
 async def candidates(
     session: AsyncSession,
     groups: Sequence[frozenset[str]],
@@ -97,32 +114,38 @@ async def candidates(
 ) -> list[Candidate]:
     """The best `limit` matching search documents by the backend's own weighted rank."""
     dialect = session.get_bind().dialect.name
-    lang_filter = " AND s.language = :language" if language else ""
     params: dict[str, object] = {"limit": limit, "language": language}
     if dialect == "sqlite":
         expression = sqlite_match_expression(groups, prefix)
         if expression is None:
             return []
         params["q"] = expression
+        # Rank inside FTS5 first and join only the few best: a join over every match is slow.
+        in_language = (
+            " AND rowid IN (SELECT article_id FROM kb_search WHERE language = :language)"
+            if language
+            else ""
+        )
         sql = (
-            f"SELECT s.article_id, -{SQLITE_BM25} AS score, s.title_terms, s.keyword_terms, "
-            f"s.body_terms FROM kb_fts JOIN kb_search s ON s.article_id = kb_fts.rowid "
-            f"WHERE kb_fts MATCH :q{lang_filter} ORDER BY {SQLITE_BM25} LIMIT :limit"
+            f"WITH top AS (SELECT rowid AS id, -{SQLITE_BM25} AS score FROM kb_fts "
+            f"WHERE kb_fts MATCH :q{in_language} ORDER BY {SQLITE_BM25} LIMIT :limit) "
+            f"SELECT top.id, top.score, s.title_terms, s.keyword_terms, s.body_terms "
+            f"FROM top JOIN kb_search s ON s.article_id = top.id ORDER BY top.score DESC"
         )
     elif dialect == "postgresql":
         query = pg_tsquery(groups, prefix)
         if query is None:
             return []
         params["q"] = query
+        in_language = " AND language = :language" if language else ""
         sql = (
-            f"SELECT s.article_id, ts_rank({PG_WEIGHTS}, {PG_DOCUMENT}, q) AS score, "
-            f"s.title_terms, s.keyword_terms, s.body_terms "
-            f"FROM kb_search s, to_tsquery('simple', :q) q "
-            f"WHERE {PG_DOCUMENT} @@ q{lang_filter} ORDER BY score DESC, s.article_id LIMIT :limit"
+            f"WITH top AS (SELECT article_id AS id, ts_rank({PG_WEIGHTS}, document, q) AS score "
+            f"FROM kb_search, to_tsquery('simple', :q) q WHERE document @@ q{in_language} "
+            f"ORDER BY score DESC, article_id LIMIT :limit) "
+            f"SELECT top.id, top.score, s.title_terms, s.keyword_terms, s.body_terms "
+            f"FROM top JOIN kb_search s ON s.article_id = top.id ORDER BY top.score DESC, top.id"
         )
     else:
         raise NotImplementedError(f"knowledge-base search does not support the {dialect} database")
     rows = (await session.execute(text(sql), params)).all()
-    return [
-        Candidate(int(r[0]), float(r[1]), _split(r[2]), _split(r[3]), _split(r[4])) for r in rows
-    ]
+    return [Candidate(int(r[0]), float(r[1]), r[2], r[3], r[4]) for r in rows]

@@ -6,7 +6,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from kb.analysis import PolishAnalyzer, fold
+from kb.analysis import PolishAnalyzer
 
 _MARKDOWN_NOISE = re.compile(r"(\*\*|__|`|^#+\s*|^\s*[-*]\s+|^\s*\d+\.\s+)", re.MULTILINE)
 _SPACES = re.compile(r"\s+")
@@ -63,7 +63,8 @@ def make_snippet(
         hits = [
             (t.start, t.end)
             for t in analyzer.tokens(text)
-            if t.terms & query_terms or (prefix and fold(text[t.start : t.end]).startswith(prefix))
+            if t.terms & query_terms
+            or (prefix and any(term.startswith(prefix) for term in t.terms))
         ]
         if not hits:
             continue

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kck.db.models import utcnow
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +16,7 @@ from kb.card import ServiceCard, TopicKind
 from kb.errors import ArticleNotFound
 from kb.models import KbArticle, KbRevision, KbSearchDocument, KbTopic
 from kb.search import SearchHit, search_articles
+from kck.db.models import utcnow
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -227,6 +227,11 @@ class KnowledgeBase:
             if article is None:
                 raise ArticleNotFound(f"knowledge base: no article '{slug}'")
             number = revision if revision is not None else article.current_revision
+            if not 1 <= number <= article.current_revision:
+                raise ArticleNotFound(
+                    f"knowledge base: article '{slug}' has no revision {number} "
+                    f"(it has 1…{article.current_revision})"
+                )
             row = await self._revision_row(session, article.id, number)
             return Article(
                 card=ServiceCard.from_content(row.content),

@@ -152,6 +152,6 @@ async def suggest(
             else next(iter(langs), req.language)
         )
         slug, title = langs.get(language, (family, family))
-        reasons = tuple(sorted(bucket.values(), key=lambda r: (-r.weight, r.detail)))
-        out.append(Suggestion(SuggestedArticle(slug, title, language), score, reasons))
+        ordered = tuple(sorted(bucket.values(), key=lambda r: (-r.weight, r.detail)))
+        out.append(Suggestion(SuggestedArticle(slug, title, language), score, ordered))
     return out

@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from kck.errors import USER_ERRORS
 
 # Modules with `register(subparsers)`; each adds its commands and sets `func` on its parsers.
-COMMAND_MODULES: tuple[str, ...] = ("kck.commands", "kb.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "kck.commands",
+    "kb.cli",
+    "agentdesk.cli",
+    "asterisk.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

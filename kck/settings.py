@@ -131,6 +131,20 @@ class CentreSettings(_Section):
     country: str = "PL"
 
 
+class SpeechSettings(_Section):
+    """Offline speech recognition for the IVR's speech step (vosk models installed by the operator)."""
+
+    models: dict[str, Path] = {}  # language → vosk model folder; a language without one uses DTMF
+    intents: Path = Path("config/intents")
+    recordings: Path = Path("var/recordings/speech")  # written by Asterisk, read by kck
+    asterisk_recordings: Path | None = (
+        None  # the same folder as Asterisk sees it, if mounted elsewhere
+    )
+    workers: int = Field(default=1, ge=1, le=16)
+    timeout: float = Field(default=8.0, gt=0)
+    keep_recordings: bool = False
+
+
 class Settings(_Section):
     """Everything kck reads at start-up. Build it with `load_settings`."""
 
@@ -143,6 +157,7 @@ class Settings(_Section):
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
     centre: CentreSettings = CentreSettings()
+    speech: SpeechSettings = SpeechSettings()
     base_dir: Path = Path(".")
     source: str = "(defaults)"
 

@@ -11,10 +11,11 @@ from asterisk.agi.errors import (
     CallerHungUp,
 )
 from asterisk.agi.reply import AGIReply, parse_reply
-from asterisk.agi.server import FAILURE_VARIABLE, FastAGIServer, Route
+from asterisk.agi.server import DONE_VARIABLE, FAILURE_VARIABLE, FastAGIServer, Route
 from asterisk.agi.session import AGISession, DigitsResult, RecordResult
 
 __all__ = [
+    "DONE_VARIABLE",
     "FAILURE_VARIABLE",
     "AGICommandError",
     "AGIEnvironment",

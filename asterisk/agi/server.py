@@ -21,8 +21,11 @@ log = logging.getLogger(__name__)
 
 Route = Callable[[AGISession], Awaitable[None]]
 
-# Set on the channel when our route fails or no route matches, so the dialplan can fall back to
-# the plain Asterisk queue: a FastAGI script that closes the socket leaves AGISTATUS=SUCCESS.
+# A FastAGI script that closes the socket leaves AGISTATUS=SUCCESS whatever happened, so the
+# shipped dialplan falls back to the plain Asterisk queue unless we confirm with KCK_DONE=1 that
+# the call was handled (a crash, a lost connection or an unknown route never confirms).
+DONE_VARIABLE = "KCK_DONE"
+# Diagnostic only (the fallback does not depend on it): why our route failed.
 FAILURE_VARIABLE = "KCK_AGI_FAILURE"
 
 
@@ -40,6 +43,7 @@ class FastAGIServer:
         hangup_grace: float = DEFAULT_HANGUP_GRACE,
         max_env_bytes: int = 16 * 1024,
         max_line_bytes: int = DEFAULT_MAX_LINE,
+        done_variable: str | None = DONE_VARIABLE,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -50,6 +54,7 @@ class FastAGIServer:
         self._hangup_grace = hangup_grace
         self._max_env_bytes = max_env_bytes
         self._max_line_bytes = max_line_bytes
+        self._done_variable = done_variable
         self._routes: dict[str, Route] = {}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -144,35 +149,22 @@ class FastAGIServer:
     async def _read_environment(
         self, reader: asyncio.StreamReader, host: str
     ) -> AGIEnvironment | None:
-        values: dict[str, str] = {}
-        total = 0
         try:
             async with asyncio.timeout(self._env_timeout):
-                while True:
-                    try:
-                        raw = await reader.readuntil(b"\n")
-                    except asyncio.IncompleteReadError as exc:
-                        # A port scan or health check: connect and close. Not an error.
-                        log.debug(
-                            "FastAGI peer %s closed before the environment ended (%d bytes)",
-                            host,
-                            total + len(exc.partial),
-                        )
-                        return None
-                    except asyncio.LimitOverrunError as exc:
-                        raise AGIProtocolError(
-                            f"environment line longer than {self._max_line_bytes} bytes"
-                        ) from exc
-                    total += len(raw)
-                    if total > self._max_env_bytes:
-                        raise AGIProtocolError(
-                            f"environment block larger than {self._max_env_bytes} bytes"
-                        )
-                    line = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
-                    if not line:
-                        break
-                    key, value = parse_environment_line(line, line_no=len(values) + 1)
-                    values[key] = value
+                # One read for the whole block: it ends with the first empty line.
+                raw = await reader.readuntil(b"\n\n")
+        except asyncio.IncompleteReadError as exc:
+            # A port scan or health check: connect and close. Not an error.
+            log.debug(
+                "FastAGI peer %s closed before the environment ended (%d bytes)",
+                host,
+                len(exc.partial),
+            )
+            return None
+        except asyncio.LimitOverrunError as exc:
+            raise AGIProtocolError(
+                f"environment block longer than {self._max_line_bytes} bytes without its end"
+            ) from exc
         except TimeoutError:
             raise AGIProtocolError(
                 f"no complete environment block within {self._env_timeout} s"
@@ -180,6 +172,13 @@ class FastAGIServer:
         except (ConnectionError, OSError) as exc:
             log.debug("FastAGI peer %s lost while sending the environment: %s", host, exc)
             return None
+        if len(raw) > self._max_env_bytes:
+            raise AGIProtocolError(f"environment block larger than {self._max_env_bytes} bytes")
+        values: dict[str, str] = {}
+        for line_no, line in enumerate(raw[:-2].split(b"\n"), start=1):
+            text = line.rstrip(b"\r").decode("utf-8", errors="replace")
+            key, value = parse_environment_line(text, line_no=line_no)
+            values[key] = value
         if not values:
             raise AGIProtocolError("empty environment block")
         return build_environment(values)
@@ -202,21 +201,29 @@ class FastAGIServer:
             await handler(session)
         except CallerHungUp as exc:
             log.info("[%s] route %s ended: caller hung up (%s)", env.uniqueid, env.route, exc)
+            return
         except (AGIError, Exception) as exc:
             log.exception(
                 "[%s] route %s failed on %s: %s", env.uniqueid, env.route, env.channel, exc
             )
             await _flag_failure(session, type(exc).__name__)
+            return
+        if session.fallback_requested:
+            log.info("[%s] route %s asked for the dialplan fallback", env.uniqueid, env.route)
+        elif self._done_variable is not None and not session.hung_up:
+            await _best_effort(session, self._done_variable, "1")
 
 
 async def _flag_failure(session: AGISession, reason: str) -> None:
-    if session.hung_up:
-        return
-    # Best effort with a short limit: the dialplan falls back even if this never arrives
-    # (an unexpected close leaves AGISTATUS=SUCCESS, so the variable is what it checks).
+    if not session.hung_up:
+        await _best_effort(session, FAILURE_VARIABLE, reason)
+
+
+async def _best_effort(session: AGISession, name: str, value: str) -> None:
+    # A short limit: the call must not wait on us; a lost KCK_DONE only means the fallback queue.
     with contextlib.suppress(AGIError, TimeoutError, ValueError):
         async with asyncio.timeout(2.0):
-            await session.set_variable(FAILURE_VARIABLE, reason)
+            await session.set_variable(name, value)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

@@ -134,12 +134,14 @@ class AGISession:
         self.env = env
         self.hung_up = False
         self.hangup_reason: str | None = None
+        self.fallback_requested = False
         self._writer = writer
         self._command_timeout = command_timeout
         self._hangup_grace = hangup_grace
         self._lock = asyncio.Lock()
         self._gone = asyncio.Event()
         self._closed = False
+        self._orphaned = 0  # replies still owed to commands whose caller was cancelled
         self._stream = _ReplyStream(reader, self)
         self._reader_task = asyncio.get_running_loop().create_task(
             self._stream.run(), name=f"agi-reader-{env.uniqueid}"
@@ -153,6 +155,11 @@ class AGISession:
             self.hung_up = True
             self.hangup_reason = reason
         self._gone.set()
+
+    def request_fallback(self) -> None:
+        """When the route returns, let the dialplan send the caller to the plain fallback queue
+        (the server then does not set KCK_DONE=1)."""
+        self.fallback_requested = True
 
     async def wait_for_hangup(self, timeout: float | None = None) -> bool:
         """Wait until Asterisk says HANGUP (or the socket closes); True if it did within timeout.
@@ -179,9 +186,9 @@ class AGISession:
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader_task
         self._writer.close()
-        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
-            async with asyncio.timeout(2.0):
-                await self._writer.wait_closed()
+        # wait_closed only waits for the transport's connection_lost, which close() schedules.
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.wait_closed()
 
     # -- raw ---------------------------------------------------------------------------------
     # The per-command limit is part of the session contract, hence the timeout parameter.
@@ -197,26 +204,50 @@ class AGISession:
             if self._closed:
                 raise CallerHungUp(f"AGI session closed; cannot send {line!r}")
             self._discard_stale_replies(line)
-            try:
-                self._writer.write(line.encode("utf-8") + b"\n")
-                await self._writer.drain()
-            except (ConnectionError, OSError) as exc:
-                self._mark_gone(f"write failed: {exc}")
-                raise CallerHungUp(f"AGI connection lost while sending {line!r}: {exc}") from exc
+            written = False
             limit = timeout if timeout is not None else self._command_timeout
             try:
-                async with asyncio.timeout(limit):
-                    item = await self._stream.replies.get()
+                self._writer.write(line.encode("utf-8") + b"\n")
+                written = True
+                await self._writer.drain()
+                if limit is None:
+                    item = await self._own_reply()
+                else:
+                    async with asyncio.timeout(limit):
+                        item = await self._own_reply()
+            except asyncio.CancelledError:
+                if written:
+                    # Asterisk will still answer this command; that answer must not be taken
+                    # for the next command's.
+                    self._orphaned += 1
+                raise
             except TimeoutError:
                 self.log.error("[%s] no reply to %r within %ss", self.env.uniqueid, line, limit)
                 # A late reply would be read as the answer to the next command: end the session.
                 await self.close()
                 raise AGITimeoutError(line, f"no reply within {limit} s") from None
+            except (ConnectionError, OSError) as exc:
+                self._mark_gone(f"write failed: {exc}")
+                raise CallerHungUp(f"AGI connection lost while sending {line!r}: {exc}") from exc
         if isinstance(item, AGIError):
             if isinstance(item, AGIProtocolError):
                 raise AGICommandError(line, str(item)) from item
             raise item
         return self._check_code(line, item)
+
+    async def _own_reply(self) -> AGIReply | AGIError:
+        """The next reply after skipping those owed to commands whose caller was cancelled."""
+        while True:
+            item = await self._stream.replies.get()
+            if self._orphaned and not isinstance(item, AGIError):
+                self._orphaned -= 1
+                self.log.debug(
+                    "[%s] late reply to a cancelled command dropped: %s",
+                    self.env.uniqueid,
+                    item.raw,
+                )
+                continue
+            return item
 
     def _discard_stale_replies(self, line: str) -> None:
         if self._reader_task.done() and self._stream.replies.empty():
@@ -229,6 +260,9 @@ class AGISession:
             if isinstance(stale, CallerHungUp):
                 self._stream.replies.put_nowait(stale)
                 raise CallerHungUp(f"AGI connection is closed; cannot send {line!r}")
+            if self._orphaned and not isinstance(stale, AGIError):
+                self._orphaned -= 1
+                continue
             self.log.warning(
                 "[%s] dropping unsolicited AGI input before %r: %s", self.env.uniqueid, line, stale
             )

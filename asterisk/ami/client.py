@@ -26,7 +26,7 @@ from asterisk.ami.errors import (
     AMIFrameTooLarge,
     AMIOutcomeUnknown,
 )
-from asterisk.ami.events import parse_event
+from asterisk.ami.events import OriginateResponse, parse_event
 from asterisk.ami.framing import DEFAULT_MAX_FRAME
 from asterisk.ami.health import AMIHealth, ConnectionState
 from asterisk.ami.message import AMIMessage
@@ -75,6 +75,7 @@ class AMIClient:
         self._id_prefix = f"kck-{os.getpid()}-{next(_client_numbers)}-"
         self._ids = itertools.count(1)
         self._dispatcher = CallOrderedDispatcher()
+        self._originate_waiters: dict[str | None, asyncio.Future[OriginateResponse]] = {}
         self._reconcilers: list[Reconciler] = []
         self._state = ConnectionState.IDLE
         self._connection: AMIConnection | None = None
@@ -109,7 +110,8 @@ class AMIClient:
         assert self._first_login is not None
         try:
             await asyncio.shield(self._first_login)
-        except AMIError:
+        except (AMIError, asyncio.CancelledError):
+            # Nothing may keep retrying behind the caller's back.
             await self.close()
             raise
 
@@ -193,7 +195,7 @@ class AMIClient:
                 await self._sleep(self._backoff.delay(attempt))
                 attempt += 1
                 continue
-            attempt = 0
+            connected_at = self._clock()
             self._login_count += 1
             if not first:
                 self._reconnect_count += 1
@@ -220,6 +222,10 @@ class AMIClient:
             if self._closing:
                 return
             log.warning("AMI connection to %s:%s lost: %s", self.host, self.port, reason)
+            if self._clock() - connected_at >= self._backoff.maximum:
+                # Only a connection that stayed up a while resets the backoff: an Asterisk that
+                # accepts and drops at once must not be hammered at the shortest delay.
+                attempt = 0
             self._set_state(ConnectionState.RECONNECTING)
             await self._sleep(self._backoff.delay(attempt))
             attempt += 1
@@ -322,7 +328,12 @@ class AMIClient:
     # -- events ------------------------------------------------------------------------------
     def _on_event(self, message: AMIMessage) -> None:
         self._last_event_at = self._clock()
-        self._dispatcher.submit(parse_event(message))
+        event = parse_event(message)
+        if isinstance(event, OriginateResponse) and event.action_id in self._originate_waiters:
+            waiter = self._originate_waiters[event.action_id]
+            if not waiter.done():
+                waiter.set_result(event)
+        self._dispatcher.submit(event)
 
     def _on_frame_error(self, error: AMIFrameTooLarge) -> None:
         self._frames_rejected += 1
@@ -357,6 +368,7 @@ class AMIClient:
         *,
         timeout: float | None = None,
         check: bool = True,
+        on_action_id: Callable[[str], None] | None = None,
     ) -> AMIResponse:
         """Send with our own ActionID and wait for the whole answer (event lists collected).
 
@@ -373,6 +385,8 @@ class AMIClient:
             while True:
                 action_id = self._next_id()
                 connection = await self._connection_before(deadline, name, action_id, limit)
+                if on_action_id is not None:
+                    on_action_id(action_id)
                 remaining = max(0.001, deadline - self._clock())
                 try:
                     response = await connection.request(name, action_id, headers, remaining)
@@ -419,7 +433,36 @@ class AMIClient:
         return self._clock() - start
 
     async def originate(self, originate: act.Originate) -> AMIResponse:
+        """Queue the call (``Async: true``); the outcome comes later as OriginateResponse."""
         return await self.send(originate)
+
+    async def originate_and_wait(
+        self, originate: act.Originate, *, answer_timeout: float = 60.0
+    ) -> OriginateResponse:
+        """Originate and wait for its OriginateResponse (``Response: Success`` when answered,
+        ``Failure`` with ``reason`` 3 no answer / 5 busy / 0 no such channel...)."""
+        if not originate.asynchronous:
+            raise ValueError("originate_and_wait needs an asynchronous Originate")
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[OriginateResponse] = loop.create_future()
+        ids: list[str] = []
+
+        def register(action_id: str) -> None:
+            # Registered before the bytes go out: the event may follow the response in one read.
+            ids.append(action_id)
+            self._originate_waiters[action_id] = waiter
+
+        try:
+            await self.send(originate, on_action_id=register)
+            async with asyncio.timeout(answer_timeout):
+                return await waiter
+        except TimeoutError:
+            raise AMIActionTimeout(
+                "Originate", ids[-1] if ids else "?", answer_timeout, sent=True
+            ) from None
+        finally:
+            for action_id in ids:
+                self._originate_waiters.pop(action_id, None)
 
     async def hangup(self, channel: str, cause: int | None = None) -> None:
         await self.send(act.Hangup(channel=channel, cause=cause))

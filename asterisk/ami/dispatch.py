@@ -60,6 +60,11 @@ class CallOrderedDispatcher:
         self._subscriptions = [s for s in self._subscriptions if s.handler is not handler]
 
     @property
+    def active_lanes(self) -> int:
+        """Calls with events still being handled; lanes are dropped once empty (no leak)."""
+        return len(self._workers)
+
+    @property
     def pending(self) -> int:
         return sum(len(lane) for lane in self._lanes.values())
 

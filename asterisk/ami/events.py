@@ -374,7 +374,7 @@ _FIELD_PLAN: dict[type[AMIEvent], list[tuple[str, str, bool]]] = {}
 
 
 def _plan(cls: type[AMIEvent]) -> list[tuple[str, str, bool]]:
-    """(attribute, header, is_int) for every header-backed field of ``cls``."""
+    """(attribute, lower-cased header, is_int) for every header-backed field of ``cls``."""
     plan = _FIELD_PLAN.get(cls)
     if plan is None:
         hints = typing.get_type_hints(cls)
@@ -385,7 +385,7 @@ def _plan(cls: type[AMIEvent]) -> list[tuple[str, str, bool]]:
                 continue
             hint = hints[f.name]
             args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-            plan.append((f.name, header, int in args))
+            plan.append((f.name, header.lower(), int in args))
         _FIELD_PLAN[cls] = plan
     return plan
 
@@ -404,7 +404,8 @@ def parse_event(message: AMIMessage) -> AMIEvent:
     name = message.get("Event") or ""
     cls = EVENT_CLASSES.get(name.lower(), UnknownEvent)
     values: dict[str, Any] = {}
+    lowered = message.lowered
     for attribute, header, is_int in _plan(cls):
-        raw = message.get(header)
+        raw = lowered.get(header)
         values[attribute] = _to_int(raw) if is_int else raw
     return cls(name=name, message=message, **values)

@@ -17,22 +17,20 @@ class AMIMessage:
     """Headers in wire order; repeated keys (``Output:``) are all kept."""
 
     headers: tuple[tuple[str, str], ...]
-    _index: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    # First value of each header by lower-cased name (reversed: the first occurrence wins).
+    lowered: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, str] = {}
-        for key, value in self.headers:
-            index.setdefault(key.lower(), value)
-        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "lowered", {k.lower(): v for k, v in reversed(self.headers)})
 
     def get(self, key: str, default: str | None = None) -> str | None:
-        return self._index.get(key.lower(), default)
+        return self.lowered.get(key.lower(), default)
 
     def __getitem__(self, key: str) -> str:
-        return self._index[key.lower()]
+        return self.lowered[key.lower()]
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._index
+        return isinstance(key, str) and key.lower() in self.lowered
 
     def get_all(self, key: str) -> list[str]:
         wanted = key.lower()
@@ -48,9 +46,9 @@ class AMIMessage:
         if first == "event":
             return MessageKind.EVENT
         # Asterisk always leads with Response/Event, but look further to be tolerant.
-        if "response" in self._index:
+        if "response" in self.lowered:
             return MessageKind.RESPONSE
-        if "event" in self._index:
+        if "event" in self.lowered:
             return MessageKind.EVENT
         return MessageKind.OTHER
 
@@ -76,6 +74,10 @@ def parse_message(text: str) -> AMIMessage:
     headers: list[tuple[str, str]] = []
     for line in text.split("\r\n"):
         if not line:
+            continue
+        key, sep, value = line.partition(": ")
+        if sep and ":" not in key:
+            headers.append((key, value))  # the usual "Key: value"
             continue
         key, sep, value = line.partition(":")
         if not sep:

@@ -11,13 +11,17 @@ class ConfigInputError(ValueError):
     """An input would produce a broken or unsafe Asterisk configuration; names the field."""
 
 
-_SAFE = re.compile(r"^[^\r\n;\[\]]*$")          # no line breaks, comments or section headers
+_SAFE = re.compile(r"^[^\r\n;\[\]]*$")  # no line breaks, comments or section headers
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _EXTEN = re.compile(r"^[0-9]{2,15}$")
 
 
-def _check(field_name: str, value: str, pattern: re.Pattern[str] = _SAFE,
-           what: str = "must not contain line breaks, ';', '[' or ']'") -> None:
+def _check(
+    field_name: str,
+    value: str,
+    pattern: re.Pattern[str] = _SAFE,
+    what: str = "must not contain line breaks, ';', '[' or ']'",
+) -> None:
     if not pattern.match(value):
         raise ConfigInputError(f"{field_name}={value!r}: {what}")
 
@@ -58,7 +62,7 @@ class TrunkTemplate:
     username: str = "kck"
     password: str = "CHANGE-ME"
     register: bool = True
-    match: str = ""               # IP/CIDR the operator's INVITEs come from
+    match: str = ""  # IP/CIDR the operator's INVITEs come from
 
     def __post_init__(self) -> None:
         _check("trunk.name", self.name, _NAME, "letters, digits, '_', '.', '-' only")
@@ -103,8 +107,12 @@ class AsteriskConfigInputs:
             if parts.scheme not in ("agi", "hagi") or not parts.hostname or "," in url:
                 raise ConfigInputError(f"agi_urls: {url!r} is not agi://host[:port]/script")
         for permit in self.ami_permit:
-            _check("ami_permit", permit, re.compile(r"^[0-9.:a-fA-F]+(/[0-9.:a-fA-F]+)?$"),
-                   "must be IP[/mask]")
+            _check(
+                "ami_permit",
+                permit,
+                re.compile(r"^[0-9.:a-fA-F]+(/[0-9.:a-fA-F]+)?$"),
+                "must be IP[/mask]",
+            )
         for name in ("fallback_queue", "inbound_context", "agent_context"):
             _check(name, getattr(self, name), _NAME, "letters, digits, '_', '.', '-' only")
         _check("moh_directory", self.moh_directory)

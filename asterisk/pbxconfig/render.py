@@ -16,7 +16,7 @@ SECRET_FILES = {"manager.conf", "pjsip.conf"}
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("asterisk.pbxconfig", "templates"),
-        autoescape=False,                    # Asterisk config, not HTML
+        autoescape=False,  # Asterisk config, not HTML
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -199,9 +199,9 @@ class FastAGISession:
                 result = "Command Not Permitted on a dead channel or intercept routine"
             else:
                 reply = await self.execute(command, args)
-                code = "200"
                 failed = command in ("STREAM FILE", "WAIT FOR DIGIT") and reply.startswith(
                     "200 result=-1")
+                code = "-1" if failed else "200"   # as AGIExecEnd reports RESULT_FAILURE
                 result = ("Failure" if failed else
                           "Unknown Result" if reply == "200 result=-2\n" else "Success")
         await self.send(reply)
@@ -295,6 +295,7 @@ class FastAGISession:
         self.pbx.events.soft_hangup_request(call.channel, 32)
         call.hung_up_by = call.hung_up_by or "controller"
         call.agi_dead = True
+        call.controller_hung_up = True
         self.controller_hung_up = True
         call.music_off()
         self._late_hangup = asyncio.get_running_loop().create_task(self._late_hangup_line())

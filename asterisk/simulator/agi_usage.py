@@ -75,8 +75,9 @@ USAGE: dict[str, str] = {
         "<replaceable>level</replaceable> is the verbose level (1-4). Always returns "
         "<literal>1</literal>"
     ),
-    "DATABASE PUT": ("Adds or updates an entry in the Asterisk database for a given family, key, "
-                     "and value."),
+    "DATABASE PUT": (
+        "Adds or updates an entry in the Asterisk database for a given family, key, and value."
+    ),
     "DATABASE GET": "Retrieves an entry in the Asterisk database for a given family and key.",
     "DATABASE DEL": "Deletes an entry in the Asterisk database for a given family and key.",
     "SET CONTEXT": "Sets the context for continuation upon exiting the application.",

@@ -96,7 +96,7 @@ class AMIServer:
             session.deliver_event(message, classes)
 
 
-@dataclass
+@dataclass(eq=False)
 class AMISession:
     server: AMIServer
     reader: asyncio.StreamReader
@@ -439,9 +439,10 @@ class AMISession:
         self.respond(action, "Success", ("EventList", "start"),
                      ("Message", "Queue status will follow"))
         count = 0
-        if wanted in (None, "", "kck-fallback"):
+        queue = self.pbx.fallback_queue
+        if wanted in (None, "", queue):
             self.list_event(action, "QueueParams", [
-                ("Queue", "kck-fallback"), ("Max", "0"), ("Strategy", "ringall"), ("Calls", "0"),
+                ("Queue", queue), ("Max", "0"), ("Strategy", "ringall"), ("Calls", "0"),
                 ("Holdtime", "0"), ("TalkTime", "0"), ("Completed", "0"), ("Abandoned", "0"),
                 ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"), ("ServicelevelPerf2", "0.0"),
                 ("Weight", "0")], action_id_last=True)
@@ -449,7 +450,7 @@ class AMISession:
             status_code = {"NOT_INUSE": "1", "INUSE": "2", "RINGING": "6", "UNAVAILABLE": "5"}
             for phone in self.pbx.phones.values():
                 self.list_event(action, "QueueMember", [
-                    ("Queue", "kck-fallback"), ("Name", f"Agent {phone.endpoint}"),
+                    ("Queue", queue), ("Name", f"Agent {phone.endpoint}"),
                     ("Location", phone.device), ("StateInterface", phone.device),
                     ("Membership", "static"), ("Penalty", "0"),
                     ("CallsTaken", str(phone.calls_answered)), ("LastCall", "0"),

@@ -68,10 +68,12 @@ class SimulatedCall:
     started_at: float
     gone: asyncio.Event = field(default_factory=asyncio.Event)      # caller side hung up
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)  # hung up or redirected
+    agi_finished: asyncio.Event = field(default_factory=asyncio.Event)  # AGISTATUS is set
     redirect_target: tuple[str, str, int] = ("", "", 1)
     peer: SimChannel | None = None   # the ";1" half of a Local caller (plays the caller)
     originate: Any = None            # the AMI Originate that placed a Local call, if any
     agi_dead: bool = False           # AGI answers 511 for channel commands (hangup or redirect)
+    controller_hung_up: bool = False  # the AGI sent HANGUP: the channel is already going away
     moh_class: str | None = None
     hung_up_by: str = ""
     redirected: bool = False
@@ -121,7 +123,7 @@ class SimulatedCall:
 
     def caller_hangup(self, cause: int | None = None, by: str = "caller") -> None:
         """The caller's side ends (SIP BYE when `cause` is None, else an AMI/PBX hangup)."""
-        if self.gone.is_set():
+        if self.gone.is_set() or self.controller_hung_up:
             return
         self.hung_up_by = self.hung_up_by or by
         self.pbx.events.hangup_request(self.channel, cause)

@@ -14,8 +14,30 @@ from .scripts import CallerScript
 # Share of a day's calls per hour 0..23 (Europe/Warsaw), shaped like a city hall hotline:
 # quiet night, a morning peak at 9-11, a smaller one after lunch.
 CITY_HALL_HOURLY_SHAPE: tuple[float, ...] = (
-    0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.6, 2.5, 8.0, 11.0, 11.5, 10.0,
-    8.5, 8.0, 8.5, 7.5, 6.0, 4.5, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5,
+    0.2,
+    0.1,
+    0.1,
+    0.1,
+    0.1,
+    0.2,
+    0.6,
+    2.5,
+    8.0,
+    11.0,
+    11.5,
+    10.0,
+    8.5,
+    8.0,
+    8.5,
+    7.5,
+    6.0,
+    4.5,
+    3.0,
+    2.5,
+    2.0,
+    1.5,
+    1.0,
+    0.5,
 )
 
 

@@ -44,7 +44,8 @@ async def run_dial(pbx: PBXSimulator, call: SimulatedCall, args: str) -> int:
     for name in DIAL_VARIABLES:
         ev.varset(caller, name, "")
     targets, timeout, options = parse_dial_args(args)
-    if call.caller_gone:
+    if call.caller_gone or call.agi_dead:
+        # a dead (or redirected) channel: Dial returns at once without dialling
         ev.varset(caller, "DIALSTATUS", "CANCEL")
         return -1
     phone = pbx.phone_for_dial_target(targets[0]) if targets else None
@@ -55,11 +56,9 @@ async def run_dial(pbx: PBXSimulator, call: SimulatedCall, args: str) -> int:
     return await _dial_phone(pbx, call, phone, timeout, options)
 
 
-async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPhone,
-                      ring_timeout: float | None, options: str) -> int:
+def new_agent_leg(pbx: PBXSimulator, caller: SimChannel, phone: SimulatedPhone) -> SimChannel:
+    """The outgoing PJSIP channel to an agent phone, up to (not including) DialBegin."""
     ev = pbx.events
-    caller = call.channel
-    clock = pbx.clock
     phone.calls_offered += 1
     agent = pbx.new_channel(f"PJSIP/{phone.endpoint}", context=pbx.agent_context, exten="s",
                             linkedid=caller.linkedid)
@@ -70,6 +69,15 @@ async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPh
     agent.exten = pbx.hotline
     ev.newcallerid(agent)
     ev.newconnectedline(agent)
+    return agent
+
+
+async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPhone,
+                      ring_timeout: float | None, options: str) -> int:
+    ev = pbx.events
+    caller = call.channel
+    clock = pbx.clock
+    agent = new_agent_leg(pbx, caller, phone)
     ev.dial("DialBegin", caller, agent, [("DialString", phone.endpoint)])
     call.music_off()   # app_dial stops the AGI's music unless option m/r
     dial_started = clock.now()

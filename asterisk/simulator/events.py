@@ -12,8 +12,14 @@ DIALPLAN = "dialplan,all"
 AGI = "agi,all"
 DTMF = "dtmf,all"
 
-CAUSE_TEXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "No user responding",
-              21: "Call Rejected", 32: "Circuit/channel congestion"}
+CAUSE_TEXT = {
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "No user responding",
+    21: "Call Rejected",
+    32: "Circuit/channel congestion",
+}
 
 # (event name, privilege, headers) -> delivered to every AMI session allowed to read it.
 Emit = Callable[[str, str, Headers], None]
@@ -34,8 +40,9 @@ class ChannelEvents:
     def newstate(self, ch: SimChannel) -> None:
         self._emit("Newstate", CALL, ch.headers())
 
-    def newcallerid(self, ch: SimChannel,
-                    calling_pres: str = "0 (Presentation Allowed, Not Screened)") -> None:
+    def newcallerid(
+        self, ch: SimChannel, calling_pres: str = "0 (Presentation Allowed, Not Screened)"
+    ) -> None:
         self._emit("NewCallerid", CALL, [*ch.headers(), ("CID-CallingPres", calling_pres)])
 
     def newconnectedline(self, ch: SimChannel) -> None:
@@ -47,8 +54,16 @@ class ChannelEvents:
 
     def newexten(self, ch: SimChannel, application: str, app_data: str) -> None:
         ch.application, ch.app_data = application, app_data
-        self._emit("Newexten", DIALPLAN, [*ch.headers(), ("Extension", ch.exten),
-                                          ("Application", application), ("AppData", app_data)])
+        self._emit(
+            "Newexten",
+            DIALPLAN,
+            [
+                *ch.headers(),
+                ("Extension", ch.exten),
+                ("Application", application),
+                ("AppData", app_data),
+            ],
+        )
 
     def hangup_request(self, ch: SimChannel, cause: int | None) -> None:
         extra = [] if cause is None else [("Cause", str(cause))]
@@ -59,8 +74,11 @@ class ChannelEvents:
 
     def hangup(self, ch: SimChannel, cause: int) -> None:
         ch.hung_up = True
-        self._emit("Hangup", CALL, [*ch.headers(), ("Cause", str(cause)),
-                                    ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))])
+        self._emit(
+            "Hangup",
+            CALL,
+            [*ch.headers(), ("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))],
+        )
 
     def moh_start(self, ch: SimChannel, moh_class: str) -> None:
         self._emit("MusicOnHoldStart", CALL, [*ch.headers(), ("Class", moh_class)])
@@ -70,8 +88,16 @@ class ChannelEvents:
 
     def dtmf(self, ch: SimChannel, digit: str, duration_ms: int = 280) -> None:
         self._emit("DTMFBegin", DTMF, [*ch.headers(), ("Digit", digit), ("Direction", "Received")])
-        self._emit("DTMFEnd", DTMF, [*ch.headers(), ("Digit", digit),
-                                     ("DurationMs", str(duration_ms)), ("Direction", "Received")])
+        self._emit(
+            "DTMFEnd",
+            DTMF,
+            [
+                *ch.headers(),
+                ("Digit", digit),
+                ("DurationMs", str(duration_ms)),
+                ("Direction", "Received"),
+            ],
+        )
 
     def device_state(self, device: str, state: str) -> None:
         self._emit("DeviceStateChange", CALL, [("Device", device), ("State", state)])
@@ -84,8 +110,15 @@ class ChannelEvents:
         """Dial events of an Originate: there is no calling channel, only the `Dest` block."""
         self._emit(name, CALL, [*dest.headers("Dest"), *tail])
 
-    def agi_exec(self, ch: SimChannel, start: bool, command_id: str, command: str,
-                 result_code: str = "", result: str = "") -> None:
+    def agi_exec(
+        self,
+        ch: SimChannel,
+        start: bool,
+        command_id: str,
+        command: str,
+        result_code: str = "",
+        result: str = "",
+    ) -> None:
         tail: Headers = [("CommandId", command_id), ("Command", command)]
         if not start:
             tail += [("ResultCode", result_code), ("Result", result)]

@@ -10,14 +10,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .agi_client import FastAGISession, parse_agi_url
+from .agi_client import AGIAddress, FastAGISession, parse_agi_url
 from .ami_protocol import Headers
 from .call import CallResult, SimulatedCall
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
-from .dial import run_dial
 from .events import ChannelEvents
 from .phones import DeviceState, SimulatedPhone
+from .queue_app import FallbackQueue
 from .scripts import CallerScript, PhoneBehaviour, SoundLibrary
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ class PBXSimulator:
                  sounds: SoundLibrary | None = None, hotline: str = "126165555",
                  inbound_context: str = "kck-inbound", agent_context: str = "kck-agents",
                  caller_endpoint: str = "sipp", sip_domain: str = "127.0.0.1",
-                 fallback_ring_seconds: float = 15.0,
+                 fallback_queue: str = "kck-fallback", fallback_ring_seconds: float = 15.0,
+                 fallback_max_wait: float = 600.0,
                  caller_remote_addr: str = "127.0.0.1:5061") -> None:
         from .ami_server import AMIServer
 
@@ -74,7 +75,9 @@ class PBXSimulator:
         self.agent_context = agent_context
         self.caller_endpoint = caller_endpoint
         self.sip_domain = sip_domain
+        self.fallback_queue = fallback_queue
         self.fallback_ring_seconds = fallback_ring_seconds
+        self.fallback_max_wait = fallback_max_wait
         self.caller_remote_addr = caller_remote_addr
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
@@ -94,6 +97,11 @@ class PBXSimulator:
         self._uid_seq = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._trunk_calls = 0
+
+    def set_agi_urls(self, agi_url: str | Sequence[str]) -> None:
+        """Point the hotline's AGI() at other FastAGI URL(s), e.g. after the server restarted."""
+        urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
+        self.agi_addresses = [parse_agi_url(u) for u in urls]
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -392,24 +400,7 @@ class PBXSimulator:
             epoch = str(int(self.clock.now()))
             ev.newexten(ch, "Set", f"KCK_INBOUND={epoch}")
             ev.varset(ch, "KCK_INBOUND", epoch)
-            agi_status = "FAILURE"
-            for n, address in enumerate(self.agi_addresses):
-                if call.caller_gone:
-                    agi_status = "HANGUP"
-                    break
-                ch.priority = 4 if n == 0 else ch.priority + 3
-                ev.newexten(ch, "AGI", address.url)
-                session = FastAGISession(self, call, address)
-                if not await session.connect():
-                    ev.varset(ch, "AGISTATUS", "FAILURE")
-                    agi_status = "FAILURE"
-                    continue
-                await session.run()
-                agi_status = "HANGUP" if call.agi_dead and not call.redirected else "SUCCESS"
-                ev.varset(ch, "AGISTATUS", agi_status)
-                break
-            call.agi_status = agi_status
-            await self._after_agi(call, agi_status)
+            await self._run_agis(call)
         finally:
             self._final_hangup(call)
 
@@ -439,68 +430,91 @@ class PBXSimulator:
         if self._trunk_calls == 0:
             ev.device_state(f"PJSIP/{self.caller_endpoint}", DeviceState.NOT_INUSE.value)
 
-    async def _after_agi(self, call: SimulatedCall, agi_status: str) -> None:
-        """The shipped dialplan after AGI(): hang up when kck finished the call or the caller is
-        gone; otherwise (AGI failed, or ended without KCK_DONE=1) the fallback queue."""
+    async def _one_agi(self, call: SimulatedCall, address: AGIAddress) -> str:
+        """One `AGI()` application: returns (and sets) AGISTATUS."""
+        session = FastAGISession(self, call, address)
+        if not await session.connect():
+            status = "FAILURE"
+        else:
+            await session.run()
+            status = "HANGUP" if call.agi_dead and not call.redirected else "SUCCESS"
+        self.events.varset(call.channel, "AGISTATUS", status)
+        call.agi_status = status
+        call.agi_finished.set()
+        return status
+
+    async def _run_agis(self, call: SimulatedCall) -> None:
+        """Priorities 4 and on of the shipped extensions.conf (see asterisk/pbxconfig): one
+        `AGI()` per FastAGI URL with its checks, then `Queue(kck-fallback)` or `Hangup()`."""
         ev = self.events
         ch = call.channel
-        if call.redirected:
-            await self._redirected(call)
+        last = len(self.agi_addresses) - 1
+        for n, address in enumerate(self.agi_addresses):
+            if call.caller_gone:
+                break
+            ch.priority = 4 + 6 * n
+            ev.newexten(ch, "AGI", address.url)
+            status = await self._one_agi(call, address)
+            if status == "HANGUP" or call.caller_gone:
+                # a hung-up channel runs no more dialplan
+                call.hung_up_by = call.hung_up_by or "controller"
+                call.finish(CallResult.TALKED_TO_AGENT if call.agent is not None
+                            else CallResult.ENDED_BY_CONTROLLER
+                            if call.hung_up_by == "controller" else CallResult.CALLER_HUNG_UP)
+                return
+            if call.redirected or (ch.context, ch.exten) != (self.inbound_context,
+                                                              call.script.dialed):
+                # AMI Redirect, or the AGI's SET CONTEXT/EXTENSION/PRIORITY: continue there
+                if not call.redirected:
+                    call.redirect_target = (ch.context, ch.exten, ch.priority)
+                await self._redirected(call)
+                return
+            done = ch.variables.get("KCK_DONE", "")
+            failure = ch.variables.get("KCK_AGI_FAILURE", "")
+
+            def step(application: str, data: str) -> None:
+                ch.priority += 1
+                ev.newexten(ch, application, data)
+
+            step("NoOp", f"AGISTATUS={status} KCK_DONE={done} KCK_AGI_FAILURE={failure}")
+            step("GotoIf", "0?done")
+            step("GotoIf", f"{int(failure != '')}?fallback")
+            if failure:
+                break
+            step("GotoIf", f"{int(done == '1')}?done")
+            if done == "1":
+                ch.priority = 11 + 6 * last
+                ev.newexten(ch, "Hangup", "")
+                call.hung_up_by = call.hung_up_by or "controller"
+                ev.soft_hangup_request(ch, 16)
+                ev.hangup(ch, 16)
+                call.finish(CallResult.TALKED_TO_AGENT if call.agent
+                            else CallResult.ENDED_BY_CONTROLLER)
+                return
+            if n < last:
+                step("GotoIf", f"{int(status != 'FAILURE')}?fallback")
+                if status != "FAILURE":
+                    break
+        if call.caller_gone:
+            call.finish(CallResult.CALLER_HUNG_UP)
             return
-        if agi_status == "HANGUP" or call.caller_gone:
-            if not call.hung_up_by:
-                call.hung_up_by = "controller"
-            result = (CallResult.TALKED_TO_AGENT if call.agent is not None
-                      else CallResult.ENDED_BY_CONTROLLER if call.hung_up_by == "controller"
-                      else CallResult.CALLER_HUNG_UP)
-            if call.agent is not None and call.hung_up_by == "controller":
-                call.hung_up_by = "agent"
-            call.finish(result)
-            return
-        if agi_status == "SUCCESS" and (ch.context, ch.exten) != (self.inbound_context,
-                                                                  call.script.dialed):
-            # the AGI sent SET CONTEXT/EXTENSION/PRIORITY: the dialplan continues there
-            call.redirect_target = (ch.context, ch.exten, ch.priority)
-            await self._redirected(call)
-            return
-        ch.priority += 1
-        done_flag = ch.variables.get("KCK_DONE", "")
-        ev.newexten(ch, "NoOp", f"AGISTATUS={agi_status} KCK_DONE={done_flag}")
-        if agi_status == "SUCCESS" and ch.variables.get("KCK_DONE") == "1":
-            ev.newexten(ch, "Hangup", "")
-            call.hung_up_by = call.hung_up_by or "controller"
-            ev.soft_hangup_request(ch, 16)
-            ev.hangup(ch, 16)
-            call.finish(CallResult.TALKED_TO_AGENT if call.agent
-                        else CallResult.ENDED_BY_CONTROLLER)
-            return
+        ch.priority = 9 + 6 * last
         await self._fallback_queue(call)
 
     async def _fallback_queue(self, call: SimulatedCall) -> None:
-        """`Queue(kck-fallback)`: ring the phones one after another (ringall in Asterisk) while
-        the caller hears music, until one answers or the caller gives up."""
-        ev = self.events
+        """`Queue(kck-fallback)` with every phone a member (ringall), as the shipped dialplan
+        does when kck is unavailable; then `Hangup()`."""
         ch = call.channel
-        ev.newexten(ch, "Queue", "kck-fallback,t,,,300")
-        while not call.caller_gone:
-            call.music_on("default")
-            free = [p for p in self.phones.values() if p.registered
-                    and p.state is DeviceState.NOT_INUSE]
-            if not free:
-                await call.wait_input(1.0, "")
-                continue
-            for phone in free:
-                if call.caller_gone:
-                    break
-                await run_dial(self, call, f"PJSIP/{phone.endpoint},{self.fallback_ring_seconds}")
-                if call.agent is not None:
-                    break
-            if call.agent is not None:
-                break
-            await call.wait_input(1.0, "")
-        call.music_off()
+        ev = self.events
+        ev.newexten(ch, "NoOp", f"kck unavailable: fallback queue {self.fallback_queue}")
+        ch.priority += 1
+        await FallbackQueue(self, call, self.fallback_queue, self.fallback_max_wait,
+                            self.fallback_ring_seconds).run()
         if not call.caller_gone:
-            ev.hangup(ch, 16)
+            ch.priority += 1
+            ev.newexten(ch, "Hangup", "")
+            ev.soft_hangup_request(ch, 16)
+            call.hung_up_by = call.hung_up_by or "pbx"
         call.finish(CallResult.FALLBACK_QUEUE if call.agent else CallResult.CALLER_HUNG_UP)
 
     async def _redirected(self, call: SimulatedCall) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 _DTMF = re.compile(r"^[0-9*#A-D]+$")
-_NUMBER = re.compile(r"^\+?[0-9]{2,15}$")   # E.164 expected; national digits tolerated
+_NUMBER = re.compile(r"^\+?[0-9]{2,15}$")  # E.164 expected; national digits tolerated
 
 
 class ScriptError(ValueError):
@@ -55,7 +55,7 @@ class CallerScript:
     patience: float | None = None
     utterance: Path | None = None
     label: str = ""
-    channel: str = "PJSIP"        # "PJSIP" (a SIP caller on the trunk) or "Local" (Originate)
+    channel: str = "PJSIP"  # "PJSIP" (a SIP caller on the trunk) or "Local" (Originate)
 
     def __post_init__(self) -> None:
         if self.channel not in ("PJSIP", "Local"):
@@ -98,13 +98,13 @@ class PhoneBehaviour:
 def caller_script_from_mapping(data: Mapping[str, Any], where: str = "<script>") -> CallerScript:
     """Build a script from its YAML form::
 
-        number: "+48600123456"      # or null for a withheld number
-        name: "Łukasz Żółć"
-        patience: 120
-        utterance: sounds/dowod.wav
-        digits:
-          - {press: "2", after: 1.5}
-          - {press: "1234#", after: 0.5, gap: 0.4}
+    number: "+48600123456"      # or null for a withheld number
+    name: "Łukasz Żółć"
+    patience: 120
+    utterance: sounds/dowod.wav
+    digits:
+      - {press: "2", after: 1.5}
+      - {press: "1234#", after: 0.5, gap: 0.4}
     """
     known = {"number", "name", "dialed", "digits", "patience", "utterance", "label", "channel"}
     unknown = set(data) - known
@@ -115,8 +115,11 @@ def caller_script_from_mapping(data: Mapping[str, Any], where: str = "<script>")
         if not isinstance(item, Mapping) or "press" not in item:
             raise ScriptError(f"{where}: digits[{i}] must be a mapping with 'press'")
         try:
-            presses.append(DigitPress(str(item["press"]), float(item.get("after", 1.0)),
-                                      float(item.get("gap", 0.3))))
+            presses.append(
+                DigitPress(
+                    str(item["press"]), float(item.get("after", 1.0)), float(item.get("gap", 0.3))
+                )
+            )
         except (TypeError, ValueError) as exc:
             raise ScriptError(f"{where}: digits[{i}]: {exc}") from exc
     try:
@@ -151,8 +154,10 @@ def load_caller_scripts(path: Path) -> list[CallerScript]:
         items = data["callers"]
         if not isinstance(items, list):
             raise ScriptError(f"{path}: 'callers' must be a list")
-        return [caller_script_from_mapping(item, f"{path}: callers[{i}]")
-                for i, item in enumerate(items)]
+        return [
+            caller_script_from_mapping(item, f"{path}: callers[{i}]")
+            for i, item in enumerate(items)
+        ]
     if isinstance(data, Mapping):
         return [caller_script_from_mapping(data, str(path))]
     raise ScriptError(f"{path}: expected a mapping or 'callers:' list, got {type(data).__name__}")

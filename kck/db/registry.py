@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 
 # Each package that owns tables adds its models module here.
-MODEL_MODULES: tuple[str, ...] = ("kck.db.models", "kb.models")
+MODEL_MODULES: tuple[str, ...] = (
+    "kck.db.models",
+    "kb.models",
+    "ivr.models",
+    "agentdesk.tickets.models",
+)
 
 
 def import_all_models() -> None:

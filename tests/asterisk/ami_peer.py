@@ -178,7 +178,19 @@ class ScriptedAMIPeer:
             else:
                 out = [[*ok, ("Variable", headers.get("Variable", "")), ("Value", "42")]]
         elif name == "Originate":
-            out = [[*ok, ("Message", "Originate successfully queued")]]
+            out = [
+                [*ok, ("Message", "Originate successfully queued")],
+                # Same write as the response, as a quick answer would come from Asterisk.
+                [
+                    ("Event", "OriginateResponse"),
+                    ("Privilege", "call,all"),
+                    ("ActionID", aid),
+                    ("Response", "Success"),
+                    ("Channel", headers.get("Channel", "")),
+                    ("Reason", "4"),
+                    ("Uniqueid", "1795526838.0"),
+                ],
+            ]
         elif name == "Hangup":
             out = [[*ok, ("Message", "Channel Hungup")]]
         else:

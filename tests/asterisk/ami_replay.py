@@ -36,7 +36,7 @@ class AMIReplayServer:
     """Sends "in" records; before passing an "out" record it waits for those exact bytes."""
 
     records: list[Record]
-    seed: int = 0
+    seed: int | None = 0  # None: one write per captured read, as Asterisk sent them
     mismatches: list[str] = field(default_factory=list)
     received: bytearray = field(default_factory=bytearray)
     port: int = 0
@@ -55,14 +55,14 @@ class AMIReplayServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         rng = random.Random(self.seed)
         try:
-            pending_in = bytearray()
+            pending_in: list[bytes] = []
             for record in self.records:
                 if record.direction == "in":
-                    pending_in += record.data
+                    pending_in.append(record.data)
                     continue
                 if record.direction != "out":
                     continue
-                await self._send(writer, bytes(pending_in), rng)
+                await self._send(writer, pending_in, rng)
                 pending_in.clear()
                 try:
                     async with asyncio.timeout(5):
@@ -74,7 +74,7 @@ class AMIReplayServer:
                 if got != record.data:
                     self.mismatches.append(f"expected {record.data!r}, client wrote {got!r}")
                     return
-            await self._send(writer, bytes(pending_in), rng)
+            await self._send(writer, pending_in, rng)
         finally:
             # The capture ends with Asterisk closing after Goodbye / a failed Login.
             writer.close()
@@ -82,8 +82,14 @@ class AMIReplayServer:
                 await writer.wait_closed()
             self.done.set()
 
-    async def _send(self, writer: asyncio.StreamWriter, data: bytes, rng: random.Random) -> None:
-        for chunk in rechunk(data, rng, cut_at=inside_utf8_letters(data)):
+    async def _send(
+        self, writer: asyncio.StreamWriter, reads: list[bytes], rng: random.Random
+    ) -> None:
+        data = b"".join(reads)
+        chunks = (
+            reads if self.seed is None else rechunk(data, rng, cut_at=inside_utf8_letters(data))
+        )
+        for chunk in chunks:
             writer.write(chunk)
             await writer.drain()
             # Let the client read each chunk on its own, as separate TCP reads.

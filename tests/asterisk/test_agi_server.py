@@ -96,6 +96,8 @@ async def test_environment_is_parsed_with_arguments_and_unknowns(
     holder.route = route
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(ENV)
+    assert await reader.readline() == b'SET VARIABLE KCK_DONE "1"\n'
+    writer.write(b"200 result=1\n")
     assert await read_all(reader) == b""
     env = seen[0].env
     assert env.calleridname == "Łukasz Żółć"
@@ -188,6 +190,34 @@ async def test_failing_route_flags_the_channel_for_dialplan_fallback(
     assert await reader.readline() == b'SET VARIABLE KCK_AGI_FAILURE "RuntimeError"\n'
     writer.write(b"200 result=1\n")
     assert await read_all(reader) == b""
+    writer.close()
+
+
+async def test_route_that_returns_confirms_kck_done_unless_it_asks_for_fallback(
+    served: tuple[FastAGIServer, Holder],
+) -> None:
+    server, holder = served
+
+    async def finished(session: AGISession) -> None:
+        await session.verbose("done")
+
+    async def wants_fallback(session: AGISession) -> None:
+        session.request_fallback()
+
+    holder.route = finished
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(ENV)
+    assert await reader.readline() == b'VERBOSE "done" 1\n'
+    writer.write(b"200 result=1\n")
+    assert await reader.readline() == b'SET VARIABLE KCK_DONE "1"\n'
+    writer.write(b"200 result=1\n")
+    assert await read_all(reader) == b""
+    writer.close()
+
+    holder.route = wants_fallback
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(ENV)
+    assert await read_all(reader) == b""  # no KCK_DONE: the dialplan takes the fallback queue
     writer.close()
 
 
@@ -375,3 +405,28 @@ def test_arguments_are_quoted_as_asterisk_parses_them() -> None:
 )
 def test_replies_parse_into_code_result_data_endpos(raw: str, expected: AGIReply) -> None:
     assert parse_reply(raw) == expected
+
+
+async def test_reply_to_a_cancelled_command_is_not_taken_for_the_next_one(
+    served: tuple[FastAGIServer, Holder],
+) -> None:
+    server, holder = served
+    values: list[object] = []
+
+    async def route(session: AGISession) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.stream_file("demo-congrats"), 0.05)
+        values.append(await session.get_variable("KCK_INBOUND"))
+
+    holder.route = route
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(ENV)
+    assert await reader.readline() == b'STREAM FILE demo-congrats ""\n'
+    assert await reader.readline() == b"GET VARIABLE KCK_INBOUND\n"
+    writer.write(b"200 result=0 endpos=1200\n")  # the late answer to STREAM FILE
+    writer.write(b"200 result=1 (1795526838)\n")
+    assert await reader.readline() == b'SET VARIABLE KCK_DONE "1"\n'
+    writer.write(b"200 result=1\n")
+    assert await read_all(reader) == b""
+    assert values == ["1795526838"]
+    writer.close()

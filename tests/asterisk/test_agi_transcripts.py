@@ -31,7 +31,10 @@ class RouteSlot:
 @pytest.fixture
 async def agi_server() -> AsyncIterator[tuple[FastAGIServer, RouteSlot]]:
     slot = RouteSlot()
-    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    # The captured script never confirmed KCK_DONE (the lab dialplan had no such contract).
+    server = FastAGIServer(
+        host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"], done_variable=None
+    )
     server.add_route("ivr", slot)
     await server.start()
     try:

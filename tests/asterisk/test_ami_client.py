@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -347,3 +348,65 @@ async def test_oversized_frame_is_rejected_and_the_connection_keeps_working(
     finally:
         await client.close()
     assert "UserEvent" not in names
+
+
+async def test_originate_and_wait_returns_the_matching_originate_response(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, ping_interval=60)
+    seen: list[str] = []
+    client.add_event_handler(lambda ev: seen.append(ev.name), "OriginateResponse")
+    await client.connect()
+    try:
+        result = await client.originate_and_wait(
+            Originate(channel="PJSIP/agent1001", application="Playback", data="beep"),
+            answer_timeout=5,
+        )
+        await client.drain_events()
+    finally:
+        await client.close()
+    assert result.response == "Success"
+    assert result.reason == 4
+    assert result.channel == "PJSIP/agent1001"
+    assert seen == ["OriginateResponse"]  # handlers still get it
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
+    backoff = ExponentialBackoff(initial=0.5, maximum=30.0, jitter=0.5, rng=random.Random(3))
+    for attempt in range(12):
+        base = min(30.0, 0.5 * 2**attempt)
+        assert base * 0.5 <= backoff.delay(attempt) <= base
+    assert ExponentialBackoff(jitter=0.0).delay(100) == 30.0
+
+
+async def test_peer_that_drops_every_login_is_retried_with_growing_delays() -> None:
+    accepted: list[float] = []
+
+    async def flap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(asyncio.get_running_loop().time())
+        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+        raw = await reader.readuntil(b"\r\n\r\n")
+        action_id = raw.split(b"ActionID: ")[1].split(b"\r\n")[0]
+        writer.write(b"Response: Success\r\nActionID: " + action_id + b"\r\n\r\n")
+        await writer.drain()
+        writer.close()  # logged in, then dropped at once
+
+    server = await asyncio.start_server(flap, "127.0.0.1", 0)
+    client = AMIClient(
+        host="127.0.0.1",
+        port=server.sockets[0].getsockname()[1],
+        username="kck",
+        secret="x",
+        backoff=ExponentialBackoff(initial=0.05, maximum=10.0, jitter=0.0),
+    )
+    client.start()
+    try:
+        await until(lambda: len(accepted) >= 5)
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(accepted)]
+    # Sleeps are never shorter than asked: each gap is at least that attempt's delay.
+    for attempt, gap in enumerate(gaps[:4]):
+        assert gap >= 0.05 * 2**attempt * 0.95

@@ -92,9 +92,9 @@ def test_polish_name_split_between_two_reads_survives() -> None:
 
 
 @pytest.mark.parametrize("name", AMI_SESSIONS)
-@pytest.mark.parametrize("seed", [7, 8])
+@pytest.mark.parametrize("seed", [None, 7, 8], ids=["as-captured", "rechunked-7", "rechunked-8"])
 async def test_replayed_session_parses_every_response_list_and_event_as_captured(
-    name: str, seed: int
+    name: str, seed: int | None
 ) -> None:
     records = load(name)
     server = AMIReplayServer(records, seed=seed)
@@ -281,3 +281,37 @@ def test_every_captured_event_becomes_its_typed_class(name: str) -> None:
             value = getattr(typed, attribute, None)
             if value is not None:
                 assert isinstance(value, int)
+
+
+async def test_captured_answers_read_through_the_typed_result() -> None:
+    records = load("ami-session")
+    server = AMIReplayServer(records, seed=11)
+    await server.start()
+    try:
+        connection = await AMIConnection.open(
+            "127.0.0.1", server.port, connect_timeout=5, on_event=lambda _m: None
+        )
+        tasks = {
+            action_id: asyncio.create_task(connection.request(n, action_id, h, 10))
+            for n, action_id, h in captured_actions(records)
+        }
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        await connection.wait_closed()
+    finally:
+        await server.stop()
+    results = {action_id: task.result() for action_id, task in tasks.items()}
+    assert results["kck-3"].output[0].startswith("Asterisk 22.10.1 built by root")
+    module_lines = results["kck-15"].output  # Command: module show like res_agi
+    assert len(module_lines) == 3 and module_lines[-1] == "1 modules loaded"
+    unset = [r for r in results.values() if r.action == "Getvar" and r.get("Value") == ""]
+    assert unset  # an unset variable answers an empty Value:
+    missing = [r for r in results.values() if not r.success]
+    assert {r.text for r in missing} >= {"No such channel"}
+    assert results["kck-42"].message.name == "Goodbye"
+
+
+def test_invalid_utf8_becomes_replacement_characters_not_an_error() -> None:
+    reader = AMIFrameReader(expect_banner=False)
+    (message,) = reader.feed(b"Event: VarSet\r\nValue: a\xff\xc5b\r\n\r\n")
+    assert isinstance(message, AMIMessage)
+    assert message.get("Value") == "a\ufffd\ufffdb"

@@ -51,6 +51,8 @@ async def test_fastagi_component_serves_the_given_routes(settings: Settings) -> 
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", component.server.port)
         writer.write(b"agi_network_script: ivr\nagi_uniqueid: 42.1\n\n")
+        assert await reader.readline() == b'SET VARIABLE KCK_DONE "1"\n'
+        writer.write(b"200 result=1\n")
         async with asyncio.timeout(5):
             assert await reader.read() == b""
         writer.close()

@@ -88,7 +88,8 @@ def test_hotline_runs_agi_then_falls_back_to_the_queue_with_every_agent(tmp_path
     dialplan = (tmp_path / "extensions.conf").read_text()
     hotline = dialplan[dialplan.index("exten => 126165555,1"):]
     order = ["Answer()", "AGI(agi://10.0.0.5:4573/ivr)", '"${AGISTATUS}" = "HANGUP"',
-             '"${KCK_DONE}" = "1"', "n(fallback)", "Queue(${KCK_FALLBACK_QUEUE}", "n(done),Hangup"]
+             '"${KCK_AGI_FAILURE}" != ""]?fallback', '"${KCK_DONE}" = "1"]?done', "n(fallback)",
+             "Queue(${KCK_FALLBACK_QUEUE}", "n(done),Hangup"]
     positions = [hotline.index(s) for s in order]
     assert positions == sorted(positions)
     queues = (tmp_path / "queues.conf").read_text()

@@ -89,7 +89,7 @@ def normalise_env(env: str) -> str:
 
 
 def normalise_replies(lines: list[str], commands: list[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     pending = list(commands)
     for line in lines:
         command = ""
@@ -143,6 +143,8 @@ async def replay(name: str) -> tuple[list[str], list[str], str, str]:
             number=env["agi_callerid"], name=env["agi_calleridname"], channel=scenario.channel,
             digits=scenario.digits, dialed="126165555"))
         await asyncio.wait_for(server_session_done(server), 30)
+        # let the dialplan record AGISTATUS before the simulator is stopped
+        await asyncio.wait_for(holder["call"].agi_finished.wait(), 10)
     finally:
         await pbx.stop()
         await server.stop()

@@ -89,8 +89,8 @@ def captured_call(name: str) -> tuple[list[dict[str, str]], str]:
     messages = [dict(h) for _, d, h in ami_messages(fixtures_dir() / "ami-session-queue-flow.jsonl")
                 if d == "in" and h[0][0] == "Event" and not any(k == "ActionID" for k, _ in h)]
     linkedid = next(m["Linkedid"] for m in messages if m.get("Uniqueid") == uniqueid)
-    agent_devices = set()
-    call = []
+    agent_devices: set[str] = set()
+    call: list[dict[str, str]] = []
     for m in messages:
         if m.get("Linkedid") == linkedid or m.get("BridgeUniqueid") in {
                 b.get("BridgeUniqueid") for b in call if "BridgeUniqueid" in b}:
@@ -129,3 +129,51 @@ async def test_simulated_call_emits_the_captured_ami_event_order(
     want = summarise(want_events, want_channel, whole)
     assert len(want) > 8
     assert streams(got) == streams(want)
+
+
+UNFILTERED_NOISE = re.compile(r"^(RTPAUDIOQOS[A-Z]*)$")
+
+
+def channel_stream(events: list[dict[str, str]], channel: str) -> list[str]:
+    """Every event of one channel, with AGI commands and dialplan applications spelled out."""
+    out = []
+    for h in events:
+        if h.get("Channel") != channel or "ActionID" in h or h["Event"].startswith("RTCP"):
+            continue
+        if h["Event"] == "VarSet" and UNFILTERED_NOISE.match(h["Variable"]):
+            continue
+        detail = {"VarSet": h.get("Variable", ""), "Newexten": h.get("Application", ""),
+                  "AGIExecStart": h.get("Command", ""),
+                  "AGIExecEnd": f"{h.get('Command', '')} {h.get('ResultCode', '')}",
+                  "DTMFBegin": h.get("Digit", ""), "DTMFEnd": h.get("Digit", ""),
+                  "Newstate": h.get("ChannelStateDesc", ""),
+                  "Hangup": h.get("Cause", ""), "HangupRequest": h.get("Cause", "-"),
+                  "SoftHangupRequest": h.get("Cause", "")}.get(h["Event"], "")
+        out.append(f"{h['Event']} {detail}".rstrip())
+    return out
+
+
+@pytest.mark.parametrize(("name", "channel"), [
+    ("agi-session-sipdtmf", "PJSIP/sipp-00000000"),
+    ("agi-session-sipbye", "PJSIP/sipp-00000001"),
+])
+async def test_unfiltered_caller_events_of_a_sip_call_match_the_capture(
+        name: str, channel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ami-session-sip.jsonl has no event filter: Newexten, AGIExecStart/End and DTMF events are
+    compared too (RTCP and RTPAUDIOQOS statistics are not simulated)."""
+    recorded: list[dict[str, str]] = []
+    original_start = PBXSimulator.start
+
+    async def start_and_record(self: PBXSimulator) -> None:
+        self.subscribe(lambda ev, priv, headers: recorded.append(
+            {"Event": ev, "Privilege": priv, **dict(headers)}))
+        await original_start(self)
+
+    monkeypatch.setattr(PBXSimulator, "start", start_and_record)
+    await replay_mod.replay(name)
+    captured = [dict(h) for _, d, h in ami_messages(fixtures_dir() / "ami-session-sip.jsonl")
+                if d == "in" and h[0][0] == "Event"]
+    ours = next(e["Channel"] for e in recorded if e["Event"] == "Newchannel")
+    want = channel_stream(captured, channel)
+    assert len(want) > 15
+    assert channel_stream(recorded, ours) == want

@@ -1,0 +1,192 @@
+"""User accounts: argon2 passwords, add/list/disable, sign-in check, demo accounts."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kck.db.models import AuditEntry, Role, User
+from kck.errors import UserError
+
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps the timing of both failures alike.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class AccountError(UserError):
+    """An account change the administrator must correct (duplicate name, weak password…)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as the desk sees it (no password hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    extension: str | None
+    language: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: Role
+    extension: str | None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _account(user: User) -> Account:
+    return Account(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        extension=user.extension,
+        language=user.language,
+        active=user.active,
+    )
+
+
+class Accounts:
+    """The users table behind the login page and `kck users`."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def add(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        *,
+        extension: str | None = None,
+        display_name: str | None = None,
+        language: str = "pl",
+        actor: str = "cli",
+    ) -> Account:
+        if (
+            not username
+            or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+        ):
+            raise AccountError(f"user name {username!r}: use letters, digits, '.', '-' or '_' only")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AccountError(
+                f"password for {username!r}: at least {MIN_PASSWORD_LENGTH} characters"
+            )
+        if extension is not None and not extension.isdigit():
+            raise AccountError(f"extension {extension!r}: digits only, e.g. 101")
+        user = User(
+            username=username,
+            display_name=display_name or username,
+            password_hash=hash_password(password),
+            role=role.value,
+            extension=extension,
+            language=language,
+            active=True,
+        )
+        try:
+            async with self.sessions.begin() as session:
+                session.add(user)
+                session.add(
+                    AuditEntry(
+                        actor=actor,
+                        action="user.add",
+                        target=username,
+                        details={"role": role.value, "extension": extension},
+                    )
+                )
+        except IntegrityError:
+            raise AccountError(f"user {username!r} already exists") from None
+        return _account(user)
+
+    async def list(self) -> list[Account]:
+        async with self.sessions() as session:
+            users = await session.scalars(select(User).order_by(User.username))
+            return [_account(u) for u in users]
+
+    async def get(self, username: str) -> Account | None:
+        async with self.sessions() as session:
+            user = await session.scalar(select(User).where(User.username == username))
+            return _account(user) if user else None
+
+    async def set_active(self, username: str, active: bool, *, actor: str = "cli") -> Account:
+        async with self.sessions.begin() as session:
+            user = await session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise AccountError(f"no user {username!r}")
+            user.active = active
+            session.add(
+                AuditEntry(
+                    actor=actor, action="user.enable" if active else "user.disable", target=username
+                )
+            )
+            return _account(user)
+
+    async def is_active(self, user_id: int) -> bool:
+        async with self.sessions() as session:
+            return bool(await session.scalar(select(User.active).where(User.id == user_id)))
+
+    async def authenticate(self, username: str, password: str) -> Account | None:
+        """The account if the password is right and the account active; None otherwise."""
+        async with self.sessions() as session:
+            user = await session.scalar(select(User).where(User.username == username))
+        stored = user.password_hash if user is not None else _DUMMY_HASH
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if user is None or not user.active:
+            return None
+        if _hasher.check_needs_rehash(stored):
+            async with self.sessions.begin() as session:
+                fresh = await session.get(User, user.id)
+                if fresh is not None:
+                    fresh.password_hash = hash_password(password)
+        return _account(user)
+
+
+DEMO_USERS = (
+    ("agent1", Role.AGENT, "101", "Anna Nowak"),
+    ("agent2", Role.AGENT, "102", "Piotr Kowalski"),
+    ("agent3", Role.AGENT, "103", "Maria Wiśniewska"),
+    ("supervisor", Role.SUPERVISOR, None, "Ewa Zielińska"),
+    ("editor", Role.EDITOR, None, "Jan Wójcik"),
+    ("admin", Role.ADMIN, None, "Administrator"),
+)
+
+
+async def create_demo_accounts(sessions: async_sessionmaker[AsyncSession]) -> list[DemoAccount]:
+    """Demo mode only: one account per role (three agents), fresh random passwords each start.
+
+    Existing demo users get a new password, so the printed list is always the one that works.
+    """
+    accounts = Accounts(sessions)
+    made = []
+    for username, role, extension, name in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        async with sessions.begin() as session:
+            user = await session.scalar(select(User).where(User.username == username))
+            if user is not None:
+                user.password_hash = hash_password(password)
+                user.active = True
+        if user is None:
+            await accounts.add(
+                username, password, role, extension=extension, display_name=name, actor="demo"
+            )
+        made.append(DemoAccount(username, password, role, extension))
+    return made

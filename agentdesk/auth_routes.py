@@ -1,0 +1,157 @@
+"""Sign-in and sign-out pages: argon2 check, extension bound for the shift, session cookie."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from agentdesk.extensions import ExtensionTaken
+from agentdesk.i18n import catalogue, translate
+from agentdesk.keys import accounts_key, backend_key, extensions_key
+from agentdesk.security import (
+    CSRF_FIELD,
+    DESK_ROLES,
+    LOGIN_CSRF_COOKIE,
+    current_session,
+    language_of,
+    new_login_token,
+    session_request_key,
+    sessions_key,
+)
+from agentdesk.sessions import COOKIE_NAME, SESSION_TTL_S
+from kck.db.models import AuditEntry, Role
+
+log = logging.getLogger(__name__)
+
+
+def _home_of(role: Role) -> str:
+    return "/desk" if role in DESK_ROLES else "/"
+
+
+def _safe_next(value: str, role: Role) -> str:
+    # Only paths on this site (no //host or scheme): no open redirect through ?next=.
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return _home_of(role)
+
+
+async def render_login(
+    request: web.Request,
+    *,
+    error: str = "",
+    username: str = "",
+    extension: str = "",
+    status: int = 200,
+) -> web.Response:
+    from agentdesk.app import render
+
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_token()
+    response = render(
+        request,
+        "login.html",
+        status=status,
+        error=error,
+        username=username,
+        extension=extension,
+        csrf_token=token,
+        next=request.query.get("next", ""),
+        strings=catalogue(language_of(request)),
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login")
+    return response
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    session = request.get(session_request_key)
+    if session is not None:
+        raise web.HTTPFound(_home_of(session.role))
+    return await render_login(request)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    lang = language_of(request)
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    extension = str(form.get("extension", "")).strip()
+    account = await request.app[accounts_key].authenticate(username, password)
+    address = request.remote
+    if account is None:
+        log.info("failed sign-in for %r from %s", username, address)
+        await _audit(request, username or "?", "login.failed", address)
+        return await render_login(
+            request,
+            error=translate(lang, "login.failed"),
+            username=username,
+            extension=extension,
+            status=401,
+        )
+    if account.role == Role.AGENT or (account.role == Role.SUPERVISOR and extension):
+        # Agents always take calls; a supervisor does when they give an extension.
+        extension = extension or (account.extension or "")
+        if not extension.isdigit():
+            return await render_login(
+                request,
+                error=translate(lang, "login.extension_needed"),
+                username=username,
+                extension=extension,
+                status=422,
+            )
+        try:
+            await request.app[extensions_key].bind(extension, account.username)
+        except ExtensionTaken as taken:
+            return await render_login(
+                request,
+                error=translate(
+                    lang, "login.extension_taken", extension=extension, agent=taken.holder
+                ),
+                username=username,
+                extension=extension,
+                status=409,
+            )
+        await request.app[backend_key].login(account.username, extension)
+    else:
+        extension = extension if extension.isdigit() else ""
+    session = await request.app[sessions_key].create(
+        user_id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        role=account.role,
+        extension=extension or None,
+    )
+    await _audit(request, account.username, "login", address, {"extension": extension})
+    response = web.HTTPFound(_safe_next(str(form.get("next", "")), account.role))
+    response.set_cookie(
+        COOKIE_NAME, session.id, httponly=True, samesite="Lax", max_age=SESSION_TTL_S, path="/"
+    )
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    session = current_session(request)
+    if session.role == Role.AGENT or session.extension:
+        await request.app[backend_key].logout(session.username)
+    if session.extension:
+        await request.app[extensions_key].release(session.extension, session.username)
+    await request.app[sessions_key].delete(session.id)
+    await _audit(request, session.username, "logout", request.remote)
+    response = web.HTTPFound("/login")
+    response.del_cookie(COOKIE_NAME, path="/")
+    raise response
+
+
+async def _audit(
+    request: web.Request,
+    actor: str,
+    action: str,
+    address: str | None,
+    details: dict[str, str] | None = None,
+) -> None:
+    sessions = request.app[accounts_key].sessions
+    async with sessions.begin() as db:
+        db.add(AuditEntry(actor=actor, action=action, address=address, details=details or {}))
+
+
+__all__ = ["CSRF_FIELD", "login_page", "login_submit", "logout"]

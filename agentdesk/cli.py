@@ -1,0 +1,100 @@
+"""`kck users add/list/disable/enable`: accounts for the desk, the wall board and the editors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from agentdesk.accounts import AccountError, Accounts
+from kck.commands import settings_from
+from kck.db import create_engine, require_current_schema, session_factory
+from kck.db.models import Role
+
+T = TypeVar("T")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    users = sub.add_parser("users", help="user accounts: add, list, disable, enable")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+
+    add = users_sub.add_parser(
+        "add",
+        help="add an account (password asked, or read from stdin when piped)",
+        description="Example: kck users add anowak --role agent --extension 101",
+    )
+    add.add_argument("name", help="user name used to sign in")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--extension", help="default phone extension (agents), e.g. 101")
+    add.add_argument("--display-name", help="full name shown on the desk and the wall board")
+    add.add_argument("--language", choices=["pl", "en"], default="pl")
+    add.set_defaults(func=cmd_add)
+
+    lst = users_sub.add_parser("list", help="list accounts")
+    lst.set_defaults(func=cmd_list)
+
+    for action, active in (("disable", False), ("enable", True)):
+        p = users_sub.add_parser(action, help=f"{action} an account (history is kept)")
+        p.add_argument("name")
+        p.set_defaults(func=cmd_set_active, active=active)
+
+
+def _run(args: argparse.Namespace, work: Callable[[Accounts], Awaitable[T]]) -> T:
+    settings = settings_from(args)
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            await require_current_schema(engine)
+            return await work(Accounts(session_factory(engine)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _read_password(name: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != first:
+            raise AccountError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    password = _read_password(args.name)
+    account = _run(
+        args,
+        lambda accounts: accounts.add(
+            args.name,
+            password,
+            Role(args.role),
+            extension=args.extension,
+            display_name=args.display_name,
+            language=args.language,
+        ),
+    )
+    ext = f", extension {account.extension}" if account.extension else ""
+    print(f"added {account.username} ({account.role.value}{ext})")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    accounts = _run(args, lambda a: a.list())
+    print(f"{'name':<16} {'role':<11} {'ext':<6} {'active':<7} display name")
+    for a in accounts:
+        print(
+            f"{a.username:<16} {a.role.value:<11} {a.extension or '-':<6} "
+            f"{'yes' if a.active else 'no':<7} {a.display_name}"
+        )
+    return 0
+
+
+def cmd_set_active(args: argparse.Namespace) -> int:
+    account = _run(args, lambda a: a.set_active(args.name, args.active))
+    print(f"{account.username}: {'enabled' if account.active else 'disabled'}")
+    return 0

@@ -1,0 +1,229 @@
+"""The desk page and its small JSON API: state, wrap-up outcome, KB search, ticket save/lookup."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from agentdesk.i18n import catalogue, translate
+from agentdesk.keys import backend_key, knowledge_key, tickets_key, units_key
+from agentdesk.last_call import last_call_of
+from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused
+from agentdesk.security import current_session, language_of
+from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
+from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
+from agentdesk.tickets.store import TicketView
+from kck.db.models import AuditEntry, Call
+from kck.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _services(request: web.Request) -> Services:
+    from agentdesk.app import services_key
+
+    return request.app[services_key]
+
+
+async def desk_page(request: web.Request) -> web.StreamResponse:
+    from agentdesk.app import render
+
+    session = current_session(request)
+    lang = language_of(request)
+    units = request.app[units_key]
+    return render(
+        request,
+        "desk.html",
+        session=session,
+        lang=lang,
+        strings=catalogue(lang),
+        categories=[c.value for c in TicketCategory],
+        units=[(u.code, u.name(lang)) for u in units.units],
+        pause_reasons=[r.value for r in AGENT_PAUSE_REASONS],
+        outcomes=[o.value for o in WrapUpOutcome],
+        boot=json.dumps(
+            {
+                "agent": session.username,
+                "extension": session.extension,
+                "csrf": session.csrf_token,
+                "lang": lang,
+                "strings": catalogue(lang),
+                "unitsByCategory": {
+                    c.value: [u.code for u in units.for_category(c.value)] for c in TicketCategory
+                },
+            },
+            ensure_ascii=False,
+        ).replace("<", "\\u003c"),  # nothing in the data can close the <script> element
+    )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "bad_json", "message": "request body is not JSON"}),
+            content_type="application/json",
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "bad_json", "message": "expected a JSON object"}),
+            content_type="application/json",
+        )
+    return body
+
+
+async def get_state(request: web.Request) -> web.Response:
+    session = current_session(request)
+    status = await request.app[backend_key].status(session.username)
+    return web.json_response(status.as_json())
+
+
+async def set_state(request: web.Request) -> web.Response:
+    session = current_session(request)
+    body = await _json_body(request)
+    lang = language_of(request)
+    try:
+        state = AgentState(str(body.get("state")))
+    except ValueError:
+        return web.json_response(
+            {"error": "state", "message": f"unknown state {body.get('state')!r}"}, status=422
+        )
+    reason = body.get("reason")
+    if state == AgentState.PAUSED and reason not in {r.value for r in AGENT_PAUSE_REASONS}:
+        return web.json_response(
+            {"error": "reason", "message": f"unknown pause reason {reason!r}"}, status=422
+        )
+    try:
+        status = await request.app[backend_key].set_state(
+            session.username, state, str(reason) if reason else None
+        )
+    except StateRefused as refused:
+        return web.json_response(
+            {"error": "refused", "message": translate(lang, "state.refused", reason=str(refused))},
+            status=409,
+        )
+    return web.json_response(status.as_json())
+
+
+async def save_wrap_up(request: web.Request) -> web.Response:
+    """The agent's outcome for their last call; optionally back to available at once."""
+    session = current_session(request)
+    body = await _json_body(request)
+    lang = language_of(request)
+    services = _services(request)
+    call_id = str(body.get("call_id") or "")
+    last = await last_call_of(services, session.username)
+    if not call_id or call_id != last:
+        return web.json_response(
+            {"error": "call_id", "message": f"call {call_id!r} is not your last call"}, status=409
+        )
+    try:
+        outcome = WrapUpOutcome(str(body.get("outcome")))
+    except ValueError:
+        return web.json_response(
+            {"errors": {"outcome": translate(lang, "outcome.unknown")}}, status=422
+        )
+    tickets = await request.app[tickets_key].for_call(call_id)
+    async with services.sessions.begin() as db:
+        call = await db.get(Call, call_id)
+        if outcome == WrapUpOutcome.TICKET_CREATED and call is not None and not tickets:
+            return web.json_response(
+                {"errors": {"outcome": translate(lang, "outcome.needs_ticket")}}, status=422
+            )
+        if call is not None:
+            call.wrapup_outcome = outcome.value
+        db.add(
+            AuditEntry(
+                actor=session.username,
+                action="call.wrap_up",
+                target=call_id,
+                details={"outcome": outcome.value, "tickets": [t.number for t in tickets]},
+                address=request.remote,
+            )
+        )
+    result: dict[str, Any] = {"outcome": outcome.value, "message": translate(lang, "outcome.saved")}
+    if body.get("available"):
+        backend = request.app[backend_key]
+        current = await backend.status(session.username)
+        if current.state in (AgentState.WRAP_UP, AgentState.PAUSED):
+            try:
+                result["state"] = (
+                    await backend.set_state(session.username, AgentState.AVAILABLE)
+                ).as_json()
+            except StateRefused as refused:
+                result["state_error"] = str(refused)
+    return web.json_response(result)
+
+
+async def kb_search(request: web.Request) -> web.Response:
+    query = request.query.get("q", "").strip()[:200]
+    if not query:
+        return web.json_response({"hits": []})
+    hits = await request.app[knowledge_key].search(query, language_of(request), 8)
+    return web.json_response(
+        {
+            "hits": [
+                {"slug": h.slug, "title": h.title, "snippet_html": h.snippet_html, "score": h.score}
+                for h in hits
+            ]
+        }
+    )
+
+
+def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[str, Any]:
+    units = request.app[units_key]
+    return {
+        "number": ticket.number,
+        "category": ticket.category,
+        "category_text": translate(lang, f"category.{ticket.category}"),
+        "location_text": ticket.location_text,
+        "latitude": ticket.latitude,
+        "longitude": ticket.longitude,
+        "description": ticket.description,
+        "caller_number": ticket.caller_number,
+        "contact_consent": ticket.contact_consent,
+        "units": [
+            {"code": code, "name": (u.name(lang) if (u := units.get(code)) else code)}
+            for code in ticket.units
+        ],
+        "call_id": ticket.call_id,
+        "created_at": ticket.created_at.isoformat(),
+        "status": ticket.status,
+    }
+
+
+async def create_ticket(request: web.Request) -> web.Response:
+    session = current_session(request)
+    body = await _json_body(request)
+    lang = language_of(request)
+    services = _services(request)
+    try:
+        form = parse_ticket_form(body, request.app[units_key])
+    except TicketFormInvalid as invalid:
+        return web.json_response(
+            {"errors": invalid.messages(lang), "message": translate(lang, "ticket.fix")},
+            status=422,
+        )
+    ticket = await request.app[tickets_key].create(
+        form, created_by=session.user_id, now=services.clock.now()
+    )
+    log.info("ticket %s saved by %s for call %s", ticket.number, session.username, ticket.call_id)
+    payload = _ticket_json(ticket, lang, request)
+    payload["message"] = translate(lang, "ticket.saved", number=ticket.number)
+    return web.json_response(payload, status=201)
+
+
+async def find_ticket(request: web.Request) -> web.Response:
+    number = request.match_info["number"].strip().upper()
+    lang = language_of(request)
+    ticket = await request.app[tickets_key].get(number)
+    if ticket is None:
+        return web.json_response(
+            {"error": "not_found", "message": translate(lang, "ticket.not_found", number=number)},
+            status=404,
+        )
+    return web.json_response(_ticket_json(ticket, lang, request))

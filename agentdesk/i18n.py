@@ -1,0 +1,150 @@
+"""The desk's words in Polish (default) and English; the language comes from a cookie."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("pl", "en")
+LANGUAGE_COOKIE = "kck_lang"
+
+# key → (Polish, English)
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "app.title": ("Stanowisko konsultanta", "Agent desk"),
+    "login.title": ("Logowanie", "Sign in"),
+    "login.username": ("Użytkownik", "User name"),
+    "login.password": ("Hasło", "Password"),
+    "login.extension": ("Numer wewnętrzny (telefon)", "Phone extension"),
+    "login.submit": ("Zaloguj", "Sign in"),
+    "login.failed": ("Nieprawidłowy użytkownik lub hasło.", "Wrong user name or password."),
+    "login.extension_needed": (
+        "Podaj numer wewnętrzny telefonu, przy którym pracujesz.",
+        "Give the extension of the phone you work at.",
+    ),
+    "login.extension_taken": (
+        "Numer wewnętrzny {extension} jest już zajęty przez {agent}.",
+        "Extension {extension} is already taken by {agent}.",
+    ),
+    "login.expired": (
+        "Formularz wygasł — spróbuj ponownie.",
+        "The form expired — please try again.",
+    ),
+    "logout": ("Wyloguj", "Sign out"),
+    "forbidden": ("Brak uprawnień do tej strony.", "You may not open this page."),
+    "csrf": (
+        "Brak lub nieprawidłowy token bezpieczeństwa (CSRF). Odśwież stronę.",
+        "Security token (CSRF) missing or wrong. Reload the page.",
+    ),
+    "lang.switch": ("English", "Polski"),
+    "state.logged_out": ("wylogowany", "logged out"),
+    "state.available": ("dostępny", "available"),
+    "state.offered": ("połączenie przychodzące", "call incoming"),
+    "state.on_call": ("w rozmowie", "on a call"),
+    "state.wrap_up": ("obsługa po rozmowie", "wrap-up"),
+    "state.paused": ("przerwa", "paused"),
+    "reason.break": ("przerwa", "break"),
+    "reason.training": ("szkolenie", "training"),
+    "reason.back_office": ("praca biurowa", "back office"),
+    "reason.meeting": ("spotkanie", "meeting"),
+    "reason.login": ("po zalogowaniu", "just signed in"),
+    "reason.no_answer": ("nieodebrane połączenie", "missed call"),
+    "desk.go_available": ("Dostępny", "Available"),
+    "desk.pause": ("Przerwa", "Pause"),
+    "desk.in_state": ("w stanie od", "in state for"),
+    "desk.extension": ("wewn.", "ext."),
+    "desk.waiting": ("Oczekiwanie na połączenie…", "Waiting for a call…"),
+    "desk.connection_lost": (
+        "Utracono połączenie z serwerem — łączę ponownie…",
+        "Connection to the server lost — reconnecting…",
+    ),
+    "pop.caller": ("Dzwoniący", "Caller"),
+    "pop.withheld": ("numer zastrzeżony", "number withheld"),
+    "pop.ivr_path": ("Ścieżka w IVR", "IVR path"),
+    "pop.transcript": ("Wypowiedź dzwoniącego", "What the caller said"),
+    "pop.history": ("Poprzednie kontakty (90 dni)", "Previous contacts (90 days)"),
+    "pop.no_history": ("Brak wcześniejszych połączeń i zgłoszeń.", "No earlier calls or tickets."),
+    "pop.calls": ("Połączenia", "Calls"),
+    "pop.tickets": ("Zgłoszenia", "Tickets"),
+    "pop.suggestions": ("Podpowiedzi z bazy wiedzy", "Knowledge base suggestions"),
+    "pop.no_suggestions": ("Brak podpowiedzi.", "No suggestions."),
+    "pop.reason": ("powód", "reason"),
+    "pop.call_timer": ("Czas rozmowy", "Call time"),
+    "pop.wrap_timer": ("Obsługa po rozmowie", "Wrap-up"),
+    "pop.language": ("Język dzwoniącego", "Caller's language"),
+    "pop.queue": ("Kolejka", "Queue"),
+    "kb.search": ("Szukaj w bazie wiedzy", "Search the knowledge base"),
+    "kb.no_hits": ("Nic nie znaleziono.", "Nothing found."),
+    "notes": ("Notatki", "Notes"),
+    "ticket.title": ("Zgłoszenie", "Ticket"),
+    "ticket.category": ("Kategoria", "Category"),
+    "ticket.location": ("Miejsce (adres)", "Place (address)"),
+    "ticket.latitude": ("Szer. geogr.", "Latitude"),
+    "ticket.longitude": ("Dł. geogr.", "Longitude"),
+    "ticket.description": ("Opis", "Description"),
+    "ticket.caller_number": ("Telefon dzwoniącego", "Caller's phone"),
+    "ticket.caller_name": ("Imię i nazwisko", "Name"),
+    "ticket.caller_email": ("E-mail", "E-mail"),
+    "ticket.consent": ("Zgoda na kontakt w sprawie zgłoszenia", "Consent to be contacted about it"),
+    "ticket.units": ("Przekaż do jednostek", "Forward to units"),
+    "ticket.save": ("Zapisz zgłoszenie", "Save ticket"),
+    "ticket.saved": ("Zapisano zgłoszenie {number}", "Ticket {number} saved"),
+    "ticket.fix": ("Popraw zaznaczone pola.", "Correct the marked fields."),
+    "ticket.lookup": ("Znajdź zgłoszenie po numerze", "Find a ticket by number"),
+    "ticket.not_found": ("Nie ma zgłoszenia {number}.", "No ticket {number}."),
+    "ticket.find": ("Szukaj", "Find"),
+    "ticket.created_at": ("Utworzono", "Created"),
+    "ticket.status": ("Status", "Status"),
+    "category.greenery": ("zieleń", "greenery"),
+    "category.roads_pavements": ("drogi i chodniki", "roads and pavements"),
+    "category.small_architecture": ("mała architektura", "small architecture"),
+    "category.waste": ("odpady", "waste"),
+    "category.transport": ("komunikacja", "transport"),
+    "category.other": ("inne", "other"),
+    "category.out_of_competence": ("poza kompetencją miasta", "out of city competence"),
+    "outcome.title": ("Wynik rozmowy", "Call outcome"),
+    "outcome.resolved_first_line": ("załatwione na pierwszej linii", "resolved at first line"),
+    "outcome.ticket_created": ("utworzono zgłoszenie do jednostek", "ticket created for units"),
+    "outcome.callback_needed": ("potrzebny oddzwon", "callback needed"),
+    "outcome.wrong_number": (
+        "pomyłka / poza kompetencją",
+        "wrong number / out of competence",
+    ),
+    "outcome.save": ("Zapisz wynik", "Save outcome"),
+    "outcome.save_and_available": ("Zapisz i bądź dostępny", "Save and become available"),
+    "outcome.needs_ticket": (
+        "Najpierw zapisz zgłoszenie dla tej rozmowy.",
+        "Save a ticket for this call first.",
+    ),
+    "outcome.unknown": ("Wybierz wynik z listy.", "Choose an outcome from the list."),
+    "outcome.saved": ("Zapisano wynik rozmowy.", "Outcome saved."),
+    "call.in_progress": ("w toku", "in progress"),
+    "call.answered": ("odebrane", "answered"),
+    "call.abandoned": ("porzucone", "abandoned"),
+    "call.self_service": ("samoobsługa", "self-service"),
+    "call.callback": ("oddzwonienie", "callback"),
+    "call.voicemail": ("poczta głosowa", "voicemail"),
+    "call.transferred": ("przekazane", "transferred"),
+    "call.closed_hours": ("poza godzinami", "closed hours"),
+    "call.hung_up_in_ivr": ("rozłączone w IVR", "hung up in IVR"),
+    "call.failed": ("błąd", "failed"),
+    "state.refused": (
+        "Nie można teraz zmienić stanu: {reason}",
+        "Cannot change state now: {reason}",
+    ),
+}
+
+
+def pick_language(value: str | None) -> str:
+    return value if value in LANGUAGES else "pl"
+
+
+def translate(language: str, key: str, **params: Any) -> str:
+    pair = CATALOGUE.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if language == "en" else pair[0]
+    return text.format(**params) if params else text
+
+
+def catalogue(language: str) -> dict[str, str]:
+    """Every string in one language (handed to the page's script)."""
+    return {key: (en if language == "en" else pl) for key, (pl, en) in CATALOGUE.items()}

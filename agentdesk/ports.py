@@ -1,0 +1,144 @@
+"""What the desk needs from the router (queues) and the knowledge base (kb), as small protocols."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class AgentState(enum.StrEnum):
+    """The agent states of the queues contract (CONTRACTS.md)."""
+
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    OFFERED = "offered"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+class PauseReason(enum.StrEnum):
+    """Why an agent is not taking calls; the first four are chosen by the agent."""
+
+    BREAK = "break"
+    TRAINING = "training"
+    BACK_OFFICE = "back_office"
+    MEETING = "meeting"
+    LOGIN = "login"
+    NO_ANSWER = "no_answer"
+
+
+AGENT_PAUSE_REASONS = (
+    PauseReason.BREAK,
+    PauseReason.TRAINING,
+    PauseReason.BACK_OFFICE,
+    PauseReason.MEETING,
+)
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    """An agent's state as the desk shows it: since when, and (in wrap-up) until when."""
+
+    agent: str
+    state: AgentState
+    since: datetime
+    reason: str | None = None
+    until: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "state": self.state.value,
+            "reason": self.reason,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A call offered to one agent (the `Offer` of the queues contract)."""
+
+    offer_id: str
+    call_id: str
+    agent: str
+    extension: str
+    dial: str
+    ring_timeout_s: float
+    offered_at: str
+    kind: str
+    request: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Offer:
+        return cls(
+            offer_id=str(data["offer_id"]),
+            call_id=str(data["call_id"]),
+            agent=str(data["agent"]),
+            extension=str(data.get("extension") or ""),
+            dial=str(data.get("dial") or ""),
+            ring_timeout_s=float(data.get("ring_timeout_s") or 0),
+            offered_at=str(data.get("offered_at") or ""),
+            kind=str(data.get("kind") or "inbound"),
+            request=dict(data.get("request") or {}),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "offer_id": self.offer_id,
+            "call_id": self.call_id,
+            "agent": self.agent,
+            "extension": self.extension,
+            "dial": self.dial,
+            "ring_timeout_s": self.ring_timeout_s,
+            "offered_at": self.offered_at,
+            "kind": self.kind,
+            "request": self.request,
+        }
+
+
+class StateRefused(Exception):
+    """The router would not make this state change (e.g. 'available' while on a call)."""
+
+
+class DeskBackend(Protocol):
+    """The part of the queues contract the desk calls; offers arrive on live channel agent:<name>."""
+
+    async def login(self, agent: str, extension: str) -> AgentStatus: ...
+    async def logout(self, agent: str) -> None: ...
+    async def status(self, agent: str) -> AgentStatus: ...
+    async def set_state(
+        self, agent: str, state: AgentState, reason: str | None = None
+    ) -> AgentStatus: ...
+    async def current_offer(self, agent: str) -> Offer | None: ...
+
+
+@dataclass(frozen=True)
+class CardSuggestion:
+    """A KB card proposed on the screen-pop, with the reason in words."""
+
+    slug: str
+    title: str
+    reason: str
+    score: float
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class CardHit:
+    """One live-search result; `snippet_html` is already escaped with <mark> highlights."""
+
+    slug: str
+    title: str
+    snippet_html: str
+    score: float
+
+
+class KnowledgePort(Protocol):
+    """The kb contract the desk uses: suggestions for a call and live search."""
+
+    async def suggest(self, request: dict[str, Any], language: str) -> list[CardSuggestion]: ...
+    async def search(self, query: str, language: str, limit: int) -> list[CardHit]: ...

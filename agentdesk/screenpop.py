@@ -1,0 +1,116 @@
+"""The screen-pop: everything the agent sees about a call before the phone rings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentdesk.i18n import translate
+from agentdesk.ports import KnowledgePort, Offer
+from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore
+from agentdesk.tickets.units import CityUnits
+from kck import phone
+from kck.db.models import Call
+
+log = logging.getLogger(__name__)
+
+
+def ivr_path_in_words(request: dict[str, Any]) -> str:
+    """The contract's ready text, else the step labels joined the same way."""
+    if text := request.get("ivr_path_text"):
+        return str(text)
+    labels = [
+        str(step.get("label"))
+        for step in request.get("ivr_path") or []
+        if isinstance(step, dict) and step.get("label")
+    ]
+    return " → ".join(labels)
+
+
+@dataclass
+class ScreenPopBuilder:
+    sessions: async_sessionmaker[AsyncSession]
+    tickets: TicketStore
+    knowledge: KnowledgePort
+    units: CityUnits
+    tz: ZoneInfo
+
+    async def build(self, offer: Offer, language: str, now: datetime) -> dict[str, Any]:
+        request = offer.request
+        caller = request.get("caller") or None
+        since = now - HISTORY_WINDOW
+        calls: list[dict[str, Any]] = []
+        tickets: list[dict[str, Any]] = []
+        if caller:
+            async with self.sessions() as session:
+                rows = await session.scalars(
+                    select(Call)
+                    .where(
+                        Call.caller_number == caller,
+                        Call.arrived_at >= since,
+                        Call.id != offer.call_id,
+                    )
+                    .order_by(Call.arrived_at.desc())
+                    .limit(10)
+                )
+                for call in rows:
+                    calls.append(
+                        {
+                            "at": call.arrived_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
+                            "outcome": call.outcome,
+                            "outcome_text": translate(language, f"call.{call.outcome}"),
+                            "wrapup": translate(language, f"outcome.{call.wrapup_outcome}")
+                            if call.wrapup_outcome
+                            else "",
+                            "queue": call.queue or "",
+                        }
+                    )
+            for ticket in await self.tickets.for_caller(caller, since):
+                tickets.append(
+                    {
+                        "number": ticket.number,
+                        "category": translate(language, f"category.{ticket.category}"),
+                        "at": ticket.created_at.astimezone(self.tz).strftime("%Y-%m-%d"),
+                        "status": ticket.status,
+                        "location": ticket.location_text or "",
+                    }
+                )
+        try:
+            suggestions = await self.knowledge.suggest(request, language)
+        except Exception:  # the pop without cards is better than no pop
+            log.exception("KB suggestions failed for call %s", offer.call_id)
+            suggestions = []
+        category = request.get("ticket_category") or ""
+        return {
+            "offer_id": offer.offer_id,
+            "call_id": offer.call_id,
+            "kind": offer.kind,
+            "offered_at": offer.offered_at,
+            "ring_timeout_s": offer.ring_timeout_s,
+            "caller": {
+                "e164": caller,
+                "display": phone.display(caller, translate(language, "pop.withheld")),
+                "withheld": caller is None,
+            },
+            "caller_language": request.get("language") or "pl",
+            "queue": request.get("queue") or "",
+            "ivr_path": ivr_path_in_words(request),
+            "transcript": request.get("transcript") or "",
+            "history": {"calls": calls, "tickets": tickets},
+            "suggestions": [
+                {"slug": s.slug, "title": s.title, "reason": s.reason, "summary": s.summary}
+                for s in suggestions
+            ],
+            "form": {
+                "call_id": offer.call_id,
+                "category": category,
+                "caller_number": phone.display(caller, "") if caller else "",
+                "units": [u.code for u in self.units.for_category(category)][:1],
+            },
+        }

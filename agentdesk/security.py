@@ -1,0 +1,170 @@
+"""Who may open what: session loading, role checks on every route (default deny), CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from agentdesk.i18n import LANGUAGE_COOKIE, pick_language, translate
+from agentdesk.sessions import COOKIE_NAME, DeskSession, SessionStore
+from kck.db.models import Role
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+sessions_key = web.AppKey("desk_sessions", SessionStore)
+access_key: web.AppKey[dict[tuple[str, str], Access]] = web.AppKey("desk_access")
+session_request_key = web.RequestKey("desk_session", DeskSession)
+
+LOGIN_CSRF_COOKIE = "kck_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+ALL_ROLES = frozenset(Role)
+DESK_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
+STAFF_ROLES = frozenset({Role.SUPERVISOR, Role.EDITOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route: `roles` None = anyone (login page, health, static files)."""
+
+    roles: frozenset[Role] | None
+    login_form: bool = False  # CSRF by double-submit cookie (no session exists yet)
+
+
+PUBLIC = Access(None)
+
+
+def add_route(
+    app: web.Application,
+    method: str,
+    path: str,
+    handler: Handler,
+    access: Access,
+    name: str | None = None,
+) -> None:
+    """Register a route together with its access rule; a route without one is refused."""
+    route = app.router.add_route(method, path, handler, name=name)
+    app[access_key][(method, route.resource.canonical)] = access  # type: ignore[union-attr]
+    if method == "GET":
+        app[access_key][("HEAD", route.resource.canonical)] = access  # type: ignore[union-attr]
+
+
+def current_session(request: web.Request) -> DeskSession:
+    session: DeskSession | None = request.get(session_request_key)
+    if session is None:  # the middleware lets no protected handler run without one
+        raise web.HTTPUnauthorized()
+    return session
+
+
+def language_of(request: web.Request) -> str:
+    return pick_language(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def _wants_json(request: web.Request) -> bool:
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return True  # a socket cannot follow a redirect to the login page
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _deny(request: web.Request, status: int, key: str) -> web.Response:
+    text = translate(language_of(request), key)
+    if _wants_json(request):
+        return web.json_response({"error": key, "message": text}, status=status)
+    return web.Response(
+        status=status,
+        text=f"<!doctype html><meta charset=utf-8><title>{status}</title>"
+        f'<p role="alert">{text}</p><p><a href="/login">→ /login</a></p>',
+        content_type="text/html",
+    )
+
+
+def _same_origin(request: web.Request) -> bool:
+    """Browsers send Origin on cross-site posts and WebSocket handshakes; it must be us."""
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.host
+
+
+async def _still_active(request: web.Request, session: DeskSession) -> bool:
+    from agentdesk.keys import accounts_key
+
+    return await request.app[accounts_key].is_active(session.user_id)
+
+
+def new_login_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@web.middleware
+async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    match = request.match_info
+    if match.http_exception is not None:
+        raise match.http_exception
+    resource = match.route.resource
+    canonical = resource.canonical if resource is not None else ""
+    access = request.app[access_key].get((request.method, canonical))
+    if access is None and canonical.startswith("/static"):
+        access = PUBLIC
+    if access is None:
+        log.warning("route %s %s has no access rule: refused", request.method, canonical)
+        return _deny(request, 403, "forbidden")
+
+    session_id = request.cookies.get(COOKIE_NAME, "")
+    session = await request.app[sessions_key].get(session_id) if session_id else None
+    if (
+        session is not None
+        and access.roles is not None
+        and not await _still_active(request, session)
+    ):
+        # A disabled account loses its open sessions at its next click.
+        await request.app[sessions_key].delete(session.id)
+        session = None
+    if session is not None:
+        request[session_request_key] = session
+
+    if access.roles is not None:
+        if session is None:
+            if request.method == "GET" and not _wants_json(request):
+                raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
+            return _deny(request, 401, "login.title")
+        if session.role not in access.roles:
+            log.info(
+                "%s (%s) refused %s %s",
+                session.username,
+                session.role,
+                request.method,
+                request.path,
+            )
+            return _deny(request, 403, "forbidden")
+
+    if request.method in UNSAFE_METHODS:
+        if not _same_origin(request):
+            return _deny(request, 403, "csrf")
+        if access.login_form:
+            form = await request.post()
+            sent = str(form.get(CSRF_FIELD, ""))
+            expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        else:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent and request.content_type in (
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ):
+                sent = str((await request.post()).get(CSRF_FIELD, ""))
+            expected = session.csrf_token if session is not None else ""
+        if not expected or not sent or not hmac.compare_digest(sent, expected):
+            return _deny(request, 403, "csrf")
+    return await handler(request)

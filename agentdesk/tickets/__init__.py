@@ -1,0 +1,1 @@
+"""Tickets: categories, city units, validation, numbering and storage."""

@@ -1,0 +1,210 @@
+"""The ticket form checked at the server: every field, with a message per field in PL and EN."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from agentdesk.tickets.categories import CATEGORIES_NEEDING_LOCATION, TicketCategory
+from agentdesk.tickets.units import CityUnits
+from kck.phone import to_e164
+
+# code → (Polish, English); `{n}` etc. filled from the error's params.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "required": ("To pole jest wymagane.", "This field is required."),
+    "category_unknown": ("Wybierz kategorię z listy.", "Choose a category from the list."),
+    "location_required": (
+        "Podaj miejsce (adres lub opis miejsca) — bez niego jednostka nie znajdzie problemu.",
+        "Give the place (address or description) — the unit cannot find the problem without it.",
+    ),
+    "too_long": ("Najwyżej {n} znaków.", "At most {n} characters."),
+    "too_short": ("Co najmniej {n} znaków.", "At least {n} characters."),
+    "coords_pair": (
+        "Podaj obie współrzędne albo żadnej.",
+        "Give both coordinates or neither.",
+    ),
+    "coords_number": (
+        "Współrzędna musi być liczbą, np. 50.0614.",
+        "A coordinate must be a number, e.g. 50.0614.",
+    ),
+    "coords_range": (
+        "Współrzędne poza Polską — sprawdź szerokość (49–55) i długość (14–24.2).",
+        "Coordinates outside Poland — check latitude (49–55) and longitude (14–24.2).",
+    ),
+    "phone_invalid": (
+        "Nieprawidłowy numer telefonu, np. 12 616 55 55 lub +48 600 123 456.",
+        "Invalid phone number, e.g. 12 616 55 55 or +48 600 123 456.",
+    ),
+    "email_invalid": ("Nieprawidłowy adres e-mail.", "Invalid e-mail address."),
+    "consent_contact_missing": (
+        "Zgoda na kontakt wymaga numeru telefonu lub adresu e-mail.",
+        "Consent to be contacted needs a phone number or an e-mail address.",
+    ),
+    "contact_without_consent": (
+        "Dane kontaktowe zapisujemy tylko za zgodą — zaznacz zgodę albo usuń dane.",
+        "Contact details are kept only with consent — tick consent or remove them.",
+    ),
+    "units_required": (
+        "Wybierz co najmniej jedną jednostkę miejską.",
+        "Choose at least one city unit.",
+    ),
+    "unit_unknown": ("Nieznana jednostka: {code}.", "Unknown unit: {code}."),
+    "not_a_list": ("Oczekiwano listy.", "Expected a list."),
+}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DESCRIPTION_MIN = 10
+DESCRIPTION_MAX = 4000
+LOCATION_MAX = 300
+NAME_MAX = 200
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def message(self, language: str) -> str:
+        pl, en = MESSAGES[self.code]
+        return (en if language == "en" else pl).format(**dict(self.params))
+
+
+class TicketFormInvalid(Exception):
+    """The form has errors; `errors` holds one per field (the first found)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(f"{e.field}: {e.code}" for e in errors))
+        self.errors = errors
+
+    def messages(self, language: str) -> dict[str, str]:
+        return {e.field: e.message(language) for e in self.errors}
+
+
+@dataclass(frozen=True)
+class TicketForm:
+    """A valid ticket, normalised: phone in E.164, trimmed text, known unit codes."""
+
+    category: TicketCategory
+    location_text: str | None
+    latitude: float | None
+    longitude: float | None
+    description: str
+    caller_number: str | None
+    caller_name: str | None
+    caller_email: str | None
+    contact_consent: bool
+    units: tuple[str, ...]
+    call_id: str | None
+    language: str = "pl"
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _coordinate(raw: Any, name: str, errors: list[FieldError]) -> float | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return float(str(raw).replace(",", "."))
+    except ValueError:
+        errors.append(FieldError(name, "coords_number"))
+        return None
+
+
+def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
+    """Check every field; raise TicketFormInvalid listing all the fields at fault."""
+    errors: list[FieldError] = []
+
+    category: TicketCategory | None = None
+    raw_category = _text(data, "category")
+    if not raw_category:
+        errors.append(FieldError("category", "required"))
+    else:
+        try:
+            category = TicketCategory(raw_category)
+        except ValueError:
+            errors.append(FieldError("category", "category_unknown"))
+
+    location = _text(data, "location_text")
+    if len(location) > LOCATION_MAX:
+        errors.append(FieldError("location_text", "too_long", (("n", str(LOCATION_MAX)),)))
+    elif not location and category in CATEGORIES_NEEDING_LOCATION:
+        errors.append(FieldError("location_text", "location_required"))
+
+    lat = _coordinate(data.get("latitude"), "latitude", errors)
+    lon = _coordinate(data.get("longitude"), "longitude", errors)
+    if (lat is None) != (lon is None) and not any(
+        e.field in ("latitude", "longitude") for e in errors
+    ):
+        errors.append(FieldError("latitude" if lat is None else "longitude", "coords_pair"))
+    elif lat is not None and lon is not None and not (49.0 <= lat <= 55.0 and 14.0 <= lon <= 24.2):
+        errors.append(FieldError("latitude", "coords_range"))
+
+    description = _text(data, "description")
+    if not description:
+        errors.append(FieldError("description", "required"))
+    elif len(description) < DESCRIPTION_MIN:
+        errors.append(FieldError("description", "too_short", (("n", str(DESCRIPTION_MIN)),)))
+    elif len(description) > DESCRIPTION_MAX:
+        errors.append(FieldError("description", "too_long", (("n", str(DESCRIPTION_MAX)),)))
+
+    consent = data.get("contact_consent") in (True, "true", "on", "1", 1)
+    raw_phone = _text(data, "caller_number")
+    phone = to_e164(raw_phone) if raw_phone else None
+    if raw_phone and phone is None:
+        errors.append(FieldError("caller_number", "phone_invalid"))
+    name = _text(data, "caller_name")
+    if len(name) > NAME_MAX:
+        errors.append(FieldError("caller_name", "too_long", (("n", str(NAME_MAX)),)))
+    email = _text(data, "caller_email")
+    if email and (len(email) > NAME_MAX or not _EMAIL.match(email)):
+        errors.append(FieldError("caller_email", "email_invalid"))
+    if consent and not raw_phone and not email:
+        errors.append(FieldError("contact_consent", "consent_contact_missing"))
+    if not consent and (name or email):
+        errors.append(FieldError("contact_consent", "contact_without_consent"))
+
+    raw_units = data.get("units") or []
+    if isinstance(raw_units, str):
+        raw_units = [raw_units]
+    chosen: list[str] = []
+    if not isinstance(raw_units, list):
+        errors.append(FieldError("units", "not_a_list"))
+    else:
+        for code in raw_units:
+            if units.get(str(code)) is None:
+                errors.append(FieldError("units", "unit_unknown", (("code", str(code)),)))
+                break
+            if str(code) not in chosen:
+                chosen.append(str(code))
+        if (
+            not chosen
+            and category not in (None, TicketCategory.OUT_OF_COMPETENCE)
+            and not any(e.field == "units" for e in errors)
+        ):
+            errors.append(FieldError("units", "units_required"))
+
+    if errors or category is None:
+        raise TicketFormInvalid(errors)
+    call_id = _text(data, "call_id") or None
+    language = "en" if data.get("language") == "en" else "pl"
+    return TicketForm(
+        category=category,
+        location_text=location or None,
+        latitude=lat,
+        longitude=lon,
+        description=description,
+        # The caller's own number (from the call) is kept as the ticket's link to them even
+        # without consent; name and e-mail only with consent.
+        caller_number=phone,
+        caller_name=name or None,
+        caller_email=email or None,
+        contact_consent=consent,
+        units=tuple(chosen),
+        call_id=call_id,
+        language=language,
+    )

@@ -1,0 +1,59 @@
+"""Ticket tables: tickets, the units each is forwarded to, and the per-year number counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kck.db.models import Base, utcnow
+
+
+class Ticket(Base):
+    """A citizen's report taken by an agent, linked to the call it came from."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    location_text: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text)
+    caller_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    caller_name: Mapped[str | None] = mapped_column(String(200))
+    caller_email: Mapped[str | None] = mapped_column(String(200))
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    language: Mapped[str] = mapped_column(String(8), default="pl")
+
+    units: Mapped[list[TicketUnit]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="TicketUnit.unit_code"
+    )
+
+
+class TicketUnit(Base):
+    """One city unit a ticket goes to; forwarding (a later issue) moves its status forward only."""
+
+    __tablename__ = "ticket_units"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    forwarded_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="units")
+
+
+class TicketCounter(Base):
+    """The last ticket number given out in a year (numbers restart each January)."""
+
+    __tablename__ = "ticket_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,111 @@
+"""Translates AMI events and resync snapshots (from `asterisk.ami`) into router calls."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from asterisk.ami import AMISnapshot
+from queues.model import EndCause
+from queues.router import Router
+
+log = logging.getLogger(__name__)
+
+
+class EventSource(Protocol):
+    """What we need of `asterisk.ami.AMIClient`."""
+
+    def add_event_handler(self, handler: Any, *event_types: Any) -> None: ...
+    def add_reconciler(self, reconciler: Any) -> None: ...
+
+
+def _field(event: Any, attr: str, header: str) -> str | None:
+    """A typed event's attribute, or the header of a plain event (`.get`), or None."""
+    value = getattr(event, attr, None)
+    if value is None and hasattr(event, "get"):
+        try:
+            value = event.get(header)
+        except Exception:
+            value = None
+    return None if value is None else str(value)
+
+
+class RouterAMIAdapter:
+    """Device states, hang-ups and answers seen on AMI become router transitions."""
+
+    EVENTS = ("DeviceStateChange", "Hangup", "DialEnd", "OriginateResponse")
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def attach(self, client: EventSource) -> None:
+        client.add_event_handler(self.on_event, *self.EVENTS)
+        client.add_reconciler(self.reconcile)
+
+    async def on_event(self, event: Any) -> None:
+        name = _field(event, "name", "Event")
+        if name == "DeviceStateChange":
+            device, state = _field(event, "device", "Device"), _field(event, "state", "State")
+            if device and state:
+                await self.router.device_state(device, state)
+        elif name == "Hangup":
+            await self._hangup(_field(event, "channel_uniqueid", "Uniqueid"))
+        elif name == "DialEnd":
+            await self._dial_end(event)
+        elif name == "OriginateResponse":
+            await self._originate_response(event)
+
+    async def _hangup(self, uniqueid: str | None) -> None:
+        if not uniqueid:
+            return
+        call_id = await self.router.store.call_id_for_uniqueid(uniqueid)
+        if call_id is not None:
+            call = await self.router.call_state(call_id)
+            if call is None:
+                return
+            if call.get("kind") == "callback" and call.get("state") == "waiting":
+                return  # the caller left a callback request and hung up: keep the place
+            cause = EndCause.COMPLETED if call.get("state") == "on_call" else EndCause.CALLER_HANGUP
+            await self.router.call_ended(call_id, cause)
+        elif uniqueid.startswith("kck-cb-"):
+            call_id = uniqueid.removeprefix("kck-cb-")
+            call = await self.router.call_state(call_id)
+            if call is not None:
+                cause = (
+                    EndCause.CALLBACK_DONE
+                    if call.get("state") == "on_call"
+                    else EndCause.CALLBACK_FAILED
+                )
+                await self.router.call_ended(call_id, cause)
+
+    async def _dial_end(self, event: Any) -> None:
+        # the caller's channel dialled the agent: ANSWER is the moment the agent picked up
+        if (_field(event, "dial_status", "DialStatus") or "").upper() != "ANSWER":
+            return
+        uniqueid = _field(event, "channel_uniqueid", "Uniqueid")
+        if not uniqueid:
+            return
+        call_id = await self.router.store.call_id_for_uniqueid(uniqueid)
+        if call_id is None:
+            return
+        call = await self.router.call_state(call_id)
+        if call and call.get("state") == "offered" and call.get("offer"):
+            await self.router.offer_answered(call["offer"])
+
+    async def _originate_response(self, event: Any) -> None:
+        uniqueid = _field(event, "channel_uniqueid", "Uniqueid") or ""
+        if not uniqueid.startswith("kck-cb-"):
+            return
+        call_id = uniqueid.removeprefix("kck-cb-")
+        call = await self.router.call_state(call_id)
+        if call is None or call.get("state") != "offered":
+            return
+        if (_field(event, "response", "Response") or "").lower() == "success":
+            await self.router.offer_answered(call["offer"])
+        else:
+            await self.router.call_ended(call_id, EndCause.CALLBACK_FAILED)
+
+    async def reconcile(self, snapshot: AMISnapshot) -> None:
+        await self.router.reconcile(
+            snapshot.channel_ids(), dict(snapshot.device_states), snapshot.taken_at
+        )

@@ -1,0 +1,81 @@
+"""Outbound callbacks: an offer of kind `callback` becomes one AMI Originate, never two."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asterisk.ami import AMIError, Originate
+from kck.bus import BusEvent
+from queues.model import EndCause, Offer, OfferKind
+from queues.router import Router, callback_channel_id
+
+log = logging.getLogger(__name__)
+
+OriginateFn = Callable[[Originate], Awaitable[Any]]
+
+
+class CallbackDialer:
+    """Consumes the `offers` stream (one consumer group across processes) and rings the agent
+    first; once the agent answers, the agent's channel dials the citizen."""
+
+    GROUP = "queues-callbacks"
+
+    def __init__(
+        self,
+        router: Router,
+        originate: OriginateFn,
+        *,
+        dial_template: str = "PJSIP/{number}@trunk",
+        caller_id: str = "",
+    ) -> None:
+        self.router = router
+        self.originate = originate
+        self.dial_template = dial_template
+        self.caller_id = caller_id
+        self.attempts = 0
+
+    async def handle(self, event: BusEvent) -> None:
+        if event.type != "offer" or event.data.get("kind") != OfferKind.CALLBACK:
+            return
+        await self.dial(Offer.from_dict(event.data))
+
+    async def dial(self, offer: Offer) -> bool:
+        """Originate the callback of `offer` unless some process already tried it."""
+        store = self.router.store
+        first = await store.redis.set(
+            store.key("cbattempt", offer.call_id), offer.offer_id, nx=True, ex=7 * 86400
+        )
+        if not first:
+            log.info("callback %s was already attempted; not dialling again", offer.call_id)
+            return False
+        call = await self.router.call_state(offer.call_id)
+        number = (call or {}).get("cbnum", "")
+        if not number:
+            await self.router.call_ended(offer.call_id, EndCause.CALLBACK_FAILED)
+            return False
+        action = Originate(
+            channel=offer.dial,
+            application="Dial",
+            data=f"{self.dial_template.format(number=number.lstrip('+'))},60",
+            caller_id=self.caller_id or None,
+            timeout_ms=offer.ring_timeout_s * 1000,
+            channel_id=callback_channel_id(offer.call_id),
+            variables={"KCK_CALL_ID": offer.call_id},
+        )
+        self.attempts += 1
+        try:
+            response = await self.originate(action)
+        except AMIError as exc:
+            log.warning(
+                "callback %s: Originate failed (%s); recorded, not retried", offer.call_id, exc
+            )
+            await self.router.call_ended(offer.call_id, EndCause.CALLBACK_FAILED)
+            return False
+        if not getattr(response, "success", False):
+            log.warning("callback %s: Originate refused; recorded, not retried", offer.call_id)
+            await self.router.call_ended(offer.call_id, EndCause.CALLBACK_FAILED)
+            return False
+        # the agent answering shows as OriginateResponse Success (see RouterAMIAdapter)
+        return True

@@ -1,0 +1,138 @@
+"""The router as a runtime component: timers, waiters, SQL recorder, callbacks, AMI, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from kck.services import Services
+from queues.ami_events import RouterAMIAdapter
+from queues.callbacks import CallbackDialer
+from queues.config import RoutingConfig, load_routing_config
+from queues.recorder import QueueRecorder
+from queues.router import Router
+from queues.stats import QueueStatistics, StatsBroadcaster, metrics_handler
+from queues.timer import RouterTimer
+
+if TYPE_CHECKING:
+    from kck.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class RouterComponent:
+    """Other parts reach the router through `runtime` → component named "router":
+    `.router`, `.stats`, `.metrics_handler` (mount at /metrics), `.waiting_loop_ready`."""
+
+    name = "router"
+
+    def __init__(self, services: Services, config: RoutingConfig) -> None:
+        self.services = services
+        self.config = config
+        settings = services.settings
+        self.router = Router(
+            services.redis,
+            config,
+            prefix=settings.redis.key_prefix,
+            clock=services.clock,
+            tz=settings.tz,
+        )
+        self.timer = RouterTimer(self.router)
+        self.stats = QueueStatistics(self.router.store, config)
+        self.broadcaster = StatsBroadcaster(self.stats, services.bus)
+        self.recorder = QueueRecorder(services.sessions, config)
+        self.ami_adapter = RouterAMIAdapter(self.router)
+        self.callbacks: CallbackDialer | None = None
+        self._runtime: Runtime | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self.started = False
+
+    def bind_runtime(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    @property
+    def metrics_handler(self) -> Any:
+        return metrics_handler(self.stats)
+
+    def mount(self, app: web.Application) -> None:
+        """Add `/metrics` to an aiohttp application."""
+        app.router.add_get("/metrics", metrics_handler(self.stats))
+
+    def _ami_client(self) -> Any | None:
+        if self._runtime is None:
+            return None
+        for component in self._runtime.components:
+            if getattr(component, "name", None) == "ami":
+                return getattr(component, "client", None)
+        return None
+
+    async def start(self) -> None:
+        bus = self.services.bus
+        await self.router.waiters.start()
+        self.timer.start()
+        self.broadcaster.start()
+        self._tasks.append(
+            asyncio.create_task(
+                bus.consume(
+                    "queues", QueueRecorder.GROUP, self._consumer, self.recorder.handle, start="0"
+                ),
+                name="queue-recorder",
+            )
+        )
+        client = self._ami_client()
+        if client is not None:
+            self.ami_adapter.attach(client)
+            self.callbacks = CallbackDialer(
+                self.router,
+                client.originate,
+                caller_id=self.services.settings.centre.hotline,
+            )
+            self._tasks.append(
+                asyncio.create_task(
+                    bus.consume(
+                        "offers", CallbackDialer.GROUP, self._consumer, self.callbacks.handle
+                    ),
+                    name="queue-callbacks",
+                )
+            )
+        else:
+            log.warning("no AMI client: device states, resync and callbacks are off")
+        if self.services.demo:
+            for username in self.config.agents:
+                await self.router.agent_login(username)
+        self.started = True
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.broadcaster.stop()
+        await self.timer.stop()
+        await self.router.waiters.stop()
+        self.started = False
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "up": self.started and self.timer.running,
+            "queues": len(self.config.queues),
+            "agents": len(self.config.agents),
+            "ami": self._ami_client() is not None,
+            "timer_ticks": self.timer.ticks,
+        }
+
+
+async def create_router_component(services: Services) -> RouterComponent:
+    """Runtime factory (`queues.component:create_router_component`)."""
+    loop = asyncio.get_running_loop()
+    config = await loop.run_in_executor(None, load_routing_config, services.settings.config_dir)
+    return RouterComponent(services, config)

@@ -1,0 +1,323 @@
+"""The router's public face: enqueue calls, agent states, offer outcomes, timers, live reads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis.asyncio as aioredis
+
+from kck.clock import Clock, SystemClock
+from queues.config import QueueConfigError, RoutingConfig
+from queues.estimate import estimated_wait_s
+from queues.model import AgentState, AgentStatus, EndCause, Offer, RoutingRequest
+from queues.policy import ANY_SKILL, requirement_at
+from queues.store import RouterStore
+
+log = logging.getLogger(__name__)
+
+
+class AgentStateRefused(Exception):
+    """The agent cannot change state now (e.g. pausing while a call rings or is connected)."""
+
+
+class UnknownAgent(Exception):
+    """No agent with this username is configured or logged in."""
+
+
+def _offers(raw: list[str]) -> list[Offer]:
+    return [Offer.from_dict(json.loads(item)) for item in raw]
+
+
+class CallWaiters:
+    """One pub/sub subscription per process; hands call events to the local waiting loops."""
+
+    def __init__(self, redis: aioredis.Redis, channel: str) -> None:
+        self.redis = redis
+        self.channel = channel
+        self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._listen(), name="queue-call-waiters")
+            await asyncio.wait_for(self._ready.wait(), 10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def register(self, call_id: str) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
+        return self._queues.setdefault(call_id, asyncio.Queue())
+
+    def unregister(self, call_id: str) -> None:
+        self._queues.pop(call_id, None)
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self._ready.set()
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        body = json.loads(message["data"])
+                        kind, data = str(body["type"]), dict(body["data"])
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("malformed queue call message ignored")
+                        continue
+                    queue = self._queues.get(str(data.get("call_id")))
+                    if queue is not None:
+                        queue.put_nowait((kind, data))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # waiting loops also re-read Redis on every announcement, so a gap loses nothing
+                log.exception("queue call subscription lost; resubscribing")
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+
+class Router:
+    """Skill-based routing on a shared Redis; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        config: RoutingConfig,
+        *,
+        prefix: str = "kck",
+        clock: Clock | None = None,
+        tz: ZoneInfo | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.store = RouterStore(redis, prefix=prefix, clock=self.clock, tz=tz)
+        self.waiters = CallWaiters(redis, f"{prefix}:live:queue_calls")
+        self.on_next_due: Callable[[int | None], None] | None = None
+
+    async def _run(self, op: str, *args: str | int | float) -> tuple[str, list[Offer]]:
+        status, due, raw = await self.store.run(op, *args)
+        if self.on_next_due is not None:
+            self.on_next_due(due)
+        offers = _offers(raw)
+        for offer in offers:
+            log.info("offered call %s to %s (%s)", offer.call_id, offer.agent, offer.offer_id)
+        return status, offers
+
+    # calls ----------------------------------------------------------------------------------
+    async def enqueue(self, request: RoutingRequest) -> Offer | None:
+        """Put a call in its queue; returns the offer when an agent was free at once."""
+        queue = self.config.queue(request.queue)
+        for skill in request.skills:
+            if skill not in self.config.skills:
+                raise QueueConfigError(
+                    f"routing request {request.call_id}: unknown skill {skill!r}"
+                )
+        if not -99 <= request.priority <= 99:
+            raise ValueError(f"routing request {request.call_id}: priority must be -99…99")
+        schedule = []
+        for step in queue.escalation:
+            req = requirement_at(request.skills, queue.escalation, step.after_s)
+            schedule.append([step.after_s, req.primary_level, dict(req.alternatives)])
+        first = requirement_at(request.skills, queue.escalation, 0)
+        status, offers = await self._run(
+            "enqueue",
+            request.call_id,
+            json.dumps(request.to_dict(), ensure_ascii=False),
+            request.queue,
+            request.priority,
+            first.primary if first.primary else ANY_SKILL,
+            json.dumps(dict(first.others)),
+            json.dumps(schedule),
+            queue.ring_timeout_s,
+            queue.wrap_up_s,
+            queue.service_level.within_s,
+            self.config.short_abandon_s,
+            request.uniqueid,
+        )
+        if status == "duplicate":
+            log.warning("call %s is already queued; enqueue ignored", request.call_id)
+        return next((o for o in offers if o.call_id == request.call_id), None)
+
+    async def offer_answered(self, offer_id: str, at: datetime | None = None) -> bool:
+        """The agent answered (`at`: when, if reported late); False if already known/stale."""
+        at_ms = "" if at is None else str(int(at.timestamp() * 1000))
+        status, _ = await self._run("answered", offer_id, at_ms)
+        return status == "ok"
+
+    async def offer_not_answered(self, offer_id: str, why: str = "no_answer") -> list[Offer]:
+        """The agent's phone rang out (`no_answer`: agent paused) or was `busy`/`failed`
+        (agent stays available but is not offered until the phone is free); caller to the head."""
+        _, offers = await self._run("not_answered", offer_id, why)
+        return offers
+
+    async def call_ended(self, call_id: str, cause: EndCause | str) -> list[Offer]:
+        _, offers = await self._run("call_ended", call_id, str(cause))
+        return offers
+
+    async def request_callback(self, call_id: str, number: str) -> bool:
+        """The caller asked to be called back at `number`; the call keeps its place."""
+        status, _ = await self._run("callback", call_id, number)
+        return status == "ok"
+
+    async def tick(self) -> list[Offer]:
+        """Apply due escalation steps and ended wrap-ups, then match what they enable."""
+        _, offers = await self._run("tick")
+        return offers
+
+    async def next_due_ms(self) -> int | None:
+        _, due, _ = await self.store.run("noop")
+        return due
+
+    # agents ---------------------------------------------------------------------------------
+    async def agent_login(self, username: str, *, paused: bool = False) -> list[Offer]:
+        try:
+            agent = self.config.agents[username]
+        except KeyError:
+            raise UnknownAgent(f"agent {username!r} is not in agents.yaml") from None
+        _, offers = await self._run(
+            "agent_login",
+            username,
+            agent.extension,
+            agent.dial_string,
+            json.dumps(agent.skills),
+            (AgentState.PAUSED if paused else AgentState.AVAILABLE).value,
+        )
+        return offers
+
+    async def set_agent_state(
+        self, username: str, state: AgentState, reason: str | None = None
+    ) -> list[Offer]:
+        if state not in (AgentState.AVAILABLE, AgentState.PAUSED, AgentState.LOGGED_OUT):
+            raise AgentStateRefused(f"agent {username}: {state} is set by the router only")
+        if state is AgentState.PAUSED and not reason:
+            raise AgentStateRefused(f"agent {username}: a pause needs a reason code")
+        if state is AgentState.AVAILABLE and await self.store.agent(username) is None:
+            return await self.agent_login(username)
+        status, offers = await self._run("agent_state", username, state.value, reason or "")
+        if status == "unknown_agent":
+            raise UnknownAgent(f"agent {username!r} has not logged in")
+        if status.startswith("busy:"):
+            raise AgentStateRefused(f"agent {username}: cannot become {state} while {status[5:]}")
+        return offers
+
+    async def device_state(self, device: str, state: str) -> list[Offer]:
+        """An AMI device state (`PJSIP/101`, `NOT_INUSE`); busy phones are never offered."""
+        username = self.agent_for_device(device)
+        if username is None:
+            return []
+        _, offers = await self._run("device", username, state.upper())
+        return offers
+
+    def agent_for_device(self, device: str) -> str | None:
+        for agent in self.config.agents.values():
+            if agent.dial_string.lower() == device.lower():
+                return agent.username
+        return None
+
+    # reads ----------------------------------------------------------------------------------
+    async def agent_status(self, username: str) -> AgentStatus | None:
+        data = await self.store.agent(username)
+        if data is None:
+            return None
+        return AgentStatus(
+            username=username,
+            state=AgentState(data.get("state", "logged_out")),
+            reason=data.get("reason") or None,
+            since=data.get("since_iso", ""),
+            extension=data.get("ext", ""),
+            device_state=data.get("dev", "") or "UNKNOWN",
+            call_id=data.get("call") or None,
+            offer_id=data.get("offer") or None,
+        )
+
+    async def current_offer(self, username: str) -> Offer | None:
+        data = await self.store.agent(username)
+        if not data or data.get("state") != AgentState.OFFERED or not data.get("offer"):
+            return None
+        body = await self.store.offer_json(data["offer"])
+        return None if body is None else Offer.from_dict(body)
+
+    async def current_call(self, username: str) -> dict[str, Any] | None:
+        """The call the agent is offered, talking on or wrapping up: request and times."""
+        data = await self.store.agent(username)
+        if not data or not data.get("call"):
+            return None
+        call = await self.store.call(data["call"])
+        if call is None:
+            return {"call_id": data["call"], "state": "ended"}
+        return {
+            "call_id": data["call"],
+            "state": call.get("state"),
+            "kind": call.get("kind"),
+            "request": json.loads(call.get("request", "{}")),
+        }
+
+    async def call_state(self, call_id: str) -> dict[str, str] | None:
+        return await self.store.call(call_id)
+
+    async def position(self, call_id: str) -> int | None:
+        call = await self.store.call(call_id)
+        if call is None or call.get("state") != "waiting":
+            return None
+        return await self.store.position(call["queue"], call_id)
+
+    async def estimated_wait(self, call_id: str) -> float | None:
+        call = await self.store.call(call_id)
+        if call is None:
+            return None
+        position = await self.store.position(call["queue"], call_id)
+        if position is None:
+            return None
+        return estimated_wait_s(position, await self.store.recent_answered(call["queue"]))
+
+    # restart safety -------------------------------------------------------------------------
+    async def reconcile(
+        self,
+        live_uniqueids: Collection[str],
+        device_states: Mapping[str, str],
+        taken_at: datetime,
+    ) -> list[str]:
+        """After an AMI (re)login: close calls whose channel is gone (abandoned, or ended if an
+        agent was on it); agents on live calls stay on them. Returns the closed call ids."""
+        closed: list[str] = []
+        live = set(live_uniqueids)
+        taken_ms = int(taken_at.timestamp() * 1000)
+        for call_id in await self.store.live_call_ids():
+            call = await self.store.call(call_id)
+            if call is None or int(call.get("qms", "0")) > taken_ms:
+                continue  # queued after the snapshot: it cannot be in it
+            if call.get("kind") == "callback" and call.get("state") == "waiting":
+                continue  # the caller hung up on purpose; the callback keeps its place
+            uniqueid = call.get("uid", "")
+            if call.get("kind") == "callback":
+                uniqueid = callback_channel_id(call_id)
+            if uniqueid in live:
+                continue
+            await self.call_ended(call_id, EndCause.CHANNEL_GONE)
+            closed.append(call_id)
+        for device, state in device_states.items():
+            await self.device_state(device, state)
+        if closed:
+            log.warning("resync closed %d calls whose channels are gone", len(closed))
+        return closed
+
+
+def callback_channel_id(call_id: str) -> str:
+    """The Uniqueid we give the channel of a callback we originate (so its Hangup finds us)."""
+    return f"kck-cb-{call_id}"

@@ -1,0 +1,113 @@
+"""The Redis side of the router: key names, the Lua script, and reads of live state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from kck.clock import Clock
+
+ROUTER_LUA = resources.files("queues").joinpath("lua/router.lua").read_text(encoding="utf-8")
+
+
+class RouterStoreError(Exception):
+    """Redis refused or failed a router operation; the message names the operation."""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def period_keys(at: datetime, tz: ZoneInfo) -> tuple[str, str]:
+    """('2026-11-24', '2026-11-24T10') in the centre's time zone: statistics periods."""
+    local = at.astimezone(tz)
+    return local.strftime("%Y-%m-%d"), local.strftime("%Y-%m-%dT%H")
+
+
+class RouterStore:
+    """Runs router operations as one atomic script call each; reads live state."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = "kck",
+        clock: Clock,
+        tz: ZoneInfo | None = None,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.clock = clock
+        self.tz = tz or ZoneInfo("Europe/Warsaw")
+        self._script = redis.register_script(ROUTER_LUA)
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, "q", *parts))
+
+    async def run(self, op: str, *args: str | int | float) -> tuple[str, int | None, list[str]]:
+        """Run one operation; returns (status, next timer due in ms or None, offer JSONs)."""
+        now = self.clock.now()
+        day, hour = period_keys(now, self.tz)
+        argv: list[str | int | float] = [
+            self.prefix,
+            op,
+            int(now.timestamp() * 1000),
+            now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            day,
+            hour,
+            *args,
+        ]
+        try:
+            reply: Any = await self._script(keys=[], args=argv)
+        except RedisError as exc:
+            raise RouterStoreError(f"router operation {op!r} failed in Redis: {exc}") from exc
+        status = _text(reply[0])
+        due = int(reply[1])
+        return status, (None if due < 0 else due), [_text(x) for x in reply[2:]]
+
+    async def hash(self, *parts: str) -> dict[str, str]:
+        raw: Any = await self.redis.hgetall(self.key(*parts))
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def call(self, call_id: str) -> dict[str, str] | None:
+        data = await self.hash("call", call_id)
+        return data or None
+
+    async def call_id_for_uniqueid(self, uniqueid: str) -> str | None:
+        value = await self.redis.get(self.key("uid", uniqueid))
+        return None if value is None else _text(value)
+
+    async def agent(self, username: str) -> dict[str, str] | None:
+        data = await self.hash("agent", username)
+        return data or None
+
+    async def agents(self) -> list[str]:
+        raw: Any = await self.redis.smembers(self.key("agents"))
+        return sorted(_text(x) for x in raw)
+
+    async def live_call_ids(self) -> list[str]:
+        raw: Any = await self.redis.smembers(self.key("calls"))
+        return sorted(_text(x) for x in raw)
+
+    async def offer_json(self, offer_id: str) -> dict[str, Any] | None:
+        value = await self.redis.hget(self.key("offer", offer_id), "json")
+        return None if value is None else dict(json.loads(_text(value)))
+
+    async def position(self, queue: str, call_id: str) -> int | None:
+        rank: Any = await self.redis.zrank(self.key("queue", queue), call_id)
+        return None if rank is None else int(rank) + 1
+
+    async def recent_answered(self, queue: str) -> list[tuple[float, int]]:
+        """(wait in seconds, position at entry) of the last answered calls of a queue."""
+        raw: Any = await self.redis.lrange(self.key("recent", queue), 0, -1)
+        out: list[tuple[float, int]] = []
+        for item in raw:
+            wait_ms, _, pos = _text(item).partition(":")
+            out.append((int(wait_ms) / 1000, max(1, int(pos or 1))))
+        return out

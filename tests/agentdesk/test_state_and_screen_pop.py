@@ -1,0 +1,314 @@
+"""Agent states, the screen-pop WebSocket and wrap-up through the real app, Redis and SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from agentdesk.desk_socket import CloseCode
+from kck.db.models import AgentStateLog, Call
+from tests.agentdesk.conftest import Client, DeskWorld, routing_request, sign_in
+
+
+async def post(client: Client, token: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    response = await client.post(path, json=body, headers={"X-CSRF-Token": token})
+    return response.status, await response.json()
+
+
+async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        while True:
+            message = await ws.receive_json()
+            if message["type"] == kind:
+                return message
+
+
+async def test_agent_goes_available_then_pauses_with_a_reason_and_each_change_is_logged(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    assert (await post(client, token, "/api/desk/state", {"state": "available"}))[0] == 200
+    status, body = await post(
+        client, token, "/api/desk/state", {"state": "paused", "reason": "training"}
+    )
+    assert status == 200 and body["state"] == "paused" and body["reason"] == "training"
+    async with world.services.sessions() as db:
+        log = (await db.scalars(select(AgentStateLog).order_by(AgentStateLog.id))).all()
+    assert [(e.state, e.reason) for e in log] == [
+        ("paused", "login"),
+        ("available", None),
+        ("paused", "training"),
+    ]
+
+
+async def test_pause_needs_a_known_reason(world: DeskWorld, client: Client) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    status, body = await post(
+        client, token, "/api/desk/state", {"state": "paused", "reason": "nap"}
+    )
+    assert status == 422 and "nap" in body["message"]
+    status, _ = await post(client, token, "/api/desk/state", {"state": "on_call"})
+    assert status == 409
+
+
+async def test_agent_cannot_pause_while_the_phone_rings(world: DeskWorld, client: Client) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    await world.offer("anowak", await world.store_call())
+    status, body = await post(
+        client, token, "/api/desk/state", {"state": "paused", "reason": "break"}
+    )
+    assert status == 409
+    assert body["message"].startswith("Nie można teraz zmienić stanu")
+
+
+async def test_nothing_is_pushed_before_the_client_says_ready(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    call_id = await world.store_call()
+    offer = await world.offer("anowak", call_id)  # arrives before `ready`
+    try:
+        await asyncio.wait_for(ws.receive(), timeout=0.5)
+        raise AssertionError("the server pushed before ready")
+    except TimeoutError:
+        pass
+    await ws.send_json({"type": "ready"})
+    state = await next_message(ws, "state")
+    assert state["data"]["state"] == "offered"
+    pop = await next_message(ws, "pop")
+    assert pop["data"]["offer_id"] == offer.offer_id
+    await ws.send_json({"type": "ping", "t": "x"})
+    assert (await next_message(ws, "pong"))["t"] == "x"  # the offer was not sent twice
+    await ws.close()
+
+
+async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefilled_form(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    caller = "+48600123456"
+    now = datetime.now(UTC)
+    await world.store_call(
+        caller,
+        arrived_at=now - timedelta(days=3),
+        outcome="answered",
+        wrapup_outcome="callback_needed",
+    )
+    await world.store_call(caller, arrived_at=now - timedelta(days=120), outcome="answered")
+    await world.store_call("+48126165555", arrived_at=now - timedelta(days=1), outcome="answered")
+    earlier = await world.store_call(caller, arrived_at=now - timedelta(days=10))
+    status, _ = await post(
+        client,
+        token,
+        "/api/tickets",
+        {
+            "category": "waste",
+            "location_text": "os. Centrum A 1",
+            "description": "Nieodebrane odpady od tygodnia.",
+            "caller_number": caller,
+            "units": ["MPO"],
+            "call_id": earlier,
+        },
+    )
+    assert status == 201
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    await next_message(ws, "state")
+    call_id = await world.store_call(caller)
+    await world.offer("anowak", call_id, routing_request(call_id, caller))
+    pop = (await next_message(ws, "pop"))["data"]
+    assert pop["caller"] == {"e164": caller, "display": "+48 600 123 456", "withheld": False}
+    assert pop["ivr_path"] == "Polski → Zgłoszenie problemu → Zieleń"
+    assert "złamało się drzewo" in pop["transcript"]
+    assert len(pop["history"]["calls"]) == 2  # 3 and 10 days ago; not 120 days, not another number
+    assert pop["history"]["calls"][0]["wrapup"] == "potrzebny oddzwon"
+    assert [t["category"] for t in pop["history"]["tickets"]] == ["odpady"]
+    first_card = pop["suggestions"][0]
+    assert first_card["slug"] == "wycinka-drzew"
+    assert "intent tree-damaged" in first_card["reason"]
+    assert pop["form"] == {
+        "call_id": call_id,
+        "category": "greenery",
+        "caller_number": "+48 600 123 456",
+        "units": ["ZZM"],
+    }
+    await ws.close()
+
+
+async def test_withheld_caller_is_shown_as_withheld_with_no_history(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await world.store_call(None, outcome="answered")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    call_id = await world.store_call(None)
+    await world.offer("anowak", call_id, routing_request(call_id, None))
+    pop = (await next_message(ws, "pop"))["data"]
+    assert pop["caller"] == {"e164": None, "display": "numer zastrzeżony", "withheld": True}
+    assert pop["history"] == {"calls": [], "tickets": []}
+    assert pop["form"]["caller_number"] == ""
+    await ws.close()
+
+
+async def test_offer_made_while_the_page_reloads_is_shown_after_reconnect(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    first = await client.ws_connect("/desk/ws")
+    await first.send_json({"type": "ready"})
+    await next_message(first, "state")
+    await first.close()
+    offer = await world.offer("anowak", await world.store_call())  # nobody is listening now
+    second = await client.ws_connect("/desk/ws")
+    await second.send_json({"type": "ready"})
+    assert (await next_message(second, "pop"))["data"]["offer_id"] == offer.offer_id
+    await second.close()
+
+
+async def test_call_goes_through_on_call_and_wrap_up_back_to_available_by_itself(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    await next_message(ws, "state")
+    call_id = await world.store_call()
+    offer = await world.offer("anowak", call_id)
+    await next_message(ws, "pop")
+    await world.queues.offer_answered(offer.offer_id)
+    assert (await next_message(ws, "state"))["data"]["state"] == "on_call"
+    await world.queues.call_ended(call_id)
+    wrap = (await next_message(ws, "state"))["data"]
+    assert wrap["state"] == "wrap_up" and wrap["until"]
+    status, body = await post(
+        client, token, "/api/desk/wrap-up", {"call_id": call_id, "outcome": "resolved_first_line"}
+    )
+    assert status == 200, body
+    back = (await next_message(ws, "state"))["data"]  # the wrap-up time (2 s in tests) ran out
+    assert back["state"] == "available"
+    async with world.services.sessions() as db:
+        call = await db.get(Call, call_id)
+    assert call is not None and call.wrapup_outcome == "resolved_first_line"
+    await ws.close()
+
+
+async def test_outcome_ticket_created_needs_a_ticket_and_save_and_available_ends_wrap_up(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    world.queues.wrap_up_s = 300
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    call_id = await world.store_call()
+    offer = await world.offer("anowak", call_id)
+    await next_message(ws, "pop")
+    await world.queues.offer_answered(offer.offer_id)
+    await world.queues.call_ended(call_id)
+    status, body = await post(
+        client, token, "/api/desk/wrap-up", {"call_id": call_id, "outcome": "ticket_created"}
+    )
+    assert status == 422
+    assert body["errors"]["outcome"] == "Najpierw zapisz zgłoszenie dla tej rozmowy."
+    status, _ = await post(
+        client,
+        token,
+        "/api/tickets",
+        {
+            "category": "transport",
+            "description": "Autobus 152 nie przyjechał o 7:40.",
+            "units": ["ZTP", "MPK"],
+            "call_id": call_id,
+        },
+    )
+    assert status == 201
+    status, body = await post(
+        client,
+        token,
+        "/api/desk/wrap-up",
+        {"call_id": call_id, "outcome": "ticket_created", "available": True},
+    )
+    assert status == 200 and body["state"]["state"] == "available"
+    other = await world.store_call()
+    status, _ = await post(
+        client, token, "/api/desk/wrap-up", {"call_id": other, "outcome": "wrong_number"}
+    )
+    assert status == 409  # not a call this agent had
+    await ws.close()
+
+
+async def test_missed_offer_is_withdrawn_from_the_desk(world: DeskWorld, client: Client) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    offer = await world.offer("anowak", await world.store_call())
+    await next_message(ws, "pop")
+    await world.queues.offer_not_answered(offer.offer_id)
+    assert (await next_message(ws, "offer_withdrawn"))["data"]["offer_id"] == offer.offer_id
+    state = (await next_message(ws, "state"))["data"]
+    assert (state["state"], state["reason"]) == ("paused", "no_answer")
+    await ws.close()
+
+
+async def test_garbage_on_the_socket_closes_it_with_the_protocol_error_code(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    await sign_in(client, "anowak")
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_str("hello?")
+    message = await ws.receive()
+    assert message.type == aiohttp.WSMsgType.CLOSE
+    assert ws.close_code == CloseCode.PROTOCOL_ERROR
+
+
+async def test_socket_from_another_site_is_closed_as_forbidden(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    await sign_in(client, "anowak")
+    ws = await client.ws_connect("/desk/ws", headers={"Origin": "http://evil.example"})
+    message = await ws.receive()
+    assert message.type == aiohttp.WSMsgType.CLOSE
+    assert ws.close_code == CloseCode.FORBIDDEN
+
+
+async def test_socket_without_a_session_is_refused_before_the_upgrade(
+    world: DeskWorld, client: Client
+) -> None:
+    try:
+        await client.ws_connect("/desk/ws")
+        raise AssertionError("upgrade allowed without a session")
+    except aiohttp.WSServerHandshakeError as refused:
+        assert refused.status == 401
+
+
+async def test_kb_live_search_returns_escaped_snippets(world: DeskWorld, client: Client) -> None:
+    await world.add_user("anowak")
+    await sign_in(client, "anowak")
+    response = await client.get("/api/kb/search", params={"q": "odpady"})
+    hits = (await response.json())["hits"]
+    assert [h["slug"] for h in hits] == ["wywoz-odpadow"]

@@ -1,0 +1,72 @@
+"""Small builders for IVR tests: menus from text, a fixed clock, a call run with scripted keys."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ivr.channel import DialStatus
+from ivr.interpreter import CallInfo, CallResult, Interpreter
+from ivr.loader import MenuFiles, MenuSet, read_menu_files
+from ivr.memory_gateway import InMemoryQueueGateway
+from ivr.routing import QueueOutcome
+from ivr.scripted_channel import ScriptedChannel
+from ivr.speech_port import IntentRecogniser
+from ivr.validation import ValidatedMenu, validate_files
+from kck.clock import ManualClock
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "menus"
+
+
+def local(text: str) -> datetime:
+    """'2026-12-24 18:00' in Warsaw → aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=WARSAW)
+
+
+def files(main: str, extra: dict[str, str] | None = None) -> MenuFiles:
+    named = {"main.yaml": textwrap.dedent(main)}
+    named.update({k: textwrap.dedent(v) for k, v in (extra or {}).items()})
+    return MenuFiles(named)
+
+
+def check(main: str, extra: dict[str, str] | None = None, **kw: object) -> ValidatedMenu:
+    return validate_files(files(main, extra), **kw)  # type: ignore[arg-type]
+
+
+def menu_of(main: str, extra: dict[str, str] | None = None) -> MenuSet:
+    checked = check(main, extra)
+    assert checked.menu is not None and checked.ok, [str(p) for p in checked.problems]
+    return checked.menu
+
+
+def shipped_menu() -> MenuSet:
+    checked = validate_files(read_menu_files(SHIPPED))
+    assert checked.menu is not None and checked.ok, [str(p) for p in checked.problems]
+    return checked.menu
+
+
+async def run_call(
+    menu: MenuSet,
+    keys: Sequence[str] = (),
+    *,
+    at: str = "2026-11-24 10:00",
+    caller: str | None = "+48600100200",
+    hang_up_on: Sequence[str] = (),
+    gateway: InMemoryQueueGateway | None = None,
+    dial_status: DialStatus = DialStatus.ANSWER,
+    speech: IntentRecogniser | None = None,
+    language: str | None = None,
+) -> tuple[CallResult, ScriptedChannel, InMemoryQueueGateway]:
+    clock = ManualClock(local(at))
+    gw = gateway or InMemoryQueueGateway(answer_at_once=QueueOutcome.ANSWERED)
+    channel = ScriptedChannel(
+        keys=list(keys), hang_up_on=frozenset(hang_up_on), dial_status=dial_status
+    )
+    interp = Interpreter(menu, "v1@test", gateway=gw, clock=clock, speech=speech)
+    call = CallInfo("call-1", "1700000000.1", "PJSIP/trunk-0001", caller, clock.now(), language)
+    result = await interp.run(channel, call)
+    return result, channel, gw

@@ -1,0 +1,325 @@
+"""The router against a real Redis: matching, escalation, offers and their outcomes, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+
+from kck.bus import EventBus
+from kck.clock import ManualClock
+from queues.model import AgentState, EndCause, OfferKind
+from queues.router import AgentStateRefused, Router
+from tests.queues.conftest import make_config, request
+
+
+async def stream(redis: aioredis.Redis, name: str) -> list[tuple[str, dict[str, object]]]:
+    entries = await redis.xrange(f"t:stream:{name}")
+    return [(f[b"type"].decode(), json.loads(f[b"data"])) for _, f in entries]
+
+
+async def test_caller_is_offered_at_once_to_a_free_qualified_agent(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    offer = await router.enqueue(request(clock, {"taxes": 1}))
+    assert offer is not None and offer.agent == "ala"
+    assert offer.dial == "PJSIP/101" and offer.ring_timeout_s == 15
+    assert offer.kind is OfferKind.INBOUND
+    assert (await router.current_offer("ala")) == offer
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.OFFERED
+
+
+async def test_offer_is_published_on_the_offers_stream_and_the_agents_live_channel(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    bus = EventBus(redis, prefix="t")
+    await router.agent_login("ala")
+    received: list[tuple[str, dict[str, object]]] = []
+
+    async def listen() -> None:
+        async for item in bus.listen("agent:ala"):
+            received.append(item)
+            return
+
+    task = asyncio.create_task(listen())
+    await asyncio.sleep(0.1)  # subscribed before the offer is made
+    offer = await router.enqueue(request(clock, {"taxes": 1}))
+    await asyncio.wait_for(task, 5)
+    assert offer is not None
+    assert received == [("offer", offer.to_dict())]
+    assert (await stream(redis, "offers"))[0] == ("offer", offer.to_dict())
+
+
+async def test_caller_waits_when_only_a_junior_agent_is_free_until_escalation(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("bob")  # taxes 2, first step needs 3
+    req = request(clock, {"taxes": 1})
+    assert await router.enqueue(req) is None
+    clock.advance(29)
+    assert await router.tick() == []
+    clock.advance(1)
+    offers = await router.tick()
+    assert [(o.call_id, o.agent) for o in offers] == [(req.call_id, "bob")]
+
+
+async def test_general_agent_takes_the_call_after_ninety_seconds(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("cyd")
+    req = request(clock, {"taxes": 1})
+    await router.enqueue(req)
+    clock.advance(60)
+    assert await router.tick() == []
+    clock.advance(30)
+    assert [o.agent for o in await router.tick()] == ["cyd"]
+
+
+async def test_next_timer_due_is_the_next_escalation_of_the_waiting_call(
+    router: Router, clock: ManualClock
+) -> None:
+    dues: list[int | None] = []
+    router.on_next_due = dues.append
+    await router.enqueue(request(clock, {"taxes": 1}))
+    assert dues[-1] == int((clock.now() + timedelta(seconds=30)).timestamp() * 1000)
+
+
+async def test_best_level_then_longest_idle_agent_gets_the_call(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("bob")
+    clock.advance(5)
+    await router.agent_login("ala")
+    offer = await router.enqueue(request(clock, {"taxes": 1}))
+    assert offer is not None and offer.agent == "ala"
+
+
+async def test_agent_who_becomes_available_takes_the_oldest_highest_priority_call(
+    router: Router, clock: ManualClock
+) -> None:
+    old = request(clock, {"taxes": 1})
+    await router.enqueue(old)
+    clock.advance(5)
+    urgent = request(clock, {"taxes": 1}, priority=5)
+    await router.enqueue(urgent)
+    clock.advance(5)
+    younger = request(clock, {"taxes": 1})
+    await router.enqueue(younger)
+    offers = await router.agent_login("ala")
+    assert [o.call_id for o in offers] == [urgent.call_id]
+
+
+async def test_ring_timeout_pauses_the_agent_and_puts_the_caller_back_at_the_head(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    first = request(clock, {"taxes": 1})
+    offer = await router.enqueue(first)
+    clock.advance(3)
+    second = request(clock, {"taxes": 1})
+    await router.enqueue(second)
+    clock.advance(15)
+    assert offer is not None
+    assert await router.offer_not_answered(offer.offer_id) == []
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.PAUSED and status.reason == "no_answer"
+    assert await router.position(first.call_id) == 1
+    offers = await router.agent_login("bob")
+    assert offers == []  # bob is level 2, first step needs 3 (18 s waited)
+    clock.advance(12)
+    offers = await router.tick()
+    assert [o.call_id for o in offers] == [first.call_id]
+
+
+async def test_busy_phone_is_never_offered_until_it_is_free(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    await router.device_state("PJSIP/101", "INUSE")
+    req = request(clock, {"taxes": 1})
+    assert await router.enqueue(req) is None
+    offers = await router.device_state("PJSIP/101", "NOT_INUSE")
+    assert [o.call_id for o in offers] == [req.call_id]
+
+
+async def test_busy_dial_result_keeps_agent_available_but_unoffered(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req)
+    assert offer is not None
+    assert await router.offer_not_answered(offer.offer_id, "busy") == []
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.AVAILABLE
+    assert status.device_state == "BUSY"
+    assert [o.call_id for o in await router.device_state("PJSIP/101", "NOT_INUSE")] == [req.call_id]
+
+
+async def test_caller_who_hangs_up_while_waiting_is_counted_abandoned_with_wait_time(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    req = request(clock, {"taxes": 1})
+    await router.enqueue(req)
+    clock.advance(42)
+    await router.call_ended(req.call_id, EndCause.CALLER_HANGUP)
+    ended = [d for t, d in await stream(redis, "queues") if t == "call_ended"]
+    assert ended == [
+        {
+            "call_id": req.call_id,
+            "outcome": "abandoned",
+            "cause": "caller_hangup",
+            "at": "2026-11-24T09:00:42.000Z",
+            "wait_s": 42,
+            "agent": None,
+            "queue": "city",
+            "kind": "inbound",
+        }
+    ]
+    assert await router.call_state(req.call_id) is None
+
+
+async def test_caller_who_hangs_up_while_the_agent_rings_frees_the_agent(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    await router.enqueue(req)
+    await router.call_ended(req.call_id, EndCause.CALLER_HANGUP)
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.AVAILABLE
+    assert await router.current_offer("ala") is None
+
+
+async def test_agent_goes_to_wrap_up_after_the_call_and_back_to_available_after_wrap_up_time(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req)
+    assert offer is not None and await router.offer_answered(offer.offer_id)
+    assert (await router.current_call("ala") or {}).get("state") == "on_call"
+    clock.advance(120)
+    await router.call_ended(req.call_id, EndCause.COMPLETED)
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.WRAP_UP
+    clock.advance(29)
+    await router.tick()
+    assert (await router.agent_status("ala")).state is AgentState.WRAP_UP  # type: ignore[union-attr]
+    clock.advance(1)
+    await router.tick()
+    assert (await router.agent_status("ala")).state is AgentState.AVAILABLE  # type: ignore[union-attr]
+
+
+async def test_agent_ending_wrap_up_by_hand_takes_the_next_waiting_call(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    first = request(clock, {"taxes": 1})
+    offer = await router.enqueue(first)
+    assert offer is not None
+    await router.offer_answered(offer.offer_id)
+    second = request(clock, {"taxes": 1})
+    await router.enqueue(second)
+    await router.call_ended(first.call_id, EndCause.COMPLETED)
+    offers = await router.set_agent_state("ala", AgentState.AVAILABLE)
+    assert [o.call_id for o in offers] == [second.call_id]
+
+
+async def test_agent_cannot_pause_while_a_call_rings(router: Router, clock: ManualClock) -> None:
+    await router.agent_login("ala")
+    await router.enqueue(request(clock, {"taxes": 1}))
+    try:
+        await router.set_agent_state("ala", AgentState.PAUSED, "break")
+    except AgentStateRefused as exc:
+        assert "offered" in str(exc)
+    else:
+        raise AssertionError("pause accepted while offered")
+
+
+async def test_every_agent_transition_is_on_the_queues_stream(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    await router.agent_login("ala")
+    await router.set_agent_state("ala", AgentState.PAUSED, "lunch")
+    await router.set_agent_state("ala", AgentState.LOGGED_OUT)
+    states = [
+        (d["state"], d["reason"]) for t, d in await stream(redis, "queues") if t == "agent_state"
+    ]
+    assert states == [("available", None), ("paused", "lunch"), ("logged_out", None)]
+
+
+async def test_callback_request_keeps_the_callers_place_and_is_offered_as_callback(
+    router: Router, clock: ManualClock
+) -> None:
+    first = request(clock, {"taxes": 1})
+    await router.enqueue(first)
+    clock.advance(1)
+    second = request(clock, {"taxes": 1})
+    await router.enqueue(second)
+    assert await router.request_callback(first.call_id, "+48600100200")
+    assert await router.position(first.call_id) == 1
+    offers = await router.agent_login("ala")
+    assert [(o.call_id, o.kind) for o in offers] == [(first.call_id, OfferKind.CALLBACK)]
+
+
+async def test_two_routers_sharing_redis_never_give_an_agent_two_calls(
+    redis_server_url: str, redis: aioredis.Redis, clock: ManualClock
+) -> None:
+    config = make_config({f"a{i}": {"taxes": 3} for i in range(10)})
+    clients = [aioredis.from_url(redis_server_url) for _ in range(2)]
+    try:
+        routers = [Router(c, config, prefix="t", clock=clock) for c in clients]
+        reqs = [request(clock, {"taxes": 1}) for _ in range(30)]
+        jobs = [routers[i % 2].enqueue(r) for i, r in enumerate(reqs)]
+        jobs += [routers[i % 2].agent_login(f"a{i}") for i in range(10)]
+        await asyncio.gather(*jobs)
+        offers = await stream(redis, "offers")
+        agents = [d["agent"] for _, d in offers]
+        calls = [d["call_id"] for _, d in offers]
+        assert len(offers) == 10
+        assert len(set(agents)) == 10 and len(set(calls)) == 10
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+async def test_resync_closes_calls_whose_channels_are_gone_and_keeps_agents_on_live_calls(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    talking = request(clock, {"taxes": 1})
+    offer = await router.enqueue(talking)
+    assert offer is not None
+    await router.offer_answered(offer.offer_id)
+    gone = request(clock, {"taxes": 1})
+    await router.enqueue(gone)
+    clock.advance(10)
+    closed = await router.reconcile({talking.uniqueid}, {}, clock.now())
+    assert closed == [gone.call_id]
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.ON_CALL
+
+
+async def test_statistics_count_entered_answered_and_abandoned_calls(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    await router.agent_login("ala")
+    answered = request(clock, {"taxes": 1})
+    offer = await router.enqueue(answered)
+    assert offer is not None
+    clock.advance(4)
+    await router.offer_answered(offer.offer_id)
+    short = request(clock, {"taxes": 1})
+    await router.enqueue(short)
+    clock.advance(2)
+    await router.call_ended(short.call_id, EndCause.CALLER_HANGUP)
+    raw = await redis.hgetall("t:q:st:d:2026-11-24:q:city")
+    st = {k.decode(): int(v) for k, v in raw.items()}
+    assert st["entered"] == 2 and st["answered"] == 1 and st["answered_in_sl"] == 1
+    assert st["abandoned"] == 1 and st["abandoned_short"] == 1
+    assert st["wait_answered_ms"] == 4000
