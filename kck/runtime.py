@@ -40,7 +40,7 @@ COMPONENT_FACTORIES: tuple[str, ...] = (
     "ivr.component:create_ivr_component",
     "agentdesk.component:create_web_component",
 )
-DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ()
+DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("kck.demo:create_demo_component",)
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Runtime:
     demo: bool = False
     migrate: bool = False
     components: list[Component] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # mode-specific knobs (demo call rate)
 
     def __post_init__(self) -> None:
         self._private_redis: PrivateRedis | None = None
