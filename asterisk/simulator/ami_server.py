@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import re
 import time
@@ -40,10 +41,21 @@ ACTION_CLASS = {"originate": "originate", "hangup": "system", "redirect": "call"
 
 @dataclass(frozen=True)
 class AMIUser:
+    """A manager.conf user: secret, read/write classes, and `permit` networks (empty = any)."""
+
     secret: str
     read: frozenset[str] = ALL_CLASSES
     write: frozenset[str] = ALL_CLASSES
     permit: tuple[str, ...] = ()
+
+    def permits(self, address: str) -> bool:
+        if not self.permit:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(net, strict=False) for net in self.permit)
 
 
 class AMIServer:
@@ -247,7 +259,9 @@ class AMISession:
     async def login(self, action: AMIAction) -> bool:
         username = action.get("Username") or ""
         user = self.server.users.get(username)
-        if user is None or user.secret != (action.get("Secret") or ""):
+        peer = self.writer.get_extra_info("peername") or ("", 0)
+        if user is None or user.secret != (action.get("Secret") or "") or not user.permits(
+                str(peer[0])):
             await self.pbx.clock.sleep(1.0)      # Asterisk answers a failed login after ~1 s
             self.error(action, "Authentication failed")
             return False

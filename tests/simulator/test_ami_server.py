@@ -371,3 +371,20 @@ async def test_random_bytes_on_ami_and_agi_leave_the_simulator_serving(
     pong = await other.read_until(lambda m: value(m, "ActionID") == "alive")
     assert value(pong[-1], "Ping") == "Pong"
     await other.close()
+
+
+async def test_user_outside_its_permitted_network_cannot_log_in() -> None:
+    sim = PBXSimulator(speed=SPEED, users={
+        "far": AMIUser("farsecret-123", permit=("10.9.0.0/16",)),
+        "near": AMIUser("nearsecret-123", permit=("127.0.0.0/8",))})
+    await sim.start()
+    try:
+        far = await RawAMIClient.connect(sim.ami_port)
+        await far.send(("Action", "Login"), ("ActionID", "1"), ("Username", "far"),
+                       ("Secret", "farsecret-123"))
+        assert value(await far.read() or [], "Message") == "Authentication failed"
+        near = await RawAMIClient.connect(sim.ami_port)
+        assert value((await near.login("near", "nearsecret-123"))[0], "Response") == "Success"
+        await near.close()
+    finally:
+        await sim.stop()
