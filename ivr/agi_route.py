@@ -103,9 +103,9 @@ def create_ivr_route(
                 loaded.menu, loaded.label, gateway=gateway, clock=clock, speech=recogniser
             )
             result = await interpreter.run(channel, call)
-            if result.outcome is not IVROutcome.HUNG_UP_IN_IVR and not session.hung_up:
-                with contextlib.suppress(Exception):
-                    await channel.set_variable(OUTCOME_VARIABLE, _outcome_word(result))
+            # SET VARIABLE works on a hung-up channel too: the `h` extension and CDRs can use it
+            with contextlib.suppress(Exception):
+                await session.set_variable(OUTCOME_VARIABLE, _outcome_word(result))
             if recorded:
                 await _update_call(sessions, call_id, result, clock)
             log.info(
