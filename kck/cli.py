@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentdesk.cli",
     "asterisk.cli",
     "ivr.cli",
+    "ivr.speech.cli",
 )
 
 

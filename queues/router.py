@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -185,16 +185,24 @@ class Router:
         return due
 
     # agents ---------------------------------------------------------------------------------
-    async def agent_login(self, username: str, *, paused: bool = False) -> list[Offer]:
+    async def agent_login(
+        self, username: str, *, paused: bool = False, extension: str | None = None
+    ) -> list[Offer]:
+        """Log an agent in (available, or paused with reason `login`); `extension`: the phone
+        the agent sits at today when it is not the one in agents.yaml (hot desk)."""
         try:
             agent = self.config.agents[username]
         except KeyError:
             raise UnknownAgent(f"agent {username!r} is not in agents.yaml") from None
+        if extension and extension != agent.extension:
+            ext, dial = extension, f"PJSIP/{extension}"
+        else:
+            ext, dial = agent.extension, agent.dial_string
         _, offers = await self._run(
             "agent_login",
             username,
-            agent.extension,
-            agent.dial_string,
+            ext,
+            dial,
             json.dumps(agent.skills),
             (AgentState.PAUSED if paused else AgentState.AVAILABLE).value,
         )
@@ -218,17 +226,26 @@ class Router:
 
     async def device_state(self, device: str, state: str) -> list[Offer]:
         """An AMI device state (`PJSIP/101`, `NOT_INUSE`); busy phones are never offered."""
-        username = self.agent_for_device(device)
+        phone: Any = await self.store.redis.hget(self.store.key("phones"), device.lower())
+        if phone is not None:
+            username: str | None = phone.decode() if isinstance(phone, bytes) else str(phone)
+        else:
+            username = self.agent_for_device(device)
         if username is None:
             return []
         _, offers = await self._run("device", username, state.upper())
         return offers
 
     def agent_for_device(self, device: str) -> str | None:
+        """The configured agent whose phone is `device` (hot-desk logins: see `device_state`)."""
         for agent in self.config.agents.values():
             if agent.dial_string.lower() == device.lower():
                 return agent.username
         return None
+
+    async def wrap_up_ends_at(self, username: str) -> datetime | None:
+        score = await self.store.redis.zscore(self.store.key("timers"), f"w:{username}")
+        return None if score is None else datetime.fromtimestamp(float(score) / 1000, UTC)
 
     # reads ----------------------------------------------------------------------------------
     async def agent_status(self, username: str) -> AgentStatus | None:
@@ -241,10 +258,16 @@ class Router:
             reason=data.get("reason") or None,
             since=data.get("since_iso", ""),
             extension=data.get("ext", ""),
-            device_state=data.get("dev", "") or "UNKNOWN",
+            device_state=await self.phone_state(username),
             call_id=data.get("call") or None,
             offer_id=data.get("offer") or None,
         )
+
+    async def phone_state(self, username: str) -> str:
+        value = await self.store.redis.hget(self.store.key("devices"), username)
+        if value is None:
+            return "UNKNOWN"
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     async def current_offer(self, username: str) -> Offer | None:
         data = await self.store.agent(username)

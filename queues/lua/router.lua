@@ -75,12 +75,13 @@ local function unindex_agent(name)
 end
 
 local function index_agent(name)
-  local a = redis.call('HMGET', k('agent', name), 'state', 'dev', 'idle')
-  if a[1] ~= 'available' or NOT_OFFERABLE[a[2] or ''] then
+  local a = redis.call('HMGET', k('agent', name), 'state', 'idle')
+  local dev = redis.call('HGET', k('devices'), name) or ''
+  if a[1] ~= 'available' or NOT_OFFERABLE[dev] then
     unindex_agent(name)
     return false
   end
-  local idle = tonumber(a[3]) or NOW
+  local idle = tonumber(a[2]) or NOW
   for s, l in pairs(agent_skills(name)) do
     redis.call('ZADD', k('avail', s), fmt(-l * BAND + idle), name)
   end
@@ -365,7 +366,10 @@ elseif OP == 'agent_login' then
   unindex_agent(name)
   redis.call('DEL', k('askills', name))
   for s, l in pairs(skills) do redis.call('HSET', k('askills', name), s, l) end
+  local old_dial = redis.call('HGET', k('agent', name), 'dial')
+  if old_dial then redis.call('HDEL', k('phones'), string.lower(old_dial)) end
   redis.call('HSET', k('agent', name), 'ext', A[2], 'dial', A[3])
+  redis.call('HSET', k('phones'), string.lower(A[3]), name)
   redis.call('SADD', k('agents'), name)
   local st = redis.call('HGET', k('agent', name), 'state')
   if st == 'offered' or st == 'on_call' or st == 'wrap_up' then
@@ -401,10 +405,10 @@ elseif OP == 'agent_state' then
 
 elseif OP == 'device' then
   -- username, device state
+  -- kept apart from the agent's hash: a phone's state may be known before the agent logs in
   local name = A[1]
-  if redis.call('EXISTS', k('agent', name)) == 0 then return {'unknown_agent', next_due()} end
-  redis.call('HSET', k('agent', name), 'dev', A[2])
-  if index_agent(name) then match_agent(name) end
+  redis.call('HSET', k('devices'), name, A[2])
+  if redis.call('EXISTS', k('agent', name)) == 1 and index_agent(name) then match_agent(name) end
 
 elseif OP == 'answered' then
   -- offer_id
@@ -441,7 +445,7 @@ elseif OP == 'not_answered' then
   if c == nil or c.state ~= 'offered' or c.offer ~= A[1] then return {'stale', next_due()} end
   stat(c, 'not_answered', 1)
   if A[2] == 'busy' then
-    redis.call('HSET', k('agent', o.agent), 'dev', 'BUSY')
+    redis.call('HSET', k('devices'), o.agent, 'BUSY')
     set_agent(o.agent, 'available', nil, nil)
   else
     set_agent(o.agent, 'paused', 'no_answer', nil)

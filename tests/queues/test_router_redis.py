@@ -323,3 +323,14 @@ async def test_statistics_count_entered_answered_and_abandoned_calls(
     assert st["entered"] == 2 and st["answered"] == 1 and st["answered_in_sl"] == 1
     assert st["abandoned"] == 1 and st["abandoned_short"] == 1
     assert st["wait_answered_ms"] == 4000
+
+
+async def test_paused_agent_who_becomes_available_takes_the_waiting_call(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    await router.set_agent_state("ala", AgentState.PAUSED, "break")
+    req = request(clock, {"taxes": 1})
+    assert await router.enqueue(req) is None
+    offers = await router.set_agent_state("ala", AgentState.AVAILABLE)
+    assert [o.call_id for o in offers] == [req.call_id]
