@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -194,3 +195,20 @@ async def test_no_live_menu_fails_the_route(rig: Rig) -> None:
     rig.library = library
     with pytest.raises(NoMenuVersion):
         await rig.route()(ScriptedAGISession([]))
+
+
+async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig) -> None:
+    gateway = InMemoryQueueGateway()
+    session = ScriptedAGISession(["1", "5", "1"])
+    call = asyncio.create_task(rig.route(gateway)(session))
+    call_id = (await gateway.arrivals.get()).call_id
+    await gateway.until_waiting(call_id)
+    async with rig.sessions() as db:
+        row = await db.get(Call, call_id)
+    assert row is not None and row.queue == "city_issues" and row.outcome == "in_progress"
+    assert row.ivr_path[-1]["step_id"] == "problem_roads"
+    gateway.finish(call_id, QueueOutcome.ABANDONED)
+    await call
+    async with rig.sessions() as db:
+        row = await db.get(Call, call_id)
+    assert row is not None and row.outcome == "abandoned" and row.ended_at is not None
