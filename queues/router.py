@@ -215,10 +215,10 @@ class Router:
             raise AgentStateRefused(f"agent {username}: {state} is set by the router only")
         if state is AgentState.PAUSED and not reason:
             raise AgentStateRefused(f"agent {username}: a pause needs a reason code")
-        if state is AgentState.AVAILABLE and await self.store.agent(username) is None:
-            return await self.agent_login(username)
         status, offers = await self._run("agent_state", username, state.value, reason or "")
         if status == "unknown_agent":
+            if state is AgentState.AVAILABLE:
+                return await self.agent_login(username)
             raise UnknownAgent(f"agent {username!r} has not logged in")
         if status.startswith("busy:"):
             raise AgentStateRefused(f"agent {username}: cannot become {state} while {status[5:]}")
