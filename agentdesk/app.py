@@ -28,6 +28,7 @@ from agentdesk.keys import (
     units_key,
 )
 from agentdesk.ports import DeskBackend, KnowledgePort
+from agentdesk.reports.access import Principal, principal_resolver_key
 from agentdesk.screenpop import ScreenPopBuilder
 from agentdesk.security import (
     DESK_ROLES,
@@ -117,6 +118,8 @@ def create_app(
             await part.stop()
 
     app.cleanup_ctx.append(lifecycle)
+    # The wall board and reports (agentdesk.board/.reports) ask this for who is signed in.
+    app[principal_resolver_key] = _principal
     app[sockets_key] = set()
     app.on_shutdown.append(close_open_sockets)
 
@@ -145,6 +148,13 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     context.setdefault("strings", catalogue(context["lang"]))
     html = request.app[templates_key].get_template(template).render(**context)
     return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def _principal(request: web.Request) -> Principal | None:
+    session = request.get(session_request_key)
+    if session is None:
+        return None
+    return Principal(session.username, session.role.value, session.csrf_token)
 
 
 async def status_page(request: web.Request) -> web.Response:

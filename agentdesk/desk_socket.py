@@ -85,7 +85,7 @@ class DeskSocket:
         self.app = request.app
         self.language = language_of(request)
         self.ready = asyncio.Event()
-        self.shown_offers: set[str] = set()
+        self.shown_calls: set[str] = set()
 
     async def run(self, pubsub: PubSub) -> None:
         tasks = [
@@ -169,9 +169,9 @@ class DeskSocket:
             await self.ws.send_json({"type": kind, "data": data})
 
     async def _pop(self, offer: Offer) -> None:
-        if offer.offer_id in self.shown_offers:
+        if offer.call_id in self.shown_calls:
             return
-        self.shown_offers.add(offer.offer_id)
+        self.shown_calls.add(offer.call_id)
         await remember_last_call(self.services, self.session.username, offer.call_id)
         pop = await self.app[pops_key].build(offer, self.language, self.services.clock.now())
         await self.ws.send_json({"type": "pop", "data": pop})

@@ -312,6 +312,11 @@ class _CallRun:
         category: str | None,
         topic: str | None,
     ) -> RoutingRequest:
+        by_language = self.menu.header.language_routing.get(self.language)  # type: ignore[call-overload]
+        if by_language is not None:
+            # a caller in another language needs that language first, then the matter
+            queue = by_language.queue
+            skills = {by_language.skill: by_language.level, **skills}
         return RoutingRequest(
             call_id=self.call.call_id,
             uniqueid=self.call.uniqueid,
@@ -423,7 +428,7 @@ class _CallRun:
 
     async def step_speech(self, step_id: str, step: SpeechStep) -> str:
         if self.i.speech is None:
-            log.warning(
+            log.info(
                 "speech step %s: no speech recogniser installed (ivr.speech); using DTMF fallback %s",
                 step_id,
                 step.fallback,
@@ -451,10 +456,20 @@ class _CallRun:
             )
             return step.fallback
         self.result.transcript = heard.transcript
-        if heard.intent in step.routes and heard.confidence >= step.confidence:
+        if heard.digit:
+            # a key instead of words: treat it as a choice in the fallback menu
+            fallback = self.menu.steps.get(step.fallback)
+            if isinstance(fallback, MenuStep) and heard.digit in fallback.choices:
+                self.set_digits(heard.digit)
+                return fallback.choices[heard.digit]
+            return step.fallback
+        target = step.routes.get(heard.intent or "")
+        if target is None and heard.next_step in self.menu.steps:
+            target = heard.next_step
+        if heard.intent and target and heard.confidence >= step.confidence:
             self.result.intent = heard.intent
             self.result.variables["intent"] = heard.intent
-            return step.routes[heard.intent]
+            return target
         log.info(
             "speech step %s: %r at confidence %.2f is not enough; fallback %s",
             step_id,

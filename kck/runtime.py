@@ -35,7 +35,9 @@ ComponentFactory = Callable[[Services], Awaitable["Component | None"]]
 # "module:function" factories, started in this order (stopped in reverse). A factory returns None
 # when its part is switched off by the settings or not part of this mode (e.g. the simulator).
 COMPONENT_FACTORIES: tuple[str, ...] = (
+    "asterisk.components:create_ami_component",
     "queues.component:create_router_component",
+    "ivr.component:create_ivr_component",
     "agentdesk.component:create_web_component",
 )
 DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ()

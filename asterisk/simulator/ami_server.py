@@ -370,6 +370,7 @@ class AMISession:
         path = action.get("File") or f"/var/spool/asterisk/monitor/{ch.uniqueid}.wav"
         self.server.mixmonitors[name] = (path, self.pbx.clock.now())
         self.respond(action, "Success")
+        self.pbx.events.varset(ch, "MIXMONITOR_FILENAME", path)
         self.pbx.events.mixmonitor(ch, True)
 
     async def act_stopmixmonitor(self, action: AMIAction) -> None:
@@ -522,8 +523,10 @@ class AMISession:
             script = CallerScript(number=number or None, name=name or None,
                                   dialed=self.pbx.hotline, label="originate", channel="Local",
                                   patience=originated_patience(application, data))
+            variables = tuple(tuple(v.split("=", 1)) for v in action.get_all("Variable")
+                              if "=" in v)
             self.pbx.place_call(script, originate=OriginateRequest(
-                action.action_id, application, data))
+                action.action_id, application, data, variables))  # type: ignore[arg-type]
             return
         phone = self.pbx.phone_for_dial_target(target)
         reason = "0"

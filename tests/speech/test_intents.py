@@ -101,8 +101,8 @@ def test_same_phrase_in_two_intents_names_both(tmp_path: Path) -> None:
     )
     with pytest.raises(IntentsError) as caught:
         load_intent_file(write(tmp_path, text))
-    assert caught.value.pos.line == 10
-    assert "phrase 'paszport' is also a phrase of 'documents' (line 3)" in str(caught.value)
+    assert caught.value.pos.line == 11
+    assert "phrase 'paszport' is also a phrase of 'documents' (line 5)" in str(caught.value)
 
 
 def test_missing_intents_file_and_folder_are_named(tmp_path: Path) -> None:

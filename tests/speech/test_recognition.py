@@ -171,3 +171,22 @@ async def test_free_form_transcript_without_any_phrase_falls_back_as_no_match(
     # Free-form espeak-ng Korean comes out as other words (see NOTES): no phrase, no intent.
     assert result.transcript != ""
     assert result.reason is SpeechReason.NO_MATCH and result.intent is None
+
+
+async def test_recording_beyond_the_workers_backlog_is_refused_at_once_as_busy(
+    korean_intents: IntentSet, say: Callable[[str], Path]
+) -> None:
+    import asyncio
+
+    recogniser = SpeechRecogniser({}, workers=1, max_pending=1)
+    try:
+        first, second = await asyncio.gather(
+            recogniser.recognise_intent(say("상담원"), "ko", korean_intents, timeout=60),
+            recogniser.recognise_intent(say("상담원"), "ko", korean_intents, timeout=60),
+        )
+    finally:
+        await recogniser.stop()
+    assert first.reason is SpeechReason.MODEL_MISSING  # it did reach a worker
+    assert second.reason is SpeechReason.BUSY
+    assert "1 recordings already wait for 1 worker(s)" in second.detail
+    assert recogniser.pending == 0
