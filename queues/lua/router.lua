@@ -185,6 +185,13 @@ local function best_agent(c)
   return best
 end
 
+-- an inbound call held by a waiting loop is offered only while that loop is alive (it renews
+-- `waiter:<id>`); a call whose controller died stays queued until its channel hangs up (AMI)
+local function offerable_call(id, needw)
+  if needw ~= '1' then return true end
+  return redis.call('EXISTS', k('waiter', id)) == 1
+end
+
 local function best_call(name)
   local skills = agent_skills(name)
   skills[ANY] = 5
@@ -208,9 +215,9 @@ local function best_call(name)
       end
     end
     if top == nil then return nil end
-    if not top.main then return top.id end
-    local others = redis.call('HGET', k('call', top.id), 'others') or '{}'
-    if meets(name, cjson.decode(others)) then return top.id end
+    local ch = redis.call('HMGET', k('call', top.id), 'others', 'needw', 'kind')
+    local held = ch[3] == 'callback' or offerable_call(top.id, ch[2])
+    if held and (not top.main or meets(name, cjson.decode(ch[1] or '{}'))) then return top.id end
     top.pos = top.pos + 1
     peek(top)
   end
@@ -242,6 +249,7 @@ end
 local function match_call(id)
   local c = load_call(id)
   if c == nil or c.state ~= 'waiting' then return false end
+  if c.kind ~= 'callback' and not offerable_call(id, c.needw) then return false end
   local name = best_agent(c)
   if name == nil then return false end
   make_offer(c, name)
@@ -264,6 +272,7 @@ end
 
 local function end_call(c, outcome, cause)
   unindex_call(c)
+  redis.call('DEL', k('waiter', c.id))
   local waited = NOW - tonumber(c.qms)
   local sd = tonumber(c.short_ms)
   if outcome == 'abandoned' then
@@ -333,7 +342,7 @@ local result_status = 'ok'
 
 if OP == 'enqueue' then
   -- call_id, request_json, queue, priority, primary, others_json, sched_json, ring_s, wrap_s,
-  -- sl_s, short_abandon_s, uniqueid, day_of_entry, hour_of_entry
+  -- sl_s, short_abandon_s, uniqueid, needs_waiter (1/0), callback_number ('' = inbound)
   local id = A[1]
   if redis.call('EXISTS', k('call', id)) == 1 then return {'duplicate', next_due()} end
   local prio = tonumber(A[4])
@@ -341,7 +350,8 @@ if OP == 'enqueue' then
     sched = A[7], ring = A[8], wrap = A[9], sl_ms = fmt(tonumber(A[10]) * 1000),
     short_ms = fmt(tonumber(A[11]) * 1000), uid = A[12], sd = DAY, sh = HOUR, qms = fmt(NOW),
     state = 'waiting', kind = 'inbound', attempts = 0, head = 0,
-    score = fmt(-prio * BAND + NOW)}
+    score = fmt(-prio * BAND + NOW), needw = A[13] or '0', cbnum = A[14] or ''}
+  if c.cbnum ~= '' then c.kind = 'callback' end
   local flat = {}
   for f, v in pairs(c) do
     if f ~= 'id' then flat[#flat + 1] = f; flat[#flat + 1] = v end
@@ -354,6 +364,10 @@ if OP == 'enqueue' then
   local pos = redis.call('ZRANK', k('queue', c.queue), id) + 1
   redis.call('HSET', k('call', id), 'entry_pos', pos)
   stat(c, 'entered', 1)
+  if c.kind == 'callback' then
+    stat(c, 'diverted', 1)
+    stat(c, 'callbacks_requested', 1)
+  end
   local ev = J('call_id', id, 'queue', c.queue, 'at', NOW_ISO, 'position', pos, 'uniqueid', c.uid,
     'request', raw(c.request))
   emit('queues', 'call_queued', ev)
