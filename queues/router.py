@@ -341,7 +341,7 @@ class Router:
             call = await self.store.call(call_id)
             if call is None or int(call.get("qms", "0")) > taken_ms:
                 continue  # queued after the snapshot: it cannot be in it
-            if call.get("kind") == "callback" and call.get("state") == "waiting":
+            if call.get("kind") == "callback" and call.get("state") != "on_call":
                 continue  # the caller hung up on purpose; the callback keeps its place
             uniqueid = call.get("uid", "")
             if call.get("kind") == "callback":

@@ -56,7 +56,6 @@ local function stat(call, field, by)
   end
 end
 local function periods_add(kind, field, by)
-  redis.call('SADD', k('periods'), DAY)
   redis.call('HINCRBY', k('st', 'd:' .. DAY, kind), field, by)
   redis.call('HINCRBY', k('st', 'h:' .. HOUR, kind), field, by)
 end
@@ -89,7 +88,7 @@ local function index_agent(name)
   return true
 end
 
-local function set_agent(name, state, reason, call_id)
+local function set_agent(name, state, reason, call_id, offer_id)
   local ak = k('agent', name)
   local prev = redis.call('HMGET', ak, 'state', 'since')
   if prev[1] and prev[2] then
@@ -97,10 +96,10 @@ local function set_agent(name, state, reason, call_id)
     if dur < 0 then dur = 0 end
     periods_add('agents', prev[1] .. '_ms', dur)
   end
-  redis.call('HSET', ak, 'state', state, 'reason', reason or '', 'since', NOW, 'since_iso', NOW_ISO,
-    'call', call_id or '')
-  if state == 'available' then redis.call('HSET', ak, 'idle', NOW) end
-  if state ~= 'offered' then redis.call('HSET', ak, 'offer', '') end
+  local fields = {'state', state, 'reason', reason or '', 'since', NOW, 'since_iso', NOW_ISO,
+    'call', call_id or '', 'offer', offer_id or ''}
+  if state == 'available' then fields[#fields + 1] = 'idle'; fields[#fields + 1] = NOW end
+  redis.call('HSET', ak, unpack(fields))
   index_agent(name)
   local ev = J('agent', name, 'state', state, 'reason', nz(reason), 'since', NOW_ISO,
     'call_id', nz(call_id))
@@ -232,13 +231,12 @@ local function make_offer(c, name)
   local offer_id = c.id .. '-' .. attempt
   local a = redis.call('HMGET', k('agent', name), 'ext', 'dial')
   redis.call('HSET', k('call', c.id), 'state', 'offered', 'offer', offer_id, 'agent', name)
-  redis.call('HSET', k('offer', offer_id), 'call', c.id, 'agent', name, 'kind', c.kind, 'ms', NOW)
-  set_agent(name, 'offered', nil, c.id)
-  redis.call('HSET', k('agent', name), 'offer', offer_id)
+  set_agent(name, 'offered', nil, c.id, offer_id)
   local json = J('offer_id', offer_id, 'call_id', c.id, 'agent', name, 'extension', a[1],
     'dial', a[2], 'ring_timeout_s', tonumber(c.ring), 'offered_at', NOW_ISO, 'kind', c.kind,
     'request', raw(c.request))
-  redis.call('HSET', k('offer', offer_id), 'json', json)
+  redis.call('HSET', k('offer', offer_id), 'call', c.id, 'agent', name, 'kind', c.kind, 'ms', NOW,
+    'json', json)
   stat(c, 'offers', 1)
   emit('offers', 'offer', json)
   live('agent:' .. name, 'offer', json)
