@@ -110,3 +110,15 @@ def test_missing_intents_file_and_folder_are_named(tmp_path: Path) -> None:
         load_intent_file(tmp_path / "pl.yaml")
     with pytest.raises(IntentsError, match="intents folder not found"):
         load_intents(tmp_path / "nowhere")
+
+
+def test_every_shipped_language_routes_the_same_intents_the_same_way() -> None:
+    intents = load_intents(ROOT / "config" / "intents")
+    assert set(intents) == {"pl", "en", "uk"}
+    routes = {
+        lang: {i.id: (i.next_step, i.skills, i.kb_topic) for i in s.intents}
+        for lang, s in intents.items()
+    }
+    assert routes["en"] == routes["pl"] == routes["uk"]
+    for lang, intent_set in intents.items():
+        assert all(i.confirm_prompt.startswith(f"{lang}/") for i in intent_set.intents)
