@@ -13,9 +13,7 @@ class AgentStates:
     def __init__(self, router: Router) -> None:
         self.router = router
 
-    async def set(
-        self, username: str, state: AgentState, reason: str | None = None
-    ) -> list[Offer]:
+    async def set(self, username: str, state: AgentState, reason: str | None = None) -> list[Offer]:
         return await self.router.set_agent_state(username, state, reason)
 
     async def get(self, username: str) -> AgentStatus | None:
