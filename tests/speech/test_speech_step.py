@@ -28,7 +28,7 @@ from ivr.speech import (
 pytestmark = pytest.mark.slow
 
 SPEED = 50.0  # simulated seconds per real second
-QUIET = SpeechStepConfig(prompt="kck/speech-ask-topic", escape_digits="")
+QUIET = SpeechStepConfig(prompt="{lang}/ask_topic", escape_digits="")
 
 
 @dataclass
@@ -175,7 +175,7 @@ async def test_caller_who_says_nothing_falls_back_to_dtmf_as_no_speech(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
         # No utterance: the simulator records silence until the maximum length.
-        config = SpeechStepConfig(prompt="kck/speech-ask-topic", escape_digits="", attempts=1)
+        config = SpeechStepConfig(prompt="{lang}/ask_topic", escape_digits="", attempts=1)
         seen, call = await call_speech_step(step, korean_intents, config, CallerScript())
     assert len(call.recordings) == 1
     outcome = seen.outcome
@@ -187,7 +187,7 @@ async def test_caller_who_says_nothing_falls_back_to_dtmf_as_no_speech(
 async def test_key_pressed_during_the_prompt_goes_to_the_dtmf_menu_with_that_key(
     step: SpeechStep, korean_intents: IntentSet, say: Callable[[str], Path]
 ) -> None:
-    config = SpeechStepConfig(prompt="kck/speech-ask-topic")  # keys interrupt by default
+    config = SpeechStepConfig(prompt="{lang}/ask_topic")  # keys interrupt by default
     script = CallerScript(utterance=say("주차 위반"), digits=(DigitPress("3", after=0.5),))
     seen, _ = await call_speech_step(step, korean_intents, config, script)
     outcome = seen.outcome
@@ -247,7 +247,7 @@ async def test_recognition_past_its_deadline_falls_back_to_dtmf(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = SpeechStepConfig(
-        prompt="kck/speech-ask-topic", escape_digits="", recognition_timeout=0.0
+        prompt="{lang}/ask_topic", escape_digits="", recognition_timeout=0.0
     )
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
         seen, _ = await call_speech_step(
@@ -347,17 +347,17 @@ async def test_sounds_are_played_under_the_configured_sounds_folder(
         return "200 result=0 endpos=8000\n"
 
     config = SpeechStepConfig(
-        prompt="ko/kck/ask-topic", escape_digits="", sounds_prefix="/var/lib/kck/sounds"
+        prompt="{lang}/ask_topic", escape_digits="", sounds_prefix="/var/lib/kck/sounds"
     )
     outcome, commands = await scripted_asterisk(step, unsure(korean_intents), config, asterisk)
     assert outcome is not None and outcome.confirmed
     assert outcome.intent is not None and outcome.intent.id == "parking"
-    assert commands[0] == 'STREAM FILE /var/lib/kck/sounds/ko/kck/ask-topic ""'
+    assert commands[0] == 'STREAM FILE /var/lib/kck/sounds/ko/ask_topic ""'
     assert commands[1].startswith("RECORD FILE ")
     assert commands[2:5] == [
-        'STREAM FILE /var/lib/kck/sounds/kck/speech-did-you-mean ""',
-        'STREAM FILE /var/lib/kck/sounds/ko/kck/intent-parking ""',
-        "GET DATA /var/lib/kck/sounds/kck/speech-press-1-to-confirm 5000 1",
+        'STREAM FILE /var/lib/kck/sounds/ko/speech_did_you_mean ""',
+        'STREAM FILE /var/lib/kck/sounds/ko/intent_parking ""',
+        "GET DATA /var/lib/kck/sounds/ko/speech_press_1_to_confirm 5000 1",
     ]
 
 
@@ -384,4 +384,4 @@ async def test_recording_that_asterisk_cannot_write_falls_back_to_dtmf_naming_th
 
 def test_step_needs_at_least_one_attempt() -> None:
     with pytest.raises(ValueError, match="attempts must be at least 1, got 0"):
-        SpeechStepConfig(prompt="kck/speech-ask-topic", attempts=0)
+        SpeechStepConfig(prompt="{lang}/ask_topic", attempts=0)
