@@ -246,9 +246,7 @@ async def test_recognition_past_its_deadline_falls_back_to_dtmf(
     say: Callable[[str], Path],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = SpeechStepConfig(
-        prompt="{lang}/ask_topic", escape_digits="", recognition_timeout=0.0
-    )
+    config = SpeechStepConfig(prompt="{lang}/ask_topic", escape_digits="", recognition_timeout=0.0)
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
         seen, _ = await call_speech_step(
             step, korean_intents, config, CallerScript(utterance=say("상담원"))
