@@ -84,3 +84,37 @@ async def test_callback_request_from_the_menu_is_kept_by_the_router(
         assert row is not None and row.outcome == "callback"
     finally:
         await engine.dispose()
+
+
+async def test_callback_request_while_an_agent_is_free_offers_a_callback_not_an_empty_inbound_call(
+    sqlite_url: str, redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    clock = ManualClock(local("2026-11-24 20:00"))
+    router = Router(redis, load_routing_config(CONFIG), prefix="rf", clock=clock)
+    await router.agent_login("anowak")  # id cards 5: the callback's queue needs documents skills
+    engine = create_engine(sqlite_url)
+    try:
+        menus = tmp_path / "menus"
+        shutil.copytree(SHIPPED, menus)
+        sessions = session_factory(engine)
+        library = MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="rf")
+        await library.reload(by="test")
+        route = create_ivr_route(
+            library,
+            RouterQueueGateway(router),
+            sessions,
+            clock=clock,
+            sounds_dir=tmp_path / "s",
+            recordings_dir=tmp_path / "r",
+            hangup_errors=(PeerHungUp,),
+        )
+        session = ScriptedAGISession(["1", "1", "1"])  # closed → callback → confirm own number
+        await route(session)
+        call_id = session.variables["KCK_CALL_ID"]
+        state = await router.call_state(call_id)
+        assert state is not None and state.get("cbnum") == "+48600100200"
+        offer = await router.current_offer("anowak")
+        assert offer is not None and offer.call_id == call_id and offer.kind == "callback"
+        assert session.sent("EXEC Dial") == []  # nobody dials an inbound leg that is not there
+    finally:
+        await engine.dispose()
