@@ -74,33 +74,6 @@ def fastagi_server_from_settings(
     return server
 
 
-class FastAGIComponent:
-    """The FastAGI server with the routes other packages give it (``ivr`` → the IVR)."""
-
-    name = "fastagi"
-
-    def __init__(self, server: FastAGIServer) -> None:
-        self.server = server
-        self._running = False
-
-    async def start(self) -> None:
-        await self.server.start()
-        self._running = True
-
-    async def stop(self) -> None:
-        self._running = False
-        await self.server.stop()
-
-    def health(self) -> dict[str, Any]:
-        return {
-            "up": self._running,
-            "listen": f"{self.server.host}:{self.server.port}",
-            "active_sessions": self.server.active_sessions,
-            "sessions_started": self.server.sessions_started,
-            "connections_rejected": self.server.connections_rejected,
-        }
-
-
 async def create_ami_component(services: Services) -> AMIComponent | None:
     """Runtime factory (``asterisk.components:create_ami_component``); None when switched off."""
     settings = services.settings.ami

@@ -188,6 +188,8 @@ class IVRComponent:
         if self._server is not None:
             out["agi"] = f"{self._server.host}:{self._server.port}"
             out["active_sessions"] = self._server.active_sessions
+            out["sessions_started"] = self._server.sessions_started
+            out["connections_rejected"] = self._server.connections_rejected
         return out
 
 
