@@ -7,6 +7,7 @@ from typing import Any
 
 from asterisk.agi import FastAGIServer, Route
 from asterisk.ami import AMIClient, ExponentialBackoff
+from asterisk.metrics import AMICollector, collector_text
 from kck.services import Services
 from kck.settings import AGISettings, AMISettings
 
@@ -40,6 +41,10 @@ class AMIComponent:
 
     async def stop(self) -> None:
         await self.client.close()
+
+    async def metrics_text(self) -> str:
+        """Prometheus text of the AMI connection (the web app's `/metrics` collects it)."""
+        return collector_text(AMICollector(self.client))
 
     def health(self) -> dict[str, Any]:
         h = self.client.health()
