@@ -143,7 +143,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     session = current_session(request)
     if session.role == Role.AGENT or session.extension:
-        await request.app[backend_key].logout(session.username)
+        try:
+            await request.app[backend_key].logout(session.username)
+        except StateRefused as refused:  # on a call: finish it first
+            text = translate(language_of(request), "state.refused", reason=str(refused))
+            return web.Response(status=409, text=text)
     if session.extension:
         await request.app[extensions_key].release(session.extension, session.username)
     await request.app[sessions_key].delete(session.id)

@@ -305,3 +305,18 @@ async def test_kb_live_search_returns_escaped_snippets(world: DeskWorld, client:
     hits = (await response.json())["hits"]
     assert hits and all(h["slug"].startswith("odpady-") for h in hits[:3])
     assert "<mark>" in hits[0]["snippet_html"]
+
+
+async def test_agent_cannot_sign_out_in_the_middle_of_a_call(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    offer = await world.offer("anowak", await world.store_call())
+    await world.answer(offer)
+    response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert response.status == 409
+    assert "Nie można teraz zmienić stanu" in await response.text()
+    assert (await world.backend.status("anowak")).state.value == "on_call"
+    assert (await client.get("/api/desk/state")).status == 200  # still signed in
