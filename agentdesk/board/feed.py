@@ -65,9 +65,10 @@ class BoardFeed:
         tasks = [*self._tasks, *([self._recount] if self._recount else [])]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            _done, stuck = await asyncio.wait(tasks, timeout=5)
+            if stuck:
+                log.warning("board feed: %d task(s) did not stop in time", len(stuck))
         self._tasks = []
 
     def health(self) -> dict[str, Any]:
@@ -104,13 +105,19 @@ class BoardFeed:
     async def _listen(self, channel: str, ready: asyncio.Event) -> None:
         # Our own subscription (not `bus.listen`) so that `start` returns only once SUBSCRIBE
         # has been acknowledged: no event published after start is missed.
+        task = asyncio.current_task()
         while True:
             pubsub = self.bus.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.bus.channel(channel))
                 ready.set()
-                async for raw in pubsub.listen():
-                    if raw.get("type") != "message":
+                while True:
+                    # redis-py can swallow a cancellation that lands in a read; a stop that
+                    # was asked for must still end the loop.
+                    if task is not None and task.cancelling():
+                        raise asyncio.CancelledError
+                    raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if raw is None or raw.get("type") != "message":
                         continue
                     try:
                         body = json.loads(raw["data"])
@@ -127,7 +134,7 @@ class BoardFeed:
                 await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await asyncio.wait_for(pubsub.aclose(), 2)
 
     def _on_event(self, channel: str, event_type: str, data: dict[str, Any]) -> None:
         if channel == AGENTS_CHANNEL:

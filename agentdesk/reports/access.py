@@ -100,7 +100,6 @@ def require_role(roles: frozenset[str]) -> Callable[[Handler], Handler]:
                 expected = principal.csrf_token or ""
                 if not expected or not hmac.compare_digest(sent, expected):
                     raise web.HTTPForbidden(text=f"missing or wrong {CSRF_HEADER} (CSRF)")
-            request["board_principal"] = principal
             return await handler(request)
 
         return guarded

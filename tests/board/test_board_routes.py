@@ -1,0 +1,244 @@
+"""The board and report routes through a real aiohttp server: roles, CSRF, CSV, SVG, the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from agentdesk.board.force import AUDIT_ACTION
+from kck.clock import ManualClock
+from kck.db.models import AgentStateLog, AuditEntry, Call
+from kck.services import Services
+from tests.board.conftest import SignIn, add_users
+
+
+async def test_board_without_sign_in_sends_the_browser_to_login(board_client: TestClient) -> None:
+    response = await board_client.get("/board", allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"].startswith("/login?next=/board")
+    api = await board_client.get("/api/board")
+    assert api.status == 401
+
+
+async def test_agent_role_may_not_open_board_or_reports(
+    board_client: TestClient, sign_in: SignIn
+) -> None:
+    await sign_in(board_client, "anna", "agent")
+    for path in ("/board", "/board/wall", "/api/board", "/reports", "/reports/daily.csv"):
+        response = await board_client.get(path, allow_redirects=False)
+        assert response.status == 403, path
+
+
+async def test_supervisor_opens_board_and_wall_mode_without_controls(
+    board_client: TestClient, sign_in: SignIn
+) -> None:
+    await sign_in(board_client, "sylwia", "supervisor")
+    board = await (await board_client.get("/board")).text()
+    wall = await (await board_client.get("/board/wall")).text()
+    assert 'id="force-template"' in board and "/board/wall" in board
+    assert 'class="board wall"' in wall
+    assert "force-template" not in wall and "<form" not in wall
+
+
+async def test_csv_export_of_every_report_table(
+    board_client: TestClient, board_services: Services, sign_in: SignIn, clock: ManualClock
+) -> None:
+    await sign_in(board_client, "sylwia", "supervisor")
+    now = clock.now()
+    async with board_services.sessions.begin() as session:
+        session.add_all(
+            [
+                Call(
+                    uniqueid="1.1",
+                    arrived_at=now - timedelta(minutes=5),
+                    queued_at=now - timedelta(minutes=4),
+                    answered_at=now - timedelta(minutes=4) + timedelta(seconds=12),
+                    ended_at=now - timedelta(minutes=1),
+                    queue="vehicles",
+                    outcome="answered",
+                    wrapup_outcome="resolved_first_line",
+                    ivr_path=[
+                        {"step_id": "l", "label": "Polski"},
+                        {"step_id": "v", "label": "Pojazdy"},
+                    ],
+                ),
+                Call(
+                    uniqueid="1.2",
+                    arrived_at=now - timedelta(minutes=3),
+                    queued_at=now - timedelta(minutes=3),
+                    ended_at=now - timedelta(minutes=2),
+                    queue="vehicles",
+                    outcome="abandoned",
+                ),
+            ]
+        )
+    page = await board_client.get("/reports?from=2026-11-24&to=2026-11-24")
+    assert page.status == 200
+    html = await page.text()
+    names = ["daily", "hourly", "ivr", "waits", "ticket_categories", "ticket_units"]
+    for name in names:
+        assert f"/reports/{name}.csv?from=2026-11-24" in html
+        response = await board_client.get(f"/reports/{name}.csv?from=2026-11-24&to=2026-11-24")
+        assert response.status == 200, name
+        assert response.content_type == "text/csv"
+        assert "attachment" in response.headers["Content-Disposition"]
+        rows = list(csv.reader(io.StringIO(await response.text())))
+        assert rows[0], name
+    daily = list(
+        csv.DictReader(
+            io.StringIO(
+                await (
+                    await board_client.get("/reports/daily.csv?from=2026-11-24&to=2026-11-24")
+                ).text()
+            )
+        )
+    )
+    assert daily[0]["day"] == "2026-11-24"
+    assert (daily[0]["offered"], daily[0]["answered"], daily[0]["abandoned"]) == ("2", "1", "1")
+    assert daily[0]["fcr_pct"] == "100.0"
+    ivr = await (await board_client.get("/reports/ivr.csv?from=2026-11-24&to=2026-11-24")).text()
+    assert "Polski → Pojazdy,1" in ivr
+
+
+async def test_report_charts_are_svg_documents(board_client: TestClient, sign_in: SignIn) -> None:
+    await sign_in(board_client, "sylwia", "supervisor")
+    for name in ("calls_per_hour", "service_level_per_hour", "waits"):
+        response = await board_client.get(f"/reports/charts/{name}.svg?from=2026-11-24")
+        assert response.status == 200
+        assert response.content_type == "image/svg+xml"
+        assert (await response.text()).startswith("<svg")
+    missing = await board_client.get("/reports/charts/pie.svg")
+    assert missing.status == 404
+
+
+async def test_bad_report_range_is_refused_naming_the_field(
+    board_client: TestClient, sign_in: SignIn
+) -> None:
+    await sign_in(board_client, "sylwia", "supervisor")
+    response = await board_client.get("/reports?from=2026-13-01")
+    assert response.status == 400
+    assert "'from'" in await response.text()
+    backwards = await board_client.get("/reports?from=2026-11-24&to=2026-11-01")
+    assert backwards.status == 400 and "'to'" in await backwards.text()
+    unknown_table = await board_client.get("/reports/nothing.csv")
+    assert unknown_table.status == 404
+
+
+async def test_supervisor_logs_out_an_agent_and_the_audit_log_says_who(
+    board_client: TestClient, board_services: Services, sign_in: SignIn
+) -> None:
+    ids = await add_users(board_services, "anna")
+    csrf = await sign_in(board_client, "sylwia", "supervisor")
+    listener = board_services.bus.listen("agents")
+    first = asyncio.ensure_future(anext(listener))
+    await asyncio.sleep(0.1)
+
+    response = await board_client.post(
+        "/api/board/agents/anna/state",
+        json={"state": "logged_out"},
+        headers={"X-CSRF-Token": csrf},
+    )
+
+    assert response.status == 200, await response.text()
+    event_type, data = await asyncio.wait_for(first, 5)
+    await listener.aclose()
+    assert (event_type, data["agent"], data["state"]) == ("agent_state", "anna", "logged_out")
+    async with board_services.sessions() as session:
+        log = (await session.scalars(select(AgentStateLog))).all()
+        audit = (await session.scalars(select(AuditEntry))).all()
+    assert [(r.agent_id, r.state) for r in log] == [(ids["anna"], "logged_out")]
+    assert len(audit) == 1
+    assert (audit[0].actor, audit[0].action, audit[0].target) == ("sylwia", AUDIT_ACTION, "anna")
+    assert audit[0].details["to"] == "logged_out"
+
+
+async def test_forcing_state_without_csrf_token_changes_nothing(
+    board_client: TestClient, board_services: Services, sign_in: SignIn
+) -> None:
+    await add_users(board_services, "anna")
+    await sign_in(board_client, "sylwia", "supervisor")
+    response = await board_client.post("/api/board/agents/anna/state", json={"state": "logged_out"})
+    assert response.status == 403
+    async with board_services.sessions() as session:
+        assert (await session.scalars(select(AuditEntry))).all() == []
+        assert (await session.scalars(select(AgentStateLog))).all() == []
+
+
+async def test_forcing_an_unknown_agent_or_state_is_refused_clearly(
+    board_client: TestClient, board_services: Services, sign_in: SignIn
+) -> None:
+    await add_users(board_services, "anna")
+    csrf = await sign_in(board_client, "sylwia", "supervisor")
+    headers = {"X-CSRF-Token": csrf}
+    nobody = await board_client.post(
+        "/api/board/agents/ghost/state", json={"state": "logged_out"}, headers=headers
+    )
+    assert nobody.status == 404 and "ghost" in (await nobody.json())["error"]
+    bad = await board_client.post(
+        "/api/board/agents/anna/state", json={"state": "on_call"}, headers=headers
+    )
+    assert bad.status == 400 and "'state'" in (await bad.json())["error"]
+    async with board_services.sessions() as session:
+        assert (await session.scalars(select(AuditEntry))).all() == []
+
+
+async def _next(
+    ws: Any, kind: str, until: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> dict[str, Any]:
+    """The next frame of `kind` that satisfies `until` (recounts are coalesced, so an event may
+    be reflected by the second snapshot rather than the first)."""
+    while True:
+        message = await asyncio.wait_for(ws.receive(), 10)
+        assert message.type == WSMsgType.TEXT, message
+        body = message.json()
+        if body["type"] == kind and until(body["data"]):
+            return dict(body["data"])
+
+
+async def test_board_socket_pushes_agent_changes_and_recounts_on_stats_events(
+    board_client: TestClient, board_services: Services, sign_in: SignIn, clock: ManualClock
+) -> None:
+    await add_users(board_services, "anna", "bartek")
+    await sign_in(board_client, "sylwia", "supervisor")
+    ws = await board_client.ws_connect("/board/ws")
+    first = await _next(ws, "snapshot")
+    assert first["total"]["offered"] == 0
+    assert {a["agent"]: a["state"] for a in first["agents"]} == {
+        "anna": "logged_out",
+        "bartek": "logged_out",
+    }
+
+    since = clock.now().isoformat()
+    await board_services.bus.broadcast(
+        "agents",
+        "agent_state",
+        {"agent": "anna", "state": "available", "reason": None, "since": since},
+    )
+    change = await _next(ws, "agent")
+    assert (change["agent"], change["state"], change["since"]) == ("anna", "available", since)
+
+    async with board_services.sessions.begin() as session:
+        session.add(
+            Call(
+                uniqueid="2.1",
+                arrived_at=clock.now() - timedelta(seconds=40),
+                queued_at=clock.now() - timedelta(seconds=30),
+                queue="city_issues",
+            )
+        )
+    await board_services.bus.broadcast(
+        "stats", "stats", {"queues": {"city_issues": {"waiting": 1, "longest_wait_s": 30}}}
+    )
+    board = await _next(ws, "snapshot", lambda b: b["total"]["offered"] == 1)
+    assert board["total"]["waiting"] == 1
+    city = next(q for q in board["queues"] if q["id"] == "city_issues")
+    assert (city["waiting"], city["longest_wait_s"]) == (1, 30)
+    await ws.close()
