@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
 from agentdesk.desk_socket import CloseCode
-from kck.db.models import Call
+from kck.db.models import AuditEntry, Call
 from tests.agentdesk.conftest import Client, DeskWorld, routing_request, sign_in
 
 
@@ -195,14 +196,20 @@ async def test_call_goes_through_on_call_and_wrap_up_back_to_available_by_itself
     wrap = (await next_message(ws, "state"))["data"]
     assert wrap["state"] == "wrap_up"
     status, body = await post(
-        client, token, "/api/desk/wrap-up", {"call_id": call_id, "outcome": "resolved_first_line"}
+        client,
+        token,
+        "/api/desk/wrap-up",
+        {"call_id": call_id, "outcome": "resolved_first_line", "notes": "podano godziny otwarcia"},
     )
     assert status == 200, body
     back = (await next_message(ws, "state"))["data"]  # the wrap-up time (2 s in tests) ran out
     assert back["state"] == "available"
     async with world.services.sessions() as db:
         call = await db.get(Call, call_id)
+        entry = await db.scalar(select(AuditEntry).where(AuditEntry.action == "call.wrap_up"))
     assert call is not None and call.wrapup_outcome == "resolved_first_line"
+    assert entry is not None and entry.actor == "anowak" and entry.target == call_id
+    assert entry.details["notes"] == "podano godziny otwarcia"
     await ws.close()
 
 
