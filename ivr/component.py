@@ -39,7 +39,7 @@ class _RuntimeGateway:
         if router is not None and getattr(router, "router", None) is not None:
             from ivr.router_gateway import RouterQueueGateway
 
-            return RouterQueueGateway(router.router)
+            return RouterQueueGateway(router.router, self.component.sounds_dir)
         return self.fallback
 
     async def enqueue(self, request: RoutingRequest) -> None:

@@ -472,7 +472,7 @@ class _CallRun:
         target = step.routes.get(heard.intent or "")
         if target is None and heard.next_step in self.menu.steps:
             target = heard.next_step
-        if heard.intent and target and heard.confidence >= step.confidence:
+        if heard.intent and target and (heard.confirmed or heard.confidence >= step.confidence):
             self.result.intent = heard.intent
             self.result.variables["intent"] = heard.intent
             return target

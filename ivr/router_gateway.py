@@ -8,6 +8,7 @@ wait in a real queue.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from ivr.channel import Channel
@@ -31,22 +32,29 @@ def _queues_request(request: RoutingRequest) -> Any:
 
 
 class RouterQueueGateway:
-    """Hands routing requests to `queues.router.Router`; one per process."""
+    """Hands routing requests to `queues.router.Router`; one per process.
 
-    def __init__(self, router: Any) -> None:
+    `sounds_dir`: where `kck prompts build` wrote the prompts the waiting loop plays (as the menu's
+    own prompts: <sounds_dir>/<call's language>/<name>)."""
+
+    def __init__(self, router: Any, sounds_dir: Path | None = None) -> None:
         self.router = router
+        self.sounds_dir = sounds_dir
 
     async def enqueue(self, request: RoutingRequest) -> None:
         # The waiting loop enqueues itself (so the offer it may return is acted on at once).
         return None
 
     async def wait(self, request: RoutingRequest, channel: Channel) -> QueueOutcome:
-        from queues.waiting import wait_in_queue
+        from queues.waiting import WaitingPrompts, wait_in_queue
 
         session = getattr(channel, "session", None)
         if session is None:
             raise TypeError("the router can only hold callers on an AGI channel")
-        result = await wait_in_queue(session, self.router, _queues_request(request))
+        prompts = WaitingPrompts(sounds_dir=str(self.sounds_dir) if self.sounds_dir else "")
+        result = await wait_in_queue(
+            session, self.router, _queues_request(request), prompts=prompts
+        )
         return _OUTCOMES.get(str(result.outcome), QueueOutcome.ABANDONED)
 
     async def request_callback(self, callback: CallbackRequest) -> None:

@@ -2,7 +2,7 @@
 
 Only calls on an AGI channel can be listened to; elsewhere (terminal, scripted tests) the step
 hears nothing and takes its DTMF fallback. Thresholds live in the intents files of `ivr.speech`;
-an intent it accepts (or the caller confirmed) is passed on with confidence 1.0.
+an intent it accepts (or the caller confirmed) is passed on with the recogniser's confidence.
 """
 
 from __future__ import annotations
@@ -31,13 +31,22 @@ class SpeechServiceRecogniser:
             why = "not an AGI call" if session is None else f"no intents for {request.language}"
             log.info("speech step %s: %s; DTMF fallback", request.step_id, why)
             return IntentResult(None, 0.0, None)
+        # every sound the step plays is <sounds>/<language>/<name>, as `kck prompts build` writes
         config = SpeechStepConfig(
-            prompt=str(self.sounds_dir / request.prompt.sound), max_seconds=request.max_seconds
+            prompt=str(self.sounds_dir / request.prompt.sound),
+            max_seconds=request.max_seconds,
+            sounds_prefix=str(self.sounds_dir),
         )
         outcome = await self.service.step.run(session, intents, config, call_id=request.call_id)
         transcript = outcome.transcript or None
         if outcome.kind is SpeechOutcomeKind.INTENT and outcome.intent is not None:
-            return IntentResult(outcome.intent.id, 1.0, transcript, next_step=outcome.next_step)
+            return IntentResult(
+                outcome.intent.id,
+                outcome.confidence,
+                transcript,
+                next_step=outcome.next_step,
+                confirmed=outcome.confirmed,
+            )
         if outcome.kind is SpeechOutcomeKind.DIGIT:
             return IntentResult(None, 0.0, transcript, digit=outcome.digit)
         return IntentResult(None, outcome.confidence, transcript)

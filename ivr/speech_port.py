@@ -40,6 +40,7 @@ class IntentResult:
     transcript: str | None
     next_step: str | None = None
     digit: str | None = None
+    confirmed: bool = False  # the caller said yes to "did you mean …?": taken whatever the score
 
 
 class IntentRecogniser(Protocol):

@@ -25,6 +25,7 @@ from ivr.model import (
     step_edges,
     step_prompts,
 )
+from ivr.played_prompts import PLAYED_PROMPTS, QUEUE_PROMPTS, SPEECH_PROMPTS, intent_prompt
 from ivr.problems import ProblemList
 from ivr.skills import SkillDirectory
 
@@ -108,6 +109,7 @@ def check_menu(
     for step_id, step in menu.steps.items():
         _check_step(menu, step_id, step, skills, problems)
     _check_prompts(menu, sound_exists, problems)
+    _check_played_prompts(menu, sound_exists, problems)
     _check_calendars(menu, problems)
     _check_reachability(menu, problems)
     _check_loops(menu, problems)
@@ -266,6 +268,43 @@ def _check_prompts(menu: MenuSet, sound_exists: SoundExists | None, problems: Pr
                 f"prompt {name!r} has no {_LANGUAGE_NAMES[language]} text ({language}) and no "
                 f"recording {language}/{sound}.wav",
                 "missing-prompt-text",
+            )
+
+
+def _played_prompts(menu: MenuSet) -> dict[str, str]:
+    """Prompts the menu's queue and speech steps play besides their own: name → who plays it."""
+    wanted: dict[str, str] = {}
+    if any(isinstance(step, QueueStep) for step in menu.steps.values()):
+        wanted.update({name: PLAYED_PROMPTS[name] for name in QUEUE_PROMPTS})
+    speech_steps = [step for step in menu.steps.values() if isinstance(step, SpeechStep)]
+    if speech_steps:
+        wanted.update({name: PLAYED_PROMPTS[name] for name in SPEECH_PROMPTS})
+    for step in speech_steps:
+        for intent in menu.intents.get(step.intents) or ():
+            wanted[intent_prompt(intent)] = f"the speech step (intent {intent!r})"
+    return wanted
+
+
+def _check_played_prompts(
+    menu: MenuSet, sound_exists: SoundExists | None, problems: ProblemList
+) -> None:
+    """A prompt played by code, not named in a step, should be defined too; once defined, its
+    texts are checked per language like any other prompt's (an error when one is missing).
+    Undefined it is a warning: the caller hears nothing there, but the call goes on."""
+    for name, player in _played_prompts(menu).items():
+        if name in menu.prompts:
+            continue
+        missing = [
+            language
+            for language in menu.header.languages
+            if sound_exists is None or not sound_exists(language, name)
+        ]
+        if missing:
+            problems.warning(
+                menu.where("menu"),
+                f"prompt {name!r} is played by {player} but is not defined under `prompts:` "
+                f"and has no recording for {', '.join(missing)} ({missing[0]}/{name}.wav)",
+                "missing-played-prompt",
             )
 
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
@@ -45,7 +45,17 @@ class QueueResult:
 
 @dataclass(frozen=True)
 class WaitingPrompts:
-    """Sound names (Asterisk core sounds, or ours under `kck/`), in the channel's language."""
+    """What the waiting caller hears. The first six are Asterisk core sounds (played by name; the
+    channel's language picks the file); the `OWN` ones are kck prompts from
+    config/menus/prompts.yaml, played as <sounds_dir>/<call's language>/<name>, the file
+    `kck prompts build` writes."""
+
+    OWN: ClassVar[tuple[str, ...]] = (
+        "press_for_callback",
+        "callback_confirmed",
+        "callback_unavailable",
+        "max_wait_callback",
+    )
 
     you_are_next: str = "queue-youarenext"
     there_are: str = "queue-thereare"
@@ -53,10 +63,21 @@ class WaitingPrompts:
     hold_time: str = "queue-holdtime"
     minutes: str = "queue-minutes"
     thank_you: str = "queue-thankyou"
-    press_for_callback: str = "kck/queue-press-1-callback"
-    callback_confirmed: str = "kck/queue-callback-confirmed"
-    callback_unavailable: str = "kck/queue-callback-unavailable"
-    max_wait_callback: str = "kck/queue-max-wait-callback"
+    press_for_callback: str = "queue_press_1_callback"
+    callback_confirmed: str = "queue_callback_confirmed"
+    callback_unavailable: str = "queue_callback_unavailable"
+    max_wait_callback: str = "queue_max_wait_callback"
+    # where kck's sounds are (settings.paths.sounds); "" = relative to Asterisk's sounds folder
+    sounds_dir: str = ""
+
+    def own(self, name: str, language: str) -> str:
+        """STREAM FILE's argument for one of kck's prompts in `language`: absolute, no extension."""
+        folder = f"{self.sounds_dir.rstrip('/')}/{language}" if self.sounds_dir else language
+        return f"{folder}/{name}"
+
+    def own_sounds(self, language: str) -> tuple[str, ...]:
+        """Every kck sound this loop may play in `language`."""
+        return tuple(self.own(getattr(self, field), language) for field in self.OWN)
 
 
 Voicemail = Callable[[AGISession, RoutingRequest], Awaitable[None]]
@@ -76,6 +97,9 @@ class _Waiting:
     @property
     def call_id(self) -> str:
         return self.request.call_id
+
+    def own(self, name: str) -> str:
+        return self.prompts.own(name, self.request.language)
 
 
 async def wait_in_queue(
@@ -137,6 +161,8 @@ def _waited(w: _Waiting) -> float:
 async def _run(w: _Waiting) -> QueueResult:
     queue = w.router.config.queue(w.request.queue)
     clock = w.router.clock
+    # Asterisk's own queue sounds and SAY NUMBER follow the channel's language: make it the call's
+    await w.session.set_variable("CHANNEL(language)", w.request.language)
     await w.router.keep_waiter_alive(w.call_id)
     offer = await w.router.enqueue(w.request, held_by_waiter=True)
     started = clock.monotonic()
@@ -214,17 +240,17 @@ async def _announce(w: _Waiting) -> str | None:
         digit = digit or await w.session.say_number(round(estimate / 60), keys)
         digit = digit or await w.session.stream_file(p.minutes, keys)
     if digit is None and w.request.caller:
-        digit = await w.session.stream_file(p.press_for_callback, keys)
+        digit = await w.session.stream_file(w.own(p.press_for_callback), keys)
     return digit
 
 
 async def _callback(w: _Waiting) -> QueueResult | None:
     if not w.request.caller:
-        await w.session.stream_file(w.prompts.callback_unavailable)
+        await w.session.stream_file(w.own(w.prompts.callback_unavailable))
         return None
     if not await w.router.request_callback(w.call_id, w.request.caller):
         return None  # an offer raced the key press: take the offer
-    await w.session.stream_file(w.prompts.callback_confirmed)
+    await w.session.stream_file(w.own(w.prompts.callback_confirmed))
     await w.session.hangup()
     return QueueResult(QueueOutcome.CALLBACK, w.call_id, wait_s=_waited(w))
 
@@ -236,7 +262,7 @@ async def _max_wait(w: _Waiting, action: str) -> QueueResult:
         and w.request.caller
         and await w.router.request_callback(w.call_id, w.request.caller)
     ):
-        await w.session.stream_file(w.prompts.max_wait_callback)
+        await w.session.stream_file(w.own(w.prompts.max_wait_callback))
         await w.session.hangup()
         return QueueResult(QueueOutcome.CALLBACK, w.call_id, wait_s=_waited(w))
     await w.router.call_ended(w.call_id, EndCause.VOICEMAIL)

@@ -384,6 +384,12 @@ async def test_speech_intent_not_routed_by_the_step_follows_its_own_next_step(me
     assert result.intent == "documents" and result.outcome is IVROutcome.VOICEMAIL
 
 
+async def test_speech_intent_the_caller_confirmed_is_routed_below_the_threshold(menu) -> None:  # type: ignore[no-untyped-def]
+    heard = Heard(IntentResult("roads", 0.5, "dziura", confirmed=True))
+    result, _, _ = await run_call(menu, ["1", "7"], speech=heard)
+    assert result.intent == "roads" and result.routing is not None
+
+
 async def test_key_pressed_during_speech_is_a_choice_in_the_fallback_menu(menu) -> None:  # type: ignore[no-untyped-def]
     result, _, _ = await run_call(
         menu, ["1", "7"], speech=Heard(IntentResult(None, 0.0, None, digit="3"))

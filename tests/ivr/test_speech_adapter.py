@@ -21,7 +21,7 @@ DOCUMENTS = Intent(
     next_step="queue_documents",
     skills=("id_cards",),
     kb_topic=None,
-    confirm_prompt="pl/kck/intent-documents",
+    confirm_prompt="pl/intent_documents",
     source=SourcePos("pl.yaml", 1, 1),
 )
 
@@ -60,7 +60,7 @@ def agi_channel(tmp_path: Path) -> AGIChannel:
     )
 
 
-async def test_accepted_intent_passes_with_its_next_step_and_the_prompt_path(
+async def test_accepted_intent_passes_with_its_confidence_next_step_and_sound_paths(
     tmp_path: Path,
 ) -> None:
     service = Service(
@@ -77,12 +77,34 @@ async def test_accepted_intent_passes_with_its_next_step_and_the_prompt_path(
     )
     assert (heard.intent, heard.confidence, heard.next_step, heard.transcript) == (
         "documents",
-        1.0,
+        0.8,
         "queue_documents",
         "dowód",
     )
+    assert not heard.confirmed
     [(_, _, config, call_id)] = service.step.calls
-    assert config.prompt == str(tmp_path / "sounds" / "pl" / "ask_topic") and call_id == "c1"
+    sounds = tmp_path / "sounds"
+    assert config.prompt == str(sounds / "pl" / "ask_topic") and call_id == "c1"
+    # the step's own sounds and the intents' confirm prompts: where `kck prompts build` puts them
+    assert config.sound(config.confirm_question, "pl") == str(sounds / "pl" / "speech_did_you_mean")
+    assert config.sound(DOCUMENTS.confirm_prompt, "pl") == str(sounds / "pl" / "intent_documents")
+
+
+async def test_intent_the_caller_confirmed_is_passed_on_as_confirmed(tmp_path: Path) -> None:
+    service = Service(
+        SpeechOutcome(
+            SpeechOutcomeKind.INTENT,
+            SpeechReason.RECOGNISED,
+            intent=DOCUMENTS,
+            transcript="dowód",
+            confidence=0.5,
+            confirmed=True,
+        )
+    )
+    heard = await SpeechServiceRecogniser(service, tmp_path).recognise_intent(
+        agi_channel(tmp_path), request()
+    )
+    assert (heard.intent, heard.confidence, heard.confirmed) == ("documents", 0.5, True)
 
 
 async def test_key_pressed_instead_of_speaking_is_passed_on(tmp_path: Path) -> None:

@@ -1,0 +1,34 @@
+"""Prompts played outside the menu steps (queue waiting loop, speech step): names and where they play from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# queues.waiting.WaitingPrompts' own sounds (the rest are Asterisk core sounds)
+QUEUE_PROMPTS: tuple[str, ...] = (
+    "queue_press_1_callback",
+    "queue_callback_confirmed",
+    "queue_callback_unavailable",
+    "queue_max_wait_callback",
+)
+# ivr.speech.SpeechStepConfig's defaults, without the "{lang}/" folder
+SPEECH_PROMPTS: tuple[str, ...] = (
+    "speech_did_you_mean",
+    "speech_press_1_to_confirm",
+    "speech_please_repeat",
+)
+PLAYED_PROMPTS: dict[str, str] = {
+    **{name: "the queue's waiting loop" for name in QUEUE_PROMPTS},
+    **{name: "the speech step" for name in SPEECH_PROMPTS},
+}
+
+
+def intent_prompt(intent_id: str) -> str:
+    """The prompt finishing "did you mean …?" for an intent (config/intents confirm_prompt)."""
+    return f"intent_{intent_id}"
+
+
+def played_sound_path(sounds_dir: Path | str, language: str, sound: str) -> str:
+    """What STREAM FILE gets: <sounds>/<language>/<sound>, absolute and without extension — the
+    file `kck prompts build` writes (as the menu's own prompts are played by AGIChannel)."""
+    return f"{str(sounds_dir).rstrip('/')}/{language}/{sound}"
