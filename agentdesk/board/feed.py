@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentdesk.board.snapshot import apply_agent_event, merge_live
+from agentdesk.reports.metrics import CountingRules
 from kck.bus import EventBus
 from kck.clock import Clock
 
@@ -33,10 +34,12 @@ class BoardFeed:
         count: Counter,
         clock: Clock,
         *,
+        rules: CountingRules | None = None,
         min_interval_s: float = 1.0,
         client_backlog: int = 64,
     ) -> None:
         self.bus = bus
+        self.rules = rules
         self.count = count
         self.clock = clock
         self.min_interval_s = min_interval_s
@@ -89,7 +92,7 @@ class BoardFeed:
 
     async def snapshot(self) -> dict[str, Any]:
         """Today's board counted now, with the latest live router fields laid over it."""
-        return merge_live(await self.count(), self._live_stats)
+        return merge_live(await self.count(), self._live_stats, self.rules)
 
     def _send(self, message: Message) -> None:
         for queue in list(self._clients):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,9 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from agentdesk.accounts import Accounts
 from agentdesk.app import create_app
 from agentdesk.board import register_board_routes
-from agentdesk.reports import Principal, principal_resolver_key, register_report_routes
+from agentdesk.reports import Principal, register_report_routes
 from kck.clock import ManualClock
 from kck.db.models import Role, User
 from kck.services import Services
@@ -46,9 +47,8 @@ def board_services(services: Services, clock: ManualClock) -> Services:
 
 
 def build_board_app(services: Services) -> web.Application:
+    """The desk's application (sign-in, roles, CSRF) with the board and reports mounted."""
     app = create_app(services, lambda: {"mode": "test", "parts": {}})
-    app[test_sessions_key] = {}
-    app[principal_resolver_key] = cookie_principal
     register_board_routes(app, min_interval_s=0.0)
     register_report_routes(app)
     return app
@@ -64,14 +64,40 @@ async def board_client(
     await client.close()  # before the Redis fixture empties and closes its client
 
 
+PASSWORD = "hasło-do-tablicy-2026"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no csrf_token field in the page"
+    return found.group(1)
+
+
 @pytest.fixture
-def sign_in() -> SignIn:
+def sign_in(board_services: Services) -> SignIn:
+    accounts = Accounts(board_services.sessions)
+    made: set[str] = set()
+
     async def sign(client: TestClient, username: str, role: str) -> str:
-        """Sign `username` in with `role` on this client; returns their CSRF token."""
-        token, csrf = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        client.app[test_sessions_key][token] = Principal(username, role, csrf)
-        client.session.cookie_jar.update_cookies({TEST_COOKIE: token})
-        return csrf
+        """Make the account (once) and sign in through the login form, as a person would;
+        returns the session's CSRF token."""
+        if username not in made:
+            await accounts.add(
+                username, PASSWORD, Role(role), extension="150", display_name=username.title()
+            )
+            made.add(username)
+        login = await client.get("/login")
+        response = await client.post(
+            "/login",
+            data={
+                "username": username,
+                "password": PASSWORD,
+                "extension": "150" if role == "agent" else "",
+                "csrf_token": csrf_of(await login.text()),
+            },
+        )
+        assert response.status == 200, await response.text()
+        return csrf_of(await response.text())
 
     return sign
 
