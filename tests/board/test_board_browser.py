@@ -29,6 +29,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+HAVE_CHROMIUM = CHROMIUM.exists()
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "board.png"
 QUEUES = ("citizens_affairs", "vehicles", "city_issues", "social")
 STATES = ("available", "on_call", "on_call", "wrap_up", "paused", "offered")
@@ -36,7 +37,7 @@ STATES = ("available", "on_call", "on_call", "wrap_up", "paused", "offered")
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
+    if not HAVE_CHROMIUM:
         pytest.skip("Debian chromium is not installed")
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -89,7 +90,7 @@ async def busy_morning(services: Services, agents: dict[str, int], calls: int) -
                     else None,
                 )
             )
-        for index, (name, user_id) in enumerate(agents.items()):
+        for index, user_id in enumerate(agents.values()):
             state = STATES[index % len(STATES)]
             session.add(
                 AgentStateLog(agent_id=user_id, state="available", at=now - timedelta(hours=2))
