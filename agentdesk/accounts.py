@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -160,30 +161,37 @@ class Accounts:
         return _account(user)
 
 
-DEMO_USERS = (
-    ("agent1", Role.AGENT, "101", "Anna Nowak"),
-    ("agent2", Role.AGENT, "102", "Piotr Kowalski"),
-    ("agent3", Role.AGENT, "103", "Maria Wiśniewska"),
-    ("supervisor", Role.SUPERVISOR, None, "Ewa Zielińska"),
-    ("editor", Role.EDITOR, None, "Jan Wójcik"),
-    ("admin", Role.ADMIN, None, "Administrator"),
+DEMO_STAFF = (
+    ("supervisor", Role.SUPERVISOR, "Ewa Zielińska"),
+    ("editor", Role.EDITOR, "Jan Redaktor"),
+    ("admin", Role.ADMIN, "Administrator"),
 )
 
 
-async def create_demo_accounts(sessions: async_sessionmaker[AsyncSession]) -> list[DemoAccount]:
-    """Demo mode only: one account per role (three agents), fresh random passwords each start.
+async def create_demo_accounts(
+    sessions: async_sessionmaker[AsyncSession],
+    agents: Sequence[tuple[str, str, str]],
+) -> list[DemoAccount]:
+    """Demo mode only: an account for each agent (username, name, extension — agents.yaml) and
+    one supervisor, editor and administrator, with fresh random passwords each start.
 
     Existing demo users get a new password, so the printed list is always the one that works.
     """
+    wanted: list[tuple[str, Role, str | None, str]] = [
+        (u, Role.AGENT, ext, name) for u, name, ext in agents
+    ]
+    wanted += [(u, role, None, name) for u, role, name in DEMO_STAFF]
     accounts = Accounts(sessions)
     made = []
-    for username, role, extension, name in DEMO_USERS:
+    for username, role, extension, name in wanted:
         password = secrets.token_urlsafe(9)
         async with sessions.begin() as session:
             user = await session.scalar(select(User).where(User.username == username))
             if user is not None:
                 user.password_hash = hash_password(password)
                 user.active = True
+                user.role = role.value
+                user.extension = extension
         if user is None:
             await accounts.add(
                 username, password, role, extension=extension, display_name=name, actor="demo"

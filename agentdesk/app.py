@@ -16,8 +16,6 @@ from agentdesk.accounts import Accounts
 from agentdesk.desk_socket import close_open_sockets, desk_socket, sockets_key
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.i18n import catalogue
-from agentdesk.interim_knowledge import InterimKnowledge
-from agentdesk.interim_queues import InterimQueues
 from agentdesk.keys import (
     accounts_key,
     backend_key,
@@ -28,6 +26,7 @@ from agentdesk.keys import (
     units_key,
 )
 from agentdesk.ports import DeskBackend, KnowledgePort
+from agentdesk.reports.access import Principal, principal_resolver_key
 from agentdesk.screenpop import ScreenPopBuilder
 from agentdesk.security import (
     DESK_ROLES,
@@ -64,12 +63,13 @@ TICKET_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 
 @dataclass
 class DeskParts:
-    """What the desk is wired to; `create_app` builds the interim parts when not given."""
+    """What the desk is wired to: the router, the knowledge base, the city units (default: the
+    units file of the installation)."""
 
-    backend: DeskBackend | None = None
-    knowledge: KnowledgePort | None = None
+    backend: DeskBackend
+    knowledge: KnowledgePort
     units: CityUnits | None = None
-    # Parts with start()/stop() that live as long as the application (e.g. the wrap-up sweeper).
+    # Parts with async start()/stop() that live as long as the application.
     lifecycle: list[Any] = field(default_factory=list)
 
 
@@ -78,16 +78,9 @@ def units_file(services: Services) -> Path:
     return configured if configured.exists() else SHIPPED_UNITS
 
 
-def create_app(
-    services: Services, health: HealthSource, desk: DeskParts | None = None
-) -> web.Application:
+def create_app(services: Services, health: HealthSource, desk: DeskParts) -> web.Application:
     """Build the web application around already-started services."""
-    desk = desk or DeskParts()
-    if desk.backend is None:
-        interim = InterimQueues(services)
-        desk.backend = interim
-        desk.lifecycle.append(interim)
-    knowledge = desk.knowledge or InterimKnowledge([])
+    knowledge = desk.knowledge
     units = desk.units or load_units(units_file(services))
     prefix = services.settings.redis.key_prefix
 
@@ -117,6 +110,8 @@ def create_app(
             await part.stop()
 
     app.cleanup_ctx.append(lifecycle)
+    # The wall board and reports (agentdesk.board/.reports) ask this for who is signed in.
+    app[principal_resolver_key] = _principal
     app[sockets_key] = set()
     app.on_shutdown.append(close_open_sockets)
 
@@ -145,6 +140,13 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     context.setdefault("strings", catalogue(context["lang"]))
     html = request.app[templates_key].get_template(template).render(**context)
     return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def _principal(request: web.Request) -> Principal | None:
+    session = request.get(session_request_key)
+    if session is None:
+        return None
+    return Principal(session.username, session.role.value, session.csrf_token)
 
 
 async def status_page(request: web.Request) -> web.Response:

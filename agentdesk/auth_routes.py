@@ -9,6 +9,7 @@ from aiohttp import web
 from agentdesk.extensions import ExtensionTaken
 from agentdesk.i18n import catalogue, translate
 from agentdesk.keys import accounts_key, backend_key, extensions_key
+from agentdesk.ports import StateRefused
 from agentdesk.security import (
     CSRF_FIELD,
     DESK_ROLES,
@@ -110,7 +111,17 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 extension=extension,
                 status=409,
             )
-        await request.app[backend_key].login(account.username, extension)
+        try:
+            await request.app[backend_key].login(account.username, extension)
+        except StateRefused as refused:
+            await request.app[extensions_key].release(extension, account.username)
+            return await render_login(
+                request,
+                error=translate(lang, "login.refused", reason=str(refused)),
+                username=username,
+                extension=extension,
+                status=409,
+            )
     else:
         extension = extension if extension.isdigit() else ""
     session = await request.app[sessions_key].create(

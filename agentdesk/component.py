@@ -1,16 +1,30 @@
-"""Runs the web application as a runtime component (an aiohttp site on the configured bind)."""
+"""Runs the web application as a runtime component (an aiohttp site on the configured bind).
+
+The desk is wired here to the router (the runtime's "router" component) and the knowledge base.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from agentdesk.app import create_app
+from agentdesk.accounts import DemoAccount, create_demo_accounts
+from agentdesk.app import DeskParts, create_app
+from agentdesk.kb_adapter import KbKnowledge
+from agentdesk.router_backend import RouterDeskBackend
+from kb import KnowledgeBase, load_polish_analyzer
 from kck.services import Services
+from queues.config import load_routing_config
+from queues.router import Router
 
 if TYPE_CHECKING:
     from kck.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 class WebComponent:
@@ -20,7 +34,9 @@ class WebComponent:
         self.services = services
         self._runner: web.AppRunner | None = None
         self._runtime: Runtime | None = None
+        self._warm_up: asyncio.Task[Any] | None = None
         self.port: int | None = None
+        self.app: web.Application | None = None
 
     def bind_runtime(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -30,9 +46,39 @@ class WebComponent:
             return {"mode": "?", "parts": {"web": self.health()}}
         return self._runtime.health()
 
+    async def desk_parts(self) -> DeskParts:
+        router_component = None
+        if self._runtime is not None:
+            router_component = next(
+                (c for c in self._runtime.components if c.name == "router"), None
+            )
+        router: Router | None = getattr(router_component, "router", None)
+        if router is None:
+            # A web-only process: the router's state is in the shared Redis all the same; its
+            # timers (wrap-up ends, escalations) run in the process that has the router component.
+            log.warning(
+                "no router component in this process: the desk reads and writes the shared Redis"
+            )
+            loop = asyncio.get_running_loop()
+            settings = self.services.settings
+            config = await loop.run_in_executor(None, load_routing_config, settings.config_dir)
+            router = Router(
+                self.services.redis,
+                config,
+                prefix=settings.redis.key_prefix,
+                clock=self.services.clock,
+                tz=settings.tz,
+            )
+        return DeskParts(
+            backend=RouterDeskBackend(router, self.services.clock),
+            knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
+        )
+
     async def start(self) -> None:
-        app = create_app(self.services, self._health)
-        self._runner = web.AppRunner(app, access_log=None)
+        # The Polish stemmer takes seconds to load: load it now, not on the first screen-pop.
+        self._warm_up = asyncio.create_task(load_polish_analyzer(), name="kb analyzer warm-up")
+        self.app = create_app(self.services, self._health, await self.desk_parts())
+        self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         http = self.services.settings.http
         site = web.TCPSite(self._runner, http.host, http.port)
@@ -42,6 +88,10 @@ class WebComponent:
         self.port = sockets[0].getsockname()[1] if sockets else http.port
 
     async def stop(self) -> None:
+        if self._warm_up is not None and not self._warm_up.done():
+            self._warm_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._warm_up
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -56,3 +106,11 @@ class WebComponent:
 
 async def create_web_component(services: Services) -> WebComponent:
     return WebComponent(services)
+
+
+async def demo_accounts(services: Services) -> list[DemoAccount]:
+    """For `kck demo` only: accounts for the agents of agents.yaml plus staff; print the result."""
+    loop = asyncio.get_running_loop()
+    config = await loop.run_in_executor(None, load_routing_config, services.settings.config_dir)
+    agents = [(a.username, a.name, a.extension) for a in config.agents.values()]
+    return await create_demo_accounts(services.sessions, agents)

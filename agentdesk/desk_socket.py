@@ -85,7 +85,7 @@ class DeskSocket:
         self.app = request.app
         self.language = language_of(request)
         self.ready = asyncio.Event()
-        self.shown_offers: set[str] = set()
+        self.shown_calls: set[str] = set()
 
     async def run(self, pubsub: PubSub) -> None:
         tasks = [
@@ -145,7 +145,12 @@ class DeskSocket:
         if offer is not None and status.state in _CALL_STATES:
             await self._pop(offer)
         prefix = self.services.bus.channel("")
+        task = asyncio.current_task()
         while True:
+            # redis-py can swallow a cancellation landing while a read times out (it returns
+            # None): a cancel that was asked for must still end the loop.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
             if message is None or message.get("type") != "message":
                 continue
@@ -165,13 +170,11 @@ class DeskSocket:
             return
         if kind == "offer":
             await self._pop(Offer.from_json(data))
-        elif kind in ("offer_withdrawn", "call_ended", "call_answered"):
-            await self.ws.send_json({"type": kind, "data": data})
 
     async def _pop(self, offer: Offer) -> None:
-        if offer.offer_id in self.shown_offers:
+        if offer.call_id in self.shown_calls:
             return
-        self.shown_offers.add(offer.offer_id)
+        self.shown_calls.add(offer.call_id)
         await remember_last_call(self.services, self.session.username, offer.call_id)
         pop = await self.app[pops_key].build(offer, self.language, self.services.clock.now())
         await self.ws.send_json({"type": "pop", "data": pop})

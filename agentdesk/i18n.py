@@ -24,6 +24,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Numer wewnętrzny {extension} jest już zajęty przez {agent}.",
         "Extension {extension} is already taken by {agent}.",
     ),
+    "login.refused": (
+        "Nie można zalogować do kolejki: {reason}",
+        "Cannot sign in to the queues: {reason}",
+    ),
     "login.expired": (
         "Formularz wygasł — spróbuj ponownie.",
         "The form expired — please try again.",

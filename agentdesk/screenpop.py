@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdesk.i18n import translate
 from agentdesk.ports import KnowledgePort, Offer
+from agentdesk.tickets.categories import category_from_routing
 from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore
 from agentdesk.tickets.units import CityUnits
 from kck import phone
@@ -86,7 +87,8 @@ class ScreenPopBuilder:
         except Exception:  # the pop without cards is better than no pop
             log.exception("KB suggestions failed for call %s", offer.call_id)
             suggestions = []
-        category = request.get("ticket_category") or ""
+        found = category_from_routing(request.get("ticket_category"))
+        category = found.value if found else ""
         return {
             "offer_id": offer.offer_id,
             "call_id": offer.call_id,

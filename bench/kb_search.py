@@ -108,8 +108,9 @@ async def run(url: str, backend: str, generated: int, rounds: int) -> dict[str, 
     started = time.perf_counter()
     await import_folder(kb, SEED, author="bench")
     seed_cards = [card for _, card in read_folder(SEED)]
-    for card in generated_cards(seed_cards, generated, rng):
-        await kb.save(card, author="bench")
+    extra = generated_cards(seed_cards, generated, rng)
+    for start in range(0, len(extra), 500):
+        await kb.save_many(extra[start : start + 500], author="bench")
     build_seconds = time.perf_counter() - started
     total_cards = len(seed_cards) + generated
 
@@ -184,7 +185,6 @@ def main() -> int:
                     "sqlite",
                     args.generated,
                     args.rounds,
-                    out,
                 )
             )
         else:
@@ -197,6 +197,8 @@ def main() -> int:
                 )
             finally:
                 server.stop()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     summary = {
         k: result[k]
         for k in (

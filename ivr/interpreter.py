@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -112,7 +113,10 @@ class Interpreter:
         clock: Clock,
         speech: IntentRecogniser | None = None,
         max_steps: int = 500,
+        on_handover: Callable[[CallResult], Awaitable[None]] | None = None,
     ) -> None:
+        """`on_handover` runs when a call is handed to a queue, before the wait (to record it)."""
+        self.on_handover = on_handover
         self.menu = menu
         self.version = version
         self.gateway = gateway
@@ -312,6 +316,11 @@ class _CallRun:
         category: str | None,
         topic: str | None,
     ) -> RoutingRequest:
+        by_language = self.menu.header.language_routing.get(self.language)  # type: ignore[call-overload]
+        if by_language is not None:
+            # a caller in another language needs that language first, then the matter
+            queue = by_language.queue
+            skills = {by_language.skill: by_language.level, **skills}
         return RoutingRequest(
             call_id=self.call.call_id,
             uniqueid=self.call.uniqueid,
@@ -339,6 +348,8 @@ class _CallRun:
         await self.play(step.prompt)
         self.result.routing = request
         self.result.outcome = IVROutcome.QUEUED
+        if self.i.on_handover is not None:
+            await self.i.on_handover(self.result)
         await self.i.gateway.enqueue(request)
         outcome = await self.i.gateway.wait(request, self.channel)
         self.result.queue_outcome = outcome
@@ -423,7 +434,7 @@ class _CallRun:
 
     async def step_speech(self, step_id: str, step: SpeechStep) -> str:
         if self.i.speech is None:
-            log.warning(
+            log.info(
                 "speech step %s: no speech recogniser installed (ivr.speech); using DTMF fallback %s",
                 step_id,
                 step.fallback,
@@ -451,10 +462,20 @@ class _CallRun:
             )
             return step.fallback
         self.result.transcript = heard.transcript
-        if heard.intent in step.routes and heard.confidence >= step.confidence:
+        if heard.digit:
+            # a key instead of words: treat it as a choice in the fallback menu
+            fallback = self.menu.steps.get(step.fallback)
+            if isinstance(fallback, MenuStep) and heard.digit in fallback.choices:
+                self.set_digits(heard.digit)
+                return fallback.choices[heard.digit]
+            return step.fallback
+        target = step.routes.get(heard.intent or "")
+        if target is None and heard.next_step in self.menu.steps:
+            target = heard.next_step
+        if heard.intent and target and heard.confidence >= step.confidence:
             self.result.intent = heard.intent
             self.result.variables["intent"] = heard.intent
-            return step.routes[heard.intent]
+            return target
         log.info(
             "speech step %s: %r at confidence %.2f is not enough; fallback %s",
             step_id,

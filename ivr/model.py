@@ -93,6 +93,14 @@ class Calendar(_Strict):
         return value
 
 
+class LanguageRoute(_Strict):
+    """Callers in this language wait in `queue` and need `skill` (the primary skill) first."""
+
+    queue: str
+    skill: str
+    level: int = Field(default=1, ge=1, le=10)
+
+
 class MenuHeader(_Strict):
     """The `menu:` block of the main file."""
 
@@ -103,6 +111,7 @@ class MenuHeader(_Strict):
     goodbye: str | None = None
     invalid: str | None = None
     timeout: float = Field(default=5.0, gt=0, le=60)
+    language_routing: dict[Language, LanguageRoute] = Field(default_factory=dict)
 
 
 class StepKind(enum.StrEnum):

@@ -69,6 +69,9 @@ class QueueOutcome(enum.StrEnum):
     ANSWERED = "answered"  # an agent took the call (the session bridged it)
     NO_AGENT = "no_agent"  # nobody can take it now (queue closed / timed out): use `no_agent:`
     ABANDONED = "abandoned"  # the caller hung up while waiting
+    DIALPLAN = "dialplan"  # handed back to the dialplan's own Queue() (no router in this process)
+    CALLBACK = "callback"  # the caller asked for a callback while waiting (queue hung up)
+    VOICEMAIL = "voicemail"  # the queue sent the caller to voicemail after the maximum wait
 
 
 class QueueGateway(Protocol):

@@ -1,4 +1,4 @@
-"""The minimal read of `config/skills.yaml` and `config/agents.yaml` the menu checks need.
+"""The minimal read of `config/skills.yaml`, `agents.yaml` and `queues.yaml` the menu checks need.
 
 The `queues` package owns those files; the IVR reads only a list of skill names and, per agent,
 skill → level, so it can say "no agent has skill X at level 3". Either file may be missing.
@@ -20,6 +20,7 @@ class SkillDirectory:
     skills: frozenset[str] | None
     best_level: dict[str, int] | None = None
     sources: tuple[str, ...] = field(default=())
+    queues: frozenset[str] | None = None  # queue ids from queues.yaml (None = no file)
 
 
 def _skill_names(data: Any) -> frozenset[str] | None:
@@ -70,12 +71,22 @@ def _agent_levels(data: Any) -> dict[str, int] | None:
     return best
 
 
+def _queue_ids(data: Any) -> frozenset[str] | None:
+    block = data.get("queues") if isinstance(data, dict) else None
+    if isinstance(block, dict):
+        return frozenset(str(k) for k in block)
+    if isinstance(block, list):
+        return frozenset(str(q["id"]) for q in block if isinstance(q, dict) and q.get("id"))
+    return None
+
+
 def read_skill_directory(config_dir: Path) -> SkillDirectory:
     """Read what exists of skills.yaml and agents.yaml (blocking I/O); unreadable files are skipped."""
     skills: frozenset[str] | None = None
     levels: dict[str, int] | None = None
+    queues: frozenset[str] | None = None
     sources: list[str] = []
-    for name in ("skills.yaml", "agents.yaml"):
+    for name in ("skills.yaml", "agents.yaml", "queues.yaml"):
         path = config_dir / name
         if not path.exists():
             continue
@@ -86,6 +97,8 @@ def read_skill_directory(config_dir: Path) -> SkillDirectory:
         sources.append(str(path))
         if name == "skills.yaml":
             skills = _skill_names(data)
-        else:
+        elif name == "agents.yaml":
             levels = _agent_levels(data)
-    return SkillDirectory(skills, levels, tuple(sources))
+        else:
+            queues = _queue_ids(data)
+    return SkillDirectory(skills, levels, tuple(sources), queues)

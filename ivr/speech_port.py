@@ -33,9 +33,13 @@ class SpeechRequest:
 
 @dataclass(frozen=True)
 class IntentResult:
+    """What was heard: an intent (with the step its definition names), or a key pressed instead."""
+
     intent: str | None
     confidence: float
     transcript: str | None
+    next_step: str | None = None
+    digit: str | None = None
 
 
 class IntentRecogniser(Protocol):
@@ -43,6 +47,14 @@ class IntentRecogniser(Protocol):
 
 
 def installed_recogniser() -> IntentRecogniser | None:
+    """A module-level recogniser (`ivr.speech.recognise_intent` / `create_recogniser`) if any.
+
+    The runtime component builds the real one from settings (see ivr.speech_adapter); this hook
+    serves recognisers that need no settings."""
+    return _module_recogniser()
+
+
+def _module_recogniser() -> IntentRecogniser | None:
     """The recogniser from `ivr.speech` when that package provides one, else None."""
     try:
         module = importlib.import_module("ivr.speech")
@@ -54,5 +66,4 @@ def installed_recogniser() -> IntentRecogniser | None:
         return recogniser
     if hasattr(module, "recognise_intent"):
         return cast(IntentRecogniser, module)  # a module with the function is a recogniser
-    log.info("ivr.speech has no recognise_intent(): speech steps use their DTMF fallback")
     return None

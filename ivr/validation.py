@@ -94,6 +94,17 @@ def check_menu(
                 + _suggest(name, menu.prompts),
                 "unknown-prompt",
             )
+    for language, route in header.language_routing.items():
+        if language not in header.languages:
+            problems.error(
+                menu.where("menu", "language_routing"),
+                f"language_routing names {language!r}, which is not one of the menu's languages",
+                "language",
+            )
+        _check_skills(
+            menu, f"language_routing.{language}", {route.skill: route.level}, skills, problems
+        )
+        _check_queue(menu, f"language_routing.{language}", route.queue, skills, problems)
     for step_id, step in menu.steps.items():
         _check_step(menu, step_id, step, skills, problems)
     _check_prompts(menu, sound_exists, problems)
@@ -168,6 +179,7 @@ def _check_step(
                 )
     if isinstance(step, QueueStep | CallbackStep):
         _check_skills(menu, step_id, step.skills, skills, problems)
+        _check_queue(menu, step_id, step.queue, skills, problems)
     if isinstance(step, SetStep):
         for name in step.variables:
             if not _VARIABLE.match(name):
@@ -195,6 +207,19 @@ def _check_step(
                     )
 
 
+def _check_queue(
+    menu: MenuSet, where_id: str, queue: str, skills: SkillDirectory | None, problems: ProblemList
+) -> None:
+    if skills is None or skills.queues is None or queue in skills.queues:
+        return
+    problems.error(
+        menu.where("step", where_id, "queue") or menu.where("menu", "language_routing"),
+        f"{where_id!r} sends callers to queue {queue!r}, which config/queues.yaml does not define"
+        + _suggest(queue, skills.queues),
+        "unknown-queue",
+    )
+
+
 def _check_skills(
     menu: MenuSet,
     step_id: str,
@@ -205,7 +230,9 @@ def _check_skills(
     if skills is None:
         return
     for skill, level in wanted.items():
-        where = menu.where("step", step_id, "skills", skill)
+        where = menu.where("step", step_id, "skills", skill) or menu.where(
+            "menu", "language_routing"
+        )
         if skills.skills is not None and skill not in skills.skills:
             problems.error(
                 where,

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ivr.loader import MenuFiles, MenuSet, read_menu_files
+from ivr.loader import MAIN_FILE, MenuFiles, MenuSet, read_menu_files
 from ivr.models import MenuVersionRow
 from ivr.problems import Problem, ProblemList
 from ivr.skills import SkillDirectory, read_skill_directory
@@ -211,9 +211,11 @@ class MenuLibrary:
 
     async def reload(self, *, by: str, message: str | None = None) -> ReloadResult:
         """Read the menus folder, validate, store a version and make it live (or reject it)."""
-        files = await asyncio.get_running_loop().run_in_executor(
-            None, read_menu_files, self.menus_dir
-        )
+        loop = asyncio.get_running_loop()
+        main = self.menus_dir / MAIN_FILE
+        if not await loop.run_in_executor(None, main.exists):
+            raise NoMenuVersion(f"no menu to load: {main} does not exist")
+        files = await loop.run_in_executor(None, read_menu_files, self.menus_dir)
         return await self.submit(files, by=by, message=message)
 
     async def submit(

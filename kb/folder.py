@@ -74,18 +74,21 @@ def cross_reference_warnings(cards: list[ServiceCard], known: set[str]) -> list[
 
 
 async def import_folder(kb: KnowledgeBase, folder: Path, *, author: str) -> ImportReport:
-    """Load every card of `folder`; a card whose content did not change gets no new revision."""
+    """Load every card of `folder`, all or nothing; unchanged cards get no new revision."""
     loop = asyncio.get_running_loop()
     loaded = await loop.run_in_executor(None, read_folder, folder)
     report = ImportReport()
-    for path, card in loaded:
-        result = await kb.save(card, author=author, note=f"import {path.name}")
+    # One transaction: a failure half-way leaves the knowledge base as it was.
+    results = await kb.save_many(
+        [card for _, card in loaded], author=author, note=f"import from {folder.name or folder}"
+    )
+    for result in results:
         if result.created:
-            report.created.append(card.id)
+            report.created.append(result.slug)
         elif result.changed:
-            report.updated.append(card.id)
+            report.updated.append(result.slug)
         else:
-            report.unchanged.append(card.id)
+            report.unchanged.append(result.slug)
     known = {card.id for card in await kb.cards()}
     report.warnings = cross_reference_warnings([card for _, card in loaded], known)
     return report

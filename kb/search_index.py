@@ -1,6 +1,7 @@
 """The two search backends behind one contract: SQLite FTS5 and PostgreSQL tsvector/GIN.
 
-Both index `kb_search` (terms made by kb.analysis) and answer a list of term groups with
+Both index `kb_search` (terms made by kb.analysis; the FTS5 table, its triggers and the
+PostgreSQL `document` column with its GIN index are made by migration 0002) and answer a list of term groups with
 candidate rows ranked title > keywords > body; the final order is decided in kb.search.
 """
 
@@ -16,44 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # Field weights: a term in the title counts most, then keywords, then the body.
 SQLITE_BM25 = "bm25(kb_fts, 10.0, 6.0, 1.0)"
-PG_DOCUMENT = (
-    "(setweight(to_tsvector('simple', title_terms), 'A') || "
-    "setweight(to_tsvector('simple', keyword_terms), 'B') || "
-    "setweight(to_tsvector('simple', body_terms), 'D'))"
-)
 PG_WEIGHTS = "'{0.1, 0.2, 0.6, 1.0}'"  # D, C, B, A
-
-SQLITE_DDL = (
-    "CREATE VIRTUAL TABLE kb_fts USING fts5(title_terms, keyword_terms, body_terms, "
-    "content='kb_search', content_rowid='article_id')",
-    "CREATE TRIGGER kb_search_ai AFTER INSERT ON kb_search BEGIN "
-    "INSERT INTO kb_fts(rowid, title_terms, keyword_terms, body_terms) "
-    "VALUES (new.article_id, new.title_terms, new.keyword_terms, new.body_terms); END",
-    "CREATE TRIGGER kb_search_ad AFTER DELETE ON kb_search BEGIN "
-    "INSERT INTO kb_fts(kb_fts, rowid, title_terms, keyword_terms, body_terms) "
-    "VALUES ('delete', old.article_id, old.title_terms, old.keyword_terms, old.body_terms); END",
-    "CREATE TRIGGER kb_search_au AFTER UPDATE ON kb_search BEGIN "
-    "INSERT INTO kb_fts(kb_fts, rowid, title_terms, keyword_terms, body_terms) "
-    "VALUES ('delete', old.article_id, old.title_terms, old.keyword_terms, old.body_terms); "
-    "INSERT INTO kb_fts(rowid, title_terms, keyword_terms, body_terms) "
-    "VALUES (new.article_id, new.title_terms, new.keyword_terms, new.body_terms); END",
-)
-SQLITE_DROP = (
-    "DROP TRIGGER IF EXISTS kb_search_au",
-    "DROP TRIGGER IF EXISTS kb_search_ad",
-    "DROP TRIGGER IF EXISTS kb_search_ai",
-    "DROP TABLE IF EXISTS kb_fts",
-)
-# PostgreSQL keeps the weighted vector in a generated column (not in the SQLAlchemy model, which
-# is shared with SQLite): computed once per write, never per query.
-PG_DDL = (
-    f"ALTER TABLE kb_search ADD COLUMN document tsvector GENERATED ALWAYS AS ({PG_DOCUMENT}) STORED",
-    "CREATE INDEX ix_kb_search_document ON kb_search USING gin (document)",
-)
-PG_DROP = (
-    "DROP INDEX IF EXISTS ix_kb_search_document",
-    "ALTER TABLE kb_search DROP COLUMN IF EXISTS document",
-)
 
 _SAFE_TERM = re.compile(r"^\w+$", re.UNICODE)
 

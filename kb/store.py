@@ -96,6 +96,27 @@ class _SearchTerms:
     body: str
 
 
+def _search_terms(analyzer: PolishAnalyzer, card: ServiceCard) -> _SearchTerms:
+    """What the index stores per field: title; keywords and summary; everything else."""
+    body = [
+        card.unit_name,
+        card.who_may_apply,
+        *card.documents,
+        card.fees,
+        card.deadlines,
+        card.where,
+        card.hours,
+        *card.online,
+        *card.legal_basis,
+        card.body,
+    ]
+    return _SearchTerms(
+        title=analyzer.index_text(card.title),
+        keywords=analyzer.index_text(" ".join([*card.keywords, card.summary])),
+        body=analyzer.index_text(" ".join(body)),
+    )
+
+
 def warsaw_today() -> date:
     return datetime.now(WARSAW).date()
 
@@ -113,30 +134,12 @@ class KnowledgeBase:
             self._analyzer = await load_polish_analyzer()
         return self._analyzer
 
-    async def _terms(self, card: ServiceCard) -> _SearchTerms:
+    async def _terms(self, cards: Sequence[ServiceCard]) -> list[_SearchTerms]:
+        """Index terms of each card, computed in a worker thread (stemming is CPU work)."""
         analyzer = await self.analyzer()
 
-        def analyse() -> _SearchTerms:
-            return _SearchTerms(
-                title=analyzer.index_text(card.title),
-                keywords=analyzer.index_text(" ".join([*card.keywords, card.summary])),
-                body=analyzer.index_text(
-                    " ".join(
-                        [
-                            card.unit_name,
-                            card.who_may_apply,
-                            *card.documents,
-                            card.fees,
-                            card.deadlines,
-                            card.where,
-                            card.hours,
-                            *card.online,
-                            *card.legal_basis,
-                            card.body,
-                        ]
-                    )
-                ),
-            )
+        def analyse() -> list[_SearchTerms]:
+            return [_search_terms(analyzer, card) for card in cards]
 
         return await asyncio.get_running_loop().run_in_executor(None, analyse)
 
@@ -146,68 +149,90 @@ class KnowledgeBase:
         self, card: ServiceCard, *, author: str, note: str = "", restored_from: int | None = None
     ) -> SaveResult:
         """Store `card` as a new revision — only if its content differs from the current one."""
-        terms = await self._terms(card)
+        (terms,) = await self._terms([card])
         async with self._sessions.begin() as session:
-            article = await self._article_row(session, card.id)
-            previous: ServiceCard | None = None
-            if article is not None:
-                current = await self._revision_row(session, article.id, article.current_revision)
-                if current.content_hash == card.content_hash():
-                    return SaveResult(card.id, article.current_revision, False, False, ())
-                previous = ServiceCard.from_content(current.content)
-            changed = tuple(card.changed_fields(previous))
-            now = utcnow()
-            if article is None:
-                article = KbArticle(slug=card.id, current_revision=1, created_at=now)
-                session.add(article)
-                number = 1
-            else:
-                number = article.current_revision + 1
-            article.language = card.language.value
-            article.title = card.title
-            article.unit = card.unit
-            article.translation_of = card.translation_of
-            article.owner = card.owner
-            article.last_reviewed = card.last_reviewed
-            article.review_due = card.review_due
-            article.current_revision = number
-            article.updated_at = now
-            await session.flush()
+            return await self._save_in(session, card, terms, author, note, restored_from)
+
+    async def save_many(
+        self, cards: Sequence[ServiceCard], *, author: str, note: str = ""
+    ) -> list[SaveResult]:
+        """Save several cards in one transaction: all of them or, on an error, none."""
+        terms = await self._terms(cards)
+        async with self._sessions.begin() as session:
+            return [
+                await self._save_in(session, card, card_terms, author, note, None)
+                for card, card_terms in zip(cards, terms, strict=True)
+            ]
+
+    async def _save_in(
+        self,
+        session: AsyncSession,
+        card: ServiceCard,
+        terms: _SearchTerms,
+        author: str,
+        note: str,
+        restored_from: int | None,
+    ) -> SaveResult:
+        article = await self._article_row(session, card.id)
+        previous: ServiceCard | None = None
+        if article is not None:
+            current = await self._revision_row(session, article.id, article.current_revision)
+            if current.content_hash == card.content_hash():
+                return SaveResult(card.id, article.current_revision, False, False, ())
+            previous = ServiceCard.from_content(current.content)
+        changed = tuple(card.changed_fields(previous))
+        now = utcnow()
+        if article is None:
+            article = KbArticle(slug=card.id, current_revision=1, created_at=now)
+            session.add(article)
+            number = 1
+        else:
+            number = article.current_revision + 1
+        article.language = card.language.value
+        article.title = card.title
+        article.unit = card.unit
+        article.translation_of = card.translation_of
+        article.owner = card.owner
+        article.last_reviewed = card.last_reviewed
+        article.review_due = card.review_due
+        article.current_revision = number
+        article.updated_at = now
+        await session.flush()
+        session.add(
+            KbRevision(
+                article_id=article.id,
+                number=number,
+                author=author,
+                created_at=now,
+                changed_fields=list(changed),
+                note=note,
+                restored_from=restored_from,
+                content_hash=card.content_hash(),
+                content=card.content(),
+            )
+        )
+        await session.execute(delete(KbTopic).where(KbTopic.article_id == article.id))
+        session.add_all(
+            KbTopic(article_id=article.id, kind=kind.value, topic_key=key)
+            for kind, key in card.topic_links()
+        )
+        search_row = await session.get(KbSearchDocument, article.id)
+        if search_row is None:
             session.add(
-                KbRevision(
+                KbSearchDocument(
                     article_id=article.id,
-                    number=number,
-                    author=author,
-                    created_at=now,
-                    changed_fields=list(changed),
-                    note=note,
-                    restored_from=restored_from,
-                    content_hash=card.content_hash(),
-                    content=card.content(),
+                    language=card.language.value,
+                    title_terms=terms.title,
+                    keyword_terms=terms.keywords,
+                    body_terms=terms.body,
                 )
             )
-            await session.execute(delete(KbTopic).where(KbTopic.article_id == article.id))
-            session.add_all(
-                KbTopic(article_id=article.id, kind=kind.value, topic_key=key)
-                for kind, key in card.topic_links()
-            )
-            search_row = await session.get(KbSearchDocument, article.id)
-            if search_row is None:
-                session.add(
-                    KbSearchDocument(
-                        article_id=article.id,
-                        language=card.language.value,
-                        title_terms=terms.title,
-                        keyword_terms=terms.keywords,
-                        body_terms=terms.body,
-                    )
-                )
-            else:
-                search_row.language = card.language.value
-                search_row.title_terms = terms.title
-                search_row.keyword_terms = terms.keywords
-                search_row.body_terms = terms.body
-            return SaveResult(card.id, number, previous is None, True, changed)
+        else:
+            search_row.language = card.language.value
+            search_row.title_terms = terms.title
+            search_row.keyword_terms = terms.keywords
+            search_row.body_terms = terms.body
+        return SaveResult(card.id, number, previous is None, True, changed)
 
     async def restore(self, slug: str, number: int, *, author: str, note: str = "") -> SaveResult:
         """Make revision `number`'s content current again, as a new revision (history is kept)."""

@@ -13,17 +13,25 @@ from kb.store import KnowledgeBase
 # A precise signal (the caller's recognised intent) outweighs a coarse one (the IVR branch).
 TOPIC_WEIGHTS = {TopicKind.INTENT: 3.0, TopicKind.TICKET_CATEGORY: 2.0, TopicKind.IVR_CHOICE: 1.0}
 TRANSCRIPT_WEIGHT = 2.5
+# The IVR's kb_topic may name a card outright (speech intents use card slugs).
+NAMED_CARD_WEIGHT = 4.0
 
 
 class ReasonKind(enum.StrEnum):
     TOPIC_MATCH = "topic-match"
+    NAMED_CARD = "named-card"
     TRANSCRIPT_SEARCH = "transcript-search"
 
 
 @dataclass(frozen=True)
 class SuggestionRequest:
-    """What is known about a call when it reaches an agent (the KB part of a routing request)."""
+    """What is known about a call when it reaches an agent (the KB part of a routing request).
 
+    `kb_topic` is the key the IVR step set (`kb_topic:` in the menus and speech intents); it is
+    matched against `ivr-choice` topic keys and, when it is a card's slug, names that card.
+    """
+
+    kb_topic: str | None = None
     topics: tuple[str, ...] = ()
     intent: str | None = None
     ticket_category: str | None = None
@@ -41,11 +49,12 @@ class SuggestionRequest:
                     return got
             return None
 
-        topics = value("topics", "ivr_choices", "ivr_path") or ()
+        topics = value("topics", "ivr_choices") or ()
         if isinstance(topics, str):
             topics = (topics,)
         return cls(
-            topics=tuple(str(t) for t in topics),
+            kb_topic=value("kb_topic"),
+            topics=tuple(t for t in topics if isinstance(t, str)),
             intent=value("intent"),
             ticket_category=value("ticket_category", "category"),
             transcript=value("transcript", "speech_text"),
@@ -53,7 +62,9 @@ class SuggestionRequest:
         )
 
     def topic_links(self) -> list[tuple[TopicKind, str]]:
-        links = [(TopicKind.IVR_CHOICE, key) for key in self.topics]
+        keys = [self.kb_topic] if self.kb_topic else []
+        keys += [key for key in self.topics if key not in keys]
+        links = [(TopicKind.IVR_CHOICE, key) for key in keys]
         if self.intent:
             links.append((TopicKind.INTENT, self.intent))
         if self.ticket_category:
@@ -108,6 +119,11 @@ async def suggest(
         detail = f"{m.kind.value} {m.topic_key}"
         found.setdefault(m.slug, []).append(
             SuggestionReason(ReasonKind.TOPIC_MATCH, detail, round(weight, 4))
+        )
+
+    if req.kb_topic and await kb.families([req.kb_topic]):
+        found.setdefault(req.kb_topic, []).append(
+            SuggestionReason(ReasonKind.NAMED_CARD, f"kb_topic {req.kb_topic}", NAMED_CARD_WEIGHT)
         )
 
     if req.transcript and req.transcript.strip():

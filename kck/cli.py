@@ -15,6 +15,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kb.cli",
     "agentdesk.cli",
     "asterisk.cli",
+    "ivr.cli",
+    "ivr.speech.cli",
 )
 
 

@@ -7,15 +7,19 @@ import asyncio
 import json
 import logging
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kck.clock import ShiftedClock, business_day_offset
 from kck.db import create_engine, safe_url, status, upgrade
 from kck.logs import configure_logging
 from kck.runtime import Runtime
 from kck.settings import Settings, load_settings
 
 log = logging.getLogger("kck")
+
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
 def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
@@ -49,6 +53,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)"
     )
     demo.add_argument("--calls-per-hour", type=float, default=240.0, help="simulated arrival rate")
+    demo.add_argument(
+        "--real-time-of-day",
+        action="store_true",
+        help="use the real clock even outside office hours (default: a business-day clock, so callers find the offices open)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema: upgrade, status, revision")
@@ -89,8 +98,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def demo_settings(args: argparse.Namespace) -> Settings:
-    """Embedded defaults: everything local under var/demo, private Redis, SQLite."""
+    """Embedded defaults: everything local under var/demo, private Redis, SQLite, and the AMI
+    client pointed at the simulator's AMI server on a free port with a one-off secret."""
+    import secrets
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        ami_port = probe.getsockname()[1]
     overrides: dict[str, Any] = {
+        "ami": {
+            "host": "127.0.0.1",
+            "port": ami_port,
+            "username": "kck",
+            "secret": secrets.token_urlsafe(16),
+        },
         "paths": {
             "var": "var/demo",
             "sounds": "var/demo/sounds",
@@ -101,13 +123,25 @@ def demo_settings(args: argparse.Namespace) -> Settings:
         "http": {"host": "127.0.0.1", "port": args.http_port},
         "agi": {"host": "127.0.0.1", "port": 0},
     }
-    return settings_from(args, overrides)
+    settings = settings_from(args, overrides)
+    if not settings.config_dir.exists():
+        # Run from anywhere: without a config/ folder here, the demo uses the one we ship.
+        shipped = SHIPPED_CONFIG
+        paths = {"config": str(shipped), "menus": str(shipped / "menus"), "kb": str(shipped / "kb")}
+        settings = settings_from(args, {**overrides, "paths": {**overrides["paths"], **paths}})
+    return settings
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = demo_settings(args)
     configure_logging(settings.log.level, settings.log.json_lines)
-    runtime = Runtime(settings, demo=True, migrate=True)
+    options: dict[str, Any] = {"calls_per_hour": args.calls_per_hour}
+    offset = timedelta(0)
+    if not args.real_time_of_day:
+        offset = business_day_offset(datetime.now(UTC), settings.tz)
+    if offset:
+        options["clock"] = ShiftedClock(offset)
+    runtime = Runtime(settings, demo=True, migrate=True, options=options)
 
     async def run() -> None:
         runtime.stop_on_signals()
@@ -115,8 +149,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         web = next((c for c in runtime.components if c.name == "web"), None)
         url = getattr(web, "url", "?")
         print(f"kck demo is running: open {url}  (Ctrl-C stops it)", flush=True)
-        for line in getattr(runtime, "demo_notes", []):
-            print(line, flush=True)
+        if offset:
+            shown = (
+                (datetime.now(UTC) + offset).astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M")
+            )
+            print(f"the demo runs on a business-day clock: it is {shown} in the centre", flush=True)
+        for component in runtime.components:
+            for line in getattr(component, "notes", []):
+                print(line, flush=True)
         try:
             await runtime.wait_stopped(args.duration)
         finally:

@@ -126,11 +126,24 @@ async def _answers(url: str) -> bool:
         await client.aclose()
 
 
+POOL_CONNECTIONS = 200  # per process; Redis' default maxclients is 10,000
+POOL_WAIT_S = 10.0  # a command waits this long for a free connection, then fails
+
+
 async def connect(url: str, *, check: bool = True) -> aioredis.Redis:
     """A client for `url`; with `check`, fail now with a clear message if nobody answers."""
-    client = aioredis.from_url(
-        url, decode_responses=False, health_check_interval=15, socket_connect_timeout=3
+    # A blocking pool: a burst of live calls needing Redis at once waits for a free connection
+    # instead of failing with "Too many connections" (redis-py's default pool of 100 raises,
+    # which ended IVR sessions into the dialplan's fallback queue in bench/day.py).
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_CONNECTIONS,
+        timeout=POOL_WAIT_S,
+        decode_responses=False,
+        health_check_interval=15,
+        socket_connect_timeout=3,
     )
+    client = aioredis.Redis.from_pool(pool)
     if check:
         try:
             await client.ping()

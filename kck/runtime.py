@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kck.bus import EventBus
+from kck.clock import SystemClock
 from kck.db import create_engine, require_current_schema, session_factory, upgrade
 from kck.redis_server import PrivateRedis, connect
 from kck.services import Services
@@ -34,8 +35,13 @@ ComponentFactory = Callable[[Services], Awaitable["Component | None"]]
 
 # "module:function" factories, started in this order (stopped in reverse). A factory returns None
 # when its part is switched off by the settings or not part of this mode (e.g. the simulator).
-COMPONENT_FACTORIES: tuple[str, ...] = ("agentdesk.component:create_web_component",)
-DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ()
+COMPONENT_FACTORIES: tuple[str, ...] = (
+    "asterisk.components:create_ami_component",
+    "queues.component:create_router_component",
+    "ivr.component:create_ivr_component",
+    "agentdesk.component:create_web_component",
+)
+DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("kck.demo:create_demo_component",)
 
 
 @dataclass
@@ -46,6 +52,7 @@ class Runtime:
     demo: bool = False
     migrate: bool = False
     components: list[Component] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # mode-specific knobs (demo call rate)
 
     def __post_init__(self) -> None:
         self._private_redis: PrivateRedis | None = None
@@ -95,6 +102,7 @@ class Runtime:
             redis=redis,
             bus=EventBus(redis, settings.redis.key_prefix),
             demo=self.demo,
+            clock=self.options.get("clock") or SystemClock(),
         )
         factories = COMPONENT_FACTORIES + (DEMO_COMPONENT_FACTORIES if self.demo else ())
         try:

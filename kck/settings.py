@@ -107,6 +107,7 @@ class PathSettings(_Section):
     """Folders; relative ones are resolved against the installation folder (config/..)."""
 
     var: Path = Path("var")
+    config: Path = Path("config")
     menus: Path = Path("config/menus")
     sounds: Path = Path("var/sounds")
     recordings: Path = Path("var/recordings")
@@ -184,7 +185,7 @@ class Settings(_Section):
 
     @property
     def config_dir(self) -> Path:
-        return (self.base_dir / "config").resolve()
+        return self.path(self.paths.config)
 
     @property
     def database_url(self) -> str:

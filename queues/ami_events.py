@@ -63,7 +63,7 @@ class RouterAMIAdapter:
             call = await self.router.call_state(call_id)
             if call is None:
                 return
-            if call.get("kind") == "callback" and call.get("state") == "waiting":
+            if call.get("kind") == "callback":
                 return  # the caller left a callback request and hung up: keep the place
             cause = EndCause.COMPLETED if call.get("state") == "on_call" else EndCause.CALLER_HANGUP
             await self.router.call_ended(call_id, cause)
@@ -94,10 +94,19 @@ class RouterAMIAdapter:
 
     async def _originate_response(self, event: Any) -> None:
         uniqueid = _field(event, "channel_uniqueid", "Uniqueid") or ""
-        if not uniqueid.startswith("kck-cb-"):
+        call_id: str | None = None
+        if uniqueid.startswith("kck-cb-"):
+            call_id = uniqueid.removeprefix("kck-cb-")
+        else:
+            # a PBX that ignores ChannelId: the agent's phone (Channel) tells whose callback it is
+            username = self.router.agent_for_device(_field(event, "channel", "Channel") or "")
+            status = await self.router.agent_status(username) if username else None
+            call_id = status.call_id if status and status.offer_id else None
+        if call_id is None:
             return
-        call_id = uniqueid.removeprefix("kck-cb-")
         call = await self.router.call_state(call_id)
+        if call is not None and call.get("kind") != "callback":
+            return
         if call is None or call.get("state") != "offered":
             return
         if (_field(event, "response", "Response") or "").lower() == "success":

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -120,8 +120,18 @@ class Router:
         return status, offers
 
     # calls ----------------------------------------------------------------------------------
-    async def enqueue(self, request: RoutingRequest) -> Offer | None:
-        """Put a call in its queue; returns the offer when an agent was free at once."""
+    async def enqueue(
+        self,
+        request: RoutingRequest,
+        *,
+        held_by_waiter: bool = False,
+        callback_number: str | None = None,
+    ) -> Offer | None:
+        """Put a call in its queue; returns the offer when an agent was free at once.
+
+        `held_by_waiter`: a waiting loop holds the caller (`wait_in_queue` sets it and renews a
+        heartbeat; without one the call is not offered). `callback_number`: the call joins as a
+        callback request (nobody on the line; an agent is offered a callback)."""
         queue = self.config.queue(request.queue)
         for skill in request.skills:
             if skill not in self.config.skills:
@@ -149,10 +159,16 @@ class Router:
             queue.service_level.within_s,
             self.config.short_abandon_s,
             request.uniqueid,
+            "1" if held_by_waiter else "0",
+            callback_number or "",
         )
         if status == "duplicate":
             log.warning("call %s is already queued; enqueue ignored", request.call_id)
         return next((o for o in offers if o.call_id == request.call_id), None)
+
+    async def keep_waiter_alive(self, call_id: str, ttl_s: int = 15) -> None:
+        """The waiting loop of `call_id` is alive (renewed well within `ttl_s`)."""
+        await self.store.redis.set(self.store.key("waiter", call_id), "1", ex=ttl_s)
 
     async def offer_answered(self, offer_id: str, at: datetime | None = None) -> bool:
         """The agent answered (`at`: when, if reported late); False if already known/stale."""
@@ -185,16 +201,24 @@ class Router:
         return due
 
     # agents ---------------------------------------------------------------------------------
-    async def agent_login(self, username: str, *, paused: bool = False) -> list[Offer]:
+    async def agent_login(
+        self, username: str, *, paused: bool = False, extension: str | None = None
+    ) -> list[Offer]:
+        """Log an agent in (available, or paused with reason `login`); `extension`: the phone
+        the agent sits at today when it is not the one in agents.yaml (hot desk)."""
         try:
             agent = self.config.agents[username]
         except KeyError:
             raise UnknownAgent(f"agent {username!r} is not in agents.yaml") from None
+        if extension and extension != agent.extension:
+            ext, dial = extension, f"PJSIP/{extension}"
+        else:
+            ext, dial = agent.extension, agent.dial_string
         _, offers = await self._run(
             "agent_login",
             username,
-            agent.extension,
-            agent.dial_string,
+            ext,
+            dial,
             json.dumps(agent.skills),
             (AgentState.PAUSED if paused else AgentState.AVAILABLE).value,
         )
@@ -207,10 +231,10 @@ class Router:
             raise AgentStateRefused(f"agent {username}: {state} is set by the router only")
         if state is AgentState.PAUSED and not reason:
             raise AgentStateRefused(f"agent {username}: a pause needs a reason code")
-        if state is AgentState.AVAILABLE and await self.store.agent(username) is None:
-            return await self.agent_login(username)
         status, offers = await self._run("agent_state", username, state.value, reason or "")
         if status == "unknown_agent":
+            if state is AgentState.AVAILABLE:
+                return await self.agent_login(username)
             raise UnknownAgent(f"agent {username!r} has not logged in")
         if status.startswith("busy:"):
             raise AgentStateRefused(f"agent {username}: cannot become {state} while {status[5:]}")
@@ -218,17 +242,26 @@ class Router:
 
     async def device_state(self, device: str, state: str) -> list[Offer]:
         """An AMI device state (`PJSIP/101`, `NOT_INUSE`); busy phones are never offered."""
-        username = self.agent_for_device(device)
+        phone: Any = await self.store.redis.hget(self.store.key("phones"), device.lower())
+        if phone is not None:
+            username: str | None = phone.decode() if isinstance(phone, bytes) else str(phone)
+        else:
+            username = self.agent_for_device(device)
         if username is None:
             return []
         _, offers = await self._run("device", username, state.upper())
         return offers
 
     def agent_for_device(self, device: str) -> str | None:
+        """The configured agent whose phone is `device` (hot-desk logins: see `device_state`)."""
         for agent in self.config.agents.values():
             if agent.dial_string.lower() == device.lower():
                 return agent.username
         return None
+
+    async def wrap_up_ends_at(self, username: str) -> datetime | None:
+        score = await self.store.redis.zscore(self.store.key("timers"), f"w:{username}")
+        return None if score is None else datetime.fromtimestamp(float(score) / 1000, UTC)
 
     # reads ----------------------------------------------------------------------------------
     async def agent_status(self, username: str) -> AgentStatus | None:
@@ -241,10 +274,16 @@ class Router:
             reason=data.get("reason") or None,
             since=data.get("since_iso", ""),
             extension=data.get("ext", ""),
-            device_state=data.get("dev", "") or "UNKNOWN",
+            device_state=await self.phone_state(username),
             call_id=data.get("call") or None,
             offer_id=data.get("offer") or None,
         )
+
+    async def phone_state(self, username: str) -> str:
+        value = await self.store.redis.hget(self.store.key("devices"), username)
+        if value is None:
+            return "UNKNOWN"
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     async def current_offer(self, username: str) -> Offer | None:
         data = await self.store.agent(username)
@@ -302,7 +341,7 @@ class Router:
             call = await self.store.call(call_id)
             if call is None or int(call.get("qms", "0")) > taken_ms:
                 continue  # queued after the snapshot: it cannot be in it
-            if call.get("kind") == "callback" and call.get("state") == "waiting":
+            if call.get("kind") == "callback" and call.get("state") != "on_call":
                 continue  # the caller hung up on purpose; the callback keeps its place
             uniqueid = call.get("uid", "")
             if call.get("kind") == "callback":

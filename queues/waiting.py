@@ -21,6 +21,8 @@ from queues.router import Router
 
 log = logging.getLogger(__name__)
 
+# how often the loop re-reads Redis without being told (a lost pub/sub message costs this much)
+_SAFETY_CHECK_S = 5.0
 # DIALSTATUS values (app_dial) that mean the agent's phone could not ring at all
 _PHONE_BUSY = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS"})
 
@@ -135,22 +137,27 @@ def _waited(w: _Waiting) -> float:
 async def _run(w: _Waiting) -> QueueResult:
     queue = w.router.config.queue(w.request.queue)
     clock = w.router.clock
-    offer = await w.router.enqueue(w.request)
+    await w.router.keep_waiter_alive(w.call_id)
+    offer = await w.router.enqueue(w.request, held_by_waiter=True)
     started = clock.monotonic()
     next_announce = started + queue.announce_every_s
     first_announcement_done = False
+    last_check = clock.monotonic()
     while True:
+        check_anyway = not w.events.empty() or clock.monotonic() - last_check >= _SAFETY_CHECK_S
         if offer is None:
-            offer = await _pending_offer(w)
+            offer = await _pending_offer(w, check_anyway=check_anyway)
         if offer is not None:
             result = await _dial(w, offer)
             if result is not None:
                 return result
             offer = None
             continue
-        state = await w.router.call_state(w.call_id)
-        if state is None:
-            return QueueResult(QueueOutcome.CLOSED, w.call_id, wait_s=_waited(w))
+        if check_anyway:
+            last_check = clock.monotonic()
+            await w.router.keep_waiter_alive(w.call_id)
+            if await w.router.call_state(w.call_id) is None:
+                return QueueResult(QueueOutcome.CLOSED, w.call_id, wait_s=_waited(w))
         if clock.monotonic() - started >= queue.max_wait_s:
             return await _max_wait(w, queue.on_max_wait)
         if not first_announcement_done or clock.monotonic() >= next_announce:
@@ -172,12 +179,15 @@ async def _run(w: _Waiting) -> QueueResult:
             await w.session.set_music(True, queue.moh_class)
 
 
-async def _pending_offer(w: _Waiting) -> Offer | None:
-    """An offer announced on the live channel, or found in Redis (in case a message was lost)."""
+async def _pending_offer(w: _Waiting, *, check_anyway: bool) -> Offer | None:
+    """The call's current offer, read from Redis when the live channel said something happened
+    to this call (or on `check_anyway`, in case a message was lost). Messages are only a
+    wake-up: an offer message may be stale (already tried), Redis holds the truth."""
+    woken = not w.events.empty()
     while not w.events.empty():
-        kind, data = w.events.get_nowait()
-        if kind == "offer":
-            return Offer.from_dict(data)
+        w.events.get_nowait()
+    if not (woken or check_anyway):
+        return None
     state = await w.router.call_state(w.call_id)
     if state and state.get("state") == "offered" and state.get("offer"):
         body = await w.router.store.offer_json(state["offer"])
@@ -252,6 +262,7 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
     if status == "CANCEL" or w.session.hung_up:
         raise CallerHungUp("caller hung up while the agent's phone rang")
     why = "busy" if status in _PHONE_BUSY else "no_answer"
+    await w.router.keep_waiter_alive(w.call_id)  # the ring may have outlasted the heartbeat
     await w.router.offer_not_answered(offer.offer_id, why)
     queue = w.router.config.queue(w.request.queue)
     await w.session.set_music(True, queue.moh_class)

@@ -52,10 +52,15 @@
     if (s.state === "wrap_up") {
       $("timer-label").textContent = S["pop.wrap_timer"];
       $("wrapup-form").hidden = !pop;
+      if (pop && previous !== "wrap_up") {
+        var focus = document.querySelector("#wrapup-form input:checked") || document.querySelector("#wrapup-form input");
+        if (focus && !document.activeElement.matches("input[type=text], textarea")) { focus.focus(); }
+      }
     }
     if ((s.state === "available" || s.state === "paused" || s.state === "logged_out") &&
         (previous === "wrap_up" || previous === "offered" || previous === "on_call")) {
       clearPop();
+      if (previous === "offered" && s.reason === "no_answer") { banner(t("reason.no_answer")); }
     }
     tick();
   }
@@ -96,7 +101,7 @@
     table.hidden = items.length === 0;
   }
   function showPop(p) {
-    if (pop && pop.offer_id === p.offer_id) { return; }  // after a reconnect: keep what was typed
+    if (pop && pop.call_id === p.call_id) { return; }  // after a reconnect: keep what was typed
     pop = p;
     savedTickets = [];
     callStartedAt = null;
@@ -179,7 +184,10 @@
   });
   function formData() {
     var data = { language: boot.lang, units: [] };
-    FIELDS.forEach(function (f) { var el = $("f-" + f); if (el && el.type !== "checkbox") { data[f] = el.value; } });
+    FIELDS.forEach(function (f) {
+      var el = $("f-" + f);
+      if (el && f !== "units" && el.type !== "checkbox") { data[f] = el.value; }
+    });
     data.contact_consent = $("f-contact_consent").checked;
     document.querySelectorAll("#f-units input:checked").forEach(function (b) { data.units.push(b.value); });
     return data;
@@ -310,9 +318,6 @@
       var msg = JSON.parse(event.data);
       if (msg.type === "state") { showState(msg.data); }
       else if (msg.type === "pop") { showPop(msg.data); }
-      else if (msg.type === "offer_withdrawn") {
-        if (pop && pop.offer_id === msg.data.offer_id) { clearPop(); banner(t("reason.no_answer")); }
-      }
       else if (msg.type === "pong") {
         var cb = window.__kck.pongs[msg.t]; if (cb) { delete window.__kck.pongs[msg.t]; cb(); }
       }

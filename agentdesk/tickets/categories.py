@@ -33,3 +33,22 @@ class WrapUpOutcome(enum.StrEnum):
     TICKET_CREATED = "ticket_created"
     CALLBACK_NEEDED = "callback_needed"
     WRONG_NUMBER = "wrong_number"
+
+
+# The IVR menus' names for the same categories (config/menus/problems.yaml).
+CATEGORY_ALIASES = {
+    "rubbish": TicketCategory.WASTE,
+    "public_transport": TicketCategory.TRANSPORT,
+    "greenery-emergency": TicketCategory.GREENERY,
+    "roads": TicketCategory.ROADS_PAVEMENTS,
+}
+
+
+def category_from_routing(value: str | None) -> TicketCategory | None:
+    """The form's category for a routing request's `ticket_category` (None if it has no match)."""
+    if not value:
+        return None
+    try:
+        return TicketCategory(value)
+    except ValueError:
+        return CATEGORY_ALIASES.get(value)

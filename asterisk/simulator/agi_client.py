@@ -319,8 +319,7 @@ class FastAGISession:
         self.call.music_off()
         duration = self.pbx.sounds.duration(args[0])
         if duration is None:
-            self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS", "FAILED")
-            return "200 result=-1 endpos=0\n"
+            return "200 result=-1 endpos=0\n"       # Asterisk sets no PLAYBACKSTATUS here
         offset = 0
         if len(args) > 2:
             with contextlib.suppress(ValueError):
@@ -328,12 +327,13 @@ class FastAGISession:
         total = int(duration * SAMPLES_PER_SECOND)
         if offset >= total:
             # Asterisk seeks past the end and reports the file length
+            self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS", "SUCCESS")
             return f"200 result=0 endpos={total}\n"
         remaining = (total - offset) / SAMPLES_PER_SECOND
         result, played = await self._play(remaining, args[1])
         endpos = offset + int(played * SAMPLES_PER_SECOND)
-        if result == 0:
-            self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS", "SUCCESS")
+        self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS",
+                               "FAILED" if result == -1 else "SUCCESS")
         return f"200 result={result} endpos={endpos}\n"
 
     async def cmd_wait_for_digit(self, args: list[str]) -> str:
@@ -443,6 +443,9 @@ class FastAGISession:
             for name in app_args.split(",")[0].split("&"):
                 total += self.pbx.sounds.duration(name.strip()) or 0.0
             result, _ = await self._play(total, "" if lower == "playback" else None)
+            if lower == "playback":
+                self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS",
+                                       "FAILED" if result == -1 else "SUCCESS")
             return f"200 result={-1 if result == -1 else 0}\n"
         if lower == "wait":
             try:

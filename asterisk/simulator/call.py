@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .channel import SimChannel
-from .scripts import CallerScript
+from .scripts import CallerScript, DigitPress
 
 if TYPE_CHECKING:
-    from .pbx import PBXSimulator
+    from .pbx import OriginateRequest, PBXSimulator
 
 
 class CallResult(enum.Enum):
     """How a simulated call ended, from the caller's point of view."""
 
     TALKED_TO_AGENT = "talked_to_agent"          # bridged to an agent phone via Dial
-    ENDED_BY_CONTROLLER = "ended_by_controller"  # the AGI hung up / finished with KCK_DONE=1
+    ENDED_BY_CONTROLLER = "ended_by_controller"  # kck hung up (AGI or AMI) / set KCK_DONE=1
     CALLER_HUNG_UP = "caller_hung_up"            # patience ran out before an agent answered
     FALLBACK_QUEUE = "fallback_queue"            # the AGI failed; the dialplan's Queue() took it
     REDIRECTED = "redirected"                    # moved elsewhere by AMI Redirect
@@ -71,9 +71,13 @@ class SimulatedCall:
     agi_finished: asyncio.Event = field(default_factory=asyncio.Event)  # AGISTATUS is set
     redirect_target: tuple[str, str, int] = ("", "", 1)
     peer: SimChannel | None = None   # the ";1" half of a Local caller (plays the caller)
-    originate: Any = None            # the AMI Originate that placed a Local call, if any
+    originate: OriginateRequest | None = None   # the AMI Originate of a Local call, if any
+    peer_moh: str | None = None      # music class the ;1 half plays (Originate MusicOnHold)
     agi_dead: bool = False           # AGI answers 511 for channel commands (hangup or redirect)
     controller_hung_up: bool = False  # the AGI sent HANGUP: the channel is already going away
+    in_agi: bool = False             # a FastAGI session is running on the channel
+    hangup_cause: int | None = None  # set when the channel was hung up by AMI / the PBX
+    soft_hangup_announced: bool = False
     moh_class: str | None = None
     hung_up_by: str = ""
     redirected: bool = False
@@ -82,7 +86,7 @@ class SimulatedCall:
     agent_answered_at: float | None = None
     dial_attempts: list[DialAttempt] = field(default_factory=list)
     recordings: list[Path] = field(default_factory=list)
-    _steps: deque[Any] = field(default_factory=deque)
+    _steps: deque[DigitPress] = field(default_factory=deque)
     _pending: deque[tuple[float, str]] = field(default_factory=deque)
     _done: asyncio.Future[CallOutcome] | None = None
     _task: asyncio.Task[None] | None = None
@@ -131,9 +135,29 @@ class SimulatedCall:
             self.moh_class = None
             self.pbx.events.moh_stop(self.channel)
         if self.peer is not None and not self.peer.hung_up:
+            if self.peer_moh is not None:
+                self.peer_moh = None
+                self.pbx.events.moh_stop(self.peer)
             self.pbx.events.hangup(self.peer, cause or 0)
             self.pbx.events.device_state(self.pbx.local_device(self), "NOT_INUSE")
             self.pbx.forget_channel(self.peer)
+        self.agi_dead = True
+        self.gone.set()
+        self.interrupted.set()
+
+    def hangup_channel(self, cause: int | None, *, announce: bool) -> None:
+        """AMI `Hangup` of the call's own channel (or the simulator stopping); without a cause
+        the channel keeps its own (0 unless it was bridged), as in the captures."""
+        if self.gone.is_set() or self.controller_hung_up:
+            return
+        self.hung_up_by = self.hung_up_by or "pbx"
+        self.hangup_cause = cause
+        self.music_off()
+        if announce:
+            self.soft_hangup_announced = True
+            self.pbx.events.soft_hangup_request(self.channel, cause or 16)
+            if self.peer is not None and not self.peer.hung_up:
+                self.pbx.events.hangup_request(self.peer, cause or 16)
         self.agi_dead = True
         self.gone.set()
         self.interrupted.set()

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .agi_client import AGIAddress, FastAGISession, parse_agi_url
 from .ami_protocol import Headers
@@ -37,6 +37,7 @@ class OriginateRequest:
     action_id: str | None
     application: str
     data: str
+    variables: tuple[tuple[str, str], ...] = ()
 
     def respond(self, pbx: PBXSimulator, channel: SimChannel) -> None:
         aid = [("ActionID", self.action_id)] if self.action_id is not None else []
@@ -103,6 +104,15 @@ class PBXSimulator:
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
 
+    @property
+    def trunk_calls(self) -> int:
+        """Calls on the caller endpoint now (its device state is INUSE while > 0)."""
+        return self._trunk_calls
+
+    @property
+    def channels_created(self) -> int:
+        return self._uid_seq
+
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def ami_port(self) -> int:
@@ -113,7 +123,7 @@ class PBXSimulator:
 
     async def stop(self) -> None:
         for call in list(self.calls):
-            call.caller_hangup(16, by="pbx")
+            call.hangup_channel(16, announce=not call.in_agi)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -138,8 +148,8 @@ class PBXSimulator:
             listener(name, privilege, headers)
         self.ami.publish(name, privilege, headers)
 
-    def spawn(self, coro: asyncio.Future[None] | asyncio.Task[None] | object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -188,6 +198,7 @@ class PBXSimulator:
         return self._hangup_events.setdefault(ch.name, asyncio.Event())
 
     def call_for_channel(self, name: str) -> SimulatedCall | None:
+        """The call whose AGI channel (PJSIP caller, or `;2` of a Local caller) this is."""
         return next((c for c in self.calls if c.channel.name == name), None)
 
     def request_hangup(self, name: str, cause: int | None) -> bool:
@@ -196,8 +207,14 @@ class PBXSimulator:
         if ch is None or ch.hung_up:
             return False
         call = self.call_for_channel(name)
+        peer_of = next((c for c in self.calls if c.peer is not None and c.peer.name == name),
+                       None)
         if call is not None:
-            call.caller_hangup(cause if cause is not None else 0, by="pbx")
+            # the AGI channel itself: silent while the AGI runs (the capture shows no event
+            # until the AGI ends), announced at once when it is elsewhere in the dialplan
+            call.hangup_channel(cause, announce=not call.in_agi)
+        elif peer_of is not None:
+            peer_of.caller_hangup(cause if cause is not None else 0, by="pbx")
         else:
             self.events.soft_hangup_request(ch, cause if cause is not None else 16)
             self.hangup_event(ch).set()
@@ -352,12 +369,18 @@ class PBXSimulator:
         assert one is not None
         num, name = two.callerid_num, two.callerid_name
         two.callerid_num = two.callerid_name = ""
+        variables = call.originate.variables if call.originate is not None else ()
         ev.newchannel(one)
         ev.newchannel(two)
+        ev.newexten(one, "AppDial2", "(Outgoing Line)")
+        for key, val in variables:
+            ev.varset(one, key, val)
         one.callerid_num, one.callerid_name = num, name
         ev.newcallerid(one)
         one.connected_num, one.connected_name = num, name
         ev.newconnectedline(one)
+        for key, val in variables:
+            ev.varset(two, key, val)
         two.callerid_num, two.callerid_name = num, name
         ev.newcallerid(two)
         two.connected_num, two.connected_name = num, name
@@ -379,6 +402,13 @@ class PBXSimulator:
         one.answered_at = self.clock.now()
         ev.newstate(one)
         ev.dial_no_caller("DialEnd", one, [("DialStatus", "ANSWER")])
+        if call.originate is not None and call.originate.application.lower() == "musiconhold":
+            # the originate's own application runs on ;1 (the "caller" hears music)
+            one.application, one.app_data = "MusicOnHold", call.originate.data
+            call.peer_moh = call.originate.data.split(",")[0] or "default"
+            ev.moh_start(one, call.peer_moh)
+        elif call.originate is not None:
+            one.application, one.app_data = call.originate.application, call.originate.data
         two.state = ChannelState.UP
         two.answered_at = self.clock.now()
         ev.newstate(two)
@@ -408,20 +438,28 @@ class PBXSimulator:
         ev = self.events
         ch = call.channel
         peer = call.peer
+        # the channel's hangup cause: Normal Clearing once it was bridged to an agent (the
+        # bridge sets it), else still unset (0), unless AMI gave one -- as in every capture;
+        # a Local ;1 half goes with the same cause
+        cause = 16 if call.agent is not None else 0
+        if call.hangup_cause is not None:
+            cause = call.hangup_cause
         if not ch.hung_up:
-            # the channel's hangup cause: Normal Clearing once it was bridged to an agent
-            # (the bridge sets it), else still unset (0) -- as in every capture
-            cause = 16 if call.agent is not None else 0
             if call.caller_gone or call.agi_dead:
-                ev.soft_hangup_request(ch, 16)
-                if peer is not None and not peer.hung_up:
-                    ev.hangup_request(peer, 16)
+                if not call.soft_hangup_announced:
+                    ev.soft_hangup_request(ch, 16)
+                    if peer is not None and not peer.hung_up:
+                        ev.hangup_request(peer, cause)
                 ev.hangup(ch, cause)
             else:
                 ev.hangup(ch, 16)
+                cause = 16
         if peer is not None:
+            if not peer.hung_up and call.peer_moh is not None:
+                call.peer_moh = None
+                ev.moh_stop(peer)
             if not peer.hung_up:
-                ev.hangup(peer, 16)
+                ev.hangup(peer, cause)
                 ev.device_state(self.local_device(call), "NOT_INUSE")
                 self.forget_channel(peer)
             ev.device_state(self.local_device(call), "NOT_INUSE")
@@ -436,7 +474,11 @@ class PBXSimulator:
         if not await session.connect():
             status = "FAILURE"
         else:
-            await session.run()
+            call.in_agi = True
+            try:
+                await session.run()
+            finally:
+                call.in_agi = False
             status = "HANGUP" if call.agi_dead and not call.redirected else "SUCCESS"
         self.events.varset(call.channel, "AGISTATUS", status)
         call.agi_status = status
@@ -460,7 +502,8 @@ class PBXSimulator:
                 call.hung_up_by = call.hung_up_by or "controller"
                 call.finish(CallResult.TALKED_TO_AGENT if call.agent is not None
                             else CallResult.ENDED_BY_CONTROLLER
-                            if call.hung_up_by == "controller" else CallResult.CALLER_HUNG_UP)
+                            if call.hung_up_by in ("controller", "pbx")
+                            else CallResult.CALLER_HUNG_UP)
                 return
             if call.redirected or (ch.context, ch.exten) != (self.inbound_context,
                                                               call.script.dialed):

@@ -20,6 +20,7 @@ from ivr.speech.step import (
     SpeechSession,
     SpeechStep,
     SpeechStepConfig,
+    recording_name,
 )
 from ivr.speech.worker import AudioUnreadable, ModelUnavailable, Transcript
 
@@ -49,4 +50,5 @@ __all__ = [
     "match_intent",
     "normalise_phrase",
     "parse_intents",
+    "recording_name",
 ]

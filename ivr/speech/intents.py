@@ -46,6 +46,10 @@ class Intent:
     kb_topic: str | None
     confirm_prompt: str  # sound asking "did you mean …?" for this intent
     source: SourcePos
+    phrase_sources: tuple[SourcePos, ...] = ()  # where each phrase is written, same order
+
+    def phrase_source(self, index: int) -> SourcePos:
+        return self.phrase_sources[index] if index < len(self.phrase_sources) else self.source
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,12 @@ class IntentSet:
         """The phrase list handed to vosk (every phrase once, in file order)."""
         return tuple(dict.fromkeys(p for intent in self.intents for p in intent.phrases))
 
-    def words(self) -> Iterator[tuple[str, Intent]]:
-        """Every word of every phrase with its intent (to check them against a model's vocabulary)."""
+    def words(self) -> Iterator[tuple[str, Intent, SourcePos]]:
+        """Every word of every phrase with its intent and where the phrase is written."""
         for intent in self.intents:
-            for phrase in intent.phrases:
+            for index, phrase in enumerate(intent.phrases):
                 for word in phrase.split():
-                    yield word, intent
+                    yield word, intent, intent.phrase_source(index)
 
     def get(self, intent_id: str) -> Intent:
         for intent in self.intents:
@@ -141,14 +145,14 @@ def _intent(intent_id: str, node: Any, parent: PosDict) -> Intent:
     phrases_node = node.get("phrases")
     if not isinstance(phrases_node, PosList) or not phrases_node:
         raise IntentsError(node.where("phrases"), f"{what}: 'phrases' must be a non-empty list")
-    phrases: list[str] = []
+    phrases: dict[str, SourcePos] = {}
     for index, raw in enumerate(phrases_node):
         phrase = normalise_phrase(raw) if isinstance(raw, str) else ""
         if not phrase:
             raise IntentsError(
                 phrases_node.where(index), f"{what}: phrase {index + 1} must be non-empty text"
             )
-        phrases.append(phrase)
+        phrases.setdefault(phrase, phrases_node.where(index))
     skills_node = node.get("skills", [])
     if not isinstance(skills_node, list) or not all(
         isinstance(s, str) and s.strip() for s in skills_node
@@ -160,12 +164,13 @@ def _intent(intent_id: str, node: Any, parent: PosDict) -> Intent:
     return Intent(
         id=intent_id,
         label=_text(node, "label", what, required=False) or intent_id,
-        phrases=tuple(dict.fromkeys(phrases)),
+        phrases=tuple(phrases),
         next_step=next_step,
         skills=tuple(s.strip() for s in skills_node),
         kb_topic=_text(node, "kb_topic", what, required=False),
         confirm_prompt=confirm_prompt,
         source=parent.where(intent_id),
+        phrase_sources=tuple(phrases.values()),
     )
 
 
@@ -190,17 +195,18 @@ def parse_intents(document: Any, file: str) -> IntentSet:
     if not isinstance(intents_node, PosDict) or not intents_node:
         raise IntentsError(document.where("intents"), "'intents' must be a non-empty mapping")
     intents = [_intent(key, value, intents_node) for key, value in intents_node.items()]
-    owner: dict[str, Intent] = {}
+    owner: dict[str, tuple[Intent, SourcePos]] = {}
     for intent in intents:
-        for phrase in intent.phrases:
-            if phrase in owner and owner[phrase].id != intent.id:
-                first = owner[phrase]
+        for index, phrase in enumerate(intent.phrases):
+            where = intent.phrase_source(index)
+            if phrase in owner and owner[phrase][0].id != intent.id:
+                first, first_where = owner[phrase]
                 raise IntentsError(
-                    intent.source,
+                    where,
                     f"intent {intent.id!r}: phrase {phrase!r} is also a phrase of "
-                    f"{first.id!r} (line {first.source.line})",
+                    f"{first.id!r} (line {first_where.line})",
                 )
-            owner[phrase] = intent
+            owner[phrase] = (intent, where)
     return IntentSet(
         language=language,
         intents=tuple(intents),

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import Enum
@@ -37,6 +37,8 @@ class SpeechReason(Enum):
     MODEL_MISSING = "model_missing"
     CORRUPT_AUDIO = "corrupt_audio"
     TIMEOUT = "timeout"
+    BUSY = "busy"  # every worker has a backlog: answering at once beats queueing
+    RECORDING_FAILED = "recording_failed"  # Asterisk could not record (RECORD FILE failed)
     WORKER_FAILED = "worker_failed"
 
 
@@ -72,6 +74,10 @@ def _failure(reason: SpeechReason, detail: str) -> SpeechResult:
     return SpeechResult(None, "", 0.0, False, reason, detail)
 
 
+class WorkersBusy(Exception):
+    """More recordings wait for the workers than `max_pending`; the caller gets DTMF at once."""
+
+
 class SpeechRecogniser:
     """Owns the recognition worker processes; each loads its models once, at start."""
 
@@ -81,11 +87,35 @@ class SpeechRecogniser:
         *,
         workers: int = 1,
         preload: bool = True,
+        max_pending: int | None = None,
     ) -> None:
         self._models = {lang: str(path) for lang, path in models.items()}
         self._workers = workers
         self._preload = tuple(self._models) if preload else ()
         self._pool: ProcessPoolExecutor | None = None
+        # A recording waiting behind others would miss its deadline anyway.
+        self._max_pending = max_pending if max_pending is not None else 4 * workers
+        self._in_flight: set[Future[Transcript]] = set()
+        self._loaded: tuple[str, ...] = ()
+
+    def health(self) -> dict[str, object]:
+        """For /health: up once started, the languages with a loaded model, the backlog."""
+        return {
+            "up": self._pool is not None,
+            "languages": list(self._loaded),
+            "workers": self.worker_pids(),
+            "pending": self.pending,
+        }
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live worker processes."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return sorted(pid for pid, proc in processes.items() if proc.is_alive())
+
+    @property
+    def pending(self) -> int:
+        """Recordings submitted to the workers and not finished (queued or decoding)."""
+        return len(self._in_flight)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -106,6 +136,7 @@ class SpeechRecogniser:
             self._pool = self._new_pool()
         loop = asyncio.get_running_loop()
         loaded = await loop.run_in_executor(self._pool, loaded_languages)
+        self._loaded = loaded
         missing = sorted(set(self._preload) - set(loaded))
         if missing:
             logger.warning("speech: no usable model for %s; those callers get DTMF menus", missing)
@@ -124,13 +155,25 @@ class SpeechRecogniser:
         """Raw recognition in a worker; raises ModelUnavailable, AudioUnreadable, TimeoutError."""
         if self._pool is None:
             self._pool = self._new_pool()
-        future = asyncio.get_running_loop().run_in_executor(
-            self._pool, recognise_file, str(audio_path), language, grammar
-        )
+        if len(self._in_flight) >= self._max_pending:
+            raise WorkersBusy(
+                f"{len(self._in_flight)} recordings already wait for {self._workers} worker(s)"
+            )
         try:
-            return await asyncio.wait_for(future, timeout)
+            job = self._pool.submit(recognise_file, str(audio_path), language, grammar)
         except BrokenProcessPool:
-            # A worker died (killed, out of memory): the next call gets fresh workers.
+            # A worker died before this call (killed, out of memory): fresh workers next time.
+            self._pool = None
+            raise
+        self._in_flight.add(job)
+        job.add_done_callback(self._in_flight.discard)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(job), timeout)
+        except TimeoutError:
+            job.cancel()  # drops it if still queued; a running decode finishes on its own
+            raise
+        except BrokenProcessPool:
+            # The worker died during this call: the next call gets fresh workers.
             self._pool = None
             raise
 
@@ -147,6 +190,8 @@ class SpeechRecogniser:
             return _failure(
                 SpeechReason.TIMEOUT, f"no result for {audio_path} within {timeout:g} s"
             )
+        except WorkersBusy as exc:
+            return _failure(SpeechReason.BUSY, str(exc))
         except ModelUnavailable as exc:
             return _failure(SpeechReason.MODEL_MISSING, str(exc))
         except AudioUnreadable as exc:

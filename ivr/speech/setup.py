@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from ivr.speech.intents import IntentSet, load_intents
 from ivr.speech.recogniser import SpeechRecogniser
 from ivr.speech.step import SpeechStep
+from ivr.speech.vocabulary import VocabularyError, missing_words, read_model_vocabulary
 from kck.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -18,9 +23,31 @@ class SpeechService:
     step: SpeechStep
     recogniser: SpeechRecogniser
     intents: dict[str, IntentSet]
+    models: dict[str, Path]
 
     async def start(self) -> tuple[str, ...]:
-        return await self.recogniser.start()
+        """Load the models in the workers, then check the intents against their vocabularies."""
+        loaded = await self.recogniser.start()
+        await self.check_vocabulary(loaded)
+        return loaded
+
+    async def check_vocabulary(self, languages: tuple[str, ...]) -> int:
+        """Log every intent word a model cannot recognise (vosk would silently drop it)."""
+        count = 0
+        for language in languages:
+            intents = self.intents.get(language)
+            model = self.models.get(language)
+            if intents is None or model is None:
+                continue
+            try:
+                vocabulary = await asyncio.to_thread(read_model_vocabulary, model)
+            except VocabularyError as exc:
+                logger.warning("speech: %s", exc)
+                continue
+            for word in missing_words(intents, vocabulary):
+                count += 1
+                logger.warning("speech: %s; phrases with it can never be recognised", word)
+        return count
 
     async def stop(self) -> None:
         await self.recogniser.stop()
@@ -32,14 +59,12 @@ async def create_speech_service(settings: Settings) -> SpeechService:
     Call `start()` to load the models (seconds, in the worker processes, off the event loop)."""
     speech = settings.speech
     intents = await asyncio.to_thread(load_intents, settings.path(speech.intents))
-    recogniser = SpeechRecogniser(
-        {lang: settings.path(path) for lang, path in speech.models.items()},
-        workers=speech.workers,
-    )
+    models = {lang: settings.path(path) for lang, path in speech.models.items()}
+    recogniser = SpeechRecogniser(models, workers=speech.workers)
     step = SpeechStep(
         recogniser,
         settings.path(speech.recordings),
         asterisk_recordings=speech.asterisk_recordings,
         keep_recordings=speech.keep_recordings,
     )
-    return SpeechService(step=step, recogniser=recogniser, intents=intents)
+    return SpeechService(step=step, recogniser=recogniser, intents=intents, models=models)

@@ -10,6 +10,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from asterisk.agi import AGICommandError
 from ivr.speech.intents import Intent, IntentSet
 from ivr.speech.recogniser import SpeechReason, SpeechRecogniser, SpeechResult
 
@@ -38,7 +39,8 @@ class DigitsOutcome(Protocol):
 
 class SpeechSession(Protocol):
     """The part of `asterisk.agi.AGISession` the speech step uses. Any call may raise
-    CallerHungUp, which the step lets through to the interpreter."""
+    CallerHungUp, which the step lets through to the interpreter; AGICommandError from
+    RECORD FILE is a fallback, from the other commands it passes through too."""
 
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None: ...
 
@@ -70,6 +72,25 @@ class SpeechStepConfig:
     beep: bool = True
     escape_digits: str = "0123456789*#"  # a key during prompt or recording = DTMF menu choice
     recognition_timeout: float = 8.0
+    attempts: int = 2  # a caller who was not understood may say it again once
+    # Joined before every relative sound name above and the intents' confirm prompts
+    # (e.g. the sounds folder, when the menu plays sounds by absolute path).
+    sounds_prefix: str = ""
+    retry_prompt: str = "kck/speech-please-repeat"  # "nie zrozumiałem, proszę powtórzyć"
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
+
+    def sound(self, name: str) -> str:
+        """The name STREAM FILE gets: `name` under `sounds_prefix` unless it is absolute."""
+        if not self.sounds_prefix or name.startswith("/"):
+            return name
+        return f"{self.sounds_prefix.rstrip('/')}/{name}"
+
+
+# The caller's answer was not usable; a system failure (model, file, worker) would fail again.
+_ASK_AGAIN = frozenset({SpeechReason.NO_SPEECH, SpeechReason.NO_MATCH, SpeechReason.LOW_CONFIDENCE})
 
 
 class SpeechOutcomeKind(Enum):
@@ -119,30 +140,51 @@ class SpeechStep:
     ) -> SpeechOutcome:
         """Prompt, record, recognise, confirm. Never raises except CallerHungUp (and AGI
         errors from the session): every other failure is a FALLBACK outcome with a log line."""
-        digit = await session.stream_file(config.prompt, config.escape_digits)
-        if digit:
-            return self._digit(digit, "during the prompt")
-        name = f"{_safe(call_id)}-{uuid.uuid4().hex[:8]}"
-        local = self._recordings / f"{name}.wav"
-        await asyncio.to_thread(self._recordings.mkdir, parents=True, exist_ok=True)
-        recorded = await session.record_file(
-            str(self._asterisk_recordings / name),
-            "wav",
-            config.escape_digits,
-            config.max_seconds * 1000,
-            beep=config.beep,
-            silence_s=config.silence_seconds,
-        )
-        if recorded.digit:
-            await self._discard(local)
-            return self._digit(recorded.digit, "during the recording")
-        try:
-            result = await self._recogniser.recognise_intent(
-                local, intents.language, intents, timeout=config.recognition_timeout
-            )
-        finally:
-            await self._discard(local)
-        return await self._decide(session, result, config, local)
+        prompt = config.sound(config.prompt)
+        for attempt in range(1, config.attempts + 1):
+            digit = await session.stream_file(prompt, config.escape_digits)
+            if digit:
+                return self._digit(digit, "during the prompt")
+            name = recording_name(call_id)
+            local = self._recordings / f"{name}.wav"
+            await asyncio.to_thread(self._recordings.mkdir, parents=True, exist_ok=True)
+            try:
+                recorded = await session.record_file(
+                    str(self._asterisk_recordings / name),
+                    "wav",
+                    config.escape_digits,
+                    config.max_seconds * 1000,
+                    beep=config.beep,
+                    silence_s=config.silence_seconds,
+                )
+            except AGICommandError as exc:
+                # e.g. "200 result=-1 (writefile)": Asterisk cannot write the recordings folder.
+                detail = f"{exc} (can Asterisk write {self._asterisk_recordings}?)"
+                logger.warning("speech fallback to DTMF: recording_failed: %s", detail)
+                return SpeechOutcome(
+                    SpeechOutcomeKind.FALLBACK, SpeechReason.RECORDING_FAILED, detail=detail
+                )
+            if recorded.digit:
+                await self._discard(local)
+                return self._digit(recorded.digit, "during the recording")
+            try:
+                result = await self._recogniser.recognise_intent(
+                    local, intents.language, intents, timeout=config.recognition_timeout
+                )
+            finally:
+                await self._discard(local)
+            if result.reason in _ASK_AGAIN and attempt < config.attempts:
+                logger.info(
+                    "speech: %s (%s); asking again (attempt %d of %d)",
+                    result.reason.value,
+                    result.detail,
+                    attempt + 1,
+                    config.attempts,
+                )
+                prompt = config.sound(config.retry_prompt)
+                continue
+            return await self._decide(session, result, config, local)
+        raise AssertionError("unreachable: the last attempt always decides")
 
     async def _decide(
         self, session: SpeechSession, result: SpeechResult, config: SpeechStepConfig, local: Path
@@ -164,9 +206,11 @@ class SpeechStep:
                 recording=recording,
             )
         if result.intent is not None and result.needs_confirmation:
-            await session.stream_file(config.confirm_question)
-            await session.stream_file(result.intent.confirm_prompt)
-            answer = await session.get_data(config.confirm_keys, config.confirm_timeout_ms, 1)
+            await session.stream_file(config.sound(config.confirm_question))
+            await session.stream_file(config.sound(result.intent.confirm_prompt))
+            answer = await session.get_data(
+                config.sound(config.confirm_keys), config.confirm_timeout_ms, 1
+            )
             if answer.digits == config.confirm_digit:
                 logger.info(
                     "speech: intent %s confirmed by the caller (confidence %.2f, heard %r)",
@@ -219,7 +263,8 @@ class SpeechStep:
             await asyncio.to_thread(local.unlink, missing_ok=True)
 
 
-def _safe(call_id: str) -> str:
-    """A file-name-safe form of the call id (Asterisk uniqueids look like 1732451234.17)."""
+def recording_name(call_id: str) -> str:
+    """A fresh file name (no extension) for one answer: the call id made file-safe (Asterisk
+    uniqueids look like 1732451234.17) and a random suffix, as a step may run twice in a call."""
     cleaned = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in call_id)
-    return cleaned.strip(".") or "call"
+    return f"{cleaned.strip('.') or 'call'}-{uuid.uuid4().hex[:8]}"

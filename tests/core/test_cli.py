@@ -115,7 +115,17 @@ async def test_demo_starts_serves_a_status_page_and_stops_on_ctrl_c(tmp_path: Pa
                 text = await page.text()
             async with http.get(url + "health") as health:
                 body = await health.json()
-        assert "demo" in text and "web" in text
+            # simulated callers reach the real FastAGI server and the IVR ends or queues them
+            for _ in range(120):
+                async with http.get(url + "health") as health:
+                    parts = (await health.json())["parts"]
+                if parts["simulator"]["calls_ended"] >= 1:
+                    break
+                await asyncio.sleep(1)
+        assert "<html" in text  # the sign-in page; the parts' status is public at /health
+        assert body["mode"] == "demo"
+        assert parts["ami"]["state"] == "connected" and parts["ami"]["resync_count"] >= 1
+        assert parts["simulator"]["calls_ended"] >= 1, parts["simulator"]
         assert (
             body["parts"]["database"]["up"]
             and body["parts"]["redis"]["up"]

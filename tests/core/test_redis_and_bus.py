@@ -107,3 +107,19 @@ async def test_live_broadcast_reaches_listeners(redis: aioredis.Redis) -> None:
         await asyncio.sleep(0.02)
     await asyncio.wait_for(task, 5)
     assert received == [("queue_stats", {"waiting": 3})]
+
+
+async def test_more_concurrent_commands_than_pool_connections_wait_instead_of_failing(
+    redis_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kck.redis_server
+
+    monkeypatch.setattr(kck.redis_server, "POOL_CONNECTIONS", 4)
+    client = await connect(redis_server_url)
+    try:
+        # 20 commands that each hold a connection for 0.1 s, with only 4 connections
+        replies = await asyncio.gather(*(client.blpop([f"t-pool-{n}"], 0.1) for n in range(20)))
+        assert replies == [None] * 20
+        assert client.connection_pool.max_connections == 4
+    finally:
+        await client.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -251,6 +252,7 @@ class IntentsHeard:
 
 
 async def test_speech_without_a_recogniser_uses_the_dtmf_fallback(menu, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="ivr")
     result, channel, _ = await run_call(menu, ["1", "7", "3"])
     assert "speech_p" not in played(channel) and result.last_step == "info"
     assert "no speech recogniser installed" in caplog.text and "DTMF fallback main" in caplog.text
@@ -364,3 +366,27 @@ steps:
         ScriptedChannel(), CallInfo("c", "u", "ch", None, local("2026-11-24 10:00"))
     )
     assert result.outcome is IVROutcome.FAILED and "more than 50 steps" in str(result.error)
+
+
+class Heard:
+    """A recogniser returning a fixed IntentResult."""
+
+    def __init__(self, result: IntentResult) -> None:
+        self.result = result
+
+    async def recognise_intent(self, channel: Channel, request: SpeechRequest) -> IntentResult:
+        return self.result
+
+
+async def test_speech_intent_not_routed_by_the_step_follows_its_own_next_step(menu) -> None:  # type: ignore[no-untyped-def]
+    heard = Heard(IntentResult("documents", 1.0, "dowód", next_step="voicemail"))
+    result, _, _ = await run_call(menu, ["1", "7"], speech=heard)
+    assert result.intent == "documents" and result.outcome is IVROutcome.VOICEMAIL
+
+
+async def test_key_pressed_during_speech_is_a_choice_in_the_fallback_menu(menu) -> None:  # type: ignore[no-untyped-def]
+    result, _, _ = await run_call(
+        menu, ["1", "7"], speech=Heard(IntentResult(None, 0.0, None, digit="3"))
+    )
+    assert result.last_step == "info" and result.outcome is IVROutcome.SELF_SERVICE
+    assert [s.digits for s in result.path if s.step_id == "speech"] == ["3"]

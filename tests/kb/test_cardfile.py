@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb import (
     CardFileError,
     ImportRefused,
     Language,
+    ServiceCard,
     TopicKind,
     parse_card,
     read_folder,
@@ -97,3 +101,50 @@ def test_import_folder_with_a_broken_file_lists_every_problem(tmp_path: Path) ->
     assert len(problems) == 2
     assert any("b.md" in p and "already used by" in p and "a.md" in p for p in problems)
     assert any("c.md" in p and "'title'" in p for p in problems)
+
+
+_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=60
+).map(str.strip)
+_items = st.lists(_text.filter(bool), max_size=4).map(tuple)
+_slug = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    title=_text.filter(lambda t: len(t) >= 3),
+    summary=_text,
+    fees=_text,
+    keywords=_items,
+    documents=_items,
+    related=st.lists(_slug, max_size=3).map(tuple),
+    body=st.text(max_size=300),
+    due=st.dates(),
+)
+def test_any_card_survives_render_and_parse(
+    title: str,
+    summary: str,
+    fees: str,
+    keywords: tuple[str, ...],
+    documents: tuple[str, ...],
+    related: tuple[str, ...],
+    body: str,
+    due: date,
+) -> None:
+    card = ServiceCard(
+        id="karta",
+        title=title,
+        unit="usc",
+        unit_name="USC",
+        summary=summary,
+        fees=fees,
+        keywords=keywords,
+        documents=documents,
+        related=related,
+        owner="kierownik",
+        last_reviewed=due,
+        review_due=due,
+        body=body,
+        topics={TopicKind.INTENT: ("a-b",)},
+    )
+    assert parse_card(render_card(card), "x.md") == card

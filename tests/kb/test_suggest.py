@@ -69,15 +69,63 @@ class RoutingRequestLike:
     skills: dict[str, int]
     language: str
     intent: str | None
-    ivr_path: tuple[str, ...]
+    kb_topic: str | None
 
 
 async def test_routing_request_like_objects_and_mappings_are_accepted(
     seeded: KnowledgeBase,
 ) -> None:
-    routing = RoutingRequestLike({"vehicles": 1}, "pl", "vehicle-deregistration", ("vehicles",))
+    routing = RoutingRequestLike(
+        {"vehicles": 1}, "pl", "vehicle-deregistration", "vehicle-registration"
+    )
     out = await suggest(seeded, routing, limit=2)
     assert out[0].article.slug == "pojazd-wyrejestrowanie"
     assert len(out) == 2
     mapped = await suggest(seeded, {"category": "roads-report", "language": "pl"})
     assert {s.article.slug for s in mapped} >= {"drogi-dziura-w-jezdni", "drogi-uszkodzony-chodnik"}
+
+
+@dataclass(frozen=True)
+class IVRStepLike:
+    step: str
+    choice: str
+
+
+@dataclass(frozen=True)
+class RoutingRequestAsTheIVRSendsIt:
+    """The fields of ivr.routing.RoutingRequest that matter here (see config/menus)."""
+
+    language: str
+    ivr_path: list[IVRStepLike]
+    intent: str | None
+    transcript: str | None
+    kb_topic: str | None
+    ticket_category: str | None
+
+
+async def test_menu_kb_topic_and_ticket_category_from_the_shipped_menus_find_cards(
+    seeded: KnowledgeBase,
+) -> None:
+    pothole = RoutingRequestAsTheIVRSendsIt(
+        "pl", [IVRStepLike("problems", "1")], None, None, "report-roads", "roads_pavements"
+    )
+    out = await suggest(seeded, pothole)
+    assert out[0].article.slug in {"drogi-dziura-w-jezdni", "drogi-uszkodzony-chodnik"}
+    assert "ivr-choice report-roads" in out[0].reason
+    assert "ticket-category roads_pavements" in out[0].reason
+
+    bench = RoutingRequestAsTheIVRSendsIt(
+        "pl", [], None, None, "report-small-architecture", "small_architecture"
+    )
+    assert (await suggest(seeded, bench))[0].article.slug == "mala-architektura-uszkodzenia"
+
+
+async def test_speech_intent_kb_topic_naming_a_card_opens_that_card(seeded: KnowledgeBase) -> None:
+    heard = RoutingRequestAsTheIVRSendsIt(
+        "pl", [], "taxes", "podatek od nieruchomości", "podatek-od-nieruchomosci", None
+    )
+    out = await suggest(seeded, heard)
+    assert out[0].article.slug == "podatek-od-nieruchomosci"
+    assert out[0].reasons[0].kind is ReasonKind.NAMED_CARD
+    kinds = {r.kind for r in out[0].reasons}
+    assert kinds == {ReasonKind.NAMED_CARD, ReasonKind.TOPIC_MATCH, ReasonKind.TRANSCRIPT_SEARCH}

@@ -21,12 +21,14 @@ class ScriptedAGIServer:
 
     def __init__(self, steps: list[str | tuple[str, float]], speed: float = 1.0, *,
                  half_close: bool = True, linger: float = 1.5,
-                 on_env: Callable[[], None] | None = None) -> None:
+                 on_env: Callable[[], None] | None = None,
+                 on_send: Callable[[str], None] | None = None) -> None:
         self.steps = steps
         self.speed = speed
         self.half_close = half_close
         self.linger = linger
         self.on_env = on_env
+        self.on_send = on_send
         self.sessions: list[Recorded] = []
         self.connected = asyncio.Event()
         self._server: asyncio.base_events.Server | None = None
@@ -78,6 +80,8 @@ class ScriptedAGIServer:
                     continue
                 writer.write(step.encode("utf-8") + b"\n")
                 await writer.drain()
+                if self.on_send is not None:
+                    self.on_send(step)
                 reply: list[str] = []
                 while True:
                     line = await self._line(reader, rec)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from dataclasses import dataclass, field
 
 import pytest
@@ -38,28 +39,35 @@ SPEED = 25.0
 class Scenario:
     channel: str
     digits: tuple[DigitPress, ...] = ()
-    hang_up_at: float | None = None        # AGI seconds; the caller hangs up (BYE / AMI)
-    redirect_at: float | None = None
+    # (command, seconds): the caller hangs up (BYE / AMI) / is redirected that long after the
+    # AGI client sent that command -- relative to the command, so a loaded machine cannot
+    # reorder it with the simulator's own timers
+    hang_up_at: tuple[str, float] | None = None
+    redirect_at: tuple[str, float] | None = None
     phones: dict[str, PhoneBehaviour] = field(default_factory=dict)
+    # the capture's driver hung the channel up by AMI after the AGI (cause as it sent it)
+    ami_hangup_after: bool = False
+    ami_hangup_cause: int | None = None
 
 
 ANSWERS = PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=5.9)
 SCENARIOS: dict[str, Scenario] = {
     "agi-session-basic": Scenario("Local"),
-    "agi-session-errors": Scenario("Local"),
-    "agi-session-hangup-stream": Scenario("Local", hang_up_at=1.5),
-    "agi-session-hangup-wait": Scenario("Local", hang_up_at=1.0),
-    "agi-session-redirect": Scenario("Local", redirect_at=1.0),
+    "agi-session-errors": Scenario("Local", ami_hangup_after=True),
+    "agi-session-hangup-stream": Scenario("Local", hang_up_at=("STREAM FILE demo-congrats", 1.5)),
+    "agi-session-hangup-wait": Scenario("Local", hang_up_at=("WAIT FOR DIGIT", 1.0)),
+    "agi-session-redirect": Scenario("Local", redirect_at=("GET DATA", 1.0), ami_hangup_after=True,
+                                     ami_hangup_cause=16),
     "agi-session-sipdtmf": Scenario("PJSIP", digits=(DigitPress("1", 2.64), DigitPress("5", 2.0))),
-    "agi-session-sipbye": Scenario("PJSIP", hang_up_at=2.5),
+    "agi-session-sipbye": Scenario("PJSIP", hang_up_at=("WAIT FOR DIGIT", 2.5)),
     "agi-session-queue-answered": Scenario("Local", phones={"1001": ANSWERS}),
     "agi-session-queue-noanswer": Scenario(
         "Local", phones={"2001": PhoneBehaviour(PhoneMode.NO_ANSWER), "1002": ANSWERS}),
-    "agi-session-queue-caller-hangup-idle": Scenario("Local", hang_up_at=3.93),
-    "agi-session-queue-caller-bye-idle": Scenario("PJSIP", hang_up_at=4.5),
-    "agi-session-queue-caller-hangup-dial": Scenario("Local", hang_up_at=3.5,
+    "agi-session-queue-caller-hangup-idle": Scenario("Local", hang_up_at=("SET MUSIC ON", 1.5)),
+    "agi-session-queue-caller-bye-idle": Scenario("PJSIP", hang_up_at=("SET MUSIC ON", 2.08)),
+    "agi-session-queue-caller-hangup-dial": Scenario("Local", hang_up_at=("EXEC Dial", 2.0),
         phones={"2002": PhoneBehaviour(PhoneMode.NO_ANSWER)}),
-    "agi-session-queue-caller-hangup-bridged": Scenario("Local", hang_up_at=4.0,
+    "agi-session-queue-caller-hangup-bridged": Scenario("Local", hang_up_at=("EXEC Dial", 2.5),
         phones={"1003": PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=None)}),
     "agi-session-queue-busy": Scenario("Local", phones={"3001": PhoneBehaviour(PhoneMode.BUSY)}),
     "agi-session-queue-pjsip-agent": Scenario(
@@ -75,8 +83,11 @@ def test_every_agi_capture_has_a_replay_scenario() -> None:
     assert captured == set(SCENARIOS)
 
 
-def local_dial_to_pjsip(step: str | tuple[str, float]) -> str | tuple[str, float]:
+def local_dial_to_pjsip(step: str | tuple[str, float], record_dir: str = "/tmp"
+                       ) -> str | tuple[str, float]:
+    """Dial the simulator's PJSIP agents; record into the test's own folder, not /tmp."""
     if isinstance(step, str):
+        step = re.sub(r"^RECORD FILE /tmp/", f"RECORD FILE {record_dir}/", step)
         return re.sub(r"^EXEC Dial Local/([0-9]+)@kck-agents/n", r"EXEC Dial PJSIP/\1", step)
     return step
 
@@ -115,23 +126,34 @@ def normalise_replies(lines: list[str], commands: list[str]) -> list[str]:
 
 
 async def replay(name: str) -> tuple[list[str], list[str], str, str]:
+    with tempfile.TemporaryDirectory() as record_dir:
+        return await _replay(name, record_dir)
+
+
+async def _replay(name: str, record_dir: str) -> tuple[list[str], list[str], str, str]:
     transcript = load_agi_transcript(fixtures_dir() / f"{name}.jsonl")
     scenario = SCENARIOS[name]
-    steps = [local_dial_to_pjsip(s) for s in transcript.steps]
+    steps = [local_dial_to_pjsip(s, record_dir) for s in transcript.steps]
     holder: dict[str, SimulatedCall] = {}
 
-    def on_env() -> None:
+    fired: set[str] = set()
+
+    def on_send(command: str) -> None:
         loop = asyncio.get_running_loop()
         call = holder["call"]
-        if scenario.hang_up_at is not None:
+        if scenario.hang_up_at is not None and command.startswith(scenario.hang_up_at[0]) \
+                and "hangup" not in fired:
+            fired.add("hangup")
             cause = None if scenario.channel == "PJSIP" else 0
-            loop.call_later(scenario.hang_up_at / SPEED, call.caller_hangup, cause)
-        if scenario.redirect_at is not None:
-            loop.call_later(scenario.redirect_at / SPEED, pbx.redirect, call.channel.name,
+            loop.call_later(scenario.hang_up_at[1] / SPEED, call.caller_hangup, cause)
+        if scenario.redirect_at is not None and command.startswith(scenario.redirect_at[0]) \
+                and "redirect" not in fired:
+            fired.add("redirect")
+            loop.call_later(scenario.redirect_at[1] / SPEED, pbx.redirect, call.channel.name,
                             "kck-lab", "moh", 1)
 
     server = ScriptedAGIServer(steps, SPEED, half_close=transcript.half_close,
-                               linger=1.5 if transcript.half_close else 0.3, on_env=on_env)
+                               linger=1.5 if transcript.half_close else 0.3, on_send=on_send)
     await server.start()
     pbx = PBXSimulator(agi_url=server.url, speed=SPEED)
     await pbx.start()
@@ -145,6 +167,9 @@ async def replay(name: str) -> tuple[list[str], list[str], str, str]:
         await asyncio.wait_for(server_session_done(server), 30)
         # let the dialplan record AGISTATUS before the simulator is stopped
         await asyncio.wait_for(holder["call"].agi_finished.wait(), 10)
+        if scenario.ami_hangup_after:
+            pbx.request_hangup(holder["call"].channel.name, scenario.ami_hangup_cause)
+            await asyncio.wait_for(holder["call"], 10)
     finally:
         await pbx.stop()
         await server.stop()

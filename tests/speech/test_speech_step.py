@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,11 +47,22 @@ async def call_speech_step(
     """One simulated call whose IVR is a single speech step."""
     seen = Seen()
 
+    async def ivr(session: AGISession) -> None:
+        seen.outcome = await step.run(session, intents, config, call_id=session.env.uniqueid)
+
+    outcome = await simulated_call(ivr, script, seen)
+    return seen, outcome
+
+
+async def simulated_call(
+    ivr: Callable[[AGISession], Awaitable[None]], script: CallerScript, seen: Seen
+) -> CallOutcome:
+    """The PBX simulator calls our FastAGI server once; `ivr` runs as the route."""
+
     async def route(session: AGISession) -> None:
         try:
             await session.answer()
-            seen.outcome = await step.run(session, intents, config, call_id=session.env.uniqueid)
-            await session.set_variable("KCK_DONE", "1")  # as the IVR does when it is finished
+            await ivr(session)
         except BaseException as exc:
             seen.error = exc
             raise
@@ -65,11 +76,10 @@ async def call_speech_step(
     await pbx.start()
     try:
         call = pbx.place_call(script)
-        outcome = await asyncio.wait_for(call, 60)
+        return await asyncio.wait_for(call, 60)
     finally:
         await pbx.stop()
         await server.stop()
-    return seen, outcome
 
 
 @pytest.fixture
@@ -139,13 +149,18 @@ async def test_speech_outside_the_intents_falls_back_to_dtmf_as_no_match(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
-        seen, _ = await call_speech_step(
+        seen, call = await call_speech_step(
             step, korean_intents, QUIET, CallerScript(utterance=say("고양이가 좋아요"))
         )
     outcome = seen.outcome
     assert outcome is not None, seen.error
     assert outcome.kind is SpeechOutcomeKind.FALLBACK and outcome.reason is SpeechReason.NO_MATCH
     assert outcome.transcript != ""
+    # Asked twice (the caller says the same again), then the keypad menu.
+    assert len(call.recordings) == 2
+    assert (
+        "speech: no_match (heard" in caplog.text and "asking again (attempt 2 of 2)" in caplog.text
+    )
     assert "speech fallback to DTMF: no_match: heard" in caplog.text
 
 
@@ -154,7 +169,9 @@ async def test_caller_who_says_nothing_falls_back_to_dtmf_as_no_speech(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="ivr.speech"):
         # No utterance: the simulator records silence until the maximum length.
-        seen, _ = await call_speech_step(step, korean_intents, QUIET, CallerScript())
+        config = SpeechStepConfig(prompt="kck/speech-ask-topic", escape_digits="", attempts=1)
+        seen, call = await call_speech_step(step, korean_intents, config, CallerScript())
+    assert len(call.recordings) == 1
     outcome = seen.outcome
     assert outcome is not None, seen.error
     assert outcome.kind is SpeechOutcomeKind.FALLBACK and outcome.reason is SpeechReason.NO_SPEECH
@@ -182,12 +199,14 @@ async def test_language_without_a_model_falls_back_to_dtmf_naming_the_setting(
     no_models = SpeechRecogniser({}, workers=1)
     step = SpeechStep(no_models, tmp_path / "rec")
     try:
+        await no_models.start()  # as at start-up: the worker process exists before calls come
         with caplog.at_level(logging.INFO, logger="ivr.speech"):
-            seen, _ = await call_speech_step(
+            seen, call = await call_speech_step(
                 step, korean_intents, QUIET, CallerScript(utterance=say("상담원"))
             )
     finally:
         await no_models.stop()
+    assert len(call.recordings) == 1  # a missing model would be missing again: no retry
     outcome = seen.outcome
     assert outcome is not None, seen.error
     assert outcome.kind is SpeechOutcomeKind.FALLBACK
@@ -263,3 +282,100 @@ async def test_recordings_folder_is_given_to_asterisk_as_asterisk_sees_it(
     assert outcome.intent is not None and outcome.intent.id == "agent"
     assert outcome.recording is not None and outcome.recording.parent == ours
     assert outcome.recording.exists()
+
+
+async def scripted_asterisk(
+    step: SpeechStep,
+    intents: IntentSet,
+    config: SpeechStepConfig,
+    answer: Callable[[str], str],
+) -> tuple[SpeechOutcome | None, list[str]]:
+    """A FastAGI peer that answers each command with `answer(command)`, as Asterisk would, and
+    returns the step's outcome and the commands it sent."""
+    seen = Seen()
+
+    async def route(session: AGISession) -> None:
+        try:
+            seen.outcome = await step.run(session, intents, config, call_id="1795527000.50")
+        finally:
+            seen.done.set()
+
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    server.add_route("ivr", route)
+    await server.start()
+    commands: list[str] = []
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
+            b"agi_channel: PJSIP/sipp-00000012\nagi_language: ko\nagi_uniqueid: 1795527000.50\n"
+            b"agi_callerid: +48600123456\nagi_context: kck-inbound\nagi_extension: 126165555\n"
+            b"agi_priority: 4\n\n"
+        )
+        while not seen.done.is_set():
+            line = await asyncio.wait_for(reader.readline(), 30)
+            if not line:
+                break
+            command = line.decode().strip()
+            commands.append(command)
+            writer.write(answer(command).encode())
+            await writer.drain()
+        await asyncio.wait_for(seen.done.wait(), 30)
+        writer.close()
+    finally:
+        await server.stop()
+    return seen.outcome, commands
+
+
+async def test_sounds_are_played_under_the_configured_sounds_folder(
+    step: SpeechStep, korean_intents: IntentSet, say: Callable[[str], Path]
+) -> None:
+    utterance = say("전화 번호 알려주세요")
+
+    def asterisk(command: str) -> str:
+        if command.startswith("RECORD FILE"):
+            Path(command.split()[2] + ".wav").write_bytes(utterance.read_bytes())
+            return "200 result=0 (timeout) endpos=12000\n"
+        if command.startswith("GET DATA"):
+            return "200 result=1\n"
+        return "200 result=0 endpos=8000\n"
+
+    config = SpeechStepConfig(
+        prompt="ko/kck/ask-topic", escape_digits="", sounds_prefix="/var/lib/kck/sounds"
+    )
+    outcome, commands = await scripted_asterisk(step, korean_intents, config, asterisk)
+    assert outcome is not None and outcome.confirmed
+    assert outcome.intent is not None and outcome.intent.id == "passport"
+    assert commands[0] == 'STREAM FILE /var/lib/kck/sounds/ko/kck/ask-topic ""'
+    assert commands[1].startswith("RECORD FILE ")
+    assert commands[2:5] == [
+        'STREAM FILE /var/lib/kck/sounds/kck/speech-did-you-mean ""',
+        'STREAM FILE /var/lib/kck/sounds/ko/kck/intent-passport ""',
+        "GET DATA /var/lib/kck/sounds/kck/speech-press-1-to-confirm 5000 1",
+    ]
+
+
+async def test_recording_that_asterisk_cannot_write_falls_back_to_dtmf_naming_the_folder(
+    step: SpeechStep,
+    korean_intents: IntentSet,
+    recordings: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def asterisk(command: str) -> str:
+        # What res_agi.c answers when it cannot open the file.
+        if command.startswith("RECORD FILE"):
+            return "200 result=-1 (writefile)\n"
+        return "200 result=0 endpos=16000\n"
+
+    outcome, commands = await scripted_asterisk(step, korean_intents, QUIET, asterisk)
+    assert outcome is not None
+    assert outcome.kind is SpeechOutcomeKind.FALLBACK
+    assert outcome.reason is SpeechReason.RECORDING_FAILED
+    assert commands[1].startswith(f"RECORD FILE {recordings}/1795527000.50-")
+    assert "speech fallback to DTMF: recording_failed:" in caplog.text
+    assert f"can Asterisk write {recordings}?" in caplog.text
+
+
+def test_step_needs_at_least_one_attempt() -> None:
+    with pytest.raises(ValueError, match="attempts must be at least 1, got 0"):
+        SpeechStepConfig(prompt="kck/speech-ask-topic", attempts=0)

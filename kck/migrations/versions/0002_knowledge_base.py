@@ -10,12 +10,49 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from kb.search_index import PG_DDL, PG_DROP, SQLITE_DDL, SQLITE_DROP
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# The search index differs by backend (kb/search_index.py queries it): an FTS5 table over
+# kb_search kept in step by triggers on SQLite; a generated weighted tsvector column with a GIN
+# index on PostgreSQL (not in the SQLAlchemy model, which both share).
+PG_DOCUMENT = (
+    "(setweight(to_tsvector('simple', title_terms), 'A') || "
+    "setweight(to_tsvector('simple', keyword_terms), 'B') || "
+    "setweight(to_tsvector('simple', body_terms), 'D'))"
+)
+SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE kb_fts USING fts5(title_terms, keyword_terms, body_terms, "
+    "content='kb_search', content_rowid='article_id')",
+    "CREATE TRIGGER kb_search_ai AFTER INSERT ON kb_search BEGIN "
+    "INSERT INTO kb_fts(rowid, title_terms, keyword_terms, body_terms) "
+    "VALUES (new.article_id, new.title_terms, new.keyword_terms, new.body_terms); END",
+    "CREATE TRIGGER kb_search_ad AFTER DELETE ON kb_search BEGIN "
+    "INSERT INTO kb_fts(kb_fts, rowid, title_terms, keyword_terms, body_terms) "
+    "VALUES ('delete', old.article_id, old.title_terms, old.keyword_terms, old.body_terms); END",
+    "CREATE TRIGGER kb_search_au AFTER UPDATE ON kb_search BEGIN "
+    "INSERT INTO kb_fts(kb_fts, rowid, title_terms, keyword_terms, body_terms) "
+    "VALUES ('delete', old.article_id, old.title_terms, old.keyword_terms, old.body_terms); "
+    "INSERT INTO kb_fts(rowid, title_terms, keyword_terms, body_terms) "
+    "VALUES (new.article_id, new.title_terms, new.keyword_terms, new.body_terms); END",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS kb_search_au",
+    "DROP TRIGGER IF EXISTS kb_search_ad",
+    "DROP TRIGGER IF EXISTS kb_search_ai",
+    "DROP TABLE IF EXISTS kb_fts",
+)
+PG_DDL = (
+    f"ALTER TABLE kb_search ADD COLUMN document tsvector GENERATED ALWAYS AS ({PG_DOCUMENT}) STORED",
+    "CREATE INDEX ix_kb_search_document ON kb_search USING gin (document)",
+)
+PG_DROP = (
+    "DROP INDEX IF EXISTS ix_kb_search_document",
+    "ALTER TABLE kb_search DROP COLUMN IF EXISTS document",
+)
 
 
 def upgrade() -> None:
@@ -56,8 +93,10 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["article_id"], ["kb_articles.id"],
-            name=op.f("fk_kb_revisions_article_id_kb_articles"), ondelete="CASCADE",
+            ["article_id"],
+            ["kb_articles.id"],
+            name=op.f("fk_kb_revisions_article_id_kb_articles"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_revisions")),
         sa.UniqueConstraint("article_id", "number", name="uq_kb_revisions_article_number"),
@@ -69,8 +108,10 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("topic_key", sa.String(length=120), nullable=False),
         sa.ForeignKeyConstraint(
-            ["article_id"], ["kb_articles.id"],
-            name=op.f("fk_kb_topics_article_id_kb_articles"), ondelete="CASCADE",
+            ["article_id"],
+            ["kb_articles.id"],
+            name=op.f("fk_kb_topics_article_id_kb_articles"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("article_id", "kind", "topic_key", name=op.f("pk_kb_topics")),
     )
@@ -85,19 +126,25 @@ def upgrade() -> None:
         sa.Column("keyword_terms", sa.Text(), nullable=False),
         sa.Column("body_terms", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["article_id"], ["kb_articles.id"],
-            name=op.f("fk_kb_search_article_id_kb_articles"), ondelete="CASCADE",
+            ["article_id"],
+            ["kb_articles.id"],
+            name=op.f("fk_kb_search_article_id_kb_articles"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("article_id", name=op.f("pk_kb_search")),
     )
     dialect = op.get_bind().dialect.name
-    for statement in SQLITE_DDL if dialect == "sqlite" else PG_DDL if dialect == "postgresql" else ():
+    for statement in (
+        SQLITE_DDL if dialect == "sqlite" else PG_DDL if dialect == "postgresql" else ()
+    ):
         op.execute(statement)
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for statement in SQLITE_DROP if dialect == "sqlite" else PG_DROP if dialect == "postgresql" else ():
+    for statement in (
+        SQLITE_DROP if dialect == "sqlite" else PG_DROP if dialect == "postgresql" else ()
+    ):
         op.execute(statement)
     op.drop_table("kb_search")
     with op.batch_alter_table("kb_topics", schema=None) as batch_op:

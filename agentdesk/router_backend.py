@@ -1,0 +1,86 @@
+"""The queues router behind the desk's `DeskBackend` (agent states, offers, the current call)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agentdesk.ports import AgentState, AgentStatus, Offer, PauseReason, StateRefused
+from kck.clock import Clock
+from queues.model import AgentState as RouterState
+from queues.router import AgentStateRefused, Router, UnknownAgent
+
+
+class ExtensionMismatch(StateRefused):
+    """The agent gave an extension other than theirs in agents.yaml (the router dials that one)."""
+
+
+class RouterDeskBackend:
+    def __init__(self, router: Router, clock: Clock) -> None:
+        self.router = router
+        self.clock = clock
+
+    def configured_extension(self, agent: str) -> str | None:
+        configured = self.router.config.agents.get(agent)
+        return configured.extension if configured else None
+
+    async def login(self, agent: str, extension: str) -> AgentStatus:
+        expected = self.configured_extension(agent)
+        if expected is None:
+            raise StateRefused(
+                f"agent {agent!r} is not in agents.yaml: the router cannot offer calls"
+            )
+        if extension != expected:
+            raise ExtensionMismatch(
+                f"agent {agent!r} works at extension {expected} (agents.yaml), not {extension}"
+            )
+        try:
+            await self.router.agent_login(agent, paused=True)
+            await self.router.set_agent_state(agent, RouterState.PAUSED, PauseReason.LOGIN.value)
+        except (AgentStateRefused, UnknownAgent) as refused:
+            raise StateRefused(str(refused)) from None
+        return await self.status(agent)
+
+    async def logout(self, agent: str) -> None:
+        try:
+            await self.router.set_agent_state(agent, RouterState.LOGGED_OUT)
+        except UnknownAgent:
+            pass  # already gone
+        except AgentStateRefused as refused:
+            raise StateRefused(str(refused)) from None
+
+    async def status(self, agent: str) -> AgentStatus:
+        status = await self.router.agent_status(agent)
+        if status is None:
+            return AgentStatus(agent, AgentState.LOGGED_OUT, self.clock.now())
+        since = datetime.fromisoformat(status.since) if status.since else self.clock.now()
+        return AgentStatus(agent, AgentState(status.state.value), since, status.reason)
+
+    async def set_state(
+        self, agent: str, state: AgentState, reason: str | None = None
+    ) -> AgentStatus:
+        try:
+            await self.router.set_agent_state(agent, RouterState(state.value), reason)
+        except (AgentStateRefused, UnknownAgent) as refused:
+            raise StateRefused(str(refused)) from None
+        return await self.status(agent)
+
+    async def current_offer(self, agent: str) -> Offer | None:
+        """The ringing offer, else the call the agent talks on or wraps up (after a reload)."""
+        offer = await self.router.current_offer(agent)
+        if offer is not None:
+            return Offer.from_json(offer.to_dict())
+        status = await self.router.agent_status(agent)
+        call = await self.router.current_call(agent)
+        if status is None or call is None or not call.get("request"):
+            return None
+        return Offer(
+            offer_id=status.offer_id or f"call-{call['call_id']}",
+            call_id=str(call["call_id"]),
+            agent=agent,
+            extension=status.extension,
+            dial="",
+            ring_timeout_s=0,
+            offered_at="",
+            kind=str(call.get("kind") or "inbound"),
+            request=dict(call["request"]),
+        )

@@ -1,0 +1,175 @@
+"""IVR throughput: the shipped menu over FastAGI against a bare FastAGI route, in the same run.
+
+A loopback client in a second process plays Asterisk: environment block, then replies to every
+command; GET DATA is answered with the caller's keys 1, 5, 2 (Polish → report a problem →
+greenery), so each IVR session walks welcome → language → hours → speech fallback → main menu →
+problem menu → queue (handed to the dialplan's queue), writing its call row to SQLite (insert +
+update) with the live version read from Redis. The bare route is ANSWER, GET DATA, HANGUP.
+Prints sessions/s, server CPU per session and the ratio.
+Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ENV = (
+    b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
+    b"agi_channel: PJSIP/sipp-00000001\nagi_uniqueid: 1795526838.1\nagi_callerid: 600100200\n"
+    b"agi_language: pl\nagi_context: kck-inbound\nagi_extension: 126165555\nagi_priority: 4\n\n"
+)
+KEYS = (b"1", b"5", b"2")
+OFFICE_HOURS = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+SHIPPED_MENUS = Path(__file__).resolve().parents[1] / "config" / "menus"
+
+
+async def _one_session(port: int) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(ENV)
+    keys = list(KEYS)
+    commands = 0
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        commands += 1
+        if line.startswith(b"GET DATA"):
+            reply = b"200 result=" + keys.pop(0) + b"\n" if keys else b"200 result= (timeout)\n"
+        elif line.startswith(b"STREAM FILE"):
+            reply = b"200 result=0 endpos=8000\n"
+        elif line.startswith((b"GET VARIABLE", b"ANSWER")):
+            reply = b"200 result=0\n"
+        else:
+            reply = b"200 result=1\n"
+        writer.write(reply)
+    writer.close()
+    return commands
+
+
+async def _drive(port: int, sessions: int, concurrency: int) -> tuple[float, int]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def guarded() -> int:
+        async with gate:
+            return await _one_session(port)
+
+    start = time.perf_counter()
+    counts = await asyncio.gather(*(guarded() for _ in range(sessions)))
+    return time.perf_counter() - start, sum(counts)
+
+
+def _client(port: int, sessions: int, concurrency: int, out: Any) -> None:
+    out.put(asyncio.run(_drive(port, sessions, concurrency)))
+
+
+def _run_client(port: int, sessions: int, concurrency: int) -> tuple[float, int]:
+    queue: Any = multiprocessing.Queue()
+    process = multiprocessing.Process(target=_client, args=(port, sessions, concurrency, queue))
+    process.start()
+    result: tuple[float, int] = queue.get(timeout=600)
+    process.join()
+    return result
+
+
+async def _serve(route: Any, sessions: int, concurrency: int) -> tuple[float, float, int]:
+    from asterisk.agi import FastAGIServer
+
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    server.add_route("ivr", route)
+    await server.start()
+    cpu = time.process_time()
+    try:
+        elapsed, commands = await asyncio.to_thread(_run_client, server.port, sessions, concurrency)
+    finally:
+        await server.stop()
+    return elapsed, time.process_time() - cpu, commands
+
+
+async def bench_bare(sessions: int, concurrency: int) -> tuple[float, float, int]:
+    async def route(session: Any) -> None:
+        await session.answer()
+        await session.get_data("beep", 3000, 4)
+        await session.hangup()
+
+    return await _serve(route, sessions, concurrency)
+
+
+async def bench_ivr(sessions: int, concurrency: int, folder: Path) -> tuple[float, float, int, int]:
+    from sqlalchemy import func, select
+
+    from ivr.agi_route import create_ivr_route
+    from ivr.dialplan_gateway import DialplanQueueGateway
+    from ivr.versions import MenuLibrary
+    from kck.bus import EventBus
+    from kck.clock import ManualClock
+    from kck.db import Call, create_engine, session_factory, upgrade
+    from kck.redis_server import PrivateRedis, connect
+
+    menus = folder / "menus"
+    await asyncio.to_thread(shutil.copytree, SHIPPED_MENUS, menus)
+    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'kck.db'}")
+    await upgrade(engine)
+    private = PrivateRedis(folder / "redis", persistent=False)
+    redis = await connect(await private.start())
+    try:
+        sessions_db = session_factory(engine)
+        library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
+        await library.reload(by="bench")
+        route = create_ivr_route(
+            library,
+            DialplanQueueGateway(EventBus(redis, "bench")),
+            sessions_db,
+            clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
+            sounds_dir=folder / "sounds",
+            recordings_dir=folder / "recordings",
+        )
+        elapsed, cpu, commands = await _serve(route, sessions, concurrency)
+        async with sessions_db() as db:
+            queued = await db.scalar(
+                select(func.count()).select_from(Call).where(Call.queue == "city_issues")
+            )
+        return elapsed, cpu, commands, int(queued or 0)
+    finally:
+        await redis.aclose()
+        await private.stop()
+        await engine.dispose()
+
+
+async def main() -> None:
+    import logging
+
+    logging.disable(logging.INFO)  # one log line per call would measure the terminal
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    args = parser.parse_args()
+    n = args.sessions
+    with tempfile.TemporaryDirectory(prefix="kck-bench-ivr-") as tmp:
+        bare, bare_cpu, bare_cmds = await bench_bare(n, args.concurrency)
+        ivr, ivr_cpu, ivr_cmds, queued = await bench_ivr(n, args.concurrency, Path(tmp))
+    assert queued == n, f"only {queued} of {n} IVR sessions reached the queue"
+    print(f"sessions={n} concurrency={args.concurrency}")
+    print(
+        f"bare FastAGI route : {n / bare:8.0f} sessions/s, {1000 * bare_cpu / n:.3f} ms CPU/session, "
+        f"{bare_cmds / n:.0f} commands/session"
+    )
+    print(
+        f"shipped IVR menu   : {n / ivr:8.0f} sessions/s, {1000 * ivr_cpu / n:.3f} ms CPU/session, "
+        f"{ivr_cmds / n:.0f} commands/session (call row insert + update on SQLite)"
+    )
+    print(
+        f"ratio IVR/bare throughput: {bare / ivr:.3f}  CPU per session: {ivr_cpu / bare_cpu:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,196 @@
+"""The IVR as a runtime component: menu library, hot reload by file watch, and the FastAGI route."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ivr.agi_route import IVRRoute, create_ivr_route
+from ivr.channel import Channel
+from ivr.dialplan_gateway import DialplanQueueGateway
+from ivr.prompt_builder import sound_exists_in
+from ivr.routing import CallbackRequest, QueueGateway, QueueOutcome, RoutingRequest
+from ivr.speech_adapter import start_speech
+from ivr.speech_port import IntentRecogniser, installed_recogniser
+from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
+from kck.services import Services
+
+if TYPE_CHECKING:
+    from kck.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+VERSION_CHANNEL = "ivr"
+SHIPPED_MENUS = Path(__file__).resolve().parents[1] / "config" / "menus"
+
+
+class _RuntimeGateway:
+    """Uses the router component when the runtime has one, else the dialplan's own queue."""
+
+    def __init__(self, component: IVRComponent, fallback: QueueGateway) -> None:
+        self.component = component
+        self.fallback = fallback
+
+    def _current(self) -> QueueGateway:
+        router = self.component.find_component("router")
+        if router is not None and getattr(router, "router", None) is not None:
+            from ivr.router_gateway import RouterQueueGateway
+
+            return RouterQueueGateway(router.router)
+        return self.fallback
+
+    async def enqueue(self, request: RoutingRequest) -> None:
+        await self._current().enqueue(request)
+
+    async def wait(self, request: RoutingRequest, channel: Channel) -> QueueOutcome:
+        return await self._current().wait(request, channel)
+
+    async def request_callback(self, callback: CallbackRequest) -> None:
+        await self._current().request_callback(callback)
+
+
+class IVRComponent:
+    """`routes` maps FastAGI paths to handlers ({"ivr": route}); `library` reloads and rolls back."""
+
+    name = "ivr"
+
+    def __init__(self, services: Services, *, watch: bool = True, serve_agi: bool = True) -> None:
+        settings = services.settings
+        self.services = services
+        self.watch = watch
+        self.serve_agi = serve_agi
+        self.menus_dir = settings.path(settings.paths.menus)
+        if services.demo and not (self.menus_dir / "main.yaml").exists():
+            self.menus_dir = SHIPPED_MENUS  # the demo runs on the menu we ship
+        self.sounds_dir = settings.path(settings.paths.sounds)
+        self.library = MenuLibrary(
+            services.sessions,
+            services.redis,
+            menus_dir=self.menus_dir,
+            config_dir=settings.config_dir,
+            sound_exists=sound_exists_in(self.sounds_dir),
+            key_prefix=settings.redis.key_prefix,
+            clock=services.clock,
+            on_change=self._announce,
+        )
+        self.gateway = _RuntimeGateway(self, DialplanQueueGateway(services.bus))
+        self.speech: IntentRecogniser | None = installed_recogniser()
+        self._speech_service: Any = None
+        self.route: IVRRoute = create_ivr_route(
+            self.library,
+            self.gateway,
+            services.sessions,
+            clock=services.clock,
+            sounds_dir=self.sounds_dir,
+            recordings_dir=settings.path(settings.paths.recordings),
+            speech_provider=lambda: self.speech,
+        )
+        self.routes: dict[str, IVRRoute] = {"ivr": self.route}
+        self.last_rejection: str | None = None
+        self.live_label: str | None = None
+        self.reloads = 0
+        self._runtime: Runtime | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._server: Any = None
+
+    def bind_runtime(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def find_component(self, name: str) -> Any | None:
+        if self._runtime is None:
+            return None
+        return next((c for c in self._runtime.components if c.name == name), None)
+
+    async def _announce(self, info: VersionInfo) -> None:
+        self.live_label = info.label
+        await self.services.bus.broadcast(VERSION_CHANNEL, "menu_version", info.as_dict())
+
+    async def start(self) -> None:
+        if self.speech is None:
+            self.speech, self._speech_service = await start_speech(
+                self.services.settings, self.sounds_dir
+            )
+        try:
+            self.live_label = (await self.library.ensure_live(by="startup")).label
+        except (MenuRejected, NoMenuVersion) as exc:
+            # Calls still reach people: without a live menu the route fails and the dialplan's
+            # plain queue answers. The editors see the errors in the log and in `kck ivr versions`.
+            self.last_rejection = str(exc)
+            log.error("%s", exc)
+        if self.watch:
+            self._stop.clear()
+            self._watcher = asyncio.create_task(self._watch(), name="ivr-menu-watch")
+        if self.serve_agi:
+            from asterisk.components import fastagi_server_from_settings
+
+            self._server = fastagi_server_from_settings(self.services.settings.agi, self.routes)
+            await self._server.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
+        if self._speech_service is not None:
+            await self._speech_service.stop()
+            self._speech_service = None
+
+    async def reload(self, *, by: str, message: str | None = None) -> str:
+        """Reload from the menus folder; returns a one-line verdict (used by the watcher and web)."""
+        try:
+            result = await self.library.reload(by=by, message=message)
+        except (MenuRejected, NoMenuVersion) as exc:
+            self.last_rejection = str(exc)
+            log.error("%s", exc)
+            return f"rejected: {exc}"
+        self.reloads += 1
+        self.last_rejection = None
+        return f"{result.version.label} is live" if result.changed else "no change"
+
+    async def _watch(self) -> None:
+        from watchfiles import awatch
+
+        while not self._stop.is_set():
+            try:
+                if not self.menus_dir.exists():
+                    await asyncio.wait_for(self._stop.wait(), 5)
+                    continue
+                async for _changes in awatch(self.menus_dir, stop_event=self._stop, debounce=400):
+                    verdict = await self.reload(by="watch", message="file change")
+                    log.info("menus changed on disk: %s", verdict)
+            except TimeoutError:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the watcher must outlive a bad moment on the disk
+                log.exception("menu watcher failed; restarting it")
+                await asyncio.sleep(1)
+
+    def health(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "up": self.live_label is not None,
+            "live_version": self.live_label,
+            "menus": str(self.menus_dir),
+            "watching": self._watcher is not None and not self._watcher.done(),
+            "reloads": self.reloads,
+            "speech": self.speech is not None,
+            "last_rejection": self.last_rejection,
+        }
+        if self._server is not None:
+            out["agi"] = f"{self._server.host}:{self._server.port}"
+            out["active_sessions"] = self._server.active_sessions
+        return out
+
+
+async def create_ivr_component(services: Services) -> IVRComponent:
+    """Runtime factory (`ivr.component:create_ivr_component`)."""
+    return IVRComponent(services)

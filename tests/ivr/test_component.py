@@ -1,0 +1,110 @@
+"""The IVR component: first load, hot reload by file watch, and calls through the real FastAGI
+server driven by the PBX simulator (the same path Asterisk takes)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from asterisk.simulator import CallerScript, CallResult, DigitPress, PBXSimulator
+from ivr.component import IVRComponent
+from ivr.versions import VersionInfo
+from kck.clock import ManualClock
+from kck.db import Call
+from kck.services import Services
+from tests.ivr.support import SHIPPED, local
+
+SPEED = 50.0
+
+
+@pytest.fixture
+async def component(services: Services) -> AsyncIterator[IVRComponent]:
+    menus = services.settings.path(services.settings.paths.menus)
+    shutil.copytree(SHIPPED, menus)
+    # the FastAGI server on any free port
+    settings = services.settings.model_copy(
+        update={"agi": services.settings.agi.model_copy(update={"port": 0})}
+    )
+    services.settings = settings
+    services.clock = ManualClock(local("2026-11-24 10:00"))  # office hours, whatever the real time
+    comp = IVRComponent(services)
+    await comp.start()
+    try:
+        yield comp
+    finally:
+        await comp.stop()
+
+
+async def test_start_loads_the_menus_folder_as_the_live_version(component: IVRComponent) -> None:
+    health = component.health()
+    assert health["up"] and health["live_version"].startswith("v1@") and health["watching"]
+
+
+async def test_file_change_is_reloaded_and_a_broken_change_is_rejected(
+    component: IVRComponent,
+) -> None:
+    changed: asyncio.Queue[VersionInfo] = asyncio.Queue()
+    announce = component.library.on_change
+
+    async def seen(info: VersionInfo) -> None:
+        await announce(info)  # type: ignore[misc]
+        await changed.put(info)
+
+    component.library.on_change = seen
+    main = component.menus_dir / "main.yaml"
+    await asyncio.sleep(0.3)  # let the watcher settle on the folder
+    main.write_text(
+        main.read_text(encoding="utf-8").replace("timeout: 5 ", "timeout: 6 "), encoding="utf-8"
+    )
+    info = await asyncio.wait_for(changed.get(), 20)
+    assert info.id == 2 and info.loaded_by == "watch"
+    main.write_text(
+        main.read_text(encoding="utf-8").replace("start: welcome", "start: welcom"),
+        encoding="utf-8",
+    )
+    for _ in range(100):
+        if component.last_rejection:
+            break
+        await asyncio.sleep(0.2)
+    assert component.last_rejection is not None and "'welcom'" in component.last_rejection
+    assert (await component.library.live()).version_id == 2
+
+
+async def test_simulated_call_reports_a_problem_through_the_real_fastagi_server(
+    component: IVRComponent, services: Services
+) -> None:
+    port = component.health()["agi"].rsplit(":", 1)[1]
+    async with PBXSimulator(agi_url=f"agi://127.0.0.1:{port}/ivr", speed=SPEED) as pbx:
+        call = pbx.place_call(
+            CallerScript(
+                number="+48600123456",
+                digits=(DigitPress("1", 1.0), DigitPress("5", 1.0), DigitPress("3", 1.0)),
+            )
+        )
+        outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result in (CallResult.FALLBACK_QUEUE, CallResult.ENDED_BY_CONTROLLER), outcome
+    async with services.sessions() as db:
+        [row] = (await db.scalars(select(Call))).all()
+    assert row.caller_number == "+48600123456"
+    assert row.queue == "city_issues" and row.ticket_category == "rubbish"
+    assert [s["digits"] for s in row.ivr_path if s["digits"]] == ["1", "5", "3"]
+
+
+async def test_simulated_caller_hanging_up_in_the_menu_is_recorded(
+    component: IVRComponent, services: Services
+) -> None:
+    port = component.health()["agi"].rsplit(":", 1)[1]
+    async with PBXSimulator(agi_url=f"agi://127.0.0.1:{port}/ivr", speed=SPEED) as pbx:
+        outcome = await asyncio.wait_for(pbx.place_call(CallerScript(patience=4.0)), 30)
+    assert outcome.result is CallResult.CALLER_HUNG_UP
+    for _ in range(50):
+        async with services.sessions() as db:
+            row = (await db.scalars(select(Call))).first()
+        if row is not None and row.outcome != "in_progress":
+            break
+        await asyncio.sleep(0.1)
+    assert row is not None and row.outcome == "hung_up_in_ivr"

@@ -1,0 +1,227 @@
+"""Call → queue → offer → agent phone rings → bridge → hang-up → wrap-up → available, through the
+PBX simulator (AMI server + FastAGI client), our FastAGI server and AMI client, and a real Redis.
+
+The route stands in for the IVR's `queue` step (ivr/ is not on main yet): it builds the routing
+request and hands the AGI session to `wait_in_queue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from asterisk.agi import AGISession, FastAGIServer
+from asterisk.ami import AMIClient
+from asterisk.simulator import (
+    CallerScript,
+    CallResult,
+    DeviceState,
+    DigitPress,
+    PBXSimulator,
+    PhoneBehaviour,
+    PhoneMode,
+)
+from asterisk.simulator import ami_server as _sim_ami
+from queues.ami_events import RouterAMIAdapter
+from queues.callbacks import CallbackDialer
+from queues.model import AgentState, RoutingRequest
+from queues.router import Router
+from queues.timer import RouterTimer
+from queues.waiting import QueueOutcome, QueueResult, wait_in_queue
+from tests.queues.conftest import make_config
+
+SPEED = 20.0
+_ids = itertools.count(1)
+pytestmark = pytest.mark.timeout(60)
+
+# main's simulator keeps AMI sessions in a set but makes them unhashable (@dataclass eq=True);
+# fixed on the `sim` branch (eq=False) — until that is merged, hash sessions by identity here.
+if getattr(_sim_ami.AMISession, "__hash__", None) is None:
+    _sim_ami.AMISession.__hash__ = object.__hash__  # type: ignore[method-assign,assignment]
+
+
+@dataclass
+class Lab:
+    router: Router
+    pbx: PBXSimulator
+    ami: AMIClient
+    results: list[QueueResult] = field(default_factory=list)
+
+    async def eventually(self, check: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await check():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not reached")
+            await asyncio.sleep(0.05)
+
+    async def state(self, agent: str) -> AgentState | None:
+        status = await self.router.agent_status(agent)
+        return None if status is None else status.state
+
+
+@pytest.fixture
+def queue_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Queue settings for one test (parametrize indirectly), else the defaults."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIterator[Lab]:
+    config = make_config({"ala": {"taxes": 5}, "bob": {"taxes": 3}}, wrap_up_s=1, **queue_settings)
+    router = Router(redis, config, prefix=f"e{next(_ids)}")
+    await router.waiters.start()
+    timer = RouterTimer(router, safety_s=0.5)
+    timer.start()
+    results: list[QueueResult] = []
+
+    async def route(session: AGISession) -> None:
+        env = session.env
+        await session.answer()
+        caller = env.callerid if env.callerid and env.callerid.startswith("+") else None
+        request = RoutingRequest(
+            call_id=f"call-{env.uniqueid}",
+            uniqueid=env.uniqueid,
+            channel=env.channel,
+            caller=caller,
+            language="pl",
+            queue="city",
+            skills={"taxes": 1},
+            priority=0,
+            arrived_at=datetime.now(UTC).isoformat(),
+        )
+        result = await wait_in_queue(session, router, request, digit_slice_ms=500)
+        results.append(result)
+        if not session.hung_up:
+            await session.set_variable("KCK_DONE", "1")
+
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    server.add_route("ivr", route)
+    await server.start()
+    pbx = PBXSimulator(agi_url=f"agi://127.0.0.1:{server.port}/ivr", speed=SPEED)
+    await pbx.start()
+    ami = AMIClient(host="127.0.0.1", port=pbx.ami_port, username="kck", secret="kcksecret")
+    RouterAMIAdapter(router).attach(ami)
+    try:
+        await ami.connect()
+        yield Lab(router, pbx, ami, results)
+    finally:
+        await ami.close()
+        await pbx.stop()
+        await server.stop()
+        await timer.stop()
+        await router.waiters.stop()
+
+
+async def test_call_is_answered_by_the_agent_then_wrap_up_then_available(lab: Lab) -> None:
+    lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=3))
+    await lab.router.agent_login("ala")
+    outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript()), 30)
+    assert outcome.result is CallResult.TALKED_TO_AGENT
+    assert outcome.agent is not None and "101" in outcome.agent
+    await lab.eventually(lambda: _is(lab, "ala", AgentState.AVAILABLE))
+    assert [r.outcome for r in lab.results] == [QueueOutcome.ANSWERED]
+    assert lab.results[0].agent == "ala"
+
+
+async def test_agent_who_does_not_answer_is_paused_and_the_caller_goes_to_the_next_agent(
+    lab: Lab,
+) -> None:
+    lab.pbx.add_phone("101", PhoneBehaviour(mode=PhoneMode.NO_ANSWER))
+    lab.pbx.add_phone("102", PhoneBehaviour(answer_after=1, talk_for=2))
+    await lab.router.agent_login("ala")
+    call = lab.pbx.place_call(CallerScript())
+    await lab.eventually(lambda: _is(lab, "ala", AgentState.PAUSED))
+    status = await lab.router.agent_status("ala")
+    assert status is not None and status.reason == "no_answer"
+    await lab.router.agent_login("bob")
+    outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result is CallResult.TALKED_TO_AGENT
+    assert [a.status for a in outcome.dial_attempts] == ["NOANSWER", "ANSWER"]
+
+
+async def test_busy_phone_is_never_offered(lab: Lab) -> None:
+    busy = lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=2))
+    lab.pbx.add_phone("102", PhoneBehaviour(answer_after=1, talk_for=2))
+    busy.set_state(DeviceState.INUSE)
+    await lab.eventually(lambda: _device(lab, "ala", "INUSE"))
+    await lab.router.agent_login("ala")
+    await lab.router.agent_login("bob")
+    outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript()), 30)
+    assert [a.endpoint for a in outcome.dial_attempts] == ["102"]
+
+
+async def test_caller_who_hangs_up_while_waiting_is_abandoned(lab: Lab) -> None:
+    outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript(patience=3)), 30)
+    assert outcome.result is CallResult.CALLER_HUNG_UP
+    await lab.eventually(lambda: _results(lab, 1))
+    assert lab.results[0].outcome in (QueueOutcome.ABANDONED, QueueOutcome.CLOSED)
+    assert await lab.router.store.live_call_ids() == []
+
+
+async def test_caller_who_hangs_up_while_the_agent_rings_frees_the_agent(lab: Lab) -> None:
+    lab.pbx.add_phone("101", PhoneBehaviour(answer_after=60))
+    await lab.router.agent_login("ala")
+    call = lab.pbx.place_call(CallerScript(patience=6))
+    await lab.eventually(lambda: _is(lab, "ala", AgentState.OFFERED))
+    outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result is CallResult.CALLER_HUNG_UP
+    await lab.eventually(lambda: _is(lab, "ala", AgentState.AVAILABLE))
+    assert await lab.router.store.live_call_ids() == []
+
+
+async def test_key_press_leaves_a_callback_that_an_agent_later_gets_as_an_originate(
+    lab: Lab,
+) -> None:
+    script = CallerScript(number="+48600100200", digits=(DigitPress("1", after=1),))
+    outcome = await asyncio.wait_for(lab.pbx.place_call(script), 30)
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER
+    assert [r.outcome for r in lab.results] == [QueueOutcome.CALLBACK]
+    call_id = lab.results[0].call_id
+    state = await lab.router.call_state(call_id)
+    assert state is not None and state["kind"] == "callback" and state["state"] == "waiting"
+
+    lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=2))
+    dialer = CallbackDialer(lab.router, lab.ami.originate)
+    offers = await lab.router.agent_login("ala")
+    assert [o.kind.value for o in offers] == ["callback"]
+    assert await dialer.dial(offers[0])
+    assert not await dialer.dial(offers[0])  # once, never twice
+    await lab.eventually(lambda: _is(lab, "ala", AgentState.ON_CALL))
+
+
+async def _is(lab: Lab, agent: str, state: AgentState) -> bool:
+    return await lab.state(agent) is state
+
+
+async def _device(lab: Lab, agent: str, device_state: str) -> bool:
+    return await lab.router.phone_state(agent) == device_state
+
+
+async def _results(lab: Lab, n: int) -> bool:
+    return len(lab.results) >= n
+
+
+@pytest.mark.parametrize(
+    "queue_settings", [{"max_wait_s": 2, "on_max_wait": "voicemail"}], indirect=True
+)
+async def test_caller_goes_to_voicemail_after_the_maximum_wait(lab: Lab) -> None:
+    outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript()), 30)
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER
+    assert [r.outcome for r in lab.results] == [QueueOutcome.VOICEMAIL]
+    assert await lab.router.store.live_call_ids() == []
+
+
+@pytest.mark.parametrize(
+    "queue_settings", [{"max_wait_s": 2, "on_max_wait": "callback"}], indirect=True
+)
+async def test_withheld_caller_cannot_get_a_callback_and_goes_to_voicemail(lab: Lab) -> None:
+    outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript(number=None)), 30)
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER
+    assert [r.outcome for r in lab.results] == [QueueOutcome.VOICEMAIL]

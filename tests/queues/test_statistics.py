@@ -1,0 +1,144 @@
+"""Statistics: the definitions (pure), snapshots from a real Redis, Prometheus text, live broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from kck.bus import EventBus
+from kck.clock import ManualClock
+from queues.model import AgentState, EndCause
+from queues.router import Router
+from queues.stats import (
+    QueueStatistics,
+    StatsBroadcaster,
+    derive,
+    metrics_handler,
+    occupancy,
+    prometheus_text,
+)
+from tests.queues.conftest import request
+
+
+def test_service_level_is_answered_within_target_over_answered() -> None:
+    d = derive({"answered": 10, "answered_in_sl": 8, "entered": 14, "abandoned": 4})
+    assert d["service_level"] == 0.8
+
+
+def test_service_level_with_abandons_counts_abandons_except_short_ones() -> None:
+    d = derive({"answered": 10, "answered_in_sl": 8, "abandoned": 4, "abandoned_short": 2})
+    assert d["service_level_with_abandons"] == 8 / 12
+
+
+def test_abandon_rate_leaves_short_abandons_out_of_both_sides() -> None:
+    d = derive({"entered": 22, "abandoned": 4, "abandoned_short": 2})
+    assert d["abandon_rate"] == 2 / 20
+
+
+def test_asa_and_aht_are_means_in_seconds() -> None:
+    d = derive(
+        {
+            "answered": 4,
+            "wait_answered_ms": 40_000,
+            "handled": 2,
+            "talk_ms": 200_000,
+            "wrap_ms": 40_000,
+        }
+    )
+    assert d["asa_s"] == 10.0 and d["aht_s"] == 120.0
+
+
+def test_ratios_without_calls_are_unknown_not_zero() -> None:
+    assert set(derive({}).values()) == {None}
+
+
+def test_occupancy_is_handling_time_over_staffed_time_without_pauses() -> None:
+    assert (
+        occupancy(
+            {"available": 300, "on_call": 500, "wrap_up": 100, "offered": 100, "paused": 9999}
+        )
+        == 0.7
+    )
+
+
+async def scenario(router: Router, clock: ManualClock) -> None:
+    await router.agent_login("ala")
+    answered = request(clock, {"taxes": 1})
+    offer = await router.enqueue(answered)
+    assert offer is not None
+    clock.advance(30)  # answered after 30 s: outside the 20 s target
+    await router.offer_answered(offer.offer_id)
+    waiting = request(clock, {"taxes": 1})
+    await router.enqueue(waiting)
+    clock.advance(60)
+    await router.call_ended(answered.call_id, EndCause.COMPLETED)
+
+
+async def test_snapshot_shows_waiting_longest_wait_and_todays_counters(
+    router: Router, clock: ManualClock
+) -> None:
+    await scenario(router, clock)
+    snap = await QueueStatistics(router.store, router.config).snapshot()
+    city = snap["queues"]["city"]
+    assert city["waiting"] == 1 and city["longest_wait_s"] == 60.0
+    assert city["entered"] == 2 and city["answered"] == 1 and city["answered_in_sl"] == 0
+    assert city["service_level"] == 0.0 and city["asa_s"] == 30.0
+    assert city["talk_ms"] == 60_000 and city["handled"] == 1
+    assert list(city["hours"]) == ["10"]  # 09:00 UTC is 10:00 in Warsaw
+    assert snap["skills"]["taxes"]["waiting"] == 1
+    assert snap["agents"]["by_state"]["wrap_up"] == 1
+    assert snap["agents"]["state_ms"]["on_call"] == 60_000
+
+
+async def test_prometheus_text_has_gauges_per_queue_and_agent_state(
+    router: Router, clock: ManualClock
+) -> None:
+    await scenario(router, clock)
+    text = prometheus_text(await QueueStatistics(router.store, router.config).snapshot())
+    assert 'kck_queue_waiting_calls{queue="city"} 1' in text
+    assert 'kck_queue_calls_today{queue="city",kind="answered"} 1' in text
+    assert 'kck_agents{state="wrap_up"} 1' in text
+    assert "# TYPE kck_queue_asa_seconds gauge" in text
+
+
+async def test_metrics_handler_serves_prometheus_text(
+    router: Router, clock: ManualClock, aiohttp_client: Any
+) -> None:
+    await scenario(router, clock)
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler(QueueStatistics(router.store, router.config)))
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.content_type == "text/plain"
+    assert 'kck_queue_waiting_calls{queue="city"} 1' in await response.text()
+
+
+async def test_statistics_are_broadcast_after_a_change(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    bus = EventBus(redis, prefix="t")
+    broadcaster = StatsBroadcaster(
+        QueueStatistics(router.store, router.config), bus, min_interval_s=0.05
+    )
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    async def listen() -> None:
+        async for item in bus.listen("stats"):
+            received.append(item)
+            return
+
+    task = asyncio.create_task(listen())
+    broadcaster.start()
+    try:
+        await asyncio.sleep(0.2)  # both subscribed
+        await router.agent_login("ala")
+        await asyncio.wait_for(task, 5)
+    finally:
+        await broadcaster.stop()
+    kind, snap = received[0]
+    assert kind == "snapshot" and snap["agents"]["by_state"][AgentState.AVAILABLE] == 1
