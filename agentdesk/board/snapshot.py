@@ -207,6 +207,20 @@ def merge_live(
     totals = dict.fromkeys(COUNTER_NAMES, 0)
     have_totals = False
     waiting_total, longest_total = 0, 0.0
+    known = {str(block["id"]) for block in board["queues"]}
+    for queue_id, live_entry in live.items():
+        if queue_id not in known:  # a queue the router has that no counted call named yet
+            target = rules.target_for(queue_id)
+            name = str(live_entry.get("name_pl") or queue_id)
+            board["queues"].append(
+                {
+                    "id": queue_id,
+                    "name": name,
+                    **summarize([], rules, target).as_json(),
+                    "service_level_30min_pct": None,
+                    "below_target_30min": False,
+                }
+            )
     for block in board["queues"]:
         entry = live.get(str(block["id"]))
         if not entry:

@@ -32,7 +32,7 @@ async def test_board_without_sign_in_sends_the_browser_to_login(board_client: Te
 async def test_agent_role_may_not_open_board_or_reports(
     board_client: TestClient, sign_in: SignIn
 ) -> None:
-    await sign_in(board_client, "anna", "agent")
+    await sign_in(board_client, "ala", "agent")  # an agent of the router's agents.yaml
     for path in ("/board", "/board/wall", "/api/board", "/reports", "/reports/daily.csv"):
         response = await board_client.get(path, allow_redirects=False)
         assert response.status == 403, path
