@@ -4,7 +4,7 @@ must equal a count made independently from the generator's ground truth."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -142,3 +142,33 @@ async def test_queue_filter_counts_only_that_queue(
     own = [c for c in replayed if c.queue == "vehicles"]
     assert report.total.offered == len(own)
     assert report.total.answered == sum(1 for c in own if c.fate == "answered")
+
+
+async def test_tickets_are_counted_per_category_and_per_unit(engine: AsyncEngine) -> None:
+    from agentdesk.tickets.models import Ticket, TicketUnit
+
+    async with session_factory(engine).begin() as session:
+        for n, (category, units) in enumerate(
+            [("greenery", ["ZZM"]), ("greenery", ["ZZM", "ZDMK"]), ("waste", ["MPO"])]
+        ):
+            ticket = Ticket(
+                number=f"KCK/2026/{n + 1}",
+                category=category,
+                description="opis",
+                created_at=datetime(2026, 10, 24, 9 + n, tzinfo=UTC),
+                units=[TicketUnit(unit_code=u) for u in units],
+            )
+            session.add(ticket)
+        session.add(
+            Ticket(
+                number="KCK/2026/99",
+                category="roads_pavements",
+                description="poza zakresem dat",
+                created_at=datetime(2026, 10, 26, 12, tzinfo=UTC),
+            )
+        )
+    report = await make_report(engine, session_factory(engine), DAYS[0], DAYS[1], WARSAW, RULES)
+
+    assert report.tickets.available
+    assert dict(report.tickets.by_category) == {"greenery": 2, "waste": 1}
+    assert dict(report.tickets.by_unit) == {"ZZM": 2, "ZDMK": 1, "MPO": 1}
