@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select
 
 from kck.db.models import AgentStateLog, AuditEntry, Role, User
 from kck.services import Services
+from queues.model import AgentState
+from queues.router import AgentStateRefused, Router, UnknownAgent
 
 AUDIT_ACTION = "agent.force_state"
 
@@ -63,13 +65,10 @@ class LoggedStateWriter:
 class RouterStateWriter:
     """The router's agent states (`queues.router.Router.set_agent_state`) as a state writer."""
 
-    def __init__(self, router: Any) -> None:
+    def __init__(self, router: Router) -> None:
         self.router = router
 
     async def set(self, username: str, state: str, reason: str | None = None) -> None:
-        from queues.model import AgentState
-        from queues.router import AgentStateRefused, UnknownAgent
-
         try:
             await self.router.set_agent_state(username, AgentState(state), reason)
         except UnknownAgent as exc:
