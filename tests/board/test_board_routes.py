@@ -246,6 +246,8 @@ async def test_board_socket_pushes_agent_changes_and_recounts_on_stats_events(
     )
     board = await _next(ws, "snapshot", lambda b: b["total"]["offered"] == 1)
     assert board["total"]["waiting"] == 1
+    # The recount from the table (where the state row is not written yet) keeps the live state.
+    assert {a["agent"]: a["state"] for a in board["agents"]}["anna"] == "available"
     city = next(q for q in board["queues"] if q["id"] == "city_issues")
     assert (city["waiting"], city["longest_wait_s"]) == (1, 30)
     await ws.close()
