@@ -78,12 +78,16 @@ def units_file(services: Services) -> Path:
     return configured if configured.exists() else SHIPPED_UNITS
 
 
-def create_app(services: Services, health: HealthSource, desk: DeskParts) -> web.Application:
-    """Build the web application around already-started services."""
-    knowledge = desk.knowledge
-    units = desk.units or load_units(units_file(services))
-    prefix = services.settings.redis.key_prefix
+def create_app(
+    services: Services, health: HealthSource, desk: DeskParts | None = None
+) -> web.Application:
+    """Build the web application around already-started services.
 
+    Sign-in, roles, CSRF, the status page and health are always there; the desk (pages, socket,
+    state, tickets, KB search) is mounted when its parts are given. Other screens add their
+    routes with `agentdesk.security.add_route` (or `agentdesk.reports.add_guarded_route`).
+    """
+    prefix = services.settings.redis.key_prefix
     app = web.Application(middlewares=[security_middleware])
     app[services_key] = services
     app[health_key] = health
@@ -94,12 +98,31 @@ def create_app(services: Services, health: HealthSource, desk: DeskParts) -> web
     app[sessions_key] = SessionStore(services.redis, prefix)
     app[accounts_key] = Accounts(services.sessions)
     app[extensions_key] = ExtensionRegistry(services.redis, prefix)
+    # The wall board and reports (agentdesk.board/.reports) ask this for who is signed in.
+    app[principal_resolver_key] = _principal
+    app[sockets_key] = set()
+    app.on_shutdown.append(close_open_sockets)
+
+    add_route(app, "GET", "/", status_page, Access(STAFF_ROLES))
+    add_route(app, "GET", "/health", health_json, PUBLIC)
+    add_route(app, "GET", "/login", auth_routes.login_page, PUBLIC)
+    add_route(app, "POST", "/login", auth_routes.login_submit, Access(None, login_form=True))
+    add_route(app, "POST", "/logout", auth_routes.logout, Access(frozenset(Role)))
+    if desk is not None:
+        mount_desk(app, services, desk)
+    app.router.add_static("/static", STATIC)
+    return app
+
+
+def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> None:
+    """The agent desk: page, screen-pop socket, state and wrap-up API, tickets, KB search."""
+    units = desk.units or load_units(units_file(services))
     app[backend_key] = desk.backend
-    app[knowledge_key] = knowledge
+    app[knowledge_key] = desk.knowledge
     app[units_key] = units
     app[tickets_key] = TicketStore(services.sessions, services.settings.tz)
     app[pops_key] = ScreenPopBuilder(
-        services.sessions, app[tickets_key], knowledge, units, services.settings.tz
+        services.sessions, app[tickets_key], desk.knowledge, units, services.settings.tz
     )
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -110,19 +133,7 @@ def create_app(services: Services, health: HealthSource, desk: DeskParts) -> web
             await part.stop()
 
     app.cleanup_ctx.append(lifecycle)
-    # The wall board and reports (agentdesk.board/.reports) ask this for who is signed in.
-    app[principal_resolver_key] = _principal
-    app[sockets_key] = set()
-    app.on_shutdown.append(close_open_sockets)
-
-    staff = Access(STAFF_ROLES)
     on_desk = Access(DESK_ROLES)
-    anyone_signed_in = Access(frozenset(Role))
-    add_route(app, "GET", "/", status_page, staff)
-    add_route(app, "GET", "/health", health_json, PUBLIC)
-    add_route(app, "GET", "/login", auth_routes.login_page, PUBLIC)
-    add_route(app, "POST", "/login", auth_routes.login_submit, Access(None, login_form=True))
-    add_route(app, "POST", "/logout", auth_routes.logout, anyone_signed_in)
     add_route(app, "GET", "/desk", desk_routes.desk_page, on_desk)
     add_route(app, "GET", "/desk/ws", desk_socket, on_desk)
     add_route(app, "GET", "/api/desk/state", desk_routes.get_state, on_desk)
@@ -131,8 +142,6 @@ def create_app(services: Services, health: HealthSource, desk: DeskParts) -> web
     add_route(app, "GET", "/api/kb/search", desk_routes.kb_search, on_desk)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
-    app.router.add_static("/static", STATIC)
-    return app
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:

@@ -112,7 +112,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 status=409,
             )
         try:
-            await request.app[backend_key].login(account.username, extension)
+            backend = request.app.get(backend_key)
+            if backend is None:
+                raise StateRefused("the desk is not running in this process")
+            await backend.login(account.username, extension)
         except StateRefused as refused:
             await request.app[extensions_key].release(extension, account.username)
             return await render_login(
@@ -142,8 +145,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     session = current_session(request)
-    if session.role == Role.AGENT or session.extension:
-        await request.app[backend_key].logout(session.username)
+    backend = request.app.get(backend_key)
+    if backend is not None and (session.role == Role.AGENT or session.extension):
+        try:
+            await backend.logout(session.username)
+        except StateRefused as refused:  # on a call: finish it first
+            text = translate(language_of(request), "state.refused", reason=str(refused))
+            return web.Response(status=409, text=text)
     if session.extension:
         await request.app[extensions_key].release(session.extension, session.username)
     await request.app[sessions_key].delete(session.id)

@@ -16,6 +16,7 @@ from agentdesk.accounts import DemoAccount, create_demo_accounts
 from agentdesk.app import DeskParts, create_app
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.router_backend import RouterDeskBackend
+from agentdesk.security import PUBLIC, add_route
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.services import Services
 from queues.config import load_routing_config
@@ -78,6 +79,8 @@ class WebComponent:
         # The Polish stemmer takes seconds to load: load it now, not on the first screen-pop.
         self._warm_up = asyncio.create_task(load_polish_analyzer(), name="kb analyzer warm-up")
         self.app = create_app(self.services, self._health, await self.desk_parts())
+        # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
+        add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         http = self.services.settings.http
@@ -86,6 +89,15 @@ class WebComponent:
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else http.port
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        """Prometheus text of every runtime component that offers `metrics_text()`."""
+        parts: list[str] = []
+        for component in self._runtime.components if self._runtime else []:
+            metrics_text = getattr(component, "metrics_text", None)
+            if metrics_text is not None:
+                parts.append(await metrics_text())
+        return web.Response(text="".join(parts), content_type="text/plain", charset="utf-8")
 
     async def stop(self) -> None:
         if self._warm_up is not None and not self._warm_up.done():

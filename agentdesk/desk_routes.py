@@ -141,7 +141,12 @@ async def save_wrap_up(request: web.Request) -> web.Response:
                 actor=session.username,
                 action="call.wrap_up",
                 target=call_id,
-                details={"outcome": outcome.value, "tickets": [t.number for t in tickets]},
+                details={
+                    "outcome": outcome.value,
+                    "tickets": [t.number for t in tickets],
+                    # the agent's notes of the call, kept with the outcome
+                    "notes": str(body.get("notes") or "")[:4000],
+                },
                 address=request.remote,
             )
         )

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from agentdesk.i18n import LANGUAGE_COOKIE, pick_language, translate
+from agentdesk.reports.access import principal_resolver_key
 from agentdesk.sessions import COOKIE_NAME, DeskSession, SessionStore
 from kck.db.models import Role
 
@@ -134,17 +135,21 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
         session = None
     if session is not None:
         request[session_request_key] = session
+    # Who is signed in comes from one resolver per application: the desk session by default
+    # (agentdesk.app), replaceable where another sign-in is plugged in.
+    resolver = request.app.get(principal_resolver_key)
+    principal = await resolver(request) if resolver is not None else None
 
     if access.roles is not None:
-        if session is None:
+        if principal is None:
             if request.method == "GET" and not _wants_json(request):
                 raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
             return _deny(request, 401, "login.title")
-        if session.role not in access.roles:
+        if principal.role not in {r.value for r in access.roles}:
             log.info(
                 "%s (%s) refused %s %s",
-                session.username,
-                session.role,
+                principal.username,
+                principal.role,
                 request.method,
                 request.path,
             )
@@ -164,7 +169,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
                 "multipart/form-data",
             ):
                 sent = str((await request.post()).get(CSRF_FIELD, ""))
-            expected = session.csrf_token if session is not None else ""
+            expected = (principal.csrf_token or "") if principal is not None else ""
         if not expected or not sent or not hmac.compare_digest(sent, expected):
             return _deny(request, 403, "csrf")
     return await handler(request)

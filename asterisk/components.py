@@ -7,6 +7,7 @@ from typing import Any
 
 from asterisk.agi import FastAGIServer, Route
 from asterisk.ami import AMIClient, ExponentialBackoff
+from asterisk.metrics import AMICollector, collector_text
 from kck.services import Services
 from kck.settings import AGISettings, AMISettings
 
@@ -41,6 +42,10 @@ class AMIComponent:
     async def stop(self) -> None:
         await self.client.close()
 
+    async def metrics_text(self) -> str:
+        """Prometheus text of the AMI connection (the web app's `/metrics` collects it)."""
+        return collector_text(AMICollector(self.client))
+
     def health(self) -> dict[str, Any]:
         h = self.client.health()
         return {
@@ -72,33 +77,6 @@ def fastagi_server_from_settings(
     for path, route in routes.items():
         server.add_route(path, route)
     return server
-
-
-class FastAGIComponent:
-    """The FastAGI server with the routes other packages give it (``ivr`` → the IVR)."""
-
-    name = "fastagi"
-
-    def __init__(self, server: FastAGIServer) -> None:
-        self.server = server
-        self._running = False
-
-    async def start(self) -> None:
-        await self.server.start()
-        self._running = True
-
-    async def stop(self) -> None:
-        self._running = False
-        await self.server.stop()
-
-    def health(self) -> dict[str, Any]:
-        return {
-            "up": self._running,
-            "listen": f"{self.server.host}:{self.server.port}",
-            "active_sessions": self.server.active_sessions,
-            "sessions_started": self.server.sessions_started,
-            "connections_rejected": self.server.connections_rejected,
-        }
 
 
 async def create_ami_component(services: Services) -> AMIComponent | None:

@@ -72,3 +72,13 @@ class FastAGICollector(Collector):
             "Connections from peers not allowed",
             value=server.connections_rejected,
         )
+
+
+def collector_text(*collectors: Collector) -> str:
+    """Prometheus text of `collectors` through a private registry (nothing process-global)."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    for collector in collectors:
+        registry.register(collector)
+    return generate_latest(registry).decode()

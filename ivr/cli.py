@@ -72,6 +72,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     menus_option(p)
     p.add_argument("--format", choices=("dot", "svg"), default="dot")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument(
+        "--version", metavar="N", help="a stored version (number or 'live') instead of the folder"
+    )
     p.set_defaults(func=cmd_graph)
 
     p = ivr_sub.add_parser("try", help="run a call in the terminal with the real interpreter")
@@ -154,8 +157,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    menu = _usable(_check_folder(_menus_dir(args, settings), settings))
-    dot = menu_to_dot(menu)
+    if args.version:
+
+        async def stored() -> tuple[MenuSet, str]:
+            async with _library(args) as library:
+                ref = args.version.lstrip("v")
+                version_id = (
+                    await library.live_id()
+                    if ref == "live"
+                    else int(ref)
+                    if ref.isdigit()
+                    else None
+                )
+                if version_id is None:
+                    raise UserError(f"--version {args.version!r}: a version number or 'live'")
+                loaded = await library.version(version_id)
+                return loaded.menu, loaded.label
+
+        menu, label = asyncio.run(stored())
+        dot = menu_to_dot(menu, f"{menu.header.name} ({label})")
+    else:
+        menu = _usable(_check_folder(_menus_dir(args, settings), settings))
+        dot = menu_to_dot(menu)
     data = asyncio.run(dot_to_svg(dot)) if args.format == "svg" else dot.encode()
     if args.output:
         Path(args.output).write_bytes(data)

@@ -175,6 +175,14 @@ class IVRComponent:
                 log.exception("menu watcher failed; restarting it")
                 await asyncio.sleep(1)
 
+    async def metrics_text(self) -> str:
+        """Prometheus text of the FastAGI server (the web app's `/metrics` collects it)."""
+        if self._server is None:
+            return ""
+        from asterisk.metrics import FastAGICollector, collector_text
+
+        return collector_text(FastAGICollector(self._server))
+
     def health(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "up": self.live_label is not None,
@@ -188,6 +196,8 @@ class IVRComponent:
         if self._server is not None:
             out["agi"] = f"{self._server.host}:{self._server.port}"
             out["active_sessions"] = self._server.active_sessions
+            out["sessions_started"] = self._server.sessions_started
+            out["connections_rejected"] = self._server.connections_rejected
         return out
 
 

@@ -50,9 +50,9 @@ class RouterQueueGateway:
         return _OUTCOMES.get(str(result.outcome), QueueOutcome.ABANDONED)
 
     async def request_callback(self, callback: CallbackRequest) -> None:
+        # Joins as a callback from the start: an agent free right now is offered the callback
+        # (an outbound call), never an inbound call with nobody on the line.
         request = _queues_request(callback.request)
-        offer = await self.router.enqueue(request)
+        offer = await self.router.enqueue(request, callback_number=callback.number)
         if offer is not None:
             log.info("an agent was free for callback request %s; offered at once", request.call_id)
-        if not await self.router.request_callback(request.call_id, callback.number):
-            raise RuntimeError(f"router refused the callback request of call {request.call_id}")

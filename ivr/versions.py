@@ -135,6 +135,7 @@ class MenuLibrary:
         self.config_dir = config_dir
         self.sound_exists = sound_exists
         self.live_key = f"{key_prefix}:ivr:live_version"
+        self.lock_key = f"{key_prefix}:ivr:reload_lock"
         self.clock = clock or SystemClock()
         self.on_change = on_change
         self._cache: dict[int, LoadedMenu] = {}
@@ -225,7 +226,9 @@ class MenuLibrary:
 
         Raises MenuRejected (after storing the rejected attempt) when it has errors.
         """
-        async with self._lock:
+        # One reload at a time across processes (each process's file watcher sees the same
+        # change): the second one then finds the content already live.
+        async with self._lock, self.redis.lock(self.lock_key, timeout=60, blocking_timeout=30):
             checked = await self._validate(files)
             problems: ProblemList = checked.problems
             content_hash = files.content_hash
@@ -267,7 +270,7 @@ class MenuLibrary:
 
     async def rollback(self, version_id: int, *, by: str) -> VersionInfo:
         """Make an earlier accepted version live again (it is re-checked first)."""
-        async with self._lock:
+        async with self._lock, self.redis.lock(self.lock_key, timeout=60, blocking_timeout=30):
             await self.version(version_id)  # must still load and validate
             async with self.sessions() as session, session.begin():
                 row = await session.get(MenuVersionRow, version_id)

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from kb.folder import export_folder, import_folder
+from kb.folder import cross_reference_warnings, export_folder, import_folder, read_folder
 from kb.store import KnowledgeBase
 from kck.commands import settings_from
 from kck.db import create_engine, require_current_schema
@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument("folder", type=Path, help="folder with <lang>/<slug>.md files, e.g. config/kb")
     imp.add_argument("--author", default="import", help="recorded as the revisions' author")
     imp.set_defaults(func=cmd_import)
+
+    check = kb_sub.add_parser(
+        "check", help="validate a folder of cards without a database (file:line errors)"
+    )
+    check.add_argument("folder", type=Path)
+    check.set_defaults(func=cmd_check)
 
     exp = kb_sub.add_parser("export", help="write every card as Markdown under a folder")
     exp.add_argument("folder", type=Path)
@@ -94,6 +100,18 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"  changed: {slug}")
     for warning in report.warnings:
         print(f"  warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cards = [card for _, card in read_folder(args.folder)]
+    warnings = cross_reference_warnings(cards, {card.id for card in cards})
+    for warning in warnings:
+        print(f"  warning: {warning}", file=sys.stderr)
+    print(
+        f"{args.folder}: {len(cards)} cards OK"
+        + (f", {len(warnings)} warning(s)" if warnings else "")
+    )
     return 0
 
 

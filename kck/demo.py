@@ -152,6 +152,7 @@ class DemoComponent:
             seed=3,
         )
         self._tasks.append(asyncio.create_task(self._run_stream(self._stream), name="demo-calls"))
+        self._tasks.append(asyncio.create_task(self._seed_knowledge_base(), name="demo-kb"))
         self.notes = [
             f"simulated PBX: AMI on {settings.ami.host}:{self.pbx.ami_port}, "
             f"{len(agents)} agent phones, ~{self.calls_per_hour:.0f} calls/hour",
@@ -188,6 +189,17 @@ class DemoComponent:
             for watcher in watchers:
                 watcher.cancel()
             await asyncio.gather(runner, *watchers, return_exceptions=True)
+
+    async def _seed_knowledge_base(self) -> None:
+        """An empty knowledge base gets the shipped service cards, so screen-pops have cards."""
+        from kb import KnowledgeBase, import_folder
+
+        knowledge = KnowledgeBase(self.services.engine)
+        if await knowledge.cards():
+            return
+        folder = self.services.settings.path(self.services.settings.paths.kb)
+        report = await import_folder(knowledge, folder, author="demo")
+        log.info("knowledge base seeded from %s: %d cards", folder, len(report.created))
 
     async def _breaks(self, router: Any) -> None:
         """Now and then a simulated agent takes a short break, as people do."""

@@ -79,18 +79,37 @@ class RouterAMIAdapter:
                 await self.router.call_ended(call_id, cause)
 
     async def _dial_end(self, event: Any) -> None:
-        # the caller's channel dialled the agent: ANSWER is the moment the agent picked up
-        if (_field(event, "dial_status", "DialStatus") or "").upper() != "ANSWER":
-            return
+        """The caller's channel dialled the agent: ANSWER is the moment the agent picked up.
+
+        Any other end is also reported here, so an offer is settled even when the process
+        that ran the Dial died meanwhile (its own report then finds the offer settled)."""
+        status = (_field(event, "dial_status", "DialStatus") or "").upper()
         uniqueid = _field(event, "channel_uniqueid", "Uniqueid")
-        if not uniqueid:
+        if not uniqueid or not status:
             return
         call_id = await self.router.store.call_id_for_uniqueid(uniqueid)
         if call_id is None:
             return
         call = await self.router.call_state(call_id)
-        if call and call.get("state") == "offered" and call.get("offer"):
+        if not call or call.get("state") != "offered" or not call.get("offer"):
+            return
+        # a late DialEnd of an earlier offer must not settle the current one (another agent)
+        agent = await self.router.agent_status(call.get("agent", ""))
+        dial = (await self.router.store.agent(call.get("agent", "")) or {}).get("dial", "")
+        dest = (_field(event, "dest_channel", "DestChannel") or "").lower()
+        if (
+            agent is None
+            or not dial
+            or not (dest == dial.lower() or dest.startswith(dial.lower() + "-"))
+        ):
+            return
+        if status == "ANSWER":
             await self.router.offer_answered(call["offer"])
+        elif status == "NOANSWER":
+            await self.router.offer_not_answered(call["offer"], "no_answer")
+        elif status in ("BUSY", "CONGESTION", "CHANUNAVAIL"):
+            await self.router.offer_not_answered(call["offer"], "busy")
+        # CANCEL: the caller hung up; the Hangup event ends the call and frees the agent
 
     async def _originate_response(self, event: Any) -> None:
         uniqueid = _field(event, "channel_uniqueid", "Uniqueid") or ""

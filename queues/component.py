@@ -18,7 +18,7 @@ from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
 from queues.recorder import QueueRecorder
 from queues.router import Router
-from queues.stats import QueueStatistics, StatsBroadcaster, metrics_handler
+from queues.stats import QueueStatistics, StatsBroadcaster, metrics_handler, prometheus_text
 from queues.timer import RouterTimer
 
 if TYPE_CHECKING:
@@ -61,6 +61,10 @@ class RouterComponent:
     @property
     def metrics_handler(self) -> Any:
         return metrics_handler(self.stats)
+
+    async def metrics_text(self) -> str:
+        """Prometheus text of the queue statistics (the web app's `/metrics` collects it)."""
+        return prometheus_text(await self.stats.snapshot())
 
     def mount(self, app: web.Application) -> None:
         """Add `/metrics` to an aiohttp application."""

@@ -55,10 +55,16 @@ class RouterTimer:
 
     async def _run(self) -> None:
         self._due = await self.router.next_due_ms()
+        task = asyncio.current_task()
         while True:
+            # Python 3.11's wait_for and redis-py can each swallow a cancel that lands at the
+            # wrong moment; a stop that was asked for must still end the loop.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sleep_s())
+                async with asyncio.timeout(self._sleep_s()):
+                    await self._wake.wait()
             now_ms = self.router.clock.now().timestamp() * 1000
             if self._due is not None and self._due > now_ms and self._wake.is_set():
                 continue  # woken for an earlier due time that is not yet reached

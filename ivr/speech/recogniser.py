@@ -149,6 +149,11 @@ class SpeechRecogniser:
                 None, lambda: pool.shutdown(wait=True, cancel_futures=True)
             )
 
+    def _discard_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)  # broken: nothing left to wait for
+
     async def transcribe(
         self, audio_path: Path, language: str, grammar: tuple[str, ...] | None, *, timeout: float
     ) -> Transcript:
@@ -163,7 +168,7 @@ class SpeechRecogniser:
             job = self._pool.submit(recognise_file, str(audio_path), language, grammar)
         except BrokenProcessPool:
             # A worker died before this call (killed, out of memory): fresh workers next time.
-            self._pool = None
+            self._discard_pool()
             raise
         self._in_flight.add(job)
         job.add_done_callback(self._in_flight.discard)
@@ -173,8 +178,9 @@ class SpeechRecogniser:
             job.cancel()  # drops it if still queued; a running decode finishes on its own
             raise
         except BrokenProcessPool:
-            # The worker died during this call: the next call gets fresh workers.
-            self._pool = None
+            # The worker died during this call: the next call gets fresh workers (which load
+            # the models first, so that call may miss its deadline too).
+            self._discard_pool()
             raise
 
     async def recognise_intent(

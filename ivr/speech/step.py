@@ -63,8 +63,9 @@ class SpeechStepConfig:
     """One speech step as the menu describes it (sound names as STREAM FILE takes them)."""
 
     prompt: str  # "say in a few words what you are calling about"
-    confirm_question: str = "kck/speech-did-you-mean"  # "did you mean…", then the intent's prompt
-    confirm_keys: str = "kck/speech-press-1-to-confirm"  # "press 1 if so"
+    # Sound names as in config/menus/prompts.yaml: <language>/<name>; {lang} is the call's language.
+    confirm_question: str = "{lang}/speech_did_you_mean"  # "did you mean…", then the intent's
+    confirm_keys: str = "{lang}/speech_press_1_to_confirm"  # "press 1 if so"
     confirm_digit: str = "1"
     confirm_timeout_ms: int = 5000
     max_seconds: int = 8  # longest answer recorded
@@ -76,14 +77,15 @@ class SpeechStepConfig:
     # Joined before every relative sound name above and the intents' confirm prompts
     # (e.g. the sounds folder, when the menu plays sounds by absolute path).
     sounds_prefix: str = ""
-    retry_prompt: str = "kck/speech-please-repeat"  # "nie zrozumiałem, proszę powtórzyć"
+    retry_prompt: str = "{lang}/speech_please_repeat"  # "nie zrozumiałem, proszę powtórzyć"
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {self.attempts}")
 
-    def sound(self, name: str) -> str:
-        """The name STREAM FILE gets: `name` under `sounds_prefix` unless it is absolute."""
+    def sound(self, name: str, language: str) -> str:
+        """The name STREAM FILE gets: {lang} filled in, under `sounds_prefix` unless absolute."""
+        name = name.replace("{lang}", language)
         if not self.sounds_prefix or name.startswith("/"):
             return name
         return f"{self.sounds_prefix.rstrip('/')}/{name}"
@@ -140,7 +142,7 @@ class SpeechStep:
     ) -> SpeechOutcome:
         """Prompt, record, recognise, confirm. Never raises except CallerHungUp (and AGI
         errors from the session): every other failure is a FALLBACK outcome with a log line."""
-        prompt = config.sound(config.prompt)
+        prompt = config.sound(config.prompt, intents.language)
         for attempt in range(1, config.attempts + 1):
             digit = await session.stream_file(prompt, config.escape_digits)
             if digit:
@@ -181,13 +183,18 @@ class SpeechStep:
                     attempt + 1,
                     config.attempts,
                 )
-                prompt = config.sound(config.retry_prompt)
+                prompt = config.sound(config.retry_prompt, intents.language)
                 continue
-            return await self._decide(session, result, config, local)
+            return await self._decide(session, result, config, local, intents.language)
         raise AssertionError("unreachable: the last attempt always decides")
 
     async def _decide(
-        self, session: SpeechSession, result: SpeechResult, config: SpeechStepConfig, local: Path
+        self,
+        session: SpeechSession,
+        result: SpeechResult,
+        config: SpeechStepConfig,
+        local: Path,
+        language: str,
     ) -> SpeechOutcome:
         recording = local if self._keep else None
         if result.intent is not None and result.accepted:
@@ -206,10 +213,10 @@ class SpeechStep:
                 recording=recording,
             )
         if result.intent is not None and result.needs_confirmation:
-            await session.stream_file(config.sound(config.confirm_question))
-            await session.stream_file(config.sound(result.intent.confirm_prompt))
+            await session.stream_file(config.sound(config.confirm_question, language))
+            await session.stream_file(config.sound(result.intent.confirm_prompt, language))
             answer = await session.get_data(
-                config.sound(config.confirm_keys), config.confirm_timeout_ms, 1
+                config.sound(config.confirm_keys, language), config.confirm_timeout_ms, 1
             )
             if answer.digits == config.confirm_digit:
                 logger.info(

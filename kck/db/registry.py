@@ -12,6 +12,14 @@ MODEL_MODULES: tuple[str, ...] = (
     "agentdesk.tickets.models",
 )
 
+# Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):
+# autogenerate must neither drop nor recreate them. Matched by name prefix.
+UNMANAGED_TABLE_PREFIXES: tuple[str, ...] = ("kb_fts",)
+
+
+def is_managed_table(name: str | None) -> bool:
+    return not (name and name.startswith(UNMANAGED_TABLE_PREFIXES))
+
 
 def import_all_models() -> None:
     for name in MODEL_MODULES:

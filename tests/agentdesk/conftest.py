@@ -189,6 +189,18 @@ class DeskWorld:
         await self.router.offer_not_answered(offer.offer_id)
 
 
+async def stop_timer(timer: RouterTimer) -> None:
+    """RouterTimer.stop can wait forever on Python 3.11: `asyncio.wait_for` may swallow a
+    cancel that lands as its timeout fires, and the timer sleeps in such waits. Cancel again."""
+    task = timer._task
+    for _ in range(200):
+        if task is None or task.done():
+            break
+        task.cancel()
+        await asyncio.sleep(0.02)
+    timer._task = None
+
+
 @pytest.fixture
 async def world(services: Services) -> AsyncIterator[DeskWorld]:
     router = Router(
@@ -212,7 +224,7 @@ async def world(services: Services) -> AsyncIterator[DeskWorld]:
     try:
         yield DeskWorld(services, router, backend, Accounts(services.sessions), app)
     finally:
-        await timer.stop()
+        await stop_timer(timer)
 
 
 Client = TestClient  # type: ignore[type-arg]

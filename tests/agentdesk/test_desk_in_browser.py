@@ -140,6 +140,7 @@ async def test_invalid_ticket_marks_the_fields_with_their_messages(
     await world.add_user("anowak")
     await sign_in(page, desk_url, "anowak")
     await page.click("#btn-available")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "available")
     call_id = await world.store_call()
     await world.offer("anowak", call_id)
     await expect(page.locator("#pop")).to_be_visible()

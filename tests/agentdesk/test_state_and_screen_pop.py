@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
 from agentdesk.desk_socket import CloseCode
-from kck.db.models import Call
+from kck.db.models import AuditEntry, Call
 from tests.agentdesk.conftest import Client, DeskWorld, routing_request, sign_in
 
 
@@ -195,14 +196,20 @@ async def test_call_goes_through_on_call_and_wrap_up_back_to_available_by_itself
     wrap = (await next_message(ws, "state"))["data"]
     assert wrap["state"] == "wrap_up"
     status, body = await post(
-        client, token, "/api/desk/wrap-up", {"call_id": call_id, "outcome": "resolved_first_line"}
+        client,
+        token,
+        "/api/desk/wrap-up",
+        {"call_id": call_id, "outcome": "resolved_first_line", "notes": "podano godziny otwarcia"},
     )
     assert status == 200, body
     back = (await next_message(ws, "state"))["data"]  # the wrap-up time (2 s in tests) ran out
     assert back["state"] == "available"
     async with world.services.sessions() as db:
         call = await db.get(Call, call_id)
+        entry = await db.scalar(select(AuditEntry).where(AuditEntry.action == "call.wrap_up"))
     assert call is not None and call.wrapup_outcome == "resolved_first_line"
+    assert entry is not None and entry.actor == "anowak" and entry.target == call_id
+    assert entry.details["notes"] == "podano godziny otwarcia"
     await ws.close()
 
 
@@ -305,3 +312,18 @@ async def test_kb_live_search_returns_escaped_snippets(world: DeskWorld, client:
     hits = (await response.json())["hits"]
     assert hits and all(h["slug"].startswith("odpady-") for h in hits[:3])
     assert "<mark>" in hits[0]["snippet_html"]
+
+
+async def test_agent_cannot_sign_out_in_the_middle_of_a_call(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    offer = await world.offer("anowak", await world.store_call())
+    await world.answer(offer)
+    response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert response.status == 409
+    assert "Nie można teraz zmienić stanu" in await response.text()
+    assert (await world.backend.status("anowak")).state.value == "on_call"
+    assert (await client.get("/api/desk/state")).status == 200  # still signed in

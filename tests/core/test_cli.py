@@ -122,6 +122,10 @@ async def test_demo_starts_serves_a_status_page_and_stops_on_ctrl_c(tmp_path: Pa
                 if parts["simulator"]["calls_ended"] >= 1:
                     break
                 await asyncio.sleep(1)
+            async with http.get(url + "metrics") as metrics:
+                exposition = await metrics.text()
+        assert "kck_ami_connected 1.0" in exposition
+        assert "kck_fastagi_" in exposition and "kck_queue_" in exposition
         assert "<html" in text  # the sign-in page; the parts' status is public at /health
         assert body["mode"] == "demo"
         assert parts["ami"]["state"] == "connected" and parts["ami"]["resync_count"] >= 1

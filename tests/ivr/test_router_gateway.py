@@ -54,17 +54,21 @@ async def test_greenery_report_is_matched_to_the_greenery_agent_and_dialled(
         await engine.dispose()
 
 
-async def test_callback_request_from_the_menu_is_kept_by_the_router(
-    sqlite_url: str, redis: aioredis.Redis, tmp_path: Path
-) -> None:
-    clock = ManualClock(local("2026-11-24 20:00"))
-    router = Router(redis, load_routing_config(CONFIG), prefix="rc", clock=clock)
+async def _callback_call(
+    sqlite_url: str,
+    redis: aioredis.Redis,
+    tmp_path: Path,
+    router: Router,
+    clock: ManualClock,
+    prefix: str,
+) -> tuple[ScriptedAGISession, Call | None]:
+    """A caller at night: closed → callback → confirms their own number."""
     engine = create_engine(sqlite_url)
     try:
         menus = tmp_path / "menus"
         shutil.copytree(SHIPPED, menus)
         sessions = session_factory(engine)
-        library = MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="rc")
+        library = MenuLibrary(sessions, redis, menus_dir=menus, key_prefix=prefix)
         await library.reload(by="test")
         route = create_ivr_route(
             library,
@@ -75,12 +79,36 @@ async def test_callback_request_from_the_menu_is_kept_by_the_router(
             recordings_dir=tmp_path / "r",
             hangup_errors=(PeerHungUp,),
         )
-        session = ScriptedAGISession(["1", "1", "1"])  # closed → callback → confirm own number
+        session = ScriptedAGISession(["1", "1", "1"])
         await route(session)
-        state = await router.call_state(session.variables["KCK_CALL_ID"])
-        assert state is not None and state.get("cbnum") == "+48600100200"
         async with sessions() as db:
             row = await db.get(Call, session.variables["KCK_CALL_ID"])
-        assert row is not None and row.outcome == "callback"
+        return session, row
     finally:
         await engine.dispose()
+
+
+async def test_callback_request_from_the_menu_is_kept_by_the_router(
+    sqlite_url: str, redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    clock = ManualClock(local("2026-11-24 20:00"))
+    router = Router(redis, load_routing_config(CONFIG), prefix="rc", clock=clock)
+    session, row = await _callback_call(sqlite_url, redis, tmp_path, router, clock, "rc")
+    state = await router.call_state(session.variables["KCK_CALL_ID"])
+    assert state is not None and state.get("cbnum") == "+48600100200"
+    assert row is not None and row.outcome == "callback"
+
+
+async def test_callback_request_while_an_agent_is_free_offers_a_callback_not_an_empty_inbound_call(
+    sqlite_url: str, redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    clock = ManualClock(local("2026-11-24 20:00"))
+    router = Router(redis, load_routing_config(CONFIG), prefix="rf", clock=clock)
+    await router.agent_login("anowak")  # id cards 5: eligible for the documents queue
+    session, _row = await _callback_call(sqlite_url, redis, tmp_path, router, clock, "rf")
+    call_id = session.variables["KCK_CALL_ID"]
+    state = await router.call_state(call_id)
+    assert state is not None and state.get("cbnum") == "+48600100200"
+    offer = await router.current_offer("anowak")
+    assert offer is not None and offer.call_id == call_id and offer.kind == "callback"
+    assert session.sent("EXEC Dial") == []  # nobody dials an inbound leg that is not there

@@ -174,3 +174,14 @@ async def test_shipped_menu_loads_as_a_version(
         assert row is not None and "problems.yaml" in row.files and "intents.yaml" in row.files
     finally:
         await engine.dispose()
+
+
+async def test_two_processes_reloading_the_same_change_make_one_version(
+    sessions, redis, menus
+) -> None:  # type: ignore[no-untyped-def]
+    first, second = library(sessions, redis, menus), library(sessions, redis, menus)
+    await first.reload(by="cli")
+    (menus / "main.yaml").write_text(SMALL.replace("Dzień dobry", "Witamy"), encoding="utf-8")
+    results = await asyncio.gather(first.reload(by="watch"), second.reload(by="watch"))
+    assert sorted(r.changed for r in results) == [False, True]
+    assert [v.id for v in await first.versions()] == [2, 1]

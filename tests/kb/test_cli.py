@@ -85,3 +85,13 @@ def test_cli_show_of_a_missing_article_is_a_one_line_error(
 ) -> None:
     assert run(config, "show", "nie-ma") == 1
     assert capsys.readouterr().err.strip() == "kck: error: knowledge base: no article 'nie-ma'"
+
+
+def test_cli_check_validates_a_folder_without_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["kb", "check", str(SEED)]) == 0
+    assert f"{len(read_folder(SEED))} cards OK" in capsys.readouterr().out
+    (tmp_path / "zla.md").write_text("---\nid: zla\ntitle: Zła\n---\n", encoding="utf-8")
+    assert main(["kb", "check", str(tmp_path)]) == 1
+    assert "zla.md:" in capsys.readouterr().err

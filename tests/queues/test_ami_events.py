@@ -83,3 +83,32 @@ async def test_resync_snapshot_closes_gone_channels(router: Router, clock: Manua
     await RouterAMIAdapter(router).reconcile(snapshot)
     assert await router.call_state(req.call_id) is None
     assert await router.phone_state("ala") == "UNAVAILABLE"
+
+
+async def test_dial_end_without_answer_settles_the_offer_even_if_the_dialling_process_died(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req)
+    assert offer is not None
+    adapter = RouterAMIAdapter(router)
+    late = event(
+        Event="DialEnd", Uniqueid=req.uniqueid, DestChannel="PJSIP/102-0007", DialStatus="NOANSWER"
+    )
+    await adapter.on_event(late)  # not the phone of the current offer: ignored
+    assert (await router.agent_status("ala")).state is AgentState.OFFERED  # type: ignore[union-attr]
+    await adapter.on_event(
+        event(
+            Event="DialEnd",
+            Uniqueid=req.uniqueid,
+            DestChannel="PJSIP/101-0008",
+            DialStatus="NOANSWER",
+        )
+    )
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.PAUSED and status.reason == "no_answer"
+    assert await router.position(req.call_id) == 1
+    # the waiting loop's own late report changes nothing
+    assert await router.offer_not_answered(offer.offer_id) == []
+    assert await router.position(req.call_id) == 1

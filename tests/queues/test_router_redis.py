@@ -358,3 +358,23 @@ async def test_callback_request_can_join_the_queue_directly(
     assert await router.enqueue(req, callback_number="+48600100200") is None
     offers = await router.agent_login("ala")
     assert [(o.call_id, o.kind) for o in offers] == [(req.call_id, OfferKind.CALLBACK)]
+
+
+async def test_wrap_up_end_is_known_for_the_desk(router: Router, clock: ManualClock) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req)
+    assert offer is not None
+    await router.offer_answered(offer.offer_id)
+    await router.call_ended(req.call_id, EndCause.COMPLETED)
+    assert await router.wrap_up_ends_at("ala") == clock.now() + timedelta(seconds=30)
+
+
+async def test_hot_desk_login_dials_and_watches_the_phone_the_agent_sits_at(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala", extension="120")
+    await router.device_state("PJSIP/120", "INUSE")
+    assert await router.enqueue(request(clock, {"taxes": 1})) is None
+    offers = await router.device_state("PJSIP/120", "NOT_INUSE")
+    assert [(o.dial, o.extension) for o in offers] == [("PJSIP/120", "120")]

@@ -19,7 +19,7 @@ intents:
     next: queue_documents
     skills: [documents]
     kb_topic: dowod-osobisty
-    confirm_prompt: pl/kck/intent-documents
+    confirm_prompt: pl/intent_documents
 """
 
 
@@ -72,7 +72,7 @@ def test_phrases_are_lower_case_without_punctuation(tmp_path: Path) -> None:
         (GOOD + "free_form: maybe\n", 10, "'free_form' must be true or false"),
         (GOOD + "  documents:\n    phrases: [x]\n", 10, "duplicate key 'documents'"),
         (
-            GOOD.replace("    confirm_prompt: pl/kck/intent-documents\n", ""),
+            GOOD.replace("    confirm_prompt: pl/intent_documents\n", ""),
             4,
             "missing 'confirm_prompt'",
         ),
@@ -98,7 +98,7 @@ def test_same_phrase_in_two_intents_names_both(tmp_path: Path) -> None:
         "  passports:\n"
         "    phrases: [Paszport]\n"
         "    next: queue_documents\n"
-        "    confirm_prompt: pl/kck/intent-passports\n"
+        "    confirm_prompt: pl/intent_passports\n"
     )
     with pytest.raises(IntentsError) as caught:
         load_intent_file(write(tmp_path, text))

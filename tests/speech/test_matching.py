@@ -19,11 +19,11 @@ intents:
   documents:
     phrases: [dowód osobisty, paszport]
     next: queue_documents
-    confirm_prompt: pl/kck/intent-documents
+    confirm_prompt: pl/intent_documents
   parking:
     phrases: [mandat za parkowanie, parkowanie]
     next: queue_parking
-    confirm_prompt: pl/kck/intent-parking
+    confirm_prompt: pl/intent_parking
 """
 
 
