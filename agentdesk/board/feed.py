@@ -12,9 +12,11 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from agentdesk.board.snapshot import apply_agent_event, merge_live
+from agentdesk.reports.metrics import CountingRules
 from kck.bus import EventBus
 from kck.clock import Clock
 
@@ -33,10 +35,12 @@ class BoardFeed:
         count: Counter,
         clock: Clock,
         *,
+        rules: CountingRules | None = None,
         min_interval_s: float = 1.0,
         client_backlog: int = 64,
     ) -> None:
         self.bus = bus
+        self.rules = rules
         self.count = count
         self.clock = clock
         self.min_interval_s = min_interval_s
@@ -47,6 +51,9 @@ class BoardFeed:
         self._again = False
         self._last_count = float("-inf")
         self._live_stats: dict[str, Any] | None = None
+        # The latest live event per agent: the SQL recorder writes the same change a moment
+        # later, so a recount must not show an agent's older state from the table.
+        self._agent_events: dict[str, dict[str, Any]] = {}
         self._listening = asyncio.Event()
         self.recounts = 0
 
@@ -89,7 +96,12 @@ class BoardFeed:
 
     async def snapshot(self) -> dict[str, Any]:
         """Today's board counted now, with the latest live router fields laid over it."""
-        return merge_live(await self.count(), self._live_stats)
+        board = merge_live(await self.count(), self._live_stats, self.rules)
+        for event in list(self._agent_events.values()):
+            row = next((r for r in board["agents"] if r["agent"] == event.get("agent")), None)
+            if row is None or _not_older(event.get("since"), row.get("since")):
+                apply_agent_event(board, event)
+        return board
 
     def _send(self, message: Message) -> None:
         for queue in list(self._clients):
@@ -138,6 +150,8 @@ class BoardFeed:
 
     def _on_event(self, channel: str, event_type: str, data: dict[str, Any]) -> None:
         if channel == AGENTS_CHANNEL:
+            if data.get("agent"):
+                self._agent_events[str(data["agent"])] = data
             self._send({"type": "agent", "data": data})
         else:
             self._live_stats = data
@@ -168,6 +182,18 @@ class BoardFeed:
                 self._send({"type": "snapshot", "data": board})
             if not self._again:
                 return
+
+
+def _not_older(event_since: Any, row_since: Any) -> bool:
+    """Whether a live event is at least as recent as the state the table shows."""
+    if not row_since:
+        return True
+    if not event_since:
+        return False
+    try:
+        return datetime.fromisoformat(str(event_since)) >= datetime.fromisoformat(str(row_since))
+    except ValueError:
+        return True
 
 
 __all__ = ["AGENTS_CHANNEL", "STATS_CHANNEL", "BoardFeed", "apply_agent_event"]

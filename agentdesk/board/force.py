@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from kck.db.models import AgentStateLog, AuditEntry, Role, User
 from kck.services import Services
+from queues.model import AgentState
+from queues.router import AgentStateRefused, Router, UnknownAgent
 
 AUDIT_ACTION = "agent.force_state"
 
@@ -23,7 +25,14 @@ class ForcedState(enum.StrEnum):
 
 
 class ForceStateError(ValueError):
-    """The request cannot be carried out; the message names the agent or field."""
+    """The request cannot be carried out; the message names the agent or field.
+
+    `status`: the HTTP status that says why (400 bad field, 404 no such agent, 409 the agent's
+    current state does not allow it)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AgentStateWriter(Protocol):
@@ -44,13 +53,28 @@ class LoggedStateWriter:
         async with self.services.sessions.begin() as session:
             user_id = await session.scalar(select(User.id).where(User.username == username))
             if user_id is None:
-                raise ForceStateError(f"no agent {username!r}")
+                raise ForceStateError(f"no agent {username!r}", status=404)
             session.add(AgentStateLog(agent_id=user_id, state=state, reason=reason, at=now))
         await self.services.bus.broadcast(
             "agents",
             "agent_state",
             {"agent": username, "state": state, "reason": reason, "since": now.isoformat()},
         )
+
+
+class RouterStateWriter:
+    """The router's agent states (`queues.router.Router.set_agent_state`) as a state writer."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def set(self, username: str, state: str, reason: str | None = None) -> None:
+        try:
+            await self.router.set_agent_state(username, AgentState(state), reason)
+        except UnknownAgent as exc:
+            raise ForceStateError(f"agent {username!r}: {exc}", status=409) from None
+        except AgentStateRefused as exc:
+            raise ForceStateError(str(exc), status=409) from None
 
 
 @dataclass(frozen=True)
@@ -85,18 +109,20 @@ async def force_state(
     actor: str,
     address: str | None,
 ) -> None:
-    """Check the agent exists, change the state, record who did it (in that order: an audit row
-    is written only for a change that happened)."""
+    """Change the state, then record who did it (an audit row only for a change that happened;
+    the writer refuses agents it does not know)."""
+    previous: str | None = None
     async with services.sessions() as session:
         user = await session.scalar(select(User).where(User.username == request.agent))
-        if user is None or user.role != Role.AGENT.value:
-            raise ForceStateError(f"no agent {request.agent!r}")
-        previous = await session.scalar(
-            select(AgentStateLog.state)
-            .where(AgentStateLog.agent_id == user.id)
-            .order_by(AgentStateLog.id.desc())
-            .limit(1)
-        )
+        if user is not None and user.role != Role.AGENT.value:
+            raise ForceStateError(f"no agent {request.agent!r} ({user.role})", status=404)
+        if user is not None:
+            previous = await session.scalar(
+                select(AgentStateLog.state)
+                .where(AgentStateLog.agent_id == user.id)
+                .order_by(AgentStateLog.id.desc())
+                .limit(1)
+            )
     await writer.set(request.agent, request.state.value, request.reason)
     async with services.sessions.begin() as session:
         session.add(

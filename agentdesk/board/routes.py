@@ -51,7 +51,9 @@ def register_board_routes(
             services.sessions, rules, names, services.settings.tz, services.clock.now()
         )
 
-    app[feed_key] = BoardFeed(services.bus, count, services.clock, min_interval_s=min_interval_s)
+    app[feed_key] = BoardFeed(
+        services.bus, count, services.clock, rules=rules, min_interval_s=min_interval_s
+    )
     app[state_writer_key] = state_writer or LoggedStateWriter(services)
 
     async def run_feed(app: web.Application) -> AsyncIterator[None]:
@@ -148,8 +150,7 @@ async def force_agent_state(request: web.Request) -> web.Response:
             address=request.remote,
         )
     except ForceStateError as exc:
-        status = 404 if str(exc).startswith("no agent") else 400
-        return web.json_response({"error": str(exc)}, status=status)
+        return web.json_response({"error": str(exc)}, status=exc.status)
     return web.json_response(
         {"agent": wanted.agent, "state": wanted.state.value, "reason": wanted.reason}
     )

@@ -16,11 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdesk.reports.metrics import (
+    COUNTER_NAMES,
     CallFacts,
     CountingRules,
+    ServiceLevelTarget,
     occupancy_pct,
     state_intervals,
     summarize,
+    summary_from_counters,
 )
 from agentdesk.reports.periods import day_start
 from agentdesk.reports.records import load_calls, load_state_records
@@ -31,8 +34,18 @@ RECENT = timedelta(minutes=30)
 # A caller still waiting from before midnight is still on today's board (but not a week back).
 WAITING_LOOKBACK = timedelta(days=1)
 AGENT_STATES = ("available", "offered", "on_call", "wrap_up", "paused", "logged_out")
-# Fields of the router's per-queue snapshot that are live truth (Redis), not history.
-LIVE_FIELDS = ("waiting", "longest_wait_s", "oldest_waiting_since", "agents_by_state")
+# Board fields the router's day counters can replace.
+COUNTED_FIELDS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "handled",
+    "service_level_pct",
+    "asa_s",
+    "aht_s",
+    "abandon_rate_pct",
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +101,7 @@ def _queue_block(
 ) -> dict[str, Any]:
     target = rules.target_for(queue_id)
     today = summarize(calls, rules, target, now)
-    recent = summarize([c for c in calls if c.arrived_at >= now - RECENT], rules, target, now)
+    recent = summarize([c for c in calls if c.counted_at >= now - RECENT], rules, target, now)
     block: dict[str, Any] = {"id": queue_id, "name": name, **today.as_json()}
     block["service_level_30min_pct"] = recent.service_level_pct
     block["below_target_30min"] = recent.below_target
@@ -147,21 +160,107 @@ def _live_queues(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {}
 
 
-def merge_live(board: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:
-    """Lay the router's live fields (waiting, longest wait, agents per state) over the board."""
+def _counters(entry: dict[str, Any]) -> dict[str, int] | None:
+    if "entered" not in entry:
+        return None
+    return {name: int(entry.get(name) or 0) for name in COUNTER_NAMES}
+
+
+def _overlay(
+    block: dict[str, Any],
+    counters: dict[str, int] | None,
+    waiting: int | None,
+    longest_wait_s: float | None,
+    at: datetime | None,
+    target: ServiceLevelTarget,
+) -> None:
+    """Replace the counted fields of `block` with the router's (FCR and the 30-minute service
+    level stay counted from SQL: the router has no such counters)."""
+    if counters is not None:
+        live = summary_from_counters(counters, target).as_json()
+        for key in (*COUNTED_FIELDS, "below_target"):
+            block[key] = live[key]
+    if waiting is not None:
+        block["waiting"] = waiting
+        block["longest_wait_s"] = longest_wait_s if waiting else None
+        block["oldest_waiting_since"] = (
+            (at - timedelta(seconds=longest_wait_s)).isoformat()
+            if waiting and at is not None and longest_wait_s is not None
+            else None
+        )
+
+
+def merge_live(
+    board: dict[str, Any], stats: dict[str, Any] | None, rules: CountingRules | None = None
+) -> dict[str, Any]:
+    """Lay the router's live snapshot (`queues.stats`) over the counted board.
+
+    Waiting calls and agents' states live only in Redis; the day's counters are the router's
+    too and run ahead of the SQL recorder, so where the router sent them they win. The
+    arithmetic is the same (`summary_from_counters` → `queues.stats.derive`).
+    """
     if not stats:
         return board
+    rules = rules or CountingRules()
+    at = _parse_time(stats.get("at"))
     live = _live_queues(stats)
+    totals = dict.fromkeys(COUNTER_NAMES, 0)
+    have_totals = False
+    waiting_total, longest_total = 0, 0.0
+    known = {str(block["id"]) for block in board["queues"]}
+    for queue_id, live_entry in live.items():
+        if queue_id not in known:  # a queue the router has that no counted call named yet
+            target = rules.target_for(queue_id)
+            name = str(live_entry.get("name_pl") or queue_id)
+            board["queues"].append(
+                {
+                    "id": queue_id,
+                    "name": name,
+                    **summarize([], rules, target).as_json(),
+                    "service_level_30min_pct": None,
+                    "below_target_30min": False,
+                }
+            )
     for block in board["queues"]:
         entry = live.get(str(block["id"]))
-        if entry:
-            block.update({k: entry[k] for k in LIVE_FIELDS if k in entry})
-    total = stats.get("total")
-    if isinstance(total, dict):
-        board["total"].update({k: total[k] for k in LIVE_FIELDS if k in total})
-    elif live:
-        board["total"]["waiting"] = sum(int(e.get("waiting", 0)) for e in live.values())
+        if not entry:
+            continue
+        counters = _counters(entry)
+        if counters is not None:
+            have_totals = True
+            for name, value in counters.items():
+                totals[name] += value
+        waiting = int(entry["waiting"]) if "waiting" in entry else None
+        longest = float(entry.get("longest_wait_s") or 0.0)
+        waiting_total += waiting or 0
+        if waiting:
+            longest_total = max(longest_total, longest)
+        _overlay(block, counters, waiting, longest, at, rules.target_for(str(block["id"])))
+    if live:
+        _overlay(
+            board["total"],
+            totals if have_totals else None,
+            waiting_total,
+            longest_total,
+            at,
+            rules.default_target,
+        )
+    agents = stats.get("agents")
+    if isinstance(agents, dict):
+        for row in agents.get("list") or []:
+            if isinstance(row, dict):
+                apply_agent_event(board, row)
+        occupancy = agents.get("occupancy")
+        if isinstance(occupancy, int | float):
+            board["total"]["occupancy_pct"] = 100.0 * occupancy
     return board
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def apply_agent_event(board: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:

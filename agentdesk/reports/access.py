@@ -65,7 +65,8 @@ def add_guarded_route(
 
 
 async def principal_of(request: web.Request) -> Principal | None:
-    desk_session: Any = request.get("desk_session")
+    security = _desk_security(request.app)
+    desk_session: Any = request.get(security.session_request_key) if security is not None else None
     if desk_session is not None:
         return Principal(
             str(desk_session.username), str(desk_session.role), str(desk_session.csrf_token)

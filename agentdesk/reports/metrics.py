@@ -7,9 +7,12 @@ docs/supervisor.md ("Definitions"); the functions below are the normative versio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from queues.stats import COUNTERS as COUNTER_NAMES
+from queues.stats import derive
 
 # The wrap-up outcome the desk records for a call closed at the first line (desk's WrapUpOutcome).
 RESOLVED_FIRST_LINE = "resolved_first_line"
@@ -37,6 +40,12 @@ class CallFacts:
     wrapup_outcome: str | None = None
     ivr_branch: str | None = None
     wrap_up_s: float = 0.0
+
+    @property
+    def counted_at(self) -> datetime:
+        """The moment that files the call under a day and hour: entry to the queue (as the
+        router's counters do), else arrival (calls that never reached a queue)."""
+        return self.queued_at or self.arrived_at
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,6 @@ class CallSummary:
     short_abandoned: int
     waiting: int
     answered_within_target: int
-    service_level_base: int
     handled: int
     resolved_first_line: int
     service_level_pct: float | None
@@ -196,72 +204,107 @@ class CallSummary:
         }
 
 
+def _pct(ratio: float | None) -> float | None:
+    return None if ratio is None else 100.0 * ratio
+
+
+def summary_from_counters(
+    counters: Mapping[str, float],
+    target: ServiceLevelTarget,
+    *,
+    waiting: int = 0,
+    oldest_waiting_since: datetime | None = None,
+    longest_wait_s: float | None = None,
+    resolved_first_line: int = 0,
+) -> CallSummary:
+    """The ratios of a period's counters, by the router's own arithmetic (`queues.stats.derive`).
+
+    Service level here is the router's `service_level_with_abandons`: answered within the
+    target / (answered + abandoned − short abandons); calls still waiting and calls sent to
+    voicemail or a callback are not in it.
+    """
+    counts = {k: int(v) for k, v in counters.items()}
+    ratios = derive(counts)
+    handled = counts.get("handled", 0)
+    return CallSummary(
+        offered=counts.get("entered", 0),
+        answered=counts.get("answered", 0),
+        abandoned=counts.get("abandoned", 0),
+        short_abandoned=counts.get("abandoned_short", 0),
+        waiting=waiting,
+        answered_within_target=counts.get("answered_in_sl", 0),
+        handled=handled,
+        resolved_first_line=resolved_first_line,
+        service_level_pct=_pct(ratios["service_level_with_abandons"]),
+        asa_s=ratios["asa_s"],
+        aht_s=ratios["aht_s"],
+        abandon_rate_pct=_pct(ratios["abandon_rate"]),
+        fcr_pct=percent(resolved_first_line, handled),
+        longest_wait_s=longest_wait_s,
+        oldest_waiting_since=oldest_waiting_since,
+        target=target,
+    )
+
+
+def call_counters(
+    calls: Iterable[CallFacts], rules: CountingRules, target: ServiceLevelTarget
+) -> tuple[dict[str, int], list[CallFacts]]:
+    """The router's counters (same names, same rules as its Lua script) for calls from SQL,
+    and the calls still waiting."""
+    counters = dict.fromkeys(COUNTER_NAMES, 0)
+    waiting: list[CallFacts] = []
+    for call in calls:
+        if not is_offered(call):
+            continue
+        counters["entered"] += 1
+        if is_waiting(call):
+            waiting.append(call)
+            continue
+        waited = wait_s(call) or 0.0
+        if is_answered(call):
+            counters["answered"] += 1
+            counters["wait_answered_ms"] += round(waited * 1000)
+            if waited <= target.within_s:
+                counters["answered_in_sl"] += 1
+        elif is_abandoned(call):
+            counters["abandoned"] += 1
+            counters["wait_abandoned_ms"] += round(waited * 1000)
+            if waited < rules.short_abandon_s:
+                counters["abandoned_short"] += 1
+            if waited <= target.within_s:
+                counters["abandoned_in_sl"] += 1
+        if is_handled(call) and call.answered_at is not None and call.ended_at is not None:
+            counters["handled"] += 1
+            counters["talk_ms"] += round((call.ended_at - call.answered_at).total_seconds() * 1000)
+            counters["wrap_ms"] += round(call.wrap_up_s * 1000)
+    return counters, waiting
+
+
 def summarize(
     calls: Iterable[CallFacts],
     rules: CountingRules,
     target: ServiceLevelTarget | None = None,
     now: datetime | None = None,
 ) -> CallSummary:
-    """Count one set of calls.
+    """Count one set of calls: the router's counters, its ratios, plus first-contact resolution.
 
-    Service level = answered within the target time / (offered calls that have left the queue,
-    short abandons excluded); calls still waiting are not yet decided and are left out.
-    Abandon rate = abandoned (short ones excluded) / offered (short abandons excluded).
-    ASA = mean wait of answered calls. AHT = mean handle time of handled calls.
-    FCR = handled calls marked resolved at the first line / handled calls.
+    ASA = mean wait of answered calls. AHT = (talk + wrap-up) / handled calls. Abandon rate =
+    (abandoned − short) / (offered − short). FCR = handled calls marked resolved at the first
+    line / handled calls.
     """
     target = target or rules.default_target
-    offered = answered = abandoned = short = waiting = within = 0
-    handled = resolved = 0
-    answer_waits: list[float] = []
-    handle_times: list[float] = []
-    oldest: datetime | None = None
-    for call in calls:
-        if not is_offered(call):
-            continue
-        offered += 1
-        if is_waiting(call):
-            waiting += 1
-            if call.queued_at is not None and (oldest is None or call.queued_at < oldest):
-                oldest = call.queued_at
-            continue
-        if is_answered(call):
-            answered += 1
-            waited = wait_s(call) or 0.0
-            answer_waits.append(waited)
-            if waited <= target.within_s:
-                within += 1
-        elif is_abandoned(call):
-            abandoned += 1
-            if is_short_abandon(call, rules):
-                short += 1
-        if is_handled(call):
-            handled += 1
-            if call.wrapup_outcome == RESOLVED_FIRST_LINE:
-                resolved += 1
-            handled_for = handle_s(call)
-            if handled_for is not None:
-                handle_times.append(handled_for)
-    base = offered - waiting - short
+    calls = list(calls)
+    counters, waiting = call_counters(calls, rules, target)
+    resolved = sum(1 for c in calls if is_handled(c) and c.wrapup_outcome == RESOLVED_FIRST_LINE)
+    oldest = min((c.queued_at for c in waiting if c.queued_at is not None), default=None)
     longest = (now - oldest).total_seconds() if oldest is not None and now is not None else None
-    return CallSummary(
-        offered=offered,
-        answered=answered,
-        abandoned=abandoned,
-        short_abandoned=short,
-        waiting=waiting,
-        answered_within_target=within,
-        service_level_base=base,
-        handled=handled,
-        resolved_first_line=resolved,
-        service_level_pct=percent(within, base),
-        asa_s=mean(answer_waits),
-        aht_s=mean(handle_times),
-        abandon_rate_pct=percent(abandoned - short, offered - short),
-        fcr_pct=percent(resolved, handled),
-        longest_wait_s=max(0.0, longest) if longest is not None else None,
+    return summary_from_counters(
+        counters,
+        target,
+        waiting=len(waiting),
         oldest_waiting_since=oldest,
-        target=target,
+        longest_wait_s=max(0.0, longest) if longest is not None else None,
+        resolved_first_line=resolved,
     )
 
 

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, column, func, inspect, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from agentdesk.reports.metrics import CallFacts, StateRecord, wrap_up_seconds
+from agentdesk.reports.metrics import CallFacts, StateRecord, is_waiting, wrap_up_seconds
 from kck.db.models import AgentStateLog, Call, User
 from kck.db.types import UTCDateTime
 
 NO_IVR = "(bez IVR / no IVR)"
+IVR_SLACK = timedelta(hours=1)
 
 # The desk owns these tables; reports read them without importing the desk's models.
 _tickets = table("tickets", column("id"), column("category"), column("created_at", UTCDateTime()))
@@ -42,12 +43,16 @@ async def load_calls(
     queue: str | None = None,
     include_waiting_since: datetime | None = None,
 ) -> list[CallFacts]:
-    """Calls that arrived in [start, end), with their wrap-up times.
+    """Calls counted in [start, end) (entered a queue then, or arrived then if never queued),
+    with their wrap-up times.
 
     `include_waiting_since`: also calls that arrived earlier (from that moment) and are still
     waiting — the board shows a caller who has waited since before midnight.
     """
-    condition: ColumnElement[bool] = (Call.arrived_at >= start) & (Call.arrived_at < end)
+    # Arrival comes before queue entry by the IVR time; read a little earlier, filter below.
+    condition: ColumnElement[bool] = (Call.arrived_at >= start - IVR_SLACK) & (
+        Call.arrived_at < end
+    )
     if include_waiting_since is not None:
         condition = or_(
             condition,
@@ -75,7 +80,7 @@ async def load_calls(
             session, start - timedelta(hours=1), end + timedelta(days=1), wrap_up_only=True
         )
     wraps = wrap_up_seconds(states)
-    return [
+    calls = [
         CallFacts(
             call_id=row.id,
             arrived_at=row.arrived_at,
@@ -89,6 +94,11 @@ async def load_calls(
             wrap_up_s=wraps.get(row.id, 0.0),
         )
         for row in rows
+    ]
+    return [
+        c
+        for c in calls
+        if start <= c.counted_at < end or (include_waiting_since is not None and is_waiting(c))
     ]
 
 

@@ -141,7 +141,7 @@ def _metric_cells(summary: CallSummary) -> tuple[Cell, ...]:
 def _grouped(calls: Sequence[CallFacts], periods: list[Period]) -> list[list[CallFacts]]:
     groups: list[list[CallFacts]] = [[] for _ in periods]
     for call in calls:
-        index = locate(call.arrived_at, periods)
+        index = locate(call.counted_at, periods)
         if index is not None:
             groups[index].append(call)
     return groups
@@ -157,10 +157,11 @@ def build_report(
     queue: str | None = None,
     tickets: TicketCounts | None = None,
 ) -> Report:
-    """Count `calls` (each belongs to the local day and hour it arrived in) — pure."""
+    """Count `calls` (each belongs to the local day and hour it entered a queue, or arrived in
+    if it never did) — pure."""
     day_periods = days(first, last, tz)
     hour_periods = hours(first, last, tz)
-    in_range = [c for c in calls if locate(c.arrived_at, day_periods) is not None]
+    in_range = [c for c in calls if locate(c.counted_at, day_periods) is not None]
     if queue:
         in_range = [c for c in in_range if c.queue == queue]
     target = rules.target_for(queue)

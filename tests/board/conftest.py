@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,28 +11,24 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from agentdesk.app import create_app
+from agentdesk.accounts import Accounts
+from agentdesk.app import DeskParts, create_app
 from agentdesk.board import register_board_routes
-from agentdesk.reports import Principal, principal_resolver_key, register_report_routes
+from agentdesk.board.force import AgentStateWriter
+from agentdesk.kb_adapter import KbKnowledge
+from agentdesk.reports import register_report_routes
+from agentdesk.router_backend import RouterDeskBackend
+from kb import KnowledgeBase
 from kck.clock import ManualClock
 from kck.db.models import Role, User
 from kck.services import Services
+from queues.router import Router
+from tests.queues.conftest import make_config
 
 # A Tuesday morning in Kraków (CET).
 MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-TEST_COOKIE = "kck_test_principal"
 
 SignIn = Callable[[TestClient, str, str], Awaitable[str]]
-
-
-async def cookie_principal(request: web.Request) -> Principal | None:
-    """Test-only sign-in until the desk's sessions are mounted: the cookie names a known session."""
-    token = request.cookies.get(TEST_COOKIE)
-    sessions: dict[str, Principal] = request.app[test_sessions_key]
-    return sessions.get(token or "")
-
-
-test_sessions_key: web.AppKey[dict[str, Principal]] = web.AppKey("test_sessions")
 
 
 @pytest.fixture
@@ -45,11 +41,21 @@ def board_services(services: Services, clock: ManualClock) -> Services:
     return replace(services, clock=clock)
 
 
-def build_board_app(services: Services) -> web.Application:
-    app = create_app(services, lambda: {"mode": "test", "parts": {}})
-    app[test_sessions_key] = {}
-    app[principal_resolver_key] = cookie_principal
-    register_board_routes(app, min_interval_s=0.0)
+def make_router(services: Services) -> Router:
+    """The real router on the test Redis, on the same live channels as the services' bus."""
+    return Router(services.redis, make_config(), prefix=services.bus.prefix, clock=services.clock)
+
+
+def build_board_app(
+    services: Services, router: Router | None = None, state_writer: AgentStateWriter | None = None
+) -> web.Application:
+    """The desk's application (sign-in, roles, CSRF) with the board and reports mounted."""
+    parts = DeskParts(
+        backend=RouterDeskBackend(router or make_router(services), services.clock),
+        knowledge=KbKnowledge(KnowledgeBase(services.engine)),
+    )
+    app = create_app(services, lambda: {"mode": "test", "parts": {}}, parts)
+    register_board_routes(app, state_writer, min_interval_s=0.0)
     register_report_routes(app)
     return app
 
@@ -64,14 +70,42 @@ async def board_client(
     await client.close()  # before the Redis fixture empties and closes its client
 
 
+PASSWORD = "hasło-do-tablicy-2026"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no csrf_token field in the page"
+    return found.group(1)
+
+
 @pytest.fixture
-def sign_in() -> SignIn:
+def sign_in(board_services: Services) -> SignIn:
+    accounts = Accounts(board_services.sessions)
+    made: set[str] = set()
+
     async def sign(client: TestClient, username: str, role: str) -> str:
-        """Sign `username` in with `role` on this client; returns their CSRF token."""
-        token, csrf = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        client.app[test_sessions_key][token] = Principal(username, role, csrf)
-        client.session.cookie_jar.update_cookies({TEST_COOKIE: token})
-        return csrf
+        """Make the account (once) and sign in through the login form, as a person would;
+        returns the session's CSRF token."""
+        router_agent = make_config().agents.get(username)
+        extension = router_agent.extension if router_agent else "150"
+        if username not in made:
+            await accounts.add(
+                username, PASSWORD, Role(role), extension=extension, display_name=username.title()
+            )
+            made.add(username)
+        login = await client.get("/login")
+        response = await client.post(
+            "/login",
+            data={
+                "username": username,
+                "password": PASSWORD,
+                "extension": extension if role == "agent" else "",
+                "csrf_token": csrf_of(await login.text()),
+            },
+        )
+        assert response.status == 200, await response.text()
+        return csrf_of(await response.text())
 
     return sign
 

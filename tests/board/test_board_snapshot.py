@@ -173,3 +173,48 @@ async def test_agent_event_moves_an_agent_between_state_counts(engine: AsyncEngi
     assert board["total"]["agents_by_state"]["available"] == 1
     bartek = next(a for a in board["agents"] if a["agent"] == "bartek")
     assert (bartek["state"], bartek["reason"]) == ("available", None)
+
+
+async def test_router_snapshot_counters_replace_the_counted_ones_with_the_same_arithmetic(
+    engine: AsyncEngine,
+) -> None:
+    await seed(engine)
+    board = await build_board(session_factory(engine), RULES, NAMES, WARSAW, NOW)
+    # The shape `queues.stats.QueueStatistics.snapshot()` broadcasts on channel `stats`.
+    router = {
+        "at": NOW.isoformat(),
+        "queues": {
+            "vehicles": {
+                "waiting": 2,
+                "longest_wait_s": 45.0,
+                "entered": 10,
+                "answered": 6,
+                "answered_in_sl": 3,
+                "abandoned": 3,
+                "abandoned_short": 1,
+                "wait_answered_ms": 60000,
+                "handled": 5,
+                "talk_ms": 500000,
+                "wrap_ms": 100000,
+            },
+        },
+        "agents": {
+            "list": [
+                {"agent": "celina", "state": "available", "reason": None, "since": NOW.isoformat()}
+            ],
+            "occupancy": 0.5,
+        },
+    }
+
+    merged = merge_live(board, router, RULES)
+
+    vehicles = next(q for q in merged["queues"] if q["id"] == "vehicles")
+    assert (vehicles["offered"], vehicles["answered"], vehicles["abandoned"]) == (10, 6, 3)
+    assert vehicles["service_level_pct"] == 3 / (6 + 3 - 1) * 100
+    assert vehicles["asa_s"] == 10.0 and vehicles["aht_s"] == 120.0
+    assert vehicles["abandon_rate_pct"] == 2 / 9 * 100
+    assert vehicles["fcr_pct"] == 50.0  # first-contact resolution stays counted from SQL
+    assert vehicles["oldest_waiting_since"] == (NOW - timedelta(seconds=45)).isoformat()
+    assert merged["total"]["waiting"] == 2 and merged["total"]["offered"] == 10
+    assert merged["total"]["occupancy_pct"] == 50.0
+    assert any(a["agent"] == "celina" and a["state"] == "available" for a in merged["agents"])

@@ -80,10 +80,11 @@ def test_answer_exactly_at_the_target_counts_as_in_time() -> None:
     assert summarize([call("a", 20.001, "answered")], RULES).service_level_pct == 0.0
 
 
-def test_callback_after_long_wait_is_offered_but_neither_answered_nor_abandoned() -> None:
-    summary = summarize([call("a", 400, "callback")], RULES)
-    assert (summary.offered, summary.answered, summary.abandoned) == (1, 0, 0)
-    assert summary.service_level_pct == 0.0
+def test_callback_after_long_wait_is_offered_but_left_out_of_service_level() -> None:
+    summary = summarize([call("a", 400, "callback"), call("b", 30, "answered")], RULES)
+    assert (summary.offered, summary.answered, summary.abandoned) == (2, 1, 0)
+    assert summary.service_level_pct == 0.0  # the late answer only; the callback is diverted
+    assert summary.abandon_rate_pct == 0.0
 
 
 def test_handle_time_is_talk_plus_wrap_up() -> None:

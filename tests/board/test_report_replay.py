@@ -4,7 +4,7 @@ must equal a count made independently from the generator's ground truth."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -25,7 +25,7 @@ def truth(calls: list[SimCall]) -> dict[str, float | int]:
     answered = [c for c in queued if c.fate == "answered"]
     abandoned = [c for c in queued if c.fate == "abandoned"]
     short = [c for c in abandoned if c.wait_s < 5]
-    decided = len(queued) - len(short)
+    decided = len(answered) + len(abandoned) - len(short)
     return {
         "offered": len(queued),
         "answered": len(answered),
@@ -34,13 +34,18 @@ def truth(calls: list[SimCall]) -> dict[str, float | int]:
         "sl": 100 * sum(1 for c in answered if c.wait_s <= 20) / decided,
         "asa": sum(c.wait_s for c in answered) / len(answered),
         "aht": sum(c.talk_s + c.wrap_s for c in answered) / len(answered),
-        "abandon_rate": 100 * (len(abandoned) - len(short)) / decided,
+        "abandon_rate": 100 * (len(abandoned) - len(short)) / (len(queued) - len(short)),
         "fcr": 100 * sum(1 for c in answered if c.wrapup == "resolved_first_line") / len(answered),
     }
 
 
+def counted_at(call: SimCall) -> datetime:
+    """Calls are filed under the moment they entered the queue (the router's rule)."""
+    return call.queued_at or call.arrived_at
+
+
 def local_hour_label(call: SimCall) -> str:
-    local = call.arrived_at.astimezone(WARSAW)
+    local = counted_at(call).astimezone(WARSAW)
     return f"{local:%Y-%m-%d %H}:00 {local.tzname()}"
 
 
@@ -71,7 +76,7 @@ async def test_report_of_a_simulated_day_equals_an_independent_count(
     assert total.fcr_pct == pytest.approx(expected["fcr"], abs=1e-6)
 
     for row, day in zip(report.daily, DAYS, strict=True):
-        own = [c for c in replayed if c.arrived_at.astimezone(WARSAW).date() == day]
+        own = [c for c in replayed if counted_at(c).astimezone(WARSAW).date() == day]
         day_truth = truth(own)
         assert row.summary.offered == day_truth["offered"]
         assert row.summary.answered == day_truth["answered"]
@@ -113,14 +118,14 @@ async def test_daily_counts_equal_a_plain_sql_count_of_the_calls_table(
     async with session_factory(engine)() as session:
         rows = (
             await session.execute(
-                select(Call.arrived_at, Call.outcome).where(Call.queued_at.is_not(None))
+                select(Call.queued_at, Call.outcome).where(Call.queued_at.is_not(None))
             )
         ).all()
         in_table = await session.scalar(select(func.count()).select_from(Call))
     assert in_table == len(replayed)
     by_day: dict[date, Counter[str]] = defaultdict(Counter)
-    for arrived_at, outcome in rows:
-        by_day[arrived_at.astimezone(WARSAW).date()][outcome] += 1
+    for queued_at, outcome in rows:
+        by_day[queued_at.astimezone(WARSAW).date()][outcome] += 1
     for row, day in zip(report.daily, DAYS, strict=True):
         assert row.summary.offered == sum(by_day[day].values())
         assert row.summary.answered == by_day[day]["answered"]
@@ -137,3 +142,33 @@ async def test_queue_filter_counts_only_that_queue(
     own = [c for c in replayed if c.queue == "vehicles"]
     assert report.total.offered == len(own)
     assert report.total.answered == sum(1 for c in own if c.fate == "answered")
+
+
+async def test_tickets_are_counted_per_category_and_per_unit(engine: AsyncEngine) -> None:
+    from agentdesk.tickets.models import Ticket, TicketUnit
+
+    async with session_factory(engine).begin() as session:
+        for n, (category, units) in enumerate(
+            [("greenery", ["ZZM"]), ("greenery", ["ZZM", "ZDMK"]), ("waste", ["MPO"])]
+        ):
+            ticket = Ticket(
+                number=f"KCK/2026/{n + 1}",
+                category=category,
+                description="opis",
+                created_at=datetime(2026, 10, 24, 9 + n, tzinfo=UTC),
+                units=[TicketUnit(unit_code=u) for u in units],
+            )
+            session.add(ticket)
+        session.add(
+            Ticket(
+                number="KCK/2026/99",
+                category="roads_pavements",
+                description="poza zakresem dat",
+                created_at=datetime(2026, 10, 26, 12, tzinfo=UTC),
+            )
+        )
+    report = await make_report(engine, session_factory(engine), DAYS[0], DAYS[1], WARSAW, RULES)
+
+    assert report.tickets.available
+    assert dict(report.tickets.by_category) == {"greenery": 2, "waste": 1}
+    assert dict(report.tickets.by_unit) == {"ZZM": 2, "ZDMK": 1, "MPO": 1}

@@ -165,5 +165,6 @@
     };
   }
   connect();
+  tick();
   setInterval(tick, 1000);
 })();
