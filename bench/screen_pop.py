@@ -28,11 +28,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
-
-from day import _prepare_config  # noqa: E402
-from record import distribution, machine, save, table  # noqa: E402
+import aiohttp
+from aiohttp import web
+from day import _prepare_config
+from record import distribution, machine, save, table
 
 
 class Desk:
