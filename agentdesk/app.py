@@ -16,8 +16,6 @@ from agentdesk.accounts import Accounts
 from agentdesk.desk_socket import close_open_sockets, desk_socket, sockets_key
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.i18n import catalogue
-from agentdesk.interim_knowledge import InterimKnowledge
-from agentdesk.interim_queues import InterimQueues
 from agentdesk.keys import (
     accounts_key,
     backend_key,
@@ -65,12 +63,13 @@ TICKET_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 
 @dataclass
 class DeskParts:
-    """What the desk is wired to; `create_app` builds the interim parts when not given."""
+    """What the desk is wired to: the router, the knowledge base, the city units (default: the
+    units file of the installation)."""
 
-    backend: DeskBackend | None = None
-    knowledge: KnowledgePort | None = None
+    backend: DeskBackend
+    knowledge: KnowledgePort
     units: CityUnits | None = None
-    # Parts with start()/stop() that live as long as the application (e.g. the wrap-up sweeper).
+    # Parts with async start()/stop() that live as long as the application.
     lifecycle: list[Any] = field(default_factory=list)
 
 
@@ -79,16 +78,9 @@ def units_file(services: Services) -> Path:
     return configured if configured.exists() else SHIPPED_UNITS
 
 
-def create_app(
-    services: Services, health: HealthSource, desk: DeskParts | None = None
-) -> web.Application:
+def create_app(services: Services, health: HealthSource, desk: DeskParts) -> web.Application:
     """Build the web application around already-started services."""
-    desk = desk or DeskParts()
-    if desk.backend is None:
-        interim = InterimQueues(services)
-        desk.backend = interim
-        desk.lifecycle.append(interim)
-    knowledge = desk.knowledge or InterimKnowledge([])
+    knowledge = desk.knowledge
     units = desk.units or load_units(units_file(services))
     prefix = services.settings.redis.key_prefix
 

@@ -1,7 +1,6 @@
 """Runs the web application as a runtime component (an aiohttp site on the configured bind).
 
-The desk is wired here to the router (the runtime's "router" component) and the knowledge base;
-without a router (a web-only process) it falls back to the interim Redis slice of the contract.
+The desk is wired here to the router (the runtime's "router" component) and the knowledge base.
 """
 
 from __future__ import annotations
@@ -19,6 +18,8 @@ from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.router_backend import RouterDeskBackend
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.services import Services
+from queues.config import load_routing_config
+from queues.router import Router
 
 if TYPE_CHECKING:
     from kck.runtime import Runtime
@@ -45,24 +46,38 @@ class WebComponent:
             return {"mode": "?", "parts": {"web": self.health()}}
         return self._runtime.health()
 
-    def desk_parts(self) -> DeskParts:
+    async def desk_parts(self) -> DeskParts:
         router_component = None
         if self._runtime is not None:
             router_component = next(
                 (c for c in self._runtime.components if c.name == "router"), None
             )
-        parts = DeskParts(knowledge=KbKnowledge(KnowledgeBase(self.services.engine)))
-        router = getattr(router_component, "router", None)
-        if router is not None:
-            parts.backend = RouterDeskBackend(router, self.services.clock)
-        else:
-            log.warning("no router component: the desk uses its interim Redis queue slice")
-        return parts
+        router: Router | None = getattr(router_component, "router", None)
+        if router is None:
+            # A web-only process: the router's state is in the shared Redis all the same; its
+            # timers (wrap-up ends, escalations) run in the process that has the router component.
+            log.warning(
+                "no router component in this process: the desk reads and writes the shared Redis"
+            )
+            loop = asyncio.get_running_loop()
+            settings = self.services.settings
+            config = await loop.run_in_executor(None, load_routing_config, settings.config_dir)
+            router = Router(
+                self.services.redis,
+                config,
+                prefix=settings.redis.key_prefix,
+                clock=self.services.clock,
+                tz=settings.tz,
+            )
+        return DeskParts(
+            backend=RouterDeskBackend(router, self.services.clock),
+            knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
+        )
 
     async def start(self) -> None:
         # The Polish stemmer takes seconds to load: load it now, not on the first screen-pop.
         self._warm_up = asyncio.create_task(load_polish_analyzer(), name="kb analyzer warm-up")
-        self.app = create_app(self.services, self._health, self.desk_parts())
+        self.app = create_app(self.services, self._health, await self.desk_parts())
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         http = self.services.settings.http
@@ -95,8 +110,6 @@ async def create_web_component(services: Services) -> WebComponent:
 
 async def demo_accounts(services: Services) -> list[DemoAccount]:
     """For `kck demo` only: accounts for the agents of agents.yaml plus staff; print the result."""
-    from queues.config import load_routing_config
-
     loop = asyncio.get_running_loop()
     config = await loop.run_in_executor(None, load_routing_config, services.settings.config_dir)
     agents = [(a.username, a.name, a.extension) for a in config.agents.values()]

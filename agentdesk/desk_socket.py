@@ -145,7 +145,12 @@ class DeskSocket:
         if offer is not None and status.state in _CALL_STATES:
             await self._pop(offer)
         prefix = self.services.bus.channel("")
+        task = asyncio.current_task()
         while True:
+            # redis-py can swallow a cancellation landing while a read times out (it returns
+            # None): a cancel that was asked for must still end the loop.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
             if message is None or message.get("type") != "message":
                 continue
@@ -165,8 +170,6 @@ class DeskSocket:
             return
         if kind == "offer":
             await self._pop(Offer.from_json(data))
-        elif kind in ("offer_withdrawn", "call_ended", "call_answered"):
-            await self.ws.send_json({"type": kind, "data": data})
 
     async def _pop(self, offer: Offer) -> None:
         if offer.call_id in self.shown_calls:

@@ -17,8 +17,10 @@ import multiprocessing
 import shutil
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ENV = (
     b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
@@ -26,6 +28,7 @@ ENV = (
     b"agi_language: pl\nagi_context: kck-inbound\nagi_extension: 126165555\nagi_priority: 4\n\n"
 )
 KEYS = (b"1", b"5", b"2")
+OFFICE_HOURS = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
 SHIPPED_MENUS = Path(__file__).resolve().parents[1] / "config" / "menus"
 
 
@@ -107,7 +110,7 @@ async def bench_ivr(sessions: int, concurrency: int, folder: Path) -> tuple[floa
     from ivr.dialplan_gateway import DialplanQueueGateway
     from ivr.versions import MenuLibrary
     from kck.bus import EventBus
-    from kck.clock import SystemClock
+    from kck.clock import ManualClock
     from kck.db import Call, create_engine, session_factory, upgrade
     from kck.redis_server import PrivateRedis, connect
 
@@ -125,7 +128,7 @@ async def bench_ivr(sessions: int, concurrency: int, folder: Path) -> tuple[floa
             library,
             DialplanQueueGateway(EventBus(redis, "bench")),
             sessions_db,
-            clock=SystemClock(),
+            clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
             sounds_dir=folder / "sounds",
             recordings_dir=folder / "recordings",
         )

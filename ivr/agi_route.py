@@ -99,13 +99,24 @@ def create_ivr_route(
             with contextlib.suppress(Exception):
                 await channel.set_variable(CALL_ID_VARIABLE, call_id)
             recogniser = speech_provider() if speech_provider is not None else speech
+
+            async def handed_over(partial: CallResult) -> None:
+                # the path, queue and skills are on the call row while the caller waits
+                if recorded:
+                    await _update_call(sessions, call_id, partial, clock)
+
             interpreter = Interpreter(
-                loaded.menu, loaded.label, gateway=gateway, clock=clock, speech=recogniser
+                loaded.menu,
+                loaded.label,
+                gateway=gateway,
+                clock=clock,
+                speech=recogniser,
+                on_handover=handed_over,
             )
             result = await interpreter.run(channel, call)
-            if result.outcome is not IVROutcome.HUNG_UP_IN_IVR and not session.hung_up:
-                with contextlib.suppress(Exception):
-                    await channel.set_variable(OUTCOME_VARIABLE, _outcome_word(result))
+            # SET VARIABLE works on a hung-up channel too: the `h` extension and CDRs can use it
+            with contextlib.suppress(Exception):
+                await session.set_variable(OUTCOME_VARIABLE, _outcome_word(result))
             if recorded:
                 await _update_call(sessions, call_id, result, clock)
             log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -112,7 +113,10 @@ class Interpreter:
         clock: Clock,
         speech: IntentRecogniser | None = None,
         max_steps: int = 500,
+        on_handover: Callable[[CallResult], Awaitable[None]] | None = None,
     ) -> None:
+        """`on_handover` runs when a call is handed to a queue, before the wait (to record it)."""
+        self.on_handover = on_handover
         self.menu = menu
         self.version = version
         self.gateway = gateway
@@ -344,6 +348,8 @@ class _CallRun:
         await self.play(step.prompt)
         self.result.routing = request
         self.result.outcome = IVROutcome.QUEUED
+        if self.i.on_handover is not None:
+            await self.i.on_handover(self.result)
         await self.i.gateway.enqueue(request)
         outcome = await self.i.gateway.wait(request, self.channel)
         self.result.queue_outcome = outcome

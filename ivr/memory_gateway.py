@@ -26,6 +26,7 @@ class InMemoryQueueGateway:
     def __post_init__(self) -> None:
         self._waits: dict[str, asyncio.Future[QueueOutcome]] = {}
         self._arrived: dict[str, asyncio.Event] = {}
+        self.arrivals: asyncio.Queue[RoutingRequest] = asyncio.Queue()  # every enqueue, in order
 
     def _arrival(self, call_id: str) -> asyncio.Event:
         return self._arrived.setdefault(call_id, asyncio.Event())
@@ -33,6 +34,7 @@ class InMemoryQueueGateway:
     async def enqueue(self, request: RoutingRequest) -> None:
         self.waiting.append(request)
         self.handed_over.append(request)
+        self.arrivals.put_nowait(request)
 
     async def wait(self, request: RoutingRequest, channel: Channel) -> QueueOutcome:
         if self.answer_at_once is not None:

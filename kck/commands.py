@@ -7,9 +7,11 @@ import asyncio
 import json
 import logging
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kck.clock import ShiftedClock, business_day_offset
 from kck.db import create_engine, safe_url, status, upgrade
 from kck.logs import configure_logging
 from kck.runtime import Runtime
@@ -51,6 +53,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)"
     )
     demo.add_argument("--calls-per-hour", type=float, default=240.0, help="simulated arrival rate")
+    demo.add_argument(
+        "--real-time-of-day",
+        action="store_true",
+        help="use the real clock even outside office hours (default: a business-day clock, so callers find the offices open)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema: upgrade, status, revision")
@@ -128,9 +135,13 @@ def demo_settings(args: argparse.Namespace) -> Settings:
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = demo_settings(args)
     configure_logging(settings.log.level, settings.log.json_lines)
-    runtime = Runtime(
-        settings, demo=True, migrate=True, options={"calls_per_hour": args.calls_per_hour}
-    )
+    options: dict[str, Any] = {"calls_per_hour": args.calls_per_hour}
+    offset = timedelta(0)
+    if not args.real_time_of_day:
+        offset = business_day_offset(datetime.now(UTC), settings.tz)
+    if offset:
+        options["clock"] = ShiftedClock(offset)
+    runtime = Runtime(settings, demo=True, migrate=True, options=options)
 
     async def run() -> None:
         runtime.stop_on_signals()
@@ -138,6 +149,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         web = next((c for c in runtime.components if c.name == "web"), None)
         url = getattr(web, "url", "?")
         print(f"kck demo is running: open {url}  (Ctrl-C stops it)", flush=True)
+        if offset:
+            shown = (
+                (datetime.now(UTC) + offset).astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M")
+            )
+            print(f"the demo runs on a business-day clock: it is {shown} in the centre", flush=True)
         for component in runtime.components:
             for line in getattr(component, "notes", []):
                 print(line, flush=True)

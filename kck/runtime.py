@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kck.bus import EventBus
+from kck.clock import SystemClock
 from kck.db import create_engine, require_current_schema, session_factory, upgrade
 from kck.redis_server import PrivateRedis, connect
 from kck.services import Services
@@ -101,6 +102,7 @@ class Runtime:
             redis=redis,
             bus=EventBus(redis, settings.redis.key_prefix),
             demo=self.demo,
+            clock=self.options.get("clock") or SystemClock(),
         )
         factories = COMPONENT_FACTORIES + (DEMO_COMPONENT_FACTORIES if self.demo else ())
         try:

@@ -63,7 +63,7 @@ class RouterAMIAdapter:
             call = await self.router.call_state(call_id)
             if call is None:
                 return
-            if call.get("kind") == "callback" and call.get("state") == "waiting":
+            if call.get("kind") == "callback":
                 return  # the caller left a callback request and hung up: keep the place
             cause = EndCause.COMPLETED if call.get("state") == "on_call" else EndCause.CALLER_HANGUP
             await self.router.call_ended(call_id, cause)

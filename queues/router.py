@@ -120,8 +120,18 @@ class Router:
         return status, offers
 
     # calls ----------------------------------------------------------------------------------
-    async def enqueue(self, request: RoutingRequest) -> Offer | None:
-        """Put a call in its queue; returns the offer when an agent was free at once."""
+    async def enqueue(
+        self,
+        request: RoutingRequest,
+        *,
+        held_by_waiter: bool = False,
+        callback_number: str | None = None,
+    ) -> Offer | None:
+        """Put a call in its queue; returns the offer when an agent was free at once.
+
+        `held_by_waiter`: a waiting loop holds the caller (`wait_in_queue` sets it and renews a
+        heartbeat; without one the call is not offered). `callback_number`: the call joins as a
+        callback request (nobody on the line; an agent is offered a callback)."""
         queue = self.config.queue(request.queue)
         for skill in request.skills:
             if skill not in self.config.skills:
@@ -149,10 +159,16 @@ class Router:
             queue.service_level.within_s,
             self.config.short_abandon_s,
             request.uniqueid,
+            "1" if held_by_waiter else "0",
+            callback_number or "",
         )
         if status == "duplicate":
             log.warning("call %s is already queued; enqueue ignored", request.call_id)
         return next((o for o in offers if o.call_id == request.call_id), None)
+
+    async def keep_waiter_alive(self, call_id: str, ttl_s: int = 15) -> None:
+        """The waiting loop of `call_id` is alive (renewed well within `ttl_s`)."""
+        await self.store.redis.set(self.store.key("waiter", call_id), "1", ex=ttl_s)
 
     async def offer_answered(self, offer_id: str, at: datetime | None = None) -> bool:
         """The agent answered (`at`: when, if reported late); False if already known/stale."""
@@ -215,10 +231,10 @@ class Router:
             raise AgentStateRefused(f"agent {username}: {state} is set by the router only")
         if state is AgentState.PAUSED and not reason:
             raise AgentStateRefused(f"agent {username}: a pause needs a reason code")
-        if state is AgentState.AVAILABLE and await self.store.agent(username) is None:
-            return await self.agent_login(username)
         status, offers = await self._run("agent_state", username, state.value, reason or "")
         if status == "unknown_agent":
+            if state is AgentState.AVAILABLE:
+                return await self.agent_login(username)
             raise UnknownAgent(f"agent {username!r} has not logged in")
         if status.startswith("busy:"):
             raise AgentStateRefused(f"agent {username}: cannot become {state} while {status[5:]}")
@@ -325,7 +341,7 @@ class Router:
             call = await self.store.call(call_id)
             if call is None or int(call.get("qms", "0")) > taken_ms:
                 continue  # queued after the snapshot: it cannot be in it
-            if call.get("kind") == "callback" and call.get("state") == "waiting":
+            if call.get("kind") == "callback" and call.get("state") != "on_call":
                 continue  # the caller hung up on purpose; the callback keeps its place
             uniqueid = call.get("uid", "")
             if call.get("kind") == "callback":

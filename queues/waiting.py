@@ -137,7 +137,8 @@ def _waited(w: _Waiting) -> float:
 async def _run(w: _Waiting) -> QueueResult:
     queue = w.router.config.queue(w.request.queue)
     clock = w.router.clock
-    offer = await w.router.enqueue(w.request)
+    await w.router.keep_waiter_alive(w.call_id)
+    offer = await w.router.enqueue(w.request, held_by_waiter=True)
     started = clock.monotonic()
     next_announce = started + queue.announce_every_s
     first_announcement_done = False
@@ -154,6 +155,7 @@ async def _run(w: _Waiting) -> QueueResult:
             continue
         if check_anyway:
             last_check = clock.monotonic()
+            await w.router.keep_waiter_alive(w.call_id)
             if await w.router.call_state(w.call_id) is None:
                 return QueueResult(QueueOutcome.CLOSED, w.call_id, wait_s=_waited(w))
         if clock.monotonic() - started >= queue.max_wait_s:
@@ -260,6 +262,7 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
     if status == "CANCEL" or w.session.hung_up:
         raise CallerHungUp("caller hung up while the agent's phone rang")
     why = "busy" if status in _PHONE_BUSY else "no_answer"
+    await w.router.keep_waiter_alive(w.call_id)  # the ring may have outlasted the heartbeat
     await w.router.offer_not_answered(offer.offer_id, why)
     queue = w.router.config.queue(w.request.queue)
     await w.session.set_music(True, queue.moh_class)

@@ -60,6 +60,7 @@
     if ((s.state === "available" || s.state === "paused" || s.state === "logged_out") &&
         (previous === "wrap_up" || previous === "offered" || previous === "on_call")) {
       clearPop();
+      if (previous === "offered" && s.reason === "no_answer") { banner(t("reason.no_answer")); }
     }
     tick();
   }
@@ -317,9 +318,6 @@
       var msg = JSON.parse(event.data);
       if (msg.type === "state") { showState(msg.data); }
       else if (msg.type === "pop") { showPop(msg.data); }
-      else if (msg.type === "offer_withdrawn") {
-        if (pop && pop.offer_id === msg.data.offer_id) { clearPop(); banner(t("reason.no_answer")); }
-      }
       else if (msg.type === "pong") {
         var cb = window.__kck.pongs[msg.t]; if (cb) { delete window.__kck.pongs[msg.t]; cb(); }
       }

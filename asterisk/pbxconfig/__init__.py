@@ -1,6 +1,12 @@
 """The Asterisk 20/22 configuration kck ships: dialplan, manager, PJSIP, fallback queue, MOH."""
 
-from .inputs import AgentPhone, AsteriskConfigInputs, ConfigInputError, TrunkTemplate
+from .inputs import (
+    AgentPhone,
+    AsteriskConfigInputs,
+    ConfigInputError,
+    TrunkTemplate,
+    derive_sip_password,
+)
 from .render import FILES, render_asterisk_config, render_asterisk_config_text
 
 __all__ = [
@@ -9,6 +15,7 @@ __all__ = [
     "AsteriskConfigInputs",
     "ConfigInputError",
     "TrunkTemplate",
+    "derive_sip_password",
     "render_asterisk_config",
     "render_asterisk_config_text",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -24,6 +27,16 @@ def _check(
 ) -> None:
     if not pattern.match(value):
         raise ConfigInputError(f"{field_name}={value!r}: {what}")
+
+
+def derive_sip_password(master_secret: str, extension: str) -> str:
+    """A phone's SIP password derived from one secret kept outside the repository (e.g. the
+    environment), so `config/agents.yaml` never holds passwords: HMAC-SHA256, 24 characters."""
+    if len(master_secret) < 12:
+        raise ConfigInputError("SIP master secret: must have 12+ characters")
+    digest = hmac.new(master_secret.encode(), f"kck-sip:{extension}".encode(),
+                      hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().rstrip("=").lower()[:24]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from .ami_server import AMIServer, AMIUser
 from .call import CallOutcome, CallResult, DialAttempt, SimulatedCall
-from .call_stream import CITY_HALL_HOURLY_SHAPE, CallStream
+from .call_stream import CITY_HALL_HOURLY_SHAPE, CallStream, CityHallCallers
 from .clock import SimClock
 from .pbx import PBXSimulator
 from .phones import DeviceState, SimulatedPhone
@@ -25,6 +25,7 @@ __all__ = [
     "CallResult",
     "CallStream",
     "CallerScript",
+    "CityHallCallers",
     "DeviceState",
     "DialAttempt",
     "DigitPress",

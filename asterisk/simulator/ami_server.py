@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import re
 import time
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
-from .channel import ChannelState
 from .events import CALL
 from .pbx import OriginateRequest
 from .scripts import CallerScript
@@ -41,10 +41,21 @@ ACTION_CLASS = {"originate": "originate", "hangup": "system", "redirect": "call"
 
 @dataclass(frozen=True)
 class AMIUser:
+    """A manager.conf user: secret, read/write classes, and `permit` networks (empty = any)."""
+
     secret: str
     read: frozenset[str] = ALL_CLASSES
     write: frozenset[str] = ALL_CLASSES
     permit: tuple[str, ...] = ()
+
+    def permits(self, address: str) -> bool:
+        if not self.permit:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(net, strict=False) for net in self.permit)
 
 
 class AMIServer:
@@ -103,6 +114,7 @@ class AMISession:
     writer: asyncio.StreamWriter
     user: str | None = None
     events_on: bool = True
+    event_mask: frozenset[str] | None = None    # `Events: call,agent` limits the classes
     filters: list[tuple[bool, re.Pattern[str]]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
@@ -123,6 +135,8 @@ class AMISession:
             return
         allowed = self.server.users[self.user].read
         if not classes & allowed:
+            return
+        if self.event_mask is not None and not classes & self.event_mask:
             return
         if self.filters:
             text = "".join(f"{k}: {v}\r\n" for k, v in message)
@@ -214,7 +228,11 @@ class AMISession:
         if needed and needed not in self.server.users[self.user].write:
             self.error(action, "Permission denied")
             return True
-        await handler(action)
+        try:
+            await handler(action)
+        except Exception as exc:     # a simulator bug must not take the session down
+            log.exception("simulated AMI action %s failed", action.name)
+            self.error(action, f"Internal error: {type(exc).__name__}")
         return True
 
     def security_event(self, name: str, severity: str, tail: Headers,
@@ -235,25 +253,26 @@ class AMISession:
         else:
             body = [*head, *account, *addresses, *tail, ("SessionTV", session_tv)]
         message = [("Event", name), ("Privilege", "security,all"), *body]
-        if self.user is not None and "security" in self.server.users[self.user].read:
+        if self.wants("security"):
             self.write(message)
 
     async def login(self, action: AMIAction) -> bool:
         username = action.get("Username") or ""
         user = self.server.users.get(username)
-        if user is None or user.secret != (action.get("Secret") or ""):
+        peer = self.writer.get_extra_info("peername") or ("", 0)
+        if user is None or user.secret != (action.get("Secret") or "") or not user.permits(
+                str(peer[0])):
             await self.pbx.clock.sleep(1.0)      # Asterisk answers a failed login after ~1 s
             self.error(action, "Authentication failed")
             return False
         self.user = username
-        if (action.get("Events") or "").lower() == "off":
-            self.events_on = False
+        self.set_event_mask(action.get("Events") or "on")
         self.respond(action, "Success", ("Message", "Authentication accepted"))
         uptime = str(int(self.pbx.clock.now() - self.pbx.booted_at))
-        if "system" in user.read and self.events_on:
+        if self.wants("system"):
             self.write([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
                         ("LastReload", uptime), ("Status", "Fully Booted")])
-        if self.events_on:
+        if self.wants("security"):
             self.security_event("SuccessfulAuth", "Informational", [("UsingPassword", "0")])
         return True
 
@@ -261,9 +280,27 @@ class AMISession:
         self.respond(action, "Success", ("Ping", "Pong"),
                      ("Timestamp", f"{self.pbx.clock.now():.6f}"))
 
+    def wants(self, event_class: str) -> bool:
+        """Would this session receive an event of that class (user's read + event mask)?"""
+        if self.user is None or not self.events_on:
+            return False
+        if event_class not in self.server.users[self.user].read:
+            return False
+        return self.event_mask is None or event_class in self.event_mask
+
+    def set_event_mask(self, mask: str) -> None:
+        """`on`/`off`, or a list of classes (`call,agent`), as Asterisk reads it."""
+        value = mask.strip().lower()
+        if value in ("off", "no", "false", "0", "none"):
+            self.events_on, self.event_mask = False, None
+        elif value in ("on", "yes", "true", "1", "all", ""):
+            self.events_on, self.event_mask = True, None
+        else:
+            self.events_on = True
+            self.event_mask = frozenset(c.strip() for c in value.split(",") if c.strip())
+
     async def act_events(self, action: AMIAction) -> None:
-        mask = (action.get("EventMask") or "on").lower()
-        self.events_on = mask not in ("off", "none")
+        self.set_event_mask(action.get("EventMask") or "on")
         self.respond(action, "Success", ("Events", "On" if self.events_on else "Off"))
 
     async def act_filter(self, action: AMIAction) -> None:
@@ -291,7 +328,7 @@ class AMISession:
                      ("CoreReloadDate", booted.strftime("%Y-%m-%d")),
                      ("CoreReloadTime", booted.strftime("%H:%M:%S")),
                      ("CoreCurrentCalls", str(len(self.pbx.calls))),
-                     ("CoreProcessedCalls", str(self.pbx._uid_seq)))
+                     ("CoreProcessedCalls", str(self.pbx.channels_created)))
 
     async def act_getvar(self, action: AMIAction) -> None:
         variable = action.get("Variable")
@@ -469,8 +506,9 @@ class AMISession:
         count = 0
         state_text = {"NOT_INUSE": "Not in use", "INUSE": "In use", "RINGING": "Ringing",
                       "UNAVAILABLE": "Unavailable"}
-        endpoints = [(self.pbx.caller_endpoint, "INUSE" if self.pbx._trunk_calls else "NOT_INUSE",
-                      self.pbx._trunk_calls)]
+        trunk_calls = self.pbx.trunk_calls
+        endpoints = [(self.pbx.caller_endpoint, "INUSE" if trunk_calls else "NOT_INUSE",
+                      trunk_calls)]
         endpoints += [(p.endpoint, p.state.value, 1 if p.state.value in ("INUSE", "RINGING")
                        else 0) for p in self.pbx.phones.values()]
         for endpoint, state, active in endpoints:
@@ -523,10 +561,10 @@ class AMISession:
             script = CallerScript(number=number or None, name=name or None,
                                   dialed=self.pbx.hotline, label="originate", channel="Local",
                                   patience=originated_patience(application, data))
-            variables = tuple(tuple(v.split("=", 1)) for v in action.get_all("Variable")
-                              if "=" in v)
+            variables = tuple((k, v) for k, _, v in (item.partition("=") for item in
+                                                      action.get_all("Variable") if "=" in item))
             self.pbx.place_call(script, originate=OriginateRequest(
-                action.action_id, application, data, variables))  # type: ignore[arg-type]
+                action.action_id, application, data, variables))
             return
         phone = self.pbx.phone_for_dial_target(target)
         reason = "0"
@@ -571,4 +609,4 @@ def write_silence(path: Path, seconds: float) -> None:
         w.writeframes(b"\x00\x00" * int(max(0.0, seconds) * 8000))
 
 
-__all__ = ["AMIServer", "AMIUser", "ChannelState"]
+__all__ = ["AMIServer", "AMIUser"]

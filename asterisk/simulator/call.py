@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .channel import SimChannel
-from .scripts import CallerScript
+from .scripts import CallerScript, DigitPress
 
 if TYPE_CHECKING:
-    from .pbx import PBXSimulator
+    from .pbx import OriginateRequest, PBXSimulator
 
 
 class CallResult(enum.Enum):
     """How a simulated call ended, from the caller's point of view."""
 
     TALKED_TO_AGENT = "talked_to_agent"          # bridged to an agent phone via Dial
-    ENDED_BY_CONTROLLER = "ended_by_controller"  # the AGI hung up / finished with KCK_DONE=1
+    ENDED_BY_CONTROLLER = "ended_by_controller"  # kck hung up (AGI or AMI) / set KCK_DONE=1
     CALLER_HUNG_UP = "caller_hung_up"            # patience ran out before an agent answered
     FALLBACK_QUEUE = "fallback_queue"            # the AGI failed; the dialplan's Queue() took it
     REDIRECTED = "redirected"                    # moved elsewhere by AMI Redirect
@@ -71,7 +71,7 @@ class SimulatedCall:
     agi_finished: asyncio.Event = field(default_factory=asyncio.Event)  # AGISTATUS is set
     redirect_target: tuple[str, str, int] = ("", "", 1)
     peer: SimChannel | None = None   # the ";1" half of a Local caller (plays the caller)
-    originate: Any = None            # the AMI Originate that placed a Local call, if any
+    originate: OriginateRequest | None = None   # the AMI Originate of a Local call, if any
     peer_moh: str | None = None      # music class the ;1 half plays (Originate MusicOnHold)
     agi_dead: bool = False           # AGI answers 511 for channel commands (hangup or redirect)
     controller_hung_up: bool = False  # the AGI sent HANGUP: the channel is already going away
@@ -86,7 +86,7 @@ class SimulatedCall:
     agent_answered_at: float | None = None
     dial_attempts: list[DialAttempt] = field(default_factory=list)
     recordings: list[Path] = field(default_factory=list)
-    _steps: deque[Any] = field(default_factory=deque)
+    _steps: deque[DigitPress] = field(default_factory=deque)
     _pending: deque[tuple[float, str]] = field(default_factory=deque)
     _done: asyncio.Future[CallOutcome] | None = None
     _task: asyncio.Task[None] | None = None

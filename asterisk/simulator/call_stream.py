@@ -6,10 +6,11 @@ import asyncio
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .call import CallOutcome, SimulatedCall
 from .pbx import PBXSimulator
-from .scripts import CallerScript
+from .scripts import CallerScript, DigitPress
 
 # Share of a day's calls per hour 0..23 (Europe/Warsaw), shaped like a city hall hotline:
 # quiet night, a morning peak at 9-11, a smaller one after lunch.
@@ -39,6 +40,41 @@ CITY_HALL_HOURLY_SHAPE: tuple[float, ...] = (
     1.0,
     0.5,
 )
+
+
+@dataclass(frozen=True)
+class CityHallCallers:
+    """A `make_script` for `CallStream`: varied, plausible callers of a city hotline.
+
+    Polish mobile or landline numbers in E.164 (a share withheld), a menu choice from
+    `menu_digits` pressed `think` seconds into the first prompt (some callers press nothing and
+    wait), now and then a second digit, and patience drawn between `patience` bounds.
+    """
+
+    menu_digits: str = "123456"
+    withheld_share: float = 0.08
+    no_input_share: float = 0.1
+    second_digit_share: float = 0.3
+    patience: tuple[float, float] = (45.0, 420.0)
+    think: tuple[float, float] = (0.8, 4.0)
+    utterance: Path | None = None
+
+    def __call__(self, n: int, rng: random.Random) -> CallerScript:
+        number: str | None
+        if rng.random() < self.withheld_share:
+            number = None
+        elif rng.random() < 0.8:
+            number = f"+48{rng.choice('5678')}{rng.randrange(10**7, 10**8)}"
+        else:
+            number = f"+4812{rng.randrange(10**6, 10**7)}"
+        presses: list[DigitPress] = []
+        if rng.random() >= self.no_input_share:
+            presses.append(DigitPress(rng.choice(self.menu_digits), rng.uniform(*self.think)))
+            if rng.random() < self.second_digit_share:
+                presses.append(DigitPress(rng.choice(self.menu_digits), rng.uniform(*self.think)))
+        return CallerScript(number=number, digits=tuple(presses),
+                            patience=rng.uniform(*self.patience), utterance=self.utterance,
+                            label=f"caller-{n}")
 
 
 @dataclass

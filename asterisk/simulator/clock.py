@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 
 @dataclass
@@ -47,3 +48,19 @@ class SimClock:
         except TimeoutError:
             return event.is_set()
         return True
+
+    def kck_clock(self) -> KckClockView:
+        """The same simulated time in the shape of `kck.clock.Clock` (`now()` as an aware
+        datetime, `monotonic()`), so the controller can run on the simulator's time."""
+        return KckClockView(self)
+
+
+@dataclass(frozen=True)
+class KckClockView:
+    sim: SimClock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.sim.now(), UTC)
+
+    def monotonic(self) -> float:
+        return self.sim.elapsed()

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .agi_client import AGIAddress, FastAGISession, parse_agi_url
 from .ami_protocol import Headers
@@ -104,6 +104,15 @@ class PBXSimulator:
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
 
+    @property
+    def trunk_calls(self) -> int:
+        """Calls on the caller endpoint now (its device state is INUSE while > 0)."""
+        return self._trunk_calls
+
+    @property
+    def channels_created(self) -> int:
+        return self._uid_seq
+
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def ami_port(self) -> int:
@@ -139,8 +148,8 @@ class PBXSimulator:
             listener(name, privilege, headers)
         self.ami.publish(name, privilege, headers)
 
-    def spawn(self, coro: asyncio.Future[None] | asyncio.Task[None] | object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -493,7 +502,8 @@ class PBXSimulator:
                 call.hung_up_by = call.hung_up_by or "controller"
                 call.finish(CallResult.TALKED_TO_AGENT if call.agent is not None
                             else CallResult.ENDED_BY_CONTROLLER
-                            if call.hung_up_by == "controller" else CallResult.CALLER_HUNG_UP)
+                            if call.hung_up_by in ("controller", "pbx")
+                            else CallResult.CALLER_HUNG_UP)
                 return
             if call.redirected or (ch.context, ch.exten) != (self.inbound_context,
                                                               call.script.dialed):

@@ -96,6 +96,21 @@ class SpeechRecogniser:
         # A recording waiting behind others would miss its deadline anyway.
         self._max_pending = max_pending if max_pending is not None else 4 * workers
         self._in_flight: set[Future[Transcript]] = set()
+        self._loaded: tuple[str, ...] = ()
+
+    def health(self) -> dict[str, object]:
+        """For /health: up once started, the languages with a loaded model, the backlog."""
+        return {
+            "up": self._pool is not None,
+            "languages": list(self._loaded),
+            "workers": self.worker_pids(),
+            "pending": self.pending,
+        }
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live worker processes."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return sorted(pid for pid, proc in processes.items() if proc.is_alive())
 
     @property
     def pending(self) -> int:
@@ -121,6 +136,7 @@ class SpeechRecogniser:
             self._pool = self._new_pool()
         loop = asyncio.get_running_loop()
         loaded = await loop.run_in_executor(self._pool, loaded_languages)
+        self._loaded = loaded
         missing = sorted(set(self._preload) - set(loaded))
         if missing:
             logger.warning("speech: no usable model for %s; those callers get DTMF menus", missing)
@@ -143,7 +159,12 @@ class SpeechRecogniser:
             raise WorkersBusy(
                 f"{len(self._in_flight)} recordings already wait for {self._workers} worker(s)"
             )
-        job = self._pool.submit(recognise_file, str(audio_path), language, grammar)
+        try:
+            job = self._pool.submit(recognise_file, str(audio_path), language, grammar)
+        except BrokenProcessPool:
+            # A worker died before this call (killed, out of memory): fresh workers next time.
+            self._pool = None
+            raise
         self._in_flight.add(job)
         job.add_done_callback(self._in_flight.discard)
         try:
@@ -152,7 +173,7 @@ class SpeechRecogniser:
             job.cancel()  # drops it if still queued; a running decode finishes on its own
             raise
         except BrokenProcessPool:
-            # A worker died (killed, out of memory): the next call gets fresh workers.
+            # The worker died during this call: the next call gets fresh workers.
             self._pool = None
             raise
 

@@ -56,7 +56,6 @@ local function stat(call, field, by)
   end
 end
 local function periods_add(kind, field, by)
-  redis.call('SADD', k('periods'), DAY)
   redis.call('HINCRBY', k('st', 'd:' .. DAY, kind), field, by)
   redis.call('HINCRBY', k('st', 'h:' .. HOUR, kind), field, by)
 end
@@ -89,7 +88,7 @@ local function index_agent(name)
   return true
 end
 
-local function set_agent(name, state, reason, call_id)
+local function set_agent(name, state, reason, call_id, offer_id)
   local ak = k('agent', name)
   local prev = redis.call('HMGET', ak, 'state', 'since')
   if prev[1] and prev[2] then
@@ -97,10 +96,10 @@ local function set_agent(name, state, reason, call_id)
     if dur < 0 then dur = 0 end
     periods_add('agents', prev[1] .. '_ms', dur)
   end
-  redis.call('HSET', ak, 'state', state, 'reason', reason or '', 'since', NOW, 'since_iso', NOW_ISO,
-    'call', call_id or '')
-  if state == 'available' then redis.call('HSET', ak, 'idle', NOW) end
-  if state ~= 'offered' then redis.call('HSET', ak, 'offer', '') end
+  local fields = {'state', state, 'reason', reason or '', 'since', NOW, 'since_iso', NOW_ISO,
+    'call', call_id or '', 'offer', offer_id or ''}
+  if state == 'available' then fields[#fields + 1] = 'idle'; fields[#fields + 1] = NOW end
+  redis.call('HSET', ak, unpack(fields))
   index_agent(name)
   local ev = J('agent', name, 'state', state, 'reason', nz(reason), 'since', NOW_ISO,
     'call_id', nz(call_id))
@@ -185,6 +184,13 @@ local function best_agent(c)
   return best
 end
 
+-- an inbound call held by a waiting loop is offered only while that loop is alive (it renews
+-- `waiter:<id>`); a call whose controller died stays queued until its channel hangs up (AMI)
+local function offerable_call(id, needw)
+  if needw ~= '1' then return true end
+  return redis.call('EXISTS', k('waiter', id)) == 1
+end
+
 local function best_call(name)
   local skills = agent_skills(name)
   skills[ANY] = 5
@@ -208,9 +214,9 @@ local function best_call(name)
       end
     end
     if top == nil then return nil end
-    if not top.main then return top.id end
-    local others = redis.call('HGET', k('call', top.id), 'others') or '{}'
-    if meets(name, cjson.decode(others)) then return top.id end
+    local ch = redis.call('HMGET', k('call', top.id), 'others', 'needw', 'kind')
+    local held = ch[3] == 'callback' or offerable_call(top.id, ch[2])
+    if held and (not top.main or meets(name, cjson.decode(ch[1] or '{}'))) then return top.id end
     top.pos = top.pos + 1
     peek(top)
   end
@@ -225,13 +231,12 @@ local function make_offer(c, name)
   local offer_id = c.id .. '-' .. attempt
   local a = redis.call('HMGET', k('agent', name), 'ext', 'dial')
   redis.call('HSET', k('call', c.id), 'state', 'offered', 'offer', offer_id, 'agent', name)
-  redis.call('HSET', k('offer', offer_id), 'call', c.id, 'agent', name, 'kind', c.kind, 'ms', NOW)
-  set_agent(name, 'offered', nil, c.id)
-  redis.call('HSET', k('agent', name), 'offer', offer_id)
+  set_agent(name, 'offered', nil, c.id, offer_id)
   local json = J('offer_id', offer_id, 'call_id', c.id, 'agent', name, 'extension', a[1],
     'dial', a[2], 'ring_timeout_s', tonumber(c.ring), 'offered_at', NOW_ISO, 'kind', c.kind,
     'request', raw(c.request))
-  redis.call('HSET', k('offer', offer_id), 'json', json)
+  redis.call('HSET', k('offer', offer_id), 'call', c.id, 'agent', name, 'kind', c.kind, 'ms', NOW,
+    'json', json)
   stat(c, 'offers', 1)
   emit('offers', 'offer', json)
   live('agent:' .. name, 'offer', json)
@@ -242,6 +247,7 @@ end
 local function match_call(id)
   local c = load_call(id)
   if c == nil or c.state ~= 'waiting' then return false end
+  if c.kind ~= 'callback' and not offerable_call(id, c.needw) then return false end
   local name = best_agent(c)
   if name == nil then return false end
   make_offer(c, name)
@@ -264,6 +270,7 @@ end
 
 local function end_call(c, outcome, cause)
   unindex_call(c)
+  redis.call('DEL', k('waiter', c.id))
   local waited = NOW - tonumber(c.qms)
   local sd = tonumber(c.short_ms)
   if outcome == 'abandoned' then
@@ -333,7 +340,7 @@ local result_status = 'ok'
 
 if OP == 'enqueue' then
   -- call_id, request_json, queue, priority, primary, others_json, sched_json, ring_s, wrap_s,
-  -- sl_s, short_abandon_s, uniqueid, day_of_entry, hour_of_entry
+  -- sl_s, short_abandon_s, uniqueid, needs_waiter (1/0), callback_number ('' = inbound)
   local id = A[1]
   if redis.call('EXISTS', k('call', id)) == 1 then return {'duplicate', next_due()} end
   local prio = tonumber(A[4])
@@ -341,7 +348,8 @@ if OP == 'enqueue' then
     sched = A[7], ring = A[8], wrap = A[9], sl_ms = fmt(tonumber(A[10]) * 1000),
     short_ms = fmt(tonumber(A[11]) * 1000), uid = A[12], sd = DAY, sh = HOUR, qms = fmt(NOW),
     state = 'waiting', kind = 'inbound', attempts = 0, head = 0,
-    score = fmt(-prio * BAND + NOW)}
+    score = fmt(-prio * BAND + NOW), needw = A[13] or '0', cbnum = A[14] or ''}
+  if c.cbnum ~= '' then c.kind = 'callback' end
   local flat = {}
   for f, v in pairs(c) do
     if f ~= 'id' then flat[#flat + 1] = f; flat[#flat + 1] = v end
@@ -354,6 +362,10 @@ if OP == 'enqueue' then
   local pos = redis.call('ZRANK', k('queue', c.queue), id) + 1
   redis.call('HSET', k('call', id), 'entry_pos', pos)
   stat(c, 'entered', 1)
+  if c.kind == 'callback' then
+    stat(c, 'diverted', 1)
+    stat(c, 'callbacks_requested', 1)
+  end
   local ev = J('call_id', id, 'queue', c.queue, 'at', NOW_ISO, 'position', pos, 'uniqueid', c.uid,
     'request', raw(c.request))
   emit('queues', 'call_queued', ev)

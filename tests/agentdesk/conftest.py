@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,36 +19,81 @@ from aiohttp.test_utils import TestClient
 
 from agentdesk.accounts import Accounts
 from agentdesk.app import SHIPPED_UNITS, DeskParts, create_app
-from agentdesk.interim_knowledge import InterimCard, InterimKnowledge
-from agentdesk.interim_queues import InterimQueues
+from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.ports import Offer
+from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.tickets.units import load_units
+from kb import KnowledgeBase, load_polish_analyzer, read_folder
+from kck.db import create_engine, upgrade
 from kck.db.models import Call, Role
 from kck.services import Services
+from queues.config import AgentConfig, EscalationStep, QueueConfig, RoutingConfig, Skill
+from queues.model import EndCause, RoutingRequest
+from queues.router import Router
+from queues.timer import RouterTimer
 
 PASSWORD = "correct horse battery"
+KB_FOLDER = Path(__file__).resolve().parents[2] / "config" / "kb" / "pl"
 _offers = itertools.count(1)
 
-CARDS = [
-    InterimCard(
-        "wycinka-drzew",
-        "Zgłoszenie uszkodzonego lub niebezpiecznego drzewa",
-        "Złamane gałęzie, pochylone drzewo: ZZM przyjmuje zgłoszenia, pilne — Straż Miejska.",
-        ("greenery", "zielen", "tree-damaged"),
-    ),
-    InterimCard(
-        "dziura-w-jezdni",
-        "Ubytki w jezdni i chodniku",
-        "Dziura w drodze lub chodniku: zgłoszenie do Zarządu Dróg Miasta Krakowa.",
-        ("roads_pavements", "drogi", "pothole"),
-    ),
-    InterimCard(
-        "wywoz-odpadow",
-        "Nieodebrane odpady komunalne",
-        "Harmonogram wywozu, reklamacje nieodebranych śmieci: MPO.",
-        ("waste", "odpady"),
-    ),
-]
+
+def routing_config() -> RoutingConfig:
+    """Two queues like the shipped ones: a short wrap-up (2 s) and a long one (5 min)."""
+
+    def queue(name: str, wrap_up_s: int) -> QueueConfig:
+        return QueueConfig(
+            id=name,
+            name_pl=name,
+            name_en=name,
+            escalation=(EscalationStep(after_s=0),),
+            wrap_up_s=wrap_up_s,
+            ring_timeout_s=20,
+        )
+
+    skills = ("greenery", "roads", "waste", "general")
+    agents = {"anowak": "101", "pkowal": "102", "mwojcik": "104"}
+    return RoutingConfig(
+        skills={s: Skill(id=s, name_pl=s, name_en=s) for s in skills},
+        queues={"city_issues": queue("city_issues", 2), "long_wrap_up": queue("long_wrap_up", 300)},
+        agents={
+            name: AgentConfig(
+                username=name,
+                name=name.title(),
+                extension=ext,
+                skills={"greenery": 3, "roads": 3, "waste": 3, "general": 3},
+            )
+            for name, ext in agents.items()
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def kb_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database with the shipped Polish KB cards, made once (the stemmer loads once)."""
+    path = tmp_path_factory.mktemp("desk-template") / "template.db"
+
+    async def make() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+            kb = KnowledgeBase(engine, await load_polish_analyzer())
+            for _, card in await asyncio.get_running_loop().run_in_executor(
+                None, read_folder, KB_FOLDER
+            ):
+                await kb.save(card, author="tests")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(make())
+    return path
+
+
+@pytest.fixture
+def sqlite_url(kb_sqlite_template: Path, tmp_path: Path) -> str:
+    """The desk's tests run on a copy of the KB-seeded database."""
+    path = tmp_path / "kck.db"
+    shutil.copy(kb_sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 def routing_request(
@@ -53,7 +101,7 @@ def routing_request(
     caller: str | None = "+48600123456",
     *,
     category: str = "greenery",
-    intent: str | None = "tree-damaged",
+    intent: str | None = "fallen-tree",
     transcript: str | None = "przy ulicy Lubicz złamało się drzewo i gałęzie leżą na chodniku",
 ) -> dict[str, Any]:
     return {
@@ -62,7 +110,7 @@ def routing_request(
         "channel": "PJSIP/trunk-00000001",
         "caller": caller,
         "language": "pl",
-        "queue": "miasto",
+        "queue": "city_issues",
         "skills": {"greenery": 1},
         "priority": 0,
         "ivr_path": [
@@ -87,10 +135,11 @@ def routing_request(
 
 @dataclass
 class DeskWorld:
-    """The running desk app and the router's side of the contract, for one test."""
+    """The running desk app and the real router (the PBX's side is played by the test)."""
 
     services: Services
-    queues: InterimQueues
+    router: Router
+    backend: RouterDeskBackend
     accounts: Accounts
     app: web.Application
 
@@ -116,34 +165,54 @@ class DeskWorld:
             )
         return call_id
 
-    async def offer(self, agent: str, call_id: str, request: dict[str, Any] | None = None) -> Offer:
-        caller = request["caller"] if request else "+48600123456"
-        offer = Offer(
-            offer_id=f"offer-{next(_offers)}",
-            call_id=call_id,
-            agent=agent,
-            extension="101",
-            dial="PJSIP/101",
-            ring_timeout_s=15,
-            offered_at=datetime.now(UTC).isoformat(),
-            kind="inbound",
-            request=request or routing_request(call_id, caller),
-        )
-        await self.queues.make_offer(offer)
-        return offer
+    async def offer(
+        self,
+        agent: str,
+        call_id: str,
+        request: dict[str, Any] | None = None,
+        queue: str = "city_issues",
+    ) -> Offer:
+        """The IVR queues the call; the router offers it to `agent` (the only one available)."""
+        data = request or routing_request(call_id)
+        data = {**data, "queue": queue, "skills": {"greenery": 1}}
+        offer = await self.router.enqueue(RoutingRequest.from_dict(data))
+        assert offer is not None and offer.agent == agent, f"router offered {offer} instead"
+        return Offer.from_json(offer.to_dict())
+
+    async def answer(self, offer: Offer) -> None:
+        assert await self.router.offer_answered(offer.offer_id)
+
+    async def hang_up(self, call_id: str) -> None:
+        await self.router.call_ended(call_id, EndCause.COMPLETED)
+
+    async def ring_out(self, offer: Offer) -> None:
+        await self.router.offer_not_answered(offer.offer_id)
 
 
 @pytest.fixture
 async def world(services: Services) -> AsyncIterator[DeskWorld]:
-    queues = InterimQueues(services, wrap_up_s=2.0)
+    router = Router(
+        services.redis,
+        routing_config(),
+        prefix=services.settings.redis.key_prefix,
+        clock=services.clock,
+        tz=services.settings.tz,
+    )
+    # The router's and the desk's live messages must meet on the same channels.
+    services.bus.prefix = services.settings.redis.key_prefix
+    timer = RouterTimer(router, safety_s=0.5)
+    timer.start()
+    backend = RouterDeskBackend(router, services.clock)
     parts = DeskParts(
-        backend=queues,
-        knowledge=InterimKnowledge(CARDS),
+        backend=backend,
+        knowledge=KbKnowledge(KnowledgeBase(services.engine, await load_polish_analyzer())),
         units=load_units(SHIPPED_UNITS),
-        lifecycle=[queues],
     )
     app = create_app(services, lambda: {"mode": "test", "parts": {"web": {"up": True}}}, parts)
-    yield DeskWorld(services, queues, Accounts(services.sessions), app)
+    try:
+        yield DeskWorld(services, router, backend, Accounts(services.sessions), app)
+    finally:
+        await timer.stop()
 
 
 Client = TestClient  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ from agentdesk.app import create_app
 from agentdesk.tickets.models import Ticket
 from kck.db.models import Call, Role
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve
-from tests.agentdesk.conftest import CARDS, PASSWORD, DeskWorld, routing_request
+from tests.agentdesk.conftest import PASSWORD, DeskWorld, routing_request
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("KCK_DESK_SCREENSHOTS")  # a folder: the tests also save screenshots
@@ -89,17 +89,17 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(page.locator("#history-calls tbody tr")).to_have_count(1)
     await expect(page.locator("#history-calls")).to_contain_text("potrzebny oddzwon")
     first_card = page.locator("#suggestions li").first
-    await expect(first_card).to_have_attribute("data-slug", "wycinka-drzew")
-    await expect(first_card.locator(".reason")).to_contain_text("intent tree-damaged")
+    await expect(first_card).to_have_attribute("data-slug", "zielen-powalone-drzewo")
+    await expect(first_card.locator(".reason")).to_contain_text("intent fallen-tree")
     await expect(page.locator("#f-category")).to_have_value("greenery")
     await expect(page.locator("#f-caller_number")).to_have_value("+48 600 123 456")
     await expect(page.locator("#f-units input[value=ZZM]")).to_be_checked()
 
-    await world.queues.offer_answered(offer.offer_id)
+    await world.answer(offer)
     await expect(badge).to_have_attribute("data-state", "on_call")
     await page.keyboard.press("Alt+k")
     await page.keyboard.type("odpady")
-    await expect(page.locator("#kb-hits li").first).to_contain_text("Nieodebrane odpady")
+    await expect(page.locator("#kb-hits li mark").first).to_contain_text("odpad", ignore_case=True)
     await page.keyboard.press("Alt+n")
     await page.keyboard.type("Konar na chodniku, dzwoniący czeka na informację.")
     await page.fill("#f-location_text", "ul. Lubicz 12")
@@ -109,7 +109,7 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(page.locator("#ticket-message")).to_contain_text("Zapisano zgłoszenie KCK-")
     number = await page.locator("#ticket-message").get_attribute("data-number")
 
-    await world.queues.call_ended(call_id)
+    await world.hang_up(call_id)
     await expect(badge).to_have_attribute("data-state", "wrap_up")
     await expect(page.locator("#wrapup-form")).to_be_visible()
     await expect(page.locator("#o-ticket_created")).to_be_checked()
@@ -193,7 +193,7 @@ async def test_request_without_the_csrf_token_is_refused_in_the_browser(
                  body: JSON.stringify({state: 'available'})}).then(r => r.status)"""
     )
     assert status == 403
-    assert (await world.queues.status("anowak")).state.value == "paused"
+    assert (await world.backend.status("anowak")).state.value == "paused"
 
 
 async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
@@ -225,12 +225,11 @@ async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
 
 def _same_parts(world: DeskWorld):  # type: ignore[no-untyped-def]
     from agentdesk.app import SHIPPED_UNITS, DeskParts
-    from agentdesk.interim_knowledge import InterimKnowledge
+    from agentdesk.keys import knowledge_key
     from agentdesk.tickets.units import load_units
 
     return DeskParts(
-        backend=world.queues,
-        knowledge=InterimKnowledge(CARDS),
+        backend=world.backend,
+        knowledge=world.app[knowledge_key],
         units=load_units(SHIPPED_UNITS),
-        lifecycle=[world.queues],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentdesk.keys import extensions_key
 from agentdesk.security import access_key
 from kck.db.models import Role
 from tests.agentdesk.conftest import PASSWORD, Client, DeskWorld, csrf_of, sign_in
@@ -27,7 +28,7 @@ async def test_agent_with_the_right_password_lands_on_the_desk(
     assert str(response.url).endswith("/desk")
     html = await response.text()
     assert 'id="agent-extension">101<' in html
-    assert (await world.queues.status("anowak")).state.value == "paused"
+    assert (await world.backend.status("anowak")).state.value == "paused"
 
 
 async def test_wrong_password_is_refused_without_a_session(
@@ -149,7 +150,7 @@ async def test_state_change_without_csrf_token_is_refused(world: DeskWorld, clie
         "/api/desk/state", json={"state": "available"}, headers={"X-CSRF-Token": token[:-2] + "xx"}
     )
     assert wrong.status == 403
-    assert (await world.queues.status("anowak")).state.value == "paused"
+    assert (await world.backend.status("anowak")).state.value == "paused"
     right = await client.post(
         "/api/desk/state", json={"state": "available"}, headers={"X-CSRF-Token": token}
     )
@@ -189,7 +190,7 @@ async def test_logout_without_csrf_is_refused_and_with_it_ends_the_session(
     response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 302
     assert (await client.get("/api/desk/state")).status == 401
-    assert (await world.queues.status("anowak")).state.value == "logged_out"
+    assert (await world.backend.status("anowak")).state.value == "logged_out"
 
 
 async def test_extension_is_bound_at_sign_in_and_refused_to_a_second_agent(
@@ -197,7 +198,7 @@ async def test_extension_is_bound_at_sign_in_and_refused_to_a_second_agent(
 ) -> None:
     await world.add_user("anowak", extension="101")
     await world.add_user("pkowal", extension="102")
-    await sign_in(client, "anowak", extension="105")
+    await sign_in(client, "anowak", extension="101")
     client.session.cookie_jar.clear()  # another browser
     page = await client.get("/login")
     response = await client.post(
@@ -205,12 +206,31 @@ async def test_extension_is_bound_at_sign_in_and_refused_to_a_second_agent(
         data={
             "username": "pkowal",
             "password": PASSWORD,
-            "extension": "105",
+            "extension": "101",
             "csrf_token": csrf_of(await page.text()),
         },
     )
     assert response.status == 409
-    assert "105" in await response.text() and "anowak" in await response.text()
+    assert "Numer wewnętrzny 101 jest już zajęty przez anowak." in await response.text()
+
+
+async def test_agent_at_another_extension_than_the_router_dials_is_refused(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak", extension="101")
+    page = await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={
+            "username": "anowak",
+            "password": PASSWORD,
+            "extension": "109",
+            "csrf_token": csrf_of(await page.text()),
+        },
+    )
+    assert response.status == 409
+    assert "works at extension 101 (agents.yaml), not 109" in await response.text()
+    assert await world.app[extensions_key].holder("109") is None  # released again
 
 
 async def test_next_cannot_send_the_user_to_another_site(world: DeskWorld, client: Client) -> None:

@@ -108,7 +108,8 @@ class ScriptedAGISession:
         return Recorded(None, "silence")
 
     async def set_variable(self, name: str, value: str) -> None:
-        self._cmd(f'SET VARIABLE {name} "{value}"')
+        # res_agi allows SET VARIABLE on a dead channel
+        self.commands.append(f'SET VARIABLE {name} "{value}"')
         self.variables[name] = value
 
     async def get_variable(self, name: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -104,7 +105,7 @@ async def test_english_caller_hears_english_sounds(rig: Rig) -> None:
     assert session.variables["CHANNEL(language)"] == "en"
     row = await rig.call_row(session)
     assert row.language == "en" and row.outcome == "self_service" and row.ended_at is not None
-    assert session.commands[-1] == "HANGUP"
+    assert session.commands[-2:] == ["HANGUP", f'SET VARIABLE {OUTCOME_VARIABLE} "self_service"']
 
 
 async def test_caller_hang_up_is_recorded_with_the_step(rig: Rig) -> None:
@@ -113,7 +114,7 @@ async def test_caller_hang_up_is_recorded_with_the_step(rig: Rig) -> None:
     row = await rig.call_row(session)
     assert row.outcome == "hung_up_in_ivr"
     assert row.hangup_cause is not None and row.hangup_cause.startswith("caller hung up in ")
-    assert OUTCOME_VARIABLE not in session.variables
+    assert session.variables[OUTCOME_VARIABLE] == "hung_up_in_ivr"
 
 
 async def test_closed_hours_call_on_christmas(rig: Rig) -> None:
@@ -194,3 +195,20 @@ async def test_no_live_menu_fails_the_route(rig: Rig) -> None:
     rig.library = library
     with pytest.raises(NoMenuVersion):
         await rig.route()(ScriptedAGISession([]))
+
+
+async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig) -> None:
+    gateway = InMemoryQueueGateway()
+    session = ScriptedAGISession(["1", "5", "1"])
+    call = asyncio.create_task(rig.route(gateway)(session))
+    call_id = (await gateway.arrivals.get()).call_id
+    await gateway.until_waiting(call_id)
+    async with rig.sessions() as db:
+        row = await db.get(Call, call_id)
+    assert row is not None and row.queue == "city_issues" and row.outcome == "in_progress"
+    assert row.ivr_path[-1]["step_id"] == "problem_roads"
+    gateway.finish(call_id, QueueOutcome.ABANDONED)
+    await call
+    async with rig.sessions() as db:
+        row = await db.get(Call, call_id)
+    assert row is not None and row.outcome == "abandoned" and row.ended_at is not None

@@ -15,6 +15,7 @@ from asterisk.pbxconfig import (
     AgentPhone,
     AsteriskConfigInputs,
     ConfigInputError,
+    derive_sip_password,
     render_asterisk_config,
 )
 
@@ -135,3 +136,14 @@ def test_agent_with_injected_section_is_refused() -> None:
         AgentPhone("101", "Anna", "x]\n[evil")
     with pytest.raises(ConfigInputError, match="appears twice"):
         inputs(agents=(AGENTS[0], AGENTS[0]))
+
+
+def test_sip_passwords_derive_from_one_secret_per_extension() -> None:
+    first = derive_sip_password("master-secret-123", "101")
+    assert first == derive_sip_password("master-secret-123", "101")
+    assert first != derive_sip_password("master-secret-123", "102")
+    assert first != derive_sip_password("other-secret-456", "101")
+    assert len(first) == 24
+    AgentPhone("101", "Anna", first)                 # acceptable as a phone password
+    with pytest.raises(ConfigInputError, match="master secret"):
+        derive_sip_password("short", "101")

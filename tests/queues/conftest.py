@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -18,9 +19,9 @@ _ids = itertools.count(1)
 
 
 def make_config(
-    agents: dict[str, dict[str, int]] | None = None, wrap_up_s: int = 30
+    agents: dict[str, dict[str, int]] | None = None, wrap_up_s: int = 30, **queue: Any
 ) -> RoutingConfig:
-    queue = QueueConfig(
+    city = QueueConfig(
         id="city",
         name_pl="Miasto",
         name_en="City",
@@ -30,7 +31,8 @@ def make_config(
             EscalationStep(after_s=90, add_skills={"general": 1}),
         ),
         wrap_up_s=wrap_up_s,
-        ring_timeout_s=15,
+        ring_timeout_s=queue.pop("ring_timeout_s", 15),
+        **queue,
     )
     agents = agents or {
         "ala": {"taxes": 5, "english": 3},
@@ -40,7 +42,7 @@ def make_config(
     }
     return RoutingConfig(
         skills={s: Skill(id=s, name_pl=s, name_en=s) for s in SKILLS},
-        queues={"city": queue},
+        queues={"city": city},
         agents={
             name: AgentConfig(username=name, name=name.title(), extension=str(100 + n), skills=sk)
             for n, (name, sk) in enumerate(agents.items(), start=1)

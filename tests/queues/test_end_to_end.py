@@ -12,6 +12,7 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -66,8 +67,14 @@ class Lab:
 
 
 @pytest.fixture
-async def lab(redis: aioredis.Redis) -> AsyncIterator[Lab]:
-    config = make_config({"ala": {"taxes": 5}, "bob": {"taxes": 3}}, wrap_up_s=1)
+def queue_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Queue settings for one test (parametrize indirectly), else the defaults."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIterator[Lab]:
+    config = make_config({"ala": {"taxes": 5}, "bob": {"taxes": 3}}, wrap_up_s=1, **queue_settings)
     router = Router(redis, config, prefix=f"e{next(_ids)}")
     await router.waiters.start()
     timer = RouterTimer(router, safety_s=0.5)
@@ -199,3 +206,22 @@ async def _device(lab: Lab, agent: str, device_state: str) -> bool:
 
 async def _results(lab: Lab, n: int) -> bool:
     return len(lab.results) >= n
+
+
+@pytest.mark.parametrize(
+    "queue_settings", [{"max_wait_s": 2, "on_max_wait": "voicemail"}], indirect=True
+)
+async def test_caller_goes_to_voicemail_after_the_maximum_wait(lab: Lab) -> None:
+    outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript()), 30)
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER
+    assert [r.outcome for r in lab.results] == [QueueOutcome.VOICEMAIL]
+    assert await lab.router.store.live_call_ids() == []
+
+
+@pytest.mark.parametrize(
+    "queue_settings", [{"max_wait_s": 2, "on_max_wait": "callback"}], indirect=True
+)
+async def test_withheld_caller_cannot_get_a_callback_and_goes_to_voicemail(lab: Lab) -> None:
+    outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript(number=None)), 30)
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER
+    assert [r.outcome for r in lab.results] == [QueueOutcome.VOICEMAIL]

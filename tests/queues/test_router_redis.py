@@ -334,3 +334,27 @@ async def test_paused_agent_who_becomes_available_takes_the_waiting_call(
     assert await router.enqueue(req) is None
     offers = await router.set_agent_state("ala", AgentState.AVAILABLE)
     assert [o.call_id for o in offers] == [req.call_id]
+
+
+async def test_call_whose_waiting_loop_died_is_not_offered(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    await router.agent_login("bob")  # level 2: cannot take it in the first step
+    req = request(clock, {"taxes": 1})
+    await router.keep_waiter_alive(req.call_id)
+    assert await router.enqueue(req, held_by_waiter=True) is None
+    await redis.delete(f"t:q:waiter:{req.call_id}")  # the controller holding the caller died
+    clock.advance(30)
+    assert await router.tick() == []  # escalated, but nobody would dial: not offered
+    await router.keep_waiter_alive(req.call_id)
+    clock.advance(60)
+    assert [o.call_id for o in await router.tick()] == [req.call_id]
+
+
+async def test_callback_request_can_join_the_queue_directly(
+    router: Router, clock: ManualClock
+) -> None:
+    req = request(clock, {"taxes": 1})
+    assert await router.enqueue(req, callback_number="+48600100200") is None
+    offers = await router.agent_login("ala")
+    assert [(o.call_id, o.kind) for o in offers] == [(req.call_id, OfferKind.CALLBACK)]

@@ -324,3 +324,67 @@ async def test_originate_of_the_hotline_places_a_local_agi_call(
                          and (value(m, "Channel") or "").endswith(";2"), wait=10)
     assert server.sessions and "agi_type: Local" in server.sessions[0].env
     await server.stop()
+
+
+async def test_login_event_mask_limits_the_event_classes(pbx: PBXSimulator) -> None:
+    client = await RawAMIClient.connect(pbx.ami_port)
+    await client.send(("Action", "Login"), ("ActionID", "1"), ("Username", "kck"),
+                      ("Secret", "kcksecret"), ("Events", "agent"))
+    assert value(await client.read() or [], "Message") == "Authentication accepted"
+    pbx.add_phone("101")                                  # DeviceStateChange is class "call"
+    pbx.events.device_state("PJSIP/101", "INUSE")
+    await client.send(("Action", "Ping"), ("ActionID", "p"))
+    msgs = await client.read_until(lambda m: value(m, "ActionID") == "p")
+    assert [names(m)[0] for m in msgs] == ["Response"]
+    await client.close()
+
+
+async def test_random_bytes_on_ami_and_agi_leave_the_simulator_serving(
+        pbx: PBXSimulator) -> None:
+    import random
+
+    rng = random.Random(11)
+    alphabet = [b"\r\n", b"\n", b": ", b"Action", b"Login", b"\xc5\x81", b"\xff", b"x" * 50]
+    for _ in range(5):
+        client = await RawAMIClient.connect(pbx.ami_port)
+        for _ in range(200):
+            client.writer.write(b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))))
+        await client.writer.drain()
+        await client.close()
+    # a FastAGI "server" that answers the simulator's environment with noise, then closes
+    async def noise(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\n\n")
+        for _ in range(100):
+            writer.write(b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) + b"\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(noise, "127.0.0.1", 0)
+    pbx.set_agi_urls(f"agi://127.0.0.1:{server.sockets[0].getsockname()[1]}/ivr")
+    pbx.add_phone("101", PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=1.0))
+    outcome = await asyncio.wait_for(pbx.place_call(CallerScript()), 20)
+    server.close()
+    assert outcome.agi_status in ("SUCCESS", "HANGUP")
+    other = await RawAMIClient.connect(pbx.ami_port)
+    await other.login()
+    await other.send(("Action", "Ping"), ("ActionID", "alive"))
+    pong = await other.read_until(lambda m: value(m, "ActionID") == "alive")
+    assert value(pong[-1], "Ping") == "Pong"
+    await other.close()
+
+
+async def test_user_outside_its_permitted_network_cannot_log_in() -> None:
+    sim = PBXSimulator(speed=SPEED, users={
+        "far": AMIUser("farsecret-123", permit=("10.9.0.0/16",)),
+        "near": AMIUser("nearsecret-123", permit=("127.0.0.0/8",))})
+    await sim.start()
+    try:
+        far = await RawAMIClient.connect(sim.ami_port)
+        await far.send(("Action", "Login"), ("ActionID", "1"), ("Username", "far"),
+                       ("Secret", "farsecret-123"))
+        assert value(await far.read() or [], "Message") == "Authentication failed"
+        near = await RawAMIClient.connect(sim.ami_port)
+        assert value((await near.login("near", "nearsecret-123"))[0], "Response") == "Success"
+        await near.close()
+    finally:
+        await sim.stop()

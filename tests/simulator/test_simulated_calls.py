@@ -13,6 +13,7 @@ from asterisk.simulator import (
     CallerScript,
     CallResult,
     CallStream,
+    CityHallCallers,
     DigitPress,
     PBXSimulator,
     PhoneBehaviour,
@@ -283,3 +284,27 @@ async def test_ami_hangup_of_the_agent_leg_ends_the_bridge_like_an_agent_hangup(
              or e["Event"] in ("BridgeDestroy",)]
     assert order[-5:] == ["SoftHangupRequest", "HangupRequest", "BridgeLeave", "Hangup",
                           "BridgeDestroy"]
+
+
+def test_city_hall_callers_are_varied_valid_scripts() -> None:
+    import random
+
+    make = CityHallCallers()
+    rng = random.Random(5)
+    scripts = [make(n, rng) for n in range(400)]
+    withheld = sum(s.withheld for s in scripts)
+    assert 10 < withheld < 70
+    assert all(s.number is None or s.number.startswith("+48") for s in scripts)
+    assert {s.digits[0].digits for s in scripts if s.digits} == set("123456")
+    assert any(not s.digits for s in scripts) and any(len(s.digits) == 2 for s in scripts)
+    assert all(45 <= (s.patience or 0) <= 420 for s in scripts)
+
+
+def test_simulated_time_can_be_handed_to_kck_as_its_clock() -> None:
+    from kck.clock import Clock
+
+    sim = SimClock(speed=100.0, epoch=1_795_527_940.0)
+    view: Clock = sim.kck_clock()
+    assert view.now().tzinfo is not None
+    assert view.now().year == 2026
+    assert view.monotonic() >= 0.0

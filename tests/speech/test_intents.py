@@ -36,6 +36,7 @@ def test_shipped_polish_intents_load_and_route_to_menu_steps() -> None:
     documents = polish.get("documents")
     assert documents.next_step == "queue_documents"
     assert "dowód osobisty" in documents.phrases and documents.skills == ("documents",)
+    assert documents.kb_topic == "id-card-apply"
     assert documents.kb_topic and documents.confirm_prompt.startswith("pl/")
     assert len(polish.grammar()) == len(set(polish.grammar()))
 
@@ -110,3 +111,46 @@ def test_missing_intents_file_and_folder_are_named(tmp_path: Path) -> None:
         load_intent_file(tmp_path / "pl.yaml")
     with pytest.raises(IntentsError, match="intents folder not found"):
         load_intents(tmp_path / "nowhere")
+
+
+def test_every_shipped_language_routes_the_same_intents_the_same_way() -> None:
+    intents = load_intents(ROOT / "config" / "intents")
+    assert set(intents) == {"pl", "en", "uk"}
+    routes = {
+        lang: {i.id: (i.next_step, i.skills, i.kb_topic) for i in s.intents}
+        for lang, s in intents.items()
+    }
+    assert routes["en"] == routes["pl"] == routes["uk"]
+    for lang, intent_set in intents.items():
+        assert all(i.confirm_prompt.startswith(f"{lang}/") for i in intent_set.intents)
+
+
+def _menu_steps() -> set[str]:
+    import yaml
+
+    steps: set[str] = set()
+    for path in (ROOT / "config" / "menus").glob("*.yaml"):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        steps |= set((document.get("steps") or {}).keys())
+    return steps
+
+
+def _kb_intent_topics() -> set[str]:
+    import yaml
+
+    topics: set[str] = set()
+    for path in (ROOT / "config" / "kb").glob("*/*.md"):
+        text = path.read_text(encoding="utf-8")
+        if text.startswith("---"):
+            front = yaml.safe_load(text.split("---", 2)[1]) or {}
+            topics |= set((front.get("topics") or {}).get("intent") or [])
+    return topics
+
+
+def test_shipped_intents_lead_to_menu_steps_and_kb_topics_that_exist() -> None:
+    steps, topics = _menu_steps(), _kb_intent_topics()
+    assert steps and topics
+    for intent_set in load_intents(ROOT / "config" / "intents").values():
+        for intent in intent_set.intents:
+            assert intent.next_step in steps, f"{intent.source}: no menu step {intent.next_step!r}"
+            assert intent.kb_topic in topics, f"{intent.source}: no KB topic {intent.kb_topic!r}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ivr.speech import IntentSet, MatchVerdict, RecognisedWord, match_intent
 from ivr.speech.intents import parse_intents
@@ -93,3 +95,43 @@ def test_repeated_phrase_counts_every_occurrence(intents: IntentSet) -> None:
     match = match_intent(words, intents)
     assert match.verdict is MatchVerdict.ACCEPTED
     assert match.confidence == pytest.approx(0.9)
+
+
+WORDS = ["dowód", "osobisty", "paszport", "mandat", "za", "parkowanie"]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(WORDS), st.floats(min_value=0.0, max_value=1.0)), max_size=8)
+)
+def test_any_recognised_words_give_a_verdict_consistent_with_the_thresholds(
+    pairs: list[tuple[str, float]],
+) -> None:
+    intents = parse_intents(parse_yaml(INTENTS, "pl.yaml"), "pl.yaml")
+    match = match_intent(heard(*pairs), intents)
+    assert 0.0 <= match.confidence <= 1.0
+    if not pairs:
+        assert match.verdict is MatchVerdict.NO_SPEECH
+    elif match.intent is None:
+        assert match.verdict is MatchVerdict.NO_MATCH and match.confidence == 0.0
+    else:
+        assert match.matched_phrase in match.intent.phrases
+        assert match.matched_phrase is not None
+        assert match.matched_phrase in " ".join(w for w, _ in pairs)
+        expected = (
+            MatchVerdict.ACCEPTED
+            if match.confidence >= 0.75
+            else MatchVerdict.CONFIRM
+            if match.confidence >= 0.4
+            else MatchVerdict.LOW_CONFIDENCE
+        )
+        assert match.verdict is expected
+
+
+@given(st.permutations(["osobisty", "za", "dowód"]))
+def test_intent_words_in_no_phrase_order_never_match(order: list[str]) -> None:
+    intents = parse_intents(parse_yaml(INTENTS, "pl.yaml"), "pl.yaml")
+    match = match_intent(heard(*((w, 1.0) for w in order)), intents)
+    if order[:2] == ["dowód", "osobisty"] or order[1:] == ["dowód", "osobisty"]:
+        assert match.intent is not None and match.intent.id == "documents"
+    else:
+        assert match.verdict is MatchVerdict.NO_MATCH

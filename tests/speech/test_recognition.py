@@ -190,3 +190,29 @@ async def test_recording_beyond_the_workers_backlog_is_refused_at_once_as_busy(
     assert second.reason is SpeechReason.BUSY
     assert "1 recordings already wait for 1 worker(s)" in second.detail
     assert recogniser.pending == 0
+
+
+async def test_killed_worker_fails_one_recording_and_the_next_gets_a_new_worker(
+    korean_intents: IntentSet, say: Callable[[str], Path]
+) -> None:
+    import asyncio
+    import os
+    import signal
+
+    recogniser = SpeechRecogniser({}, workers=1)  # no model: nothing heavy to load
+    try:
+        await recogniser.start()
+        health = recogniser.health()
+        assert health["up"] is True and health["pending"] == 0
+        (pid,) = recogniser.worker_pids()
+        os.kill(pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
+        await asyncio.sleep(0.5)  # let the pool notice, so submitting itself fails
+        failed = await recogniser.recognise_intent(say("상담원"), "ko", korean_intents, timeout=60)
+        again = await recogniser.recognise_intent(say("상담원"), "ko", korean_intents, timeout=60)
+        new_pids = recogniser.worker_pids()
+    finally:
+        await recogniser.stop()
+    assert failed.reason is SpeechReason.WORKER_FAILED
+    assert "BrokenProcessPool" in failed.detail
+    assert again.reason is SpeechReason.MODEL_MISSING  # reached a working worker
+    assert new_pids and pid not in new_pids

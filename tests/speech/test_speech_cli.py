@@ -85,3 +85,13 @@ async def test_service_from_settings_warns_about_intent_words_the_model_lacks(
     assert set(service.intents) == {"ko"}
     assert service.models == {"ko": KOREAN_MODEL}
     assert "intent 'id_card': word 'dowód' is not in the model" in caplog.text
+
+
+def test_try_without_a_model_for_the_language_says_which_setting_to_set(
+    tmp_path: Path, korean_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = settings_file(tmp_path, korean_folder, {})
+    wav = tmp_path / "answer.wav"
+    assert main(["--config", str(config), "speech", "try", str(wav), "--language", "ko"]) == 1
+    err = capsys.readouterr().err
+    assert "no vosk model for 'ko': give --model or set speech.models.ko" in err
