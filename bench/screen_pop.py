@@ -92,7 +92,7 @@ async def _echo_baseline(desks: int, rounds: int) -> list[float]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     samples: list[float] = []
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         sockets = [await http.ws_connect(f"http://127.0.0.1:{port}/echo") for _ in range(desks)]
         for n in range(rounds):
             ws = sockets[n % desks]
@@ -159,7 +159,8 @@ async def main() -> None:
             desks = [Desk(u) for u in usernames]
             arrived: dict[str, float] = {}
             waiters: dict[str, asyncio.Event] = {}
-            http = aiohttp.ClientSession()
+            # no connection limit: aiohttp keeps 100 by default and each desk holds one
+            http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
             base = f"http://127.0.0.1:{port}"
             for n, desk in enumerate(desks):
                 session = await store.create(
@@ -173,6 +174,7 @@ async def main() -> None:
                 await desk.ws.send_json({"type": "ready"})
                 desk.task = asyncio.create_task(desk.listen(arrived, waiters))
             await asyncio.sleep(1.0)
+            print(f"{len(desks)} desks connected", file=sys.stderr, flush=True)
 
             async def offer_one(n: int) -> tuple[float, float] | None:
                 request = _request(n)
@@ -202,6 +204,7 @@ async def main() -> None:
             for n in range(20):  # warm-up: first queries, templates, KB
                 await offer_one(-1 - n)
             await restore()
+            print("warmed up", file=sys.stderr, flush=True)
             sequential: list[tuple[float, float]] = []
             missing = 0
             for n in range(args.rounds):
