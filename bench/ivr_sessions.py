@@ -4,8 +4,11 @@ A loopback client in a second process plays Asterisk: environment block, then re
 command; GET DATA is answered with the caller's keys 1, 5, 2 (Polish → report a problem →
 greenery), so each IVR session walks welcome → language → hours → speech fallback → main menu →
 problem menu → queue (handed to the dialplan's queue), writing its call row to SQLite (insert +
-update) with the live version read from Redis. The bare route is ANSWER, GET DATA, HANGUP.
-Prints sessions/s, server CPU per session and the ratio.
+update) with the live version read from Redis. The bare route sends as many commands per
+session as the IVR did (ANSWER, GET DATA, NOOPs, HANGUP), measured second in the same run.
+Per-command latency is the controller's turnaround as the client (Asterisk) sees it: reply
+written → next command read. Prints sessions/s, server CPU per session, p50/p99 turnaround and
+the ratios; writes bench/results/ivr_sessions-<time>.json with the machine description.
 Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10]
 """
 
@@ -15,12 +18,18 @@ import argparse
 import asyncio
 import multiprocessing
 import shutil
+import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from zoneinfo import ZoneInfo
+
+from record import distribution, machine, save, table
 
 ENV = (
     b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr\n"
@@ -32,15 +41,17 @@ OFFICE_HOURS = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
 SHIPPED_MENUS = Path(__file__).resolve().parents[1] / "config" / "menus"
 
 
-async def _one_session(port: int) -> int:
+async def _one_session(port: int, turnaround: list[float]) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(ENV)
+    sent = time.perf_counter()
     keys = list(KEYS)
     commands = 0
     while True:
         line = await reader.readline()
         if not line:
             break
+        turnaround.append(time.perf_counter() - sent)
         commands += 1
         if line.startswith(b"GET DATA"):
             reply = b"200 result=" + keys.pop(0) + b"\n" if keys else b"200 result= (timeout)\n"
@@ -51,36 +62,40 @@ async def _one_session(port: int) -> int:
         else:
             reply = b"200 result=1\n"
         writer.write(reply)
+        sent = time.perf_counter()
     writer.close()
     return commands
 
 
-async def _drive(port: int, sessions: int, concurrency: int) -> tuple[float, int]:
+async def _drive(port: int, sessions: int, concurrency: int) -> tuple[float, int, list[float]]:
     gate = asyncio.Semaphore(concurrency)
+    turnaround: list[float] = []
 
     async def guarded() -> int:
         async with gate:
-            return await _one_session(port)
+            return await _one_session(port, turnaround)
 
     start = time.perf_counter()
     counts = await asyncio.gather(*(guarded() for _ in range(sessions)))
-    return time.perf_counter() - start, sum(counts)
+    return time.perf_counter() - start, sum(counts), turnaround
 
 
 def _client(port: int, sessions: int, concurrency: int, out: Any) -> None:
     out.put(asyncio.run(_drive(port, sessions, concurrency)))
 
 
-def _run_client(port: int, sessions: int, concurrency: int) -> tuple[float, int]:
+def _run_client(port: int, sessions: int, concurrency: int) -> tuple[float, int, list[float]]:
     queue: Any = multiprocessing.Queue()
     process = multiprocessing.Process(target=_client, args=(port, sessions, concurrency, queue))
     process.start()
-    result: tuple[float, int] = queue.get(timeout=600)
+    result: tuple[float, int, list[float]] = queue.get(timeout=600)
     process.join()
     return result
 
 
-async def _serve(route: Any, sessions: int, concurrency: int) -> tuple[float, float, int]:
+async def _serve(
+    route: Any, sessions: int, concurrency: int
+) -> tuple[float, float, int, list[float]]:
     from asterisk.agi import FastAGIServer
 
     server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
@@ -88,22 +103,32 @@ async def _serve(route: Any, sessions: int, concurrency: int) -> tuple[float, fl
     await server.start()
     cpu = time.process_time()
     try:
-        elapsed, commands = await asyncio.to_thread(_run_client, server.port, sessions, concurrency)
+        elapsed, commands, turnaround = await asyncio.to_thread(
+            _run_client, server.port, sessions, concurrency
+        )
     finally:
         await server.stop()
-    return elapsed, time.process_time() - cpu, commands
+    return elapsed, time.process_time() - cpu, commands, turnaround
 
 
-async def bench_bare(sessions: int, concurrency: int) -> tuple[float, float, int]:
+async def bench_bare(
+    sessions: int, concurrency: int, commands: int
+) -> tuple[float, float, int, list[float]]:
+    """ANSWER, GET DATA, NOOPs, HANGUP: as many commands per session as the IVR sent."""
+
     async def route(session: Any) -> None:
         await session.answer()
         await session.get_data("beep", 3000, 4)
+        for _ in range(max(0, commands - 3)):
+            await session.noop()
         await session.hangup()
 
     return await _serve(route, sessions, concurrency)
 
 
-async def bench_ivr(sessions: int, concurrency: int, folder: Path) -> tuple[float, float, int, int]:
+async def bench_ivr(
+    sessions: int, concurrency: int, folder: Path
+) -> tuple[float, float, int, list[float], int]:
     from sqlalchemy import func, select
 
     from ivr.agi_route import create_ivr_route
@@ -132,12 +157,12 @@ async def bench_ivr(sessions: int, concurrency: int, folder: Path) -> tuple[floa
             sounds_dir=folder / "sounds",
             recordings_dir=folder / "recordings",
         )
-        elapsed, cpu, commands = await _serve(route, sessions, concurrency)
+        elapsed, cpu, commands, turnaround = await _serve(route, sessions, concurrency)
         async with sessions_db() as db:
             queued = await db.scalar(
                 select(func.count()).select_from(Call).where(Call.queue == "city_issues")
             )
-        return elapsed, cpu, commands, int(queued or 0)
+        return elapsed, cpu, commands, turnaround, int(queued or 0)
     finally:
         await redis.aclose()
         await private.stop()
@@ -153,22 +178,42 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     args = parser.parse_args()
     n = args.sessions
+    info = machine()
     with tempfile.TemporaryDirectory(prefix="kck-bench-ivr-") as tmp:
-        bare, bare_cpu, bare_cmds = await bench_bare(n, args.concurrency)
-        ivr, ivr_cpu, ivr_cmds, queued = await bench_ivr(n, args.concurrency, Path(tmp))
+        ivr, ivr_cpu, ivr_cmds, ivr_ta, queued = await bench_ivr(n, args.concurrency, Path(tmp))
+        per_session = round(ivr_cmds / n)
+        bare, bare_cpu, bare_cmds, bare_ta = await bench_bare(n, args.concurrency, per_session)
     assert queued == n, f"only {queued} of {n} IVR sessions reached the queue"
-    print(f"sessions={n} concurrency={args.concurrency}")
+    b, i = distribution(bare_ta), distribution(ivr_ta)
+    results = {
+        "bare": {"sessions_per_s": round(n / bare, 1), "cpu_ms_per_session":
+                 round(1000 * bare_cpu / n, 3), "commands_per_session": bare_cmds / n,
+                 "turnaround": b},
+        "ivr": {"sessions_per_s": round(n / ivr, 1), "cpu_ms_per_session":
+                round(1000 * ivr_cpu / n, 3), "commands_per_session": ivr_cmds / n,
+                "turnaround": i},
+        "ratio_sessions_per_s_ivr_over_bare": round(bare / ivr, 3),
+        "ratio_cpu_per_session_ivr_over_bare": round(ivr_cpu / bare_cpu, 2),
+        "ratio_turnaround_p50_ivr_over_bare": round(i["p50_ms"] / b["p50_ms"], 2),
+        "ratio_turnaround_p99_ivr_over_bare": round(i["p99_ms"] / b["p99_ms"], 2),
+    }
+    rows = [("route", "sessions/s", "CPU ms/session", "cmds/session", "turnaround p50 ms",
+             "p99 ms")]
+    for name in ("bare", "ivr"):
+        r = results[name]
+        rows.append((name, f"{r['sessions_per_s']:.0f}", f"{r['cpu_ms_per_session']:.3f}",
+                     f"{r['commands_per_session']:.0f}", f"{r['turnaround']['p50_ms']:.3f}",
+                     f"{r['turnaround']['p99_ms']:.3f}"))
+    print(f"sessions={n} concurrency={args.concurrency} (IVR: call row insert + update on SQLite)")
+    print(table(rows))
     print(
-        f"bare FastAGI route : {n / bare:8.0f} sessions/s, {1000 * bare_cpu / n:.3f} ms CPU/session, "
-        f"{bare_cmds / n:.0f} commands/session"
+        f"ratio IVR/bare: throughput {results['ratio_sessions_per_s_ivr_over_bare']}, "
+        f"CPU per session {results['ratio_cpu_per_session_ivr_over_bare']}x, turnaround "
+        f"p50 {results['ratio_turnaround_p50_ivr_over_bare']}x "
+        f"p99 {results['ratio_turnaround_p99_ivr_over_bare']}x"
     )
-    print(
-        f"shipped IVR menu   : {n / ivr:8.0f} sessions/s, {1000 * ivr_cpu / n:.3f} ms CPU/session, "
-        f"{ivr_cmds / n:.0f} commands/session (call row insert + update on SQLite)"
-    )
-    print(
-        f"ratio IVR/bare throughput: {bare / ivr:.3f}  CPU per session: {ivr_cpu / bare_cpu:.1f}x"
-    )
+    params = {"sessions": n, "concurrency": args.concurrency}
+    print("written", save("ivr_sessions", info, params, results))
 
 
 if __name__ == "__main__":

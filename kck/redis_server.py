@@ -126,7 +126,9 @@ async def _answers(url: str) -> bool:
         await client.aclose()
 
 
-POOL_CONNECTIONS = 200  # per process; Redis' default maxclients is 10,000
+# Per process. Every open desk socket holds one pub/sub connection from this pool (200 agents
+# at their desks = 200), the rest serve calls; Redis' default maxclients is 10,000.
+POOL_CONNECTIONS = 2000
 POOL_WAIT_S = 10.0  # a command waits this long for a free connection, then fails
 
 
