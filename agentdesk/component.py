@@ -14,7 +14,9 @@ from aiohttp import web
 
 from agentdesk.accounts import DemoAccount, create_demo_accounts
 from agentdesk.app import DeskParts, create_app
+from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
+from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
 from kb import KnowledgeBase, load_polish_analyzer
@@ -47,7 +49,7 @@ class WebComponent:
             return {"mode": "?", "parts": {"web": self.health()}}
         return self._runtime.health()
 
-    async def desk_parts(self) -> DeskParts:
+    async def router(self) -> Router:
         router_component = None
         if self._runtime is not None:
             router_component = next(
@@ -70,6 +72,9 @@ class WebComponent:
                 clock=self.services.clock,
                 tz=settings.tz,
             )
+        return router
+
+    def desk_parts(self, router: Router) -> DeskParts:
         return DeskParts(
             backend=RouterDeskBackend(router, self.services.clock),
             knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
@@ -78,7 +83,10 @@ class WebComponent:
     async def start(self) -> None:
         # The Polish stemmer takes seconds to load: load it now, not on the first screen-pop.
         self._warm_up = asyncio.create_task(load_polish_analyzer(), name="kb analyzer warm-up")
-        self.app = create_app(self.services, self._health, await self.desk_parts())
+        router = await self.router()
+        self.app = create_app(self.services, self._health, self.desk_parts(router))
+        register_board_routes(self.app, RouterStateWriter(router))
+        register_report_routes(self.app)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         self._runner = web.AppRunner(self.app, access_log=None)

@@ -39,14 +39,16 @@ async def test_a_simulated_caller_pops_on_the_desk_of_a_person_signed_in_to_the_
     )
     try:
         assert proc.stdout is not None
-        url, password = None, None
-        while password is None:
+        url, password, supervisor = None, None, None
+        while password is None or supervisor is None:
             line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()
             assert line, "the demo stopped before printing its accounts"
             if match := re.search(r"open (http://\S+)/", line):
                 url = match.group(1)
             if match := re.match(r"\s+anowak\s+(\S+)\s+agent ext 101\s+← for you", line):
                 password = match.group(1)
+            if match := re.match(r"\s+supervisor\s+(\S+)\s+supervisor", line):
+                supervisor = match.group(1)
         assert url is not None
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1366, "height": 768})
@@ -69,6 +71,16 @@ async def test_a_simulated_caller_pops_on_the_desk_of_a_person_signed_in_to_the_
             await expect(badge).to_have_attribute("data-state", "on_call", timeout=30_000)
             if shots := os.environ.get("KCK_SCREENSHOTS"):
                 await page.screenshot(path=str(Path(shots) / "demo-pop.png"))
+            # the supervisor's wall board sees the same centre, live
+            board = await browser.new_page(viewport={"width": 1366, "height": 768})
+            await board.goto(f"{url}/login")
+            await board.fill("#username", "supervisor")
+            await board.fill("#password", supervisor)
+            await board.press("#password", "Enter")
+            await board.goto(f"{url}/board")
+            await expect(board.locator("#link")).to_have_class("link up")
+            await expect(board.locator('#agents tbody tr[data-agent="anowak"]')).to_have_count(1)
+            await expect(board.locator('#totals [data-k="offered"]')).not_to_have_text("0")
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 60) == 0
