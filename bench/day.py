@@ -157,10 +157,10 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
     enqueue = Router.enqueue
     run = Router._run
 
-    async def timed_enqueue(self: Router, request: Any) -> Any:
+    async def timed_enqueue(self: Router, request: Any, *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
         enqueued[request.call_id] = t0
-        offer = await enqueue(self, request)
+        offer = await enqueue(self, request, *args, **kwargs)
         if offer is not None:
             dt = time.perf_counter() - t0
             offer_latency.append(dt)
@@ -242,10 +242,12 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
 # -- the simulator side ------------------------------------------------------------------------
 class Turnarounds:
     """AGI command turnaround as the PBX sees it: reply (or environment) written → next command
-    line read, i.e. the controller's reaction time plus the loopback socket both ways."""
+    line read, i.e. the controller's reaction time plus the loopback socket both ways. Replies
+    with result=-1 are followed by the session's deliberate hang-up grace wait: kept apart."""
 
     def __init__(self) -> None:
         self.samples: list[float] = []
+        self.after_failure: list[float] = []  # after a result=-1 reply (see below)
         self.enabled = True
 
     def install(self) -> None:
@@ -258,11 +260,15 @@ class Turnarounds:
             await send(session, text)
             if not text.startswith("HANGUP"):
                 session._bench_sent = time.perf_counter()
+                # after result=-1 the controller waits up to 0.2 s for a HANGUP line on purpose
+                # (asterisk/agi/session.py DEFAULT_HANGUP_GRACE): kept apart, not processing time
+                session._bench_failed = "result=-1" in text
 
         async def timed_handle(session: Any, line: str) -> None:
             sent = getattr(session, "_bench_sent", None)
             if sent is not None and samples.enabled:
-                samples.samples.append(time.perf_counter() - sent)
+                bucket = samples.after_failure if session._bench_failed else samples.samples
+                bucket.append(time.perf_counter() - sent)
             session._bench_sent = None
             await handle(session, line)
 
@@ -343,6 +349,7 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
             # Baseline: bare FastAGI route on the same server, same arrival rate, same run.
             await _until_idle(pid)  # the web app builds the KB index in the background
             turnarounds.samples.clear()
+            turnarounds.after_failure.clear()
             bare_calls = max(50, min(400, int(rate * 10)))
             calls = []
             for _ in range(bare_calls):
@@ -359,6 +366,7 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
             # The level.
             await _ask(parent, "reset")
             turnarounds.samples.clear()
+            turnarounds.after_failure.clear()
             sim_lags: list[float] = []
             samples: list[tuple[float, float, int, int]] = []  # wall, cpu, rss, live calls
             stream = CallStream(
@@ -416,6 +424,7 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
         "wall_s_until_last_call_ended": round(elapsed, 1),
         "agi_turnaround_ivr": ivr_ta,
         "agi_turnaround_bare": bare_ta,
+        "agi_turnaround_after_result_minus_1": distribution(turnarounds.after_failure),
         "p99_agi_ratio_vs_bare": round(ivr_ta["p99_ms"] / bare_ta["p99_ms"], 2)
         if bare_ta["p99_ms"] else None,
         "offer_latency_all": distribution(ctl["offer"]),
