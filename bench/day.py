@@ -136,13 +136,21 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
         environ={},
         overrides={
             "database": {"url": cfg["database_url"], "pool_size": 20},
-            "ami": {"host": "127.0.0.1", "port": cfg["ami_port"], "username": "kck",
-                    "secret": SECRET},
+            "ami": {
+                "host": "127.0.0.1",
+                "port": cfg["ami_port"],
+                "username": "kck",
+                "secret": SECRET,
+            },
             "agi": {"host": "127.0.0.1", "port": cfg["agi_port"]},
             "http": {"host": "127.0.0.1", "port": 0, "session_secret": "x" * 40},
-            "paths": {"var": str(var), "config": cfg["config"],
-                      "menus": str(Path(cfg["config"]) / "menus"),
-                      "sounds": str(var / "sounds"), "recordings": str(var / "recordings")},
+            "paths": {
+                "var": str(var),
+                "config": cfg["config"],
+                "menus": str(Path(cfg["config"]) / "menus"),
+                "sounds": str(var / "sounds"),
+                "recordings": str(var / "recordings"),
+            },
             "log": {"level": "ERROR"},
         },
     )
@@ -227,10 +235,15 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
             elif command == "collect":
                 after = await count_outcomes()
                 outcomes = {k: v - before.get(k, 0) for k, v in after.items()}
-                conn.send({"lags": lags[:], "offer": offer_latency[:],
-                           "offer_immediate": immediate[:],
-                           "calls_table": {k: v for k, v in outcomes.items() if v},
-                           "never_offered": len(enqueued)})
+                conn.send(
+                    {
+                        "lags": lags[:],
+                        "offer": offer_latency[:],
+                        "offer_immediate": immediate[:],
+                        "calls_table": {k: v for k, v in outcomes.items() if v},
+                        "never_offered": len(enqueued),
+                    }
+                )
             elif command == "stop":
                 break
     finally:
@@ -307,8 +320,9 @@ async def _ask(conn: Any, message: str) -> Any:
     return await loop.run_in_executor(None, conn.recv)
 
 
-async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnarounds,
-                    database_url: str | None) -> dict[str, Any]:
+async def run_level(
+    level: Level, args: argparse.Namespace, turnarounds: Turnarounds, database_url: str | None
+) -> dict[str, Any]:
     from asterisk.simulator import (
         CallerScript,
         CallResult,
@@ -331,13 +345,21 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
         pbx.set_agi_urls(f"agi://127.0.0.1:{agi_port}/bare")
         rng = random.Random(11)
         for n in range(agents):
-            pbx.add_phone(str(7000 + n), PhoneBehaviour(answer_after=rng.uniform(2.0, 5.0),
-                                                        talk_for=rng.uniform(40.0, 150.0)))
+            pbx.add_phone(
+                str(7000 + n),
+                PhoneBehaviour(
+                    answer_after=rng.uniform(2.0, 5.0), talk_for=rng.uniform(40.0, 150.0)
+                ),
+            )
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         cfg = {
-            "speed": speed, "folder": tmp, "config": str(config), "agents": agents,
-            "ami_port": pbx.ami_port, "agi_port": agi_port,
+            "speed": speed,
+            "folder": tmp,
+            "config": str(config),
+            "agents": agents,
+            "ami_port": pbx.ami_port,
+            "agi_port": agi_port,
             "database_url": database_url or f"sqlite+aiosqlite:///{folder / 'kck.db'}",
         }
         process = ctx.Process(target=_controller, args=(child, cfg))
@@ -370,9 +392,11 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
             sim_lags: list[float] = []
             samples: list[tuple[float, float, int, int]] = []  # wall, cpu, rss, live calls
             stream = CallStream(
-                pbx, DemoCallers().script,
+                pbx,
+                DemoCallers().script,
                 calls_per_day=level.simulated_calls_per_day(speed),
-                start_hour=SHAPE_PEAK_HOUR, seed=3,
+                start_hour=SHAPE_PEAK_HOUR,
+                seed=3,
             )
 
             async def sampler() -> None:
@@ -409,8 +433,12 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
     peak_live = max(live, default=0)
     mean_live = sum(live) / len(live) if live else 0.0
     table_rows = sum(ctl["calls_table"].values())
-    lost = sim.get(CallResult.FALLBACK_QUEUE.value, 0) + ctl["calls_table"].get("in_progress", 0) \
-        + ctl["calls_table"].get("failed", 0) + abs(placed - table_rows)
+    lost = (
+        sim.get(CallResult.FALLBACK_QUEUE.value, 0)
+        + ctl["calls_table"].get("in_progress", 0)
+        + ctl["calls_table"].get("failed", 0)
+        + abs(placed - table_rows)
+    )
     ivr_ta, bare_ta = distribution(turnarounds.samples), distribution(bare)
     return {
         "level": level.name,
@@ -426,7 +454,8 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
         "agi_turnaround_bare": bare_ta,
         "agi_turnaround_after_result_minus_1": distribution(turnarounds.after_failure),
         "p99_agi_ratio_vs_bare": round(ivr_ta["p99_ms"] / bare_ta["p99_ms"], 2)
-        if bare_ta["p99_ms"] else None,
+        if bare_ta["p99_ms"]
+        else None,
         "offer_latency_all": distribution(ctl["offer"]),
         "offer_latency_agent_free": distribution(ctl["offer_immediate"]),
         "controller_loop_lag": distribution(ctl["lags"]),
@@ -437,8 +466,9 @@ async def run_level(level: Level, args: argparse.Namespace, turnarounds: Turnaro
         "controller_rss_mb_start_end": [round(rss0 / 2**20, 1), round(rss1 / 2**20, 1)],
         "live_calls_peak": peak_live,
         "live_calls_mean": round(mean_live, 1),
-        "controller_rss_kb_per_live_call": round((max((s[2] for s in samples), default=rss0)
-                                                  - rss0) / 1024 / max(peak_live, 1), 1),
+        "controller_rss_kb_per_live_call": round(
+            (max((s[2] for s in samples), default=rss0) - rss0) / 1024 / max(peak_live, 1), 1
+        ),
         "simulator_outcomes": dict(sim),
         "calls_table_outcomes": ctl["calls_table"],
         "calls_never_offered": ctl["never_offered"],
@@ -450,15 +480,19 @@ async def main() -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--window", type=float, default=30.0,
-                        help="wall seconds of arrivals per level (default 30)")
-    parser.add_argument("--speed", type=float, default=60.0,
-                        help="time compression of every duration (default 60)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--window", type=float, default=30.0, help="wall seconds of arrivals per level (default 30)"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=60.0, help="time compression of every duration (default 60)"
+    )
     parser.add_argument("--levels", default="1x,100x,1250x")
-    parser.add_argument("--postgres", action="store_true",
-                        help="a private PostgreSQL instead of SQLite")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a private PostgreSQL instead of SQLite"
+    )
     args = parser.parse_args()
     info = machine()
     pg = None
@@ -487,21 +521,46 @@ async def main() -> None:
     finally:
         if pg is not None:
             pg.stop()
-    rows = [("level", "calls/day", "arr/s", "live pk", "AGI p99 ms", "bare p99", "ratio",
-             "offer p99 ms", "lag p99 ms", "CPU ms/call", "KB/live call", "lost")]
+    rows = [
+        (
+            "level",
+            "calls/day",
+            "arr/s",
+            "live pk",
+            "AGI p99 ms",
+            "bare p99",
+            "ratio",
+            "offer p99 ms",
+            "lag p99 ms",
+            "CPU ms/call",
+            "KB/live call",
+            "lost",
+        )
+    ]
     for r in results:
-        rows.append((
-            r["level"], f"{r['calls_per_day']:,}", f"{r['arrivals_per_s_sustained']:.1f}",
-            str(r["live_calls_peak"]), f"{r['agi_turnaround_ivr']['p99_ms']:.2f}",
-            f"{r['agi_turnaround_bare']['p99_ms']:.2f}", f"{r['p99_agi_ratio_vs_bare']}",
-            f"{r['offer_latency_agent_free']['p99_ms']:.2f}",
-            f"{r['controller_loop_lag']['p99_ms']:.2f}",
-            f"{r['controller_cpu_ms_per_call']:.1f}",
-            f"{r['controller_rss_kb_per_live_call']:.0f}", str(r["lost"]),
-        ))
+        rows.append(
+            (
+                r["level"],
+                f"{r['calls_per_day']:,}",
+                f"{r['arrivals_per_s_sustained']:.1f}",
+                str(r["live_calls_peak"]),
+                f"{r['agi_turnaround_ivr']['p99_ms']:.2f}",
+                f"{r['agi_turnaround_bare']['p99_ms']:.2f}",
+                f"{r['p99_agi_ratio_vs_bare']}",
+                f"{r['offer_latency_agent_free']['p99_ms']:.2f}",
+                f"{r['controller_loop_lag']['p99_ms']:.2f}",
+                f"{r['controller_cpu_ms_per_call']:.1f}",
+                f"{r['controller_rss_kb_per_live_call']:.0f}",
+                str(r["lost"]),
+            )
+        )
     print(table(rows))
-    params = {"window_s": args.window, "speed": args.speed, "levels": args.levels,
-              "database": "postgresql" if args.postgres else "sqlite"}
+    params = {
+        "window_s": args.window,
+        "speed": args.speed,
+        "levels": args.levels,
+        "database": "postgresql" if args.postgres else "sqlite",
+    }
     print("written", save("day", info, params, {"levels": results}))
 
 

@@ -186,24 +186,38 @@ async def main() -> None:
     assert queued == n, f"only {queued} of {n} IVR sessions reached the queue"
     b, i = distribution(bare_ta), distribution(ivr_ta)
     results = {
-        "bare": {"sessions_per_s": round(n / bare, 1), "cpu_ms_per_session":
-                 round(1000 * bare_cpu / n, 3), "commands_per_session": bare_cmds / n,
-                 "turnaround": b},
-        "ivr": {"sessions_per_s": round(n / ivr, 1), "cpu_ms_per_session":
-                round(1000 * ivr_cpu / n, 3), "commands_per_session": ivr_cmds / n,
-                "turnaround": i},
+        "bare": {
+            "sessions_per_s": round(n / bare, 1),
+            "cpu_ms_per_session": round(1000 * bare_cpu / n, 3),
+            "commands_per_session": bare_cmds / n,
+            "turnaround": b,
+        },
+        "ivr": {
+            "sessions_per_s": round(n / ivr, 1),
+            "cpu_ms_per_session": round(1000 * ivr_cpu / n, 3),
+            "commands_per_session": ivr_cmds / n,
+            "turnaround": i,
+        },
         "ratio_sessions_per_s_ivr_over_bare": round(bare / ivr, 3),
         "ratio_cpu_per_session_ivr_over_bare": round(ivr_cpu / bare_cpu, 2),
         "ratio_turnaround_p50_ivr_over_bare": round(i["p50_ms"] / b["p50_ms"], 2),
         "ratio_turnaround_p99_ivr_over_bare": round(i["p99_ms"] / b["p99_ms"], 2),
     }
-    rows = [("route", "sessions/s", "CPU ms/session", "cmds/session", "turnaround p50 ms",
-             "p99 ms")]
+    rows = [
+        ("route", "sessions/s", "CPU ms/session", "cmds/session", "turnaround p50 ms", "p99 ms")
+    ]
     for name in ("bare", "ivr"):
         r = results[name]
-        rows.append((name, f"{r['sessions_per_s']:.0f}", f"{r['cpu_ms_per_session']:.3f}",
-                     f"{r['commands_per_session']:.0f}", f"{r['turnaround']['p50_ms']:.3f}",
-                     f"{r['turnaround']['p99_ms']:.3f}"))
+        rows.append(
+            (
+                name,
+                f"{r['sessions_per_s']:.0f}",
+                f"{r['cpu_ms_per_session']:.3f}",
+                f"{r['commands_per_session']:.0f}",
+                f"{r['turnaround']['p50_ms']:.3f}",
+                f"{r['turnaround']['p99_ms']:.3f}",
+            )
+        )
     print(f"sessions={n} concurrency={args.concurrency} (IVR: call row insert + update on SQLite)")
     print(table(rows))
     print(

@@ -27,11 +27,15 @@ def machine() -> dict[str, Any]:
     try:
         commit = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
     except OSError:
         commit, dirty = "unknown", ""
@@ -66,8 +70,9 @@ def distribution(values_s: list[float]) -> dict[str, float]:
     }
 
 
-def save(name: str, machine_info: dict[str, Any], params: dict[str, Any],
-         results: dict[str, Any]) -> Path:
+def save(
+    name: str, machine_info: dict[str, Any], params: dict[str, Any], results: dict[str, Any]
+) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     body = {"benchmark": name, "machine": machine_info, "params": params, "results": results}

@@ -110,8 +110,9 @@ async def main() -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--desks", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=400)
     args = parser.parse_args()
@@ -128,15 +129,23 @@ async def main() -> None:
         folder = Path(tmp)
         config = await asyncio.to_thread(_prepare_config, folder, args.desks)
         var = folder / "var"
-        settings = load_settings(environ={}, overrides={
-            "database": {"url": f"sqlite+aiosqlite:///{folder / 'kck.db'}"},
-            "ami": {"enabled": False},
-            "agi": {"host": "127.0.0.1", "port": 0},
-            "http": {"host": "127.0.0.1", "port": 0, "session_secret": "x" * 40},
-            "paths": {"var": str(var), "config": str(config), "menus": str(config / "menus"),
-                      "sounds": str(var / "sounds"), "recordings": str(var / "recordings")},
-            "log": {"level": "ERROR"},
-        })
+        settings = load_settings(
+            environ={},
+            overrides={
+                "database": {"url": f"sqlite+aiosqlite:///{folder / 'kck.db'}"},
+                "ami": {"enabled": False},
+                "agi": {"host": "127.0.0.1", "port": 0},
+                "http": {"host": "127.0.0.1", "port": 0, "session_secret": "x" * 40},
+                "paths": {
+                    "var": str(var),
+                    "config": str(config),
+                    "menus": str(config / "menus"),
+                    "sounds": str(var / "sounds"),
+                    "recordings": str(var / "recordings"),
+                },
+                "log": {"level": "ERROR"},
+            },
+        )
         runtime = Runtime(settings, migrate=True)
         services = await runtime.start()
         try:
@@ -146,9 +155,18 @@ async def main() -> None:
             usernames = [f"bench{n:04d}" for n in range(args.desks)]
             password_hash = hash_password("bench-password-1")
             async with services.sessions.begin() as db:
-                db.add_all(User(username=u, display_name=u, password_hash=password_hash,
-                                role="agent", extension=str(7000 + n), language="pl",
-                                active=True) for n, u in enumerate(usernames))
+                db.add_all(
+                    User(
+                        username=u,
+                        display_name=u,
+                        password_hash=password_hash,
+                        role="agent",
+                        extension=str(7000 + n),
+                        language="pl",
+                        active=True,
+                    )
+                    for n, u in enumerate(usernames)
+                )
             async with services.sessions() as db:
                 from sqlalchemy import select
 
@@ -164,13 +182,17 @@ async def main() -> None:
             base = f"http://127.0.0.1:{port}"
             for n, desk in enumerate(desks):
                 session = await store.create(
-                    user_id=ids[desk.username], username=desk.username,
-                    display_name=desk.username, role=Role.AGENT, extension=str(7000 + n),
+                    user_id=ids[desk.username],
+                    username=desk.username,
+                    display_name=desk.username,
+                    role=Role.AGENT,
+                    extension=str(7000 + n),
                 )
                 await router.agent_login(desk.username)
                 desk.ws = await http.ws_connect(
-                    f"{base}/desk/ws", headers={"Origin": base,
-                                                "Cookie": f"{COOKIE_NAME}={session.id}"})
+                    f"{base}/desk/ws",
+                    headers={"Origin": base, "Cookie": f"{COOKIE_NAME}={session.id}"},
+                )
                 await desk.ws.send_json({"type": "ready"})
                 desk.task = asyncio.create_task(desk.listen(arrived, waiters))
             await asyncio.sleep(1.0)
@@ -234,20 +256,28 @@ async def main() -> None:
         "pop_one_at_a_time_from_offer_made": distribution(one_from_offer),
         "pop_burst_of_one_call_per_desk": distribution(many),
         "echo_round_trip": e,
-        "pops_missing": missing, "pops_missing_burst": missing_burst,
+        "pops_missing": missing,
+        "pops_missing_burst": missing_burst,
         "ratio_p50_pop_vs_echo": round(distribution(one)["p50_ms"] / e["p50_ms"], 1),
         "ratio_p99_pop_vs_echo": round(distribution(one)["p99_ms"] / e["p99_ms"], 1),
     }
     rows = [("measure", "n", "p50 ms", "p99 ms", "max ms")]
-    for name in ("pop_one_at_a_time", "pop_one_at_a_time_from_offer_made",
-                 "pop_burst_of_one_call_per_desk", "echo_round_trip"):
+    for name in (
+        "pop_one_at_a_time",
+        "pop_one_at_a_time_from_offer_made",
+        "pop_burst_of_one_call_per_desk",
+        "echo_round_trip",
+    ):
         d = results[name]
-        rows.append((name, str(d["n"]), f"{d['p50_ms']:.2f}", f"{d['p99_ms']:.2f}",
-                     f"{d['max_ms']:.2f}"))
+        rows.append(
+            (name, str(d["n"]), f"{d['p50_ms']:.2f}", f"{d['p99_ms']:.2f}", f"{d['max_ms']:.2f}")
+        )
     print(f"{args.desks} desks connected; pops missing: {missing} (+{missing_burst} in the burst)")
     print(table(rows))
-    print(f"pop/echo ratio: p50 {results['ratio_p50_pop_vs_echo']}x, "
-          f"p99 {results['ratio_p99_pop_vs_echo']}x")
+    print(
+        f"pop/echo ratio: p50 {results['ratio_p50_pop_vs_echo']}x, "
+        f"p99 {results['ratio_p99_pop_vs_echo']}x"
+    )
     params = {"desks": args.desks, "rounds": args.rounds}
     print("written", save("screen_pop", info, params, results))
 

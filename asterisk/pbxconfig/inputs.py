@@ -34,8 +34,9 @@ def derive_sip_password(master_secret: str, extension: str) -> str:
     environment), so `config/agents.yaml` never holds passwords: HMAC-SHA256, 24 characters."""
     if len(master_secret) < 12:
         raise ConfigInputError("SIP master secret: must have 12+ characters")
-    digest = hmac.new(master_secret.encode(), f"kck-sip:{extension}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        master_secret.encode(), f"kck-sip:{extension}".encode(), hashlib.sha256
+    ).digest()
     return base64.b32encode(digest).decode().rstrip("=").lower()[:24]
 
 

@@ -25,26 +25,81 @@ log = logging.getLogger(__name__)
 
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine\n"
 SAMPLES_PER_SECOND = 8000
-SAY_DIGIT_SECONDS = 0.83          # measured: SAY DIGITS 123 took 2.49 s, SAY NUMBER 3 0.84 s
-BEEP_SECONDS = 0.43               # RECORD FILE ... BEEP took 2.43 s for a 2000 ms timeout
-HANGUP_NOTIFY_DELAY = 0.042       # HANGUP line after the AGI HANGUP command (42 ms in captures)
+SAY_DIGIT_SECONDS = 0.83  # measured: SAY DIGITS 123 took 2.49 s, SAY NUMBER 3 0.84 s
+BEEP_SECONDS = 0.43  # RECORD FILE ... BEEP took 2.43 s for a 2000 ms timeout
+HANGUP_NOTIFY_DELAY = 0.042  # HANGUP line after the AGI HANGUP command (42 ms in captures)
 
 # Commands res_agi allows on a dead channel (its "dead" flag); the rest answer 511.
-DEAD_OK = {"ASYNCAGI BREAK", "DATABASE DEL", "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT",
-           "EXEC", "GET FULL VARIABLE", "GET VARIABLE", "NOOP", "SET VARIABLE", "VERBOSE", "GOSUB"}
+DEAD_OK = {
+    "ASYNCAGI BREAK",
+    "DATABASE DEL",
+    "DATABASE DELTREE",
+    "DATABASE GET",
+    "DATABASE PUT",
+    "EXEC",
+    "GET FULL VARIABLE",
+    "GET VARIABLE",
+    "NOOP",
+    "SET VARIABLE",
+    "VERBOSE",
+    "GOSUB",
+}
 # Longest first so "GET FULL VARIABLE" wins over "GET ..." and "SET MUSIC" over "SET".
-COMMANDS = sorted([
-    "ANSWER", "ASYNCAGI BREAK", "CHANNEL STATUS", "DATABASE DEL", "DATABASE DELTREE",
-    "DATABASE GET", "DATABASE PUT", "EXEC", "GET DATA", "GET FULL VARIABLE", "GET OPTION",
-    "GET VARIABLE", "HANGUP", "NOOP", "RECORD FILE", "SAY DIGITS", "SAY NUMBER", "SET CONTEXT",
-    "SET EXTENSION", "SET MUSIC", "SET PRIORITY", "SET VARIABLE", "STREAM FILE", "VERBOSE",
-    "WAIT FOR DIGIT", "SET CALLERID", "SET AUTOHANGUP", "GOSUB",
-], key=len, reverse=True)
-MIN_ARGS = {"STREAM FILE": 2, "GET DATA": 1, "SET VARIABLE": 2, "WAIT FOR DIGIT": 1, "EXEC": 1,
-            "SAY DIGITS": 2, "SAY NUMBER": 2, "RECORD FILE": 4, "GET VARIABLE": 1,
-            "GET FULL VARIABLE": 1, "SET MUSIC": 1, "VERBOSE": 1, "DATABASE PUT": 3,
-            "DATABASE GET": 2, "DATABASE DEL": 2, "SET CONTEXT": 1, "SET EXTENSION": 1,
-            "SET PRIORITY": 1, "GET OPTION": 2}
+COMMANDS = sorted(
+    [
+        "ANSWER",
+        "ASYNCAGI BREAK",
+        "CHANNEL STATUS",
+        "DATABASE DEL",
+        "DATABASE DELTREE",
+        "DATABASE GET",
+        "DATABASE PUT",
+        "EXEC",
+        "GET DATA",
+        "GET FULL VARIABLE",
+        "GET OPTION",
+        "GET VARIABLE",
+        "HANGUP",
+        "NOOP",
+        "RECORD FILE",
+        "SAY DIGITS",
+        "SAY NUMBER",
+        "SET CONTEXT",
+        "SET EXTENSION",
+        "SET MUSIC",
+        "SET PRIORITY",
+        "SET VARIABLE",
+        "STREAM FILE",
+        "VERBOSE",
+        "WAIT FOR DIGIT",
+        "SET CALLERID",
+        "SET AUTOHANGUP",
+        "GOSUB",
+    ],
+    key=len,
+    reverse=True,
+)
+MIN_ARGS = {
+    "STREAM FILE": 2,
+    "GET DATA": 1,
+    "SET VARIABLE": 2,
+    "WAIT FOR DIGIT": 1,
+    "EXEC": 1,
+    "SAY DIGITS": 2,
+    "SAY NUMBER": 2,
+    "RECORD FILE": 4,
+    "GET VARIABLE": 1,
+    "GET FULL VARIABLE": 1,
+    "SET MUSIC": 1,
+    "VERBOSE": 1,
+    "DATABASE PUT": 3,
+    "DATABASE GET": 2,
+    "DATABASE DEL": 2,
+    "SET CONTEXT": 1,
+    "SET EXTENSION": 1,
+    "SET PRIORITY": 1,
+    "GET OPTION": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -79,7 +134,7 @@ class FastAGISession:
         self.address = address
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
-        self.notified = False          # the HANGUP line was sent
+        self.notified = False  # the HANGUP line was sent
         self.controller_hung_up = False
         self._late_hangup: asyncio.Task[None] | None = None
 
@@ -87,7 +142,8 @@ class FastAGISession:
     async def connect(self) -> bool:
         try:
             self.reader, self.writer = await asyncio.wait_for(
-                asyncio.open_connection(self.address.host, self.address.port), 5.0)
+                asyncio.open_connection(self.address.host, self.address.port), 5.0
+            )
         except (OSError, TimeoutError) as exc:
             log.info("FastAGI connect to %s failed: %s", self.address.url, exc)
             return False
@@ -149,7 +205,7 @@ class FastAGISession:
                 done, _ = await asyncio.wait({read, gone}, return_when=asyncio.FIRST_COMPLETED)
                 if read not in done:
                     gone.cancel()
-                    await self.notify_hangup()          # idle socket gets HANGUP at once
+                    await self.notify_hangup()  # idle socket gets HANGUP at once
                 else:
                     gone.cancel()
             try:
@@ -181,8 +237,7 @@ class FastAGISession:
         elif self.call.agi_dead and not self.notified:
             await self.notify_hangup()
         upper = line.upper()
-        command = next((c for c in COMMANDS
-                        if upper == c or upper.startswith(c + " ")), None)
+        command = next((c for c in COMMANDS if upper == c or upper.startswith(c + " ")), None)
         ev = self.pbx.events
         ch = self.call.channel
         command_id = str(random.randint(100_000_000, 999_999_999))
@@ -191,7 +246,7 @@ class FastAGISession:
             reply, code = "510 Invalid or unknown command\n", "510"
             result = "Invalid or unknown command"
         else:
-            args = split_args(line[len(command):])
+            args = split_args(line[len(command) :])
             if len(args) < MIN_ARGS.get(command, 0):
                 reply, code, result = usage_reply(command), "520", "Usage"
             elif self.call.agi_dead and command not in DEAD_OK:
@@ -200,10 +255,16 @@ class FastAGISession:
             else:
                 reply = await self.execute(command, args)
                 failed = command in ("STREAM FILE", "WAIT FOR DIGIT") and reply.startswith(
-                    "200 result=-1")
-                code = "-1" if failed else "200"   # as AGIExecEnd reports RESULT_FAILURE
-                result = ("Failure" if failed else
-                          "Unknown Result" if reply == "200 result=-2\n" else "Success")
+                    "200 result=-1"
+                )
+                code = "-1" if failed else "200"  # as AGIExecEnd reports RESULT_FAILURE
+                result = (
+                    "Failure"
+                    if failed
+                    else "Unknown Result"
+                    if reply == "200 result=-2\n"
+                    else "Success"
+                )
         await self.send(reply)
         ev.agi_exec(ch, False, command_id, line, code, result)
         if self.call.agi_dead and not self.notified and not self.controller_hung_up:
@@ -274,8 +335,11 @@ class FastAGISession:
         return "200 result=0\n" if value is None else f"200 result=1 ({value})\n"
 
     async def cmd_database_del(self, args: list[str]) -> str:
-        return "200 result=1\n" if self.pbx.astdb.pop((args[0], args[1]), None) is not None \
+        return (
+            "200 result=1\n"
+            if self.pbx.astdb.pop((args[0], args[1]), None) is not None
             else "200 result=0\n"
+        )
 
     async def cmd_set_music(self, args: list[str]) -> str:
         if args[0].lower() == "on":
@@ -305,8 +369,9 @@ class FastAGISession:
         await self.pbx.clock.sleep(HANGUP_NOTIFY_DELAY)
         await self.notify_hangup()
 
-    async def _play(self, seconds: float, escape: str | None,
-                    arm: bool = True) -> tuple[int, float]:
+    async def _play(
+        self, seconds: float, escape: str | None, arm: bool = True
+    ) -> tuple[int, float]:
         """Play for `seconds`; returns (ascii of the escape digit or 0 or -1, seconds played)."""
         outcome = await self.call.wait_input(seconds, escape, arm=arm)
         if outcome.kind == "hangup":
@@ -319,7 +384,7 @@ class FastAGISession:
         self.call.music_off()
         duration = self.pbx.sounds.duration(args[0])
         if duration is None:
-            return "200 result=-1 endpos=0\n"       # Asterisk sets no PLAYBACKSTATUS here
+            return "200 result=-1 endpos=0\n"  # Asterisk sets no PLAYBACKSTATUS here
         offset = 0
         if len(args) > 2:
             with contextlib.suppress(ValueError):
@@ -332,8 +397,9 @@ class FastAGISession:
         remaining = (total - offset) / SAMPLES_PER_SECOND
         result, played = await self._play(remaining, args[1])
         endpos = offset + int(played * SAMPLES_PER_SECOND)
-        self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS",
-                               "FAILED" if result == -1 else "SUCCESS")
+        self.pbx.events.varset(
+            self.call.channel, "PLAYBACKSTATUS", "FAILED" if result == -1 else "SUCCESS"
+        )
         return f"200 result={result} endpos={endpos}\n"
 
     async def cmd_wait_for_digit(self, args: list[str]) -> str:
@@ -419,7 +485,8 @@ class FastAGISession:
         seconds = outcome.elapsed if outcome.kind != "timeout" else (limit or 0.0)
         target = Path(f"{path}.{fmt}")
         await asyncio.get_running_loop().run_in_executor(
-            None, _write_recording, target, fmt, utterance, seconds)
+            None, _write_recording, target, fmt, utterance, seconds
+        )
         self.call.recordings.append(target)
         endpos = int(seconds * SAMPLES_PER_SECOND)
         if outcome.kind == "hangup":
@@ -444,8 +511,9 @@ class FastAGISession:
                 total += self.pbx.sounds.duration(name.strip()) or 0.0
             result, _ = await self._play(total, "" if lower == "playback" else None)
             if lower == "playback":
-                self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS",
-                                       "FAILED" if result == -1 else "SUCCESS")
+                self.pbx.events.varset(
+                    self.call.channel, "PLAYBACKSTATUS", "FAILED" if result == -1 else "SUCCESS"
+                )
             return f"200 result={-1 if result == -1 else 0}\n"
         if lower == "wait":
             try:
@@ -482,6 +550,7 @@ async def _audio_seconds(path: Path) -> float:
                 return path.stat().st_size / (2 * SAMPLES_PER_SECOND)
             except OSError:
                 return 0.0
+
     return await asyncio.get_running_loop().run_in_executor(None, measure)
 
 

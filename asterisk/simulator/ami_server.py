@@ -25,18 +25,53 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALL_CLASSES = frozenset({"system", "call", "log", "verbose", "command", "agent", "user", "config",
-                         "dtmf", "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc",
-                         "test", "security", "message"})
+ALL_CLASSES = frozenset(
+    {
+        "system",
+        "call",
+        "log",
+        "verbose",
+        "command",
+        "agent",
+        "user",
+        "config",
+        "dtmf",
+        "reporting",
+        "cdr",
+        "dialplan",
+        "originate",
+        "agi",
+        "cc",
+        "aoc",
+        "test",
+        "security",
+        "message",
+    }
+)
 MAX_FRAME = 64 * 1024
 UNKNOWN_ACTION = "Invalid/unknown command: {}. Use Action: ListCommands to show available commands."
 # Which write class each action needs (manager.conf "write =").
-ACTION_CLASS = {"originate": "originate", "hangup": "system", "redirect": "call",
-                "mixmonitor": "system", "stopmixmonitor": "system", "getvar": "call",
-                "setvar": "call", "coreshowchannels": "system", "devicestatelist": "call",
-                "queuestatus": "", "pjsipshowendpoints": "system", "command": "command",
-                "status": "system", "filter": "system", "events": "", "ping": "", "logoff": "",
-                "coresettings": "system", "corestatus": "system"}
+ACTION_CLASS = {
+    "originate": "originate",
+    "hangup": "system",
+    "redirect": "call",
+    "mixmonitor": "system",
+    "stopmixmonitor": "system",
+    "getvar": "call",
+    "setvar": "call",
+    "coreshowchannels": "system",
+    "devicestatelist": "call",
+    "queuestatus": "",
+    "pjsipshowendpoints": "system",
+    "command": "command",
+    "status": "system",
+    "filter": "system",
+    "events": "",
+    "ping": "",
+    "logoff": "",
+    "coresettings": "system",
+    "corestatus": "system",
+}
 
 
 @dataclass(frozen=True)
@@ -61,13 +96,15 @@ class AMIUser:
 class AMIServer:
     """Listens like Asterisk's manager on `host:port` (port 0 picks a free one)."""
 
-    def __init__(self, pbx: PBXSimulator, host: str, port: int,
-                 users: Mapping[str, str | AMIUser]) -> None:
+    def __init__(
+        self, pbx: PBXSimulator, host: str, port: int, users: Mapping[str, str | AMIUser]
+    ) -> None:
         self.pbx = pbx
         self.host = host
         self._port = port
-        self.users = {name: (u if isinstance(u, AMIUser) else AMIUser(u))
-                      for name, u in users.items()}
+        self.users = {
+            name: (u if isinstance(u, AMIUser) else AMIUser(u)) for name, u in users.items()
+        }
         self.sessions: set[AMISession] = set()
         self._server: asyncio.base_events.Server | None = None
         self.mixmonitors: dict[str, tuple[str, float]] = {}
@@ -114,7 +151,7 @@ class AMISession:
     writer: asyncio.StreamWriter
     user: str | None = None
     events_on: bool = True
-    event_mask: frozenset[str] | None = None    # `Events: call,agent` limits the classes
+    event_mask: frozenset[str] | None = None  # `Events: call,agent` limits the classes
     filters: list[tuple[bool, re.Pattern[str]]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
@@ -157,17 +194,23 @@ class AMISession:
     def error(self, action: AMIAction, message: str) -> None:
         self.respond(action, "Error", ("Message", message))
 
-    def list_event(self, action: AMIAction, name: str, headers: Headers,
-                   action_id_last: bool = False) -> None:
+    def list_event(
+        self, action: AMIAction, name: str, headers: Headers, action_id_last: bool = False
+    ) -> None:
         aid = [("ActionID", action.action_id)] if action.action_id is not None else []
-        self.write([("Event", name), *headers, *aid] if action_id_last
-                   else [("Event", name), *aid, *headers])
+        self.write(
+            [("Event", name), *headers, *aid]
+            if action_id_last
+            else [("Event", name), *aid, *headers]
+        )
 
-    def list_complete(self, action: AMIAction, name: str, count: int, *extra: tuple[str, str]
-                      ) -> None:
+    def list_complete(
+        self, action: AMIAction, name: str, count: int, *extra: tuple[str, str]
+    ) -> None:
         aid = [("ActionID", action.action_id)] if action.action_id is not None else []
-        self.write([("Event", name), *aid, ("EventList", "Complete"),
-                    ("ListItems", str(count)), *extra])
+        self.write(
+            [("Event", name), *aid, ("EventList", "Complete"), ("ListItems", str(count)), *extra]
+        )
 
     async def run(self) -> None:
         self.writer.write(BANNER)
@@ -184,7 +227,7 @@ class AMISession:
                 m = re.search(rb"\r?\n\r?\n", buffer)
                 if m is None:
                     break
-                block, buffer = buffer[:m.start()], buffer[m.end():]
+                block, buffer = buffer[: m.start()], buffer[m.end() :]
                 if not block.strip():
                     continue
                 try:
@@ -221,8 +264,12 @@ class AMISession:
         handler = getattr(self, "act_" + name, None)
         if handler is None:
             self.error(action, UNKNOWN_ACTION.format(action.name))
-            self.security_event("RequestBadFormat", "Error",
-                                [("RequestType", f"Action: {action.name}")], account_last=True)
+            self.security_event(
+                "RequestBadFormat",
+                "Error",
+                [("RequestType", f"Action: {action.name}")],
+                account_last=True,
+            )
             return True
         needed = ACTION_CLASS.get(name, "")
         if needed and needed not in self.server.users[self.user].write:
@@ -230,24 +277,33 @@ class AMISession:
             return True
         try:
             await handler(action)
-        except Exception as exc:     # a simulator bug must not take the session down
+        except Exception as exc:  # a simulator bug must not take the session down
             log.exception("simulated AMI action %s failed", action.name)
             self.error(action, f"Internal error: {type(exc).__name__}")
         return True
 
-    def security_event(self, name: str, severity: str, tail: Headers,
-                       account_last: bool = False) -> None:
+    def security_event(
+        self, name: str, severity: str, tail: Headers, account_last: bool = False
+    ) -> None:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
         local = self.writer.get_extra_info("sockname") or ("127.0.0.1", 5038)
         remote = self.writer.get_extra_info("peername") or ("127.0.0.1", 0)
-        session_tv = datetime.fromtimestamp(self.started, UTC).strftime(
-            "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
-        head: Headers = [("EventTV", now), ("Severity", severity), ("Service", "AMI"),
-                         ("EventVersion", "1")]
+        session_tv = (
+            datetime.fromtimestamp(self.started, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+            + "+0000"
+        )
+        head: Headers = [
+            ("EventTV", now),
+            ("Severity", severity),
+            ("Service", "AMI"),
+            ("EventVersion", "1"),
+        ]
         account = [("AccountID", self.user or "")]
-        addresses: Headers = [("SessionID", f"0x{id(self):x}"),
-                              ("LocalAddress", f"IPV4/TCP/{local[0]}/{local[1]}"),
-                              ("RemoteAddress", f"IPV4/TCP/{remote[0]}/{remote[1]}")]
+        addresses: Headers = [
+            ("SessionID", f"0x{id(self):x}"),
+            ("LocalAddress", f"IPV4/TCP/{local[0]}/{local[1]}"),
+            ("RemoteAddress", f"IPV4/TCP/{remote[0]}/{remote[1]}"),
+        ]
         if account_last:
             body = [*head, *addresses, *tail, ("SessionTV", session_tv), *account]
         else:
@@ -260,9 +316,12 @@ class AMISession:
         username = action.get("Username") or ""
         user = self.server.users.get(username)
         peer = self.writer.get_extra_info("peername") or ("", 0)
-        if user is None or user.secret != (action.get("Secret") or "") or not user.permits(
-                str(peer[0])):
-            await self.pbx.clock.sleep(1.0)      # Asterisk answers a failed login after ~1 s
+        if (
+            user is None
+            or user.secret != (action.get("Secret") or "")
+            or not user.permits(str(peer[0]))
+        ):
+            await self.pbx.clock.sleep(1.0)  # Asterisk answers a failed login after ~1 s
             self.error(action, "Authentication failed")
             return False
         self.user = username
@@ -270,15 +329,23 @@ class AMISession:
         self.respond(action, "Success", ("Message", "Authentication accepted"))
         uptime = str(int(self.pbx.clock.now() - self.pbx.booted_at))
         if self.wants("system"):
-            self.write([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
-                        ("LastReload", uptime), ("Status", "Fully Booted")])
+            self.write(
+                [
+                    ("Event", "FullyBooted"),
+                    ("Privilege", "system,all"),
+                    ("Uptime", uptime),
+                    ("LastReload", uptime),
+                    ("Status", "Fully Booted"),
+                ]
+            )
         if self.wants("security"):
             self.security_event("SuccessfulAuth", "Informational", [("UsingPassword", "0")])
         return True
 
     async def act_ping(self, action: AMIAction) -> None:
-        self.respond(action, "Success", ("Ping", "Pong"),
-                     ("Timestamp", f"{self.pbx.clock.now():.6f}"))
+        self.respond(
+            action, "Success", ("Ping", "Pong"), ("Timestamp", f"{self.pbx.clock.now():.6f}")
+        )
 
     def wants(self, event_class: str) -> bool:
         """Would this session receive an event of that class (user's read + event mask)?"""
@@ -314,21 +381,35 @@ class AMISession:
         self.respond(action, "Success", ("Message", "Filter Added Successfully"))
 
     async def act_coresettings(self, action: AMIAction) -> None:
-        self.respond(action, "Success", ("AMIversion", "11.0.0"),
-                     ("AsteriskVersion", self.pbx.version), ("SystemName", ""),
-                     ("CoreMaxCalls", "0"), ("CoreMaxLoadAvg", "0.000000"), ("CoreRunUser", ""),
-                     ("CoreRunGroup", ""), ("CoreMaxFilehandles", "0"),
-                     ("CoreRealTimeEnabled", "No"), ("CoreCDRenabled", "Yes"),
-                     ("CoreHTTPenabled", "No"), ("SoundsSearchCustomDir", "No"))
+        self.respond(
+            action,
+            "Success",
+            ("AMIversion", "11.0.0"),
+            ("AsteriskVersion", self.pbx.version),
+            ("SystemName", ""),
+            ("CoreMaxCalls", "0"),
+            ("CoreMaxLoadAvg", "0.000000"),
+            ("CoreRunUser", ""),
+            ("CoreRunGroup", ""),
+            ("CoreMaxFilehandles", "0"),
+            ("CoreRealTimeEnabled", "No"),
+            ("CoreCDRenabled", "Yes"),
+            ("CoreHTTPenabled", "No"),
+            ("SoundsSearchCustomDir", "No"),
+        )
 
     async def act_corestatus(self, action: AMIAction) -> None:
         booted = datetime.fromtimestamp(self.pbx.booted_at, UTC)
-        self.respond(action, "Success", ("CoreStartupDate", booted.strftime("%Y-%m-%d")),
-                     ("CoreStartupTime", booted.strftime("%H:%M:%S")),
-                     ("CoreReloadDate", booted.strftime("%Y-%m-%d")),
-                     ("CoreReloadTime", booted.strftime("%H:%M:%S")),
-                     ("CoreCurrentCalls", str(len(self.pbx.calls))),
-                     ("CoreProcessedCalls", str(self.pbx.channels_created)))
+        self.respond(
+            action,
+            "Success",
+            ("CoreStartupDate", booted.strftime("%Y-%m-%d")),
+            ("CoreStartupTime", booted.strftime("%H:%M:%S")),
+            ("CoreReloadDate", booted.strftime("%Y-%m-%d")),
+            ("CoreReloadTime", booted.strftime("%H:%M:%S")),
+            ("CoreCurrentCalls", str(len(self.pbx.calls))),
+            ("CoreProcessedCalls", str(self.pbx.channels_created)),
+        )
 
     async def act_getvar(self, action: AMIAction) -> None:
         variable = action.get("Variable")
@@ -392,8 +473,9 @@ class AMISession:
         except ValueError:
             self.error(action, "Invalid priority")
             return
-        if not self.pbx.redirect(name, action.get("Context") or "", action.get("Exten") or "",
-                                 priority):
+        if not self.pbx.redirect(
+            name, action.get("Context") or "", action.get("Exten") or "", priority
+        ):
             self.error(action, "Redirect failed")
             return
         self.respond(action, "Success", ("Message", "Redirect successful"))
@@ -424,20 +506,27 @@ class AMISession:
         self.pbx.events.mixmonitor(ch, False)
         path, at = started
         await asyncio.get_running_loop().run_in_executor(
-            None, write_silence, Path(path), self.pbx.clock.now() - at)
+            None, write_silence, Path(path), self.pbx.clock.now() - at
+        )
 
     async def act_coreshowchannels(self, action: AMIAction) -> None:
-        self.respond(action, "Success", ("EventList", "start"),
-                     ("Message", "Channels will follow"))
+        self.respond(action, "Success", ("EventList", "start"), ("Message", "Channels will follow"))
         live = [c for c in self.pbx.channels.values() if not c.hung_up]
         now = self.pbx.clock.now()
         for ch in live:
             seconds = int(now - ch.created_at)
             duration = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-            self.list_event(action, "CoreShowChannel", [
-                *ch.headers(), ("Application", ch.application),
-                ("ApplicationData", ch.app_data), ("Duration", duration),
-                ("BridgeId", ch.bridge_id)])
+            self.list_event(
+                action,
+                "CoreShowChannel",
+                [
+                    *ch.headers(),
+                    ("Application", ch.application),
+                    ("ApplicationData", ch.app_data),
+                    ("Duration", duration),
+                    ("BridgeId", ch.bridge_id),
+                ],
+            )
         self.list_complete(action, "CoreShowChannelsComplete", len(live))
 
     async def act_status(self, action: AMIAction) -> None:
@@ -448,25 +537,45 @@ class AMISession:
             if not chans:
                 self.error(action, "No such channel")
                 return
-        self.respond(action, "Success", ("EventList", "start"),
-                     ("Message", "Channel status will follow"))
+        self.respond(
+            action, "Success", ("EventList", "start"), ("Message", "Channel status will follow")
+        )
         now = self.pbx.clock.now()
         for ch in chans:
             aid = [("ActionID", action.action_id)] if action.action_id is not None else []
-            self.write([("Event", "Status"), ("Privilege", "Call"), *ch.headers(),
-                        ("Type", ch.tech), ("DNID", ""),
-                        ("EffectiveConnectedLineNum", ch.connected_num or "<unknown>"),
-                        ("EffectiveConnectedLineName", ch.connected_name or "<unknown>"),
-                        ("TimeToHangup", "0"), ("BridgeID", ch.bridge_id),
-                        ("Application", ch.application), ("Data", ch.app_data),
-                        ("Nativeformats", "(ulaw)"), ("Readformat", "ulaw"), ("Readtrans", ""),
-                        ("Writeformat", "ulaw"), ("Writetrans", ""), ("Callgroup", "0"),
-                        ("Pickupgroup", "0"), ("Seconds", str(int(now - ch.created_at))), *aid])
+            self.write(
+                [
+                    ("Event", "Status"),
+                    ("Privilege", "Call"),
+                    *ch.headers(),
+                    ("Type", ch.tech),
+                    ("DNID", ""),
+                    ("EffectiveConnectedLineNum", ch.connected_num or "<unknown>"),
+                    ("EffectiveConnectedLineName", ch.connected_name or "<unknown>"),
+                    ("TimeToHangup", "0"),
+                    ("BridgeID", ch.bridge_id),
+                    ("Application", ch.application),
+                    ("Data", ch.app_data),
+                    ("Nativeformats", "(ulaw)"),
+                    ("Readformat", "ulaw"),
+                    ("Readtrans", ""),
+                    ("Writeformat", "ulaw"),
+                    ("Writetrans", ""),
+                    ("Callgroup", "0"),
+                    ("Pickupgroup", "0"),
+                    ("Seconds", str(int(now - ch.created_at))),
+                    *aid,
+                ]
+            )
         self.list_complete(action, "StatusComplete", len(chans), ("Items", str(len(chans))))
 
     async def act_devicestatelist(self, action: AMIAction) -> None:
-        self.respond(action, "Success", ("EventList", "start"),
-                     ("Message", "Device State Changes will follow"))
+        self.respond(
+            action,
+            "Success",
+            ("EventList", "start"),
+            ("Message", "Device State Changes will follow"),
+        )
         states = self.pbx.device_states()
         for device, state in states:
             self.list_event(action, "DeviceStateChange", [("Device", device), ("State", state)])
@@ -474,53 +583,107 @@ class AMISession:
 
     async def act_queuestatus(self, action: AMIAction) -> None:
         wanted = action.get("Queue")
-        self.respond(action, "Success", ("EventList", "start"),
-                     ("Message", "Queue status will follow"))
+        self.respond(
+            action, "Success", ("EventList", "start"), ("Message", "Queue status will follow")
+        )
         count = 0
         queue = self.pbx.fallback_queue
         if wanted in (None, "", queue):
-            self.list_event(action, "QueueParams", [
-                ("Queue", queue), ("Max", "0"), ("Strategy", "ringall"), ("Calls", "0"),
-                ("Holdtime", "0"), ("TalkTime", "0"), ("Completed", "0"), ("Abandoned", "0"),
-                ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"), ("ServicelevelPerf2", "0.0"),
-                ("Weight", "0")], action_id_last=True)
+            self.list_event(
+                action,
+                "QueueParams",
+                [
+                    ("Queue", queue),
+                    ("Max", "0"),
+                    ("Strategy", "ringall"),
+                    ("Calls", "0"),
+                    ("Holdtime", "0"),
+                    ("TalkTime", "0"),
+                    ("Completed", "0"),
+                    ("Abandoned", "0"),
+                    ("ServiceLevel", "0"),
+                    ("ServicelevelPerf", "0.0"),
+                    ("ServicelevelPerf2", "0.0"),
+                    ("Weight", "0"),
+                ],
+                action_id_last=True,
+            )
             count += 1
             status_code = {"NOT_INUSE": "1", "INUSE": "2", "RINGING": "6", "UNAVAILABLE": "5"}
             for phone in self.pbx.phones.values():
-                self.list_event(action, "QueueMember", [
-                    ("Queue", queue), ("Name", f"Agent {phone.endpoint}"),
-                    ("Location", phone.device), ("StateInterface", phone.device),
-                    ("Membership", "static"), ("Penalty", "0"),
-                    ("CallsTaken", str(phone.calls_answered)), ("LastCall", "0"),
-                    ("LastPause", "0"), ("LoginTime", str(int(self.pbx.booted_at))),
-                    ("InCall", "1" if phone.state.value == "INUSE" else "0"),
-                    ("Status", status_code[phone.state.value]), ("Paused", "0"),
-                    ("PausedReason", ""), ("Wrapuptime", "0")], action_id_last=True)
+                self.list_event(
+                    action,
+                    "QueueMember",
+                    [
+                        ("Queue", queue),
+                        ("Name", f"Agent {phone.endpoint}"),
+                        ("Location", phone.device),
+                        ("StateInterface", phone.device),
+                        ("Membership", "static"),
+                        ("Penalty", "0"),
+                        ("CallsTaken", str(phone.calls_answered)),
+                        ("LastCall", "0"),
+                        ("LastPause", "0"),
+                        ("LoginTime", str(int(self.pbx.booted_at))),
+                        ("InCall", "1" if phone.state.value == "INUSE" else "0"),
+                        ("Status", status_code[phone.state.value]),
+                        ("Paused", "0"),
+                        ("PausedReason", ""),
+                        ("Wrapuptime", "0"),
+                    ],
+                    action_id_last=True,
+                )
                 count += 1
         self.list_complete(action, "QueueStatusComplete", count)
 
     async def act_pjsipshowendpoints(self, action: AMIAction) -> None:
-        self.respond(action, "Success", ("EventList", "start"),
-                     ("Message", "A listing of Endpoints follows, presence of "
-                                 "EndpointListComplete event signals end of list"))
+        self.respond(
+            action,
+            "Success",
+            ("EventList", "start"),
+            (
+                "Message",
+                "A listing of Endpoints follows, presence of "
+                "EndpointListComplete event signals end of list",
+            ),
+        )
         count = 0
-        state_text = {"NOT_INUSE": "Not in use", "INUSE": "In use", "RINGING": "Ringing",
-                      "UNAVAILABLE": "Unavailable"}
+        state_text = {
+            "NOT_INUSE": "Not in use",
+            "INUSE": "In use",
+            "RINGING": "Ringing",
+            "UNAVAILABLE": "Unavailable",
+        }
         trunk_calls = self.pbx.trunk_calls
-        endpoints = [(self.pbx.caller_endpoint, "INUSE" if trunk_calls else "NOT_INUSE",
-                      trunk_calls)]
-        endpoints += [(p.endpoint, p.state.value, 1 if p.state.value in ("INUSE", "RINGING")
-                       else 0) for p in self.pbx.phones.values()]
+        endpoints = [
+            (self.pbx.caller_endpoint, "INUSE" if trunk_calls else "NOT_INUSE", trunk_calls)
+        ]
+        endpoints += [
+            (p.endpoint, p.state.value, 1 if p.state.value in ("INUSE", "RINGING") else 0)
+            for p in self.pbx.phones.values()
+        ]
         for endpoint, state, active in endpoints:
             phone = self.pbx.phones.get(endpoint)
-            contacts = (f"{endpoint}/sip:{endpoint}@127.0.0.1:5060," if phone is None
-                        or phone.registered else "")
-            self.list_event(action, "EndpointList", [
-                ("ObjectType", "endpoint"), ("ObjectName", endpoint), ("Transport", ""),
-                ("Aor", endpoint), ("Auths", endpoint if phone is not None else ""),
-                ("OutboundAuths", ""), ("Contacts", contacts),
-                ("DeviceState", state_text[state]), ("ActiveChannels", str(active) if active
-                                                      else "")])
+            contacts = (
+                f"{endpoint}/sip:{endpoint}@127.0.0.1:5060,"
+                if phone is None or phone.registered
+                else ""
+            )
+            self.list_event(
+                action,
+                "EndpointList",
+                [
+                    ("ObjectType", "endpoint"),
+                    ("ObjectName", endpoint),
+                    ("Transport", ""),
+                    ("Aor", endpoint),
+                    ("Auths", endpoint if phone is not None else ""),
+                    ("OutboundAuths", ""),
+                    ("Contacts", contacts),
+                    ("DeviceState", state_text[state]),
+                    ("ActiveChannels", str(active) if active else ""),
+                ],
+            )
             count += 1
         self.list_complete(action, "EndpointListComplete", count)
 
@@ -530,19 +693,38 @@ class AMISession:
             output = [f"Asterisk {self.pbx.version} (kck PBX simulator)"]
         elif command in ("core show channels", "core show channels concise"):
             live = [c for c in self.pbx.channels.values() if not c.hung_up]
-            output = [f"{c.name}!{c.context}!{c.exten}!{c.priority}!{c.state.desc}"
-                      for c in live] if command.endswith("concise") else [
-                f"{len(live)} active channels", f"{len(self.pbx.calls)} active calls"]
-        elif command in ("dialplan reload", "module reload", "manager reload",
-                         "pjsip reload", "queue reload all", "moh reload"):
+            output = (
+                [f"{c.name}!{c.context}!{c.exten}!{c.priority}!{c.state.desc}" for c in live]
+                if command.endswith("concise")
+                else [f"{len(live)} active channels", f"{len(self.pbx.calls)} active calls"]
+            )
+        elif command in (
+            "dialplan reload",
+            "module reload",
+            "manager reload",
+            "pjsip reload",
+            "queue reload all",
+            "moh reload",
+        ):
             output = []
         else:
-            self.respond(action, "Error", ("Message", "Command output follows"),
-                         ("Output", f"No such command '{command}' (type 'core show help "
-                                    f"{command}' for other possible commands)"))
+            self.respond(
+                action,
+                "Error",
+                ("Message", "Command output follows"),
+                (
+                    "Output",
+                    f"No such command '{command}' (type 'core show help "
+                    f"{command}' for other possible commands)",
+                ),
+            )
             return
-        self.respond(action, "Success", ("Message", "Command output follows"),
-                     *[("Output", line) for line in output])
+        self.respond(
+            action,
+            "Success",
+            ("Message", "Command output follows"),
+            *[("Output", line) for line in output],
+        )
 
     async def act_originate(self, action: AMIAction) -> None:
         target = action.get("Channel") or ""
@@ -558,13 +740,23 @@ class AMISession:
             self.respond(action, "Success", ("Message", "Originate successfully queued"))
             application = action.get("Application") or ""
             data = action.get("Data") or ""
-            script = CallerScript(number=number or None, name=name or None,
-                                  dialed=self.pbx.hotline, label="originate", channel="Local",
-                                  patience=originated_patience(application, data))
-            variables = tuple((k, v) for k, _, v in (item.partition("=") for item in
-                                                      action.get_all("Variable") if "=" in item))
-            self.pbx.place_call(script, originate=OriginateRequest(
-                action.action_id, application, data, variables))
+            script = CallerScript(
+                number=number or None,
+                name=name or None,
+                dialed=self.pbx.hotline,
+                label="originate",
+                channel="Local",
+                patience=originated_patience(application, data),
+            )
+            variables = tuple(
+                (k, v)
+                for k, _, v in (
+                    item.partition("=") for item in action.get_all("Variable") if "=" in item
+                )
+            )
+            self.pbx.place_call(
+                script, originate=OriginateRequest(action.action_id, application, data, variables)
+            )
             return
         phone = self.pbx.phone_for_dial_target(target)
         reason = "0"
@@ -573,11 +765,21 @@ class AMISession:
         if async_:
             self.respond(action, "Success", ("Message", "Originate successfully queued"))
         aid = [("ActionID", action.action_id)] if action.action_id else []
-        self.pbx.events.raw("OriginateResponse", CALL, [
-            *aid, ("Response", "Success" if reason == "4" else "Failure"), ("Channel", target),
-            ("Context", action.get("Context") or ""), ("Exten", action.get("Exten") or ""),
-            ("Reason", reason), ("Uniqueid", "<null>"), ("CallerIDNum", number or "<unknown>"),
-            ("CallerIDName", name or "<unknown>")])
+        self.pbx.events.raw(
+            "OriginateResponse",
+            CALL,
+            [
+                *aid,
+                ("Response", "Success" if reason == "4" else "Failure"),
+                ("Channel", target),
+                ("Context", action.get("Context") or ""),
+                ("Exten", action.get("Exten") or ""),
+                ("Reason", reason),
+                ("Uniqueid", "<null>"),
+                ("CallerIDNum", number or "<unknown>"),
+                ("CallerIDName", name or "<unknown>"),
+            ],
+        )
         if not async_:
             if reason == "4":
                 self.respond(action, "Success", ("Message", "Originate successfully queued"))

@@ -20,17 +20,17 @@ if TYPE_CHECKING:
 class CallResult(enum.Enum):
     """How a simulated call ended, from the caller's point of view."""
 
-    TALKED_TO_AGENT = "talked_to_agent"          # bridged to an agent phone via Dial
+    TALKED_TO_AGENT = "talked_to_agent"  # bridged to an agent phone via Dial
     ENDED_BY_CONTROLLER = "ended_by_controller"  # kck hung up (AGI or AMI) / set KCK_DONE=1
-    CALLER_HUNG_UP = "caller_hung_up"            # patience ran out before an agent answered
-    FALLBACK_QUEUE = "fallback_queue"            # the AGI failed; the dialplan's Queue() took it
-    REDIRECTED = "redirected"                    # moved elsewhere by AMI Redirect
+    CALLER_HUNG_UP = "caller_hung_up"  # patience ran out before an agent answered
+    FALLBACK_QUEUE = "fallback_queue"  # the AGI failed; the dialplan's Queue() took it
+    REDIRECTED = "redirected"  # moved elsewhere by AMI Redirect
 
 
 @dataclass(frozen=True)
 class DialAttempt:
     endpoint: str
-    status: str              # DIALSTATUS: ANSWER, NOANSWER, BUSY, CHANUNAVAIL, CANCEL
+    status: str  # DIALSTATUS: ANSWER, NOANSWER, BUSY, CHANUNAVAIL, CANCEL
     ring_seconds: float
     talk_seconds: float
 
@@ -43,7 +43,7 @@ class CallOutcome:
     channel: str
     uniqueid: str
     agi_status: str
-    hung_up_by: str          # caller, agent, controller, pbx
+    hung_up_by: str  # caller, agent, controller, pbx
     duration: float
     agent: str | None = None
     waited_before_agent: float | None = None
@@ -53,8 +53,8 @@ class CallOutcome:
 
 @dataclass(frozen=True)
 class InputResult:
-    kind: str                # "digit", "hangup", "timeout"
-    elapsed: float           # simulated seconds since the wait started
+    kind: str  # "digit", "hangup", "timeout"
+    elapsed: float  # simulated seconds since the wait started
     digit: str = ""
 
 
@@ -66,16 +66,16 @@ class SimulatedCall:
     script: CallerScript
     channel: SimChannel
     started_at: float
-    gone: asyncio.Event = field(default_factory=asyncio.Event)      # caller side hung up
+    gone: asyncio.Event = field(default_factory=asyncio.Event)  # caller side hung up
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)  # hung up or redirected
     agi_finished: asyncio.Event = field(default_factory=asyncio.Event)  # AGISTATUS is set
     redirect_target: tuple[str, str, int] = ("", "", 1)
-    peer: SimChannel | None = None   # the ";1" half of a Local caller (plays the caller)
-    originate: OriginateRequest | None = None   # the AMI Originate of a Local call, if any
-    peer_moh: str | None = None      # music class the ;1 half plays (Originate MusicOnHold)
-    agi_dead: bool = False           # AGI answers 511 for channel commands (hangup or redirect)
+    peer: SimChannel | None = None  # the ";1" half of a Local caller (plays the caller)
+    originate: OriginateRequest | None = None  # the AMI Originate of a Local call, if any
+    peer_moh: str | None = None  # music class the ;1 half plays (Originate MusicOnHold)
+    agi_dead: bool = False  # AGI answers 511 for channel commands (hangup or redirect)
     controller_hung_up: bool = False  # the AGI sent HANGUP: the channel is already going away
-    in_agi: bool = False             # a FastAGI session is running on the channel
+    in_agi: bool = False  # a FastAGI session is running on the channel
     hangup_cause: int | None = None  # set when the channel was hung up by AMI / the PBX
     soft_hangup_announced: bool = False
     moh_class: str | None = None
@@ -108,13 +108,24 @@ class SimulatedCall:
         if self._done is None or self._done.done():
             return
         now = self.pbx.clock.now()
-        self._done.set_result(CallOutcome(
-            result=result, channel=self.channel.name, uniqueid=self.channel.uniqueid,
-            agi_status=self.agi_status, hung_up_by=self.hung_up_by or "pbx",
-            duration=now - self.started_at, agent=self.agent,
-            waited_before_agent=(None if self.agent_answered_at is None
-                                 else self.agent_answered_at - self.started_at),
-            dial_attempts=tuple(self.dial_attempts), recordings=tuple(self.recordings)))
+        self._done.set_result(
+            CallOutcome(
+                result=result,
+                channel=self.channel.name,
+                uniqueid=self.channel.uniqueid,
+                agi_status=self.agi_status,
+                hung_up_by=self.hung_up_by or "pbx",
+                duration=now - self.started_at,
+                agent=self.agent,
+                waited_before_agent=(
+                    None
+                    if self.agent_answered_at is None
+                    else self.agent_answered_at - self.started_at
+                ),
+                dial_attempts=tuple(self.dial_attempts),
+                recordings=tuple(self.recordings),
+            )
+        )
 
     def fail(self, exc: BaseException) -> None:
         if self._done is not None and not self._done.done():
@@ -170,8 +181,9 @@ class SimulatedCall:
         self.agi_dead = True
         self.interrupted.set()
 
-    async def wait_input(self, seconds: float | None, accept: str | None, *,
-                         arm: bool = True) -> InputResult:
+    async def wait_input(
+        self, seconds: float | None, accept: str | None, *, arm: bool = True
+    ) -> InputResult:
         """Wait up to `seconds` (None = forever) for a digit in `accept` (None = any digit,
         "" = none: digits are heard and dropped), or the caller hanging up."""
         clock = self.pbx.clock

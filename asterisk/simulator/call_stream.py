@@ -72,9 +72,13 @@ class CityHallCallers:
             presses.append(DigitPress(rng.choice(self.menu_digits), rng.uniform(*self.think)))
             if rng.random() < self.second_digit_share:
                 presses.append(DigitPress(rng.choice(self.menu_digits), rng.uniform(*self.think)))
-        return CallerScript(number=number, digits=tuple(presses),
-                            patience=rng.uniform(*self.patience), utterance=self.utterance,
-                            label=f"caller-{n}")
+        return CallerScript(
+            number=number,
+            digits=tuple(presses),
+            patience=rng.uniform(*self.patience),
+            utterance=self.utterance,
+            label=f"caller-{n}",
+        )
 
 
 @dataclass

@@ -15,9 +15,19 @@ from .scripts import PhoneMode
 if TYPE_CHECKING:
     from .pbx import PBXSimulator
 
-DIAL_VARIABLES = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME",
-                  "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS",
-                  "PROGRESSTIME", "PROGRESSTIME_MS")
+DIAL_VARIABLES = (
+    "DIALSTATUS",
+    "DIALEDPEERNUMBER",
+    "DIALEDPEERNAME",
+    "ANSWEREDTIME",
+    "ANSWEREDTIME_MS",
+    "DIALEDTIME",
+    "DIALEDTIME_MS",
+    "RINGTIME",
+    "RINGTIME_MS",
+    "PROGRESSTIME",
+    "PROGRESSTIME_MS",
+)
 
 
 def parse_dial_args(args: str) -> tuple[list[str], float | None, str]:
@@ -60,8 +70,9 @@ def new_agent_leg(pbx: PBXSimulator, caller: SimChannel, phone: SimulatedPhone) 
     """The outgoing PJSIP channel to an agent phone, up to (not including) DialBegin."""
     ev = pbx.events
     phone.calls_offered += 1
-    agent = pbx.new_channel(f"PJSIP/{phone.endpoint}", context=pbx.agent_context, exten="s",
-                            linkedid=caller.linkedid)
+    agent = pbx.new_channel(
+        f"PJSIP/{phone.endpoint}", context=pbx.agent_context, exten="s", linkedid=caller.linkedid
+    )
     ev.newchannel(agent)
     ev.varset(agent, "DIALEDPEERNUMBER", phone.endpoint)
     agent.callerid_num, agent.callerid_name = pbx.hotline, ""
@@ -72,14 +83,19 @@ def new_agent_leg(pbx: PBXSimulator, caller: SimChannel, phone: SimulatedPhone) 
     return agent
 
 
-async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPhone,
-                      ring_timeout: float | None, options: str) -> int:
+async def _dial_phone(
+    pbx: PBXSimulator,
+    call: SimulatedCall,
+    phone: SimulatedPhone,
+    ring_timeout: float | None,
+    options: str,
+) -> int:
     ev = pbx.events
     caller = call.channel
     clock = pbx.clock
     agent = new_agent_leg(pbx, caller, phone)
     ev.dial("DialBegin", caller, agent, [("DialString", phone.endpoint)])
-    call.music_off()   # app_dial stops the AGI's music unless option m/r
+    call.music_off()  # app_dial stops the AGI's music unless option m/r
     dial_started = clock.now()
 
     def end_agent(cause: int) -> None:
@@ -102,10 +118,14 @@ async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPh
     phone.set_state(DeviceState.RINGING)
     ev.dial("DialState", caller, agent, [("DialStatus", "RINGING")])
 
-    answer_after = (phone.behaviour.answer_after if phone.behaviour.mode is PhoneMode.ANSWER
-                    else None)
-    ring_for = ring_timeout if answer_after is None else (
-        answer_after if ring_timeout is None else min(answer_after, ring_timeout))
+    answer_after = (
+        phone.behaviour.answer_after if phone.behaviour.mode is PhoneMode.ANSWER else None
+    )
+    ring_for = (
+        ring_timeout
+        if answer_after is None
+        else (answer_after if ring_timeout is None else min(answer_after, ring_timeout))
+    )
     ring_end = await _wait_first(pbx, call, agent, ring_for)
     ring_seconds = clock.now() - dial_started
     if ring_end == "caller":
@@ -115,8 +135,11 @@ async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPh
         phone.set_state(DeviceState.NOT_INUSE)
         call.dial_attempts.append(DialAttempt(phone.endpoint, "CANCEL", ring_seconds, 0))
         return -1
-    answered = (ring_end == "timeout" and answer_after is not None
-                and (ring_timeout is None or answer_after <= ring_timeout))
+    answered = (
+        ring_end == "timeout"
+        and answer_after is not None
+        and (ring_timeout is None or answer_after <= ring_timeout)
+    )
     if not answered:
         ev.dial("DialEnd", caller, agent, [("DialStatus", "NOANSWER")])
         end_agent(0)
@@ -181,16 +204,21 @@ async def _dial_phone(pbx: PBXSimulator, call: SimulatedCall, phone: SimulatedPh
     return 0 if "g" in options else -1
 
 
-async def _wait_first(pbx: PBXSimulator, call: SimulatedCall, agent: SimChannel,
-                      seconds: float | None) -> str:
+async def _wait_first(
+    pbx: PBXSimulator, call: SimulatedCall, agent: SimChannel, seconds: float | None
+) -> str:
     """Wait until the caller hangs up ("caller"), the agent leg is hung up ("agent") or
     `seconds` pass ("timeout")."""
-    waiters = {asyncio.ensure_future(call.gone.wait()): "caller",
-               asyncio.ensure_future(pbx.hangup_event(agent).wait()): "agent"}
+    waiters = {
+        asyncio.ensure_future(call.gone.wait()): "caller",
+        asyncio.ensure_future(pbx.hangup_event(agent).wait()): "agent",
+    }
     try:
-        done, _ = await asyncio.wait(waiters, timeout=None if seconds is None
-                                     else pbx.clock.real_seconds(seconds),
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            waiters,
+            timeout=None if seconds is None else pbx.clock.real_seconds(seconds),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
     finally:
         for w in waiters:
             w.cancel()

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EventListener = Callable[[str, str, Headers], None]
-ANSWER_DELAY = 0.5      # PJSIP Answer(): the next priority ran ~500 ms later in every capture
+ANSWER_DELAY = 0.5  # PJSIP Answer(): the next priority ran ~500 ms later in every capture
 LOCAL_ANSWER_DELAY = 0.02
 
 
@@ -41,11 +41,21 @@ class OriginateRequest:
 
     def respond(self, pbx: PBXSimulator, channel: SimChannel) -> None:
         aid = [("ActionID", self.action_id)] if self.action_id is not None else []
-        pbx.events.raw("OriginateResponse", "call,all", [
-            *aid, ("Response", "Success"), ("Channel", channel.name),
-            ("Application", self.application), ("Data", self.data), ("Reason", "4"),
-            ("Uniqueid", channel.uniqueid), ("CallerIDNum", channel.callerid_num or "<unknown>"),
-            ("CallerIDName", channel.callerid_name or "<unknown>")])
+        pbx.events.raw(
+            "OriginateResponse",
+            "call,all",
+            [
+                *aid,
+                ("Response", "Success"),
+                ("Channel", channel.name),
+                ("Application", self.application),
+                ("Data", self.data),
+                ("Reason", "4"),
+                ("Uniqueid", channel.uniqueid),
+                ("CallerIDNum", channel.callerid_num or "<unknown>"),
+                ("CallerIDName", channel.callerid_name or "<unknown>"),
+            ],
+        )
 
 
 class PBXSimulator:
@@ -57,16 +67,26 @@ class PBXSimulator:
 
     version = "22.10.1"
 
-    def __init__(self, ami_host: str = "127.0.0.1", ami_port: int = 0,
-                 users: Mapping[str, str | AMIUser] | None = None,
-                 agi_url: str | Sequence[str] = "agi://127.0.0.1:4573/ivr", *,
-                 speed: float = 1.0, clock: SimClock | None = None,
-                 sounds: SoundLibrary | None = None, hotline: str = "126165555",
-                 inbound_context: str = "kck-inbound", agent_context: str = "kck-agents",
-                 caller_endpoint: str = "sipp", sip_domain: str = "127.0.0.1",
-                 fallback_queue: str = "kck-fallback", fallback_ring_seconds: float = 15.0,
-                 fallback_max_wait: float = 600.0,
-                 caller_remote_addr: str = "127.0.0.1:5061") -> None:
+    def __init__(
+        self,
+        ami_host: str = "127.0.0.1",
+        ami_port: int = 0,
+        users: Mapping[str, str | AMIUser] | None = None,
+        agi_url: str | Sequence[str] = "agi://127.0.0.1:4573/ivr",
+        *,
+        speed: float = 1.0,
+        clock: SimClock | None = None,
+        sounds: SoundLibrary | None = None,
+        hotline: str = "126165555",
+        inbound_context: str = "kck-inbound",
+        agent_context: str = "kck-agents",
+        caller_endpoint: str = "sipp",
+        sip_domain: str = "127.0.0.1",
+        fallback_queue: str = "kck-fallback",
+        fallback_ring_seconds: float = 15.0,
+        fallback_max_wait: float = 600.0,
+        caller_remote_addr: str = "127.0.0.1:5061",
+    ) -> None:
         from .ami_server import AMIServer
 
         self.clock = clock or SimClock(speed=speed)
@@ -155,8 +175,9 @@ class PBXSimulator:
         return task
 
     # -- phones ----------------------------------------------------------------------------------
-    def add_phone(self, endpoint: str, behaviour: PhoneBehaviour | None = None, *,
-                  password: str = "") -> SimulatedPhone:
+    def add_phone(
+        self, endpoint: str, behaviour: PhoneBehaviour | None = None, *, password: str = ""
+    ) -> SimulatedPhone:
         phone = SimulatedPhone(endpoint, behaviour or PhoneBehaviour(), password)
         phone._notify = lambda p: self.events.device_state(p.device, p.state.value)
         self.phones[endpoint] = phone
@@ -174,9 +195,16 @@ class PBXSimulator:
         return [(f"PJSIP/{self.caller_endpoint}", trunk), *states]
 
     # -- channels --------------------------------------------------------------------------------
-    def new_channel(self, prefix: str, *, context: str, exten: str,
-                    linkedid: str | None = None, suffix: str = "",
-                    same_seq: bool = False) -> SimChannel:
+    def new_channel(
+        self,
+        prefix: str,
+        *,
+        context: str,
+        exten: str,
+        linkedid: str | None = None,
+        suffix: str = "",
+        same_seq: bool = False,
+    ) -> SimChannel:
         if same_seq:
             self._channel_seq -= 1
         name = f"{prefix}-{self._channel_seq:08x}{suffix}"
@@ -184,8 +212,14 @@ class PBXSimulator:
         now = self.clock.now()
         uniqueid = f"{int(now)}.{self._uid_seq}"
         self._uid_seq += 1
-        ch = SimChannel(name=name, uniqueid=uniqueid, linkedid=linkedid or uniqueid,
-                        context=context, exten=exten, created_at=now)
+        ch = SimChannel(
+            name=name,
+            uniqueid=uniqueid,
+            linkedid=linkedid or uniqueid,
+            context=context,
+            exten=exten,
+            created_at=now,
+        )
         self.channels[name] = ch
         self._hangup_events[name] = asyncio.Event()
         return ch
@@ -207,8 +241,7 @@ class PBXSimulator:
         if ch is None or ch.hung_up:
             return False
         call = self.call_for_channel(name)
-        peer_of = next((c for c in self.calls if c.peer is not None and c.peer.name == name),
-                       None)
+        peer_of = next((c for c in self.calls if c.peer is not None and c.peer.name == name), None)
         if call is not None:
             # the AGI channel itself: silent while the AGI runs (the capture shows no event
             # until the AGI ends), announced at once when it is elsewhere in the dialplan
@@ -255,8 +288,12 @@ class PBXSimulator:
             if upper == "CHANNEL(PJSIP,REMOTE_ADDR)" and ch.tech == "PJSIP":
                 return self.caller_remote_addr
             if upper == "HANGUPCAUSE":
-                return ch.variables.get("HANGUPCAUSE", "16" if "DIALSTATUS" in ch.variables
-                                        and ch.variables.get("DIALSTATUS") == "ANSWER" else "0")
+                return ch.variables.get(
+                    "HANGUPCAUSE",
+                    "16"
+                    if "DIALSTATUS" in ch.variables and ch.variables.get("DIALSTATUS") == "ANSWER"
+                    else "0",
+                )
             if name in ch.variables:
                 return ch.variables[name]
         if upper == "EPOCH":
@@ -281,7 +318,7 @@ class PBXSimulator:
                     if expr[j] == "}":
                         depth -= 1
                     j += 1
-                inner = self.substitute(ch, expr[i + 2:j - 1])
+                inner = self.substitute(ch, expr[i + 2 : j - 1])
                 out.append(self.lookup_variable(ch, inner) or "")
                 i = j
             else:
@@ -290,8 +327,9 @@ class PBXSimulator:
         return "".join(out)
 
     # -- calls -----------------------------------------------------------------------------------
-    def place_call(self, script: CallerScript, *,
-                   originate: OriginateRequest | None = None) -> SimulatedCall:
+    def place_call(
+        self, script: CallerScript, *, originate: OriginateRequest | None = None
+    ) -> SimulatedCall:
         """Start a simulated inbound call to the hotline; `await` the result for its outcome.
 
         A `Local` script is what AMI `Originate` of `Local/<hotline>@<context>` makes: the AGI
@@ -300,13 +338,21 @@ class PBXSimulator:
         peer = None
         if script.channel == "Local":
             base = f"Local/{script.dialed}@{self.inbound_context}"
-            peer = self.new_channel(base, context=self.inbound_context, exten=script.dialed,
-                                    suffix=";1")
-            ch = self.new_channel(base, context=self.inbound_context, exten=script.dialed,
-                                  linkedid=peer.uniqueid, suffix=";2", same_seq=True)
+            peer = self.new_channel(
+                base, context=self.inbound_context, exten=script.dialed, suffix=";1"
+            )
+            ch = self.new_channel(
+                base,
+                context=self.inbound_context,
+                exten=script.dialed,
+                linkedid=peer.uniqueid,
+                suffix=";2",
+                same_seq=True,
+            )
         else:
-            ch = self.new_channel(f"PJSIP/{self.caller_endpoint}", context=self.inbound_context,
-                                  exten=script.dialed)
+            ch = self.new_channel(
+                f"PJSIP/{self.caller_endpoint}", context=self.inbound_context, exten=script.dialed
+            )
         ch.state = ChannelState.RING
         if script.withheld:
             ch.callerid_num, ch.callerid_name = "anonymous", "Anonymous"
@@ -385,13 +431,20 @@ class PBXSimulator:
         ev.newcallerid(two)
         two.connected_num, two.connected_name = num, name
         ev.newconnectedline(two)
-        ev.raw("LocalBridge", "call,all", [
-            *[("LocalOne" + k, v) for k, v in one.headers()],
-            *[("LocalTwo" + k, v) for k, v in two.headers()],
-            ("Context", self.inbound_context), ("Exten", call.script.dialed),
-            ("LocalOptimization", "Yes")])
-        ev.dial_no_caller("DialBegin", one, [("DialString",
-                                              f"{call.script.dialed}@{self.inbound_context}")])
+        ev.raw(
+            "LocalBridge",
+            "call,all",
+            [
+                *[("LocalOne" + k, v) for k, v in one.headers()],
+                *[("LocalTwo" + k, v) for k, v in two.headers()],
+                ("Context", self.inbound_context),
+                ("Exten", call.script.dialed),
+                ("LocalOptimization", "Yes"),
+            ],
+        )
+        ev.dial_no_caller(
+            "DialBegin", one, [("DialString", f"{call.script.dialed}@{self.inbound_context}")]
+        )
         if call.originate is not None:
             call.originate.respond(self, one)
         shown = f'"{name}" <{num}>'
@@ -500,13 +553,18 @@ class PBXSimulator:
             if status == "HANGUP" or call.caller_gone:
                 # a hung-up channel runs no more dialplan
                 call.hung_up_by = call.hung_up_by or "controller"
-                call.finish(CallResult.TALKED_TO_AGENT if call.agent is not None
-                            else CallResult.ENDED_BY_CONTROLLER
-                            if call.hung_up_by in ("controller", "pbx")
-                            else CallResult.CALLER_HUNG_UP)
+                call.finish(
+                    CallResult.TALKED_TO_AGENT
+                    if call.agent is not None
+                    else CallResult.ENDED_BY_CONTROLLER
+                    if call.hung_up_by in ("controller", "pbx")
+                    else CallResult.CALLER_HUNG_UP
+                )
                 return
-            if call.redirected or (ch.context, ch.exten) != (self.inbound_context,
-                                                              call.script.dialed):
+            if call.redirected or (ch.context, ch.exten) != (
+                self.inbound_context,
+                call.script.dialed,
+            ):
                 # AMI Redirect, or the AGI's SET CONTEXT/EXTENSION/PRIORITY: continue there
                 if not call.redirected:
                     call.redirect_target = (ch.context, ch.exten, ch.priority)
@@ -531,8 +589,9 @@ class PBXSimulator:
                 call.hung_up_by = call.hung_up_by or "controller"
                 ev.soft_hangup_request(ch, 16)
                 ev.hangup(ch, 16)
-                call.finish(CallResult.TALKED_TO_AGENT if call.agent
-                            else CallResult.ENDED_BY_CONTROLLER)
+                call.finish(
+                    CallResult.TALKED_TO_AGENT if call.agent else CallResult.ENDED_BY_CONTROLLER
+                )
                 return
             if n < last:
                 step("GotoIf", f"{int(status != 'FAILURE')}?fallback")
@@ -551,8 +610,9 @@ class PBXSimulator:
         ev = self.events
         ev.newexten(ch, "NoOp", f"kck unavailable: fallback queue {self.fallback_queue}")
         ch.priority += 1
-        await FallbackQueue(self, call, self.fallback_queue, self.fallback_max_wait,
-                            self.fallback_ring_seconds).run()
+        await FallbackQueue(
+            self, call, self.fallback_queue, self.fallback_max_wait, self.fallback_ring_seconds
+        ).run()
         if not call.caller_gone:
             ch.priority += 1
             ev.newexten(ch, "Hangup", "")

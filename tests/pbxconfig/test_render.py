@@ -19,13 +19,16 @@ from asterisk.pbxconfig import (
     render_asterisk_config,
 )
 
-AGENTS = (AgentPhone("101", "Anna Kowalska", "pass-101-xyz"),
-          AgentPhone("102", "Łukasz Żółć", "pass-102-xyz", static_contact="sip:102@10.0.0.22"))
+AGENTS = (
+    AgentPhone("101", "Anna Kowalska", "pass-101-xyz"),
+    AgentPhone("102", "Łukasz Żółć", "pass-102-xyz", static_contact="sip:102@10.0.0.22"),
+)
 
 
 def inputs(**overrides: object) -> AsteriskConfigInputs:
-    base: dict[str, object] = dict(ami_secret="s3cret-s3cret-s3cret",
-                                   agi_urls=("agi://10.0.0.5:4573/ivr",), agents=AGENTS)
+    base: dict[str, object] = dict(
+        ami_secret="s3cret-s3cret-s3cret", agi_urls=("agi://10.0.0.5:4573/ivr",), agents=AGENTS
+    )
     base.update(overrides)
     return AsteriskConfigInputs(**base)  # type: ignore[arg-type]
 
@@ -46,8 +49,13 @@ def config_messages(path: Path) -> str:
         "p = FileConfigParser(); p.include(sys.argv[1]); list(p)\n"
         "print(sorted(MessageDefManager.raised))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                         text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return out.stdout.strip() + out.stderr.strip()
 
 
@@ -61,8 +69,9 @@ def test_render_writes_the_five_files_with_secrets_not_world_readable(tmp_path: 
     assert "s3cret-s3cret-s3cret" in (tmp_path / "asterisk" / "manager.conf").read_text()
 
 
-@pytest.mark.parametrize("urls", [("agi://10.0.0.5:4573/ivr",),
-                                  ("agi://10.0.0.5:4573/ivr", "agi://10.0.0.6:4573/ivr")])
+@pytest.mark.parametrize(
+    "urls", [("agi://10.0.0.5:4573/ivr",), ("agi://10.0.0.5:4573/ivr", "agi://10.0.0.6:4573/ivr")]
+)
 def test_generated_dialplan_passes_asterisklint(tmp_path: Path, urls: tuple[str, ...]) -> None:
     render_asterisk_config(inputs(agi_urls=urls), tmp_path)
     result = asterisklint("dialplan-check", str(tmp_path / "extensions.conf"))
@@ -87,10 +96,17 @@ def test_other_files_pass_asterisklint_config_syntax(tmp_path: Path, name: str) 
 def test_hotline_runs_agi_then_falls_back_to_the_queue_with_every_agent(tmp_path: Path) -> None:
     render_asterisk_config(inputs(), tmp_path)
     dialplan = (tmp_path / "extensions.conf").read_text()
-    hotline = dialplan[dialplan.index("exten => 126165555,1"):]
-    order = ["Answer()", "AGI(agi://10.0.0.5:4573/ivr)", '"${AGISTATUS}" = "HANGUP"',
-             '"${KCK_AGI_FAILURE}" != ""]?fallback', '"${KCK_DONE}" = "1"]?done', "n(fallback)",
-             "Queue(${KCK_FALLBACK_QUEUE}", "n(done),Hangup"]
+    hotline = dialplan[dialplan.index("exten => 126165555,1") :]
+    order = [
+        "Answer()",
+        "AGI(agi://10.0.0.5:4573/ivr)",
+        '"${AGISTATUS}" = "HANGUP"',
+        '"${KCK_AGI_FAILURE}" != ""]?fallback',
+        '"${KCK_DONE}" = "1"]?done',
+        "n(fallback)",
+        "Queue(${KCK_FALLBACK_QUEUE}",
+        "n(done),Hangup",
+    ]
     positions = [hotline.index(s) for s in order]
     assert positions == sorted(positions)
     queues = (tmp_path / "queues.conf").read_text()
@@ -102,11 +118,11 @@ def test_hotline_runs_agi_then_falls_back_to_the_queue_with_every_agent(tmp_path
 def test_ami_user_gets_least_privileges_and_only_permitted_addresses(tmp_path: Path) -> None:
     render_asterisk_config(inputs(ami_permit=("10.0.0.5/255.255.255.255",)), tmp_path)
     manager = (tmp_path / "manager.conf").read_text()
-    section = manager[manager.index("[kck]"):]
+    section = manager[manager.index("[kck]") :]
     assert "deny=0.0.0.0/0.0.0.0" in section
     assert "permit=10.0.0.5/255.255.255.255" in section
     assert "read=system,call,dialplan,agent\n" in section
-    assert "write=system,call,originate,reporting\n" in section      # no "command" by default
+    assert "write=system,call,originate,reporting\n" in section  # no "command" by default
     assert "all" not in section.split("read=")[1].split("\n")[0].split(",")
 
 
@@ -118,14 +134,17 @@ def test_agent_phones_register_or_use_a_static_contact(tmp_path: Path) -> None:
     assert "type=registration" in pjsip and "server_uri=sip:sip.operator.example" in pjsip
 
 
-@pytest.mark.parametrize(("field", "value", "needle"), [
-    ("hotline", "12616;5555", "hotline"),
-    ("ami_secret", "short", "ami_secret"),
-    ("ami_secret", "line\nbreak-secret", "ami_secret"),
-    ("agi_urls", ("http://x/ivr",), "agi_urls"),
-    ("agi_urls", (), "agi_urls"),
-    ("ami_permit", ("any",), "ami_permit"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("hotline", "12616;5555", "hotline"),
+        ("ami_secret", "short", "ami_secret"),
+        ("ami_secret", "line\nbreak-secret", "ami_secret"),
+        ("agi_urls", ("http://x/ivr",), "agi_urls"),
+        ("agi_urls", (), "agi_urls"),
+        ("ami_permit", ("any",), "ami_permit"),
+    ],
+)
 def test_bad_inputs_are_refused_naming_the_field(field: str, value: object, needle: str) -> None:
     with pytest.raises(ConfigInputError, match=needle):
         inputs(**{field: value})
@@ -144,6 +163,6 @@ def test_sip_passwords_derive_from_one_secret_per_extension() -> None:
     assert first != derive_sip_password("master-secret-123", "102")
     assert first != derive_sip_password("other-secret-456", "101")
     assert len(first) == 24
-    AgentPhone("101", "Anna", first)                 # acceptable as a phone password
+    AgentPhone("101", "Anna", first)  # acceptable as a phone password
     with pytest.raises(ConfigInputError, match="master secret"):
         derive_sip_password("short", "101")

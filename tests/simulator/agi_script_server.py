@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Recorded:
     env: str = ""
-    received: list[str] = field(default_factory=list)     # lines from "Asterisk", in order
+    received: list[str] = field(default_factory=list)  # lines from "Asterisk", in order
     replies: dict[int, list[str]] = field(default_factory=dict)  # command index -> reply lines
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -19,10 +19,16 @@ class Recorded:
 class ScriptedAGIServer:
     """Each step is a command line, or ("idle", simulated_seconds) scaled by `speed`."""
 
-    def __init__(self, steps: list[str | tuple[str, float]], speed: float = 1.0, *,
-                 half_close: bool = True, linger: float = 1.5,
-                 on_env: Callable[[], None] | None = None,
-                 on_send: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        steps: list[str | tuple[str, float]],
+        speed: float = 1.0,
+        *,
+        half_close: bool = True,
+        linger: float = 1.5,
+        on_env: Callable[[], None] | None = None,
+        on_send: Callable[[str], None] | None = None,
+    ) -> None:
         self.steps = steps
         self.speed = speed
         self.half_close = half_close
@@ -88,8 +94,9 @@ class ScriptedAGIServer:
                     if line == "HANGUP\n":
                         continue
                     reply.append(line)
-                    if not line.startswith("520-") and not (reply[0].startswith("520-")
-                                                           and not line.startswith("520 ")):
+                    if not line.startswith("520-") and not (
+                        reply[0].startswith("520-") and not line.startswith("520 ")
+                    ):
                         break
                 rec.replies[index] = reply
             # like the capture client: stay idle, then half-close and read until EOF

@@ -13,7 +13,7 @@ class RawAMIClient:
         self.reader = reader
         self.writer = writer
         self.banner = b""
-        self.raw = b""                       # every byte received after the banner
+        self.raw = b""  # every byte received after the banner
 
     @classmethod
     async def connect(cls, port: int) -> RawAMIClient:
@@ -36,8 +36,10 @@ class RawAMIClient:
             return None
         self.raw += block
         text = block[:-4].decode("utf-8")
-        return [(line.split(": ", 1)[0], line.split(": ", 1)[1] if ": " in line else "")
-                for line in text.split("\r\n")]
+        return [
+            (line.split(": ", 1)[0], line.split(": ", 1)[1] if ": " in line else "")
+            for line in text.split("\r\n")
+        ]
 
     async def read_until(self, predicate: object, wait: float = 5.0) -> list[Message]:
         """Messages up to and including the first one for which predicate(msg) is true."""
@@ -51,8 +53,9 @@ class RawAMIClient:
                 return out
 
     async def login(self, user: str = "kck", secret: str = "kcksecret") -> list[Message]:
-        await self.send(("Action", "Login"), ("ActionID", "kck-1"), ("Username", user),
-                        ("Secret", secret))
+        await self.send(
+            ("Action", "Login"), ("ActionID", "kck-1"), ("Username", user), ("Secret", secret)
+        )
         return await self.read_until(lambda m: m[0] == ("Event", "SuccessfulAuth"))
 
     async def close(self) -> None:

@@ -28,9 +28,9 @@ def fixtures_dir() -> Path:
 @dataclass(frozen=True)
 class AGITranscript:
     name: str
-    env: str                                  # the agi_* block including the blank line
-    steps: list[str | tuple[str, float]]      # client commands and idle windows (seconds)
-    received: list[str]                       # every line Asterisk sent after the env block
+    env: str  # the agi_* block including the blank line
+    steps: list[str | tuple[str, float]]  # client commands and idle windows (seconds)
+    received: list[str]  # every line Asterisk sent after the env block
     half_close: bool
 
 
@@ -52,8 +52,9 @@ def load_agi_transcript(path: Path) -> AGITranscript:
             if "half-closes" in r["data"]:
                 half_close = True
     received = [line + "\n" for line in rest.split("\n")[:-1]] if rest else []
-    return AGITranscript(path.name.removesuffix(".jsonl"), env + "\n\n", steps, received,
-                         half_close)
+    return AGITranscript(
+        path.name.removesuffix(".jsonl"), env + "\n\n", steps, received, half_close
+    )
 
 
 def ami_messages(path: Path) -> Iterator[tuple[float, str, list[tuple[str, str]]]]:
@@ -71,5 +72,13 @@ def ami_messages(path: Path) -> Iterator[tuple[float, str, list[tuple[str, str]]
             if not block:
                 continue
             text = block.encode("latin-1").decode("utf-8")
-            yield r["t"], r["dir"], [tuple(x.split(": ", 1)) if ": " in x  # type: ignore[misc]
-                                      else (x.rstrip(":"), "") for x in text.split("\r\n")]
+            yield (
+                r["t"],
+                r["dir"],
+                [
+                    tuple(x.split(": ", 1))
+                    if ": " in x  # type: ignore[misc]
+                    else (x.rstrip(":"), "")
+                    for x in text.split("\r\n")
+                ],
+            )

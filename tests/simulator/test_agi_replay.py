@@ -56,24 +56,32 @@ SCENARIOS: dict[str, Scenario] = {
     "agi-session-errors": Scenario("Local", ami_hangup_after=True),
     "agi-session-hangup-stream": Scenario("Local", hang_up_at=("STREAM FILE demo-congrats", 1.5)),
     "agi-session-hangup-wait": Scenario("Local", hang_up_at=("WAIT FOR DIGIT", 1.0)),
-    "agi-session-redirect": Scenario("Local", redirect_at=("GET DATA", 1.0), ami_hangup_after=True,
-                                     ami_hangup_cause=16),
+    "agi-session-redirect": Scenario(
+        "Local", redirect_at=("GET DATA", 1.0), ami_hangup_after=True, ami_hangup_cause=16
+    ),
     "agi-session-sipdtmf": Scenario("PJSIP", digits=(DigitPress("1", 2.64), DigitPress("5", 2.0))),
     "agi-session-sipbye": Scenario("PJSIP", hang_up_at=("WAIT FOR DIGIT", 2.5)),
     "agi-session-queue-answered": Scenario("Local", phones={"1001": ANSWERS}),
     "agi-session-queue-noanswer": Scenario(
-        "Local", phones={"2001": PhoneBehaviour(PhoneMode.NO_ANSWER), "1002": ANSWERS}),
+        "Local", phones={"2001": PhoneBehaviour(PhoneMode.NO_ANSWER), "1002": ANSWERS}
+    ),
     "agi-session-queue-caller-hangup-idle": Scenario("Local", hang_up_at=("SET MUSIC ON", 1.5)),
     "agi-session-queue-caller-bye-idle": Scenario("PJSIP", hang_up_at=("SET MUSIC ON", 2.08)),
-    "agi-session-queue-caller-hangup-dial": Scenario("Local", hang_up_at=("EXEC Dial", 2.0),
-        phones={"2002": PhoneBehaviour(PhoneMode.NO_ANSWER)}),
-    "agi-session-queue-caller-hangup-bridged": Scenario("Local", hang_up_at=("EXEC Dial", 2.5),
-        phones={"1003": PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=None)}),
+    "agi-session-queue-caller-hangup-dial": Scenario(
+        "Local", hang_up_at=("EXEC Dial", 2.0), phones={"2002": PhoneBehaviour(PhoneMode.NO_ANSWER)}
+    ),
+    "agi-session-queue-caller-hangup-bridged": Scenario(
+        "Local",
+        hang_up_at=("EXEC Dial", 2.5),
+        phones={"1003": PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=None)},
+    ),
     "agi-session-queue-busy": Scenario("Local", phones={"3001": PhoneBehaviour(PhoneMode.BUSY)}),
     "agi-session-queue-pjsip-agent": Scenario(
-        "PJSIP", phones={"agent1001": PhoneBehaviour(PhoneMode.ANSWER, 1.0, talk_for=3.0)}),
+        "PJSIP", phones={"agent1001": PhoneBehaviour(PhoneMode.ANSWER, 1.0, talk_for=3.0)}
+    ),
     "agi-session-polish-callerid": Scenario(
-        "PJSIP", phones={"agent1001": PhoneBehaviour(PhoneMode.ANSWER, 1.0, talk_for=2.0)}),
+        "PJSIP", phones={"agent1001": PhoneBehaviour(PhoneMode.ANSWER, 1.0, talk_for=2.0)}
+    ),
     "agi-session-idle-timeout": Scenario("Local"),
 }
 
@@ -83,8 +91,9 @@ def test_every_agi_capture_has_a_replay_scenario() -> None:
     assert captured == set(SCENARIOS)
 
 
-def local_dial_to_pjsip(step: str | tuple[str, float], record_dir: str = "/tmp"
-                       ) -> str | tuple[str, float]:
+def local_dial_to_pjsip(
+    step: str | tuple[str, float], record_dir: str = "/tmp"
+) -> str | tuple[str, float]:
     """Dial the simulator's PJSIP agents; record into the test's own folder, not /tmp."""
     if isinstance(step, str):
         step = re.sub(r"^RECORD FILE /tmp/", f"RECORD FILE {record_dir}/", step)
@@ -104,8 +113,11 @@ def normalise_replies(lines: list[str], commands: list[str]) -> list[str]:
     pending = list(commands)
     for line in lines:
         command = ""
-        if line != "HANGUP\n" and not line.startswith("520-") and not (
-                out and out[-1].startswith("520-") and not line.startswith("520 ")):
+        if (
+            line != "HANGUP\n"
+            and not line.startswith("520-")
+            and not (out and out[-1].startswith("520-") and not line.startswith("520 "))
+        ):
             command = pending.pop(0) if pending else ""
         line = re.sub(r"-[0-9a-f]{8}(;[12])?", r"-SEQ\1", line)
         line = re.sub(r"\b\d{10}\.\d+\b", "UNIQUEID", line)
@@ -118,8 +130,12 @@ def normalise_replies(lines: list[str], commands: list[str]) -> list[str]:
             m = re.match(r"200 result=1 \((.*)\)\n", line)
             if m:
                 name, number, *times, cause = m.group(1).split("|")
-                fields = ["PEER" if name else "", "PEERNUM" if number else "",
-                          *["N" if t else "" for t in times], cause]
+                fields = [
+                    "PEER" if name else "",
+                    "PEERNUM" if number else "",
+                    *["N" if t else "" for t in times],
+                    cause,
+                ]
                 line = f"200 result=1 ({'|'.join(fields)})\n"
         out.append(line)
     return out
@@ -141,19 +157,36 @@ async def _replay(name: str, record_dir: str) -> tuple[list[str], list[str], str
     def on_send(command: str) -> None:
         loop = asyncio.get_running_loop()
         call = holder["call"]
-        if scenario.hang_up_at is not None and command.startswith(scenario.hang_up_at[0]) \
-                and "hangup" not in fired:
+        if (
+            scenario.hang_up_at is not None
+            and command.startswith(scenario.hang_up_at[0])
+            and "hangup" not in fired
+        ):
             fired.add("hangup")
             cause = None if scenario.channel == "PJSIP" else 0
             loop.call_later(scenario.hang_up_at[1] / SPEED, call.caller_hangup, cause)
-        if scenario.redirect_at is not None and command.startswith(scenario.redirect_at[0]) \
-                and "redirect" not in fired:
+        if (
+            scenario.redirect_at is not None
+            and command.startswith(scenario.redirect_at[0])
+            and "redirect" not in fired
+        ):
             fired.add("redirect")
-            loop.call_later(scenario.redirect_at[1] / SPEED, pbx.redirect, call.channel.name,
-                            "kck-lab", "moh", 1)
+            loop.call_later(
+                scenario.redirect_at[1] / SPEED,
+                pbx.redirect,
+                call.channel.name,
+                "kck-lab",
+                "moh",
+                1,
+            )
 
-    server = ScriptedAGIServer(steps, SPEED, half_close=transcript.half_close,
-                               linger=1.5 if transcript.half_close else 0.3, on_send=on_send)
+    server = ScriptedAGIServer(
+        steps,
+        SPEED,
+        half_close=transcript.half_close,
+        linger=1.5 if transcript.half_close else 0.3,
+        on_send=on_send,
+    )
     await server.start()
     pbx = PBXSimulator(agi_url=server.url, speed=SPEED)
     await pbx.start()
@@ -161,9 +194,15 @@ async def _replay(name: str, record_dir: str) -> tuple[list[str], list[str], str
         for endpoint, behaviour in scenario.phones.items():
             pbx.add_phone(endpoint, behaviour)
         env = dict(line.split(": ", 1) for line in transcript.env.splitlines() if ": " in line)
-        holder["call"] = pbx.place_call(CallerScript(
-            number=env["agi_callerid"], name=env["agi_calleridname"], channel=scenario.channel,
-            digits=scenario.digits, dialed="126165555"))
+        holder["call"] = pbx.place_call(
+            CallerScript(
+                number=env["agi_callerid"],
+                name=env["agi_calleridname"],
+                channel=scenario.channel,
+                digits=scenario.digits,
+                dialed="126165555",
+            )
+        )
         await asyncio.wait_for(server_session_done(server), 30)
         # let the dialplan record AGISTATUS before the simulator is stopped
         await asyncio.wait_for(holder["call"].agi_finished.wait(), 10)
@@ -189,5 +228,5 @@ async def server_session_done(server: ScriptedAGIServer) -> None:
 async def test_simulator_answers_the_captured_agi_session_like_asterisk(name: str) -> None:
     got, want, got_env, want_env = await replay(name)
     assert got_env == want_env
-    assert len(want) >= 3                      # the capture really holds a session
+    assert len(want) >= 3  # the capture really holds a session
     assert got == want

@@ -32,15 +32,30 @@ from .fixtures import ami_messages, fixtures_dir, load_agi_transcript
 
 SPEED = replay_mod.SPEED
 
-FILTERED_EVENTS = {"Newexten", "AGIExecStart", "AGIExecEnd", "RTCPSent", "RTCPReceived",
-                   "ExtensionStatus", "QueueMemberStatus"}
-FILTERED_VARS = re.compile(r"^(BRIDGEPVTCALLID|BRIDGEPEER|RTPAUDIOQOS[A-Z]*|PLAYBACKSTATUS|"
-                           r"RECORD_STATUS|RECORDED_FILE|CHANLOCALSTATUS|SIPDOMAIN)$")
-PJSIP_AGENT_CALLS = {"agi-session-queue-pjsip-agent", "agi-session-polish-callerid",
-                     "agi-session-queue-caller-bye-idle"}
-QUEUE_FLOW_CALLS = sorted(n for n in replay_mod.SCENARIOS
-                          if n.startswith("agi-session-queue") or n in (
-                              "agi-session-polish-callerid", "agi-session-idle-timeout"))
+FILTERED_EVENTS = {
+    "Newexten",
+    "AGIExecStart",
+    "AGIExecEnd",
+    "RTCPSent",
+    "RTCPReceived",
+    "ExtensionStatus",
+    "QueueMemberStatus",
+}
+FILTERED_VARS = re.compile(
+    r"^(BRIDGEPVTCALLID|BRIDGEPEER|RTPAUDIOQOS[A-Z]*|PLAYBACKSTATUS|"
+    r"RECORD_STATUS|RECORDED_FILE|CHANLOCALSTATUS|SIPDOMAIN)$"
+)
+PJSIP_AGENT_CALLS = {
+    "agi-session-queue-pjsip-agent",
+    "agi-session-polish-callerid",
+    "agi-session-queue-caller-bye-idle",
+}
+QUEUE_FLOW_CALLS = sorted(
+    n
+    for n in replay_mod.SCENARIOS
+    if n.startswith("agi-session-queue")
+    or n in ("agi-session-polish-callerid", "agi-session-idle-timeout")
+)
 
 
 def summarise(events: list[dict[str, str]], caller: str, whole_call: bool) -> list[str]:
@@ -67,8 +82,11 @@ def summarise(events: list[dict[str, str]], caller: str, whole_call: bool) -> li
             continue
         detail = ""
         if name == "VarSet":
-            value = h["Value"] if h["Variable"] in ("DIALSTATUS", "AGISTATUS") else (
-                "''" if h["Value"] == "" else "*")
+            value = (
+                h["Value"]
+                if h["Variable"] in ("DIALSTATUS", "AGISTATUS")
+                else ("''" if h["Value"] == "" else "*")
+            )
             detail = f"{h['Variable']}={value}"
         elif name.startswith("Dial"):
             detail = h.get("DialStatus", "")
@@ -92,19 +110,24 @@ def captured_call(name: str) -> tuple[list[dict[str, str]], str]:
     env = dict(line.split(": ", 1) for line in transcript.env.splitlines() if ": " in line)
     uniqueid, channel = env["agi_uniqueid"], env["agi_channel"]
     # events only; list items answering an action (they carry ActionID) are not part of the call
-    messages = [dict(h) for _, d, h in ami_messages(fixtures_dir() / "ami-session-queue-flow.jsonl")
-                if d == "in" and h[0][0] == "Event" and not any(k == "ActionID" for k, _ in h)]
+    messages = [
+        dict(h)
+        for _, d, h in ami_messages(fixtures_dir() / "ami-session-queue-flow.jsonl")
+        if d == "in" and h[0][0] == "Event" and not any(k == "ActionID" for k, _ in h)
+    ]
     linkedid = next(m["Linkedid"] for m in messages if m.get("Uniqueid") == uniqueid)
     agent_devices: set[str] = set()
     call: list[dict[str, str]] = []
     for m in messages:
         if m.get("Linkedid") == linkedid or m.get("BridgeUniqueid") in {
-                b.get("BridgeUniqueid") for b in call if "BridgeUniqueid" in b}:
+            b.get("BridgeUniqueid") for b in call if "BridgeUniqueid" in b
+        }:
             call.append(m)
             if m.get("Channel", "").startswith("PJSIP/agent"):
                 agent_devices.add("PJSIP/agent1001")
         elif (m["Event"] == "DeviceStateChange" and m["Device"] in agent_devices) or (
-                m["Event"] == "BridgeCreate" and call and call[-1]["Event"] == "DialEnd"):
+            m["Event"] == "BridgeCreate" and call and call[-1]["Event"] == "DialEnd"
+        ):
             call.append(m)
         if m["Event"] == "Hangup" and m.get("Channel") == channel:
             break
@@ -113,21 +136,29 @@ def captured_call(name: str) -> tuple[list[dict[str, str]], str]:
 
 @pytest.mark.parametrize("name", QUEUE_FLOW_CALLS)
 async def test_simulated_call_emits_the_captured_ami_event_order(
-        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recorded: list[dict[str, str]] = []
     original_start = PBXSimulator.start
 
     async def start_and_record(self: PBXSimulator) -> None:
-        self.subscribe(lambda ev, priv, headers: recorded.append(
-            {"Event": ev, "Privilege": priv, **dict(headers)}))
+        self.subscribe(
+            lambda ev, priv, headers: recorded.append(
+                {"Event": ev, "Privilege": priv, **dict(headers)}
+            )
+        )
         await original_start(self)
 
     monkeypatch.setattr(PBXSimulator, "start", start_and_record)
     await replay_mod.replay(name)
     want_events, want_channel = captured_call(name)
     whole = name in PJSIP_AGENT_CALLS
-    got_channel = next(e["Channel"] for e in recorded if e["Event"] == "Newstate"
-                       and (e["Channel"].endswith(";2") or e["Channel"].startswith("PJSIP/sipp")))
+    got_channel = next(
+        e["Channel"]
+        for e in recorded
+        if e["Event"] == "Newstate"
+        and (e["Channel"].endswith(";2") or e["Channel"].startswith("PJSIP/sipp"))
+    )
     got = summarise(recorded, got_channel, whole)
     if not whole:
         # a PJSIP agent's 180 updates the caller's connected line; a Local agent's does not
@@ -148,28 +179,37 @@ def channel_stream(events: list[dict[str, str]], channel: str) -> list[str]:
             continue
         if h["Event"] == "VarSet" and UNFILTERED_NOISE.match(h["Variable"]):
             continue
-        if h["Event"].startswith("AGIExec"):   # the test records into its own folder
+        if h["Event"].startswith("AGIExec"):  # the test records into its own folder
             h = {**h, "Command": re.sub(r"^RECORD FILE \S*/", "RECORD FILE /tmp/", h["Command"])}
-        detail = {"VarSet": h.get("Variable", ""), "Newexten": h.get("Application", ""),
-                  "AGIExecStart": h.get("Command", ""),
-                  "AGIExecEnd": f"{h.get('Command', '')} {h.get('ResultCode', '')}",
-                  "DTMFBegin": h.get("Digit", ""), "DTMFEnd": h.get("Digit", ""),
-                  "Newstate": h.get("ChannelStateDesc", ""),
-                  "Hangup": h.get("Cause", ""), "HangupRequest": h.get("Cause", "-"),
-                  "SoftHangupRequest": h.get("Cause", "")}.get(h["Event"], "")
+        detail = {
+            "VarSet": h.get("Variable", ""),
+            "Newexten": h.get("Application", ""),
+            "AGIExecStart": h.get("Command", ""),
+            "AGIExecEnd": f"{h.get('Command', '')} {h.get('ResultCode', '')}",
+            "DTMFBegin": h.get("Digit", ""),
+            "DTMFEnd": h.get("Digit", ""),
+            "Newstate": h.get("ChannelStateDesc", ""),
+            "Hangup": h.get("Cause", ""),
+            "HangupRequest": h.get("Cause", "-"),
+            "SoftHangupRequest": h.get("Cause", ""),
+        }.get(h["Event"], "")
         out.append(f"{h['Event']} {detail}".rstrip())
     return out
 
 
-@pytest.mark.parametrize(("name", "capture", "channel"), [
-    ("agi-session-sipdtmf", "ami-session-sip.jsonl", "PJSIP/sipp-00000000"),
-    ("agi-session-sipbye", "ami-session-sip.jsonl", "PJSIP/sipp-00000001"),
-    ("agi-session-hangup-wait", "ami-session.jsonl", "Local/126165555@kck-inbound-00000003;2"),
-    ("agi-session-redirect", "ami-session.jsonl", "Local/126165555@kck-inbound-00000001;2"),
-    ("agi-session-errors", "ami-session.jsonl", "Local/126165555@kck-inbound-00000004;2"),
-])
+@pytest.mark.parametrize(
+    ("name", "capture", "channel"),
+    [
+        ("agi-session-sipdtmf", "ami-session-sip.jsonl", "PJSIP/sipp-00000000"),
+        ("agi-session-sipbye", "ami-session-sip.jsonl", "PJSIP/sipp-00000001"),
+        ("agi-session-hangup-wait", "ami-session.jsonl", "Local/126165555@kck-inbound-00000003;2"),
+        ("agi-session-redirect", "ami-session.jsonl", "Local/126165555@kck-inbound-00000001;2"),
+        ("agi-session-errors", "ami-session.jsonl", "Local/126165555@kck-inbound-00000004;2"),
+    ],
+)
 async def test_unfiltered_agi_channel_events_match_the_capture(
-        name: str, capture: str, channel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    name: str, capture: str, channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ami-session(-sip).jsonl have no event filter: Newexten, AGIExecStart/End and DTMF events
     are compared too (RTCP and RTPAUDIOQOS statistics are not simulated). After a Redirect or
     SET CONTEXT the lab's target ran `Answer()` first; the simulator does not know the target's
@@ -178,14 +218,20 @@ async def test_unfiltered_agi_channel_events_match_the_capture(
     original_start = PBXSimulator.start
 
     async def start_and_record(self: PBXSimulator) -> None:
-        self.subscribe(lambda ev, priv, headers: recorded.append(
-            {"Event": ev, "Privilege": priv, **dict(headers)}))
+        self.subscribe(
+            lambda ev, priv, headers: recorded.append(
+                {"Event": ev, "Privilege": priv, **dict(headers)}
+            )
+        )
         await original_start(self)
 
     monkeypatch.setattr(PBXSimulator, "start", start_and_record)
     await replay_mod.replay(name)
-    captured = [dict(h) for _, d, h in ami_messages(fixtures_dir() / capture)
-                if d == "in" and h[0][0] == "Event"]
+    captured = [
+        dict(h)
+        for _, d, h in ami_messages(fixtures_dir() / capture)
+        if d == "in" and h[0][0] == "Event"
+    ]
     ours = next(e["Channel"] for e in recorded if e["Event"] == "AGIExecStart")
     want = channel_stream(captured, channel)
     if "Newexten MusicOnHold" in want:
@@ -197,7 +243,8 @@ async def test_unfiltered_agi_channel_events_match_the_capture(
 
 
 async def test_originated_local_call_with_ami_actions_matches_the_basic_capture(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """The first call of ami-session.jsonl, redone: the same Originate, the same AGI commands
     (agi-session-basic) and the same AMI actions while the AGI streams a file. Both halves'
     event streams are compared (each in its own order)."""
@@ -207,30 +254,49 @@ async def test_originated_local_call_with_ami_actions_matches_the_basic_capture(
     await server.start()
     pbx = PBXSimulator(agi_url=server.url, speed=SPEED)
     recorded: list[dict[str, str]] = []
-    pbx.subscribe(lambda ev, priv, headers: recorded.append(
-        {"Event": ev, "Privilege": priv, **dict(headers)}))
+    pbx.subscribe(
+        lambda ev, priv, headers: recorded.append({"Event": ev, "Privilege": priv, **dict(headers)})
+    )
     await pbx.start()
     ami = await RawAMIClient.connect(pbx.ami_port)
     try:
         await ami.login()
-        await ami.send(("Action", "Originate"), ("ActionID", "kck-16"),
-                       ("Channel", "Local/126165555@kck-inbound"), ("Application", "MusicOnHold"),
-                       ("Data", "default,120"), ("CallerID", '"KCK Lab" <0299990000>'),
-                       ("Timeout", "30000"), ("Async", "true"), ("Variable", "KCK_ORIGIN=ami"))
+        await ami.send(
+            ("Action", "Originate"),
+            ("ActionID", "kck-16"),
+            ("Channel", "Local/126165555@kck-inbound"),
+            ("Application", "MusicOnHold"),
+            ("Data", "default,120"),
+            ("CallerID", '"KCK Lab" <0299990000>'),
+            ("Timeout", "30000"),
+            ("Async", "true"),
+            ("Variable", "KCK_ORIGIN=ami"),
+        )
         msgs = await ami.read_until(lambda m: value(m, "Event") == "AGIExecStart", wait=10)
         two = next(value(m, "Channel") for m in msgs if value(m, "Event") == "AGIExecStart")
         assert two is not None
         mixmon = str(tmp_path / "mixmon.wav")
-        for n, action in enumerate([
+        for n, action in enumerate(
+            [
                 [("Action", "Status"), ("Channel", two)],
                 [("Action", "Getvar"), ("Channel", two), ("Variable", "KCK_INBOUND")],
                 [("Action", "Getvar"), ("Channel", two), ("Variable", "CALLERID(num)")],
-                [("Action", "Setvar"), ("Channel", two), ("Variable", "KCK_FROM_AMI"),
-                 ("Value", "set-by-ami")],
-                [("Action", "MixMonitor"), ("Channel", two), ("File", mixmon)]]):
+                [
+                    ("Action", "Setvar"),
+                    ("Channel", two),
+                    ("Variable", "KCK_FROM_AMI"),
+                    ("Value", "set-by-ami"),
+                ],
+                [("Action", "MixMonitor"), ("Channel", two), ("File", mixmon)],
+            ]
+        ):
             await ami.send(action[0], ("ActionID", f"a-{n}"), *action[1:])
-            await ami.read_until(lambda m, n=n: value(m, "ActionID") == f"a-{n}"
-                                 and value(m, "EventList") in (None, "Complete"), wait=10)
+            await ami.read_until(
+                lambda m, n=n: (
+                    value(m, "ActionID") == f"a-{n}" and value(m, "EventList") in (None, "Complete")
+                ),
+                wait=10,
+            )
         await asyncio.wait_for(server.connected.wait(), 10)
         await asyncio.wait_for(server.sessions[0].done.wait(), 30)
         call = pbx.calls[0] if pbx.calls else None
@@ -240,8 +306,11 @@ async def test_originated_local_call_with_ami_actions_matches_the_basic_capture(
         await ami.close()
         await pbx.stop()
         await server.stop()
-    captured = [dict(h) for _, d, h in ami_messages(fixtures_dir() / "ami-session.jsonl")
-                if d == "in" and h[0][0] == "Event"]
+    captured = [
+        dict(h)
+        for _, d, h in ami_messages(fixtures_dir() / "ami-session.jsonl")
+        if d == "in" and h[0][0] == "Event"
+    ]
     base = "Local/126165555@kck-inbound-00000000"
     for half in (";1", ";2"):
         want = channel_stream(captured, base + half)

@@ -35,8 +35,11 @@ Event = dict[str, str]
 async def pbx() -> AsyncIterator[tuple[PBXSimulator, list[Event]]]:
     sim = PBXSimulator(agi_url="agi://127.0.0.1:9/ivr", speed=SPEED, fallback_ring_seconds=5)
     events: list[Event] = []
-    sim.subscribe(lambda name, priv, headers: events.append(
-        {"Event": name, "Privilege": priv, **dict(headers)}))
+    sim.subscribe(
+        lambda name, priv, headers: events.append(
+            {"Event": name, "Privilege": priv, **dict(headers)}
+        )
+    )
     await sim.start()
     yield sim, events
     await sim.stop()
@@ -49,7 +52,8 @@ async def agi(steps: list[str | tuple[str, float]], **kw: object) -> ScriptedAGI
 
 
 async def test_unreachable_controller_sends_the_caller_to_the_fallback_queue(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, events = pbx
     sim.add_phone("101", PhoneBehaviour(PhoneMode.NO_ANSWER))
     sim.add_phone("102", PhoneBehaviour(PhoneMode.ANSWER, answer_after=2.0, talk_for=3.0))
@@ -58,41 +62,57 @@ async def test_unreachable_controller_sends_the_caller_to_the_fallback_queue(
     assert outcome.agi_status == "FAILURE"
     assert outcome.agent == "102"
     names = [e["Event"] for e in events]
-    for event in ("QueueCallerJoin", "AgentCalled", "AgentConnect", "AgentComplete",
-                  "QueueCallerLeave"):
+    for event in (
+        "QueueCallerJoin",
+        "AgentCalled",
+        "AgentConnect",
+        "AgentComplete",
+        "QueueCallerLeave",
+    ):
         assert event in names
         first = next(e for e in events if e["Event"] == event)
         assert tuple(first) in captured_shapes()[event], event
     ringing = [e["DestChannel"] for e in events if e["Event"] == "AgentCalled"]
-    assert {r.split("-")[0] for r in ringing} == {"PJSIP/101", "PJSIP/102"}   # ringall
+    assert {r.split("-")[0] for r in ringing} == {"PJSIP/101", "PJSIP/102"}  # ringall
 
 
 async def test_caller_abandoning_the_fallback_queue_gets_dialend_twice_like_app_queue(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, events = pbx
-    sim.fallback_ring_seconds = 60          # the caller gives up long before the ring round ends
+    sim.fallback_ring_seconds = 60  # the caller gives up long before the ring round ends
     sim.add_phone("101", PhoneBehaviour(PhoneMode.NO_ANSWER))
     outcome = await asyncio.wait_for(
-        sim.place_call(CallerScript(number="+48600100200", patience=3.0, channel="Local")), 20)
+        sim.place_call(CallerScript(number="+48600100200", patience=3.0, channel="Local")), 20
+    )
     assert outcome.result is CallResult.CALLER_HUNG_UP
     caller = outcome.channel
-    mine = [e["Event"] + ("/" + e.get("DialStatus", "") if "DialStatus" in e else "")
-            for e in events if e.get("Channel") == caller and e["Event"] in (
-                "DialEnd", "QueueCallerAbandon", "QueueCallerLeave", "HangupRequest",
-                "MusicOnHoldStop")]
+    mine = [
+        e["Event"] + ("/" + e.get("DialStatus", "") if "DialStatus" in e else "")
+        for e in events
+        if e.get("Channel") == caller
+        and e["Event"]
+        in ("DialEnd", "QueueCallerAbandon", "QueueCallerLeave", "HangupRequest", "MusicOnHoldStop")
+    ]
     # the capture's abandoned queue call (-00000007) in ami-session.jsonl, same events
-    want = [h["Event"] + ("/" + h["DialStatus"] if "DialStatus" in h else "")
-            for h in (dict(m) for _, d, m in ami_messages(fixtures_dir() / "ami-session.jsonl")
-                      if d == "in" and m[0][0] == "Event")
-            if h.get("Channel") == "Local/126165555@kck-inbound-00000007;2" and h["Event"] in (
-                "DialEnd", "QueueCallerAbandon", "QueueCallerLeave", "HangupRequest",
-                "MusicOnHoldStop")]
+    want = [
+        h["Event"] + ("/" + h["DialStatus"] if "DialStatus" in h else "")
+        for h in (
+            dict(m)
+            for _, d, m in ami_messages(fixtures_dir() / "ami-session.jsonl")
+            if d == "in" and m[0][0] == "Event"
+        )
+        if h.get("Channel") == "Local/126165555@kck-inbound-00000007;2"
+        and h["Event"]
+        in ("DialEnd", "QueueCallerAbandon", "QueueCallerLeave", "HangupRequest", "MusicOnHoldStop")
+    ]
     assert mine == want
     assert want.count("DialEnd/CANCEL") == 2
 
 
 async def test_second_controller_is_tried_when_the_first_cannot_be_reached(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, events = pbx
     server = await agi(["ANSWER", "SET VARIABLE KCK_DONE 1"], linger=0.2)
     sim.set_agi_urls(["agi://127.0.0.1:9/ivr", server.url])
@@ -100,17 +120,20 @@ async def test_second_controller_is_tried_when_the_first_cannot_be_reached(
     await server.stop()
     assert outcome.agi_status == "SUCCESS"
     assert outcome.result is CallResult.ENDED_BY_CONTROLLER
-    agistatus = [e["Value"] for e in events if e["Event"] == "VarSet"
-                 and e["Variable"] == "AGISTATUS"]
+    agistatus = [
+        e["Value"] for e in events if e["Event"] == "VarSet" and e["Variable"] == "AGISTATUS"
+    ]
     assert agistatus == ["FAILURE", "SUCCESS"]
 
 
 async def test_controller_that_stops_mid_call_without_kck_done_does_not_drop_the_caller(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, _ = pbx
     sim.add_phone("101", PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=1.0))
-    server = await agi(["ANSWER", 'STREAM FILE pls-hold-while-try ""'], half_close=False,
-                       linger=0.1)
+    server = await agi(
+        ["ANSWER", 'STREAM FILE pls-hold-while-try ""'], half_close=False, linger=0.1
+    )
     sim.set_agi_urls(server.url)
     outcome = await asyncio.wait_for(sim.place_call(CallerScript()), 20)
     await server.stop()
@@ -119,27 +142,43 @@ async def test_controller_that_stops_mid_call_without_kck_done_does_not_drop_the
 
 
 async def test_dial_to_unregistered_or_busy_phone_reports_the_dialstatus(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, events = pbx
     sim.add_phone("101", PhoneBehaviour(PhoneMode.UNREGISTERED))
     sim.add_phone("102", PhoneBehaviour(PhoneMode.BUSY))
-    server = await agi(["EXEC Dial PJSIP/101,20", "GET VARIABLE DIALSTATUS",
-                        "EXEC Dial PJSIP/102,20", "GET VARIABLE DIALSTATUS", "HANGUP"])
+    server = await agi(
+        [
+            "EXEC Dial PJSIP/101,20",
+            "GET VARIABLE DIALSTATUS",
+            "EXEC Dial PJSIP/102,20",
+            "GET VARIABLE DIALSTATUS",
+            "HANGUP",
+        ]
+    )
     sim.set_agi_urls(server.url)
     outcome = await asyncio.wait_for(sim.place_call(CallerScript()), 20)
     await server.sessions[0].done.wait()
     await server.stop()
     replies = server.sessions[0].replies
-    assert [replies[i] for i in range(4)] == [["200 result=0\n"], ["200 result=1 (CHANUNAVAIL)\n"],
-                                             ["200 result=0\n"], ["200 result=1 (BUSY)\n"]]
+    assert [replies[i] for i in range(4)] == [
+        ["200 result=0\n"],
+        ["200 result=1 (CHANUNAVAIL)\n"],
+        ["200 result=0\n"],
+        ["200 result=1 (BUSY)\n"],
+    ]
     assert [a.status for a in outcome.dial_attempts] == ["CHANUNAVAIL", "BUSY"]
-    hangups = [e["Cause"] for e in events if e["Event"] == "Hangup"
-               and e["Channel"].startswith("PJSIP/102")]
-    assert hangups == ["17"]                                     # User busy, as captured
+    hangups = [
+        e["Cause"]
+        for e in events
+        if e["Event"] == "Hangup" and e["Channel"].startswith("PJSIP/102")
+    ]
+    assert hangups == ["17"]  # User busy, as captured
 
 
 async def test_withheld_number_reaches_the_agi_as_anonymous(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, _ = pbx
     server = await agi(["HANGUP"])
     sim.set_agi_urls(server.url)
@@ -152,7 +191,8 @@ async def test_withheld_number_reaches_the_agi_as_anonymous(
 
 
 async def test_digit_pressed_into_a_prompt_interrupts_it_and_record_file_writes_the_utterance(
-        pbx: tuple[PBXSimulator, list[Event]], tmp_path: Path) -> None:
+    pbx: tuple[PBXSimulator, list[Event]], tmp_path: Path
+) -> None:
     sim, events = pbx
     utterance = tmp_path / "dowod.wav"
     with wave.open(str(utterance), "wb") as w:  # 1.5 s of a tone-ish signal at 8 kHz
@@ -160,16 +200,28 @@ async def test_digit_pressed_into_a_prompt_interrupts_it_and_record_file_writes_
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(bytes([0, 40, 0, 200]) * 6000)
-    server = await agi(['STREAM FILE demo-congrats "12"', "GET DATA beep 3000 4",
-                        f"RECORD FILE {tmp_path}/rec wav # 10000 0 s=2", "HANGUP"])
+    server = await agi(
+        [
+            'STREAM FILE demo-congrats "12"',
+            "GET DATA beep 3000 4",
+            f"RECORD FILE {tmp_path}/rec wav # 10000 0 s=2",
+            "HANGUP",
+        ]
+    )
     sim.set_agi_urls(server.url)
-    outcome = await asyncio.wait_for(sim.place_call(CallerScript(
-        digits=(DigitPress("2", after=1.5), DigitPress("123#", after=0.5)),
-        utterance=utterance)), 20)
+    outcome = await asyncio.wait_for(
+        sim.place_call(
+            CallerScript(
+                digits=(DigitPress("2", after=1.5), DigitPress("123#", after=0.5)),
+                utterance=utterance,
+            )
+        ),
+        20,
+    )
     await server.sessions[0].done.wait()
     await server.stop()
     replies = server.sessions[0].replies
-    assert replies[0][0].startswith("200 result=50 endpos=")       # '2' cut the prompt short
+    assert replies[0][0].startswith("200 result=50 endpos=")  # '2' cut the prompt short
     assert 0 < int(replies[0][0].split("endpos=")[1]) < 242214
     assert replies[1] == ["200 result=123\n"]
     assert replies[2][0].startswith("200 result=0 (timeout) endpos=")
@@ -180,7 +232,8 @@ async def test_digit_pressed_into_a_prompt_interrupts_it_and_record_file_writes_
 
 
 async def test_caller_out_of_patience_hangs_up_while_on_hold(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, _ = pbx
     server = await agi(["ANSWER", "SET MUSIC ON default", ("idle", 30.0), "SET MUSIC OFF"])
     sim.set_agi_urls(server.url)
@@ -195,12 +248,19 @@ async def test_caller_out_of_patience_hangs_up_while_on_hold(
 
 
 async def test_call_stream_places_calls_following_the_hourly_shape(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, _ = pbx
-    stream = CallStream(sim, lambda n, rng: CallerScript(number=f"+4860010{n:04d}"),
-                        calls_per_day=2400, start_hour=10.0, seed=7)
-    day = CallStream(sim, lambda n, rng: CallerScript(), calls_per_day=800, start_hour=0.0,
-                     seed=3).arrival_times(24.0)
+    stream = CallStream(
+        sim,
+        lambda n, rng: CallerScript(number=f"+4860010{n:04d}"),
+        calls_per_day=2400,
+        start_hour=10.0,
+        seed=7,
+    )
+    day = CallStream(
+        sim, lambda n, rng: CallerScript(), calls_per_day=800, start_hour=0.0, seed=3
+    ).arrival_times(24.0)
     per_hour = [sum(1 for t in day if h * 3600 <= t < (h + 1) * 3600) for h in range(24)]
     assert 650 < len(day) < 950
     assert per_hour[10] > 5 * per_hour[3]
@@ -219,7 +279,9 @@ def test_caller_scripts_load_from_yaml_and_bad_ones_name_the_place(tmp_path: Pat
         "callers:\n"
         "  - number: '+48600123456'\n    name: Łukasz Żółć\n    patience: 120\n"
         "    digits:\n      - {press: '2', after: 1.5}\n      - {press: '1234#', gap: 0.4}\n"
-        "  - number: null\n    channel: Local\n", encoding="utf-8")
+        "  - number: null\n    channel: Local\n",
+        encoding="utf-8",
+    )
     first, second = load_caller_scripts(good)
     assert first.name == "Łukasz Żółć" and first.patience == 120
     assert first.digits == (DigitPress("2", 1.5), DigitPress("1234#", 1.0, 0.4))
@@ -246,11 +308,13 @@ def test_clock_refuses_a_non_positive_speed() -> None:
 
 
 async def test_after_kck_hangs_up_dial_does_nothing_and_the_caller_cannot_hang_up_again(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, events = pbx
     sim.add_phone("101")
-    server = await agi(["HANGUP", "EXEC Dial PJSIP/101,20", "GET VARIABLE DIALSTATUS",
-                        ("idle", 3.0)])
+    server = await agi(
+        ["HANGUP", "EXEC Dial PJSIP/101,20", "GET VARIABLE DIALSTATUS", ("idle", 3.0)]
+    )
     sim.set_agi_urls(server.url)
     outcome = await asyncio.wait_for(sim.place_call(CallerScript(patience=2.0)), 20)
     await server.sessions[0].done.wait()
@@ -262,7 +326,8 @@ async def test_after_kck_hangs_up_dial_does_nothing_and_the_caller_cannot_hang_u
 
 
 async def test_ami_hangup_of_the_agent_leg_ends_the_bridge_like_an_agent_hangup(
-        pbx: tuple[PBXSimulator, list[Event]]) -> None:
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
     sim, events = pbx
     sim.add_phone("101", PhoneBehaviour(PhoneMode.ANSWER, answer_after=1.0, talk_for=None))
     server = await agi(["EXEC Dial PJSIP/101,20", "GET VARIABLE DIALSTATUS", "HANGUP"])
@@ -280,10 +345,18 @@ async def test_ami_hangup_of_the_agent_leg_ends_the_bridge_like_an_agent_hangup(
     assert server.sessions[0].replies[0] == ["200 result=-1\n"]
     assert server.sessions[0].replies[1] == ["200 result=1 (ANSWER)\n"]
     assert outcome.result is CallResult.TALKED_TO_AGENT and outcome.hung_up_by == "agent"
-    order = [e["Event"] for e in events if e.get("Channel", "").startswith("PJSIP/101")
-             or e["Event"] in ("BridgeDestroy",)]
-    assert order[-5:] == ["SoftHangupRequest", "HangupRequest", "BridgeLeave", "Hangup",
-                          "BridgeDestroy"]
+    order = [
+        e["Event"]
+        for e in events
+        if e.get("Channel", "").startswith("PJSIP/101") or e["Event"] in ("BridgeDestroy",)
+    ]
+    assert order[-5:] == [
+        "SoftHangupRequest",
+        "HangupRequest",
+        "BridgeLeave",
+        "Hangup",
+        "BridgeDestroy",
+    ]
 
 
 def test_city_hall_callers_are_varied_valid_scripts() -> None:

@@ -18,7 +18,9 @@ from asterisk.simulator import (
 SPEED = 40.0
 
 
-async def test_ivr_route_on_kck_fastagi_server_dials_an_agent_while_the_ami_client_watches() -> None:
+async def test_ivr_route_on_kck_fastagi_server_dials_an_agent_while_the_ami_client_watches() -> (
+    None
+):
     seen: list[str] = []
     route_log: list[str] = []
 
@@ -55,9 +57,13 @@ async def test_ivr_route_on_kck_fastagi_server_dials_an_agent_while_the_ami_clie
     try:
         states = await client.device_state_list()
         assert states["PJSIP/101"] == "NOT_INUSE"
-        call = pbx.place_call(CallerScript(
-            number="+48600123456", name="Łukasz Żółć",
-            digits=(DigitPress("2", 1.0), DigitPress("42#", 0.3))))
+        call = pbx.place_call(
+            CallerScript(
+                number="+48600123456",
+                name="Łukasz Żółć",
+                digits=(DigitPress("2", 1.0), DigitPress("42#", 0.3)),
+            )
+        )
         outcome = await asyncio.wait_for(call, 20)
         channels = await client.core_show_channels()
     finally:
