@@ -6,6 +6,8 @@ ends the session; the others are cancelled and awaited and the first error is re
 The Redis subscription is made before the client is told anything, so an offer published
 between the page load and `ready` waits in the subscription; the current offer is read from
 Redis after `ready`, so one made while the page was reloading is shown too (deduplicated).
+A desk subscribes to its own agent's channel `agent:<username>` only (its state changes and
+offers): the shared `agents` channel carries every agent's changes and is the wall board's.
 """
 
 from __future__ import annotations
@@ -144,7 +146,6 @@ class DeskSocket:
         offer = await backend.current_offer(self.session.username)
         if offer is not None and status.state in _CALL_STATES:
             await self._pop(offer)
-        prefix = self.services.bus.channel("")
         task = asyncio.current_task()
         while True:
             # redis-py can swallow a cancellation landing while a read times out (it returns
@@ -160,15 +161,13 @@ class DeskSocket:
             except (ValueError, KeyError, TypeError):
                 log.warning("unreadable live message on %s", message.get("channel"))
                 continue
-            channel = message["channel"].decode()[len(prefix) :]
-            await self._forward(channel, kind, data)
+            await self._forward(kind, data)
 
-    async def _forward(self, channel: str, kind: str, data: dict[str, Any]) -> None:
-        if channel == "agents":
+    async def _forward(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "agent_state":
             if data.get("agent") == self.session.username:
                 await self.ws.send_json({"type": "state", "data": data})
-            return
-        if kind == "offer":
+        elif kind == "offer":
             await self._pop(Offer.from_json(data))
 
     async def _pop(self, offer: Offer) -> None:
@@ -199,9 +198,7 @@ async def desk_socket(request: web.Request) -> web.StreamResponse:
     open_sockets = request.app[sockets_key]
     open_sockets.add(ws)
     pubsub = services.redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(
-        services.bus.channel(f"agent:{session.username}"), services.bus.channel("agents")
-    )
+    await pubsub.subscribe(services.bus.channel(f"agent:{session.username}"))
     code, reason = CloseCode.SESSION_ENDED, ""
     try:
         await DeskSocket(request, ws, session, services).run(pubsub)

@@ -105,7 +105,8 @@ class StateRefused(Exception):
 
 
 class DeskBackend(Protocol):
-    """The part of the queues contract the desk calls; offers arrive on live channel agent:<name>."""
+    """The part of the queues contract the desk calls; its agent's offers and state changes arrive
+    on live channel agent:<name>."""
 
     async def login(self, agent: str, extension: str) -> AgentStatus: ...
     async def logout(self, agent: str) -> None: ...

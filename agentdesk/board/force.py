@@ -42,8 +42,8 @@ class AgentStateWriter(Protocol):
 
 
 class LoggedStateWriter:
-    """Until the router's agent states are mounted: a state-log row and an `agents` broadcast,
-    shaped as the router sends them ({agent, state, reason, since})."""
+    """Until the router's agent states are mounted: a state-log row and a broadcast on `agents`
+    and on `agent:<username>`, shaped as the router sends them ({agent, state, reason, since})."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -55,11 +55,10 @@ class LoggedStateWriter:
             if user_id is None:
                 raise ForceStateError(f"no agent {username!r}", status=404)
             session.add(AgentStateLog(agent_id=user_id, state=state, reason=reason, at=now))
-        await self.services.bus.broadcast(
-            "agents",
-            "agent_state",
-            {"agent": username, "state": state, "reason": reason, "since": now.isoformat()},
-        )
+        event = {"agent": username, "state": state, "reason": reason, "since": now.isoformat()}
+        await self.services.bus.broadcast("agents", "agent_state", event)
+        # the agent's own desk listens on its own channel only, as with the router
+        await self.services.bus.broadcast(f"agent:{username}", "agent_state", event)
 
 
 class RouterStateWriter:

@@ -105,6 +105,8 @@ local function set_agent(name, state, reason, call_id, offer_id)
     'call_id', nz(call_id))
   emit('queues', 'agent_state', ev)
   live('agents', 'agent_state', ev)
+  -- the agent's own desk listens on its own channel only (not to every agent's changes)
+  live('agent:' .. name, 'agent_state', ev)
 end
 
 local function meets(name, others)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from agentdesk.desk_socket import CloseCode
 from kck.db.models import AuditEntry, Call
+from queues.model import AgentState
 from tests.agentdesk.conftest import Client, DeskWorld, routing_request, sign_in
 
 
@@ -85,6 +86,30 @@ async def test_nothing_is_pushed_before_the_client_says_ready(
     assert pop["data"]["offer_id"] == offer.offer_id
     await ws.send_json({"type": "ping", "t": "x"})
     assert (await next_message(ws, "pong"))["t"] == "x"  # the offer was not sent twice
+    await ws.close()
+
+
+async def test_desk_gets_its_own_state_changes_on_its_own_channel_not_everyones(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    await world.add_user("pkowal", extension="102")
+    token = await sign_in(client, "anowak")
+    shared = world.services.bus.channel("agents")
+    own = world.services.bus.channel("agent:anowak")
+    before = dict(await world.services.redis.pubsub_numsub(shared, own))
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    await next_message(ws, "state")
+    after = dict(await world.services.redis.pubsub_numsub(shared, own))
+    # the desk listens to its agent's channel only, not to every agent's changes
+    assert after[own.encode()] == before[own.encode()] + 1
+    assert after[shared.encode()] == before[shared.encode()]
+    await world.router.agent_login("pkowal")
+    await world.router.set_agent_state("pkowal", AgentState.PAUSED, "break")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    state = await next_message(ws, "state")
+    assert (state["data"]["agent"], state["data"]["state"]) == ("anowak", "available")
     await ws.close()
 
 

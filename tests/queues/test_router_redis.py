@@ -43,15 +43,53 @@ async def test_offer_is_published_on_the_offers_stream_and_the_agents_live_chann
     async def listen() -> None:
         async for item in bus.listen("agent:ala"):
             received.append(item)
-            return
+            if item[0] == "offer":
+                return
 
     task = asyncio.create_task(listen())
     await asyncio.sleep(0.1)  # subscribed before the offer is made
     offer = await router.enqueue(request(clock, {"taxes": 1}))
     await asyncio.wait_for(task, 5)
     assert offer is not None
-    assert received == [("offer", offer.to_dict())]
+    # the agent's own state change comes first on its own channel, then the offer
+    assert [kind for kind, _ in received] == ["agent_state", "offer"]
+    assert received[0][1]["agent"] == "ala" and received[0][1]["state"] == "offered"
+    assert received[1] == ("offer", offer.to_dict())
     assert (await stream(redis, "offers"))[0] == ("offer", offer.to_dict())
+
+
+async def test_agent_state_change_goes_to_the_shared_channel_and_only_that_agents_own(
+    router: Router, redis: aioredis.Redis
+) -> None:
+    bus = EventBus(redis, prefix="t")
+    await router.agent_login("ala")
+    await router.agent_login("bob")
+    received: dict[str, list[tuple[str, dict[str, object]]]] = {
+        "agents": [],
+        "agent:ala": [],
+        "agent:bob": [],
+    }
+
+    async def listen(channel: str, until: int | None) -> None:
+        async for item in bus.listen(channel):
+            received[channel].append(item)
+            if len(received[channel]) == until:
+                return
+
+    both = [asyncio.create_task(listen(c, 2)) for c in ("agents", "agent:ala")]
+    bobs = asyncio.create_task(listen("agent:bob", None))
+    await asyncio.sleep(0.1)  # subscribed before the change
+    await router.set_agent_state("ala", AgentState.PAUSED, "break")
+    await router.set_agent_state("ala", AgentState.AVAILABLE)  # the second: all sent by then
+    await asyncio.wait_for(asyncio.gather(*both), 5)
+    bobs.cancel()
+    await asyncio.gather(bobs, return_exceptions=True)
+    assert received["agents"] == received["agent:ala"]
+    assert [(k, d["agent"], d["state"]) for k, d in received["agent:ala"]] == [
+        ("agent_state", "ala", "paused"),
+        ("agent_state", "ala", "available"),
+    ]
+    assert received["agent:bob"] == []
 
 
 async def test_caller_waits_when_only_a_junior_agent_is_free_until_escalation(
