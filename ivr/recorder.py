@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kck.bus import BusEvent, EventBus, decode_event
+from kck.bus import BusEvent, EventBus
+from kck.bus import _decode as decode_event
 from kck.db.models import Call, CallOutcome
 
 log = logging.getLogger(__name__)

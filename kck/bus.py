@@ -118,7 +118,7 @@ class EventBus:
     async def _deliver(
         self, key: str, group: str, raw_id: Any, fields: Mapping[Any, Any], handler: Handler
     ) -> None:
-        event = decode_event(key, raw_id, fields)
+        event = _decode(key, raw_id, fields)
         try:
             await handler(event)
         except asyncio.CancelledError:
@@ -156,9 +156,7 @@ class EventBus:
             await pubsub.aclose()
 
 
-def decode_event(key: str, raw_id: Any, fields: Mapping[Any, Any]) -> BusEvent:
-    """A raw stream entry (as XREADGROUP returns it) as a BusEvent; bad JSON is kept, not lost."""
-
+def _decode(key: str, raw_id: Any, fields: Mapping[Any, Any]) -> BusEvent:
     def text(value: Any) -> str:
         return value.decode() if isinstance(value, bytes) else str(value)
 
