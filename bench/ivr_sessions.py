@@ -133,7 +133,6 @@ async def bench_ivr(
 
     from ivr.agi_route import create_ivr_route
     from ivr.dialplan_gateway import DialplanQueueGateway
-    from ivr.recorder import recorder_caught_up, run_ivr_recorder
     from ivr.versions import MenuLibrary
     from kck.bus import EventBus
     from kck.clock import ManualClock
@@ -150,26 +149,15 @@ async def bench_ivr(
         sessions_db = session_factory(engine)
         library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
         await library.reload(by="bench")
-        bus = EventBus(redis, "bench")
-        # the recorder runs in the server's process, as in the controller: its cost is measured
-        recorder = asyncio.create_task(run_ivr_recorder(bus, sessions_db, "bench"))
         route = create_ivr_route(
             library,
-            DialplanQueueGateway(bus),
+            DialplanQueueGateway(EventBus(redis, "bench")),
             sessions_db,
             clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
             sounds_dir=folder / "sounds",
             recordings_dir=folder / "recordings",
-            bus=bus,
         )
         elapsed, cpu, commands, turnaround = await _serve(route, sessions, concurrency)
-        drain = time.perf_counter()
-        for _ in range(6000):  # the count below checks every row was written
-            if await recorder_caught_up(bus):
-                break
-            await asyncio.sleep(0.01)
-        recorder.cancel()
-        print(f"IVR recorder caught up {time.perf_counter() - drain:.2f} s after the last session")
         async with sessions_db() as db:
             queued = await db.scalar(
                 select(func.count()).select_from(Call).where(Call.queue == "city_issues")
@@ -230,9 +218,7 @@ async def main() -> None:
                 f"{r['turnaround']['p99_ms']:.3f}",
             )
         )
-    print(
-        f"sessions={n} concurrency={args.concurrency} (IVR: call row events on stream `ivr`, recorder writes SQLite)"
-    )
+    print(f"sessions={n} concurrency={args.concurrency} (IVR: call row insert + update on SQLite)")
     print(table(rows))
     print(
         f"ratio IVR/bare: throughput {results['ratio_sessions_per_s_ivr_over_bare']}, "

@@ -19,11 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.agi_channel import AGIChannel, AGISessionLike
 from ivr.interpreter import CallInfo, CallResult, Interpreter, IVROutcome
-from ivr.recorder import ARRIVED, PROGRESS, STREAM, encode_times
 from ivr.routing import QueueGateway, QueueOutcome
 from ivr.speech_port import IntentRecogniser
 from ivr.versions import MenuLibrary
-from kck.bus import EventBus
 from kck.clock import Clock
 from kck.db.models import Call, CallOutcome, new_id
 from kck.logs import call_context
@@ -68,13 +66,10 @@ def create_ivr_route(
     region: str = "PL",
     hangup_errors: tuple[type[BaseException], ...] | None = None,
     speech_provider: Callable[[], IntentRecogniser | None] | None = None,
-    bus: EventBus | None = None,
 ) -> IVRRoute:
     """The `async def route(session)` to register as FastAGI path "ivr".
 
     `speech_provider` is asked on each call (the recogniser may start after the route exists).
-    With a `bus`, the call row's changes are published on stream `ivr` (one XADD each) and the
-    `IVRRecorder` writes them to SQL; without one, the route writes the row itself.
     """
 
     async def route(session: AGISessionLike) -> None:
@@ -93,7 +88,7 @@ def create_ivr_route(
                 arrived_at=arrived,
                 language=_env(session, "language"),
             )
-            recorded = await _insert_call(sessions, bus, call, session, loaded.label)
+            recorded = await _insert_call(sessions, call, session, loaded.label)
             channel = AGIChannel(
                 session,
                 sounds_dir=sounds_dir,
@@ -110,7 +105,7 @@ def create_ivr_route(
             async def handed_over(partial: CallResult) -> None:
                 # the path, queue and skills are on the call row while the caller waits
                 if recorded:
-                    await _update_call(sessions, bus, call, partial, clock)
+                    await _update_call(sessions, call_id, partial, clock)
                     written_at_handover.append(len(partial.path))
 
             interpreter = Interpreter(
@@ -133,7 +128,7 @@ def create_ivr_route(
                 and result.hung_up_at is None
             )
             if recorded and not unchanged_since_handover:
-                await _update_call(sessions, bus, call, result, clock)
+                await _update_call(sessions, call_id, result, clock)
             log.info(
                 "call ended in the IVR: %s at %s (%s)",
                 result.outcome.value,
@@ -156,33 +151,27 @@ def _outcome_word(result: CallResult) -> str:
 
 async def _insert_call(
     sessions: async_sessionmaker[AsyncSession] | None,
-    bus: EventBus | None,
     call: CallInfo,
     session: AGISessionLike,
     version: str,
 ) -> bool:
-    if sessions is None and bus is None:
+    if sessions is None:
         return False
-    arrival: dict[str, Any] = {
-        "uniqueid": call.uniqueid,
-        "channel": call.channel,
-        "caller_number": call.caller,
-        "caller_name": _env(session, "calleridname"),
-        "dialled_number": _env(session, "dnid"),
-        "language": call.language or "pl",
-        "arrived_at": call.arrived_at,
-        "menu_version": version,
-    }
     try:
-        if bus is not None:
-            await bus.publish(STREAM, ARRIVED, {"call_id": call.call_id, **encode_times(arrival)})
-            return True
-        assert sessions is not None
         # Core statements, not the ORM unit of work: two writes per call on the hot path
         async with sessions() as db, db.begin():
             await db.execute(
                 insert(Call).values(
-                    id=call.call_id, outcome=CallOutcome.IN_PROGRESS.value, **arrival
+                    id=call.call_id,
+                    uniqueid=call.uniqueid,
+                    channel=call.channel,
+                    caller_number=call.caller,
+                    caller_name=_env(session, "calleridname"),
+                    dialled_number=_env(session, "dnid"),
+                    language=call.language or "pl",
+                    arrived_at=call.arrived_at,
+                    menu_version=version,
+                    outcome=CallOutcome.IN_PROGRESS.value,
                 )
             )
         return True
@@ -193,14 +182,12 @@ async def _insert_call(
 
 async def _update_call(
     sessions: async_sessionmaker[AsyncSession] | None,
-    bus: EventBus | None,
-    call: CallInfo,
+    call_id: str,
     result: CallResult,
     clock: Clock,
 ) -> None:
-    if sessions is None and bus is None:
+    if sessions is None:
         return
-    call_id = call.call_id
     values: dict[str, Any] = {
         "language": result.language,
         "ivr_path": [asdict(step) for step in result.path],
@@ -227,16 +214,6 @@ async def _update_call(
         values["outcome"] = _CALL_OUTCOMES[result.outcome].value
         values["ended_at"] = clock.now()
     try:
-        if bus is not None:
-            event = {
-                "call_id": call_id,
-                "uniqueid": call.uniqueid,
-                "values": encode_times(values),
-                "ended": encode_times(ended),
-            }
-            await bus.publish(STREAM, PROGRESS, event)
-            return
-        assert sessions is not None
         async with sessions() as db, db.begin():
             await db.execute(update(Call).where(Call.id == call_id).values(**values))
             if ended:

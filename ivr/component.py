@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +12,6 @@ from ivr.agi_route import IVRRoute, create_ivr_route
 from ivr.channel import Channel
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.prompt_builder import sound_exists_in
-from ivr.recorder import run_ivr_recorder
 from ivr.routing import CallbackRequest, QueueGateway, QueueOutcome, RoutingRequest
 from ivr.speech_adapter import start_speech
 from ivr.speech_port import IntentRecogniser, installed_recogniser
@@ -90,7 +87,6 @@ class IVRComponent:
             sounds_dir=self.sounds_dir,
             recordings_dir=settings.path(settings.paths.recordings),
             speech_provider=lambda: self.speech,
-            bus=services.bus,
         )
         self.routes: dict[str, IVRRoute] = {"ivr": self.route}
         self.last_rejection: str | None = None
@@ -98,7 +94,6 @@ class IVRComponent:
         self.reloads = 0
         self._runtime: Runtime | None = None
         self._watcher: asyncio.Task[None] | None = None
-        self._recorder: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._server: Any = None
 
@@ -115,15 +110,6 @@ class IVRComponent:
         await self.services.bus.broadcast(VERSION_CHANNEL, "menu_version", info.as_dict())
 
     async def start(self) -> None:
-        # the call rows the route publishes reach SQL through this consumer (pending ones first)
-        self._recorder = asyncio.create_task(
-            run_ivr_recorder(
-                self.services.bus,
-                self.services.sessions,
-                f"{socket.gethostname()}-{os.getpid()}",
-            ),
-            name="ivr-recorder",
-        )
         if self.speech is None:
             self.speech, self._speech_service = await start_speech(
                 self.services.settings, self.sounds_dir
@@ -154,11 +140,6 @@ class IVRComponent:
         if self._server is not None:
             await self._server.stop()
             self._server = None
-        if self._recorder is not None:
-            self._recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recorder
-            self._recorder = None
         if self._speech_service is not None:
             await self._speech_service.stop()
             self._speech_service = None
@@ -209,7 +190,6 @@ class IVRComponent:
             "menus": str(self.menus_dir),
             "watching": self._watcher is not None and not self._watcher.done(),
             "reloads": self.reloads,
-            "recorder": self._recorder is not None and not self._recorder.done(),
             "speech": self.speech is not None,
             "last_rejection": self.last_rejection,
         }

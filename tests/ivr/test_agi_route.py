@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -17,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.agi_route import CALL_ID_VARIABLE, OUTCOME_VARIABLE, IVRFailure, create_ivr_route
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.memory_gateway import InMemoryQueueGateway
-from ivr.recorder import recorder_caught_up, run_ivr_recorder
 from ivr.routing import QueueOutcome, RoutingRequest
 from ivr.versions import MenuLibrary, NoMenuVersion
 from kck.bus import EventBus
@@ -35,15 +33,6 @@ class Rig:
     sounds: Path
     recordings: Path
     redis: aioredis.Redis
-    bus: EventBus
-
-    async def recorded(self) -> None:
-        """Bounded wait until the IVR recorder has written every call-row event to SQL."""
-        for _ in range(200):
-            if await recorder_caught_up(self.bus):
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("the IVR recorder did not catch up with stream `ivr`")
 
     def route(self, gateway: object = None):  # type: ignore[no-untyped-def]
         return create_ivr_route(
@@ -54,12 +43,10 @@ class Rig:
             sounds_dir=self.sounds,
             recordings_dir=self.recordings,
             hangup_errors=(PeerHungUp,),
-            bus=self.bus,
         )
 
     async def call_row(self, session: ScriptedAGISession) -> Call:
         call_id = session.variables[CALL_ID_VARIABLE]
-        await self.recorded()
         async with self.sessions() as db:
             row = await db.get(Call, call_id)
         assert row is not None
@@ -74,8 +61,6 @@ async def rig(sqlite_url: str, redis: aioredis.Redis, tmp_path: Path) -> AsyncIt
     sessions = session_factory(engine)
     library = MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="t")
     await library.reload(by="test")
-    bus = EventBus(redis, "t")
-    recorder = asyncio.create_task(run_ivr_recorder(bus, sessions, "test"))
     try:
         yield Rig(
             library,
@@ -84,12 +69,8 @@ async def rig(sqlite_url: str, redis: aioredis.Redis, tmp_path: Path) -> AsyncIt
             tmp_path / "sounds",
             tmp_path / "rec",
             redis,
-            bus,
         )
     finally:
-        recorder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await recorder
         await engine.dispose()
 
 
@@ -222,14 +203,12 @@ async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig
     call = asyncio.create_task(rig.route(gateway)(session))
     call_id = (await gateway.arrivals.get()).call_id
     await gateway.until_waiting(call_id)
-    await rig.recorded()
     async with rig.sessions() as db:
         row = await db.get(Call, call_id)
     assert row is not None and row.queue == "city_issues" and row.outcome == "in_progress"
     assert row.ivr_path[-1]["step_id"] == "problem_roads"
     gateway.finish(call_id, QueueOutcome.ABANDONED)
     await call
-    await rig.recorded()
     async with rig.sessions() as db:
         row = await db.get(Call, call_id)
     assert row is not None and row.outcome == "abandoned" and row.ended_at is not None
