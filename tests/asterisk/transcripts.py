@@ -7,7 +7,24 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-FIXTURES = Path(os.environ.get("KCK_ASTERISK_FIXTURES", "/work/shared/fixtures/asterisk"))
+
+def _find_fixtures() -> Path:
+    """KCK_ASTERISK_FIXTURES, else shared/fixtures/asterisk beside the checkout, else /work/shared."""
+    if env := os.environ.get("KCK_ASTERISK_FIXTURES"):
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "fixtures" / "asterisk"
+        if (candidate / "README.md").exists():
+            return candidate
+    return Path("/work/shared/fixtures/asterisk")
+
+
+FIXTURES = _find_fixtures()
+if not (FIXTURES / "README.md").exists():  # never let the replay tests pass on no transcripts
+    raise RuntimeError(
+        f"real Asterisk transcripts not found at {FIXTURES}: set KCK_ASTERISK_FIXTURES"
+    )
 
 
 @dataclass(frozen=True)
