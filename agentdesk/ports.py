@@ -7,16 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-
-class AgentState(enum.StrEnum):
-    """The agent states of the queues contract (CONTRACTS.md)."""
-
-    LOGGED_OUT = "logged_out"
-    AVAILABLE = "available"
-    OFFERED = "offered"
-    ON_CALL = "on_call"
-    WRAP_UP = "wrap_up"
-    PAUSED = "paused"
+# The router's agent states are the desk's: one enum, re-exported here for the desk's code.
+from queues.model import AgentState as AgentState
 
 
 class PauseReason(enum.StrEnum):
