@@ -88,7 +88,7 @@ local function index_agent(name)
   return true
 end
 
-local function set_agent(name, state, reason, call_id, offer_id)
+local function set_agent(name, state, reason, call_id, offer_id, until_ms)
   local ak = k('agent', name)
   local prev = redis.call('HMGET', ak, 'state', 'since')
   if prev[1] and prev[2] then
@@ -102,7 +102,7 @@ local function set_agent(name, state, reason, call_id, offer_id)
   redis.call('HSET', ak, unpack(fields))
   index_agent(name)
   local ev = J('agent', name, 'state', state, 'reason', nz(reason), 'since', NOW_ISO,
-    'call_id', nz(call_id))
+    'call_id', nz(call_id), 'until_ms', until_ms or NULL)
   emit('queues', 'agent_state', ev)
   live('agents', 'agent_state', ev)
   -- the agent's own desk listens on its own channel only (not to every agent's changes)
@@ -319,7 +319,7 @@ local function agent_ended_call(name, c)
   local wrap = tonumber(c.wrap)
   redis.call('HSET', k('agent', name), 'wq', c.queue, 'wsd', c.sd, 'wsh', c.sh, 'wp', c.primary)
   if wrap > 0 then
-    set_agent(name, 'wrap_up', nil, c.id)
+    set_agent(name, 'wrap_up', nil, c.id, nil, NOW + wrap * 1000)
     redis.call('ZADD', k('timers'), fmt(NOW + wrap * 1000), 'w:' .. name)
   else
     set_agent(name, 'available', nil, nil)
