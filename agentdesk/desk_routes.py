@@ -79,7 +79,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 async def get_state(request: web.Request) -> web.Response:
     session = current_session(request)
     status = await request.app[backend_key].status(session.username)
-    return web.json_response(status.as_json())
+    return web.json_response(status.as_json(_services(request).clock.now()))
 
 
 async def set_state(request: web.Request) -> web.Response:
@@ -106,7 +106,7 @@ async def set_state(request: web.Request) -> web.Response:
             {"error": "refused", "message": translate(lang, "state.refused", reason=str(refused))},
             status=409,
         )
-    return web.json_response(status.as_json())
+    return web.json_response(status.as_json(_services(request).clock.now()))
 
 
 async def save_wrap_up(request: web.Request) -> web.Response:
@@ -158,7 +158,7 @@ async def save_wrap_up(request: web.Request) -> web.Response:
             try:
                 result["state"] = (
                     await backend.set_state(session.username, AgentState.AVAILABLE)
-                ).as_json()
+                ).as_json(services.clock.now())
             except StateRefused as refused:
                 result["state_error"] = str(refused)
     return web.json_response(result)

@@ -26,7 +26,7 @@ from redis.asyncio.client import PubSub
 from agentdesk.i18n import translate
 from agentdesk.keys import backend_key, pops_key
 from agentdesk.last_call import remember_last_call
-from agentdesk.ports import AgentState, Offer
+from agentdesk.ports import AgentState, AgentStatus, Offer
 from agentdesk.security import _same_origin, current_session, language_of, sessions_key
 from agentdesk.sessions import DeskSession
 from kck.services import Services
@@ -142,7 +142,7 @@ class DeskSocket:
         await self.ready.wait()
         backend = self.app[backend_key]
         status = await backend.status(self.session.username)
-        await self.ws.send_json({"type": "state", "data": status.as_json()})
+        await self._send_state(status)
         offer = await backend.current_offer(self.session.username)
         if offer is not None and status.state in _CALL_STATES:
             await self._pop(offer)
@@ -165,10 +165,22 @@ class DeskSocket:
 
     async def _forward(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "agent_state":
-            if data.get("agent") == self.session.username:
-                await self.ws.send_json({"type": "state", "data": data})
+            if data.get("agent") != self.session.username:
+                return
+            try:
+                status = AgentStatus.from_event(data)
+            except ValueError as bad:
+                log.warning("desk of %s: %s", self.session.username, bad)
+                return
+            await self._send_state(status)
         elif kind == "offer":
             await self._pop(Offer.from_json(data))
+
+    async def _send_state(self, status: AgentStatus) -> None:
+        """The same shape as on load and from the state API: the router's event is not passed
+        through as it is (it says `until_ms`, the page reads `until` and `server_now`)."""
+        now = self.services.clock.now()
+        await self.ws.send_json({"type": "state", "data": status.as_json(now)})
 
     async def _pop(self, offer: Offer) -> None:
         if offer.call_id in self.shown_calls:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 # The router's agent states are the desk's: one enum, re-exported here for the desk's code.
@@ -32,7 +32,8 @@ AGENT_PAUSE_REASONS = (
 
 @dataclass(frozen=True)
 class AgentStatus:
-    """An agent's state as the desk shows it: since when, and (in wrap-up) until when."""
+    """An agent's state as the desk shows it: since when, and (in wrap-up) until when; both on
+    the router's clock."""
 
     agent: str
     state: AgentState
@@ -40,13 +41,34 @@ class AgentStatus:
     reason: str | None = None
     until: datetime | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> AgentStatus:
+        """The router's published `agent_state` ({agent, state, reason, since, call_id, and in
+        wrap-up until_ms: when the router's timer ends it, in ms since the epoch})."""
+        try:
+            until_ms = data.get("until_ms")
+            return cls(
+                agent=str(data["agent"]),
+                state=AgentState(str(data["state"])),
+                since=datetime.fromisoformat(str(data["since"])),
+                reason=str(data["reason"]) if data.get("reason") else None,
+                until=None
+                if until_ms is None
+                else datetime.fromtimestamp(float(until_ms) / 1000, UTC),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"agent_state event {data!r}: bad or missing field ({exc})") from None
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        """`server_now` is the same clock's reading as `since`/`until`: the page counts from the
+        difference, never against its own clock (see desk.js)."""
         return {
             "agent": self.agent,
             "state": self.state.value,
             "reason": self.reason,
             "since": self.since.isoformat(),
             "until": self.until.isoformat() if self.until else None,
+            "server_now": now.isoformat(),
         }
 
 

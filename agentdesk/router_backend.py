@@ -53,7 +53,11 @@ class RouterDeskBackend:
         if status is None:
             return AgentStatus(agent, AgentState.LOGGED_OUT, self.clock.now())
         since = datetime.fromisoformat(status.since) if status.since else self.clock.now()
-        return AgentStatus(agent, AgentState(status.state.value), since, status.reason)
+        # After a reload the state on load must say when wrap-up ends, as the live event does.
+        until = None
+        if status.state is RouterState.WRAP_UP:
+            until = await self.router.wrap_up_ends_at(agent)
+        return AgentStatus(agent, AgentState(status.state.value), since, status.reason, until)
 
     async def set_state(
         self, agent: str, state: AgentState, reason: str | None = None

@@ -8,7 +8,7 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from agentdesk.ports import Offer
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.tickets.units import load_units
 from kb import KnowledgeBase, load_polish_analyzer, read_folder
+from kck.clock import Clock, ManualClock
 from kck.db import create_engine, upgrade
 from kck.db.models import Call, Role
 from kck.services import Services
@@ -40,11 +41,11 @@ _offers = itertools.count(1)
 def routing_config() -> RoutingConfig:
     """Two queues like the shipped ones: a short wrap-up (2 s) and a long one (5 min)."""
 
-    def queue(name: str, wrap_up_s: int) -> QueueConfig:
+    def queue(name: str, name_pl: str, name_en: str, wrap_up_s: int) -> QueueConfig:
         return QueueConfig(
             id=name,
-            name_pl=name,
-            name_en=name,
+            name_pl=name_pl,
+            name_en=name_en,
             escalation=(EscalationStep(after_s=0),),
             wrap_up_s=wrap_up_s,
             ring_timeout_s=20,
@@ -54,7 +55,10 @@ def routing_config() -> RoutingConfig:
     agents = {"anowak": "101", "pkowal": "102", "mwojcik": "104"}
     return RoutingConfig(
         skills={s: Skill(id=s, name_pl=s, name_en=s) for s in skills},
-        queues={"city_issues": queue("city_issues", 2), "long_wrap_up": queue("long_wrap_up", 300)},
+        queues={
+            "city_issues": queue("city_issues", "Zgłoszenia miejskie", "City issues", 2),
+            "long_wrap_up": queue("long_wrap_up", "Sprawy obywatelskie", "Citizens' affairs", 300),
+        },
         agents={
             name: AgentConfig(
                 username=name,
@@ -188,6 +192,12 @@ class DeskWorld:
     async def ring_out(self, offer: Offer) -> None:
         await self.router.offer_not_answered(offer.offer_id)
 
+    def advance(self, seconds: float) -> None:
+        """Time passes for the router and the desk (tests marked `on_manual_clock`)."""
+        clock = self.services.clock
+        assert isinstance(clock, ManualClock), "only a test marked on_manual_clock moves time"
+        clock.advance(seconds)
+
 
 async def stop_timer(timer: RouterTimer) -> None:
     """RouterTimer.stop can wait forever on Python 3.11: `asyncio.wait_for` may swallow a
@@ -201,8 +211,19 @@ async def stop_timer(timer: RouterTimer) -> None:
     timer._task = None
 
 
+# The router's and the desk's clock is the real one; a test with this mark gets a ManualClock
+# (`world.services.clock`) and moves time by hand: the router's timer ends wrap-up only then.
+on_manual_clock = pytest.mark.parametrize("desk_clock", ["manual"], indirect=True)
+
+
 @pytest.fixture
-async def world(services: Services) -> AsyncIterator[DeskWorld]:
+def desk_clock(request: pytest.FixtureRequest, services: Services) -> Clock:
+    return ManualClock() if getattr(request, "param", None) == "manual" else services.clock
+
+
+@pytest.fixture
+async def world(services: Services, desk_clock: Clock) -> AsyncIterator[DeskWorld]:
+    services = replace(services, clock=desk_clock)
     router = Router(
         services.redis,
         routing_config(),

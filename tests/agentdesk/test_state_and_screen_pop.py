@@ -12,7 +12,7 @@ from sqlalchemy import select
 from agentdesk.desk_socket import CloseCode
 from kck.db.models import AuditEntry, Call
 from queues.model import AgentState
-from tests.agentdesk.conftest import Client, DeskWorld, routing_request, sign_in
+from tests.agentdesk.conftest import Client, DeskWorld, on_manual_clock, routing_request, sign_in
 
 
 async def post(client: Client, token: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -236,6 +236,51 @@ async def test_call_goes_through_on_call_and_wrap_up_back_to_available_by_itself
     assert entry is not None and entry.actor == "anowak" and entry.target == call_id
     assert entry.details["notes"] == "podano godziny otwarcia"
     await ws.close()
+
+
+async def next_state(ws: aiohttp.ClientWebSocketResponse, state: str) -> dict[str, Any]:
+    """The next state message saying `state` (earlier ones, e.g. offered and on_call, skipped)."""
+    while True:
+        data = (await next_message(ws, "state"))["data"]
+        if data["state"] == state:
+            return data
+
+
+@on_manual_clock
+async def test_wrap_up_state_says_when_the_router_ends_it_live_after_a_reload_and_in_the_api(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    call_id = await world.store_call()
+    offer = await world.offer("anowak", call_id, queue="long_wrap_up")  # wrap-up 300 s
+    await world.answer(offer)
+    hung_up_at = world.services.clock.now()
+    await world.hang_up(call_id)
+    wrap = await next_state(ws, "wrap_up")
+    ends = hung_up_at + timedelta(seconds=300)
+    assert datetime.fromisoformat(wrap["until"]) == ends
+    assert datetime.fromisoformat(wrap["server_now"]) == hung_up_at
+
+    world.advance(100)
+    reloaded = await client.ws_connect("/desk/ws")  # the page is reloaded in wrap-up
+    await reloaded.send_json({"type": "ready"})
+    on_load = (await next_message(reloaded, "state"))["data"]
+    assert on_load["state"] == "wrap_up"
+    assert datetime.fromisoformat(on_load["until"]) == ends
+    assert datetime.fromisoformat(on_load["server_now"]) == hung_up_at + timedelta(seconds=100)
+    api = await (await client.get("/api/desk/state")).json()
+    assert (api["state"], datetime.fromisoformat(api["until"])) == ("wrap_up", ends)
+
+    world.advance(200)  # the deadline: the router's timer ends wrap-up, the desks are told
+    for desk in (ws, reloaded):
+        back = await next_state(desk, "available")
+        assert back["until"] is None
+    await ws.close()
+    await reloaded.close()
 
 
 async def test_outcome_ticket_created_needs_a_ticket_and_save_and_available_ends_wrap_up(
