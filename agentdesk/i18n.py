@@ -55,6 +55,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.pause": ("Przerwa", "Pause"),
     "desk.in_state": ("w stanie od", "in state for"),
     "desk.extension": ("wewn.", "ext."),
+    "desk.wrap_up_left": ("koniec obsługi za {time}", "wrap-up ends in {time}"),
     "desk.waiting": ("Oczekiwanie na połączenie…", "Waiting for a call…"),
     "desk.connection_lost": (
         "Utracono połączenie z serwerem — łączę ponownie…",

@@ -4,9 +4,10 @@
   var boot = JSON.parse(document.getElementById("boot").textContent);
   var S = boot.strings;
   var $ = function (id) { return document.getElementById(id); };
-  var state = { state: "logged_out", since: Date.now(), until: null, reason: null };
+  // since/until/callStartedAt are on performance.now()'s scale (see serverClock)
+  var state = { state: "logged_out", since: performance.now(), until: null, reason: null };
   var pop = null;            // the call on screen
-  var callStartedAt = null;  // when the call was answered (browser clock)
+  var callStartedAt = null;  // when the call was answered
   var savedTickets = [];     // numbers saved for the call on screen
   window.__kck = { popShown: {}, socket: null, pongs: {} };
 
@@ -39,10 +40,25 @@
   }
 
   // ---- agent state -------------------------------------------------------------------------
+  // Times are the router's: `since` and `until` (when the router's timer ends wrap-up) are read
+  // on the server's clock, and every state message carries `server_now`, that clock's reading
+  // when it was sent. Only differences of two server readings are used: at receipt they become
+  // points on performance.now(), which is monotonic, and the desk counts against that. Not the
+  // browser's Date: a desk PC's clock may be minutes off or be set while counting, and `kck demo`
+  // runs the router on a shifted clock. The error is the message's transit time (milliseconds).
+  // After a reload the state on load carries the same deadline, so the countdown goes on where
+  // it was. The countdown never changes the state: at 00:00 the desk waits for the router's
+  // state change (its timer, not the browser's, ends wrap-up).
+  function serverClock(s) {
+    var sent = Date.parse(s.server_now) || Date.now(), received = performance.now();
+    return function (iso) { var at = Date.parse(iso); return isNaN(at) ? null : received + (at - sent); };
+  }
   function showState(s) {
     var previous = state.state;
-    state = { state: s.state, reason: s.reason, since: Date.parse(s.since) || Date.now(),
-              until: s.until ? Date.parse(s.until) : null };
+    var at = serverClock(s);
+    var since = at(s.since);
+    state = { state: s.state, reason: s.reason, since: since === null ? performance.now() : since,
+              until: s.until ? at(s.until) : null };
     var badge = $("state-badge");
     badge.dataset.state = s.state;
     badge.textContent = t("state." + s.state) + (s.reason ? " — " + t("reason." + s.reason) : "");
@@ -75,12 +91,21 @@
   $("btn-pause").addEventListener("click", function () { setState("paused"); });
 
   function tick() {
-    var now = Date.now();
+    var now = performance.now();
     $("state-timer").textContent = clock(now - state.since);
+    // whole seconds left, rounded up: 00:00 only once the deadline has passed
+    var left = state.state === "wrap_up" && state.until !== null ? Math.max(0, Math.ceil((state.until - now) / 1000)) : null;
+    var countdown = $("wrapup-countdown");
+    countdown.hidden = left === null;
+    if (left === null) { countdown.textContent = ""; delete countdown.dataset.secondsLeft; }
+    else {
+      countdown.textContent = t("desk.wrap_up_left", { time: clock(left * 1000) });
+      countdown.dataset.secondsLeft = String(left);
+    }
     if (pop) {
       if (state.state === "wrap_up") {
-        $("call-timer").textContent = state.until ? "−" + clock(state.until - now) : clock(now - state.since);
-      } else if (state.state === "on_call" && callStartedAt) {
+        $("call-timer").textContent = left !== null ? "−" + clock(left * 1000) : clock(now - state.since);
+      } else if (state.state === "on_call" && callStartedAt !== null) {
         $("call-timer").textContent = clock(now - callStartedAt);
       }
     }

@@ -15,7 +15,7 @@ from agentdesk.app import create_app
 from agentdesk.tickets.models import Ticket
 from kck.db.models import Call, Role
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve
-from tests.agentdesk.conftest import PASSWORD, DeskWorld, routing_request
+from tests.agentdesk.conftest import PASSWORD, DeskWorld, on_manual_clock, routing_request
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("KCK_DESK_SCREENSHOTS")  # a folder: the tests also save screenshots
@@ -113,7 +113,6 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(badge).to_have_attribute("data-state", "wrap_up")
     await expect(page.locator("#wrapup-form")).to_be_visible()
     await expect(page.locator("#o-ticket_created")).to_be_checked()
-    await shot(page, "desk-wrap-up.png")
     await page.click("#wrapup-save")
     await expect(page.locator("#wrapup-message")).to_have_text("Zapisano wynik rozmowy.")
     await expect(badge).to_have_attribute(
@@ -132,6 +131,61 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await page.fill("#lookup-number", number or "")
     await page.press("#lookup-number", "Enter")
     await expect(page.locator("#lookup-result")).to_contain_text("Zarząd Zieleni Miejskiej")
+
+
+@on_manual_clock
+async def test_wrap_up_counts_down_on_the_routers_time_and_ends_when_the_router_ends_it(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    # The desk PC's clock is 7 minutes off the server's, and stands still once the call is
+    # answered: from then on it moves only when the test runs it, as the router's clock does.
+    desk_pc_time = world.services.clock.now() + timedelta(minutes=7)
+    await page.clock.install(time=desk_pc_time)
+    await world.add_user("anowak")
+    await sign_in(page, desk_url, "anowak")
+    badge, countdown = page.locator("#state-badge"), page.locator("#wrapup-countdown")
+    await expect(page.locator("#conn")).to_have_attribute("data-up", "1")
+    await page.click("#btn-available")
+    await expect(badge).to_have_attribute("data-state", "available")
+    await expect(countdown).to_be_hidden()
+    caller = "+48600123456"
+    await world.store_call(
+        caller,
+        arrived_at=world.services.clock.now() - timedelta(days=6),
+        outcome="answered",
+        wrapup_outcome="callback_needed",
+        queue="city_issues",
+    )
+    call_id = await world.store_call(caller)
+    offer = await world.offer("anowak", call_id, routing_request(call_id, caller), "long_wrap_up")
+    await expect(page.locator("#pop")).to_have_attribute("data-shown", offer.offer_id)
+    await world.answer(offer)
+    await expect(badge).to_have_attribute("data-state", "on_call")
+    await page.clock.pause_at(desk_pc_time + timedelta(minutes=10))
+    await page.fill("#f-location_text", "ul. Lubicz 12")
+    await page.fill("#notes", "Konar na chodniku; dzwoniący sam zgłosi to w ZZM.")
+
+    await world.hang_up(call_id)  # the queue's wrap-up is 300 s
+    await expect(badge).to_have_attribute("data-state", "wrap_up")
+    await expect(countdown).to_have_text("koniec obsługi za 05:00")
+    await expect(page.locator("#call-timer")).to_have_text("−05:00")
+    await page.clock.run_for(15_000)
+    await expect(countdown).to_have_text("koniec obsługi za 04:45")
+    await expect(countdown).to_have_attribute("data-seconds-left", "285")
+    await page.check("#o-resolved_first_line")
+    await shot(page, "desk-wrap-up.png")
+
+    world.advance(60)  # a minute on the router's clock; then the page is reloaded (in English)
+    await page.click("#lang-switch")
+    await expect(countdown).to_have_text("wrap-up ends in 04:00")  # from the state on load
+    await page.clock.run_for(300_000)  # the page's count runs out before the router's timer
+    await expect(countdown).to_have_text("wrap-up ends in 00:00")
+    await expect(badge).to_have_attribute("data-state", "wrap_up")  # the page does not end it
+    assert (await world.backend.status("anowak")).state.value == "wrap_up"
+
+    world.advance(240)  # the router's deadline: its timer ends wrap-up and the desk follows
+    await expect(badge).to_have_attribute("data-state", "available")
+    await expect(countdown).to_be_hidden()
 
 
 async def test_invalid_ticket_marks_the_fields_with_their_messages(
