@@ -122,7 +122,12 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
     app[units_key] = units
     app[tickets_key] = TicketStore(services.sessions, services.settings.tz)
     app[pops_key] = ScreenPopBuilder(
-        services.sessions, app[tickets_key], desk.knowledge, units, services.settings.tz
+        services.sessions,
+        app[tickets_key],
+        desk.knowledge,
+        units,
+        services.settings.tz,
+        queue_names=desk.backend,
     )
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

@@ -118,7 +118,13 @@ class StateRefused(Exception):
     """The router would not make this state change (e.g. 'available' while on a call)."""
 
 
-class DeskBackend(Protocol):
+class QueueNames(Protocol):
+    """What the desk shows for a queue id: its name in queues.yaml, in the agent's language."""
+
+    def queue_name(self, queue: str, language: str) -> str: ...
+
+
+class DeskBackend(QueueNames, Protocol):
     """The part of the queues contract the desk calls; its agent's offers and state changes arrive
     on live channel agent:<name>."""
 

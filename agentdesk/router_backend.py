@@ -19,6 +19,14 @@ class RouterDeskBackend:
         self.router = router
         self.clock = clock
 
+    def queue_name(self, queue: str, language: str) -> str:
+        """The name in queues.yaml (English for "en", else Polish); the id itself for a queue that
+        is not configured (any more), e.g. in an old call of the caller's history."""
+        configured = self.router.config.queues.get(queue)
+        if configured is None:
+            return queue
+        return configured.name_en if language == "en" else configured.name_pl
+
     def configured_extension(self, agent: str) -> str | None:
         configured = self.router.config.agents.get(agent)
         return configured.extension if configured else None

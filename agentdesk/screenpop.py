@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdesk.i18n import translate
-from agentdesk.ports import CardSuggestion, KnowledgePort, Offer
+from agentdesk.ports import CardSuggestion, KnowledgePort, Offer, QueueNames
 from agentdesk.tickets.categories import category_from_routing
 from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore
 from agentdesk.tickets.units import CityUnits
@@ -42,6 +42,7 @@ class ScreenPopBuilder:
     knowledge: KnowledgePort
     units: CityUnits
     tz: ZoneInfo
+    queue_names: QueueNames
 
     async def build(self, offer: Offer, language: str, now: datetime) -> dict[str, Any]:
         request = offer.request
@@ -56,6 +57,7 @@ class ScreenPopBuilder:
         )
         found = category_from_routing(request.get("ticket_category"))
         category = found.value if found else ""
+        queue = str(request.get("queue") or "")
         return {
             "offer_id": offer.offer_id,
             "call_id": offer.call_id,
@@ -68,7 +70,8 @@ class ScreenPopBuilder:
                 "withheld": caller is None,
             },
             "caller_language": request.get("language") or "pl",
-            "queue": request.get("queue") or "",
+            "queue": queue,  # the id (kept in data attributes); the page shows queue_name
+            "queue_name": self.queue_names.queue_name(queue, language) if queue else "",
             "ivr_path": ivr_path_in_words(request),
             "transcript": request.get("transcript") or "",
             "history": {"calls": calls, "tickets": tickets},
@@ -111,6 +114,9 @@ class ScreenPopBuilder:
                         if call.wrapup_outcome
                         else "",
                         "queue": call.queue or "",
+                        "queue_name": self.queue_names.queue_name(call.queue, language)
+                        if call.queue
+                        else "",
                     }
                 )
         return calls

@@ -113,11 +113,13 @@
   setInterval(tick, 500);
 
   // ---- screen-pop --------------------------------------------------------------------------
-  function rows(table, items, cells) {
+  function rows(table, items, cells, data) {
     var body = table.querySelector("tbody");
     body.textContent = "";
     items.forEach(function (item) {
       var tr = document.createElement("tr");
+      var attrs = data ? data(item) : {};
+      Object.keys(attrs).forEach(function (k) { tr.dataset[k] = attrs[k]; });
       cells(item).forEach(function (text) {
         var td = document.createElement("td"); td.textContent = text; tr.appendChild(td);
       });
@@ -138,12 +140,14 @@
     $("caller-number").classList.toggle("withheld", p.caller.withheld);
     $("ivr-path").textContent = p.ivr_path || "—";
     $("caller-language").textContent = p.caller_language;
-    $("queue-name").textContent = p.queue || "—";
+    $("queue-name").textContent = p.queue_name || p.queue || "—";
+    $("queue-name").dataset.queue = p.queue || "";
     $("timer-label").textContent = S["pop.call_timer"];
     $("call-timer").textContent = "00:00";
     $("transcript-box").hidden = !p.transcript;
     $("transcript").textContent = p.transcript || "";
-    rows($("history-calls"), p.history.calls, function (c) { return [c.at, c.outcome_text, c.wrapup, c.queue]; });
+    rows($("history-calls"), p.history.calls, function (c) { return [c.at, c.outcome_text, c.wrapup, c.queue_name || c.queue]; },
+         function (c) { return { queue: c.queue }; });
     rows($("history-tickets"), p.history.tickets, function (k) { return [k.number, k.at, k.category, k.location]; });
     $("no-history").hidden = p.history.calls.length + p.history.tickets.length > 0;
     var list = $("suggestions");

@@ -76,7 +76,7 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
         arrived_at=earlier,
         outcome="answered",
         wrapup_outcome="callback_needed",
-        queue="miasto",
+        queue="city_issues",
     )
     call_id = await world.store_call(caller)
     offer = await world.offer("anowak", call_id, routing_request(call_id, caller))
@@ -88,6 +88,12 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(page.locator("#transcript")).to_contain_text("złamało się drzewo")
     await expect(page.locator("#history-calls tbody tr")).to_have_count(1)
     await expect(page.locator("#history-calls")).to_contain_text("potrzebny oddzwon")
+    queue = page.locator("#queue-name")  # the queue by its name in queues.yaml, the id kept aside
+    await expect(queue).to_have_text("Zgłoszenia miejskie")
+    await expect(queue).to_have_attribute("data-queue", "city_issues")
+    earlier_call = page.locator("#history-calls tbody tr")
+    await expect(earlier_call).to_have_attribute("data-queue", "city_issues")
+    await expect(earlier_call).to_contain_text("Zgłoszenia miejskie")
     first_card = page.locator("#suggestions li").first
     await expect(first_card).to_have_attribute("data-slug", "zielen-powalone-drzewo")
     await expect(first_card.locator(".reason")).to_contain_text("intent fallen-tree")

@@ -125,10 +125,13 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
         arrived_at=now - timedelta(days=3),
         outcome="answered",
         wrapup_outcome="callback_needed",
+        queue="city_issues",
     )
     await world.store_call(caller, arrived_at=now - timedelta(days=120), outcome="answered")
     await world.store_call("+48126165555", arrived_at=now - timedelta(days=1), outcome="answered")
-    earlier = await world.store_call(caller, arrived_at=now - timedelta(days=10))
+    earlier = await world.store_call(
+        caller, arrived_at=now - timedelta(days=10), queue="old_queue"
+    )  # a queue no longer in queues.yaml
     status, _ = await post(
         client,
         token,
@@ -155,6 +158,11 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     assert "złamało się drzewo" in pop["transcript"]
     assert len(pop["history"]["calls"]) == 2  # 3 and 10 days ago; not 120 days, not another number
     assert pop["history"]["calls"][0]["wrapup"] == "potrzebny oddzwon"
+    assert (pop["queue"], pop["queue_name"]) == ("city_issues", "Zgłoszenia miejskie")
+    assert [(c["queue"], c["queue_name"]) for c in pop["history"]["calls"]] == [
+        ("city_issues", "Zgłoszenia miejskie"),
+        ("old_queue", "old_queue"),
+    ]
     assert [t["category"] for t in pop["history"]["tickets"]] == ["odpady"]
     first_card = pop["suggestions"][0]
     assert first_card["slug"] == "zielen-powalone-drzewo"
@@ -183,6 +191,19 @@ async def test_withheld_caller_is_shown_as_withheld_with_no_history(
     assert pop["caller"] == {"e164": None, "display": "numer zastrzeżony", "withheld": True}
     assert pop["history"] == {"calls": [], "tickets": []}
     assert pop["form"]["caller_number"] == ""
+    await ws.close()
+
+
+async def test_pop_names_the_queue_in_the_agents_language(world: DeskWorld, client: Client) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    client.session.cookie_jar.update_cookies({"kck_lang": "en"})
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    await world.offer("anowak", await world.store_call(), queue="long_wrap_up")
+    pop = (await next_message(ws, "pop"))["data"]
+    assert (pop["queue"], pop["queue_name"]) == ("long_wrap_up", "Citizens' affairs")
     await ws.close()
 
 
