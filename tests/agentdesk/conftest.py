@@ -57,7 +57,7 @@ def routing_config() -> RoutingConfig:
         skills={s: Skill(id=s, name_pl=s, name_en=s) for s in skills},
         queues={
             "city_issues": queue("city_issues", "Zgłoszenia miejskie", "City issues", 2),
-            "long_wrap_up": queue("long_wrap_up", "Sprawy obywatelskie", "Citizens' affairs", 300),
+            "long_wrap_up": queue("long_wrap_up", "Zieleń miejska", "City greenery", 300),
         },
         agents={
             name: AgentConfig(

@@ -203,7 +203,7 @@ async def test_pop_names_the_queue_in_the_agents_language(world: DeskWorld, clie
     await ws.send_json({"type": "ready"})
     await world.offer("anowak", await world.store_call(), queue="long_wrap_up")
     pop = (await next_message(ws, "pop"))["data"]
-    assert (pop["queue"], pop["queue_name"]) == ("long_wrap_up", "Citizens' affairs")
+    assert (pop["queue"], pop["queue_name"]) == ("long_wrap_up", "City greenery")
     await ws.close()
 
 
