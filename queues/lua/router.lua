@@ -8,12 +8,13 @@
 -- so ZRANGE order is the policy order (ties: member name), see queues/policy.py.
 --
 -- Indexes (layout 2), chosen so that one match reads the heads of a few sorted sets:
---   wait:<skill>:<L>   waiting calls an agent with level L in <skill> may take by the main rule
---                      (primary skill <skill>, minimum level <= L): a call is in L = level..5
---   walt:<skill>:<L>   waiting calls for which <skill> is an added escalation skill at <= L
+--   wait:<skill>:<L>   waiting calls an agent with level L in <skill> may take: by the main rule
+--                      (primary skill <skill> at a minimum level <= L; the call's other skills
+--                      are checked on the call) or by escalation (<skill> added at a level <= L);
+--                      so a call is in L = level..5 of its primary and of each added skill
 --   wait:__any__       waiting calls without skills (any agent)
 --   avail:<skill>      free agents with that skill; avail:__any__ every free agent
--- so an agent's best call is the smallest head among 2 sets per skill of the agent, plus one.
+-- so an agent's best call is the smallest head among one set per skill of the agent, plus one.
 -- Every timed redis.call and Lua string costs here (this runs for every match): keys are built
 -- by concatenation, level strings come from LV, an agent's skills are read once per run.
 
@@ -169,19 +170,29 @@ local function load_call(id)
   return c
 end
 
+-- the fields of a call that matching and offering read (cheaper than the whole hash)
+local MATCH_FIELDS = {'state', 'kind', 'needw', 'primary', 'level', 'alts', 'others', 'queue',
+  'ring', 'request', 'attempts', 'sd', 'sh'}
+local function load_call_for_match(id)
+  local v = redis.call('HMGET', Q .. 'call:' .. id, unpack(MATCH_FIELDS))
+  if not v[1] then return nil end
+  local c = {id = id}
+  for i, f in ipairs(MATCH_FIELDS) do c[f] = v[i] or nil end
+  return c
+end
+
 -- the index keys a waiting call is in, for its primary skill, level and added skills now
 local function call_index_keys(primary, level, alts)
-  local keys = {}
-  if primary == ANY then
-    keys[1] = Q .. 'wait:' .. ANY
-  else
-    local base = Q .. 'wait:' .. primary .. ':'
-    for l = math.max(1, level), 5 do keys[#keys + 1] = base .. LV[l] end
+  local keys, seen = {}, {}
+  local function from(skill, lowest)
+    local base = Q .. 'wait:' .. skill .. ':'
+    for l = math.max(1, lowest), 5 do
+      local key = base .. LV[l]
+      if not seen[key] then seen[key] = true; keys[#keys + 1] = key end
+    end
   end
-  for s, l in pairs(alts) do
-    local base = Q .. 'walt:' .. s .. ':'
-    for m = math.max(1, l), 5 do keys[#keys + 1] = base .. LV[m] end
-  end
+  if primary == ANY then keys[1] = Q .. 'wait:' .. ANY else from(primary, level) end
+  for s, l in pairs(alts) do from(s, l) end
   return keys
 end
 
@@ -285,11 +296,10 @@ local function offerable_call(id, needw)
 end
 
 local function best_call(name)
-  local sources = {{key = Q .. 'wait:' .. ANY, main = true, pos = 0}}
+  local sources = {{key = Q .. 'wait:' .. ANY, skill = ANY, level = 5, pos = 0}}
   for s, lvl in pairs(agent_skills(name)) do
-    local L = lv(math.min(lvl, 5))
-    sources[#sources + 1] = {key = Q .. 'wait:' .. s .. ':' .. L, main = true, pos = 0}
-    sources[#sources + 1] = {key = Q .. 'walt:' .. s .. ':' .. L, main = false, pos = 0}
+    local l = math.min(lvl, 5)
+    sources[#sources + 1] = {key = Q .. 'wait:' .. s .. ':' .. lv(l), skill = s, level = l, pos = 0}
   end
   local function peek(src)
     local r = redis.call('ZRANGE', src.key, src.pos, src.pos, 'WITHSCORES')
@@ -304,9 +314,14 @@ local function best_call(name)
       end
     end
     if top == nil then return nil end
-    local ch = redis.call('HMGET', Q .. 'call:' .. top.id, 'others', 'needw', 'kind')
-    local held = ch[3] == 'callback' or offerable_call(top.id, ch[2])
-    if held and (not top.main or meets(name, cjson.decode(ch[1] or '{}'))) then return top.id end
+    local ch = redis.call('HMGET', Q .. 'call:' .. top.id, 'others', 'needw', 'kind', 'alts')
+    if ch[3] == 'callback' or offerable_call(top.id, ch[2]) then
+      -- in this set by escalation (the added skill at <= the agent's level), else by the main rule
+      local added = ch[4] and ch[4] ~= '{}' and cjson.decode(ch[4])[top.skill]
+      if (added and added <= top.level) or meets(name, cjson.decode(ch[1] or '{}')) then
+        return top.id
+      end
+    end
     top.pos = top.pos + 1
     peek(top)
   end
@@ -336,7 +351,7 @@ local function make_offer(c, name)
 end
 
 local function match_call(id)
-  local c = load_call(id)
+  local c = load_call_for_match(id)
   if c == nil or c.state ~= 'waiting' then return false end
   if c.kind ~= 'callback' and not offerable_call(id, c.needw) then return false end
   local name = best_agent(c)
@@ -356,7 +371,7 @@ local function match_agent(name)
   end
   local id = best_call(name)
   if id == nil then return false end
-  local c = load_call(id)
+  local c = load_call_for_match(id)
   -- the call's best agent: under the matching invariant this is `name`
   local chosen = best_agent(c, pending and name or nil) or name
   make_offer(c, chosen)

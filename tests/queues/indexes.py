@@ -26,7 +26,8 @@ async def _hash(redis: aioredis.Redis, key: str) -> dict[str, str]:
 
 
 async def actual_indexes(redis: aioredis.Redis, prefix: str) -> dict[str, dict[str, float]]:
-    """Every match index (wait:*, walt:*, avail:*) with its members and scores."""
+    """Every match index (wait:*, avail:*, and walt:* of the previous layout) with its members
+    and scores."""
     out: dict[str, dict[str, float]] = {}
     for pattern in ("wait:*", "walt:*", "avail:*"):
         for key in await redis.keys(f"{prefix}:q:{pattern}"):
@@ -60,7 +61,7 @@ async def expected_indexes(
                 put(f"wait:{req.primary}:{level}", call_id, score)
         for skill, at_least in req.alternatives.items():
             for level in range(at_least, 6):
-                put(f"walt:{skill}:{level}", call_id, score)
+                put(f"wait:{skill}:{level}", call_id, score)
 
     devices = await _hash(redis, f"{prefix}:q:devices")
     for name in sorted(_text(x) for x in await redis.smembers(f"{prefix}:q:agents")):
