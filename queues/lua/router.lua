@@ -164,7 +164,7 @@ end
 
 -- calls -------------------------------------------------------------------------------------
 local function load_call(id)
-  local c = hgetall((Q .. 'call:' .. id))
+  local c = hgetall(Q .. 'call:' .. id)
   if c.state == nil then return nil end
   c.id = id
   return c
@@ -199,7 +199,8 @@ end
 local function unindex_call(c)
   local id = c.id
   if c.level then
-    for _, key in ipairs(call_index_keys(c.primary, tonumber(c.level), cjson.decode(c.alts or '{}'))) do
+    local alts = cjson.decode(c.alts or '{}')
+    for _, key in ipairs(call_index_keys(c.primary, tonumber(c.level), alts)) do
       redis.call('ZREM', key, id)
     end
   end
@@ -334,15 +335,15 @@ local function make_offer(c, name)
   unindex_call(c)
   local attempt = (tonumber(c.attempts) or 0) + 1
   local offer_id = c.id .. '-' .. attempt
-  local a = redis.call('HMGET', (Q .. 'agent:' .. name), 'ext', 'dial', 'state', 'since')
-  redis.call('HSET', (Q .. 'call:' .. c.id), 'state', 'offered', 'offer', offer_id, 'agent', name,
+  local a = redis.call('HMGET', Q .. 'agent:' .. name, 'ext', 'dial', 'state', 'since')
+  redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'offered', 'offer', offer_id, 'agent', name,
     'attempts', attempt)
   set_agent(name, 'offered', nil, c.id, offer_id, {a[3], a[4]})
   local json = J('offer_id', offer_id, 'call_id', c.id, 'agent', name, 'extension', a[1],
     'dial', a[2], 'ring_timeout_s', tonumber(c.ring), 'offered_at', NOW_ISO, 'kind', c.kind,
     'request', raw(c.request))
-  redis.call('HSET', (Q .. 'offer:' .. offer_id), 'call', c.id, 'agent', name, 'kind', c.kind, 'ms', NOW,
-    'json', json)
+  redis.call('HSET', Q .. 'offer:' .. offer_id, 'call', c.id, 'agent', name, 'kind', c.kind,
+    'ms', NOW, 'json', json)
   stat(c, 'offers', 1)
   emit('offers', 'offer', json)
   live('agent:' .. name, 'offer', json)
@@ -361,12 +362,12 @@ local function match_call(id)
 end
 
 local function match_agent(name)
-  local st = redis.call('HGET', (Q .. 'agent:' .. name), 'state')
+  local st = redis.call('HGET', Q .. 'agent:' .. name, 'state')
   if st ~= 'available' then return false end
   local pending = PENDING[name]
   if pending then
     if NOT_OFFERABLE[redis.call('HGET', Q .. 'devices', name) or ''] then return false end
-  elseif redis.call('ZSCORE', (Q .. 'avail:' .. ANY), name) == false then
+  elseif redis.call('ZSCORE', Q .. 'avail:' .. ANY, name) == false then
     return false
   end
   local id = best_call(name)
@@ -391,7 +392,7 @@ end
 
 local function end_call(c, outcome, cause)
   unindex_call(c)
-  redis.call('DEL', (Q .. 'waiter:' .. c.id))
+  redis.call('DEL', Q .. 'waiter:' .. c.id)
   local waited = NOW - tonumber(c.qms)
   local sd = tonumber(c.short_ms)
   if outcome == 'abandoned' then
@@ -403,10 +404,10 @@ local function end_call(c, outcome, cause)
     stat(c, 'diverted', 1)
     stat(c, outcome, 1)
   end
-  redis.call('DEL', (Q .. 'call:' .. c.id))
-  redis.call('SREM', (Q .. 'calls'), c.id)
-  if c.uid and redis.call('GET', (Q .. 'uid:' .. c.uid)) == c.id then redis.call('DEL', (Q .. 'uid:' .. c.uid)) end
-  if c.offer and c.offer ~= '' then redis.call('DEL', (Q .. 'offer:' .. c.offer)) end
+  redis.call('DEL', Q .. 'call:' .. c.id)
+  redis.call('SREM', Q .. 'calls', c.id)
+  if c.uid and redis.call('GET', Q .. 'uid:' .. c.uid) == c.id then redis.call('DEL', Q .. 'uid:' .. c.uid) end
+  if c.offer and c.offer ~= '' then redis.call('DEL', Q .. 'offer:' .. c.offer) end
   local ev = J('call_id', c.id, 'outcome', outcome, 'cause', cause, 'at', NOW_ISO,
     'wait_s', waited / 1000, 'agent', nz(c.agent), 'queue', c.queue, 'kind', c.kind)
   emit('queues', 'call_ended', ev)
@@ -414,32 +415,32 @@ local function end_call(c, outcome, cause)
 end
 
 local function requeue_head(c)
-  redis.call('HSET', (Q .. 'call:' .. c.id), 'state', 'waiting', 'offer', '', 'agent', '', 'head', 1)
+  redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'waiting', 'offer', '', 'agent', '', 'head', 1)
   c.score = fmt(-tonumber(c.prio) * BAND + tonumber(c.qms) - HEAD)
-  redis.call('HSET', (Q .. 'call:' .. c.id), 'score', c.score)
+  redis.call('HSET', Q .. 'call:' .. c.id, 'score', c.score)
   c.state = 'waiting'
   index_call(c)
   live('queue_calls', 'requeued', J('call_id', c.id))
 end
 
 local function load_offer(offer_id)
-  local o = hgetall((Q .. 'offer:' .. offer_id))
+  local o = hgetall(Q .. 'offer:' .. offer_id)
   if o.call == nil then return nil end
   return o
 end
 
 local function next_due()
-  local r = redis.call('ZRANGE', (Q .. 'timers'), 0, 0, 'WITHSCORES')
+  local r = redis.call('ZRANGE', Q .. 'timers', 0, 0, 'WITHSCORES')
   if #r == 0 then return -1 end
   return tonumber(r[2])
 end
 
 local function agent_ended_call(name, c)
   local wrap = tonumber(c.wrap)
-  redis.call('HSET', (Q .. 'agent:' .. name), 'wq', c.queue, 'wsd', c.sd, 'wsh', c.sh, 'wp', c.primary)
+  redis.call('HSET', Q .. 'agent:' .. name, 'wq', c.queue, 'wsd', c.sd, 'wsh', c.sh, 'wp', c.primary)
   if wrap > 0 then
     set_agent(name, 'wrap_up', nil, c.id)
-    redis.call('ZADD', (Q .. 'timers'), fmt(NOW + wrap * 1000), 'w:' .. name)
+    redis.call('ZADD', Q .. 'timers', fmt(NOW + wrap * 1000), 'w:' .. name)
   else
     set_agent(name, 'available', nil, nil)
     agent_free(name)
@@ -447,8 +448,8 @@ local function agent_ended_call(name, c)
 end
 
 local function end_wrap_up(name)
-  local a = redis.call('HMGET', (Q .. 'agent:' .. name), 'state', 'since', 'wq', 'wsd', 'wsh', 'wp')
-  redis.call('ZREM', (Q .. 'timers'), 'w:' .. name)
+  local a = redis.call('HMGET', Q .. 'agent:' .. name, 'state', 'since', 'wq', 'wsd', 'wsh', 'wp')
+  redis.call('ZREM', Q .. 'timers', 'w:' .. name)
   if a[1] ~= 'wrap_up' then return false end
   stat({queue = a[3], sd = a[4], sh = a[5], primary = a[6]}, 'wrap_ms', NOW - tonumber(a[2]))
   set_agent(name, 'available', nil, nil)
@@ -480,7 +481,7 @@ if OP == 'enqueue' then
   -- call_id, request_json, queue, priority, primary, others_json, sched_json, ring_s, wrap_s,
   -- sl_s, short_abandon_s, uniqueid, needs_waiter (1/0), callback_number ('' = inbound)
   local id = A[1]
-  if redis.call('EXISTS', (Q .. 'call:' .. id)) == 1 then return {'duplicate', next_due()} end
+  if redis.call('EXISTS', Q .. 'call:' .. id) == 1 then return {'duplicate', next_due()} end
   local prio = tonumber(A[4])
   local c = {id = id, request = A[2], queue = A[3], prio = A[4], primary = A[5], others = A[6],
     sched = A[7], ring = A[8], wrap = A[9], sl_ms = fmt(tonumber(A[10]) * 1000),
@@ -492,13 +493,13 @@ if OP == 'enqueue' then
   for f, v in pairs(c) do
     if f ~= 'id' then flat[#flat + 1] = f; flat[#flat + 1] = v end
   end
-  redis.call('HSET', (Q .. 'call:' .. id), unpack(flat))
-  redis.call('SADD', (Q .. 'calls'), id)
-  redis.call('SET', (Q .. 'uid:' .. c.uid), id)
-  redis.call('SADD', (Q .. 'periods'), DAY)
+  redis.call('HSET', Q .. 'call:' .. id, unpack(flat))
+  redis.call('SADD', Q .. 'calls', id)
+  redis.call('SET', Q .. 'uid:' .. c.uid, id)
+  redis.call('SADD', Q .. 'periods', DAY)
   index_call(c)
-  local pos = redis.call('ZRANK', (Q .. 'queue:' .. c.queue), id) + 1
-  redis.call('HSET', (Q .. 'call:' .. id), 'entry_pos', pos)
+  local pos = redis.call('ZRANK', Q .. 'queue:' .. c.queue, id) + 1
+  redis.call('HSET', Q .. 'call:' .. id, 'entry_pos', pos)
   stat(c, 'entered', 1)
   if c.kind == 'callback' then
     stat(c, 'diverted', 1)
@@ -514,15 +515,15 @@ elseif OP == 'agent_login' then
   local name = A[1]
   local skills = cjson.decode(A[4])
   unindex_agent(name)
-  redis.call('DEL', (Q .. 'askills:' .. name))
-  for s, l in pairs(skills) do redis.call('HSET', (Q .. 'askills:' .. name), s, l) end
+  redis.call('DEL', Q .. 'askills:' .. name)
+  for s, l in pairs(skills) do redis.call('HSET', Q .. 'askills:' .. name, s, l) end
   SKILLS[name] = nil
-  local old_dial = redis.call('HGET', (Q .. 'agent:' .. name), 'dial')
-  if old_dial then redis.call('HDEL', (Q .. 'phones'), string.lower(old_dial)) end
-  redis.call('HSET', (Q .. 'agent:' .. name), 'ext', A[2], 'dial', A[3])
-  redis.call('HSET', (Q .. 'phones'), string.lower(A[3]), name)
-  redis.call('SADD', (Q .. 'agents'), name)
-  local st = redis.call('HGET', (Q .. 'agent:' .. name), 'state')
+  local old_dial = redis.call('HGET', Q .. 'agent:' .. name, 'dial')
+  if old_dial then redis.call('HDEL', Q .. 'phones', string.lower(old_dial)) end
+  redis.call('HSET', Q .. 'agent:' .. name, 'ext', A[2], 'dial', A[3])
+  redis.call('HSET', Q .. 'phones', string.lower(A[3]), name)
+  redis.call('SADD', Q .. 'agents', name)
+  local st = redis.call('HGET', Q .. 'agent:' .. name, 'state')
   if st == 'offered' or st == 'on_call' or st == 'wrap_up' then
     index_agent(name)
   else
@@ -533,7 +534,7 @@ elseif OP == 'agent_login' then
 elseif OP == 'agent_state' then
   -- username, state, reason
   local name, want, reason = A[1], A[2], A[3]
-  local cur = redis.call('HMGET', (Q .. 'agent:' .. name), 'state', 'reason', 'since')
+  local cur = redis.call('HMGET', Q .. 'agent:' .. name, 'state', 'reason', 'since')
   local st, cur_reason = cur[1], cur[2]
   if st == false then return {'unknown_agent', next_due()} end
   if st == 'offered' or st == 'on_call' then return {'busy:' .. st, next_due()} end
@@ -543,8 +544,8 @@ elseif OP == 'agent_state' then
       end_wrap_up(name)
       return {'ok', next_due(), unpack(offers)}
     end
-    redis.call('ZREM', (Q .. 'timers'), 'w:' .. name)
-    local a = redis.call('HMGET', (Q .. 'agent:' .. name), 'since', 'wq', 'wsd', 'wsh', 'wp')
+    redis.call('ZREM', Q .. 'timers', 'w:' .. name)
+    local a = redis.call('HMGET', Q .. 'agent:' .. name, 'since', 'wq', 'wsd', 'wsh', 'wp')
     stat({queue = a[2], sd = a[3], sh = a[4], primary = a[5]}, 'wrap_ms', NOW - tonumber(a[1]))
   end
   local prev = {st, cur[3]}
@@ -559,8 +560,8 @@ elseif OP == 'device' then
   -- username, device state
   -- kept apart from the agent's hash: a phone's state may be known before the agent logs in
   local name = A[1]
-  redis.call('HSET', (Q .. 'devices'), name, A[2])
-  if redis.call('EXISTS', (Q .. 'agent:' .. name)) == 1 and index_agent(name) then match_agent(name) end
+  redis.call('HSET', Q .. 'devices', name, A[2])
+  if redis.call('EXISTS', Q .. 'agent:' .. name) == 1 and index_agent(name) then match_agent(name) end
 
 elseif OP == 'answered' then
   -- offer_id
@@ -572,7 +573,7 @@ elseif OP == 'answered' then
   local at = tonumber(A[2] or '') or NOW
   if at > NOW or at < tonumber(c.qms) then at = NOW end
   local waited = at - tonumber(c.qms)
-  redis.call('HSET', (Q .. 'call:' .. c.id), 'state', 'on_call', 'ams', fmt(at))
+  redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'on_call', 'ams', fmt(at))
   set_agent(o.agent, 'on_call', nil, c.id)
   if c.kind == 'callback' then
     stat(c, 'callbacks_answered', 1)
@@ -580,8 +581,8 @@ elseif OP == 'answered' then
     stat(c, 'answered', 1)
     stat(c, 'wait_answered_ms', waited)
     if waited <= tonumber(c.sl_ms) then stat(c, 'answered_in_sl', 1) end
-    redis.call('LPUSH', (Q .. 'recent:' .. c.queue), fmt(waited) .. ':' .. (c.entry_pos or '1'))
-    redis.call('LTRIM', (Q .. 'recent:' .. c.queue), 0, 19)
+    redis.call('LPUSH', Q .. 'recent:' .. c.queue, fmt(waited) .. ':' .. (c.entry_pos or '1'))
+    redis.call('LTRIM', Q .. 'recent:' .. c.queue, 0, 19)
   end
   local ev = J('call_id', c.id, 'agent', o.agent, 'at', NOW_ISO, 'wait_s', waited / 1000,
     'kind', c.kind, 'queue', c.queue)
@@ -593,11 +594,11 @@ elseif OP == 'not_answered' then
   local o = load_offer(A[1])
   if o == nil then return {'no_offer', next_due()} end
   local c = load_call(o.call)
-  redis.call('DEL', (Q .. 'offer:' .. A[1]))
+  redis.call('DEL', Q .. 'offer:' .. A[1])
   if c == nil or c.state ~= 'offered' or c.offer ~= A[1] then return {'stale', next_due()} end
   stat(c, 'not_answered', 1)
   if A[2] == 'busy' then
-    redis.call('HSET', (Q .. 'devices'), o.agent, 'BUSY')
+    redis.call('HSET', Q .. 'devices', o.agent, 'BUSY')
     set_agent(o.agent, 'available', nil, nil)
     agent_free(o.agent)  -- the busy phone keeps the agent out of the indexes
   else
@@ -610,7 +611,7 @@ elseif OP == 'callback' then
   -- call_id, number: the caller leaves a callback request and keeps their place
   local c = load_call(A[1])
   if c == nil or c.state ~= 'waiting' then return {'not_waiting', next_due()} end
-  redis.call('HSET', (Q .. 'call:' .. c.id), 'kind', 'callback', 'cbnum', A[2])
+  redis.call('HSET', Q .. 'call:' .. c.id, 'kind', 'callback', 'cbnum', A[2])
   stat(c, 'diverted', 1)
   stat(c, 'callbacks_requested', 1)
   emit('queues', 'callback_requested', J('call_id', c.id, 'number', A[2], 'at', NOW_ISO,
@@ -647,10 +648,10 @@ elseif OP == 'call_ended' then
   end
 
 elseif OP == 'tick' then
-  local due = redis.call('ZRANGEBYSCORE', (Q .. 'timers'), '-inf', fmt(NOW), 'LIMIT', 0, 500)
+  local due = redis.call('ZRANGEBYSCORE', Q .. 'timers', '-inf', fmt(NOW), 'LIMIT', 0, 500)
   local calls, agents = {}, {}
   for _, m in ipairs(due) do
-    redis.call('ZREM', (Q .. 'timers'), m)
+    redis.call('ZREM', Q .. 'timers', m)
     local kind, id = string.sub(m, 1, 1), string.sub(m, 3)
     if kind == 'c' then
       local c = load_call(id)
