@@ -5,8 +5,11 @@ available one at a time: each `set_agent_state(available)` is one atomic script 
 the agent's best waiting call and reserves both (the timed "match"). Untimed, the call is then
 answered and ended, the agent paused again and a new call queued, so 5,000 keep waiting.
 Also timed: a call arriving into the full queue (`enqueue`). Baselines in the same run and on the
-same connection: PING and EVALSHA of `return 1`. Then two processes share the Redis, each with
-half of the agents, and must never produce a double assignment.
+same connection: PING and EVALSHA of `return 1`. In the one-process loop each match's time inside
+Redis is read too (`INFO commandstats`, EVALSHA usec, before and after the call, untimed): the
+script's own cost, which the machine's scheduling noise touches far less than the round trip.
+Then two processes share the Redis, each with half of the agents, and must never produce a
+double assignment.
 
     uv run python bench/router.py [--agents 1000] [--skills 50] [--calls 5000] [--matches 2000]
 
@@ -117,10 +120,18 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def baselines(redis: aioredis.Redis, n: int) -> dict[str, dict[str, float]]:
+async def script_usec(redis: aioredis.Redis) -> tuple[int, int]:
+    """(calls, usec) of EVALSHA so far, as Redis counts them (time inside the server)."""
+    stats: Any = await redis.info("commandstats")
+    evalsha = stats.get("cmdstat_evalsha", {})
+    return int(evalsha.get("calls", 0)), int(evalsha.get("usec", 0))
+
+
+async def baselines(redis: aioredis.Redis, n: int) -> dict[str, Any]:
     trivial = redis.register_script("return 1")
     await trivial()
     ping, evalsha = [], []
+    calls0, usec0 = await script_usec(redis)
     for _ in range(n):
         t = time.perf_counter()
         await redis.ping()
@@ -128,7 +139,12 @@ async def baselines(redis: aioredis.Redis, n: int) -> dict[str, dict[str, float]
         t = time.perf_counter()
         await trivial()
         evalsha.append(time.perf_counter() - t)
-    return {"ping": summary(ping), "evalsha_return_1": summary(evalsha)}
+    calls1, usec1 = await script_usec(redis)
+    return {
+        "ping": summary(ping),
+        "evalsha_return_1": summary(evalsha),
+        "evalsha_return_1_server_us": (usec1 - usec0) / max(1, calls1 - calls0),
+    }
 
 
 async def fill(router: Router, config: RoutingConfig, calls: int, maker: CallMaker) -> None:
@@ -139,10 +155,19 @@ async def fill(router: Router, config: RoutingConfig, calls: int, maker: CallMak
 
 
 async def match_loop(
-    router: Router, agents: list[str], maker: CallMaker, matches: int, seed: int
+    router: Router,
+    agents: list[str],
+    maker: CallMaker,
+    matches: int,
+    seed: int,
+    server_time: bool = False,
 ) -> dict[str, Any]:
-    """Make agents available one by one; time the match and a call arrival; keep the queue full."""
+    """Make agents available one by one; time the match and a call arrival; keep the queue full.
+    `server_time`: also read each match's time inside Redis (only when no other process runs
+    scripts on the same Redis)."""
     rng = random.Random(seed)
+    redis = router.store.redis
+    server_times: list[float] = []
     match_times: list[float] = []
     arrival_times: list[float] = []
     made = 0
@@ -151,16 +176,22 @@ async def match_loop(
     busy = 0.0
     while made < matches:
         agent = rng.choice(agents)
+        if server_time:
+            _, usec_before = await script_usec(redis)
         t = time.perf_counter()
         offers = await router.set_agent_state(agent, AgentState.AVAILABLE)
         elapsed = time.perf_counter() - t
         busy += elapsed
+        if server_time:
+            _, usec_after = await script_usec(redis)
         mine = [o for o in offers if o.agent == agent]
         if not mine:
             misses += 1  # nothing this agent may take: it stays available; pause it again
             await router.set_agent_state(agent, AgentState.PAUSED, "bench")
             continue
         match_times.append(elapsed)
+        if server_time:
+            server_times.append((usec_after - usec_before) / 1e6)
         made += 1
         for offer in offers:
             await router.offer_answered(offer.offer_id)
@@ -172,6 +203,7 @@ async def match_loop(
     wall = time.perf_counter() - started
     return {
         "match": summary(match_times),
+        **({"match_inside_redis": summary(server_times)} if server_times else {}),
         "arrival": summary(arrival_times),
         "matches": made,
         "agents_with_nothing_to_take": misses,
@@ -239,7 +271,12 @@ async def main() -> None:
             waiting = await redis.scard(f"{PREFIX}:q:calls")
             base_before = await baselines(redis, 2000)
             one = await match_loop(
-                router, list(config.agents), CallMaker(config, 2, "m"), args.matches, 3
+                router,
+                list(config.agents),
+                CallMaker(config, 2, "m"),
+                args.matches,
+                3,
+                server_time=True,
             )
             base_after = await baselines(redis, 2000)
             waiting_after = await redis.scard(f"{PREFIX}:q:calls")
@@ -268,7 +305,14 @@ async def main() -> None:
     evalsha_p50 = (
         base_before["evalsha_return_1"]["p50_ms"] + base_after["evalsha_return_1"]["p50_ms"]
     ) / 2
+    evalsha_p99 = (
+        base_before["evalsha_return_1"]["p99_ms"] + base_after["evalsha_return_1"]["p99_ms"]
+    ) / 2
     ping_p50 = (base_before["ping"]["p50_ms"] + base_after["ping"]["p50_ms"]) / 2
+    evalsha_server_us = (
+        base_before["evalsha_return_1_server_us"] + base_after["evalsha_return_1_server_us"]
+    ) / 2
+    inside = one["match_inside_redis"]
     two_matches = sum(r["matches"] for r in results)
     report = {
         "machine": machine(),
@@ -291,9 +335,16 @@ async def main() -> None:
             ),
         },
         "integrity": integrity,
+        # the script's own time as Redis counts it (EVALSHA usec), one process
+        "inside_redis": {
+            "match_p50_us": inside["p50_ms"] * 1000,
+            "match_p99_us": inside["p99_ms"] * 1000,
+            "evalsha_return_1_us": evalsha_server_us,
+        },
         "ratios": {
             "match_p50_over_evalsha_p50": one["match"]["p50_ms"] / evalsha_p50,
             "match_p99_over_evalsha_p50": one["match"]["p99_ms"] / evalsha_p50,
+            "match_p99_over_evalsha_p99": one["match"]["p99_ms"] / evalsha_p99,
             "arrival_p50_over_evalsha_p50": one["arrival"]["p50_ms"] / evalsha_p50,
             "match_p50_over_ping_p50": one["match"]["p50_ms"] / ping_p50,
             "two_process_p50_over_one_process_p50": statistics.fmean(
@@ -305,9 +356,15 @@ async def main() -> None:
     out = ROOT / "bench" / "results" / "router.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("setup", "ratios", "integrity")}, indent=2))
     print(
-        f"match p50 {one['match']['p50_ms']:.3f} ms p99 {one['match']['p99_ms']:.3f} ms; "
+        json.dumps(
+            {k: report[k] for k in ("setup", "inside_redis", "ratios", "integrity")}, indent=2
+        )
+    )
+    print(
+        f"match p50 {one['match']['p50_ms']:.3f} ms p99 {one['match']['p99_ms']:.3f} ms "
+        f"(p99 = {report['ratios']['match_p99_over_evalsha_p50']:.1f}x EVALSHA p50); "
+        f"inside Redis p50 {inside['p50_ms'] * 1000:.0f} us p99 {inside['p99_ms'] * 1000:.0f} us; "
         f"arrival p50 {one['arrival']['p50_ms']:.3f} ms; EVALSHA baseline p50 {evalsha_p50:.3f} ms; "
         f"{one['matches_per_s_in_script_calls']:.0f} matches/s (one process, time in match calls), "
         f"{one['matches'] / one['wall_s']:.0f}/s wall with the untimed answer/end/requeue steps; "

@@ -6,6 +6,17 @@
 -- Scores: waiting calls  -priority*BAND + queued_ms  (minus HEAD for callers sent back to the head)
 --         available agents  -level*BAND + idle_since_ms
 -- so ZRANGE order is the policy order (ties: member name), see queues/policy.py.
+--
+-- Indexes (layout 2), chosen so that one match reads the heads of a few sorted sets:
+--   wait:<skill>:<L>   waiting calls an agent with level L in <skill> may take: by the main rule
+--                      (primary skill <skill> at a minimum level <= L; the call's other skills
+--                      are checked on the call) or by escalation (<skill> added at a level <= L);
+--                      so a call is in L = level..5 of its primary and of each added skill
+--   wait:__any__       waiting calls without skills (any agent)
+--   avail:<skill>      free agents with that skill; avail:__any__ every free agent
+-- so an agent's best call is the smallest head among one set per skill of the agent, plus one.
+-- Every timed redis.call and Lua string costs here (this runs for every match): keys are built
+-- by concatenation, level strings come from LV, an agent's skills are read once per run.
 
 local P, OP = ARGV[1], ARGV[2]
 local NOW, NOW_ISO, DAY, HOUR = tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
@@ -18,8 +29,11 @@ local ANY = '__any__'
 local NOT_OFFERABLE = {INUSE = 1, BUSY = 1, UNAVAILABLE = 1, RINGING = 1, RINGINUSE = 1,
   ONHOLD = 1, INVALID = 1}
 
-local function k(...) return P .. ':q:' .. table.concat({...}, ':') end
+local Q = P .. ':q:'
 local function fmt(n) return string.format('%.0f', n) end
+local LV = {'1', '2', '3', '4', '5'}
+local function lv(n) return LV[n] or fmt(n) end
+local LAYOUT = '2'
 local NULL = {}
 local function raw(s) return {raw = s} end
 local function J(...)
@@ -31,7 +45,7 @@ local function J(...)
     elseif type(v) == 'table' then enc = v.raw
     elseif type(v) == 'number' then enc = fmt(v)
     else enc = cjson.encode(tostring(v)) end
-    parts[#parts + 1] = cjson.encode(t[i]) .. ':' .. enc
+    parts[#parts + 1] = '"' .. t[i] .. '":' .. enc  -- field names are plain identifiers
   end
   return '{' .. table.concat(parts, ',') .. '}'
 end
@@ -50,47 +64,68 @@ end
 
 -- statistics: a call counts in the day and hour it entered the queue (kept on the call)
 local function stat(call, field, by)
-  for _, period in ipairs({'d:' .. call.sd, 'h:' .. call.sh}) do
-    redis.call('HINCRBY', k('st', period, 'q', call.queue), field, by)
-    redis.call('HINCRBY', k('st', period, 's', call.primary), field, by)
-  end
+  local d, h = Q .. 'st:d:' .. call.sd, Q .. 'st:h:' .. call.sh
+  redis.call('HINCRBY', d .. ':q:' .. call.queue, field, by)
+  redis.call('HINCRBY', d .. ':s:' .. call.primary, field, by)
+  redis.call('HINCRBY', h .. ':q:' .. call.queue, field, by)
+  redis.call('HINCRBY', h .. ':s:' .. call.primary, field, by)
 end
 local function periods_add(kind, field, by)
-  redis.call('HINCRBY', k('st', 'd:' .. DAY, kind), field, by)
-  redis.call('HINCRBY', k('st', 'h:' .. HOUR, kind), field, by)
+  redis.call('HINCRBY', Q .. 'st:d:' .. DAY .. ':' .. kind, field, by)
+  redis.call('HINCRBY', Q .. 'st:h:' .. HOUR .. ':' .. kind, field, by)
 end
 
 -- agents ------------------------------------------------------------------------------------
+-- an agent's skills, read once per script run (agent_login drops the cached copy); read-only
+local SKILLS = {}
 local function agent_skills(name)
-  local t = hgetall(k('askills', name))
-  local out = {}
-  for s, l in pairs(t) do out[s] = tonumber(l) end
+  local out = SKILLS[name]
+  if out == nil then
+    out = {}
+    local flat = redis.call('HGETALL', Q .. 'askills:' .. name)
+    for i = 1, #flat, 2 do out[flat[i]] = tonumber(flat[i + 1]) end
+    SKILLS[name] = out
+  end
   return out
 end
 
 local function unindex_agent(name)
-  for s, _ in pairs(agent_skills(name)) do redis.call('ZREM', k('avail', s), name) end
-  redis.call('ZREM', k('avail', ANY), name)
+  for s, _ in pairs(agent_skills(name)) do redis.call('ZREM', Q .. 'avail:' .. s, name) end
+  redis.call('ZREM', Q .. 'avail:' .. ANY, name)
 end
 
-local function index_agent(name)
-  local a = redis.call('HMGET', k('agent', name), 'state', 'idle')
-  local dev = redis.call('HGET', k('devices'), name) or ''
-  if a[1] ~= 'available' or NOT_OFFERABLE[dev] then
+-- an available agent (idle since `idle` ms) is in the free-agent indexes unless the phone is busy
+local function index_available(name, idle)
+  local dev = redis.call('HGET', Q .. 'devices', name) or ''
+  if NOT_OFFERABLE[dev] then
     unindex_agent(name)
     return false
   end
-  local idle = tonumber(a[2]) or NOW
   for s, l in pairs(agent_skills(name)) do
-    redis.call('ZADD', k('avail', s), fmt(-l * BAND + idle), name)
+    redis.call('ZADD', Q .. 'avail:' .. s, fmt(-l * BAND + idle), name)
   end
-  redis.call('ZADD', k('avail', ANY), fmt(-5 * BAND + idle), name)
+  redis.call('ZADD', Q .. 'avail:' .. ANY, fmt(-5 * BAND + idle), name)
   return true
 end
 
-local function set_agent(name, state, reason, call_id, offer_id, until_ms)
-  local ak = k('agent', name)
-  local prev = redis.call('HMGET', ak, 'state', 'since')
+local function index_agent(name)
+  local a = redis.call('HMGET', Q .. 'agent:' .. name, 'state', 'idle')
+  if a[1] ~= 'available' then
+    unindex_agent(name)
+    return false
+  end
+  return index_available(name, tonumber(a[2]) or NOW)
+end
+
+-- agents who became available in this run and are not in the free-agent indexes yet: agent_free
+-- offers them a call first and indexes them only if none is waiting (saves the ZADDs and ZREMs)
+local PENDING = {}
+
+-- `prev`: the agent's {state, since} when the caller has read them already;
+-- `until_ms`: when the state ends by itself (wrap-up), for the desk's countdown
+local function set_agent(name, state, reason, call_id, offer_id, prev, until_ms)
+  local ak = Q .. 'agent:' .. name
+  prev = prev or redis.call('HMGET', ak, 'state', 'since')
   if prev[1] and prev[2] then
     local dur = NOW - tonumber(prev[2])
     if dur < 0 then dur = 0 end
@@ -100,7 +135,15 @@ local function set_agent(name, state, reason, call_id, offer_id, until_ms)
     'call', call_id or '', 'offer', offer_id or ''}
   if state == 'available' then fields[#fields + 1] = 'idle'; fields[#fields + 1] = NOW end
   redis.call('HSET', ak, unpack(fields))
-  index_agent(name)
+  -- only an available agent is ever in the free-agent indexes
+  if state == 'available' then
+    if prev[1] == 'available' and not PENDING[name] then unindex_agent(name) end
+    PENDING[name] = true
+  elseif PENDING[name] then
+    PENDING[name] = nil
+  elseif prev[1] == 'available' then
+    unindex_agent(name)
+  end
   local ev = J('agent', name, 'state', state, 'reason', nz(reason), 'since', NOW_ISO,
     'call_id', nz(call_id), 'until_ms', until_ms or NULL)
   emit('queues', 'agent_state', ev)
@@ -110,8 +153,11 @@ local function set_agent(name, state, reason, call_id, offer_id, until_ms)
 end
 
 local function meets(name, others)
+  local known = SKILLS[name]
   for s, l in pairs(others) do
-    local have = tonumber(redis.call('HGET', k('askills', name), s) or '0')
+    local have
+    if known then have = known[s] or 0
+    else have = tonumber(redis.call('HGET', Q .. 'askills:' .. name, s) or '0') end
     if have < l then return false end
   end
   return true
@@ -119,21 +165,50 @@ end
 
 -- calls -------------------------------------------------------------------------------------
 local function load_call(id)
-  local c = hgetall(k('call', id))
+  local c = hgetall(Q .. 'call:' .. id)
   if c.state == nil then return nil end
   c.id = id
   return c
 end
 
-local function unindex_call(c)
-  redis.call('ZREM', k('wait', c.primary, c.level), c.id)
-  for s, l in pairs(cjson.decode(c.alts or '{}')) do
-    redis.call('ZREM', k('walt', s, fmt(l)), c.id)
+-- the fields of a call that matching and offering read (cheaper than the whole hash)
+local MATCH_FIELDS = {'state', 'kind', 'needw', 'primary', 'level', 'alts', 'others', 'queue',
+  'ring', 'request', 'attempts', 'sd', 'sh'}
+local function load_call_for_match(id)
+  local v = redis.call('HMGET', Q .. 'call:' .. id, unpack(MATCH_FIELDS))
+  if not v[1] then return nil end
+  local c = {id = id}
+  for i, f in ipairs(MATCH_FIELDS) do c[f] = v[i] or nil end
+  return c
+end
+
+-- the index keys a waiting call is in, for its primary skill, level and added skills now
+local function call_index_keys(primary, level, alts)
+  local keys, seen = {}, {}
+  local function from(skill, lowest)
+    local base = Q .. 'wait:' .. skill .. ':'
+    for l = math.max(1, lowest), 5 do
+      local key = base .. LV[l]
+      if not seen[key] then seen[key] = true; keys[#keys + 1] = key end
+    end
   end
-  redis.call('ZREM', k('queue', c.queue), c.id)
-  redis.call('ZREM', k('qarr', c.queue), c.id)
-  redis.call('ZREM', k('skwait', c.primary), c.id)
-  redis.call('ZREM', k('timers'), 'c:' .. c.id)
+  if primary == ANY then keys[1] = Q .. 'wait:' .. ANY else from(primary, level) end
+  for s, l in pairs(alts) do from(s, l) end
+  return keys
+end
+
+local function unindex_call(c)
+  local id = c.id
+  if c.level then
+    local alts = cjson.decode(c.alts or '{}')
+    for _, key in ipairs(call_index_keys(c.primary, tonumber(c.level), alts)) do
+      redis.call('ZREM', key, id)
+    end
+  end
+  redis.call('ZREM', Q .. 'queue:' .. c.queue, id)
+  redis.call('ZREM', Q .. 'qarr:' .. c.queue, id)
+  redis.call('ZREM', Q .. 'skwait:' .. c.primary, id)
+  redis.call('ZREM', Q .. 'timers', 'c:' .. id)
 end
 
 -- place a waiting call in the indexes of the escalation step in force now
@@ -147,39 +222,68 @@ local function index_call(c)
   local level, alts = sched[step][2], sched[step][3]
   local alts_json = cjson.encode(alts)
   if next(alts) == nil then alts_json = '{}' end
-  redis.call('HSET', k('call', c.id), 'level', fmt(level), 'alts', alts_json, 'step', step)
+  redis.call('HSET', Q .. 'call:' .. c.id, 'level', fmt(level), 'alts', alts_json, 'step', step)
   c.level, c.alts = fmt(level), alts_json
   local score = c.score
-  redis.call('ZADD', k('wait', c.primary, c.level), score, c.id)
-  for s, l in pairs(alts) do redis.call('ZADD', k('walt', s, fmt(l)), score, c.id) end
-  redis.call('ZADD', k('queue', c.queue), score, c.id)
-  redis.call('ZADD', k('qarr', c.queue), c.qms, c.id)
-  redis.call('ZADD', k('skwait', c.primary), c.qms, c.id)
+  for _, key in ipairs(call_index_keys(c.primary, level, alts)) do
+    redis.call('ZADD', key, score, c.id)
+  end
+  redis.call('ZADD', Q .. 'queue:' .. c.queue, score, c.id)
+  redis.call('ZADD', Q .. 'qarr:' .. c.queue, c.qms, c.id)
+  redis.call('ZADD', Q .. 'skwait:' .. c.primary, c.qms, c.id)
   if sched[step + 1] then
-    redis.call('ZADD', k('timers'), fmt(tonumber(c.qms) + sched[step + 1][1] * 1000), 'c:' .. c.id)
+    redis.call('ZADD', Q .. 'timers', fmt(tonumber(c.qms) + sched[step + 1][1] * 1000), 'c:' .. c.id)
   end
 end
 
-local function best_agent(c)
+-- `extra`: an agent available since NOW who is not in the indexes yet (PENDING); ranked as if
+-- they were, so the pick is the same as with every free agent indexed
+local function best_agent(c, extra)
   local others = cjson.decode(c.others or '{}')
-  local bound = '(' .. fmt(-(tonumber(c.level) - 1) * BAND)
+  local level = tonumber(c.level)
+  local x_main = nil
+  if extra then
+    local have = 5
+    if c.primary ~= ANY then have = agent_skills(extra)[c.primary] or 0 end
+    if have >= level and meets(extra, others) then x_main = -have * BAND + NOW end
+  end
+  local key, bound = Q .. 'avail:' .. c.primary, '(' .. fmt(-(level - 1) * BAND)
   local off = 0
   while true do
-    local batch = redis.call('ZRANGEBYSCORE', k('avail', c.primary), '-inf', bound, 'LIMIT', off, 32)
+    local batch
+    if x_main then
+      batch = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'WITHSCORES', 'LIMIT', off, 32)
+    else
+      batch = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', off, 32)
+    end
     if #batch == 0 then break end
-    for _, name in ipairs(batch) do
+    local step = x_main and 2 or 1
+    for i = 1, #batch, step do
+      local name = batch[i]
+      if x_main then
+        local sc = tonumber(batch[i + 1])
+        if x_main < sc or (x_main == sc and extra < name) then return extra end
+      end
       if meets(name, others) then return name end
     end
     off = off + 32
   end
+  if x_main then return extra end
   local best, best_score = nil, nil
   for s, l in pairs(cjson.decode(c.alts or '{}')) do
-    local r = redis.call('ZRANGEBYSCORE', k('avail', s), '-inf', '(' .. fmt(-(l - 1) * BAND),
+    local r = redis.call('ZRANGEBYSCORE', Q .. 'avail:' .. s, '-inf', '(' .. fmt(-(l - 1) * BAND),
       'WITHSCORES', 'LIMIT', 0, 1)
     if #r > 0 then
       local sc = tonumber(r[2])
       if best == nil or sc < best_score or (sc == best_score and r[1] < best) then
         best, best_score = r[1], sc
+      end
+    end
+    if extra then
+      local have = agent_skills(extra)[s] or 0
+      local sc = -have * BAND + NOW
+      if have >= l and (best == nil or sc < best_score or (sc == best_score and extra < best)) then
+        best, best_score = extra, sc
       end
     end
   end
@@ -190,18 +294,14 @@ end
 -- `waiter:<id>`); a call whose controller died stays queued until its channel hangs up (AMI)
 local function offerable_call(id, needw)
   if needw ~= '1' then return true end
-  return redis.call('EXISTS', k('waiter', id)) == 1
+  return redis.call('EXISTS', Q .. 'waiter:' .. id) == 1
 end
 
 local function best_call(name)
-  local skills = agent_skills(name)
-  skills[ANY] = 5
-  local sources = {}
-  for s, lvl in pairs(skills) do
-    for l = 1, lvl do
-      sources[#sources + 1] = {key = k('wait', s, fmt(l)), main = true, pos = 0}
-      if s ~= ANY then sources[#sources + 1] = {key = k('walt', s, fmt(l)), main = false, pos = 0} end
-    end
+  local sources = {{key = Q .. 'wait:' .. ANY, skill = ANY, level = 5, pos = 0}}
+  for s, lvl in pairs(agent_skills(name)) do
+    local l = math.min(lvl, 5)
+    sources[#sources + 1] = {key = Q .. 'wait:' .. s .. ':' .. lv(l), skill = s, level = l, pos = 0}
   end
   local function peek(src)
     local r = redis.call('ZRANGE', src.key, src.pos, src.pos, 'WITHSCORES')
@@ -216,9 +316,14 @@ local function best_call(name)
       end
     end
     if top == nil then return nil end
-    local ch = redis.call('HMGET', k('call', top.id), 'others', 'needw', 'kind')
-    local held = ch[3] == 'callback' or offerable_call(top.id, ch[2])
-    if held and (not top.main or meets(name, cjson.decode(ch[1] or '{}'))) then return top.id end
+    local ch = redis.call('HMGET', Q .. 'call:' .. top.id, 'others', 'needw', 'kind', 'alts')
+    if ch[3] == 'callback' or offerable_call(top.id, ch[2]) then
+      -- in this set by escalation (the added skill at <= the agent's level), else by the main rule
+      local added = ch[4] and ch[4] ~= '{}' and cjson.decode(ch[4])[top.skill]
+      if (added and added <= top.level) or meets(name, cjson.decode(ch[1] or '{}')) then
+        return top.id
+      end
+    end
     top.pos = top.pos + 1
     peek(top)
   end
@@ -229,16 +334,17 @@ local offers = {}
 
 local function make_offer(c, name)
   unindex_call(c)
-  local attempt = redis.call('HINCRBY', k('call', c.id), 'attempts', 1)
+  local attempt = (tonumber(c.attempts) or 0) + 1
   local offer_id = c.id .. '-' .. attempt
-  local a = redis.call('HMGET', k('agent', name), 'ext', 'dial')
-  redis.call('HSET', k('call', c.id), 'state', 'offered', 'offer', offer_id, 'agent', name)
-  set_agent(name, 'offered', nil, c.id, offer_id)
+  local a = redis.call('HMGET', Q .. 'agent:' .. name, 'ext', 'dial', 'state', 'since')
+  redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'offered', 'offer', offer_id, 'agent', name,
+    'attempts', attempt)
+  set_agent(name, 'offered', nil, c.id, offer_id, {a[3], a[4]})
   local json = J('offer_id', offer_id, 'call_id', c.id, 'agent', name, 'extension', a[1],
     'dial', a[2], 'ring_timeout_s', tonumber(c.ring), 'offered_at', NOW_ISO, 'kind', c.kind,
     'request', raw(c.request))
-  redis.call('HSET', k('offer', offer_id), 'call', c.id, 'agent', name, 'kind', c.kind, 'ms', NOW,
-    'json', json)
+  redis.call('HSET', Q .. 'offer:' .. offer_id, 'call', c.id, 'agent', name, 'kind', c.kind,
+    'ms', NOW, 'json', json)
   stat(c, 'offers', 1)
   emit('offers', 'offer', json)
   live('agent:' .. name, 'offer', json)
@@ -247,7 +353,7 @@ local function make_offer(c, name)
 end
 
 local function match_call(id)
-  local c = load_call(id)
+  local c = load_call_for_match(id)
   if c == nil or c.state ~= 'waiting' then return false end
   if c.kind ~= 'callback' and not offerable_call(id, c.needw) then return false end
   local name = best_agent(c)
@@ -257,22 +363,37 @@ local function match_call(id)
 end
 
 local function match_agent(name)
-  local st = redis.call('HGET', k('agent', name), 'state')
+  local st = redis.call('HGET', Q .. 'agent:' .. name, 'state')
   if st ~= 'available' then return false end
-  if redis.call('ZSCORE', k('avail', ANY), name) == false then return false end
+  local pending = PENDING[name]
+  if pending then
+    if NOT_OFFERABLE[redis.call('HGET', Q .. 'devices', name) or ''] then return false end
+  elseif redis.call('ZSCORE', Q .. 'avail:' .. ANY, name) == false then
+    return false
+  end
   local id = best_call(name)
   if id == nil then return false end
-  local c = load_call(id)
+  local c = load_call_for_match(id)
   -- the call's best agent: under the matching invariant this is `name`
-  local chosen = best_agent(c) or name
+  local chosen = best_agent(c, pending and name or nil) or name
   make_offer(c, chosen)
   if chosen ~= name then match_agent(name) end
   return true
 end
 
+-- the agent has just become available (set_agent): the best waiting call they may take, else
+-- into the free-agent indexes
+local function agent_free(name)
+  match_agent(name)
+  if PENDING[name] then
+    PENDING[name] = nil
+    index_available(name, NOW)
+  end
+end
+
 local function end_call(c, outcome, cause)
   unindex_call(c)
-  redis.call('DEL', k('waiter', c.id))
+  redis.call('DEL', Q .. 'waiter:' .. c.id)
   local waited = NOW - tonumber(c.qms)
   local sd = tonumber(c.short_ms)
   if outcome == 'abandoned' then
@@ -284,10 +405,10 @@ local function end_call(c, outcome, cause)
     stat(c, 'diverted', 1)
     stat(c, outcome, 1)
   end
-  redis.call('DEL', k('call', c.id))
-  redis.call('SREM', k('calls'), c.id)
-  if c.uid and redis.call('GET', k('uid', c.uid)) == c.id then redis.call('DEL', k('uid', c.uid)) end
-  if c.offer and c.offer ~= '' then redis.call('DEL', k('offer', c.offer)) end
+  redis.call('DEL', Q .. 'call:' .. c.id)
+  redis.call('SREM', Q .. 'calls', c.id)
+  if c.uid and redis.call('GET', Q .. 'uid:' .. c.uid) == c.id then redis.call('DEL', Q .. 'uid:' .. c.uid) end
+  if c.offer and c.offer ~= '' then redis.call('DEL', Q .. 'offer:' .. c.offer) end
   local ev = J('call_id', c.id, 'outcome', outcome, 'cause', cause, 'at', NOW_ISO,
     'wait_s', waited / 1000, 'agent', nz(c.agent), 'queue', c.queue, 'kind', c.kind)
   emit('queues', 'call_ended', ev)
@@ -295,47 +416,64 @@ local function end_call(c, outcome, cause)
 end
 
 local function requeue_head(c)
-  redis.call('HSET', k('call', c.id), 'state', 'waiting', 'offer', '', 'agent', '', 'head', 1)
+  redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'waiting', 'offer', '', 'agent', '', 'head', 1)
   c.score = fmt(-tonumber(c.prio) * BAND + tonumber(c.qms) - HEAD)
-  redis.call('HSET', k('call', c.id), 'score', c.score)
+  redis.call('HSET', Q .. 'call:' .. c.id, 'score', c.score)
   c.state = 'waiting'
   index_call(c)
   live('queue_calls', 'requeued', J('call_id', c.id))
 end
 
 local function load_offer(offer_id)
-  local o = hgetall(k('offer', offer_id))
+  local o = hgetall(Q .. 'offer:' .. offer_id)
   if o.call == nil then return nil end
   return o
 end
 
 local function next_due()
-  local r = redis.call('ZRANGE', k('timers'), 0, 0, 'WITHSCORES')
+  local r = redis.call('ZRANGE', Q .. 'timers', 0, 0, 'WITHSCORES')
   if #r == 0 then return -1 end
   return tonumber(r[2])
 end
 
 local function agent_ended_call(name, c)
   local wrap = tonumber(c.wrap)
-  redis.call('HSET', k('agent', name), 'wq', c.queue, 'wsd', c.sd, 'wsh', c.sh, 'wp', c.primary)
+  redis.call('HSET', Q .. 'agent:' .. name, 'wq', c.queue, 'wsd', c.sd, 'wsh', c.sh, 'wp', c.primary)
   if wrap > 0 then
-    set_agent(name, 'wrap_up', nil, c.id, nil, NOW + wrap * 1000)
-    redis.call('ZADD', k('timers'), fmt(NOW + wrap * 1000), 'w:' .. name)
+    set_agent(name, 'wrap_up', nil, c.id, nil, nil, NOW + wrap * 1000)
+    redis.call('ZADD', Q .. 'timers', fmt(NOW + wrap * 1000), 'w:' .. name)
   else
     set_agent(name, 'available', nil, nil)
-    match_agent(name)
+    agent_free(name)
   end
 end
 
 local function end_wrap_up(name)
-  local a = redis.call('HMGET', k('agent', name), 'state', 'since', 'wq', 'wsd', 'wsh', 'wp')
-  redis.call('ZREM', k('timers'), 'w:' .. name)
+  local a = redis.call('HMGET', Q .. 'agent:' .. name, 'state', 'since', 'wq', 'wsd', 'wsh', 'wp')
+  redis.call('ZREM', Q .. 'timers', 'w:' .. name)
   if a[1] ~= 'wrap_up' then return false end
   stat({queue = a[3], sd = a[4], sh = a[5], primary = a[6]}, 'wrap_ms', NOW - tonumber(a[2]))
   set_agent(name, 'available', nil, nil)
-  match_agent(name)
+  agent_free(name)
   return true
 end
+
+-- calls indexed by an older script (layout 1: one set per skill and exact level) move to the
+-- current indexes once, by the first operation that finds the layout mark missing
+local function migrate_layout()
+  for _, id in ipairs(redis.call('SMEMBERS', Q .. 'calls')) do
+    local c = load_call(id)
+    if c and c.state == 'waiting' and c.level then
+      redis.call('ZREM', Q .. 'wait:' .. c.primary .. ':' .. c.level, id)
+      for s, l in pairs(cjson.decode(c.alts or '{}')) do
+        redis.call('ZREM', Q .. 'walt:' .. s .. ':' .. fmt(l), id)
+      end
+      index_call(c)
+    end
+  end
+  redis.call('SET', Q .. 'layout', LAYOUT)
+end
+if redis.call('GET', Q .. 'layout') ~= LAYOUT then migrate_layout() end
 
 -- operations ----------------------------------------------------------------------------------
 local result_status = 'ok'
@@ -344,7 +482,7 @@ if OP == 'enqueue' then
   -- call_id, request_json, queue, priority, primary, others_json, sched_json, ring_s, wrap_s,
   -- sl_s, short_abandon_s, uniqueid, needs_waiter (1/0), callback_number ('' = inbound)
   local id = A[1]
-  if redis.call('EXISTS', k('call', id)) == 1 then return {'duplicate', next_due()} end
+  if redis.call('EXISTS', Q .. 'call:' .. id) == 1 then return {'duplicate', next_due()} end
   local prio = tonumber(A[4])
   local c = {id = id, request = A[2], queue = A[3], prio = A[4], primary = A[5], others = A[6],
     sched = A[7], ring = A[8], wrap = A[9], sl_ms = fmt(tonumber(A[10]) * 1000),
@@ -356,13 +494,13 @@ if OP == 'enqueue' then
   for f, v in pairs(c) do
     if f ~= 'id' then flat[#flat + 1] = f; flat[#flat + 1] = v end
   end
-  redis.call('HSET', k('call', id), unpack(flat))
-  redis.call('SADD', k('calls'), id)
-  redis.call('SET', k('uid', c.uid), id)
-  redis.call('SADD', k('periods'), DAY)
+  redis.call('HSET', Q .. 'call:' .. id, unpack(flat))
+  redis.call('SADD', Q .. 'calls', id)
+  redis.call('SET', Q .. 'uid:' .. c.uid, id)
+  redis.call('SADD', Q .. 'periods', DAY)
   index_call(c)
-  local pos = redis.call('ZRANK', k('queue', c.queue), id) + 1
-  redis.call('HSET', k('call', id), 'entry_pos', pos)
+  local pos = redis.call('ZRANK', Q .. 'queue:' .. c.queue, id) + 1
+  redis.call('HSET', Q .. 'call:' .. id, 'entry_pos', pos)
   stat(c, 'entered', 1)
   if c.kind == 'callback' then
     stat(c, 'diverted', 1)
@@ -378,51 +516,53 @@ elseif OP == 'agent_login' then
   local name = A[1]
   local skills = cjson.decode(A[4])
   unindex_agent(name)
-  redis.call('DEL', k('askills', name))
-  for s, l in pairs(skills) do redis.call('HSET', k('askills', name), s, l) end
-  local old_dial = redis.call('HGET', k('agent', name), 'dial')
-  if old_dial then redis.call('HDEL', k('phones'), string.lower(old_dial)) end
-  redis.call('HSET', k('agent', name), 'ext', A[2], 'dial', A[3])
-  redis.call('HSET', k('phones'), string.lower(A[3]), name)
-  redis.call('SADD', k('agents'), name)
-  local st = redis.call('HGET', k('agent', name), 'state')
+  redis.call('DEL', Q .. 'askills:' .. name)
+  for s, l in pairs(skills) do redis.call('HSET', Q .. 'askills:' .. name, s, l) end
+  SKILLS[name] = nil
+  local old_dial = redis.call('HGET', Q .. 'agent:' .. name, 'dial')
+  if old_dial then redis.call('HDEL', Q .. 'phones', string.lower(old_dial)) end
+  redis.call('HSET', Q .. 'agent:' .. name, 'ext', A[2], 'dial', A[3])
+  redis.call('HSET', Q .. 'phones', string.lower(A[3]), name)
+  redis.call('SADD', Q .. 'agents', name)
+  local st = redis.call('HGET', Q .. 'agent:' .. name, 'state')
   if st == 'offered' or st == 'on_call' or st == 'wrap_up' then
     index_agent(name)
   else
     set_agent(name, A[5], A[5] == 'paused' and 'login' or nil, nil)
-    match_agent(name)
+    agent_free(name)
   end
 
 elseif OP == 'agent_state' then
   -- username, state, reason
   local name, want, reason = A[1], A[2], A[3]
-  local st = redis.call('HGET', k('agent', name), 'state')
+  local cur = redis.call('HMGET', Q .. 'agent:' .. name, 'state', 'reason', 'since')
+  local st, cur_reason = cur[1], cur[2]
   if st == false then return {'unknown_agent', next_due()} end
   if st == 'offered' or st == 'on_call' then return {'busy:' .. st, next_due()} end
-  local cur_reason = redis.call('HGET', k('agent', name), 'reason')
   if st == want and (want ~= 'paused' or cur_reason == reason) then return {'ok', next_due()} end
   if st == 'wrap_up' then
     if want == 'available' then
       end_wrap_up(name)
       return {'ok', next_due(), unpack(offers)}
     end
-    redis.call('ZREM', k('timers'), 'w:' .. name)
-    local a = redis.call('HMGET', k('agent', name), 'since', 'wq', 'wsd', 'wsh', 'wp')
+    redis.call('ZREM', Q .. 'timers', 'w:' .. name)
+    local a = redis.call('HMGET', Q .. 'agent:' .. name, 'since', 'wq', 'wsd', 'wsh', 'wp')
     stat({queue = a[2], sd = a[3], sh = a[4], primary = a[5]}, 'wrap_ms', NOW - tonumber(a[1]))
   end
+  local prev = {st, cur[3]}
   if want == 'paused' then
-    set_agent(name, 'paused', reason, nil)
+    set_agent(name, 'paused', reason, nil, nil, prev)
   else
-    set_agent(name, want, nil, nil)
+    set_agent(name, want, nil, nil, nil, prev)
   end
-  if want == 'available' then match_agent(name) end
+  if want == 'available' then agent_free(name) end
 
 elseif OP == 'device' then
   -- username, device state
   -- kept apart from the agent's hash: a phone's state may be known before the agent logs in
   local name = A[1]
-  redis.call('HSET', k('devices'), name, A[2])
-  if redis.call('EXISTS', k('agent', name)) == 1 and index_agent(name) then match_agent(name) end
+  redis.call('HSET', Q .. 'devices', name, A[2])
+  if redis.call('EXISTS', Q .. 'agent:' .. name) == 1 and index_agent(name) then match_agent(name) end
 
 elseif OP == 'answered' then
   -- offer_id
@@ -434,7 +574,7 @@ elseif OP == 'answered' then
   local at = tonumber(A[2] or '') or NOW
   if at > NOW or at < tonumber(c.qms) then at = NOW end
   local waited = at - tonumber(c.qms)
-  redis.call('HSET', k('call', c.id), 'state', 'on_call', 'ams', fmt(at))
+  redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'on_call', 'ams', fmt(at))
   set_agent(o.agent, 'on_call', nil, c.id)
   if c.kind == 'callback' then
     stat(c, 'callbacks_answered', 1)
@@ -442,8 +582,8 @@ elseif OP == 'answered' then
     stat(c, 'answered', 1)
     stat(c, 'wait_answered_ms', waited)
     if waited <= tonumber(c.sl_ms) then stat(c, 'answered_in_sl', 1) end
-    redis.call('LPUSH', k('recent', c.queue), fmt(waited) .. ':' .. (c.entry_pos or '1'))
-    redis.call('LTRIM', k('recent', c.queue), 0, 19)
+    redis.call('LPUSH', Q .. 'recent:' .. c.queue, fmt(waited) .. ':' .. (c.entry_pos or '1'))
+    redis.call('LTRIM', Q .. 'recent:' .. c.queue, 0, 19)
   end
   local ev = J('call_id', c.id, 'agent', o.agent, 'at', NOW_ISO, 'wait_s', waited / 1000,
     'kind', c.kind, 'queue', c.queue)
@@ -455,12 +595,13 @@ elseif OP == 'not_answered' then
   local o = load_offer(A[1])
   if o == nil then return {'no_offer', next_due()} end
   local c = load_call(o.call)
-  redis.call('DEL', k('offer', A[1]))
+  redis.call('DEL', Q .. 'offer:' .. A[1])
   if c == nil or c.state ~= 'offered' or c.offer ~= A[1] then return {'stale', next_due()} end
   stat(c, 'not_answered', 1)
   if A[2] == 'busy' then
-    redis.call('HSET', k('devices'), o.agent, 'BUSY')
+    redis.call('HSET', Q .. 'devices', o.agent, 'BUSY')
     set_agent(o.agent, 'available', nil, nil)
+    agent_free(o.agent)  -- the busy phone keeps the agent out of the indexes
   else
     set_agent(o.agent, 'paused', 'no_answer', nil)
   end
@@ -471,7 +612,7 @@ elseif OP == 'callback' then
   -- call_id, number: the caller leaves a callback request and keeps their place
   local c = load_call(A[1])
   if c == nil or c.state ~= 'waiting' then return {'not_waiting', next_due()} end
-  redis.call('HSET', k('call', c.id), 'kind', 'callback', 'cbnum', A[2])
+  redis.call('HSET', Q .. 'call:' .. c.id, 'kind', 'callback', 'cbnum', A[2])
   stat(c, 'diverted', 1)
   stat(c, 'callbacks_requested', 1)
   emit('queues', 'callback_requested', J('call_id', c.id, 'number', A[2], 'at', NOW_ISO,
@@ -498,7 +639,7 @@ elseif OP == 'call_ended' then
       end_call(c, 'abandoned', cause)
     end
     set_agent(agent, 'available', nil, nil)
-    match_agent(agent)
+    agent_free(agent)
   else
     local outcome = 'abandoned'
     if cause == 'voicemail' then outcome = 'voicemail'
@@ -508,10 +649,10 @@ elseif OP == 'call_ended' then
   end
 
 elseif OP == 'tick' then
-  local due = redis.call('ZRANGEBYSCORE', k('timers'), '-inf', fmt(NOW), 'LIMIT', 0, 500)
+  local due = redis.call('ZRANGEBYSCORE', Q .. 'timers', '-inf', fmt(NOW), 'LIMIT', 0, 500)
   local calls, agents = {}, {}
   for _, m in ipairs(due) do
-    redis.call('ZREM', k('timers'), m)
+    redis.call('ZREM', Q .. 'timers', m)
     local kind, id = string.sub(m, 1, 1), string.sub(m, 3)
     if kind == 'c' then
       local c = load_call(id)
@@ -527,4 +668,9 @@ elseif OP == 'tick' then
   for _, id in ipairs(calls) do match_call(id) end
 end
 
+-- every path above settles its agents; this keeps the indexes whole should one not
+for name, _ in pairs(PENDING) do
+  PENDING[name] = nil
+  index_available(name, NOW)
+end
 return {result_status, next_due(), unpack(offers)}

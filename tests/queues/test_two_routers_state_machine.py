@@ -1,6 +1,7 @@
 """Two routers sharing one Redis under random arrivals, answers, no-answers, hang-ups, timers
 and crashes: no double assignment, no lost call, every call ends answered/abandoned/diverted,
-nobody waits while a qualified agent is free, and the statistics add up."""
+nobody waits while a qualified agent is free, the statistics add up and the match indexes are
+exactly in step with the calls and agents."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from queues.model import AgentState, EndCause
 from queues.policy import requirement_at
 from queues.router import AgentStateRefused, Router
 from tests.queues.conftest import make_config, request
+from tests.queues.indexes import actual_indexes, expected_indexes
 
 TEAM = {
     "ala": {"taxes": 5, "english": 3},
@@ -121,6 +123,19 @@ class TwoRouters(RuleBasedStateMachine):
             pass
         except Exception as exc:  # not logged in yet
             assert "has not logged in" in str(exc)
+
+    @rule(which=st.integers(0, 1), agent=st.sampled_from(sorted(TEAM)))
+    def agent_logs_out(self, which: int, agent: str) -> None:
+        try:
+            self.run(self.routers[which].set_agent_state(agent, AgentState.LOGGED_OUT))
+        except AgentStateRefused:
+            pass
+        except Exception as exc:  # not logged in yet
+            assert "has not logged in" in str(exc)
+
+    @rule(which=st.integers(0, 1), agent=st.sampled_from(sorted(TEAM)), paused=st.booleans())
+    def agent_logs_in(self, which: int, agent: str, paused: bool) -> None:
+        self.run(self.routers[which].agent_login(agent, paused=paused))
 
     @rule(
         which=st.integers(0, 1),
@@ -229,6 +244,13 @@ class TwoRouters(RuleBasedStateMachine):
             req = requirement_at(skills, steps, (now_ms - int(call["qms"])) / 1000)
             for agent in free:
                 assert not req.qualifies(TEAM[agent]), f"{call_id} waits while {agent} is free"
+
+    @invariant()
+    def match_indexes_are_in_step_with_calls_and_agents(self) -> None:
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        redis = self.clients[0]
+        expected = self.run(expected_indexes(redis, self.prefix, self.config, now_ms))
+        assert self.run(actual_indexes(redis, self.prefix)) == expected
 
     @invariant()
     def statistics_add_up(self) -> None:
