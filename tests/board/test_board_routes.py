@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from agentdesk.board.force import AUDIT_ACTION
 from agentdesk.reports import Principal, principal_resolver_key, register_report_routes
+from agentdesk.reports.rules import CountingRulesError
 from kck.clock import ManualClock
 from kck.db.models import AgentStateLog, AuditEntry, Call
 from kck.services import Services
@@ -275,3 +277,12 @@ async def test_without_the_desk_the_role_seam_asks_the_configured_resolver(
     ok = await client.get("/reports/daily.csv", headers={"X-Test-Person": "t-boss"})
     assert ok.status == 200 and (await ok.text()).startswith("day,offered")
     await client.close()
+
+
+def test_reports_read_only_the_configured_queues_file_and_name_it_when_missing(
+    services: Services,
+) -> None:
+    missing = services.settings.config_dir / "queues.yaml"
+    with pytest.raises(CountingRulesError, match="file not found") as raised:
+        register_report_routes(web.Application(), services=services)
+    assert str(raised.value).startswith(f"{missing}:")
