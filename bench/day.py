@@ -84,7 +84,7 @@ def _prepare_config(folder: Path, agents: int) -> Path:
 
     import yaml
 
-    from queues.component import SHIPPED_CONFIG
+    from kck.config_files import SHIPPED_CONFIG
 
     config = folder / "config"
     shutil.copytree(SHIPPED_CONFIG, config)

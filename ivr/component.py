@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ivr.agi_route import IVRRoute, create_ivr_route
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERSION_CHANNEL = "ivr"
-SHIPPED_MENUS = Path(__file__).resolve().parents[1] / "config" / "menus"
 
 
 class _RuntimeGateway:
@@ -63,8 +61,6 @@ class IVRComponent:
         self.watch = watch
         self.serve_agi = serve_agi
         self.menus_dir = settings.path(settings.paths.menus)
-        if services.demo and not (self.menus_dir / "main.yaml").exists():
-            self.menus_dir = SHIPPED_MENUS  # the demo runs on the menu we ship
         self.sounds_dir = settings.path(settings.paths.sounds)
         self.library = MenuLibrary(
             services.sessions,

@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from kck.clock import ShiftedClock, business_day_offset
+from kck.config_files import (
+    REQUIRED_FILES,
+    SHIPPED_CONFIG,
+    missing_config_files,
+    require_config_files,
+)
 from kck.db import create_engine, safe_url, status, upgrade
 from kck.logs import configure_logging
 from kck.runtime import Runtime
 from kck.settings import Settings, load_settings
 
 log = logging.getLogger("kck")
-
-SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
 def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
@@ -76,7 +80,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rev.set_defaults(func=cmd_db_revision)
 
     check = sub.add_parser(
-        "check-config", help="validate settings (and every config file that registers a check)"
+        "check-config",
+        help="validate settings and check that the configured folders hold the files kck needs",
     )
     check.add_argument(
         "--json", action="store_true", help="print the effective settings as JSON (secrets hidden)"
@@ -124,8 +129,9 @@ def demo_settings(args: argparse.Namespace) -> Settings:
         "agi": {"host": "127.0.0.1", "port": 0},
     }
     settings = settings_from(args, overrides)
-    if not settings.config_dir.exists():
-        # Run from anywhere: without a config/ folder here, the demo uses the one we ship.
+    if missing_config_files(settings):
+        # Run from anywhere: where the current folder has no complete config/, the demo runs on
+        # the one we ship. This is the one place that chooses; every part reads `paths.*`.
         shipped = SHIPPED_CONFIG
         paths = {"config": str(shipped), "menus": str(shipped / "menus"), "kb": str(shipped / "kb")}
         settings = settings_from(args, {**overrides, "paths": {**overrides["paths"], **paths}})
@@ -149,6 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         web = next((c for c in runtime.components if c.name == "web"), None)
         url = getattr(web, "url", "?")
         print(f"kck demo is running: open {url}  (Ctrl-C stops it)", flush=True)
+        print(f"configuration: {settings.config_dir}", flush=True)
         if offset:
             shown = (
                 (datetime.now(UTC) + offset).astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M")
@@ -231,9 +238,12 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    require_config_files(settings)
     if args.json:
         json.dump(settings.model_dump(mode="json"), sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
         print(f"{settings.source}: settings OK")
+        for required in REQUIRED_FILES:
+            print(f"{required.path(settings)}: found ({required.holds}, {required.setting})")
     return 0

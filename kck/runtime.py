@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from kck.bus import EventBus
 from kck.clock import SystemClock
+from kck.config_files import require_config_files
 from kck.db import create_engine, require_current_schema, session_factory, upgrade
 from kck.redis_server import PrivateRedis, connect
 from kck.services import Services
@@ -76,6 +77,8 @@ class Runtime:
 
     async def start(self) -> Services:
         settings = self.settings
+        # First and cheapest: without its configuration files nothing should start at all.
+        await asyncio.to_thread(require_config_files, settings)
         engine = create_engine(
             settings.database_url,
             echo=settings.database.echo,

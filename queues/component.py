@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import socket
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -136,20 +135,8 @@ class RouterComponent:
         }
 
 
-SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config"
-
-
-def routing_config_dir(services: Services) -> Path:
-    """The installation's config/ when it has queues.yaml, else the shipped one (demo, tests)."""
-    configured = services.settings.config_dir
-    if (configured / "queues.yaml").exists():
-        return configured
-    log.info("no %s: using the shipped skills, queues and agents", configured / "queues.yaml")
-    return SHIPPED_CONFIG
-
-
 async def create_router_component(services: Services) -> RouterComponent:
     """Runtime factory (`queues.component:create_router_component`)."""
     loop = asyncio.get_running_loop()
-    config = await loop.run_in_executor(None, load_routing_config, routing_config_dir(services))
+    config = await loop.run_in_executor(None, load_routing_config, services.settings.config_dir)
     return RouterComponent(services, config)

@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kck.bus import EventBus
+from kck.config_files import SHIPPED_CONFIG
 from kck.db import create_engine, session_factory, upgrade
 from kck.services import Services
 from kck.settings import Settings, load_settings
@@ -188,3 +190,13 @@ async def services(
         )
     finally:
         await eng.dispose()
+
+
+@pytest.fixture
+def configured_services(services: Services) -> Services:
+    """`services` reading the config/ folder we ship (skills, queues, agents, menus), as an
+    installation that copied it does: kck reads no folder but the ones its settings name."""
+    paths = services.settings.paths.model_copy(
+        update={"config": SHIPPED_CONFIG, "menus": SHIPPED_CONFIG / "menus"}
+    )
+    return replace(services, settings=services.settings.model_copy(update={"paths": paths}))

@@ -10,13 +10,14 @@ from aiohttp import web
 from agentdesk.reports.access import add_guarded_route
 from agentdesk.reports.charts import CHART_NAMES, render_chart
 from agentdesk.reports.context import bind_context, services_key, templates_key
-from agentdesk.reports.csv_export import table_csv
+from agentdesk.reports.csv_export import CSV_DIALECTS, RFC4180, table_csv
 from agentdesk.reports.periods import PeriodError, parse_range
 from agentdesk.reports.report import Report, make_report
 from agentdesk.reports.rules import ensure_counting_rules
 from kck.services import Services
 
 QUEUE_FIELD = "queue"
+DIALECT_FIELD = "dialect"
 
 
 def register_report_routes(app: web.Application, services: Services | None = None) -> None:
@@ -92,6 +93,13 @@ async def report_chart(request: web.Request) -> web.Response:
 
 async def report_csv(request: web.Request) -> web.Response:
     name = request.match_info["table"]
+    dialect = CSV_DIALECTS.get(request.query.get(DIALECT_FIELD) or RFC4180.name)
+    if dialect is None:
+        known = ", ".join(CSV_DIALECTS)
+        raise web.HTTPBadRequest(
+            text=f"field {DIALECT_FIELD!r}: unknown CSV dialect {request.query[DIALECT_FIELD]!r}; "
+            f"dialects: {known}"
+        )
     report = await _report(request)
     table = report.table(name)
     if table is None:
@@ -99,8 +107,10 @@ async def report_csv(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"no table {name!r}; tables: {known}")
     span = report.first.isoformat() + ("" if report.first == report.last else f"_{report.last}")
     suffix = f"_{report.queue}" if report.queue else ""
+    if dialect is not RFC4180:
+        suffix += f"_{dialect.name}"
     return web.Response(
-        text=table_csv(table),
+        text=table_csv(table, dialect),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="kck_{name}_{span}{suffix}.csv"'},

@@ -12,9 +12,6 @@ from aiohttp import web
 from agentdesk.reports.metrics import CountingRules, ServiceLevelTarget
 from kck.errors import UserError
 
-SHIPPED_QUEUES = Path(__file__).resolve().parents[2] / "config" / "queues.yaml"
-
-
 counting_rules_key: web.AppKey[tuple[CountingRules, QueueNames]] = web.AppKey("counting_rules")
 
 
@@ -45,12 +42,15 @@ def _number(where: str, value: Any) -> float:
     return float(value)
 
 
-def load_counting_rules(path: Path | None) -> tuple[CountingRules, QueueNames]:
-    """Read the targets the queues are judged by; no file → the defaults (80 % in 20 s, 5 s)."""
-    if path is None or not path.exists():
-        return CountingRules(), QueueNames()
+def load_counting_rules(path: Path) -> tuple[CountingRules, QueueNames]:
+    """Read the targets the queues are judged by (a queue without its own: 80 % in 20 s)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise CountingRulesError(
+            f"{path}: file not found (the reports read the queues' names and service-level "
+            "targets from queues.yaml in the folder of paths.config)"
+        ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise CountingRulesError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
@@ -85,19 +85,11 @@ def load_counting_rules(path: Path | None) -> tuple[CountingRules, QueueNames]:
     return CountingRules(targets=tuple(targets), short_abandon_s=short), QueueNames(tuple(names))
 
 
-def queues_file(config_dir: Path) -> Path | None:
-    """The installation's queues.yaml, else the one shipped with kck, else none."""
-    for candidate in (config_dir / "queues.yaml", SHIPPED_QUEUES):
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def ensure_counting_rules(app: web.Application) -> tuple[CountingRules, QueueNames]:
     """The rules for this application, read once (board and reports share them)."""
     from agentdesk.reports.context import services_key
 
     if counting_rules_key not in app:
         settings = app[services_key].settings
-        app[counting_rules_key] = load_counting_rules(queues_file(settings.config_dir))
+        app[counting_rules_key] = load_counting_rules(settings.config_dir / "queues.yaml")
     return app[counting_rules_key]

@@ -197,65 +197,57 @@ class SpeechStep:
         language: str,
     ) -> SpeechOutcome:
         recording = local if self._keep else None
-        if result.intent is not None and result.accepted:
-            logger.info(
-                "speech: intent %s (confidence %.2f, heard %r)",
-                result.intent.id,
-                result.confidence,
-                result.transcript,
-            )
-            return SpeechOutcome(
-                SpeechOutcomeKind.INTENT,
-                result.reason,
-                intent=result.intent,
-                transcript=result.transcript,
-                confidence=result.confidence,
-                recording=recording,
-            )
-        if result.intent is not None and result.needs_confirmation:
-            await session.stream_file(config.sound(config.confirm_question, language))
-            await session.stream_file(config.sound(result.intent.confirm_prompt, language))
-            answer = await session.get_data(
-                config.sound(config.confirm_keys, language), config.confirm_timeout_ms, 1
-            )
-            if answer.digits == config.confirm_digit:
-                logger.info(
-                    "speech: intent %s confirmed by the caller (confidence %.2f, heard %r)",
-                    result.intent.id,
-                    result.confidence,
-                    result.transcript,
-                )
-                return SpeechOutcome(
-                    SpeechOutcomeKind.INTENT,
-                    result.reason,
-                    intent=result.intent,
-                    transcript=result.transcript,
-                    confidence=result.confidence,
-                    confirmed=True,
-                    recording=recording,
-                )
-            said = "no key" if answer.timed_out or not answer.digits else f"key {answer.digits!r}"
-            logger.warning(
-                "speech fallback to DTMF: caller did not confirm intent %s (%s; heard %r)",
-                result.intent.id,
-                said,
-                result.transcript,
-            )
+        intent = result.intent
+        if intent is None or not (result.accepted or result.needs_confirmation):
+            logger.warning("speech fallback to DTMF: %s: %s", result.reason.value, result.detail)
             return SpeechOutcome(
                 SpeechOutcomeKind.FALLBACK,
                 result.reason,
                 transcript=result.transcript,
                 confidence=result.confidence,
-                detail=f"not confirmed ({said})",
+                detail=result.detail,
                 recording=recording,
             )
-        logger.warning("speech fallback to DTMF: %s: %s", result.reason.value, result.detail)
+        confirmed = False
+        if not result.accepted:  # an unsure match counts only once the caller confirms it
+            await session.stream_file(config.sound(config.confirm_question, language))
+            await session.stream_file(config.sound(intent.confirm_prompt, language))
+            answer = await session.get_data(
+                config.sound(config.confirm_keys, language), config.confirm_timeout_ms, 1
+            )
+            if answer.digits != config.confirm_digit:
+                said = (
+                    "no key" if answer.timed_out or not answer.digits else f"key {answer.digits!r}"
+                )
+                logger.warning(
+                    "speech fallback to DTMF: caller did not confirm intent %s (%s; heard %r)",
+                    intent.id,
+                    said,
+                    result.transcript,
+                )
+                return SpeechOutcome(
+                    SpeechOutcomeKind.FALLBACK,
+                    result.reason,
+                    transcript=result.transcript,
+                    confidence=result.confidence,
+                    detail=f"not confirmed ({said})",
+                    recording=recording,
+                )
+            confirmed = True
+        logger.info(
+            "speech: intent %s%s (confidence %.2f, heard %r)",
+            intent.id,
+            " confirmed by the caller" if confirmed else "",
+            result.confidence,
+            result.transcript,
+        )
         return SpeechOutcome(
-            SpeechOutcomeKind.FALLBACK,
+            SpeechOutcomeKind.INTENT,
             result.reason,
+            intent=intent,
             transcript=result.transcript,
             confidence=result.confidence,
-            detail=result.detail,
+            confirmed=confirmed,
             recording=recording,
         )
 

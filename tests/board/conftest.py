@@ -37,8 +37,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def board_services(services: Services, clock: ManualClock) -> Services:
-    return replace(services, clock=clock)
+def board_services(configured_services: Services, clock: ManualClock) -> Services:
+    """Reading the shipped queues.yaml (queue names, service-level targets) on a manual clock."""
+    return replace(configured_services, clock=clock)
 
 
 def make_router(services: Services) -> Router:

@@ -47,8 +47,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def server(services: Services) -> AsyncIterator[TestServer]:
-    test_server = TestServer(build_board_app(services))
+async def server(configured_services: Services) -> AsyncIterator[TestServer]:
+    test_server = TestServer(build_board_app(configured_services))
     await test_server.start_server()
     yield test_server
     await test_server.close()

@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from agentdesk.board.force import AUDIT_ACTION
 from agentdesk.reports import Principal, principal_resolver_key, register_report_routes
+from agentdesk.reports.rules import CountingRulesError
 from kck.clock import ManualClock
 from kck.db.models import AgentStateLog, AuditEntry, Call
 from kck.services import Services
@@ -107,6 +109,66 @@ async def test_csv_export_of_every_report_table(
     assert daily[0]["fcr_pct"] == "100.0"
     ivr = await (await board_client.get("/reports/ivr.csv?from=2026-11-24&to=2026-11-24")).text()
     assert "Polski → Pojazdy,1" in ivr
+
+
+async def test_excel_csv_has_a_bom_semicolons_and_decimal_commas_and_the_plain_one_is_unchanged(
+    board_client: TestClient, board_services: Services, sign_in: SignIn, clock: ManualClock
+) -> None:
+    await sign_in(board_client, "sylwia", "supervisor")
+    now = clock.now()
+    path = [
+        {"step_id": "l", "label": "Polski"},
+        {"step_id": "p", "label": "Zgłoszenie problemu; zieleń"},
+    ]
+    async with board_services.sessions.begin() as session:
+        session.add_all(
+            [
+                Call(
+                    uniqueid=f"2.{n}",
+                    arrived_at=now - timedelta(minutes=9 - n),
+                    queued_at=now - timedelta(minutes=8 - n),
+                    answered_at=now - timedelta(minutes=8 - n) + timedelta(seconds=wait),
+                    ended_at=now - timedelta(minutes=6 - n),
+                    queue="city_issues",
+                    outcome="answered",
+                    ivr_path=path if n else [{"step_id": "x", "label": "=SUMA(A1)"}],
+                )
+                for n, wait in enumerate((10, 15, 40))
+            ]
+        )
+    page = await (await board_client.get("/reports?from=2026-11-24&to=2026-11-24")).text()
+    assert "/reports/daily.csv?from=2026-11-24&amp;to=2026-11-24&amp;dialect=excel-pl" in page
+    tables = {}
+    for name in ("daily", "ivr"):
+        url = f"/reports/{name}.csv?from=2026-11-24&to=2026-11-24"
+        plain = await board_client.get(url)
+        excel = await board_client.get(url + "&dialect=excel-pl")
+        assert plain.status == excel.status == 200
+        assert excel.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert excel.headers["Content-Disposition"].endswith('_2026-11-24_excel-pl.csv"')
+        plain_bytes, excel_bytes = await plain.read(), await excel.read()
+        assert not plain_bytes.startswith(b"\xef\xbb\xbf")
+        assert excel_bytes.startswith(b"\xef\xbb\xbf")
+        tables[name] = (
+            list(csv.reader(io.StringIO(plain_bytes.decode("utf-8")))),
+            list(csv.reader(io.StringIO(excel_bytes.decode("utf-8-sig")), delimiter=";")),
+        )
+    plain_daily, excel_daily = tables["daily"]
+    assert plain_daily[0] == excel_daily[0] and plain_daily[0][0] == "day"
+    day = dict(zip(plain_daily[0], plain_daily[1], strict=True))
+    excel_day = dict(zip(excel_daily[0], excel_daily[1], strict=True))
+    assert (day["answered"], excel_day["answered"]) == ("3", "3")
+    # ASA = (10 + 15 + 40) / 3 = 21.666… → 21.7
+    assert (day["asa_s"], excel_day["asa_s"]) == ("21.7", "21,7")
+    assert (day["service_level_pct"], excel_day["service_level_pct"]) == ("66.7", "66,7")
+    assert [len(row) for row in excel_daily] == [len(row) for row in plain_daily]
+    plain_ivr, excel_ivr = tables["ivr"]
+    assert plain_ivr[1:] == [["Polski → Zgłoszenie problemu; zieleń", "2"], ["=SUMA(A1)", "1"]]
+    # the same text for a spreadsheet, where a cell must not run as a formula
+    assert excel_ivr[1:] == [["Polski → Zgłoszenie problemu; zieleń", "2"], ["'=SUMA(A1)", "1"]]
+    wrong = await board_client.get("/reports/daily.csv?dialect=excel")
+    assert wrong.status == 400
+    assert "field 'dialect'" in await wrong.text() and "excel-pl" in await wrong.text()
 
 
 async def test_report_charts_are_svg_documents(board_client: TestClient, sign_in: SignIn) -> None:
@@ -275,3 +337,12 @@ async def test_without_the_desk_the_role_seam_asks_the_configured_resolver(
     ok = await client.get("/reports/daily.csv", headers={"X-Test-Person": "t-boss"})
     assert ok.status == 200 and (await ok.text()).startswith("day,offered")
     await client.close()
+
+
+def test_reports_read_only_the_configured_queues_file_and_name_it_when_missing(
+    services: Services,
+) -> None:
+    missing = services.settings.config_dir / "queues.yaml"
+    with pytest.raises(CountingRulesError, match="file not found") as raised:
+        register_report_routes(web.Application(), services=services)
+    assert str(raised.value).startswith(f"{missing}:")

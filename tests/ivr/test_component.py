@@ -108,3 +108,19 @@ async def test_simulated_caller_hanging_up_in_the_menu_is_recorded(
             break
         await asyncio.sleep(0.1)
     assert row is not None and row.outcome == "hung_up_in_ivr"
+
+
+async def test_demo_without_menus_in_its_folder_loads_nothing_and_names_the_missing_file(
+    services: Services,
+) -> None:
+    services.demo = True
+    menus = services.settings.path(services.settings.paths.menus)
+    comp = IVRComponent(services, watch=False, serve_agi=False)
+    assert comp.menus_dir == menus  # the configured folder, never the one kck ships
+    await comp.start()
+    try:
+        health = comp.health()
+        assert health["live_version"] is None and health["menus"] == str(menus)
+        assert comp.last_rejection == f"no menu to load: {menus / 'main.yaml'} does not exist"
+    finally:
+        await comp.stop()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
+from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import AgentStateLog
 from kck.services import Services
-from queues.component import SHIPPED_CONFIG, create_router_component
-from queues.config import load_routing_config
+from queues.component import create_router_component
+from queues.config import QueueConfigError, load_routing_config
 
 
 def test_shipped_configuration_is_valid_and_has_a_city_hall_team() -> None:
@@ -20,8 +22,9 @@ def test_shipped_configuration_is_valid_and_has_a_city_hall_team() -> None:
 
 
 async def test_component_records_agent_transitions_in_sql_and_reports_health(
-    services: Services,
+    configured_services: Services,
 ) -> None:
+    services = configured_services
     component = await create_router_component(services)
     await component.start()
     try:
@@ -37,3 +40,15 @@ async def test_component_records_agent_transitions_in_sql_and_reports_health(
     finally:
         await component.stop()
     assert component.health()["up"] is False
+
+
+async def test_router_reads_only_the_configured_folder_and_names_the_missing_file(
+    services: Services,
+) -> None:
+    configured = services.settings.config_dir
+    configured.mkdir(parents=True)
+    for name in ("skills.yaml", "agents.yaml"):
+        (configured / name).write_bytes((SHIPPED_CONFIG / name).read_bytes())
+    with pytest.raises(QueueConfigError, match="file not found") as raised:
+        await create_router_component(services)
+    assert str(raised.value).startswith(f"{configured / 'queues.yaml'}:")
