@@ -3,8 +3,10 @@
 A loopback client in a second process plays Asterisk: environment block, then replies to every
 command; GET DATA is answered with the caller's keys 1, 5, 2 (Polish → report a problem →
 greenery), so each IVR session walks welcome → language → hours → speech fallback → main menu →
-problem menu → queue (handed to the dialplan's queue), writing its call row to SQLite (insert +
-update) with the live version read from Redis. The bare route sends as many commands per
+problem menu → queue (handed to the dialplan's queue), publishing its call row's changes on the
+`queues` stream with the live version read from Redis; the call-history writer (`QueueRecorder`,
+batched, as `kck serve` runs it) writes them to SQLite in the same process. The IVR's time and
+CPU include draining the writer after the last session (every row in SQL). The bare route sends as many commands per
 session as the IVR did (ANSWER, GET DATA, NOOPs, HANGUP), measured second in the same run.
 Per-command latency is the controller's turnaround as the client (Asterisk) sees it: reply
 written → next command read. Prints sessions/s, server CPU per session, p50/p99 turnaround and
@@ -135,9 +137,12 @@ async def bench_ivr(
     from ivr.dialplan_gateway import DialplanQueueGateway
     from ivr.versions import MenuLibrary
     from kck.bus import EventBus
+    from kck.call_events import CALLS_STREAM
     from kck.clock import ManualClock
     from kck.db import Call, create_engine, session_factory, upgrade
     from kck.redis_server import PrivateRedis, connect
+    from queues.config import RoutingConfig
+    from queues.recorder import QueueRecorder
 
     menus = folder / "menus"
     await asyncio.to_thread(shutil.copytree, SHIPPED_MENUS, menus)
@@ -149,15 +154,37 @@ async def bench_ivr(
         sessions_db = session_factory(engine)
         library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
         await library.reload(by="bench")
+        bus = EventBus(redis, "bench")
         route = create_ivr_route(
             library,
-            DialplanQueueGateway(EventBus(redis, "bench")),
-            sessions_db,
+            DialplanQueueGateway(bus),
+            bus,
             clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
             sounds_dir=folder / "sounds",
             recordings_dir=folder / "recordings",
         )
+        recorder = QueueRecorder(sessions_db, RoutingConfig(skills={}, queues={}, agents={}))
+        writer = asyncio.create_task(
+            bus.consume_batches(
+                CALLS_STREAM, QueueRecorder.GROUP, "bench", recorder.handle_batch, start="0"
+            )
+        )
         elapsed, cpu, commands, turnaround = await _serve(route, sessions, concurrency)
+        drain_start, drain_cpu = time.perf_counter(), time.process_time()
+        while True:
+            # every event delivered to the writer and acknowledged (XINFO's `lag` needs Redis 7)
+            [group] = await redis.xinfo_groups(bus.key(CALLS_STREAM))
+            stream = await redis.xinfo_stream(bus.key(CALLS_STREAM))
+            if (
+                group["last-delivered-id"] == stream["last-generated-id"]
+                and not group["pending"]
+            ):
+                break
+            await asyncio.sleep(0.005)
+        elapsed += time.perf_counter() - drain_start
+        cpu += time.process_time() - drain_cpu
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
         async with sessions_db() as db:
             queued = await db.scalar(
                 select(func.count()).select_from(Call).where(Call.queue == "city_issues")
@@ -218,7 +245,10 @@ async def main() -> None:
                 f"{r['turnaround']['p99_ms']:.3f}",
             )
         )
-    print(f"sessions={n} concurrency={args.concurrency} (IVR: call row insert + update on SQLite)")
+    print(
+        f"sessions={n} concurrency={args.concurrency} "
+        "(IVR: call row via the queues stream and the batched writer, SQLite)"
+    )
     print(table(rows))
     print(
         f"ratio IVR/bare: throughput {results['ratio_sessions_per_s_ivr_over_bare']}, "
