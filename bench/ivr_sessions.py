@@ -11,7 +11,9 @@ session as the IVR did (ANSWER, GET DATA, NOOPs, HANGUP), measured second in the
 Per-command latency is the controller's turnaround as the client (Asterisk) sees it: reply
 written → next command read. Prints sessions/s, server CPU per session, p50/p99 turnaround and
 the ratios; writes bench/results/ivr_sessions-<time>.json with the machine description.
-Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10]
+Both routes are warmed up first (a long-running controller has its menu loaded), then measured in
+alternated rounds (IVR, bare, IVR, bare...) so the shared machine's load drift hits both alike.
+Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -113,9 +118,27 @@ async def _serve(
     return elapsed, time.process_time() - cpu, commands, turnaround
 
 
-async def bench_bare(
-    sessions: int, concurrency: int, commands: int
-) -> tuple[float, float, int, list[float]]:
+@dataclass
+class Measured:
+    """One route's rounds added up: wall time, process CPU, commands and per-command turnaround."""
+
+    elapsed: float = 0.0
+    cpu: float = 0.0
+    commands: int = 0
+    sessions: int = 0
+    turnaround: list[float] = field(default_factory=list)
+
+    def add(
+        self, sessions: int, elapsed: float, cpu: float, commands: int, ta: list[float]
+    ) -> None:
+        self.sessions += sessions
+        self.elapsed += elapsed
+        self.cpu += cpu
+        self.commands += commands
+        self.turnaround.extend(ta)
+
+
+def bare_route(commands: int) -> Any:
     """ANSWER, GET DATA, NOOPs, HANGUP: as many commands per session as the IVR sent."""
 
     async def route(session: Any) -> None:
@@ -125,12 +148,15 @@ async def bench_bare(
             await session.noop()
         await session.hangup()
 
-    return await _serve(route, sessions, concurrency)
+    return route
 
 
-async def bench_ivr(
-    sessions: int, concurrency: int, folder: Path
-) -> tuple[float, float, int, list[float], int]:
+@asynccontextmanager
+async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The IVR route as `kck serve` builds it, the call-history writer running beside it.
+
+    Yields (route, drain, rows_queued): `drain()` waits until the writer has every event in SQL.
+    """
     from sqlalchemy import func, select
 
     from ivr.agi_route import create_ivr_route
@@ -150,50 +176,94 @@ async def bench_ivr(
     await upgrade(engine)
     private = PrivateRedis(folder / "redis", persistent=False)
     redis = await connect(await private.start())
-    try:
-        sessions_db = session_factory(engine)
-        library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
-        await library.reload(by="bench")
-        bus = EventBus(redis, "bench")
-        route = create_ivr_route(
-            library,
-            DialplanQueueGateway(bus),
-            bus,
-            clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
-            sounds_dir=folder / "sounds",
-            recordings_dir=folder / "recordings",
+    sessions_db = session_factory(engine)
+    library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
+    await library.reload(by="bench")
+    bus = EventBus(redis, "bench")
+    route = create_ivr_route(
+        library,
+        DialplanQueueGateway(bus),
+        bus,
+        clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
+        sounds_dir=folder / "sounds",
+        recordings_dir=folder / "recordings",
+    )
+    recorder = QueueRecorder(sessions_db, RoutingConfig(skills={}, queues={}, agents={}))
+    written = {"last": (0, 0)}
+    progress = asyncio.Event()
+
+    def stream_id(raw: Any) -> tuple[int, int]:
+        ms, seq = (raw.decode() if isinstance(raw, bytes) else str(raw)).split("-")
+        return int(ms), int(seq)
+
+    async def write(events: list[Any]) -> None:
+        await recorder.handle_batch(events)
+        written["last"] = max(written["last"], stream_id(events[-1].id))
+        progress.set()
+
+    writer = asyncio.create_task(
+        bus.consume_batches(
+            CALLS_STREAM,
+            QueueRecorder.GROUP,
+            "bench",
+            write,
+            start="0",
+            linger_ms=QueueRecorder.LINGER_MS,  # as `kck serve` runs it
         )
-        recorder = QueueRecorder(sessions_db, RoutingConfig(skills={}, queues={}, agents={}))
-        writer = asyncio.create_task(
-            bus.consume_batches(
-                CALLS_STREAM, QueueRecorder.GROUP, "bench", recorder.handle_batch, start="0"
-            )
-        )
-        elapsed, cpu, commands, turnaround = await _serve(route, sessions, concurrency)
-        drain_start, drain_cpu = time.perf_counter(), time.process_time()
-        while True:
-            # every event delivered to the writer and acknowledged (XINFO's `lag` needs Redis 7)
-            [group] = await redis.xinfo_groups(bus.key(CALLS_STREAM))
-            stream = await redis.xinfo_stream(bus.key(CALLS_STREAM))
-            if (
-                group["last-delivered-id"] == stream["last-generated-id"]
-                and not group["pending"]
-            ):
-                break
-            await asyncio.sleep(0.005)
-        elapsed += time.perf_counter() - drain_start
-        cpu += time.process_time() - drain_cpu
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+    )
+
+    async def drain() -> None:
+        """Until the writer has committed the last event published so far (no polling)."""
+        newest = await redis.xrevrange(bus.key(CALLS_STREAM), count=1)
+        target = stream_id(newest[0][0]) if newest else (0, 0)
+        while written["last"] < target:
+            progress.clear()
+            await progress.wait()
+
+    async def rows_queued() -> int:
         async with sessions_db() as db:
-            queued = await db.scalar(
+            count = await db.scalar(
                 select(func.count()).select_from(Call).where(Call.queue == "city_issues")
             )
-        return elapsed, cpu, commands, turnaround, int(queued or 0)
+        return int(count or 0)
+
+    try:
+        yield route, drain, rows_queued
     finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
         await redis.aclose()
         await private.stop()
         await engine.dispose()
+
+
+async def run_rounds(
+    sessions: int, concurrency: int, rounds: int, warmup: int, folder: Path
+) -> tuple[Measured, Measured, int, int]:
+    """Warm both routes up, then alternate IVR and bare rounds so load drift hits both alike."""
+    ivr, bare = Measured(), Measured()
+    per_round = max(1, sessions // rounds)
+    async with ivr_under_test(folder) as (route, drain, rows_queued):
+
+        async def ivr_round(n: int) -> tuple[float, float, int, list[float]]:
+            elapsed, cpu, commands, ta = await _serve(route, n, concurrency)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            await drain()  # the round ends when its rows are in SQL
+            return (
+                elapsed + time.perf_counter() - start,
+                cpu + time.process_time() - start_cpu,
+                commands,
+                ta,
+            )
+
+        _e, _c, warm_commands, _t = await ivr_round(warmup)
+        per_session = round(warm_commands / warmup)
+        plain = bare_route(per_session)
+        await _serve(plain, warmup, concurrency)
+        for _ in range(rounds):
+            ivr.add(per_round, *await ivr_round(per_round))
+            bare.add(per_round, *await _serve(plain, per_round, concurrency))
+        return ivr, bare, await rows_queued(), warmup + ivr.sessions
 
 
 async def main() -> None:
@@ -203,14 +273,19 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5, help="IVR and bare rounds, alternated")
+    parser.add_argument("--warmup", type=int, default=50, help="sessions per route, not measured")
     args = parser.parse_args()
-    n = args.sessions
     info = machine()
     with tempfile.TemporaryDirectory(prefix="kck-bench-ivr-") as tmp:
-        ivr, ivr_cpu, ivr_cmds, ivr_ta, queued = await bench_ivr(n, args.concurrency, Path(tmp))
-        per_session = round(ivr_cmds / n)
-        bare, bare_cpu, bare_cmds, bare_ta = await bench_bare(n, args.concurrency, per_session)
-    assert queued == n, f"only {queued} of {n} IVR sessions reached the queue"
+        ivr_m, bare_m, queued, walked = await run_rounds(
+            args.sessions, args.concurrency, args.rounds, args.warmup, Path(tmp)
+        )
+    assert queued == walked, f"only {queued} of {walked} IVR sessions have their row in SQL"
+    n = ivr_m.sessions
+    ivr, ivr_cpu, ivr_cmds, ivr_ta = ivr_m.elapsed, ivr_m.cpu, ivr_m.commands, ivr_m.turnaround
+    bare, bare_cpu, bare_cmds = bare_m.elapsed, bare_m.cpu, bare_m.commands
+    bare_ta = bare_m.turnaround
     b, i = distribution(bare_ta), distribution(ivr_ta)
     results = {
         "bare": {
@@ -246,7 +321,7 @@ async def main() -> None:
             )
         )
     print(
-        f"sessions={n} concurrency={args.concurrency} "
+        f"sessions={n} in {args.rounds} alternated rounds, concurrency={args.concurrency} "
         "(IVR: call row via the queues stream and the batched writer, SQLite)"
     )
     print(table(rows))
@@ -256,7 +331,12 @@ async def main() -> None:
         f"p50 {results['ratio_turnaround_p50_ivr_over_bare']}x "
         f"p99 {results['ratio_turnaround_p99_ivr_over_bare']}x"
     )
-    params = {"sessions": n, "concurrency": args.concurrency}
+    params = {
+        "sessions": n,
+        "concurrency": args.concurrency,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+    }
     print("written", save("ivr_sessions", info, params, results))
 
 

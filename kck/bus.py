@@ -102,8 +102,12 @@ class EventBus:
         count: int = 200,
         claim_idle_ms: int = 30_000,
         start: str = "$",
+        linger_ms: int = 0,
     ) -> None:
         """Like `consume`, but `handler` gets up to `count` events at once, in stream order.
+
+        `linger_ms`: after a batch smaller than `count`, wait this long before reading again so
+        the next batch gathers more events (fewer, larger transactions; events wait that long).
 
         The batch is acknowledged once the handler returns (one SQL transaction per batch for a
         recorder). If it raises, the events are handed over one at a time so one bad event does
@@ -127,6 +131,8 @@ class EventBus:
                     await self._deliver_event(key, group, event, lambda e: handler([e]))
                 return
             await self.redis.xack(key, group, *(event.id for event in events))
+            if linger_ms and len(events) < count:
+                await asyncio.sleep(linger_ms / 1000)
 
         await self._read_group(
             stream, group, consumer, deliver, block_ms, count, claim_idle_ms, start

@@ -95,6 +95,7 @@ class RouterComponent:
                         self._consumer,
                         self.recorder.handle_batch,
                         start="0",
+                        linger_ms=QueueRecorder.LINGER_MS,
                     ),
                 ),
                 name="queue-recorder",
