@@ -152,10 +152,12 @@ def bare_route(commands: int) -> Any:
 
 
 @asynccontextmanager
-async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any]]:
+async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any]]:
     """The IVR route as `kck serve` builds it, the call-history writer running beside it.
 
-    Yields (route, drain, rows_queued): `drain()` waits until the writer has every event in SQL.
+    Yields (route, route_without_history, drain, rows_queued): `drain()` waits until the writer
+    has every event in SQL; the second route is the same menu walk recording nothing (to show
+    what recording the call costs).
     """
     from sqlalchemy import func, select
 
@@ -167,6 +169,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any]]:
     from kck.clock import ManualClock
     from kck.db import Call, create_engine, session_factory, upgrade
     from kck.redis_server import PrivateRedis, connect
+    from kck.runtime import freeze_startup_heap
     from queues.config import RoutingConfig
     from queues.recorder import QueueRecorder
 
@@ -185,6 +188,14 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any]]:
         DialplanQueueGateway(bus),
         bus,
         clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
+        sounds_dir=folder / "sounds",
+        recordings_dir=folder / "recordings",
+    )
+    unrecorded = create_ivr_route(
+        library,
+        DialplanQueueGateway(bus),
+        None,
+        clock=ManualClock(OFFICE_HOURS),
         sounds_dir=folder / "sounds",
         recordings_dir=folder / "recordings",
     )
@@ -227,8 +238,9 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any]]:
             )
         return int(count or 0)
 
+    freeze_startup_heap()  # as `kck serve` does once it has started
     try:
-        yield route, drain, rows_queued
+        yield route, unrecorded, drain, rows_queued
     finally:
         writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
@@ -239,11 +251,11 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any]]:
 
 async def run_rounds(
     sessions: int, concurrency: int, rounds: int, warmup: int, folder: Path
-) -> tuple[Measured, Measured, int, int]:
-    """Warm both routes up, then alternate IVR and bare rounds so load drift hits both alike."""
-    ivr, bare = Measured(), Measured()
+) -> tuple[Measured, Measured, Measured, int, int]:
+    """Warm the routes up, then alternate their rounds so load drift hits them alike."""
+    ivr, bare, unrecorded = Measured(), Measured(), Measured()
     per_round = max(1, sessions // rounds)
-    async with ivr_under_test(folder) as (route, drain, rows_queued):
+    async with ivr_under_test(folder) as (route, no_history, drain, rows_queued):
 
         async def ivr_round(n: int) -> tuple[float, float, int, list[float]]:
             elapsed, cpu, commands, ta = await _serve(route, n, concurrency)
@@ -260,10 +272,12 @@ async def run_rounds(
         per_session = round(warm_commands / warmup)
         plain = bare_route(per_session)
         await _serve(plain, warmup, concurrency)
+        await _serve(no_history, warmup, concurrency)
         for _ in range(rounds):
             ivr.add(per_round, *await ivr_round(per_round))
             bare.add(per_round, *await _serve(plain, per_round, concurrency))
-        return ivr, bare, await rows_queued(), warmup + ivr.sessions
+            unrecorded.add(per_round, *await _serve(no_history, per_round, concurrency))
+        return ivr, bare, unrecorded, await rows_queued(), warmup + ivr.sessions
 
 
 async def main() -> None:
@@ -278,37 +292,49 @@ async def main() -> None:
     args = parser.parse_args()
     info = machine()
     with tempfile.TemporaryDirectory(prefix="kck-bench-ivr-") as tmp:
-        ivr_m, bare_m, queued, walked = await run_rounds(
+        ivr_m, bare_m, unrecorded_m, queued, walked = await run_rounds(
             args.sessions, args.concurrency, args.rounds, args.warmup, Path(tmp)
         )
     assert queued == walked, f"only {queued} of {walked} IVR sessions have their row in SQL"
     n = ivr_m.sessions
-    ivr, ivr_cpu, ivr_cmds, ivr_ta = ivr_m.elapsed, ivr_m.cpu, ivr_m.commands, ivr_m.turnaround
-    bare, bare_cpu, bare_cmds = bare_m.elapsed, bare_m.cpu, bare_m.commands
-    bare_ta = bare_m.turnaround
-    b, i = distribution(bare_ta), distribution(ivr_ta)
-    results = {
-        "bare": {
-            "sessions_per_s": round(n / bare, 1),
-            "cpu_ms_per_session": round(1000 * bare_cpu / n, 3),
-            "commands_per_session": bare_cmds / n,
-            "turnaround": b,
-        },
-        "ivr": {
-            "sessions_per_s": round(n / ivr, 1),
-            "cpu_ms_per_session": round(1000 * ivr_cpu / n, 3),
-            "commands_per_session": ivr_cmds / n,
-            "turnaround": i,
-        },
-        "ratio_sessions_per_s_ivr_over_bare": round(bare / ivr, 3),
-        "ratio_cpu_per_session_ivr_over_bare": round(ivr_cpu / bare_cpu, 2),
-        "ratio_turnaround_p50_ivr_over_bare": round(i["p50_ms"] / b["p50_ms"], 2),
-        "ratio_turnaround_p99_ivr_over_bare": round(i["p99_ms"] / b["p99_ms"], 2),
+
+    def summary(m: Measured) -> dict[str, Any]:
+        return {
+            "sessions_per_s": round(m.sessions / m.elapsed, 1),
+            "cpu_ms_per_session": round(1000 * m.cpu / m.sessions, 3),
+            "commands_per_session": m.commands / m.sessions,
+            "turnaround": distribution(m.turnaround),
+        }
+
+    results: dict[str, Any] = {
+        "bare": summary(bare_m),
+        "ivr": summary(ivr_m),
+        "ivr_without_history": summary(unrecorded_m),
     }
+    b, i = results["bare"], results["ivr"]
+    results.update(
+        {
+            "ratio_sessions_per_s_ivr_over_bare": round(
+                i["sessions_per_s"] / b["sessions_per_s"], 3
+            ),
+            "ratio_cpu_per_session_ivr_over_bare": round(
+                i["cpu_ms_per_session"] / b["cpu_ms_per_session"], 2
+            ),
+            "ratio_turnaround_p50_ivr_over_bare": round(
+                i["turnaround"]["p50_ms"] / b["turnaround"]["p50_ms"], 2
+            ),
+            "ratio_turnaround_p99_ivr_over_bare": round(
+                i["turnaround"]["p99_ms"] / b["turnaround"]["p99_ms"], 2
+            ),
+            "ratio_sessions_per_s_ivr_without_history_over_bare": round(
+                results["ivr_without_history"]["sessions_per_s"] / b["sessions_per_s"], 3
+            ),
+        }
+    )
     rows = [
         ("route", "sessions/s", "CPU ms/session", "cmds/session", "turnaround p50 ms", "p99 ms")
     ]
-    for name in ("bare", "ivr"):
+    for name in ("bare", "ivr", "ivr_without_history"):
         r = results[name]
         rows.append(
             (
@@ -329,7 +355,8 @@ async def main() -> None:
         f"ratio IVR/bare: throughput {results['ratio_sessions_per_s_ivr_over_bare']}, "
         f"CPU per session {results['ratio_cpu_per_session_ivr_over_bare']}x, turnaround "
         f"p50 {results['ratio_turnaround_p50_ivr_over_bare']}x "
-        f"p99 {results['ratio_turnaround_p99_ivr_over_bare']}x"
+        f"p99 {results['ratio_turnaround_p99_ivr_over_bare']}x; without the call history: "
+        f"throughput {results['ratio_sessions_per_s_ivr_without_history_over_bare']}"
     )
     params = {
         "sessions": n,

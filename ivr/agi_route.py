@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +183,7 @@ async def _publish_progress(
         return
     values: dict[str, Any] = {
         "language": result.language,
-        "ivr_path": [asdict(step) for step in result.path],
+        "ivr_path": [step.as_dict() for step in result.path],
         "intent": result.intent,
         "transcript": result.transcript,
     }
