@@ -261,7 +261,24 @@ class Turnarounds:
     def __init__(self) -> None:
         self.samples: list[float] = []
         self.after_failure: list[float] = []  # after a result=-1 reply (see below)
+        # by step: "previous command → next command", to see where the controller spends it
+        self.by_step: dict[str, list[float]] = {}
         self.enabled = True
+
+    def clear(self) -> None:
+        self.samples.clear()
+        self.after_failure.clear()
+        self.by_step.clear()
+
+    def slowest_steps(self, top: int = 6) -> list[dict[str, Any]]:
+        """The steps with the highest p99 turnaround (at least 1 % of the samples each)."""
+        least = max(10, len(self.samples) // 100)
+        steps = [
+            {"step": step, **distribution(samples)}
+            for step, samples in self.by_step.items()
+            if len(samples) >= least
+        ]
+        return sorted(steps, key=lambda s: -float(s["p99_ms"]))[:top]
 
     def install(self) -> None:
         from asterisk.simulator.agi_client import FastAGISession
@@ -279,10 +296,20 @@ class Turnarounds:
 
         async def timed_handle(session: Any, line: str) -> None:
             sent = getattr(session, "_bench_sent", None)
+            verb = (
+                " ".join(line.split()[:2])
+                if line.startswith(("SET", "GET", "STREAM"))
+                else (line.split() or ["?"])[0]
+            )
+            previous = getattr(session, "_bench_verb", "start")
             if sent is not None and samples.enabled:
+                took = time.perf_counter() - sent
                 bucket = samples.after_failure if session._bench_failed else samples.samples
-                bucket.append(time.perf_counter() - sent)
+                bucket.append(took)
+                if not session._bench_failed:
+                    samples.by_step.setdefault(f"{previous} → {verb}", []).append(took)
             session._bench_sent = None
+            session._bench_verb = verb
             await handle(session, line)
 
         FastAGISession.send = timed_send  # type: ignore[method-assign]
@@ -370,8 +397,7 @@ async def run_level(
             pid = int(ready[1])
             # Baseline: bare FastAGI route on the same server, same arrival rate, same run.
             await _until_idle(pid)  # the web app builds the KB index in the background
-            turnarounds.samples.clear()
-            turnarounds.after_failure.clear()
+            turnarounds.clear()
             bare_calls = max(50, min(400, int(rate * 10)))
             calls = []
             for _ in range(bare_calls):
@@ -387,8 +413,7 @@ async def run_level(
             await asyncio.gather(*(_outcome(c) for c in warm), return_exceptions=True)
             # The level.
             await _ask(parent, "reset")
-            turnarounds.samples.clear()
-            turnarounds.after_failure.clear()
+            turnarounds.clear()
             sim_lags: list[float] = []
             samples: list[tuple[float, float, int, int]] = []  # wall, cpu, rss, live calls
             stream = CallStream(
@@ -453,6 +478,7 @@ async def run_level(
         "agi_turnaround_ivr": ivr_ta,
         "agi_turnaround_bare": bare_ta,
         "agi_turnaround_after_result_minus_1": distribution(turnarounds.after_failure),
+        "agi_turnaround_slowest_steps": turnarounds.slowest_steps(),
         "p99_agi_ratio_vs_bare": round(ivr_ta["p99_ms"] / bare_ta["p99_ms"], 2)
         if bare_ta["p99_ms"]
         else None,
@@ -555,6 +581,11 @@ async def main() -> None:
             )
         )
     print(table(rows))
+    for r in results:
+        slowest = ", ".join(
+            f"{s['step']} {s['p99_ms']:.1f}" for s in r["agi_turnaround_slowest_steps"][:3]
+        )
+        print(f"{r['level']}: slowest AGI steps by p99 ms: {slowest}")
     params = {
         "window_s": args.window,
         "speed": args.speed,

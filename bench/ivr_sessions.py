@@ -3,13 +3,17 @@
 A loopback client in a second process plays Asterisk: environment block, then replies to every
 command; GET DATA is answered with the caller's keys 1, 5, 2 (Polish → report a problem →
 greenery), so each IVR session walks welcome → language → hours → speech fallback → main menu →
-problem menu → queue (handed to the dialplan's queue), writing its call row to SQLite (insert +
-update) with the live version read from Redis. The bare route sends as many commands per
+problem menu → queue (handed to the dialplan's queue), publishing its call row's changes on the
+`queues` stream with the live version read from Redis; the call-history writer (`QueueRecorder`,
+batched, as `kck serve` runs it) writes them to SQLite in the same process. The IVR's time and
+CPU include draining the writer after the last session (every row in SQL). The bare route sends as many commands per
 session as the IVR did (ANSWER, GET DATA, NOOPs, HANGUP), measured second in the same run.
 Per-command latency is the controller's turnaround as the client (Asterisk) sees it: reply
 written → next command read. Prints sessions/s, server CPU per session, p50/p99 turnaround and
 the ratios; writes bench/results/ivr_sessions-<time>.json with the machine description.
-Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10]
+Both routes are warmed up first (a long-running controller has its menu loaded), then measured in
+alternated rounds (IVR, bare, IVR, bare...) so the shared machine's load drift hits both alike.
+Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -111,9 +118,27 @@ async def _serve(
     return elapsed, time.process_time() - cpu, commands, turnaround
 
 
-async def bench_bare(
-    sessions: int, concurrency: int, commands: int
-) -> tuple[float, float, int, list[float]]:
+@dataclass
+class Measured:
+    """One route's rounds added up: wall time, process CPU, commands and per-command turnaround."""
+
+    elapsed: float = 0.0
+    cpu: float = 0.0
+    commands: int = 0
+    sessions: int = 0
+    turnaround: list[float] = field(default_factory=list)
+
+    def add(
+        self, sessions: int, elapsed: float, cpu: float, commands: int, ta: list[float]
+    ) -> None:
+        self.sessions += sessions
+        self.elapsed += elapsed
+        self.cpu += cpu
+        self.commands += commands
+        self.turnaround.extend(ta)
+
+
+def bare_route(commands: int) -> Any:
     """ANSWER, GET DATA, NOOPs, HANGUP: as many commands per session as the IVR sent."""
 
     async def route(session: Any) -> None:
@@ -123,21 +148,30 @@ async def bench_bare(
             await session.noop()
         await session.hangup()
 
-    return await _serve(route, sessions, concurrency)
+    return route
 
 
-async def bench_ivr(
-    sessions: int, concurrency: int, folder: Path
-) -> tuple[float, float, int, list[float], int]:
+@asynccontextmanager
+async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any]]:
+    """The IVR route as `kck serve` builds it, the call-history writer running beside it.
+
+    Yields (route, route_without_history, drain, rows_queued): `drain()` waits until the writer
+    has every event in SQL; the second route is the same menu walk recording nothing (to show
+    what recording the call costs).
+    """
     from sqlalchemy import func, select
 
     from ivr.agi_route import create_ivr_route
     from ivr.dialplan_gateway import DialplanQueueGateway
     from ivr.versions import MenuLibrary
     from kck.bus import EventBus
+    from kck.call_events import CALLS_STREAM
     from kck.clock import ManualClock
     from kck.db import Call, create_engine, session_factory, upgrade
     from kck.redis_server import PrivateRedis, connect
+    from kck.runtime import freeze_startup_heap
+    from queues.config import RoutingConfig
+    from queues.recorder import QueueRecorder
 
     menus = folder / "menus"
     await asyncio.to_thread(shutil.copytree, SHIPPED_MENUS, menus)
@@ -145,28 +179,105 @@ async def bench_ivr(
     await upgrade(engine)
     private = PrivateRedis(folder / "redis", persistent=False)
     redis = await connect(await private.start())
-    try:
-        sessions_db = session_factory(engine)
-        library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
-        await library.reload(by="bench")
-        route = create_ivr_route(
-            library,
-            DialplanQueueGateway(EventBus(redis, "bench")),
-            sessions_db,
-            clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
-            sounds_dir=folder / "sounds",
-            recordings_dir=folder / "recordings",
+    sessions_db = session_factory(engine)
+    library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
+    await library.reload(by="bench")
+    bus = EventBus(redis, "bench")
+    route = create_ivr_route(
+        library,
+        DialplanQueueGateway(bus),
+        bus,
+        clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
+        sounds_dir=folder / "sounds",
+        recordings_dir=folder / "recordings",
+    )
+    unrecorded = create_ivr_route(
+        library,
+        DialplanQueueGateway(bus),
+        None,
+        clock=ManualClock(OFFICE_HOURS),
+        sounds_dir=folder / "sounds",
+        recordings_dir=folder / "recordings",
+    )
+    recorder = QueueRecorder(sessions_db, RoutingConfig(skills={}, queues={}, agents={}))
+    written = {"last": (0, 0)}
+    progress = asyncio.Event()
+
+    def stream_id(raw: Any) -> tuple[int, int]:
+        ms, seq = (raw.decode() if isinstance(raw, bytes) else str(raw)).split("-")
+        return int(ms), int(seq)
+
+    async def write(events: list[Any]) -> None:
+        await recorder.handle_batch(events)
+        written["last"] = max(written["last"], stream_id(events[-1].id))
+        progress.set()
+
+    writer = asyncio.create_task(
+        bus.consume_batches(
+            CALLS_STREAM,
+            QueueRecorder.GROUP,
+            "bench",
+            write,
+            start="0",
+            linger_ms=QueueRecorder.LINGER_MS,  # as `kck serve` runs it
         )
-        elapsed, cpu, commands, turnaround = await _serve(route, sessions, concurrency)
+    )
+
+    async def drain() -> None:
+        """Until the writer has committed the last event published so far (no polling)."""
+        newest = await redis.xrevrange(bus.key(CALLS_STREAM), count=1)
+        target = stream_id(newest[0][0]) if newest else (0, 0)
+        while written["last"] < target:
+            progress.clear()
+            await progress.wait()
+
+    async def rows_queued() -> int:
         async with sessions_db() as db:
-            queued = await db.scalar(
+            count = await db.scalar(
                 select(func.count()).select_from(Call).where(Call.queue == "city_issues")
             )
-        return elapsed, cpu, commands, turnaround, int(queued or 0)
+        return int(count or 0)
+
+    freeze_startup_heap()  # as `kck serve` does once it has started
+    try:
+        yield route, unrecorded, drain, rows_queued
     finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
         await redis.aclose()
         await private.stop()
         await engine.dispose()
+
+
+async def run_rounds(
+    sessions: int, concurrency: int, rounds: int, warmup: int, folder: Path
+) -> tuple[Measured, Measured, Measured, int, int]:
+    """Warm the routes up, then alternate their rounds so load drift hits them alike."""
+    ivr, bare, unrecorded = Measured(), Measured(), Measured()
+    per_round = max(1, sessions // rounds)
+    async with ivr_under_test(folder) as (route, no_history, drain, rows_queued):
+
+        async def ivr_round(n: int) -> tuple[float, float, int, list[float]]:
+            elapsed, cpu, commands, ta = await _serve(route, n, concurrency)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            await drain()  # the round ends when its rows are in SQL
+            return (
+                elapsed + time.perf_counter() - start,
+                cpu + time.process_time() - start_cpu,
+                commands,
+                ta,
+            )
+
+        _e, _c, warm_commands, _t = await ivr_round(warmup)
+        per_session = round(warm_commands / warmup)
+        plain = bare_route(per_session)
+        await _serve(plain, warmup, concurrency)
+        await _serve(no_history, warmup, concurrency)
+        for _ in range(rounds):
+            ivr.add(per_round, *await ivr_round(per_round))
+            bare.add(per_round, *await _serve(plain, per_round, concurrency))
+            unrecorded.add(per_round, *await _serve(no_history, per_round, concurrency))
+        return ivr, bare, unrecorded, await rows_queued(), warmup + ivr.sessions
 
 
 async def main() -> None:
@@ -176,37 +287,54 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5, help="IVR and bare rounds, alternated")
+    parser.add_argument("--warmup", type=int, default=50, help="sessions per route, not measured")
     args = parser.parse_args()
-    n = args.sessions
     info = machine()
     with tempfile.TemporaryDirectory(prefix="kck-bench-ivr-") as tmp:
-        ivr, ivr_cpu, ivr_cmds, ivr_ta, queued = await bench_ivr(n, args.concurrency, Path(tmp))
-        per_session = round(ivr_cmds / n)
-        bare, bare_cpu, bare_cmds, bare_ta = await bench_bare(n, args.concurrency, per_session)
-    assert queued == n, f"only {queued} of {n} IVR sessions reached the queue"
-    b, i = distribution(bare_ta), distribution(ivr_ta)
-    results = {
-        "bare": {
-            "sessions_per_s": round(n / bare, 1),
-            "cpu_ms_per_session": round(1000 * bare_cpu / n, 3),
-            "commands_per_session": bare_cmds / n,
-            "turnaround": b,
-        },
-        "ivr": {
-            "sessions_per_s": round(n / ivr, 1),
-            "cpu_ms_per_session": round(1000 * ivr_cpu / n, 3),
-            "commands_per_session": ivr_cmds / n,
-            "turnaround": i,
-        },
-        "ratio_sessions_per_s_ivr_over_bare": round(bare / ivr, 3),
-        "ratio_cpu_per_session_ivr_over_bare": round(ivr_cpu / bare_cpu, 2),
-        "ratio_turnaround_p50_ivr_over_bare": round(i["p50_ms"] / b["p50_ms"], 2),
-        "ratio_turnaround_p99_ivr_over_bare": round(i["p99_ms"] / b["p99_ms"], 2),
+        ivr_m, bare_m, unrecorded_m, queued, walked = await run_rounds(
+            args.sessions, args.concurrency, args.rounds, args.warmup, Path(tmp)
+        )
+    assert queued == walked, f"only {queued} of {walked} IVR sessions have their row in SQL"
+    n = ivr_m.sessions
+
+    def summary(m: Measured) -> dict[str, Any]:
+        return {
+            "sessions_per_s": round(m.sessions / m.elapsed, 1),
+            "cpu_ms_per_session": round(1000 * m.cpu / m.sessions, 3),
+            "commands_per_session": m.commands / m.sessions,
+            "turnaround": distribution(m.turnaround),
+        }
+
+    results: dict[str, Any] = {
+        "bare": summary(bare_m),
+        "ivr": summary(ivr_m),
+        "ivr_without_history": summary(unrecorded_m),
     }
+    b, i = results["bare"], results["ivr"]
+    results.update(
+        {
+            "ratio_sessions_per_s_ivr_over_bare": round(
+                i["sessions_per_s"] / b["sessions_per_s"], 3
+            ),
+            "ratio_cpu_per_session_ivr_over_bare": round(
+                i["cpu_ms_per_session"] / b["cpu_ms_per_session"], 2
+            ),
+            "ratio_turnaround_p50_ivr_over_bare": round(
+                i["turnaround"]["p50_ms"] / b["turnaround"]["p50_ms"], 2
+            ),
+            "ratio_turnaround_p99_ivr_over_bare": round(
+                i["turnaround"]["p99_ms"] / b["turnaround"]["p99_ms"], 2
+            ),
+            "ratio_sessions_per_s_ivr_without_history_over_bare": round(
+                results["ivr_without_history"]["sessions_per_s"] / b["sessions_per_s"], 3
+            ),
+        }
+    )
     rows = [
         ("route", "sessions/s", "CPU ms/session", "cmds/session", "turnaround p50 ms", "p99 ms")
     ]
-    for name in ("bare", "ivr"):
+    for name in ("bare", "ivr", "ivr_without_history"):
         r = results[name]
         rows.append(
             (
@@ -218,15 +346,24 @@ async def main() -> None:
                 f"{r['turnaround']['p99_ms']:.3f}",
             )
         )
-    print(f"sessions={n} concurrency={args.concurrency} (IVR: call row insert + update on SQLite)")
+    print(
+        f"sessions={n} in {args.rounds} alternated rounds, concurrency={args.concurrency} "
+        "(IVR: call row via the queues stream and the batched writer, SQLite)"
+    )
     print(table(rows))
     print(
         f"ratio IVR/bare: throughput {results['ratio_sessions_per_s_ivr_over_bare']}, "
         f"CPU per session {results['ratio_cpu_per_session_ivr_over_bare']}x, turnaround "
         f"p50 {results['ratio_turnaround_p50_ivr_over_bare']}x "
-        f"p99 {results['ratio_turnaround_p99_ivr_over_bare']}x"
+        f"p99 {results['ratio_turnaround_p99_ivr_over_bare']}x; without the call history: "
+        f"throughput {results['ratio_sessions_per_s_ivr_without_history_over_bare']}"
     )
-    params = {"sessions": n, "concurrency": args.concurrency}
+    params = {
+        "sessions": n,
+        "concurrency": args.concurrency,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+    }
     print("written", save("ivr_sessions", info, params, results))
 
 

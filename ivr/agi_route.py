@@ -1,5 +1,9 @@
 """The FastAGI route `/ivr`: one call through the live menu version, recorded on the call row.
 
+The route writes no SQL: the call row's changes are published on the `queues` stream (one XADD
+at arrival, one at hand-over to a queue, one at the end when something changed), where the router
+publishes its own; one writer applies them in order (`kck.call_events`, `queues.recorder`).
+
 Failure policy: the caller must never be left in silence. If the menu cannot be loaded, or our code
 fails during the call, the route records what it can and raises; the FastAGI server then marks the
 channel (KCK_AGI_FAILURE) and returns, and the dialplan continues to the plain Asterisk queue.
@@ -10,20 +14,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.agi_channel import AGIChannel, AGISessionLike
 from ivr.interpreter import CallInfo, CallResult, Interpreter, IVROutcome
 from ivr.routing import QueueGateway, QueueOutcome
 from ivr.speech_port import IntentRecogniser
 from ivr.versions import MenuLibrary
+from kck.bus import EventBus
+from kck.call_events import CALL_ARRIVED, CALL_PROGRESS, CALLS_STREAM, CallArrived, CallProgress
 from kck.clock import Clock
-from kck.db.models import Call, CallOutcome, new_id
+from kck.db.models import CallOutcome, new_id
 from kck.logs import call_context
 from kck.phone import to_e164
 
@@ -56,7 +58,7 @@ def _env(session: AGISessionLike, name: str) -> str | None:
 def create_ivr_route(
     library: MenuLibrary,
     gateway: QueueGateway,
-    sessions: async_sessionmaker[AsyncSession] | None,
+    bus: EventBus | None,
     *,
     clock: Clock,
     sounds_dir: Path,
@@ -70,6 +72,7 @@ def create_ivr_route(
     """The `async def route(session)` to register as FastAGI path "ivr".
 
     `speech_provider` is asked on each call (the recogniser may start after the route exists).
+    Without a `bus` nothing is recorded (a menu walk in tests and tools).
     """
 
     async def route(session: AGISessionLike) -> None:
@@ -88,7 +91,7 @@ def create_ivr_route(
                 arrived_at=arrived,
                 language=_env(session, "language"),
             )
-            recorded = await _insert_call(sessions, call, session, loaded.label)
+            recorded = await _publish_arrival(bus, call, session, loaded.label)
             channel = AGIChannel(
                 session,
                 sounds_dir=sounds_dir,
@@ -105,7 +108,7 @@ def create_ivr_route(
             async def handed_over(partial: CallResult) -> None:
                 # the path, queue and skills are on the call row while the caller waits
                 if recorded:
-                    await _update_call(sessions, call_id, partial, clock)
+                    await _publish_progress(bus, call, partial, clock)
                     written_at_handover.append(len(partial.path))
 
             interpreter = Interpreter(
@@ -128,7 +131,7 @@ def create_ivr_route(
                 and result.hung_up_at is None
             )
             if recorded and not unchanged_since_handover:
-                await _update_call(sessions, call_id, result, clock)
+                await _publish_progress(bus, call, result, clock)
             log.info(
                 "call ended in the IVR: %s at %s (%s)",
                 result.outcome.value,
@@ -149,48 +152,38 @@ def _outcome_word(result: CallResult) -> str:
     return result.outcome.value
 
 
-async def _insert_call(
-    sessions: async_sessionmaker[AsyncSession] | None,
-    call: CallInfo,
-    session: AGISessionLike,
-    version: str,
+async def _publish_arrival(
+    bus: EventBus | None, call: CallInfo, session: AGISessionLike, version: str
 ) -> bool:
-    if sessions is None:
+    if bus is None:
         return False
+    arrival = CallArrived(
+        call_id=call.call_id,
+        uniqueid=call.uniqueid,
+        channel=call.channel,
+        caller_number=call.caller,
+        caller_name=_env(session, "calleridname"),
+        dialled_number=_env(session, "dnid"),
+        language=call.language or "pl",
+        arrived_at=call.arrived_at,
+        menu_version=version,
+    )
     try:
-        # Core statements, not the ORM unit of work: two writes per call on the hot path
-        async with sessions() as db, db.begin():
-            await db.execute(
-                insert(Call).values(
-                    id=call.call_id,
-                    uniqueid=call.uniqueid,
-                    channel=call.channel,
-                    caller_number=call.caller,
-                    caller_name=_env(session, "calleridname"),
-                    dialled_number=_env(session, "dnid"),
-                    language=call.language or "pl",
-                    arrived_at=call.arrived_at,
-                    menu_version=version,
-                    outcome=CallOutcome.IN_PROGRESS.value,
-                )
-            )
+        await bus.publish(CALLS_STREAM, CALL_ARRIVED, arrival.as_data())
         return True
     except Exception:  # the caller is served even when history cannot be written
         log.exception("could not record the call; the IVR goes on")
         return False
 
 
-async def _update_call(
-    sessions: async_sessionmaker[AsyncSession] | None,
-    call_id: str,
-    result: CallResult,
-    clock: Clock,
+async def _publish_progress(
+    bus: EventBus | None, call: CallInfo, result: CallResult, clock: Clock
 ) -> None:
-    if sessions is None:
+    if bus is None:
         return
     values: dict[str, Any] = {
         "language": result.language,
-        "ivr_path": [asdict(step) for step in result.path],
+        "ivr_path": [step.as_dict() for step in result.path],
         "intent": result.intent,
         "transcript": result.transcript,
     }
@@ -213,14 +206,8 @@ async def _update_call(
     else:
         values["outcome"] = _CALL_OUTCOMES[result.outcome].value
         values["ended_at"] = clock.now()
+    progress = CallProgress(call.call_id, call.uniqueid, values, ended)
     try:
-        async with sessions() as db, db.begin():
-            await db.execute(update(Call).where(Call.id == call_id).values(**values))
-            if ended:
-                await db.execute(
-                    update(Call)
-                    .where(Call.id == call_id, Call.outcome == CallOutcome.IN_PROGRESS.value)
-                    .values(**ended)
-                )
+        await bus.publish(CALLS_STREAM, CALL_PROGRESS, progress.as_data())
     except Exception:
-        log.exception("could not record the IVR result of call %s", call_id)
+        log.exception("could not record the IVR result of call %s", call.call_id)

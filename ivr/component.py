@@ -78,7 +78,7 @@ class IVRComponent:
         self.route: IVRRoute = create_ivr_route(
             self.library,
             self.gateway,
-            services.sessions,
+            services.bus,
             clock=services.clock,
             sounds_dir=self.sounds_dir,
             recordings_dir=settings.path(settings.paths.recordings),

@@ -18,6 +18,10 @@ class IVRStep:
     digits: str | None
     at: str
 
+    def as_dict(self) -> dict[str, str | None]:
+        """As stored in `calls.ivr_path` (cheaper than `dataclasses.asdict`, once per step)."""
+        return {"step_id": self.step_id, "label": self.label, "digits": self.digits, "at": self.at}
+
 
 @dataclass(frozen=True)
 class RoutingRequest:

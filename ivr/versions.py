@@ -139,6 +139,7 @@ class MenuLibrary:
         self.clock = clock or SystemClock()
         self.on_change = on_change
         self._cache: dict[int, LoadedMenu] = {}
+        self._loading: dict[int, asyncio.Future[LoadedMenu]] = {}
         self._lock = asyncio.Lock()
 
     # ---- reading --------------------------------------------------------------------------
@@ -167,9 +168,22 @@ class MenuLibrary:
         return await self.version(version_id)
 
     async def version(self, version_id: int) -> LoadedMenu:
+        """A version, validated once: calls arriving while it loads wait for that one load.
+
+        Without this, the first calls after a start or a reload each validated the menu (tens of
+        ms of CPU each) at once. A caller hanging up does not cancel the load the others wait on.
+        """
         cached = self._cache.get(version_id)
         if cached is not None:
             return cached
+        loading = self._loading.get(version_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(version_id))
+            self._loading[version_id] = loading
+            loading.add_done_callback(lambda _done: self._loading.pop(version_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, version_id: int) -> LoadedMenu:
         async with self.sessions() as session:
             row = await session.get(MenuVersionRow, version_id)
         if row is None or not row.accepted:

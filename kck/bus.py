@@ -15,6 +15,7 @@ from redis.exceptions import ResponseError
 log = logging.getLogger(__name__)
 
 Handler = Callable[["BusEvent"], Awaitable[None]]
+BatchHandler = Callable[[list["BusEvent"]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class BusEvent:
     id: str
     type: str
     data: dict[str, Any]
+
+    @classmethod
+    def from_stream(cls, key: str, raw_id: Any, fields: Mapping[Any, Any]) -> BusEvent:
+        """Decode an entry as XREAD/XRANGE return it (bytes or text; bad JSON is kept aside)."""
+        return _decode(key, raw_id, fields)
 
 
 class EventBus:
@@ -76,9 +82,81 @@ class EventBus:
         Events a crashed consumer of the same group left unacknowledged are claimed after
         `claim_idle_ms`; an event whose handler raises stays pending and is retried.
         """
+
+        async def deliver(key: str, entries: list[Any]) -> None:
+            for raw_id, fields in entries:
+                await self._deliver(key, group, raw_id, fields, handler)
+
+        await self._read_group(
+            stream, group, consumer, deliver, block_ms, count, claim_idle_ms, start
+        )
+
+    async def consume_batches(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        handler: BatchHandler,
+        *,
+        block_ms: int = 1000,
+        count: int = 200,
+        claim_idle_ms: int = 30_000,
+        start: str = "$",
+        linger_ms: int = 0,
+    ) -> None:
+        """Like `consume`, but `handler` gets up to `count` events at once, in stream order.
+
+        `linger_ms`: after a batch smaller than `count`, wait this long before reading again so
+        the next batch gathers more events (fewer, larger transactions; events wait that long).
+
+        The batch is acknowledged once the handler returns (one SQL transaction per batch for a
+        recorder). If it raises, the events are handed over one at a time so one bad event does
+        not hold back the others: the ones that fail stay pending and are retried.
+        """
+
+        async def deliver(key: str, entries: list[Any]) -> None:
+            events = [_decode(key, raw_id, fields) for raw_id, fields in entries]
+            try:
+                await handler(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning(
+                    "batch handler failed; retrying its %d events one by one",
+                    len(events),
+                    exc_info=True,
+                    extra={"stream": key},
+                )
+                for event in events:
+                    await self._deliver_event(key, group, event, lambda e: handler([e]))
+                return
+            await self.redis.xack(key, group, *(event.id for event in events))
+            if linger_ms and len(events) < count:
+                await asyncio.sleep(linger_ms / 1000)
+
+        await self._read_group(
+            stream, group, consumer, deliver, block_ms, count, claim_idle_ms, start
+        )
+
+    async def _read_group(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        deliver: Callable[[str, list[Any]], Awaitable[None]],
+        block_ms: int,
+        count: int,
+        claim_idle_ms: int,
+        start: str,
+    ) -> None:
+        """The consumer-group loop: own pending entries first, then claimed and new ones."""
         await self.ensure_group(stream, group, start)
         key = self.key(stream)
-        await self._drain_own_pending(key, group, consumer, handler)
+        reply: Any = await self.redis.xreadgroup(group, consumer, {key: "0"}, count=10_000)
+        for _stream, entries in reply or []:
+            own_pending = [entry for entry in entries if entry[1]]  # trimmed ones have no fields
+            if own_pending:
+                await deliver(key, own_pending)
         last_claim = 0.0
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
@@ -89,36 +167,25 @@ class EventBus:
                 raise asyncio.CancelledError
             if loop.time() - last_claim > claim_idle_ms / 1000:
                 last_claim = loop.time()
-                await self._claim_stale(key, group, consumer, handler, claim_idle_ms)
-            reply: Any = await self.redis.xreadgroup(
+                claimed: Any = await self.redis.xautoclaim(
+                    key, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count
+                )
+                stale = [entry for entry in claimed[1] if entry[1]]
+                if stale:
+                    await deliver(key, stale)
+            reply = await self.redis.xreadgroup(
                 group, consumer, {key: ">"}, count=count, block=block_ms
             )
             for _stream, entries in reply or []:
-                for raw_id, fields in entries:
-                    await self._deliver(key, group, raw_id, fields, handler)
-
-    async def _drain_own_pending(
-        self, key: str, group: str, consumer: str, handler: Handler
-    ) -> None:
-        reply: Any = await self.redis.xreadgroup(group, consumer, {key: "0"}, count=1000)
-        for _stream, entries in reply or []:
-            for raw_id, fields in entries:
-                await self._deliver(key, group, raw_id, fields, handler)
-
-    async def _claim_stale(
-        self, key: str, group: str, consumer: str, handler: Handler, idle_ms: int
-    ) -> None:
-        result = await self.redis.xautoclaim(
-            key, group, consumer, min_idle_time=idle_ms, start_id="0-0", count=100
-        )
-        for raw_id, fields in result[1]:
-            if fields:
-                await self._deliver(key, group, raw_id, fields, handler)
+                if entries:
+                    await deliver(key, entries)
 
     async def _deliver(
         self, key: str, group: str, raw_id: Any, fields: Mapping[Any, Any], handler: Handler
     ) -> None:
-        event = _decode(key, raw_id, fields)
+        await self._deliver_event(key, group, _decode(key, raw_id, fields), handler)
+
+    async def _deliver_event(self, key: str, group: str, event: BusEvent, handler: Handler) -> None:
         try:
             await handler(event)
         except asyncio.CancelledError:
@@ -129,7 +196,7 @@ class EventBus:
                 extra={"stream": key, "event_id": event.id},
             )
             return
-        await self.redis.xack(key, group, raw_id)
+        await self.redis.xack(key, group, event.id)
 
     async def broadcast(self, channel: str, event_type: str, data: Mapping[str, Any]) -> int:
         """Fire-and-forget for live views (wall board): receivers that are not listening miss it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 WITHHELD_VALUES = frozenset(
@@ -9,6 +11,7 @@ WITHHELD_VALUES = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)  # pure; parsing costs ~0.1 ms and every call's caller id is parsed
 def to_e164(raw: str | None, region: str = "PL") -> str | None:
     """`126165555`, `0048 12 616 55 55`, `+48126165555` → `+48126165555`; withheld/garbage → None."""
     if raw is None:

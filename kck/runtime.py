@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import signal
@@ -43,6 +44,17 @@ COMPONENT_FACTORIES: tuple[str, ...] = (
     "agentdesk.component:create_web_component",
 )
 DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("kck.demo:create_demo_component",)
+
+
+def freeze_startup_heap() -> None:
+    """Take what start-up loaded (modules, settings, menus, compiled SQL) out of the collector.
+
+    These objects live as long as the process; left in the collector's generations, every full
+    collection walks all of them (~150,000) while calls are served: tens of ms a few times a
+    minute, on the event loop. Frozen, a collection costs what the calls allocated.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -121,6 +133,7 @@ class Runtime:
         except BaseException:
             await self.stop()
             raise
+        freeze_startup_heap()
         return self.services
 
     async def stop(self) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from kck.call_events import CALLS_STREAM
+from kck.lease import RedisLease, holder_name, run_as_leaseholder
 from kck.services import Services
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
@@ -51,7 +51,7 @@ class RouterComponent:
         self.callbacks: CallbackDialer | None = None
         self._runtime: Runtime | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self._consumer = holder_name()
         self.started = False
 
     def bind_runtime(self, runtime: Runtime) -> None:
@@ -82,10 +82,20 @@ class RouterComponent:
         await self.router.waiters.start()
         self.timer.start()
         self.broadcaster.start()
+        # the one writer of call rows and agent states: one process of the installation at a time
+        lease = RedisLease(self.services.redis, bus.prefix, QueueRecorder.LEASE, self._consumer)
         self._tasks.append(
             asyncio.create_task(
-                bus.consume(
-                    "queues", QueueRecorder.GROUP, self._consumer, self.recorder.handle, start="0"
+                run_as_leaseholder(
+                    lease,
+                    lambda: bus.consume_batches(
+                        CALLS_STREAM,
+                        QueueRecorder.GROUP,
+                        self._consumer,
+                        self.recorder.handle_batch,
+                        start="0",
+                        linger_ms=QueueRecorder.LINGER_MS,
+                    ),
                 ),
                 name="queue-recorder",
             )

@@ -3,6 +3,12 @@
 One listener per application, however many boards are open. An agent event goes to the boards
 at once (a row changes colour); any event also asks for a recount of today's numbers, which runs
 at most once per `min_interval_s` so a burst of events costs one query round.
+
+A recount reads today's calls from SQL, so its cost grows through the day; the pause between
+two recounts grows with it (`cost_factor` times the last recount's duration) so the recount
+never takes more than a small share of the event loop the calls are served on; the live router
+fields (waiting, longest wait, agents) keep arriving between recounts. With no board open,
+nothing is recounted.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -38,12 +45,15 @@ class BoardFeed:
         rules: CountingRules | None = None,
         min_interval_s: float = 1.0,
         client_backlog: int = 64,
+        cost_factor: float = 20.0,
     ) -> None:
         self.bus = bus
         self.rules = rules
         self.count = count
         self.clock = clock
         self.min_interval_s = min_interval_s
+        self.cost_factor = cost_factor
+        self.last_recount_s = 0.0
         self.client_backlog = client_backlog
         self._clients: set[asyncio.Queue[Message]] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -82,6 +92,7 @@ class BoardFeed:
         return {
             "up": bool(self._tasks) and not any(t.done() for t in self._tasks),
             "boards": len(self._clients),
+            "recount_interval_s": round(self.interval_s(), 1),
         }
 
     # --- boards ---------------------------------------------------------------------------
@@ -158,7 +169,9 @@ class BoardFeed:
         self.request_recount()
 
     def request_recount(self) -> None:
-        """Recount soon (coalesced: at most one running and one more queued)."""
+        """Recount soon (coalesced: at most one running and one more queued); not for nobody."""
+        if not self._clients:
+            return
         if self._recount is not None and not self._recount.done():
             self._again = True
             return
@@ -167,10 +180,11 @@ class BoardFeed:
     async def _run_recount(self) -> None:
         while True:
             self._again = False
-            wait = self._last_count + self.min_interval_s - self.clock.monotonic()
+            wait = self._last_count + self.interval_s() - self.clock.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             self._last_count = self.clock.monotonic()
+            started = time.perf_counter()  # real CPU-bound time, whatever clock the centre runs on
             try:
                 board = await self.snapshot()
             except asyncio.CancelledError:
@@ -180,8 +194,13 @@ class BoardFeed:
             else:
                 self.recounts += 1
                 self._send({"type": "snapshot", "data": board})
+            self.last_recount_s = time.perf_counter() - started
             if not self._again:
                 return
+
+    def interval_s(self) -> float:
+        """The pause between recounts: at least `min_interval_s`, more when recounts got slow."""
+        return max(self.min_interval_s, self.cost_factor * self.last_recount_s)
 
 
 def _not_older(event_since: Any, row_since: Any) -> bool:

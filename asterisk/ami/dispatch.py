@@ -50,6 +50,7 @@ class CallOrderedDispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self.handler_errors = 0
+        self.unwanted = 0
 
     def add_handler(self, handler: EventHandler, *event_types: EventFilter) -> None:
         types = tuple(t for t in event_types if isinstance(t, type))
@@ -69,6 +70,10 @@ class CallOrderedDispatcher:
         return sum(len(lane) for lane in self._lanes.values())
 
     def submit(self, event: AMIEvent) -> None:
+        if not any(subscription.wants(event) for subscription in self._subscriptions):
+            # most of Asterisk's events (VarSet, Newexten...) interest no handler: no lane, no task
+            self.unwanted += 1
+            return
         key = lane_key(event)
         lane = self._lanes.get(key)
         if lane is None:

@@ -48,3 +48,16 @@ async def test_handler_filters_by_class_or_name() -> None:
     await dispatcher.drain()
     assert by_name == ["Hangup", "DialEnd"]
     await dispatcher.close()
+
+
+async def test_events_no_handler_wants_open_no_lane() -> None:
+    dispatcher = CallOrderedDispatcher()
+    hangups: list[str] = []
+    dispatcher.add_handler(lambda e: hangups.append(e.uniqueid or ""), "Hangup")
+    for call in range(50):  # what Asterisk sends most of: variables set on every channel
+        dispatcher.submit(ev(f"Event: VarSet|Uniqueid: {call}.1|Variable: X|Value: 1"))
+    assert dispatcher.active_lanes == 0 and dispatcher.unwanted == 50
+    dispatcher.submit(ev("Event: Hangup|Uniqueid: 7.1|Cause: 16"))
+    await dispatcher.drain()
+    assert hangups == ["7.1"] and dispatcher.unwanted == 50
+    await dispatcher.close()

@@ -91,6 +91,57 @@ async def test_event_whose_handler_failed_is_redelivered_to_the_next_consumer(
     assert (await redis.xpending(bus.key("calls"), "g"))["pending"] == 0
 
 
+async def test_batch_consumer_gets_events_in_stream_order_and_acknowledges_them_together(
+    redis: aioredis.Redis,
+) -> None:
+    bus = EventBus(redis, prefix="t5")
+    for n in range(7):
+        await bus.publish("calls", "changed", {"n": n})
+    batches: list[list[int]] = []
+
+    async def handler(events: list[BusEvent]) -> None:
+        batches.append([int(e.data["n"]) for e in events])
+
+    task = asyncio.create_task(
+        bus.consume_batches("calls", "g", "w", handler, count=3, block_ms=50, start="0")
+    )
+    for _ in range(100):
+        if sum(map(len, batches)) == 7:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert batches == [[0, 1, 2], [3, 4, 5], [6]]
+    assert (await redis.xpending(bus.key("calls"), "g"))["pending"] == 0
+
+
+async def test_a_bad_event_in_a_batch_stays_pending_and_the_rest_are_written(
+    redis: aioredis.Redis,
+) -> None:
+    bus = EventBus(redis, prefix="t6")
+    for n in range(4):
+        await bus.publish("calls", "changed", {"n": n})
+    written: list[int] = []
+
+    async def handler(events: list[BusEvent]) -> None:
+        if any(e.data["n"] == 2 for e in events):
+            raise ValueError("row 2 cannot be written")
+        written.extend(int(e.data["n"]) for e in events)
+
+    task = asyncio.create_task(
+        bus.consume_batches("calls", "g", "w", handler, block_ms=50, start="0")
+    )
+    for _ in range(100):
+        if len(written) == 3:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert written == [0, 1, 3]
+    pending = await redis.xpending_range(bus.key("calls"), "g", min="-", max="+", count=10)
+    assert len(pending) == 1
+
+
 async def test_live_broadcast_reaches_listeners(redis: aioredis.Redis) -> None:
     bus = EventBus(redis, prefix="t3")
     received: list[tuple[str, dict[str, object]]] = []

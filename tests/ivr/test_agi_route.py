@@ -21,6 +21,7 @@ from ivr.versions import MenuLibrary, NoMenuVersion
 from kck.bus import EventBus
 from kck.clock import ManualClock
 from kck.db import Call, create_engine, session_factory
+from tests.call_history import record_call_history
 from tests.ivr.agi_double import Env, PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
 
@@ -34,11 +35,15 @@ class Rig:
     recordings: Path
     redis: aioredis.Redis
 
+    @property
+    def bus(self) -> EventBus:
+        return EventBus(self.redis, "t")
+
     def route(self, gateway: object = None):  # type: ignore[no-untyped-def]
         return create_ivr_route(
             self.library,
-            gateway or DialplanQueueGateway(EventBus(self.redis, "t")),  # type: ignore[arg-type]
-            self.sessions,
+            gateway or DialplanQueueGateway(self.bus),  # type: ignore[arg-type]
+            self.bus,
             clock=self.clock,
             sounds_dir=self.sounds,
             recordings_dir=self.recordings,
@@ -47,6 +52,7 @@ class Rig:
 
     async def call_row(self, session: ScriptedAGISession) -> Call:
         call_id = session.variables[CALL_ID_VARIABLE]
+        await record_call_history(self.bus, self.sessions)
         async with self.sessions() as db:
             row = await db.get(Call, call_id)
         assert row is not None
@@ -203,12 +209,14 @@ async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig
     call = asyncio.create_task(rig.route(gateway)(session))
     call_id = (await gateway.arrivals.get()).call_id
     await gateway.until_waiting(call_id)
+    await record_call_history(rig.bus, rig.sessions)
     async with rig.sessions() as db:
         row = await db.get(Call, call_id)
     assert row is not None and row.queue == "city_issues" and row.outcome == "in_progress"
     assert row.ivr_path[-1]["step_id"] == "problem_roads"
     gateway.finish(call_id, QueueOutcome.ABANDONED)
     await call
+    await record_call_history(rig.bus, rig.sessions)
     async with rig.sessions() as db:
         row = await db.get(Call, call_id)
     assert row is not None and row.outcome == "abandoned" and row.ended_at is not None

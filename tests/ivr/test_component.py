@@ -16,6 +16,7 @@ from ivr.versions import VersionInfo
 from kck.clock import ManualClock
 from kck.db import Call
 from kck.services import Services
+from tests.call_history import record_call_history
 from tests.ivr.support import SHIPPED, local
 
 SPEED = 50.0
@@ -87,6 +88,7 @@ async def test_simulated_call_reports_a_problem_through_the_real_fastagi_server(
         )
         outcome = await asyncio.wait_for(call, 30)
     assert outcome.result in (CallResult.FALLBACK_QUEUE, CallResult.ENDED_BY_CONTROLLER), outcome
+    await record_call_history(services.bus, services.sessions)  # the router's writer, here
     async with services.sessions() as db:
         [row] = (await db.scalars(select(Call))).all()
     assert row.caller_number == "+48600123456"
@@ -102,6 +104,7 @@ async def test_simulated_caller_hanging_up_in_the_menu_is_recorded(
         outcome = await asyncio.wait_for(pbx.place_call(CallerScript(patience=4.0)), 30)
     assert outcome.result is CallResult.CALLER_HUNG_UP
     for _ in range(50):
+        await record_call_history(services.bus, services.sessions)  # the router's writer, here
         async with services.sessions() as db:
             row = (await db.scalars(select(Call))).first()
         if row is not None and row.outcome != "in_progress":

@@ -10,10 +10,12 @@ import redis.asyncio as aioredis
 from ivr.agi_route import create_ivr_route
 from ivr.router_gateway import RouterQueueGateway
 from ivr.versions import MenuLibrary
+from kck.bus import EventBus
 from kck.clock import ManualClock
 from kck.db import Call, create_engine, session_factory
 from queues.config import load_routing_config
 from queues.router import Router
+from tests.call_history import record_call_history
 from tests.ivr.agi_double import PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
 
@@ -36,7 +38,7 @@ async def test_greenery_report_is_matched_to_the_greenery_agent_and_dialled(
         route = create_ivr_route(
             library,
             RouterQueueGateway(router),
-            sessions,
+            EventBus(redis, "rg"),
             clock=clock,
             sounds_dir=tmp_path / "sounds",
             recordings_dir=tmp_path / "rec",
@@ -47,6 +49,7 @@ async def test_greenery_report_is_matched_to_the_greenery_agent_and_dialled(
         [dial] = session.sent("EXEC Dial")
         assert "104" in dial  # mwojcik's phone
         assert session.variables["KCK_IVR_OUTCOME"] == "queued_answered"
+        await record_call_history(EventBus(redis, "rg"), sessions, router.config)
         async with sessions() as db:
             row = await db.get(Call, session.variables["KCK_CALL_ID"])
         assert row is not None and row.queue == "city_issues" and row.skills == {"greenery": 1}
@@ -73,7 +76,7 @@ async def _callback_call(
         route = create_ivr_route(
             library,
             RouterQueueGateway(router),
-            sessions,
+            EventBus(redis, prefix),
             clock=clock,
             sounds_dir=tmp_path / "s",
             recordings_dir=tmp_path / "r",
@@ -81,6 +84,7 @@ async def _callback_call(
         )
         session = ScriptedAGISession(["1", "1", "1"])
         await route(session)
+        await record_call_history(EventBus(redis, prefix), sessions, router.config)
         async with sessions() as db:
             row = await db.get(Call, session.variables["KCK_CALL_ID"])
         return session, row

@@ -185,3 +185,26 @@ async def test_two_processes_reloading_the_same_change_make_one_version(
     results = await asyncio.gather(first.reload(by="watch"), second.reload(by="watch"))
     assert sorted(r.changed for r in results) == [False, True]
     assert [v.id for v in await first.versions()] == [2, 1]
+
+
+async def test_calls_arriving_together_after_a_start_share_one_validation_of_the_menu(
+    sessions, redis, menus
+) -> None:  # type: ignore[no-untyped-def]
+    await library(sessions, redis, menus).reload(by="cli")
+    fresh = library(sessions, redis, menus)  # another process: nothing cached yet
+    validations = 0
+    validate = fresh._validate
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal validations
+        validations += 1
+        return await validate(*args, **kwargs)
+
+    fresh._validate = counted  # type: ignore[method-assign]
+    hung_up = asyncio.create_task(fresh.live())  # a caller who hangs up while it loads
+    calls = [asyncio.create_task(fresh.live()) for _ in range(10)]
+    await asyncio.sleep(0)
+    hung_up.cancel()
+    loaded = await asyncio.gather(*calls)
+    assert {menu.version_id for menu in loaded} == {1} and validations == 1
+    assert (await fresh.live()) is loaded[0] and validations == 1

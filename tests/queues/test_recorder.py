@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kck.bus import BusEvent
+from kck.bus import BusEvent, EventBus
+from kck.call_events import CALL_ARRIVED, CALL_PROGRESS, CALLS_STREAM, CallArrived, CallProgress
 from kck.clock import ManualClock
 from kck.db import session_factory
 from kck.db.models import AgentStateLog, Call, User
-from queues.model import EndCause
+from queues.model import EndCause, RoutingRequest
 from queues.recorder import QueueRecorder
 from queues.router import Router
+from tests.call_history import record_call_history
 from tests.queues.conftest import request
 
 
@@ -83,3 +86,112 @@ async def test_abandoned_call_is_recorded_with_its_cause(
             assert call.hangup_cause == "caller_hangup" and call.agent_id is None
     finally:
         await engine.dispose()
+
+
+def arrival(req: RoutingRequest, clock: ManualClock) -> CallArrived:
+    return CallArrived(
+        call_id=req.call_id,
+        uniqueid=req.uniqueid,
+        channel=req.channel,
+        caller_number=req.caller,
+        caller_name=None,
+        dialled_number="+48126165555",
+        language="pl",
+        arrived_at=clock.now(),
+        menu_version="v3@test",
+    )
+
+
+def handover(req: RoutingRequest) -> CallProgress:
+    return CallProgress(
+        req.call_id,
+        req.uniqueid,
+        {"ivr_path": [{"step_id": "problem_roads"}], "queue": "city", "skills": dict(req.skills)},
+    )
+
+
+async def test_ivr_and_router_events_on_one_stream_make_one_complete_row_in_one_batch(
+    router: Router, clock: ManualClock, redis: aioredis.Redis, engine: AsyncEngine
+) -> None:
+    bus = EventBus(redis, "t")
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    await bus.publish(CALLS_STREAM, CALL_ARRIVED, arrival(req, clock).as_data())
+    clock.advance(20)
+    await bus.publish(CALLS_STREAM, CALL_PROGRESS, handover(req).as_data())
+    offer = await router.enqueue(req)
+    assert offer is not None
+    clock.advance(4)
+    await router.offer_answered(offer.offer_id)
+    clock.advance(60)
+    await router.call_ended(req.call_id, EndCause.COMPLETED)
+    sessions = session_factory(engine)
+    written = await record_call_history(bus, sessions, router.config)
+    assert written >= 8  # arrival, hand-over, queued, answered, ended, 4 agent states
+    async with sessions() as session:
+        call = await session.get(Call, req.call_id)
+        assert call is not None and call.outcome == "answered"
+        assert call.menu_version == "v3@test" and call.ivr_path == [{"step_id": "problem_roads"}]
+        assert call.dialled_number == "+48126165555" and call.queue == "city"
+        assert call.answered_at is not None and call.ended_at is not None
+
+
+async def test_the_ivrs_late_view_of_an_abandon_never_overrides_the_routers_answered(
+    router: Router, clock: ManualClock, redis: aioredis.Redis, engine: AsyncEngine
+) -> None:
+    bus = EventBus(redis, "t")
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    await bus.publish(CALLS_STREAM, CALL_ARRIVED, arrival(req, clock).as_data())
+    offer = await router.enqueue(req)
+    assert offer is not None
+    await router.offer_answered(offer.offer_id)
+    clock.advance(30)
+    await router.call_ended(req.call_id, EndCause.COMPLETED)
+    late = CallProgress(
+        req.call_id, req.uniqueid, {}, {"outcome": "abandoned", "ended_at": clock.now()}
+    )
+    await bus.publish(CALLS_STREAM, CALL_PROGRESS, late.as_data())
+    sessions = session_factory(engine)
+    await record_call_history(bus, sessions, router.config)
+    async with sessions() as session:
+        call = await session.get(Call, req.call_id)
+        assert call is not None and call.outcome == "answered"
+
+
+async def test_a_call_that_left_the_queue_and_ended_in_voicemail_keeps_the_ivrs_outcome(
+    router: Router, clock: ManualClock, redis: aioredis.Redis, engine: AsyncEngine
+) -> None:
+    bus = EventBus(redis, "t")
+    req = request(clock, {"roads": 1})
+    await bus.publish(CALLS_STREAM, CALL_ARRIVED, arrival(req, clock).as_data())
+    await router.enqueue(req)
+    clock.advance(10)
+    await router.call_ended(req.call_id, EndCause.CALLER_HANGUP)  # left the wait
+    final = CallProgress(
+        req.call_id, req.uniqueid, {"outcome": "voicemail", "ended_at": clock.now()}
+    )
+    await bus.publish(CALLS_STREAM, CALL_PROGRESS, final.as_data())
+    sessions = session_factory(engine)
+    await record_call_history(bus, sessions, router.config)
+    async with sessions() as session:
+        call = await session.get(Call, req.call_id)
+        assert call is not None and call.outcome == "voicemail" and call.ended_at == clock.now()
+
+
+async def test_a_rolled_back_batch_does_not_leave_a_users_id_behind(
+    router: Router, clock: ManualClock, redis: aioredis.Redis, engine: AsyncEngine
+) -> None:
+    sessions = session_factory(engine)
+    recorder = QueueRecorder(sessions, router.config)
+    state = {"agent": "ala", "state": "available", "since": clock.now().isoformat()}
+    broken = BusEvent("t:stream:queues", "2-0", "call_ended", {"call_id": "x"})  # no outcome
+    with pytest.raises(KeyError):
+        await recorder.handle_batch(
+            [BusEvent("t:stream:queues", "1-0", "agent_state", state), broken]
+        )
+    await recorder.handle(BusEvent("t:stream:queues", "3-0", "agent_state", state))
+    async with sessions() as session:
+        [row] = (await session.scalars(select(AgentStateLog))).all()
+        user = await session.get(User, row.agent_id)
+        assert user is not None and user.username == "ala"

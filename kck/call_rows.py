@@ -1,0 +1,156 @@
+"""Writing call rows from events: one cached statement per event shape, executed in call order.
+
+The call-history writer turns each event into `RowWrite`s (a statement built once per shape, and
+its parameters), then runs a batch of them with as few round trips as the order allows:
+a call's writes keep their stream order, writes of different calls commute, so the batch runs
+in generations (each call's first write, then each call's second...) and within a generation
+every statement runs once as an executemany.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import String, bindparam, func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kck.call_events import decode_times
+from kck.db.models import Call, CallOutcome
+
+
+@dataclass(frozen=True)
+class RowWrite:
+    """One statement to run for one event; `order_key` names what its order matters for."""
+
+    order_key: Hashable
+    statement: Any
+    params: dict[str, Any]
+
+
+def upsert_write(
+    dialect: str,
+    call_id: str,
+    changes: Mapping[str, Any],
+    *,
+    if_new: Mapping[str, Any] | None = None,
+    keep: Iterable[str] = (),
+) -> RowWrite:
+    """Set `changes` on the call's row, creating it (with `if_new`) if absent.
+
+    A row normally exists (the arrival is first in the stream); it may not when an event was
+    lost or the call never went through our IVR: the record is never lost. Columns in `keep`
+    are only filled in where the row has none yet (NULL or empty).
+    """
+    row: dict[str, Any] = {"uniqueid": call_id, "outcome": CallOutcome.IN_PROGRESS.value}
+    row.update(if_new or {})
+    row.update(changes)
+    row["id"] = call_id
+    statement = _upsert_statement(dialect, tuple(row), tuple(changes), tuple(keep))
+    return RowWrite(("call", call_id), statement, row)
+
+
+@lru_cache(maxsize=256)
+def _upsert_statement(
+    dialect: str, columns: tuple[str, ...], changed: tuple[str, ...], kept: tuple[str, ...]
+) -> Any:
+    """INSERT ... ON CONFLICT (id) DO UPDATE, built once per shape and bound per event.
+
+    Building a statement costs far more than executing a cached one; an event type always has
+    the same shape, so a writer builds a handful of these in its life.
+    """
+    if dialect == "postgresql":
+        statement: Any = postgresql_insert(Call)
+    elif dialect == "sqlite":
+        statement = sqlite_insert(Call)
+    else:
+        raise NotImplementedError(f"call history needs SQLite or PostgreSQL, not {dialect!r}")
+    # column defaults (JSON lists, arrival time) apply to an inserted row as with any INSERT
+    statement = statement.values({name: bindparam(name) for name in columns})
+    excluded = statement.excluded
+    updates: dict[str, Any] = {name: excluded[name] for name in changed}
+    for name in kept:
+        existing: Any = getattr(Call, name)
+        if isinstance(existing.type, String):
+            existing = func.nullif(existing, "")  # a stub row's empty uniqueid is "none"
+        updates[name] = func.coalesce(existing, excluded[name])
+    if not updates:
+        return statement.on_conflict_do_nothing(index_elements=[Call.id])
+    return statement.on_conflict_do_update(index_elements=[Call.id], set_=updates)
+
+
+_ARRIVAL_COLUMNS = (
+    "uniqueid",
+    "channel",
+    "caller_number",
+    "caller_name",
+    "dialled_number",
+    "language",
+    "menu_version",
+)
+
+# an abandon the IVR saw in the wait applies only while nobody has said how the call ended
+_ABANDON_IF_IN_PROGRESS = (
+    update(Call)
+    .where(Call.id == bindparam("row_id"), Call.outcome == CallOutcome.IN_PROGRESS.value)
+    .values(outcome=bindparam("ended_outcome"), ended_at=bindparam("ended_time"))
+)
+
+
+def call_arrived_writes(dialect: str, data: dict[str, Any]) -> list[RowWrite]:
+    """Insert the row; if an event about the call created it first, fill in what it lacks."""
+    values = decode_times(data)
+    arrival = {name: values.get(name) for name in _ARRIVAL_COLUMNS}
+    changes = {"arrived_at": values["arrived_at"]}
+    call_id = str(values["call_id"])
+    return [upsert_write(dialect, call_id, changes, if_new=arrival, keep=_ARRIVAL_COLUMNS)]
+
+
+def call_progress_writes(dialect: str, data: dict[str, Any]) -> list[RowWrite]:
+    """Set the IVR's columns and, when the call ended in the IVR, its outcome.
+
+    An abandon the IVR saw in the wait (`ended`) applies only while the row is still in
+    progress: the router's `call_ended`, earlier in the stream, has the last word on a queued call.
+    """
+    call_id = str(data["call_id"])
+    values = decode_times(dict(data.get("values") or {}))
+    ended = decode_times(dict(data.get("ended") or {}))
+    if_new = {"uniqueid": str(data.get("uniqueid") or "")}  # "" = unknown until the arrival
+    writes = [upsert_write(dialect, call_id, values, if_new=if_new)]
+    if ended:
+        params = {
+            "row_id": call_id,
+            "ended_outcome": str(ended["outcome"]),
+            "ended_time": ended["ended_at"],
+        }
+        writes.append(RowWrite(("call", call_id), _ABANDON_IF_IN_PROGRESS, params))
+    return writes
+
+
+async def execute_in_call_order(session: AsyncSession, writes: Iterable[RowWrite]) -> int:
+    """Run the writes keeping each `order_key`'s order; returns the number of round trips.
+
+    Generation n holds each key's n-th write; a generation's writes run grouped by statement
+    (one executemany each, in first-seen order), so a batch of events costs a few round trips
+    instead of one per event.
+    """
+    generations: list[dict[int, tuple[Any, list[dict[str, Any]]]]] = []
+    seen: dict[Hashable, int] = {}
+    for write in writes:
+        n = seen.get(write.order_key, 0)
+        seen[write.order_key] = n + 1
+        if n == len(generations):
+            generations.append({})
+        group = generations[n].setdefault(id(write.statement), (write.statement, []))
+        group[1].append(write.params)
+    trips = 0
+    connection = await session.connection()  # Core executemany, not the ORM's bulk operations
+    for generation in generations:
+        for statement, params in generation.values():
+            await connection.execute(statement, params)
+            trips += 1
+    return trips
