@@ -15,11 +15,13 @@ from aiohttp import web
 from agentdesk.accounts import DemoAccount, create_demo_accounts
 from agentdesk.app import DeskParts, create_app
 from agentdesk.board import RouterStateWriter, register_board_routes
+from agentdesk.board.routes import feed_key
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
 from kb import KnowledgeBase, load_polish_analyzer
+from kck.heap import freeze_warmed_up
 from kck.services import Services
 from queues.config import load_routing_config
 from queues.router import Router
@@ -82,7 +84,7 @@ class WebComponent:
 
     async def start(self) -> None:
         # The Polish stemmer takes seconds to load: load it now, not on the first screen-pop.
-        self._warm_up = asyncio.create_task(load_polish_analyzer(), name="kb analyzer warm-up")
+        self._warm_up = asyncio.create_task(_warm_up_analyzer(), name="kb analyzer warm-up")
         router = await self.router()
         self.app = create_app(self.services, self._health, self.desk_parts(router))
         register_board_routes(self.app, RouterStateWriter(router))
@@ -117,11 +119,19 @@ class WebComponent:
             self._runner = None
 
     def health(self) -> dict[str, Any]:
-        return {"up": self._runner is not None, "url": self.url}
+        health: dict[str, Any] = {"up": self._runner is not None, "url": self.url}
+        if self.app is not None and feed_key in self.app:
+            health["board"] = self.app[feed_key].health()  # open boards, pause between recounts
+        return health
 
     @property
     def url(self) -> str:
         return f"http://{self.services.settings.http.host}:{self.port}/"
+
+
+async def _warm_up_analyzer() -> None:
+    await load_polish_analyzer()
+    freeze_warmed_up()  # its ≈1.2 million objects live as long as the process
 
 
 async def create_web_component(services: Services) -> WebComponent:

@@ -168,8 +168,8 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
     from kck.call_events import CALLS_STREAM
     from kck.clock import ManualClock
     from kck.db import Call, create_engine, session_factory, upgrade
+    from kck.heap import freeze_start_up
     from kck.redis_server import PrivateRedis, connect
-    from kck.runtime import freeze_startup_heap
     from queues.config import RoutingConfig
     from queues.recorder import QueueRecorder
 
@@ -238,7 +238,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
             )
         return int(count or 0)
 
-    freeze_startup_heap()  # as `kck serve` does once it has started
+    freeze_start_up()  # as `kck serve` does once it has started
     try:
         yield route, unrecorded, drain, rows_queued
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import logging
 import signal
@@ -16,6 +15,7 @@ from kck.bus import EventBus
 from kck.clock import SystemClock
 from kck.config_files import require_config_files
 from kck.db import create_engine, require_current_schema, session_factory, upgrade
+from kck.heap import freeze_start_up
 from kck.redis_server import PrivateRedis, connect
 from kck.services import Services
 from kck.settings import Settings
@@ -44,17 +44,6 @@ COMPONENT_FACTORIES: tuple[str, ...] = (
     "agentdesk.component:create_web_component",
 )
 DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("kck.demo:create_demo_component",)
-
-
-def freeze_startup_heap() -> None:
-    """Take what start-up loaded (modules, settings, menus, compiled SQL) out of the collector.
-
-    These objects live as long as the process; left in the collector's generations, every full
-    collection walks all of them (~150,000) while calls are served: tens of ms a few times a
-    minute, on the event loop. Frozen, a collection costs what the calls allocated.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 @dataclass
@@ -133,7 +122,7 @@ class Runtime:
         except BaseException:
             await self.stop()
             raise
-        freeze_startup_heap()
+        freeze_start_up()
         return self.services
 
     async def stop(self) -> None:
