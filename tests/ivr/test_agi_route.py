@@ -220,3 +220,33 @@ async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig
     async with rig.sessions() as db:
         row = await db.get(Call, call_id)
     assert row is not None and row.outcome == "abandoned" and row.ended_at is not None
+
+
+async def test_the_calls_changes_reach_the_stream_in_the_order_they_happened(rig: Rig) -> None:
+    session = ScriptedAGISession(["1", "5", "2"])
+    await rig.route()(session)  # returns once its changes are on the stream
+    entries = await rig.redis.xrange(rig.bus.key("queues"))
+    kinds = [fields[b"type"].decode() for _id, fields in entries]
+    assert kinds == ["call_arrived", "call_progress"]  # arrival, then the hand-over
+
+
+async def test_a_call_is_served_when_its_history_cannot_be_published(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = EventBus(
+        aioredis.Redis(unix_socket_path=str(rig.recordings / "no-redis.sock")), "t"
+    )
+    route = create_ivr_route(
+        rig.library,
+        DialplanQueueGateway(rig.bus),
+        unreachable,
+        clock=rig.clock,
+        sounds_dir=rig.sounds,
+        recordings_dir=rig.recordings,
+        hangup_errors=(PeerHungUp,),
+    )
+    session = ScriptedAGISession(["1", "5", "2"])
+    await route(session)
+    assert session.variables[OUTCOME_VARIABLE] == "queued_dialplan"
+    assert session.variables["KCK_QUEUE"] == "city_issues"
+    assert "could not record call_arrived" in caplog.text
