@@ -129,8 +129,8 @@ class Router:
     ) -> Offer | None:
         """Put a call in its queue; returns the offer when an agent was free at once.
 
-        `held_by_waiter`: a waiting loop holds the caller (`wait_in_queue` sets it and renews a
-        heartbeat; without one the call is not offered). `callback_number`: the call joins as a
+        `held_by_waiter`: a waiting loop holds the caller (its first heartbeat is set here,
+        `wait_in_queue` renews it; without one the call is not offered). `callback_number`: the call joins as a
         callback request (nobody on the line; an agent is offered a callback)."""
         queue = self.config.queue(request.queue)
         for skill in request.skills:

@@ -163,7 +163,7 @@ async def _run(w: _Waiting) -> QueueResult:
     clock = w.router.clock
     # Asterisk's own queue sounds and SAY NUMBER follow the channel's language: make it the call's
     await w.session.set_variable("CHANNEL(language)", w.request.language)
-    await w.router.keep_waiter_alive(w.call_id)
+    # enqueue renews the waiter's heartbeat itself (`held_by_waiter`): one round trip
     offer = await w.router.enqueue(w.request, held_by_waiter=True)
     started = clock.monotonic()
     next_announce = started + queue.announce_every_s

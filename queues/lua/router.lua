@@ -490,6 +490,8 @@ if OP == 'enqueue' then
     state = 'waiting', kind = 'inbound', attempts = 0, head = 0,
     score = fmt(-prio * BAND + NOW), needw = A[13] or '0', cbnum = A[14] or ''}
   if c.cbnum ~= '' then c.kind = 'callback' end
+  -- the waiting loop's first heartbeat comes with the call (one round trip, not two)
+  if c.needw == '1' then redis.call('SET', Q .. 'waiter:' .. id, '1', 'EX', 15) end
   local flat = {}
   for f, v in pairs(c) do
     if f ~= 'id' then flat[#flat + 1] = f; flat[#flat + 1] = v end

@@ -67,6 +67,7 @@ async def _call_waiting_for_a_dead_waiting_loop(
     """A taxes call, escalated to level 1, that was not offered while its loop was gone."""
     req = request(clock, {"taxes": 1})
     assert await router.enqueue(req, held_by_waiter=True) is None
+    await redis.delete(router.store.key("waiter", req.call_id))  # the loop died at once
     clock.advance(31)
     await router.tick()
     return req.call_id

@@ -416,3 +416,13 @@ async def test_hot_desk_login_dials_and_watches_the_phone_the_agent_sits_at(
     assert await router.enqueue(request(clock, {"taxes": 1})) is None
     offers = await router.device_state("PJSIP/120", "NOT_INUSE")
     assert [(o.dial, o.extension) for o in offers] == [("PJSIP/120", "120")]
+
+
+async def test_a_call_held_by_a_waiting_loop_joins_with_its_first_heartbeat(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req, held_by_waiter=True)  # no keep_waiter_alive before
+    assert offer is not None and offer.agent == "ala"
+    assert 0 < await redis.ttl(f"t:q:waiter:{req.call_id}") <= 15
