@@ -28,6 +28,14 @@ async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[s
                 return message
 
 
+async def available_desk(client: Client, token: str) -> Any:
+    """The signed-in agent is available, their desk socket open and ready for pops."""
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    return ws
+
+
 async def test_agent_goes_available_then_pauses_with_a_reason(
     world: DeskWorld, client: Client
 ) -> None:
@@ -146,9 +154,7 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
         },
     )
     assert status == 201
-    await post(client, token, "/api/desk/state", {"state": "available"})
-    ws = await client.ws_connect("/desk/ws")
-    await ws.send_json({"type": "ready"})
+    ws = await available_desk(client, token)
     await next_message(ws, "state")
     call_id = await world.store_call(caller)
     await world.offer("anowak", call_id, routing_request(call_id, caller))
@@ -182,9 +188,7 @@ async def test_withheld_caller_is_shown_as_withheld_with_no_history(
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
     await world.store_call(None, outcome="answered")
-    await post(client, token, "/api/desk/state", {"state": "available"})
-    ws = await client.ws_connect("/desk/ws")
-    await ws.send_json({"type": "ready"})
+    ws = await available_desk(client, token)
     call_id = await world.store_call(None)
     await world.offer("anowak", call_id, routing_request(call_id, None))
     pop = (await next_message(ws, "pop"))["data"]
@@ -198,9 +202,7 @@ async def test_pop_names_the_queue_in_the_agents_language(world: DeskWorld, clie
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
     client.session.cookie_jar.update_cookies({"kck_lang": "en"})
-    await post(client, token, "/api/desk/state", {"state": "available"})
-    ws = await client.ws_connect("/desk/ws")
-    await ws.send_json({"type": "ready"})
+    ws = await available_desk(client, token)
     await world.offer("anowak", await world.store_call(), queue="long_wrap_up")
     pop = (await next_message(ws, "pop"))["data"]
     assert (pop["queue"], pop["queue_name"]) == ("long_wrap_up", "City greenery")
@@ -229,9 +231,7 @@ async def test_call_goes_through_on_call_and_wrap_up_back_to_available_by_itself
 ) -> None:
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
-    await post(client, token, "/api/desk/state", {"state": "available"})
-    ws = await client.ws_connect("/desk/ws")
-    await ws.send_json({"type": "ready"})
+    ws = await available_desk(client, token)
     await next_message(ws, "state")
     call_id = await world.store_call()
     offer = await world.offer("anowak", call_id)
@@ -273,9 +273,7 @@ async def test_wrap_up_state_says_when_the_router_ends_it_live_after_a_reload_an
 ) -> None:
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
-    await post(client, token, "/api/desk/state", {"state": "available"})
-    ws = await client.ws_connect("/desk/ws")
-    await ws.send_json({"type": "ready"})
+    ws = await available_desk(client, token)
     call_id = await world.store_call()
     offer = await world.offer("anowak", call_id, queue="long_wrap_up")  # wrap-up 300 s
     await world.answer(offer)
@@ -309,9 +307,7 @@ async def test_outcome_ticket_created_needs_a_ticket_and_save_and_available_ends
 ) -> None:
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
-    await post(client, token, "/api/desk/state", {"state": "available"})
-    ws = await client.ws_connect("/desk/ws")
-    await ws.send_json({"type": "ready"})
+    ws = await available_desk(client, token)
     call_id = await world.store_call()
     offer = await world.offer("anowak", call_id, queue="long_wrap_up")
     await next_message(ws, "pop")
@@ -352,9 +348,7 @@ async def test_outcome_ticket_created_needs_a_ticket_and_save_and_available_ends
 async def test_missed_offer_is_withdrawn_from_the_desk(world: DeskWorld, client: Client) -> None:
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
-    await post(client, token, "/api/desk/state", {"state": "available"})
-    ws = await client.ws_connect("/desk/ws")
-    await ws.send_json({"type": "ready"})
+    ws = await available_desk(client, token)
     offer = await world.offer("anowak", await world.store_call())
     await next_message(ws, "pop")
     await world.ring_out(offer)

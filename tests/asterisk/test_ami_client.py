@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import random
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -25,6 +25,7 @@ from asterisk.ami import (
 )
 from asterisk.ami.events import AMIEvent, DeviceStateChange, Hangup, Newchannel
 from tests.asterisk.ami_peer import ScriptedAMIPeer
+from tests.polling import until
 
 CHANNEL = {
     "Channel": "PJSIP/sipp-00000012",
@@ -62,13 +63,6 @@ def make_client(peer: ScriptedAMIPeer, **overrides: object) -> AMIClient:
     }
     options.update(overrides)
     return AMIClient(**options)  # type: ignore[arg-type]
-
-
-async def until(condition: Callable[[], bool], limit: float = 5.0) -> None:
-    """Poll a state the client exposes only as values (health counters, state)."""
-    async with asyncio.timeout(limit):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 async def test_login_is_followed_by_a_resync_handed_to_reconcilers(

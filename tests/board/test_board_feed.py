@@ -9,6 +9,7 @@ from agentdesk.board.feed import BoardFeed
 from kck.clock import ManualClock
 from kck.services import Services
 from tests.board.conftest import MORNING
+from tests.polling import until
 
 
 class SlowCount:
@@ -22,14 +23,6 @@ class SlowCount:
         self.calls += 1
         await asyncio.sleep(self.seconds)
         return {"total": {}, "queues": [], "agents": []}
-
-
-async def until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("not reached in time")
 
 
 async def test_events_with_no_board_open_cost_no_recount(services: Services) -> None:

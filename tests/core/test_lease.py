@@ -7,6 +7,7 @@ import asyncio
 import redis.asyncio as aioredis
 
 from kck.lease import RedisLease, run_as_leaseholder
+from tests.polling import until
 
 
 class Job:
@@ -28,14 +29,6 @@ class Job:
                 self.running.discard(holder)
 
         return run
-
-
-async def until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def test_only_one_holder_runs_the_job_and_the_other_takes_over_when_it_stops(
