@@ -56,7 +56,6 @@ templates_key = web.AppKey("templates", jinja2.Environment)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
-SHIPPED_UNITS = Path(__file__).resolve().parents[1] / "config" / "units.yaml"
 
 TICKET_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 
@@ -74,8 +73,8 @@ class DeskParts:
 
 
 def units_file(services: Services) -> Path:
-    configured = services.settings.config_dir / "units.yaml"
-    return configured if configured.exists() else SHIPPED_UNITS
+    """The installation's units.yaml (`kck serve` refuses to start without it)."""
+    return services.settings.config_dir / "units.yaml"
 
 
 def create_app(

@@ -29,12 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 import redis.asyncio as aioredis  # noqa: E402
 
-from agentdesk.app import SHIPPED_UNITS, DeskParts, create_app  # noqa: E402
+from agentdesk.app import DeskParts, create_app  # noqa: E402
 from agentdesk.kb_adapter import KbKnowledge  # noqa: E402
 from agentdesk.router_backend import RouterDeskBackend  # noqa: E402
 from agentdesk.tickets.units import load_units  # noqa: E402
 from kb import KnowledgeBase, import_folder, load_polish_analyzer  # noqa: E402
 from kck.bus import EventBus  # noqa: E402
+from kck.config_files import SHIPPED_CONFIG  # noqa: E402
 from kck.db import create_engine, session_factory, upgrade  # noqa: E402
 from kck.db.models import Call  # noqa: E402
 from kck.services import Services  # noqa: E402
@@ -78,7 +79,7 @@ async def run(offers: int, folder: Path) -> dict[str, object]:
             DeskParts(
                 RouterDeskBackend(router, services.clock),
                 KbKnowledge(kb),
-                load_units(SHIPPED_UNITS),
+                load_units(SHIPPED_CONFIG / "units.yaml"),
             ),
         )
         from agentdesk.accounts import Accounts

@@ -37,6 +37,7 @@ REQUIRED_FILES: tuple[RequiredFile, ...] = (
     RequiredFile("config", "skills.yaml", "skills"),
     RequiredFile("config", "queues.yaml", "queues and their service levels"),
     RequiredFile("config", "agents.yaml", "agents and their skills"),
+    RequiredFile("config", "units.yaml", "the city units tickets are forwarded to"),
     RequiredFile("menus", "main.yaml", "the IVR menu"),
 )
 

@@ -18,13 +18,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from agentdesk.accounts import Accounts
-from agentdesk.app import SHIPPED_UNITS, DeskParts, create_app
+from agentdesk.app import DeskParts, create_app
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.ports import Offer
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.tickets.units import load_units
 from kb import KnowledgeBase, load_polish_analyzer, read_folder
 from kck.clock import Clock, ManualClock
+from kck.config_files import SHIPPED_CONFIG
 from kck.db import create_engine, upgrade
 from kck.db.models import Call, Role
 from kck.services import Services
@@ -239,7 +240,7 @@ async def world(services: Services, desk_clock: Clock) -> AsyncIterator[DeskWorl
     parts = DeskParts(
         backend=backend,
         knowledge=KbKnowledge(KnowledgeBase(services.engine, await load_polish_analyzer())),
-        units=load_units(SHIPPED_UNITS),
+        units=load_units(SHIPPED_CONFIG / "units.yaml"),
     )
     app = create_app(services, lambda: {"mode": "test", "parts": {"web": {"up": True}}}, parts)
     try:

@@ -285,12 +285,13 @@ async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
 
 
 def _same_parts(world: DeskWorld):  # type: ignore[no-untyped-def]
-    from agentdesk.app import SHIPPED_UNITS, DeskParts
+    from agentdesk.app import DeskParts
     from agentdesk.keys import knowledge_key
     from agentdesk.tickets.units import load_units
+    from kck.config_files import SHIPPED_CONFIG
 
     return DeskParts(
         backend=world.backend,
         knowledge=world.app[knowledge_key],
-        units=load_units(SHIPPED_UNITS),
+        units=load_units(SHIPPED_CONFIG / "units.yaml"),
     )

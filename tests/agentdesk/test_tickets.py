@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agentdesk.app import SHIPPED_UNITS
 from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
 from agentdesk.tickets.models import Ticket
 from agentdesk.tickets.store import TicketStore
 from agentdesk.tickets.units import UnitsFileError, load_units
+from kck.config_files import SHIPPED_CONFIG
 from kck.db import session_factory
 from kck.db.models import Call
 from tests.agentdesk.conftest import Client, DeskWorld, sign_in
 
-UNITS = load_units(SHIPPED_UNITS)
+UNITS = load_units(SHIPPED_CONFIG / "units.yaml")
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
