@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERSION_CHANNEL = "ivr"
+# A node keeps the live menu version it knows for this long without asking Redis on every call;
+# a change made on any node is broadcast on VERSION_CHANNEL and taken at once by the others.
+# Without the broadcast (e.g. `kck ivr reload` from a shell) every node has it within this time.
+LIVE_VERSION_CACHE_S = 2.0
 
 
 class _RuntimeGateway:
@@ -71,6 +75,7 @@ class IVRComponent:
             key_prefix=settings.redis.key_prefix,
             clock=services.clock,
             on_change=self._announce,
+            live_cache_s=LIVE_VERSION_CACHE_S,
         )
         self.gateway = _RuntimeGateway(self, DialplanQueueGateway(services.bus))
         self.speech: IntentRecogniser | None = installed_recogniser()
@@ -90,6 +95,7 @@ class IVRComponent:
         self.reloads = 0
         self._runtime: Runtime | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._server: Any = None
 
@@ -117,6 +123,7 @@ class IVRComponent:
             # plain queue answers. The editors see the errors in the log and in `kck ivr versions`.
             self.last_rejection = str(exc)
             log.error("%s", exc)
+        self._listener = asyncio.create_task(self._follow_versions(), name="ivr-version-follow")
         if self.watch:
             self._stop.clear()
             self._watcher = asyncio.create_task(self._watch(), name="ivr-menu-watch")
@@ -126,8 +133,27 @@ class IVRComponent:
             self._server = fastagi_server_from_settings(self.services.settings.agi, self.routes)
             await self._server.start()
 
+    async def _follow_versions(self) -> None:
+        """Take a version another node made live at once (not after `LIVE_VERSION_CACHE_S`)."""
+        while True:
+            try:
+                async for event_type, data in self.services.bus.listen(VERSION_CHANNEL):
+                    if event_type == "menu_version" and isinstance(data.get("id"), int):
+                        self.library.live_changed(data["id"])
+                        self.live_label = str(data.get("label") or self.live_label)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away: the cache still expires, calls read Redis again
+                log.warning("menu version listener lost; retrying", exc_info=True)
+                await asyncio.sleep(1)
+
     async def stop(self) -> None:
         self._stop.set()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,7 +129,13 @@ class MenuLibrary:
         key_prefix: str = "kck",
         clock: Clock | None = None,
         on_change: Callable[[VersionInfo], Any] | None = None,
+        live_cache_s: float = 0.0,
     ) -> None:
+        """`live_cache_s`: how long this process may keep using the live version id it read
+        without asking Redis again (0: every call asks). A process that is told of a change
+        (`live_changed`, the IVR component's broadcast listener) switches at once."""
+        self.live_cache_s = live_cache_s
+        self._live_seen: tuple[int, float] | None = None  # (version id, time.monotonic())
         self.sessions = sessions
         self.redis = redis
         self.menus_dir = menus_dir
@@ -144,8 +151,13 @@ class MenuLibrary:
 
     # ---- reading --------------------------------------------------------------------------
     async def live_id(self) -> int | None:
+        if self._live_seen is not None and self.live_cache_s > 0:
+            version_id, seen_at = self._live_seen
+            if time.monotonic() - seen_at < self.live_cache_s:
+                return version_id
         raw = await self.redis.get(self.live_key)
         if raw is not None:
+            self.live_changed(int(raw))
             return int(raw)
         # Redis lost its data (restart without persistence): the database remembers.
         async with self.sessions() as session:
@@ -158,10 +170,16 @@ class MenuLibrary:
         if row is None:
             return None
         await self.redis.set(self.live_key, row.id, nx=True)
+        self.live_changed(row.id)
         return row.id
 
+    def live_changed(self, version_id: int) -> None:
+        """`version_id` is live now (read from Redis, set here, or announced by another node)."""
+        self._live_seen = (version_id, time.monotonic())
+
     async def live(self) -> LoadedMenu:
-        """The version new calls run on (cached per version; one Redis GET per call)."""
+        """The version new calls run on (cached per version; one Redis GET per call, or per
+        `live_cache_s`)."""
         version_id = await self.live_id()
         if version_id is None:
             raise NoMenuVersion("no menu version is live yet: run `kck ivr reload`")
@@ -278,6 +296,7 @@ class MenuLibrary:
                 log.warning("menu version %s rejected (%d errors)", info.id, info.error_count)
                 raise MenuRejected(info.id, problems.sorted())
             await self.redis.set(self.live_key, info.id)
+            self.live_changed(info.id)
             log.info("menu version %s is live (%s)", info.label, by)
             await self._changed(info)
             return ReloadResult(info, tuple(problems.sorted()), True)
@@ -300,6 +319,7 @@ class MenuLibrary:
                 )
                 info = _info(row)
             await self.redis.set(self.live_key, version_id)
+            self.live_changed(version_id)
             log.info("menu version %s is live again (rollback by %s)", info.label, by)
             await self._changed(info)
             return info

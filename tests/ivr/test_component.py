@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from asterisk.simulator import CallerScript, CallResult, DigitPress, PBXSimulator
-from ivr.component import IVRComponent
-from ivr.versions import VersionInfo
+from ivr.component import VERSION_CHANNEL, IVRComponent
+from ivr.versions import MenuLibrary, VersionInfo
 from kck.clock import ManualClock
 from kck.db import Call
 from kck.services import Services
@@ -73,6 +74,34 @@ async def test_file_change_is_reloaded_and_a_broken_change_is_rejected(
         await asyncio.sleep(0.2)
     assert component.last_rejection is not None and "'welcom'" in component.last_rejection
     assert (await component.library.live()).version_id == 2
+
+
+async def test_a_version_another_node_made_live_is_taken_from_its_broadcast(
+    component: IVRComponent, services: Services, tmp_path: Path
+) -> None:
+    component.library.live_cache_s = 3600  # only the broadcast can make this node switch
+    first = (await component.library.live()).version_id
+    edited = tmp_path / "other-node-menus"  # not the folder this node watches
+    shutil.copytree(component.menus_dir, edited)
+    main = edited / "main.yaml"
+    main.write_text(
+        main.read_text(encoding="utf-8").replace("timeout: 5 ", "timeout: 7 "), encoding="utf-8"
+    )
+    other_node = MenuLibrary(
+        services.sessions,
+        services.redis,
+        menus_dir=edited,
+        key_prefix=services.settings.redis.key_prefix,
+    )
+    result = await other_node.reload(by="web:editor")
+    assert result.version.id != first
+    await services.bus.broadcast(VERSION_CHANNEL, "menu_version", result.version.as_dict())
+    for _ in range(200):
+        if (await component.library.live()).version_id == result.version.id:
+            break
+        await asyncio.sleep(0.02)
+    assert (await component.library.live()).version_id == result.version.id
+    assert component.live_label == result.version.label
 
 
 async def test_simulated_call_reports_a_problem_through_the_real_fastagi_server(

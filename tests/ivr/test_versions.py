@@ -208,3 +208,20 @@ async def test_calls_arriving_together_after_a_start_share_one_validation_of_the
     loaded = await asyncio.gather(*calls)
     assert {menu.version_id for menu in loaded} == {1} and validations == 1
     assert (await fresh.live()) is loaded[0] and validations == 1
+
+
+async def test_a_process_keeping_the_live_version_switches_when_told_or_when_its_cache_ends(
+    sessions, redis, menus
+) -> None:  # type: ignore[no-untyped-def]
+    editor = library(sessions, redis, menus)
+    await editor.reload(by="cli")
+    node = MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="t", live_cache_s=3600)
+    assert (await node.live()).version_id == 1
+    (menus / "main.yaml").write_text(SMALL.replace("Dzień dobry", "Witamy"), encoding="utf-8")
+    await editor.reload(by="web:anna")
+    assert (await node.live()).version_id == 1  # kept: no Redis read per call
+    node.live_changed(2)  # what the broadcast of the change does
+    assert (await node.live()).version_id == 2
+    await editor.rollback(1, by="cli")
+    node.live_cache_s = 0  # as when the kept id has aged
+    assert (await node.live()).version_id == 1
