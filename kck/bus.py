@@ -33,6 +33,25 @@ class BusEvent:
         return _decode(key, raw_id, fields)
 
 
+@dataclass(frozen=True)
+class GroupBacklog:
+    """How far a consumer group is behind its stream.
+
+    `pending`: read but not acknowledged; `unread`: whether newer events wait to be read;
+    `behind_s`: stream time between the oldest event not yet handled and the newest published
+    (stream ids are Redis's milliseconds), 0 when the group is up to date.
+    """
+
+    pending: int
+    unread: bool
+    behind_s: float
+
+
+def _id_ms(raw: Any) -> int:
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return int(text.split("-", 1)[0])
+
+
 class EventBus:
     """Publish/consume typed JSON events; stream and channel names are prefixed per installation."""
 
@@ -57,6 +76,32 @@ class EventBus:
             self.key(stream), fields, maxlen=self.maxlen, approximate=True
         )
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+
+    async def backlog(self, stream: str, group: str) -> GroupBacklog | None:
+        """The group's backlog (None when the stream or the group does not exist yet)."""
+        key = self.key(stream)
+        try:
+            groups: Any = await self.redis.xinfo_groups(key)
+            info: Any = await self.redis.xinfo_stream(key)
+        except ResponseError:
+            return None
+        mine = next((g for g in groups if _text(g.get("name")) == group), None)
+        if mine is None:
+            return None
+        newest = _id_ms(info["last-generated-id"])
+        delivered = _text(mine["last-delivered-id"])
+        unread = delivered != _text(info["last-generated-id"])
+        pending = int(mine.get("pending") or 0)
+        oldest = newest
+        if unread:
+            first: Any = await self.redis.xrange(key, min=f"({delivered}", count=1)
+            if first:
+                oldest = min(oldest, _id_ms(first[0][0]))
+        if pending:
+            summary: Any = await self.redis.xpending(key, group)
+            if summary.get("min"):
+                oldest = min(oldest, _id_ms(summary["min"]))
+        return GroupBacklog(pending, unread, max(0, newest - oldest) / 1000)
 
     async def ensure_group(self, stream: str, group: str, start: str = "$") -> None:
         try:
@@ -221,6 +266,10 @@ class EventBus:
                     )
         finally:
             await pubsub.aclose()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _decode(key: str, raw_id: Any, fields: Mapping[Any, Any]) -> BusEvent:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from kck.bus import GroupBacklog
 from kck.call_events import CALLS_STREAM
 from kck.lease import RedisLease, holder_name, run_as_leaseholder
 from kck.services import Services
@@ -62,8 +63,13 @@ class RouterComponent:
         return metrics_handler(self.stats)
 
     async def metrics_text(self) -> str:
-        """Prometheus text of the queue statistics (the web app's `/metrics` collects it)."""
-        return prometheus_text(await self.stats.snapshot())
+        """Prometheus text of the queue statistics and of the call-history writer's backlog
+        (the web app's `/metrics` collects it)."""
+        text = prometheus_text(await self.stats.snapshot())
+        backlog = await self.services.bus.backlog(CALLS_STREAM, QueueRecorder.GROUP)
+        if backlog is None:
+            return text
+        return text + history_metrics_text(backlog)
 
     def mount(self, app: web.Application) -> None:
         """Add `/metrics` to an aiohttp application."""
@@ -143,6 +149,19 @@ class RouterComponent:
             "ami": self._ami_client() is not None,
             "timer_ticks": self.timer.ticks,
         }
+
+
+def history_metrics_text(backlog: GroupBacklog) -> str:
+    """The writer's backlog as Prometheus gauges: alert when it grows (database down, no
+    leaseholder); the stream keeps ~100,000 events, minutes of a national peak."""
+    return (
+        "# HELP kck_call_history_behind_seconds Stream time the call-history writer is behind.\n"
+        "# TYPE kck_call_history_behind_seconds gauge\n"
+        f"kck_call_history_behind_seconds {backlog.behind_s:g}\n"
+        "# HELP kck_call_history_pending_events Events read by the writer, not yet in SQL.\n"
+        "# TYPE kck_call_history_pending_events gauge\n"
+        f"kck_call_history_pending_events {backlog.pending}\n"
+    )
 
 
 async def create_router_component(services: Services) -> RouterComponent:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from kck.bus import BusEvent, EventBus
+from kck.bus import BusEvent, EventBus, GroupBacklog
 from kck.redis_server import PrivateRedis, RedisUnavailable, connect
 
 
@@ -174,3 +174,29 @@ async def test_more_concurrent_commands_than_pool_connections_wait_instead_of_fa
         assert client.connection_pool.max_connections == 4
     finally:
         await client.aclose()
+
+
+async def test_a_groups_backlog_says_how_far_behind_it_is_in_stream_time(
+    redis: aioredis.Redis,
+) -> None:
+    bus = EventBus(redis, prefix="t7")
+    assert await bus.backlog("calls", "writer") is None  # no stream, no group yet
+    await bus.ensure_group("calls", "writer", "0")
+    for ms in (1000, 3000, 6000):  # events published at 1 s, 3 s and 6 s (stream time)
+        await redis.xadd(bus.key("calls"), {"type": "x", "data": "{}"}, id=f"{ms}-0")
+    behind = await bus.backlog("calls", "writer")
+    assert behind is not None and behind.unread and behind.pending == 0
+    assert behind.behind_s == 5.0  # the oldest unhandled event is 5 s older than the newest
+    reply = await redis.xreadgroup("writer", "w", {bus.key("calls"): ">"}, count=2)
+    [(_key, entries)] = reply
+    await redis.xack(bus.key("calls"), "writer", entries[1][0])  # the first stays pending
+    behind = await bus.backlog("calls", "writer")
+    assert behind is not None and behind.pending == 1 and behind.behind_s == 5.0
+    await redis.xack(bus.key("calls"), "writer", entries[0][0])
+    behind = await bus.backlog("calls", "writer")
+    # only the newest is left to read: nothing older than it waits
+    assert behind == GroupBacklog(pending=0, unread=True, behind_s=0.0)
+    await redis.xreadgroup("writer", "w", {bus.key("calls"): ">"})
+    await redis.xack(bus.key("calls"), "writer", "6000-0")
+    caught_up = await bus.backlog("calls", "writer")
+    assert caught_up == GroupBacklog(pending=0, unread=False, behind_s=0.0)

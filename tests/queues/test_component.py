@@ -37,6 +37,13 @@ async def test_component_records_agent_transitions_in_sql_and_reports_health(
                 break
             await asyncio.sleep(0.05)
         assert rows == ["available"]
+        for _ in range(200):  # the batch is acknowledged just after its commit
+            metrics = await component.metrics_text()
+            if "kck_call_history_pending_events 0\n" in metrics:
+                break
+            await asyncio.sleep(0.05)
+        assert "kck_call_history_behind_seconds 0\n" in metrics
+        assert "kck_call_history_pending_events 0\n" in metrics
     finally:
         await component.stop()
     assert component.health()["up"] is False
