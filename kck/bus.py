@@ -48,8 +48,8 @@ class GroupBacklog:
 
 
 def _id_ms(raw: Any) -> int:
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    return int(text.split("-", 1)[0])
+    """The milliseconds part of a stream id."""
+    return int(_text(raw).split("-", 1)[0])
 
 
 class EventBus:
@@ -75,7 +75,7 @@ class EventBus:
         event_id = await self.redis.xadd(
             self.key(stream), fields, maxlen=self.maxlen, approximate=True
         )
-        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+        return _text(event_id)
 
     async def backlog(self, stream: str, group: str) -> GroupBacklog | None:
         """The group's backlog (None when the stream or the group does not exist yet)."""
@@ -273,17 +273,14 @@ def _text(value: Any) -> str:
 
 
 def _decode(key: str, raw_id: Any, fields: Mapping[Any, Any]) -> BusEvent:
-    def text(value: Any) -> str:
-        return value.decode() if isinstance(value, bytes) else str(value)
-
-    plain = {text(k): text(v) for k, v in fields.items()}
+    plain = {_text(k): _text(v) for k, v in fields.items()}
     try:
         data = json.loads(plain.get("data", "{}"))
     except ValueError:
         data = {"_malformed": plain.get("data")}
     return BusEvent(
         stream=key,
-        id=text(raw_id),
+        id=_text(raw_id),
         type=plain.get("type", "?"),
         data=data if isinstance(data, dict) else {"value": data},
     )

@@ -8,7 +8,7 @@ stream order, so a call's row sees its changes in the order they happened.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,8 @@ class CallArrived:
     menu_version: str | None
 
     def as_data(self) -> dict[str, Any]:
-        return _encode_times(asdict(self))
+        # flat fields: a shallow copy, not `asdict`'s deep one (once per call, on its path)
+        return _encode_times(dict(vars(self)))
 
 
 @dataclass(frozen=True)

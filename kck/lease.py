@@ -75,12 +75,7 @@ async def run_as_leaseholder(
     """
     period = lease.ttl_ms / 3000
     while True:
-        try:
-            held = await lease.acquire()
-        except RedisError as exc:
-            log.warning("lease %s: Redis unavailable (%s); retrying", lease.key, exc)
-            held = False
-        if not held:
+        if not await _held(lease.acquire(), lease, "taking it"):
             await asyncio.sleep(period)
             continue
         log.info("lease %s taken by %s", lease.key, lease.holder)
@@ -90,12 +85,7 @@ async def run_as_leaseholder(
                 await asyncio.wait({work}, timeout=period)
                 if work.done():
                     break
-                try:
-                    still_held = await lease.renew()
-                except RedisError as exc:
-                    log.warning("lease %s: renewal failed (%s)", lease.key, exc)
-                    still_held = False
-                if not still_held:
+                if not await _held(lease.renew(), lease, "renewing it"):
                     log.warning("lease %s lost by %s; stopping its job", lease.key, lease.holder)
                     break
         finally:
@@ -107,3 +97,12 @@ async def run_as_leaseholder(
         if work.done() and not work.cancelled() and work.exception() is not None:
             log.error("leased job %s failed", lease.key, exc_info=work.exception())
         await asyncio.sleep(period)
+
+
+async def _held(attempt: Coroutine[Any, Any, bool], lease: RedisLease, doing: str) -> bool:
+    """The answer of `acquire` or `renew`; False (not held) when Redis cannot be asked."""
+    try:
+        return await attempt
+    except RedisError as exc:
+        log.warning("lease %s: Redis unavailable while %s (%s)", lease.key, doing, exc)
+        return False

@@ -18,7 +18,13 @@ from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
 from queues.recorder import QueueRecorder
 from queues.router import Router
-from queues.stats import QueueStatistics, StatsBroadcaster, metrics_handler, prometheus_text
+from queues.stats import (
+    QueueStatistics,
+    StatsBroadcaster,
+    gauge_lines,
+    metrics_handler,
+    prometheus_text,
+)
 from queues.timer import RouterTimer
 
 if TYPE_CHECKING:
@@ -154,14 +160,17 @@ class RouterComponent:
 def history_metrics_text(backlog: GroupBacklog) -> str:
     """The writer's backlog as Prometheus gauges: alert when it grows (database down, no
     leaseholder); the stream keeps ~100,000 events, minutes of a national peak."""
-    return (
-        "# HELP kck_call_history_behind_seconds Stream time the call-history writer is behind.\n"
-        "# TYPE kck_call_history_behind_seconds gauge\n"
-        f"kck_call_history_behind_seconds {backlog.behind_s:g}\n"
-        "# HELP kck_call_history_pending_events Events read by the writer, not yet in SQL.\n"
-        "# TYPE kck_call_history_pending_events gauge\n"
-        f"kck_call_history_pending_events {backlog.pending}\n"
+    behind = gauge_lines(
+        "kck_call_history_behind_seconds",
+        "Stream time the call-history writer is behind.",
+        [({}, backlog.behind_s)],
     )
+    pending = gauge_lines(
+        "kck_call_history_pending_events",
+        "Events read by the writer, not yet in SQL.",
+        [({}, backlog.pending)],
+    )
+    return "\n".join(behind + pending) + "\n"
 
 
 async def create_router_component(services: Services) -> RouterComponent:

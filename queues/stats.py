@@ -194,6 +194,20 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def gauge_lines(
+    name: str, help_text: str, samples: list[tuple[dict[str, str], float | None]]
+) -> list[str]:
+    """One gauge in Prometheus text exposition format (samples without a value are left out)."""
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    for labels, value in samples:
+        if value is None:
+            continue
+        label_text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+        series = f"{name}{{{label_text}}}" if labels else name
+        lines.append(f"{series} {float(value):g}")
+    return lines
+
+
 def prometheus_text(snapshot: Mapping[str, Any]) -> str:
     """The snapshot in Prometheus text exposition format (gauges; today's totals)."""
     lines: list[str] = []
@@ -201,13 +215,7 @@ def prometheus_text(snapshot: Mapping[str, Any]) -> str:
     def metric(
         name: str, help_text: str, samples: list[tuple[dict[str, str], float | None]]
     ) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} gauge")
-        for labels, value in samples:
-            if value is None:
-                continue
-            label_text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-            lines.append(f"{name}{{{label_text}}} {float(value):g}")
+        lines.extend(gauge_lines(name, help_text, samples))
 
     queues = snapshot["queues"]
     metric(
