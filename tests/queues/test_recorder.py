@@ -110,6 +110,18 @@ def handover(req: RoutingRequest) -> CallProgress:
     )
 
 
+async def row_after_writing(
+    bus: EventBus, engine: AsyncEngine, router: Router, call_id: str
+) -> Call:
+    """The call's row once the writer has applied everything on the stream."""
+    sessions = session_factory(engine)
+    await record_call_history(bus, sessions, router.config)
+    async with sessions() as session:
+        call = await session.get(Call, call_id)
+    assert call is not None
+    return call
+
+
 async def test_ivr_and_router_events_on_one_stream_make_one_complete_row_in_one_batch(
     router: Router, clock: ManualClock, redis: aioredis.Redis, engine: AsyncEngine
 ) -> None:
@@ -152,11 +164,8 @@ async def test_the_ivrs_late_view_of_an_abandon_never_overrides_the_routers_answ
         req.call_id, req.uniqueid, {}, {"outcome": "abandoned", "ended_at": clock.now()}
     )
     await bus.publish(CALLS_STREAM, CALL_PROGRESS, late.as_data())
-    sessions = session_factory(engine)
-    await record_call_history(bus, sessions, router.config)
-    async with sessions() as session:
-        call = await session.get(Call, req.call_id)
-        assert call is not None and call.outcome == "answered"
+    call = await row_after_writing(bus, engine, router, req.call_id)
+    assert call.outcome == "answered"
 
 
 async def test_a_call_that_left_the_queue_and_ended_in_voicemail_keeps_the_ivrs_outcome(
@@ -172,11 +181,8 @@ async def test_a_call_that_left_the_queue_and_ended_in_voicemail_keeps_the_ivrs_
         req.call_id, req.uniqueid, {"outcome": "voicemail", "ended_at": clock.now()}
     )
     await bus.publish(CALLS_STREAM, CALL_PROGRESS, final.as_data())
-    sessions = session_factory(engine)
-    await record_call_history(bus, sessions, router.config)
-    async with sessions() as session:
-        call = await session.get(Call, req.call_id)
-        assert call is not None and call.outcome == "voicemail" and call.ended_at == clock.now()
+    call = await row_after_writing(bus, engine, router, req.call_id)
+    assert call.outcome == "voicemail" and call.ended_at == clock.now()
 
 
 async def test_a_rolled_back_batch_does_not_leave_a_users_id_behind(
