@@ -414,11 +414,16 @@ class AGISession:
         self._mark_gone("hung up by us")
 
 
+# WAIT FOR DIGIT and GET OPTION return a stream-control frame's number instead of a key when
+# something stopped them (AMI ControlPlayback: 1000 stop ... 1004 forward); not a key press.
+_STREAM_CONTROLS = range(1000, 1005)
+
+
 def _digit(reply: AGIReply, line: str) -> str | None:
     value = reply.result_int
     if value is None:
         raise AGICommandError(line, f"unexpected reply {reply.raw!r}")
-    if value <= 0:
+    if value <= 0 or value in _STREAM_CONTROLS:
         return None
     try:
         return chr(value)

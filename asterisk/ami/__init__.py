@@ -4,6 +4,7 @@ from asterisk.ami import actions, events
 from asterisk.ami.actions import (
     Action,
     Command,
+    ControlPlayback,
     CoreShowChannels,
     DeviceStateList,
     Getvar,
@@ -67,6 +68,7 @@ __all__ = [
     "ChannelSnapshot",
     "Command",
     "ConnectionState",
+    "ControlPlayback",
     "CoreShowChannels",
     "DeviceStateList",
     "EventFilter",

@@ -95,6 +95,22 @@ def _variables(variables: Mapping[str, str]) -> Headers:
 
 
 @dataclass(frozen=True)
+class ControlPlayback(Action):
+    """Cut short what a channel plays: an AGI STREAM FILE returns at once, a WAIT FOR DIGIT
+    returns `result=1000` (Asterisk queues a stream-stop frame on the channel; write class
+    `call`). Harmless when nothing plays, so safe to send twice."""
+
+    name: ClassVar[str] = "ControlPlayback"
+    channel: str = ""
+    control: str = "stop"  # stop, forward, reverse, pause, restart
+
+    def headers(self) -> Headers:
+        if not self.channel:
+            raise ValueError("ControlPlayback needs a channel")
+        return [("Channel", self.channel), ("Control", self.control)]
+
+
+@dataclass(frozen=True)
 class Originate(Action):
     """Either ``exten``/``context``/``priority`` or ``application``/``data``."""
 

@@ -464,6 +464,10 @@ class AMIClient:
             for action_id in ids:
                 self._originate_waiters.pop(action_id, None)
 
+    async def stop_playback(self, channel: str) -> None:
+        """Cut short the prompt or music `channel` hears (see :class:`ControlPlayback`)."""
+        await self.send(act.ControlPlayback(channel=channel), check=False)
+
     async def hangup(self, channel: str, cause: int | None = None) -> None:
         await self.send(act.Hangup(channel=channel, cause=cause))
 
