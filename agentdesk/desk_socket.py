@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 30.0
 SESSION_CHECK_S = 15.0
+# the desk says it is open this long at a time (renewed at every session check)
+DESK_PRESENCE_S = 3 * SESSION_CHECK_S
 
 
 _CALL_STATES = frozenset({AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP})
@@ -87,7 +89,7 @@ class DeskSocket:
         self.app = request.app
         self.language = language_of(request)
         self.ready = asyncio.Event()
-        self.shown_calls: set[str] = set()
+        self.popped: dict[str, Offer] = {}  # offer id → offer, as sent on this socket
 
     async def run(self, pubsub: PubSub) -> None:
         tasks = [
@@ -133,6 +135,11 @@ class DeskSocket:
             raise ProtocolError(f"not a JSON message with a type: {message.data[:80]!r}") from None
         if kind == "ready":
             self.ready.set()
+        elif kind == "shown":
+            # the page shows the pop: the caller's side may ring the phone now
+            offer = self.popped.get(str(body.get("offer_id")))
+            if offer is not None:
+                await self.app[backend_key].pop_shown(offer)
         elif kind == "ping":
             await self.ws.send_json({"type": "pong", "t": body.get("t")})
         else:
@@ -183,15 +190,17 @@ class DeskSocket:
         await self.ws.send_json({"type": "state", "data": status.as_json(now)})
 
     async def _pop(self, offer: Offer) -> None:
-        if offer.call_id in self.shown_calls:
+        if offer.offer_id in self.popped:
             return
-        self.shown_calls.add(offer.call_id)
+        self.popped[offer.offer_id] = offer
         await remember_last_call(self.services, self.session.username, offer.call_id)
         pop = await self.app[pops_key].build(offer, self.language, self.services.clock.now())
         await self.ws.send_json({"type": "pop", "data": pop})
 
     async def _check_session(self) -> None:
+        backend = self.app[backend_key]
         while True:
+            await backend.desk_open(self.session.username, DESK_PRESENCE_S)
             await asyncio.sleep(SESSION_CHECK_S)
             if await self.app[sessions_key].get(self.session.id) is None:
                 raise SessionEnded()
@@ -229,6 +238,8 @@ async def desk_socket(request: web.Request) -> web.StreamResponse:
         code, reason = CloseCode.SERVER_ERROR, "server error"
     finally:
         open_sockets.discard(ws)
+        with contextlib.suppress(Exception):
+            await request.app[backend_key].desk_closed(session.username)
         with contextlib.suppress(Exception):
             await pubsub.aclose()
     if not ws.closed:

@@ -135,6 +135,12 @@ class DeskBackend(QueueNames, Protocol):
         self, agent: str, state: AgentState, reason: str | None = None
     ) -> AgentStatus: ...
     async def current_offer(self, agent: str) -> Offer | None: ...
+    async def desk_open(self, agent: str, ttl_s: float) -> None:
+        """The agent's desk is open (renewed within `ttl_s`): offers wait for its pop."""
+
+    async def desk_closed(self, agent: str) -> None: ...
+    async def pop_shown(self, offer: Offer) -> None:
+        """The desk shows the pop of `offer`: the caller's side may ring the phone."""
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,12 @@ class RouterDeskBackend:
             kind=str(call.get("kind") or "inbound"),
             request=dict(call["request"]),
         )
+
+    async def desk_open(self, agent: str, ttl_s: float) -> None:
+        await self.router.desk_open(agent, ttl_s)
+
+    async def desk_closed(self, agent: str) -> None:
+        await self.router.desk_closed(agent)
+
+    async def pop_shown(self, offer: Offer) -> None:
+        await self.router.pop_shown(offer.agent, offer.offer_id, offer.call_id)

@@ -41,7 +41,9 @@ class _RuntimeGateway:
         if router is not None and getattr(router, "router", None) is not None:
             from ivr.router_gateway import RouterQueueGateway
 
-            return RouterQueueGateway(router.router, self.component.sounds_dir)
+            return RouterQueueGateway(
+                router.router, self.component.sounds_dir, router.stop_playback
+            )
         return self.fallback
 
     async def enqueue(self, request: RoutingRequest) -> None:

@@ -37,9 +37,12 @@ class RouterQueueGateway:
     `sounds_dir`: where `kck prompts build` wrote the prompts the waiting loop plays (as the menu's
     own prompts: <sounds_dir>/<call's language>/<name>)."""
 
-    def __init__(self, router: Any, sounds_dir: Path | None = None) -> None:
+    def __init__(
+        self, router: Any, sounds_dir: Path | None = None, stop_playback: Any = None
+    ) -> None:
         self.router = router
         self.sounds_dir = sounds_dir
+        self.stop_playback = stop_playback
 
     async def enqueue(self, request: RoutingRequest) -> None:
         # The waiting loop enqueues itself (so the offer it may return is acted on at once).
@@ -53,7 +56,11 @@ class RouterQueueGateway:
             raise TypeError("the router can only hold callers on an AGI channel")
         prompts = WaitingPrompts(sounds_dir=str(self.sounds_dir) if self.sounds_dir else "")
         result = await wait_in_queue(
-            session, self.router, _queues_request(request), prompts=prompts
+            session,
+            self.router,
+            _queues_request(request),
+            prompts=prompts,
+            stop_playback=self.stop_playback,
         )
         return _OUTCOMES.get(str(result.outcome), QueueOutcome.ABANDONED)
 

@@ -16,6 +16,7 @@ from kck.services import Services
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
+from queues.presence import NodePresence
 from queues.recorder import QueueRecorder
 from queues.router import Router
 from queues.stats import (
@@ -26,6 +27,7 @@ from queues.stats import (
     prometheus_text,
 )
 from queues.timer import RouterTimer
+from queues.waiting import PlaybackStop
 
 if TYPE_CHECKING:
     from kck.runtime import Runtime
@@ -51,6 +53,7 @@ class RouterComponent:
             tz=settings.tz,
         )
         self.timer = RouterTimer(self.router)
+        self.presence = NodePresence(self.router)
         self.stats = QueueStatistics(self.router.store, config)
         self.broadcaster = StatsBroadcaster(self.stats, services.bus)
         self.recorder = QueueRecorder(services.sessions, config)
@@ -81,6 +84,13 @@ class RouterComponent:
         """Add `/metrics` to an aiohttp application."""
         app.router.add_get("/metrics", metrics_handler(self.stats))
 
+    @property
+    def stop_playback(self) -> PlaybackStop | None:
+        """How a waiting caller's music or announcement is cut short when an offer comes
+        (AMI ControlPlayback); None without AMI (offers then wait for the music slice's end)."""
+        client = self._ami_client()
+        return None if client is None else client.stop_playback
+
     def _ami_client(self) -> Any | None:
         if self._runtime is None:
             return None
@@ -92,6 +102,7 @@ class RouterComponent:
     async def start(self) -> None:
         bus = self.services.bus
         await self.router.waiters.start()
+        await self.presence.start()
         self.timer.start()
         self.broadcaster.start()
         # the one writer of call rows and agent states: one process of the installation at a time
@@ -143,6 +154,7 @@ class RouterComponent:
                 await task
         self._tasks.clear()
         await self.broadcaster.stop()
+        await self.presence.stop()
         await self.timer.stop()
         await self.router.waiters.stop()
         self.started = False
@@ -154,6 +166,7 @@ class RouterComponent:
             "agents": len(self.config.agents),
             "ami": self._ami_client() is not None,
             "timer_ticks": self.timer.ticks,
+            "presence": self.presence.health(),
         }
 
 

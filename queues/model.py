@@ -132,6 +132,8 @@ class Offer:
     offered_at: str
     kind: OfferKind
     request: dict[str, Any] = field(default_factory=dict)
+    # the agent's desk was open when the offer was made: the phone rings once the pop is shown
+    desk: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -150,6 +152,7 @@ class Offer:
             offered_at=str(data["offered_at"]),
             kind=OfferKind(data.get("kind", "inbound")),
             request=dict(data.get("request") or {}),
+            desk=bool(data.get("desk", False)),
         )
 
 

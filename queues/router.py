@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 
 from kck.clock import Clock, SystemClock
+from kck.lease import holder_name
 from queues.config import QueueConfigError, RoutingConfig
 from queues.estimate import estimated_wait_s
 from queues.model import AgentState, AgentStatus, EndCause, Offer, RoutingRequest
@@ -21,6 +23,10 @@ from queues.policy import ANY_SKILL, requirement_at
 from queues.store import RouterStore
 
 log = logging.getLogger(__name__)
+
+
+# A process holding callers renews its key well within this (queues.presence beats every second)
+NODE_TTL_S = 5
 
 
 class AgentStateRefused(Exception):
@@ -35,13 +41,20 @@ def _offers(raw: list[str]) -> list[Offer]:
     return [Offer.from_dict(json.loads(item)) for item in raw]
 
 
+CallEvent = tuple[str, dict[str, Any]]
+
+
 class CallWaiters:
-    """One pub/sub subscription per process; hands call events to the local waiting loops."""
+    """One pub/sub subscription per process; hands call events to the local waiting loops.
+
+    A loop may also be told at once (`on_event`, called in the listener) — e.g. to cut short
+    the music or announcement its caller hears when an offer comes."""
 
     def __init__(self, redis: aioredis.Redis, channel: str) -> None:
         self.redis = redis
         self.channel = channel
-        self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
+        self._queues: dict[str, asyncio.Queue[CallEvent]] = {}
+        self._hooks: dict[str, Callable[[str, dict[str, Any]], None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -57,11 +70,30 @@ class CallWaiters:
                 await self._task
             self._task = None
 
-    def register(self, call_id: str) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
+    def register(
+        self, call_id: str, on_event: Callable[[str, dict[str, Any]], None] | None = None
+    ) -> asyncio.Queue[CallEvent]:
+        if on_event is not None:
+            self._hooks[call_id] = on_event
         return self._queues.setdefault(call_id, asyncio.Queue())
 
     def unregister(self, call_id: str) -> None:
         self._queues.pop(call_id, None)
+        self._hooks.pop(call_id, None)
+
+    def deliver(self, kind: str, data: dict[str, Any]) -> None:
+        """Hand one call event to the loop holding that call in this process, if any."""
+        call_id = str(data.get("call_id"))
+        queue = self._queues.get(call_id)
+        if queue is None:
+            return
+        queue.put_nowait((kind, data))
+        hook = self._hooks.get(call_id)
+        if hook is not None:
+            try:
+                hook(kind, data)
+            except Exception:
+                log.exception("call %s: event hook failed", call_id)
 
     async def _listen(self) -> None:
         while True:
@@ -78,9 +110,7 @@ class CallWaiters:
                     except (ValueError, KeyError, TypeError):
                         log.warning("malformed queue call message ignored")
                         continue
-                    queue = self._queues.get(str(data.get("call_id")))
-                    if queue is not None:
-                        queue.put_nowait((kind, data))
+                    self.deliver(kind, data)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -103,9 +133,14 @@ class Router:
         prefix: str = "kck",
         clock: Clock | None = None,
         tz: ZoneInfo | None = None,
+        node: str | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
+        # this process as a holder of callers (see `node_alive`): unique per start, so a
+        # restarted process never inherits the calls its predecessor held
+        self.node = node or f"{holder_name()}-{secrets.token_hex(3)}"
+        self.node_ttl_s = NODE_TTL_S
         self.store = RouterStore(redis, prefix=prefix, clock=self.clock, tz=tz)
         self.waiters = CallWaiters(redis, f"{prefix}:live:queue_calls")
         self.on_next_due: Callable[[int | None], None] | None = None
@@ -124,14 +159,14 @@ class Router:
         self,
         request: RoutingRequest,
         *,
-        held_by_waiter: bool = False,
+        node: str | None = None,
         callback_number: str | None = None,
     ) -> Offer | None:
         """Put a call in its queue; returns the offer when an agent was free at once.
 
-        `held_by_waiter`: a waiting loop holds the caller (its first heartbeat is set here,
-        `wait_in_queue` renews it; without one the call is not offered). `callback_number`: the call joins as a
-        callback request (nobody on the line; an agent is offered a callback)."""
+        `node`: the controller process whose waiting loop holds the caller; the call is offered
+        only while that process renews its heartbeat (`node_alive`). `callback_number`: the call
+        joins as a callback request (nobody on the line; an agent is offered a callback)."""
         queue = self.config.queue(request.queue)
         for skill in request.skills:
             if skill not in self.config.skills:
@@ -159,16 +194,30 @@ class Router:
             queue.service_level.within_s,
             self.config.short_abandon_s,
             request.uniqueid,
-            "1" if held_by_waiter else "0",
+            node or "",
             callback_number or "",
+            self.node_ttl_s,
         )
         if status == "duplicate":
             log.warning("call %s is already queued; enqueue ignored", request.call_id)
         return next((o for o in offers if o.call_id == request.call_id), None)
 
-    async def keep_waiter_alive(self, call_id: str, ttl_s: int = 15) -> None:
-        """The waiting loop of `call_id` is alive (renewed well within `ttl_s`)."""
-        await self.store.redis.set(self.store.key("waiter", call_id), "1", ex=ttl_s)
+    async def node_alive(self, node: str, ttl_s: int = NODE_TTL_S) -> bool:
+        """The controller process `node` is alive for `ttl_s` more seconds; True when it had
+        lapsed (or is new), and its waiting callers were matched again."""
+        status, _ = await self._run("node", node, ttl_s)
+        return status == "returned"
+
+    async def node_gone(self, node: str) -> None:
+        """`node` stops holding callers now (a clean stop): none of its calls is offered."""
+        await self._run("node_gone", node)
+
+    async def sweep(self, ghost_after_s: int) -> tuple[int, int]:
+        """Match what events should have matched, end calls of processes gone longer than
+        `ghost_after_s`; returns (matches made, calls ended) — both 0 when all is well."""
+        status, _ = await self._run("sweep", ghost_after_s)
+        _, matched, ghosts = status.split(":")
+        return int(matched), int(ghosts)
 
     async def offer_answered(self, offer_id: str, at: datetime | None = None) -> bool:
         """The agent answered (`at`: when, if reported late); False if already known/stale."""
@@ -262,6 +311,22 @@ class Router:
     async def wrap_up_ends_at(self, username: str) -> datetime | None:
         score = await self.store.redis.zscore(self.store.key("timers"), f"w:{username}")
         return None if score is None else datetime.fromtimestamp(float(score) / 1000, UTC)
+
+    # the agent's desk ------------------------------------------------------------------------
+    async def desk_open(self, username: str, ttl_s: float) -> None:
+        """The agent's desk is open (offers made now carry `desk`: the caller's side waits for
+        the pop to be shown before ringing). Renewed by the desk within `ttl_s`."""
+        await self.store.redis.set(self.store.key("desk", username), "1", px=int(ttl_s * 1000))
+
+    async def desk_closed(self, username: str) -> None:
+        await self.store.redis.delete(self.store.key("desk", username))
+
+    async def pop_shown(self, username: str, offer_id: str, call_id: str) -> None:
+        """The agent's desk shows the pop: the waiting loop holding the caller rings the phone."""
+        body = {"call_id": call_id, "offer_id": offer_id, "agent": username}
+        await self.store.redis.publish(
+            self.waiters.channel, json.dumps({"type": "shown", "data": body})
+        )
 
     # reads ----------------------------------------------------------------------------------
     async def agent_status(self, username: str) -> AgentStatus | None:

@@ -10,19 +10,31 @@ import asyncio
 import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
 from queues.model import EndCause, Offer, RoutingRequest
-from queues.router import Router
+from queues.router import CallEvent, Router
 
 log = logging.getLogger(__name__)
 
 # how often the loop re-reads Redis without being told (a lost pub/sub message costs this much)
 _SAFETY_CHECK_S = 5.0
+# The phone rings once the agent's desk shows the pop, or after this long at the latest
+# (docs/desk.md): a slow or stuck browser must not keep a caller from an agent.
+POP_WAIT_S = 0.5
+# Music is heard in WAIT FOR DIGIT slices. With a way to cut a slice short on an offer (AMI),
+# slices are long (few AGI commands per waiting caller); without one, an offer waits for the end
+# of the slice, so they are short.
+_LONG_SLICE_MS = 5000
+_SHORT_SLICE_MS = 1000
+_MIN_SLICE_MS = 100
+# a stop may land before Asterisk starts the command it was meant for: repeat it this often
+_STOP_ATTEMPTS = 3
+_STOP_RETRY_S = 0.3
 # DIALSTATUS values (app_dial) that mean the agent's phone could not ring at all
 _PHONE_BUSY = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS"})
 
@@ -81,6 +93,9 @@ class WaitingPrompts:
 
 
 Voicemail = Callable[[AGISession, RoutingRequest], Awaitable[None]]
+# Cuts short what a channel hears (AMI ControlPlayback): an offer need not wait for the end of
+# the music slice or of the announcement the caller is hearing.
+PlaybackStop = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -92,7 +107,16 @@ class _Waiting:
     callback_key: str
     digit_slice_ms: int
     voicemail: Voicemail | None
-    events: asyncio.Queue[tuple[str, dict[str, Any]]]
+    stop_playback: PlaybackStop | None
+    pop_wait_s: float
+    events: asyncio.Queue[CallEvent] = field(default_factory=asyncio.Queue)
+    music_on: bool = False
+    offer_arrived: bool = False  # an offer message came since the loop last read Redis
+    # an interruptible command (music slice, announcement) is running; its number, so a stop
+    # meant for one is not repeated into the next
+    listening: int = 0
+    _commands: int = 0
+    _stops: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def call_id(self) -> str:
@@ -100,6 +124,47 @@ class _Waiting:
 
     def own(self, name: str) -> str:
         return self.prompts.own(name, self.request.language)
+
+    def on_event(self, kind: str, data: dict[str, Any]) -> None:
+        """Called by the process's listener as the event arrives: an offer stops the music."""
+        if kind != "offer":
+            return
+        self.offer_arrived = True
+        if self.listening and self.stop_playback is not None:
+            task = asyncio.create_task(self._stop(self.listening), name=f"stop-{self.call_id}")
+            self._stops.add(task)
+            task.add_done_callback(self._stops.discard)
+
+    async def _stop(self, command: int) -> None:
+        # Asterisk drops a stop that lands in the instant before it reads the command: ask again
+        # while that same command is still running
+        assert self.stop_playback is not None
+        for _ in range(_STOP_ATTEMPTS):
+            try:
+                await self.stop_playback(self.session.env.channel)
+            except Exception as exc:  # AMI away: the offer waits for the end of the slice
+                log.warning("could not cut short what the caller hears: %s", exc)
+                return
+            await asyncio.sleep(_STOP_RETRY_S)
+            if self.listening != command:
+                return
+
+    async def listen(self, command: Awaitable[str | None]) -> str | None:
+        """Run an AGI command an offer may cut short (music slice, announcement file)."""
+        self._commands += 1
+        self.listening = self._commands
+        try:
+            return await command
+        finally:
+            self.listening = 0
+
+    async def music(self, on: bool) -> None:
+        if on != self.music_on:
+            await self.session.set_music(on, self.router.config.queue(self.request.queue).moh_class)
+            self.music_on = on
+
+    def offer_waiting(self) -> bool:
+        return self.offer_arrived
 
 
 async def wait_in_queue(
@@ -109,13 +174,17 @@ async def wait_in_queue(
     *,
     prompts: WaitingPrompts | None = None,
     callback_key: str = "1",
-    digit_slice_ms: int = 1000,
+    digit_slice_ms: int | None = None,
     voicemail: Voicemail | None = None,
+    stop_playback: PlaybackStop | None = None,
+    pop_wait_s: float = POP_WAIT_S,
 ) -> QueueResult:
     """Queue the caller and keep them company until an agent answers or the call ends.
 
-    `digit_slice_ms`: the caller listens to music inside WAIT FOR DIGIT slices of this length
-    (an offer is acted on at the end of the current slice: AGI runs one command at a time).
+    The caller hears music in WAIT FOR DIGIT slices of `digit_slice_ms` and announcements between
+    them; an offer for the call cuts the current one short when `stop_playback` is given (else it
+    is acted on at the end of the slice: AGI runs one command at a time). When the agent's desk is
+    open, the phone rings once the desk shows the pop, or after `pop_wait_s` at the latest.
     """
     with call_context(request.call_id):
         waiting = _Waiting(
@@ -124,10 +193,12 @@ async def wait_in_queue(
             request,
             prompts or WaitingPrompts(),
             callback_key,
-            digit_slice_ms,
+            digit_slice_ms or (_LONG_SLICE_MS if stop_playback else _SHORT_SLICE_MS),
             voicemail,
-            router.waiters.register(request.call_id),
+            stop_playback,
+            pop_wait_s,
         )
+        waiting.events = router.waiters.register(request.call_id, waiting.on_event)
         try:
             return await _run(waiting)
         except CallerHungUp:
@@ -146,11 +217,11 @@ async def wait_in_queue(
             raise
         finally:
             router.waiters.unregister(request.call_id)
+            for task in list(waiting._stops):
+                task.cancel()
 
 
 def _waited(w: _Waiting) -> float:
-    from datetime import datetime
-
     try:
         arrived = datetime.fromisoformat(w.request.arrived_at)
     except ValueError:
@@ -163,58 +234,65 @@ async def _run(w: _Waiting) -> QueueResult:
     clock = w.router.clock
     # Asterisk's own queue sounds and SAY NUMBER follow the channel's language: make it the call's
     await w.session.set_variable("CHANNEL(language)", w.request.language)
-    # enqueue renews the waiter's heartbeat itself (`held_by_waiter`): one round trip
-    offer = await w.router.enqueue(w.request, held_by_waiter=True)
+    # the call is offered while this process (its node) is alive, whatever the caller hears
+    offer = await w.router.enqueue(w.request, node=w.router.node)
     started = clock.monotonic()
-    next_announce = started + queue.announce_every_s
-    first_announcement_done = False
-    last_check = clock.monotonic()
+    next_announce = started  # the first announcement at once: the caller learns where they are
+    last_check = started
     while True:
-        check_anyway = not w.events.empty() or clock.monotonic() - last_check >= _SAFETY_CHECK_S
         if offer is None:
-            offer = await _pending_offer(w, check_anyway=check_anyway)
+            offer = await _pending_offer(w)
         if offer is not None:
             result = await _dial(w, offer)
             if result is not None:
                 return result
             offer = None
             continue
-        if check_anyway:
-            last_check = clock.monotonic()
-            await w.router.keep_waiter_alive(w.call_id)
-            if await w.router.call_state(w.call_id) is None:
+        now = clock.monotonic()
+        if now - last_check >= _SAFETY_CHECK_S:
+            # in case a message was lost: Redis holds the truth
+            last_check = now
+            state = await w.router.call_state(w.call_id)
+            if state is None:
                 return QueueResult(QueueOutcome.CLOSED, w.call_id, wait_s=_waited(w))
-        if clock.monotonic() - started >= queue.max_wait_s:
+            offer = await _offer_of(w, state)
+            if offer is not None:
+                continue
+        if now - started >= queue.max_wait_s:
             return await _max_wait(w, queue.on_max_wait)
-        if not first_announcement_done or clock.monotonic() >= next_announce:
-            first_announcement_done = True
-            next_announce = clock.monotonic() + queue.announce_every_s
-            await w.session.set_music(False)
+        if now >= next_announce:
+            next_announce = now + queue.announce_every_s
+            await w.music(False)
             digit = await _announce(w)
             if digit == w.callback_key:
                 result = await _callback(w)
                 if result is not None:
                     return result
-            await w.session.set_music(True, queue.moh_class)
-        digit = await w.session.wait_for_digit(w.digit_slice_ms)
+            continue
+        await w.music(True)
+        until = min(next_announce, last_check + _SAFETY_CHECK_S, started + queue.max_wait_s)
+        slice_ms = max(_MIN_SLICE_MS, min(w.digit_slice_ms, int((until - now) * 1000)))
+        digit = await w.listen(w.session.wait_for_digit(slice_ms))
         if digit == w.callback_key:
-            await w.session.set_music(False)
+            await w.music(False)
             result = await _callback(w)
             if result is not None:
                 return result
-            await w.session.set_music(True, queue.moh_class)
 
 
-async def _pending_offer(w: _Waiting, *, check_anyway: bool) -> Offer | None:
+async def _pending_offer(w: _Waiting) -> Offer | None:
     """The call's current offer, read from Redis when the live channel said something happened
-    to this call (or on `check_anyway`, in case a message was lost). Messages are only a
-    wake-up: an offer message may be stale (already tried), Redis holds the truth."""
-    woken = not w.events.empty()
+    to this call. Messages are only a wake-up: an offer message may be stale (already tried),
+    Redis holds the truth."""
+    if w.events.empty():
+        return None
     while not w.events.empty():
         w.events.get_nowait()
-    if not (woken or check_anyway):
-        return None
-    state = await w.router.call_state(w.call_id)
+    w.offer_arrived = False
+    return await _offer_of(w, await w.router.call_state(w.call_id))
+
+
+async def _offer_of(w: _Waiting, state: dict[str, str] | None) -> Offer | None:
     if state and state.get("state") == "offered" and state.get("offer"):
         body = await w.router.store.offer_json(state["offer"])
         if body is not None:
@@ -228,19 +306,27 @@ async def _announce(w: _Waiting) -> str | None:
     if position is None:
         return None
     keys = w.callback_key
+    digit: str | None = None
+
+    async def say(play: Callable[[], Awaitable[str | None]]) -> None:
+        # each part may be cut short by an offer; none starts once an offer is waiting
+        nonlocal digit
+        if digit is None and not w.offer_waiting():
+            digit = await w.listen(play())
+
     if position == 1:
-        digit = await w.session.stream_file(p.you_are_next, keys)
+        await say(lambda: w.session.stream_file(p.you_are_next, keys))
     else:
-        digit = await w.session.stream_file(p.there_are, keys)
-        digit = digit or await w.session.say_number(position - 1, keys)
-        digit = digit or await w.session.stream_file(p.calls_waiting, keys)
+        await say(lambda: w.session.stream_file(p.there_are, keys))
+        await say(lambda: w.session.say_number(position - 1, keys))
+        await say(lambda: w.session.stream_file(p.calls_waiting, keys))
     estimate = await w.router.estimated_wait(w.call_id)
-    if digit is None and estimate is not None and estimate >= 60:
-        digit = await w.session.stream_file(p.hold_time, keys)
-        digit = digit or await w.session.say_number(round(estimate / 60), keys)
-        digit = digit or await w.session.stream_file(p.minutes, keys)
-    if digit is None and w.request.caller:
-        digit = await w.session.stream_file(w.own(p.press_for_callback), keys)
+    if estimate is not None and estimate >= 60:
+        await say(lambda: w.session.stream_file(p.hold_time, keys))
+        await say(lambda: w.session.say_number(round(estimate / 60), keys))
+        await say(lambda: w.session.stream_file(p.minutes, keys))
+    if w.request.caller:
+        await say(lambda: w.session.stream_file(w.own(p.press_for_callback), keys))
     return digit
 
 
@@ -256,7 +342,7 @@ async def _callback(w: _Waiting) -> QueueResult | None:
 
 
 async def _max_wait(w: _Waiting, action: str) -> QueueResult:
-    await w.session.set_music(False)
+    await w.music(False)
     if (
         action == "callback"
         and w.request.caller
@@ -273,7 +359,9 @@ async def _max_wait(w: _Waiting, action: str) -> QueueResult:
 
 async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
     """Ring the agent from the caller's channel; None = back to waiting (at the head)."""
-    await w.session.set_music(False)
+    if offer.desk:
+        await _pop_shown(w, offer)
+    await w.music(False)
     log.info("dialling %s for offer %s", offer.dial, offer.offer_id)
     await w.session.exec("Dial", f"{offer.dial},{offer.ring_timeout_s}")
     status = (await w.session.get_variable("DIALSTATUS") or "").upper()
@@ -288,8 +376,27 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
     if status == "CANCEL" or w.session.hung_up:
         raise CallerHungUp("caller hung up while the agent's phone rang")
     why = "busy" if status in _PHONE_BUSY else "no_answer"
-    await w.router.keep_waiter_alive(w.call_id)  # the ring may have outlasted the heartbeat
     await w.router.offer_not_answered(offer.offer_id, why)
-    queue = w.router.config.queue(w.request.queue)
-    await w.session.set_music(True, queue.moh_class)
     return None
+
+
+async def _pop_shown(w: _Waiting, offer: Offer) -> bool:
+    """Wait until the agent's desk says the pop is on the screen (`shown`), at most
+    `pop_wait_s`: the phone must not ring before the agent sees who calls, nor wait for a
+    desk that is not answering."""
+    try:
+        async with asyncio.timeout(w.pop_wait_s):
+            while True:
+                kind, data = await w.events.get()
+                if kind == "shown" and data.get("offer_id") == offer.offer_id:
+                    return True
+                if kind == "ended":
+                    return False
+    except TimeoutError:
+        log.info(
+            "the desk of %s did not show offer %s within %.1f s; ringing anyway",
+            offer.agent,
+            offer.offer_id,
+            w.pop_wait_s,
+        )
+        return False

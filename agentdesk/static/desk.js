@@ -127,8 +127,17 @@
     });
     table.hidden = items.length === 0;
   }
+  // The server rings the agent's phone once the desk says the pop is in the page (or after
+  // half a second at the latest): sent right after the DOM is updated, also from a background
+  // tab (where animation frames never come).
+  function popShown(p) {
+    var ws = window.__kck.socket;
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify({ type: "shown", offer_id: p.offer_id }));
+    }
+  }
   function showPop(p) {
-    if (pop && pop.call_id === p.call_id) { return; }  // after a reconnect: keep what was typed
+    if (pop && pop.call_id === p.call_id) { popShown(p); return; }  // after a reconnect: keep what was typed
     pop = p;
     savedTickets = [];
     callStartedAt = null;
@@ -170,6 +179,7 @@
     $("wrapup-form").hidden = state.state !== "wrap_up";
     $("wrapup-message").textContent = "";
     document.querySelectorAll("#wrapup-form input[name=outcome]").forEach(function (r) { r.checked = false; });
+    popShown(p);
     requestAnimationFrame(function () {
       // Painted on the next frame: the moment the agent can see it (measured by the benchmark).
       window.__kck.popShown[p.offer_id] = performance.timeOrigin + performance.now();

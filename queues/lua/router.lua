@@ -25,6 +25,8 @@ for i = 7, #ARGV do A[#A + 1] = ARGV[i] end
 
 local BAND = 10000000000000
 local HEAD = 4000000000000
+local OFFER_GRACE_S = 15  -- beyond the ring timeout, before an offer nobody acted on is taken back
+local BUSY_BACKOFF_S = 20  -- a phone that answered busy is skipped this long (or until AMI says)
 local ANY = '__any__'
 local NOT_OFFERABLE = {INUSE = 1, BUSY = 1, UNAVAILABLE = 1, RINGING = 1, RINGINUSE = 1,
   ONHOLD = 1, INVALID = 1}
@@ -172,7 +174,7 @@ local function load_call(id)
 end
 
 -- the fields of a call that matching and offering read (cheaper than the whole hash)
-local MATCH_FIELDS = {'state', 'kind', 'needw', 'primary', 'level', 'alts', 'others', 'queue',
+local MATCH_FIELDS = {'state', 'kind', 'node', 'primary', 'level', 'alts', 'others', 'queue',
   'ring', 'request', 'attempts', 'sd', 'sh'}
 local function load_call_for_match(id)
   local v = redis.call('HMGET', Q .. 'call:' .. id, unpack(MATCH_FIELDS))
@@ -290,11 +292,16 @@ local function best_agent(c, extra)
   return best
 end
 
--- an inbound call held by a waiting loop is offered only while that loop is alive (it renews
--- `waiter:<id>`); a call whose controller died stays queued until its channel hangs up (AMI)
-local function offerable_call(id, needw)
-  if needw ~= '1' then return true end
-  return redis.call('EXISTS', Q .. 'waiter:' .. id) == 1
+-- an inbound call is held by a waiting loop on one controller process (its `node`) and is
+-- offered only while that process is alive: it renews `node:<node>` every second, whatever its
+-- callers are hearing. A call whose process died is not offered (its caller is in the
+-- dialplan's fallback queue); `sweep` ends it once the process has been gone a while.
+local function node_alive(node)
+  if node == nil or node == false or node == '' then return true end
+  return redis.call('EXISTS', Q .. 'node:' .. node) == 1
+end
+local function offerable_call(kind, node)
+  return kind == 'callback' or node_alive(node)
 end
 
 local function best_call(name)
@@ -316,8 +323,8 @@ local function best_call(name)
       end
     end
     if top == nil then return nil end
-    local ch = redis.call('HMGET', Q .. 'call:' .. top.id, 'others', 'needw', 'kind', 'alts')
-    if ch[3] == 'callback' or offerable_call(top.id, ch[2]) then
+    local ch = redis.call('HMGET', Q .. 'call:' .. top.id, 'others', 'node', 'kind', 'alts')
+    if offerable_call(ch[3], ch[2]) then
       -- in this set by escalation (the added skill at <= the agent's level), else by the main rule
       local added = ch[4] and ch[4] ~= '{}' and cjson.decode(ch[4])[top.skill]
       if (added and added <= top.level) or meets(name, cjson.decode(ch[1] or '{}')) then
@@ -340,11 +347,16 @@ local function make_offer(c, name)
   redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'offered', 'offer', offer_id, 'agent', name,
     'attempts', attempt)
   set_agent(name, 'offered', nil, c.id, offer_id, {a[3], a[4]})
+  -- the agent's desk is open: the caller's side rings the phone once the pop is on the screen
+  local desk = redis.call('EXISTS', Q .. 'desk:' .. name) == 1
   local json = J('offer_id', offer_id, 'call_id', c.id, 'agent', name, 'extension', a[1],
     'dial', a[2], 'ring_timeout_s', tonumber(c.ring), 'offered_at', NOW_ISO, 'kind', c.kind,
-    'request', raw(c.request))
+    'desk', raw(desk and 'true' or 'false'), 'request', raw(c.request))
   redis.call('HSET', Q .. 'offer:' .. offer_id, 'call', c.id, 'agent', name, 'kind', c.kind,
     'ms', NOW, 'json', json)
+  -- an offer nobody acts on (its process died between the match and the Dial) is taken back
+  redis.call('ZADD', Q .. 'timers', fmt(NOW + (tonumber(c.ring) + OFFER_GRACE_S) * 1000),
+    'o:' .. offer_id)
   stat(c, 'offers', 1)
   emit('offers', 'offer', json)
   live('agent:' .. name, 'offer', json)
@@ -355,7 +367,7 @@ end
 local function match_call(id)
   local c = load_call_for_match(id)
   if c == nil or c.state ~= 'waiting' then return false end
-  if c.kind ~= 'callback' and not offerable_call(id, c.needw) then return false end
+  if not offerable_call(c.kind, c.node) then return false end
   local name = best_agent(c)
   if name == nil then return false end
   make_offer(c, name)
@@ -393,7 +405,8 @@ end
 
 local function end_call(c, outcome, cause)
   unindex_call(c)
-  redis.call('DEL', Q .. 'waiter:' .. c.id)
+  if c.node and c.node ~= '' then redis.call('SREM', Q .. 'ncalls:' .. c.node, c.id) end
+  if c.offer and c.offer ~= '' then redis.call('ZREM', Q .. 'timers', 'o:' .. c.offer) end
   local waited = NOW - tonumber(c.qms)
   local sd = tonumber(c.short_ms)
   if outcome == 'abandoned' then
@@ -458,6 +471,58 @@ local function end_wrap_up(name)
   return true
 end
 
+-- how a call leaves the router for good (`cause`: queues.model.EndCause)
+local function close_call(c, cause)
+  if c.state == 'on_call' then
+    stat(c, 'talk_ms', NOW - tonumber(c.ams))
+    stat(c, 'handled', 1)
+    local agent = c.agent
+    end_call(c, c.kind == 'callback' and 'callback' or 'answered', cause)
+    agent_ended_call(agent, c)
+    return
+  end
+  local outcome = 'abandoned'
+  if cause == 'voicemail' then outcome = 'voicemail'
+  elseif cause == 'fallback' then outcome = 'transferred'
+  elseif c.kind == 'callback' then outcome = 'callback'; stat(c, 'callbacks_failed', 1) end
+  local agent = c.state == 'offered' and c.agent or nil
+  end_call(c, outcome, cause)
+  if agent and agent ~= '' then
+    set_agent(agent, 'available', nil, nil)
+    agent_free(agent)
+  end
+end
+
+-- the offer did not connect the agent (`why`: no_answer, busy, expired): the caller goes back
+-- to the head of the queue; a phone that rang out pauses its agent, a busy one is skipped a while
+local function offer_failed(o, c, why)
+  redis.call('DEL', Q .. 'offer:' .. c.offer)
+  redis.call('ZREM', Q .. 'timers', 'o:' .. c.offer)
+  stat(c, 'not_answered', 1)
+  if why == 'no_answer' then
+    set_agent(o.agent, 'paused', 'no_answer', nil)
+  else
+    if why == 'busy' then
+      redis.call('HSET', Q .. 'devices', o.agent, 'BUSY')
+      redis.call('ZADD', Q .. 'timers', fmt(NOW + BUSY_BACKOFF_S * 1000), 'b:' .. o.agent)
+    end
+    set_agent(o.agent, 'available', nil, nil)
+    agent_free(o.agent)  -- a busy phone keeps the agent out of the indexes
+  end
+  requeue_head(c)
+  match_call(c.id)
+end
+
+-- the controller process `node` is alive for `ttl` s more. When its key was missing (a new
+-- process, or one that stalled past the ttl), its waiting callers may be offered again now.
+local function beat(node, ttl)
+  local was = redis.call('SET', Q .. 'node:' .. node, fmt(NOW), 'EX', tonumber(ttl), 'GET')
+  redis.call('ZADD', Q .. 'nodes', fmt(NOW), node)
+  if was then return false end
+  for _, id in ipairs(redis.call('SMEMBERS', Q .. 'ncalls:' .. node)) do match_call(id) end
+  return true
+end
+
 -- calls indexed by an older script (layout 1: one set per skill and exact level) move to the
 -- current indexes once, by the first operation that finds the layout mark missing
 local function migrate_layout()
@@ -480,7 +545,8 @@ local result_status = 'ok'
 
 if OP == 'enqueue' then
   -- call_id, request_json, queue, priority, primary, others_json, sched_json, ring_s, wrap_s,
-  -- sl_s, short_abandon_s, uniqueid, needs_waiter (1/0), callback_number ('' = inbound)
+  -- sl_s, short_abandon_s, uniqueid, node ('' = held by no process), callback_number ('' = inbound),
+  -- node_ttl_s (queueing a caller is a heartbeat of the process that holds them)
   local id = A[1]
   if redis.call('EXISTS', Q .. 'call:' .. id) == 1 then return {'duplicate', next_due()} end
   local prio = tonumber(A[4])
@@ -488,10 +554,12 @@ if OP == 'enqueue' then
     sched = A[7], ring = A[8], wrap = A[9], sl_ms = fmt(tonumber(A[10]) * 1000),
     short_ms = fmt(tonumber(A[11]) * 1000), uid = A[12], sd = DAY, sh = HOUR, qms = fmt(NOW),
     state = 'waiting', kind = 'inbound', attempts = 0, head = 0,
-    score = fmt(-prio * BAND + NOW), needw = A[13] or '0', cbnum = A[14] or ''}
+    score = fmt(-prio * BAND + NOW), node = A[13] or '', cbnum = A[14] or ''}
   if c.cbnum ~= '' then c.kind = 'callback' end
-  -- the waiting loop's first heartbeat comes with the call (one round trip, not two)
-  if c.needw == '1' then redis.call('SET', Q .. 'waiter:' .. id, '1', 'EX', 15) end
+  if c.node ~= '' then
+    redis.call('SADD', Q .. 'ncalls:' .. c.node, id)
+    beat(c.node, A[15])
+  end
   local flat = {}
   for f, v in pairs(c) do
     if f ~= 'id' then flat[#flat + 1] = f; flat[#flat + 1] = v end
@@ -564,6 +632,7 @@ elseif OP == 'device' then
   -- kept apart from the agent's hash: a phone's state may be known before the agent logs in
   local name = A[1]
   redis.call('HSET', Q .. 'devices', name, A[2])
+  redis.call('ZREM', Q .. 'timers', 'b:' .. name)  -- Asterisk's word replaces our busy guess
   if redis.call('EXISTS', Q .. 'agent:' .. name) == 1 and index_agent(name) then match_agent(name) end
 
 elseif OP == 'answered' then
@@ -576,6 +645,7 @@ elseif OP == 'answered' then
   local at = tonumber(A[2] or '') or NOW
   if at > NOW or at < tonumber(c.qms) then at = NOW end
   local waited = at - tonumber(c.qms)
+  redis.call('ZREM', Q .. 'timers', 'o:' .. A[1])
   redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'on_call', 'ams', fmt(at))
   set_agent(o.agent, 'on_call', nil, c.id)
   if c.kind == 'callback' then
@@ -597,18 +667,12 @@ elseif OP == 'not_answered' then
   local o = load_offer(A[1])
   if o == nil then return {'no_offer', next_due()} end
   local c = load_call(o.call)
-  redis.call('DEL', Q .. 'offer:' .. A[1])
-  if c == nil or c.state ~= 'offered' or c.offer ~= A[1] then return {'stale', next_due()} end
-  stat(c, 'not_answered', 1)
-  if A[2] == 'busy' then
-    redis.call('HSET', Q .. 'devices', o.agent, 'BUSY')
-    set_agent(o.agent, 'available', nil, nil)
-    agent_free(o.agent)  -- the busy phone keeps the agent out of the indexes
-  else
-    set_agent(o.agent, 'paused', 'no_answer', nil)
+  if c == nil or c.state ~= 'offered' or c.offer ~= A[1] then
+    redis.call('DEL', Q .. 'offer:' .. A[1])
+    redis.call('ZREM', Q .. 'timers', 'o:' .. A[1])
+    return {'stale', next_due()}
   end
-  requeue_head(c)
-  match_call(c.id)
+  offer_failed(o, c, A[2] == 'busy' and 'busy' or 'no_answer')
 
 elseif OP == 'callback' then
   -- call_id, number: the caller leaves a callback request and keeps their place
@@ -620,35 +684,14 @@ elseif OP == 'callback' then
   emit('queues', 'callback_requested', J('call_id', c.id, 'number', A[2], 'at', NOW_ISO,
     'queue', c.queue))
   live('queue_calls', 'callback', J('call_id', c.id))
+  -- nobody is on the line any more: an agent free now calls back at once
+  match_call(c.id)
 
 elseif OP == 'call_ended' then
   -- call_id, cause
   local c = load_call(A[1])
   if c == nil then return {'unknown_call', next_due()} end
-  local cause = A[2]
-  if c.state == 'on_call' then
-    stat(c, 'talk_ms', NOW - tonumber(c.ams))
-    stat(c, 'handled', 1)
-    local agent = c.agent
-    end_call(c, c.kind == 'callback' and 'callback' or 'answered', cause)
-    agent_ended_call(agent, c)
-  elseif c.state == 'offered' then
-    local agent = c.agent
-    if c.kind == 'callback' then
-      stat(c, 'callbacks_failed', 1)
-      end_call(c, 'callback', cause)
-    else
-      end_call(c, 'abandoned', cause)
-    end
-    set_agent(agent, 'available', nil, nil)
-    agent_free(agent)
-  else
-    local outcome = 'abandoned'
-    if cause == 'voicemail' then outcome = 'voicemail'
-    elseif cause == 'fallback' then outcome = 'transferred'
-    elseif c.kind == 'callback' then outcome = 'callback'; stat(c, 'callbacks_failed', 1) end
-    end_call(c, outcome, cause)
-  end
+  close_call(c, A[2])
 
 elseif OP == 'tick' then
   local due = redis.call('ZRANGEBYSCORE', Q .. 'timers', '-inf', fmt(NOW), 'LIMIT', 0, 500)
@@ -663,11 +706,64 @@ elseif OP == 'tick' then
         index_call(c)
         calls[#calls + 1] = id
       end
-    else
+    elseif kind == 'w' then
       end_wrap_up(id)
+    elseif kind == 'o' then
+      local o = load_offer(id)
+      local c = o and load_call(o.call)
+      if c and c.state == 'offered' and c.offer == id then
+        emit('queues', 'offer_expired', J('call_id', c.id, 'offer_id', id, 'agent', o.agent,
+          'at', NOW_ISO))
+        offer_failed(o, c, 'expired')
+      end
+    elseif kind == 'b' then
+      -- the busy back-off is over and AMI said nothing since: the phone may be tried again
+      if redis.call('HGET', Q .. 'devices', id) == 'BUSY' then
+        redis.call('HSET', Q .. 'devices', id, 'UNKNOWN')
+        if redis.call('EXISTS', Q .. 'agent:' .. id) == 1 and index_agent(id) then
+          match_agent(id)
+        end
+      end
     end
   end
   for _, id in ipairs(calls) do match_call(id) end
+
+elseif OP == 'node' then
+  -- node, ttl_s: a controller process is alive (every second)
+  if beat(A[1], A[2]) then result_status = 'returned' end
+
+elseif OP == 'node_gone' then
+  -- node: the process stops; its callers are back in the dialplan (SIGTERM)
+  redis.call('DEL', Q .. 'node:' .. A[1])
+
+elseif OP == 'sweep' then
+  -- ghost_after_s. What events should have done, checked again (both counts should stay 0):
+  -- 1) no waiting call that may be offered stays beside a free agent who may take it;
+  local matched = 0
+  if redis.call('ZCARD', Q .. 'avail:' .. ANY) > 0 and redis.call('SCARD', Q .. 'calls') > 0 then
+    for _, name in ipairs(redis.call('ZRANGE', Q .. 'avail:' .. ANY, 0, -1)) do
+      if match_agent(name) then matched = matched + 1 end
+    end
+  end
+  -- 2) calls held by a process gone longer than ghost_after_s are ended: their callers went to
+  -- the dialplan's fallback queue (or hung up) when the process died
+  local ghosts = 0
+  local limit = NOW - tonumber(A[1]) * 1000
+  for _, node in ipairs(redis.call('ZRANGEBYSCORE', Q .. 'nodes', '-inf', fmt(limit))) do
+    if redis.call('EXISTS', Q .. 'node:' .. node) == 0 then
+      for _, id in ipairs(redis.call('SMEMBERS', Q .. 'ncalls:' .. node)) do
+        local c = load_call(id)
+        -- a bridged call goes on without us (Asterisk holds it): its Hangup will end it
+        if c and c.kind ~= 'callback' and c.state ~= 'on_call' then
+          close_call(c, 'fallback')
+          ghosts = ghosts + 1
+        end
+      end
+      redis.call('DEL', Q .. 'ncalls:' .. node)
+      redis.call('ZREM', Q .. 'nodes', node)
+    end
+  end
+  result_status = 'swept:' .. matched .. ':' .. ghosts
 end
 
 -- every path above settles its agents; this keeps the indexes whole should one not

@@ -32,6 +32,7 @@ from asterisk.simulator import ami_server as _sim_ami
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
 from queues.model import AgentState, RoutingRequest
+from queues.presence import NodePresence
 from queues.router import Router
 from queues.timer import RouterTimer
 from queues.waiting import QueueOutcome, QueueResult, wait_in_queue
@@ -79,6 +80,8 @@ async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIte
     await router.waiters.start()
     timer = RouterTimer(router, safety_s=0.5)
     timer.start()
+    presence = NodePresence(router)  # this process holds the callers: their calls are offered
+    await presence.start()
     results: list[QueueResult] = []
 
     async def route(session: AGISession) -> None:
@@ -115,6 +118,7 @@ async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIte
         await ami.close()
         await pbx.stop()
         await server.stop()
+        await presence.stop()
         await timer.stop()
         await router.waiters.stop()
 

@@ -40,13 +40,13 @@ async def test_indexes_follow_login_pause_logout_offer_timeout_escalation_and_ha
     assert [o.call_id for o in offers] == [roads.call_id]
     await assert_indexes_in_step(redis, router, clock)
 
+    again = await router.current_offer("cyd")  # the caller sent back to the head went to cyd
+    assert again is not None and again.call_id == anyone.call_id
+    await router.offer_answered(again.offer_id)  # (an offer nobody acts on would expire)
     clock.advance(95)  # escalated twice: general ≥ 1 may take the waste call, nobody is free
     await router.tick()
     await assert_indexes_in_step(redis, router, clock)
     await router.set_agent_state(first.agent, AgentState.LOGGED_OUT)
-    again = await router.current_offer("cyd")  # the caller sent back to the head went to cyd
-    assert again is not None and again.call_id == anyone.call_id
-    await router.offer_answered(again.offer_id)
     await router.call_ended(roads.call_id, EndCause.CALLER_HANGUP)  # bob was ringing
     await assert_indexes_in_step(redis, router, clock)
     await router.call_ended(anyone.call_id, EndCause.COMPLETED)  # cyd to wrap-up
@@ -61,24 +61,29 @@ async def test_indexes_follow_login_pause_logout_offer_timeout_escalation_and_ha
     await assert_indexes_in_step(redis, router, clock)
 
 
-async def _call_waiting_for_a_dead_waiting_loop(
+async def _call_held_by_a_stalled_process(
     router: Router, clock: ManualClock, redis: aioredis.Redis
 ) -> str:
-    """A taxes call, escalated to level 1, that was not offered while its loop was gone."""
+    """A taxes call, escalated to level 1, that was not offered while its process was silent."""
     req = request(clock, {"taxes": 1})
-    assert await router.enqueue(req, held_by_waiter=True) is None
-    await redis.delete(router.store.key("waiter", req.call_id))  # the loop died at once
+    assert await router.enqueue(req, node="stalled") is None
+    await redis.delete(router.store.key("node", "stalled"))  # no heartbeat since: not offerable
     clock.advance(31)
     await router.tick()
     return req.call_id
 
 
+async def _process_beats_again(router: Router, redis: aioredis.Redis) -> None:
+    # the key alone, without the `node` operation (which would match its calls itself)
+    await redis.set(router.store.key("node", "stalled"), "1", ex=60)
+
+
 async def test_free_agent_with_the_better_level_gets_the_call_another_agent_finds(
     router: Router, clock: ManualClock, redis: aioredis.Redis
 ) -> None:
-    call_id = await _call_waiting_for_a_dead_waiting_loop(router, clock, redis)
+    call_id = await _call_held_by_a_stalled_process(router, clock, redis)
     assert await router.agent_login("ala") == []  # taxes 5, but nobody would dial the caller
-    await router.keep_waiter_alive(call_id)  # the loop is back (no operation runs on that)
+    await _process_beats_again(router, redis)
     offers = await router.agent_login("bob")  # taxes 2 finds the call; ala is better
     assert [(o.call_id, o.agent) for o in offers] == [(call_id, "ala")]
     status = await router.agent_status("bob")
@@ -89,9 +94,9 @@ async def test_free_agent_with_the_better_level_gets_the_call_another_agent_find
 async def test_agent_becoming_free_with_the_better_level_gets_the_call_before_a_free_one(
     router: Router, clock: ManualClock, redis: aioredis.Redis
 ) -> None:
-    call_id = await _call_waiting_for_a_dead_waiting_loop(router, clock, redis)
+    call_id = await _call_held_by_a_stalled_process(router, clock, redis)
     assert await router.agent_login("bob") == []
-    await router.keep_waiter_alive(call_id)
+    await _process_beats_again(router, redis)
     offers = await router.agent_login("ala")
     assert [(o.call_id, o.agent) for o in offers] == [(call_id, "ala")]
     await assert_indexes_in_step(redis, router, clock)

@@ -374,18 +374,104 @@ async def test_paused_agent_who_becomes_available_takes_the_waiting_call(
     assert [o.call_id for o in offers] == [req.call_id]
 
 
-async def test_call_whose_waiting_loop_died_is_not_offered(
+async def test_call_whose_process_is_silent_is_not_offered_until_it_beats_again(
     router: Router, clock: ManualClock, redis: aioredis.Redis
 ) -> None:
     await router.agent_login("bob")  # level 2: cannot take it in the first step
     req = request(clock, {"taxes": 1})
-    await router.keep_waiter_alive(req.call_id)
-    assert await router.enqueue(req, held_by_waiter=True) is None
-    await redis.delete(f"t:q:waiter:{req.call_id}")  # the controller holding the caller died
+    assert await router.enqueue(req, node="n1") is None  # queueing is a heartbeat of n1
+    await redis.delete(router.store.key("node", "n1"))  # the process stalled past its ttl
     clock.advance(30)
     assert await router.tick() == []  # escalated, but nobody would dial: not offered
-    await router.keep_waiter_alive(req.call_id)
-    clock.advance(60)
+    assert await router.node_alive("n1", 5)  # back: its callers are matched at once
+    offer = await router.current_offer("bob")
+    assert offer is not None and offer.call_id == req.call_id
+
+
+async def test_agent_freed_while_the_caller_hears_a_long_announcement_is_offered_the_call(
+    router: Router, clock: ManualClock
+) -> None:
+    """Liveness is the process's, not what its caller hears: however long since the call was
+    queued (the old per-call heartbeat lapsed after 15 s of announcement), a free agent gets it."""
+    req = request(clock, {"taxes": 1})
+    assert await router.enqueue(req, node="n1") is None
+    clock.advance(17)
+    await router.node_alive("n1", 5)  # the process's beat; the caller's loop did nothing
+    offers = await router.agent_login("ala")
+    assert [o.call_id for o in offers] == [req.call_id]
+
+
+async def test_callback_request_is_offered_at_once_to_an_agent_already_free(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    req = request(clock, {"taxes": 1})
+    assert await router.enqueue(req, node="n1") is None
+    await redis.delete(router.store.key("node", "n1"))  # its process stalled: not offerable
+    assert await router.agent_login("ala") == []
+    assert await router.request_callback(req.call_id, "+48600100200")
+    offer = await router.current_offer("ala")  # nobody is on the line now: ring the agent
+    assert offer is not None and (offer.call_id, offer.kind) == (req.call_id, OfferKind.CALLBACK)
+
+
+async def test_sweep_offers_a_call_that_no_event_matched_and_counts_it(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    req = request(clock, {"taxes": 1})
+    assert await router.enqueue(req, node="n1") is None
+    await redis.delete(router.store.key("node", "n1"))
+    assert await router.agent_login("ala") == []  # not offerable while n1 is silent
+    await redis.set(router.store.key("node", "n1"), "1", ex=60)  # alive, but nothing matched
+    assert await router.sweep(30) == (1, 0)
+    offer = await router.current_offer("ala")
+    assert offer is not None and offer.call_id == req.call_id
+    assert await router.sweep(30) == (0, 0)
+
+
+async def test_sweep_ends_calls_of_a_process_gone_longer_than_the_limit_as_fallback(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    req = request(clock, {"taxes": 1})
+    await router.enqueue(req, node="n1")
+    await redis.delete(router.store.key("node", "n1"))  # killed: its caller is in the fallback
+    clock.advance(10)
+    assert await router.sweep(30) == (0, 0)  # gone, but not long enough to be sure
+    clock.advance(25)
+    assert await router.sweep(30) == (0, 1)
+    assert await router.call_state(req.call_id) is None
+    ended = [d for t, d in await stream(redis, "queues") if t == "call_ended"]
+    assert [(e["call_id"], e["outcome"], e["cause"]) for e in ended] == [
+        (req.call_id, "transferred", "fallback")
+    ]
+
+
+async def test_offer_nobody_acts_on_is_taken_back_after_the_ring_timeout_and_a_grace(
+    router: Router, clock: ManualClock
+) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req)
+    assert offer is not None
+    clock.advance(15 + 14)
+    assert await router.tick() == []
+    clock.advance(2)
+    again = await router.tick()  # expired: ala is free again and the caller back at the head
+    assert [(o.call_id, o.agent) for o in again] == [(req.call_id, "ala")]
+    assert again[0].offer_id != offer.offer_id
+
+
+async def test_phone_that_answered_busy_is_tried_again_after_the_back_off(
+    router: Router, clock: ManualClock
+) -> None:
+    """A 486 leaves Asterisk's device state NOT_INUSE (no event follows): without a back-off
+    that ends, the agent would never be offered again."""
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req)
+    assert offer is not None
+    assert await router.offer_not_answered(offer.offer_id, "busy") == []
+    clock.advance(19)
+    assert await router.tick() == []
+    clock.advance(2)
     assert [o.call_id for o in await router.tick()] == [req.call_id]
 
 
@@ -418,11 +504,10 @@ async def test_hot_desk_login_dials_and_watches_the_phone_the_agent_sits_at(
     assert [(o.dial, o.extension) for o in offers] == [("PJSIP/120", "120")]
 
 
-async def test_a_call_held_by_a_waiting_loop_joins_with_its_first_heartbeat(
-    router: Router, clock: ManualClock, redis: aioredis.Redis
+async def test_a_call_held_by_a_live_process_is_offered_when_it_joins(
+    router: Router, clock: ManualClock
 ) -> None:
     await router.agent_login("ala")
     req = request(clock, {"taxes": 1})
-    offer = await router.enqueue(req, held_by_waiter=True)  # no keep_waiter_alive before
+    offer = await router.enqueue(req, node="n1")  # queueing is a heartbeat of its process
     assert offer is not None and offer.agent == "ala"
-    assert 0 < await redis.ttl(f"t:q:waiter:{req.call_id}") <= 15
