@@ -15,16 +15,24 @@ from ivr.loader import read_menu_files
 from ivr.prompt_builder import MANIFEST, build_prompts, sound_file
 from kck.cli import main
 from kck.spoken_numbers import number_words
-from tests.ivr.support import SHIPPED, menu_of, shipped_menu
+from tests.ivr.support import SHIPPED, announcement_prompts, menu_of, shipped_menu
 
-SMALL = """\
-menu: {name: Small, start: m, languages: [pl, uk]}
+SMALL = f"""\
+menu: {{name: Small, start: m, languages: [pl, uk]}}
+prompts:
+  p: {{text: {{pl: Wybierz jeden, uk: Оберіть один}}}}
+{announcement_prompts("pl", "uk")}steps:
+  m: {{type: menu, prompt: p, choices: {{1: q}}, fallback: bye}}
+  q: {{type: queue, queue: general, skills: {{general: 1}}, ticket_category: roads}}
+  bye: {{type: hangup}}
+"""
+# one prompt to speak, nothing else
+SPOKEN = """\
+menu: {name: Spoken, start: m, languages: [pl, uk]}
 prompts:
   p: {text: {pl: Wybierz jeden, uk: Оберіть один}}
 steps:
-  m: {type: menu, prompt: p, choices: {1: q}, fallback: bye}
-  q: {type: queue, queue: general, skills: {general: 1}, ticket_category: roads}
-  bye: {type: hangup}
+  m: {type: hangup, prompt: p}
 """
 
 
@@ -67,7 +75,7 @@ def _prompts(keys: list[str]) -> list[str]:
 async def test_prompts_build_makes_8khz_mono_files_once_and_keeps_real_recordings(
     tmp_path: Path,
 ) -> None:
-    menu = menu_of(SMALL)
+    menu = menu_of(SPOKEN)
     sounds = tmp_path / "sounds"
     (sounds / "uk").mkdir(parents=True)
     (sounds / "uk" / "p.wav").write_bytes(b"RIFF-a real recording")
@@ -80,7 +88,7 @@ async def test_prompts_build_makes_8khz_mono_files_once_and_keeps_real_recording
     assert json.loads((sounds / MANIFEST).read_text())["pl/p"]
     again = await build_prompts(menu, sounds)
     assert again.built == [] and _prompts(again.unchanged) == ["pl/p"]
-    changed = await build_prompts(menu_of(SMALL.replace("Wybierz jeden", "Wybierz dwa")), sounds)
+    changed = await build_prompts(menu_of(SPOKEN.replace("Wybierz jeden", "Wybierz dwa")), sounds)
     assert changed.built == ["pl/p"]
     assert (sounds / "uk" / "p.wav").read_bytes() == b"RIFF-a real recording"
 
@@ -88,7 +96,7 @@ async def test_prompts_build_makes_8khz_mono_files_once_and_keeps_real_recording
 async def test_prompts_build_speaks_the_number_words_of_each_menu_language(
     tmp_path: Path,
 ) -> None:
-    menu = menu_of(SMALL.replace("languages: [pl, uk]", "languages: [pl]"))
+    menu = menu_of(SPOKEN.replace("languages: [pl, uk]", "languages: [pl]"))
     sounds = tmp_path / "sounds"
     (sounds / "pl" / "num").mkdir(parents=True)
     (sounds / "pl" / "num" / "5.wav").write_bytes(b"RIFF-a real recording")
