@@ -84,9 +84,9 @@ async def test_polish_caller_third_in_line_hears_only_polish_sounds_of_kck(
     session = ScriptedAGISession(["1"])
     outcome = await _wait(router, _request("call-pl", "pl"), session, sounds)
     assert outcome is QueueOutcome.CALLBACK
-    assert not session.sent(
-        "SAY "
-    )  # no SAY NUMBER / SAY DIGITS: Asterisk would say them in English
+    # no SAY NUMBER / SAY DIGITS / Playback of a core sound: Asterisk would say them in English
+    spoken_by_asterisk = ("SAY ", "EXEC Playback", "EXEC Background")
+    assert [c for c in session.commands if c.startswith(spoken_by_asterisk)] == []
     assert [p for p in _played(session) if not p.startswith(f"{sounds}/pl/")] == []
     assert _played(session) == [
         f"{sounds}/pl/{name}"
