@@ -34,6 +34,7 @@ from ivr.played_prompts import (
 )
 from ivr.problems import ProblemList
 from ivr.skills import SkillDirectory
+from kck.spoken_numbers import NUMBER_SOUNDS
 
 _LANGUAGE_NAMES = {"pl": "Polish", "en": "English", "uk": "Ukrainian"}
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -263,6 +264,14 @@ def _check_skills(
 
 def _check_prompts(menu: MenuSet, sound_exists: SoundExists | None, problems: ProblemList) -> None:
     for name, prompt in menu.prompts.items():
+        sound = prompt.sound or name
+        if sound.split("/", 1)[0] == NUMBER_SOUNDS:
+            problems.error(
+                menu.where("prompt", name, "sound"),
+                f"prompt {name!r} would be the sound {sound!r}, but {NUMBER_SOUNDS}/ holds kck's "
+                "number words (kck/spoken_numbers.py): choose another name",
+                "reserved-sound",
+            )
         for language in menu.header.languages:
             if prompt.text.get(language):
                 continue

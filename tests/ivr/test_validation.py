@@ -263,3 +263,16 @@ steps:
     assert "unknown time zone 'Europe/Krakow'" in messages
     assert "country 'XX'" in messages
     assert "16:00-08:00 ends before it starts" in messages
+
+
+def test_a_prompt_may_not_take_the_place_of_a_number_word() -> None:
+    result = check(
+        HEAD.replace(
+            "  pick: {", "  five:\n    sound: num/5\n    text: {pl: Pięć, en: Five}\n  pick: {"
+        )
+        + "steps:\n  hello: {type: hangup, prompt: five}\n"
+    )
+    [problem] = result.problems.errors
+    assert problem.code == "reserved-sound" and problem.pos is not None
+    assert (problem.pos.file, problem.pos.line) == ("main.yaml", 8)
+    assert "'num/5'" in problem.message and "number words" in problem.message
