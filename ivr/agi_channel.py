@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ivr.channel import CallerHungUp, DialStatus, KeyInput, Recording, RenderedPrompt
+from kck import spoken_numbers
 
 ALL_KEYS = "0123456789*#"
 T = TypeVar("T")
@@ -45,7 +47,6 @@ class AGISessionLike(Protocol):
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None: ...
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> Any: ...
     async def wait_for_digit(self, timeout_ms: int) -> str | None: ...
-    async def say_digits(self, digits: str, escape_digits: str = "") -> str | None: ...
     async def record_file(
         self,
         path_no_ext: str,
@@ -133,8 +134,13 @@ class AGIChannel:
         return KeyInput(digits, False)
 
     async def say_digits(self, digits: str, language: str) -> None:
-        if digits.isdigit():
-            await self._do(lambda: self.session.say_digits(digits))
+        """Read digits back one by one with kck's own number words, never SAY DIGITS: Asterisk has
+        no Polish or Ukrainian digits and would say them in English."""
+        if not (digits.isascii() and digits.isdigit()):
+            return
+        for sound in spoken_numbers.say_digits(digits, language):
+            path = str(self.sounds_dir / language / sound)
+            await self._do(functools.partial(self.session.stream_file, path))
 
     async def record(self, name: str, *, max_seconds: int) -> Recording:
         target = self.recordings_dir / name

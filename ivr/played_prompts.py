@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# queues.waiting.WaitingPrompts' own sounds (the rest are Asterisk core sounds)
-QUEUE_PROMPTS: tuple[str, ...] = (
+# queues.waiting.WaitingPrompts' prompts (with the number words of kck.spoken_numbers, all it plays);
+# the announcement's first: the loop cannot tell a caller their place without them
+QUEUE_ANNOUNCEMENT_PROMPTS: tuple[str, ...] = (
+    "queue_you_are_next",
+    "queue_people_ahead",
+    "queue_estimated_wait",
     "queue_press_1_callback",
+)
+QUEUE_PROMPTS: tuple[str, ...] = (
+    *QUEUE_ANNOUNCEMENT_PROMPTS,
     "queue_callback_confirmed",
     "queue_callback_unavailable",
     "queue_max_wait_callback",

@@ -1,8 +1,9 @@
 """`kck prompts build`: speak every prompt text with espeak-ng into 8 kHz mono 16-bit WAV for Asterisk.
 
-Files go to <sounds>/<language>/<sound>.wav. A manifest (.kck-prompts.json) remembers the hash of
-the text each file was made from, so a rebuild only redoes changed texts; a file that is not in the
-manifest is a real recording and is never overwritten.
+Files go to <sounds>/<language>/<sound>.wav: the menu's prompts, and for every menu language the
+number words of `kck.spoken_numbers` (<sounds>/<language>/num/<token>.wav). A manifest
+(.kck-prompts.json) remembers the hash of the text each file was made from, so a rebuild only redoes
+changed texts; a file that is not in the manifest is a real recording and is never overwritten.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from pathlib import Path
 from ivr.loader import MenuSet
 from ivr.validation import SoundExists
 from kck.errors import UserError
+from kck.spoken_numbers import number_words
 
 MANIFEST = ".kck-prompts.json"
 VOICES = {"pl": "pl", "en": "en-gb", "uk": "uk"}
 SPEED_WPM = "150"
+# espeak-ng ends each word with ~0.4 s of silence; a number said word by word ("dwadzieścia" +
+# "dwie" + "minuty") flows when that is cut to a short pause (sox effects, after the conversion)
+WORD_TAIL_S = "0.08"
+_TRIM_TAIL = ("reverse", "silence", "1", "0.02", "0.5%", "reverse", "pad", "0", WORD_TAIL_S)
 
 
 class PromptToolsMissing(UserError):
@@ -34,6 +40,7 @@ class PromptJob:
     language: str
     sound: str
     text: str
+    word: bool = False  # one word of a spoken number: its trailing silence is trimmed
 
     @property
     def key(self) -> str:
@@ -42,7 +49,8 @@ class PromptJob:
     @property
     def digest(self) -> str:
         voice = VOICES.get(self.language, self.language)
-        return hashlib.sha256(f"{voice}|{SPEED_WPM}|{self.text}".encode()).hexdigest()
+        made = f"{voice}|{SPEED_WPM}|{self.text}" + (f"|tail {WORD_TAIL_S}" if self.word else "")
+        return hashlib.sha256(made.encode()).hexdigest()
 
 
 @dataclass
@@ -61,6 +69,9 @@ def prompt_jobs(menu: MenuSet, languages: tuple[str, ...] | None = None) -> list
             text = prompt.text.get(language)  # type: ignore[call-overload]
             if text:
                 jobs.append(PromptJob(language, prompt.sound or name, text))
+    for language in wanted:
+        for sound, text in number_words(language).items():
+            jobs.append(PromptJob(language, sound, text, word=True))
     return jobs
 
 
@@ -103,7 +114,8 @@ async def _speak(job: PromptJob, target: Path) -> None:
         out = Path(folder) / "out.wav"
         voice = VOICES.get(job.language, job.language)
         await _run("espeak-ng", "-v", voice, "-s", SPEED_WPM, "-w", str(raw), "--", job.text)
-        await _run("sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out))
+        effects = _TRIM_TAIL if job.word else ()
+        await _run("sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out), *effects)
         await loop.run_in_executor(None, lambda: shutil.move(out, target))
     finally:
         await loop.run_in_executor(None, lambda: shutil.rmtree(folder, ignore_errors=True))

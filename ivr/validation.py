@@ -25,9 +25,16 @@ from ivr.model import (
     step_edges,
     step_prompts,
 )
-from ivr.played_prompts import PLAYED_PROMPTS, QUEUE_PROMPTS, SPEECH_PROMPTS, intent_prompt
+from ivr.played_prompts import (
+    PLAYED_PROMPTS,
+    QUEUE_ANNOUNCEMENT_PROMPTS,
+    QUEUE_PROMPTS,
+    SPEECH_PROMPTS,
+    intent_prompt,
+)
 from ivr.problems import ProblemList
 from ivr.skills import SkillDirectory
+from kck.spoken_numbers import NUMBER_SOUNDS
 
 _LANGUAGE_NAMES = {"pl": "Polish", "en": "English", "uk": "Ukrainian"}
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -257,6 +264,14 @@ def _check_skills(
 
 def _check_prompts(menu: MenuSet, sound_exists: SoundExists | None, problems: ProblemList) -> None:
     for name, prompt in menu.prompts.items():
+        sound = prompt.sound or name
+        if sound.split("/", 1)[0] == NUMBER_SOUNDS:
+            problems.error(
+                menu.where("prompt", name, "sound"),
+                f"prompt {name!r} would be the sound {sound!r}, but {NUMBER_SOUNDS}/ holds kck's "
+                "number words (kck/spoken_numbers.py): choose another name",
+                "reserved-sound",
+            )
         for language in menu.header.languages:
             if prompt.text.get(language):
                 continue
@@ -290,7 +305,8 @@ def _check_played_prompts(
 ) -> None:
     """A prompt played by code, not named in a step, should be defined too; once defined, its
     texts are checked per language like any other prompt's (an error when one is missing).
-    Undefined it is a warning: the caller hears nothing there, but the call goes on."""
+    Undefined it is a warning (the caller hears nothing there, but the call goes on), except the
+    waiting loop's announcement: without it a waiting caller is never told their place."""
     for name, player in _played_prompts(menu).items():
         if name in menu.prompts:
             continue
@@ -299,11 +315,21 @@ def _check_played_prompts(
             for language in menu.header.languages
             if sound_exists is None or not sound_exists(language, name)
         ]
-        if missing:
+        if not missing:
+            continue
+        no_recording = f"no recording for {', '.join(missing)} ({missing[0]}/{name}.wav)"
+        if name in QUEUE_ANNOUNCEMENT_PROMPTS:
+            problems.error(
+                menu.where("menu"),
+                f"prompt {name!r} is played by {player} at every announcement, but is not "
+                f"defined under `prompts:` and there is {no_recording}",
+                "missing-played-prompt",
+            )
+        else:
             problems.warning(
                 menu.where("menu"),
                 f"prompt {name!r} is played by {player} but is not defined under `prompts:` "
-                f"and has no recording for {', '.join(missing)} ({missing[0]}/{name}.wav)",
+                f"and has {no_recording}",
                 "missing-played-prompt",
             )
 

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
+from kck.spoken_numbers import number_words
+from queues.announcement import announcement
 from queues.model import EndCause, Offer, RoutingRequest
 from queues.router import CallEvent, Router
 
@@ -57,24 +59,24 @@ class QueueResult:
 
 @dataclass(frozen=True)
 class WaitingPrompts:
-    """What the waiting caller hears. The first six are Asterisk core sounds (played by name; the
-    channel's language picks the file); the `OWN` ones are kck prompts from
-    config/menus/prompts.yaml, played as <sounds_dir>/<call's language>/<name>, the file
-    `kck prompts build` writes."""
+    """What the waiting caller hears: only kck's own sounds, never Asterisk's core sounds or SAY
+    NUMBER (Asterisk has no Polish or Ukrainian set and silently plays English). The prompts are
+    from config/menus/prompts.yaml; numbers are the words of `kck.spoken_numbers`. Each is played
+    as <sounds_dir>/<call's language>/<name>, the file `kck prompts build` writes."""
 
     OWN: ClassVar[tuple[str, ...]] = (
+        "you_are_next",
+        "people_ahead",
+        "estimated_wait",
         "press_for_callback",
         "callback_confirmed",
         "callback_unavailable",
         "max_wait_callback",
     )
 
-    you_are_next: str = "queue-youarenext"
-    there_are: str = "queue-thereare"
-    calls_waiting: str = "queue-callswaiting"
-    hold_time: str = "queue-holdtime"
-    minutes: str = "queue-minutes"
-    thank_you: str = "queue-thankyou"
+    you_are_next: str = "queue_you_are_next"
+    people_ahead: str = "queue_people_ahead"
+    estimated_wait: str = "queue_estimated_wait"
     press_for_callback: str = "queue_press_1_callback"
     callback_confirmed: str = "queue_callback_confirmed"
     callback_unavailable: str = "queue_callback_unavailable"
@@ -88,8 +90,16 @@ class WaitingPrompts:
         return f"{folder}/{name}"
 
     def own_sounds(self, language: str) -> tuple[str, ...]:
-        """Every kck sound this loop may play in `language`."""
-        return tuple(self.own(getattr(self, field), language) for field in self.OWN)
+        """Every kck sound this loop may play in `language`: its prompts and the number words."""
+        prompts = [getattr(self, field) for field in self.OWN]
+        return tuple(self.own(name, language) for name in [*prompts, *number_words(language)])
+
+    def announcement(
+        self, language: str, position: int, estimate_s: float | None, *, offer_callback: bool
+    ) -> tuple[str, ...]:
+        """The STREAM FILE arguments of one announcement (see `queues.announcement`)."""
+        names = announcement(self, language, position, estimate_s, offer_callback=offer_callback)
+        return tuple(self.own(name, language) for name in names)
 
 
 Voicemail = Callable[[AGISession, RoutingRequest], Awaitable[None]]
@@ -232,7 +242,8 @@ def _waited(w: _Waiting) -> float:
 async def _run(w: _Waiting) -> QueueResult:
     queue = w.router.config.queue(w.request.queue)
     clock = w.router.clock
-    # Asterisk's own queue sounds and SAY NUMBER follow the channel's language: make it the call's
+    # whatever Asterisk itself still plays (the dialplan's fallback Queue()) follows the channel's
+    # language: make it the call's
     await w.session.set_variable("CHANNEL(language)", w.request.language)
     # the call is offered while this process (its node) is alive, whatever the caller hears
     offer = await w.router.enqueue(w.request, node=w.router.node)
@@ -301,33 +312,22 @@ async def _offer_of(w: _Waiting, state: dict[str, str] | None) -> Offer | None:
 
 
 async def _announce(w: _Waiting) -> str | None:
-    p = w.prompts
+    """Play the caller's place and estimated wait; returns the callback key if pressed meanwhile."""
     position = await w.router.position(w.call_id)
     if position is None:
         return None
-    keys = w.callback_key
-    digit: str | None = None
-
-    async def say(play: Callable[[], Awaitable[str | None]]) -> None:
-        # each part may be cut short by an offer; none starts once an offer is waiting
-        nonlocal digit
-        if digit is None and not w.offer_waiting():
-            digit = await w.listen(play())
-
-    if position == 1:
-        await say(lambda: w.session.stream_file(p.you_are_next, keys))
-    else:
-        await say(lambda: w.session.stream_file(p.there_are, keys))
-        await say(lambda: w.session.say_number(position - 1, keys))
-        await say(lambda: w.session.stream_file(p.calls_waiting, keys))
     estimate = await w.router.estimated_wait(w.call_id)
-    if estimate is not None and estimate >= 60:
-        await say(lambda: w.session.stream_file(p.hold_time, keys))
-        await say(lambda: w.session.say_number(round(estimate / 60), keys))
-        await say(lambda: w.session.stream_file(p.minutes, keys))
-    if w.request.caller:
-        await say(lambda: w.session.stream_file(w.own(p.press_for_callback), keys))
-    return digit
+    sounds = w.prompts.announcement(
+        w.request.language, position, estimate, offer_callback=bool(w.request.caller)
+    )
+    for sound in sounds:
+        if w.offer_waiting():  # an agent is free: no more words, ring them
+            return None
+        # each file may be cut short by an offer (w.listen), or by the callback key
+        digit = await w.listen(w.session.stream_file(sound, w.callback_key))
+        if digit is not None:
+            return digit
+    return None
 
 
 async def _callback(w: _Waiting) -> QueueResult | None:

@@ -167,12 +167,15 @@ def load_caller_scripts(path: Path) -> list[CallerScript]:
 class SoundLibrary:
     """Durations (seconds) of the sound files the simulated Asterisk "has".
 
-    Unknown names play for `default_duration` unless `strict`, in which case they are missing
-    (`STREAM FILE` answers `200 result=-1 endpos=0`, like Asterisk for a missing file).
+    Unknown names play for `default_duration` (kck's number words, `…/num/<token>`, for
+    `word_duration`) unless `strict`, in which case they are missing (`STREAM FILE` answers
+    `200 result=-1 endpos=0`, like Asterisk for a missing file).
     """
 
     durations: Mapping[str, float] = field(default_factory=lambda: dict(KNOWN_SOUNDS))
     default_duration: float = 2.0
+    # one word of a number as `kck prompts build` makes it (0.3-1.1 s, 0.6-0.8 s on average)
+    word_duration: float = 0.7
     strict: bool = False
 
     def duration(self, name: str) -> float | None:
@@ -180,6 +183,8 @@ class SoundLibrary:
             return self.durations[name]
         if self.strict or name.startswith("no-such"):
             return None
+        if "/num/" in f"/{name}":
+            return self.word_duration
         return self.default_duration
 
 

@@ -94,6 +94,10 @@ class ScriptedAGISession:
         self._cmd(f'SAY DIGITS {digits} "{escape_digits}"')
         return None
 
+    async def say_number(self, number: int, escape_digits: str = "") -> str | None:
+        self._cmd(f'SAY NUMBER {number} "{escape_digits}"')
+        return None
+
     async def record_file(
         self,
         path_no_ext: str,

@@ -12,6 +12,7 @@ from ivr.channel import DialStatus
 from ivr.interpreter import CallInfo, CallResult, Interpreter
 from ivr.loader import MenuFiles, MenuSet, read_menu_files
 from ivr.memory_gateway import InMemoryQueueGateway
+from ivr.played_prompts import QUEUE_ANNOUNCEMENT_PROMPTS
 from ivr.routing import QueueOutcome
 from ivr.scripted_channel import ScriptedChannel
 from ivr.speech_port import IntentRecogniser
@@ -25,6 +26,12 @@ SHIPPED = Path(__file__).resolve().parents[2] / "config" / "menus"
 def local(text: str) -> datetime:
     """'2026-12-24 18:00' in Warsaw → aware datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=WARSAW)
+
+
+def announcement_prompts(*languages: str) -> str:
+    """`prompts:` entries for the waiting loop's announcement, which a menu with a queue step needs."""
+    texts = ", ".join(f"{language}: Tekst" for language in languages)
+    return "".join(f"  {name}: {{text: {{{texts}}}}}\n" for name in QUEUE_ANNOUNCEMENT_PROMPTS)
 
 
 def files(main: str, extra: dict[str, str] | None = None) -> MenuFiles:

@@ -146,7 +146,11 @@ async def test_callback_request_is_published_for_the_queues(rig: Rig) -> None:
     rig.clock = ManualClock(local("2026-11-24 20:00"))
     session = ScriptedAGISession(["1", "1", "1"])
     await rig.route()(session)
-    assert session.sent("SAY DIGITS 600100200")
+    # the caller's number read back with kck's Polish digits, not Asterisk's (English) SAY DIGITS
+    readback = [f'STREAM FILE {rig.sounds}/pl/num/{digit} ""' for digit in "600100200"]
+    start = session.commands.index(readback[0])
+    assert session.commands[start : start + len(readback)] == readback
+    assert not session.sent("SAY ")
     events = await rig.redis.xrange("t:stream:callbacks")
     assert len(events) == 1
     data = json.loads(events[0][1][b"data"])

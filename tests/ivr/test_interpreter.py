@@ -15,7 +15,7 @@ from ivr.routing import CallbackRequest, QueueOutcome, RoutingRequest
 from ivr.scripted_channel import ScriptedChannel
 from ivr.speech_port import IntentResult, SpeechRequest
 from kck.clock import ManualClock
-from tests.ivr.support import files, local, menu_of, run_call
+from tests.ivr.support import announcement_prompts, files, local, menu_of, run_call
 
 PROMPTS = [
     "lang_p",
@@ -40,6 +40,7 @@ ALL = (
     "menu: {name: All, start: lang, languages: [pl, en], goodbye: bye_p, invalid: invalid_p}\n"
     "prompts:\n"
     + "".join(f"  {p}: {{text: {{pl: 'PL {p}', en: 'EN {p}'}}}}\n" for p in PROMPTS)
+    + announcement_prompts("pl", "en")
     + """\
 calendars:
   office: {weekly: {mon: "08:00-16:00", tue: "08:00-16:00", wed: "08:00-16:00", thu: "08:00-16:00", fri: "08:00-16:00"}}

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from ivr.loader import read_menu_files
-from ivr.played_prompts import PLAYED_PROMPTS, QUEUE_PROMPTS, SPEECH_PROMPTS, intent_prompt
+from ivr.played_prompts import (
+    PLAYED_PROMPTS,
+    QUEUE_ANNOUNCEMENT_PROMPTS,
+    QUEUE_PROMPTS,
+    SPEECH_PROMPTS,
+    intent_prompt,
+)
 from ivr.prompt_builder import build_prompts
 from ivr.speech import SpeechStepConfig, load_intents
 from ivr.validation import validate_files
@@ -99,11 +105,38 @@ def test_queue_prompt_missing_a_language_is_an_error_and_an_undefined_one_a_warn
     broken = check(MENU.replace("steps:", no_ukrainian + "steps:"))
     [error] = broken.problems.errors
     assert "'queue_callback_confirmed' has no Ukrainian text (uk)" in error.message
-    undefined = check(MENU)
+    announcement_only = "".join(
+        line for line in QUEUE_TEXTS.splitlines(keepends=True)
+        if line.split(":")[0].strip() in QUEUE_ANNOUNCEMENT_PROMPTS
+    )  # fmt: skip
+    undefined = check(MENU.replace("steps:", announcement_only + "steps:"))
     assert undefined.ok
     warned = [p.message for p in undefined.problems.warnings if p.code == "missing-played-prompt"]
-    assert len(warned) == len(QUEUE_PROMPTS)
-    assert "'queue_press_1_callback' is played by the queue's waiting loop" in warned[0]
+    assert len(warned) == len(QUEUE_PROMPTS) - len(QUEUE_ANNOUNCEMENT_PROMPTS)
+    assert "'queue_callback_confirmed' is played by the queue's waiting loop" in warned[0]
+
+
+def test_undefined_announcement_prompt_is_an_error_naming_it_and_the_languages() -> None:
+    """The waiting loop tells every caller their place with these: a menu without one is refused."""
+    without = "".join(
+        line for line in QUEUE_TEXTS.splitlines(keepends=True)
+        if not line.startswith("  queue_people_ahead:")
+    )  # fmt: skip
+    checked = check(MENU.replace("steps:", without + "steps:"))
+    assert not checked.ok
+    [error] = [p for p in checked.problems.errors if p.code == "missing-played-prompt"]
+    assert "'queue_people_ahead' is played by the queue's waiting loop at every announcement" in (
+        error.message
+    )
+    assert "no recording for pl, en, uk (pl/queue_people_ahead.wav)" in error.message
+    recorded_but_uk = check(
+        MENU.replace("steps:", without + "steps:"),
+        sound_exists=lambda language, sound: language != "uk",
+    )
+    [error] = [p for p in recorded_but_uk.problems.errors if p.code == "missing-played-prompt"]
+    assert "no recording for uk (uk/queue_people_ahead.wav)" in error.message
+    every_one = {p.message.split("'")[1] for p in check(MENU).problems.errors}
+    assert every_one == set(QUEUE_ANNOUNCEMENT_PROMPTS)
 
 
 def test_shipped_menu_defines_every_played_prompt_in_every_language() -> None:

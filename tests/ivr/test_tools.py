@@ -14,16 +14,25 @@ from ivr.graph import dot_to_svg, menu_to_dot
 from ivr.loader import read_menu_files
 from ivr.prompt_builder import MANIFEST, build_prompts, sound_file
 from kck.cli import main
-from tests.ivr.support import SHIPPED, menu_of, shipped_menu
+from kck.spoken_numbers import number_words
+from tests.ivr.support import SHIPPED, announcement_prompts, menu_of, shipped_menu
 
-SMALL = """\
-menu: {name: Small, start: m, languages: [pl, uk]}
+SMALL = f"""\
+menu: {{name: Small, start: m, languages: [pl, uk]}}
+prompts:
+  p: {{text: {{pl: Wybierz jeden, uk: Оберіть один}}}}
+{announcement_prompts("pl", "uk")}steps:
+  m: {{type: menu, prompt: p, choices: {{1: q}}, fallback: bye}}
+  q: {{type: queue, queue: general, skills: {{general: 1}}, ticket_category: roads}}
+  bye: {{type: hangup}}
+"""
+# one prompt to speak, nothing else
+SPOKEN = """\
+menu: {name: Spoken, start: m, languages: [pl, uk]}
 prompts:
   p: {text: {pl: Wybierz jeden, uk: Оберіть один}}
 steps:
-  m: {type: menu, prompt: p, choices: {1: q}, fallback: bye}
-  q: {type: queue, queue: general, skills: {general: 1}, ticket_category: roads}
-  bye: {type: hangup}
+  m: {type: hangup, prompt: p}
 """
 
 
@@ -58,24 +67,50 @@ def test_diff_tells_changes_as_menu_steps() -> None:
     assert diff_menus(old, old) == []
 
 
+def _prompts(keys: list[str]) -> list[str]:
+    """The menu's prompts among built/unchanged/kept keys, without the number words."""
+    return sorted(key for key in keys if "/num/" not in key)
+
+
 async def test_prompts_build_makes_8khz_mono_files_once_and_keeps_real_recordings(
     tmp_path: Path,
 ) -> None:
-    menu = menu_of(SMALL)
+    menu = menu_of(SPOKEN)
     sounds = tmp_path / "sounds"
     (sounds / "uk").mkdir(parents=True)
     (sounds / "uk" / "p.wav").write_bytes(b"RIFF-a real recording")
     first = await build_prompts(menu, sounds)
-    assert first.built == ["pl/p"] and first.recordings_kept == ["uk/p"] and not first.failed
+    assert _prompts(first.built) == ["pl/p"] and first.recordings_kept == ["uk/p"]
+    assert not first.failed
     with wave.open(str(sound_file(sounds, "pl", "p"))) as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
         assert wav.getnframes() > 8000 * 0.3  # it really speaks
     assert json.loads((sounds / MANIFEST).read_text())["pl/p"]
     again = await build_prompts(menu, sounds)
-    assert again.built == [] and again.unchanged == ["pl/p"]
-    changed = await build_prompts(menu_of(SMALL.replace("Wybierz jeden", "Wybierz dwa")), sounds)
+    assert again.built == [] and _prompts(again.unchanged) == ["pl/p"]
+    changed = await build_prompts(menu_of(SPOKEN.replace("Wybierz jeden", "Wybierz dwa")), sounds)
     assert changed.built == ["pl/p"]
     assert (sounds / "uk" / "p.wav").read_bytes() == b"RIFF-a real recording"
+
+
+async def test_prompts_build_speaks_the_number_words_of_each_menu_language(
+    tmp_path: Path,
+) -> None:
+    menu = menu_of(SPOKEN.replace("languages: [pl, uk]", "languages: [pl]"))
+    sounds = tmp_path / "sounds"
+    (sounds / "pl" / "num").mkdir(parents=True)
+    (sounds / "pl" / "num" / "5.wav").write_bytes(b"RIFF-a real recording")
+    first = await build_prompts(menu, sounds)
+    assert not first.failed and first.recordings_kept == ["pl/num/5"]
+    assert set(first.built) == {"pl/p"} | {f"pl/{s}" for s in number_words("pl")} - {"pl/num/5"}
+    for sound in ("num/2_f", "num/20", "num/minute_few", "num/more_than"):
+        with wave.open(str(sound_file(sounds, "pl", sound))) as wav:
+            assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+            # a word, without espeak-ng's trailing ~0.4 s of silence
+            assert 8000 * 0.15 < wav.getnframes() < 8000 * 1.2, sound
+    assert not (sounds / "uk").exists() and not (sounds / "en").exists()
+    again = await build_prompts(menu, sounds)
+    assert again.built == [] and again.recordings_kept == ["pl/num/5"]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr.problems import Severity
 from ivr.skills import SkillDirectory
-from tests.ivr.support import SHIPPED, check
+from tests.ivr.support import SHIPPED, announcement_prompts, check
 
 HEAD = """\
 menu:
@@ -182,6 +182,7 @@ steps:
 def test_unknown_skill_is_an_error_and_a_skill_no_agent_has_is_a_warning() -> None:
     text = (
         HEAD
+        + announcement_prompts("pl", "en")
         + "steps:\n  hello: {type: queue, queue: q, skills: {documents: 2, taxes: 1, magic: 1}}\n"
     )
     directory = SkillDirectory(frozenset({"documents", "taxes"}), {"documents": 1})
@@ -197,7 +198,11 @@ def test_unknown_skill_is_an_error_and_a_skill_no_agent_has_is_a_warning() -> No
 
 
 def test_skills_check_is_skipped_without_skill_files() -> None:
-    text = HEAD + "steps:\n  hello: {type: queue, queue: q, skills: {anything: 3}}\n"
+    text = (
+        HEAD
+        + announcement_prompts("pl", "en")
+        + "steps:\n  hello: {type: queue, queue: q, skills: {anything: 3}}\n"
+    )
     assert check(text, skills=SkillDirectory(None, None)).ok
 
 
@@ -258,3 +263,16 @@ steps:
     assert "unknown time zone 'Europe/Krakow'" in messages
     assert "country 'XX'" in messages
     assert "16:00-08:00 ends before it starts" in messages
+
+
+def test_a_prompt_may_not_take_the_place_of_a_number_word() -> None:
+    result = check(
+        HEAD.replace(
+            "  pick: {", "  five:\n    sound: num/5\n    text: {pl: Pięć, en: Five}\n  pick: {"
+        )
+        + "steps:\n  hello: {type: hangup, prompt: five}\n"
+    )
+    [problem] = result.problems.errors
+    assert problem.code == "reserved-sound" and problem.pos is not None
+    assert (problem.pos.file, problem.pos.line) == ("main.yaml", 8)
+    assert "'num/5'" in problem.message and "number words" in problem.message

@@ -18,16 +18,16 @@ from ivr.scripted_channel import ScriptedChannel
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion
 from kck.clock import ManualClock
 from kck.db import AuditEntry, create_engine, session_factory
-from tests.ivr.support import SHIPPED, local
+from tests.ivr.support import SHIPPED, announcement_prompts, local
 
-SMALL = """\
-menu: {name: Small, start: hello}
+SMALL = f"""\
+menu: {{name: Small, start: hello}}
 prompts:
-  hi: {text: {pl: Dzień dobry}}
-  q: {text: {pl: Łączę}}
-steps:
-  hello: {type: say, prompt: hi, next: queue_a}
-  queue_a: {type: queue, queue: first, prompt: q}
+  hi: {{text: {{pl: Dzień dobry}}}}
+  q: {{text: {{pl: Łączę}}}}
+{announcement_prompts("pl")}steps:
+  hello: {{type: say, prompt: hi, next: queue_a}}
+  queue_a: {{type: queue, queue: first, prompt: q}}
 """
 
 
@@ -78,7 +78,8 @@ async def test_bad_reload_is_rejected_with_its_errors_and_the_live_version_stays
     with pytest.raises(MenuRejected) as caught:
         await lib.reload(by="watch")
     assert caught.value.version_id == 2
-    assert "main.yaml:6:" in str(caught.value) and "'queue_b'" in str(caught.value)
+    line = next(n for n, text in enumerate(SMALL.splitlines(), 1) if "next: queue_a" in text)
+    assert f"main.yaml:{line}:" in str(caught.value) and "'queue_b'" in str(caught.value)
     assert "the live menu stays" in str(caught.value)
     assert (await lib.live()).version_id == 1
     versions = await lib.versions()

@@ -1,5 +1,6 @@
-"""The waiting loop speaks the caller's language: kck's own prompts from <sounds>/<language>/…,
-Asterisk's queue sounds through the channel's language."""
+"""The waiting loop speaks the caller's language, and only from kck's own sounds under
+<sounds>/<language>/…: no Asterisk core sound, no SAY NUMBER or SAY DIGITS (Asterisk has no Polish
+or Ukrainian set and plays the English one without a warning)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,10 @@ from tests.queues.conftest import make_config
 _ids = itertools.count(1)
 
 
-@pytest.mark.parametrize("language", ["uk", "en"])
-async def test_queue_announcement_and_callback_are_in_the_callers_language(
-    redis: aioredis.Redis, tmp_path: Path, language: str
-) -> None:
-    router = Router(redis, make_config(), prefix=f"wp{next(_ids)}")
-    await router.waiters.start()
-    sounds = tmp_path / "sounds"
-    request = RoutingRequest(
-        call_id=f"call-{language}",
-        uniqueid="1700000000.1",
+def _request(call_id: str, language: str) -> RoutingRequest:
+    return RoutingRequest(
+        call_id=call_id,
+        uniqueid=f"1700000000.{next(_ids)}",
         channel="PJSIP/trunk-00000001",
         caller="+48126165555",
         language=language,
@@ -37,18 +32,37 @@ async def test_queue_announcement_and_callback_are_in_the_callers_language(
         priority=0,
         arrived_at=datetime.now(UTC).isoformat(),
     )
-    session = ScriptedAGISession(["1"])  # the caller presses 1 for a callback while waiting
+
+
+def _played(session: ScriptedAGISession) -> list[str]:
+    return [line.split()[2] for line in session.sent("STREAM FILE")]
+
+
+async def _wait(
+    router: Router, request: RoutingRequest, session: ScriptedAGISession, sounds: Path
+) -> QueueOutcome:
+    await router.waiters.start()
     try:
         result = await wait_in_queue(
             session, router, request, prompts=WaitingPrompts(sounds_dir=str(sounds))
         )
     finally:
         await router.waiters.stop()
-    assert result.outcome is QueueOutcome.CALLBACK
+    return result.outcome
+
+
+@pytest.mark.parametrize("language", ["uk", "en"])
+async def test_queue_announcement_and_callback_are_in_the_callers_language(
+    redis: aioredis.Redis, tmp_path: Path, language: str
+) -> None:
+    router = Router(redis, make_config(), prefix=f"wp{next(_ids)}")
+    sounds = tmp_path / "sounds"
+    session = ScriptedAGISession(["1"])  # the caller presses 1 for a callback while waiting
+    outcome = await _wait(router, _request(f"call-{language}", language), session, sounds)
+    assert outcome is QueueOutcome.CALLBACK
     assert session.variables["CHANNEL(language)"] == language
-    played = [line.split()[2] for line in session.sent("STREAM FILE")]
-    assert played == [
-        "queue-youarenext",  # Asterisk's, in the channel language set above
+    assert _played(session) == [
+        f"{sounds}/{language}/queue_you_are_next",
         f"{sounds}/{language}/queue_press_1_callback",
         f"{sounds}/{language}/queue_callback_confirmed",
     ]
@@ -56,3 +70,61 @@ async def test_queue_announcement_and_callback_are_in_the_callers_language(
     assert session.commands.index(f'SET VARIABLE CHANNEL(language) "{language}"') < min(
         i for i, c in enumerate(session.commands) if c.startswith("STREAM FILE")
     )
+
+
+async def test_polish_caller_third_in_line_hears_only_polish_sounds_of_kck(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    router = Router(redis, make_config(), prefix=f"wp{next(_ids)}")
+    for ahead in ("ahead-1", "ahead-2"):  # no agent is signed in: they stay in the queue
+        assert await router.enqueue(_request(ahead, "pl")) is None
+    # recent history: 100 s per place, so the third caller is told about five minutes
+    await redis.lpush(router.store.key("recent", "city"), "100000:1")
+    sounds = tmp_path / "sounds"
+    session = ScriptedAGISession(["1"])
+    outcome = await _wait(router, _request("call-pl", "pl"), session, sounds)
+    assert outcome is QueueOutcome.CALLBACK
+    # no SAY NUMBER / SAY DIGITS / Playback of a core sound: Asterisk would say them in English
+    spoken_by_asterisk = ("SAY ", "EXEC Playback", "EXEC Background")
+    assert [c for c in session.commands if c.startswith(spoken_by_asterisk)] == []
+    assert [p for p in _played(session) if not p.startswith(f"{sounds}/pl/")] == []
+    assert _played(session) == [
+        f"{sounds}/pl/{name}"
+        for name in (
+            "queue_people_ahead",  # "Liczba osób przed Tobą w kolejce:"
+            "num/2",  # "dwa"
+            "queue_estimated_wait",  # "Przewidywany czas oczekiwania to"
+            "num/5",  # "pięć"
+            "num/minute_many",  # "minut"
+            "queue_press_1_callback",
+            "queue_callback_confirmed",
+        )
+    ]
+    # the whole announcement can be cut short by the callback key
+    announcement = session.sent("STREAM FILE")[:-1]
+    assert all(line.endswith(' "1"') for line in announcement)
+
+
+class _PressesDuringSecondSound(ScriptedAGISession):
+    """A caller who presses the callback key while the second sound of the announcement plays."""
+
+    async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
+        await super().stream_file(sound, escape_digits)
+        return "1" if len(self.sent("STREAM FILE")) == 2 and "1" in escape_digits else None
+
+
+async def test_callback_key_during_the_announcement_stops_it_and_asks_for_a_callback(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    router = Router(redis, make_config(), prefix=f"wp{next(_ids)}")
+    assert await router.enqueue(_request("ahead", "pl")) is None
+    await redis.lpush(router.store.key("recent", "city"), "100000:1")
+    sounds = tmp_path / "sounds"
+    session = _PressesDuringSecondSound([])
+    outcome = await _wait(router, _request("call-pl-key", "pl"), session, sounds)
+    assert outcome is QueueOutcome.CALLBACK
+    assert _played(session) == [
+        f"{sounds}/pl/queue_people_ahead",
+        f"{sounds}/pl/num/1",  # interrupted here: the estimate is not said
+        f"{sounds}/pl/queue_callback_confirmed",
+    ]

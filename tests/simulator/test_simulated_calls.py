@@ -20,6 +20,7 @@ from asterisk.simulator import (
     PhoneMode,
     ScriptError,
     SimClock,
+    SoundLibrary,
     load_caller_scripts,
 )
 
@@ -381,3 +382,14 @@ def test_simulated_time_can_be_handed_to_kck_as_its_clock() -> None:
     assert view.now().tzinfo is not None
     assert view.now().year == 2026
     assert view.monotonic() >= 0.0
+
+
+def test_kcks_number_words_play_for_one_word_and_other_unknown_sounds_for_the_default() -> None:
+    sounds = SoundLibrary()
+    assert sounds.word_duration < 1.0 < sounds.default_duration
+    assert sounds.duration("/var/lib/kck/sounds/pl/num/20") == sounds.word_duration
+    assert sounds.duration("uk/num/minute_few") == sounds.word_duration
+    assert sounds.duration("/var/lib/kck/sounds/pl/queue_people_ahead") == sounds.default_duration
+    assert sounds.duration("/var/lib/kck/sounds/pl/numbers_menu") == sounds.default_duration
+    assert sounds.duration("pls-hold-while-try") == 19398 / 8000
+    assert SoundLibrary(strict=True).duration("pl/num/2") is None
