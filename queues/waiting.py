@@ -272,9 +272,11 @@ async def _run(w: _Waiting) -> QueueResult:
         if now - started >= queue.max_wait_s:
             return await _max_wait(w, queue.on_max_wait)
         if now >= next_announce:
-            next_announce = now + queue.announce_every_s
             await w.music(False)
             digit = await _announce(w)
+            # counted from the end: an announcement longer than the interval is not repeated
+            # back to back, the caller hears music in between
+            next_announce = clock.monotonic() + queue.announce_every_s
             if digit == w.callback_key:
                 result = await _callback(w)
                 if result is not None:
