@@ -15,6 +15,7 @@ from ivr.routing import CallbackRequest, QueueGateway, QueueOutcome, RoutingRequ
 from ivr.speech_adapter import start_speech
 from ivr.speech_port import IntentRecogniser, installed_recogniser
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
+from kck.phone import TrunkDial
 from kck.services import Services
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class IVRComponent:
             clock=services.clock,
             sounds_dir=self.sounds_dir,
             recordings_dir=settings.path(settings.paths.recordings),
+            dial=TrunkDial.from_settings(settings),
             speech_provider=lambda: self.speech,
         )
         self.routes: dict[str, IVRRoute] = {"ivr": self.route}
