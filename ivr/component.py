@@ -42,7 +42,7 @@ class _RuntimeGateway:
         if router is not None and getattr(router, "router", None) is not None:
             from ivr.router_gateway import RouterQueueGateway
 
-            return RouterQueueGateway(router.router, self.component.sounds_dir)
+            return RouterQueueGateway(router.router, self.component.asterisk_sounds_dir)
         return self.fallback
 
     async def enqueue(self, request: RoutingRequest) -> None:
@@ -66,7 +66,9 @@ class IVRComponent:
         self.watch = watch
         self.serve_agi = serve_agi
         self.menus_dir = settings.path(settings.paths.menus)
-        self.sounds_dir = settings.path(settings.paths.sounds)
+        # kck builds and checks prompts in its own folder; Asterisk plays them by its own path
+        self.sounds_dir = settings.sounds_dir
+        self.asterisk_sounds_dir = settings.asterisk_sounds_dir
         self.library = MenuLibrary(
             services.sessions,
             services.redis,
@@ -86,7 +88,7 @@ class IVRComponent:
             self.gateway,
             services.bus,
             clock=services.clock,
-            sounds_dir=self.sounds_dir,
+            sounds_dir=self.asterisk_sounds_dir,
             recordings_dir=settings.path(settings.paths.recordings),
             dial=TrunkDial.from_settings(settings),
             speech_provider=lambda: self.speech,
@@ -116,7 +118,7 @@ class IVRComponent:
     async def start(self) -> None:
         if self.speech is None:
             self.speech, self._speech_service = await start_speech(
-                self.services.settings, self.sounds_dir
+                self.services.settings, self.asterisk_sounds_dir
             )
         try:
             self.live_label = (await self.library.ensure_live(by="startup")).label
