@@ -126,6 +126,14 @@ def test_ami_user_gets_least_privileges_and_only_permitted_addresses(tmp_path: P
     assert "all" not in section.split("read=")[1].split("\n")[0].split(",")
 
 
+def test_music_on_hold_is_shuffled_with_sort_random_not_the_deprecated_random_option(
+    tmp_path: Path,
+) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    moh = (tmp_path / "musiconhold.conf").read_text().split("[default]")[1]
+    assert "sort=random" in moh.splitlines() and "random=yes" not in moh
+
+
 def test_agent_phones_register_or_use_a_static_contact(tmp_path: Path) -> None:
     render_asterisk_config(inputs(), tmp_path)
     pjsip = (tmp_path / "pjsip.conf").read_text()
