@@ -126,6 +126,15 @@ def test_ami_user_gets_least_privileges_and_only_permitted_addresses(tmp_path: P
     assert "all" not in section.split("read=")[1].split("\n")[0].split(",")
 
 
+def test_ami_write_class_call_covers_control_playback_and_says_so(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    manager = (tmp_path / "manager.conf").read_text()
+    # Asterisk 22: `manager show command ControlPlayback` → Privilege: call,all
+    assert "call" in manager.split("write=")[1].split("\n")[0].split(",")
+    comment = manager[: manager.index("[kck]")]
+    assert "ControlPlayback" in comment.split("write:")[1]
+
+
 def test_music_on_hold_is_shuffled_with_sort_random_not_the_deprecated_random_option(
     tmp_path: Path,
 ) -> None:
