@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import phonenumbers
@@ -13,6 +14,7 @@ from asterisk.pbxconfig import (
     AgentPhone,
     AsteriskConfigInputs,
     ConfigInputError,
+    OperatorTrunk,
     render_asterisk_config,
 )
 from kck.errors import UserError
@@ -34,8 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "config",
         help="write extensions.conf, manager.conf, pjsip.conf, queues.conf, musiconhold.conf",
         description=(
-            "Render a complete configuration for Asterisk 20/22 from config/settings.yaml and "
-            "config/agents.yaml. Agents' SIP passwords are kept in DIR/phone-secrets.yaml "
+            "Render a complete configuration for Asterisk 20/22 from config/settings.yaml "
+            "(ami, agi, asterisk.sip_port, the operator trunk: trunk.*) and config/agents.yaml. "
+            "Agents' SIP passwords are kept in DIR/phone-secrets.yaml "
             "(created with random passwords on first run, mode 600): keep DIR private."
         ),
     )
@@ -90,6 +93,29 @@ def _phone_secrets(path: Path, extensions: list[str]) -> dict[str, str]:
     return known
 
 
+def _trunk(settings: Settings) -> OperatorTrunk:
+    trunk = settings.trunk
+    return OperatorTrunk(
+        name=trunk.name,
+        host=trunk.host,
+        username=trunk.username,
+        password=trunk.password.get_secret_value(),
+        register=trunk.registration,
+        match=trunk.match,
+    )
+
+
+def _warnings(settings: Settings) -> list[str]:
+    out = settings.trunk.warnings()
+    if settings.trunk.match:
+        out.append(
+            f"trunk.match ({', '.join(settings.trunk.match)}): every SIP request from these "
+            "addresses is taken as the operator's, even from an agent's phone (Asterisk "
+            "identifies by address before user name): keep the agents' phones outside them"
+        )
+    return out
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     from kck.commands import settings_from
 
@@ -111,8 +137,15 @@ def cmd_config(args: argparse.Namespace) -> int:
             ami_permit=tuple(args.ami_permit or ["127.0.0.1/255.255.255.255"]),
             agi_urls=agi_urls,
             hotline=_did(settings, args.did),
+            sip_port=settings.asterisk.sip_port,
+            trunk=_trunk(settings),
             agents=tuple(
-                AgentPhone(extension=a.extension, name=a.name, password=passwords[a.extension])
+                AgentPhone(
+                    extension=a.extension,
+                    name=a.name,
+                    password=passwords[a.extension],
+                    static_contact=a.static_contact,
+                )
                 for a in agents
             ),
         )
@@ -122,4 +155,6 @@ def cmd_config(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     print(f"{out / SECRETS_FILE} (agents' SIP passwords; keep private)")
+    for warning in _warnings(settings):
+        print(f"kck: warning: {warning}", file=sys.stderr)
     return 0

@@ -169,6 +169,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
     from kck.clock import ManualClock
     from kck.db import Call, create_engine, session_factory, upgrade
     from kck.heap import freeze_start_up
+    from kck.phone import TrunkDial
     from kck.redis_server import PrivateRedis, connect
     from queues.config import RoutingConfig
     from queues.recorder import QueueRecorder
@@ -190,6 +191,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
         clock=ManualClock(OFFICE_HOURS),  # the same walk whatever the real time
         sounds_dir=folder / "sounds",
         recordings_dir=folder / "recordings",
+        dial=TrunkDial(),
     )
     unrecorded = create_ivr_route(
         library,
@@ -198,6 +200,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
         clock=ManualClock(OFFICE_HOURS),
         sounds_dir=folder / "sounds",
         recordings_dir=folder / "recordings",
+        dial=TrunkDial(),
     )
     recorder = QueueRecorder(sessions_db, RoutingConfig(skills={}, queues={}, agents={}))
     written = {"last": (0, 0)}

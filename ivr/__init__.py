@@ -6,7 +6,7 @@ Public face (see docs/ivr.md):
   → `CallResult`, over any `Channel` (`AGIChannel`, `ScriptedChannel`, terminal)
 - handing over: `RoutingRequest`, `CallbackRequest`, the `QueueGateway` port and `QueueOutcome`
 - versions: `MenuLibrary` (live / reload / submit / rollback / versions), `MenuRejected`
-- FastAGI: `create_ivr_route(library, gateway, bus, clock=, sounds_dir=, recordings_dir=)`
+- FastAGI: `create_ivr_route(library, gateway, bus, clock=, sounds_dir=, recordings_dir=, dial=)`
 - runtime: `ivr.component:create_ivr_component`
 """
 

@@ -75,7 +75,11 @@ def agi_hangup_errors() -> tuple[type[BaseException], ...]:
 
 
 class AGIChannel:
-    """Plays prompts from the sounds folder, reads DTMF, records, dials — over one AGI session."""
+    """Plays prompts from the sounds folder, reads DTMF, records, dials — over one AGI session.
+
+    `sounds_dir` is kck's sounds folder as Asterisk sees it (`asterisk.sounds`); `dial` makes the
+    dial string of an outside (E.164) number through the operator's trunk (`kck.phone.TrunkDial`).
+    """
 
     def __init__(
         self,
@@ -83,14 +87,14 @@ class AGIChannel:
         *,
         sounds_dir: Path,
         recordings_dir: Path,
-        dial_template: str = "PJSIP/{number}@trunk",
+        dial: Callable[[str], str],
         moh_class: str = "default",
         hangup_errors: tuple[type[BaseException], ...] | None = None,
     ) -> None:
         self.session = session
         self.sounds_dir = sounds_dir
         self.recordings_dir = recordings_dir
-        self.dial_template = dial_template
+        self.dial_number = dial
         self.moh_class = moh_class
         self._hangups = (agi_hangup_errors() if hangup_errors is None else hangup_errors) + (
             CallerHungUp,
@@ -155,7 +159,7 @@ class AGIChannel:
         return Recording(f"{target}.wav", str(result.reason or "timeout"))
 
     async def dial(self, target: str, *, timeout_s: int) -> DialStatus:
-        device = self.dial_template.format(number=target) if target.startswith("+") else target
+        device = self.dial_number(target) if target.startswith("+") else target
         await self._do(lambda: self.session.exec("Dial", f"{device},{int(timeout_s)}"))
         status = await self._do(lambda: self.session.get_variable("DIALSTATUS"))
         try:

@@ -53,14 +53,16 @@ def create_ivr_route(
     clock: Clock,
     sounds_dir: Path,
     recordings_dir: Path,
+    dial: Callable[[str], str],
     speech: IntentRecogniser | None = None,
-    dial_template: str = "PJSIP/{number}@trunk",
     region: str = "PL",
     hangup_errors: tuple[type[BaseException], ...] | None = None,
     speech_provider: Callable[[], IntentRecogniser | None] | None = None,
 ) -> IVRRoute:
     """The `async def route(session)` to register as FastAGI path "ivr".
 
+    `sounds_dir` is kck's sounds folder as Asterisk sees it (prompts are streamed by that path);
+    `dial` turns an E.164 number into the dial string through the operator's trunk.
     `speech_provider` is asked on each call (the recogniser may start after the route exists).
     Without a `bus` nothing is recorded (a menu walk in tests and tools).
     """
@@ -87,7 +89,7 @@ def create_ivr_route(
                 session,
                 sounds_dir=sounds_dir,
                 recordings_dir=recordings_dir,
-                dial_template=dial_template,
+                dial=dial,
                 hangup_errors=hangup_errors,
             )
             with contextlib.suppress(Exception):

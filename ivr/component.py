@@ -15,6 +15,7 @@ from ivr.routing import CallbackRequest, QueueGateway, QueueOutcome, RoutingRequ
 from ivr.speech_adapter import start_speech
 from ivr.speech_port import IntentRecogniser, installed_recogniser
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
+from kck.phone import TrunkDial
 from kck.services import Services
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class _RuntimeGateway:
             from ivr.router_gateway import RouterQueueGateway
 
             return RouterQueueGateway(
-                router.router, self.component.sounds_dir, router.stop_playback
+                router.router, self.component.asterisk_sounds_dir, router.stop_playback
             )
         return self.fallback
 
@@ -67,7 +68,9 @@ class IVRComponent:
         self.watch = watch
         self.serve_agi = serve_agi
         self.menus_dir = settings.path(settings.paths.menus)
-        self.sounds_dir = settings.path(settings.paths.sounds)
+        # kck builds and checks prompts in its own folder; Asterisk plays them by its own path
+        self.sounds_dir = settings.sounds_dir
+        self.asterisk_sounds_dir = settings.asterisk_sounds_dir
         self.library = MenuLibrary(
             services.sessions,
             services.redis,
@@ -87,8 +90,9 @@ class IVRComponent:
             self.gateway,
             services.bus,
             clock=services.clock,
-            sounds_dir=self.sounds_dir,
+            sounds_dir=self.asterisk_sounds_dir,
             recordings_dir=settings.path(settings.paths.recordings),
+            dial=TrunkDial.from_settings(settings),
             speech_provider=lambda: self.speech,
         )
         self.routes: dict[str, IVRRoute] = {"ivr": self.route}
@@ -116,7 +120,7 @@ class IVRComponent:
     async def start(self) -> None:
         if self.speech is None:
             self.speech, self._speech_service = await start_speech(
-                self.services.settings, self.sounds_dir
+                self.services.settings, self.asterisk_sounds_dir
             )
         try:
             self.live_label = (await self.library.ensure_live(by="startup")).label

@@ -34,8 +34,8 @@ def _queues_request(request: RoutingRequest) -> Any:
 class RouterQueueGateway:
     """Hands routing requests to `queues.router.Router`; one per process.
 
-    `sounds_dir`: where `kck prompts build` wrote the prompts the waiting loop plays (as the menu's
-    own prompts: <sounds_dir>/<call's language>/<name>)."""
+    `sounds_dir`: the folder `kck prompts build` wrote the waiting loop's prompts to, as Asterisk
+    sees it (`asterisk.sounds`); played as the menu's own prompts: <sounds_dir>/<language>/<name>."""
 
     def __init__(
         self, router: Any, sounds_dir: Path | None = None, stop_playback: Any = None

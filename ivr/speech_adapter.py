@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class SpeechServiceRecogniser:
     def __init__(self, service: Any, sounds_dir: Path) -> None:
         self.service = service  # ivr.speech.SpeechService, started
-        self.sounds_dir = sounds_dir
+        self.sounds_dir = sounds_dir  # as Asterisk sees it (asterisk.sounds): sent in STREAM FILE
 
     async def recognise_intent(self, channel: Channel, request: SpeechRequest) -> IntentResult:
         from ivr.speech import SpeechOutcomeKind, SpeechStepConfig

@@ -240,10 +240,23 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     require_config_files(settings)
     if args.json:
-        json.dump(settings.model_dump(mode="json"), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            settings.model_dump(mode="json", by_alias=True),
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         print()
     else:
         print(f"{settings.source}: settings OK")
         for required in REQUIRED_FILES:
             print(f"{required.path(settings)}: found ({required.holds}, {required.setting})")
+        if settings.asterisk_sounds_dir != settings.sounds_dir:
+            print(
+                f"sounds: built and checked in {settings.sounds_dir} (paths.sounds), played by "
+                f"Asterisk from {settings.asterisk_sounds_dir} (asterisk.sounds): copy them there "
+                "after every kck prompts build"
+            )
+    for warning in settings.trunk.warnings():
+        print(f"kck: warning: {warning}", file=sys.stderr)
     return 0

@@ -1,10 +1,21 @@
-"""Phone numbers: caller ids from Asterisk to E.164, and back to a readable Polish format."""
+"""Phone numbers: caller ids from Asterisk to E.164, back to a readable Polish format, and out
+through the operator's trunk in the form the operator wants."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
 
 import phonenumbers
+
+if TYPE_CHECKING:
+    from kck.settings import Settings
+
+# How the operator wants the dialled number: international digits `48600100200`, national
+# `600100200` (a foreign number then starts with the international prefix, `0049…` from Poland),
+# or E.164 `+48600100200`.
+NumberFormat = Literal["international", "national", "e164"]
 
 WITHHELD_VALUES = frozenset(
     {"", "anonymous", "unknown", "restricted", "private", "withheld", "<unknown>"}
@@ -39,3 +50,36 @@ def display(e164: str | None, withheld_text: str = "numer zastrzeżony") -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@dataclass(frozen=True)
+class TrunkDial:
+    """The one place an outbound dial string is made: `PJSIP/<number>@<trunk endpoint>` for an
+    E.164 number, the number formatted as the operator wants it (`trunk.number_format`)."""
+
+    trunk: str = "kck-trunk"
+    number_format: NumberFormat = "international"
+    region: str = "PL"  # the centre's country: what "national" means
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrunkDial:
+        return cls(settings.trunk.name, settings.trunk.number_format, settings.centre.country)
+
+    def number(self, e164: str) -> str:
+        """`+48600100200` as the operator wants it dialled; ValueError if it is not E.164."""
+        digits = e164[1:]
+        if not (e164.startswith("+") and digits.isdigit() and 2 <= len(digits) <= 15):
+            raise ValueError(f"{e164!r} is not an E.164 number (+ and digits)")
+        if self.number_format == "e164":
+            return e164
+        if self.number_format == "international":
+            return digits
+        try:
+            parsed = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError(f"{e164!r}: {exc}") from None
+        dialled = phonenumbers.format_out_of_country_calling_number(parsed, self.region)
+        return "".join(ch for ch in dialled if ch.isdigit())
+
+    def __call__(self, e164: str) -> str:
+        return f"PJSIP/{self.number(e164)}@{self.trunk}"

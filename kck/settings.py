@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
+from kck.phone import NumberFormat
+from kck.sip import is_host_port, is_sip_user
 from kck.yamlsource import YAMLSourceError, as_plain, load_yaml_file, position_of
 
 ENV_PREFIX = "KCK_"
@@ -68,30 +80,136 @@ class AMISettings(_Section):
     action_timeout: float = Field(default=10.0, gt=0)
 
 
+def _comma_list(value: Any) -> Any:
+    """A list setting from the environment: "10.1.0.0/16, 10.2.0.5" → ("10.1.0.0/16", "10.2.0.5")."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _ip_network(item: str) -> str:
+    try:
+        ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        raise ValueError(f"{item!r} is not an IP address or network") from None
+    return item
+
+
+# addresses or networks; from the environment comma-separated ("10.1.0.0/16, 10.2.0.5");
+# an error names the entry (`trunk.match.1`) and, in the file, its line
+Networks = Annotated[
+    tuple[Annotated[str, AfterValidator(_ip_network)], ...], BeforeValidator(_comma_list)
+]
+
+
 class AGISettings(_Section):
     """The FastAGI server Asterisk connects to (agi://host:port/ivr)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=4573, ge=0, le=65535)
-    allowed_clients: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    allowed_clients: Networks = ("127.0.0.1/32", "::1/128")
     env_timeout: float = Field(default=5.0, gt=0)
 
-    @field_validator("allowed_clients", mode="before")
+
+class AsteriskSettings(_Section):
+    """The Asterisk server as kck must know it (for `kck asterisk config` and the paths it is sent)."""
+
+    # kck's sounds folder (paths.sounds) as Asterisk sees it: the IVR and the waiting loop stream
+    # prompts from there. None = the same path (Asterisk on this host, or the same mount point).
+    sounds: Path | None = None
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+
+    @field_validator("sounds")
     @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError("must be an absolute path on the Asterisk host (e.g. /srv/kck-sounds)")
         return value
 
-    @field_validator("allowed_clients")
+
+_TRUNK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_CONF_VALUE = re.compile(r"^[^\r\n;\[\]]*$")  # pjsip.conf: no line breaks, comments, sections
+_NUMBER = re.compile(r"^\+?[0-9]{2,15}$")
+
+
+class TrunkSettings(_Section):
+    """The operator's SIP trunk: the hotline comes in through it, callbacks and transfers go out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = "kck-trunk"  # the PJSIP endpoint; outbound calls dial PJSIP/<number>@<name>
+    host: str = ""  # the operator's SIP server, host[:port]; empty = not configured
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    # send a REGISTER to host (operators that deliver calls to a registered contact); the key is
+    # `register` (a model attribute of that name would shadow pydantic's BaseModel.register)
+    registration: bool = Field(default=False, alias="register")
+    match: Networks = ()  # addresses/networks the operator's INVITEs come from
+    number_format: NumberFormat = "international"  # how the operator wants dialled numbers
+    caller_id: str | None = None  # shown on callbacks; None = centre.hotline
+
+    @field_validator("host", "username", mode="before")
     @classmethod
-    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or network") from None
+    def _blank(cls, value: Any) -> Any:
+        return "" if value is None else value  # `host:` left empty in the file
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _TRUNK_NAME.match(value):
+            raise ValueError("letters, digits, '_', '.' and '-' only")
         return value
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if value and not is_host_port(value):
+            raise ValueError(
+                "must be a host name or address, optionally :port (sip.operator.pl:5060)"
+            )
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        if value and not is_sip_user(value):
+            raise ValueError("must be a SIP user name (no spaces, ';', '@', '[', ']')")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        if not _CONF_VALUE.match(value.get_secret_value()):
+            raise ValueError("must not contain line breaks, ';', '[' or ']' (pjsip.conf syntax)")
+        return value
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not _NUMBER.match(value):
+            raise ValueError("must be a phone number: 2-15 digits, optionally after '+'")
+        return value
+
+    def warnings(self) -> list[str]:
+        """What works but will surprise the operator; each names the setting to change."""
+        out = []
+        if not self.host:
+            out.append(
+                "trunk.host is empty: callbacks and transfers to outside numbers cannot be "
+                "dialled (set trunk.host to the operator's SIP server)"
+            )
+            if self.registration:
+                out.append("trunk.register is true but trunk.host is empty: nothing to register to")
+        if not self.match:
+            out.append(
+                "trunk.match is empty: Asterisk rejects every call from the operator "
+                "('No matching endpoint found'); set it to the addresses the operator's calls "
+                "come from"
+            )
+        return out
 
 
 class HTTPSettings(_Section):
@@ -159,6 +277,8 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     centre: CentreSettings = CentreSettings()
     speech: SpeechSettings = SpeechSettings()
+    asterisk: AsteriskSettings = AsteriskSettings()
+    trunk: TrunkSettings = TrunkSettings()
     base_dir: Path = Path(".")
     source: str = "(defaults)"
 
@@ -186,6 +306,16 @@ class Settings(_Section):
     @property
     def config_dir(self) -> Path:
         return self.path(self.paths.config)
+
+    @property
+    def sounds_dir(self) -> Path:
+        """kck's sounds folder on this host: `kck prompts build` writes it, validation reads it."""
+        return self.path(self.paths.sounds)
+
+    @property
+    def asterisk_sounds_dir(self) -> Path:
+        """The same folder as Asterisk sees it: every sound path sent to Asterisk starts here."""
+        return self.asterisk.sounds if self.asterisk.sounds is not None else self.sounds_dir
 
     @property
     def database_url(self) -> str:
@@ -286,8 +416,17 @@ def load_settings(
         first = exc.errors()[0]
         loc = tuple(first["loc"])
         key = ".".join(str(p) for p in loc)
-        if key in env_origin:
-            source = f"environment {env_origin[key]}"
+        # the variable that set this key or a list holding it (KCK_TRUNK_MATCH → trunk.match.1)
+        variable = next(
+            (
+                env_origin[prefix]
+                for n in range(len(loc), 0, -1)
+                if (prefix := ".".join(str(p) for p in loc[:n])) in env_origin
+            ),
+            None,
+        )
+        if variable is not None:
+            source = f"environment {variable}"
         else:
             pos = position_of(raw, loc)
             source = str(pos) if pos else str(file)

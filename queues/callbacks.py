@@ -27,12 +27,12 @@ class CallbackDialer:
         router: Router,
         originate: OriginateFn,
         *,
-        dial_template: str = "PJSIP/{number}@trunk",
+        dial: Callable[[str], str],
         caller_id: str = "",
     ) -> None:
         self.router = router
         self.originate = originate
-        self.dial_template = dial_template
+        self.dial_number = dial  # E.164 → the dial string through the operator's trunk
         self.caller_id = caller_id
         self.attempts = 0
 
@@ -58,7 +58,7 @@ class CallbackDialer:
         action = Originate(
             channel=offer.dial,
             application="Dial",
-            data=f"{self.dial_template.format(number=number.lstrip('+'))},60",
+            data=f"{self.dial_number(number)},60",
             caller_id=self.caller_id or None,
             timeout_ms=offer.ring_timeout_s * 1000,
             channel_id=callback_channel_id(offer.call_id),

@@ -12,6 +12,7 @@ from aiohttp import web
 from kck.bus import GroupBacklog
 from kck.call_events import CALLS_STREAM
 from kck.lease import RedisLease, holder_name, run_as_leaseholder
+from kck.phone import TrunkDial
 from kck.services import Services
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
@@ -126,10 +127,12 @@ class RouterComponent:
         client = self._ami_client()
         if client is not None:
             self.ami_adapter.attach(client)
+            settings = self.services.settings
             self.callbacks = CallbackDialer(
                 self.router,
                 client.originate,
-                caller_id=self.services.settings.centre.hotline,
+                dial=TrunkDial.from_settings(settings),
+                caller_id=settings.trunk.caller_id or settings.centre.hotline,
             )
             self._tasks.append(
                 asyncio.create_task(

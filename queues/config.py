@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kck.errors import UserError
+from kck.sip import SIP_URI_FORM, sip_uri_host
 from kck.yamlsource import YAMLSourceError, as_plain, load_yaml_file, position_of
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -89,6 +90,15 @@ class AgentConfig(_Model):
     extension: str
     dial: str | None = None
     skills: dict[str, int]
+    # a desk phone at a fixed address, called there without registering (kck asterisk config)
+    static_contact: str | None = None
+
+    @field_validator("static_contact")
+    @classmethod
+    def _sip_uri(cls, value: str | None) -> str | None:
+        if value is not None and sip_uri_host(value) is None:
+            raise ValueError(f"must be a SIP URI {SIP_URI_FORM}")
+        return value
 
     @field_validator("skills")
     @classmethod

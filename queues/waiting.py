@@ -81,7 +81,7 @@ class WaitingPrompts:
     callback_confirmed: str = "queue_callback_confirmed"
     callback_unavailable: str = "queue_callback_unavailable"
     max_wait_callback: str = "queue_max_wait_callback"
-    # where kck's sounds are (settings.paths.sounds); "" = relative to Asterisk's sounds folder
+    # kck's sounds as Asterisk sees them (asterisk.sounds); "" = relative to Asterisk's sounds folder
     sounds_dir: str = ""
 
     def own(self, name: str, language: str) -> str:

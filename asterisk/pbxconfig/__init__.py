@@ -4,7 +4,7 @@ from .inputs import (
     AgentPhone,
     AsteriskConfigInputs,
     ConfigInputError,
-    TrunkTemplate,
+    OperatorTrunk,
     derive_sip_password,
 )
 from .render import FILES, render_asterisk_config, render_asterisk_config_text
@@ -14,7 +14,7 @@ __all__ = [
     "AgentPhone",
     "AsteriskConfigInputs",
     "ConfigInputError",
-    "TrunkTemplate",
+    "OperatorTrunk",
     "derive_sip_password",
     "render_asterisk_config",
     "render_asterisk_config_text",

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from kck.sip import SIP_URI_FORM, is_host_port, sip_uri_host
 
 
 class ConfigInputError(ValueError):
@@ -61,27 +64,62 @@ class AgentPhone:
         _check(f"agent {self.extension}: password", self.password)
         if len(self.password) < 8:
             raise ConfigInputError(f"agent {self.extension}: password must have 8+ characters")
-        if self.static_contact is not None:
-            _check(f"agent {self.extension}: static_contact", self.static_contact)
-            if not self.static_contact.startswith("sip:"):
-                raise ConfigInputError(f"agent {self.extension}: static_contact must be a sip: URI")
+        if self.static_contact is not None and sip_uri_host(self.static_contact) is None:
+            raise ConfigInputError(
+                f"agent {self.extension}: static_contact={self.static_contact!r}: "
+                f"must be a SIP URI {SIP_URI_FORM}"
+            )
 
 
 @dataclass(frozen=True)
-class TrunkTemplate:
-    """The operator's SIP trunk bringing the hotline in; rendered as a ready-to-edit template."""
+class OperatorTrunk:
+    """The operator's SIP trunk (the kck settings' `trunk` section): the hotline comes in, callbacks
+    and transfers go out as `PJSIP/<number>@<name>`.
+
+    `host` empty: nothing is dialled out and nothing registers; calls still come in from `match`.
+    `match` (addresses/networks the operator's INVITEs come from) becomes the `type=identify`
+    section; without it Asterisk rejects every INVITE ("No matching endpoint found").
+    """
 
     name: str = "kck-trunk"
-    host: str = "sip.operator.example"
-    username: str = "kck"
-    password: str = "CHANGE-ME"
-    register: bool = True
-    match: str = ""  # IP/CIDR the operator's INVITEs come from
+    host: str = ""
+    username: str = ""
+    password: str = ""
+    register: bool = False
+    match: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check("trunk.name", self.name, _NAME, "letters, digits, '_', '.', '-' only")
-        for name in ("host", "username", "password", "match"):
+        if self.host and not is_host_port(self.host):
+            raise ConfigInputError(f"trunk.host={self.host!r}: must be host or host:port")
+        for name in ("username", "password"):
             _check(f"trunk.{name}", getattr(self, name))
+        if self.password and not self.username:
+            raise ConfigInputError("trunk.username: needed with trunk.password")
+        if self.register and self.host and not self.username:
+            raise ConfigInputError("trunk.username: needed to register (trunk.register)")
+        for item in self.match:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigInputError(
+                    f"trunk.match={item!r}: not an IP address or network"
+                ) from None
+
+    @property
+    def registers(self) -> bool:
+        return self.register and bool(self.host)
+
+    def covers(self, address: str) -> str | None:
+        """The `match` entry that takes INVITEs from `address` for the trunk, if any."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None  # a host name: Asterisk resolves it, we cannot tell
+        for item in self.match:
+            if ip in ipaddress.ip_network(item, strict=False):
+                return item
+        return None
 
 
 @dataclass(frozen=True)
@@ -97,7 +135,7 @@ class AsteriskConfigInputs:
     ami_bind: str = "127.0.0.1"
     ami_port: int = 5038
     ami_allow_command: bool = False
-    trunk: TrunkTemplate = field(default_factory=TrunkTemplate)
+    trunk: OperatorTrunk = field(default_factory=OperatorTrunk)
     fallback_queue: str = "kck-fallback"
     fallback_ring_seconds: int = 15
     fallback_max_wait: int = 600
@@ -137,6 +175,17 @@ class AsteriskConfigInputs:
             seen.add(agent.extension)
         if self.hotline in seen:
             raise ConfigInputError(f"agents: extension {self.hotline} is the hotline number")
+        for agent in self.agents:
+            host = sip_uri_host(agent.static_contact or "")
+            covering = self.trunk.covers(host) if host else None
+            if covering:
+                raise ConfigInputError(
+                    f"trunk.match {covering} covers agent {agent.extension}'s phone "
+                    f"({agent.static_contact}): Asterisk would take its calls for the operator's "
+                    "(identify by address wins over user name); narrow trunk.match"
+                )
+        if not 1 <= self.sip_port <= 65535:
+            raise ConfigInputError(f"sip_port: {self.sip_port} is not a port")
         for name in ("fallback_ring_seconds", "fallback_max_wait", "dial_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigInputError(f"{name}: must be > 0")

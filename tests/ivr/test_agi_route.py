@@ -21,6 +21,7 @@ from ivr.versions import MenuLibrary, NoMenuVersion
 from kck.bus import EventBus
 from kck.clock import ManualClock
 from kck.db import Call, create_engine, session_factory
+from kck.phone import TrunkDial
 from tests.call_history import record_call_history
 from tests.ivr.agi_double import Env, PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
@@ -47,6 +48,7 @@ class Rig:
             clock=self.clock,
             sounds_dir=self.sounds,
             recordings_dir=self.recordings,
+            dial=TrunkDial(),
             hangup_errors=(PeerHungUp,),
         )
 
@@ -158,10 +160,10 @@ async def test_callback_request_is_published_for_the_queues(rig: Rig) -> None:
     assert (await rig.call_row(session)).outcome == "callback"
 
 
-async def test_transfer_dials_the_number_through_the_trunk(rig: Rig) -> None:
+async def test_transfer_dials_the_number_through_the_configured_trunk(rig: Rig) -> None:
     session = ScriptedAGISession(["1", "5", "5", "2"])
     await rig.route()(session)
-    assert session.sent('EXEC Dial "PJSIP/+48126167000@trunk,30"')
+    assert session.sent('EXEC Dial "PJSIP/48126167000@kck-trunk,30"')
     assert (await rig.call_row(session)).outcome == "transferred"
 
 
@@ -247,6 +249,7 @@ async def test_a_call_is_served_when_its_history_cannot_be_published(
         clock=rig.clock,
         sounds_dir=rig.sounds,
         recordings_dir=rig.recordings,
+        dial=TrunkDial(),
         hangup_errors=(PeerHungUp,),
     )
     session = ScriptedAGISession(["1", "5", "2"])

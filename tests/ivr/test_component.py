@@ -7,6 +7,7 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from kck.clock import ManualClock
 from kck.db import Call
 from kck.services import Services
 from tests.call_history import record_call_history
+from tests.ivr.agi_double import ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
 
 SPEED = 50.0
@@ -154,5 +156,30 @@ async def test_demo_without_menus_in_its_folder_loads_nothing_and_names_the_miss
         health = comp.health()
         assert health["live_version"] is None and health["menus"] == str(menus)
         assert comp.last_rejection == f"no menu to load: {menus / 'main.yaml'} does not exist"
+    finally:
+        await comp.stop()
+
+
+async def test_prompts_are_streamed_from_the_sounds_folder_as_asterisk_sees_it(
+    services: Services,
+) -> None:
+    """kck builds and checks prompts in paths.sounds; Asterisk on another host plays its copy."""
+    settings = services.settings
+    asterisk = settings.asterisk.model_copy(update={"sounds": Path("/srv/asterisk/kck-sounds")})
+    services.settings = settings.model_copy(update={"asterisk": asterisk})
+    services.clock = ManualClock(local("2026-11-24 10:00"))
+    shutil.copytree(SHIPPED, settings.path(settings.paths.menus))
+    comp = IVRComponent(services, watch=False, serve_agi=False)
+    assert comp.sounds_dir == settings.path(settings.paths.sounds)  # validation stays local
+    await comp.start()
+    try:
+        session = ScriptedAGISession(["1", "5", "2"])
+        await comp.route(session)
+        played = [c for c in session.commands if c.startswith(("STREAM FILE", "GET DATA"))]
+        assert played and all(" /srv/asterisk/kck-sounds/pl/" in c for c in played), played
+        router = SimpleNamespace(name="router", router=object())
+        comp.bind_runtime(SimpleNamespace(components=[router]))  # type: ignore[arg-type]
+        waiting = comp.gateway._current()  # the waiting loop's prompts
+        assert getattr(waiting, "sounds_dir", None) == Path("/srv/asterisk/kck-sounds")
     finally:
         await comp.stop()

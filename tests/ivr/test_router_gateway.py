@@ -13,6 +13,7 @@ from ivr.versions import MenuLibrary
 from kck.bus import EventBus
 from kck.clock import ManualClock
 from kck.db import Call, create_engine, session_factory
+from kck.phone import TrunkDial
 from queues.config import load_routing_config
 from queues.router import Router
 from tests.call_history import record_call_history
@@ -42,6 +43,7 @@ async def test_greenery_report_is_matched_to_the_greenery_agent_and_dialled(
             clock=clock,
             sounds_dir=tmp_path / "sounds",
             recordings_dir=tmp_path / "rec",
+            dial=TrunkDial(),
             hangup_errors=(PeerHungUp,),
         )
         session = ScriptedAGISession(["1", "5", "2"])
@@ -80,6 +82,7 @@ async def _callback_call(
             clock=clock,
             sounds_dir=tmp_path / "s",
             recordings_dir=tmp_path / "r",
+            dial=TrunkDial(),
             hangup_errors=(PeerHungUp,),
         )
         session = ScriptedAGISession(["1", "1", "1"])

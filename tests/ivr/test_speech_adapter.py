@@ -11,6 +11,7 @@ from ivr.scripted_channel import ScriptedChannel
 from ivr.speech import Intent, SpeechOutcome, SpeechOutcomeKind, SpeechReason
 from ivr.speech_adapter import SpeechServiceRecogniser, start_speech
 from ivr.speech_port import SpeechRequest
+from kck.phone import TrunkDial
 from kck.yamlsource import SourcePos
 from tests.ivr.agi_double import PeerHungUp, ScriptedAGISession
 
@@ -56,6 +57,7 @@ def agi_channel(tmp_path: Path) -> AGIChannel:
         ScriptedAGISession([]),
         sounds_dir=tmp_path / "sounds",
         recordings_dir=tmp_path,
+        dial=TrunkDial(),
         hangup_errors=(PeerHungUp,),
     )
 

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kck.phone import TrunkDial
+from kck.settings import load_settings
+
 REPO = Path(__file__).parents[2]
 
 
@@ -67,3 +70,94 @@ def test_missing_ami_secret_is_one_clear_line(tmp_path: Path) -> None:
         result.stderr.strip()
         == "kck: error: ami.secret is empty: set KCK_AMI_SECRET (12+ characters) first"
     )
+
+
+AMI = {"KCK_AMI_SECRET": "a-long-ami-secret-42"}
+OPERATOR = {
+    **AMI,
+    "KCK_TRUNK_HOST": "sip.operator.pl:5060",
+    "KCK_TRUNK_USERNAME": "48126165555",
+    "KCK_TRUNK_PASSWORD": "op-pass-from-env",
+    "KCK_TRUNK_REGISTER": "true",
+    "KCK_TRUNK_MATCH": "192.0.2.0/28, 198.51.100.7",
+}
+
+
+def with_agent_line(home: Path, after: str, line: str) -> Path:
+    """Add `line` to config/agents.yaml after the first line containing `after`."""
+    agents = home / "config" / "agents.yaml"
+    lines = agents.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(n for n, text in enumerate(lines) if after in text) + 1
+    agents.write_text("".join([*lines[:at], line, *lines[at:]]), encoding="utf-8")
+    return agents
+
+
+def test_trunk_comes_from_the_settings_and_is_the_endpoint_kck_dials(tmp_path: Path) -> None:
+    home = install(tmp_path)
+    out = tmp_path / "asterisk"
+    result = kck(["asterisk", "config", "--out", str(out)], home, OPERATOR)
+    assert result.returncode == 0, result.stderr
+    pjsip = (out / "pjsip.conf").read_text()
+    # what the callback dialer and the IVR's transfer dial, with the same settings
+    settings = load_settings(home / "config" / "settings.yaml", environ=OPERATOR)
+    endpoint = TrunkDial.from_settings(settings)("+48600100200").split("@")[1]
+    assert f"[{endpoint}]\ntype=endpoint\n" in pjsip
+    assert "password=op-pass-from-env" in pjsip
+    assert "match=192.0.2.0/28\nmatch=198.51.100.7\n" in pjsip
+    assert "type=registration" in pjsip and "server_uri=sip:sip.operator.pl:5060" in pjsip
+    # identify by address wins over user name: the operator is told to keep phones outside
+    assert "trunk.match (192.0.2.0/28, 198.51.100.7)" in result.stderr
+    assert "agent" in result.stderr and "match is empty" not in result.stderr
+
+
+def test_without_operator_settings_the_cli_warns_and_writes_no_placeholder(tmp_path: Path) -> None:
+    out = tmp_path / "asterisk"
+    result = kck(["asterisk", "config", "--out", str(out)], install(tmp_path), AMI)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("kck: warning:")]
+    assert any("trunk.match is empty" in w and "No matching endpoint found" in w for w in warnings)
+    assert any("trunk.host is empty" in w for w in warnings)
+    pjsip = (out / "pjsip.conf").read_text()
+    assert "type=registration" not in pjsip and "operator.example" not in pjsip
+
+
+def test_sip_port_is_a_setting(tmp_path: Path) -> None:
+    out = tmp_path / "asterisk"
+    env = {**AMI, "KCK_ASTERISK_SIP_PORT": "5260"}
+    result = kck(["asterisk", "config", "--out", str(out)], install(tmp_path), env)
+    assert result.returncode == 0, result.stderr
+    assert "bind=0.0.0.0:5260\n" in (out / "pjsip.conf").read_text()
+
+
+def test_static_contact_in_agents_yaml_reaches_the_phone_in_pjsip_conf(tmp_path: Path) -> None:
+    home = install(tmp_path)
+    with_agent_line(home, 'extension: "101"', "    static_contact: sip:101@10.0.0.21:5060\n")
+    out = tmp_path / "asterisk"
+    result = kck(["asterisk", "config", "--out", str(out)], home, AMI)
+    assert result.returncode == 0, result.stderr
+    pjsip = (out / "pjsip.conf").read_text()
+    assert "[101]\ntype=aor\n" in pjsip
+    assert "contact=sip:101@10.0.0.21:5060" in pjsip.split("[101]\ntype=aor\n")[1].split("\n\n")[0]
+
+
+def test_static_contact_that_is_not_a_sip_uri_names_file_and_line(tmp_path: Path) -> None:
+    home = install(tmp_path)
+    agents = with_agent_line(home, 'extension: "101"', "    static_contact: 10.0.0.21:5060\n")
+    line = (
+        agents.read_text(encoding="utf-8").splitlines().index("    static_contact: 10.0.0.21:5060")
+    )
+    result = kck(["asterisk", "config", "--out", str(tmp_path / "out")], home, AMI)
+    assert result.returncode == 1
+    [message] = result.stderr.strip().splitlines()
+    assert message.startswith(f"kck: error: {agents}:{line + 1}:"), message
+    assert "static_contact" in message and "sip:" in message
+
+
+def test_match_covering_a_desk_phone_is_refused(tmp_path: Path) -> None:
+    home = install(tmp_path)
+    with_agent_line(home, 'extension: "101"', "    static_contact: sip:101@10.0.0.21:5060\n")
+    env = {**AMI, "KCK_TRUNK_MATCH": "10.0.0.0/16"}
+    result = kck(["asterisk", "config", "--out", str(tmp_path / "out")], home, env)
+    assert result.returncode == 1
+    [message] = result.stderr.strip().splitlines()
+    assert message.startswith("kck: error: trunk.match 10.0.0.0/16 covers agent 101's phone")

@@ -15,6 +15,7 @@ from asterisk.pbxconfig import (
     AgentPhone,
     AsteriskConfigInputs,
     ConfigInputError,
+    OperatorTrunk,
     derive_sip_password,
     render_asterisk_config,
 )
@@ -23,6 +24,20 @@ AGENTS = (
     AgentPhone("101", "Anna Kowalska", "pass-101-xyz"),
     AgentPhone("102", "Łukasz Żółć", "pass-102-xyz", static_contact="sip:102@10.0.0.22"),
 )
+OPERATOR = OperatorTrunk(
+    host="sip.operator.pl:5060",
+    username="48126165555",
+    password="op-pass-42",
+    register=True,
+    match=("192.0.2.0/28", "198.51.100.7"),
+)
+
+
+def section(text: str, header: str) -> str:
+    """The lines of `[header]` up to the next section (the first such section)."""
+    start = text.index(f"[{header}]\n")
+    end = text.find("\n[", start + 1)
+    return text[start : end if end != -1 else len(text)]
 
 
 def inputs(**overrides: object) -> AsteriskConfigInputs:
@@ -87,9 +102,12 @@ def test_asterisklint_does_fail_on_a_broken_dialplan(tmp_path: Path) -> None:
     assert result.returncode == 1
 
 
+@pytest.mark.parametrize("trunk", [OperatorTrunk(), OPERATOR], ids=["no-operator", "operator"])
 @pytest.mark.parametrize("name", ["manager.conf", "pjsip.conf", "queues.conf", "musiconhold.conf"])
-def test_other_files_pass_asterisklint_config_syntax(tmp_path: Path, name: str) -> None:
-    render_asterisk_config(inputs(), tmp_path)
+def test_other_files_pass_asterisklint_config_syntax(
+    tmp_path: Path, name: str, trunk: OperatorTrunk
+) -> None:
+    render_asterisk_config(inputs(trunk=trunk), tmp_path)
     assert config_messages(tmp_path / name) == "[]"
 
 
@@ -126,12 +144,100 @@ def test_ami_user_gets_least_privileges_and_only_permitted_addresses(tmp_path: P
     assert "all" not in section.split("read=")[1].split("\n")[0].split(",")
 
 
+def test_ami_write_class_call_covers_control_playback_and_says_so(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    manager = (tmp_path / "manager.conf").read_text()
+    # Asterisk 22: `manager show command ControlPlayback` → Privilege: call,all
+    assert "call" in manager.split("write=")[1].split("\n")[0].split(",")
+    comment = manager[: manager.index("[kck]")]
+    assert "ControlPlayback" in comment.split("write:")[1]
+
+
+def test_music_on_hold_is_shuffled_with_sort_random_not_the_deprecated_random_option(
+    tmp_path: Path,
+) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    moh = section((tmp_path / "musiconhold.conf").read_text(), "default")
+    assert "sort=random" in moh.splitlines() and "random=yes" not in moh
+
+
 def test_agent_phones_register_or_use_a_static_contact(tmp_path: Path) -> None:
     render_asterisk_config(inputs(), tmp_path)
     pjsip = (tmp_path / "pjsip.conf").read_text()
     assert "password=pass-101-xyz" in pjsip
-    assert "contact=sip:102@10.0.0.22" in pjsip
-    assert "type=registration" in pjsip and "server_uri=sip:sip.operator.example" in pjsip
+    registering = pjsip.split("[101]\ntype=aor\n")[1].split("\n\n")[0]
+    assert "max_contacts=1" in registering and "contact=" not in registering
+    desk = pjsip.split("[102]\ntype=aor\n")[1].split("\n\n")[0]
+    assert "contact=sip:102@10.0.0.22" in desk and "max_contacts" not in desk
+
+
+def test_without_operator_settings_there_is_no_placeholder_and_no_registration(
+    tmp_path: Path,
+) -> None:
+    render_asterisk_config(inputs(), tmp_path)
+    pjsip = (tmp_path / "pjsip.conf").read_text()
+    assert "operator.example" not in pjsip and "CHANGE-ME" not in pjsip
+    assert "type=registration" not in pjsip and "type=identify" not in pjsip
+    assert "type=endpoint" in section(pjsip, "kck-trunk")  # PJSIP/<n>@kck-trunk finds it
+    assert "outbound_auth" not in section(pjsip, "kck-trunk")  # no credentials, no auth
+
+
+def test_operator_trunk_is_rendered_from_its_settings(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(trunk=OPERATOR), tmp_path)
+    pjsip = (tmp_path / "pjsip.conf").read_text()
+    endpoint = section(pjsip, "kck-trunk")
+    assert "context=kck-inbound" in endpoint and "outbound_auth=kck-trunk-auth" in endpoint
+    assert "password=op-pass-42" in section(pjsip, "kck-trunk-auth")
+    assert "contact=sip:sip.operator.pl:5060" in pjsip.split("[kck-trunk]\ntype=aor\n")[1]
+    identify = section(pjsip, "kck-trunk-identify").splitlines()
+    assert "type=identify" in identify and "endpoint=kck-trunk" in identify
+    assert [line for line in identify if line.startswith("match=")] == [
+        "match=192.0.2.0/28",
+        "match=198.51.100.7",
+    ]
+    registration = section(pjsip, "kck-trunk-registration").splitlines()
+    assert "server_uri=sip:sip.operator.pl:5060" in registration
+    assert "client_uri=sip:48126165555@sip.operator.pl:5060" in registration
+    assert "contact_user=126165555" in registration  # the operator's INVITE reaches the hotline
+
+
+@pytest.mark.parametrize(
+    "trunk",
+    [
+        OperatorTrunk(register=True, username="u", password="p"),  # nowhere to register
+        OperatorTrunk(host="sip.operator.pl", username="u", password="p"),  # register: false
+    ],
+)
+def test_registration_needs_register_and_a_host(tmp_path: Path, trunk: OperatorTrunk) -> None:
+    render_asterisk_config(inputs(trunk=trunk), tmp_path)
+    assert "type=registration" not in (tmp_path / "pjsip.conf").read_text()
+
+
+def test_operator_match_covering_a_desk_phone_is_refused() -> None:
+    trunk = OperatorTrunk(match=("10.0.0.0/24",))
+    with pytest.raises(ConfigInputError, match=r"trunk.match 10.0.0.0/24 covers agent 102"):
+        inputs(trunk=trunk)
+    inputs(trunk=OperatorTrunk(match=("10.0.1.0/24",)))  # the phones' network is left out: fine
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda: OperatorTrunk(match=("operator",)), "trunk.match='operator'"),
+        (lambda: OperatorTrunk(host="sip.op.pl;x"), "trunk.host"),
+        (lambda: OperatorTrunk(password="p"), "trunk.username"),
+        (lambda: AgentPhone("103", "Ola", "pass-103-xyz", static_contact="10.0.0.23"), "sip:"),
+        (
+            lambda: AgentPhone(
+                "103", "Ola", "pass-103-xyz", static_contact="sip:1@h;transport=tcp"
+            ),
+            "agent 103: static_contact",
+        ),
+    ],
+)
+def test_bad_trunk_or_contact_is_refused_naming_the_field(make: object, needle: str) -> None:
+    with pytest.raises(ConfigInputError, match=needle):
+        make()  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
+from asterisk.ami import Originate
 from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import AgentStateLog
 from kck.services import Services
 from queues.component import create_router_component
 from queues.config import QueueConfigError, load_routing_config
+from queues.model import RoutingRequest
 
 
 def test_shipped_configuration_is_valid_and_has_a_city_hall_team() -> None:
@@ -59,3 +63,52 @@ async def test_router_reads_only_the_configured_folder_and_names_the_missing_fil
     with pytest.raises(QueueConfigError, match="file not found") as raised:
         await create_router_component(services)
     assert str(raised.value).startswith(f"{configured / 'queues.yaml'}:")
+
+
+class _RecordingAMI:
+    """The AMI component's client as far as the router uses it: records Originates."""
+
+    def __init__(self) -> None:
+        self.originated: list[Originate] = []
+
+    def add_event_handler(self, handler: object, *names: str) -> None:
+        pass
+
+    def add_reconciler(self, reconciler: object) -> None:
+        pass
+
+    async def originate(self, action: Originate) -> object:
+        self.originated.append(action)
+        return SimpleNamespace(success=True)
+
+
+async def test_callback_dials_the_citizen_through_the_configured_trunk(
+    configured_services: Services,
+) -> None:
+    settings = configured_services.settings
+    trunk = settings.trunk.model_copy(update={"name": "orange", "number_format": "national"})
+    services = replace(configured_services, settings=settings.model_copy(update={"trunk": trunk}))
+    component = await create_router_component(services)
+    ami = _RecordingAMI()
+    component.bind_runtime(SimpleNamespace(components=[SimpleNamespace(name="ami", client=ami)]))  # type: ignore[arg-type]
+    await component.start()
+    try:
+        request = RoutingRequest(
+            call_id="cb1",
+            uniqueid="1764000000.1",
+            channel="PJSIP/orange-00000001",
+            caller="+48600100200",
+            language="pl",
+            queue="citizens_affairs",
+            skills={"id_cards": 1},
+            priority=0,
+            arrived_at=services.clock.now().isoformat(),
+        )
+        await component.router.enqueue(request, callback_number="+48600100200")
+        [offer] = await component.router.agent_login("anowak")
+        assert component.callbacks is not None and await component.callbacks.dial(offer)
+    finally:
+        await component.stop()
+    [action] = ami.originated
+    assert action.data == "PJSIP/600100200@orange,60"
+    assert action.caller_id == settings.centre.hotline  # trunk.caller_id not set

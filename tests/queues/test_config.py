@@ -77,3 +77,25 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "agents.yaml").unlink()
     with pytest.raises(QueueConfigError, match=r"agents\.yaml: file not found"):
         load_routing_config(tmp_path)
+
+
+def test_desk_phone_with_a_static_contact_is_accepted(tmp_path: Path) -> None:
+    desk = AGENTS.replace(
+        'extension: "101",', 'extension: "101", static_contact: "sip:101@10.0.0.21:5060",'
+    )
+    config = load_routing_config(write(tmp_path, agents=desk))
+    assert config.agents["ala"].static_contact == "sip:101@10.0.0.21:5060"
+    assert load_routing_config(write(tmp_path)).agents["ala"].static_contact is None
+
+
+@pytest.mark.parametrize("contact", ["10.0.0.21:5060", "sip:101@10.0.0.21;transport=tcp", "sips:x"])
+def test_static_contact_that_is_not_a_sip_uri_names_file_line_and_field(
+    tmp_path: Path, contact: str
+) -> None:
+    bad = 'agents:\n  - username: ala\n    name: Ala\n    extension: "101"\n'
+    bad += f'    static_contact: "{contact}"\n    skills: {{taxes: 4}}\n'
+    with pytest.raises(QueueConfigError) as err:
+        load_routing_config(write(tmp_path, agents=bad))
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'agents.yaml'}:5:")
+    assert "agents.0.static_contact" in message and "sip:[user@]host[:port]" in message

@@ -29,6 +29,7 @@ from asterisk.simulator import (
     PhoneMode,
 )
 from asterisk.simulator import ami_server as _sim_ami
+from kck.phone import TrunkDial
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
 from queues.model import AgentState, RoutingRequest
@@ -192,7 +193,7 @@ async def test_key_press_leaves_a_callback_that_an_agent_later_gets_as_an_origin
     assert state is not None and state["kind"] == "callback" and state["state"] == "waiting"
 
     lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=2))
-    dialer = CallbackDialer(lab.router, lab.ami.originate)
+    dialer = CallbackDialer(lab.router, lab.ami.originate, dial=TrunkDial())
     offers = await lab.router.agent_login("ala")
     assert [o.kind.value for o in offers] == ["callback"]
     assert await dialer.dial(offers[0])
