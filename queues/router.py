@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 
 from kck.clock import Clock, SystemClock
+from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 from queues.config import QueueConfigError, RoutingConfig
 from queues.estimate import estimated_wait_s
 from queues.model import AgentState, AgentStatus, EndCause, Offer, RoutingRequest
@@ -52,9 +53,7 @@ class CallWaiters:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, within=TASK_STOP_S, what="queue call subscription")
             self._task = None
 
     def register(self, call_id: str) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
@@ -65,6 +64,7 @@ class CallWaiters:
 
     async def _listen(self) -> None:
         while True:
+            raise_if_cancel_requested()  # redis-py may end `listen` on a cancel it swallowed
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
