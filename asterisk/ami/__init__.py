@@ -36,6 +36,7 @@ from asterisk.ami.errors import (
     AMIError,
     AMIFrameTooLarge,
     AMIOutcomeUnknown,
+    AMIUnreachable,
 )
 from asterisk.ami.events import AMIEvent, UnknownEvent, parse_event
 from asterisk.ami.framing import AMIFrameReader, Banner
@@ -61,6 +62,7 @@ __all__ = [
     "AMIOutcomeUnknown",
     "AMIResponse",
     "AMISnapshot",
+    "AMIUnreachable",
     "Action",
     "Banner",
     "CallOrderedDispatcher",

@@ -25,6 +25,7 @@ from asterisk.ami.errors import (
     AMIError,
     AMIFrameTooLarge,
     AMIOutcomeUnknown,
+    AMIUnreachable,
 )
 from asterisk.ami.events import OriginateResponse, parse_event
 from asterisk.ami.framing import DEFAULT_MAX_FRAME
@@ -35,6 +36,19 @@ from asterisk.ami.results import AMIResponse, AMISnapshot, ChannelSnapshot
 log = logging.getLogger(__name__)
 
 Reconciler = Callable[[AMISnapshot], Awaitable[None]]
+
+# While nothing accepts connections (Asterisk down or restarting), try again at least once a
+# second: one TCP SYN a second is no load on anyone, and the client is back within a second of
+# Asterisk. Outcomes that do not fix themselves soon (a refused login, a peer that accepts and
+# drops) keep the long exponential backoff.
+UNREACHABLE_RETRY_MAX_S = 1.0
+
+
+def unreachable_retry() -> ExponentialBackoff:
+    """0.1 s doubling to UNREACHABLE_RETRY_MAX_S, each delay up to half shorter (jitter)."""
+    return ExponentialBackoff(initial=0.1, maximum=UNREACHABLE_RETRY_MAX_S, jitter=0.5)
+
+
 _client_numbers = itertools.count(1)
 
 
@@ -54,6 +68,7 @@ class AMIClient:
         connect_timeout: float = 5.0,
         resync_timeout: float = 15.0,
         backoff: ExponentialBackoff | None = None,
+        unreachable_backoff: ExponentialBackoff | None = None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -69,6 +84,7 @@ class AMIClient:
         self.connect_timeout = connect_timeout
         self.resync_timeout = resync_timeout
         self._backoff = backoff or ExponentialBackoff()
+        self._unreachable_backoff = unreachable_backoff or unreachable_retry()
         self._max_frame_bytes = max_frame_bytes
         self._clock = clock
         # Our own ActionIDs: unique per process and client, so answers never cross.
@@ -168,12 +184,23 @@ class AMIClient:
     # -- supervisor --------------------------------------------------------------------------
     async def _supervise(self, fail_fast: bool) -> None:
         assert self._first_login is not None
-        attempt = 0
+        attempt = 0  # long backoff: failures that will not fix themselves soon
+        refused = 0  # short retry: nothing accepts connections (yet)
         first = True
         while not self._closing:
             self._set_state(ConnectionState.CONNECTING if first else ConnectionState.RECONNECTING)
             try:
                 connection = await self._open_and_login()
+            except AMIUnreachable as exc:
+                self._last_error = str(exc)
+                if first and fail_fast:
+                    self._first_login.set_exception(exc)
+                    return
+                # Once a second at most: say it once, not every second of an outage.
+                (log.debug if refused else log.warning)("AMI not reachable: %s", exc)
+                await self._sleep(self._unreachable_backoff.delay(refused))
+                refused += 1
+                continue
             except AMIAuthenticationError as exc:
                 self._last_error = str(exc)
                 self._set_state(ConnectionState.AUTH_FAILED)
@@ -195,6 +222,7 @@ class AMIClient:
                 await self._sleep(self._backoff.delay(attempt))
                 attempt += 1
                 continue
+            refused = 0
             connected_at = self._clock()
             self._login_count += 1
             if not first:

@@ -404,3 +404,60 @@ async def test_peer_that_drops_every_login_is_retried_with_growing_delays() -> N
     # Sleeps are never shorter than asked: each gap is at least that attempt's delay.
     for attempt, gap in enumerate(gaps[:4]):
         assert gap >= 0.05 * 2**attempt * 0.95
+
+
+async def test_client_is_back_and_resynced_within_2_s_of_asterisk_accepting_again(
+    peer: ScriptedAMIPeer,
+) -> None:
+    # The long backoff as shipped in shape (doubling, no jitter here so the test is exact), only
+    # started lower so that a 3.3 s outage already grows it past 2 s: 0.05, 0.1, … 1.6, 3.2.
+    client = make_client(
+        peer,
+        ping_interval=60,
+        backoff=ExponentialBackoff(initial=0.05, maximum=30.0, jitter=0.0),
+    )
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+        port = peer.port
+        await peer.stop()  # Asterisk restarts: connections closed, the port refuses
+        await until(lambda: client.state is ConnectionState.RECONNECTING)
+        await asyncio.sleep(3.3)  # the outage itself (the scenario's length, not a wait for state)
+        await peer.start(port)
+        loop = asyncio.get_running_loop()
+        back = loop.time()
+        await until(lambda: client.health().resync_count == 2, 10)
+        took = loop.time() - back
+    finally:
+        await client.close()
+    assert client.health().reconnect_count == 1
+    assert took < 2.0  # the target itself: connected and resynced within 2 s
+
+
+async def test_a_peer_that_accepts_and_closes_at_once_keeps_the_long_backoff() -> None:
+    accepted: list[float] = []
+
+    async def slam(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(asyncio.get_running_loop().time())
+        writer.close()  # no banner: something listens, but it is not an AMI that works
+
+    server = await asyncio.start_server(slam, "127.0.0.1", 0)
+    client = AMIClient(
+        host="127.0.0.1",
+        port=server.sockets[0].getsockname()[1],
+        username="kck",
+        secret="x",
+        backoff=ExponentialBackoff(initial=0.2, maximum=10.0, jitter=0.0),
+        unreachable_backoff=ExponentialBackoff(initial=0.02, maximum=0.02, jitter=0.0),
+    )
+    client.start()
+    try:
+        await until(lambda: len(accepted) >= 4, 10)
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(accepted)]
+    # The long delays (0.2, 0.4, 0.8 s), never the 0.02 s kept for a port that refuses.
+    for attempt, gap in enumerate(gaps[:3]):
+        assert gap >= 0.2 * 2**attempt * 0.95
