@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asterisk.ami import actions as act
@@ -52,6 +53,14 @@ def unreachable_retry() -> ExponentialBackoff:
 _client_numbers = itertools.count(1)
 
 
+@dataclass
+class _Registered:
+    """A reconciler and the login whose snapshot it got last (0: none yet)."""
+
+    reconcile: Reconciler
+    login: int = 0
+
+
 class AMIClient:
     """Use ``await connect()`` (fails fast) or ``start()`` (keeps trying), then ``close()``."""
 
@@ -92,7 +101,9 @@ class AMIClient:
         self._ids = itertools.count(1)
         self._dispatcher = CallOrderedDispatcher()
         self._originate_waiters: dict[str | None, asyncio.Future[OriginateResponse]] = {}
-        self._reconcilers: list[Reconciler] = []
+        self._reconcilers: list[_Registered] = []
+        self._resync_lock = asyncio.Lock()  # one resync at a time
+        self._resyncs: set[asyncio.Task[None]] = set()
         self._state = ConnectionState.IDLE
         self._connection: AMIConnection | None = None
         self._connected = asyncio.Event()
@@ -234,15 +245,16 @@ class AMIClient:
             if not self._first_login.done():
                 self._first_login.set_result(None)
             ping = asyncio.create_task(self._ping_loop(connection), name="ami-ping")
-            resync = asyncio.create_task(self._resync(connection), name="ami-resync")
+            self._start_resync(connection, always=True)
             try:
                 await connection.wait_closed()
             finally:
                 self._connected.clear()
                 self._connection = None
-                for task in (ping, resync):
+                tasks = [ping, *self._resyncs]
+                for task in tasks:
                     task.cancel()
-                await asyncio.gather(ping, resync, return_exceptions=True)
+                await asyncio.gather(*tasks, return_exceptions=True)
             reason = connection.close_reason or "closed"
             self._last_disconnect_reason = reason
             self.disconnects.append((self._clock(), reason))
@@ -313,45 +325,67 @@ class AMIClient:
             if not response.success:
                 log.warning("AMI Ping answered %s", response.message.name)
 
-    async def _resync(self, connection: AMIConnection) -> None:
-        try:
-            channels = await connection.request(
-                "CoreShowChannels", self._next_id(), [], self.resync_timeout
-            )
-            devices = await connection.request(
-                "DeviceStateList", self._next_id(), [], self.resync_timeout
-            )
-        except (AMIConnectionLost, TimeoutError) as exc:
-            self._last_error = f"resync failed: {exc!r}"
-            log.warning("AMI resync failed: %r", exc)
-            return
-        device_states: dict[str, str] = {}
-        if devices.success:
-            for item in devices.items:
-                device = item.get("Device")
-                if device is not None:
-                    device_states[device] = item.get("State") or ""
-        else:
-            log.warning("AMI DeviceStateList refused: %s", devices.text)
-        snapshot = AMISnapshot(
-            channels=tuple(ChannelSnapshot.from_item(item) for item in channels.items),
-            device_states=device_states,
-            taken_at=datetime.now(UTC),
-            login_number=self._login_count,
+    def _start_resync(self, connection: AMIConnection, *, always: bool) -> None:
+        task = asyncio.create_task(
+            self._resync(connection, self._login_count, always=always), name="ami-resync"
         )
-        for reconciler in list(self._reconcilers):
+        self._resyncs.add(task)
+        task.add_done_callback(self._resyncs.discard)
+
+    async def _resync(self, connection: AMIConnection, login: int, *, always: bool) -> None:
+        """Hand a fresh snapshot to every reconciler that has none of this login yet.
+
+        `always`: the login's own resync, taken even when no reconciler waits for it. Resyncs
+        run one at a time, so one for a reconciler added late waits for the one in progress and
+        is skipped when that one took the reconciler in.
+        """
+        async with self._resync_lock:
+            if not always and all(r.login >= login for r in self._reconcilers):
+                return
             try:
-                await reconciler(snapshot)
-            except Exception:
-                log.exception("AMI reconciler %s failed", getattr(reconciler, "__qualname__", ""))
-        self._resync_count += 1
-        self._last_resync_at = self._clock()
-        log.info(
-            "AMI resync #%d: %d channels, %d devices",
-            self._resync_count,
-            len(snapshot.channels),
-            len(device_states),
-        )
+                channels = await connection.request(
+                    "CoreShowChannels", self._next_id(), [], self.resync_timeout
+                )
+                devices = await connection.request(
+                    "DeviceStateList", self._next_id(), [], self.resync_timeout
+                )
+            except (AMIConnectionLost, TimeoutError) as exc:
+                self._last_error = f"resync failed: {exc!r}"
+                log.warning("AMI resync failed: %r", exc)
+                return  # the next login's resync serves every reconciler again
+            device_states: dict[str, str] = {}
+            if devices.success:
+                for item in devices.items:
+                    device = item.get("Device")
+                    if device is not None:
+                        device_states[device] = item.get("State") or ""
+            else:
+                log.warning("AMI DeviceStateList refused: %s", devices.text)
+            snapshot = AMISnapshot(
+                channels=tuple(ChannelSnapshot.from_item(item) for item in channels.items),
+                device_states=device_states,
+                taken_at=datetime.now(UTC),
+                login_number=login,
+            )
+            due = [r for r in self._reconcilers if r.login < login]
+            for registered in due:
+                registered.login = login  # a reconciler that fails is not called again for it
+                try:
+                    await registered.reconcile(snapshot)
+                except Exception:
+                    log.exception(
+                        "AMI reconciler %s failed",
+                        getattr(registered.reconcile, "__qualname__", ""),
+                    )
+            self._resync_count += 1
+            self._last_resync_at = self._clock()
+            log.info(
+                "AMI resync #%d: %d channels, %d devices, %d reconcilers",
+                self._resync_count,
+                len(snapshot.channels),
+                len(device_states),
+                len(due),
+            )
 
     # -- events ------------------------------------------------------------------------------
     def _on_event(self, message: AMIMessage) -> None:
@@ -379,8 +413,15 @@ class AMIClient:
         self._dispatcher.remove_handler(handler)
 
     def add_reconciler(self, reconciler: Reconciler) -> None:
-        """Called with a fresh :class:`AMISnapshot` after every (re)login."""
-        self._reconcilers.append(reconciler)
+        """Called with a fresh :class:`AMISnapshot` after every (re)login.
+
+        Added while connected (the login's resync done or in progress), it gets a fresh
+        snapshot of this login as well, once, after the resync in progress.
+        """
+        self._reconcilers.append(_Registered(reconciler))
+        connection = self._connection
+        if connection is not None and self._connected.is_set():
+            self._start_resync(connection, always=False)
 
     async def drain_events(self) -> None:
         """Wait until every event received so far went through the handlers."""

@@ -22,6 +22,7 @@ from asterisk.ami import (
     ConnectionState,
     ExponentialBackoff,
     Originate,
+    Reconciler,
 )
 from asterisk.ami.events import AMIEvent, DeviceStateChange, Hangup, Newchannel
 from tests.asterisk.ami_peer import ScriptedAMIPeer
@@ -461,3 +462,68 @@ async def test_a_peer_that_accepts_and_closes_at_once_keeps_the_long_backoff() -
     # The long delays (0.2, 0.4, 0.8 s), never the 0.02 s kept for a port that refuses.
     for attempt, gap in enumerate(gaps[:3]):
         assert gap >= 0.2 * 2**attempt * 0.95
+
+
+def recorder(into: list[AMISnapshot], release: asyncio.Event | None = None) -> Reconciler:
+    async def reconcile(snapshot: AMISnapshot) -> None:
+        into.append(snapshot)
+        if release is not None:
+            await release.wait()
+
+    return reconcile
+
+
+async def test_a_reconciler_added_after_the_login_resync_gets_a_snapshot_once(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, ping_interval=60)
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+        late: list[AMISnapshot] = []
+        client.add_reconciler(recorder(late))  # as the router does once the AMI part runs
+        await until(lambda: len(late) == 1)
+        # resyncs run one at a time: once the next late one has its snapshot, a second call
+        # to the first would have happened already
+        later: list[AMISnapshot] = []
+        client.add_reconciler(recorder(later))
+        await until(lambda: len(later) == 1)
+    finally:
+        await client.close()
+    assert len(late) == 1 and late[0].login_number == 1
+    assert late[0].channels[0].uniqueid == "1795527000.50"
+    assert late[0].device_states == {"PJSIP/agent1001": "INUSE"}
+    assert peer.count("CoreShowChannels") == 3  # the login's, then one fresh one for each
+
+
+@pytest.mark.parametrize("moment", ["while its lists are asked for", "while reconcilers run"])
+async def test_a_reconciler_added_during_the_login_resync_is_reconciled_once(
+    peer: ScriptedAMIPeer, moment: str
+) -> None:
+    lists_answered = asyncio.Event()
+    first_done = asyncio.Event()
+    first: list[AMISnapshot] = []
+    client = make_client(peer, ping_interval=60)
+    if moment == "while its lists are asked for":
+        peer.hold["CoreShowChannels"] = lists_answered
+        first_done.set()
+    else:
+        lists_answered.set()
+    client.add_reconciler(recorder(first, first_done))
+    await client.connect()
+    try:
+        if moment == "while its lists are asked for":
+            await until(lambda: peer.count("CoreShowChannels") == 1)
+        else:
+            await until(lambda: len(first) == 1)  # the first reconciler is running
+        added: list[AMISnapshot] = []
+        client.add_reconciler(recorder(added))
+        lists_answered.set()
+        first_done.set()
+        await until(lambda: len(added) == 1)
+        last: list[AMISnapshot] = []
+        client.add_reconciler(recorder(last))  # after everything before it: serialised
+        await until(lambda: len(last) == 1)
+    finally:
+        await client.close()
+    assert [s.login_number for s in first + added + last] == [1, 1, 1]
