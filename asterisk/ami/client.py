@@ -33,6 +33,7 @@ from asterisk.ami.framing import DEFAULT_MAX_FRAME
 from asterisk.ami.health import AMIHealth, ConnectionState
 from asterisk.ami.message import AMIMessage
 from asterisk.ami.results import AMIResponse, AMISnapshot, ChannelSnapshot
+from kck.stopping import TASK_STOP_S, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +168,8 @@ class AMIClient:
                 await connection.request("Logoff", self._next_id(), [], 1.0)
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is not None:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+            # stop_task, not `await`: a reconciler's Redis call may swallow a cancel
+            await stop_task(supervisor, within=TASK_STOP_S, what="AMI supervisor")
         if connection is not None:
             await connection.close("client closed")
         await self._dispatcher.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import socket
@@ -25,6 +26,7 @@ from asterisk.ami import (
     Reconciler,
 )
 from asterisk.ami.events import AMIEvent, DeviceStateChange, Hangup, Newchannel
+from kck.stopping import TASK_STOP_S
 from tests.asterisk.ami_peer import ScriptedAMIPeer
 from tests.polling import until
 
@@ -527,3 +529,28 @@ async def test_a_reconciler_added_during_the_login_resync_is_reconciled_once(
     finally:
         await client.close()
     assert [s.login_number for s in first + added + last] == [1, 1, 1]
+
+
+async def test_close_returns_although_a_reconciler_swallows_its_cancel(
+    peer: ScriptedAMIPeer,
+) -> None:
+    running = asyncio.Event()
+    release = asyncio.Event()
+
+    async def stubborn(snapshot: AMISnapshot) -> None:  # e.g. Redis calls in the router's
+        running.set()
+        with contextlib.suppress(asyncio.CancelledError):  # as redis-py can
+            await release.wait()
+        await release.wait()
+
+    client = make_client(peer, ping_interval=60)
+    client.add_reconciler(stubborn)
+    await client.connect()
+    await asyncio.wait_for(running.wait(), 5)
+    closing = asyncio.create_task(client.close())
+    await asyncio.wait({closing}, timeout=TASK_STOP_S + 5)
+    returned = closing.done()
+    release.set()  # lets a close that hung finish, so the failed test leaves nothing behind
+    await closing
+    assert returned
+    assert client.state is ConnectionState.CLOSED
