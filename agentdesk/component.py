@@ -6,7 +6,6 @@ The desk is wired here to the router (the runtime's "router" component) and the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from agentdesk.security import PUBLIC, add_route
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
+from kck.stopping import TASK_STOP_S, stop_task
 from queues.config import load_routing_config
 from queues.router import Router
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from kck.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# On stop, requests still running (an open wall-board socket is one) get this long before their
+# connections are closed; aiohttp's default is 60 s, which held `kck serve` up on SIGTERM.
+WEB_SHUTDOWN_S = 2.0
 
 
 class WebComponent:
@@ -91,7 +95,7 @@ class WebComponent:
         register_report_routes(self.app)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_S)
         await self._runner.setup()
         http = self.services.settings.http
         site = web.TCPSite(self._runner, http.host, http.port)
@@ -110,10 +114,8 @@ class WebComponent:
         return web.Response(text="".join(parts), content_type="text/plain", charset="utf-8")
 
     async def stop(self) -> None:
-        if self._warm_up is not None and not self._warm_up.done():
-            self._warm_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._warm_up
+        if self._warm_up is not None:
+            await stop_task(self._warm_up, within=TASK_STOP_S, what="KB analyser warm-up")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from ivr.speech_port import IntentRecogniser, installed_recogniser
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
 from kck.phone import TrunkDial
 from kck.services import Services
+from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 
 if TYPE_CHECKING:
     from kck.runtime import Runtime
@@ -142,6 +142,7 @@ class IVRComponent:
     async def _follow_versions(self) -> None:
         """Take a version another node made live at once (not after `LIVE_VERSION_CACHE_S`)."""
         while True:
+            raise_if_cancel_requested()  # redis-py can end `listen` on a cancel it swallowed
             try:
                 async for event_type, data in self.services.bus.listen(VERSION_CHANNEL):
                     if event_type == "menu_version" and isinstance(data.get("id"), int):
@@ -153,21 +154,24 @@ class IVRComponent:
                 log.warning("menu version listener lost; retrying", exc_info=True)
                 await asyncio.sleep(1)
 
+    async def hand_back_calls(self) -> None:
+        """Stop the FastAGI server: every live caller goes back to the dialplan's fallback queue
+        within its hand-back bound (asterisk.agi.server.STOP_HANDBACK_S). The runtime calls
+        this before it stops any other part (the waiting callers still need the router)."""
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
+
     async def stop(self) -> None:
+        await self.hand_back_calls()
         self._stop.set()
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
+        for task, what in (
+            (self._listener, "menu version listener"),
+            (self._watcher, "menu watcher"),
+        ):
+            if task is not None:
+                await stop_task(task, within=TASK_STOP_S, what=what)
+        self._listener = self._watcher = None
         if self._speech_service is not None:
             await self._speech_service.stop()
             self._speech_service = None
@@ -188,6 +192,7 @@ class IVRComponent:
         from watchfiles import awatch
 
         while not self._stop.is_set():
+            raise_if_cancel_requested()  # 3.11's wait_for can turn a cancel into a timeout
             try:
                 if not self.menus_dir.exists():
                     await asyncio.wait_for(self._stop.wait(), 5)

@@ -19,6 +19,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from kck.stopping import raise_if_cancel_requested
+
 log = logging.getLogger(__name__)
 
 # extend only if we still hold it: a holder that was paused past its ttl must not steal it back
@@ -75,6 +77,7 @@ async def run_as_leaseholder(
     """
     period = lease.ttl_ms / 3000
     while True:
+        raise_if_cancel_requested()  # a Redis call below may have swallowed our stop's cancel
         if not await _held(lease.acquire(), lease, "taking it"):
             await asyncio.sleep(period)
             continue

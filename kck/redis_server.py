@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,31 +38,75 @@ def find_redis_server() -> Path:
     )
 
 
+PID_FILE = "redis.pid"
+_STOP_S = 10.0  # a stopping redis-server may first write its append-only file
+_POLL_S = 0.05
+
+
 @dataclass
 class PrivateRedis:
-    """redis-server on a unix socket under `folder`; `url` is valid between start() and stop()."""
+    """redis-server on a unix socket under `folder`; `url` is valid between start() and stop().
+
+    kck records the server in `<folder>/redis.pid` ("<redis-server pid> <kck pid>"). The server
+    runs in a session of its own, so it outlives a kck that is killed (kill -9, OOM killer), and
+    Ctrl-C in a terminal reaches kck alone, which stops the server last, after the callers were
+    handed back. The next start *adopts* such an orphan — the pid file names a live redis-server
+    whose command line has our socket and whose kck is gone — instead of replacing it: the live
+    state stays as it is (calls waiting in queues and their callbacks, agents' states and wrap-up
+    timers, desk sign-ins, call events the history writer has not committed yet), where a
+    replacement would have to reload it from disk or, without persistence, lose it. stop() stops
+    an adopted server like our own child. A server on the socket that kck did not start (no pid
+    file, or one naming another process) is refused, with a message that says so.
+    """
 
     folder: Path
     persistent: bool = True
 
     def __post_init__(self) -> None:
         self._process: asyncio.subprocess.Process | None = None
+        self._adopted: int | None = None
 
     @property
     def socket(self) -> Path:
         return self.folder / "redis.sock"
 
     @property
+    def pid_file(self) -> Path:
+        return self.folder / PID_FILE
+
+    @property
     def url(self) -> str:
         return f"unix://{self.socket}"
+
+    @property
+    def pid(self) -> int | None:
+        """The redis-server's pid while started (our child or the adopted orphan)."""
+        if self._process is not None:
+            return self._process.pid
+        return self._adopted
 
     async def start(self, timeout: float = 10.0) -> str:
         binary = find_redis_server()
         self.folder.mkdir(parents=True, exist_ok=True)
+        orphan = self._orphan()
+        if orphan is not None:
+            if await self._answers_within(timeout):
+                self._adopted = orphan
+                log.warning(
+                    "adopted the private redis-server (pid %d) a previous kck left running",
+                    orphan,
+                    extra={"socket": str(self.socket)},
+                )
+                return self.url
+            log.warning(
+                "private redis-server (pid %d) left running does not answer; replacing it", orphan
+            )
+            await _terminate(orphan, self.socket)
         if self.socket.exists():
             if await _answers(self.url):
                 raise RedisUnavailable(
-                    f"a redis-server already serves {self.socket}; stop it or set KCK_REDIS_URL"
+                    f"{self.socket} is served by a redis-server that {self._whose()}; "
+                    "stop it or set KCK_REDIS_URL"
                 )
             self.socket.unlink()
         args = [
@@ -84,8 +131,12 @@ class PrivateRedis:
             str(self.folder / "redis.log"),
         ]
         self._process = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+            *args,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # not killed with kck, nor by a Ctrl-C meant for kck
         )
+        self.pid_file.write_text(f"{self._process.pid} {os.getpid()}\n")
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             if self._process.returncode is not None:
@@ -94,26 +145,105 @@ class PrivateRedis:
                     if self._process.stderr
                     else ""
                 )
+                self.pid_file.unlink(missing_ok=True)
                 raise RedisUnavailable(
                     f"{binary} exited with {self._process.returncode}: {err.strip()[:300]}"
                 )
             if self.socket.exists() and await _answers(self.url):
                 log.info("private redis-server started", extra={"socket": str(self.socket)})
                 return self.url
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(_POLL_S)
         await self.stop()
         raise RedisUnavailable(f"{binary} did not answer on {self.socket} within {timeout:.0f} s")
 
     async def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
+        adopted, self._adopted = self._adopted, None
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), _STOP_S)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if adopted is not None:
+            await _terminate(adopted, self.socket)
+        if process is not None or adopted is not None:
+            self.pid_file.unlink(missing_ok=True)
+
+    def _recorded(self) -> tuple[int, int] | None:
+        """(redis-server pid, kck pid) from our pid file, if it has them."""
         try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+            server, owner = (int(word) for word in self.pid_file.read_text().split())
+        except (OSError, ValueError):
+            return None
+        return server, owner
+
+    def _orphan(self) -> int | None:
+        """The pid of the redis-server a killed kck left on our socket, if there is one."""
+        recorded = self._recorded()
+        if recorded is None:
+            return None
+        server, owner = recorded
+        if not _serves(server, self.socket) or _parent(server) == owner:
+            return None  # gone, not ours, or its kck still runs (another `kck serve` here?)
+        return server
+
+    def _whose(self) -> str:
+        recorded = self._recorded()
+        if recorded is None:
+            return f"kck did not start (no pid file {self.pid_file})"
+        server, owner = recorded
+        if _serves(server, self.socket):
+            return f"kck process {owner} started and still runs: is another kck serve using it?"
+        return f"kck did not start ({self.pid_file} names pid {server}, not a redis-server here)"
+
+    async def _answers_within(self, timeout: float) -> bool:
+        """An adopted server may still be loading its data (it answers LOADING until done)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await _answers(self.url):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(_POLL_S)
+        return True
+
+
+def _serves(pid: int, socket: Path) -> bool:
+    """Whether `pid` is a live redis-server whose command line names `socket`. redis-server
+    rewrites its title ("…/redis-server unixsocket:<path>"), so both forms are accepted."""
+    proc = Path("/proc") / str(pid)
+    try:
+        name = (proc / "comm").read_text().strip()
+        words = (
+            (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+        )
+    except OSError:
+        return False
+    return name.startswith("redis-server") and (
+        str(socket) in words or f"unixsocket:{socket}" in words
+    )
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the fields after "(comm)": state, ppid, …
+
+
+async def _terminate(pid: int, socket: Path) -> None:
+    """Stop a redis-server that is not our child: SIGTERM, then SIGKILL after `_STOP_S`. It is
+    gone when /proc no longer shows it serving `socket` (a zombie has no command line)."""
+    for sig, wait_s in ((signal.SIGTERM, _STOP_S), (signal.SIGKILL, 2.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while asyncio.get_running_loop().time() < deadline:
+            if not _serves(pid, socket):
+                return
+            await asyncio.sleep(_POLL_S)
+    log.error("redis-server pid %d on %s did not stop", pid, socket)
 
 
 async def _answers(url: str) -> bool:

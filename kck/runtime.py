@@ -1,4 +1,9 @@
-"""Runs kck: starts the database, Redis and each component in order, stops them in reverse."""
+"""Runs kck: starts the database, Redis and each component in order, stops them in reverse.
+
+Stopping (SIGTERM, Ctrl-C) hands the live callers back to the dialplan before anything else stops
+(`CallHolder`), then stops each component within a bound, so neither a caller nor the exit waits
+on a part that hangs (docs/deployment.md, "Stopping").
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from kck.bus import EventBus
 from kck.clock import SystemClock
@@ -19,6 +24,7 @@ from kck.heap import freeze_start_up
 from kck.redis_server import PrivateRedis, connect
 from kck.services import Services
 from kck.settings import Settings
+from kck.stopping import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,15 @@ class Component(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class CallHolder(Protocol):
+    """A component that holds live callers (the IVR's FastAGI server). On stop, their calls go
+    back to the dialplan first, before any other component stops; the component documents how
+    long that takes at most (FastAGI: STOP_HANDBACK_S)."""
+
+    async def hand_back_calls(self) -> None: ...
+
+
 ComponentFactory = Callable[[Services], Awaitable["Component | None"]]
 
 # "module:function" factories, started in this order (stopped in reverse). A factory returns None
@@ -44,6 +59,12 @@ COMPONENT_FACTORIES: tuple[str, ...] = (
     "agentdesk.component:create_web_component",
 )
 DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("kck.demo:create_demo_component",)
+# Stopping: each step (a CallHolder's hand-back, then each component's stop) gets this long; a
+# step still running is cancelled, and left behind if it has not ended COMPONENT_CANCEL_S later.
+# The worst case of Runtime.stop is (1 + number of components) x (both), plus closing Redis and
+# the database; docs/deployment.md sets systemd's TimeoutStopSec from it.
+COMPONENT_STOP_S = 5.0
+COMPONENT_CANCEL_S = 1.0
 
 
 @dataclass
@@ -55,6 +76,7 @@ class Runtime:
     migrate: bool = False
     components: list[Component] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)  # mode-specific knobs (demo call rate)
+    component_stop_s: float = COMPONENT_STOP_S
 
     def __post_init__(self) -> None:
         self._private_redis: PrivateRedis | None = None
@@ -126,11 +148,12 @@ class Runtime:
         return self.services
 
     async def stop(self) -> None:
+        """Callers back to the dialplan first, then every component in reverse order."""
+        for component in self.components:
+            if isinstance(component, CallHolder):
+                await self._bounded(component.hand_back_calls(), f"handing back {component.name}")
         for component in reversed(self.components):
-            try:
-                await component.stop()
-            except Exception:
-                log.exception("stopping %s failed", component.name)
+            await self._bounded(component.stop(), f"stopping {component.name}")
         self.components.clear()
         if self.services is not None:
             await self.services.redis.aclose()
@@ -139,6 +162,17 @@ class Runtime:
         if self._private_redis is not None:
             await self._private_redis.stop()
             self._private_redis = None
+
+    async def _bounded(self, step: Awaitable[None], what: str) -> None:
+        """Run one stop step for at most `component_stop_s` (then cancel it): a part that hangs
+        must keep neither the callers nor the exit waiting."""
+        task = asyncio.ensure_future(step)
+        await asyncio.wait({task}, timeout=self.component_stop_s)
+        if not task.done():
+            log.error("%s takes longer than %s s; cancelling it", what, self.component_stop_s)
+            await stop_task(task, within=COMPONENT_CANCEL_S, what=what)
+        elif not task.cancelled() and (error := task.exception()) is not None:
+            log.error("%s failed", what, exc_info=error)
 
     def stop_on_signals(self) -> None:
         """Ctrl-C or SIGTERM ends `wait_stopped` (and so a clean shutdown), not a traceback."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from kck.call_events import CALLS_STREAM
 from kck.lease import RedisLease, holder_name, run_as_leaseholder
 from kck.phone import TrunkDial
 from kck.services import Services
+from kck.stopping import TASK_STOP_S, stop_task
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
@@ -150,11 +150,9 @@ class RouterComponent:
         self.started = True
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await asyncio.gather(
+            *(stop_task(task, within=TASK_STOP_S, what=task.get_name()) for task in self._tasks)
+        )
         self._tasks.clear()
         await self.broadcaster.stop()
         await self.presence.stop()

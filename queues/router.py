@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from kck.clock import Clock, SystemClock
 from kck.lease import holder_name
+from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 from queues.config import QueueConfigError, RoutingConfig
 from queues.estimate import estimated_wait_s
 from queues.model import AgentState, AgentStatus, EndCause, Offer, RoutingRequest
@@ -65,9 +66,7 @@ class CallWaiters:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, within=TASK_STOP_S, what="queue call subscription")
             self._task = None
 
     def register(
@@ -97,6 +96,7 @@ class CallWaiters:
 
     async def _listen(self) -> None:
         while True:
+            raise_if_cancel_requested()  # redis-py may end `listen` on a cancel it swallowed
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)

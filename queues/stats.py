@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from kck.bus import EventBus
+from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 from queues.config import RoutingConfig
 from queues.model import AgentState
 from queues.store import RouterStore, period_keys
@@ -316,9 +317,7 @@ class StatsBroadcaster:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, within=TASK_STOP_S, what="statistics broadcaster")
             self._task = None
 
     async def _run(self) -> None:
@@ -331,6 +330,7 @@ class StatsBroadcaster:
         listener = asyncio.create_task(listen())
         try:
             while True:
+                raise_if_cancel_requested()  # Redis below may have swallowed our stop's cancel
                 await changed.wait()
                 await asyncio.sleep(self.min_interval_s)
                 changed.clear()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from kck.stopping import TASK_STOP_S, stop_task
 from queues.router import Router
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,7 @@ class RouterTimer:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, within=TASK_STOP_S, what="router timer")
             self._task = None
 
     @property

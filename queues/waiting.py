@@ -39,6 +39,8 @@ _STOP_ATTEMPTS = 3
 _STOP_RETRY_S = 0.3
 # DIALSTATUS values (app_dial) that mean the agent's phone could not ring at all
 _PHONE_BUSY = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS"})
+# how long a cancelled waiting loop (kck stopping) may take to remove its call from the router
+_FORGET_ON_CANCEL_S = 1.0
 
 
 class QueueOutcome(enum.StrEnum):
@@ -215,6 +217,8 @@ async def wait_in_queue(
             await router.call_ended(request.call_id, EndCause.CALLER_HANGUP)
             return QueueResult(QueueOutcome.ABANDONED, request.call_id, wait_s=_waited(waiting))
         except asyncio.CancelledError:
+            # kck is stopping: the dialplan takes the caller to its fallback queue
+            await _forget_cancelled_call(router, request.call_id)
             raise
         except BaseException:
             # our failure must not drop the caller: remove the call from the router so no agent
@@ -229,6 +233,21 @@ async def wait_in_queue(
             router.waiters.unregister(request.call_id)
             for task in list(waiting._stops):
                 task.cancel()
+
+
+async def _forget_cancelled_call(router: Router, call_id: str) -> None:
+    """Take a cancelled caller out of the router (no agent may be offered a ghost): shielded, so
+    a second cancel does not skip it, and bounded, so a stop never waits long on Redis."""
+    removal = asyncio.ensure_future(router.call_ended(call_id, EndCause.FALLBACK))
+    try:
+        async with asyncio.timeout(_FORGET_ON_CANCEL_S):
+            await asyncio.shield(removal)
+    except TimeoutError:
+        log.error(
+            "call %s stays in the router: removal took over %s s", call_id, _FORGET_ON_CANCEL_S
+        )
+    except Exception:
+        log.exception("could not remove the cancelled call %s from the router", call_id)
 
 
 def _waited(w: _Waiting) -> float:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from asterisk.agi.access import ClientAllowList
 from asterisk.agi.environment import (
@@ -16,6 +17,7 @@ from asterisk.agi.environment import (
 from asterisk.agi.errors import AGIError, AGIProtocolError, CallerHungUp
 from asterisk.agi.session import DEFAULT_HANGUP_GRACE, DEFAULT_MAX_LINE, AGISession
 from kck.logs import call_context
+from kck.stopping import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,40 @@ Route = Callable[[AGISession], Awaitable[None]]
 DONE_VARIABLE = "KCK_DONE"
 # Diagnostic only (the fallback does not depend on it): why our route failed.
 FAILURE_VARIABLE = "KCK_AGI_FAILURE"
+# The FAILURE_VARIABLE value of a call handed back because kck is stopping.
+SHUTDOWN_FAILURE = "shutdown"
+
+# stop() hands every live call back to the dialplan within this many seconds: the route is
+# cancelled (a waiting caller leaves the router's queue), the channel is flagged
+# KCK_AGI_FAILURE=shutdown and the socket closed, so the shipped dialplan sends the caller to
+# the fallback queue. A session still open at the bound is dropped: the caller goes to the
+# fallback all the same (no KCK_DONE). Documented in docs/deployment.md (SIGTERM).
+STOP_HANDBACK_S = 3.0
+# After that, how long stop() still waits for routes that ignore cancellation (then it logs them
+# and returns: their callers are already back in the dialplan).
+STRAGGLER_GRACE_S = 1.0
+# Within the hand-back, how long we wait for Asterisk to take KCK_AGI_FAILURE=shutdown. It answers
+# after the command in progress: our write ends a WAIT FOR DIGIT or GET DATA at once (res_agi
+# watches the socket), a STREAM FILE or a Dial run on, and the socket is closed without the flag.
+_SHUTDOWN_FLAG_S = 1.0
+
+
+@dataclass
+class _Connection:
+    """One accepted socket; `session` once its environment was read."""
+
+    writer: asyncio.StreamWriter
+    session: AGISession | None = None
+
+    @property
+    def label(self) -> str:
+        return f"FastAGI session {self.session.env.uniqueid}" if self.session else "FastAGI peer"
+
+    def drop(self, reason: str) -> None:
+        if self.session is not None:
+            self.session.abort(reason)
+        else:
+            self.writer.transport.abort()
 
 
 class FastAGIServer:
@@ -44,6 +80,7 @@ class FastAGIServer:
         max_env_bytes: int = 16 * 1024,
         max_line_bytes: int = DEFAULT_MAX_LINE,
         done_variable: str | None = DONE_VARIABLE,
+        handback_timeout: float = STOP_HANDBACK_S,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -55,9 +92,10 @@ class FastAGIServer:
         self._max_env_bytes = max_env_bytes
         self._max_line_bytes = max_line_bytes
         self._done_variable = done_variable
+        self.handback_timeout = handback_timeout
         self._routes: dict[str, Route] = {}
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], _Connection] = {}
         self._stopping = False
         self.sessions_started = 0
         self.connections_rejected = 0
@@ -83,19 +121,41 @@ class FastAGIServer:
         log.info("FastAGI listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
-        """Stop listening, cancel running routes and wait for them to finish."""
+        """Stop listening and hand every live call back to the dialplan, within
+        `handback_timeout` (STOP_HANDBACK_S) plus STRAGGLER_GRACE_S at the very worst.
+
+        Each route is cancelled; when its cancellation reaches us, the channel is flagged
+        KCK_AGI_FAILURE=shutdown and the socket closed. A connection still open at
+        `handback_timeout` (its route swallowed the cancel, or Asterisk does not answer) is
+        dropped: its caller goes to the fallback queue all the same, as no KCK_DONE was set.
+        """
         self._stopping = True
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        tasks = list(self._tasks)
-        for task in tasks:
+        connections = dict(self._tasks)
+        for task in connections:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        if connections:
+            _done, late = await asyncio.wait(set(connections), timeout=self.handback_timeout)
+            for task in late:
+                connections[task].drop(f"not handed back within {self.handback_timeout} s of stop")
+            if late:
+                log.warning(
+                    "FastAGI stop: %d session(s) dropped after %s s; their callers go to the "
+                    "dialplan fallback",
+                    len(late),
+                    self.handback_timeout,
+                )
+                await asyncio.gather(
+                    *(
+                        stop_task(task, within=STRAGGLER_GRACE_S, what=connections[task].label)
+                        for task in late
+                    )
+                )
         if server is not None:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2.0):
+                async with asyncio.timeout(STRAGGLER_GRACE_S):
                     await server.wait_closed()
 
     async def _on_connection(
@@ -103,18 +163,22 @@ class FastAGIServer:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        connection = _Connection(writer)
+        self._tasks[task] = connection
         try:
-            await self._serve(reader, writer)
+            await self._serve(reader, connection)
         except asyncio.CancelledError:
             # stop() cancelled this task and awaits it; ending normally keeps asyncio's
             # start_server callback (3.11) from logging the cancellation as an error.
             if not self._stopping:
                 raise
         finally:
-            self._tasks.discard(task)
+            self._tasks.pop(task, None)
+            if not writer.is_closing():
+                writer.close()  # cancelled before the session existed (reading the environment)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, connection: _Connection) -> None:
+        writer = connection.writer
         peer = writer.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if not self._allow.allows(host):
@@ -139,6 +203,7 @@ class FastAGIServer:
             command_timeout=self._command_timeout,
             hangup_grace=self._hangup_grace,
         )
+        connection.session = session
         try:
             # Every log line of this call (ours and the route's) carries its uniqueid.
             with call_context(env.uniqueid):
@@ -199,6 +264,15 @@ class FastAGIServer:
         log.info("[%s] FastAGI %s for %s", env.uniqueid, env.route, env.channel)
         try:
             await handler(session)
+        except asyncio.CancelledError:
+            if self._stopping:
+                log.warning(
+                    "[%s] route %s stopped by shutdown; caller handed back to the dialplan",
+                    env.uniqueid,
+                    env.route,
+                )
+                await _flag_failure(session, SHUTDOWN_FAILURE, within=_SHUTDOWN_FLAG_S)
+            raise
         except CallerHungUp as exc:
             log.info("[%s] route %s ended: caller hung up (%s)", env.uniqueid, env.route, exc)
             return
@@ -214,15 +288,15 @@ class FastAGIServer:
             await _best_effort(session, self._done_variable, "1")
 
 
-async def _flag_failure(session: AGISession, reason: str) -> None:
+async def _flag_failure(session: AGISession, reason: str, *, within: float = 2.0) -> None:
     if not session.hung_up:
-        await _best_effort(session, FAILURE_VARIABLE, reason)
+        await _best_effort(session, FAILURE_VARIABLE, reason, within=within)
 
 
-async def _best_effort(session: AGISession, name: str, value: str) -> None:
+async def _best_effort(session: AGISession, name: str, value: str, *, within: float = 2.0) -> None:
     # A short limit: the call must not wait on us; a lost KCK_DONE only means the fallback queue.
     with contextlib.suppress(AGIError, TimeoutError, ValueError):
-        async with asyncio.timeout(2.0):
+        async with asyncio.timeout(within):
             await session.set_variable(name, value)
 
 

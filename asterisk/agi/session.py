@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 # tells "caller gone" from "command failed" (e.g. a missing sound file also gives result=-1).
 DEFAULT_HANGUP_GRACE = 0.2
 DEFAULT_MAX_LINE = 64 * 1024
+# Closing waits this long for the socket to be flushed and closed before aborting it.
+_CLOSE_S = 1.0
 # A 520 usage text is a few lines; more than this is not Asterisk.
 _MAX_USAGE_LINES = 200
 _HANGUP = "HANGUP"
@@ -178,17 +180,34 @@ class AGISession:
         return True
 
     async def close(self) -> None:
-        """Close the socket and stop the reader (the server does this after the route)."""
+        """Close the socket and stop the reader (the server does this after the route).
+
+        Bounded: a peer that stops reading (our unsent bytes stuck in the buffer) gets the
+        socket aborted after `_CLOSE_S`, so Asterisk still sees the AGI end.
+        """
         if self._closed:
             return
         self._closed = True
         self._reader_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader_task
         self._writer.close()
-        # wait_closed only waits for the transport's connection_lost, which close() schedules.
-        with contextlib.suppress(ConnectionError, OSError):
-            await self._writer.wait_closed()
+        try:
+            async with asyncio.timeout(_CLOSE_S):
+                # asyncio.wait, not `await task`: our own cancel must not be taken for the reader's
+                await asyncio.wait({self._reader_task})
+                # wait_closed only waits for the transport's connection_lost, which close() schedules.
+                await self._writer.wait_closed()
+        except TimeoutError:
+            self._writer.transport.abort()
+        except (ConnectionError, OSError):
+            pass
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection now (no await, so no cancel can skip it): Asterisk sees the AGI end
+        and continues the dialplan; every later command raises CallerHungUp."""
+        self._mark_gone(reason)
+        self._closed = True
+        self._reader_task.cancel()
+        self._writer.transport.abort()
 
     # -- raw ---------------------------------------------------------------------------------
     # The per-command limit is part of the session contract, hence the timeout parameter.

@@ -37,6 +37,7 @@ from asterisk.ami.errors import (
     AMIError,
     AMIFrameTooLarge,
     AMIOutcomeUnknown,
+    AMIUnreachable,
 )
 from asterisk.ami.events import AMIEvent, UnknownEvent, parse_event
 from asterisk.ami.framing import AMIFrameReader, Banner
@@ -62,6 +63,7 @@ __all__ = [
     "AMIOutcomeUnknown",
     "AMIResponse",
     "AMISnapshot",
+    "AMIUnreachable",
     "Action",
     "Banner",
     "CallOrderedDispatcher",

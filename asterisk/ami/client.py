@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asterisk.ami import actions as act
@@ -25,17 +26,40 @@ from asterisk.ami.errors import (
     AMIError,
     AMIFrameTooLarge,
     AMIOutcomeUnknown,
+    AMIUnreachable,
 )
 from asterisk.ami.events import OriginateResponse, parse_event
 from asterisk.ami.framing import DEFAULT_MAX_FRAME
 from asterisk.ami.health import AMIHealth, ConnectionState
 from asterisk.ami.message import AMIMessage
 from asterisk.ami.results import AMIResponse, AMISnapshot, ChannelSnapshot
+from kck.stopping import TASK_STOP_S, stop_task
 
 log = logging.getLogger(__name__)
 
 Reconciler = Callable[[AMISnapshot], Awaitable[None]]
+
+# While nothing accepts connections (Asterisk down or restarting), try again at least once a
+# second: one TCP SYN a second is no load on anyone, and the client is back within a second of
+# Asterisk. Outcomes that do not fix themselves soon (a refused login, a peer that accepts and
+# drops) keep the long exponential backoff.
+UNREACHABLE_RETRY_MAX_S = 1.0
+
+
+def unreachable_retry() -> ExponentialBackoff:
+    """0.1 s doubling to UNREACHABLE_RETRY_MAX_S, each delay up to half shorter (jitter)."""
+    return ExponentialBackoff(initial=0.1, maximum=UNREACHABLE_RETRY_MAX_S, jitter=0.5)
+
+
 _client_numbers = itertools.count(1)
+
+
+@dataclass
+class _Registered:
+    """A reconciler and the login whose snapshot it got last (0: none yet)."""
+
+    reconcile: Reconciler
+    login: int = 0
 
 
 class AMIClient:
@@ -54,6 +78,7 @@ class AMIClient:
         connect_timeout: float = 5.0,
         resync_timeout: float = 15.0,
         backoff: ExponentialBackoff | None = None,
+        unreachable_backoff: ExponentialBackoff | None = None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -69,6 +94,7 @@ class AMIClient:
         self.connect_timeout = connect_timeout
         self.resync_timeout = resync_timeout
         self._backoff = backoff or ExponentialBackoff()
+        self._unreachable_backoff = unreachable_backoff or unreachable_retry()
         self._max_frame_bytes = max_frame_bytes
         self._clock = clock
         # Our own ActionIDs: unique per process and client, so answers never cross.
@@ -76,7 +102,9 @@ class AMIClient:
         self._ids = itertools.count(1)
         self._dispatcher = CallOrderedDispatcher()
         self._originate_waiters: dict[str | None, asyncio.Future[OriginateResponse]] = {}
-        self._reconcilers: list[Reconciler] = []
+        self._reconcilers: list[_Registered] = []
+        self._resync_lock = asyncio.Lock()  # one resync at a time
+        self._resyncs: set[asyncio.Task[None]] = set()
         self._state = ConnectionState.IDLE
         self._connection: AMIConnection | None = None
         self._connected = asyncio.Event()
@@ -140,9 +168,8 @@ class AMIClient:
                 await connection.request("Logoff", self._next_id(), [], 1.0)
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is not None:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+            # stop_task, not `await`: a reconciler's Redis call may swallow a cancel
+            await stop_task(supervisor, within=TASK_STOP_S, what="AMI supervisor")
         if connection is not None:
             await connection.close("client closed")
         await self._dispatcher.close()
@@ -168,12 +195,23 @@ class AMIClient:
     # -- supervisor --------------------------------------------------------------------------
     async def _supervise(self, fail_fast: bool) -> None:
         assert self._first_login is not None
-        attempt = 0
+        attempt = 0  # long backoff: failures that will not fix themselves soon
+        refused = 0  # short retry: nothing accepts connections (yet)
         first = True
         while not self._closing:
             self._set_state(ConnectionState.CONNECTING if first else ConnectionState.RECONNECTING)
             try:
                 connection = await self._open_and_login()
+            except AMIUnreachable as exc:
+                self._last_error = str(exc)
+                if first and fail_fast:
+                    self._first_login.set_exception(exc)
+                    return
+                # Once a second at most: say it once, not every second of an outage.
+                (log.debug if refused else log.warning)("AMI not reachable: %s", exc)
+                await self._sleep(self._unreachable_backoff.delay(refused))
+                refused += 1
+                continue
             except AMIAuthenticationError as exc:
                 self._last_error = str(exc)
                 self._set_state(ConnectionState.AUTH_FAILED)
@@ -195,6 +233,7 @@ class AMIClient:
                 await self._sleep(self._backoff.delay(attempt))
                 attempt += 1
                 continue
+            refused = 0
             connected_at = self._clock()
             self._login_count += 1
             if not first:
@@ -206,15 +245,16 @@ class AMIClient:
             if not self._first_login.done():
                 self._first_login.set_result(None)
             ping = asyncio.create_task(self._ping_loop(connection), name="ami-ping")
-            resync = asyncio.create_task(self._resync(connection), name="ami-resync")
+            self._start_resync(connection, always=True)
             try:
                 await connection.wait_closed()
             finally:
                 self._connected.clear()
                 self._connection = None
-                for task in (ping, resync):
+                tasks = [ping, *self._resyncs]
+                for task in tasks:
                     task.cancel()
-                await asyncio.gather(ping, resync, return_exceptions=True)
+                await asyncio.gather(*tasks, return_exceptions=True)
             reason = connection.close_reason or "closed"
             self._last_disconnect_reason = reason
             self.disconnects.append((self._clock(), reason))
@@ -285,45 +325,67 @@ class AMIClient:
             if not response.success:
                 log.warning("AMI Ping answered %s", response.message.name)
 
-    async def _resync(self, connection: AMIConnection) -> None:
-        try:
-            channels = await connection.request(
-                "CoreShowChannels", self._next_id(), [], self.resync_timeout
-            )
-            devices = await connection.request(
-                "DeviceStateList", self._next_id(), [], self.resync_timeout
-            )
-        except (AMIConnectionLost, TimeoutError) as exc:
-            self._last_error = f"resync failed: {exc!r}"
-            log.warning("AMI resync failed: %r", exc)
-            return
-        device_states: dict[str, str] = {}
-        if devices.success:
-            for item in devices.items:
-                device = item.get("Device")
-                if device is not None:
-                    device_states[device] = item.get("State") or ""
-        else:
-            log.warning("AMI DeviceStateList refused: %s", devices.text)
-        snapshot = AMISnapshot(
-            channels=tuple(ChannelSnapshot.from_item(item) for item in channels.items),
-            device_states=device_states,
-            taken_at=datetime.now(UTC),
-            login_number=self._login_count,
+    def _start_resync(self, connection: AMIConnection, *, always: bool) -> None:
+        task = asyncio.create_task(
+            self._resync(connection, self._login_count, always=always), name="ami-resync"
         )
-        for reconciler in list(self._reconcilers):
+        self._resyncs.add(task)
+        task.add_done_callback(self._resyncs.discard)
+
+    async def _resync(self, connection: AMIConnection, login: int, *, always: bool) -> None:
+        """Hand a fresh snapshot to every reconciler that has none of this login yet.
+
+        `always`: the login's own resync, taken even when no reconciler waits for it. Resyncs
+        run one at a time, so one for a reconciler added late waits for the one in progress and
+        is skipped when that one took the reconciler in.
+        """
+        async with self._resync_lock:
+            if not always and all(r.login >= login for r in self._reconcilers):
+                return
             try:
-                await reconciler(snapshot)
-            except Exception:
-                log.exception("AMI reconciler %s failed", getattr(reconciler, "__qualname__", ""))
-        self._resync_count += 1
-        self._last_resync_at = self._clock()
-        log.info(
-            "AMI resync #%d: %d channels, %d devices",
-            self._resync_count,
-            len(snapshot.channels),
-            len(device_states),
-        )
+                channels = await connection.request(
+                    "CoreShowChannels", self._next_id(), [], self.resync_timeout
+                )
+                devices = await connection.request(
+                    "DeviceStateList", self._next_id(), [], self.resync_timeout
+                )
+            except (AMIConnectionLost, TimeoutError) as exc:
+                self._last_error = f"resync failed: {exc!r}"
+                log.warning("AMI resync failed: %r", exc)
+                return  # the next login's resync serves every reconciler again
+            device_states: dict[str, str] = {}
+            if devices.success:
+                for item in devices.items:
+                    device = item.get("Device")
+                    if device is not None:
+                        device_states[device] = item.get("State") or ""
+            else:
+                log.warning("AMI DeviceStateList refused: %s", devices.text)
+            snapshot = AMISnapshot(
+                channels=tuple(ChannelSnapshot.from_item(item) for item in channels.items),
+                device_states=device_states,
+                taken_at=datetime.now(UTC),
+                login_number=login,
+            )
+            due = [r for r in self._reconcilers if r.login < login]
+            for registered in due:
+                registered.login = login  # a reconciler that fails is not called again for it
+                try:
+                    await registered.reconcile(snapshot)
+                except Exception:
+                    log.exception(
+                        "AMI reconciler %s failed",
+                        getattr(registered.reconcile, "__qualname__", ""),
+                    )
+            self._resync_count += 1
+            self._last_resync_at = self._clock()
+            log.info(
+                "AMI resync #%d: %d channels, %d devices, %d reconcilers",
+                self._resync_count,
+                len(snapshot.channels),
+                len(device_states),
+                len(due),
+            )
 
     # -- events ------------------------------------------------------------------------------
     def _on_event(self, message: AMIMessage) -> None:
@@ -351,8 +413,15 @@ class AMIClient:
         self._dispatcher.remove_handler(handler)
 
     def add_reconciler(self, reconciler: Reconciler) -> None:
-        """Called with a fresh :class:`AMISnapshot` after every (re)login."""
-        self._reconcilers.append(reconciler)
+        """Called with a fresh :class:`AMISnapshot` after every (re)login.
+
+        Added while connected (the login's resync done or in progress), it gets a fresh
+        snapshot of this login as well, once, after the resync in progress.
+        """
+        self._reconcilers.append(_Registered(reconciler))
+        connection = self._connection
+        if connection is not None and self._connected.is_set():
+            self._start_resync(connection, always=False)
 
     async def drain_events(self) -> None:
         """Wait until every event received so far went through the handlers."""

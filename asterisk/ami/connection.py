@@ -9,7 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from asterisk.ami.actions import encode_action
-from asterisk.ami.errors import AMIConnectionError, AMIConnectionLost, AMIFrameTooLarge
+from asterisk.ami.errors import (
+    AMIConnectionError,
+    AMIConnectionLost,
+    AMIFrameTooLarge,
+    AMIUnreachable,
+)
 from asterisk.ami.framing import DEFAULT_MAX_FRAME, AMIFrameReader, Banner
 from asterisk.ami.message import AMIMessage, MessageKind
 from asterisk.ami.results import AMIResponse
@@ -65,12 +70,13 @@ class AMIConnection:
         on_frame_error: Callable[[AMIFrameTooLarge], None] | None = None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME,
     ) -> AMIConnection:
-        """Connect and wait for the banner; raises AMIConnectionError naming host:port."""
+        """Connect and wait for the banner; raises AMIConnectionError naming host:port
+        (AMIUnreachable when nothing accepted the TCP connection)."""
         try:
             async with asyncio.timeout(connect_timeout):
                 reader, writer = await asyncio.open_connection(host, port)
         except (OSError, TimeoutError) as exc:
-            raise AMIConnectionError(f"cannot connect to AMI at {host}:{port}: {exc!r}") from exc
+            raise AMIUnreachable(f"cannot connect to AMI at {host}:{port}: {exc!r}") from exc
         connection = cls(
             reader,
             writer,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from asterisk.ami.events import AMIEvent, DeviceStateChange
+from kck.stopping import TASK_STOP_S, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,9 @@ class CallOrderedDispatcher:
             await self._idle.wait()
 
     async def close(self) -> None:
+        """Cancel the running handlers; bounded even if one swallows its cancel (redis-py)."""
         workers = list(self._workers.values())
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(
+            *(stop_task(w, within=TASK_STOP_S, what=f"AMI {w.get_name()}") for w in workers)
+        )
         self._lanes.clear()

@@ -11,6 +11,11 @@ class AMIConnectionError(AMIError):
     """No usable AMI connection (refused, lost, or closed by us)."""
 
 
+class AMIUnreachable(AMIConnectionError):
+    """Nothing accepted the TCP connection: refused, no route, or no answer within the connect
+    timeout (Asterisk down or restarting). Worth retrying soon, unlike a refused login."""
+
+
 class AMIAuthenticationError(AMIConnectionError):
     """Asterisk answered the Login with an error (then it closes the socket)."""
 

@@ -28,6 +28,7 @@ class ScriptedAMIPeer:
     channels: list[Mapping[str, str]] = field(default_factory=list)
     device_states: dict[str, str] = field(default_factory=dict)
     ignore: set[str] = field(default_factory=set)  # actions never answered
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)  # answered once the event is set
     port: int = 0
     connections: list[PeerConnection] = field(default_factory=list)
     actions: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
@@ -98,6 +99,8 @@ class ScriptedAMIPeer:
                     continue
                 if name in self.ignore:
                     continue
+                if name in self.hold:
+                    await self.hold[name].wait()
                 if not await self._answer(connection, name, headers):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):

@@ -21,7 +21,10 @@ from asterisk.agi import (
     quoted_if_needed,
     word,
 )
+from asterisk.agi.server import STOP_HANDBACK_S, STRAGGLER_GRACE_S
+from tests.asterisk.agi_caller import AsteriskSideCall
 from tests.asterisk.loop_probe import MAX_LAG, LoopProbe
+from tests.polling import until
 
 ENV = (
     "agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1:4573/ivr\n"
@@ -338,7 +341,10 @@ async def test_stop_cancels_running_routes_and_cancellation_is_not_swallowed(
     async with asyncio.timeout(5):
         while not states:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
-    await server.stop()
+    stopping = asyncio.create_task(server.stop())
+    assert await reader.readline() == b'SET VARIABLE KCK_AGI_FAILURE "shutdown"\n'
+    writer.write(b"200 result=1\n")
+    await stopping
     assert states == ["started", "cancelled"]
     assert server.active_sessions == 0
     assert await read_all(reader) == b""
@@ -430,3 +436,86 @@ async def test_reply_to_a_cancelled_command_is_not_taken_for_the_next_one(
     assert await read_all(reader) == b""
     assert values == ["1795526838"]
     writer.close()
+
+
+async def stop_timed(server: FastAGIServer) -> float:
+    """Seconds `server.stop()` took; fails the test instead of hanging when it does not return
+    (a stop stuck on a route that swallows cancels cannot itself be cancelled, hence a task)."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    stopping = asyncio.create_task(server.stop())
+    await asyncio.wait({stopping}, timeout=STOP_HANDBACK_S + STRAGGLER_GRACE_S + 10)
+    assert stopping.done(), "FastAGIServer.stop() did not return"
+    await stopping
+    return loop.time() - began
+
+
+async def test_stop_hands_a_caller_parked_in_wait_for_digit_to_the_fallback_flagged_shutdown() -> (
+    None
+):
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+
+    async def route(session: AGISession) -> None:
+        await session.answer()
+        await session.wait_for_digit(60_000)  # the caller listens; nothing else is sent meanwhile
+
+    server.add_route("ivr", route)
+    await server.start()
+    call = AsteriskSideCall(server.port)
+    caller = asyncio.create_task(call.run())
+    try:
+        await until(lambda: call.held == 1)
+        took = await stop_timed(server)
+        async with asyncio.timeout(5):
+            await caller
+    finally:
+        call.hang_up()
+        await asyncio.wait({caller})
+        await server.stop()
+    assert call.ended
+    # Our write ends the WAIT FOR DIGIT at once in res_agi, so the flag reaches the channel.
+    assert call.commands == [
+        "ANSWER",
+        "WAIT FOR DIGIT 60000",
+        'SET VARIABLE KCK_AGI_FAILURE "shutdown"',
+    ]
+    assert call.variables == {"KCK_AGI_FAILURE": "shutdown"}
+    assert call.dialplan_falls_back
+    assert took < STOP_HANDBACK_S  # the documented bound, met without a hard close
+
+
+async def test_stop_closes_a_session_whose_route_swallows_the_cancel_within_its_bound() -> None:
+    server = FastAGIServer(
+        host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"], handback_timeout=0.5
+    )
+    swallowed: list[int] = []
+    looping = asyncio.Event()
+
+    async def route(session: AGISession) -> None:
+        await session.answer()
+        looping.set()
+        while not session.hung_up:
+            try:
+                await session.wait_for_hangup()
+            except asyncio.CancelledError:  # as redis-py or 3.11's wait_for can do
+                swallowed.append(1)
+
+    server.add_route("ivr", route)
+    await server.start()
+    call = AsteriskSideCall(server.port)
+    caller = asyncio.create_task(call.run())
+    try:
+        await asyncio.wait_for(looping.wait(), 5)
+        took = await stop_timed(server)
+        async with asyncio.timeout(5):
+            await caller
+    finally:
+        call.hang_up()
+        await asyncio.wait({caller})
+        await server.stop()
+    assert swallowed  # the route really ignored the stop
+    assert call.ended  # closed by us at the bound: Asterisk has the caller back
+    assert "KCK_DONE" not in call.variables and call.dialplan_falls_back
+    assert server.active_sessions == 0
+    # Generous: the bound itself (0.5 s) plus the grace for a route that still runs, plus slack.
+    assert took < 0.5 + STRAGGLER_GRACE_S + 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import socket
@@ -22,8 +23,10 @@ from asterisk.ami import (
     ConnectionState,
     ExponentialBackoff,
     Originate,
+    Reconciler,
 )
 from asterisk.ami.events import AMIEvent, DeviceStateChange, Hangup, Newchannel
+from kck.stopping import TASK_STOP_S
 from tests.asterisk.ami_peer import ScriptedAMIPeer
 from tests.polling import until
 
@@ -404,3 +407,150 @@ async def test_peer_that_drops_every_login_is_retried_with_growing_delays() -> N
     # Sleeps are never shorter than asked: each gap is at least that attempt's delay.
     for attempt, gap in enumerate(gaps[:4]):
         assert gap >= 0.05 * 2**attempt * 0.95
+
+
+async def test_client_is_back_and_resynced_within_2_s_of_asterisk_accepting_again(
+    peer: ScriptedAMIPeer,
+) -> None:
+    # The long backoff as shipped in shape (doubling, no jitter here so the test is exact), only
+    # started lower so that a 3.3 s outage already grows it past 2 s: 0.05, 0.1, … 1.6, 3.2.
+    client = make_client(
+        peer,
+        ping_interval=60,
+        backoff=ExponentialBackoff(initial=0.05, maximum=30.0, jitter=0.0),
+    )
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+        port = peer.port
+        await peer.stop()  # Asterisk restarts: connections closed, the port refuses
+        await until(lambda: client.state is ConnectionState.RECONNECTING)
+        await asyncio.sleep(3.3)  # the outage itself (the scenario's length, not a wait for state)
+        await peer.start(port)
+        loop = asyncio.get_running_loop()
+        back = loop.time()
+        await until(lambda: client.health().resync_count == 2, 10)
+        took = loop.time() - back
+    finally:
+        await client.close()
+    assert client.health().reconnect_count == 1
+    assert took < 2.0  # the target itself: connected and resynced within 2 s
+
+
+async def test_a_peer_that_accepts_and_closes_at_once_keeps_the_long_backoff() -> None:
+    accepted: list[float] = []
+
+    async def slam(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(asyncio.get_running_loop().time())
+        writer.close()  # no banner: something listens, but it is not an AMI that works
+
+    server = await asyncio.start_server(slam, "127.0.0.1", 0)
+    client = AMIClient(
+        host="127.0.0.1",
+        port=server.sockets[0].getsockname()[1],
+        username="kck",
+        secret="x",
+        backoff=ExponentialBackoff(initial=0.2, maximum=10.0, jitter=0.0),
+        unreachable_backoff=ExponentialBackoff(initial=0.02, maximum=0.02, jitter=0.0),
+    )
+    client.start()
+    try:
+        await until(lambda: len(accepted) >= 4, 10)
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(accepted)]
+    # The long delays (0.2, 0.4, 0.8 s), never the 0.02 s kept for a port that refuses.
+    for attempt, gap in enumerate(gaps[:3]):
+        assert gap >= 0.2 * 2**attempt * 0.95
+
+
+def recorder(into: list[AMISnapshot], release: asyncio.Event | None = None) -> Reconciler:
+    async def reconcile(snapshot: AMISnapshot) -> None:
+        into.append(snapshot)
+        if release is not None:
+            await release.wait()
+
+    return reconcile
+
+
+async def test_a_reconciler_added_after_the_login_resync_gets_a_snapshot_once(
+    peer: ScriptedAMIPeer,
+) -> None:
+    client = make_client(peer, ping_interval=60)
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+        late: list[AMISnapshot] = []
+        client.add_reconciler(recorder(late))  # as the router does once the AMI part runs
+        await until(lambda: len(late) == 1)
+        # resyncs run one at a time: once the next late one has its snapshot, a second call
+        # to the first would have happened already
+        later: list[AMISnapshot] = []
+        client.add_reconciler(recorder(later))
+        await until(lambda: len(later) == 1)
+    finally:
+        await client.close()
+    assert len(late) == 1 and late[0].login_number == 1
+    assert late[0].channels[0].uniqueid == "1795527000.50"
+    assert late[0].device_states == {"PJSIP/agent1001": "INUSE"}
+    assert peer.count("CoreShowChannels") == 3  # the login's, then one fresh one for each
+
+
+@pytest.mark.parametrize("moment", ["while its lists are asked for", "while reconcilers run"])
+async def test_a_reconciler_added_during_the_login_resync_is_reconciled_once(
+    peer: ScriptedAMIPeer, moment: str
+) -> None:
+    lists_answered = asyncio.Event()
+    first_done = asyncio.Event()
+    first: list[AMISnapshot] = []
+    client = make_client(peer, ping_interval=60)
+    if moment == "while its lists are asked for":
+        peer.hold["CoreShowChannels"] = lists_answered
+        first_done.set()
+    else:
+        lists_answered.set()
+    client.add_reconciler(recorder(first, first_done))
+    await client.connect()
+    try:
+        if moment == "while its lists are asked for":
+            await until(lambda: peer.count("CoreShowChannels") == 1)
+        else:
+            await until(lambda: len(first) == 1)  # the first reconciler is running
+        added: list[AMISnapshot] = []
+        client.add_reconciler(recorder(added))
+        lists_answered.set()
+        first_done.set()
+        await until(lambda: len(added) == 1)
+        last: list[AMISnapshot] = []
+        client.add_reconciler(recorder(last))  # after everything before it: serialised
+        await until(lambda: len(last) == 1)
+    finally:
+        await client.close()
+    assert [s.login_number for s in first + added + last] == [1, 1, 1]
+
+
+async def test_close_returns_although_a_reconciler_swallows_its_cancel(
+    peer: ScriptedAMIPeer,
+) -> None:
+    running = asyncio.Event()
+    release = asyncio.Event()
+
+    async def stubborn(snapshot: AMISnapshot) -> None:  # e.g. Redis calls in the router's
+        running.set()
+        with contextlib.suppress(asyncio.CancelledError):  # as redis-py can
+            await release.wait()
+        await release.wait()
+
+    client = make_client(peer, ping_interval=60)
+    client.add_reconciler(stubborn)
+    await client.connect()
+    await asyncio.wait_for(running.wait(), 5)
+    closing = asyncio.create_task(client.close())
+    await asyncio.wait({closing}, timeout=TASK_STOP_S + 5)
+    returned = closing.done()
+    release.set()  # lets a close that hung finish, so the failed test leaves nothing behind
+    await closing
+    assert returned
+    assert client.state is ConnectionState.CLOSED

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from asterisk.ami import CallOrderedDispatcher, lane_key, parse_message
 from asterisk.ami.events import AMIEvent, parse_event
+from kck.stopping import TASK_STOP_S
 
 
 def ev(text: str) -> AMIEvent:
@@ -61,3 +63,25 @@ async def test_events_no_handler_wants_open_no_lane() -> None:
     await dispatcher.drain()
     assert hangups == ["7.1"] and dispatcher.unwanted == 50
     await dispatcher.close()
+
+
+async def test_close_returns_although_a_handler_swallows_its_cancel() -> None:
+    dispatcher = CallOrderedDispatcher()
+    running = asyncio.Event()
+    release = asyncio.Event()
+
+    async def stubborn(event: AMIEvent) -> None:  # e.g. the router's Redis call
+        running.set()
+        with contextlib.suppress(asyncio.CancelledError):  # as redis-py can
+            await release.wait()
+        await release.wait()
+
+    dispatcher.add_handler(stubborn)
+    dispatcher.submit(ev("Event: Hangup|Uniqueid: 1.1|Linkedid: 1.1|Cause: 16"))
+    await asyncio.wait_for(running.wait(), 5)
+    closing = asyncio.create_task(dispatcher.close())
+    await asyncio.wait({closing}, timeout=TASK_STOP_S + 5)
+    returned = closing.done()
+    release.set()  # lets a close that hung finish, so the failed test leaves nothing behind
+    await closing
+    assert returned and dispatcher.active_lanes == 0

@@ -66,3 +66,38 @@ async def test_a_holder_whose_lease_was_taken_stops_its_job(redis: aioredis.Redi
     assert await redis.get("l2:lease:writer") == b"other"  # not released by the loser
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+class LeaseHeldElsewhere(RedisLease):
+    """`acquire` is a Redis round trip into which the stop's cancel lands, and which swallows it
+    as redis-py can (a cancel that meets a read timeout comes back as an ordinary answer)."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        super().__init__(redis, "l9", "writer", "a", ttl=0.3)
+        self.asking = asyncio.Event()
+        self.swallowing = True
+
+    async def acquire(self) -> bool:
+        self.asking.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if not self.swallowing:
+                raise
+        return False
+
+
+async def test_a_cancel_swallowed_while_taking_the_lease_still_ends_the_loop(
+    redis: aioredis.Redis,
+) -> None:
+    lease = LeaseHeldElsewhere(redis)
+    task = asyncio.create_task(run_as_leaseholder(lease, Job().for_holder("a")))
+    await asyncio.wait_for(lease.asking.wait(), 5)
+    task.cancel()
+    await asyncio.wait({task}, timeout=5)  # a few of its 0.1 s periods
+    done = task.done()
+    if not done:  # leave nothing running behind the failed test
+        lease.swallowing = False
+        task.cancel()
+        await asyncio.wait({task})
+    assert done and task.cancelled()
