@@ -131,6 +131,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "call.closed_hours": ("poza godzinami", "closed hours"),
     "call.hung_up_in_ivr": ("rozłączone w IVR", "hung up in IVR"),
     "call.failed": ("błąd", "failed"),
+    "call.fallback": ("kolejka awaryjna", "fallback queue"),
+    "call.fallback_answered": ("odebrane w kolejce awaryjnej", "answered in the fallback queue"),
+    "call.fallback_abandoned": ("porzucone w kolejce awaryjnej", "abandoned in the fallback queue"),
+    "call.interrupted": ("przerwane (awaria systemu)", "interrupted (system outage)"),
     "state.refused": (
         "Nie można teraz zmienić stanu: {reason}",
         "Cannot change state now: {reason}",

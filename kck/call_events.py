@@ -15,6 +15,8 @@ from typing import Any
 CALLS_STREAM = "queues"
 CALL_ARRIVED = "call_arrived"
 CALL_PROGRESS = "call_progress"
+# a row left `in_progress` by a controller that died: closed by the resync (queues.call_resync)
+CALL_INTERRUPTED = "call_interrupted"
 
 _TIME_FIELDS = ("arrived_at", "ended_at")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -154,3 +155,78 @@ async def execute_in_call_order(session: AsyncSession, writes: Iterable[RowWrite
             await connection.execute(statement, params)
             trips += 1
     return trips
+
+
+# what the fallback queue did to a call that kck lost, or whose row nobody closed: each may
+# replace only what came before it (a late duplicate from another node changes nothing)
+_FALLBACK_REPLACES = {
+    CallOutcome.FALLBACK: (
+        CallOutcome.IN_PROGRESS,
+        CallOutcome.TRANSFERRED,
+        CallOutcome.INTERRUPTED,
+        CallOutcome.FAILED,
+    ),
+    CallOutcome.FALLBACK_ANSWERED: (
+        CallOutcome.IN_PROGRESS,
+        CallOutcome.TRANSFERRED,
+        CallOutcome.INTERRUPTED,
+        CallOutcome.FAILED,
+        CallOutcome.FALLBACK,
+    ),
+}
+_FALLBACK_REPLACES[CallOutcome.FALLBACK_ABANDONED] = _FALLBACK_REPLACES[
+    CallOutcome.FALLBACK_ANSWERED
+]
+FALLBACK_STAGES = {
+    "joined": CallOutcome.FALLBACK,
+    "answered": CallOutcome.FALLBACK_ANSWERED,
+    "abandoned": CallOutcome.FALLBACK_ABANDONED,
+}
+
+
+@lru_cache(maxsize=8)
+def _fallback_statement(outcome: CallOutcome) -> Any:
+    values: dict[str, Any] = {
+        "outcome": outcome.value,
+        "hangup_cause": "fallback",
+        # it left kck's queue when the fallback took it: from then on it is not waiting
+        "ended_at": func.coalesce(Call.ended_at, bindparam("at")),
+    }
+    if outcome is CallOutcome.FALLBACK_ANSWERED:
+        values["agent_id"] = func.coalesce(bindparam("agent_id"), Call.agent_id)
+    allowed = [o.value for o in _FALLBACK_REPLACES[outcome]]
+    return (
+        update(Call)
+        .where(Call.uniqueid == bindparam("uid"), Call.outcome.in_(allowed))
+        .values(values)
+    )
+
+
+def call_fallback_write(
+    call_id: str | None, uniqueid: str, stage: str, at: datetime, agent_id: int | None
+) -> RowWrite:
+    """The fallback queue took (`joined`), connected (`answered`) or lost (`abandoned`) the
+    caller of channel `uniqueid`: the row's outcome says so (never an abandon of kck's)."""
+    outcome = FALLBACK_STAGES[stage]
+    params: dict[str, Any] = {"uid": uniqueid, "at": at}
+    if outcome is CallOutcome.FALLBACK_ANSWERED:
+        params["agent_id"] = agent_id
+    key = ("call", call_id) if call_id else ("uniqueid", uniqueid)
+    return RowWrite(key, _fallback_statement(outcome), params)
+
+
+_INTERRUPTED = (
+    update(Call)
+    .where(Call.id == bindparam("row_id"), Call.outcome == CallOutcome.IN_PROGRESS.value)
+    .values(
+        outcome=CallOutcome.INTERRUPTED.value,
+        hangup_cause="controller_lost",
+        ended_at=func.coalesce(Call.ended_at, bindparam("at")),
+    )
+)
+
+
+def call_interrupted_write(call_id: str, at: datetime) -> RowWrite:
+    """A row still `in_progress` whose channel is gone and which no controller holds: kck
+    stopped while the call was in its hands (the resync after a restart finds these)."""
+    return RowWrite(("call", call_id), _INTERRUPTED, {"row_id": call_id, "at": at})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from asterisk.ami import AMISnapshot
+from asterisk.ami import AMISnapshot, ChannelSnapshot
 from queues.model import EndCause
 from queues.router import Router
 
@@ -30,13 +30,36 @@ def _field(event: Any, attr: str, header: str) -> str | None:
     return None if value is None else str(value)
 
 
+# the dialplan's plain queue for callers kck cannot serve (asterisk/pbxconfig: `fallback_queue`)
+FALLBACK_QUEUE = "kck-fallback"
+_FALLBACK_STAGES = {
+    "QueueCallerJoin": "joined",
+    "AgentConnect": "answered",
+    "QueueCallerAbandon": "abandoned",
+}
+
+
+def in_fallback_queue(channel: ChannelSnapshot, queue: str = FALLBACK_QUEUE) -> bool:
+    """The channel is in the dialplan's fallback `Queue()` (waiting, or bridged by it)."""
+    data = (channel.application_data or "").split(",", 1)[0].strip()
+    return (channel.application or "").lower() == "queue" and data == queue
+
+
 class RouterAMIAdapter:
-    """Device states, hang-ups and answers seen on AMI become router transitions."""
+    """Device states, hang-ups, answers and the fallback queue's events seen on AMI become
+    router transitions."""
 
-    EVENTS = ("DeviceStateChange", "Hangup", "DialEnd", "OriginateResponse")
+    EVENTS = (
+        "DeviceStateChange",
+        "Hangup",
+        "DialEnd",
+        "OriginateResponse",
+        *_FALLBACK_STAGES,
+    )
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, *, fallback_queue: str = FALLBACK_QUEUE) -> None:
         self.router = router
+        self.fallback_queue = fallback_queue
 
     def attach(self, client: EventSource) -> None:
         client.add_event_handler(self.on_event, *self.EVENTS)
@@ -54,6 +77,22 @@ class RouterAMIAdapter:
             await self._dial_end(event)
         elif name == "OriginateResponse":
             await self._originate_response(event)
+        elif name in _FALLBACK_STAGES:
+            await self._fallback(event, _FALLBACK_STAGES[name])
+
+    async def _fallback(self, event: Any, stage: str) -> None:
+        """The dialplan's fallback queue took, connected or lost a caller: kck no longer holds
+        them (a call it held leaves the router as `fallback`, never as an abandon), and what
+        really happened is recorded as the call's outcome."""
+        if _field(event, "queue", "Queue") != self.fallback_queue:
+            return
+        uniqueid = _field(event, "channel_uniqueid", "Uniqueid")
+        if not uniqueid:
+            return
+        agent = None
+        if stage == "answered":  # the member whose phone took it (Interface: PJSIP/101)
+            agent = self.router.agent_for_device(_field(event, "interface", "Interface") or "")
+        await self.router.fallback_event(uniqueid, stage, agent)
 
     async def _hangup(self, uniqueid: str | None) -> None:
         if not uniqueid:
@@ -134,6 +173,9 @@ class RouterAMIAdapter:
             await self.router.call_ended(call_id, EndCause.CALLBACK_FAILED)
 
     async def reconcile(self, snapshot: AMISnapshot) -> None:
+        fallback = {
+            c.uniqueid for c in snapshot.channels if in_fallback_queue(c, self.fallback_queue)
+        }
         await self.router.reconcile(
-            snapshot.channel_ids(), dict(snapshot.device_states), snapshot.taken_at
+            snapshot.channel_ids(), dict(snapshot.device_states), snapshot.taken_at, fallback
         )

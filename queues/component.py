@@ -15,6 +15,7 @@ from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
 from queues.ami_events import RouterAMIAdapter
+from queues.call_resync import CallRowResync
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
 from queues.presence import NodePresence
@@ -59,6 +60,7 @@ class RouterComponent:
         self.broadcaster = StatsBroadcaster(self.stats, services.bus)
         self.recorder = QueueRecorder(services.sessions, config)
         self.ami_adapter = RouterAMIAdapter(self.router)
+        self.row_resync = CallRowResync(services.sessions, self.router, services.bus)
         self.callbacks: CallbackDialer | None = None
         self._runtime: Runtime | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -127,6 +129,8 @@ class RouterComponent:
         client = self._ami_client()
         if client is not None:
             self.ami_adapter.attach(client)
+            # after the router's own resync (reconcilers run in the order they were added)
+            client.add_reconciler(self.row_resync.reconcile)
             settings = self.services.settings
             self.callbacks = CallbackDialer(
                 self.router,

@@ -15,15 +15,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kck.bus import BusEvent
-from kck.call_events import CALL_ARRIVED, CALL_PROGRESS
+from kck.call_events import CALL_ARRIVED, CALL_INTERRUPTED, CALL_PROGRESS
 from kck.call_rows import (
     RowWrite,
     call_arrived_writes,
+    call_fallback_write,
+    call_interrupted_write,
     call_progress_writes,
     execute_in_call_order,
     upsert_write,
 )
-from kck.db.models import AgentStateLog, Role, User
+from kck.db.models import AgentStateLog, Call, Role, User
 from queues.config import RoutingConfig
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,14 @@ class QueueRecorder:
         self.config = config
         self._user_ids: dict[str, int] = {}  # of committed users only
         self._new_user_ids: dict[str, int] = {}
+        self._batch_uniqueids: dict[str, str] = {}  # channel → call id, this batch's arrivals
 
     async def handle(self, event: BusEvent) -> None:
         await self.handle_batch([event])
 
     async def handle_batch(self, events: list[BusEvent]) -> None:
         self._new_user_ids = {}
+        self._batch_uniqueids = {}
         async with self.sessions() as session, session.begin():
             dialect = session.get_bind().dialect.name
             writes: list[RowWrite] = []
@@ -69,6 +73,7 @@ class QueueRecorder:
     async def _writes(self, session: AsyncSession, dialect: str, event: BusEvent) -> list[RowWrite]:
         data = event.data
         if event.type == CALL_ARRIVED:
+            self._batch_uniqueids[str(data.get("uniqueid"))] = str(data["call_id"])
             return call_arrived_writes(dialect, data)
         if event.type == CALL_PROGRESS:
             return call_progress_writes(dialect, data)
@@ -94,7 +99,25 @@ class QueueRecorder:
             # the agent who answered stays; the one named at the end only fills a row without
             keep = ("agent_id",) if "agent_id" in ending else ()
             return [self._change_call(dialect, data, ending, keep=keep)]
+        if event.type == "call_fallback":
+            uniqueid = str(data["uniqueid"])
+            # keyed by the call so it keeps its place among the call's other writes
+            call_id = data.get("call_id") or await self._call_of(session, uniqueid)
+            member = None
+            if data.get("agent"):
+                member = await self._user_id(session, str(data["agent"]))
+            return [
+                call_fallback_write(call_id, uniqueid, str(data["stage"]), _at(data["at"]), member)
+            ]
+        if event.type == CALL_INTERRUPTED:
+            return [call_interrupted_write(str(data["call_id"]), _at(data["at"]))]
         return []  # events for other readers (callback_requested...)
+
+    async def _call_of(self, session: AsyncSession, uniqueid: str) -> str | None:
+        if uniqueid in self._batch_uniqueids:
+            return self._batch_uniqueids[uniqueid]
+        found = await session.scalar(select(Call.id).where(Call.uniqueid == uniqueid).limit(1))
+        return None if found is None else str(found)
 
     async def _ending(self, session: AsyncSession, data: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {"outcome": str(data["outcome"]), "ended_at": _at(data["at"])}

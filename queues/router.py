@@ -240,6 +240,16 @@ class Router:
         status, _ = await self._run("callback", call_id, number)
         return status == "ok"
 
+    async def fallback_event(self, uniqueid: str, stage: str, agent: str | None = None) -> bool:
+        """The dialplan's fallback queue took (`joined`), connected (`answered`) or lost
+        (`abandoned`) the caller of channel `uniqueid`: a call kck held leaves the router as
+        `fallback`; the outcome is counted and published (`call_fallback`). False when another
+        node reported it first."""
+        if stage not in ("joined", "answered", "abandoned"):
+            raise ValueError(f"fallback stage must be joined, answered or abandoned: {stage!r}")
+        status, _ = await self._run("fallback", uniqueid, stage, agent or "")
+        return status == "ok"
+
     async def tick(self) -> list[Offer]:
         """Apply due escalation steps and ended wrap-ups, then match what they enable."""
         _, offers = await self._run("tick")
@@ -396,11 +406,16 @@ class Router:
         live_uniqueids: Collection[str],
         device_states: Mapping[str, str],
         taken_at: datetime,
+        in_fallback: Collection[str] = (),
     ) -> list[str]:
-        """After an AMI (re)login: close calls whose channel is gone (abandoned, or ended if an
-        agent was on it); agents on live calls stay on them. Returns the closed call ids."""
+        """After an AMI (re)login, with what Asterisk has now: a call whose channel is in the
+        dialplan's fallback queue has left kck (`fallback`); a call whose channel is gone ended
+        while nobody watched: an abandon if a live process held its caller, else `fallback`
+        (its process died and the dialplan took the caller: not the caller's doing). Agents on
+        live calls stay on them; device states are taken as they are. Returns the closed ids."""
         closed: list[str] = []
         live = set(live_uniqueids)
+        fallback = set(in_fallback)
         taken_ms = int(taken_at.timestamp() * 1000)
         for call_id in await self.store.live_call_ids():
             call = await self.store.call(call_id)
@@ -411,15 +426,25 @@ class Router:
             uniqueid = call.get("uid", "")
             if call.get("kind") == "callback":
                 uniqueid = callback_channel_id(call_id)
-            if uniqueid in live:
+            if uniqueid in fallback:
+                await self.fallback_event(uniqueid, "joined")
+            elif uniqueid in live:
                 continue
-            await self.call_ended(call_id, EndCause.CHANNEL_GONE)
+            elif call.get("state") != "on_call" and not await self._node_alive(call.get("node")):
+                await self.call_ended(call_id, EndCause.FALLBACK)
+            else:
+                await self.call_ended(call_id, EndCause.CHANNEL_GONE)
             closed.append(call_id)
         for device, state in device_states.items():
             await self.device_state(device, state)
         if closed:
-            log.warning("resync closed %d calls whose channels are gone", len(closed))
+            log.warning("resync closed %d calls that left kck while it did not see", len(closed))
         return closed
+
+    async def _node_alive(self, node: str | None) -> bool:
+        if not node:
+            return True
+        return bool(await self.store.redis.exists(self.store.key("node", node)))
 
 
 def callback_channel_id(call_id: str) -> str:

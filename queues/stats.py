@@ -37,6 +37,8 @@ COUNTERS = (
     "callbacks_failed",
     "voicemail",
     "transferred",
+    "fallback_answered",
+    "fallback_abandoned",
     "not_answered",
     "handled",
     "talk_ms",

@@ -60,6 +60,13 @@ class CallOutcome(enum.StrEnum):
     CLOSED_HOURS = "closed_hours"
     HUNG_UP_IN_IVR = "hung_up_in_ivr"
     FAILED = "failed"
+    # kck could not serve the caller (down, restarting, failed): the dialplan's fallback queue
+    # took them (`fallback`), and an agent's phone answered there or the caller hung up there
+    FALLBACK = "fallback"
+    FALLBACK_ANSWERED = "fallback_answered"
+    FALLBACK_ABANDONED = "fallback_abandoned"
+    # the controller stopped while the call was in its hands; how it ended is not known
+    INTERRUPTED = "interrupted"
 
 
 class User(Base):

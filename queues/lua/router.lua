@@ -486,6 +486,12 @@ local function close_call(c, cause)
   elseif cause == 'fallback' then outcome = 'transferred'
   elseif c.kind == 'callback' then outcome = 'callback'; stat(c, 'callbacks_failed', 1) end
   local agent = c.state == 'offered' and c.agent or nil
+  if cause == 'fallback' and c.uid and c.uid ~= '' then
+    -- what the fallback queue makes of the caller is counted for the call's queue and period
+    redis.call('HSET', Q .. 'fb:' .. c.uid, 'queue', c.queue, 'sd', c.sd, 'sh', c.sh,
+      'primary', c.primary, 'call', c.id)
+    redis.call('EXPIRE', Q .. 'fb:' .. c.uid, 86400)
+  end
   end_call(c, outcome, cause)
   if agent and agent ~= '' then
     set_agent(agent, 'available', nil, nil)
@@ -731,6 +737,24 @@ elseif OP == 'tick' then
 elseif OP == 'node' then
   -- node, ttl_s: a controller process is alive (every second)
   if beat(A[1], A[2]) then result_status = 'returned' end
+
+elseif OP == 'fallback' then
+  -- uniqueid, stage (joined | answered | abandoned), agent: the dialplan's fallback queue
+  -- (AMI QueueCallerJoin / AgentConnect / QueueCallerAbandon). Every node sees the event;
+  -- the first one counts it.
+  local uid, stage = A[1], A[2]
+  if not redis.call('SET', Q .. 'fbseen:' .. uid .. ':' .. stage, '1', 'NX', 'EX', 86400) then
+    return {'seen', next_due()}
+  end
+  local call_id = redis.call('GET', Q .. 'uid:' .. uid)
+  if stage == 'joined' and call_id then
+    local c = load_call(call_id)
+    if c and c.state ~= 'on_call' then close_call(c, 'fallback') end
+  end
+  local f = hgetall(Q .. 'fb:' .. uid)
+  if stage ~= 'joined' and f.queue then stat(f, 'fallback_' .. stage, 1) end
+  emit('queues', 'call_fallback', J('uniqueid', uid, 'stage', stage, 'at', NOW_ISO,
+    'call_id', nz(f.call or call_id), 'queue', nz(f.queue), 'agent', nz(A[3])))
 
 elseif OP == 'node_gone' then
   -- node: the process stops; its callers are back in the dialplan (SIGTERM)
