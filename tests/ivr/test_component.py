@@ -177,7 +177,7 @@ async def test_prompts_are_streamed_from_the_sounds_folder_as_asterisk_sees_it(
         await comp.route(session)
         played = [c for c in session.commands if c.startswith(("STREAM FILE", "GET DATA"))]
         assert played and all(" /srv/asterisk/kck-sounds/pl/" in c for c in played), played
-        router = SimpleNamespace(name="router", router=object())
+        router = SimpleNamespace(name="router", router=object(), stop_playback=None)
         comp.bind_runtime(SimpleNamespace(components=[router]))  # type: ignore[arg-type]
         waiting = comp.gateway._current()  # the waiting loop's prompts
         assert getattr(waiting, "sounds_dir", None) == Path("/srv/asterisk/kck-sounds")
