@@ -126,6 +126,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "call.abandoned": ("porzucone", "abandoned"),
     "call.self_service": ("samoobsługa", "self-service"),
     "call.callback": ("oddzwonienie", "callback"),
+    "call.callback_failed": ("nieudane oddzwonienie", "failed callback"),
     "call.voicemail": ("poczta głosowa", "voicemail"),
     "call.transferred": ("przekazane", "transferred"),
     "call.closed_hours": ("poza godzinami", "closed hours"),

@@ -107,15 +107,15 @@ class RouterAMIAdapter:
             cause = EndCause.COMPLETED if call.get("state") == "on_call" else EndCause.CALLER_HANGUP
             await self.router.call_ended(call_id, cause)
         elif uniqueid.startswith("kck-cb-"):
+            # the agent's leg of a callback ended: done if the citizen was reached
             call_id = uniqueid.removeprefix("kck-cb-")
             call = await self.router.call_state(call_id)
-            if call is not None:
-                cause = (
-                    EndCause.CALLBACK_DONE
-                    if call.get("state") == "on_call"
-                    else EndCause.CALLBACK_FAILED
-                )
-                await self.router.call_ended(call_id, cause)
+            if call is None or call.get("state") != "on_call":
+                return  # not answered by the agent: OriginateResponse settles the offer
+            if call.get("reached") == "1":
+                await self.router.call_ended(call_id, EndCause.CALLBACK_DONE)
+            else:  # the agent's channel never got to dial (e.g. no such trunk)
+                await self.router.callback_attempt(call_id, "failed", "not_dialled")
 
     async def _dial_end(self, event: Any) -> None:
         """The caller's channel dialled the agent: ANSWER is the moment the agent picked up.
@@ -125,6 +125,11 @@ class RouterAMIAdapter:
         status = (_field(event, "dial_status", "DialStatus") or "").upper()
         uniqueid = _field(event, "channel_uniqueid", "Uniqueid")
         if not uniqueid or not status:
+            return
+        if uniqueid.startswith("kck-cb-"):
+            # a callback: the agent's channel dialled the citizen through the trunk
+            result = "reached" if status == "ANSWER" else "failed"
+            await self.router.callback_attempt(uniqueid.removeprefix("kck-cb-"), result, status)
             return
         call_id = await self.router.store.call_id_for_uniqueid(uniqueid)
         if call_id is None:
@@ -170,7 +175,11 @@ class RouterAMIAdapter:
         if (_field(event, "response", "Response") or "").lower() == "success":
             await self.router.offer_answered(call["offer"])
         else:
-            await self.router.call_ended(call_id, EndCause.CALLBACK_FAILED)
+            # the agent's phone did not answer (Reason 3) or was busy (5): as with an inbound
+            # offer, the callback goes back to the head of the queue for another agent
+            reason = _field(event, "reason", "Reason") or ""
+            why = "busy" if reason in ("5", "8") else "no_answer" if reason == "3" else "failed"
+            await self.router.offer_not_answered(call["offer"], why)
 
     async def reconcile(self, snapshot: AMISnapshot) -> None:
         fallback = {

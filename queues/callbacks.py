@@ -42,13 +42,14 @@ class CallbackDialer:
         await self.dial(Offer.from_dict(event.data))
 
     async def dial(self, offer: Offer) -> bool:
-        """Originate the callback of `offer` unless some process already tried it."""
+        """Originate the callback of `offer` unless some process already did (each offer is
+        one attempt; a failed attempt becomes a new offer after the queue's retry time)."""
         store = self.router.store
         first = await store.redis.set(
-            store.key("cbattempt", offer.call_id), offer.offer_id, nx=True, ex=7 * 86400
+            store.key("cbattempt", offer.offer_id), "1", nx=True, ex=7 * 86400
         )
         if not first:
-            log.info("callback %s was already attempted; not dialling again", offer.call_id)
+            log.info("callback offer %s was already dialled; not again", offer.offer_id)
             return False
         call = await self.router.call_state(offer.call_id)
         number = (call or {}).get("cbnum", "")
@@ -68,14 +69,12 @@ class CallbackDialer:
         try:
             response = await self.originate(action)
         except AMIError as exc:
-            log.warning(
-                "callback %s: Originate failed (%s); recorded, not retried", offer.call_id, exc
-            )
-            await self.router.call_ended(offer.call_id, EndCause.CALLBACK_FAILED)
+            log.warning("callback %s: Originate failed: %s", offer.call_id, exc)
+            await self.router.callback_attempt(offer.call_id, "failed", "originate_failed")
             return False
         if not getattr(response, "success", False):
-            log.warning("callback %s: Originate refused; recorded, not retried", offer.call_id)
-            await self.router.call_ended(offer.call_id, EndCause.CALLBACK_FAILED)
+            log.warning("callback %s: Originate refused", offer.call_id)
+            await self.router.callback_attempt(offer.call_id, "failed", "originate_failed")
             return False
         # the agent answering shows as OriginateResponse Success (see RouterAMIAdapter)
         return True

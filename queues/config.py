@@ -73,6 +73,11 @@ class QueueConfig(_Model):
     ring_timeout_s: int = Field(default=20, gt=0, le=300)
     announce_every_s: int = Field(default=45, gt=0)
     moh_class: str = "default"
+    # a callback that does not reach the citizen (busy, no answer, unreachable) is tried again
+    # after `callback_retry_s`, `callback_attempts` times in all; then it is a failed callback
+    # that supervisors see on the wall board
+    callback_attempts: int = Field(default=3, ge=1, le=10)
+    callback_retry_s: int = Field(default=300, ge=10)
 
     @model_validator(mode="after")
     def _steps(self) -> QueueConfig:

@@ -41,7 +41,7 @@ class EndCause(enum.StrEnum):
     CHANNEL_GONE = "channel_gone"  # found missing by the AMI resync (abandon)
     VOICEMAIL = "voicemail"  # diverted to voicemail after the maximum wait
     CALLBACK_DONE = "callback_done"  # an outbound callback ended
-    CALLBACK_FAILED = "callback_failed"  # the one callback attempt did not connect
+    CALLBACK_FAILED = "callback_failed"  # no attempt reached the citizen (queue's policy)
     FALLBACK = "fallback"  # our code failed: the dialplan's plain Queue() takes the caller
 
 

@@ -197,6 +197,8 @@ class Router:
             node or "",
             callback_number or "",
             self.node_ttl_s,
+            queue.callback_attempts,
+            queue.callback_retry_s,
         )
         if status == "duplicate":
             log.warning("call %s is already queued; enqueue ignored", request.call_id)
@@ -249,6 +251,16 @@ class Router:
             raise ValueError(f"fallback stage must be joined, answered or abandoned: {stage!r}")
         status, _ = await self._run("fallback", uniqueid, stage, agent or "")
         return status == "ok"
+
+    async def callback_attempt(self, call_id: str, result: str, why: str = "") -> str:
+        """The citizen's leg of a callback: `reached`, or `failed` (`why`: BUSY, NOANSWER,
+        CHANUNAVAIL…, originate_failed, not_dialled) — which uses one of the queue's
+        `callback_attempts` and schedules the next after `callback_retry_s`, or ends the
+        callback as failed when none is left."""
+        if result not in ("reached", "failed"):
+            raise ValueError(f"callback attempt result must be reached or failed: {result!r}")
+        status, _ = await self._run("callback_attempt", call_id, result, why)
+        return status
 
     async def tick(self) -> list[Offer]:
         """Apply due escalation steps and ended wrap-ups, then match what they enable."""

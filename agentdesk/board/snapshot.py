@@ -28,7 +28,8 @@ from agentdesk.reports.metrics import (
 from agentdesk.reports.periods import day_start
 from agentdesk.reports.records import load_calls, load_state_records
 from agentdesk.reports.rules import QueueNames
-from kck.db.models import AgentStateLog, Role, User
+from kck import phone
+from kck.db.models import AgentStateLog, Call, CallOutcome, Role, User
 
 RECENT = timedelta(minutes=30)
 # A caller still waiting from before midnight is still on today's board (but not a week back).
@@ -124,6 +125,7 @@ async def build_board(
     async with sessions() as session:
         agents = await load_agents(session)
         records = await load_state_records(session, start, now)
+        failed = await load_failed_callbacks(session, start, tz, names, language)
     queue_ids = list(names.ids)
     for call in calls:
         if call.queue and call.queue not in queue_ids:
@@ -143,7 +145,44 @@ async def build_board(
         "total": total,
         "queues": queues,
         "agents": [agent.as_json() for agent in agents],
+        "failed_callbacks": failed,
     }
+
+
+# why a callback's last attempt failed (the dial status of the citizen's leg, or ours)
+CALLBACK_FAILURES = {
+    "BUSY": "zajęte / busy",
+    "NOANSWER": "nie odebrano / no answer",
+    "CHANUNAVAIL": "nieosiągalny / unreachable",
+    "CONGESTION": "sieć zajęta / network busy",
+    "CANCEL": "przerwane / cancelled",
+    "originate_failed": "błąd centrali / PBX error",
+    "not_dialled": "nie wybrano numeru / not dialled",
+}
+FAILED_CALLBACKS_SHOWN = 50
+
+
+async def load_failed_callbacks(
+    session: AsyncSession, start: datetime, tz: ZoneInfo, names: QueueNames, language: str
+) -> list[dict[str, Any]]:
+    """Today's callbacks that reached nobody after every attempt, newest first: supervisors
+    decide what to do with them (a citizen waits for a call that will not come by itself)."""
+    rows = await session.scalars(
+        select(Call)
+        .where(Call.outcome == CallOutcome.CALLBACK_FAILED.value, Call.ended_at >= start)
+        .order_by(Call.ended_at.desc())
+        .limit(FAILED_CALLBACKS_SHOWN)
+    )
+    return [
+        {
+            "call_id": row.id,
+            "number": phone.display(row.caller_number, "—"),
+            "queue": names.name(row.queue, language) if row.queue else "",
+            "at": row.ended_at.astimezone(tz).strftime("%H:%M") if row.ended_at else "",
+            "why": CALLBACK_FAILURES.get(row.hangup_cause or "", row.hangup_cause or ""),
+        }
+        for row in rows
+    ]
 
 
 def _live_queues(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -55,6 +55,7 @@ class CallOutcome(enum.StrEnum):
     ABANDONED = "abandoned"
     SELF_SERVICE = "self_service"
     CALLBACK = "callback"
+    CALLBACK_FAILED = "callback_failed"  # no attempt reached the citizen; hangup_cause says why
     VOICEMAIL = "voicemail"
     TRANSFERRED = "transferred"
     CLOSED_HOURS = "closed_hours"

@@ -423,7 +423,8 @@ local function end_call(c, outcome, cause)
   if c.uid and redis.call('GET', Q .. 'uid:' .. c.uid) == c.id then redis.call('DEL', Q .. 'uid:' .. c.uid) end
   if c.offer and c.offer ~= '' then redis.call('DEL', Q .. 'offer:' .. c.offer) end
   local ev = J('call_id', c.id, 'outcome', outcome, 'cause', cause, 'at', NOW_ISO,
-    'wait_s', waited / 1000, 'agent', nz(c.agent), 'queue', c.queue, 'kind', c.kind)
+    'wait_s', waited / 1000, 'agent', nz(c.agent), 'queue', c.queue, 'kind', c.kind,
+    'why', nz(c.cbwhy))
   emit('queues', 'call_ended', ev)
   live('queue_calls', 'ended', ev)
 end
@@ -484,7 +485,10 @@ local function close_call(c, cause)
   local outcome = 'abandoned'
   if cause == 'voicemail' then outcome = 'voicemail'
   elseif cause == 'fallback' then outcome = 'transferred'
-  elseif c.kind == 'callback' then outcome = 'callback'; stat(c, 'callbacks_failed', 1) end
+  elseif c.kind == 'callback' then
+    outcome = cause == 'callback_failed' and 'callback_failed' or 'callback'
+    stat(c, 'callbacks_failed', 1)
+  end
   local agent = c.state == 'offered' and c.agent or nil
   if cause == 'fallback' and c.uid and c.uid ~= '' then
     -- what the fallback queue makes of the caller is counted for the call's queue and period
@@ -552,7 +556,8 @@ local result_status = 'ok'
 if OP == 'enqueue' then
   -- call_id, request_json, queue, priority, primary, others_json, sched_json, ring_s, wrap_s,
   -- sl_s, short_abandon_s, uniqueid, node ('' = held by no process), callback_number ('' = inbound),
-  -- node_ttl_s (queueing a caller is a heartbeat of the process that holds them)
+  -- node_ttl_s (queueing a caller is a heartbeat of the process that holds them),
+  -- callback_attempts, callback_retry_s (the queue's callback policy)
   local id = A[1]
   if redis.call('EXISTS', Q .. 'call:' .. id) == 1 then return {'duplicate', next_due()} end
   local prio = tonumber(A[4])
@@ -560,7 +565,8 @@ if OP == 'enqueue' then
     sched = A[7], ring = A[8], wrap = A[9], sl_ms = fmt(tonumber(A[10]) * 1000),
     short_ms = fmt(tonumber(A[11]) * 1000), uid = A[12], sd = DAY, sh = HOUR, qms = fmt(NOW),
     state = 'waiting', kind = 'inbound', attempts = 0, head = 0,
-    score = fmt(-prio * BAND + NOW), node = A[13] or '', cbnum = A[14] or ''}
+    score = fmt(-prio * BAND + NOW), node = A[13] or '', cbnum = A[14] or '',
+    cbmax = A[16] or '3', cbretry = A[17] or '300', cbtries = 0}
   if c.cbnum ~= '' then c.kind = 'callback' end
   if c.node ~= '' then
     redis.call('SADD', Q .. 'ncalls:' .. c.node, id)
@@ -722,6 +728,13 @@ elseif OP == 'tick' then
           'at', NOW_ISO))
         offer_failed(o, c, 'expired')
       end
+    elseif kind == 'r' then
+      -- a callback's next attempt is due: back to the head of its queue
+      local c = load_call(id)
+      if c and c.state == 'scheduled' then
+        requeue_head(c)
+        calls[#calls + 1] = id
+      end
     elseif kind == 'b' then
       -- the busy back-off is over and AMI said nothing since: the phone may be tried again
       if redis.call('HGET', Q .. 'devices', id) == 'BUSY' then
@@ -737,6 +750,49 @@ elseif OP == 'tick' then
 elseif OP == 'node' then
   -- node, ttl_s: a controller process is alive (every second)
   if beat(A[1], A[2]) then result_status = 'returned' end
+
+elseif OP == 'callback_attempt' then
+  -- call_id, result (reached | failed), why: the citizen's leg of a callback. `failed` (busy,
+  -- no answer, unreachable, or the Originate itself failed) uses one of the queue's attempts:
+  -- the callback is tried again after `callback_retry_s`, or, with none left, it has failed.
+  local c = load_call(A[1])
+  if c == nil or c.kind ~= 'callback' then return {'unknown_call', next_due()} end
+  if A[2] == 'reached' then
+    if c.state == 'on_call' then redis.call('HSET', Q .. 'call:' .. c.id, 'reached', '1') end
+    return {'ok', next_due()}
+  end
+  if c.state ~= 'offered' and c.state ~= 'on_call' then return {'stale', next_due()} end
+  local agent, was = c.agent, c.state
+  if was == 'offered' then
+    redis.call('DEL', Q .. 'offer:' .. c.offer)
+    redis.call('ZREM', Q .. 'timers', 'o:' .. c.offer)
+  end
+  local tries = (tonumber(c.cbtries) or 0) + 1
+  local why = A[3] or ''
+  local ev = J('call_id', c.id, 'number', c.cbnum, 'attempt', tries,
+    'attempts', tonumber(c.cbmax) or 3, 'why', why, 'agent', nz(agent), 'at', NOW_ISO,
+    'queue', c.queue)
+  if tries >= (tonumber(c.cbmax) or 3) then
+    redis.call('HSET', Q .. 'call:' .. c.id, 'cbtries', tries, 'cbwhy', why)
+    c.cbtries, c.cbwhy = tries, why
+    emit('queues', 'callback_failed', ev)
+    c.state = 'waiting'  -- its agent is freed below, not by close_call
+    close_call(c, 'callback_failed')
+  else
+    local retry_at = NOW + (tonumber(c.cbretry) or 300) * 1000
+    redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'scheduled', 'offer', '', 'agent', '',
+      'cbtries', tries, 'cbwhy', why, 'reached', '')
+    redis.call('ZADD', Q .. 'timers', fmt(retry_at), 'r:' .. c.id)
+    emit('queues', 'callback_retry', ev)
+  end
+  if agent and agent ~= '' then
+    if was == 'on_call' then
+      agent_ended_call(agent, c)  -- the agent may note the attempt in wrap-up
+    else
+      set_agent(agent, 'available', nil, nil)
+      agent_free(agent)
+    end
+  end
 
 elseif OP == 'fallback' then
   -- uniqueid, stage (joined | answered | abandoned), agent: the dialplan's fallback queue

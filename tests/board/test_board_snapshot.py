@@ -218,3 +218,47 @@ async def test_router_snapshot_counters_replace_the_counted_ones_with_the_same_a
     assert merged["total"]["waiting"] == 2 and merged["total"]["offered"] == 10
     assert merged["total"]["occupancy_pct"] == 50.0
     assert any(a["agent"] == "celina" and a["state"] == "available" for a in merged["agents"])
+
+
+async def test_failed_callbacks_of_today_are_listed_for_supervisors_newest_first(
+    engine: AsyncEngine,
+) -> None:
+    async with session_factory(engine).begin() as session:
+        for call_id, ended, cause in (
+            ("cb-yesterday", ago(hours=13), "BUSY"),
+            ("cb-early", ago(hours=2), "NOANSWER"),
+            ("cb-late", ago(minutes=5), "originate_failed"),
+        ):
+            session.add(
+                Call(
+                    id=call_id,
+                    uniqueid=call_id,
+                    caller_number="+48600100200",
+                    arrived_at=ended - timedelta(minutes=20),
+                    queued_at=ended - timedelta(minutes=20),
+                    ended_at=ended,
+                    queue="social",
+                    outcome="callback_failed",
+                    hangup_cause=cause,
+                )
+            )
+        session.add(  # a callback that reached the citizen is not listed
+            Call(id="cb-done", uniqueid="9", arrived_at=ago(hours=1), outcome="callback")
+        )
+    board = await build_board(session_factory(engine), RULES, NAMES, WARSAW, NOW)
+    assert board["failed_callbacks"] == [
+        {
+            "call_id": "cb-late",
+            "number": "+48 600 100 200",
+            "queue": "Pomoc społeczna",
+            "at": "10:55",
+            "why": "błąd centrali / PBX error",
+        },
+        {
+            "call_id": "cb-early",
+            "number": "+48 600 100 200",
+            "queue": "Pomoc społeczna",
+            "at": "09:00",
+            "why": "nie odebrano / no answer",
+        },
+    ]

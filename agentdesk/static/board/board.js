@@ -74,6 +74,19 @@
     }
   }
 
+  function renderFailedCallbacks() {
+    const rows = board.failed_callbacks || [];
+    const table = document.getElementById("failed-callbacks");
+    table.querySelector("tbody").replaceChildren(...rows.map((c) => {
+      const tr = document.createElement("tr");
+      tr.dataset.call = c.call_id;
+      cell(tr, c.number); cell(tr, c.queue); cell(tr, c.at); cell(tr, c.why);
+      return tr;
+    }));
+    table.hidden = rows.length === 0;
+    document.getElementById("no-failed-callbacks").hidden = rows.length > 0;
+  }
+
   function renderAgentCounts() {
     const counts = {};
     for (const a of board.agents) counts[a.state] = (counts[a.state] || 0) + 1;
@@ -153,7 +166,7 @@
       if (m.type === "snapshot") {
         board = m.data;
         skew = Date.parse(board.at) - Date.now();
-        renderTotals(); renderQueues(); renderAgents();
+        renderTotals(); renderQueues(); renderAgents(); renderFailedCallbacks();
         body.dataset.updated = board.at;
       } else if (m.type === "agent" && board) {
         applyAgent(m.data);
