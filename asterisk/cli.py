@@ -102,6 +102,7 @@ def _trunk(settings: Settings) -> OperatorTrunk:
         password=trunk.password.get_secret_value(),
         register=trunk.registration,
         match=trunk.match,
+        qualify_s=trunk.qualify_s,
     )
 
 

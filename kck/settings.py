@@ -147,6 +147,9 @@ class TrunkSettings(_Section):
     match: Networks = ()  # addresses/networks the operator's INVITEs come from
     number_format: NumberFormat = "international"  # how the operator wants dialled numbers
     caller_id: str | None = None  # shown on callbacks; None = centre.hotline
+    # Asterisk sends OPTIONS to host every qualify_s s (0 = never); while they go unanswered the
+    # trunk counts as unreachable and nothing is dialled out through it (callbacks fail)
+    qualify_s: int = Field(default=60, ge=0, le=3600)
 
     @field_validator("host", "username", mode="before")
     @classmethod

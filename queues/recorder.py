@@ -127,7 +127,8 @@ class QueueRecorder:
             failed = data.get("outcome") == "callback_failed"
             changes["outcome"] = "callback_failed" if failed else "callback"
             # a failed callback says why its last attempt failed (BUSY, NOANSWER…)
-            changes["hangup_cause"] = str(data.get("why") or data.get("cause"))
+            why = data.get("why") if failed else None
+            changes["hangup_cause"] = str(why or data.get("cause"))
         if data.get("agent") and data.get("outcome") != "abandoned":
             changes["agent_id"] = await self._user_id(session, str(data["agent"]))
         return changes

@@ -87,9 +87,14 @@ class OperatorTrunk:
     password: str = ""
     register: bool = False
     match: tuple[str, ...] = ()
+    # OPTIONS every qualify_s seconds; 0 = never. A contact found unreachable gets no calls
+    # (callbacks fail "No route to destination") until a later OPTIONS is answered.
+    qualify_s: int = 60
 
     def __post_init__(self) -> None:
         _check("trunk.name", self.name, _NAME, "letters, digits, '_', '.', '-' only")
+        if self.qualify_s < 0:
+            raise ConfigInputError(f"trunk.qualify_s={self.qualify_s}: must be 0 (off) or more")
         if self.host and not is_host_port(self.host):
             raise ConfigInputError(f"trunk.host={self.host!r}: must be host or host:port")
         for name in ("username", "password"):

@@ -18,6 +18,7 @@ from asterisk.pbxconfig import (
     OperatorTrunk,
     derive_sip_password,
     render_asterisk_config,
+    render_asterisk_config_text,
 )
 
 AGENTS = (
@@ -272,3 +273,20 @@ def test_sip_passwords_derive_from_one_secret_per_extension() -> None:
     AgentPhone("101", "Anna", first)  # acceptable as a phone password
     with pytest.raises(ConfigInputError, match="master secret"):
         derive_sip_password("short", "101")
+
+
+@pytest.mark.parametrize(
+    ("qualify_s", "line"), [(60, "qualify_frequency=60"), (0, "qualify_frequency=0")]
+)
+def test_trunk_qualify_interval_is_a_setting_and_can_be_switched_off(
+    qualify_s: int, line: str
+) -> None:
+    """An operator that ignores OPTIONS leaves the trunk Unreachable and Asterisk dials nothing
+    through it (seen on Asterisk 22: every callback failed "No route to destination")."""
+    inputs = AsteriskConfigInputs(
+        ami_secret="a-long-ami-secret",
+        trunk=OperatorTrunk(host="sip.operator.pl", qualify_s=qualify_s),
+    )
+    pjsip = render_asterisk_config_text(inputs)["pjsip.conf"]
+    trunk_aor = pjsip.split("[kck-trunk]\ntype=aor", 1)[1].split("\n[", 1)[0]
+    assert line in trunk_aor

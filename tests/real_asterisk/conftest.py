@@ -198,13 +198,30 @@ class Site:
         await phone.serve()
         return phone
 
-    async def citizen_phone(self, *, talk_ms: int = 3000) -> SippPhone:
+    async def citizen_phone(
+        self, behaviour: PhoneBehaviour = PhoneBehaviour.ANSWERS, *, talk_ms: int = 3000
+    ) -> SippPhone:
         """The phone a callback reaches: the trunk's far end (the operator) answers for it."""
-        phone = SippPhone("citizen", self.folder / "sipp", host=OPERATOR_HOST, talk_ms=talk_ms)
+        phone = SippPhone(
+            "citizen", self.folder / "sipp", behaviour, host=OPERATOR_HOST, talk_ms=talk_ms
+        )
         phone.port = self.shared.citizen_port
         self.phones.append(phone)
         await phone.serve()
+        await self.trunk_reachable()
         return phone
+
+    async def trunk_reachable(self, timeout: float = 10.0) -> None:
+        """Asterisk qualifies the trunk every 60 s and sends nothing to a contact it found
+        unreachable ("Could not create dialog to invalid URI 'kck-trunk'"): with the operator's
+        side just up, ask it to qualify now, as an operator would (`pjsip qualify kck-trunk`)."""
+
+        async def reachable() -> bool:
+            await asyncio.to_thread(self.pbx.cli, "pjsip qualify kck-trunk")
+            contacts = await asyncio.to_thread(self.pbx.cli, "pjsip show contacts")
+            return any("kck-trunk/" in line and "Avail" in line for line in contacts.splitlines())
+
+        await until_true(reachable, timeout)
 
     async def agent(self, username: str, *, available: bool = True) -> DeskAgent:
         desk = DeskAgent(self.installation.base_url, username, AGENTS[username])

@@ -36,6 +36,8 @@ QUEUE_TIMES = {
     "wrap_up_s": 2,
     "ring_timeout_s": 6,
     "max_wait_s": 90,
+    "callback_attempts": 2,
+    "callback_retry_s": 10,
 }
 
 
