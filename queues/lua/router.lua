@@ -422,9 +422,15 @@ local function end_call(c, outcome, cause)
   redis.call('SREM', Q .. 'calls', c.id)
   if c.uid and redis.call('GET', Q .. 'uid:' .. c.uid) == c.id then redis.call('DEL', Q .. 'uid:' .. c.uid) end
   if c.offer and c.offer ~= '' then redis.call('DEL', Q .. 'offer:' .. c.offer) end
-  local ev = J('call_id', c.id, 'outcome', outcome, 'cause', cause, 'at', NOW_ISO,
-    'wait_s', waited / 1000, 'agent', nz(c.agent), 'queue', c.queue, 'kind', c.kind,
-    'why', nz(c.cbwhy))
+  local ev
+  if c.kind == 'callback' then  -- a callback says why its last failed attempt failed
+    ev = J('call_id', c.id, 'outcome', outcome, 'cause', cause, 'at', NOW_ISO,
+      'wait_s', waited / 1000, 'agent', nz(c.agent), 'queue', c.queue, 'kind', c.kind,
+      'why', nz(c.cbwhy))
+  else
+    ev = J('call_id', c.id, 'outcome', outcome, 'cause', cause, 'at', NOW_ISO,
+      'wait_s', waited / 1000, 'agent', nz(c.agent), 'queue', c.queue, 'kind', c.kind)
+  end
   emit('queues', 'call_ended', ev)
   live('queue_calls', 'ended', ev)
 end

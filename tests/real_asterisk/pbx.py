@@ -35,10 +35,17 @@ class AsteriskInstall:
         return self.folder / CLI
 
 
+# the workplace's copy, for a checkout that is not beside it (CI's clean clone elsewhere)
+WORKPLACE_ASTERISK = Path("/work/shared/asterisk")
+
+
 def find_asterisk() -> AsteriskInstall | str:
-    """The install, or the one-line reason the real-Asterisk tests are skipped."""
+    """The install, or the one-line reason the real-Asterisk tests are skipped:
+    KCK_TEST_ASTERISK, else ../shared/asterisk beside the checkout, else the workplace's."""
     named = os.environ.get("KCK_TEST_ASTERISK")
-    candidates = [Path(named)] if named else [REPOSITORY.parent / "shared" / "asterisk"]
+    candidates = (
+        [Path(named)] if named else [REPOSITORY.parent / "shared" / "asterisk", WORKPLACE_ASTERISK]
+    )
     for folder in candidates:
         install = AsteriskInstall(folder)
         if install.launcher.is_file() and install.cli.is_file():
