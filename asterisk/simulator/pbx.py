@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .agi_client import AGIAddress, FastAGISession, parse_agi_url
 from .ami_protocol import Headers
-from .call import CallResult, SimulatedCall
+from .call import CallResult, SimulatedCall, StreamControl
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
 from .events import ChannelEvents
@@ -252,6 +252,13 @@ class PBXSimulator:
             self.events.soft_hangup_request(ch, cause if cause is not None else 16)
             self.hangup_event(ch).set()
         return True
+
+    def control_playback(self, name: str, control: StreamControl) -> None:
+        """AMI `ControlPlayback` on an existing channel: reaches the AGI command that plays or
+        waits for a key on it, if one runs; otherwise it is dropped (see `SimulatedCall`)."""
+        call = self.call_for_channel(name)
+        if call is not None:
+            call.control_playback(control)
 
     def redirect(self, name: str, context: str, exten: str, priority: int) -> bool:
         call = self.call_for_channel(name)
