@@ -646,7 +646,7 @@ class AMISession:
                     "QueueMember",
                     [
                         ("Queue", queue),
-                        ("Name", f"Agent {phone.endpoint}"),
+                        ("Name", phone.member_name),
                         ("Location", phone.device),
                         ("StateInterface", phone.device),
                         ("Membership", "static"),

@@ -86,6 +86,7 @@ class PBXSimulator:
         fallback_ring_seconds: float = 15.0,
         fallback_max_wait: float = 600.0,
         caller_remote_addr: str = "127.0.0.1:5061",
+        language: str = "en",
     ) -> None:
         from .ami_server import AMIServer
 
@@ -100,6 +101,7 @@ class PBXSimulator:
         self.fallback_ring_seconds = fallback_ring_seconds
         self.fallback_max_wait = fallback_max_wait
         self.caller_remote_addr = caller_remote_addr
+        self.language = language  # of every channel (pjsip.conf language=; the captures: en)
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
         self.events = ChannelEvents(self._emit)
@@ -176,9 +178,15 @@ class PBXSimulator:
 
     # -- phones ----------------------------------------------------------------------------------
     def add_phone(
-        self, endpoint: str, behaviour: PhoneBehaviour | None = None, *, password: str = ""
+        self,
+        endpoint: str,
+        behaviour: PhoneBehaviour | None = None,
+        *,
+        password: str = "",
+        name: str = "",
     ) -> SimulatedPhone:
-        phone = SimulatedPhone(endpoint, behaviour or PhoneBehaviour(), password)
+        """An agent phone; `name` as `kck asterisk config` gives it (caller ID, member name)."""
+        phone = SimulatedPhone(endpoint, behaviour or PhoneBehaviour(), password, name)
         phone._notify = lambda p: self.events.device_state(p.device, p.state.value)
         self.phones[endpoint] = phone
         return phone
@@ -218,6 +226,7 @@ class PBXSimulator:
             linkedid=linkedid or uniqueid,
             context=context,
             exten=exten,
+            language=self.language,
             created_at=now,
         )
         self.channels[name] = ch
