@@ -110,6 +110,7 @@ class PBXSimulator:
         self.phones: dict[str, SimulatedPhone] = {}
         self.calls: list[SimulatedCall] = []
         self.bridges: dict[str, tuple[SimChannel, SimChannel]] = {}
+        self.fallback_callers: list[FallbackQueue] = []  # in the fallback queue, in order
         self.globals: dict[str, str] = {}
         self.astdb: dict[tuple[str, str], str] = {}
         self.thread_id = 140378894276288
@@ -621,17 +622,20 @@ class PBXSimulator:
 
     async def _fallback_queue(self, call: SimulatedCall) -> None:
         """`Queue(kck-fallback)` with every phone a member (ringall), as the shipped dialplan
-        does when kck is unavailable; then `Hangup()`."""
+        does when kck is unavailable; then `Hangup()` after a timeout. After a bridged call
+        Queue() returns -1 (no option `c`), so the channel is hung up where it is (priority of
+        Queue, as captured), without running `Hangup()`."""
         ch = call.channel
         ev = self.events
         ev.newexten(ch, "NoOp", f"kck unavailable: fallback queue {self.fallback_queue}")
         ch.priority += 1
-        await FallbackQueue(
+        bridged = await FallbackQueue(
             self, call, self.fallback_queue, self.fallback_max_wait, self.fallback_ring_seconds
         ).run()
         if not call.caller_gone:
-            ch.priority += 1
-            ev.newexten(ch, "Hangup", "")
+            if not bridged:
+                ch.priority += 1
+                ev.newexten(ch, "Hangup", "")
             ev.soft_hangup_request(ch, 16)
             call.hung_up_by = call.hung_up_by or "pbx"
         call.finish(CallResult.FALLBACK_QUEUE if call.agent else CallResult.CALLER_HUNG_UP)
