@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .agi_usage import usage_reply
-from .call import SimulatedCall
+from .call import SimulatedCall, StreamControl
 from .dial import run_dial
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ SAMPLES_PER_SECOND = 8000
 SAY_DIGIT_SECONDS = 0.83  # measured: SAY DIGITS 123 took 2.49 s, SAY NUMBER 3 0.84 s
 BEEP_SECONDS = 0.43  # RECORD FILE ... BEEP took 2.43 s for a 2000 ms timeout
 HANGUP_NOTIFY_DELAY = 0.042  # HANGUP line after the AGI HANGUP command (42 ms in captures)
+SKIP_SAMPLES = 3 * SAMPLES_PER_SECOND  # ControlPlayback forward/reverse: file.c's default 3000 ms
 
 # Commands res_agi allows on a dead channel (its "dead" flag); the rest answer 511.
 DEAD_OK = {
@@ -380,6 +381,31 @@ class FastAGISession:
             return ord(outcome.digit), outcome.elapsed
         return 0, seconds
 
+    async def _stream(self, total: int, offset: int, escape: str | None) -> tuple[int, int]:
+        """Play a file of `total` samples from `offset` as file.c's waitstream does; returns
+        (result, endpos): an escape digit ends it (its ascii), a hang-up too (-1); an AMI
+        ControlPlayback `stop`, `pause` or `restart` ends it like the end of the file (0: Asterisk
+        hides the control from STREAM FILE), `forward`/`reverse` skip 3 s and it plays on."""
+        position, arm = offset, True
+        while True:
+            remaining = (total - position) / SAMPLES_PER_SECOND
+            outcome = await self.call.wait_input(remaining, escape, arm=arm, controls=True)
+            arm = False
+            if outcome.kind == "timeout":
+                return 0, total
+            position = min(total, position + int(outcome.elapsed * SAMPLES_PER_SECOND))
+            if outcome.kind == "hangup":
+                return -1, position
+            if outcome.kind == "digit":
+                return ord(outcome.digit), position
+            if outcome.control is StreamControl.FORWARD:
+                if position + SKIP_SAMPLES < total:  # a skip past the end is undone
+                    position += SKIP_SAMPLES
+            elif outcome.control is StreamControl.REVERSE:
+                position = max(0, position - SKIP_SAMPLES)
+            else:
+                return 0, position
+
     async def cmd_stream_file(self, args: list[str]) -> str:
         self.call.music_off()
         duration = self.pbx.sounds.duration(args[0])
@@ -394,9 +420,7 @@ class FastAGISession:
             # Asterisk seeks past the end and reports the file length
             self.pbx.events.varset(self.call.channel, "PLAYBACKSTATUS", "SUCCESS")
             return f"200 result=0 endpos={total}\n"
-        remaining = (total - offset) / SAMPLES_PER_SECOND
-        result, played = await self._play(remaining, args[1])
-        endpos = offset + int(played * SAMPLES_PER_SECOND)
+        result, endpos = await self._stream(total, offset, args[1])
         self.pbx.events.varset(
             self.call.channel, "PLAYBACKSTATUS", "FAILED" if result == -1 else "SUCCESS"
         )
@@ -408,11 +432,14 @@ class FastAGISession:
         except ValueError:
             return usage_reply("WAIT FOR DIGIT")
         seconds = None if timeout_ms < 0 else timeout_ms / 1000
-        outcome = await self.call.wait_input(seconds, None)
+        outcome = await self.call.wait_input(seconds, None, controls=True)
         if outcome.kind == "hangup":
             return "200 result=-1\n"
         if outcome.kind == "digit":
             return f"200 result={ord(outcome.digit)}\n"
+        if outcome.control is not None:
+            # channel.c's ast_waitfordigit_full returns the control frame's number as the key
+            return f"200 result={int(outcome.control)}\n"
         return "200 result=0\n"
 
     async def cmd_get_data(self, args: list[str]) -> str:
@@ -427,11 +454,12 @@ class FastAGISession:
                 max_digits = max(1, int(args[2]))
         duration = self.pbx.sounds.duration(args[0]) or 0.0
         digits = ""
-        first = await self.call.wait_input(duration, None)
-        if first.kind == "hangup":
+        # the prompt: a ControlPlayback stop ends it and the digits are waited for
+        first, _ = await self._stream(int(duration * SAMPLES_PER_SECOND), 0, None)
+        if first == -1:
             return "200 result=-1\n"
-        if first.kind == "digit":
-            digits = first.digit
+        if first > 0:
+            digits = chr(first)
         while len(digits) < max_digits and not digits.endswith("#"):
             outcome = await self.call.wait_input(timeout_s, None, arm=not digits)
             if outcome.kind == "hangup":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
+from .call import StreamControl
 from .events import CALL
 from .pbx import OriginateRequest
 from .scripts import CallerScript
@@ -50,11 +51,20 @@ ALL_CLASSES = frozenset(
 )
 MAX_FRAME = 64 * 1024
 UNKNOWN_ACTION = "Invalid/unknown command: {}. Use Action: ListCommands to show available commands."
+# ControlPlayback's `Control:` values (app_controlplayback.c)
+PLAYBACK_CONTROLS = {
+    "stop": StreamControl.STOP,
+    "forward": StreamControl.FORWARD,
+    "reverse": StreamControl.REVERSE,
+    "pause": StreamControl.PAUSE,
+    "restart": StreamControl.RESTART,
+}
 # Which write class each action needs (manager.conf "write =").
 ACTION_CLASS = {
     "originate": "originate",
     "hangup": "system",
     "redirect": "call",
+    "controlplayback": "call",
     "mixmonitor": "system",
     "stopmixmonitor": "system",
     "getvar": "call",
@@ -480,6 +490,26 @@ class AMISession:
             return
         self.respond(action, "Success", ("Message", "Redirect successful"))
 
+    async def act_controlplayback(self, action: AMIAction) -> None:
+        """Queues a stream-control frame on the channel (app_controlplayback.c): the answer is a
+        bare `Success` whether or not anything plays on it."""
+        name = action.get("Channel") or ""
+        control = (action.get("Control") or "").lower()
+        if not name:
+            self.error(action, "Channel not specified")
+            return
+        if not control:
+            self.error(action, "Control not specified")
+            return
+        if name not in self.pbx.channels:
+            self.error(action, "No such channel")
+            return
+        if control not in PLAYBACK_CONTROLS:
+            self.error(action, "Unknown control type")
+            return
+        self.pbx.control_playback(name, PLAYBACK_CONTROLS[control])
+        self.respond(action, "Success")
+
     async def act_mixmonitor(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""
         ch = self.pbx.channels.get(name)
@@ -616,7 +646,7 @@ class AMISession:
                     "QueueMember",
                     [
                         ("Queue", queue),
-                        ("Name", f"Agent {phone.endpoint}"),
+                        ("Name", phone.member_name),
                         ("Location", phone.device),
                         ("StateInterface", phone.device),
                         ("Membership", "static"),

@@ -51,11 +51,23 @@ class CallOutcome:
     recordings: tuple[Path, ...] = ()
 
 
+class StreamControl(enum.IntEnum):
+    """The stream-control frames AMI `ControlPlayback` queues on a channel (`Control:` value →
+    `AST_CONTROL_STREAM_*`); `WAIT FOR DIGIT` returns the number as if it were a key."""
+
+    STOP = 1000
+    PAUSE = 1001  # AST_CONTROL_STREAM_SUSPEND
+    RESTART = 1002
+    REVERSE = 1003
+    FORWARD = 1004
+
+
 @dataclass(frozen=True)
 class InputResult:
-    kind: str  # "digit", "hangup", "timeout"
+    kind: str  # "digit", "hangup", "timeout", "control"
     elapsed: float  # simulated seconds since the wait started
     digit: str = ""
+    control: StreamControl | None = None
 
 
 @dataclass
@@ -90,6 +102,9 @@ class SimulatedCall:
     _pending: deque[tuple[float, str]] = field(default_factory=deque)
     _done: asyncio.Future[CallOutcome] | None = None
     _task: asyncio.Task[None] | None = None
+    # set while a command that reads stream-control frames runs (see `control_playback`)
+    _controlled: asyncio.Event | None = None
+    _control: StreamControl | None = None
 
     def __post_init__(self) -> None:
         self._steps = deque(self.script.digits)
@@ -181,38 +196,87 @@ class SimulatedCall:
         self.agi_dead = True
         self.interrupted.set()
 
+    def control_playback(self, control: StreamControl) -> bool:
+        """AMI `ControlPlayback`: the frame Asterisk queues on the channel is read by the command
+        running now if it plays a file or waits for a key (STREAM FILE, WAIT FOR DIGIT, GET DATA's
+        prompt); otherwise the AGI reads and drops it, so it never reaches a later command.
+        Returns whether a command took it."""
+        if self._controlled is None or self._controlled.is_set():
+            return False
+        self._control = control
+        self._controlled.set()
+        return True
+
     async def wait_input(
-        self, seconds: float | None, accept: str | None, *, arm: bool = True
+        self,
+        seconds: float | None,
+        accept: str | None,
+        *,
+        arm: bool = True,
+        controls: bool = False,
     ) -> InputResult:
         """Wait up to `seconds` (None = forever) for a digit in `accept` (None = any digit,
-        "" = none: digits are heard and dropped), or the caller hanging up."""
+        "" = none: digits are heard and dropped), or the caller hanging up; with `controls`,
+        also for a stream-control frame (AMI ControlPlayback)."""
         clock = self.pbx.clock
         start = clock.elapsed()
         if arm and accept != "" and not self._pending and self._steps:
             step = self._steps.popleft()
             for i, digit in enumerate(step.digits):
                 self._pending.append((start + step.after + i * step.gap, digit))
-        while True:
-            if self.interrupted.is_set():
-                return InputResult("hangup", clock.elapsed() - start)
-            now = clock.elapsed()
-            remaining = None if seconds is None else seconds - (now - start)
-            if remaining is not None and remaining <= 0:
-                return InputResult("timeout", seconds or 0.0)
-            wait = remaining
-            if self._pending:
-                until = max(0.0, self._pending[0][0] - now)
-                wait = until if wait is None else min(wait, until)
-            if wait is None:
+        controlled = asyncio.Event() if controls else None
+        if controlled is not None:
+            self._controlled, self._control = controlled, None
+        try:
+            while True:
+                if self.interrupted.is_set():
+                    return InputResult("hangup", clock.elapsed() - start)
+                if controlled is not None and controlled.is_set():
+                    return InputResult("control", clock.elapsed() - start, control=self._control)
+                now = clock.elapsed()
+                remaining = None if seconds is None else seconds - (now - start)
+                if remaining is not None and remaining <= 0:
+                    return InputResult("timeout", seconds or 0.0)
+                wait = remaining
+                if self._pending:
+                    until = max(0.0, self._pending[0][0] - now)
+                    wait = until if wait is None else min(wait, until)
+                if await self._woken(wait, controlled):
+                    continue
+                if self._pending and clock.elapsed() >= self._pending[0][0] - 1e-6:
+                    _, digit = self._pending.popleft()
+                    self.pbx.events.dtmf(self.channel, digit)
+                    if accept is None or digit in accept:
+                        return InputResult("digit", clock.elapsed() - start, digit)
+        finally:
+            if controlled is not None:
+                self._controlled = None
+
+    async def _woken(self, seconds: float | None, controlled: asyncio.Event | None) -> bool:
+        """Sleep up to `seconds` (None = until woken); True when a hang-up, redirect or
+        stream-control frame (if `controlled` is given) ended the sleep."""
+        clock = self.pbx.clock
+        if controlled is None:
+            if seconds is None:
                 await self.interrupted.wait()
-                continue
-            if await clock.wait_for(self.interrupted, wait):
-                continue
-            if self._pending and clock.elapsed() >= self._pending[0][0] - 1e-6:
-                _, digit = self._pending.popleft()
-                self.pbx.events.dtmf(self.channel, digit)
-                if accept is None or digit in accept:
-                    return InputResult("digit", clock.elapsed() - start, digit)
+                return True
+            return await clock.wait_for(self.interrupted, seconds)
+        if self.interrupted.is_set() or controlled.is_set():
+            return True
+        waiters = [
+            asyncio.ensure_future(self.interrupted.wait()),
+            asyncio.ensure_future(controlled.wait()),
+        ]
+        try:
+            await asyncio.wait(
+                waiters,
+                timeout=None if seconds is None else clock.real_seconds(seconds),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        return self.interrupted.is_set() or controlled.is_set()
 
     # -- music on hold ---------------------------------------------------------------------------
     def music_on(self, moh_class: str) -> None:

@@ -73,12 +73,16 @@ def new_agent_leg(pbx: PBXSimulator, caller: SimChannel, phone: SimulatedPhone) 
     agent = pbx.new_channel(
         f"PJSIP/{phone.endpoint}", context=pbx.agent_context, exten="s", linkedid=caller.linkedid
     )
+    if phone.name:  # the endpoint's own caller ID (pjsip.conf callerid=)
+        agent.callerid_num, agent.callerid_name = phone.endpoint, phone.name
     ev.newchannel(agent)
     ev.varset(agent, "DIALEDPEERNUMBER", phone.endpoint)
-    agent.callerid_num, agent.callerid_name = pbx.hotline, ""
     agent.connected_num, agent.connected_name = caller.callerid_num, caller.callerid_name
     agent.exten = pbx.hotline
-    ev.newcallerid(agent)
+    if not phone.name:
+        # app_dial.c: a channel without a caller ID number gets the dialled extension
+        agent.callerid_num, agent.callerid_name = pbx.hotline, ""
+        ev.newcallerid(agent)
     ev.newconnectedline(agent)
     return agent
 

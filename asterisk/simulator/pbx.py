@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .agi_client import AGIAddress, FastAGISession, parse_agi_url
 from .ami_protocol import Headers
-from .call import CallResult, SimulatedCall
+from .call import CallResult, SimulatedCall, StreamControl
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
 from .events import ChannelEvents
@@ -86,6 +86,7 @@ class PBXSimulator:
         fallback_ring_seconds: float = 15.0,
         fallback_max_wait: float = 600.0,
         caller_remote_addr: str = "127.0.0.1:5061",
+        language: str = "en",
     ) -> None:
         from .ami_server import AMIServer
 
@@ -100,6 +101,7 @@ class PBXSimulator:
         self.fallback_ring_seconds = fallback_ring_seconds
         self.fallback_max_wait = fallback_max_wait
         self.caller_remote_addr = caller_remote_addr
+        self.language = language  # of every channel (pjsip.conf language=; the captures: en)
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
         self.events = ChannelEvents(self._emit)
@@ -108,6 +110,7 @@ class PBXSimulator:
         self.phones: dict[str, SimulatedPhone] = {}
         self.calls: list[SimulatedCall] = []
         self.bridges: dict[str, tuple[SimChannel, SimChannel]] = {}
+        self.fallback_callers: list[FallbackQueue] = []  # in the fallback queue, in order
         self.globals: dict[str, str] = {}
         self.astdb: dict[tuple[str, str], str] = {}
         self.thread_id = 140378894276288
@@ -176,9 +179,15 @@ class PBXSimulator:
 
     # -- phones ----------------------------------------------------------------------------------
     def add_phone(
-        self, endpoint: str, behaviour: PhoneBehaviour | None = None, *, password: str = ""
+        self,
+        endpoint: str,
+        behaviour: PhoneBehaviour | None = None,
+        *,
+        password: str = "",
+        name: str = "",
     ) -> SimulatedPhone:
-        phone = SimulatedPhone(endpoint, behaviour or PhoneBehaviour(), password)
+        """An agent phone; `name` as `kck asterisk config` gives it (caller ID, member name)."""
+        phone = SimulatedPhone(endpoint, behaviour or PhoneBehaviour(), password, name)
         phone._notify = lambda p: self.events.device_state(p.device, p.state.value)
         self.phones[endpoint] = phone
         return phone
@@ -218,6 +227,7 @@ class PBXSimulator:
             linkedid=linkedid or uniqueid,
             context=context,
             exten=exten,
+            language=self.language,
             created_at=now,
         )
         self.channels[name] = ch
@@ -252,6 +262,13 @@ class PBXSimulator:
             self.events.soft_hangup_request(ch, cause if cause is not None else 16)
             self.hangup_event(ch).set()
         return True
+
+    def control_playback(self, name: str, control: StreamControl) -> None:
+        """AMI `ControlPlayback` on an existing channel: reaches the AGI command that plays or
+        waits for a key on it, if one runs; otherwise it is dropped (see `SimulatedCall`)."""
+        call = self.call_for_channel(name)
+        if call is not None:
+            call.control_playback(control)
 
     def redirect(self, name: str, context: str, exten: str, priority: int) -> bool:
         call = self.call_for_channel(name)
@@ -605,17 +622,20 @@ class PBXSimulator:
 
     async def _fallback_queue(self, call: SimulatedCall) -> None:
         """`Queue(kck-fallback)` with every phone a member (ringall), as the shipped dialplan
-        does when kck is unavailable; then `Hangup()`."""
+        does when kck is unavailable; then `Hangup()` after a timeout. After a bridged call
+        Queue() returns -1 (no option `c`), so the channel is hung up where it is (priority of
+        Queue, as captured), without running `Hangup()`."""
         ch = call.channel
         ev = self.events
         ev.newexten(ch, "NoOp", f"kck unavailable: fallback queue {self.fallback_queue}")
         ch.priority += 1
-        await FallbackQueue(
+        bridged = await FallbackQueue(
             self, call, self.fallback_queue, self.fallback_max_wait, self.fallback_ring_seconds
         ).run()
         if not call.caller_gone:
-            ch.priority += 1
-            ev.newexten(ch, "Hangup", "")
+            if not bridged:
+                ch.priority += 1
+                ev.newexten(ch, "Hangup", "")
             ev.soft_hangup_request(ch, 16)
             call.hung_up_by = call.hung_up_by or "pbx"
         call.finish(CallResult.FALLBACK_QUEUE if call.agent else CallResult.CALLER_HUNG_UP)

@@ -20,11 +20,16 @@ class DeviceState(enum.Enum):
 
 @dataclass
 class SimulatedPhone:
-    """One agent phone, e.g. endpoint `101` = device `PJSIP/101`."""
+    """One agent phone, e.g. endpoint `101` = device `PJSIP/101`.
+
+    `name`: the agent's name as `kck asterisk config` writes it (pjsip.conf `callerid="<name>"
+    <endpoint>`, queues.conf membername); empty = an endpoint without caller ID and a queue
+    member without a name."""
 
     endpoint: str
     behaviour: PhoneBehaviour = field(default_factory=PhoneBehaviour)
     password: str = ""
+    name: str = ""
     state: DeviceState = DeviceState.NOT_INUSE
     calls_answered: int = 0
     calls_offered: int = 0
@@ -37,6 +42,11 @@ class SimulatedPhone:
     @property
     def device(self) -> str:
         return f"PJSIP/{self.endpoint}"
+
+    @property
+    def member_name(self) -> str:
+        """The fallback queue member's MemberName (app_queue uses the interface without one)."""
+        return self.name or self.device
 
     @property
     def registered(self) -> bool:

@@ -111,6 +111,84 @@ async def test_caller_abandoning_the_fallback_queue_gets_dialend_twice_like_app_
     assert want.count("DialEnd/CANCEL") == 2
 
 
+def queue_events(events: list[Event], channel: str) -> list[str]:
+    """The fallback queue's events of one caller: name and position headers."""
+    keys = ("Position", "OriginalPosition", "Count", "DialStatus", "Application")
+    return [
+        " ".join([e["Event"], *(f"{k}={e[k]}" for k in keys if k in e)])
+        for e in events
+        if e.get("Channel") == channel
+        and (e["Event"].startswith(("Queue", "Agent", "Dial")) or e["Event"] == "Newexten")
+        and e.get("Application") not in ("NoOp", "Answer", "Set", "AGI", "GotoIf")
+    ]
+
+
+async def test_callers_in_the_fallback_queue_have_positions_and_leave_it_as_app_queue_says(
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
+    """app_queue.c (not captured with two callers): positions in order of arrival, `Count`
+    after joining / leaving, the `Queue:` device ringing while anyone waits; a caller who waited
+    `max_wait` leaves and the dialplan's Hangup() runs."""
+    sim, events = pbx
+    sim.fallback_max_wait = 4.0  # nobody to answer: no phones at all
+    first = sim.place_call(CallerScript(number="+48600100201"))
+    await asyncio.sleep(1.0 / SPEED)
+    second = sim.place_call(CallerScript(number="+48600100202", patience=2.5))
+    outcomes = [await asyncio.wait_for(first, 20), await asyncio.wait_for(second, 20)]
+    assert queue_events(events, outcomes[0].channel) == [
+        "Newexten Application=Queue",
+        "QueueCallerJoin Position=1 Count=1",
+        "QueueCallerLeave Position=1 Count=0",
+        "Newexten Application=Hangup",
+    ]
+    assert queue_events(events, outcomes[1].channel) == [
+        "Newexten Application=Queue",
+        "QueueCallerJoin Position=2 Count=2",
+        "QueueCallerAbandon Position=2 OriginalPosition=2",
+        "QueueCallerLeave Position=2 Count=1",
+    ]
+    queue_device = [
+        e["State"]
+        for e in events
+        if e["Event"] == "DeviceStateChange" and e["Device"] == "Queue:kck-fallback"
+    ]
+    assert queue_device == ["RINGING", "NOT_INUSE"]
+
+
+async def test_only_the_first_caller_in_the_fallback_queue_rings_the_phones(
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
+    """ringall: while the first caller waits `retry` after a round nobody answered, the phone is
+    free but the second caller does not ring it; when the first leaves, the second does."""
+    sim, events = pbx
+    sim.fallback_ring_seconds = 2.0
+    phone = sim.add_phone("101", PhoneBehaviour(PhoneMode.NO_ANSWER), name="Anna Nowak")
+    first = sim.place_call(CallerScript(number="+48600100201", patience=4.0))
+    await asyncio.sleep(1.0 / SPEED)
+    second = sim.place_call(CallerScript(number="+48600100202", patience=8.0))
+    outcomes = [await asyncio.wait_for(first, 20), await asyncio.wait_for(second, 20)]
+    one, two = (o.channel for o in outcomes)
+    order = [
+        (e["Event"], e["Channel"])
+        for e in events
+        if e["Event"] in ("AgentCalled", "QueueCallerLeave") and e["Channel"] in (one, two)
+    ]
+    assert order.index(("QueueCallerLeave", one)) < order.index(("AgentCalled", two))
+    assert queue_events(events, one)[:6] == [
+        "Newexten Application=Queue",
+        "QueueCallerJoin Position=1 Count=1",
+        "AgentCalled",
+        "DialBegin",
+        "DialState DialStatus=RINGING",
+        "AgentRingNoAnswer",  # rna(): then the phone's DialEnd
+    ]
+    no_answer = next(e for e in events if e["Event"] == "AgentRingNoAnswer")
+    assert list(no_answer)[-4:] == ["Queue", "Interface", "MemberName", "RingTime"]
+    assert (no_answer["Interface"], no_answer["MemberName"]) == ("PJSIP/101", "Anna Nowak")
+    assert no_answer["RingTime"] == "2000"  # ms, the ring timeout
+    assert phone.calls_offered >= 2
+
+
 async def test_second_controller_is_tried_when_the_first_cannot_be_reached(
     pbx: tuple[PBXSimulator, list[Event]],
 ) -> None:

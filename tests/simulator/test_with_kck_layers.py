@@ -95,3 +95,52 @@ async def test_route_failure_on_kck_fastagi_server_sends_the_caller_to_the_fallb
         await server.stop()
     assert outcome.agi_status == "SUCCESS"
     assert outcome.result is CallResult.FALLBACK_QUEUE and outcome.agent == "101"
+
+
+async def test_ami_stop_playback_cuts_short_what_kck_plays_and_the_music_slice() -> None:
+    """What the waiting loop relies on: an offer's ControlPlayback ends the announcement file
+    and the WAIT FOR DIGIT music slice at once, and neither reads as a key."""
+    heard: list[tuple[str, str | None, float]] = []
+    playing = asyncio.Event()
+
+    async def waiting(session: AGISession) -> None:
+        await session.answer()
+        for name, command in (
+            ("announcement", lambda: session.stream_file("demo-congrats")),
+            ("music slice", lambda: session.wait_for_digit(20_000)),
+        ):
+            if name == "music slice":
+                await session.set_music(True)
+            started = pbx.clock.now()
+            playing.set()
+            key = await command()
+            heard.append((name, key, pbx.clock.now() - started))
+        await session.set_music(False)
+        await session.set_variable("KCK_DONE", "1")
+        await session.hangup()
+
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    server.add_route("ivr", waiting)
+    await server.start()
+    pbx = PBXSimulator(agi_url=f"agi://127.0.0.1:{server.port}/ivr", speed=SPEED)
+    await pbx.start()
+    client = AMIClient(host="127.0.0.1", port=pbx.ami_port, username="kck", secret="kcksecret")
+    await client.connect()
+    try:
+        call = pbx.place_call(CallerScript(number="+48600123456"))
+        for _ in range(2):
+            await asyncio.wait_for(playing.wait(), 10)
+            playing.clear()
+            await pbx.clock.sleep(1.0)
+            await client.stop_playback(call.channel.name)
+        outcome = await asyncio.wait_for(call, 20)
+    finally:
+        await client.close()
+        await pbx.stop()
+        await server.stop()
+    assert [(name, key) for name, key, _ in heard] == [
+        ("announcement", None),
+        ("music slice", None),
+    ]
+    assert all(seconds < 2.0 for _, _, seconds in heard)  # 30 s file, 20 s slice
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER
