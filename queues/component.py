@@ -148,9 +148,6 @@ class RouterComponent:
             )
         else:
             log.warning("no AMI client: device states, resync and callbacks are off")
-        if self.services.demo:
-            for username in self.config.agents:
-                await self.router.agent_login(username)
         self.started = True
 
     async def stop(self) -> None:

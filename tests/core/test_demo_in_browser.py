@@ -39,18 +39,30 @@ async def test_a_simulated_caller_pops_on_the_desk_of_a_person_signed_in_to_the_
     )
     try:
         assert proc.stdout is not None
-        url, password, supervisor = None, None, None
-        while password is None or supervisor is None:
+        url, password, supervisor, second = None, None, None, None
+        while password is None or supervisor is None or second is None:
             line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()
             assert line, "the demo stopped before printing its accounts"
             if match := re.search(r"open (http://\S+)/", line):
                 url = match.group(1)
             if match := re.match(r"\s+anowak\s+(\S+)\s+agent ext 101\s+← for you", line):
                 password = match.group(1)
+            if match := re.match(r"\s+pkowalski\s+(\S+)\s+agent ext 102\s+← for you", line):
+                second = match.group(1)
             if match := re.match(r"\s+supervisor\s+(\S+)\s+supervisor", line):
                 supervisor = match.group(1)
         assert url is not None
         async with chromium() as browser:
+            # the agents left for people are nobody's until a person signs in: no robot takes
+            # their calls (it did, and the person's sign-in was refused "while on_call")
+            other = await browser.new_page(viewport={"width": 1366, "height": 768})
+            await other.goto(f"{url}/login")
+            await other.fill("#username", "pkowalski")
+            await other.fill("#password", second)
+            await other.fill("#extension", "102")
+            await other.press("#extension", "Enter")
+            await expect(other).to_have_url(f"{url}/desk")
+            await expect(other.locator("#state-badge")).to_have_attribute("data-state", "paused")
             page = await browser.new_page(viewport={"width": 1366, "height": 768})
             await page.goto(f"{url}/login")
             await page.fill("#username", "anowak")
