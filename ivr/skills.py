@@ -1,104 +1,49 @@
-"""The minimal read of `config/skills.yaml`, `agents.yaml` and `queues.yaml` the menu checks need.
+"""What the menu checks need of the router's configuration (skills, queues, agents' levels), read
+by the router's own reader (`queues.config.load_routing_config`): `kck ivr validate` and the
+router never disagree about the same file.
 
-The `queues` package owns those files; the IVR reads only a list of skill names and, per agent,
-skill → level, so it can say "no agent has skill X at level 3". Either file may be missing.
+With none of the three files there is nothing to check against (a menus folder on its own); with
+a file the router would refuse, the menu check says so (`problem`) instead of guessing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from kck.yamlsource import YAMLSourceError, load_yaml_file
+from queues.config import QueueConfigError, RoutingConfig, load_routing_config
+
+ROUTING_FILES = ("skills.yaml", "queues.yaml", "agents.yaml")
 
 
 @dataclass(frozen=True)
 class SkillDirectory:
-    """Known skills (None = no skills file) and the best level any agent has in each skill."""
+    """Known skills and queues (None = not known), the best level any agent has in each skill,
+    and why the router's configuration could not be read (None = it could)."""
 
     skills: frozenset[str] | None
     best_level: dict[str, int] | None = None
     sources: tuple[str, ...] = field(default=())
-    queues: frozenset[str] | None = None  # queue ids from queues.yaml (None = no file)
+    queues: frozenset[str] | None = None
+    problem: str | None = None
 
-
-def _skill_names(data: Any) -> frozenset[str] | None:
-    block = data.get("skills") if isinstance(data, dict) else None
-    if isinstance(block, dict):
-        return frozenset(str(k) for k in block)
-    if isinstance(block, list):
-        names: set[str] = set()
-        for item in block:
-            if isinstance(item, str):
-                names.add(item)
-            elif isinstance(item, dict):
-                name = item.get("id") or item.get("name")
-                if name:
-                    names.add(str(name))
-        return frozenset(names)
-    return None
-
-
-def _agent_levels(data: Any) -> dict[str, int] | None:
-    block = data.get("agents") if isinstance(data, dict) else None
-    if isinstance(block, dict):
-        agents = list(block.values())
-    elif isinstance(block, list):
-        agents = block
-    else:
-        return None
-    best: dict[str, int] = {}
-    for agent in agents:
-        skills = agent.get("skills") if isinstance(agent, dict) else None
-        if isinstance(skills, dict):
-            pairs = list(skills.items())
-        elif isinstance(skills, list):  # [{skill: x, level: 3}] or ["x"] (level 1)
-            pairs = []
-            for item in skills:
-                if isinstance(item, str):
-                    pairs.append((item, 1))
-                elif isinstance(item, dict) and ("skill" in item or "name" in item):
-                    pairs.append((item.get("skill") or item.get("name"), item.get("level", 1)))
-        else:
-            continue
-        for skill, level in pairs:
-            try:
-                value = int(level)
-            except (TypeError, ValueError):
-                continue
-            best[str(skill)] = max(best.get(str(skill), 0), value)
-    return best
-
-
-def _queue_ids(data: Any) -> frozenset[str] | None:
-    block = data.get("queues") if isinstance(data, dict) else None
-    if isinstance(block, dict):
-        return frozenset(str(k) for k in block)
-    if isinstance(block, list):
-        return frozenset(str(q["id"]) for q in block if isinstance(q, dict) and q.get("id"))
-    return None
+    @classmethod
+    def of(cls, config: RoutingConfig, sources: tuple[str, ...] = ()) -> SkillDirectory:
+        best: dict[str, int] = {}
+        for agent in config.agents.values():
+            for skill, level in agent.skills.items():
+                best[skill] = max(best.get(skill, 0), level)
+        return cls(frozenset(config.skills), best, sources, frozenset(config.queues))
 
 
 def read_skill_directory(config_dir: Path) -> SkillDirectory:
-    """Read what exists of skills.yaml and agents.yaml (blocking I/O); unreadable files are skipped."""
-    skills: frozenset[str] | None = None
-    levels: dict[str, int] | None = None
-    queues: frozenset[str] | None = None
-    sources: list[str] = []
-    for name in ("skills.yaml", "agents.yaml", "queues.yaml"):
-        path = config_dir / name
-        if not path.exists():
-            continue
-        try:
-            data = load_yaml_file(path)
-        except YAMLSourceError:
-            continue  # the queues package reports its own files' errors
-        sources.append(str(path))
-        if name == "skills.yaml":
-            skills = _skill_names(data)
-        elif name == "agents.yaml":
-            levels = _agent_levels(data)
-        else:
-            queues = _queue_ids(data)
-    return SkillDirectory(skills, levels, tuple(sources), queues)
+    """Read the router's configuration in `config_dir` (blocking I/O: run it in an executor)."""
+    paths = [config_dir / name for name in ROUTING_FILES]
+    present = tuple(str(p) for p in paths if p.exists())
+    if not present:
+        return SkillDirectory(None)
+    try:
+        config = load_routing_config(config_dir)
+    except QueueConfigError as exc:
+        return SkillDirectory(None, sources=present, problem=str(exc))
+    return SkillDirectory.of(config, present)

@@ -80,6 +80,14 @@ def check_menu(
 ) -> ProblemList:
     problems = ProblemList()
     header = menu.header
+    if skills is not None and skills.problem:
+        # the router would refuse this configuration: say so, rather than check against a guess
+        problems.error(
+            menu.where("menu") or menu.where("menu", "name"),
+            f"the router's configuration cannot be read, so queues and skills are not checked: "
+            f"{skills.problem}",
+            "routing-config",
+        )
     if header.default_language not in header.languages:
         problems.error(
             menu.where("menu", "default_language"),

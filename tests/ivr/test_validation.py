@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import pytest
+
 from ivr.problems import Severity
 from ivr.skills import SkillDirectory
 from tests.ivr.support import SHIPPED, announcement_prompts, check
@@ -276,3 +281,41 @@ def test_a_prompt_may_not_take_the_place_of_a_number_word() -> None:
     assert problem.code == "reserved-sound" and problem.pos is not None
     assert (problem.pos.file, problem.pos.line) == ("main.yaml", 8)
     assert "'num/5'" in problem.message and "number words" in problem.message
+
+
+def test_menu_check_and_router_read_the_routing_files_alike(tmp_path: Path) -> None:
+    """`kck ivr validate` read agents.yaml with a lenient reader of its own: a file the router
+    refuses (skills as a list) passed the menu check. Now both read it with the router's reader."""
+    from ivr.loader import read_menu_files
+    from ivr.skills import read_skill_directory
+    from ivr.validation import validate_files
+    from queues.config import QueueConfigError, load_routing_config
+
+    config = tmp_path / "config"
+    shutil.copytree(SHIPPED.parent, config, ignore=shutil.ignore_patterns("kb", "menus"))
+    agents = config / "agents.yaml"
+    agents.write_text(
+        agents.read_text(encoding="utf-8").replace(
+            "skills: {roads: 4, greenery: 3, waste: 4, general: 2}",
+            "skills: [roads, greenery, waste, general]",
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(QueueConfigError) as refused:
+        load_routing_config(config)
+    result = validate_files(read_menu_files(SHIPPED), read_skill_directory(config))
+    assert codes(result) == ["routing-config"]
+    assert str(refused.value) in str(result.problems.errors[0])
+
+
+def test_the_directory_has_what_the_router_has(tmp_path: Path) -> None:
+    from ivr.skills import read_skill_directory
+    from queues.config import load_routing_config
+
+    config = load_routing_config(SHIPPED.parent)
+    directory = read_skill_directory(SHIPPED.parent)
+    assert directory.problem is None
+    assert directory.skills == frozenset(config.skills)
+    assert directory.queues == frozenset(config.queues)
+    assert directory.best_level is not None and directory.best_level["ukrainian"] == 5
+    assert read_skill_directory(tmp_path) == SkillDirectory(None)  # no routing files: no check
