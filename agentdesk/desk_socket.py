@@ -181,7 +181,7 @@ class DeskSocket:
                 return
             await self._send_state(status)
         elif kind == "offer":
-            await self._pop(Offer.from_json(data))
+            await self._pop(Offer.from_dict(data))
 
     async def _send_state(self, status: AgentStatus) -> None:
         """The same shape as on load and from the state API: the router's event is not passed

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 # The router's agent states are the desk's: one enum, re-exported here for the desk's code.
 from queues.model import AgentState as AgentState
+from queues.model import Offer as Offer
 
 
 class PauseReason(enum.StrEnum):
@@ -69,48 +70,6 @@ class AgentStatus:
             "since": self.since.isoformat(),
             "until": self.until.isoformat() if self.until else None,
             "server_now": now.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class Offer:
-    """A call offered to one agent (the `Offer` of the queues contract)."""
-
-    offer_id: str
-    call_id: str
-    agent: str
-    extension: str
-    dial: str
-    ring_timeout_s: float
-    offered_at: str
-    kind: str
-    request: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Offer:
-        return cls(
-            offer_id=str(data["offer_id"]),
-            call_id=str(data["call_id"]),
-            agent=str(data["agent"]),
-            extension=str(data.get("extension") or ""),
-            dial=str(data.get("dial") or ""),
-            ring_timeout_s=float(data.get("ring_timeout_s") or 0),
-            offered_at=str(data.get("offered_at") or ""),
-            kind=str(data.get("kind") or "inbound"),
-            request=dict(data.get("request") or {}),
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "offer_id": self.offer_id,
-            "call_id": self.call_id,
-            "agent": self.agent,
-            "extension": self.extension,
-            "dial": self.dial,
-            "ring_timeout_s": self.ring_timeout_s,
-            "offered_at": self.offered_at,
-            "kind": self.kind,
-            "request": self.request,
         }
 
 

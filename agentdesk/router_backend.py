@@ -7,6 +7,7 @@ from datetime import datetime
 from agentdesk.ports import AgentState, AgentStatus, Offer, PauseReason, StateRefused
 from kck.clock import Clock
 from queues.model import AgentState as RouterState
+from queues.model import OfferKind
 from queues.router import AgentStateRefused, Router, UnknownAgent
 
 
@@ -80,7 +81,7 @@ class RouterDeskBackend:
         """The ringing offer, else the call the agent talks on or wraps up (after a reload)."""
         offer = await self.router.current_offer(agent)
         if offer is not None:
-            return Offer.from_json(offer.to_dict())
+            return offer
         status = await self.router.agent_status(agent)
         call = await self.router.current_call(agent)
         if status is None or call is None or not call.get("request"):
@@ -93,7 +94,7 @@ class RouterDeskBackend:
             dial="",
             ring_timeout_s=0,
             offered_at="",
-            kind=str(call.get("kind") or "inbound"),
+            kind=OfferKind(call.get("kind") or "inbound"),
             request=dict(call["request"]),
         )
 

@@ -4,7 +4,8 @@ Public face (see docs/ivr.md):
 - menus: `read_menu_files`, `validate_files` → `ValidatedMenu`, `MenuSet`, `Problem`
 - running a call: `Interpreter(menu, version, gateway=, clock=, speech=).run(channel, CallInfo)`
   → `CallResult`, over any `Channel` (`AGIChannel`, `ScriptedChannel`, terminal)
-- handing over: `RoutingRequest`, `CallbackRequest`, the `QueueGateway` port and `QueueOutcome`
+- handing over: the `QueueGateway` port, typed with `queues.model`'s `RoutingRequest`,
+  `CallbackRequest` and `QueueOutcome` (their one home)
 - versions: `MenuLibrary` (live / reload / submit / rollback / versions), `MenuRejected`
 - FastAGI: `create_ivr_route(library, gateway, bus, clock=, sounds_dir=, recordings_dir=, dial=)`
 - runtime: `ivr.component:create_ivr_component`
@@ -17,7 +18,7 @@ from ivr.interpreter import CallInfo, CallResult, Interpreter, IVROutcome
 from ivr.loader import MenuFiles, MenuSet, parse_menu_files, read_menu_files
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.problems import Problem, ProblemList, Severity
-from ivr.routing import CallbackRequest, IVRStep, QueueGateway, QueueOutcome, RoutingRequest
+from ivr.routing import QueueGateway
 from ivr.scripted_channel import ScriptedChannel
 from ivr.speech_port import IntentRecogniser, IntentResult, SpeechRequest
 from ivr.validation import ValidatedMenu, validate_files
@@ -27,14 +28,12 @@ __all__ = [
     "AGIChannel",
     "CallInfo",
     "CallResult",
-    "CallbackRequest",
     "CallerHungUp",
     "Channel",
     "DialStatus",
     "IVRFailure",
     "IVROutcome",
     "IVRRoute",
-    "IVRStep",
     "InMemoryQueueGateway",
     "IntentRecogniser",
     "IntentResult",
@@ -49,10 +48,8 @@ __all__ = [
     "Problem",
     "ProblemList",
     "QueueGateway",
-    "QueueOutcome",
     "Recording",
     "RenderedPrompt",
-    "RoutingRequest",
     "ScriptedChannel",
     "Severity",
     "SpeechRequest",

@@ -20,7 +20,7 @@ from pathlib import Path
 from ivr.agi_channel import AGIChannel, AGISessionLike
 from ivr.call_history import CallHistory
 from ivr.interpreter import CallInfo, CallResult, Interpreter, IVROutcome
-from ivr.routing import QueueGateway, QueueOutcome
+from ivr.routing import QueueGateway
 from ivr.speech_port import IntentRecogniser
 from ivr.versions import MenuLibrary
 from kck.bus import EventBus
@@ -28,6 +28,7 @@ from kck.clock import Clock
 from kck.db.models import new_id
 from kck.logs import call_context
 from kck.phone import to_e164
+from queues.model import QueueOutcome
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import logging
 from typing import Any
 
 from ivr.interpreter import CallInfo, CallResult, IVROutcome
-from ivr.routing import QueueOutcome
 from kck.bus import EventBus
 from kck.call_events import CALL_ARRIVED, CALL_PROGRESS, CALLS_STREAM, CallArrived, CallProgress
 from kck.clock import Clock
 from kck.db.models import CallOutcome
+from queues.model import QueueOutcome
 
 log = logging.getLogger(__name__)
 

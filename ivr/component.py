@@ -10,13 +10,14 @@ from ivr.agi_route import IVRRoute, create_ivr_route
 from ivr.channel import Channel
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.prompt_builder import sound_exists_in
-from ivr.routing import CallbackRequest, QueueGateway, QueueOutcome, RoutingRequest
+from ivr.routing import QueueGateway
 from ivr.speech_adapter import start_speech
 from ivr.speech_port import IntentRecogniser, installed_recogniser
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
+from queues.model import CallbackRequest, QueueOutcome, RoutingRequest
 
 if TYPE_CHECKING:
     from kck.runtime import Runtime

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ivr.channel import Channel
-from ivr.routing import CallbackRequest, QueueOutcome, RoutingRequest
+from queues.model import CallbackRequest, QueueOutcome, RoutingRequest
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,11 @@ from ivr.model import (
     TransferStep,
     VoicemailStep,
 )
-from ivr.routing import CallbackRequest, IVRStep, QueueGateway, QueueOutcome, RoutingRequest
+from ivr.routing import QueueGateway
 from ivr.speech_port import IntentRecogniser, SpeechRequest
 from kck.clock import Clock
 from kck.phone import to_e164
+from queues.model import CallbackRequest, IVRStep, QueueOutcome, RoutingRequest
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +331,7 @@ class _CallRun:
             queue=queue,
             skills=dict(skills),
             priority=priority,
-            ivr_path=list(self.result.path),
+            ivr_path=tuple(self.result.path),
             ivr_path_text=self.result.path_text,
             intent=self.result.intent,
             transcript=self.result.transcript,

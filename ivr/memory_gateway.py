@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from ivr.channel import Channel
-from ivr.routing import CallbackRequest, QueueOutcome, RoutingRequest
+from queues.model import CallbackRequest, QueueOutcome, RoutingRequest
 
 
 @dataclass

@@ -15,11 +15,11 @@ from ivr.channel import DialStatus
 from ivr.interpreter import CallInfo, CallResult, Interpreter
 from ivr.loader import MenuSet
 from ivr.memory_gateway import InMemoryQueueGateway
-from ivr.routing import QueueOutcome
 from ivr.scripted_channel import ScriptedChannel
 from ivr.speech_port import IntentRecogniser
 from kck.clock import ManualClock
 from kck.yamlsource import SourcePos, YAMLSourceError, load_yaml_file, position_of
+from queues.model import QueueOutcome
 
 
 class _Strict(BaseModel):

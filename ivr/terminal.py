@@ -12,10 +12,10 @@ from ivr.channel import CallerHungUp, KeyInput, RenderedPrompt
 from ivr.interpreter import CallInfo, CallResult, Interpreter
 from ivr.loader import MenuSet
 from ivr.memory_gateway import InMemoryQueueGateway
-from ivr.routing import QueueOutcome
 from ivr.scripted_channel import HANGUP, ScriptedChannel
 from ivr.speech_port import installed_recogniser
 from kck.clock import ManualClock
+from queues.model import QueueOutcome
 
 
 class TerminalChannel(ScriptedChannel):

@@ -14,16 +14,18 @@ from queues.config import (
 from queues.model import (
     AgentState,
     AgentStatus,
+    CallbackRequest,
     CallState,
     EndCause,
     IVRStep,
     Offer,
     OfferKind,
+    QueueOutcome,
     RoutingRequest,
 )
 from queues.router import AgentStateRefused, Router, UnknownAgent
 from queues.stats import QueueStatistics, metrics_handler, prometheus_text
-from queues.waiting import QueueOutcome, QueueResult, WaitingPrompts, wait_in_queue
+from queues.waiting import QueueResult, WaitingPrompts, wait_in_queue
 
 __all__ = [
     "AgentConfig",
@@ -32,6 +34,7 @@ __all__ = [
     "AgentStates",
     "AgentStatus",
     "CallState",
+    "CallbackRequest",
     "EndCause",
     "EscalationStep",
     "IVRStep",

@@ -1,12 +1,14 @@
-"""The values queues/ exchanges with ivr/ and the desk: routing requests, offers, agent states."""
+"""The values queues/ exchanges with ivr/ and the desk: routing requests, offers, agent states.
+
+Their one home: the IVR builds `RoutingRequest`s and reads `QueueOutcome`s, the desk shows
+`Offer`s, all from here (`queues` re-exports them).
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
-Language = Literal["pl", "en", "uk"]
+from typing import Any
 
 
 class AgentState(enum.StrEnum):
@@ -47,12 +49,16 @@ class EndCause(enum.StrEnum):
 
 @dataclass(frozen=True)
 class IVRStep:
-    """One menu step the caller went through."""
+    """One step of the caller's path: which step, how it reads, the keys pressed, when (ISO UTC)."""
 
     step_id: str
     label: str
     digits: str | None
     at: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        """As stored in `calls.ivr_path` (cheaper than `dataclasses.asdict`, once per step)."""
+        return {"step_id": self.step_id, "label": self.label, "digits": self.digits, "at": self.at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IVRStep:
@@ -66,13 +72,16 @@ class IVRStep:
 
 @dataclass(frozen=True)
 class RoutingRequest:
-    """What the IVR hands to the router; `skills` is ordered: the first one is the primary skill."""
+    """Everything the router and the agent's screen need about a call leaving the IVR; `skills`
+    is ordered: the first one is the primary skill. Built by the IVR, kept by the router as JSON
+    (`to_dict`), shown on the desk's pop. `variables`: what the IVR's steps set (language, typed
+    digits…), put on the channel when the dialplan's own queue takes the call."""
 
     call_id: str
     uniqueid: str
     channel: str
     caller: str | None
-    language: Language
+    language: str
     queue: str
     skills: dict[str, int]
     priority: int
@@ -84,6 +93,7 @@ class RoutingRequest:
     kb_topic: str | None = None
     ticket_category: str | None = None
     menu_version: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
 
     @property
     def primary_skill(self) -> str | None:
@@ -91,7 +101,7 @@ class RoutingRequest:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["ivr_path"] = [asdict(step) for step in self.ivr_path]
+        data["ivr_path"] = [step.as_dict() for step in self.ivr_path]
         return data
 
     @classmethod
@@ -102,7 +112,7 @@ class RoutingRequest:
                 uniqueid=str(data["uniqueid"]),
                 channel=str(data["channel"]),
                 caller=None if data.get("caller") is None else str(data["caller"]),
-                language=data.get("language", "pl"),
+                language=str(data.get("language") or "pl"),
                 queue=str(data["queue"]),
                 skills={str(k): int(v) for k, v in dict(data.get("skills") or {}).items()},
                 priority=int(data.get("priority", 0)),
@@ -114,9 +124,31 @@ class RoutingRequest:
                 kb_topic=data.get("kb_topic"),
                 ticket_category=data.get("ticket_category"),
                 menu_version=str(data.get("menu_version") or ""),
+                variables={str(k): str(v) for k, v in dict(data.get("variables") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"routing request: bad or missing field ({exc!r})") from None
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A caller asked to be called back on `number`; the routing fields say who should call."""
+
+    request: RoutingRequest
+    number: str
+    confirmed_caller_id: bool
+
+
+class QueueOutcome(enum.StrEnum):
+    """How waiting in a queue ended for the caller's IVR session."""
+
+    ANSWERED = "answered"  # an agent took the call (the session bridged it)
+    ABANDONED = "abandoned"  # the caller hung up while waiting
+    CALLBACK = "callback"  # the caller asked for a callback while waiting (the queue hung up)
+    VOICEMAIL = "voicemail"  # sent to voicemail after the maximum wait
+    CLOSED = "closed"  # ended by someone else (the resync found the channel gone or in fallback)
+    NO_AGENT = "no_agent"  # nobody can take it now (queue closed / timed out): the step's no_agent
+    DIALPLAN = "dialplan"  # handed to the dialplan's own Queue() (no router in this process)
 
 
 @dataclass(frozen=True)
@@ -142,18 +174,22 @@ class Offer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Offer:
-        return cls(
-            offer_id=str(data["offer_id"]),
-            call_id=str(data["call_id"]),
-            agent=str(data["agent"]),
-            extension=str(data["extension"]),
-            dial=str(data["dial"]),
-            ring_timeout_s=int(data["ring_timeout_s"]),
-            offered_at=str(data["offered_at"]),
-            kind=OfferKind(data.get("kind", "inbound")),
-            request=dict(data.get("request") or {}),
-            desk=bool(data.get("desk", False)),
-        )
+        """The one decoder of an offer (router JSON, live messages, the `offers` stream)."""
+        try:
+            return cls(
+                offer_id=str(data["offer_id"]),
+                call_id=str(data["call_id"]),
+                agent=str(data["agent"]),
+                extension=str(data.get("extension") or ""),
+                dial=str(data.get("dial") or ""),
+                ring_timeout_s=int(data.get("ring_timeout_s") or 0),
+                offered_at=str(data.get("offered_at") or ""),
+                kind=OfferKind(data.get("kind") or "inbound"),
+                request=dict(data.get("request") or {}),
+                desk=bool(data.get("desk", False)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"offer: bad or missing field ({exc!r})") from None
 
 
 @dataclass(frozen=True)

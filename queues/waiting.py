@@ -7,7 +7,6 @@ the Dial of the agent when an offer for this call arrives (from whichever proces
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
 from kck.spoken_numbers import number_words
 from queues.announcement import announcement
-from queues.model import EndCause, Offer, RoutingRequest
+from queues.model import EndCause, Offer, QueueOutcome, RoutingRequest
 from queues.router import CallEvent, Router
 
 log = logging.getLogger(__name__)
@@ -41,14 +40,6 @@ _STOP_RETRY_S = 0.3
 _PHONE_BUSY = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS"})
 # how long a cancelled waiting loop (kck stopping) may take to remove its call from the router
 _FORGET_ON_CANCEL_S = 1.0
-
-
-class QueueOutcome(enum.StrEnum):
-    ANSWERED = "answered"
-    ABANDONED = "abandoned"
-    CALLBACK = "callback"
-    VOICEMAIL = "voicemail"
-    CLOSED = "closed"  # ended by someone else (AMI resync found the channel gone)
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ class DeskWorld:
         data = {**data, "queue": queue, "skills": {"greenery": 1}}
         offer = await self.router.enqueue(RoutingRequest.from_dict(data))
         assert offer is not None and offer.agent == agent, f"router offered {offer} instead"
-        return Offer.from_json(offer.to_dict())
+        return offer
 
     async def answer(self, offer: Offer) -> None:
         assert await self.router.offer_answered(offer.offer_id)

@@ -13,11 +13,11 @@ from ivr.interpreter import CallInfo, CallResult, Interpreter
 from ivr.loader import MenuFiles, MenuSet, read_menu_files
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.played_prompts import QUEUE_ANNOUNCEMENT_PROMPTS
-from ivr.routing import QueueOutcome
 from ivr.scripted_channel import ScriptedChannel
 from ivr.speech_port import IntentRecogniser
 from ivr.validation import ValidatedMenu, validate_files
 from kck.clock import ManualClock
+from queues.model import QueueOutcome
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "menus"

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.agi_route import CALL_ID_VARIABLE, OUTCOME_VARIABLE, IVRFailure, create_ivr_route
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.memory_gateway import InMemoryQueueGateway
-from ivr.routing import QueueOutcome, RoutingRequest
 from ivr.versions import MenuLibrary, NoMenuVersion
 from kck.bus import EventBus
 from kck.clock import ManualClock
 from kck.db import Call, create_engine, session_factory
 from kck.phone import TrunkDial
+from queues.model import QueueOutcome, RoutingRequest
 from tests.call_history import record_call_history
 from tests.ivr.agi_double import Env, PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local

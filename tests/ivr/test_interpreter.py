@@ -11,10 +11,10 @@ from ivr.channel import Channel, DialStatus
 from ivr.interpreter import CallInfo, Interpreter, IVROutcome
 from ivr.loader import parse_menu_files
 from ivr.memory_gateway import InMemoryQueueGateway
-from ivr.routing import CallbackRequest, QueueOutcome, RoutingRequest
 from ivr.scripted_channel import ScriptedChannel
 from ivr.speech_port import IntentResult, SpeechRequest
 from kck.clock import ManualClock
+from queues.model import CallbackRequest, QueueOutcome, RoutingRequest
 from tests.ivr.support import announcement_prompts, files, local, menu_of, run_call
 
 PROMPTS = [
