@@ -29,7 +29,6 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-ALL_ROLES = frozenset(Role)
 DESK_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 STAFF_ROLES = frozenset({Role.SUPERVISOR, Role.EDITOR, Role.ADMIN})
 

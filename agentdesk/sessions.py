@@ -69,12 +69,3 @@ class SessionStore:
 
     async def delete(self, session_id: str) -> None:
         await self.redis.delete(self._key(session_id))
-
-    async def delete_all_of(self, username: str) -> int:
-        """Sign a user out everywhere (account disabled)."""
-        gone = 0
-        async for key in self.redis.scan_iter(match=f"{self.prefix}:*"):
-            raw = await self.redis.get(key)
-            if raw and json.loads(raw).get("username") == username:
-                gone += int(await self.redis.delete(key))
-        return gone

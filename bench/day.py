@@ -143,7 +143,7 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
                 "secret": SECRET,
             },
             "agi": {"host": "127.0.0.1", "port": cfg["agi_port"]},
-            "http": {"host": "127.0.0.1", "port": 0, "session_secret": "x" * 40},
+            "http": {"host": "127.0.0.1", "port": 0},
             "paths": {
                 "var": str(var),
                 "config": cfg["config"],

@@ -135,7 +135,7 @@ async def main() -> None:
                 "database": {"url": f"sqlite+aiosqlite:///{folder / 'kck.db'}"},
                 "ami": {"enabled": False},
                 "agi": {"host": "127.0.0.1", "port": 0},
-                "http": {"host": "127.0.0.1", "port": 0, "session_secret": "x" * 40},
+                "http": {"host": "127.0.0.1", "port": 0},
                 "paths": {
                     "var": str(var),
                     "config": str(config),

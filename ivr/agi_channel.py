@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -15,26 +15,6 @@ from kck import spoken_numbers
 
 ALL_KEYS = "0123456789*#"
 T = TypeVar("T")
-
-
-class AGIEnvironmentLike(Protocol):
-    channel: str
-    uniqueid: str
-    language: str
-    callerid: str | None
-    calleridname: str | None
-    dnid: str | None
-    raw: Mapping[str, str]
-
-
-class DigitsResultLike(Protocol):
-    digits: str
-    timed_out: bool
-
-
-class RecordResultLike(Protocol):
-    digit: str | None
-    reason: str | None
 
 
 class AGISessionLike(Protocol):

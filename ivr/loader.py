@@ -69,7 +69,6 @@ class MenuSet:
 @dataclass
 class _Collected:
     header: MenuHeader | None = None
-    header_raw: PosDict | None = None
     prompts: dict[str, Prompt] = field(default_factory=dict)
     calendars: dict[str, Calendar] = field(default_factory=dict)
     steps: dict[str, Step] = field(default_factory=dict)
@@ -77,17 +76,6 @@ class _Collected:
     intents: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     intent_files: dict[str, str] = field(default_factory=dict)
     broken_steps: set[str] = field(default_factory=set)
-
-
-class MenuLoadError(Exception):
-    """The menu set cannot be used; `problems` lists every error found, each with its place."""
-
-    def __init__(self, problems: ProblemList) -> None:
-        self.problems = problems
-        errors = problems.errors
-        first = str(errors[0]) if errors else "menu rejected"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(first + more)
 
 
 def read_menu_files(folder: Path, main: str = MAIN_FILE) -> MenuFiles:
@@ -228,7 +216,6 @@ def _parse_file(
             header = _typed(MenuHeader, doc["menu"], doc.where("menu"), "menu", problems)
             if isinstance(header, MenuHeader):
                 got.header = header
-                got.header_raw = doc["menu"]
                 for key in doc["menu"]:
                     got.positions[f"menu:{key}"] = doc["menu"].where(key)
     _collect(doc, "prompts", Prompt, got.prompts, "prompt", got, problems)

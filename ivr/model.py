@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import re
 from datetime import date, time
 from typing import Annotated, Literal
@@ -112,23 +111,6 @@ class MenuHeader(_Strict):
     invalid: str | None = None
     timeout: float = Field(default=5.0, gt=0, le=60)
     language_routing: dict[Language, LanguageRoute] = Field(default_factory=dict)
-
-
-class StepKind(enum.StrEnum):
-    SAY = "say"
-    MENU = "menu"
-    DIGITS = "digits"
-    HOURS = "hours"
-    LANGUAGE = "language"
-    QUEUE = "queue"
-    INFO = "info"
-    CALLBACK = "callback"
-    VOICEMAIL = "voicemail"
-    TRANSFER = "transfer"
-    SPEECH = "speech"
-    SET = "set"
-    GOTO = "goto"
-    HANGUP = "hangup"
 
 
 class _Step(_Strict):

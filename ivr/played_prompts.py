@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 # queues.waiting.WaitingPrompts' prompts (with the number words of kck.spoken_numbers, all it plays);
 # the announcement's first: the loop cannot tell a caller their place without them
 QUEUE_ANNOUNCEMENT_PROMPTS: tuple[str, ...] = (
@@ -33,9 +31,3 @@ PLAYED_PROMPTS: dict[str, str] = {
 def intent_prompt(intent_id: str) -> str:
     """The prompt finishing "did you mean …?" for an intent (config/intents confirm_prompt)."""
     return f"intent_{intent_id}"
-
-
-def played_sound_path(sounds_dir: Path | str, language: str, sound: str) -> str:
-    """What STREAM FILE gets: <sounds>/<language>/<sound>, absolute and without extension — the
-    file `kck prompts build` writes (as the menu's own prompts are played by AGIChannel)."""
-    return f"{str(sounds_dir).rstrip('/')}/{language}/{sound}"

@@ -59,10 +59,6 @@ class ScriptedChannel:
         self._next += 1
         return entry
 
-    @property
-    def unused_keys(self) -> list[str]:
-        return [str(k) for k in self.keys[self._next :]]
-
     async def answer(self) -> None:
         self._check()
         self._event("answer")

@@ -125,7 +125,6 @@ class KnowledgeBase:
     """Articles and their history in the kck database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: AsyncEngine, analyzer: PolishAnalyzer | None = None):
-        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._analyzer = analyzer
 

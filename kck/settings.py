@@ -220,8 +220,6 @@ class HTTPSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    session_secret: SecretStr = SecretStr("")
-    public_url: str | None = None
 
 
 class PathSettings(_Section):

@@ -1,6 +1,5 @@
 """Skill-based queueing: waiting calls and agents in Redis, matching, offers and statistics."""
 
-from queues.agent_states import AgentStates
 from queues.config import (
     AgentConfig,
     EscalationStep,
@@ -31,7 +30,6 @@ __all__ = [
     "AgentConfig",
     "AgentState",
     "AgentStateRefused",
-    "AgentStates",
     "AgentStatus",
     "CallState",
     "CallbackRequest",

@@ -64,7 +64,6 @@ class BoardFeed:
         # The latest live event per agent: the SQL recorder writes the same change a moment
         # later, so a recount must not show an agent's older state from the table.
         self._agent_events: dict[str, dict[str, Any]] = {}
-        self._listening = asyncio.Event()
         self.recounts = 0
 
     # --- lifecycle ------------------------------------------------------------------------

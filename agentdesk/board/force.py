@@ -36,7 +36,7 @@ class ForceStateError(ValueError):
 
 
 class AgentStateWriter(Protocol):
-    """Whoever owns agent state (the router's `AgentStates.set`): writes the log and broadcasts."""
+    """Whoever owns agent state (the router: `RouterStateWriter`): writes the log and broadcasts."""
 
     async def set(self, username: str, state: str, reason: str | None = None) -> None: ...
 

@@ -40,7 +40,7 @@ def register_board_routes(
 ) -> None:
     """Mount /board, /board/wall, /board/ws, /api/board and the force-state action (supervisors).
 
-    `state_writer`: the router's agent states (`AgentStates`); by default a state-log row and
+    `state_writer`: the router's agent states (`RouterStateWriter`); by default a state-log row and
     an `agents` broadcast.
     """
     services = bind_context(app, services)

@@ -104,24 +104,9 @@ def wait_s(call: CallFacts, now: datetime | None = None) -> float | None:
     return max(0.0, (end - call.queued_at).total_seconds())
 
 
-def is_short_abandon(call: CallFacts, rules: CountingRules) -> bool:
-    """Short abandon: abandoned within `short_abandon_s` (misdials); left out of SL and rates."""
-    if not is_abandoned(call):
-        return False
-    waited = wait_s(call)
-    return waited is not None and waited < rules.short_abandon_s
-
-
 def is_handled(call: CallFacts) -> bool:
     """Handled: answered and the conversation has ended (FCR and AHT count these)."""
     return is_answered(call) and call.ended_at is not None
-
-
-def handle_s(call: CallFacts) -> float | None:
-    """Handle time: talk (answer → end) plus the agent's wrap-up for this call."""
-    if not is_handled(call) or call.answered_at is None or call.ended_at is None:
-        return None
-    return max(0.0, (call.ended_at - call.answered_at).total_seconds()) + call.wrap_up_s
 
 
 def wait_bin(seconds: float) -> int:

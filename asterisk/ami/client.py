@@ -108,7 +108,6 @@ class AMIClient:
         self._state = ConnectionState.IDLE
         self._connection: AMIConnection | None = None
         self._connected = asyncio.Event()
-        self._state_changed = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._first_login: asyncio.Future[None] | None = None
         self._closing = False
@@ -124,7 +123,6 @@ class AMIClient:
         self._last_error: str | None = None
         self._last_disconnect_reason: str | None = None
         self._ping_rtt: float | None = None
-        self._pending_sends = 0
         self.disconnects: list[tuple[float, str]] = []  # (clock time, reason), newest last
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -449,30 +447,26 @@ class AMIClient:
         headers = action.headers()
         limit = self.action_timeout if timeout is None else timeout
         deadline = self._clock() + limit
-        self._pending_sends += 1
-        try:
-            while True:
-                action_id = self._next_id()
-                connection = await self._connection_before(deadline, name, action_id, limit)
-                if on_action_id is not None:
-                    on_action_id(action_id)
-                remaining = max(0.001, deadline - self._clock())
-                try:
-                    response = await connection.request(name, action_id, headers, remaining)
-                except TimeoutError:
-                    raise AMIActionTimeout(name, action_id, limit, sent=True) from None
-                except AMIConnectionLost as exc:
-                    if not exc.sent:
-                        continue
-                    if not action.is_idempotent:
-                        raise AMIOutcomeUnknown(name, action_id, exc.reason) from exc
-                    log.info("AMI %s (%s) lost with the connection; sending again", name, action_id)
+        while True:
+            action_id = self._next_id()
+            connection = await self._connection_before(deadline, name, action_id, limit)
+            if on_action_id is not None:
+                on_action_id(action_id)
+            remaining = max(0.001, deadline - self._clock())
+            try:
+                response = await connection.request(name, action_id, headers, remaining)
+            except TimeoutError:
+                raise AMIActionTimeout(name, action_id, limit, sent=True) from None
+            except AMIConnectionLost as exc:
+                if not exc.sent:
                     continue
-                if check and not response.success:
-                    raise AMIActionError(name, action_id, response.text or response.message.name)
-                return response
-        finally:
-            self._pending_sends -= 1
+                if not action.is_idempotent:
+                    raise AMIOutcomeUnknown(name, action_id, exc.reason) from exc
+                log.info("AMI %s (%s) lost with the connection; sending again", name, action_id)
+                continue
+            if check and not response.success:
+                raise AMIActionError(name, action_id, response.text or response.message.name)
+            return response
 
     async def _connection_before(
         self, deadline: float, name: str, action_id: str, limit: float

@@ -157,7 +157,7 @@ class DialState(ChannelEvent, DestChannelMixin):
 
 @dataclass(frozen=True, kw_only=True)
 class DialEnd(ChannelEvent, DestChannelMixin):
-    """Sent twice for the same pair when a queue caller abandons (see the fixtures README)."""
+    """Sent twice for the same pair when a queue caller abandons (tests/fixtures/asterisk/README.md)."""
 
     event_name: ClassVar[str] = "DialEnd"
     dial_status: str | None = _h("DialStatus")

@@ -29,10 +29,6 @@ class AMIResponse:
         """The ``Message:`` header."""
         return self.message.get("Message")
 
-    @property
-    def is_list(self) -> bool:
-        return (self.message.get("EventList") or "").lower() == "start"
-
     def get(self, header: str) -> str | None:
         return self.message.get(header)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 Headers = list[tuple[str, str]]
@@ -65,11 +65,3 @@ def parse_action(block: bytes) -> AMIAction:
     if not pairs:
         raise AMIFrameError("empty AMI action block")
     return AMIAction(tuple(pairs))
-
-
-def with_action_id(action_id: str | None, headers: Sequence[tuple[str, str]]) -> Headers:
-    """Insert `ActionID` as the second header (after `Response:`), as Asterisk does."""
-    out = list(headers)
-    if action_id is not None:
-        out.insert(1, ("ActionID", action_id))
-    return out

@@ -1,30 +1,15 @@
-"""Loads the real Asterisk 22 transcripts in /work/shared/fixtures/asterisk for replay tests."""
+"""Loads the real Asterisk 22 transcripts in tests/fixtures/asterisk for replay tests."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def _find_fixtures() -> Path:
-    """KCK_ASTERISK_FIXTURES, else shared/fixtures/asterisk beside the checkout, else /work/shared."""
-    if env := os.environ.get("KCK_ASTERISK_FIXTURES"):
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "fixtures" / "asterisk"
-        if (candidate / "README.md").exists():
-            return candidate
-    return Path("/work/shared/fixtures/asterisk")
-
-
-FIXTURES = _find_fixtures()
+# In the repository, beside these tests (its README says what was captured, on which Asterisk).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk"
 if not (FIXTURES / "README.md").exists():  # never let the replay tests pass on no transcripts
-    raise RuntimeError(
-        f"real Asterisk transcripts not found at {FIXTURES}: set KCK_ASTERISK_FIXTURES"
-    )
+    raise RuntimeError(f"real Asterisk transcripts not found at {FIXTURES}")
 
 
 @dataclass(frozen=True)

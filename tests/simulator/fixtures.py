@@ -1,9 +1,8 @@
-"""Read the real Asterisk 22 transcripts in shared/fixtures/asterisk for the simulator's tests."""
+"""Read the real Asterisk 22 transcripts in tests/fixtures/asterisk for the simulator's tests."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,19 +12,12 @@ import pytest
 
 
 def fixtures_dir() -> Path:
-    env = os.environ.get("KCK_ASTERISK_FIXTURES")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [parent / "shared" / "fixtures" / "asterisk" for parent in here.parents]
-    candidates += [parent.parent / "shared" / "fixtures" / "asterisk" for parent in here.parents]
-    candidates.append(Path("/work/shared/fixtures/asterisk"))
-    for c in candidates:
-        if (c / "README.md").exists():
-            return c
-    # The simulator is only as good as its agreement with real Asterisk: never pass without it.
-    pytest.fail(
-        "the real Asterisk transcripts (shared/fixtures/asterisk) were not found: set KCK_ASTERISK_FIXTURES"
-    )
+    """tests/fixtures/asterisk: in the repository (its README says what was captured and how)."""
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk"
+    if not (folder / "README.md").exists():
+        # The simulator is only as good as its agreement with real Asterisk: never pass without it.
+        pytest.fail(f"the real Asterisk transcripts were not found at {folder}")
+    return folder
 
 
 @dataclass(frozen=True)

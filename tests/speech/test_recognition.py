@@ -174,7 +174,7 @@ async def test_free_form_transcript_without_any_phrase_falls_back_as_no_match(
 
     free = replace(korean_intents, free_form=True)
     result = await recogniser.recognise_intent(say("상담원"), "ko", free, timeout=60)
-    # Free-form espeak-ng Korean comes out as other words (see NOTES): no phrase, no intent.
+    # Free-form espeak-ng Korean comes out as other words: no phrase, no intent.
     assert result.transcript != ""
     assert result.reason is SpeechReason.NO_MATCH and result.intent is None
 
