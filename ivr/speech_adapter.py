@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 
 
 class SpeechServiceRecogniser:
-    def __init__(self, service: Any, sounds_dir: Path) -> None:
+    def __init__(self, service: Any, sounds_dir: Path, timeout_s: float = 8.0) -> None:
         self.service = service  # ivr.speech.SpeechService, started
         self.sounds_dir = sounds_dir  # as Asterisk sees it (asterisk.sounds): sent in STREAM FILE
+        self.timeout_s = timeout_s  # speech.timeout: the longest wait for the recogniser
 
     async def recognise_intent(self, channel: Channel, request: SpeechRequest) -> IntentResult:
         from ivr.speech import SpeechOutcomeKind, SpeechStepConfig
@@ -36,6 +37,7 @@ class SpeechServiceRecogniser:
             prompt=str(self.sounds_dir / request.prompt.sound),
             max_seconds=request.max_seconds,
             sounds_prefix=str(self.sounds_dir),
+            recognition_timeout=self.timeout_s,
         )
         outcome = await self.service.step.run(session, intents, config, call_id=request.call_id)
         transcript = outcome.transcript or None
@@ -66,4 +68,4 @@ async def start_speech(
     except Exception:  # speech is optional: the menu's DTMF fallbacks carry every call
         log.exception("speech recognition could not start; speech steps use their DTMF fallback")
         return None, None
-    return SpeechServiceRecogniser(service, sounds_dir), service
+    return SpeechServiceRecogniser(service, sounds_dir, settings.speech.timeout), service

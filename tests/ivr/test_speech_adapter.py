@@ -129,3 +129,13 @@ async def test_no_recognition_for_a_terminal_call_or_a_language_without_intents(
 
 async def test_speech_is_off_without_configured_models(settings) -> None:  # type: ignore[no-untyped-def]
     assert await start_speech(settings, Path("/nonexistent")) == (None, None)
+
+
+async def test_the_recognition_timeout_is_the_speech_timeout_setting(tmp_path: Path) -> None:
+    """`speech.timeout` was documented and never read: the step always waited 8 s."""
+    service = Service(SpeechOutcome(SpeechOutcomeKind.FALLBACK, SpeechReason.NO_SPEECH))
+    await SpeechServiceRecogniser(service, tmp_path, timeout_s=3.5).recognise_intent(
+        agi_channel(tmp_path), request()
+    )
+    [(_, _, config, _)] = service.step.calls
+    assert config.recognition_timeout == 3.5
