@@ -281,7 +281,7 @@ class Turnarounds:
         return sorted(steps, key=lambda s: -float(s["p99_ms"]))[:top]
 
     def install(self) -> None:
-        from asterisk.simulator.agi_client import FastAGISession
+        from demo.simulator.agi_client import FastAGISession
 
         send, handle = FastAGISession.send, FastAGISession.handle
         samples = self
@@ -350,14 +350,14 @@ async def _ask(conn: Any, message: str) -> Any:
 async def run_level(
     level: Level, args: argparse.Namespace, turnarounds: Turnarounds, database_url: str | None
 ) -> dict[str, Any]:
-    from asterisk.simulator import (
+    from demo import DemoCallers
+    from demo.simulator import (
         CallerScript,
         CallResult,
         CallStream,
         PBXSimulator,
         PhoneBehaviour,
     )
-    from kck.demo import DemoCallers
 
     speed = args.speed
     rate = level.simulated_calls_per_day(speed) * 11.5 / 100.0 / 3600 * speed  # wall calls/s

@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "asterisk.cli",
     "ivr.cli",
     "ivr.speech.cli",
+    "demo.cli",
 )
 
 

@@ -1,4 +1,4 @@
-"""The core commands: serve, demo, db, check-config."""
+"""The core commands: serve, db, check-config."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kck.clock import ShiftedClock, business_day_offset
 from kck.config_files import (
     REQUIRED_FILES,
-    SHIPPED_CONFIG,
-    missing_config_files,
     require_config_files,
 )
 from kck.db import create_engine, safe_url, status, upgrade
@@ -41,28 +37,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--agi-port", type=int, help="FastAGI port (overrides agi.port)")
     serve.add_argument("--json-logs", action="store_true", help="log JSON lines")
     serve.set_defaults(func=cmd_serve)
-
-    demo = sub.add_parser(
-        "demo",
-        help="run everything on embedded defaults with a simulated PBX, callers and agents",
-        description=(
-            "Start the controller, the desk and a simulated call stream with files under var/demo/. "
-            "Needs no Asterisk, Redis or PostgreSQL."
-        ),
-    )
-    demo.add_argument(
-        "--http-port", type=int, default=8080, help="web port (default 8080; 0 = any free)"
-    )
-    demo.add_argument(
-        "--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)"
-    )
-    demo.add_argument("--calls-per-hour", type=float, default=240.0, help="simulated arrival rate")
-    demo.add_argument(
-        "--real-time-of-day",
-        action="store_true",
-        help="use the real clock even outside office hours (default: a business-day clock, so callers find the offices open)",
-    )
-    demo.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema: upgrade, status, revision")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -99,77 +73,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log.level, args.json_logs or settings.log.json_lines)
     runtime = Runtime(settings)
     asyncio.run(runtime.run_until_signalled())
-    return 0
-
-
-def demo_settings(args: argparse.Namespace) -> Settings:
-    """Embedded defaults: everything local under var/demo, private Redis, SQLite, and the AMI
-    client pointed at the simulator's AMI server on a free port with a one-off secret."""
-    import secrets
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        ami_port = probe.getsockname()[1]
-    overrides: dict[str, Any] = {
-        "ami": {
-            "host": "127.0.0.1",
-            "port": ami_port,
-            "username": "kck",
-            "secret": secrets.token_urlsafe(16),
-        },
-        "paths": {
-            "var": "var/demo",
-            "sounds": "var/demo/sounds",
-            "recordings": "var/demo/recordings",
-        },
-        "database": {"url": "sqlite+aiosqlite:///{var}/kck.db"},
-        "redis": {"url": None},
-        "http": {"host": "127.0.0.1", "port": args.http_port},
-        "agi": {"host": "127.0.0.1", "port": 0},
-    }
-    settings = settings_from(args, overrides)
-    if missing_config_files(settings):
-        # Run from anywhere: where the current folder has no complete config/, the demo runs on
-        # the one we ship. This is the one place that chooses; every part reads `paths.*`.
-        shipped = SHIPPED_CONFIG
-        paths = {"config": str(shipped), "menus": str(shipped / "menus"), "kb": str(shipped / "kb")}
-        settings = settings_from(args, {**overrides, "paths": {**overrides["paths"], **paths}})
-    return settings
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    settings = demo_settings(args)
-    configure_logging(settings.log.level, settings.log.json_lines)
-    options: dict[str, Any] = {"calls_per_hour": args.calls_per_hour}
-    offset = timedelta(0)
-    if not args.real_time_of_day:
-        offset = business_day_offset(datetime.now(UTC), settings.tz)
-    if offset:
-        options["clock"] = ShiftedClock(offset)
-    runtime = Runtime(settings, demo=True, migrate=True, options=options)
-
-    async def run() -> None:
-        runtime.stop_on_signals()
-        await runtime.start()
-        web = next((c for c in runtime.components if c.name == "web"), None)
-        url = getattr(web, "url", "?")
-        print(f"kck demo is running: open {url}  (Ctrl-C stops it)", flush=True)
-        print(f"configuration: {settings.config_dir}", flush=True)
-        if offset:
-            shown = (
-                (datetime.now(UTC) + offset).astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M")
-            )
-            print(f"the demo runs on a business-day clock: it is {shown} in the centre", flush=True)
-        for component in runtime.components:
-            for line in getattr(component, "notes", []):
-                print(line, flush=True)
-        try:
-            await runtime.wait_stopped(args.duration)
-        finally:
-            await runtime.stop()
-
-    asyncio.run(run())
     return 0
 
 

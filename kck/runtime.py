@@ -58,7 +58,7 @@ COMPONENT_FACTORIES: tuple[str, ...] = (
     "ivr.component:create_ivr_component",
     "agentdesk.component:create_web_component",
 )
-DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("kck.demo:create_demo_component",)
+DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("demo.component:create_demo_component",)
 # Stopping: each step (a CallHolder's hand-back, then each component's stop) gets this long; a
 # step still running is cancelled, and left behind if it has not ended COMPONENT_CANCEL_S later.
 # The worst case of Runtime.stop is (1 + number of components) x (both), plus closing Redis and

@@ -11,14 +11,14 @@ import pytest
 from asterisk.agi import AGISession, CallerHungUp, FastAGIServer
 from asterisk.ami import AMIClient, AMISnapshot, ExponentialBackoff
 from asterisk.ami.events import AMIEvent, DeviceStateChange, Hangup, Newchannel
-from asterisk.simulator import (
+from demo.simulator import (
     CallerScript,
     CallResult,
     DigitPress,
     PBXSimulator,
     PhoneBehaviour,
 )
-from asterisk.simulator.ami_server import AMISession
+from demo.simulator.ami_server import AMISession
 
 # Until the simulator's fix (AMISession hashable, on branch sim) reaches main, its AMI server
 # cannot accept a connection; skip rather than fail for a reason outside these layers.

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from kck.commands import demo_settings
+from demo.cli import demo_settings
 from kck.config_files import SHIPPED_CONFIG, require_config_files
 
 KCK = [sys.executable, "-m", "kck.cli"]

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from asterisk.simulator import CallerScript, CallResult, DigitPress, PBXSimulator
+from demo.simulator import CallerScript, CallResult, DigitPress, PBXSimulator
 from ivr.component import VERSION_CHANNEL, IVRComponent
 from ivr.versions import MenuLibrary, VersionInfo
 from kck.clock import ManualClock

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 
 from asterisk.agi import AGISession, FastAGIServer
 from asterisk.ami import AMIClient
-from asterisk.simulator import (
+from demo.simulator import (
     CallerScript,
     CallResult,
     DeviceState,
@@ -28,7 +28,7 @@ from asterisk.simulator import (
     PhoneBehaviour,
     PhoneMode,
 )
-from asterisk.simulator import ami_server as _sim_ami
+from demo.simulator import ami_server as _sim_ami
 from kck.phone import TrunkDial
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer

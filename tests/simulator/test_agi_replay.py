@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from asterisk.simulator import (
+from demo.simulator import (
     CallerScript,
     DigitPress,
     PBXSimulator,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from asterisk.simulator import PBXSimulator
+from demo.simulator import PBXSimulator
 
 from . import test_agi_replay as replay_mod
 from .agi_script_server import ScriptedAGIServer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asterisk.simulator import (
+from demo.simulator import (
     AMIUser,
     CallerScript,
     DigitPress,

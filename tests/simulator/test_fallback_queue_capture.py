@@ -26,7 +26,7 @@ import json
 import re
 from pathlib import Path
 
-from asterisk.simulator import CallerScript, CallResult, PBXSimulator, PhoneBehaviour, PhoneMode
+from demo.simulator import CallerScript, CallResult, PBXSimulator, PhoneBehaviour, PhoneMode
 
 CAPTURE = Path(__file__).parents[1] / "data" / "real_asterisk" / "fallback-queue-events.json"
 SPEED = 25.0

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from asterisk.agi import AGISession, FastAGIServer
 from asterisk.ami import AMIClient
-from asterisk.simulator import CallerScript, CallResult, PBXSimulator, PhoneBehaviour
+from demo.simulator import CallerScript, CallResult, PBXSimulator, PhoneBehaviour
 from queues.ami_events import RouterAMIAdapter
 from queues.model import RoutingRequest
 from queues.presence import NodePresence

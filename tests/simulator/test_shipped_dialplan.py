@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from asterisk.pbxconfig import AgentPhone, AsteriskConfigInputs, render_asterisk_config
-from asterisk.simulator import CallerScript, CallResult, PBXSimulator, PhoneBehaviour, PhoneMode
+from demo.simulator import CallerScript, CallResult, PBXSimulator, PhoneBehaviour, PhoneMode
 
 from .agi_script_server import ScriptedAGIServer
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asterisk.simulator import (
+from demo.simulator import (
     CallerScript,
     CallResult,
     CallStream,

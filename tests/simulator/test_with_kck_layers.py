@@ -6,7 +6,7 @@ import asyncio
 
 from asterisk.agi import AGISession, CallerHungUp, FastAGIServer
 from asterisk.ami import AMIClient, AMIEvent
-from asterisk.simulator import (
+from demo.simulator import (
     CallerScript,
     CallResult,
     DigitPress,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from asterisk.agi import AGISession, CallerHungUp, FastAGIServer
-from asterisk.simulator import CallerScript, CallOutcome, DigitPress, PBXSimulator
+from demo.simulator import CallerScript, CallOutcome, DigitPress, PBXSimulator
 from ivr.speech import (
     IntentSet,
     SpeechOutcome,

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from asterisk.simulator import (
+from demo.simulator import (
     CITY_HALL_HOURLY_SHAPE,
     CallerScript,
     CallStream,
