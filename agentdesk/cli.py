@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from agentdesk.accounts import AccountError, Accounts
-from kck.commands import settings_from
 from kck.db import create_engine, require_current_schema, session_factory
 from kck.db.models import Role
+from kck.settings import settings_from
 
 T = TypeVar("T")
 

@@ -1,18 +1,19 @@
 """Runs the web application as a runtime component (an aiohttp site on the configured bind).
 
-The desk is wired here to the router (the runtime's "router" component) and the knowledge base.
+The composition root (`kck.controller`) gives it the router, the controller's health and the
+parts that have metrics; the desk is wired here to that router and to the knowledge base.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 
-from agentdesk.accounts import DemoAccount, create_demo_accounts
-from agentdesk.app import DeskParts, create_app
+from agentdesk.app import DeskParts, HealthSource, create_app
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.board.routes import feed_key
 from agentdesk.kb_adapter import KbKnowledge
@@ -23,11 +24,7 @@ from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
-from queues.config import load_routing_config
 from queues.router import Router
-
-if TYPE_CHECKING:
-    from kck.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -36,49 +33,28 @@ log = logging.getLogger(__name__)
 WEB_SHUTDOWN_S = 2.0
 
 
+# Prometheus text of one part of the controller (AMI, router, IVR), read at each scrape.
+MetricsSource = Callable[[], Awaitable[str]]
+
+
 class WebComponent:
     name = "web"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self,
+        services: Services,
+        router: Router,
+        health: HealthSource,
+        metrics: Sequence[MetricsSource] = (),
+    ) -> None:
         self.services = services
+        self.router = router
+        self._health = health  # the whole controller's, for /health and the status page
+        self._metrics_sources = tuple(metrics)
         self._runner: web.AppRunner | None = None
-        self._runtime: Runtime | None = None
         self._warm_up: asyncio.Task[Any] | None = None
         self.port: int | None = None
         self.app: web.Application | None = None
-
-    def bind_runtime(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    def _health(self) -> dict[str, Any]:
-        if self._runtime is None:
-            return {"mode": "?", "parts": {"web": self.health()}}
-        return self._runtime.health()
-
-    async def router(self) -> Router:
-        router_component = None
-        if self._runtime is not None:
-            router_component = next(
-                (c for c in self._runtime.components if c.name == "router"), None
-            )
-        router: Router | None = getattr(router_component, "router", None)
-        if router is None:
-            # A web-only process: the router's state is in the shared Redis all the same; its
-            # timers (wrap-up ends, escalations) run in the process that has the router component.
-            log.warning(
-                "no router component in this process: the desk reads and writes the shared Redis"
-            )
-            loop = asyncio.get_running_loop()
-            settings = self.services.settings
-            config = await loop.run_in_executor(None, load_routing_config, settings.config_dir)
-            router = Router(
-                self.services.redis,
-                config,
-                prefix=settings.redis.key_prefix,
-                clock=self.services.clock,
-                tz=settings.tz,
-            )
-        return router
 
     def desk_parts(self, router: Router) -> DeskParts:
         return DeskParts(
@@ -89,7 +65,7 @@ class WebComponent:
     async def start(self) -> None:
         # The Polish stemmer takes seconds to load: load it now, not on the first screen-pop.
         self._warm_up = asyncio.create_task(_warm_up_analyzer(), name="kb analyzer warm-up")
-        router = await self.router()
+        router = self.router
         self.app = create_app(self.services, self._health, self.desk_parts(router))
         register_board_routes(self.app, RouterStateWriter(router))
         register_report_routes(self.app)
@@ -106,11 +82,7 @@ class WebComponent:
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         """Prometheus text of every runtime component that offers `metrics_text()`."""
-        parts: list[str] = []
-        for component in self._runtime.components if self._runtime else []:
-            metrics_text = getattr(component, "metrics_text", None)
-            if metrics_text is not None:
-                parts.append(await metrics_text())
+        parts = [await source() for source in self._metrics_sources]
         return web.Response(text="".join(parts), content_type="text/plain", charset="utf-8")
 
     async def stop(self) -> None:
@@ -134,15 +106,3 @@ class WebComponent:
 async def _warm_up_analyzer() -> None:
     await load_polish_analyzer()
     freeze_warmed_up()  # its ≈1.2 million objects live as long as the process
-
-
-async def create_web_component(services: Services) -> WebComponent:
-    return WebComponent(services)
-
-
-async def demo_accounts(services: Services) -> list[DemoAccount]:
-    """For `kck demo` only: accounts for the agents of agents.yaml plus staff; print the result."""
-    loop = asyncio.get_running_loop()
-    config = await loop.run_in_executor(None, load_routing_config, services.settings.config_dir)
-    agents = [(a.username, a.name, a.extension) for a in config.agents.values()]
-    return await create_demo_accounts(services.sessions, agents)

@@ -8,7 +8,6 @@ from typing import Any
 from asterisk.agi import FastAGIServer, Route
 from asterisk.ami import AMIClient, ExponentialBackoff
 from asterisk.metrics import AMICollector, collector_text
-from kck.services import Services
 from kck.settings import AGISettings, AMISettings
 
 
@@ -77,11 +76,3 @@ def fastagi_server_from_settings(
     for path, route in routes.items():
         server.add_route(path, route)
     return server
-
-
-async def create_ami_component(services: Services) -> AMIComponent | None:
-    """Runtime factory (``asterisk.components:create_ami_component``); None when switched off."""
-    settings = services.settings.ami
-    if not settings.enabled:
-        return None
-    return AMIComponent(ami_client_from_settings(settings))

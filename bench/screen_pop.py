@@ -149,9 +149,9 @@ async def main() -> None:
         runtime = Runtime(settings, migrate=True)
         services = await runtime.start()
         try:
-            comp = {c.name: c for c in runtime.components}
-            router = comp["router"].router  # type: ignore[attr-defined]
-            port = comp["web"].port  # type: ignore[attr-defined]
+            assert runtime.controller is not None
+            router = runtime.controller.router.router
+            port = runtime.controller.web.port
             usernames = [f"bench{n:04d}" for n in range(args.desks)]
             password_hash = hash_password("bench-password-1")
             async with services.sessions.begin() as db:

@@ -9,6 +9,6 @@ Not part of the controller: nothing in the runtime packages imports it (import-l
 - `demo.cli`: the `kck demo` command.
 """
 
-from demo.component import DemoCallers, DemoComponent, create_demo_component
+from demo.component import DemoCallers, DemoComponent, demo_part
 
-__all__ = ["DemoCallers", "DemoComponent", "create_demo_component"]
+__all__ = ["DemoCallers", "DemoComponent", "demo_part"]

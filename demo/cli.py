@@ -7,12 +7,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from demo.component import demo_part
 from kck.clock import ShiftedClock, business_day_offset
-from kck.commands import settings_from
 from kck.config_files import SHIPPED_CONFIG, missing_config_files
 from kck.logs import configure_logging
 from kck.runtime import Runtime
-from kck.settings import Settings
+from kck.settings import Settings, settings_from
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,19 +78,22 @@ def demo_settings(args: argparse.Namespace) -> Settings:
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = demo_settings(args)
     configure_logging(settings.log.level, settings.log.json_lines)
-    options: dict[str, Any] = {"calls_per_hour": args.calls_per_hour}
     offset = timedelta(0)
     if not args.real_time_of_day:
         offset = business_day_offset(datetime.now(UTC), settings.tz)
-    if offset:
-        options["clock"] = ShiftedClock(offset)
-    runtime = Runtime(settings, demo=True, migrate=True, options=options)
+    runtime = Runtime(
+        settings,
+        mode="demo",
+        migrate=True,
+        clock=ShiftedClock(offset) if offset else None,
+        extras=(demo_part(args.calls_per_hour),),
+    )
 
     async def run() -> None:
         runtime.stop_on_signals()
         await runtime.start()
-        web = next((c for c in runtime.components if c.name == "web"), None)
-        url = getattr(web, "url", "?")
+        assert runtime.controller is not None
+        url = runtime.controller.web.url
         print(f"kck demo is running: open {url}  (Ctrl-C stops it)", flush=True)
         print(f"configuration: {settings.config_dir}", flush=True)
         if offset:

@@ -13,9 +13,11 @@ import collections
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from agentdesk.accounts import DemoAccount, create_demo_accounts
 from demo.simulator import (
     CITY_HALL_HOURLY_SHAPE,
     CallerScript,
@@ -24,10 +26,10 @@ from demo.simulator import (
     PBXSimulator,
     PhoneBehaviour,
 )
+from kck.controller import Controller
 from kck.services import Services
-
-if TYPE_CHECKING:
-    from kck.runtime import Runtime
+from queues.config import load_routing_config
+from queues.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -91,39 +93,29 @@ class DemoComponent:
 
     name = "simulator"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, controller: Controller, *, calls_per_hour: float = 240.0
+    ) -> None:
         self.services = services
-        self.calls_per_hour = 240.0
+        self.router: Router = controller.router.router
+        self.agi_port = controller.ivr.agi_port
+        self.calls_per_hour = calls_per_hour
         self.pbx: PBXSimulator | None = None
         self.notes: list[str] = []
-        self._runtime: Runtime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._outcomes: collections.Counter[str] = collections.Counter()
         self._stream: CallStream | None = None
         self._simulated: list[str] = []
 
-    def bind_runtime(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        self.calls_per_hour = float(runtime.options.get("calls_per_hour", self.calls_per_hour))
-
-    def _component(self, name: str) -> Any:
-        assert self._runtime is not None
-        return next((c for c in self._runtime.components if c.name == name), None)
-
     async def start(self) -> None:
-        from agentdesk.component import demo_accounts
-        from queues.config import load_routing_config
-
         settings = self.services.settings
-        ivr = self._component("ivr")
-        server = getattr(ivr, "_server", None)
-        if server is None:
+        if self.agi_port is None:
             raise RuntimeError("the demo needs the IVR's FastAGI server")
         self.pbx = PBXSimulator(
             ami_host=settings.ami.host,
             ami_port=settings.ami.port,
             users={settings.ami.username: settings.ami.secret.get_secret_value()},
-            agi_url=f"agi://127.0.0.1:{server.port}/ivr",
+            agi_url=f"agi://127.0.0.1:{self.agi_port}/ivr",
         )
         await self.pbx.start()
         loop = asyncio.get_running_loop()
@@ -138,11 +130,9 @@ class DemoComponent:
         accounts = await demo_accounts(self.services)
         humans = {a.username for a in agents[:HUMAN_AGENTS]}
         self._simulated = [a.username for a in agents if a.username not in humans]
-        router = getattr(self._component("router"), "router", None)
-        if router is not None:
-            for username in self._simulated:
-                await router.agent_login(username)
-            self._tasks.append(asyncio.create_task(self._breaks(router), name="demo-breaks"))
+        for username in self._simulated:
+            await self.router.agent_login(username)
+        self._tasks.append(asyncio.create_task(self._breaks(self.router), name="demo-breaks"))
         shape_now = CITY_HALL_HOURLY_SHAPE[10] / sum(CITY_HALL_HOURLY_SHAPE)
         self._stream = CallStream(
             self.pbx,
@@ -233,5 +223,18 @@ class DemoComponent:
         }
 
 
-async def create_demo_component(services: Services) -> DemoComponent:
-    return DemoComponent(services)
+def demo_part(calls_per_hour: float) -> Callable[[Services, Controller], Awaitable[DemoComponent]]:
+    """The demo as an extra part of the runtime (`Runtime(extras=...)`), after the controller."""
+
+    async def create(services: Services, controller: Controller) -> DemoComponent:
+        return DemoComponent(services, controller, calls_per_hour=calls_per_hour)
+
+    return create
+
+
+async def demo_accounts(services: Services) -> list[DemoAccount]:
+    """Accounts for the agents of agents.yaml plus staff, new passwords at every start."""
+    loop = asyncio.get_running_loop()
+    config = await loop.run_in_executor(None, load_routing_config, services.settings.config_dir)
+    agents = [(a.username, a.name, a.extension) for a in config.agents.values()]
+    return await create_demo_accounts(services.sessions, agents)

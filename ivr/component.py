@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ivr.agi_route import IVRRoute, create_ivr_route
-from ivr.channel import Channel
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.prompt_builder import sound_exists_in
 from ivr.routing import QueueGateway
@@ -17,10 +16,6 @@ from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
-from queues.model import CallbackRequest, QueueOutcome, RoutingRequest
-
-if TYPE_CHECKING:
-    from kck.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -31,39 +26,21 @@ VERSION_CHANNEL = "ivr"
 LIVE_VERSION_CACHE_S = 2.0
 
 
-class _RuntimeGateway:
-    """Uses the router component when the runtime has one, else the dialplan's own queue."""
-
-    def __init__(self, component: IVRComponent, fallback: QueueGateway) -> None:
-        self.component = component
-        self.fallback = fallback
-
-    def _current(self) -> QueueGateway:
-        router = self.component.find_component("router")
-        if router is not None and getattr(router, "router", None) is not None:
-            from ivr.router_gateway import RouterQueueGateway
-
-            return RouterQueueGateway(
-                router.router, self.component.asterisk_sounds_dir, router.stop_playback
-            )
-        return self.fallback
-
-    async def enqueue(self, request: RoutingRequest) -> None:
-        await self._current().enqueue(request)
-
-    async def wait(self, request: RoutingRequest, channel: Channel) -> QueueOutcome:
-        return await self._current().wait(request, channel)
-
-    async def request_callback(self, callback: CallbackRequest) -> None:
-        await self._current().request_callback(callback)
-
-
 class IVRComponent:
     """`routes` maps FastAGI paths to handlers ({"ivr": route}); `library` reloads and rolls back."""
 
     name = "ivr"
 
-    def __init__(self, services: Services, *, watch: bool = True, serve_agi: bool = True) -> None:
+    def __init__(
+        self,
+        services: Services,
+        gateway: QueueGateway | None = None,
+        *,
+        watch: bool = True,
+        serve_agi: bool = True,
+    ) -> None:
+        """`gateway`: how callers reach a queue — the composition root gives the router's
+        (`ivr.router_gateway`); without one, the dialplan's own queue takes them."""
         settings = services.settings
         self.services = services
         self.watch = watch
@@ -83,7 +60,7 @@ class IVRComponent:
             on_change=self._announce,
             live_cache_s=LIVE_VERSION_CACHE_S,
         )
-        self.gateway = _RuntimeGateway(self, DialplanQueueGateway(services.bus))
+        self.gateway: QueueGateway = gateway or DialplanQueueGateway(services.bus)
         self.speech: IntentRecogniser | None = installed_recogniser()
         self._speech_service: Any = None
         self.route: IVRRoute = create_ivr_route(
@@ -100,19 +77,10 @@ class IVRComponent:
         self.last_rejection: str | None = None
         self.live_label: str | None = None
         self.reloads = 0
-        self._runtime: Runtime | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._server: Any = None
-
-    def bind_runtime(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    def find_component(self, name: str) -> Any | None:
-        if self._runtime is None:
-            return None
-        return next((c for c in self._runtime.components if c.name == name), None)
 
     async def _announce(self, info: VersionInfo) -> None:
         self.live_label = info.label
@@ -209,6 +177,11 @@ class IVRComponent:
                 log.exception("menu watcher failed; restarting it")
                 await asyncio.sleep(1)
 
+    @property
+    def agi_port(self) -> int | None:
+        """The FastAGI server's port once started (port 0 in the settings: any free one)."""
+        return None if self._server is None else int(self._server.port)
+
     async def metrics_text(self) -> str:
         """Prometheus text of the FastAGI server (the web app's `/metrics` collects it)."""
         if self._server is None:
@@ -233,8 +206,3 @@ class IVRComponent:
             out["sessions_started"] = self._server.sessions_started
             out["connections_rejected"] = self._server.connections_rejected
         return out
-
-
-async def create_ivr_component(services: Services) -> IVRComponent:
-    """Runtime factory (`ivr.component:create_ivr_component`)."""
-    return IVRComponent(services)

@@ -13,8 +13,8 @@ from typing import TypeVar
 
 from kb.folder import cross_reference_warnings, export_folder, import_folder, read_folder
 from kb.store import KnowledgeBase
-from kck.commands import settings_from
 from kck.db import create_engine, require_current_schema
+from kck.settings import settings_from
 
 T = TypeVar("T")
 BOLD, PLAIN = "\033[1m", "\033[0m"

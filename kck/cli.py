@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
+from agentdesk import cli as agentdesk_cli
+from demo import cli as demo_cli
+from ivr import cli as ivr_cli
+from ivr.speech import cli as speech_cli
+from kb import cli as kb_cli
+from kck import commands, pbx_cli
 from kck.errors import USER_ERRORS
 
 # Modules with `register(subparsers)`; each adds its commands and sets `func` on its parsers.
-COMMAND_MODULES: tuple[str, ...] = (
-    "kck.commands",
-    "kb.cli",
-    "agentdesk.cli",
-    "asterisk.cli",
-    "ivr.cli",
-    "ivr.speech.cli",
-    "demo.cli",
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    commands,
+    kb_cli,
+    agentdesk_cli,
+    pbx_cli,
+    ivr_cli,
+    speech_cli,
+    demo_cli,
 )
 
 
@@ -32,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="settings file (default: $KCK_CONFIG or ./config/settings.yaml)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from kck.config_files import (
@@ -17,14 +16,9 @@ from kck.config_files import (
 from kck.db import create_engine, safe_url, status, upgrade
 from kck.logs import configure_logging
 from kck.runtime import Runtime
-from kck.settings import Settings, load_settings
+from kck.settings import settings_from
 
 log = logging.getLogger("kck")
-
-
-def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
-    path = Path(args.config) if getattr(args, "config", None) else None
-    return load_settings(path, overrides=overrides)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,5 @@
-"""Runs kck: starts the database, Redis and each component in order, stops them in reverse.
+"""Runs kck: starts the database, Redis and the controller's parts (wired in `kck.controller`)
+in order, then any extra part (the demo), and stops them in reverse.
 
 Stopping (SIGTERM, Ctrl-C) hands the live callers back to the dialplan before anything else stops
 (`CallHolder`), then stops each component within a bound, so neither a caller nor the exit waits
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from kck.bus import EventBus
-from kck.clock import SystemClock
+from kck.clock import Clock, SystemClock
 from kck.config_files import require_config_files
+from kck.controller import Component, Controller, build_controller
 from kck.db import create_engine, require_current_schema, session_factory, upgrade
 from kck.heap import freeze_start_up
 from kck.redis_server import PrivateRedis, connect
@@ -27,16 +28,6 @@ from kck.settings import Settings
 from kck.stopping import stop_task
 
 log = logging.getLogger(__name__)
-
-
-class Component(Protocol):
-    """A part of the running controller (FastAGI server, AMI client, router, web application…)."""
-
-    name: str
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    def health(self) -> dict[str, Any]: ...
 
 
 @runtime_checkable
@@ -48,17 +39,9 @@ class CallHolder(Protocol):
     async def hand_back_calls(self) -> None: ...
 
 
-ComponentFactory = Callable[[Services], Awaitable["Component | None"]]
+# A part beside the controller, built once the controller's parts have started (the demo).
+ExtraPart = Callable[[Services, Controller], Awaitable[Component]]
 
-# "module:function" factories, started in this order (stopped in reverse). A factory returns None
-# when its part is switched off by the settings or not part of this mode (e.g. the simulator).
-COMPONENT_FACTORIES: tuple[str, ...] = (
-    "asterisk.components:create_ami_component",
-    "queues.component:create_router_component",
-    "ivr.component:create_ivr_component",
-    "agentdesk.component:create_web_component",
-)
-DEMO_COMPONENT_FACTORIES: tuple[str, ...] = ("demo.component:create_demo_component",)
 # Stopping: each step (a CallHolder's hand-back, then each component's stop) gets this long; a
 # step still running is cancelled, and left behind if it has not ended COMPONENT_CANCEL_S later.
 # The worst case of Runtime.stop is (1 + number of components) x (both), plus closing Redis and
@@ -69,18 +52,20 @@ COMPONENT_CANCEL_S = 1.0
 
 @dataclass
 class Runtime:
-    """The composition root of `kck serve` and `kck demo`."""
+    """The composition root of `kck serve` and `kck demo` (mode "demo", the demo an extra)."""
 
     settings: Settings
-    demo: bool = False
+    mode: str = "serve"
     migrate: bool = False
+    clock: Clock | None = None  # the demo's business-day clock, tests' manual clocks
+    extras: tuple[ExtraPart, ...] = ()
     components: list[Component] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)  # mode-specific knobs (demo call rate)
     component_stop_s: float = COMPONENT_STOP_S
 
     def __post_init__(self) -> None:
         self._private_redis: PrivateRedis | None = None
         self.services: Services | None = None
+        self.controller: Controller | None = None
         self._stopped = asyncio.Event()
 
     def health(self) -> dict[str, Any]:
@@ -96,7 +81,7 @@ class Runtime:
                 parts[component.name] = component.health()
             except Exception as exc:  # health must never take the page down
                 parts[component.name] = {"up": False, "error": str(exc)}
-        return {"mode": "demo" if self.demo else "serve", "parts": parts}
+        return {"mode": self.mode, "parts": parts}
 
     async def start(self) -> Services:
         settings = self.settings
@@ -127,25 +112,24 @@ class Runtime:
             sessions=session_factory(engine),
             redis=redis,
             bus=EventBus(redis, settings.redis.key_prefix),
-            demo=self.demo,
-            clock=self.options.get("clock") or SystemClock(),
+            clock=self.clock or SystemClock(),
         )
-        factories = COMPONENT_FACTORIES + (DEMO_COMPONENT_FACTORIES if self.demo else ())
         try:
-            for ref in factories:
-                component = await _load(ref)(self.services)
-                if component is None:
-                    continue
-                if hasattr(component, "bind_runtime"):
-                    component.bind_runtime(self)
-                await component.start()
-                self.components.append(component)
-                log.info("started %s", component.name)
+            self.controller = await build_controller(self.services, self.health)
+            for component in self.controller.parts:
+                await self._start(component)
+            for extra in self.extras:
+                await self._start(await extra(self.services, self.controller))
         except BaseException:
             await self.stop()
             raise
         freeze_start_up()
         return self.services
+
+    async def _start(self, component: Component) -> None:
+        await component.start()
+        self.components.append(component)
+        log.info("started %s", component.name)
 
     async def stop(self) -> None:
         """Callers back to the dialplan first, then every component in reverse order."""
@@ -196,12 +180,6 @@ class Runtime:
 
     def request_stop(self) -> None:
         self._stopped.set()
-
-
-def _load(ref: str) -> ComponentFactory:
-    module_name, _, attr = ref.partition(":")
-    factory: ComponentFactory = getattr(importlib.import_module(module_name), attr)
-    return factory
 
 
 def _db_kind(url: str) -> str:

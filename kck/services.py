@@ -21,5 +21,4 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
     bus: EventBus
-    demo: bool = False
     clock: Clock = field(default_factory=SystemClock)

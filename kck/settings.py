@@ -435,3 +435,9 @@ def load_settings(
         if first["type"] == "extra_forbidden":
             reason = "no such setting"
         raise SettingsError(key, source, reason) from None
+
+
+def settings_from(args: Any, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The settings of a `kck` command: its `--config FILE` if given, else the usual lookup."""
+    path = Path(args.config) if getattr(args, "config", None) else None
+    return load_settings(path, overrides=overrides)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from aiohttp import web
-
+from asterisk.ami import Originate
 from kck.bus import GroupBacklog
 from kck.call_events import CALLS_STREAM
 from kck.lease import RedisLease, holder_name, run_as_leaseholder
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
-from queues.ami_events import RouterAMIAdapter
+from queues.ami_events import EventSource, RouterAMIAdapter
 from queues.call_resync import CallRowResync
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
@@ -25,27 +24,35 @@ from queues.stats import (
     QueueStatistics,
     StatsBroadcaster,
     gauge_lines,
-    metrics_handler,
     prometheus_text,
 )
 from queues.timer import RouterTimer
 from queues.waiting import PlaybackStop
 
-if TYPE_CHECKING:
-    from kck.runtime import Runtime
-
 log = logging.getLogger(__name__)
 
 
+class RouterAMI(EventSource, Protocol):
+    """What the router needs of the AMI client (`asterisk.ami.AMIClient`): its events and
+    resyncs, Originate for callbacks, and cutting a waiting caller's music short."""
+
+    async def originate(self, originate: Originate) -> Any: ...
+    async def stop_playback(self, channel: str) -> None: ...
+
+
 class RouterComponent:
-    """Other parts reach the router through `runtime` → component named "router":
-    `.router`, `.stats`, `.metrics_handler` (mount at /metrics), `.waiting_loop_ready`."""
+    """The router with its timer, heartbeat, statistics, call-history writer, callbacks and AMI
+    adapter. The composition root (`kck.controller`) gives it the AMI client and hands its
+    `.router` and `stop_playback` to the IVR and the desk."""
 
     name = "router"
 
-    def __init__(self, services: Services, config: RoutingConfig) -> None:
+    def __init__(
+        self, services: Services, config: RoutingConfig, ami: RouterAMI | None = None
+    ) -> None:
         self.services = services
         self.config = config
+        self.ami = ami
         settings = services.settings
         self.router = Router(
             services.redis,
@@ -62,17 +69,9 @@ class RouterComponent:
         self.ami_adapter = RouterAMIAdapter(self.router)
         self.row_resync = CallRowResync(services.sessions, self.router, services.bus)
         self.callbacks: CallbackDialer | None = None
-        self._runtime: Runtime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._consumer = holder_name()
         self.started = False
-
-    def bind_runtime(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    @property
-    def metrics_handler(self) -> Any:
-        return metrics_handler(self.stats)
 
     async def metrics_text(self) -> str:
         """Prometheus text of the queue statistics and of the call-history writer's backlog
@@ -83,24 +82,11 @@ class RouterComponent:
             return text
         return text + history_metrics_text(backlog)
 
-    def mount(self, app: web.Application) -> None:
-        """Add `/metrics` to an aiohttp application."""
-        app.router.add_get("/metrics", metrics_handler(self.stats))
-
     @property
     def stop_playback(self) -> PlaybackStop | None:
         """How a waiting caller's music or announcement is cut short when an offer comes
         (AMI ControlPlayback); None without AMI (offers then wait for the music slice's end)."""
-        client = self._ami_client()
-        return None if client is None else client.stop_playback
-
-    def _ami_client(self) -> Any | None:
-        if self._runtime is None:
-            return None
-        for component in self._runtime.components:
-            if getattr(component, "name", None) == "ami":
-                return getattr(component, "client", None)
-        return None
+        return None if self.ami is None else self.ami.stop_playback
 
     async def start(self) -> None:
         bus = self.services.bus
@@ -126,7 +112,7 @@ class RouterComponent:
                 name="queue-recorder",
             )
         )
-        client = self._ami_client()
+        client = self.ami
         if client is not None:
             self.ami_adapter.attach(client)
             # after the router's own resync (reconcilers run in the order they were added)
@@ -166,7 +152,7 @@ class RouterComponent:
             "up": self.started and self.timer.running,
             "queues": len(self.config.queues),
             "agents": len(self.config.agents),
-            "ami": self._ami_client() is not None,
+            "ami": self.ami is not None,
             "timer_ticks": self.timer.ticks,
             "presence": self.presence.health(),
         }
@@ -188,8 +174,10 @@ def history_metrics_text(backlog: GroupBacklog) -> str:
     return "\n".join(behind + pending) + "\n"
 
 
-async def create_router_component(services: Services) -> RouterComponent:
-    """Runtime factory (`queues.component:create_router_component`)."""
+async def create_router_component(
+    services: Services, ami: RouterAMI | None = None
+) -> RouterComponent:
+    """The router component on the routing configuration of `paths.config` (read off the loop)."""
     loop = asyncio.get_running_loop()
     config = await loop.run_in_executor(None, load_routing_config, services.settings.config_dir)
-    return RouterComponent(services, config)
+    return RouterComponent(services, config, ami)

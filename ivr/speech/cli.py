@@ -11,9 +11,8 @@ from pathlib import Path
 from ivr.speech.intents import IntentSet, load_intent_file, load_intents
 from ivr.speech.recogniser import SpeechRecogniser
 from ivr.speech.vocabulary import VocabularyError, missing_words, read_model_vocabulary
-from kck.commands import settings_from
 from kck.errors import UserError
-from kck.settings import Settings
+from kck.settings import Settings, settings_from
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

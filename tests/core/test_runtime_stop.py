@@ -12,9 +12,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from asterisk.agi.server import STOP_HANDBACK_S, STRAGGLER_GRACE_S
-from kck import runtime as runtime_module
 from kck.clock import ManualClock
 from kck.config_files import SHIPPED_CONFIG
+from kck.controller import Controller
 from kck.runtime import COMPONENT_CANCEL_S, Runtime
 from kck.services import Services
 from kck.settings import Settings
@@ -53,7 +53,7 @@ class StuckComponent:
 STUCK: list[StuckComponent] = []
 
 
-async def stuck_component(services: Services) -> StuckComponent:
+async def stuck_part(services: Services, controller: Controller) -> StuckComponent:
     STUCK.append(StuckComponent())
     return STUCK[-1]
 
@@ -68,6 +68,7 @@ def runtime_settings(settings: Settings, sqlite_url: str, redis_server_url: str)
             ),
             "ami": settings.ami.model_copy(update={"enabled": False}),
             "agi": settings.agi.model_copy(update={"port": 0}),
+            "http": settings.http.model_copy(update={"port": 0}),
             "paths": settings.paths.model_copy(
                 update={"config": SHIPPED_CONFIG, "menus": SHIPPED_CONFIG / "menus"}
             ),
@@ -76,26 +77,15 @@ def runtime_settings(settings: Settings, sqlite_url: str, redis_server_url: str)
 
 
 @pytest.fixture
-async def runtime(
-    runtime_settings: Settings, redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Runtime]:
-    # The router and the IVR hold the caller; the stuck part is started last, so it is the first
-    # to stop in reverse order. (The web part is left out: it only adds the stemmer's seconds of
-    # CPU at start, and its stop is bounded like any other.)
-    monkeypatch.setattr(
-        runtime_module,
-        "COMPONENT_FACTORIES",
-        (
-            "queues.component:create_router_component",
-            "ivr.component:create_ivr_component",
-            f"{__name__}:stuck_component",
-        ),
-    )
+async def runtime(runtime_settings: Settings, redis: aioredis.Redis) -> AsyncIterator[Runtime]:
+    # The router and the IVR hold the caller; the stuck part is started last (an extra, after
+    # the controller's parts), so it is the first to stop in reverse order.
     STUCK.clear()
     rt = Runtime(
         runtime_settings,
         component_stop_s=COMPONENT_STOP_S,
-        options={"clock": ManualClock(local("2026-11-24 10:00"))},  # office hours
+        clock=ManualClock(local("2026-11-24 10:00")),  # office hours
+        extras=(stuck_part,),
     )
     await rt.start()
     try:
@@ -107,8 +97,8 @@ async def runtime(
 
 
 def agi_port(rt: Runtime) -> int:
-    ivr = next(c for c in rt.components if c.name == "ivr")
-    return int(ivr.health()["agi"].rsplit(":", 1)[1])
+    assert rt.controller is not None and rt.controller.ivr.agi_port is not None
+    return rt.controller.ivr.agi_port
 
 
 async def test_stop_hands_a_queued_caller_back_first_and_returns_within_its_bound(
@@ -117,7 +107,8 @@ async def test_stop_hands_a_queued_caller_back_first_and_returns_within_its_boun
     # Polish (1), then "other matters" (0) in the main menu: the caller waits in the router.
     call = AsteriskSideCall(agi_port(runtime), uniqueid="1795527000.95", keys=["1", "0"])
     caller = asyncio.create_task(call.run())
-    router = next(c for c in runtime.components if c.name == "router").router
+    assert runtime.controller is not None
+    router = runtime.controller.router.router
     try:
         await until(lambda: any(c.startswith("WAIT FOR DIGIT") for c in call.commands), 15)
         call_id = call.variables["KCK_CALL_ID"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from demo.simulator import CallerScript, CallResult, DigitPress, PBXSimulator
 from ivr.component import VERSION_CHANNEL, IVRComponent
 from ivr.versions import MenuLibrary, VersionInfo
 from kck.clock import ManualClock
+from kck.controller import build_controller
 from kck.db import Call
 from kck.services import Services
 from tests.call_history import record_call_history
@@ -147,7 +148,6 @@ async def test_simulated_caller_hanging_up_in_the_menu_is_recorded(
 async def test_demo_without_menus_in_its_folder_loads_nothing_and_names_the_missing_file(
     services: Services,
 ) -> None:
-    services.demo = True
     menus = services.settings.path(services.settings.paths.menus)
     comp = IVRComponent(services, watch=False, serve_agi=False)
     assert comp.menus_dir == menus  # the configured folder, never the one kck ships
@@ -177,9 +177,20 @@ async def test_prompts_are_streamed_from_the_sounds_folder_as_asterisk_sees_it(
         await comp.route(session)
         played = [c for c in session.commands if c.startswith(("STREAM FILE", "GET DATA"))]
         assert played and all(" /srv/asterisk/kck-sounds/pl/" in c for c in played), played
-        router = SimpleNamespace(name="router", router=object(), stop_playback=None)
-        comp.bind_runtime(SimpleNamespace(components=[router]))  # type: ignore[arg-type]
-        waiting = comp.gateway._current()  # the waiting loop's prompts
-        assert getattr(waiting, "sounds_dir", None) == Path("/srv/asterisk/kck-sounds")
     finally:
         await comp.stop()
+
+
+async def test_the_waiting_loop_plays_from_the_sounds_folder_as_asterisk_sees_it(
+    configured_services: Services,
+) -> None:
+    """The composition root hands the router's gateway the same folder as the IVR's prompts."""
+    settings = configured_services.settings
+    asterisk = settings.asterisk.model_copy(update={"sounds": Path("/srv/asterisk/kck-sounds")})
+    services = replace(
+        configured_services, settings=settings.model_copy(update={"asterisk": asterisk})
+    )
+    controller = await build_controller(services, dict)
+    waiting = controller.ivr.gateway  # the waiting loop's prompts
+    assert getattr(waiting, "sounds_dir", None) == Path("/srv/asterisk/kck-sounds")
+    assert getattr(waiting, "router", None) is controller.router.router

@@ -88,9 +88,8 @@ async def test_callback_dials_the_citizen_through_the_configured_trunk(
     settings = configured_services.settings
     trunk = settings.trunk.model_copy(update={"name": "orange", "number_format": "national"})
     services = replace(configured_services, settings=settings.model_copy(update={"trunk": trunk}))
-    component = await create_router_component(services)
     ami = _RecordingAMI()
-    component.bind_runtime(SimpleNamespace(components=[SimpleNamespace(name="ami", client=ami)]))  # type: ignore[arg-type]
+    component = await create_router_component(services, ami)  # type: ignore[arg-type]
     await component.start()
     try:
         request = RoutingRequest(

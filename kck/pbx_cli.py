@@ -1,4 +1,7 @@
-"""`kck asterisk config`: write the Asterisk configuration for this installation."""
+"""`kck asterisk config`: write the Asterisk configuration for this installation.
+
+Composition-level: it joins the settings, the agents of the router's configuration and the
+renderer of `asterisk.pbxconfig` (which knows nothing of the router)."""
 
 from __future__ import annotations
 
@@ -118,7 +121,7 @@ def _warnings(settings: Settings) -> list[str]:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from kck.commands import settings_from
+    from kck.settings import settings_from
 
     settings = settings_from(args)
     secret = settings.ami.secret.get_secret_value()

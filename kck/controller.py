@@ -1,0 +1,56 @@
+"""The controller's parts, built and wired in one place: each part is given its collaborators
+here — no part looks another up — in the order they start.
+
+    AMI client ─┬─▶ router (events, resync, Originate, ControlPlayback)
+                └─▶ IVR's gateway to the router (waiting loop) ─▶ IVR on FastAGI
+    router ─────────▶ web application (desk, board, reports), health and metrics of all parts
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agentdesk.component import MetricsSource, WebComponent
+from asterisk.components import AMIComponent, ami_client_from_settings
+from ivr.component import IVRComponent
+from ivr.router_gateway import RouterQueueGateway
+from kck.services import Services
+from queues.component import RouterComponent, create_router_component
+
+
+class Component(Protocol):
+    """A part of the running controller (FastAGI server, AMI client, router, web application…)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def health(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Controller:
+    """The wired parts; `parts` in the order they start (and stop in reverse)."""
+
+    ami: AMIComponent | None
+    router: RouterComponent
+    ivr: IVRComponent
+    web: WebComponent
+
+    @property
+    def parts(self) -> list[Component]:
+        return [p for p in (self.ami, self.router, self.ivr, self.web) if p is not None]
+
+
+async def build_controller(services: Services, health: Callable[[], dict[str, Any]]) -> Controller:
+    """`health`: the whole runtime's, served by the web application (/health, status page)."""
+    settings = services.settings
+    ami = AMIComponent(ami_client_from_settings(settings.ami)) if settings.ami.enabled else None
+    router = await create_router_component(services, ami.client if ami else None)
+    gateway = RouterQueueGateway(router.router, settings.asterisk_sounds_dir, router.stop_playback)
+    ivr = IVRComponent(services, gateway)
+    metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
+    web = WebComponent(services, router.router, health, metrics)
+    return Controller(ami, router, ivr, web)
