@@ -200,19 +200,15 @@ async def test_supervisor_logs_out_an_agent_and_the_audit_log_says_who(
 ) -> None:
     ids = await add_users(board_services, "anna")
     csrf = await sign_in(board_client, "sylwia", "supervisor")
-    listener = board_services.bus.listen("agents")
-    first = asyncio.ensure_future(anext(listener))
-    await asyncio.sleep(0.1)
+    async with board_services.bus.subscription("agents") as listener:
+        response = await board_client.post(
+            "/api/board/agents/anna/state",
+            json={"state": "logged_out"},
+            headers={"X-CSRF-Token": csrf},
+        )
 
-    response = await board_client.post(
-        "/api/board/agents/anna/state",
-        json={"state": "logged_out"},
-        headers={"X-CSRF-Token": csrf},
-    )
-
-    assert response.status == 200, await response.text()
-    event_type, data = await asyncio.wait_for(first, 5)
-    await listener.aclose()
+        assert response.status == 200, await response.text()
+        event_type, data = await asyncio.wait_for(anext(listener), 5)
     assert (event_type, data["agent"], data["state"]) == ("agent_state", "anna", "logged_out")
     async with board_services.sessions() as session:
         log = (await session.scalars(select(AgentStateLog))).all()
