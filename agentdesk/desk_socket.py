@@ -24,10 +24,10 @@ from aiohttp import web
 from redis.asyncio.client import PubSub
 
 from agentdesk.i18n import translate
-from agentdesk.keys import backend_key, pops_key
+from agentdesk.keys import backend_key, pops_key, services_key, sessions_key, sockets_key
 from agentdesk.last_call import remember_last_call
 from agentdesk.ports import AgentState, AgentStatus, Offer
-from agentdesk.security import _same_origin, current_session, language_of, sessions_key
+from agentdesk.security import current_session, language_of, same_origin
 from agentdesk.sessions import DeskSession
 from kck.services import Services
 
@@ -49,9 +49,6 @@ class CloseCode(enum.IntEnum):
     PROTOCOL_ERROR = 4002  # bad message or no `ready` in time
     FORBIDDEN = 4003  # wrong origin
     SERVER_ERROR = 4004  # our fault; the client reconnects
-
-
-sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("desk_sockets")
 
 
 async def close_open_sockets(app: web.Application) -> None:
@@ -207,13 +204,11 @@ class DeskSocket:
 
 
 async def desk_socket(request: web.Request) -> web.StreamResponse:
-    from agentdesk.app import services_key
-
     session = current_session(request)
     services = request.app[services_key]
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024)
     await ws.prepare(request)
-    if not _same_origin(request):
+    if not same_origin(request):
         await ws.close(code=CloseCode.FORBIDDEN, message=b"cross-site socket refused")
         return ws
     open_sockets = request.app[sockets_key]

@@ -20,15 +20,13 @@ from agentdesk.board.force import (
     force_state,
 )
 from agentdesk.board.snapshot import build_board
-from agentdesk.reports.access import add_guarded_route, principal_of
-from agentdesk.reports.context import bind_context, services_key, templates_key
+from agentdesk.keys import feed_key, services_key, state_writer_key, templates_key
+from agentdesk.reports.context import bind_context
 from agentdesk.reports.rules import ensure_counting_rules
+from agentdesk.security import SUPERVISOR_ROLES, Access, add_route, current_principal, principal_of
 from kck.services import Services
 
 log = logging.getLogger(__name__)
-
-feed_key = web.AppKey("board_feed", BoardFeed)
-state_writer_key: web.AppKey[AgentStateWriter] = web.AppKey("board_state_writer")
 
 
 def register_board_routes(
@@ -62,15 +60,16 @@ def register_board_routes(
         await app[feed_key].stop()
 
     app.cleanup_ctx.append(run_feed)
-    add_guarded_route(app, "GET", "/board", board_page)
-    add_guarded_route(app, "GET", "/board/wall", wall_page)
-    add_guarded_route(app, "GET", "/board/ws", board_socket)
-    add_guarded_route(app, "GET", "/api/board", board_json)
-    add_guarded_route(app, "POST", "/api/board/agents/{agent}/state", force_agent_state)
+    supervisors = Access(SUPERVISOR_ROLES)
+    add_route(app, "GET", "/board", board_page, supervisors)
+    add_route(app, "GET", "/board/wall", wall_page, supervisors)
+    add_route(app, "GET", "/board/ws", board_socket, supervisors)
+    add_route(app, "GET", "/api/board", board_json, supervisors)
+    add_route(app, "POST", "/api/board/agents/{agent}/state", force_agent_state, supervisors)
 
 
 async def _page(request: web.Request, wall: bool) -> web.Response:
-    principal = await principal_of(request)
+    principal = principal_of(request)
     html = (
         request.app[templates_key]
         .get_template("board/board.html")
@@ -133,9 +132,7 @@ async def board_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def force_agent_state(request: web.Request) -> web.Response:
     services = request.app[services_key]
-    principal = await principal_of(request)
-    if principal is None:  # the guard lets nobody unsigned in; this keeps the type honest
-        raise web.HTTPUnauthorized()
+    principal = current_principal(request)
     try:
         body = await request.json()
     except ValueError:

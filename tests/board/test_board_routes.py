@@ -15,8 +15,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from agentdesk.board.force import AUDIT_ACTION
-from agentdesk.reports import Principal, principal_resolver_key, register_report_routes
+from agentdesk.keys import principal_resolver_key
+from agentdesk.reports import register_report_routes
 from agentdesk.reports.rules import CountingRulesError
+from agentdesk.security import Principal
 from kck.clock import ManualClock
 from kck.db.models import AgentStateLog, AuditEntry, Call
 from kck.services import Services
