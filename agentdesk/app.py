@@ -12,7 +12,7 @@ from aiohttp import web
 
 from agentdesk import auth_routes, desk_routes
 from agentdesk.accounts import Accounts
-from agentdesk.desk_socket import close_open_sockets, desk_socket
+from agentdesk.desk_socket import desk_socket
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.keys import (
     HealthSource,
@@ -25,7 +25,6 @@ from agentdesk.keys import (
     services_key,
     session_request_key,
     sessions_key,
-    sockets_key,
     templates_key,
     tickets_key,
     units_key,
@@ -42,6 +41,7 @@ from agentdesk.security import (
     install_security,
 )
 from agentdesk.sessions import SessionStore
+from agentdesk.socket_session import install_sockets
 from agentdesk.tickets.store import TicketStore
 from agentdesk.tickets.units import CityUnits, load_units
 from kck.db.models import Role
@@ -89,8 +89,7 @@ def create_app(
     app[sessions_key] = SessionStore(services.redis, prefix)
     app[accounts_key] = Accounts(services.sessions)
     app[extensions_key] = ExtensionRegistry(services.redis, prefix)
-    app[sockets_key] = set()
-    app.on_shutdown.append(close_open_sockets)
+    install_sockets(app)
 
     add_route(app, "GET", "/", status_page, Access(STAFF_ROLES))
     add_route(app, "GET", "/health", health_json, PUBLIC)

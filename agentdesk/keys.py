@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from agentdesk.screenpop import ScreenPopBuilder
     from agentdesk.security import Access, Principal, PrincipalResolver
     from agentdesk.sessions import DeskSession, SessionStore
+    from agentdesk.socket_session import SocketTiming
     from agentdesk.tickets.store import TicketStore
     from agentdesk.tickets.units import CityUnits
     from kck.services import Services
@@ -53,8 +54,9 @@ tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
 pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
 extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
 
-# --- the desk's live sockets (agentdesk.desk_socket) ----------------------------------------
-sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("desk_sockets")
+# --- the live sockets (desk and board, agentdesk.socket_session) -----------------------------
+sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("live_sockets")
+socket_timing_key: web.AppKey[SocketTiming] = web.AppKey("socket_timing")
 
 # --- the wall board and the reports -----------------------------------------------------------
 feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")

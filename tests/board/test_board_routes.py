@@ -276,6 +276,7 @@ async def test_board_socket_pushes_agent_changes_and_recounts_on_stats_events(
     await add_users(board_services, "anna", "bartek")
     await sign_in(board_client, "sylwia", "supervisor")
     ws = await board_client.ws_connect("/board/ws")
+    await ws.send_json({"type": "ready"})
     first = await _next(ws, "snapshot")
     assert first["total"]["offered"] == 0
     assert {a["agent"]: a["state"] for a in first["agents"]} == {
