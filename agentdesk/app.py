@@ -3,44 +3,45 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from aiohttp import web
 
 from agentdesk import auth_routes, desk_routes
 from agentdesk.accounts import Accounts
-from agentdesk.desk_socket import close_open_sockets, desk_socket, sockets_key
+from agentdesk.desk_socket import desk_socket
 from agentdesk.extensions import ExtensionRegistry
-from agentdesk.i18n import catalogue
 from agentdesk.keys import (
+    HealthSource,
     accounts_key,
     backend_key,
     extensions_key,
+    health_key,
     knowledge_key,
     pops_key,
+    services_key,
+    session_request_key,
+    sessions_key,
+    templates_key,
     tickets_key,
     units_key,
 )
+from agentdesk.pages import page_templates, render
 from agentdesk.ports import DeskBackend, KnowledgePort
-from agentdesk.reports.access import Principal, principal_resolver_key
 from agentdesk.screenpop import ScreenPopBuilder
 from agentdesk.security import (
     DESK_ROLES,
     PUBLIC,
     STAFF_ROLES,
     Access,
-    access_key,
     add_route,
-    language_of,
-    security_middleware,
-    session_request_key,
-    sessions_key,
+    install_security,
 )
 from agentdesk.sessions import SessionStore
+from agentdesk.socket_session import install_sockets
 from agentdesk.tickets.store import TicketStore
 from agentdesk.tickets.units import CityUnits, load_units
 from kck.db.models import Role
@@ -48,13 +49,6 @@ from kck.services import Services
 
 log = logging.getLogger(__name__)
 
-HealthSource = Callable[[], dict[str, Any]]
-
-services_key = web.AppKey("services", Services)
-health_key: web.AppKey[HealthSource] = web.AppKey("health")
-templates_key = web.AppKey("templates", jinja2.Environment)
-
-TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 TICKET_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
@@ -84,23 +78,18 @@ def create_app(
 
     Sign-in, roles, CSRF, the status page and health are always there; the desk (pages, socket,
     state, tickets, KB search) is mounted when its parts are given. Other screens add their
-    routes with `agentdesk.security.add_route` (or `agentdesk.reports.add_guarded_route`).
+    routes with `agentdesk.security.add_route` and its access rule.
     """
     prefix = services.settings.redis.key_prefix
-    app = web.Application(middlewares=[security_middleware])
+    app = web.Application()
+    install_security(app)
     app[services_key] = services
     app[health_key] = health
-    app[templates_key] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, enable_async=False
-    )
-    app[access_key] = {}
+    app[templates_key] = page_templates()
     app[sessions_key] = SessionStore(services.redis, prefix)
     app[accounts_key] = Accounts(services.sessions)
     app[extensions_key] = ExtensionRegistry(services.redis, prefix)
-    # The wall board and reports (agentdesk.board/.reports) ask this for who is signed in.
-    app[principal_resolver_key] = _principal
-    app[sockets_key] = set()
-    app.on_shutdown.append(close_open_sockets)
+    install_sockets(app)
 
     add_route(app, "GET", "/", status_page, Access(STAFF_ROLES))
     add_route(app, "GET", "/health", health_json, PUBLIC)
@@ -146,20 +135,6 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
     add_route(app, "GET", "/api/kb/search", desk_routes.kb_search, on_desk)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
-
-
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    context.setdefault("lang", language_of(request))
-    context.setdefault("strings", catalogue(context["lang"]))
-    html = request.app[templates_key].get_template(template).render(**context)
-    return web.Response(text=html, status=status, content_type="text/html")
-
-
-async def _principal(request: web.Request) -> Principal | None:
-    session = request.get(session_request_key)
-    if session is None:
-        return None
-    return Principal(session.username, session.role.value, session.csrf_token)
 
 
 async def status_page(request: web.Request) -> web.Response:

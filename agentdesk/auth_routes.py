@@ -8,7 +8,14 @@ from aiohttp import web
 
 from agentdesk.extensions import ExtensionTaken
 from agentdesk.i18n import catalogue, translate
-from agentdesk.keys import accounts_key, backend_key, extensions_key
+from agentdesk.keys import (
+    accounts_key,
+    backend_key,
+    extensions_key,
+    session_request_key,
+    sessions_key,
+)
+from agentdesk.pages import render
 from agentdesk.ports import StateRefused
 from agentdesk.security import (
     CSRF_FIELD,
@@ -17,8 +24,6 @@ from agentdesk.security import (
     current_session,
     language_of,
     new_login_token,
-    session_request_key,
-    sessions_key,
 )
 from agentdesk.sessions import COOKIE_NAME, SESSION_TTL_S
 from kck.db.models import AuditEntry, Role
@@ -45,8 +50,6 @@ async def render_login(
     extension: str = "",
     status: int = 200,
 ) -> web.Response:
-    from agentdesk.app import render
-
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_token()
     response = render(
         request,

@@ -15,8 +15,8 @@ from aiohttp import web
 
 from agentdesk.app import DeskParts, HealthSource, create_app
 from agentdesk.board import RouterStateWriter, register_board_routes
-from agentdesk.board.routes import feed_key
 from agentdesk.kb_adapter import KbKnowledge
+from agentdesk.keys import feed_key
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route

@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from agentdesk.i18n import catalogue, translate
-from agentdesk.keys import backend_key, knowledge_key, tickets_key, units_key
+from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key, units_key
 from agentdesk.last_call import last_call_of
+from agentdesk.pages import render
 from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused
 from agentdesk.security import current_session, language_of
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
@@ -23,14 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def _services(request: web.Request) -> Services:
-    from agentdesk.app import services_key
-
     return request.app[services_key]
 
 
 async def desk_page(request: web.Request) -> web.StreamResponse:
-    from agentdesk.app import render
-
     session = current_session(request)
     lang = language_of(request)
     units = request.app[units_key]

@@ -1,20 +1,64 @@
-"""The desk's typed application keys (state lives in the app, never in module globals)."""
+"""Every typed key of the web application's state (app and request), in one place.
+
+State lives in the application, never in module globals. This module imports nothing of
+`agentdesk` at run time (the types below are for the type checker only), so any module may
+import it: the factory, the route modules, the sockets, the board and the reports.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from aiohttp import web
 
-from agentdesk.accounts import Accounts
-from agentdesk.extensions import ExtensionRegistry
-from agentdesk.ports import DeskBackend, KnowledgePort
-from agentdesk.screenpop import ScreenPopBuilder
-from agentdesk.tickets.store import TicketStore
-from agentdesk.tickets.units import CityUnits
+if TYPE_CHECKING:
+    import jinja2
 
-accounts_key = web.AppKey("desk_accounts", Accounts)
+    from agentdesk.accounts import Accounts
+    from agentdesk.board.feed import BoardFeed
+    from agentdesk.board.force import AgentStateWriter
+    from agentdesk.extensions import ExtensionRegistry
+    from agentdesk.ports import DeskBackend, KnowledgePort
+    from agentdesk.reports.metrics import CountingRules
+    from agentdesk.reports.rules import QueueNames
+    from agentdesk.screenpop import ScreenPopBuilder
+    from agentdesk.security import Access, Principal, PrincipalResolver
+    from agentdesk.sessions import DeskSession, SessionStore
+    from agentdesk.socket_session import SocketTiming
+    from agentdesk.tickets.store import TicketStore
+    from agentdesk.tickets.units import CityUnits
+    from kck.services import Services
+
+HealthSource = Callable[[], dict[str, Any]]
+
+# --- the application (agentdesk.app) -------------------------------------------------------
+services_key: web.AppKey[Services] = web.AppKey("services")
+health_key: web.AppKey[HealthSource] = web.AppKey("health")
+templates_key: web.AppKey[jinja2.Environment] = web.AppKey("templates")
+
+# --- who may do what (agentdesk.security) ---------------------------------------------------
+access_key: web.AppKey[dict[tuple[str, str], Access]] = web.AppKey("desk_access")
+sessions_key: web.AppKey[SessionStore] = web.AppKey("desk_sessions")
+accounts_key: web.AppKey[Accounts] = web.AppKey("desk_accounts")
+# Who is signed in, when not the desk's session (another sign-in plugged in); absent: the session.
+principal_resolver_key: web.AppKey[PrincipalResolver] = web.AppKey("principal_resolver")
+session_request_key: web.RequestKey[DeskSession] = web.RequestKey("desk_session")
+principal_request_key: web.RequestKey[Principal] = web.RequestKey("principal")
+
+# --- the desk ---------------------------------------------------------------------------------
 backend_key: web.AppKey[DeskBackend] = web.AppKey("desk_backend")
 knowledge_key: web.AppKey[KnowledgePort] = web.AppKey("desk_knowledge")
-units_key = web.AppKey("desk_units", CityUnits)
-tickets_key = web.AppKey("desk_tickets", TicketStore)
-pops_key = web.AppKey("desk_pops", ScreenPopBuilder)
-extensions_key = web.AppKey("desk_extensions", ExtensionRegistry)
+units_key: web.AppKey[CityUnits] = web.AppKey("desk_units")
+tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
+pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
+extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
+
+# --- the live sockets (desk and board, agentdesk.socket_session) -----------------------------
+sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("live_sockets")
+socket_timing_key: web.AppKey[SocketTiming] = web.AppKey("socket_timing")
+
+# --- the wall board and the reports -----------------------------------------------------------
+feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")
+state_writer_key: web.AppKey[AgentStateWriter] = web.AppKey("board_state_writer")
+counting_rules_key: web.AppKey[tuple[CountingRules, QueueNames]] = web.AppKey("counting_rules")

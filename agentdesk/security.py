@@ -1,4 +1,10 @@
-"""Who may open what: session loading, role checks on every route (default deny), CSRF."""
+"""Who may open what: session loading, role checks on every route (default deny), CSRF.
+
+The one security path of the web application: every route is registered with `add_route` and
+its `Access`; `security_middleware` loads the desk session, asks who is signed in (the session,
+or the resolver under `principal_resolver_key` where another sign-in is plugged in), checks the
+role and CSRF. The desk, the wall board, the reports and the live sockets all go through it.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +18,20 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from agentdesk.i18n import LANGUAGE_COOKIE, pick_language, translate
-from agentdesk.reports.access import principal_resolver_key
-from agentdesk.sessions import COOKIE_NAME, DeskSession, SessionStore
+from agentdesk.keys import (
+    access_key,
+    accounts_key,
+    principal_request_key,
+    principal_resolver_key,
+    session_request_key,
+    sessions_key,
+)
+from agentdesk.sessions import COOKIE_NAME, DeskSession
 from kck.db.models import Role
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-sessions_key = web.AppKey("desk_sessions", SessionStore)
-access_key: web.AppKey[dict[tuple[str, str], Access]] = web.AppKey("desk_access")
-session_request_key = web.RequestKey("desk_session", DeskSession)
 
 LOGIN_CSRF_COOKIE = "kck_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -31,6 +40,19 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 DESK_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 STAFF_ROLES = frozenset({Role.SUPERVISOR, Role.EDITOR, Role.ADMIN})
+SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})  # the wall board and the reports
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in person making a request (`role`: a `Role` value)."""
+
+    username: str
+    role: str
+    csrf_token: str | None = None
+
+
+PrincipalResolver = Callable[[web.Request], Awaitable[Principal | None]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +66,13 @@ class Access:
 PUBLIC = Access(None)
 
 
+def install_security(app: web.Application) -> None:
+    """Guard every route of `app` (once): the middleware refuses a route without an access rule."""
+    if access_key not in app:
+        app[access_key] = {}
+        app.middlewares.append(security_middleware)
+
+
 def add_route(
     app: web.Application,
     method: str,
@@ -52,11 +81,26 @@ def add_route(
     access: Access,
     name: str | None = None,
 ) -> None:
-    """Register a route together with its access rule; a route without one is refused."""
+    """Register a route together with its access rule; a route without one is refused.
+
+    The first route guards the application if its factory did not (`install_security`)."""
+    install_security(app)
     route = app.router.add_route(method, path, handler, name=name)
     app[access_key][(method, route.resource.canonical)] = access  # type: ignore[union-attr]
     if method == "GET":
         app[access_key][("HEAD", route.resource.canonical)] = access  # type: ignore[union-attr]
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    """Who is signed in on this request, as the middleware found them."""
+    return request.get(principal_request_key)
+
+
+def current_principal(request: web.Request) -> Principal:
+    principal = principal_of(request)
+    if principal is None:  # the middleware lets no protected handler run without one
+        raise web.HTTPUnauthorized()
+    return principal
 
 
 def current_session(request: web.Request) -> DeskSession:
@@ -90,7 +134,7 @@ def _deny(request: web.Request, status: int, key: str) -> web.Response:
     )
 
 
-def _same_origin(request: web.Request) -> bool:
+def same_origin(request: web.Request) -> bool:
     """Browsers send Origin on cross-site posts and WebSocket handshakes; it must be us."""
     origin = request.headers.get("Origin")
     if not origin or origin == "null":
@@ -99,9 +143,44 @@ def _same_origin(request: web.Request) -> bool:
 
 
 async def _still_active(request: web.Request, session: DeskSession) -> bool:
-    from agentdesk.keys import accounts_key
-
     return await request.app[accounts_key].is_active(session.user_id)
+
+
+async def _load_session(request: web.Request, access: Access) -> DeskSession | None:
+    """The desk session of the cookie (none where the application keeps no sessions)."""
+    store = request.app.get(sessions_key)
+    session_id = request.cookies.get(COOKIE_NAME, "")
+    if store is None or not session_id:
+        return None
+    session = await store.get(session_id)
+    if (
+        session is not None
+        and access.roles is not None
+        and not await _still_active(request, session)
+    ):
+        # A disabled account loses its open sessions at its next click.
+        await store.delete(session.id)
+        return None
+    return session
+
+
+async def _resolve_principal(request: web.Request) -> Principal | None:
+    # One resolver per application where another sign-in is plugged in, else the desk session.
+    resolver = request.app.get(principal_resolver_key)
+    if resolver is not None:
+        return await resolver(request)
+    session = request.get(session_request_key)
+    if session is None:
+        return None
+    return Principal(session.username, session.role.value, session.csrf_token)
+
+
+async def still_signed_in(request: web.Request) -> bool:
+    """Whether whoever opened this request (a live socket) is still signed in now."""
+    session = request.get(session_request_key)
+    if session is not None and await request.app[sessions_key].get(session.id) is None:
+        del request[session_request_key]  # signed out or expired since
+    return await _resolve_principal(request) is not None
 
 
 def new_login_token() -> str:
@@ -122,22 +201,12 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
         log.warning("route %s %s has no access rule: refused", request.method, canonical)
         return _deny(request, 403, "forbidden")
 
-    session_id = request.cookies.get(COOKIE_NAME, "")
-    session = await request.app[sessions_key].get(session_id) if session_id else None
-    if (
-        session is not None
-        and access.roles is not None
-        and not await _still_active(request, session)
-    ):
-        # A disabled account loses its open sessions at its next click.
-        await request.app[sessions_key].delete(session.id)
-        session = None
+    session = await _load_session(request, access)
     if session is not None:
         request[session_request_key] = session
-    # Who is signed in comes from one resolver per application: the desk session by default
-    # (agentdesk.app), replaceable where another sign-in is plugged in.
-    resolver = request.app.get(principal_resolver_key)
-    principal = await resolver(request) if resolver is not None else None
+    principal = await _resolve_principal(request)
+    if principal is not None:
+        request[principal_request_key] = principal
 
     if access.roles is not None:
         if principal is None:
@@ -155,7 +224,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
             return _deny(request, 403, "forbidden")
 
     if request.method in UNSAFE_METHODS:
-        if not _same_origin(request):
+        if not same_origin(request):
             return _deny(request, 403, "csrf")
         if access.login_form:
             form = await request.post()

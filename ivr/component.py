@@ -13,6 +13,7 @@ from ivr.routing import QueueGateway
 from ivr.speech_adapter import start_speech
 from ivr.speech_port import IntentRecogniser, installed_recogniser
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
+from kck.bus import Subscription
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
@@ -79,6 +80,7 @@ class IVRComponent:
         self.reloads = 0
         self._watcher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._versions: Subscription | None = None
         self._stop = asyncio.Event()
         self._server: Any = None
 
@@ -98,7 +100,11 @@ class IVRComponent:
             # plain queue answers. The editors see the errors in the log and in `kck ivr versions`.
             self.last_rejection = str(exc)
             log.error("%s", exc)
-        self._listener = asyncio.create_task(self._follow_versions(), name="ivr-version-follow")
+        # subscribed before start returns: a version made live by another node from now on is seen
+        self._versions = await self.services.bus.subscription(VERSION_CHANNEL).open()
+        self._listener = asyncio.create_task(
+            self._follow_versions(self._versions), name="ivr-version-follow"
+        )
         if self.watch:
             self._stop.clear()
             self._watcher = asyncio.create_task(self._watch(), name="ivr-menu-watch")
@@ -108,20 +114,15 @@ class IVRComponent:
             self._server = fastagi_server_from_settings(self.services.settings.agi, self.routes)
             await self._server.start()
 
-    async def _follow_versions(self) -> None:
-        """Take a version another node made live at once (not after `LIVE_VERSION_CACHE_S`)."""
-        while True:
-            raise_if_cancel_requested()  # redis-py can end `listen` on a cancel it swallowed
-            try:
-                async for event_type, data in self.services.bus.listen(VERSION_CHANNEL):
-                    if event_type == "menu_version" and isinstance(data.get("id"), int):
-                        self.library.live_changed(data["id"])
-                        self.live_label = str(data.get("label") or self.live_label)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis away: the cache still expires, calls read Redis again
-                log.warning("menu version listener lost; retrying", exc_info=True)
-                await asyncio.sleep(1)
+    async def _follow_versions(self, versions: Subscription) -> None:
+        """Take a version another node made live at once (not after `LIVE_VERSION_CACHE_S`).
+
+        While Redis is away the subscription subscribes again by itself; the cache still
+        expires meanwhile, so calls read the live version from Redis again."""
+        async for event_type, data in versions:
+            if event_type == "menu_version" and isinstance(data.get("id"), int):
+                self.library.live_changed(data["id"])
+                self.live_label = str(data.get("label") or self.live_label)
 
     async def hand_back_calls(self) -> None:
         """Stop the FastAGI server: every live caller goes back to the dialplan's fallback queue
@@ -141,6 +142,9 @@ class IVRComponent:
             if task is not None:
                 await stop_task(task, within=TASK_STOP_S, what=what)
         self._listener = self._watcher = None
+        if self._versions is not None:
+            await self._versions.close()
+            self._versions = None
         if self._speech_service is not None:
             await self._speech_service.stop()
             self._speech_service = None

@@ -1,16 +1,23 @@
-"""The event bus on Redis: Streams for events that must not be lost, pub/sub for live views."""
+"""The event bus on Redis: Streams for events that must not be lost, pub/sub for live views.
+
+Every live (pub/sub) reader goes through `Subscription`: readiness, resubscription, decoding.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
+
+from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -248,24 +255,243 @@ class EventBus:
         payload = json.dumps({"type": event_type, "data": data}, ensure_ascii=False, default=str)
         return int(await self.redis.publish(self.channel(channel), payload))
 
-    async def listen(self, *channels: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Yield (type, data) of live messages on `channels` until cancelled."""
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(*(self.channel(c) for c in channels))
+    def subscription(self, *channels: str, **options: Any) -> Subscription:
+        """A live subscription to `channels` (names as given to `broadcast`); see `Subscription`."""
+        return Subscription(self.redis, [self.channel(c) for c in channels], **options)
+
+
+# What a subscription yields once it is subscribed again after a lost connection, as
+# `(RESUBSCRIBED, {"channels": [...], "lost_s": seconds})`: live channels keep nothing, so what
+# was broadcast in between is gone; a consumer that shows state reads it afresh.
+RESUBSCRIBED = "bus.resubscribed"
+
+LiveMessage = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Pauses between attempts to subscribe again: `first_s`, doubling up to `max_s`."""
+
+    first_s: float = 0.1
+    max_s: float = 5.0
+
+    def pauses(self) -> Iterator[float]:
+        pause = self.first_s
+        while True:
+            yield pause
+            pause = min(self.max_s, pause * 2)
+
+
+class NotSubscribed(TimeoutError):
+    """Redis did not acknowledge a subscription in time (the message names the channels)."""
+
+
+class Subscription:
+    """Live messages on pub/sub channels, as `(type, data)`, from the moment Redis says so.
+
+        async with bus.subscription("agents") as live:  # entered once SUBSCRIBE is acknowledged
+            ...                                          # so whatever is broadcast now arrives
+            async for kind, data in live:
+                ...
+
+    `open()` / `close()` do the same for a subscription that outlives one block (a component's
+    start and stop). A task of its own reads Redis: it decodes each `{"type", "data"}` message
+    once (a malformed one is dropped with a warning naming its channel) and, when the connection
+    is lost, subscribes again after a pause that doubles up to `backoff.max_s`, warning once per
+    outage; then it yields `RESUBSCRIBED`. The consumer waits on an asyncio queue, never inside
+    redis-py, so its cancel always lands; the reader is stopped with `stop_task`, which cancels
+    again when redis-py swallowed a cancel. A consumer more than `backlog` messages behind loses
+    the oldest (one warning): a live view is repaired by the next message.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        channels: Sequence[str],
+        *,
+        backoff: Backoff = Backoff(),
+        ready_within_s: float = 10.0,
+        backlog: int = 10_000,
+        poll_s: float = 1.0,
+    ) -> None:
+        if not channels:
+            raise ValueError("a subscription needs at least one channel")
+        self.redis = redis
+        self.channels = tuple(dict.fromkeys(channels))
+        self.backoff = backoff
+        self.ready_within_s = ready_within_s
+        self.poll_s = poll_s
+        self._queue: asyncio.Queue[LiveMessage | None] = asyncio.Queue(backlog)
+        self._subscribed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._lost_at: float | None = None
+        self._was_subscribed = False  # a gap can only follow a subscription
+        self._pauses: Iterator[float] | None = None
+        self._behind = False
+
+    @property
+    def names(self) -> str:
+        return ", ".join(self.channels)
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether Redis has acknowledged the subscription to every channel (and not lost it)."""
+        return self._subscribed.is_set()
+
+    async def wait_subscribed(self, within_s: float | None = None) -> None:
+        """Return once subscribed to every channel; NotSubscribed after `within_s` seconds."""
         try:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                try:
-                    body = json.loads(message["data"])
-                    yield str(body["type"]), dict(body["data"])
-                except (ValueError, KeyError, TypeError):
-                    log.warning(
-                        "malformed live message ignored",
-                        extra={"channel": str(message.get("channel"))},
-                    )
-        finally:
-            await pubsub.aclose()
+            async with asyncio.timeout(within_s):
+                await self._subscribed.wait()
+        except TimeoutError:
+            raise NotSubscribed(
+                f"live subscription to {self.names}: not subscribed within {within_s} s"
+            ) from None
+
+    async def open(self) -> Subscription:
+        """Start reading; return once subscribed (NotSubscribed after `ready_within_s`)."""
+        if self._closed:
+            raise RuntimeError(f"live subscription to {self.names} is closed")
+        if self._task is None:
+            self._task = asyncio.create_task(self._read(), name=f"live subscription {self.names}")
+        try:
+            await self.wait_subscribed(self.ready_within_s)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        """Unsubscribe; an `async for` over this subscription ends after the messages it got."""
+        task, self._task = self._task, None
+        if task is not None:
+            await stop_task(task, within=TASK_STOP_S, what=f"live subscription to {self.names}")
+        self._subscribed.clear()
+        if not self._closed:
+            self._closed = True
+            self._put(None)
+
+    async def __aenter__(self) -> Subscription:
+        return await self.open()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> LiveMessage:
+        item = await self._queue.get()
+        if item is None:
+            self._queue.put_nowait(None)  # a later read ends too
+            raise StopAsyncIteration
+        if self._queue.empty():
+            self._behind = False
+        return item
+
+    def _put(self, item: LiveMessage | None) -> None:
+        if self._queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._queue.get_nowait()
+            if not self._behind:
+                self._behind = True
+                log.warning(
+                    "live subscription to %s: the consumer is %d messages behind; "
+                    "dropping the oldest",
+                    self.names,
+                    self._queue.maxsize,
+                )
+        self._queue.put_nowait(item)
+
+    async def _read(self) -> None:
+        """Subscribe, read until the connection is lost, pause, subscribe again; until cancelled."""
+        while True:
+            raise_if_cancel_requested()  # redis-py may have swallowed the cancel of a stop
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(*self.channels)
+                await self._receive(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away, or redis-py tripped over its connection
+                self._lost(exc)
+                if self._pauses is None:
+                    self._pauses = self.backoff.pauses()
+                await asyncio.sleep(next(self._pauses))
+            finally:
+                await asyncio.shield(self._release(pubsub))
+
+    async def _receive(self, pubsub: PubSub) -> None:
+        acknowledged: set[str] = set()
+        while True:
+            raise_if_cancel_requested()
+            message = await pubsub.get_message(timeout=self.poll_s)
+            if message is None:
+                continue
+            kind = message.get("type")
+            channel = _text(message.get("channel"))
+            if kind == "subscribe":
+                if channel in acknowledged:
+                    # a second acknowledgement: redis-py reconnected and subscribed again by
+                    # itself, so messages may have been missed in between
+                    self._lost(ConnectionError("connection lost; redis-py reconnected"))
+                    acknowledged.clear()
+                acknowledged.add(channel)
+                if acknowledged.issuperset(self.channels):
+                    self._now_subscribed()
+            elif kind == "message":
+                decoded = _live_message(channel, message.get("data"))
+                if decoded is not None:
+                    self._put(decoded)
+
+    def _lost(self, error: BaseException) -> None:
+        self._subscribed.clear()
+        if self._lost_at is None:
+            self._lost_at = asyncio.get_running_loop().time()
+            log.warning(
+                "live subscription to %s lost (%s); subscribing again (pauses up to %s s)",
+                self.names,
+                error or type(error).__name__,
+                self.backoff.max_s,
+            )
+
+    def _now_subscribed(self) -> None:
+        self._pauses = None
+        if self._lost_at is not None:
+            lost_s = asyncio.get_running_loop().time() - self._lost_at
+            self._lost_at = None
+            log.info("live subscription to %s is back after %.1f s", self.names, lost_s)
+            if self._was_subscribed:
+                gap = {"channels": list(self.channels), "lost_s": round(lost_s, 1)}
+                self._put((RESUBSCRIBED, gap))
+        self._was_subscribed = True
+        self._subscribed.set()
+
+    @staticmethod
+    async def _release(pubsub: PubSub) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await pubsub.aclose()
+
+
+def _live_message(channel: str, raw: Any) -> LiveMessage | None:
+    """The `(type, data)` of a broadcast; None (and a warning naming the channel) if malformed."""
+    try:
+        body = json.loads(raw)
+        kind, data = body["type"], body["data"]
+        if not isinstance(kind, str) or not isinstance(data, dict):
+            raise TypeError("type must be text and data an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning(
+            "malformed live message on %s dropped (%s): %.80r",
+            channel,
+            exc,
+            raw,
+            extra={"channel": channel},
+        )
+        return None
+    return kind, data
 
 
 def _text(value: Any) -> str:

@@ -93,7 +93,7 @@ class RouterComponent:
         await self.router.waiters.start()
         await self.presence.start()
         self.timer.start()
-        self.broadcaster.start()
+        await self.broadcaster.start()
         # the one writer of call rows and agent states: one process of the installation at a time
         lease = RedisLease(self.services.redis, bus.prefix, QueueRecorder.LEASE, self._consumer)
         self._tasks.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -14,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
+from kck.bus import Subscription
 from kck.clock import Clock, SystemClock
 from kck.lease import holder_name
-from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
+from kck.stopping import TASK_STOP_S, stop_task
 from queues.config import QueueConfigError, RoutingConfig
 from queues.estimate import estimated_wait_s
 from queues.model import AgentState, AgentStatus, EndCause, Offer, RoutingRequest
@@ -46,7 +46,7 @@ CallEvent = tuple[str, dict[str, Any]]
 
 
 class CallWaiters:
-    """One pub/sub subscription per process; hands call events to the local waiting loops.
+    """One live subscription per process; hands call events to the local waiting loops.
 
     A loop may also be told at once (`on_event`, called in the listener) — e.g. to cut short
     the music or announcement its caller hears when an offer comes."""
@@ -56,15 +56,21 @@ class CallWaiters:
         self.channel = channel
         self._queues: dict[str, asyncio.Queue[CallEvent]] = {}
         self._hooks: dict[str, Callable[[str, dict[str, Any]], None]] = {}
+        self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
 
     async def start(self) -> None:
+        """Return once subscribed, so no event published after start is missed."""
         if self._task is None:
-            self._task = asyncio.create_task(self._listen(), name="queue-call-waiters")
-            await asyncio.wait_for(self._ready.wait(), 10)
+            self._subscription = await Subscription(self.redis, [self.channel]).open()
+            self._task = asyncio.create_task(
+                self._listen(self._subscription), name="queue-call-waiters"
+            )
 
     async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+            self._subscription = None
         if self._task is not None:
             await stop_task(self._task, within=TASK_STOP_S, what="queue call subscription")
             self._task = None
@@ -94,32 +100,11 @@ class CallWaiters:
             except Exception:
                 log.exception("call %s: event hook failed", call_id)
 
-    async def _listen(self) -> None:
-        while True:
-            raise_if_cancel_requested()  # redis-py may end `listen` on a cancel it swallowed
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                self._ready.set()
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    try:
-                        body = json.loads(message["data"])
-                        kind, data = str(body["type"]), dict(body["data"])
-                    except (ValueError, KeyError, TypeError):
-                        log.warning("malformed queue call message ignored")
-                        continue
-                    self.deliver(kind, data)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # waiting loops also re-read Redis on every announcement, so a gap loses nothing
-                log.exception("queue call subscription lost; resubscribing")
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+    async def _listen(self, live: Subscription) -> None:
+        # After a lost connection the subscription's RESUBSCRIBED names no call and is passed
+        # over: the waiting loops re-read Redis on every announcement, so a gap loses nothing.
+        async for kind, data in live:
+            self.deliver(kind, data)
 
 
 class Router:

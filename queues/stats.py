@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kck.bus import EventBus
+from kck.bus import EventBus, Subscription
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 from queues.config import RoutingConfig
 from queues.model import AgentState
@@ -310,23 +310,30 @@ class StatsBroadcaster:
         self.stats = stats
         self.bus = bus
         self.min_interval_s = min_interval_s
+        self._changes: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
         self.broadcasts = 0
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Return once subscribed to the changes, so none made after start is missed."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="stats-broadcaster")
+            self._changes = await self.bus.subscription("agents", "queue_calls").open()
+            self._task = asyncio.create_task(self._run(self._changes), name="stats-broadcaster")
 
     async def stop(self) -> None:
         if self._task is not None:
             await stop_task(self._task, within=TASK_STOP_S, what="statistics broadcaster")
             self._task = None
+        if self._changes is not None:
+            await self._changes.close()
+            self._changes = None
 
-    async def _run(self) -> None:
+    async def _run(self, changes: Subscription) -> None:
         changed = asyncio.Event()
 
         async def listen() -> None:
-            async for _ in self.bus.listen("agents", "queue_calls"):
+            # any message, RESUBSCRIBED too: after a gap the boards get a fresh snapshot
+            async for _ in changes:
                 changed.set()
 
         listener = asyncio.create_task(listen())

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,7 +23,7 @@ from typing import Any
 
 from agentdesk.board.snapshot import apply_agent_event, merge_live
 from agentdesk.reports.metrics import CountingRules
-from kck.bus import EventBus
+from kck.bus import RESUBSCRIBED, EventBus, Subscription
 from kck.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -56,6 +55,7 @@ class BoardFeed:
         self.last_recount_s = 0.0
         self.client_backlog = client_backlog
         self._clients: set[asyncio.Queue[Message]] = set()
+        self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._recount: asyncio.Task[None] | None = None
         self._again = False
@@ -64,20 +64,29 @@ class BoardFeed:
         # The latest live event per agent: the SQL recorder writes the same change a moment
         # later, so a recount must not show an agent's older state from the table.
         self._agent_events: dict[str, dict[str, Any]] = {}
+        self.events = 0  # live messages handled
         self.recounts = 0
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        ready = [asyncio.Event(), asyncio.Event()]
-        self._tasks = [
-            asyncio.create_task(self._listen(STATS_CHANNEL, ready[0]), name="board-stats"),
-            asyncio.create_task(self._listen(AGENTS_CHANNEL, ready[1]), name="board-agents"),
-        ]
-        # Boards opened right after start must not miss the first events.
-        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), timeout=10)
+        """Return once subscribed: boards opened right after start miss no event."""
+        # one subscription per channel: an event's meaning depends on the channel it came on
+        try:
+            for channel in (STATS_CHANNEL, AGENTS_CHANNEL):
+                live = await self.bus.subscription(channel).open()
+                self._subscriptions.append(live)
+                self._tasks.append(
+                    asyncio.create_task(self._listen(channel, live), name=f"board-{channel}")
+                )
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
+        for live in self._subscriptions:
+            await live.close()
+        self._subscriptions = []
         tasks = [*self._tasks, *([self._recount] if self._recount else [])]
         for task in tasks:
             task.cancel()
@@ -124,41 +133,15 @@ class BoardFeed:
 
     # --- events ---------------------------------------------------------------------------
 
-    async def _listen(self, channel: str, ready: asyncio.Event) -> None:
-        # Our own subscription (not `bus.listen`) so that `start` returns only once SUBSCRIBE
-        # has been acknowledged: no event published after start is missed.
-        task = asyncio.current_task()
-        while True:
-            pubsub = self.bus.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.bus.channel(channel))
-                ready.set()
-                while True:
-                    # redis-py can swallow a cancellation that lands in a read; a stop that
-                    # was asked for must still end the loop.
-                    if task is not None and task.cancelling():
-                        raise asyncio.CancelledError
-                    raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if raw is None or raw.get("type") != "message":
-                        continue
-                    try:
-                        body = json.loads(raw["data"])
-                        event_type, data = str(body["type"]), dict(body["data"])
-                    except (ValueError, KeyError, TypeError):
-                        log.warning("malformed live message on %r ignored", channel)
-                        continue
-                    self._on_event(channel, event_type, data)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                ready.set()
-                log.exception("board listener on %r failed; resubscribing", channel)
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), 2)
+    async def _listen(self, channel: str, live: Subscription) -> None:
+        async for event_type, data in live:
+            self._on_event(channel, event_type, data)
 
     def _on_event(self, channel: str, event_type: str, data: dict[str, Any]) -> None:
+        self.events += 1
+        if event_type == RESUBSCRIBED:
+            self.request_recount()  # events were missed while Redis was away: count afresh
+            return
         if channel == AGENTS_CHANNEL:
             if data.get("agent"):
                 self._agent_events[str(data["agent"])] = data

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from agentdesk.board.board_socket import board_socket
 from agentdesk.board.feed import BoardFeed
 from agentdesk.board.force import (
     AgentStateWriter,
@@ -20,15 +19,14 @@ from agentdesk.board.force import (
     force_state,
 )
 from agentdesk.board.snapshot import build_board
-from agentdesk.reports.access import add_guarded_route, principal_of
-from agentdesk.reports.context import bind_context, services_key, templates_key
+from agentdesk.keys import feed_key, services_key, state_writer_key, templates_key
+from agentdesk.reports.context import bind_context
 from agentdesk.reports.rules import ensure_counting_rules
+from agentdesk.security import SUPERVISOR_ROLES, Access, add_route, current_principal, principal_of
+from agentdesk.socket_session import install_sockets
 from kck.services import Services
 
 log = logging.getLogger(__name__)
-
-feed_key = web.AppKey("board_feed", BoardFeed)
-state_writer_key: web.AppKey[AgentStateWriter] = web.AppKey("board_state_writer")
 
 
 def register_board_routes(
@@ -62,15 +60,17 @@ def register_board_routes(
         await app[feed_key].stop()
 
     app.cleanup_ctx.append(run_feed)
-    add_guarded_route(app, "GET", "/board", board_page)
-    add_guarded_route(app, "GET", "/board/wall", wall_page)
-    add_guarded_route(app, "GET", "/board/ws", board_socket)
-    add_guarded_route(app, "GET", "/api/board", board_json)
-    add_guarded_route(app, "POST", "/api/board/agents/{agent}/state", force_agent_state)
+    install_sockets(app)
+    supervisors = Access(SUPERVISOR_ROLES)
+    add_route(app, "GET", "/board", board_page, supervisors)
+    add_route(app, "GET", "/board/wall", wall_page, supervisors)
+    add_route(app, "GET", "/board/ws", board_socket, supervisors)
+    add_route(app, "GET", "/api/board", board_json, supervisors)
+    add_route(app, "POST", "/api/board/agents/{agent}/state", force_agent_state, supervisors)
 
 
 async def _page(request: web.Request, wall: bool) -> web.Response:
-    principal = await principal_of(request)
+    principal = principal_of(request)
     html = (
         request.app[templates_key]
         .get_template("board/board.html")
@@ -96,46 +96,9 @@ async def board_json(request: web.Request) -> web.Response:
     return web.json_response(await request.app[feed_key].snapshot())
 
 
-async def board_socket(request: web.Request) -> web.WebSocketResponse:
-    """One board: the snapshot first, then every change; the board only listens."""
-    socket = web.WebSocketResponse(heartbeat=20)
-    await socket.prepare(request)
-    feed = request.app[feed_key]
-    queue = feed.subscribe()  # before the snapshot, so nothing falls between the two
-
-    async def transmit() -> None:
-        await socket.send_json({"type": "snapshot", "data": await feed.snapshot()})
-        while True:
-            await socket.send_json(await queue.get())
-
-    async def receive() -> None:
-        async for message in socket:
-            if message.type == WSMsgType.ERROR:
-                return
-
-    tasks = [asyncio.create_task(transmit()), asyncio.create_task(receive())]
-    try:
-        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            error = None if task.cancelled() else task.exception()
-            if error is not None and not isinstance(error, ConnectionResetError):
-                log.warning("board socket ended: %r", error)
-    finally:
-        feed.unsubscribe(queue)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-                await task
-        await socket.close()
-    return socket
-
-
 async def force_agent_state(request: web.Request) -> web.Response:
     services = request.app[services_key]
-    principal = await principal_of(request)
-    if principal is None:  # the guard lets nobody unsigned in; this keeps the type honest
-        raise web.HTTPUnauthorized()
+    principal = current_principal(request)
     try:
         body = await request.json()
     except ValueError:

@@ -1,33 +1,24 @@
-"""What the board and report handlers need from the application, kept under their own keys.
+"""What the board and report handlers need from the application: its services and templates.
 
-Read once at registration, so these modules never import the application factory at import
-time (the factory imports them to mount the routes).
+The desk's factory (`agentdesk.app.create_app`) stores both; an application built without it
+(the reports alone) gets them here, from the services it is given.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import jinja2
 from aiohttp import web
 
+from agentdesk.keys import services_key, templates_key
+from agentdesk.pages import page_templates
 from kck.services import Services
-
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-
-services_key = web.AppKey("board_services", Services)
-templates_key = web.AppKey("board_templates", jinja2.Environment)
 
 
 def bind_context(app: web.Application, services: Services | None = None) -> Services:
-    """Remember the services (given, else the application's) and a template environment."""
+    """The application's services (stored from `services` if it has none yet) and templates."""
     if services_key not in app:
         if services is None:
-            from agentdesk.app import services_key as application_services
-
-            services = app[application_services]
+            raise ValueError("no services: give them, or build the application with create_app")
         app[services_key] = services
-        app[templates_key] = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True
-        )
+    if templates_key not in app:
+        app[templates_key] = page_templates()
     return app[services_key]

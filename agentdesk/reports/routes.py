@@ -7,13 +7,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from agentdesk.reports.access import add_guarded_route
+from agentdesk.keys import services_key, templates_key
 from agentdesk.reports.charts import CHART_NAMES, render_chart
-from agentdesk.reports.context import bind_context, services_key, templates_key
+from agentdesk.reports.context import bind_context
 from agentdesk.reports.csv_export import CSV_DIALECTS, RFC4180, table_csv
 from agentdesk.reports.periods import PeriodError, parse_range
 from agentdesk.reports.report import Report, make_report
 from agentdesk.reports.rules import ensure_counting_rules
+from agentdesk.security import SUPERVISOR_ROLES, Access, add_route
 from kck.services import Services
 
 QUEUE_FIELD = "queue"
@@ -27,9 +28,10 @@ def register_report_routes(app: web.Application, services: Services | None = Non
     """
     bind_context(app, services)
     ensure_counting_rules(app)
-    add_guarded_route(app, "GET", "/reports", report_page)
-    add_guarded_route(app, "GET", "/reports/charts/{chart}.svg", report_chart)
-    add_guarded_route(app, "GET", "/reports/{table}.csv", report_csv)
+    supervisors = Access(SUPERVISOR_ROLES)
+    add_route(app, "GET", "/reports", report_page, supervisors)
+    add_route(app, "GET", "/reports/charts/{chart}.svg", report_chart, supervisors)
+    add_route(app, "GET", "/reports/{table}.csv", report_csv, supervisors)
 
 
 async def _report(request: web.Request) -> Report:

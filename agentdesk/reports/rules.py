@@ -9,10 +9,9 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from agentdesk.keys import counting_rules_key, services_key
 from agentdesk.reports.metrics import CountingRules, ServiceLevelTarget
 from kck.errors import UserError
-
-counting_rules_key: web.AppKey[tuple[CountingRules, QueueNames]] = web.AppKey("counting_rules")
 
 
 class CountingRulesError(UserError):
@@ -87,8 +86,6 @@ def load_counting_rules(path: Path) -> tuple[CountingRules, QueueNames]:
 
 def ensure_counting_rules(app: web.Application) -> tuple[CountingRules, QueueNames]:
     """The rules for this application, read once (board and reports share them)."""
-    from agentdesk.reports.context import services_key
-
     if counting_rules_key not in app:
         settings = app[services_key].settings
         app[counting_rules_key] = load_counting_rules(settings.config_dir / "queues.yaml")

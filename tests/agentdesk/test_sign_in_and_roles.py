@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentdesk.keys import extensions_key
-from agentdesk.security import access_key
+from agentdesk.keys import access_key, extensions_key
 from kck.db.models import Role
 from tests.agentdesk.conftest import PASSWORD, Client, DeskWorld, csrf_of, sign_in
 

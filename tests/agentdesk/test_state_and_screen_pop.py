@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
-from agentdesk.desk_socket import CloseCode
+from agentdesk.socket_session import CloseCode
 from kck.db.models import AuditEntry, Call
 from queues.model import AgentState
 from tests.agentdesk.conftest import Client, DeskWorld, on_manual_clock, routing_request, sign_in
@@ -354,6 +354,21 @@ async def test_missed_offer_is_withdrawn_from_the_desk(world: DeskWorld, client:
     await world.ring_out(offer)
     state = (await next_message(ws, "state"))["data"]
     assert (state["state"], state["reason"]) == ("paused", "no_answer")
+    await ws.close()
+
+
+async def test_desk_is_sent_its_state_again_when_its_live_subscription_comes_back(
+    world: DeskWorld, client: Client
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    ws = await available_desk(client, token)
+    assert (await next_message(ws, "state"))["data"]["state"] == "available"
+    await world.services.redis.client_kill_filter(_type="pubsub")  # Redis drops the desk
+    # what changed meanwhile was missed: the desk is sent its state afresh
+    assert (await next_message(ws, "state"))["data"]["state"] == "available"
+    offer = await world.offer("anowak", await world.store_call())
+    assert (await next_message(ws, "pop"))["data"]["offer_id"] == offer.offer_id
     await ws.close()
 
 

@@ -31,7 +31,7 @@ async def test_events_with_no_board_open_cost_no_recount(services: Services) -> 
     await feed.start()
     try:
         await services.bus.broadcast("stats", "stats", {"queues": {}})
-        await asyncio.sleep(0.2)
+        await until(lambda: feed.events == 1)  # handled: a recount would have started by now
         assert count.calls == 0 and feed.recounts == 0
         board = feed.subscribe()
         await services.bus.broadcast("stats", "stats", {"queues": {}})

@@ -15,8 +15,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from agentdesk.board.force import AUDIT_ACTION
-from agentdesk.reports import Principal, principal_resolver_key, register_report_routes
+from agentdesk.keys import principal_resolver_key
+from agentdesk.reports import register_report_routes
 from agentdesk.reports.rules import CountingRulesError
+from agentdesk.security import Principal
 from kck.clock import ManualClock
 from kck.db.models import AgentStateLog, AuditEntry, Call
 from kck.services import Services
@@ -200,19 +202,15 @@ async def test_supervisor_logs_out_an_agent_and_the_audit_log_says_who(
 ) -> None:
     ids = await add_users(board_services, "anna")
     csrf = await sign_in(board_client, "sylwia", "supervisor")
-    listener = board_services.bus.listen("agents")
-    first = asyncio.ensure_future(anext(listener))
-    await asyncio.sleep(0.1)
+    async with board_services.bus.subscription("agents") as listener:
+        response = await board_client.post(
+            "/api/board/agents/anna/state",
+            json={"state": "logged_out"},
+            headers={"X-CSRF-Token": csrf},
+        )
 
-    response = await board_client.post(
-        "/api/board/agents/anna/state",
-        json={"state": "logged_out"},
-        headers={"X-CSRF-Token": csrf},
-    )
-
-    assert response.status == 200, await response.text()
-    event_type, data = await asyncio.wait_for(first, 5)
-    await listener.aclose()
+        assert response.status == 200, await response.text()
+        event_type, data = await asyncio.wait_for(anext(listener), 5)
     assert (event_type, data["agent"], data["state"]) == ("agent_state", "anna", "logged_out")
     async with board_services.sessions() as session:
         log = (await session.scalars(select(AgentStateLog))).all()
@@ -278,6 +276,7 @@ async def test_board_socket_pushes_agent_changes_and_recounts_on_stats_events(
     await add_users(board_services, "anna", "bartek")
     await sign_in(board_client, "sylwia", "supervisor")
     ws = await board_client.ws_connect("/board/ws")
+    await ws.send_json({"type": "ready"})
     first = await _next(ws, "snapshot")
     assert first["total"]["offered"] == 0
     assert {a["agent"]: a["state"] for a in first["agents"]} == {

@@ -34,6 +34,7 @@ async def test_board_shows_the_routers_waiting_call_and_forces_a_logout_through_
     client: TestClient = await aiohttp_client(app)
     csrf = await sign_in(client, "sylwia", "supervisor")
     ws = await client.ws_connect("/board/ws")
+    await ws.send_json({"type": "ready"})
     await _frame(ws, "snapshot", lambda b: True)
 
     await router.agent_login("ala")

@@ -146,17 +146,9 @@ async def test_live_broadcast_reaches_listeners(redis: aioredis.Redis) -> None:
     bus = EventBus(redis, prefix="t3")
     received: list[tuple[str, dict[str, object]]] = []
 
-    async def listen() -> None:
-        async for message in bus.listen("board"):
-            received.append(message)
-            return
-
-    task = asyncio.create_task(listen())
-    for _ in range(100):
-        if await bus.broadcast("board", "queue_stats", {"waiting": 3}):
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.wait_for(task, 5)
+    async with bus.subscription("board") as live:  # entered once Redis has acknowledged
+        await bus.broadcast("board", "queue_stats", {"waiting": 3})
+        received.append(await asyncio.wait_for(anext(live), 5))
     assert received == [("queue_stats", {"waiting": 3})]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import timedelta
 
 import redis.asyncio as aioredis
 
-from kck.bus import EventBus
+from kck.bus import EventBus, Subscription
 from kck.clock import ManualClock
 from queues.model import AgentState, EndCause, OfferKind
 from queues.router import AgentStateRefused, Router
@@ -40,16 +41,15 @@ async def test_offer_is_published_on_the_offers_stream_and_the_agents_live_chann
     await router.agent_login("ala")
     received: list[tuple[str, dict[str, object]]] = []
 
-    async def listen() -> None:
-        async for item in bus.listen("agent:ala"):
+    async def listen(live: Subscription) -> None:
+        async for item in live:
             received.append(item)
             if item[0] == "offer":
                 return
 
-    task = asyncio.create_task(listen())
-    await asyncio.sleep(0.1)  # subscribed before the offer is made
-    offer = await router.enqueue(request(clock, {"taxes": 1}))
-    await asyncio.wait_for(task, 5)
+    async with bus.subscription("agent:ala") as live:  # subscribed before the offer is made
+        offer = await router.enqueue(request(clock, {"taxes": 1}))
+        await asyncio.wait_for(listen(live), 5)
     assert offer is not None
     # the agent's own state change comes first on its own channel, then the offer
     assert [kind for kind, _ in received] == ["agent_state", "offer"]
@@ -70,20 +70,22 @@ async def test_agent_state_change_goes_to_the_shared_channel_and_only_that_agent
         "agent:bob": [],
     }
 
-    async def listen(channel: str, until: int | None) -> None:
-        async for item in bus.listen(channel):
+    async def listen(live: Subscription, channel: str, until: int | None) -> None:
+        async for item in live:
             received[channel].append(item)
             if len(received[channel]) == until:
                 return
 
-    both = [asyncio.create_task(listen(c, 2)) for c in ("agents", "agent:ala")]
-    bobs = asyncio.create_task(listen("agent:bob", None))
-    await asyncio.sleep(0.1)  # subscribed before the change
-    await router.set_agent_state("ala", AgentState.PAUSED, "break")
-    await router.set_agent_state("ala", AgentState.AVAILABLE)  # the second: all sent by then
-    await asyncio.wait_for(asyncio.gather(*both), 5)
-    bobs.cancel()
-    await asyncio.gather(bobs, return_exceptions=True)
+    async with contextlib.AsyncExitStack() as stack:
+        live = {c: await stack.enter_async_context(bus.subscription(c)) for c in received}
+        # all three are subscribed before the change
+        both = [asyncio.create_task(listen(live[c], c, 2)) for c in ("agents", "agent:ala")]
+        bobs = asyncio.create_task(listen(live["agent:bob"], "agent:bob", None))
+        await router.set_agent_state("ala", AgentState.PAUSED, "break")
+        await router.set_agent_state("ala", AgentState.AVAILABLE)  # the second: all sent by then
+        await asyncio.wait_for(asyncio.gather(*both), 5)
+        bobs.cancel()
+        await asyncio.gather(bobs, return_exceptions=True)
     assert received["agents"] == received["agent:ala"]
     assert [(k, d["agent"], d["state"]) for k, d in received["agent:ala"]] == [
         ("agent_state", "ala", "paused"),

@@ -127,18 +127,12 @@ async def test_statistics_are_broadcast_after_a_change(
     )
     received: list[tuple[str, dict[str, Any]]] = []
 
-    async def listen() -> None:
-        async for item in bus.listen("stats"):
-            received.append(item)
-            return
-
-    task = asyncio.create_task(listen())
-    broadcaster.start()
-    try:
-        await asyncio.sleep(0.2)  # both subscribed
-        await router.agent_login("ala")
-        await asyncio.wait_for(task, 5)
-    finally:
-        await broadcaster.stop()
+    async with bus.subscription("stats") as stats:
+        await broadcaster.start()  # returns once subscribed to the changes
+        try:
+            await router.agent_login("ala")
+            received.append(await asyncio.wait_for(anext(stats), 5))
+        finally:
+            await broadcaster.stop()
     kind, snap = received[0]
     assert kind == "snapshot" and snap["agents"]["by_state"][AgentState.AVAILABLE] == 1

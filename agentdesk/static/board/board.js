@@ -1,4 +1,5 @@
 // Wall board: one WebSocket (/board/ws) pushes snapshots and agent changes; nothing is polled.
+// The page says "ready" first (the server pushes nothing before); 4001 sends it to sign in.
 // Times in state and the longest wait tick here, in the browser, from the "since" instants.
 "use strict";
 (function () {
@@ -160,7 +161,11 @@
   function connect() {
     const link = document.getElementById("link");
     const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/board/ws");
-    ws.onopen = () => { delay = 500; link.textContent = "na żywo / live"; link.className = "link up"; };
+    ws.onopen = () => {
+      delay = 500;
+      ws.send(JSON.stringify({ type: "ready" })); // the server pushes nothing before this
+      link.textContent = "na żywo / live"; link.className = "link up";
+    };
     ws.onmessage = (msg) => {
       const m = JSON.parse(msg.data);
       if (m.type === "snapshot") {
@@ -172,7 +177,10 @@
         applyAgent(m.data);
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
+      if (event.code === 4001) { // signed out or the session expired
+        location.href = "/login?next=" + encodeURIComponent(location.pathname); return;
+      }
       link.textContent = "rozłączono — ponawiam / disconnected — retrying"; link.className = "link down";
       setTimeout(connect, delay); delay = Math.min(delay * 2, 15000);
     };
