@@ -30,6 +30,7 @@ from agentdesk.ports import AgentState, AgentStatus, Offer
 from agentdesk.security import _same_origin, current_session, language_of, sessions_key
 from agentdesk.sessions import DeskSession
 from kck.services import Services
+from kck.stopping import TASK_STOP_S, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +99,16 @@ class DeskSocket:
             asyncio.create_task(self._check_session(), name="desk session check"),
         ]
         try:
-            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        for task in done:
-            if exc := task.exception():
-                raise exc
+            ended = [task for task in tasks if task.done()]
+            await stop_tasks(
+                [task for task in tasks if not task.done()], within=TASK_STOP_S, what="desk socket"
+            )
+            # why the socket ends: the error of a task that ended by itself (ClientLeft…)
+            for task in ended:
+                if not task.cancelled() and (exc := task.exception()) is not None:
+                    raise exc
 
     async def _receive(self) -> None:
         async with asyncio.timeout(READY_TIMEOUT_S) as deadline:

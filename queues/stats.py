@@ -6,7 +6,6 @@ Definitions: docs/statistics.md. The arithmetic is in `derive` (pure, tested wit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -345,6 +344,4 @@ class StatsBroadcaster:
                 except Exception:
                     log.exception("statistics broadcast failed")
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+            await stop_task(listener, within=TASK_STOP_S, what="statistics listener")

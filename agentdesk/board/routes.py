@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +23,7 @@ from agentdesk.reports.access import add_guarded_route, principal_of
 from agentdesk.reports.context import bind_context, services_key, templates_key
 from agentdesk.reports.rules import ensure_counting_rules
 from kck.services import Services
+from kck.stopping import TASK_STOP_S, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +122,14 @@ async def board_socket(request: web.Request) -> web.WebSocketResponse:
                 log.warning("board socket ended: %r", error)
     finally:
         feed.unsubscribe(queue)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-                await task
+        ended = [task for task in tasks if task.done()]
+        await stop_tasks(
+            [task for task in tasks if not task.done()], within=TASK_STOP_S, what="board socket"
+        )
+        for task in ended:  # an error other than a lost connection ends the handler
+            error = None if task.cancelled() else task.exception()
+            if error is not None and not isinstance(error, ConnectionResetError):
+                raise error
         await socket.close()
     return socket
 
