@@ -26,6 +26,7 @@ from aiohttp import web
 from agentdesk.i18n import translate
 from agentdesk.keys import socket_timing_key, sockets_key
 from agentdesk.security import principal_of, same_origin, still_signed_in
+from kck.stopping import TASK_STOP_S, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +104,10 @@ class SocketSession:
         try:
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            pending = [task for task in tasks if not task.done()]
+            await stop_tasks(pending, within=TASK_STOP_S, what=self.what)
         for task in done:
-            if exc := task.exception():
+            if not task.cancelled() and (exc := task.exception()):
                 raise exc
 
     async def _receive(self) -> None:

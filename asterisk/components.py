@@ -7,7 +7,8 @@ from typing import Any
 
 from asterisk.agi import FastAGIServer, Route
 from asterisk.ami import AMIClient, ExponentialBackoff
-from asterisk.metrics import AMICollector, collector_text
+from asterisk.metrics import AMICollector
+from kck.metrics import collector_text
 from kck.settings import AGISettings, AMISettings
 
 

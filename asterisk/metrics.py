@@ -1,4 +1,5 @@
-"""Prometheus collectors for the AMI client and the FastAGI server (read on each scrape)."""
+"""Prometheus collectors for the AMI client and the FastAGI server (read on each scrape;
+`kck.metrics.collector_text` writes them out)."""
 
 from __future__ import annotations
 
@@ -72,13 +73,3 @@ class FastAGICollector(Collector):
             "Connections from peers not allowed",
             value=server.connections_rejected,
         )
-
-
-def collector_text(*collectors: Collector) -> str:
-    """Prometheus text of `collectors` through a private registry (nothing process-global)."""
-    from prometheus_client import CollectorRegistry, generate_latest
-
-    registry = CollectorRegistry(auto_describe=False)
-    for collector in collectors:
-        registry.register(collector)
-    return generate_latest(registry).decode()

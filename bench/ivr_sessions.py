@@ -171,6 +171,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
     from kck.heap import freeze_start_up
     from kck.phone import TrunkDial
     from kck.redis_server import PrivateRedis, connect
+    from kck.stopping import TASK_STOP_S, stop_task
     from queues.config import RoutingConfig
     from queues.recorder import QueueRecorder
 
@@ -245,8 +246,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
     try:
         yield route, unrecorded, drain, rows_queued
     finally:
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        await stop_task(writer, within=TASK_STOP_S, what="call-history writer")
         await redis.aclose()
         await private.stop()
         await engine.dispose()

@@ -28,6 +28,7 @@ from demo.simulator import (
 )
 from kck.controller import Controller
 from kck.services import Services
+from kck.stopping import TASK_STOP_S, stop_tasks
 from queues.config import load_routing_config
 from queues.router import Router
 
@@ -175,10 +176,7 @@ class DemoComponent:
                     task.add_done_callback(watchers.discard)
                 known = len(stream.calls)
         finally:
-            runner.cancel()
-            for watcher in watchers:
-                watcher.cancel()
-            await asyncio.gather(runner, *watchers, return_exceptions=True)
+            await stop_tasks([runner, *watchers], within=TASK_STOP_S, what="caller stream")
 
     async def _seed_knowledge_base(self) -> None:
         """An empty knowledge base gets the shipped service cards, so screen-pops have cards."""
@@ -205,9 +203,7 @@ class DemoComponent:
                 await router.set_agent_state(username, AgentState.AVAILABLE)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks, within=TASK_STOP_S, what="demo")
         self._tasks.clear()
         if self.pbx is not None:
             await self.pbx.stop()

@@ -70,9 +70,11 @@ def create_ivr_route(
 
     async def route(session: AGISessionLike) -> None:
         call_id = new_id()
-        with call_context(call_id):
+        channel_uniqueid = _env(session, "uniqueid")
+        # both ids known from here on: every line of the call links ours to Asterisk's
+        with call_context(call_id, uniqueid=channel_uniqueid):
             arrived = clock.now()
-            uniqueid = _env(session, "uniqueid") or call_id
+            uniqueid = channel_uniqueid or call_id
             channel_name = _env(session, "channel") or "unknown"
             caller = to_e164(_env(session, "callerid"), region)
             loaded = await library.live()  # no menu at all → fail → dialplan's plain queue

@@ -190,7 +190,8 @@ class IVRComponent:
         """Prometheus text of the FastAGI server (the web app's `/metrics` collects it)."""
         if self._server is None:
             return ""
-        from asterisk.metrics import FastAGICollector, collector_text
+        from asterisk.metrics import FastAGICollector
+        from kck.metrics import collector_text
 
         return collector_text(FastAGICollector(self._server))
 

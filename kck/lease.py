@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from kck.stopping import raise_if_cancel_requested
+from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,12 @@ async def run_as_leaseholder(
                     log.warning("lease %s lost by %s; stopping its job", lease.key, lease.holder)
                     break
         finally:
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await work
-            with contextlib.suppress(RedisError, OSError):
-                await lease.release()
+            try:
+                if not work.done():
+                    await stop_task(work, within=TASK_STOP_S, what=f"leased job {lease.key}")
+            finally:  # released even if our own stop cancels us again meanwhile
+                with contextlib.suppress(RedisError, OSError):
+                    await lease.release()
         if work.done() and not work.cancelled() and work.exception() is not None:
             log.error("leased job %s failed", lease.key, exc_info=work.exception())
         await asyncio.sleep(period)

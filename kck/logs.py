@@ -1,4 +1,5 @@
-"""Structured logging: plain or JSON lines, with the call id of the current call on every line."""
+"""Structured logging: plain or JSON lines; every line of a call carries its ids, ours and
+Asterisk's (`call_context`)."""
 
 from __future__ import annotations
 
@@ -8,37 +9,75 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-call_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "kck_call_id", default=None
+
+@dataclass
+class CallIds:
+    """The ids every log line of one call carries: ours (`call_id`, the calls table's) and
+    Asterisk's channel `uniqueid`. One object per call, shared by the tasks the call starts:
+    an id learnt later is added to it, so the lines of a task started before (the AGI session's
+    reader) carry it from then on."""
+
+    call_id: str | None = None
+    uniqueid: str | None = None
+
+    def same_call(self, call_id: str | None, uniqueid: str | None) -> bool:
+        """True when these ids may be the same call (neither differs from one known)."""
+        return (call_id is None or self.call_id in (None, call_id)) and (
+            uniqueid is None or self.uniqueid in (None, uniqueid)
+        )
+
+
+_call_ids: contextvars.ContextVar[CallIds | None] = contextvars.ContextVar(
+    "kck_call_ids", default=None
 )
 
 
 @contextmanager
-def call_context(call_id: str) -> Iterator[None]:
-    """Every log line written inside carries `call_id` (tasks started inside inherit it)."""
-    token = call_id_var.set(call_id)
+def call_context(call_id: str | None = None, *, uniqueid: str | None = None) -> Iterator[CallIds]:
+    """Every log line written inside, and in tasks started inside, carries the call's ids.
+
+    Inside the context of the same call (the FastAGI server's, which knows the uniqueid, when the
+    IVR route names our call id), the ids given are added to that call's `CallIds` and stay on
+    it for the rest of the call; otherwise this is a context of its own until the block ends.
+    """
+    current = _call_ids.get()
+    if current is not None and current.same_call(call_id, uniqueid):
+        current.call_id = call_id or current.call_id
+        current.uniqueid = uniqueid or current.uniqueid
+        yield current
+        return
+    ids = CallIds(call_id, uniqueid)
+    token = _call_ids.set(ids)
     try:
-        yield
+        yield ids
     finally:
-        call_id_var.reset(token)
+        _call_ids.reset(token)
 
 
-class _CallIdFilter(logging.Filter):
+class CallIdsFilter(logging.Filter):
+    """Puts the current call's `call_id` and `uniqueid` on each record (unless it has them)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        ids = _call_ids.get()
         if not hasattr(record, "call_id"):
-            record.call_id = call_id_var.get()
+            record.call_id = ids.call_id if ids else None
+        if not hasattr(record, "uniqueid"):
+            record.uniqueid = ids.uniqueid if ids else None
         return True
 
 
 class JSONFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC, ISO), level, logger, message, call_id, extras."""
+    """One JSON object per line: time (UTC, ISO), level, logger, message, call_id, uniqueid,
+    extras."""
 
     _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {
         "message",
         "asctime",
         "call_id",
+        "uniqueid",
     }
 
     def format(self, record: logging.LogRecord) -> str:
@@ -48,9 +87,9 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        call_id = getattr(record, "call_id", None)
-        if call_id:
-            payload["call_id"] = call_id
+        for field in ("call_id", "uniqueid"):
+            if value := getattr(record, field, None):
+                payload[field] = value
         for key, value in vars(record).items():
             if key not in self._STANDARD and not key.startswith("_"):
                 payload[key] = (
@@ -62,12 +101,21 @@ class JSONFormatter(logging.Formatter):
 
 
 class PlainFormatter(logging.Formatter):
+    """`<time> <level> <logger> [call=<our id> uniqueid=<Asterisk's>]: <message>`."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s%(call)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        call_id = getattr(record, "call_id", None)
-        record.call = f" [{call_id}]" if call_id else ""
+        ids = [
+            f"{label}={value}"
+            for label, value in (
+                ("call", getattr(record, "call_id", None)),
+                ("uniqueid", getattr(record, "uniqueid", None)),
+            )
+            if value
+        ]
+        record.call = f" [{' '.join(ids)}]" if ids else ""
         return super().format(record)
 
 
@@ -79,7 +127,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter() if json_lines else PlainFormatter())
-    handler.addFilter(_CallIdFilter())
+    handler.addFilter(CallIdsFilter())
     handler._kck = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,13 @@ async def stop_task(task: asyncio.Task[Any], *, within: float, what: str) -> boo
     if not task.cancelled() and (error := task.exception()) is not None:
         log.warning("%s ended with %r while stopping", what, error)
     return True
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], *, within: float, what: str) -> bool:
+    """`stop_task` on each of `tasks` at once (each named `what` and the task's name); True if
+    every one ended within `within` seconds."""
+    stops = (stop_task(t, within=within, what=f"{what} ({t.get_name()})") for t in tasks)
+    return all(await asyncio.gather(*stops))
 
 
 def raise_if_cancel_requested() -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import Any, Protocol
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from asterisk.ami import Originate
 from kck.bus import GroupBacklog
 from kck.call_events import CALLS_STREAM
 from kck.lease import RedisLease, holder_name, run_as_leaseholder
+from kck.metrics import collector_text
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
@@ -20,12 +25,7 @@ from queues.config import RoutingConfig, load_routing_config
 from queues.presence import NodePresence
 from queues.recorder import QueueRecorder
 from queues.router import Router
-from queues.stats import (
-    QueueStatistics,
-    StatsBroadcaster,
-    gauge_lines,
-    prometheus_text,
-)
+from queues.stats import QueueMetrics, QueueStatistics, StatsBroadcaster
 from queues.timer import RouterTimer
 from queues.waiting import PlaybackStop
 
@@ -76,11 +76,11 @@ class RouterComponent:
     async def metrics_text(self) -> str:
         """Prometheus text of the queue statistics and of the call-history writer's backlog
         (the web app's `/metrics` collects it)."""
-        text = prometheus_text(await self.stats.snapshot())
+        queues = QueueMetrics(await self.stats.snapshot())
         backlog = await self.services.bus.backlog(CALLS_STREAM, QueueRecorder.GROUP)
         if backlog is None:
-            return text
-        return text + history_metrics_text(backlog)
+            return collector_text(queues)
+        return collector_text(queues, CallHistoryMetrics(backlog))
 
     @property
     def stop_playback(self) -> PlaybackStop | None:
@@ -158,20 +158,24 @@ class RouterComponent:
         }
 
 
-def history_metrics_text(backlog: GroupBacklog) -> str:
-    """The writer's backlog as Prometheus gauges: alert when it grows (database down, no
+class CallHistoryMetrics(Collector):
+    """The call-history writer's backlog as gauges: alert when it grows (database down, no
     leaseholder); the stream keeps ~100,000 events, minutes of a national peak."""
-    behind = gauge_lines(
-        "kck_call_history_behind_seconds",
-        "Stream time the call-history writer is behind.",
-        [({}, backlog.behind_s)],
-    )
-    pending = gauge_lines(
-        "kck_call_history_pending_events",
-        "Events read by the writer, not yet in SQL.",
-        [({}, backlog.pending)],
-    )
-    return "\n".join(behind + pending) + "\n"
+
+    def __init__(self, backlog: GroupBacklog) -> None:
+        self._backlog = backlog
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "kck_call_history_behind_seconds",
+            "Stream time the call-history writer is behind.",
+            value=self._backlog.behind_s,
+        )
+        yield GaugeMetricFamily(
+            "kck_call_history_pending_events",
+            "Events read by the writer, not yet in SQL.",
+            value=self._backlog.pending,
+        )
 
 
 async def create_router_component(

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 
+from kck.stopping import TASK_STOP_S, stop_task
 from queues.router import NODE_TTL_S, Router
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,7 @@ class NodePresence:
     async def stop(self) -> None:
         """Stop beating and say so: this process's callers are not offered any more."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task, within=TASK_STOP_S, what="node presence")
             self._task = None
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
@@ -165,26 +166,26 @@ class Router:
             req = requirement_at(request.skills, queue.escalation, step.after_s)
             schedule.append([step.after_s, req.primary_level, dict(req.alternatives)])
         first = requirement_at(request.skills, queue.escalation, 0)
-        status, offers = await self._run(
-            "enqueue",
-            request.call_id,
-            json.dumps(request.to_dict(), ensure_ascii=False),
-            request.queue,
-            request.priority,
-            first.primary if first.primary else ANY_SKILL,
-            json.dumps(dict(first.others)),
-            json.dumps(schedule),
-            queue.ring_timeout_s,
-            queue.wrap_up_s,
-            queue.service_level.within_s,
-            self.config.short_abandon_s,
-            request.uniqueid,
-            node or "",
-            callback_number or "",
-            self.node_ttl_s,
-            queue.callback_attempts,
-            queue.callback_retry_s,
-        )
+        fields: dict[str, str | int | float] = {  # by name: ENQUEUE_FIELDS in router.lua
+            "call_id": request.call_id,
+            "request": json.dumps(request.to_dict(), ensure_ascii=False),
+            "queue": request.queue,
+            "priority": request.priority,
+            "primary": first.primary if first.primary else ANY_SKILL,
+            "others": json.dumps(dict(first.others)),
+            "schedule": json.dumps(schedule),
+            "ring_timeout_s": queue.ring_timeout_s,
+            "wrap_up_s": queue.wrap_up_s,
+            "sl_within_s": queue.service_level.within_s,
+            "short_abandon_s": self.config.short_abandon_s,
+            "uniqueid": request.uniqueid,
+            "node": node or "",
+            "node_ttl_s": self.node_ttl_s,
+            "callback_number": callback_number or "",
+            "callback_attempts": queue.callback_attempts,
+            "callback_retry_s": queue.callback_retry_s,
+        }
+        status, offers = await self._run("enqueue", *itertools.chain(*fields.items()))
         if status == "duplicate":
             log.warning("call %s is already queued; enqueue ignored", request.call_id)
         return next((o for o in offers if o.call_id == request.call_id), None)

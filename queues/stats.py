@@ -6,14 +6,16 @@ Definitions: docs/statistics.md. The arithmetic is in `derive` (pure, tested wit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from kck.bus import EventBus, Subscription
+from kck.metrics import collector_text
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 from queues.config import RoutingConfig
 from queues.model import AgentState
@@ -193,50 +195,12 @@ class QueueStatistics:
         }
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class QueueMetrics(Collector):
+    """The gauges of one statistics snapshot (`QueueStatistics.snapshot`): live waiting and
+    agent states, today's totals and derived ratios. Built per scrape from a snapshot read
+    just before (the registry calls `collect` synchronously; Redis is read asynchronously)."""
 
-
-def gauge_lines(
-    name: str, help_text: str, samples: list[tuple[dict[str, str], float | None]]
-) -> list[str]:
-    """One gauge in Prometheus text exposition format (samples without a value are left out)."""
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-    for labels, value in samples:
-        if value is None:
-            continue
-        label_text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-        series = f"{name}{{{label_text}}}" if labels else name
-        lines.append(f"{series} {float(value):g}")
-    return lines
-
-
-def prometheus_text(snapshot: Mapping[str, Any]) -> str:
-    """The snapshot in Prometheus text exposition format (gauges; today's totals)."""
-    lines: list[str] = []
-
-    def metric(
-        name: str, help_text: str, samples: list[tuple[dict[str, str], float | None]]
-    ) -> None:
-        lines.extend(gauge_lines(name, help_text, samples))
-
-    queues = snapshot["queues"]
-    metric(
-        "kck_queue_waiting_calls",
-        "Calls waiting now.",
-        [({"queue": q}, v["waiting"]) for q, v in queues.items()],
-    )
-    metric(
-        "kck_queue_longest_wait_seconds",
-        "Wait of the longest-waiting call now.",
-        [({"queue": q}, v["longest_wait_s"]) for q, v in queues.items()],
-    )
-    metric(
-        "kck_skill_waiting_calls",
-        "Calls waiting now by primary skill.",
-        [({"skill": s}, v["waiting"]) for s, v in snapshot["skills"].items()],
-    )
-    outcomes = (
+    OUTCOMES = (
         "entered",
         "answered",
         "abandoned",
@@ -246,12 +210,8 @@ def prometheus_text(snapshot: Mapping[str, Any]) -> str:
         "callbacks_answered",
         "handled",
     )
-    metric(
-        "kck_queue_calls_today",
-        "Calls of today (Europe/Warsaw) by what happened.",
-        [({"queue": q, "kind": o}, v[o]) for q, v in queues.items() for o in outcomes],
-    )
-    for key, name, text in (
+    # snapshot key, metric name, help text: one gauge per queue each
+    DERIVED = (
         (
             "service_level",
             "kck_queue_service_level_ratio",
@@ -269,20 +229,71 @@ def prometheus_text(snapshot: Mapping[str, Any]) -> str:
             "Abandoned (not short) / entered (not short), today.",
         ),
         ("aht_s", "kck_queue_aht_seconds", "Average handle time (talk + wrap-up) today."),
-    ):
-        metric(name, text, [({"queue": q}, v[key]) for q, v in queues.items()])
-    agents = snapshot["agents"]
-    metric(
-        "kck_agents",
-        "Agents per state now.",
-        [({"state": s}, n) for s, n in agents["by_state"].items()],
     )
-    metric(
-        "kck_agent_occupancy_ratio",
-        "Handling time / staffed time, today.",
-        [({}, agents["occupancy"])],
-    )
-    return "\n".join(lines) + "\n"
+
+    def __init__(self, snapshot: Mapping[str, Any]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        queues = self._snapshot["queues"]
+        yield _gauge(
+            "kck_queue_waiting_calls",
+            "Calls waiting now.",
+            ["queue"],
+            [([q], v["waiting"]) for q, v in queues.items()],
+        )
+        yield _gauge(
+            "kck_queue_longest_wait_seconds",
+            "Wait of the longest-waiting call now.",
+            ["queue"],
+            [([q], v["longest_wait_s"]) for q, v in queues.items()],
+        )
+        yield _gauge(
+            "kck_skill_waiting_calls",
+            "Calls waiting now by primary skill.",
+            ["skill"],
+            [([s], v["waiting"]) for s, v in self._snapshot["skills"].items()],
+        )
+        yield _gauge(
+            "kck_queue_calls_today",
+            "Calls of today (Europe/Warsaw) by what happened.",
+            ["queue", "kind"],
+            [([q, o], v[o]) for q, v in queues.items() for o in self.OUTCOMES],
+        )
+        for key, name, text in self.DERIVED:
+            yield _gauge(name, text, ["queue"], [([q], v[key]) for q, v in queues.items()])
+        agents = self._snapshot["agents"]
+        yield _gauge(
+            "kck_agents",
+            "Agents per state now.",
+            ["state"],
+            [([s], n) for s, n in agents["by_state"].items()],
+        )
+        yield _gauge(
+            "kck_agent_occupancy_ratio",
+            "Handling time / staffed time, today.",
+            [],
+            [([], agents["occupancy"])],
+        )
+
+
+def _gauge(
+    name: str,
+    help_text: str,
+    labels: list[str],
+    samples: list[tuple[list[str], float | None]],
+) -> GaugeMetricFamily:
+    """One gauge; samples without a value (a ratio of nothing) are left out."""
+    family = GaugeMetricFamily(name, help_text, labels=labels)
+    for label_values, value in samples:
+        if value is not None:
+            family.add_metric(label_values, value)
+    return family
+
+
+def prometheus_text(snapshot: Mapping[str, Any]) -> str:
+    """The snapshot in Prometheus text exposition format (gauges; today's totals)."""
+    return collector_text(QueueMetrics(snapshot))
 
 
 def metrics_handler(stats: QueueStatistics) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -352,6 +363,4 @@ class StatsBroadcaster:
                 except Exception:
                     log.exception("statistics broadcast failed")
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+            await stop_task(listener, within=TASK_STOP_S, what="statistics listener")

@@ -142,15 +142,17 @@ class _Waiting:
         # Asterisk drops a stop that lands in the instant before it reads the command: ask again
         # while that same command is still running
         assert self.stop_playback is not None
-        for _ in range(_STOP_ATTEMPTS):
-            try:
-                await self.stop_playback(self.session.env.channel)
-            except Exception as exc:  # AMI away: the offer waits for the end of the slice
-                log.warning("could not cut short what the caller hears: %s", exc)
-                return
-            await asyncio.sleep(_STOP_RETRY_S)
-            if self.listening != command:
-                return
+        # started by the process's listener (`on_event`), not by this call's loop
+        with call_context(self.call_id, uniqueid=self.request.uniqueid or None):
+            for _ in range(_STOP_ATTEMPTS):
+                try:
+                    await self.stop_playback(self.session.env.channel)
+                except Exception as exc:  # AMI away: the offer waits for the end of the slice
+                    log.warning("could not cut short what the caller hears: %s", exc)
+                    return
+                await asyncio.sleep(_STOP_RETRY_S)
+                if self.listening != command:
+                    return
 
     async def listen(self, command: Awaitable[str | None]) -> str | None:
         """Run an AGI command an offer may cut short (music slice, announcement file)."""
@@ -189,7 +191,7 @@ async def wait_in_queue(
     is acted on at the end of the slice: AGI runs one command at a time). When the agent's desk is
     open, the phone rings once the desk shows the pop, or after `pop_wait_s` at the latest.
     """
-    with call_context(request.call_id):
+    with call_context(request.call_id, uniqueid=request.uniqueid or None):
         waiting = _Waiting(
             session,
             router,

@@ -25,11 +25,14 @@ from agentdesk.board.snapshot import apply_agent_event, merge_live
 from agentdesk.reports.metrics import CountingRules
 from kck.bus import RESUBSCRIBED, EventBus, Subscription
 from kck.clock import Clock
+from kck.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
 
 STATS_CHANNEL = "stats"
 AGENTS_CHANNEL = "agents"
+# How long stopping the feed gives its listeners and a running recount.
+FEED_STOP_S = 5.0
 Message = dict[str, Any]
 Counter = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -88,12 +91,7 @@ class BoardFeed:
             await live.close()
         self._subscriptions = []
         tasks = [*self._tasks, *([self._recount] if self._recount else [])]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _done, stuck = await asyncio.wait(tasks, timeout=5)
-            if stuck:
-                log.warning("board feed: %d task(s) did not stop in time", len(stuck))
+        await stop_tasks(tasks, within=FEED_STOP_S, what="board feed")
         self._tasks = []
 
     def health(self) -> dict[str, Any]:

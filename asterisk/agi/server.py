@@ -196,20 +196,21 @@ class FastAGIServer:
             await _close(writer)
             return
         self.sessions_started += 1
-        session = AGISession(
-            env,
-            reader,
-            writer,
-            command_timeout=self._command_timeout,
-            hangup_grace=self._hangup_grace,
-        )
-        connection.session = session
-        try:
-            # Every log line of this call (ours and the route's) carries its uniqueid.
-            with call_context(env.uniqueid):
+        # Every log line of this call carries its uniqueid: ours, the session's reader's (a task
+        # started here) and the route's, which adds our call id once it has one.
+        with call_context(uniqueid=env.uniqueid):
+            session = AGISession(
+                env,
+                reader,
+                writer,
+                command_timeout=self._command_timeout,
+                hangup_grace=self._hangup_grace,
+            )
+            connection.session = session
+            try:
                 await self._run_route(session)
-        finally:
-            await session.close()
+            finally:
+                await session.close()
 
     async def _read_environment(
         self, reader: asyncio.StreamReader, host: str
@@ -253,37 +254,32 @@ class FastAGIServer:
         handler = self._routes.get(env.route)
         if handler is None:
             log.error(
-                "[%s] no FastAGI route for script %r (channel %s); known: %s",
-                env.uniqueid,
+                "no FastAGI route for script %r (channel %s); known: %s",
                 env.network_script,
                 env.channel,
                 sorted(self._routes),
             )
             await _flag_failure(session, "NoRoute")
             return
-        log.info("[%s] FastAGI %s for %s", env.uniqueid, env.route, env.channel)
+        log.info("FastAGI %s for %s", env.route, env.channel)
         try:
             await handler(session)
         except asyncio.CancelledError:
             if self._stopping:
                 log.warning(
-                    "[%s] route %s stopped by shutdown; caller handed back to the dialplan",
-                    env.uniqueid,
-                    env.route,
+                    "route %s stopped by shutdown; caller handed back to the dialplan", env.route
                 )
                 await _flag_failure(session, SHUTDOWN_FAILURE, within=_SHUTDOWN_FLAG_S)
             raise
         except CallerHungUp as exc:
-            log.info("[%s] route %s ended: caller hung up (%s)", env.uniqueid, env.route, exc)
+            log.info("route %s ended: caller hung up (%s)", env.route, exc)
             return
         except (AGIError, Exception) as exc:
-            log.exception(
-                "[%s] route %s failed on %s: %s", env.uniqueid, env.route, env.channel, exc
-            )
+            log.exception("route %s failed on %s: %s", env.route, env.channel, exc)
             await _flag_failure(session, type(exc).__name__)
             return
         if session.fallback_requested:
-            log.info("[%s] route %s asked for the dialplan fallback", env.uniqueid, env.route)
+            log.info("route %s asked for the dialplan fallback", env.route)
         elif self._done_variable is not None and not session.hung_up:
             await _best_effort(session, self._done_variable, "1")
 

@@ -148,12 +148,11 @@ class AGISession:
         self._reader_task = asyncio.get_running_loop().create_task(
             self._stream.run(), name=f"agi-reader-{env.uniqueid}"
         )
-        self.log = logging.LoggerAdapter(log, {"uniqueid": env.uniqueid, "channel": env.channel})
 
     # -- state -------------------------------------------------------------------------------
     def _mark_gone(self, reason: str) -> None:
         if not self.hung_up:
-            self.log.info("[%s] caller gone: %s", self.env.uniqueid, reason)
+            log.info("caller gone: %s", reason)
             self.hung_up = True
             self.hangup_reason = reason
         self._gone.set()
@@ -241,7 +240,7 @@ class AGISession:
                     self._orphaned += 1
                 raise
             except TimeoutError:
-                self.log.error("[%s] no reply to %r within %ss", self.env.uniqueid, line, limit)
+                log.error("no reply to %r within %ss", line, limit)
                 # A late reply would be read as the answer to the next command: end the session.
                 await self.close()
                 raise AGITimeoutError(line, f"no reply within {limit} s") from None
@@ -260,11 +259,7 @@ class AGISession:
             item = await self._stream.replies.get()
             if self._orphaned and not isinstance(item, AGIError):
                 self._orphaned -= 1
-                self.log.debug(
-                    "[%s] late reply to a cancelled command dropped: %s",
-                    self.env.uniqueid,
-                    item.raw,
-                )
+                log.debug("late reply to a cancelled command dropped: %s", item.raw)
                 continue
             return item
 
@@ -282,9 +277,7 @@ class AGISession:
             if self._orphaned and not isinstance(stale, AGIError):
                 self._orphaned -= 1
                 continue
-            self.log.warning(
-                "[%s] dropping unsolicited AGI input before %r: %s", self.env.uniqueid, line, stale
-            )
+            log.warning("dropping unsolicited AGI input before %r: %s", line, stale)
 
     def _check_code(self, line: str, reply: AGIReply) -> AGIReply:
         if reply.code == 200:

@@ -33,7 +33,7 @@ from asterisk.ami.framing import DEFAULT_MAX_FRAME
 from asterisk.ami.health import AMIHealth, ConnectionState
 from asterisk.ami.message import AMIMessage
 from asterisk.ami.results import AMIResponse, AMISnapshot, ChannelSnapshot
-from kck.stopping import TASK_STOP_S, stop_task
+from kck.stopping import TASK_STOP_S, stop_task, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -249,10 +249,7 @@ class AMIClient:
             finally:
                 self._connected.clear()
                 self._connection = None
-                tasks = [ping, *self._resyncs]
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await stop_tasks([ping, *self._resyncs], within=TASK_STOP_S, what="AMI")
             reason = connection.close_reason or "closed"
             self._last_disconnect_reason = reason
             self.disconnects.append((self._clock(), reason))

@@ -18,6 +18,7 @@ from asterisk.ami.errors import (
 from asterisk.ami.framing import DEFAULT_MAX_FRAME, AMIFrameReader, Banner
 from asterisk.ami.message import AMIMessage, MessageKind
 from asterisk.ami.results import AMIResponse
+from kck.stopping import TASK_STOP_S, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -248,9 +249,8 @@ class AMIConnection:
     async def close(self, reason: str = "closed by us") -> None:
         if not self._closed.is_set():
             self.close_reason = reason
-            self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        # a reader that has closed has ended too: it is not cancelled again
+        await stop_task(self._task, within=TASK_STOP_S, what="AMI reader")
         with contextlib.suppress(ConnectionError, OSError, TimeoutError):
             async with asyncio.timeout(1.0):
                 await self._writer.wait_closed()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from kck.stopping import stop_task
+from kck.stopping import stop_task, stop_tasks
 from tests.polling import until
 
 
@@ -66,3 +66,29 @@ async def test_a_cancel_of_the_stopper_itself_is_not_swallowed() -> None:
         await stopper
     stubborn.release.set()
     await task
+
+
+async def test_stop_tasks_stops_them_together_and_says_whether_every_one_ended(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    polite = asyncio.create_task(asyncio.sleep(60), name="polite")
+    swallows_once = Stubborn(once=True)
+    stubborn = Stubborn()
+    tasks = [
+        polite,
+        asyncio.create_task(swallows_once.run(), name="swallows once"),
+        asyncio.create_task(stubborn.run(), name="never ends"),
+    ]
+    await swallows_once.waiting.wait()
+    await stubborn.waiting.wait()
+    clock = asyncio.get_running_loop()
+    began = clock.time()
+    ended = await stop_tasks(tasks, within=0.8, what="the group")
+    took = clock.time() - began
+    stubborn.release.set()
+    await tasks[2]
+    assert not ended and polite.cancelled() and tasks[1].cancelled()
+    assert "the group (never ends) did not stop within 0.8 s" in caplog.text
+    assert "polite" not in caplog.text and "swallows once" not in caplog.text
+    assert took < 0.8 + 1.0  # at once, not one bound after the other
+    assert await stop_tasks(tasks[:2], within=0.1, what="the ended ones")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,18 +14,25 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from asterisk.agi import FastAGIServer
 from ivr.agi_route import CALL_ID_VARIABLE, OUTCOME_VARIABLE, IVRFailure, create_ivr_route
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.memory_gateway import InMemoryQueueGateway
+from ivr.router_gateway import RouterQueueGateway
 from ivr.versions import MenuLibrary, NoMenuVersion
 from kck.bus import EventBus
 from kck.clock import ManualClock
 from kck.db import Call, create_engine, session_factory
+from kck.logs import CallIdsFilter, JSONFormatter, PlainFormatter
 from kck.phone import TrunkDial
+from queues.config import load_routing_config
 from queues.model import QueueOutcome, RoutingRequest
+from queues.router import Router
+from tests.asterisk.agi_caller import AsteriskSideCall
 from tests.call_history import record_call_history
 from tests.ivr.agi_double import Env, PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
+from tests.polling import until
 
 
 @dataclass
@@ -257,3 +265,68 @@ async def test_a_call_is_served_when_its_history_cannot_be_published(
     assert session.variables[OUTCOME_VARIABLE] == "queued_dialplan"
     assert session.variables["KCK_QUEUE"] == "city_issues"
     assert "could not record call_arrived" in caplog.text
+
+
+class CallLines(logging.Handler):
+    """kck's log records, with the call ids `kck serve`'s handler puts on them."""
+
+    PACKAGES = ("asterisk", "ivr", "queues", "kck", "agentdesk", "kb")
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.addFilter(CallIdsFilter())
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in self.PACKAGES:
+            self.records.append(record)
+
+
+async def test_every_line_of_a_call_through_the_fastagi_route_carries_our_id_and_asterisks(
+    rig: Rig,
+) -> None:
+    router = Router(rig.redis, load_routing_config(SHIPPED.parent), prefix="t", clock=rig.clock)
+    await router.waiters.start()  # nobody is logged in: the caller waits until they hang up
+    route = create_ivr_route(
+        rig.library,
+        RouterQueueGateway(router),
+        rig.bus,
+        clock=rig.clock,
+        sounds_dir=rig.sounds,
+        recordings_dir=rig.recordings,
+        dial=TrunkDial(),
+    )
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    server.add_route("ivr", route)
+    await server.start()
+    lines = CallLines()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(lines)
+    root.setLevel(logging.DEBUG)
+    call = AsteriskSideCall(server.port, uniqueid="1795527000.42", keys=["1", "5", "2"])
+    try:
+        caller = asyncio.create_task(call.run())
+        await until(lambda: call.held >= 1)  # on music in the queue
+        call.hang_up()
+        await caller
+        await until(lambda: server.active_sessions == 0)
+    finally:
+        root.removeHandler(lines)
+        root.setLevel(level)
+        await server.stop()
+        await router.waiters.stop()
+    ours = call.variables[CALL_ID_VARIABLE].strip('"')
+    ids = [(r.call_id, r.uniqueid) for r in lines.records]  # type: ignore[attr-defined]
+    messages = [r.getMessage() for r in lines.records]
+    assert any("FastAGI ivr" in m for m in messages) and any("caller gone" in m for m in messages)
+    assert any("call ended in the IVR" in m for m in messages)
+    # before our id exists the lines carry Asterisk's; from then on, both, on every line (also
+    # those of the session's reader, a task started before the route named our id)
+    named = next(n for n, (call_id, _) in enumerate(ids) if call_id)
+    assert named >= 1 and ids[:named] == [(None, "1795527000.42")] * named
+    assert ids[named:] == [(ours, "1795527000.42")] * (len(ids) - named), messages
+    last = lines.records[-1]
+    assert f"[call={ours} uniqueid=1795527000.42]: " in PlainFormatter().format(last)
+    payload = json.loads(JSONFormatter().format(last))
+    assert payload["call_id"] == ours and payload["uniqueid"] == "1795527000.42"

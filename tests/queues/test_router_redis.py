@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from datetime import timedelta
 
+import pytest
 import redis.asyncio as aioredis
 
 from kck.bus import EventBus, Subscription
 from kck.clock import ManualClock
 from queues.model import AgentState, EndCause, OfferKind
 from queues.router import AgentStateRefused, Router
+from queues.store import RouterStoreError
 from tests.queues.conftest import make_config, request
 
 
@@ -513,3 +516,51 @@ async def test_a_call_held_by_a_live_process_is_offered_when_it_joins(
     req = request(clock, {"taxes": 1})
     offer = await router.enqueue(req, node="n1")  # queueing is a heartbeat of its process
     assert offer is not None and offer.agent == "ala"
+
+
+async def test_a_misspelt_operation_is_refused_naming_it_and_changes_nothing(
+    router: Router, redis: aioredis.Redis
+) -> None:
+    await router.agent_login("ala")
+    before = sorted(await redis.keys("t:*"))
+    with pytest.raises(RouterStoreError, match='unknown router operation "agent_stat"'):
+        await router.store.run("agent_stat", "ala", "paused", "lunch")
+    assert sorted(await redis.keys("t:*")) == before
+    status = await router.agent_status("ala")
+    assert status is not None and status.state is AgentState.AVAILABLE
+
+
+async def test_enqueue_fields_go_by_name_and_a_misspelt_or_missing_one_is_refused(
+    router: Router, clock: ManualClock
+) -> None:
+    call = request(clock, {"taxes": 1})
+    fields = {
+        "call_id": call.call_id,
+        "request": json.dumps(call.to_dict()),
+        "queue": "city",
+        "priority": 0,
+        "primary": "taxes",
+        "others": "{}",
+        "schedule": "[[0, 1, {}]]",
+        "ring_timeout_s": 15,
+        "wrap_up_s": 30,
+        "sl_within_s": 20,
+        "short_abandon_s": 5,
+        "uniqueid": call.uniqueid,
+        "node_ttl_s": 5,
+    }
+    misspelt = dict(fields)
+    misspelt["sl_whithin_s"] = misspelt.pop("sl_within_s")
+    with pytest.raises(RouterStoreError, match='enqueue: unknown field "sl_whithin_s"'):
+        await router.store.run("enqueue", *itertools.chain(*misspelt.items()))
+    missing = dict(fields)
+    del missing["uniqueid"]
+    with pytest.raises(RouterStoreError, match='enqueue: missing field "uniqueid"'):
+        await router.store.run("enqueue", *itertools.chain(*missing.items()))
+    assert await router.call_state(call.call_id) is None
+    # in any order, by name
+    status, _, _ = await router.store.run("enqueue", *itertools.chain(*reversed(fields.items())))
+    assert status == "ok"
+    state = await router.call_state(call.call_id)
+    assert state is not None and state["state"] == "waiting" and state["sl_ms"] == "20000"
+    assert state["uid"] == call.uniqueid and state["cbmax"] == "3" and state["node"] == ""
