@@ -102,13 +102,15 @@ class SocketSession:
             asyncio.create_task(self._check_session(), name=f"{self.what} session check"),
         ]
         try:
-            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             pending = [task for task in tasks if not task.done()]
             await stop_tasks(pending, within=TASK_STOP_S, what=self.what)
-        for task in done:
-            if not task.cancelled() and (exc := task.exception()):
-                raise exc
+            # Every task's end is read (none left "never retrieved"); the first that ended by
+            # error says why the session ended (a cancel of our own is not one).
+            errors = [t.exception() for t in tasks if t.done() and not t.cancelled()]
+        if first := next((error for error in errors if error is not None), None):
+            raise first
 
     async def _receive(self) -> None:
         deadline = asyncio.timeout(self.timing.ready_timeout_s)
