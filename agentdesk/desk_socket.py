@@ -22,6 +22,7 @@ from agentdesk.ports import AgentState, AgentStatus, Offer
 from agentdesk.security import current_session, language_of
 from agentdesk.socket_session import SocketSession, serve_socket
 from kck.bus import RESUBSCRIBED, Subscription
+from queues.events import AgentStateChanged, decode_event
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +83,16 @@ class DeskSocket(SocketSession):
             await self._pop(offer)
 
     async def _forward(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "agent_state":
-            if data.get("agent") != self.session.username:
-                return
-            try:
-                status = AgentStatus.from_event(data)
-            except ValueError as bad:
-                log.warning("desk of %s: %s", self.session.username, bad)
-                return
-            await self._send_state(status)
-        elif kind == "offer":
-            await self._pop(Offer.from_dict(data))
+        try:
+            event = decode_event(kind, data)
+        except ValueError as bad:
+            log.warning("desk of %s: %s", self.session.username, bad)
+            return
+        if isinstance(event, AgentStateChanged):
+            if event.agent == self.session.username:
+                await self._send_state(AgentStatus.from_change(event))
+        elif isinstance(event, Offer):
+            await self._pop(event)
 
     async def _send_state(self, status: AgentStatus) -> None:
         """The same shape as on load and from the state API: the router's event is not passed

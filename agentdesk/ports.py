@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 # The router's agent states are the desk's: one enum, re-exported here for the desk's code.
+from queues.events import AgentStateChanged
 from queues.model import AgentState as AgentState
 from queues.model import Offer as Offer
 
@@ -43,22 +44,16 @@ class AgentStatus:
     until: datetime | None = None
 
     @classmethod
-    def from_event(cls, data: dict[str, Any]) -> AgentStatus:
-        """The router's published `agent_state` ({agent, state, reason, since, call_id, and in
-        wrap-up until_ms: when the router's timer ends it, in ms since the epoch})."""
-        try:
-            until_ms = data.get("until_ms")
-            return cls(
-                agent=str(data["agent"]),
-                state=AgentState(str(data["state"])),
-                since=datetime.fromisoformat(str(data["since"])),
-                reason=str(data["reason"]) if data.get("reason") else None,
-                until=None
-                if until_ms is None
-                else datetime.fromtimestamp(float(until_ms) / 1000, UTC),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"agent_state event {data!r}: bad or missing field ({exc})") from None
+    def from_change(cls, change: AgentStateChanged) -> AgentStatus:
+        """From the router's `agent_state` event (`until_ms`: when wrap-up ends by itself)."""
+        until = change.until_ms
+        return cls(
+            agent=change.agent,
+            state=change.state,
+            since=change.since,
+            reason=change.reason,
+            until=None if until is None else datetime.fromtimestamp(until / 1000, UTC),
+        )
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         """`server_now` is the same clock's reading as `since`/`until`: the page counts from the

@@ -8,6 +8,7 @@ from typing import Any
 
 from asterisk.ami import AMIError, Originate
 from kck.bus import BusEvent
+from queues.events import decode_event
 from queues.model import EndCause, Offer, OfferKind
 from queues.router import Router, callback_channel_id
 
@@ -37,9 +38,9 @@ class CallbackDialer:
         self.attempts = 0
 
     async def handle(self, event: BusEvent) -> None:
-        if event.type != "offer" or event.data.get("kind") != OfferKind.CALLBACK:
-            return
-        await self.dial(Offer.from_dict(event.data))
+        offer = decode_event(event.type, event.data)
+        if isinstance(offer, Offer) and offer.kind is OfferKind.CALLBACK:
+            await self.dial(offer)
 
     async def dial(self, offer: Offer) -> bool:
         """Originate the callback of `offer` unless some process already did (each offer is

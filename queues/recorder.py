@@ -27,6 +27,15 @@ from kck.call_rows import (
 )
 from kck.db.models import AgentStateLog, Call, Role, User
 from queues.config import RoutingConfig
+from queues.events import (
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallFallback,
+    CallQueued,
+    decode_event,
+)
+from queues.model import RoutingRequest
 
 log = logging.getLogger(__name__)
 
@@ -72,46 +81,49 @@ class QueueRecorder:
 
     async def _writes(self, session: AsyncSession, dialect: str, event: BusEvent) -> list[RowWrite]:
         data = event.data
+        # the IVR's events (kck.call_events) and the controller's resync
         if event.type == CALL_ARRIVED:
             self._batch_uniqueids[str(data.get("uniqueid"))] = str(data["call_id"])
             return call_arrived_writes(dialect, data)
         if event.type == CALL_PROGRESS:
             return call_progress_writes(dialect, data)
-        if event.type == "agent_state":
-            agent = str(data["agent"])
-            state = {
-                "agent_id": await self._user_id(session, agent),
-                "state": str(data["state"]),
-                "reason": data.get("reason"),
-                "call_id": data.get("call_id"),
-                "at": _at(data["since"]),
-            }
-            return [RowWrite(("agent", agent), _STATE_INSERT, state)]
-        if event.type == "call_queued":
-            changes = {"queued_at": _at(data["at"]), "queue": str(data["queue"])}
-            return [self._change_call(dialect, data, changes)]
-        if event.type == "call_answered":
-            agent_id = await self._user_id(session, str(data["agent"]))
-            changes = {"answered_at": _at(data["at"]), "agent_id": agent_id}
-            return [self._change_call(dialect, data, changes)]
-        if event.type == "call_ended":
-            ending = await self._ending(session, data)
-            # the agent who answered stays; the one named at the end only fills a row without
-            keep = ("agent_id",) if "agent_id" in ending else ()
-            return [self._change_call(dialect, data, ending, keep=keep)]
-        if event.type == "call_fallback":
-            uniqueid = str(data["uniqueid"])
-            # keyed by the call so it keeps its place among the call's other writes
-            call_id = data.get("call_id") or await self._call_of(session, uniqueid)
-            member = None
-            if data.get("agent"):
-                member = await self._user_id(session, str(data["agent"]))
-            return [
-                call_fallback_write(call_id, uniqueid, str(data["stage"]), _at(data["at"]), member)
-            ]
         if event.type == CALL_INTERRUPTED:
             return [call_interrupted_write(str(data["call_id"]), _at(data["at"]))]
-        return []  # events for other readers (callback_requested...)
+        # the router's (queues.events)
+        routed = decode_event(event.type, data)
+        if isinstance(routed, AgentStateChanged):
+            state = {
+                "agent_id": await self._user_id(session, routed.agent),
+                "state": routed.state.value,
+                "reason": routed.reason,
+                "call_id": routed.call_id,
+                "at": routed.since,
+            }
+            return [RowWrite(("agent", routed.agent), _STATE_INSERT, state)]
+        if isinstance(routed, CallQueued):
+            changes = {"queued_at": routed.at, "queue": routed.queue}
+            return [
+                self._change_call(
+                    dialect, routed.call_id, routed.queue, changes, routed.request, routed.uniqueid
+                )
+            ]
+        if isinstance(routed, CallAnswered):
+            agent_id = await self._user_id(session, routed.agent)
+            changes = {"answered_at": routed.at, "agent_id": agent_id}
+            return [self._change_call(dialect, routed.call_id, routed.queue, changes)]
+        if isinstance(routed, CallEnded):
+            ending = await self._ending(session, routed)
+            # the agent who answered stays; the one named at the end only fills a row without
+            keep = ("agent_id",) if "agent_id" in ending else ()
+            return [self._change_call(dialect, routed.call_id, routed.queue, ending, keep=keep)]
+        if isinstance(routed, CallFallback):
+            # keyed by the call so it keeps its place among the call's other writes
+            call_id = routed.call_id or await self._call_of(session, routed.uniqueid)
+            member = None
+            if routed.agent:
+                member = await self._user_id(session, routed.agent)
+            return [call_fallback_write(call_id, routed.uniqueid, routed.stage, routed.at, member)]
+        return []  # events for other readers (offers, callback attempts…)
 
     async def _call_of(self, session: AsyncSession, uniqueid: str) -> str | None:
         if uniqueid in self._batch_uniqueids:
@@ -119,47 +131,48 @@ class QueueRecorder:
         found = await session.scalar(select(Call.id).where(Call.uniqueid == uniqueid).limit(1))
         return None if found is None else str(found)
 
-    async def _ending(self, session: AsyncSession, data: dict[str, Any]) -> dict[str, Any]:
-        changes: dict[str, Any] = {"outcome": str(data["outcome"]), "ended_at": _at(data["at"])}
-        if data.get("outcome") == "abandoned":
-            changes["hangup_cause"] = str(data.get("cause"))
-        if data.get("kind") == "callback":
-            failed = data.get("outcome") == "callback_failed"
+    async def _ending(self, session: AsyncSession, ended: CallEnded) -> dict[str, Any]:
+        changes: dict[str, Any] = {"outcome": ended.outcome, "ended_at": ended.at}
+        if ended.outcome == "abandoned":
+            changes["hangup_cause"] = ended.cause
+        if ended.kind == "callback":
+            failed = ended.outcome == "callback_failed"
             changes["outcome"] = "callback_failed" if failed else "callback"
             # a failed callback says why its last attempt failed (BUSY, NOANSWER…)
-            why = data.get("why") if failed else None
-            changes["hangup_cause"] = str(why or data.get("cause"))
-        if data.get("agent") and data.get("outcome") != "abandoned":
-            changes["agent_id"] = await self._user_id(session, str(data["agent"]))
+            changes["hangup_cause"] = (ended.why if failed else None) or ended.cause
+        if ended.agent and ended.outcome != "abandoned":
+            changes["agent_id"] = await self._user_id(session, ended.agent)
         return changes
 
     def _change_call(
         self,
         dialect: str,
-        data: dict[str, Any],
+        call_id: str,
+        queue: str,
         changes: dict[str, Any],
+        request: RoutingRequest | None = None,
+        uniqueid: str = "",
         keep: tuple[str, ...] = (),
     ) -> RowWrite:
         """The router's change; a call the IVR did not record gets a row from the request."""
-        request = data.get("request") or {}
-        if_new: dict[str, Any] = {
-            "uniqueid": str(data.get("uniqueid") or request.get("uniqueid") or ""),
-            "channel": request.get("channel"),
-            "caller_number": request.get("caller"),
-            "language": str(request.get("language") or "pl"),
-            "queue": data.get("queue"),
-            "skills": dict(request.get("skills") or {}),
-            "priority": int(request.get("priority") or 0),
-            "ivr_path": list(request.get("ivr_path") or []),
-            "menu_version": request.get("menu_version"),
-            "intent": request.get("intent"),
-            "transcript": request.get("transcript"),
-            "kb_topic": request.get("kb_topic"),
-            "ticket_category": request.get("ticket_category"),
-        }
-        if request.get("arrived_at"):
-            if_new["arrived_at"] = _at(request["arrived_at"])
-        call_id = str(data["call_id"])
+        if_new: dict[str, Any] = {"uniqueid": uniqueid, "queue": queue, "language": "pl"}
+        if request is not None:
+            if_new.update(
+                uniqueid=uniqueid or request.uniqueid,
+                channel=request.channel,
+                caller_number=request.caller,
+                language=request.language or "pl",
+                skills=dict(request.skills),
+                priority=request.priority,
+                ivr_path=[step.as_dict() for step in request.ivr_path],
+                menu_version=request.menu_version or None,
+                intent=request.intent,
+                transcript=request.transcript,
+                kb_topic=request.kb_topic,
+                ticket_category=request.ticket_category,
+            )
+            if request.arrived_at:
+                if_new["arrived_at"] = _at(request.arrived_at)
         return upsert_write(dialect, call_id, changes, if_new=if_new, keep=keep)
 
     async def _user_id(self, session: AsyncSession, username: str) -> int:

@@ -20,6 +20,7 @@ from kck.lease import holder_name
 from kck.stopping import TASK_STOP_S, stop_task
 from queues.config import QueueConfigError, RoutingConfig
 from queues.estimate import estimated_wait_s
+from queues.events import RouterEvent, decode_event
 from queues.model import AgentState, AgentStatus, EndCause, Offer, RoutingRequest
 from queues.policy import ANY_SKILL, requirement_at
 from queues.store import RouterStore
@@ -43,11 +44,9 @@ def _offers(raw: list[str]) -> list[Offer]:
     return [Offer.from_dict(json.loads(item)) for item in raw]
 
 
-CallEvent = tuple[str, dict[str, Any]]
-
-
 class CallWaiters:
-    """One live subscription per process; hands call events to the local waiting loops.
+    """One live subscription per process; hands call events (decoded: `queues.events`) to the
+    local waiting loops.
 
     A loop may also be told at once (`on_event`, called in the listener) — e.g. to cut short
     the music or announcement its caller hears when an offer comes."""
@@ -55,8 +54,8 @@ class CallWaiters:
     def __init__(self, redis: aioredis.Redis, channel: str) -> None:
         self.redis = redis
         self.channel = channel
-        self._queues: dict[str, asyncio.Queue[CallEvent]] = {}
-        self._hooks: dict[str, Callable[[str, dict[str, Any]], None]] = {}
+        self._queues: dict[str, asyncio.Queue[RouterEvent]] = {}
+        self._hooks: dict[str, Callable[[RouterEvent], None]] = {}
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -77,8 +76,8 @@ class CallWaiters:
             self._task = None
 
     def register(
-        self, call_id: str, on_event: Callable[[str, dict[str, Any]], None] | None = None
-    ) -> asyncio.Queue[CallEvent]:
+        self, call_id: str, on_event: Callable[[RouterEvent], None] | None = None
+    ) -> asyncio.Queue[RouterEvent]:
         if on_event is not None:
             self._hooks[call_id] = on_event
         return self._queues.setdefault(call_id, asyncio.Queue())
@@ -89,17 +88,21 @@ class CallWaiters:
 
     def deliver(self, kind: str, data: dict[str, Any]) -> None:
         """Hand one call event to the loop holding that call in this process, if any."""
-        call_id = str(data.get("call_id"))
-        queue = self._queues.get(call_id)
+        queue = self._queues.get(str(data.get("call_id")))
         if queue is None:
             return
-        queue.put_nowait((kind, data))
-        hook = self._hooks.get(call_id)
+        try:
+            event = decode_event(kind, data)
+        except ValueError as bad:
+            log.warning("%s; ignored", bad)
+            return
+        queue.put_nowait(event)
+        hook = self._hooks.get(str(data.get("call_id")))
         if hook is not None:
             try:
-                hook(kind, data)
+                hook(event)
             except Exception:
-                log.exception("call %s: event hook failed", call_id)
+                log.exception("call %s: event hook failed", data.get("call_id"))
 
     async def _listen(self, live: Subscription) -> None:
         # After a lost connection the subscription's RESUBSCRIBED names no call and is passed

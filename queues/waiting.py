@@ -11,14 +11,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
 from kck.spoken_numbers import number_words
 from queues.announcement import announcement
+from queues.events import CallEnded, CallSignal, RouterEvent
 from queues.model import EndCause, Offer, QueueOutcome, RoutingRequest
-from queues.router import CallEvent, Router
+from queues.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class _Waiting:
     voicemail: Voicemail | None
     stop_playback: PlaybackStop | None
     pop_wait_s: float
-    events: asyncio.Queue[CallEvent] = field(default_factory=asyncio.Queue)
+    events: asyncio.Queue[RouterEvent] = field(default_factory=asyncio.Queue)
     music_on: bool = False
     offer_arrived: bool = False  # an offer message came since the loop last read Redis
     # an interruptible command (music slice, announcement) is running; its number, so a stop
@@ -128,9 +129,9 @@ class _Waiting:
     def own(self, name: str) -> str:
         return self.prompts.own(name, self.request.language)
 
-    def on_event(self, kind: str, data: dict[str, Any]) -> None:
+    def on_event(self, event: RouterEvent) -> None:
         """Called by the process's listener as the event arrives: an offer stops the music."""
-        if kind != "offer":
+        if not isinstance(event, Offer):
             return
         self.offer_arrived = True
         if self.listening and self.stop_playback is not None:
@@ -401,10 +402,14 @@ async def _pop_shown(w: _Waiting, offer: Offer) -> bool:
     try:
         async with asyncio.timeout(w.pop_wait_s):
             while True:
-                kind, data = await w.events.get()
-                if kind == "shown" and data.get("offer_id") == offer.offer_id:
+                event = await w.events.get()
+                if (
+                    isinstance(event, CallSignal)
+                    and event.kind == "shown"
+                    and event.offer_id == offer.offer_id
+                ):
                     return True
-                if kind == "ended":
+                if isinstance(event, CallEnded):
                     return False
     except TimeoutError:
         log.info(

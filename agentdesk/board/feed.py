@@ -26,6 +26,7 @@ from agentdesk.reports.metrics import CountingRules
 from kck.bus import RESUBSCRIBED, EventBus, Subscription
 from kck.clock import Clock
 from kck.stopping import stop_tasks
+from queues.events import AgentStateChanged, decode_event
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +142,15 @@ class BoardFeed:
             self.request_recount()  # events were missed while Redis was away: count afresh
             return
         if channel == AGENTS_CHANNEL:
-            if data.get("agent"):
-                self._agent_events[str(data["agent"])] = data
-            self._send({"type": "agent", "data": data})
+            try:
+                change = decode_event(event_type, data)
+            except ValueError as bad:
+                log.warning("board: %s", bad)
+                return
+            if isinstance(change, AgentStateChanged):
+                row = agent_row(change)
+                self._agent_events[change.agent] = row
+                self._send({"type": "agent", "data": row})
         else:
             self._live_stats = data
         self.request_recount()
@@ -196,3 +203,14 @@ def _not_older(event_since: Any, row_since: Any) -> bool:
 
 
 __all__ = ["AGENTS_CHANNEL", "STATS_CHANNEL", "BoardFeed", "apply_agent_event"]
+
+
+def agent_row(change: AgentStateChanged) -> dict[str, Any]:
+    """What a board shows of an agent's `agent_state` (the browser's `agent` message)."""
+    return {
+        "agent": change.agent,
+        "state": change.state.value,
+        "reason": change.reason,
+        "since": change.since.isoformat(),
+        "call_id": change.call_id,
+    }

@@ -192,7 +192,7 @@ async def test_a_rolled_back_batch_does_not_leave_a_users_id_behind(
     recorder = QueueRecorder(sessions, router.config)
     state = {"agent": "ala", "state": "available", "since": clock.now().isoformat()}
     broken = BusEvent("t:stream:queues", "2-0", "call_ended", {"call_id": "x"})  # no outcome
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="call_ended"):
         await recorder.handle_batch(
             [BusEvent("t:stream:queues", "1-0", "agent_state", state), broken]
         )
