@@ -23,9 +23,15 @@ class OpeningState:
     local_time: datetime
 
 
+# The reason is for operators' logs and the desk, in English like the rest of it; without a
+# language the holidays package names a holiday in the machine's locale.
+HOLIDAY_NAMES_LANGUAGE = "en_US"
+
+
 @functools.lru_cache(maxsize=64)
 def _holidays(country: str, year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays(country, years=year).items())
+    days = holidays.country_holidays(country, years=year, language=HOLIDAY_NAMES_LANGUAGE)
+    return dict(days.items())
 
 
 def public_holiday(country: str, day: date) -> str | None:

@@ -64,11 +64,14 @@ async def test_event_whose_handler_failed_is_redelivered_to_the_next_consumer(
     await bus.ensure_group("calls", "g")
     await bus.publish("calls", "arrived", {"n": 1})
 
+    failed = asyncio.Event()
+
     async def failing(_event: BusEvent) -> None:
+        failed.set()
         raise RuntimeError("boom")
 
     first = asyncio.create_task(bus.consume("calls", "g", "dead", failing, block_ms=50))
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(failed.wait(), timeout=30)
     first.cancel()
     await asyncio.gather(first, return_exceptions=True)
     assert (await redis.xpending(bus.key("calls"), "g"))["pending"] == 1
