@@ -39,7 +39,14 @@ async def test_nothing_is_pushed_to_a_board_before_it_says_ready_and_nothing_is_
     await sign_in(board_client, "sylwia", "supervisor")
     ws = await board_client.ws_connect("/board/ws")
     await board_services.bus.broadcast(
-        "agents", "agent_state", {"agent": "anna", "state": "available", "reason": None}
+        "agents",
+        "agent_state",
+        {
+            "agent": "anna",
+            "state": "available",
+            "reason": None,
+            "since": "2026-12-07T10:00:00+01:00",
+        },
     )  # arrives before `ready`
     try:
         await asyncio.wait_for(ws.receive(), timeout=0.5)
