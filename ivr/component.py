@@ -17,6 +17,7 @@ from kck.bus import Subscription
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
+from kck.yamlsource import YAMLSourceError
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class IVRComponent:
             )
         try:
             self.live_label = (await self.library.ensure_live(by="startup")).label
-        except (MenuRejected, NoMenuVersion) as exc:
+        except (MenuRejected, NoMenuVersion, YAMLSourceError) as exc:
             # Calls still reach people: without a live menu the route fails and the dialplan's
             # plain queue answers. The editors see the errors in the log and in `kck ivr versions`.
             self.last_rejection = str(exc)
@@ -153,7 +154,7 @@ class IVRComponent:
         """Reload from the menus folder; returns a one-line verdict (used by the watcher and web)."""
         try:
             result = await self.library.reload(by=by, message=message)
-        except (MenuRejected, NoMenuVersion) as exc:
+        except (MenuRejected, NoMenuVersion, YAMLSourceError) as exc:
             self.last_rejection = str(exc)
             log.error("%s", exc)
             return f"rejected: {exc}"

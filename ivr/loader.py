@@ -12,7 +12,15 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ivr.model import Calendar, MenuHeader, Prompt, Step, is_valid_step_id
 from ivr.problems import ProblemList
-from kck.yamlsource import PosDict, PosList, SourcePos, YAMLSourceError, parse_yaml, position_of
+from kck.yamlsource import (
+    PosDict,
+    PosList,
+    SourcePos,
+    YAMLSourceError,
+    parse_yaml,
+    position_of,
+    read_yaml_text,
+)
 
 MAIN_FILE = "main.yaml"
 _TOP_KEYS = ("menu", "include", "prompts", "calendars", "steps")
@@ -88,10 +96,10 @@ def read_menu_files(folder: Path, main: str = MAIN_FILE) -> MenuFiles:
             continue
         path = folder / name
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_yaml_text(path)  # a file over the size limit: YAMLSourceError
         except FileNotFoundError:
             continue  # reported by parse_menu_files with the place that names it
-        except (UnicodeDecodeError, OSError) as exc:
+        except OSError as exc:
             text = f"# unreadable: {exc}\n"
         files[name] = text
         pending.extend(_referenced_files(text, name))

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from kb.card import ServiceCard
 from kb.errors import CardFileError
+from kck.yamlsource import PosDict, YAMLSourceError, as_plain, parse_yaml
 
 FENCE = "---"
 # Front-matter keys in the order we write them (body is the Markdown after the front matter).
@@ -29,16 +30,16 @@ def parse_card(text: str, source: str = "<string>") -> ServiceCard:
     front = "".join(lines[1:end])
     body = "".join(lines[end + 1 :])
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CardFileError(source, f"broken YAML in front matter: {problem}", line=line) from None
-    if not isinstance(data, dict):
+        parsed = parse_yaml(front, source)
+    except YAMLSourceError as exc:
+        line = exc.pos.line + 1 if exc.pos.line else None  # the front matter starts on line 2
+        raise CardFileError(
+            source, f"broken YAML in front matter: {exc.reason}", line=line
+        ) from None
+    if not isinstance(parsed, PosDict):
         raise CardFileError(source, "front matter is not a mapping of fields", line=2)
-    key_lines = _key_lines(node)
+    key_lines = {key: parsed.where(key).line + 1 for key in parsed}
+    data = as_plain(parsed)
     if "body" in data:
         raise CardFileError(
             source,
@@ -61,17 +62,6 @@ def parse_card(text: str, source: str = "<string>") -> ServiceCard:
         if error["type"] == "extra_forbidden":
             detail = f"unknown field (known: {', '.join(FIELD_ORDER)})"
         raise CardFileError(source, detail, line=line, field=field) from None
-
-
-def _key_lines(node: yaml.Node | None) -> dict[str, int]:
-    """Line number (1-based, in the whole file) of each top-level front-matter key."""
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {
-        key.value: key.start_mark.line + 2
-        for key, _ in node.value
-        if isinstance(key, yaml.ScalarNode)
-    }
 
 
 class _Dumper(yaml.SafeDumper):

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from agentdesk.keys import counting_rules_key, services_key
 from agentdesk.reports.metrics import CountingRules, ServiceLevelTarget
 from kck.errors import UserError
+from kck.yamlsource import YAMLSourceError, as_plain, load_yaml_file
 
 
 class CountingRulesError(UserError):
@@ -44,13 +44,15 @@ def _number(where: str, value: Any) -> float:
 def load_counting_rules(path: Path) -> tuple[CountingRules, QueueNames]:
     """Read the targets the queues are judged by (a queue without its own: 80 % in 20 s)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = as_plain(load_yaml_file(path)) or {}
     except FileNotFoundError:
         raise CountingRulesError(
             f"{path}: file not found (the reports read the queues' names and service-level "
             "targets from queues.yaml in the folder of paths.config)"
         ) from None
-    except (OSError, yaml.YAMLError) as exc:
+    except YAMLSourceError as exc:
+        raise CountingRulesError(str(exc)) from None
+    except OSError as exc:
         raise CountingRulesError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise CountingRulesError(f"{path}: expected a mapping at the top")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from kck.yamlsource import YAMLSourceError, as_plain, load_yaml_file
 
 _DTMF = re.compile(r"^[0-9*#A-D]+$")
 _NUMBER = re.compile(r"^\+?[0-9]{2,15}$")  # E.164 expected; national digits tolerated
@@ -143,11 +143,9 @@ def caller_script_from_mapping(data: Mapping[str, Any], where: str = "<script>")
 def load_caller_scripts(path: Path) -> list[CallerScript]:
     """A YAML file holding one script (a mapping) or a list of them under `callers:`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ScriptError(f"{path}{line}: invalid YAML: {exc}") from exc
+        data = as_plain(load_yaml_file(path))
+    except YAMLSourceError as exc:
+        raise ScriptError(f"{path}:{exc.pos.line}: invalid YAML: {exc.reason}") from exc
     except OSError as exc:
         raise ScriptError(f"{path}: cannot read: {exc}") from exc
     if isinstance(data, Mapping) and "callers" in data:
