@@ -13,13 +13,14 @@ from typing import Any
 
 from aiohttp import web
 
-from agentdesk.app import DeskParts, HealthSource, create_app
+from agentdesk.app import DeskParts, HealthSource, create_app, units_file
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.keys import feed_key
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
+from agentdesk.tickets.units import CityUnits, load_units
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
@@ -56,17 +57,20 @@ class WebComponent:
         self.port: int | None = None
         self.app: web.Application | None = None
 
-    def desk_parts(self, router: Router) -> DeskParts:
+    def desk_parts(self, router: Router, units: CityUnits | None = None) -> DeskParts:
         return DeskParts(
             backend=RouterDeskBackend(router, self.services.clock),
             knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
+            units=units,
         )
 
     async def start(self) -> None:
         # The Polish stemmer takes seconds to load: load it now, not on the first screen-pop.
         self._warm_up = asyncio.create_task(_warm_up_analyzer(), name="kb analyzer warm-up")
         router = self.router
-        self.app = create_app(self.services, self._health, self.desk_parts(router))
+        # parsing a configuration file is CPU work: off the event loop
+        units = await asyncio.to_thread(load_units, units_file(self.services))
+        self.app = create_app(self.services, self._health, self.desk_parts(router, units))
         register_board_routes(self.app, RouterStateWriter(router))
         register_report_routes(self.app)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).

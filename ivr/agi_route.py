@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -26,6 +27,15 @@ from ivr.versions import MenuLibrary
 from kck.bus import EventBus
 from kck.clock import Clock
 from kck.db.models import new_id
+from kck.edge_values import (
+    CALLER_NAME_MAX,
+    CHANNEL_MAX,
+    DIALLED,
+    LANGUAGE,
+    UNIQUEID,
+    identifier,
+    truncated,
+)
 from kck.logs import call_context
 from kck.phone import to_e164
 from queues.model import QueueOutcome
@@ -44,6 +54,15 @@ class IVRFailure(Exception):
 def _env(session: AGISessionLike, name: str) -> str | None:
     value = getattr(session.env, name, None)
     return str(value) if value not in (None, "", "unknown") else None
+
+
+def _env_identifier(session: AGISessionLike, name: str, pattern: re.Pattern[str]) -> str | None:
+    """An identifier from the environment, or None when it cannot be one (said in the log)."""
+    value = _env(session, name)
+    checked = identifier(value, pattern)
+    if value is not None and checked is None:
+        log.warning("FastAGI agi_%s refused (%d characters): %r", name, len(value), value[:80])
+    return checked
 
 
 def create_ivr_route(
@@ -70,12 +89,12 @@ def create_ivr_route(
 
     async def route(session: AGISessionLike) -> None:
         call_id = new_id()
-        channel_uniqueid = _env(session, "uniqueid")
+        channel_uniqueid = _env_identifier(session, "uniqueid", UNIQUEID)
         # both ids known from here on: every line of the call links ours to Asterisk's
         with call_context(call_id, uniqueid=channel_uniqueid):
             arrived = clock.now()
             uniqueid = channel_uniqueid or call_id
-            channel_name = _env(session, "channel") or "unknown"
+            channel_name = truncated(_env(session, "channel"), CHANNEL_MAX) or "unknown"
             caller = to_e164(_env(session, "callerid"), region)
             loaded = await library.live()  # no menu at all → fail → dialplan's plain queue
             call = CallInfo(
@@ -84,10 +103,14 @@ def create_ivr_route(
                 channel=channel_name,
                 caller=caller,
                 arrived_at=arrived,
-                language=_env(session, "language"),
+                language=_env_identifier(session, "language", LANGUAGE),
             )
             history = CallHistory(bus, call, clock)
-            history.arrived(loaded.label, _env(session, "calleridname"), _env(session, "dnid"))
+            history.arrived(
+                loaded.label,
+                truncated(_env(session, "calleridname"), CALLER_NAME_MAX),
+                _env_identifier(session, "dnid", DIALLED),
+            )
             channel = AGIChannel(
                 session,
                 sounds_dir=sounds_dir,

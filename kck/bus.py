@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[["BusEvent"], Awaitable[None]]
 BatchHandler = Callable[[list["BusEvent"]], Awaitable[None]]
+# Whether a handler's error belongs to the event itself (it would fail the same way forever),
+# as opposed to a passing fault (a database away) after which the event must be retried.
+IsPoison = Callable[[Exception], bool]
+
+SET_ASIDE_SUFFIX = ":set-aside"
+SET_ASIDE_MAXLEN = 10_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,14 @@ class EventBus:
 
     def channel(self, name: str) -> str:
         return f"{self.prefix}:live:{name}"
+
+    def set_aside_key(self, stream: str) -> str:
+        """The stream where `stream`'s poison events are kept (see `consume_batches`)."""
+        return self.key(stream) + SET_ASIDE_SUFFIX
+
+    async def set_aside_count(self, stream: str) -> int:
+        """How many of `stream`'s events were set aside as poison (kept up to SET_ASIDE_MAXLEN)."""
+        return int(await self.redis.xlen(self.set_aside_key(stream)))
 
     async def publish(self, stream: str, event_type: str, data: Mapping[str, Any]) -> str:
         """Append an event to a stream (kept until trimmed past `maxlen`); returns its id."""
@@ -155,6 +169,7 @@ class EventBus:
         claim_idle_ms: int = 30_000,
         start: str = "$",
         linger_ms: int = 0,
+        poison: IsPoison | None = None,
     ) -> None:
         """Like `consume`, but `handler` gets up to `count` events at once, in stream order.
 
@@ -163,7 +178,10 @@ class EventBus:
 
         The batch is acknowledged once the handler returns (one SQL transaction per batch for a
         recorder). If it raises, the events are handed over one at a time so one bad event does
-        not hold back the others: the ones that fail stay pending and are retried.
+        not hold back the others: the ones that fail stay pending and are retried — except an
+        event whose error `poison` says is its own: that one is moved, with the error, to the
+        stream `set_aside_key(stream)` and acknowledged, so the writer never wedges on it
+        (`set_aside_count` tells monitoring; an operator reads it with XRANGE).
         """
 
         async def deliver(key: str, entries: list[Any]) -> None:
@@ -180,7 +198,7 @@ class EventBus:
                     extra={"stream": key},
                 )
                 for event in events:
-                    await self._deliver_event(key, group, event, lambda e: handler([e]))
+                    await self._deliver_event(key, group, event, lambda e: handler([e]), poison)
                 return
             await self.redis.xack(key, group, *(event.id for event in events))
             if linger_ms and len(events) < count:
@@ -237,18 +255,50 @@ class EventBus:
     ) -> None:
         await self._deliver_event(key, group, _decode(key, raw_id, fields), handler)
 
-    async def _deliver_event(self, key: str, group: str, event: BusEvent, handler: Handler) -> None:
+    async def _deliver_event(
+        self,
+        key: str,
+        group: str,
+        event: BusEvent,
+        handler: Handler,
+        poison: IsPoison | None = None,
+    ) -> None:
         try:
             await handler(event)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            if poison is not None and poison(exc):
+                await self._set_aside(key, group, event, exc)
+                return
             log.exception(
                 "event handler failed; event stays pending",
                 extra={"stream": key, "event_id": event.id},
             )
             return
         await self.redis.xack(key, group, event.id)
+
+    async def _set_aside(self, key: str, group: str, event: BusEvent, error: Exception) -> None:
+        """Keep a poison event (and why) on the set-aside stream and acknowledge it, at once."""
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        fields: dict[Any, Any] = {
+            "type": event.type,
+            "data": json.dumps(event.data, ensure_ascii=False, default=str),
+            "id": event.id,
+            "group": group,
+            "error": reason[:1000],
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(key + SET_ASIDE_SUFFIX, fields, maxlen=SET_ASIDE_MAXLEN, approximate=True)
+            pipe.xack(key, group, event.id)
+            await pipe.execute()
+        log.error(
+            "event %s %s set aside (it fails by itself: %s); the others go on",
+            event.id,
+            event.type,
+            reason[:200],
+            extra={"stream": key, "event_id": event.id},
+        )
 
     async def broadcast(self, channel: str, event_type: str, data: Mapping[str, Any]) -> int:
         """Fire-and-forget for live views (wall board): receivers that are not listening miss it."""

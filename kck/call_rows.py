@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kck.call_events import decode_times
 from kck.db.models import Call, CallOutcome
+from kck.edge_values import fit_row, without_nul
+
+_CALLS: Any = Call.__table__
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ def upsert_write(
     row.update(if_new or {})
     row.update(changes)
     row["id"] = call_id
+    row = fit_row(_CALLS, row)
     statement = _upsert_statement(dialect, tuple(row), tuple(changes), tuple(keep))
     return RowWrite(("call", call_id), statement, row)
 
@@ -147,7 +151,7 @@ async def execute_in_call_order(session: AsyncSession, writes: Iterable[RowWrite
         if n == len(generations):
             generations.append({})
         group = generations[n].setdefault(id(write.statement), (write.statement, []))
-        group[1].append(write.params)
+        group[1].append(without_nul(write.params))  # PostgreSQL refuses NUL in any text
     trips = 0
     connection = await session.connection()  # Core executemany, not the ORM's bulk operations
     for generation in generations:

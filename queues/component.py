@@ -23,7 +23,7 @@ from queues.call_resync import CallRowResync
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
 from queues.presence import NodePresence
-from queues.recorder import QueueRecorder
+from queues.recorder import QueueRecorder, is_poison
 from queues.router import Router
 from queues.stats import QueueMetrics, QueueStatistics, StatsBroadcaster
 from queues.timer import RouterTimer
@@ -77,10 +77,12 @@ class RouterComponent:
         """Prometheus text of the queue statistics and of the call-history writer's backlog
         (the web app's `/metrics` collects it)."""
         queues = QueueMetrics(await self.stats.snapshot())
-        backlog = await self.services.bus.backlog(CALLS_STREAM, QueueRecorder.GROUP)
+        bus = self.services.bus
+        backlog = await bus.backlog(CALLS_STREAM, QueueRecorder.GROUP)
         if backlog is None:
             return collector_text(queues)
-        return collector_text(queues, CallHistoryMetrics(backlog))
+        set_aside = await bus.set_aside_count(CALLS_STREAM)
+        return collector_text(queues, CallHistoryMetrics(backlog, set_aside))
 
     @property
     def stop_playback(self) -> PlaybackStop | None:
@@ -107,6 +109,7 @@ class RouterComponent:
                         self.recorder.handle_batch,
                         start="0",
                         linger_ms=QueueRecorder.LINGER_MS,
+                        poison=is_poison,
                     ),
                 ),
                 name="queue-recorder",
@@ -162,8 +165,9 @@ class CallHistoryMetrics(Collector):
     """The call-history writer's backlog as gauges: alert when it grows (database down, no
     leaseholder); the stream keeps ~100,000 events, minutes of a national peak."""
 
-    def __init__(self, backlog: GroupBacklog) -> None:
+    def __init__(self, backlog: GroupBacklog, set_aside: int = 0) -> None:
         self._backlog = backlog
+        self._set_aside = set_aside
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
@@ -175,6 +179,12 @@ class CallHistoryMetrics(Collector):
             "kck_call_history_pending_events",
             "Events read by the writer, not yet in SQL.",
             value=self._backlog.pending,
+        )
+        yield GaugeMetricFamily(
+            "kck_call_history_set_aside_events",
+            "Events the writer could never write (bad data), kept on the stream "
+            "<prefix>:stream:queues:set-aside; any at all deserves a look.",
+            value=self._set_aside,
         )
 
 

@@ -8,10 +8,13 @@ call's changes are applied in the order they were published.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kck.bus import BusEvent
@@ -26,6 +29,7 @@ from kck.call_rows import (
     upsert_write,
 )
 from kck.db.models import AgentStateLog, Call, Role, User
+from kck.edge_values import fit_row
 from queues.config import RoutingConfig
 from queues.events import (
     AgentStateChanged,
@@ -41,6 +45,38 @@ log = logging.getLogger(__name__)
 
 
 _STATE_INSERT = insert(AgentStateLog)  # built once: bound per event
+_STATES: Any = AgentStateLog.__table__
+
+
+def is_poison(error: Exception) -> bool:
+    """Whether the writer can never write this event: its data is wrong (a missing or malformed
+    field, a value the database refuses), not the database away for a while (retried then)."""
+    if isinstance(error, DataError | IntegrityError):
+        return True
+    if isinstance(error, DBAPIError):
+        # the driver's own error says which: a value it cannot send (asyncpg's client-side
+        # DataError is a ValueError) or SQLSTATE class 22/23 (data, integrity) is the row's fault
+        return any(_data_fault(cause) for cause in _causes(error.orig))
+    if isinstance(error, StatementError):  # a parameter that cannot be bound
+        return isinstance(error.orig, LookupError | ValueError | TypeError)
+    if isinstance(error, OSError | RedisError):  # TimeoutError and ConnectionError included
+        return False
+    return isinstance(error, LookupError | ValueError | TypeError | AttributeError)
+
+
+def _causes(error: BaseException | None) -> Iterator[BaseException]:
+    seen = 0
+    while error is not None and seen < 5:
+        yield error
+        error = error.__cause__ or error.__context__
+        seen += 1
+
+
+def _data_fault(error: BaseException) -> bool:
+    if isinstance(error, OSError):
+        return False
+    state = str(getattr(error, "sqlstate", "") or "")
+    return state[:2] in ("22", "23") or isinstance(error, ValueError | TypeError)
 
 
 def _at(value: Any) -> datetime:
@@ -99,7 +135,7 @@ class QueueRecorder:
                 "call_id": routed.call_id,
                 "at": routed.since,
             }
-            return [RowWrite(("agent", routed.agent), _STATE_INSERT, state)]
+            return [RowWrite(("agent", routed.agent), _STATE_INSERT, fit_row(_STATES, state))]
         if isinstance(routed, CallQueued):
             changes = {"queued_at": routed.at, "queue": routed.queue}
             return [

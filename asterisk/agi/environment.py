@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from asterisk.agi.errors import AGIProtocolError
+from kck.edge_values import printable
 
 _UNKNOWN = "unknown"
 
@@ -54,7 +55,7 @@ def parse_environment_line(line: str, *, line_no: int) -> tuple[str, str]:
         )
     if value.startswith(" "):
         value = value[1:]
-    return key[len("agi_") :], value
+    return key[len("agi_") :], printable(value)  # a NUL from a SIP header stops here
 
 
 def build_environment(values: Mapping[str, str]) -> AGIEnvironment:

@@ -35,6 +35,7 @@ class AsteriskSideCall:
     variables: dict[str, str] = field(default_factory=dict)
     held: int = 0  # commands held so far (the caller waiting on a WAIT FOR DIGIT or GET DATA)
     ended: bool = False  # the server closed the socket: the AGI is over, the dialplan goes on
+    environment: str | None = None  # the agi_* block to send (default: ENV with `uniqueid`)
 
     def __post_init__(self) -> None:
         self._lines: asyncio.Queue[str] = asyncio.Queue()
@@ -51,7 +52,7 @@ class AsteriskSideCall:
         self._writer = writer
         feeder = asyncio.create_task(self._feed(reader))
         try:
-            writer.write(ENV.format(uniqueid=self.uniqueid).encode())
+            writer.write((self.environment or ENV.format(uniqueid=self.uniqueid)).encode())
             while (line := await self._next()) != _EOF:
                 self.commands.append(line)
                 reply = await self._answer(line)
