@@ -9,10 +9,8 @@ import logging
 import sys
 from typing import Any
 
-from kck.config_files import (
-    REQUIRED_FILES,
-    require_config_files,
-)
+from kck.config_check import check_configuration
+from kck.config_files import REQUIRED_FILES
 from kck.db import create_engine, safe_url, status, upgrade
 from kck.logs import configure_logging
 from kck.runtime import Runtime
@@ -49,10 +47,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     check = sub.add_parser(
         "check-config",
-        help="validate settings and check that the configured folders hold the files kck needs",
+        help="run every check of the configuration that `kck serve` runs at start",
     )
     check.add_argument(
         "--json", action="store_true", help="print the effective settings as JSON (secrets hidden)"
+    )
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on warnings too (a menu that would be rejected, unreadable speech intents)",
     )
     check.set_defaults(func=cmd_check_config)
 
@@ -134,8 +137,9 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """Every check `kck serve` makes of the configuration (kck.config_check), and its verdict."""
     settings = settings_from(args)
-    require_config_files(settings)
+    report = check_configuration(settings)
     if args.json:
         json.dump(
             settings.model_dump(mode="json", by_alias=True),
@@ -148,12 +152,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{settings.source}: settings OK")
         for required in REQUIRED_FILES:
             print(f"{required.path(settings)}: found ({required.holds}, {required.setting})")
+        for line in report.checked:
+            print(line)
         if settings.asterisk_sounds_dir != settings.sounds_dir:
             print(
                 f"sounds: built and checked in {settings.sounds_dir} (paths.sounds), played by "
                 f"Asterisk from {settings.asterisk_sounds_dir} (asterisk.sounds): copy them there "
                 "after every kck prompts build"
             )
-    for warning in settings.trunk.warnings():
+    for warning in [*settings.trunk.warnings(), *report.warnings]:
         print(f"kck: warning: {warning}", file=sys.stderr)
+    for error in report.errors:
+        print(f"kck: error: {error}", file=sys.stderr)
+    if not report.ok:
+        print(
+            f"kck: {len(report.errors)} error(s): `kck serve` would refuse this configuration",
+            file=sys.stderr,
+        )
+        return 1
+    if args.strict and report.warnings:
+        return 1
     return 0

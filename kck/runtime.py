@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from kck.bus import EventBus
 from kck.clock import Clock, SystemClock
-from kck.config_files import require_config_files
+from kck.config_check import ConfigurationRefused, check_configuration
 from kck.controller import Component, Controller, build_controller
 from kck.db import create_engine, require_current_schema, session_factory, upgrade
 from kck.heap import freeze_start_up
@@ -85,8 +85,12 @@ class Runtime:
 
     async def start(self) -> Services:
         settings = self.settings
-        # First and cheapest: without its configuration files nothing should start at all.
-        await asyncio.to_thread(require_config_files, settings)
+        # First: with a configuration `kck check-config` refuses, nothing should start at all.
+        report = await asyncio.to_thread(check_configuration, settings)
+        if not report.ok:
+            raise ConfigurationRefused(report.errors)
+        for warning in report.warnings:
+            log.warning("configuration: %s", warning)
         engine = create_engine(
             settings.database_url,
             echo=settings.database.echo,
