@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,23 +108,28 @@ class CallStream:
         weight = self.hourly_shape[int(hour_of_day) % 24] / sum(self.hourly_shape)
         return self.calls_per_day * weight / 3600.0
 
-    def arrival_times(self, hours: float) -> list[float]:
-        """Simulated seconds (from the start) of the arrivals in the next `hours`, by thinning."""
+    def arrivals(self, hours: float) -> Iterator[float]:
+        """Simulated seconds (from the start) of the arrivals in the next `hours`, by thinning,
+        drawn one at a time as they are asked for (`kck demo` runs for a year: its arrivals are
+        never computed ahead, which cost seconds of CPU on the event loop at start)."""
         peak = max(self.rate_per_second(h) for h in range(24))
-        times: list[float] = []
         t, end = 0.0, hours * 3600.0
         while True:
             t += self._rng.expovariate(peak)
             if t >= end:
-                return times
+                return
             if self._rng.random() * peak <= self.rate_per_second(self.start_hour + t / 3600.0):
-                times.append(t)
+                yield t
+
+    def arrival_times(self, hours: float) -> list[float]:
+        """Every arrival of the next `hours` at once (for a day in a benchmark or a test)."""
+        return list(self.arrivals(hours))
 
     async def run(self, hours: float) -> list[CallOutcome]:
         """Place the calls of `hours` simulated hours and wait for all of them to end."""
         clock = self.pbx.clock
         began = clock.elapsed()
-        for n, at in enumerate(self.arrival_times(hours)):
+        for n, at in enumerate(self.arrivals(hours)):
             delay = at - (clock.elapsed() - began)
             if delay > 0:
                 await clock.sleep(delay)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -471,3 +472,37 @@ def test_kcks_number_words_play_for_one_word_and_other_unknown_sounds_for_the_de
     assert sounds.duration("/var/lib/kck/sounds/pl/numbers_menu") == sounds.default_duration
     assert sounds.duration("pls-hold-while-try") == 19398 / 8000
     assert SoundLibrary(strict=True).duration("pl/num/2") is None
+
+
+class _FirstCaller(Exception):
+    """Stops a stream at its first caller (the test has seen what it needs)."""
+
+
+def _draws_since(seed: int, state: object, most: int = 1_000) -> int | None:
+    """How many `random()` draws a `Random(seed)` makes to reach `state` (None: more than `most`)."""
+    rng = random.Random(seed)
+    for n in range(most + 1):
+        if rng.getstate() == state:
+            return n
+        rng.random()
+    return None
+
+
+async def test_a_year_long_stream_draws_its_first_caller_without_computing_the_year_ahead(
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
+    sim, _ = pbx
+    seen: list[object] = []
+
+    def first_caller(n: int, rng: random.Random) -> CallerScript:
+        seen.append(rng.getstate())
+        raise _FirstCaller
+
+    # `kck demo` runs a stream for a year (24 * 365 h) at up to 1,200 calls an hour
+    stream = CallStream(sim, first_caller, calls_per_day=28_800, seed=5)
+    with pytest.raises(_FirstCaller):
+        await stream.run(hours=24 * 365)
+    # the arrivals are drawn as time goes by: a few draws, not ten million, before the first call
+    [state] = seen
+    draws = _draws_since(5, state)
+    assert draws is not None and draws < 100
