@@ -152,12 +152,14 @@ def bare_route(commands: int) -> Any:
 
 
 @asynccontextmanager
-async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any]]:
+async def ivr_under_test(
+    folder: Path, database_url: str | None = None
+) -> AsyncIterator[tuple[Any, Any, Any, Any, Any, Any]]:
     """The IVR route as `kck serve` builds it, the call-history writer running beside it.
 
-    Yields (route, route_without_history, drain, rows_queued): `drain()` waits until the writer
-    has every event in SQL; the second route is the same menu walk recording nothing (to show
-    what recording the call costs).
+    Yields (route, route_without_history, drain, rows_queued, bus, sessions): `drain()` waits
+    until the writer has every event in SQL; the second route is the same menu walk recording
+    nothing (to show what recording the call costs). SQLite in `folder` unless `database_url`.
     """
     from sqlalchemy import func, select
 
@@ -173,11 +175,11 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
     from kck.redis_server import PrivateRedis, connect
     from kck.stopping import TASK_STOP_S, stop_task
     from queues.config import RoutingConfig
-    from queues.recorder import QueueRecorder
+    from queues.recorder import QueueRecorder, is_poison
 
     menus = folder / "menus"
     await asyncio.to_thread(shutil.copytree, SHIPPED_MENUS, menus)
-    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'kck.db'}")
+    engine = create_engine(database_url or f"sqlite+aiosqlite:///{folder / 'kck.db'}")
     await upgrade(engine)
     private = PrivateRedis(folder / "redis", persistent=False)
     redis = await connect(await private.start())
@@ -224,6 +226,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
             write,
             start="0",
             linger_ms=QueueRecorder.LINGER_MS,  # as `kck serve` runs it
+            poison=is_poison,
         )
     )
 
@@ -244,7 +247,7 @@ async def ivr_under_test(folder: Path) -> AsyncIterator[tuple[Any, Any, Any, Any
 
     freeze_start_up()  # as `kck serve` does once it has started
     try:
-        yield route, unrecorded, drain, rows_queued
+        yield route, unrecorded, drain, rows_queued, bus, sessions_db
     finally:
         await stop_task(writer, within=TASK_STOP_S, what="call-history writer")
         await redis.aclose()
@@ -258,7 +261,7 @@ async def run_rounds(
     """Warm the routes up, then alternate their rounds so load drift hits them alike."""
     ivr, bare, unrecorded = Measured(), Measured(), Measured()
     per_round = max(1, sessions // rounds)
-    async with ivr_under_test(folder) as (route, no_history, drain, rows_queued):
+    async with ivr_under_test(folder) as (route, no_history, drain, rows_queued, _bus, _db):
 
         async def ivr_round(n: int) -> tuple[float, float, int, list[float]]:
             elapsed, cpu, commands, ta = await _serve(route, n, concurrency)
