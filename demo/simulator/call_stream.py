@@ -102,7 +102,11 @@ class CallStream:
             raise ValueError("hourly_shape needs 24 non-negative weights (hours 0..23)")
         if sum(self.hourly_shape) <= 0:
             raise ValueError("hourly_shape must not be all zero")
-        self._rng = random.Random(self.seed)
+        self._rng = random.Random(self.seed)  # the callers' scripts
+        # arrivals have a generator of their own: drawn as time goes by, they must not change
+        # which callers the scripts' generator makes
+        self._arrivals_rng = random.Random(f"arrivals-{self.seed}")
+        self.arrivals_drawn = 0  # how many arrival times have been drawn so far
 
     def rate_per_second(self, hour_of_day: float) -> float:
         weight = self.hourly_shape[int(hour_of_day) % 24] / sum(self.hourly_shape)
@@ -115,10 +119,13 @@ class CallStream:
         peak = max(self.rate_per_second(h) for h in range(24))
         t, end = 0.0, hours * 3600.0
         while True:
-            t += self._rng.expovariate(peak)
+            t += self._arrivals_rng.expovariate(peak)
             if t >= end:
                 return
-            if self._rng.random() * peak <= self.rate_per_second(self.start_hour + t / 3600.0):
+            if self._arrivals_rng.random() * peak <= self.rate_per_second(
+                self.start_hour + t / 3600.0
+            ):
+                self.arrivals_drawn += 1
                 yield t
 
     def arrival_times(self, hours: float) -> list[float]:

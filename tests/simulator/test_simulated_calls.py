@@ -492,17 +492,18 @@ async def test_a_year_long_stream_draws_its_first_caller_without_computing_the_y
     pbx: tuple[PBXSimulator, list[Event]],
 ) -> None:
     sim, _ = pbx
-    seen: list[object] = []
+    seen: list[tuple[object, int]] = []
 
     def first_caller(n: int, rng: random.Random) -> CallerScript:
-        seen.append(rng.getstate())
+        seen.append((rng.getstate(), stream.arrivals_drawn))
         raise _FirstCaller
 
     # `kck demo` runs a stream for a year (24 * 365 h) at up to 1,200 calls an hour
     stream = CallStream(sim, first_caller, calls_per_day=28_800, seed=5)
     with pytest.raises(_FirstCaller):
         await stream.run(hours=24 * 365)
-    # the arrivals are drawn as time goes by: a few draws, not ten million, before the first call
-    [state] = seen
-    draws = _draws_since(5, state)
-    assert draws is not None and draws < 100
+    # the arrivals are drawn as time goes by: one before the first call, not ten million, and
+    # the callers' generator has drawn nothing for them
+    [(state, arrivals)] = seen
+    assert arrivals == 1
+    assert _draws_since(5, state) == 0
