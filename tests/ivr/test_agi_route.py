@@ -33,6 +33,7 @@ from tests.call_history import record_call_history
 from tests.ivr.agi_double import Env, PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
 from tests.polling import until
+from tests.redis_replies import stream_events
 
 
 @dataclass
@@ -161,9 +162,9 @@ async def test_callback_request_is_published_for_the_queues(rig: Rig) -> None:
     start = session.commands.index(readback[0])
     assert session.commands[start : start + len(readback)] == readback
     assert not session.sent("SAY ")
-    events = await rig.redis.xrange("t:stream:callbacks")
+    events = await stream_events(rig.redis, "t:stream:callbacks")
     assert len(events) == 1
-    data = json.loads(events[0][1][b"data"])
+    data = events[0].data
     assert data["number"] == "+48600100200" and data["request"]["queue"] == "general"
     assert (await rig.call_row(session)).outcome == "callback"
 
@@ -239,8 +240,7 @@ async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig
 async def test_the_calls_changes_reach_the_stream_in_the_order_they_happened(rig: Rig) -> None:
     session = ScriptedAGISession(["1", "5", "2"])
     await rig.route()(session)  # returns once its changes are on the stream
-    entries = await rig.redis.xrange(rig.bus.key("queues"))
-    kinds = [fields[b"type"].decode() for _id, fields in entries]
+    kinds = [event.type for event in await stream_events(rig.redis, rig.bus.key("queues"))]
     assert kinds == ["call_arrived", "call_progress"]  # arrival, then the hand-over
 
 
