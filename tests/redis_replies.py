@@ -21,3 +21,14 @@ async def stream_events(redis: aioredis.Redis, key: str) -> list[BusEvent]:
     """Every entry of the stream `key` (its full name), oldest first, as `BusEvent`s."""
     entries = await redis.xrange(key)
     return [BusEvent.from_stream(key, raw_id, fields or {}) for raw_id, fields in entries or []]
+
+
+async def scored_members(redis: aioredis.Redis, key: str) -> dict[str, float]:
+    """Every member of the sorted set `key` with its score (ZRANGE 0 -1 WITHSCORES)."""
+    members: dict[str, float] = {}
+    for pair in await redis.zrange(key, 0, -1, withscores=True):
+        if isinstance(pair, bytes | str):  # redis-py's reply type also covers a scoreless ZRANGE
+            raise TypeError(f"ZRANGE {key} WITHSCORES replied a member without its score: {pair!r}")
+        member, score = pair
+        members[text(member)] = float(score)
+    return members

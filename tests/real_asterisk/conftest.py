@@ -44,6 +44,7 @@ from tests.real_asterisk.sipp import (
     free_udp_port,
     sipp_binary,
 )
+from tests.redis_replies import text
 
 HERE = Path(__file__).parent
 HOTLINE = "126165555"
@@ -124,9 +125,9 @@ def real_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PBXSite]:
     asyncio.run(_template_database(template))
     confdir = root / "asterisk-conf"
     passwords = template.asterisk_config(confdir)
-    for name, text in test_additions(ports).items():
+    for name, addition in test_additions(ports).items():
         with (confdir / name).open("a", encoding="utf-8") as out:
-            out.write(text)
+            out.write(addition)
     pbx = RealAsterisk(install, root / "asterisk-run", confdir, ports)
     pbx.start()
     if sipp_binary() is None:  # start-asterisk installs sip-tester; a foreign install may not
@@ -258,7 +259,7 @@ class Site:
 
     async def live_calls(self) -> set[str]:
         """Calls the router holds now (waiting, offered or on a call)."""
-        return set(await self.redis().smembers(f"{PREFIX}:q:calls"))
+        return {text(m) for m in await self.redis().smembers(f"{PREFIX}:q:calls")}
 
     async def counter(self, queue: str, name: str) -> int:
         """Today's statistics counter of a queue (docs/statistics.md)."""
