@@ -17,7 +17,7 @@ from kck.clock import ManualClock
 from queues.model import AgentState, EndCause, OfferKind
 from queues.router import AgentStateRefused, Router
 from queues.store import RouterStoreError
-from tests.queues.conftest import make_config, request
+from tests.queues.conftest import make_config, request, state_of
 from tests.redis_replies import stream_events, text
 
 
@@ -253,10 +253,10 @@ async def test_agent_goes_to_wrap_up_after_the_call_and_back_to_available_after_
     assert status is not None and status.state is AgentState.WRAP_UP
     clock.advance(29)
     await router.tick()
-    assert (await router.agent_status("ala")).state is AgentState.WRAP_UP  # type: ignore[union-attr]
+    assert await state_of(router, "ala") is AgentState.WRAP_UP
     clock.advance(1)
     await router.tick()
-    assert (await router.agent_status("ala")).state is AgentState.AVAILABLE  # type: ignore[union-attr]
+    assert await state_of(router, "ala") is AgentState.AVAILABLE
 
 
 async def test_agent_ending_wrap_up_by_hand_takes_the_next_waiting_call(
