@@ -15,10 +15,17 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from asterisk.agi import FastAGIServer
-from ivr.agi_route import CALL_ID_VARIABLE, OUTCOME_VARIABLE, IVRFailure, create_ivr_route
+from ivr.agi_route import (
+    CALL_ID_VARIABLE,
+    OUTCOME_VARIABLE,
+    IVRFailure,
+    IVRRoute,
+    create_ivr_route,
+)
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.router_gateway import RouterQueueGateway
+from ivr.routing import QueueGateway
 from ivr.versions import MenuLibrary, NoMenuVersion
 from kck.bus import EventBus
 from kck.clock import ManualClock
@@ -32,6 +39,7 @@ from tests.asterisk.agi_caller import AsteriskSideCall
 from tests.call_history import record_call_history
 from tests.ivr.agi_double import Env, PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
+from tests.log_records import call_ids
 from tests.polling import until
 from tests.redis_replies import stream_events
 
@@ -49,10 +57,10 @@ class Rig:
     def bus(self) -> EventBus:
         return EventBus(self.redis, "t")
 
-    def route(self, gateway: object = None):  # type: ignore[no-untyped-def]
+    def route(self, gateway: QueueGateway | None = None) -> IVRRoute:
         return create_ivr_route(
             self.library,
-            gateway or DialplanQueueGateway(self.bus),  # type: ignore[arg-type]
+            gateway or DialplanQueueGateway(self.bus),
             self.bus,
             clock=self.clock,
             sounds_dir=self.sounds,
@@ -221,7 +229,7 @@ async def test_no_live_menu_fails_the_route(rig: Rig) -> None:
 async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig) -> None:
     gateway = InMemoryQueueGateway()
     session = ScriptedAGISession(["1", "5", "1"])
-    call = asyncio.create_task(rig.route(gateway)(session))
+    call = asyncio.ensure_future(rig.route(gateway)(session))  # the route is an Awaitable
     call_id = (await gateway.arrivals.get()).call_id
     await gateway.until_waiting(call_id)
     await record_call_history(rig.bus, rig.sessions)
@@ -317,7 +325,7 @@ async def test_every_line_of_a_call_through_the_fastagi_route_carries_our_id_and
         await server.stop()
         await router.waiters.stop()
     ours = call.variables[CALL_ID_VARIABLE].strip('"')
-    ids = [(r.call_id, r.uniqueid) for r in lines.records]  # type: ignore[attr-defined]
+    ids = [call_ids(r) for r in lines.records]
     messages = [r.getMessage() for r in lines.records]
     assert any("FastAGI ivr" in m for m in messages) and any("caller gone" in m for m in messages)
     assert any("call ended in the IVR" in m for m in messages)

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.interpreter import CallInfo, Interpreter, IVROutcome
+from ivr.loader import MenuFiles
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.models import MenuVersionRow
 from ivr.scripted_channel import ScriptedChannel
+from ivr.validation import ValidatedMenu
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion
 from kck.clock import ManualClock
 from kck.db import AuditEntry, create_engine, session_factory
@@ -198,19 +200,22 @@ async def test_two_processes_reloading_the_same_change_make_one_version(
 
 
 async def test_calls_arriving_together_after_a_start_share_one_validation_of_the_menu(
-    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    menus: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await library(sessions, redis, menus).reload(by="cli")
     fresh = library(sessions, redis, menus)  # another process: nothing cached yet
     validations = 0
     validate = fresh._validate
 
-    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+    async def counted(files: MenuFiles, *, with_sounds: bool = True) -> ValidatedMenu:
         nonlocal validations
         validations += 1
-        return await validate(*args, **kwargs)
+        return await validate(files, with_sounds=with_sounds)
 
-    fresh._validate = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(fresh, "_validate", counted)
     hung_up = asyncio.create_task(fresh.live())  # a caller who hangs up while it loads
     calls = [asyncio.create_task(fresh.live()) for _ in range(10)]
     await asyncio.sleep(0)
