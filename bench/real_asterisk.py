@@ -57,6 +57,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import struct
@@ -375,8 +376,19 @@ def situation(site: Site, channel: str, at: float) -> str:
     return commands[-1].split(" ")[0].lower()
 
 
+def pop_wait_timeouts(site: Site) -> dict[str, str]:
+    """Offers whose phone rang without the desk's `shown` (queues.waiting logs it at INFO)."""
+    found = {}
+    for line in site.serve.log_path.read_text(errors="replace").splitlines():
+        match = re.search(r"did not show offer (\S+) within", line)
+        if match:
+            found[match[1]] = line[:23]
+    return found
+
+
 def analyse_offers(site: Site, run: OfferRun) -> dict[str, Any]:
     seen = site.observer.seen
+    timeouts = pop_wait_timeouts(site)
     offer_ring: list[float] = []
     by_situation: dict[str, list[float]] = {}
     parts: dict[str, list[float]] = {"offer_to_pop": [], "pop_to_dial": [], "dial_to_ringing": []}
@@ -426,12 +438,16 @@ def analyse_offers(site: Site, run: OfferRun) -> dict[str, Any]:
             {
                 "agent": username,
                 "caller": number,
+                "offer_id": data.get("offer_id"),
                 "situation": where,
                 "offered_at": data["offered_at"],
                 "offer_to_ringing_ms": round(1000 * latency, 1),
                 "offer_to_pop_ms": round(1000 * (pop_at - offered), 1),
                 "pop_to_dial_ms": round(1000 * (dial.at - pop_at), 1),
                 "dial_to_ringing_ms": round(1000 * (ring.at - dial.at), 1),
+                # rang after POP_WAIT_S without the desk's `shown`, though the desk sent it
+                # when the pop arrived (DeskAgent answers every pop at once)
+                "rang_without_shown": data.get("offer_id") in timeouts,
             }
         )
         parts["offer_to_pop"].append(pop_at - offered)
@@ -446,6 +462,7 @@ def analyse_offers(site: Site, run: OfferRun) -> dict[str, Any]:
         "ratio_p50": ratio(percentile(offer_ring, 50), percentile(baseline, 50)),
         "ratio_p99": ratio(percentile(offer_ring, 99), percentile(baseline, 99)),
         "offers_over_1s": [e for e in each if e["offer_to_ringing_ms"] > 1000],
+        "rang_without_shown": [e for e in each if e["rang_without_shown"]],
         "offers_unmatched": missing,
         "callers_started": run.callers_started,
         "caller_failures": run.caller_failures[:20],
@@ -1136,6 +1153,21 @@ def report(results: dict[str, Any]) -> None:
                     "",
                 )
             )
+        late = o["rang_without_shown"]
+        rows.append(
+            (
+                "  … rang after the 0.5 s pop wait although the desk had shown the pop",
+                f"{len(late)} of {k['n']}"
+                + (
+                    f" ({', '.join(str(e['offer_to_ringing_ms']) for e in late)} ms)"
+                    if late
+                    else ""
+                ),
+                "",
+                "",
+                "",
+            )
+        )
     for name in ("spaced", "quick"):
         r = results.get("reconnect", {}).get(name)
         if r is None:
