@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.real_asterisk.conftest import Site
+from tests.real_asterisk.sites import Site
 from tests.real_asterisk.observer import agi_command, named
 from tests.real_asterisk.sipp import SippCaller
 
