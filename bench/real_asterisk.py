@@ -26,8 +26,9 @@ callers, agents signed in through the desk's real HTTP and WebSocket.
    kck's `/health` (polled every 20 ms) showing `ami.up` with a `resync_count` that went up.
    Baseline: a fresh `AMIClient.connect()` (kck's client, kck's AMI user) started at that same
    moment; and the same client's first complete snapshot (CoreShowChannels and DeviceStateList
-   answered: kck's resync asks both). Restarts once kck has been connected 31 s (its client
-   keeps the long backoff after a connection shorter than 30 s), then 5 restarts 2 s apart.
+   answered: kck's resync asks both). Restarts once kck has been connected 31 s, then 5 restarts 2 s apart (before
+   2026-12-07 the client kept its long backoff after a connection shorter than 30 s; now a
+   connection whose login's snapshot came whole resets it).
 3. cps: one SIPp at a fixed rate for `--window` s per level, each call through the real IVR
    to self-service (welcome → language 1 → main menu 7 → opening hours → after-info timeout →
    goodbye → kck hangs up; ~33 s from the language menu, ~42 s in all). Self-service, not the
