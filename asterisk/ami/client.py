@@ -119,6 +119,7 @@ class AMIClient:
         self._resync_count = 0
         self._reconnect_count = 0
         self._login_count = 0
+        self._resynced_login = 0  # the last login whose snapshot was taken whole
         self._frames_rejected = 0
         self._last_error: str | None = None
         self._last_disconnect_reason: str | None = None
@@ -257,9 +258,12 @@ class AMIClient:
             if self._closing:
                 return
             log.warning("AMI connection to %s:%s lost: %s", self.host, self.port, reason)
-            if self._clock() - connected_at >= self._backoff.maximum:
-                # Only a connection that stayed up a while resets the backoff: an Asterisk that
-                # accepts and drops at once must not be hammered at the shortest delay.
+            worked = self._resynced_login == self._login_count
+            if worked or self._clock() - connected_at >= self._backoff.maximum:
+                # A connection that worked (its login's snapshot came whole) or stayed up a while
+                # resets the backoff: an Asterisk restarted again and again is back within a
+                # second each time, while one that accepts and drops at once (no snapshot ever)
+                # is not hammered at the shortest delay.
                 attempt = 0
             self._set_state(ConnectionState.RECONNECTING)
             await self._sleep(self._backoff.delay(attempt))
@@ -373,6 +377,7 @@ class AMIClient:
                         getattr(registered.reconcile, "__qualname__", ""),
                     )
             self._resync_count += 1
+            self._resynced_login = max(self._resynced_login, login)
             self._last_resync_at = self._clock()
             log.info(
                 "AMI resync #%d: %d channels, %d devices, %d reconcilers",

@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import random
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -437,6 +437,40 @@ async def test_client_is_back_and_resynced_within_2_s_of_asterisk_accepting_agai
         await client.close()
     assert client.health().reconnect_count == 1
     assert took < 2.0  # the target itself: connected and resynced within 2 s
+
+
+async def test_an_asterisk_restarted_again_and_again_is_rejoined_within_2_s_every_time(
+    peer: ScriptedAMIPeer,
+) -> None:
+    # Seen on the real Asterisk (bench/real_asterisk.py, quick restarts): each restart came
+    # seconds after the last, no connection stayed up the backoff's maximum, and the delay grew
+    # to 10.3 s. A connection whose login's snapshot came whole worked: it resets the backoff.
+    client = make_client(
+        peer,
+        ping_interval=60,
+        backoff=ExponentialBackoff(initial=0.4, maximum=30.0, jitter=0.0),
+    )
+    await client.connect()
+    loop = asyncio.get_running_loop()
+    took: list[float] = []
+
+    def resyncs(count: int) -> Callable[[], bool]:
+        return lambda: client.health().resync_count == count
+
+    try:
+        for restart in range(1, 6):
+            await until(resyncs(restart))
+            port = peer.port
+            await peer.stop()
+            await until(lambda: client.state is ConnectionState.RECONNECTING)
+            await peer.start(port)
+            back = loop.time()
+            await until(resyncs(restart + 1), 10)
+            took.append(loop.time() - back)
+    finally:
+        await client.close()
+    # Without the reset the fifth return waits 0.4·2⁴ = 6.4 s; with it, at most 0.4 s each.
+    assert max(took) < 2.0, took
 
 
 async def test_a_peer_that_accepts_and_closes_at_once_keeps_the_long_backoff() -> None:

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from tests.polling import until_true
-from tests.real_asterisk.conftest import Site
 from tests.real_asterisk.observer import agi_command, named
+from tests.real_asterisk.sites import Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
 from tests.redis_replies import stream_events
 
