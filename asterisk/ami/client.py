@@ -51,6 +51,10 @@ def unreachable_retry() -> ExponentialBackoff:
     return ExponentialBackoff(initial=0.1, maximum=UNREACHABLE_RETRY_MAX_S, jitter=0.5)
 
 
+# Right after Asterisk starts, DeviceStateList may be an unknown command for a moment.
+DEVICE_LIST_RETRY_S = 0.25
+DEVICE_LIST_WAIT_S = 10.0
+
 _client_numbers = itertools.count(1)
 
 
@@ -345,9 +349,7 @@ class AMIClient:
                 channels = await connection.request(
                     "CoreShowChannels", self._next_id(), [], self.resync_timeout
                 )
-                devices = await connection.request(
-                    "DeviceStateList", self._next_id(), [], self.resync_timeout
-                )
+                devices = await self._device_state_list(connection)
             except (AMIConnectionLost, TimeoutError) as exc:
                 self._last_error = f"resync failed: {exc!r}"
                 log.warning("AMI resync failed: %r", exc)
@@ -386,6 +388,23 @@ class AMIClient:
                 len(device_states),
                 len(due),
             )
+
+    async def _device_state_list(self, connection: AMIConnection) -> AMIResponse:
+        """DeviceStateList. Asterisk accepts AMI logins before it has loaded every module and
+        meanwhile answers "Invalid/unknown command" (seen on the real Asterisk 22 right after a
+        restart): asked again, every DEVICE_LIST_RETRY_S for up to DEVICE_LIST_WAIT_S, so a
+        restart does not leave the router with the device states of before it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEVICE_LIST_WAIT_S
+        while True:
+            devices = await connection.request(
+                "DeviceStateList", self._next_id(), [], self.resync_timeout
+            )
+            if devices.success or "unknown command" not in (devices.text or "").lower():
+                return devices
+            if loop.time() >= deadline:
+                return devices
+            await asyncio.sleep(DEVICE_LIST_RETRY_S)
 
     # -- events ------------------------------------------------------------------------------
     def _on_event(self, message: AMIMessage) -> None:

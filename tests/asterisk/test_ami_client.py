@@ -99,6 +99,29 @@ async def test_login_is_followed_by_a_resync_handed_to_reconcilers(
     assert peer.count("Logoff") == 1
 
 
+async def test_device_states_asked_again_while_asterisk_is_still_loading_its_modules(
+    peer: ScriptedAMIPeer,
+) -> None:
+    # Seen on the real Asterisk 22 right after a restart: the login is accepted, and
+    # DeviceStateList answers "Invalid/unknown command" for a moment. The router must not keep
+    # the device states of before the restart (a stale BUSY keeps an agent from every offer).
+    peer.not_loaded["DeviceStateList"] = 3
+    snapshots: list[AMISnapshot] = []
+
+    async def reconcile(snapshot: AMISnapshot) -> None:
+        snapshots.append(snapshot)
+
+    client = make_client(peer)
+    client.add_reconciler(reconcile)
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+    finally:
+        await client.close()
+    assert [s.device_states for s in snapshots] == [{"PJSIP/agent1001": "INUSE"}]
+    assert peer.count("DeviceStateList") == 4
+
+
 async def test_every_action_carries_our_own_unique_action_id(peer: ScriptedAMIPeer) -> None:
     client = make_client(peer, ping_interval=60)
     await client.connect()
