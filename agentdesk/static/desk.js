@@ -148,6 +148,8 @@
     $("caller-number").textContent = p.caller.display;
     $("caller-number").classList.toggle("withheld", p.caller.withheld);
     $("ivr-path").textContent = p.ivr_path || "—";
+    $("recording-state").textContent = p.recording ? p.recording.text : "";
+    $("recording-state").classList.toggle("recorded", !!(p.recording && p.recording.on));
     $("caller-language").textContent = p.caller_language;
     $("queue-name").textContent = p.queue_name || p.queue || "—";
     $("queue-name").dataset.queue = p.queue || "";
