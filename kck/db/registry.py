@@ -10,6 +10,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "kb.models",
     "ivr.models",
     "agentdesk.tickets.models",
+    "recordings.models",
 )
 
 # Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):
