@@ -62,5 +62,11 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
     )
     ivr = IVRComponent(services, gateway)
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
-    web = WebComponent(services, router.router, health, metrics)
+    web = WebComponent(
+        services,
+        router.router,
+        health,
+        metrics,
+        recordings=recordings.lifecycle if recordings is not None else None,
+    )
     return Controller(ami, router, ivr, web, recordings)
