@@ -20,11 +20,13 @@ from recordings.lifecycle import (
     QueuedCall,
     RecordingLifecycle,
 )
+from recordings.retention import Retention
 
 log = logging.getLogger(__name__)
 
 GROUP = "recordings"
 TASK_STOP_S = 5.0
+PURGE_EVERY_S = 3600.0  # the scheduled purge: one process of the installation, once an hour
 
 # what the composition root makes of a router event: a call queued, answered, or nothing for us
 Translate = Callable[[BusEvent], QueuedCall | AnsweredCall | None]
@@ -54,7 +56,12 @@ class RecordingsComponent:
             settings.tz,
             services.clock,
         )
+        self.retention = Retention(
+            services.sessions, settings.recordings_dir, settings.recordings, services.clock
+        )
         self._task: asyncio.Task[None] | None = None
+        self._purging: asyncio.Task[None] | None = None
+        self.purged = 0
         self.started = 0
         self.handled = 0
 
@@ -67,6 +74,18 @@ class RecordingsComponent:
             bus.consume(CALLS_STREAM, GROUP, holder_name(), self._on_router_event),
             name="recordings",
         )
+        self._purging = asyncio.create_task(self._purge_forever(), name="recordings-purge")
+
+    async def _purge_forever(self) -> None:
+        lock = f"{self.services.bus.prefix}:rec:purge"
+        while True:
+            # one process an hour: whoever takes the lock purges, the others skip this round
+            if await self.services.redis.set(lock, holder_name(), nx=True, ex=int(PURGE_EVERY_S)):
+                try:
+                    self.purged += len(await self.retention.purge())
+                except Exception:  # a failed purge is tried again next hour, and logged
+                    log.exception("the scheduled purge of recordings failed")
+            await asyncio.sleep(PURGE_EVERY_S)
 
     async def _on_router_event(self, event: BusEvent) -> None:
         what = self.translate(event)
@@ -82,14 +101,16 @@ class RecordingsComponent:
             self.lifecycle.channel_gone(str(uniqueid))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await stop_task(self._task, within=TASK_STOP_S, what="recordings")
-            self._task = None
+        for task in (self._task, self._purging):
+            if task is not None:
+                await stop_task(task, within=TASK_STOP_S, what=task.get_name())
+        self._task = self._purging = None
         await self.lifecycle.drain()
 
     def health(self) -> dict[str, Any]:
         return {
             "up": self._task is not None and not self._task.done(),
             "started": self.started,
+            "purged": self.purged,
             "folder": str(self.services.settings.recordings_dir),
         }
