@@ -17,7 +17,8 @@ from agentdesk.component import MetricsSource, WebComponent
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
-from kck.recording_feed import recording_input
+from ivr.speech.recogniser import SpeechRecogniser
+from kck.recording_feed import SpeechTranscriber, recording_input
 from kck.services import Services
 from queues.component import RouterComponent, create_router_component
 from recordings.component import RecordingsComponent
@@ -55,8 +56,15 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
     ami = AMIComponent(ami_client_from_settings(settings.ami)) if settings.ami.enabled else None
     router = await create_router_component(services, ami.client if ami else None)
     gateway = RouterQueueGateway(router.router, settings.asterisk_sounds_dir, router.stop_playback)
+    # transcription of recordings: vosk models of settings.speech, in worker processes of its own
+    models = {lang: settings.path(path) for lang, path in settings.speech.models.items()}
+    transcriber = (
+        SpeechTranscriber(SpeechRecogniser(models, workers=settings.speech.workers, preload=False))
+        if models and settings.recordings.transcribe
+        else None
+    )
     recordings = (
-        RecordingsComponent(services, ami.client, recording_input)
+        RecordingsComponent(services, ami.client, recording_input, transcriber)
         if ami is not None and settings.recordings.enabled
         else None
     )

@@ -288,6 +288,8 @@ class RecordingSettings(_Section):
     retention: dict[str, int] = {}
     # how long kck waits for Asterisk to close a file after the hang-up
     finish_timeout: float = Field(default=30.0, gt=0, le=600)
+    # transcribe finished recordings with the vosk models of `speech.models` (per call language)
+    transcribe: bool = True
 
     @field_validator("options")
     @classmethod

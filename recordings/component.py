@@ -21,6 +21,7 @@ from recordings.lifecycle import (
     RecordingLifecycle,
 )
 from recordings.retention import Retention
+from recordings.transcription import Transcriber, TranscriptionWorker
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,13 @@ class AMIEvents(MixMonitorControl, Protocol):
 class RecordingsComponent:
     name = "recordings"
 
-    def __init__(self, services: Services, ami: AMIEvents, translate: Translate) -> None:
+    def __init__(
+        self,
+        services: Services,
+        ami: AMIEvents,
+        translate: Translate,
+        transcriber: Transcriber | None = None,
+    ) -> None:
         settings = services.settings
         self.services = services
         self.ami = ami
@@ -59,8 +66,21 @@ class RecordingsComponent:
         self.retention = Retention(
             services.sessions, settings.recordings_dir, settings.recordings, services.clock
         )
+        self.transcriber = transcriber
+        self.transcription = (
+            TranscriptionWorker(
+                services.sessions,
+                transcriber,
+                settings.recordings_dir,
+                services.clock,
+                concurrency=settings.speech.workers,
+            )
+            if transcriber is not None
+            else None
+        )
         self._task: asyncio.Task[None] | None = None
         self._purging: asyncio.Task[None] | None = None
+        self._transcribing: asyncio.Task[None] | None = None
         self.purged = 0
         self.started = 0
         self.handled = 0
@@ -75,6 +95,10 @@ class RecordingsComponent:
             name="recordings",
         )
         self._purging = asyncio.create_task(self._purge_forever(), name="recordings-purge")
+        if self.transcription is not None:
+            self._transcribing = asyncio.create_task(
+                self.transcription.run_forever(), name="recordings-transcription"
+            )
 
     async def _purge_forever(self) -> None:
         lock = f"{self.services.bus.prefix}:rec:purge"
@@ -101,10 +125,12 @@ class RecordingsComponent:
             self.lifecycle.channel_gone(str(uniqueid))
 
     async def stop(self) -> None:
-        for task in (self._task, self._purging):
+        for task in (self._task, self._purging, self._transcribing):
             if task is not None:
                 await stop_task(task, within=TASK_STOP_S, what=task.get_name())
-        self._task = self._purging = None
+        self._task = self._purging = self._transcribing = None
+        if self.transcriber is not None:
+            await self.transcriber.stop()
         await self.lifecycle.drain()
 
     def health(self) -> dict[str, Any]:
@@ -112,5 +138,6 @@ class RecordingsComponent:
             "up": self._task is not None and not self._task.done(),
             "started": self.started,
             "purged": self.purged,
+            "transcribed": self.transcription.done if self.transcription else None,
             "folder": str(self.services.settings.recordings_dir),
         }

@@ -1,5 +1,5 @@
-"""How long recordings are kept, and their removal: the scheduled purge (file and row together,
-logged and audited), legal hold for calls of a disputed matter, and a resident's erasure request.
+"""How long recordings are kept, and their removal: the scheduled purge (file, row and transcript
+together, logged and audited), legal hold for calls of a disputed matter, and a resident's erasure request.
 
 Retention is per queue or matter kind (the call's ticket category): `recordings.retention` names
 either, the category winning; otherwise `recordings.retention_days` (default 90). A recording
@@ -22,6 +22,7 @@ from kck.db.models import AuditEntry, Call
 from kck.settings import RecordingSettings
 from recordings.lifecycle import NotRecording
 from recordings.models import Recording, RecordingState
+from recordings.transcription import TranscriptRow
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class Retention:
             return None
         async with self.sessions() as db, db.begin():
             await db.execute(delete(Recording).where(Recording.id == row.id))
+            await db.execute(delete(TranscriptRow).where(TranscriptRow.call_id == row.call_id))
             db.add(
                 AuditEntry(
                     at=self.clock.now(),

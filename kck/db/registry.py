@@ -11,6 +11,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "ivr.models",
     "agentdesk.tickets.models",
     "recordings.models",
+    "recordings.transcription",
 )
 
 # Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):

@@ -18,11 +18,33 @@ from kck.call_events import CALLS_STREAM
 from kck.recording_feed import recording_input
 from kck.services import Services
 from recordings.component import RecordingsComponent
-from recordings.models import Recording
+from recordings.models import Recording, RecordingState
 from tests.polling import until, until_true
 from tests.simulator.agi_script_server import ScriptedAGIServer
 
 SPEED = 20.0
+
+
+def stored_recording(
+    call_id: str,
+    relative: str,
+    started_at: datetime,
+    *,
+    queue: str = "citizens_affairs",
+    state: RecordingState = RecordingState.DONE,
+) -> Recording:
+    """A row as the lifecycle leaves it (anowak's call, with consent), for tests of what follows."""
+    return Recording(
+        call_id=call_id,
+        uniqueid=f"u-{call_id}",
+        channel="PJSIP/kck-trunk-1",
+        agent="anowak",
+        queue=queue,
+        consent=True,
+        path=relative,
+        state=state.value,
+        started_at=started_at,
+    )
 
 
 @dataclass

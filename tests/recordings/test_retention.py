@@ -17,6 +17,7 @@ from recordings.lifecycle import NotRecording
 from recordings.models import Recording, RecordingState
 from recordings.retention import Retention
 from tests.core.test_cli import run
+from tests.recordings.conftest import stored_recording
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -52,19 +53,7 @@ class Store:
                     ticket_category=category,
                 )
             )
-            db.add(
-                Recording(
-                    call_id=call_id,
-                    uniqueid=f"u-{call_id}",
-                    channel="PJSIP/kck-trunk-1",
-                    agent="anowak",
-                    queue=queue,
-                    consent=True,
-                    path=relative,
-                    state=state.value,
-                    started_at=started,
-                )
-            )
+            db.add(stored_recording(call_id, relative, started, queue=queue, state=state))
         return path
 
     async def left(self) -> set[str]:
