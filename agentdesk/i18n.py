@@ -86,6 +86,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rec.hold": ("blokada prawna", "legal hold"),
     "rec.none": ("Brak nagrań.", "No recordings."),
     "rec.since": ("Od dnia", "Since"),
+    "rec.search": ("Szukaj w transkrypcjach", "Search the transcripts"),
+    "rec.transcript": ("Transkrypcja", "Transcript"),
     "rec.when": ("Kiedy", "When"),
     "rec.who": ("Kto", "Who"),
     "rec.what": ("Co", "What"),

@@ -14,6 +14,7 @@ from aiohttp import web
 from agentdesk.keys import recording_access_key, recording_control_key, services_key
 from agentdesk.pages import render
 from agentdesk.security import DESK_ROLES, Access, add_route, current_principal
+from kb import load_polish_analyzer
 from kck.db.models import Role
 from recordings.access import Listener, NoSuchRecording, ReasonNeeded, RecordingAccess
 from recordings.lifecycle import NotRecording, RecordingLifecycle
@@ -51,12 +52,31 @@ def _recording_id(request: web.Request) -> int:
         raise _not_found() from None
 
 
+def _clock(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
 async def recordings_page(request: web.Request) -> web.Response:
+    """The recordings this person may hear, with their transcripts; `q` searches the transcripts
+    with the knowledge base's Polish analysis (dziurę finds dziura)."""
     access = request.app[recording_access_key]
     who = _listener(request)
     if not access.may_list(who):
         raise _not_found()
     tz = request.app[services_key].settings.tz
+    visible = await access.visible(who)
+    transcripts = await access.transcripts([r.call_id for r in visible])
+    query = request.query.get("q", "").strip()[:200]
+    if query:
+        analyzer = await load_polish_analyzer()
+        groups = analyzer.query_groups(query)
+
+        def matches(call_id: str) -> bool:
+            found = transcripts.get(call_id)
+            terms = set(analyzer.index_text(found.text).split()) if found else set()
+            return bool(groups) and all(group & terms for group in groups)
+
+        visible = [r for r in visible if matches(r.call_id)]
     rows = [
         {
             "id": r.id,
@@ -64,16 +84,22 @@ async def recordings_page(request: web.Request) -> web.Response:
             "agent": r.agent or "",
             "queue": r.queue or "",
             "started": r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-            "duration": f"{int(r.duration_s or 0) // 60}:{int(r.duration_s or 0) % 60:02d}",
+            "duration": _clock(r.duration_s or 0),
             "hold": r.legal_hold,
+            "transcript": [
+                (_clock(float(w["s"])), str(w["w"])) for w in transcripts[r.call_id].words
+            ]
+            if r.call_id in transcripts
+            else [],
         }
-        for r in await access.visible(who)
+        for r in visible
     ]
     principal = current_principal(request)
     return render(
         request,
         "recordings.html",
         rows=rows,
+        query=query,
         supervisor=who.role == Role.SUPERVISOR.value,
         csrf=json.dumps(principal.csrf_token or ""),
     )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kck.clock import Clock
 from kck.db.models import AuditEntry, Role
 from recordings.models import Recording, RecordingState
+from recordings.transcription import TranscriptRow
 
 TICKET_TTL_S = 3600
 ACTIONS = ("play", "download")
@@ -97,6 +98,16 @@ class RecordingAccess:
         async with self.sessions() as db:
             rows = await db.scalars(query.order_by(Recording.started_at.desc()).limit(limit))
             return list(rows)
+
+    async def transcripts(self, call_ids: list[str]) -> dict[str, TranscriptRow]:
+        """The finished transcripts of these calls (shown beside the player, searched)."""
+        if not call_ids:
+            return {}
+        query = select(TranscriptRow).where(
+            TranscriptRow.call_id.in_(call_ids), TranscriptRow.state == "done"
+        )
+        async with self.sessions() as db:
+            return {t.call_id: t for t in await db.scalars(query)}
 
     async def _row(self, who: Listener, recording_id: int) -> Recording:
         async with self.sessions() as db:

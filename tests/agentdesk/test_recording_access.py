@@ -16,6 +16,7 @@ from agentdesk.recording_routes import register_recording_routes
 from kck.db.models import AuditEntry, Role
 from recordings.access import RecordingAccess
 from recordings.models import Recording, RecordingState
+from recordings.transcription import TranscriptRow
 from tests.agentdesk.conftest import Client, DeskWorld, sign_in
 from tests.recordings.conftest import recording_rig
 
@@ -213,3 +214,32 @@ async def test_the_agent_pauses_and_resumes_the_recording_of_their_own_call_only
         assert await pause(agent, token, False) == 200 and live.muted == set()
         row = await rig.row(call_id)
         assert row is not None and row.pauses == 1 and not row.paused
+
+
+async def test_transcripts_show_beside_the_player_and_are_found_by_the_polish_search(
+    world: DeskWorld, rec_client: Client
+) -> None:
+    pothole = await store_recording(world, "c0ffee02")
+    taxes = await store_recording(world, "c0ffee03")
+    words = ["chciałbym", "zgłosić", "dziurę", "w", "jezdni", "na", "ulicy", "Długiej"]
+    async with world.services.sessions() as db, db.begin():
+        db.add(
+            TranscriptRow(
+                call_id="c0ffee02",
+                language="pl",
+                state="done",
+                text=" ".join(words),
+                words=[
+                    {"w": w, "s": i * 0.5, "e": i * 0.5 + 0.4, "c": 1.0}
+                    for i, w in enumerate(words)
+                ],
+                created_at=datetime(2026, 12, 7, 9, 5, tzinfo=UTC),
+            )
+        )
+    await sign_in(rec_client, "boss", extension="")
+    page = await (await rec_client.get("/recordings")).text()
+    assert 'title="0:01">dziurę</span>' in page  # each word with its time
+    found = await (await rec_client.get("/recordings", params={"q": "dziura ulica"})).text()
+    assert f'data-id="{pothole}"' in found and f'data-id="{taxes}"' not in found
+    none = await (await rec_client.get("/recordings", params={"q": "podatek"})).text()
+    assert f'data-id="{pothole}"' not in none
