@@ -35,6 +35,16 @@ def ivr_path_in_words(request: dict[str, Any]) -> str:
     return " → ".join(labels)
 
 
+def recording_on_pop(request: dict[str, Any], language: str) -> dict[str, Any]:
+    """Whether the agent is told the call is recorded: only when the caller heard the
+    announcement and did not refuse (docs/recordings.md)."""
+    recorded = request.get("recording_consent") is True
+    return {
+        "on": recorded,
+        "text": translate(language, "pop.recorded" if recorded else "pop.not_recorded"),
+    }
+
+
 @dataclass
 class ScreenPopBuilder:
     sessions: async_sessionmaker[AsyncSession]
@@ -73,6 +83,7 @@ class ScreenPopBuilder:
             "queue": queue,  # the id (kept in data attributes); the page shows queue_name
             "queue_name": self.queue_names.queue_name(queue, language) if queue else "",
             "ivr_path": ivr_path_in_words(request),
+            "recording": recording_on_pop(request, language),
             "transcript": request.get("transcript") or "",
             "history": {"calls": calls, "tickets": tickets},
             "suggestions": [

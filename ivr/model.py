@@ -145,6 +145,25 @@ class SayStep(_Step):
     next: str
 
 
+class ConsentStep(_Step):
+    """The recording announcement: a caller who presses `decline_key` while `prompt` plays is not
+    recorded (and hears `declined_prompt`). A call that passes no consent step is not recorded
+    either. The announcement never waits for a key: nobody is held up by it."""
+
+    type: Literal["consent"]
+    prompt: str
+    decline_key: str = "9"
+    declined_prompt: str | None = None
+    next: str
+
+    @field_validator("decline_key", mode="before")
+    @classmethod
+    def _key(cls, value: object) -> object:
+        value = str(value)
+        _digit_keys({value: ""})
+        return value
+
+
 class MenuStep(_Step):
     type: Literal["menu"]
     prompt: str
@@ -315,6 +334,7 @@ class HangupStep(_Step):
 
 Step = Annotated[
     SayStep
+    | ConsentStep
     | MenuStep
     | DigitsStep
     | HoursStep
@@ -334,6 +354,7 @@ Step = Annotated[
 # Fields of each step type that name another step (the edges of the menu graph), in reading order.
 STEP_TARGET_FIELDS: dict[str, tuple[str, ...]] = {
     "say": ("next",),
+    "consent": ("next",),
     "menu": ("fallback",),
     "digits": ("next", "fallback"),
     "hours": ("open", "closed"),
@@ -355,6 +376,7 @@ PROMPT_FIELDS = (
     "confirm_prompt",
     "enter_prompt",
     "done_prompt",
+    "declined_prompt",
 )
 
 

@@ -94,6 +94,8 @@ class RoutingRequest:
     ticket_category: str | None = None
     menu_version: str = ""
     variables: dict[str, str] = field(default_factory=dict)
+    # the caller's answer to the recording announcement (None: not asked, not recorded)
+    recording_consent: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -121,9 +123,16 @@ class RoutingRequest:
                 ticket_category=data.get("ticket_category"),
                 menu_version=str(data.get("menu_version") or ""),
                 variables={str(k): str(v) for k, v in dict(data.get("variables") or {}).items()},
+                recording_consent=_optional_bool(data.get("recording_consent")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"routing request: bad or missing field ({exc!r})") from None
+
+
+def _optional_bool(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"recording_consent must be true, false or null, not {value!r}")
 
 
 @dataclass(frozen=True)

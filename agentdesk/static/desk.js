@@ -136,6 +136,18 @@
       ws.send(JSON.stringify({ type: "shown", offer_id: p.offer_id }));
     }
   }
+  // the caller gives card or personal data: the agent pauses the recording, then resumes it
+  var recordingPaused = false;
+  $("recording-pause").addEventListener("click", function () {
+    if (!pop) { return; }
+    api("POST", "/api/desk/recording", { call_id: pop.call_id, paused: !recordingPaused }).then(function (r) {
+      if (!r.ok) { return; }
+      recordingPaused = r.data.paused;
+      $("recording-pause").textContent = S[recordingPaused ? "pop.resume_recording" : "pop.pause_recording"];
+      $("recording-state").textContent = recordingPaused ? S["pop.recording_paused"] : pop.recording.text;
+    });
+  });
+
   function showPop(p) {
     if (pop && pop.call_id === p.call_id) { popShown(p); return; }  // after a reconnect: keep what was typed
     pop = p;
@@ -148,6 +160,11 @@
     $("caller-number").textContent = p.caller.display;
     $("caller-number").classList.toggle("withheld", p.caller.withheld);
     $("ivr-path").textContent = p.ivr_path || "—";
+    $("recording-state").textContent = p.recording ? p.recording.text : "";
+    $("recording-state").classList.toggle("recorded", !!(p.recording && p.recording.on));
+    recordingPaused = false;
+    $("recording-pause").hidden = !(p.recording && p.recording.on);
+    $("recording-pause").textContent = S["pop.pause_recording"];
     $("caller-language").textContent = p.caller_language;
     $("queue-name").textContent = p.queue_name || p.queue || "—";
     $("queue-name").dataset.queue = p.queue || "";

@@ -212,6 +212,25 @@ class MixMonitor(Action):
 
 
 @dataclass(frozen=True)
+class MixMonitorMute(Action):
+    """Silence one direction (`read`: the channel's own voice, `write`: what it hears) or `both`
+    of the channel's MixMonitor; the file keeps its length (silence is written). Setting the
+    same state twice is harmless. A hung-up channel answers `No such channel`."""
+
+    name: ClassVar[str] = "MixMonitorMute"
+    channel: str = ""
+    direction: str = "both"
+    state: bool = True
+
+    def headers(self) -> Headers:
+        return [
+            ("Channel", self.channel),
+            ("Direction", self.direction),
+            ("State", "1" if self.state else "0"),
+        ]
+
+
+@dataclass(frozen=True)
 class StopMixMonitor(Action):
     # Stopping twice is harmless: the second answers an error, nothing is recorded twice.
     name: ClassVar[str] = "StopMixMonitor"

@@ -563,6 +563,10 @@ class AMIClient:
     async def mix_monitor(self, channel: str, file: str, options: str = "") -> AMIResponse:
         return await self.send(act.MixMonitor(channel=channel, file=file, options=options))
 
+    async def mute_mix_monitor(self, channel: str, muted: bool, direction: str = "both") -> None:
+        """Pause (`muted`) or resume the channel's recording; the paused time stays as silence."""
+        await self.send(act.MixMonitorMute(channel=channel, direction=direction, state=muted))
+
     async def stop_mix_monitor(self, channel: str, mixmonitor_id: str | None = None) -> None:
         await self.send(act.StopMixMonitor(channel=channel, mixmonitor_id=mixmonitor_id))
 

@@ -16,6 +16,7 @@ from .call import CallResult, SimulatedCall, StreamControl
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
 from .events import ChannelEvents
+from .mixmonitor import MixMonitors
 from .phones import DeviceState, SimulatedPhone
 from .queue_app import FallbackQueue
 from .scripts import CallerScript, PhoneBehaviour, SoundLibrary
@@ -105,6 +106,8 @@ class PBXSimulator:
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
         self.events = ChannelEvents(self._emit)
+        self.mixmonitors = MixMonitors(self.clock.now)
+        self.events.hangup_listeners.append(lambda ch: self.mixmonitors.hung_up(ch.name))
         self.ami: AMIServer = AMIServer(self, ami_host, ami_port, users or {"kck": "kcksecret"})
         self.channels: dict[str, SimChannel] = {}
         self.phones: dict[str, SimulatedPhone] = {}
@@ -152,6 +155,7 @@ class PBXSimulator:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.mixmonitors.drain()
         await self.ami.stop()
 
     async def __aenter__(self) -> PBXSimulator:

@@ -118,6 +118,8 @@ class Call(Base):
     )
     wrapup_outcome: Mapped[str | None] = mapped_column(String(32))
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    # the caller's answer to the recording announcement; NULL: not asked (never recorded)
+    recording_consent: Mapped[bool | None]
 
     agent: Mapped[User | None] = relationship()
 

@@ -88,6 +88,8 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(pop).to_have_attribute("data-shown", offer.offer_id)
     await expect(page.locator("#caller-number")).to_have_text("+48 600 123 456")
     await expect(page.locator("#ivr-path")).to_have_text("Polski → Zgłoszenie problemu → Zieleń")
+    await expect(page.locator("#recording-state")).to_have_text("nagrywana")
+    await expect(page.locator("#recording-pause")).to_be_visible()
     await expect(page.locator("#transcript")).to_contain_text("złamało się drzewo")
     await expect(page.locator("#history-calls tbody tr")).to_have_count(1)
     await expect(page.locator("#history-calls")).to_contain_text("potrzebny oddzwon")

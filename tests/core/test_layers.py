@@ -13,7 +13,15 @@ import kck
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 # the composition root and the command line: they build and wire the features
-ROOT = {"kck.cli", "kck.commands", "kck.controller", "kck.pbx_cli", "kck.runtime", "kck.migrations"}
+ROOT = {
+    "kck.cli",
+    "kck.commands",
+    "kck.controller",
+    "kck.pbx_cli",
+    "kck.recording_feed",
+    "kck.runtime",
+    "kck.migrations",
+}
 
 
 def _contracts() -> list[dict[str, Any]]:

@@ -74,11 +74,15 @@ async def run_call(
     dial_status: DialStatus = DialStatus.ANSWER,
     speech: IntentRecogniser | None = None,
     language: str | None = None,
+    press_during: dict[str, str] | None = None,
 ) -> tuple[CallResult, ScriptedChannel, InMemoryQueueGateway]:
     clock = ManualClock(local(at))
     gw = gateway or InMemoryQueueGateway(answer_at_once=QueueOutcome.ANSWERED)
     channel = ScriptedChannel(
-        keys=list(keys), hang_up_on=frozenset(hang_up_on), dial_status=dial_status
+        keys=list(keys),
+        hang_up_on=frozenset(hang_up_on),
+        dial_status=dial_status,
+        press_during=press_during or {},
     )
     interp = Interpreter(menu, "v1@test", gateway=gw, clock=clock, speech=speech)
     call = CallInfo("call-1", "1700000000.1", "PJSIP/trunk-0001", caller, clock.now(), language)

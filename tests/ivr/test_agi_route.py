@@ -121,6 +121,7 @@ async def test_problem_report_call_goes_to_the_dialplan_queue_with_routing_on_th
     steps = [(s["step_id"], s["digits"]) for s in row.ivr_path]
     assert ("main_menu", "5") in steps and ("problem_menu", "2") in steps
     assert row.outcome == "in_progress"  # the queue owns what happens next
+    assert row.recording_consent is True  # heard the announcement, pressed nothing
 
 
 async def test_english_caller_hears_english_sounds(rig: Rig) -> None:

@@ -169,14 +169,17 @@ class Site:
         *,
         answer_ms: int = 500,
         talk_ms: int = 3000,
+        voice: Path | None = None,
     ) -> SippPhone:
-        """An agent's desk phone, registered with its generated password, serving calls."""
+        """An agent's desk phone, registered with its generated password, serving calls
+        (`voice`: a pcap of RTP it plays once it has answered)."""
         phone = SippPhone(
             extension,
             self.folder / "sipp",
             behaviour,
             answer_ms=answer_ms,
             talk_ms=talk_ms,
+            voice=voice,
         )
         self.phones.append(phone)
         await phone.register(self.pbx.sip, self.shared.phone_passwords[extension])

@@ -68,7 +68,12 @@ def captured_response(
 def captured_shapes() -> dict[str, set[tuple[str, ...]]]:
     """Every header-name list seen per event name in the three AMI captures."""
     shapes: dict[str, set[tuple[str, ...]]] = {}
-    for file in ("ami-session.jsonl", "ami-session-sip.jsonl", "ami-session-queue-flow.jsonl"):
+    for file in (
+        "ami-session.jsonl",
+        "ami-session-sip.jsonl",
+        "ami-session-queue-flow.jsonl",
+        "ami-session-mixmonitor.jsonl",
+    ):
         for d, h in captured(file):
             if d == "in" and h[0][0] == "Event":
                 shapes.setdefault(h[0][1], set()).add(tuple(k for k, _ in h))

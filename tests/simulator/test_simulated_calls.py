@@ -450,8 +450,10 @@ def test_city_hall_callers_are_varied_valid_scripts() -> None:
     withheld = sum(s.withheld for s in scripts)
     assert 10 < withheld < 70
     assert all(s.number is None or s.number.startswith("+48") for s in scripts)
-    assert {s.digits[0].digits for s in scripts if s.digits} == set("123456")
-    assert any(not s.digits for s in scripts) and any(len(s.digits) == 2 for s in scripts)
+    assert {s.digits[0].digits for s in scripts} == {""}  # the recording announcement passes
+    menus = [s.digits[1:] for s in scripts]
+    assert {m[0].digits for m in menus if m} == set("123456")
+    assert any(not m for m in menus) and any(len(m) == 2 for m in menus)
     assert all(45 <= (s.patience or 0) <= 420 for s in scripts)
 
 
