@@ -140,6 +140,47 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Nie można teraz zmienić stanu: {reason}",
         "Cannot change state now: {reason}",
     ),
+    "transfer.open": ("Przekaż połączenie", "Transfer the call"),
+    "transfer.title": ("Przekazanie połączenia", "Transfer the call"),
+    "transfer.choose": ("Dokąd przekazać?", "Transfer to"),
+    "transfer.kind.agent": ("Dostępni konsultanci", "Available agents"),
+    "transfer.kind.queue": ("Kolejki", "Queues"),
+    "transfer.kind.skill": ("Umiejętności", "Skills"),
+    "transfer.kind.number": ("Druga linia (numery zewnętrzne)", "Second line (outside numbers)"),
+    "transfer.none_available": ("nikt nie jest teraz dostępny", "nobody is available now"),
+    "transfer.blind": ("Przekaż", "Transfer"),
+    "transfer.cancel": ("Anuluj", "Cancel"),
+    "transfer.handover": (
+        "Notatki i szkic zgłoszenia przejdą razem z połączeniem.",
+        "Your notes and the ticket draft go with the call.",
+    ),
+    "transfer.done": (
+        "Połączenie przekazane. Jesteś w obsłudze po rozmowie.",
+        "Call transferred. You are in wrap-up.",
+    ),
+    "transfer.from": ("Przekazane przez: {agent}", "Transferred by: {agent}"),
+    "transfer.notes": ("Notatki poprzedniego konsultanta", "Notes of the previous agent"),
+    "transfer.refused.not_on_call": (
+        "Nie można przekazać: nie prowadzisz już tej rozmowy.",
+        "Cannot transfer: you are no longer on this call.",
+    ),
+    "transfer.refused.agent_unavailable": (
+        "Nie można przekazać: konsultant nie jest dostępny ({state}).",
+        "Cannot transfer: the agent is not available ({state}).",
+    ),
+    "transfer.refused.same_agent": (
+        "Nie można przekazać połączenia samemu sobie.",
+        "You cannot transfer a call to yourself.",
+    ),
+    "transfer.refused.unknown_target": (
+        "Nie można przekazać: nieznany cel przekazania.",
+        "Cannot transfer: unknown destination.",
+    ),
+    "transfer.refused.bad_target": (
+        "Nie można przekazać: wybierz, dokąd przekazać połączenie.",
+        "Cannot transfer: choose where to transfer the call.",
+    ),
+    "state.phone_busy": ("telefon zajęty", "phone busy"),
 }
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from agentdesk.ports import AgentState, AgentStatus, Offer, PauseReason, StateRefused
+from agentdesk.ports import (
+    AgentState,
+    AgentStatus,
+    Offer,
+    PauseReason,
+    StateRefused,
+    TransferNotDone,
+    TransferOption,
+)
 from kck.clock import Clock
 from queues.model import AgentState as RouterState
-from queues.model import OfferKind
-from queues.router import AgentStateRefused, Router, UnknownAgent
+from queues.model import OfferKind, TransferTarget
+from queues.router import AgentStateRefused, Router, TransferRefused, UnknownAgent
 
 
 class ExtensionMismatch(StateRefused):
@@ -106,3 +115,40 @@ class RouterDeskBackend:
 
     async def pop_shown(self, offer: Offer) -> None:
         await self.router.pop_shown(offer.agent, offer.offer_id, offer.call_id)
+
+    async def transfer(
+        self, agent: str, call_id: str, target: str, handover: dict[str, Any]
+    ) -> None:
+        try:
+            parsed = TransferTarget.parse(target)
+        except ValueError as bad:
+            raise TransferNotDone("bad_target", str(bad)) from None
+        try:
+            await self.router.transfer(call_id, agent, parsed, handover)
+        except TransferRefused as refused:
+            raise TransferNotDone(refused.reason, str(refused), refused.state) from None
+
+    async def transfer_options(self, agent: str, language: str) -> list[TransferOption]:
+        english = language == "en"
+        config = self.router.config
+        options: list[TransferOption] = []
+        for name, configured in config.agents.items():
+            if name == agent:
+                continue
+            status = await self.router.agent_status(name)
+            if status is not None and status.state is RouterState.AVAILABLE:
+                options.append(
+                    TransferOption(f"agent:{name}", "agent", configured.name, configured.extension)
+                )
+        for queue in config.queues.values():
+            label = queue.name_en if english else queue.name_pl
+            options.append(TransferOption(f"queue:{queue.id}", "queue", label))
+        for skill in config.skills.values():
+            label = skill.name_en if english else skill.name_pl
+            options.append(TransferOption(f"skill:{skill.id}", "skill", label))
+        for number in config.second_line.values():
+            label = number.name_en if english else number.name_pl
+            options.append(
+                TransferOption(f"number:{number.number}", "number", label, number.number)
+            )
+        return options

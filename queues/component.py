@@ -27,7 +27,7 @@ from queues.recorder import QueueRecorder
 from queues.router import Router
 from queues.stats import QueueMetrics, QueueStatistics, StatsBroadcaster
 from queues.timer import RouterTimer
-from queues.waiting import PlaybackStop
+from queues.waiting import PlaybackStop, TransferLegs
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class RouterAMI(EventSource, Protocol):
 
     async def originate(self, originate: Originate) -> Any: ...
     async def stop_playback(self, channel: str) -> None: ...
+    async def hangup_bridge_peer(self, channel: str) -> str: ...
 
 
 class RouterComponent:
@@ -87,6 +88,19 @@ class RouterComponent:
         """How a waiting caller's music or announcement is cut short when an offer comes
         (AMI ControlPlayback); None without AMI (offers then wait for the music slice's end)."""
         return None if self.ami is None else self.ami.stop_playback
+
+    @property
+    def transfer_legs(self) -> TransferLegs | None:
+        """How a waiting loop carries out an agent's transfer of its caller (AMI: end the
+        agent's leg; the trunk: dial a second-line number); None without AMI."""
+        if self.ami is None:
+            return None
+        ami = self.ami
+
+        async def drop_agent_leg(channel: str) -> None:
+            await ami.hangup_bridge_peer(channel)
+
+        return TransferLegs(drop_agent_leg, TrunkDial.from_settings(self.services.settings))
 
     async def start(self) -> None:
         bus = self.services.bus

@@ -304,6 +304,12 @@ class PBXSimulator:
                 return ""
             if upper == "CHANNEL(PJSIP,REMOTE_ADDR)" and ch.tech == "PJSIP":
                 return self.caller_remote_addr
+            if upper == "BRIDGEPEER":
+                # the other channel of its two-party bridge; '' when not bridged (as Asterisk)
+                for pair in self.bridges.values():
+                    if ch in pair:
+                        return pair[1].name if pair[0] is ch else pair[0].name
+                return ""
             if upper == "HANGUPCAUSE":
                 return ch.variables.get(
                     "HANGUPCAUSE",

@@ -481,6 +481,17 @@ end
 
 -- how a call leaves the router for good (`cause`: queues.model.EndCause)
 local function close_call(c, cause)
+  if c.xfers and c.xfers ~= '' and c.state ~= 'on_call' then
+    -- answered once already, then transferred: never an abandon (docs/statistics.md)
+    if c.state ~= 'external' then stat(c, 'transfers_lost', 1) end
+    local agent = c.state == 'offered' and c.agent or nil
+    end_call(c, 'answered', cause)
+    if agent and agent ~= '' then
+      set_agent(agent, 'available', nil, nil)
+      agent_free(agent)
+    end
+    return
+  end
   if c.state == 'on_call' then
     stat(c, 'talk_ms', NOW - tonumber(c.ams))
     stat(c, 'handled', 1)
@@ -705,7 +716,12 @@ OPS.answered = OP == 'answered' and function()
   redis.call('ZREM', Q .. 'timers', 'o:' .. A[1])
   redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'on_call', 'ams', fmt(at))
   set_agent(o.agent, 'on_call', nil, c.id)
-  if c.kind == 'callback' then
+  local answered_event = 'call_answered'
+  if c.xfers and c.xfers ~= '' then
+    -- a transferred call was answered (and counted) once, by the first agent
+    stat(c, 'transfers_answered', 1)
+    answered_event = 'transfer_answered'
+  elseif c.kind == 'callback' then
     stat(c, 'callbacks_answered', 1)
   else
     stat(c, 'answered', 1)
@@ -716,7 +732,7 @@ OPS.answered = OP == 'answered' and function()
   end
   local ev = J('call_id', c.id, 'agent', o.agent, 'at', NOW_ISO, 'wait_s', waited / 1000,
     'kind', c.kind, 'queue', c.queue)
-  emit('queues', 'call_answered', ev)
+  emit('queues', answered_event, ev)
   live('queue_calls', 'answered', ev)
 end
 
@@ -731,6 +747,71 @@ OPS.not_answered = OP == 'not_answered' and function()
     return {'stale', next_due()}
   end
   offer_failed(o, c, A[2] == 'busy' and 'busy' or 'no_answer')
+end
+
+OPS.transfer = OP == 'transfer' and function()
+  -- the agent on the call sends the caller elsewhere (queues.model.TransferKind): the agent's
+  -- leg ends (counted handled, the agent wraps up), the call is offered to the target agent,
+  -- queued again (at the head of its priority), or leaves for a second-line number. Refusals:
+  -- not_on_call, agent_unavailable:<state>, same_agent.
+  local f, problem = named('transfer', {
+    call_id = true, agent = true, kind = true, to = true,
+    request = true,  -- the RoutingRequest with the handover (notes, ticket draft) for the next desk
+    queue = false, priority = false, primary = false, others = false, schedule = false,
+    ring_timeout_s = false, wrap_up_s = false, sl_within_s = false,
+  })
+  if f == nil then return redis.error_reply(problem) end
+  local c = load_call(f.call_id)
+  if c == nil or c.state ~= 'on_call' or c.agent ~= f.agent or c.kind == 'callback' then
+    return {'not_on_call', next_due()}
+  end
+  if f.kind == 'agent' then
+    if f.to == f.agent then return {'same_agent', next_due()} end
+    local st = redis.call('HGET', Q .. 'agent:' .. f.to, 'state')
+    if st ~= 'available' then return {'agent_unavailable:' .. (st or 'logged_out'), next_due()} end
+    if NOT_OFFERABLE[redis.call('HGET', Q .. 'devices', f.to) or ''] then
+      return {'agent_unavailable:phone_busy', next_due()}
+    end
+  end
+  local key = Q .. 'call:' .. c.id
+  stat(c, 'talk_ms', NOW - tonumber(c.ams))
+  stat(c, 'handled', 1)
+  stat(c, 'transfers_out', 1)
+  local from_queue = c.queue
+  local xfers = cjson.decode(c.xfers or '[]')
+  xfers[#xfers + 1] = {from = f.agent, kind = f.kind, to = f.to, at = NOW_ISO}
+  local xjson = cjson.encode(xfers)
+  agent_ended_call(f.agent, c)
+  redis.call('HSET', key, 'request', f.request, 'xfers', xjson, 'agent', '', 'offer', '')
+  c.request, c.xfers, c.agent, c.offer = f.request, xjson, '', ''
+  if f.kind == 'number' then
+    redis.call('HSET', key, 'state', 'external', 'xto', f.to)
+  else
+    if f.kind == 'queue' or f.kind == 'skill' then
+      c.queue, c.primary, c.others, c.sched = f.queue, f.primary, f.others, f.schedule
+      c.ring, c.wrap = f.ring_timeout_s, f.wrap_up_s
+      c.sl_ms = fmt(tonumber(f.sl_within_s) * 1000)
+      c.prio = f.priority
+    end
+    -- waiting again from now (escalation counts from here), first among its priority
+    c.qms = fmt(NOW)
+    c.score = fmt(-tonumber(c.prio) * BAND + NOW - HEAD)
+    c.state = 'waiting'
+    redis.call('HSET', key, 'state', 'waiting', 'queue', c.queue, 'primary', c.primary,
+      'others', c.others, 'sched', c.sched, 'ring', c.ring, 'wrap', c.wrap, 'sl_ms', c.sl_ms,
+      'prio', c.prio, 'qms', c.qms, 'score', c.score, 'head', 1)
+    stat(c, 'transfers_in', 1)
+    if f.kind == 'agent' then
+      make_offer(c, f.to)
+    else
+      index_call(c)
+    end
+  end
+  local ev = J('call_id', c.id, 'agent', f.agent, 'kind', f.kind, 'to', f.to, 'at', NOW_ISO,
+    'queue', from_queue, 'transfers', raw(xjson))
+  emit('queues', 'call_transferred', ev)
+  live('queue_calls', 'transferred', ev)
+  if f.kind == 'queue' or f.kind == 'skill' then match_call(c.id) end
 end
 
 OPS.callback = OP == 'callback' and function()
