@@ -107,3 +107,30 @@ async def test_transfer_to_an_agent_on_a_break_is_refused_and_the_call_stays(sit
     assert "nie jest dostępny" in answer["message"]
     assert await caller.ended(20) == "asterisk"  # the talk went on until anowak hung up
     await site.call_row(caller, outcome="answered")
+
+
+async def test_transfer_to_a_second_line_number_dials_it_through_the_trunk(site: Site) -> None:
+    await site.phone("101", talk_ms=120_000)
+    await site.citizen_phone(talk_ms=1500)  # the operator's side answers for the city unit
+    anowak = await site.agent("anowak")
+    caller = await site.call()
+    await walk_to_id_cards(site, caller)
+    pop = await anowak.wait_for(lambda m: m.kind == "pop", 30)
+    await site.observer.wait_for(named("BridgeEnter", Channel__startswith="PJSIP/101-"), 20)
+    await anowak.wait_state("on_call", 10)
+
+    status, answer = await anowak.transfer(pop.data["call_id"], "number:+48126161234")
+    assert status == 200, answer
+    await anowak.wait_state("wrap_up", 10)
+    dropped = await site.observer.wait_for(named("Hangup", Channel__startswith="PJSIP/101-"), 10)
+    second_line = await site.observer.wait_for(
+        named("DialEnd", DestChannel__startswith="PJSIP/kck-trunk-"), 30, since=dropped.at
+    )
+    assert second_line.get("DialStatus") == "ANSWER"
+    assert await caller.ended(20) == "asterisk"
+    row = await site.call_row(caller, outcome="answered")
+    assert [(t["kind"], t["to"]) for t in row.transfers] == [("number", "+48126161234")]
+    invites = (site.folder / "sipp" / "phone-citizen-messages.txt").read_text()
+    assert "INVITE sip:48126161234@" in invites  # trunk.number_format: international
+    assert await site.counter("citizens_affairs", "transfers_out") == 1
+    assert await site.live_calls() == set()
