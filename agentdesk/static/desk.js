@@ -318,6 +318,9 @@
         option.textContent = o.label + (o.detail ? " (" + o.detail + ")" : "");
         groups[o.kind].appendChild(option);
       });
+      ["queue", "skill", "number"].forEach(function (kind) {
+        if (!groups[kind].children.length) { select.removeChild(groups[kind]); }
+      });
       if (!groups.agent.children.length) {
         var none = document.createElement("option");
         none.disabled = true; none.textContent = S["transfer.none_available"];
