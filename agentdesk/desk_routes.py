@@ -184,14 +184,29 @@ def _handover(body: dict[str, Any]) -> dict[str, Any]:
 async def transfer_call(request: web.Request) -> web.Response:
     """The agent sends the caller they talk to elsewhere (`to`: a target of `transfer_targets`);
     the notes and the ticket draft go with the call to the next agent's pop."""
+    return await _transfer_step(request, "transfer")
+
+
+async def consult_call(request: web.Request) -> web.Response:
+    """`step` start: the caller on hold, the agent talks to agent `to` (whose desk pops the call
+    with the notes and draft); complete: `to` takes the caller; cancel: back to the caller."""
+    return await _transfer_step(request, "consult")
+
+
+async def _transfer_step(request: web.Request, how: str) -> web.Response:
     session = current_session(request)
     body = await _json_body(request)
     lang = language_of(request)
     call_id, target = str(body.get("call_id") or ""), str(body.get("to") or "")
+    step = str(body.get("step") or "start") if how == "consult" else "transfer"
+    backend = request.app[backend_key]
     try:
-        await request.app[backend_key].transfer(session.username, call_id, target, _handover(body))
+        if how == "consult":
+            await backend.consult(session.username, call_id, target, _handover(body), step)
+        else:
+            await backend.transfer(session.username, call_id, target, _handover(body))
     except TransferNotDone as refused:
-        log.info("transfer of %s by %s refused: %s", call_id, session.username, refused)
+        log.info("%s %s of %s by %s refused: %s", how, step, call_id, session.username, refused)
         state = translate(lang, f"state.{refused.state}") if refused.state else ""
         message = translate(lang, f"transfer.refused.{refused.reason}", state=state)
         return web.json_response({"error": refused.reason, "message": message}, status=409)
@@ -199,13 +214,15 @@ async def transfer_call(request: web.Request) -> web.Response:
         db.add(
             AuditEntry(
                 actor=session.username,
-                action="call.transfer",
+                action=f"call.{how}",
                 target=call_id,
-                details={"to": target},
+                details={"to": target, "step": step},
                 address=request.remote,
             )
         )
-    return web.json_response({"message": translate(lang, "transfer.done"), "to": target})
+    done = {"transfer": "transfer.done", "complete": "transfer.done", "start": "consult.start"}
+    message = translate(lang, done.get(step, "consult.cancelled"))
+    return web.json_response({"message": message, "to": target, "step": step})
 
 
 async def transfer_targets(request: web.Request) -> web.Response:

@@ -181,6 +181,30 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Cannot transfer: choose where to transfer the call.",
     ),
     "state.phone_busy": ("telefon zajęty", "phone busy"),
+    "consult.open": ("Konsultuj", "Consult"),
+    "consult.start": (
+        "Rozmówca czeka z muzyką. Rozmawiasz z konsultantem.",
+        "The caller is on hold with music. You are talking to the agent.",
+    ),
+    "consult.complete": ("Połącz z rozmówcą", "Hand the caller over"),
+    "consult.cancel": ("Wróć do rozmówcy", "Back to the caller"),
+    "consult.cancelled": ("Wróciłeś do rozmówcy.", "You are back with the caller."),
+    "transfer.refused.consulting": (
+        "Trwa już konsultacja tej rozmowy.",
+        "A consult of this call is already going on.",
+    ),
+    "transfer.refused.not_consulting": (
+        "Nie trwa żadna konsultacja tej rozmowy.",
+        "No consult of this call is going on.",
+    ),
+    "transfer.refused.pbx_refused": (
+        "Centrala nie rozpoczęła konsultacji; rozmowa trwa dalej.",
+        "The PBX did not start the consult; the call goes on.",
+    ),
+    "transfer.refused.no_pbx": (
+        "Konsultacja jest niedostępna (brak połączenia z centralą).",
+        "Consulting is not available (no connection to the PBX).",
+    ),
 }
 
 

@@ -122,6 +122,12 @@ class DeskBackend(QueueNames, Protocol):
     ) -> None:
         """`agent` sends the caller of `call_id` to `target`; raises `TransferNotDone`."""
 
+    async def consult(
+        self, agent: str, call_id: str, target: str, handover: dict[str, Any], step: str
+    ) -> None:
+        """Consult `target` with the caller on hold (`step` start), then hand the caller over
+        (complete) or go back to them (cancel); raises `TransferNotDone`."""
+
     async def transfer_options(self, agent: str, language: str) -> list[TransferOption]:
         """Where `agent` may transfer a caller now: available agents, queues, skills, numbers."""
 

@@ -15,6 +15,7 @@ from agentdesk.ports import (
     TransferOption,
 )
 from kck.clock import Clock
+from queues.consult import ConsultCalls
 from queues.model import AgentState as RouterState
 from queues.model import OfferKind, TransferTarget
 from queues.router import AgentStateRefused, Router, TransferRefused, UnknownAgent
@@ -25,9 +26,12 @@ class ExtensionMismatch(StateRefused):
 
 
 class RouterDeskBackend:
-    def __init__(self, router: Router, clock: Clock) -> None:
+    """`consults`: the consult over AMI (None without AMI: consulting is refused)."""
+
+    def __init__(self, router: Router, clock: Clock, consults: ConsultCalls | None = None) -> None:
         self.router = router
         self.clock = clock
+        self.consults = consults
 
     def queue_name(self, queue: str, language: str) -> str:
         """The name in queues.yaml (English for "en", else Polish); the id itself for a queue that
@@ -125,6 +129,29 @@ class RouterDeskBackend:
             raise TransferNotDone("bad_target", str(bad)) from None
         try:
             await self.router.transfer(call_id, agent, parsed, handover)
+        except TransferRefused as refused:
+            raise TransferNotDone(refused.reason, str(refused), refused.state) from None
+
+    async def consult(
+        self, agent: str, call_id: str, target: str, handover: dict[str, Any], step: str
+    ) -> None:
+        """`step`: start (with `target`, an agent), complete or cancel."""
+        if self.consults is None:
+            raise TransferNotDone("no_pbx", "consult: no AMI connection in this controller")
+        try:
+            if step == "start":
+                parsed = TransferTarget.parse(target)
+                if parsed.kind.value != "agent":
+                    raise TransferNotDone("bad_target", f"consult {target!r}: agents only")
+                await self.consults.start(call_id, agent, parsed.to, handover)
+            elif step == "complete":
+                await self.consults.complete(call_id, agent)
+            elif step == "cancel":
+                await self.consults.cancel(call_id, agent)
+            else:
+                raise TransferNotDone("bad_target", f"consult: unknown step {step!r}")
+        except ValueError as bad:
+            raise TransferNotDone("bad_target", str(bad)) from None
         except TransferRefused as refused:
             raise TransferNotDone(refused.reason, str(refused), refused.state) from None
 

@@ -54,5 +54,5 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
     )
     ivr = IVRComponent(services, gateway)
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
-    web = WebComponent(services, router.router, health, metrics)
+    web = WebComponent(services, router.router, health, metrics, consults=router.consults)
     return Controller(ami, router, ivr, web)

@@ -22,6 +22,7 @@ from queues.ami_events import EventSource, RouterAMIAdapter
 from queues.call_resync import CallRowResync
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
+from queues.consult import ConsultCalls
 from queues.presence import NodePresence
 from queues.recorder import QueueRecorder
 from queues.router import Router
@@ -39,6 +40,11 @@ class RouterAMI(EventSource, Protocol):
     async def originate(self, originate: Originate) -> Any: ...
     async def stop_playback(self, channel: str) -> None: ...
     async def hangup_bridge_peer(self, channel: str) -> str: ...
+    async def getvar(self, variable: str, channel: str | None = None) -> str | None: ...
+    async def setvar(self, variable: str, value: str, channel: str | None = None) -> None: ...
+    async def atxfer(self, channel: str, exten: str, context: str) -> None: ...
+    async def cancel_atxfer(self, channel: str) -> None: ...
+    async def hangup(self, channel: str, cause: int | None = None) -> None: ...
 
 
 class RouterComponent:
@@ -101,6 +107,11 @@ class RouterComponent:
             await ami.hangup_bridge_peer(channel)
 
         return TransferLegs(drop_agent_leg, TrunkDial.from_settings(self.services.settings))
+
+    @property
+    def consults(self) -> ConsultCalls | None:
+        """The desk's consult over AMI (attended transfer); None without AMI."""
+        return None if self.ami is None else ConsultCalls(self.router, self.ami)
 
     async def start(self) -> None:
         bus = self.services.bus

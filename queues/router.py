@@ -212,15 +212,7 @@ class Router:
         goes to wrap-up, the caller's waiting loop drops the agent's leg and goes on with the
         call. `handover` (the agent's notes, the ticket draft) travels with the call to the next
         desk's pop. Raises `TransferRefused`."""
-        call = await self.store.call(call_id)
-        if call is None:
-            raise TransferRefused("not_on_call", f"call {call_id}: not in the router")
-        request = json.loads(call.get("request") or "{}")
-        request["handover"] = {
-            "from": agent,
-            "at": self.clock.now().isoformat(),
-            **(handover or {}),
-        }
+        request = await self._handed_over(call_id, agent, handover)
         fields: dict[str, str | int | float] = {
             "call_id": call_id,
             "agent": agent,
@@ -237,15 +229,54 @@ class Router:
             fields.update(self._requeue_fields(request, target))
         fields["request"] = json.dumps(request, ensure_ascii=False)
         status, _ = await self._run("transfer", *itertools.chain(*fields.items()))
-        if status == "ok":
-            log.info("call %s transferred by %s to %s", call_id, agent, target)
-            return
-        reason, _, state = status.partition(":")
-        raise TransferRefused(
-            reason,
-            f"call {call_id}: transfer by {agent} to {target} refused ({status})",
-            state or None,
-        )
+        _refuse_unless_ok(status, f"call {call_id}: transfer by {agent} to {target}")
+        log.info("call %s transferred by %s to %s", call_id, agent, target)
+
+    async def _handed_over(
+        self, call_id: str, agent: str, handover: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The call's routing request with what `agent` hands over to the next agent."""
+        call = await self.store.call(call_id)
+        if call is None:
+            raise TransferRefused("not_on_call", f"call {call_id}: not in the router")
+        request: dict[str, Any] = json.loads(call.get("request") or "{}")
+        request["handover"] = {
+            "from": agent,
+            "at": self.clock.now().isoformat(),
+            **(handover or {}),
+        }
+        return request
+
+    async def consult(
+        self,
+        call_id: str,
+        agent: str,
+        to: str,
+        leg: str,
+        handover: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`agent` consults agent `to` while the caller is on hold (the PBX's attended transfer
+        of the agent's channel `leg`): `to` is reserved (offered, reason `consult`) and their desk
+        pops the call with the handover. Raises `TransferRefused` as `transfer` does (and
+        `consulting` when a consult is already going on)."""
+        if to not in self.config.agents:
+            raise TransferRefused("unknown_target", f"consult: no agent {to!r}")
+        request = await self._handed_over(call_id, agent, handover)
+        body = json.dumps(request, ensure_ascii=False)
+        status, _ = await self._run("consult", call_id, agent, to, body, leg)
+        _refuse_unless_ok(status, f"call {call_id}: consult by {agent} with {to}")
+        log.info("call %s: %s consults %s, the caller on hold", call_id, agent, to)
+
+    async def consult_end(self, call_id: str, agent: str, *, complete: bool) -> str:
+        """The consult is over: the consulted agent takes the caller (`complete`; the first agent
+        goes to wrap-up) or is free again; returns the first agent's channel (the PBX's
+        transferer). Raises `TransferRefused` (`not_consulting`)."""
+        call = await self.store.call(call_id) or {}
+        how = "complete" if complete else "cancel"
+        status, _ = await self._run("consult_end", call_id, agent, how)
+        _refuse_unless_ok(status, f"call {call_id}: consult {how} by {agent}")
+        log.info("call %s: consult %s by %s", call_id, how, agent)
+        return call.get("xchan", "")
 
     def _requeue_fields(
         self, request: dict[str, Any], target: TransferTarget
@@ -524,6 +555,14 @@ class Router:
         if not node:
             return True
         return bool(await self.store.redis.exists(self.store.key("node", node)))
+
+
+def _refuse_unless_ok(status: str, what: str) -> None:
+    """The router script's refusal (`reason[:state]`) as `TransferRefused`."""
+    if status == "ok":
+        return
+    reason, _, state = status.partition(":")
+    raise TransferRefused(reason, f"{what} refused ({status})", state or None)
 
 
 def _routing_fields(skills: Mapping[str, int], queue: QueueConfig) -> dict[str, str | int | float]:

@@ -421,7 +421,8 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
         await _pop_shown(w, offer)
     await w.music(False)
     log.info("dialling %s for offer %s", offer.dial, offer.offer_id)
-    await w.session.exec("Dial", f"{offer.dial},{offer.ring_timeout_s}")
+    # t: the agent may transfer the caller (kck's consult is the PBX's attended transfer)
+    await w.session.exec("Dial", f"{offer.dial},{offer.ring_timeout_s},t")
     status = (await w.session.get_variable("DIALSTATUS") or "").upper()
     if status == "ANSWER":
         talk = await w.session.get_variable("ANSWEREDTIME")
@@ -429,23 +430,18 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
         if talk and talk.strip().isdigit():
             at = w.router.clock.now() - timedelta(seconds=int(talk))
         await w.router.offer_answered(offer.offer_id, at)  # False when AMI already said so
-        state = await w.router.call_state(w.call_id)
-        if state is not None and _transferred_away(state, offer) and not w.session.hung_up:
+        state = await w.router.call_state(w.call_id) or {}
+        if state.get("xfers") and state.get("state") != "on_call" and not w.session.hung_up:
             return await _transferred(w, state)
+        # after a consult the caller talked last with the agent it was handed to
+        agent = state.get("agent") or offer.agent
         await w.router.call_ended(w.call_id, EndCause.COMPLETED)
-        return QueueResult(QueueOutcome.ANSWERED, w.call_id, offer.agent, _waited(w))
+        return QueueResult(QueueOutcome.ANSWERED, w.call_id, agent, _waited(w))
     if status == "CANCEL" or w.session.hung_up:
         raise CallerHungUp("caller hung up while the agent's phone rang")
     why = "busy" if status in _PHONE_BUSY else "no_answer"
     await w.router.offer_not_answered(offer.offer_id, why)
     return None
-
-
-def _transferred_away(state: dict[str, str], offer: Offer) -> bool:
-    """The call was transferred and is no longer the talk with `offer`'s agent."""
-    if not state.get("xfers"):
-        return False
-    return state.get("state") != "on_call" or state.get("agent") != offer.agent
 
 
 async def _transferred(w: _Waiting, state: dict[str, str]) -> QueueResult:

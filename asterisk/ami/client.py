@@ -541,6 +541,13 @@ class AMIClient:
         await self.hangup(peer)
         return peer
 
+    async def atxfer(self, channel: str, exten: str, context: str) -> None:
+        """Attended transfer by `channel` to `exten`@`context` (see :class:`Atxfer`)."""
+        await self.send(act.Atxfer(channel=channel, exten=exten, context=context))
+
+    async def cancel_atxfer(self, channel: str) -> None:
+        await self.send(act.CancelAtxfer(channel=channel))
+
     async def redirect(self, channel: str, context: str, exten: str, priority: str = "1") -> None:
         await self.send(
             act.Redirect(channel=channel, context=context, exten=exten, priority=priority)

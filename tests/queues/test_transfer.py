@@ -177,3 +177,37 @@ async def test_transfer_to_a_second_line_number_leaves_the_call_external(
     city = await _counters(redis, "city")
     assert city["transfers_out"] == 1 and "transfers_lost" not in city
     assert await router.call_state(call_id) is None
+
+
+async def test_consult_reserves_the_agent_and_complete_hands_the_call_over(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    call_id = await _on_call_with(router, clock, "ala", {"taxes": 1})
+    await router.agent_login("bob")
+    await router.consult(call_id, "ala", "bob", "PJSIP/101-00000001", {"notes": "n"})
+    bob = await router.agent_status("bob")
+    assert bob is not None and bob.state is AgentState.OFFERED and bob.reason == "consult"
+    with pytest.raises(TransferRefused) as twice:
+        await router.consult(call_id, "ala", "bob", "PJSIP/101-00000001")
+    assert twice.value.reason == "consulting"
+    assert await router.consult_end(call_id, "ala", complete=True) == "PJSIP/101-00000001"
+    bob = await router.agent_status("bob")
+    ala = await router.agent_status("ala")
+    assert bob is not None and bob.state is AgentState.ON_CALL and bob.call_id == call_id
+    assert ala is not None and ala.state is AgentState.WRAP_UP
+    city = await _counters(redis, "city")
+    assert city["transfers_out"] == 1 and city["transfers_answered"] == 1 and city["answered"] == 1
+
+
+async def test_caller_who_hangs_up_during_a_consult_frees_the_consulted_agent(
+    router: Router, clock: ManualClock
+) -> None:
+    call_id = await _on_call_with(router, clock, "ala", {"taxes": 1})
+    await router.agent_login("bob")
+    await router.consult(call_id, "ala", "bob", "PJSIP/101-00000001")
+    await router.call_ended(call_id, EndCause.COMPLETED)
+    bob = await router.agent_status("bob")
+    assert bob is not None and bob.state is AgentState.AVAILABLE
+    with pytest.raises(TransferRefused) as over:
+        await router.consult_end(call_id, "ala", complete=False)
+    assert over.value.reason == "not_consulting"
