@@ -196,6 +196,7 @@
   function clearPop() {
     pop = null;
     if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
+    consulting(false);
     $("handover").hidden = true;
     $("transfer-message").textContent = "";
     $("pop").hidden = true;
@@ -345,6 +346,39 @@
       $("btn-transfer").disabled = true;
     }, function () { $("transfer-go").disabled = false; banner(S["desk.connection_lost"]); });
   }
+  // Consult: the caller waits with music while this agent talks to the chosen agent (whose desk
+  // pops the call); then "hand the caller over" or "back to the caller".
+  function consulting(on) {
+    $("btn-consult-complete").hidden = !on;
+    $("btn-consult-cancel").hidden = !on;
+    $("btn-transfer").disabled = on || state.state !== "on_call";
+  }
+  function consult(step) {
+    var target = $("transfer-target").value;
+    if (!pop || (step === "start" && target.indexOf("agent:") !== 0)) {
+      $("transfer-error").textContent = S["transfer.refused.bad_target"]; return;
+    }
+    var body = { call_id: pop.call_id, step: step };
+    if (step === "start") {
+      var draft = formData();
+      delete draft.call_id; delete draft.language;
+      body.to = target; body.notes = $("notes").value; body.draft = draft;
+    }
+    api("POST", "/api/desk/consult", body).then(function (r) {
+      if (!r.ok) {
+        if (step === "start") { $("transfer-error").textContent = r.data.message || String(r.status); }
+        else { $("transfer-message").textContent = r.data.message || String(r.status); }
+        return;
+      }
+      if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
+      $("transfer-message").textContent = r.data.message;
+      consulting(step === "start");
+      if (step === "complete") { $("btn-transfer").disabled = true; }
+    }, function () { banner(S["desk.connection_lost"]); });
+  }
+  $("consult-go").addEventListener("click", function () { consult("start"); });
+  $("btn-consult-complete").addEventListener("click", function () { consult("complete"); });
+  $("btn-consult-cancel").addEventListener("click", function () { consult("cancel"); });
   $("btn-transfer").addEventListener("click", openTransfer);
   $("transfer-form").addEventListener("submit", function (e) { e.preventDefault(); transfer(); });
   $("transfer-target").addEventListener("dblclick", transfer);

@@ -100,7 +100,7 @@ async def test_agent_transfers_by_keyboard_and_the_pop_follows_the_call_to_the_n
         assert getattr(page, "script_errors") == [], "script errors on the desk"  # noqa: B009
 
 
-async def test_transfer_to_an_agent_who_went_on_a_break_is_refused_in_words(
+async def test_transfer_or_consult_that_cannot_be_done_is_refused_in_words(
     world: DeskWorld, desks: tuple[str, list[BrowserContext]]
 ) -> None:
     url, (first_context, _) = desks
@@ -120,4 +120,10 @@ async def test_transfer_to_an_agent_who_went_on_a_break_is_refused_in_words(
     await expect(first.locator("#transfer-error")).to_have_text(
         "Nie można przekazać: konsultant nie jest dostępny (przerwa)."
     )
+    # a controller without AMI (as here) cannot hold the caller for a consult: said in words
+    await first.click("#consult-go")
+    await expect(first.locator("#transfer-error")).to_have_text(
+        "Konsultacja jest niedostępna (brak połączenia z centralą)."
+    )
+    await expect(first.locator("#btn-consult-complete")).to_be_hidden()
     await expect(first.locator("#state-badge")).to_have_attribute("data-state", "on_call")
