@@ -15,6 +15,7 @@ from .ami_protocol import Headers
 from .call import CallResult, SimulatedCall, StreamControl
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
+from .consult import Consult
 from .events import ChannelEvents
 from .phones import DeviceState, SimulatedPhone
 from .queue_app import FallbackQueue
@@ -110,6 +111,7 @@ class PBXSimulator:
         self.phones: dict[str, SimulatedPhone] = {}
         self.calls: list[SimulatedCall] = []
         self.bridges: dict[str, tuple[SimChannel, SimChannel]] = {}
+        self.consults: dict[str, Consult] = {}  # by the transferer's channel (AMI Atxfer)
         self.fallback_callers: list[FallbackQueue] = []  # in the fallback queue, in order
         self.globals: dict[str, str] = {}
         self.astdb: dict[tuple[str, str], str] = {}

@@ -32,6 +32,7 @@ from demo.simulator import ami_server as _sim_ami
 from kck.phone import TrunkDial
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
+from queues.consult import ConsultCalls
 from queues.model import AgentState, RoutingRequest, TransferKind, TransferTarget
 from queues.presence import NodePresence
 from queues.router import Router
@@ -261,6 +262,34 @@ async def test_blind_transfer_drops_the_first_agents_leg_and_rings_the_second_ag
         ("101", "ANSWER"),
         ("102", "ANSWER"),
     ]
+    await lab.eventually(lambda: _results(lab, 1))
+    assert [(r.outcome, r.agent) for r in lab.results] == [(QueueOutcome.ANSWERED, "bob")]
+    assert await lab.router.store.live_call_ids() == []
+
+
+async def test_consult_holds_the_caller_and_hands_them_over_like_asterisk(lab: Lab) -> None:
+    lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=600))
+    lab.pbx.add_phone("102", PhoneBehaviour(answer_after=1, talk_for=2))
+    held: list[str] = []
+    lab.pbx.subscribe(lambda name, _privilege, _headers: held.append(name))
+    await lab.router.agent_login("ala")
+    call = lab.pbx.place_call(CallerScript())
+    await lab.eventually(lambda: _is(lab, "ala", AgentState.ON_CALL))
+    await lab.router.agent_login("bob")
+    status = await lab.router.agent_status("ala")
+    assert status is not None and status.call_id is not None
+    consults = ConsultCalls(lab.router, lab.ami)
+    await consults.start(status.call_id, "ala", "bob", {"notes": "n"})
+    assert "MusicOnHoldStart" in held  # the caller is on hold at once
+
+    async def consult_answered() -> bool:
+        return any(c.answered.is_set() for c in lab.pbx.consults.values())
+
+    await lab.eventually(consult_answered)
+    await consults.complete(status.call_id, "ala")
+    outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result is CallResult.TALKED_TO_AGENT
+    assert "MusicOnHoldStop" in held
     await lab.eventually(lambda: _results(lab, 1))
     assert [(r.outcome, r.agent) for r in lab.results] == [(QueueOutcome.ANSWERED, "bob")]
     assert await lab.router.store.live_call_ids() == []
