@@ -27,6 +27,7 @@ from demo.simulator import (
     PBXSimulator,
     PhoneBehaviour,
     PhoneMode,
+    SimulatedCall,
 )
 from demo.simulator import ami_server as _sim_ami
 from kck.phone import TrunkDial
@@ -242,9 +243,8 @@ async def test_withheld_caller_cannot_get_a_callback_and_goes_to_voicemail(lab: 
     assert [r.outcome for r in lab.results] == [QueueOutcome.VOICEMAIL]
 
 
-async def test_blind_transfer_drops_the_first_agents_leg_and_rings_the_second_agent(
-    lab: Lab,
-) -> None:
+async def _ala_talks_bob_is_free(lab: Lab) -> tuple[SimulatedCall, str]:
+    """A caller talks to ala (phone 101, long talk); bob (102, talks 2 s) is free."""
     lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=600))
     lab.pbx.add_phone("102", PhoneBehaviour(answer_after=1, talk_for=2))
     await lab.router.agent_login("ala")
@@ -253,8 +253,15 @@ async def test_blind_transfer_drops_the_first_agents_leg_and_rings_the_second_ag
     await lab.router.agent_login("bob")
     status = await lab.router.agent_status("ala")
     assert status is not None and status.call_id is not None
+    return call, status.call_id
+
+
+async def test_blind_transfer_drops_the_first_agents_leg_and_rings_the_second_agent(
+    lab: Lab,
+) -> None:
+    call, call_id = await _ala_talks_bob_is_free(lab)
     await lab.router.transfer(
-        status.call_id, "ala", TransferTarget(TransferKind.AGENT, "bob"), {"notes": "n"}
+        call_id, "ala", TransferTarget(TransferKind.AGENT, "bob"), {"notes": "n"}
     )
     outcome = await asyncio.wait_for(call, 30)
     assert outcome.result is CallResult.TALKED_TO_AGENT
@@ -268,25 +275,18 @@ async def test_blind_transfer_drops_the_first_agents_leg_and_rings_the_second_ag
 
 
 async def test_consult_holds_the_caller_and_hands_them_over_like_asterisk(lab: Lab) -> None:
-    lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=600))
-    lab.pbx.add_phone("102", PhoneBehaviour(answer_after=1, talk_for=2))
     held: list[str] = []
     lab.pbx.subscribe(lambda name, _privilege, _headers: held.append(name))
-    await lab.router.agent_login("ala")
-    call = lab.pbx.place_call(CallerScript())
-    await lab.eventually(lambda: _is(lab, "ala", AgentState.ON_CALL))
-    await lab.router.agent_login("bob")
-    status = await lab.router.agent_status("ala")
-    assert status is not None and status.call_id is not None
+    call, call_id = await _ala_talks_bob_is_free(lab)
     consults = ConsultCalls(lab.router, lab.ami)
-    await consults.start(status.call_id, "ala", "bob", {"notes": "n"})
+    await consults.start(call_id, "ala", "bob", {"notes": "n"})
     assert "MusicOnHoldStart" in held  # the caller is on hold at once
 
     async def consult_answered() -> bool:
         return any(c.answered.is_set() for c in lab.pbx.consults.values())
 
     await lab.eventually(consult_answered)
-    await consults.complete(status.call_id, "ala")
+    await consults.complete(call_id, "ala")
     outcome = await asyncio.wait_for(call, 30)
     assert outcome.result is CallResult.TALKED_TO_AGENT
     assert "MusicOnHoldStop" in held
