@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -22,7 +22,7 @@ from queues.ami_events import EventSource, RouterAMIAdapter
 from queues.call_resync import CallRowResync
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
-from queues.consult import ConsultCalls
+from queues.consult import ConsultAMI, ConsultCalls
 from queues.presence import NodePresence
 from queues.recorder import QueueRecorder
 from queues.router import Router
@@ -39,12 +39,13 @@ class RouterAMI(EventSource, Protocol):
 
     async def originate(self, originate: Originate) -> Any: ...
     async def stop_playback(self, channel: str) -> None: ...
+
+
+@runtime_checkable
+class TransferAMI(ConsultAMI, Protocol):
+    """What the desk's transfers and consults need besides (`asterisk.ami.AMIClient` has it)."""
+
     async def hangup_bridge_peer(self, channel: str) -> str: ...
-    async def getvar(self, variable: str, channel: str | None = None) -> str | None: ...
-    async def setvar(self, variable: str, value: str, channel: str | None = None) -> None: ...
-    async def atxfer(self, channel: str, exten: str, context: str) -> None: ...
-    async def cancel_atxfer(self, channel: str) -> None: ...
-    async def hangup(self, channel: str, cause: int | None = None) -> None: ...
 
 
 class RouterComponent:
@@ -98,10 +99,10 @@ class RouterComponent:
     @property
     def transfer_legs(self) -> TransferLegs | None:
         """How a waiting loop carries out an agent's transfer of its caller (AMI: end the
-        agent's leg; the trunk: dial a second-line number); None without AMI."""
-        if self.ami is None:
-            return None
+        agent's leg; the trunk: dial a second-line number); None without an AMI client that can."""
         ami = self.ami
+        if not isinstance(ami, TransferAMI):
+            return None
 
         async def drop_agent_leg(channel: str) -> None:
             await ami.hangup_bridge_peer(channel)
@@ -110,8 +111,8 @@ class RouterComponent:
 
     @property
     def consults(self) -> ConsultCalls | None:
-        """The desk's consult over AMI (attended transfer); None without AMI."""
-        return None if self.ami is None else ConsultCalls(self.router, self.ami)
+        """The desk's consult over AMI (attended transfer); None without an AMI client that can."""
+        return ConsultCalls(self.router, self.ami) if isinstance(self.ami, TransferAMI) else None
 
     async def start(self) -> None:
         bus = self.services.bus

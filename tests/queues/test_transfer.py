@@ -14,6 +14,7 @@ from queues.model import AgentState, EndCause, TransferKind, TransferTarget
 from queues.router import Router, TransferRefused
 from queues.stats import QueueStatistics
 from tests.queues.conftest import make_config, request
+from tests.redis_replies import stream_events, text
 
 
 def _config_with_two_queues() -> object:
@@ -47,14 +48,13 @@ async def _on_call_with(
 
 
 async def _counters(redis: aioredis.Redis, queue: str) -> dict[str, int]:
-    keys = [k.decode() for k in await redis.keys(f"t:q:st:d:*:q:{queue}")]
+    keys = [text(k) for k in await redis.keys(f"t:q:st:d:*:q:{queue}")]
     assert len(keys) == 1, keys
-    return {k.decode(): int(v) for k, v in (await redis.hgetall(keys[0])).items()}
+    return {text(k): int(v) for k, v in (await redis.hgetall(keys[0])).items()}
 
 
 async def _stream(redis: aioredis.Redis) -> list[tuple[str, dict[str, object]]]:
-    entries = await redis.xrange("t:stream:queues")
-    return [(f[b"type"].decode(), json.loads(f[b"data"])) for _, f in entries]
+    return [(e.type, e.data) for e in await stream_events(redis, "t:stream:queues")]
 
 
 async def test_blind_transfer_to_an_available_agent_offers_them_the_call_with_the_handover(
