@@ -4,10 +4,10 @@ caller's own AGI session dials on, and the pop follows the call to the next desk
 
 from __future__ import annotations
 
-from tests.real_asterisk.sites import Site
 from tests.real_asterisk.controller import DeskAgent, DeskMessage
 from tests.real_asterisk.observer import named
 from tests.real_asterisk.sipp import SippCaller
+from tests.real_asterisk.sites import Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
 
 NOTES = "Pani pyta o dowód dla dziecka; przekazuję do kolegi."
