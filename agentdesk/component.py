@@ -25,6 +25,7 @@ from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
+from queues.consult import ConsultCalls
 from queues.router import Router
 from recordings.access import RecordingAccess
 from recordings.lifecycle import RecordingLifecycle
@@ -50,10 +51,13 @@ class WebComponent:
         health: HealthSource,
         metrics: Sequence[MetricsSource] = (),
         recordings: RecordingLifecycle | None = None,
+        *,
+        consults: ConsultCalls | None = None,
     ) -> None:
         self.services = services
         self.router = router
         self.recordings = recordings  # pause/resume from the desk (None: nothing is recorded)
+        self.consults = consults
         self._health = health  # the whole controller's, for /health and the status page
         self._metrics_sources = tuple(metrics)
         self._runner: web.AppRunner | None = None
@@ -63,7 +67,7 @@ class WebComponent:
 
     def desk_parts(self, router: Router) -> DeskParts:
         return DeskParts(
-            backend=RouterDeskBackend(router, self.services.clock),
+            backend=RouterDeskBackend(router, self.services.clock, self.consults),
             knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
         )
 

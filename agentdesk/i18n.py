@@ -169,6 +169,71 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Nie można teraz zmienić stanu: {reason}",
         "Cannot change state now: {reason}",
     ),
+    "transfer.open": ("Przekaż połączenie", "Transfer the call"),
+    "transfer.title": ("Przekazanie połączenia", "Transfer the call"),
+    "transfer.choose": ("Dokąd przekazać?", "Transfer to"),
+    "transfer.kind.agent": ("Dostępni konsultanci", "Available agents"),
+    "transfer.kind.queue": ("Kolejki", "Queues"),
+    "transfer.kind.skill": ("Umiejętności", "Skills"),
+    "transfer.kind.number": ("Druga linia (numery zewnętrzne)", "Second line (outside numbers)"),
+    "transfer.none_available": ("nikt nie jest teraz dostępny", "nobody is available now"),
+    "transfer.blind": ("Przekaż", "Transfer"),
+    "transfer.cancel": ("Anuluj", "Cancel"),
+    "transfer.handover": (
+        "Notatki i szkic zgłoszenia przejdą razem z połączeniem.",
+        "Your notes and the ticket draft go with the call.",
+    ),
+    "transfer.done": (
+        "Połączenie przekazane. Jesteś w obsłudze po rozmowie.",
+        "Call transferred. You are in wrap-up.",
+    ),
+    "transfer.from": ("Przekazane przez: {agent}", "Transferred by: {agent}"),
+    "transfer.notes": ("Notatki poprzedniego konsultanta", "Notes of the previous agent"),
+    "transfer.refused.not_on_call": (
+        "Nie można przekazać: nie prowadzisz już tej rozmowy.",
+        "Cannot transfer: you are no longer on this call.",
+    ),
+    "transfer.refused.agent_unavailable": (
+        "Nie można przekazać: konsultant nie jest dostępny ({state}).",
+        "Cannot transfer: the agent is not available ({state}).",
+    ),
+    "transfer.refused.same_agent": (
+        "Nie można przekazać połączenia samemu sobie.",
+        "You cannot transfer a call to yourself.",
+    ),
+    "transfer.refused.unknown_target": (
+        "Nie można przekazać: nieznany cel przekazania.",
+        "Cannot transfer: unknown destination.",
+    ),
+    "transfer.refused.bad_target": (
+        "Nie można przekazać: wybierz, dokąd przekazać połączenie.",
+        "Cannot transfer: choose where to transfer the call.",
+    ),
+    "state.phone_busy": ("telefon zajęty", "phone busy"),
+    "consult.open": ("Konsultuj", "Consult"),
+    "consult.start": (
+        "Rozmówca czeka z muzyką. Rozmawiasz z konsultantem.",
+        "The caller is on hold with music. You are talking to the agent.",
+    ),
+    "consult.complete": ("Połącz z rozmówcą", "Hand the caller over"),
+    "consult.cancel": ("Wróć do rozmówcy", "Back to the caller"),
+    "consult.cancelled": ("Wróciłeś do rozmówcy.", "You are back with the caller."),
+    "transfer.refused.consulting": (
+        "Trwa już konsultacja tej rozmowy.",
+        "A consult of this call is already going on.",
+    ),
+    "transfer.refused.not_consulting": (
+        "Nie trwa żadna konsultacja tej rozmowy.",
+        "No consult of this call is going on.",
+    ),
+    "transfer.refused.pbx_refused": (
+        "Centrala nie rozpoczęła konsultacji; rozmowa trwa dalej.",
+        "The PBX did not start the consult; the call goes on.",
+    ),
+    "transfer.refused.no_pbx": (
+        "Konsultacja jest niedostępna (brak połączenia z centralą).",
+        "Consulting is not available (no connection to the PBX).",
+    ),
 }
 
 

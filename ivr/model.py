@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kck.phone import checked_e164
+
 Language = Literal["pl", "en", "uk"]
 LANGUAGES: tuple[Language, ...] = ("pl", "en", "uk")
 DIGIT_KEYS = frozenset("0123456789*#")
@@ -300,9 +302,7 @@ class TransferStep(_Step):
     @field_validator("number")
     @classmethod
     def _e164(cls, value: str) -> str:
-        if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
-            raise ValueError(f"{value!r} is not a phone number in E.164 form, e.g. +48126165555")
-        return value
+        return checked_e164(value)
 
 
 class SpeechStep(_Step):

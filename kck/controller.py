@@ -55,7 +55,9 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
     settings = services.settings
     ami = AMIComponent(ami_client_from_settings(settings.ami)) if settings.ami.enabled else None
     router = await create_router_component(services, ami.client if ami else None)
-    gateway = RouterQueueGateway(router.router, settings.asterisk_sounds_dir, router.stop_playback)
+    gateway = RouterQueueGateway(
+        router.router, settings.asterisk_sounds_dir, router.stop_playback, router.transfer_legs
+    )
     # transcription of recordings: vosk models of settings.speech, in worker processes of its own
     models = {lang: settings.path(path) for lang, path in settings.speech.models.items()}
     transcriber = (
@@ -76,5 +78,6 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
         health,
         metrics,
         recordings=recordings.lifecycle if recordings is not None else None,
+        consults=router.consults,
     )
     return Controller(ami, router, ivr, web, recordings)

@@ -45,6 +45,37 @@ class EndCause(enum.StrEnum):
     CALLBACK_DONE = "callback_done"  # an outbound callback ended
     CALLBACK_FAILED = "callback_failed"  # no attempt reached the citizen (queue's policy)
     FALLBACK = "fallback"  # our code failed: the dialplan's plain Queue() takes the caller
+    TRANSFERRED_OUT = "transferred_out"  # an agent sent the caller to a second-line number
+
+
+class TransferKind(enum.StrEnum):
+    """Where an agent sends a caller they talk to (docs/desk.md, "Transferring a call")."""
+
+    AGENT = "agent"  # another agent, offered only when available
+    QUEUE = "queue"  # another queue: any agent may take the call there; priority kept
+    SKILL = "skill"  # the same queue, needing this skill from now on
+    NUMBER = "number"  # a second-line number (queues.yaml `second_line`), through the trunk
+
+
+@dataclass(frozen=True)
+class TransferTarget:
+    kind: TransferKind
+    to: str
+
+    @classmethod
+    def parse(cls, text: str) -> TransferTarget:
+        """`agent:pkowalski`, `queue:vehicles`, `skill:taxes`, `number:+48126161234`."""
+        kind, sep, to = text.partition(":")
+        try:
+            parsed = TransferKind(kind)
+        except ValueError:
+            raise ValueError(f"transfer target {text!r}: unknown kind {kind!r}") from None
+        if not sep or not to:
+            raise ValueError(f"transfer target {text!r}: nothing after '{kind}:'")
+        return cls(parsed, to)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.to}"
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,35 @@ class Hangup(Action):
 
 
 @dataclass(frozen=True)
+class Atxfer(Action):
+    """Attended transfer by `channel` (the transferer, bridged with the transferee) to
+    `exten`@`context`: the transferee is held, the transferer talks to the target; hanging the
+    transferer up completes it, `CancelAtxfer` takes the transferer back. Needs the `atxfer`
+    feature code (features.conf) and the transfer permitted on the channel (Dial option t/T)."""
+
+    name: ClassVar[str] = "Atxfer"
+    idempotent: ClassVar[bool] = False
+    channel: str = ""
+    exten: str = ""
+    context: str = ""
+
+    def headers(self) -> Headers:
+        return [("Channel", self.channel), ("Exten", self.exten), ("Context", self.context)]
+
+
+@dataclass(frozen=True)
+class CancelAtxfer(Action):
+    """Cancel the attended transfer `channel` started (features.conf `atxferabort`)."""
+
+    name: ClassVar[str] = "CancelAtxfer"
+    idempotent: ClassVar[bool] = False
+    channel: str = ""
+
+    def headers(self) -> Headers:
+        return [("Channel", self.channel)]
+
+
+@dataclass(frozen=True)
 class Redirect(Action):
     name: ClassVar[str] = "Redirect"
     idempotent: ClassVar[bool] = False

@@ -555,6 +555,23 @@ class AMIClient:
     async def hangup(self, channel: str, cause: int | None = None) -> None:
         await self.send(act.Hangup(channel=channel, cause=cause))
 
+    async def hangup_bridge_peer(self, channel: str) -> str:
+        """Hang up the channel bridged with `channel` (its `BRIDGEPEER`: the agent's leg of a
+        caller the controller transfers); returns its name. `AMIActionError` when `channel` is
+        bridged with nobody."""
+        peer = await self.getvar("BRIDGEPEER", channel=channel)
+        if not peer:
+            raise AMIActionError("Getvar", "BRIDGEPEER", f"{channel} is bridged with no channel")
+        await self.hangup(peer)
+        return peer
+
+    async def atxfer(self, channel: str, exten: str, context: str) -> None:
+        """Attended transfer by `channel` to `exten`@`context` (see :class:`Atxfer`)."""
+        await self.send(act.Atxfer(channel=channel, exten=exten, context=context))
+
+    async def cancel_atxfer(self, channel: str) -> None:
+        await self.send(act.CancelAtxfer(channel=channel))
+
     async def redirect(self, channel: str, context: str, exten: str, priority: str = "1") -> None:
         await self.send(
             act.Redirect(channel=channel, context=context, exten=exten, priority=priority)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
 from .call import StreamControl
+from .consult import end_consult, start_consult
 from .events import CALL
 from .pbx import OriginateRequest
 from .scripts import CallerScript
@@ -63,6 +64,8 @@ ACTION_CLASS = {
     "originate": "originate",
     "hangup": "system",
     "redirect": "call",
+    "atxfer": "call",
+    "cancelatxfer": "call",
     "controlplayback": "call",
     "mixmonitor": "system",
     "stopmixmonitor": "system",
@@ -468,6 +471,26 @@ class AMISession:
             return
         self.respond(action, "Success", ("Message", "Channel Hungup"))
         self.pbx.request_hangup(name, cause)
+
+    async def act_atxfer(self, action: AMIAction) -> None:
+        name, exten = action.get("Channel") or "", action.get("Exten") or ""
+        if not name or not exten:
+            self.error(action, "No channel specified" if not name else "No extension specified")
+            return
+        problem = start_consult(self.pbx, name, exten, action.get("Context") or "")
+        if problem is not None:
+            self.error(action, problem)
+            return
+        self.respond(action, "Success", ("Message", "Atxfer successfully queued"))
+
+    async def act_cancelatxfer(self, action: AMIAction) -> None:
+        name = action.get("Channel") or ""
+        if not end_consult(self.pbx, name):
+            self.error(
+                action, "No attended transfer in progress" if name else "No channel specified"
+            )
+            return
+        self.respond(action, "Success", ("Message", "CancelAtxfer successfully queued"))
 
     async def act_redirect(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""

@@ -15,6 +15,7 @@ from .ami_protocol import Headers
 from .call import CallResult, SimulatedCall, StreamControl
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
+from .consult import Consult
 from .events import ChannelEvents
 from .mixmonitor import MixMonitors
 from .phones import DeviceState, SimulatedPhone
@@ -113,6 +114,7 @@ class PBXSimulator:
         self.phones: dict[str, SimulatedPhone] = {}
         self.calls: list[SimulatedCall] = []
         self.bridges: dict[str, tuple[SimChannel, SimChannel]] = {}
+        self.consults: dict[str, Consult] = {}  # by the transferer's channel (AMI Atxfer)
         self.fallback_callers: list[FallbackQueue] = []  # in the fallback queue, in order
         self.globals: dict[str, str] = {}
         self.astdb: dict[tuple[str, str], str] = {}
@@ -308,6 +310,12 @@ class PBXSimulator:
                 return ""
             if upper == "CHANNEL(PJSIP,REMOTE_ADDR)" and ch.tech == "PJSIP":
                 return self.caller_remote_addr
+            if upper == "BRIDGEPEER":
+                # the other channel of its two-party bridge; '' when not bridged (as Asterisk)
+                for pair in self.bridges.values():
+                    if ch in pair:
+                        return pair[1].name if pair[0] is ch else pair[0].name
+                return ""
             if upper == "HANGUPCAUSE":
                 return ch.variables.get(
                     "HANGUPCAUSE",
