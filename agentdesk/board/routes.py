@@ -11,15 +11,17 @@ from aiohttp import web
 from agentdesk.board.board_socket import board_socket
 from agentdesk.board.feed import BoardFeed
 from agentdesk.board.force import (
+    FORCE_CHOICES,
     AgentStateWriter,
-    ForcedState,
     ForceRequest,
     ForceStateError,
     LoggedStateWriter,
     force_state,
 )
 from agentdesk.board.snapshot import build_board
-from agentdesk.keys import feed_key, services_key, state_writer_key, templates_key
+from agentdesk.keys import feed_key, services_key, state_writer_key
+from agentdesk.pages import render
+from agentdesk.ports import AGENT_PAUSE_REASONS
 from agentdesk.reports.context import bind_context
 from agentdesk.reports.rules import ensure_counting_rules
 from agentdesk.security import SUPERVISOR_ROLES, Access, add_route, current_principal, principal_of
@@ -71,17 +73,15 @@ def register_board_routes(
 
 async def _page(request: web.Request, wall: bool) -> web.Response:
     principal = principal_of(request)
-    html = (
-        request.app[templates_key]
-        .get_template("board/board.html")
-        .render(
-            wall=wall,
-            csrf=principal.csrf_token if principal else "",
-            forced_states=[s.value for s in ForcedState],
-            centre=request.app[services_key].settings.centre,
-        )
+    return render(
+        request,
+        "board/board.html",
+        wall=wall,
+        csrf=principal.csrf_token if principal else "",
+        forced_states=[s.value for s in FORCE_CHOICES],
+        pause_reasons=[r.value for r in AGENT_PAUSE_REASONS],
+        centre=request.app[services_key].settings.centre,
     )
-    return web.Response(text=html, content_type="text/html")
 
 
 async def board_page(request: web.Request) -> web.Response:

@@ -9,11 +9,12 @@
     available: "dostępny / available", offered: "dzwoni / ringing", on_call: "rozmowa / on call",
     wrap_up: "po rozmowie / wrap-up", paused: "przerwa / paused", logged_out: "wylogowany / logged out",
   };
+  const WALL_FAILED_CALLBACKS = 4;
   let board = null;
   let skew = 0; // server clock minus browser clock, from the snapshot's "at"
 
   const pct = (v) => (v === null || v === undefined ? "—" : v.toFixed(1).replace(".", ",") + "%");
-  const secs = (v) => (v === null || v === undefined ? "—" : Math.round(v) + " s");
+  const secs = (v) => (v === null || v === undefined ? "—" : Math.round(v) + "\u00a0s"); // never "42 / s"
   const now = () => Date.now() + skew;
   function duration(fromIso) {
     if (!fromIso) return "—";
@@ -76,7 +77,9 @@
   }
 
   function renderFailedCallbacks() {
-    const rows = board.failed_callbacks || [];
+    const all = board.failed_callbacks || [];
+    // the wall screen has room for a few (newest first); the board page shows them all
+    const rows = wall ? all.slice(0, WALL_FAILED_CALLBACKS) : all;
     const table = document.getElementById("failed-callbacks");
     table.querySelector("tbody").replaceChildren(...rows.map((c) => {
       const tr = document.createElement("tr");
@@ -86,6 +89,9 @@
     }));
     table.hidden = rows.length === 0;
     document.getElementById("no-failed-callbacks").hidden = rows.length > 0;
+    const more = document.getElementById("more-failed-callbacks");
+    more.hidden = all.length <= rows.length;
+    more.textContent = `+ ${all.length - rows.length} więcej / more`;
   }
 
   function renderAgentCounts() {
@@ -114,7 +120,10 @@
     if (!wall) {
       const td = document.createElement("td");
       const form = document.getElementById("force-template").content.firstElementChild.cloneNode(true);
-      form.addEventListener("submit", (ev) => { ev.preventDefault(); force(a.agent, form.state.value); });
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        if (form.state.value) askToForce(a, form.state.value, form.state.selectedOptions[0].textContent);
+      });
       td.appendChild(form);
       tr.appendChild(td);
     }
@@ -148,13 +157,44 @@
     }
   }
 
-  async function force(agent, state) {
-    const res = await fetch(`/api/board/agents/${encodeURIComponent(agent)}/state`, {
+  // Forcing a state: the supervisor picks a state (none is preselected), then confirms it in a
+  // dialog naming the agent and the state; a pause needs its reason. The server audits it.
+  const dialog = document.getElementById("force-dialog");
+  let pending = null;
+  function askToForce(a, state, stateName) {
+    pending = { agent: a.agent, state: state };
+    dialog.querySelector('[data-f="agent"]').textContent = `${a.name || a.agent} (${a.agent})`;
+    dialog.querySelector('[data-f="state"]').textContent = stateName;
+    const paused = state === "paused";
+    document.getElementById("force-reason-field").hidden = !paused;
+    const reason = document.getElementById("force-reason");
+    reason.value = "";
+    showForceError("");
+    dialog.showModal();
+  }
+  function showForceError(text) {
+    const p = document.getElementById("force-error");
+    p.textContent = text; p.hidden = !text;
+  }
+  async function confirmForce(ev) {
+    ev.preventDefault();
+    if (!pending) return;
+    const reason = pending.state === "paused" ? document.getElementById("force-reason").value : null;
+    if (pending.state === "paused" && !reason) {
+      showForceError(document.getElementById("force-error").dataset.reasonNeeded); return;
+    }
+    const res = await fetch(`/api/board/agents/${encodeURIComponent(pending.agent)}/state`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": body.dataset.csrf },
-      body: JSON.stringify({ state: state }),
+      body: JSON.stringify({ state: pending.state, reason: reason }),
     });
-    if (!res.ok) alert((await res.json().catch(() => ({}))).error || res.statusText);
+    if (!res.ok) { showForceError((await res.json().catch(() => ({}))).error || res.statusText); return; }
+    pending = null;
+    dialog.close();
+  }
+  if (dialog) {
+    document.getElementById("force-confirm").addEventListener("submit", confirmForce);
+    document.getElementById("force-cancel").addEventListener("click", () => { pending = null; dialog.close(); });
   }
 
   let delay = 500;
