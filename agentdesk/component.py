@@ -17,6 +17,7 @@ from agentdesk.app import DeskParts, HealthSource, create_app
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.keys import feed_key
+from agentdesk.ports import StepLabels
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
@@ -46,8 +47,11 @@ class WebComponent:
         router: Router,
         health: HealthSource,
         metrics: Sequence[MetricsSource] = (),
+        step_labels: StepLabels | None = None,
     ) -> None:
+        """`step_labels`: the IVR's step names, for the reports' IVR branches."""
         self.services = services
+        self.step_labels = step_labels
         self.router = router
         self._health = health  # the whole controller's, for /health and the status page
         self._metrics_sources = tuple(metrics)
@@ -68,7 +72,7 @@ class WebComponent:
         router = self.router
         self.app = create_app(self.services, self._health, self.desk_parts(router))
         register_board_routes(self.app, RouterStateWriter(router))
-        register_report_routes(self.app)
+        register_report_routes(self.app, step_labels=self.step_labels)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_S)

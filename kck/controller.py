@@ -16,6 +16,7 @@ from agentdesk.component import MetricsSource, WebComponent
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
+from ivr.step_labels import LiveStepLabels
 from kck.services import Services
 from queues.component import RouterComponent, create_router_component
 
@@ -52,5 +53,5 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
     gateway = RouterQueueGateway(router.router, settings.asterisk_sounds_dir, router.stop_playback)
     ivr = IVRComponent(services, gateway)
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
-    web = WebComponent(services, router.router, health, metrics)
+    web = WebComponent(services, router.router, health, metrics, LiveStepLabels(ivr.library))
     return Controller(ami, router, ivr, web)
