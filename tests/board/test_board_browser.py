@@ -170,11 +170,11 @@ async def test_board_updates_live_while_calls_flow(
 
     # docs/screenshots/board.png is refreshed on request only (KCK_UPDATE_SCREENSHOTS=1).
     shot = SCREENSHOT if os.environ.get("KCK_UPDATE_SCREENSHOTS") == "1" else tmp_path / "board.png"
+    await page.screenshot(path=str(shot), full_page=True)  # the board page, with its controls
+    assert shot.stat().st_size > 10_000
     await page.goto(str(server.make_url("/board/wall")))
     await expect(page.locator('#totals [data-k="offered"]')).to_have_text("307")
     await expect(page.locator("form")).to_have_count(0)
-    await page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
 
 
 async def test_supervisor_forces_a_state_only_after_choosing_and_confirming_it(
@@ -207,7 +207,7 @@ async def test_supervisor_forces_a_state_only_after_choosing_and_confirming_it(
     await page.click("#force-ok")
     await expect(dialog).to_be_hidden()
     await expect(row).to_have_class("state paused")
-    await expect(row.locator("td").nth(2)).to_have_text("training")
+    await expect(row.locator("td").nth(2)).to_have_text("szkolenie")
 
     # Cancelled: nothing happens.
     await row.locator("select").select_option("logged_out")
@@ -260,7 +260,7 @@ async def test_wall_mode_fits_one_full_hd_screen_with_the_demo_team(
     await expect(page.locator('#totals [data-k="offered"]')).to_have_text("309")
     await expect(page.locator("#agents tbody tr")).to_have_count(len(team))
     await expect(page.locator("#failed-callbacks tbody tr")).to_have_count(4)
-    await expect(page.locator("#more-failed-callbacks")).to_have_text("+ 8 więcej / more")
+    await expect(page.locator("#more-failed-callbacks")).to_have_text("+ 8 więcej")
 
     shot = WALL_SHOT if os.environ.get("KCK_UPDATE_SCREENSHOTS") == "1" else tmp_path / "wall.png"
     await page.screenshot(path=str(shot))
@@ -295,6 +295,8 @@ async def test_supervisor_lands_on_a_home_that_leads_to_board_and_reports(
     await page.click("nav.topnav a[data-nav='/board']")
     await expect(page.locator("nav.topnav a[aria-current=page]")).to_have_text("Wall board")
     await expect(page.locator("#link")).to_have_class("link up")
+    await expect(page.locator("#link")).to_have_text("live")  # the board speaks English too
+    await expect(page.locator("#agents th").nth(3)).to_have_text("Time in state")
 
 
 async def test_report_shows_its_charts_and_downloads_csv(

@@ -5,16 +5,18 @@
 (function () {
   const body = document.body;
   const wall = body.dataset.wall === "1";
-  const STATE_NAMES = {
-    available: "dostępny / available", offered: "dzwoni / ringing", on_call: "rozmowa / on call",
-    wrap_up: "po rozmowie / wrap-up", paused: "przerwa / paused", logged_out: "wylogowany / logged out",
-  };
+  // words in the reader's language (the page's data-strings: agentdesk/i18n.py)
+  const S = JSON.parse(body.dataset.strings || "{}");
+  const say = (key, params) => (S[key] || key).replace(/\{(\w+)\}/g, (_, k) => params[k]);
+  const STATES = ["available", "offered", "on_call", "wrap_up", "paused", "logged_out"];
+  const stateName = (state) => S["state." + state] || state;
+  const reasonName = (reason) => (reason ? S["reason." + reason] || reason : "");
   const WALL_FAILED_CALLBACKS = 4;
   let board = null;
   let skew = 0; // server clock minus browser clock, from the snapshot's "at"
 
   const pct = (v) => (v === null || v === undefined ? "—" : v.toFixed(1).replace(".", ",") + "%");
-  const secs = (v) => (v === null || v === undefined ? "—" : Math.round(v) + "\u00a0s"); // never "42 / s"
+  const secs = (v) => (v === null || v === undefined ? "—" : Math.round(v) + "\u00a0s"); // no line break in "42 s"
   const now = () => Date.now() + skew;
   function duration(fromIso) {
     if (!fromIso) return "—";
@@ -44,7 +46,7 @@
     set("waiting", t.waiting);
     set("longest", longest(t));
     set("sl", pct(t.service_level_pct));
-    set("target", `cel / target ${t.target_pct}% / ${t.target_within_s} s`);
+    set("target", say("board.target", { pct: t.target_pct, s: t.target_within_s }));
     set("sl30", pct(t.service_level_30min_pct));
     set("asa", secs(t.asa_s));
     set("abandon", pct(t.abandon_rate_pct));
@@ -91,7 +93,7 @@
     document.getElementById("no-failed-callbacks").hidden = rows.length > 0;
     const more = document.getElementById("more-failed-callbacks");
     more.hidden = all.length <= rows.length;
-    more.textContent = `+ ${all.length - rows.length} więcej / more`;
+    more.textContent = say("board.more", { n: all.length - rows.length });
   }
 
   function renderAgentCounts() {
@@ -99,11 +101,11 @@
     for (const a of board.agents) counts[a.state] = (counts[a.state] || 0) + 1;
     const p = document.getElementById("agent-states");
     p.replaceChildren();
-    for (const state of Object.keys(STATE_NAMES)) {
+    for (const state of STATES) {
       const span = document.createElement("span");
       span.className = "state " + state;
       span.dataset.state = state;
-      span.textContent = `${STATE_NAMES[state]}: ${counts[state] || 0}`;
+      span.textContent = `${stateName(state)}: ${counts[state] || 0}`;
       p.appendChild(span);
     }
   }
@@ -113,8 +115,8 @@
     tr.dataset.agent = a.agent;
     tr.className = "state " + a.state;
     cell(tr, a.name || a.agent);
-    cell(tr, STATE_NAMES[a.state] || a.state, "state-name");
-    cell(tr, a.reason || "");
+    cell(tr, stateName(a.state), "state-name");
+    cell(tr, reasonName(a.reason));
     const t = cell(tr, duration(a.since), "since");
     t.dataset.since = a.since || "";
     if (!wall) {
@@ -204,7 +206,7 @@
     ws.onopen = () => {
       delay = 500;
       ws.send(JSON.stringify({ type: "ready" })); // the server pushes nothing before this
-      link.textContent = "na żywo / live"; link.className = "link up";
+      link.textContent = S["board.live"]; link.className = "link up";
     };
     ws.onmessage = (msg) => {
       const m = JSON.parse(msg.data);
@@ -221,7 +223,7 @@
       if (event.code === 4001) { // signed out or the session expired
         location.href = "/login?next=" + encodeURIComponent(location.pathname); return;
       }
-      link.textContent = "rozłączono — ponawiam / disconnected — retrying"; link.className = "link down";
+      link.textContent = S["board.retrying"]; link.className = "link down";
       setTimeout(connect, delay); delay = Math.min(delay * 2, 15000);
     };
   }
