@@ -144,6 +144,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Take calls on extension {extension}.",
     ),
     "nav.supervisor_home": ("Start", "Home"),
+    "nav.supervisor_home.about": (
+        "Strona startowa kierownika zmiany.",
+        "The supervisor's start page.",
+    ),
     "nav.board": ("Tablica", "Wall board"),
     "nav.board.about": (
         "Na żywo: kolejki, poziom obsługi, konsultanci i ich stany; wymuszenie stanu konsultanta.",
@@ -160,6 +164,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Days, hours, IVR branches, waiting times, tickets; charts and CSV.",
     ),
     "nav.editor_home": ("Menu IVR", "IVR menus"),
+    "nav.editor_home.about": (
+        "Co redaktor menu IVR może zrobić dziś; wersja menu na żywo.",
+        "What an IVR menu editor can do today; the live menu version.",
+    ),
     "nav.status": ("Stan systemu", "System status"),
     "nav.status.about": (
         "Czy działają baza danych, Redis, połączenie z Asteriskiem, IVR i router.",
@@ -300,6 +308,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.table.waits": ("Rozkład czasu oczekiwania", "Waiting time distribution"),
     "report.table.ticket_categories": ("Zgłoszenia wg kategorii", "Tickets per category"),
     "report.table.ticket_units": ("Zgłoszenia wg jednostki", "Tickets per unit"),
+    "chart.calls_per_hour": ("Połączenia na godzinę — {span}", "Calls per hour — {span}"),
+    "chart.service_level_per_hour": (
+        "Poziom obsługi na godzinę — {span}",
+        "Service level per hour — {span}",
+    ),
+    "chart.waits": ("Rozkład czasu oczekiwania — {span}", "Waiting time distribution — {span}"),
+    "chart.answered": ("odebrane", "answered"),
+    "chart.abandoned": ("porzucone", "abandoned"),
+    "chart.other": ("inne", "other"),
+    "chart.target": ("cel ({within} s)", "target ({within} s)"),
     "report.column.day": ("Dzień", "Day"),
     "report.column.hour": ("Godzina", "Hour"),
     "report.column.offered": ("Oferowane", "Offered"),

@@ -92,7 +92,7 @@ async def report_page(request: web.Request) -> web.Response:
         report=report,
         tables=report.tables(),
         names=await _names(request),
-        charts=[(name, render_chart(report, name)) for name in CHART_NAMES],
+        charts=[(name, render_chart(report, name, lang)) for name in CHART_NAMES],
         query=_query(report),
         queues=[(queue_id, queue_names.name(queue_id, lang)) for queue_id in queue_names.ids],
         fmt=number_text,
@@ -104,7 +104,7 @@ async def report_chart(request: web.Request) -> web.Response:
     name = request.match_info["chart"]
     if name not in CHART_NAMES:
         raise web.HTTPNotFound(text=f"no chart {name!r}; charts: {', '.join(CHART_NAMES)}")
-    svg = render_chart(await _report(request), name)
+    svg = render_chart(await _report(request), name, language_of(request))
     return web.Response(text=svg, content_type="image/svg+xml")
 
 

@@ -8,6 +8,9 @@ import re
 import pytest
 from aiohttp import ClientResponse
 
+from agentdesk.home_routes import EDITOR_COMMANDS
+from agentdesk.i18n import CATALOGUE
+from agentdesk.navigation import LINKS
 from kck.db.models import Role
 from tests.agentdesk.conftest import PASSWORD, Client, DeskWorld, csrf_of, sign_in
 
@@ -97,3 +100,9 @@ async def test_editor_home_says_what_an_editor_can_do_today(
     client.session.cookie_jar.update_cookies({"kck_lang": "en"})
     english = await (await client.get("/editor")).text()
     assert "IVR menu editor" in english and ">IVR menus</a>" in english
+
+
+def test_every_link_of_the_top_bar_has_words_in_the_catalogue() -> None:
+    keys = [link.label for link in LINKS] + [link.about for link in LINKS]
+    keys += [f"role.{role.value}" for role in Role] + [key for _, key in EDITOR_COMMANDS]
+    assert [key for key in keys if key not in CATALOGUE] == []

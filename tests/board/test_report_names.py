@@ -6,10 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
+from agentdesk.i18n import CATALOGUE
+from agentdesk.reports.charts import render_chart
+from agentdesk.reports.metrics import CountingRules
+from agentdesk.reports.report import build_report
 from agentdesk.tickets.models import Ticket, TicketUnit
 from kck.clock import ManualClock
 from kck.db.models import Call
@@ -17,6 +22,7 @@ from kck.services import Services
 from tests.board.conftest import SignIn
 
 DAY = "from=2026-11-24&to=2026-11-24"
+WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 async def a_morning(services: Services, clock: ManualClock) -> None:
@@ -102,3 +108,15 @@ async def test_csv_keeps_machine_columns_and_codes_with_names_beside_them(
     assert daily[-1]["day"] == "total"
     board_client.session.cookie_jar.update_cookies({"kck_lang": "en"})
     assert (await table("ticket_units"))[0]["unit_name"] == "Municipal Greenery Authority"
+
+
+def test_every_table_column_and_chart_has_words_in_both_languages() -> None:
+    report = build_report([], date(2026, 11, 24), date(2026, 11, 24), WARSAW, CountingRules())
+    keys = [f"report.table.{t.name}" for t in report.tables()]
+    keys += [f"report.column.{h}" for t in report.tables() for h in t.headers]
+    keys += ["report.total", "report.no_ivr"]
+    assert [key for key in keys if key not in CATALOGUE] == []
+    polish = render_chart(report, "calls_per_hour", "pl") or ""
+    english = render_chart(report, "calls_per_hour", "en") or ""
+    assert "Połączenia na godzinę" in polish and "Calls per hour" not in polish
+    assert "Calls per hour" in english and "Połączenia" not in english
