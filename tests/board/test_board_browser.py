@@ -82,6 +82,12 @@ async def signed_in_page(
     return page
 
 
+async def docs_screenshot(page: Page, name: str) -> None:
+    """docs/screenshots/<name>, refreshed on request only (KCK_UPDATE_SCREENSHOTS=1)."""
+    if os.environ.get("KCK_UPDATE_SCREENSHOTS") == "1":
+        await page.screenshot(path=str(SCREENSHOTS / name))
+
+
 async def busy_morning(services: Services, agents: dict[str, int], calls: int) -> None:
     """A few hundred calls of this morning and agents in every state."""
     rng = random.Random(55)
@@ -204,6 +210,8 @@ async def test_supervisor_forces_a_state_only_after_choosing_and_confirming_it(
     await page.click("#force-ok")
     await expect(page.locator("#force-error")).to_have_text("Wybierz powód przerwy.")
     await page.select_option("#force-reason", "training")
+    await expect(page.locator("#force-error")).to_be_hidden()
+    await docs_screenshot(page, "board-force.png")
     await page.click("#force-ok")
     await expect(dialog).to_be_hidden()
     await expect(row).to_have_class("state paused")
@@ -286,6 +294,7 @@ async def test_supervisor_lands_on_a_home_that_leads_to_board_and_reports(
     await expect(page.locator("#home-cards a")).to_have_text(
         ["Tablica", "Tryb ścienny", "Raporty", "Stan systemu"]
     )
+    await docs_screenshot(page, "supervisor-home.png")
     await page.click("#home-cards a[data-card='/reports']")
     await expect(page).to_have_url(re.compile(r"/reports$"))
     await expect(page.locator("nav.topnav a[aria-current=page]")).to_have_text("Raporty")

@@ -197,6 +197,7 @@
   if (dialog) {
     document.getElementById("force-confirm").addEventListener("submit", confirmForce);
     document.getElementById("force-cancel").addEventListener("click", () => { pending = null; dialog.close(); });
+    document.getElementById("force-reason").addEventListener("change", () => showForceError(""));
   }
 
   let delay = 500;
