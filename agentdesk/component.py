@@ -17,6 +17,7 @@ from agentdesk.app import DeskParts, HealthSource, create_app
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.keys import feed_key
+from agentdesk.ports import StepLabels
 from agentdesk.recording_routes import register_recording_routes
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
@@ -53,8 +54,11 @@ class WebComponent:
         recordings: RecordingLifecycle | None = None,
         *,
         consults: ConsultCalls | None = None,
+        step_labels: StepLabels | None = None,
     ) -> None:
+        """`step_labels`: the IVR's step names, for the reports' IVR branches."""
         self.services = services
+        self.step_labels = step_labels
         self.router = router
         self.recordings = recordings  # pause/resume from the desk (None: nothing is recorded)
         self.consults = consults
@@ -77,7 +81,7 @@ class WebComponent:
         router = self.router
         self.app = create_app(self.services, self._health, self.desk_parts(router))
         register_board_routes(self.app, RouterStateWriter(router))
-        register_report_routes(self.app)
+        register_report_routes(self.app, step_labels=self.step_labels)
         register_recording_routes(self.app, recording_access(self.services), self.recordings)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)

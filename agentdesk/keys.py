@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from agentdesk.board.feed import BoardFeed
     from agentdesk.board.force import AgentStateWriter
     from agentdesk.extensions import ExtensionRegistry
-    from agentdesk.ports import DeskBackend, KnowledgePort
+    from agentdesk.ports import DeskBackend, KnowledgePort, StepLabels
     from agentdesk.reports.metrics import CountingRules
     from agentdesk.reports.rules import QueueNames
     from agentdesk.screenpop import ScreenPopBuilder
@@ -68,3 +68,4 @@ socket_timing_key: web.AppKey[SocketTiming] = web.AppKey("socket_timing")
 feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")
 state_writer_key: web.AppKey[AgentStateWriter] = web.AppKey("board_state_writer")
 counting_rules_key: web.AppKey[tuple[CountingRules, QueueNames]] = web.AppKey("counting_rules")
+step_labels_key: web.AppKey[StepLabels] = web.AppKey("report_step_labels")

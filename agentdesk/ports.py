@@ -1,8 +1,9 @@
-"""What the desk needs from the router (queues) and the knowledge base (kb), as small protocols."""
+"""What the desk needs from the router (queues), the knowledge base (kb) and the IVR, as small protocols."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -158,3 +159,12 @@ class KnowledgePort(Protocol):
 
     async def suggest(self, request: dict[str, Any], language: str) -> list[CardSuggestion]: ...
     async def search(self, query: str, language: str, limit: int) -> list[CardHit]: ...
+
+
+class StepLabels(Protocol):
+    """The IVR steps in people's words (the live menu's labels): step id → {language: label}.
+
+    The IVR owns the menu (`ivr.step_labels.LiveStepLabels`); the reports name the callers'
+    branches with it."""
+
+    async def step_labels(self) -> Mapping[str, Mapping[str, str]]: ...

@@ -18,6 +18,7 @@ from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
 from ivr.speech.recogniser import SpeechRecogniser
+from ivr.step_labels import LiveStepLabels
 from kck.recording_feed import SpeechTranscriber, recording_input
 from kck.services import Services
 from queues.component import RouterComponent, create_router_component
@@ -79,5 +80,6 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
         metrics,
         recordings=recordings.lifecycle if recordings is not None else None,
         consults=router.consults,
+        step_labels=LiveStepLabels(ivr.library),
     )
     return Controller(ami, router, ivr, web, recordings)

@@ -233,17 +233,18 @@ async def test_agent_opening_the_status_page_is_refused(
     await world.add_user("anowak")
     await sign_in(page, desk_url, "anowak")
     await expect(page).to_have_url(f"{desk_url}/desk")
-    response = await page.goto(f"{desk_url}/")
+    response = await page.goto(f"{desk_url}/status")
     assert response is not None and response.status == 403
     await expect(page.locator("[role=alert]")).to_have_text("Brak uprawnień do tej strony.")
 
 
-async def test_editor_is_sent_to_the_status_page_and_refused_the_desk(
+async def test_editor_is_sent_to_the_editor_home_and_refused_the_desk(
     world: DeskWorld, desk_url: str, page: Page
 ) -> None:
     await world.add_user("editor", Role.EDITOR, extension=None)
     await sign_in(page, desk_url, "editor", extension="")
-    await expect(page).to_have_url(f"{desk_url}/")
+    await expect(page).to_have_url(f"{desk_url}/editor")
+    await expect(page.locator("#editor-commands")).to_contain_text("kck ivr reload")
     response = await page.goto(f"{desk_url}/desk")
     assert response is not None and response.status == 403
 

@@ -17,6 +17,7 @@ from ivr.loader import MenuFiles
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.models import MenuVersionRow
 from ivr.scripted_channel import ScriptedChannel
+from ivr.step_labels import LiveStepLabels
 from ivr.validation import ValidatedMenu
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion
 from kck.clock import ManualClock
@@ -240,3 +241,23 @@ async def test_a_process_keeping_the_live_version_switches_when_told_or_when_its
     await editor.rollback(1, by="cli")
     node.live_cache_s = 0  # as when the kept id has aged
     assert (await node.live()).version_id == 1
+
+
+async def test_step_labels_follow_the_live_version_in_each_language(
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
+    """What the reports read to name the callers' IVR branches (ivr.step_labels)."""
+    lib = library(sessions, redis, menus)
+    labels = LiveStepLabels(lib)
+    assert await labels.step_labels() == {}  # nothing live yet: the report shows step ids
+    await lib.reload(by="test")
+    assert (await labels.step_labels())["hello"] == {"pl": "hello", "en": "hello"}  # no label
+    main = menus / "main.yaml"
+    main.write_text(
+        main.read_text(encoding="utf-8").replace(
+            "hello: {type: say,", "hello: {label: {pl: Powitanie, en: Greeting}, type: say,"
+        ),
+        encoding="utf-8",
+    )
+    await lib.reload(by="test")
+    assert (await labels.step_labels())["hello"] == {"pl": "Powitanie", "en": "Greeting"}
