@@ -238,6 +238,8 @@ class LogSettings(_Section):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = Field(default=False, alias="json")
+    # a repeated warning or error is written once per this many seconds, with a count (0 = all)
+    repeat_interval_s: float = Field(default=30.0, ge=0)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
