@@ -8,7 +8,7 @@ here — no part looks another up — in the order they start.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,8 +44,11 @@ class Controller:
         return [p for p in (self.ami, self.router, self.ivr, self.web) if p is not None]
 
 
-async def build_controller(services: Services, health: Callable[[], dict[str, Any]]) -> Controller:
-    """`health`: the whole runtime's, served by the web application (/health, status page)."""
+async def build_controller(
+    services: Services, health: Callable[[], Awaitable[dict[str, Any]]]
+) -> Controller:
+    """`health`: the whole runtime's, probed at each request of the web application's /health
+    and status page."""
     settings = services.settings
     ami = AMIComponent(ami_client_from_settings(settings.ami)) if settings.ami.enabled else None
     router = await create_router_component(services, ami.client if ami else None)
