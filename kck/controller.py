@@ -52,7 +52,12 @@ async def build_controller(
     settings = services.settings
     ami = AMIComponent(ami_client_from_settings(settings.ami)) if settings.ami.enabled else None
     router = await create_router_component(services, ami.client if ami else None)
-    gateway = RouterQueueGateway(router.router, settings.asterisk_sounds_dir, router.stop_playback)
+    gateway = RouterQueueGateway(
+        router.router,
+        settings.asterisk_sounds_dir,
+        router.stop_playback,
+        settings.redis.outage_hold_s,
+    )
     ivr = IVRComponent(services, gateway)
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
     web = WebComponent(services, router.router, health, metrics)

@@ -355,8 +355,15 @@ POOL_CONNECTIONS = 2000
 POOL_WAIT_S = 10.0  # a command waits this long for a free connection, then fails
 
 
-async def connect(url: str, *, check: bool = True) -> aioredis.Redis:
-    """A client for `url`; with `check`, fail now with a clear message if nobody answers."""
+async def connect(
+    url: str,
+    *,
+    check: bool = True,
+    socket_timeout_s: float = 3.0,
+    connect_timeout_s: float = 2.0,
+) -> aioredis.Redis:
+    """A client for `url`; with `check`, fail now with a clear message if nobody answers.
+    A command waits `socket_timeout_s` for its answer (settings: redis.socket_timeout_s)."""
     # A blocking pool: a burst of live calls needing Redis at once waits for a free connection
     # instead of failing with "Too many connections" (redis-py's default pool of 100 raises,
     # which ended IVR sessions into the dialplan's fallback queue in bench/day.py).
@@ -366,7 +373,8 @@ async def connect(url: str, *, check: bool = True) -> aioredis.Redis:
         timeout=POOL_WAIT_S,
         decode_responses=False,
         health_check_interval=15,
-        socket_connect_timeout=3,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=connect_timeout_s,
     )
     client = aioredis.Redis.from_pool(pool)
     if check:

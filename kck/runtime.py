@@ -108,7 +108,11 @@ class Runtime:
             if url is None:
                 self._private_redis = PrivateRedis(settings.var_dir / "redis")
                 url = await self._private_redis.start()
-            redis = await connect(url)
+            redis = await connect(
+                url,
+                socket_timeout_s=settings.redis.socket_timeout_s,
+                connect_timeout_s=settings.redis.connect_timeout_s,
+            )
         except BaseException:
             await engine.dispose()
             if self._private_redis:

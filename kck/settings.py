@@ -55,6 +55,13 @@ class RedisSettings(_Section):
 
     url: str | None = None
     key_prefix: str = "kck"
+    # A command without an answer for this long fails (redis-py's default is 5 s); a connection
+    # not made within connect_timeout_s too. Short, so a paused Redis is seen, not waited on.
+    socket_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # A Redis outage up to this long is waited out by callers in queues, with music, in their
+    # place; a new caller is queued when it answers. Longer: callers go to the fallback queue.
+    outage_hold_s: float = Field(default=10.0, ge=0, le=300)
 
     @field_validator("url")
     @classmethod
