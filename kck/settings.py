@@ -227,6 +227,14 @@ class HTTPSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # a connection must send a whole request head this soon after connecting, else it is closed
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # an idle connection between requests is closed after this long (aiohttp's default: 75 s)
+    keepalive_timeout_s: float = Field(default=15.0, gt=0, le=3600)
+    # web connections open at once at most (desks and boards hold one WebSocket each)
+    max_connections: int = Field(default=2000, ge=1)
+    # descriptors of RLIMIT_NOFILE the web may never take: FastAGI calls, AMI, Redis, database
+    fd_reserve: int = Field(default=256, ge=16)
 
 
 class PathSettings(_Section):

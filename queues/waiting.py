@@ -357,7 +357,7 @@ async def _run(w: _Waiting) -> QueueResult:
 
 
 # the call's state while Redis does not answer
-_UNKNOWN: dict[str, str] = {}
+_UNKNOWN: dict[str, str] | None = {}
 
 
 async def _enqueue(w: _Waiting) -> Offer | None:
