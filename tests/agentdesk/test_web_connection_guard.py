@@ -18,42 +18,23 @@ from tests.asterisk.agi_caller import AsteriskSideCall
 ROOT = Path(__file__).parents[2]
 LIMIT = 256
 IDLE = 300  # more than the process may open at all
-# The web application and the FastAGI server of kck, in a process limited to LIMIT descriptors.
-SERVERS = f"""
-import asyncio, resource
-from aiohttp import web
-from agentdesk.web_server import GuardedAppRunner
-from asterisk.agi import FastAGIServer
-from kck.settings import HTTPSettings
-
-async def main() -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, ({LIMIT}, {LIMIT}))
-    app = web.Application()
-    async def hello(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-    app.router.add_get("/", hello)
-    http = HTTPSettings(header_timeout_s=1.0, keepalive_timeout_s=1.0, fd_reserve=64)
-    runner = GuardedAppRunner(app, http)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    agi = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
-    async def route(session) -> None:
-        await session.answer()
-        await session.set_variable("SERVED", "1")
-    agi.add_route("ivr", route)
-    await agi.start()
-    print(site.port, agi.port, flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
 
 
 @pytest.fixture
 async def servers() -> AsyncIterator[tuple[int, int]]:
+    # kck's web and FastAGI servers, header timeout 1 s, 64 descriptors kept for calls
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SERVERS, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        *(
+            sys.executable,
+            "-m",
+            "tests.agentdesk.limited_servers",
+            str(LIMIT),
+            "guarded",
+            "1",
+            "64",
+        ),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert process.stdout is not None

@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
@@ -19,12 +18,11 @@ from asterisk.agi import AGISession, FastAGIServer
 from kck.logs import CallIdsFilter
 from kck.redis_server import connect
 from kck.settings import RedisSettings
-from queues.model import RoutingRequest
 from queues.router import Router
 from queues.waiting import wait_in_queue
 from tests.asterisk.agi_caller import AsteriskSideCall
 from tests.polling import until, until_true
-from tests.queues.conftest import make_config
+from tests.queues.conftest import make_config, waiting_request
 from tests.services import RedisProcess, start_redis
 
 SLICE_MS = 300  # music in short slices: the loops come back to Redis often
@@ -60,17 +58,7 @@ async def router(own_redis: RedisProcess) -> AsyncIterator[Router]:
 
 async def serve(router: Router, outage_hold_s: float) -> FastAGIServer:
     async def route(session: AGISession) -> None:
-        request = RoutingRequest(
-            call_id=f"call-{session.env.uniqueid}",
-            uniqueid=session.env.uniqueid,
-            channel=session.env.channel,
-            caller=session.env.callerid,
-            language="pl",
-            queue="city",
-            skills={"taxes": 1},
-            priority=0,
-            arrived_at=datetime.now(UTC).isoformat(),
-        )
+        request = waiting_request(session)
         await wait_in_queue(
             session, router, request, digit_slice_ms=SLICE_MS, outage_hold_s=outage_hold_s
         )
