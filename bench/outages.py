@@ -31,9 +31,11 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from record import machine, save, table  # noqa: E402
 
 from asterisk.agi import AGISession, FastAGIServer  # noqa: E402
-from bench.record import machine, save, table  # noqa: E402
 from kck.config_files import SHIPPED_CONFIG  # noqa: E402
 from kck.logs import PlainFormatter, RepeatedLinesFilter  # noqa: E402
 from kck.redis_server import connect  # noqa: E402

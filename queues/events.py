@@ -281,8 +281,3 @@ def decode_event(kind: str, data: Mapping[str, Any]) -> RouterEvent:
         return parse(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"router event {kind!r}: bad or missing field ({exc!r})") from None
-
-
-def call_id_of(event: RouterEvent) -> str | None:
-    """The call an event is about (None for agent events and unknown ones)."""
-    return getattr(event, "call_id", None)

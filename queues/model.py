@@ -95,10 +95,6 @@ class RoutingRequest:
     menu_version: str = ""
     variables: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def primary_skill(self) -> str | None:
-        return next(iter(self.skills), None)
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["ivr_path"] = [step.as_dict() for step in self.ivr_path]

@@ -129,6 +129,9 @@ class _Waiting:
     redis_away_since: float | None = None  # monotonic time of the first failure of this outage
     music_on: bool = False
     offer_arrived: bool = False  # an offer message came since the loop last read Redis
+    # offers whose pop the agent's desk has shown (a `shown` may come before the loop reads
+    # the offer it belongs to)
+    shown: set[str] = field(default_factory=set)
     # an interruptible command (music slice, announcement) is running; its number, so a stop
     # meant for one is not repeated into the next
     listening: int = 0
@@ -384,7 +387,7 @@ async def _pending_offer(w: _Waiting) -> Offer | None:
     if w.events.empty():
         return None
     while not w.events.empty():
-        w.events.get_nowait()
+        _note_shown(w, w.events.get_nowait())
     w.offer_arrived = False
     return await _offer_of(w, await w.redis(lambda: w.router.call_state(w.call_id), None))
 
@@ -469,22 +472,23 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
     return None
 
 
+def _note_shown(w: _Waiting, event: RouterEvent) -> None:
+    if isinstance(event, CallSignal) and event.kind == "shown" and event.offer_id:
+        w.shown.add(event.offer_id)
+
+
 async def _pop_shown(w: _Waiting, offer: Offer) -> bool:
     """Wait until the agent's desk says the pop is on the screen (`shown`), at most
     `pop_wait_s`: the phone must not ring before the agent sees who calls, nor wait for a
     desk that is not answering."""
     try:
         async with asyncio.timeout(w.pop_wait_s):
-            while True:
+            while offer.offer_id not in w.shown:
                 event = await w.events.get()
-                if (
-                    isinstance(event, CallSignal)
-                    and event.kind == "shown"
-                    and event.offer_id == offer.offer_id
-                ):
-                    return True
+                _note_shown(w, event)
                 if isinstance(event, CallEnded):
                     return False
+            return True
     except TimeoutError:
         log.info(
             "the desk of %s did not show offer %s within %.1f s; ringing anyway",

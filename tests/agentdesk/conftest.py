@@ -252,7 +252,7 @@ async def world(services: Services, desk_clock: Clock) -> AsyncIterator[DeskWorl
         await stop_timer(timer)
 
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture

@@ -11,8 +11,11 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from agentdesk.app import create_app
+from agentdesk.app import DeskParts, create_app
+from agentdesk.keys import knowledge_key
 from agentdesk.tickets.models import Ticket
+from agentdesk.tickets.units import load_units
+from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import Call, Role
 from kck.health import fixed_health
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve
@@ -287,12 +290,7 @@ async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
         await runner.cleanup()
 
 
-def _same_parts(world: DeskWorld):  # type: ignore[no-untyped-def]
-    from agentdesk.app import DeskParts
-    from agentdesk.keys import knowledge_key
-    from agentdesk.tickets.units import load_units
-    from kck.config_files import SHIPPED_CONFIG
-
+def _same_parts(world: DeskWorld) -> DeskParts:
     return DeskParts(
         backend=world.backend,
         knowledge=world.app[knowledge_key],

@@ -46,8 +46,8 @@ async def test_agent_goes_available_then_pauses_with_a_reason(
         client, token, "/api/desk/state", {"state": "paused", "reason": "training"}
     )
     assert status == 200 and body["state"] == "paused" and body["reason"] == "training"
-    status = await world.router.agent_status("anowak")
-    assert status is not None and (status.state, status.reason) == ("paused", "training")
+    agent = await world.router.agent_status("anowak")
+    assert agent is not None and (agent.state, agent.reason) == ("paused", "training")
 
 
 async def test_pause_needs_a_known_reason(world: DeskWorld, client: Client) -> None:

@@ -75,9 +75,9 @@ def test_frame_reader_gives_the_same_messages_however_the_bytes_are_cut(
         frames.extend(reader.feed(chunk))
     assert isinstance(frames[0], Banner)
     assert frames[0].text == banner
-    messages = frames[1:]
-    assert all(isinstance(m, AMIMessage) for m in messages)
-    assert [list(m.headers) for m in messages] == expected  # type: ignore[union-attr]
+    messages = [m for m in frames[1:] if isinstance(m, AMIMessage)]
+    assert len(messages) == len(frames) - 1  # no second banner
+    assert [list(m.headers) for m in messages] == expected
     assert reader.buffered == 0
 
 

@@ -14,8 +14,9 @@ from ivr.loader import MenuFiles, MenuSet, read_menu_files
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.played_prompts import QUEUE_ANNOUNCEMENT_PROMPTS
 from ivr.scripted_channel import ScriptedChannel
+from ivr.skills import SkillDirectory
 from ivr.speech_port import IntentRecogniser
-from ivr.validation import ValidatedMenu, validate_files
+from ivr.validation import SoundExists, ValidatedMenu, validate_files
 from kck.clock import ManualClock
 from queues.model import QueueOutcome
 
@@ -40,8 +41,14 @@ def files(main: str, extra: dict[str, str] | None = None) -> MenuFiles:
     return MenuFiles(named)
 
 
-def check(main: str, extra: dict[str, str] | None = None, **kw: object) -> ValidatedMenu:
-    return validate_files(files(main, extra), **kw)  # type: ignore[arg-type]
+def check(
+    main: str,
+    extra: dict[str, str] | None = None,
+    *,
+    skills: SkillDirectory | None = None,
+    sound_exists: SoundExists | None = None,
+) -> ValidatedMenu:
+    return validate_files(files(main, extra), skills, sound_exists)
 
 
 def menu_of(main: str, extra: dict[str, str] | None = None) -> MenuSet:

@@ -55,9 +55,10 @@ async def test_file_change_is_reloaded_and_a_broken_change_is_rejected(
 ) -> None:
     changed: asyncio.Queue[VersionInfo] = asyncio.Queue()
     announce = component.library.on_change
+    assert announce is not None  # the component announces each new live version
 
     async def seen(info: VersionInfo) -> None:
-        await announce(info)  # type: ignore[misc]
+        await announce(info)
         await changed.put(info)
 
     component.library.on_change = seen

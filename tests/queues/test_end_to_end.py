@@ -28,7 +28,6 @@ from demo.simulator import (
     PhoneBehaviour,
     PhoneMode,
 )
-from demo.simulator import ami_server as _sim_ami
 from kck.phone import TrunkDial
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
@@ -42,11 +41,6 @@ from tests.queues.conftest import make_config
 SPEED = 20.0
 _ids = itertools.count(1)
 pytestmark = pytest.mark.timeout(60)
-
-# main's simulator keeps AMI sessions in a set but makes them unhashable (@dataclass eq=True);
-# fixed on the `sim` branch (eq=False) — until that is merged, hash sessions by identity here.
-if getattr(_sim_ami.AMISession, "__hash__", None) is None:
-    _sim_ami.AMISession.__hash__ = object.__hash__  # type: ignore[method-assign,assignment]
 
 
 @dataclass

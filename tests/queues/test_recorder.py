@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
@@ -19,18 +17,12 @@ from queues.recorder import QueueRecorder
 from queues.router import Router
 from tests.call_history import record_call_history
 from tests.queues.conftest import request
+from tests.redis_replies import stream_events
 
 
 async def replay(redis: aioredis.Redis, recorder: QueueRecorder) -> None:
-    for raw_id, fields in await redis.xrange("t:stream:queues"):
-        await recorder.handle(
-            BusEvent(
-                "t:stream:queues",
-                raw_id.decode(),
-                fields[b"type"].decode(),
-                json.loads(fields[b"data"]),
-            )
-        )
+    for event in await stream_events(redis, "t:stream:queues"):
+        await recorder.handle(event)
 
 
 async def test_answered_call_and_agent_transitions_are_recorded(

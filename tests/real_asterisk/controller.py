@@ -145,7 +145,7 @@ class Installation:
             )  # fmt: skip
 
 
-_WEEK = {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+_WEEK: dict[str, list[str]] = {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
 class KckServe:

@@ -6,6 +6,7 @@ import asyncio
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 
@@ -24,7 +25,7 @@ from demo.simulator import (
     load_caller_scripts,
 )
 
-from .agi_script_server import ScriptedAGIServer
+from .agi_script_server import ScriptedAGIServer, ScriptOptions
 from .fixtures import ami_messages, fixtures_dir
 from .test_ami_server import captured_shapes
 
@@ -46,8 +47,10 @@ async def pbx() -> AsyncIterator[tuple[PBXSimulator, list[Event]]]:
     await sim.stop()
 
 
-async def agi(steps: list[str | tuple[str, float]], **kw: object) -> ScriptedAGIServer:
-    server = ScriptedAGIServer(steps, SPEED, **kw)  # type: ignore[arg-type]
+async def agi(
+    steps: list[str | tuple[str, float]], **kw: Unpack[ScriptOptions]
+) -> ScriptedAGIServer:
+    server = ScriptedAGIServer(steps, SPEED, **kw)
     await server.start()
     return server
 
