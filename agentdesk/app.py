@@ -146,7 +146,7 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
 
 
 async def status_page(request: web.Request) -> web.Response:
-    health = request.app[health_key]()
+    health = await request.app[health_key]()
     return render(
         request,
         "status.html",
@@ -156,6 +156,6 @@ async def status_page(request: web.Request) -> web.Response:
 
 
 async def health_json(request: web.Request) -> web.Response:
-    health = request.app[health_key]()
+    health = await request.app[health_key]()
     ok = all(part.get("up", False) for part in health["parts"].values())
     return web.json_response(health, status=200 if ok else 503)

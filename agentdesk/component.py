@@ -22,6 +22,7 @@ from agentdesk.recording_routes import register_recording_routes
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
+from agentdesk.web_server import GuardedAppRunner
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
@@ -64,7 +65,7 @@ class WebComponent:
         self.consults = consults
         self._health = health  # the whole controller's, for /health and the status page
         self._metrics_sources = tuple(metrics)
-        self._runner: web.AppRunner | None = None
+        self._runner: GuardedAppRunner | None = None
         self._warm_up: asyncio.Task[Any] | None = None
         self.port: int | None = None
         self.app: web.Application | None = None
@@ -85,9 +86,11 @@ class WebComponent:
         register_recording_routes(self.app, recording_access(self.services), self.recordings)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_S)
-        await self._runner.setup()
         http = self.services.settings.http
+        self._runner = GuardedAppRunner(
+            self.app, http, access_log=None, shutdown_timeout=WEB_SHUTDOWN_S
+        )
+        await self._runner.setup()
         site = web.TCPSite(self._runner, http.host, http.port)
         await site.start()
         server = site._server
@@ -108,6 +111,9 @@ class WebComponent:
 
     def health(self) -> dict[str, Any]:
         health: dict[str, Any] = {"up": self._runner is not None, "url": self.url}
+        if self._runner is not None:
+            health["connections"] = self._runner.budget.open
+            health["connections_refused"] = self._runner.budget.refused
         if self.app is not None and feed_key in self.app:
             health["board"] = self.app[feed_key].health()  # open boards, pause between recounts
         return health

@@ -74,7 +74,7 @@ async def supervisor_home(request: web.Request) -> web.Response:
 
 
 async def editor_home(request: web.Request) -> web.Response:
-    parts = request.app[health_key]().get("parts", {})
+    parts = (await request.app[health_key]()).get("parts", {})
     ivr = parts.get("ivr")
     return _home_page(
         request,

@@ -7,7 +7,7 @@ import it: the factory, the route modules, the sockets, the board and the report
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from recordings.access import RecordingAccess
     from recordings.lifecycle import RecordingLifecycle
 
-HealthSource = Callable[[], dict[str, Any]]
+# The controller's health, probed when asked (kck.runtime.Runtime.health)
+HealthSource = Callable[[], Awaitable[dict[str, Any]]]
 
 # --- the application (agentdesk.app) -------------------------------------------------------
 services_key: web.AppKey[Services] = web.AppKey("services")

@@ -39,6 +39,7 @@ from kck.bus import EventBus  # noqa: E402
 from kck.config_files import SHIPPED_CONFIG  # noqa: E402
 from kck.db import create_engine, session_factory, upgrade  # noqa: E402
 from kck.db.models import Call  # noqa: E402
+from kck.health import fixed_health  # noqa: E402
 from kck.services import Services  # noqa: E402
 from kck.settings import load_settings  # noqa: E402
 from queues.model import AgentState, EndCause, RoutingRequest  # noqa: E402
@@ -96,7 +97,7 @@ async def run(offers: int, folder: Path) -> Result:
         router = Router(redis, routing_config(), prefix=settings.redis.key_prefix, tz=settings.tz)
         app = create_app(
             services,
-            lambda: {"mode": "bench", "parts": {}},
+            fixed_health({"mode": "bench", "parts": {}}),
             DeskParts(
                 RouterDeskBackend(router, services.clock),
                 KbKnowledge(kb),

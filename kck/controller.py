@@ -9,7 +9,7 @@ here — no part looks another up — in the order they start.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,13 +51,20 @@ class Controller:
         return [p for p in parts if p is not None]
 
 
-async def build_controller(services: Services, health: Callable[[], dict[str, Any]]) -> Controller:
-    """`health`: the whole runtime's, served by the web application (/health, status page)."""
+async def build_controller(
+    services: Services, health: Callable[[], Awaitable[dict[str, Any]]]
+) -> Controller:
+    """`health`: the whole runtime's, probed at each request of the web application's /health
+    and status page."""
     settings = services.settings
     ami = AMIComponent(ami_client_from_settings(settings.ami)) if settings.ami.enabled else None
     router = await create_router_component(services, ami.client if ami else None)
     gateway = RouterQueueGateway(
-        router.router, settings.asterisk_sounds_dir, router.stop_playback, router.transfer_legs
+        router.router,
+        settings.asterisk_sounds_dir,
+        router.stop_playback,
+        router.transfer_legs,
+        outage_hold_s=settings.redis.outage_hold_s,
     )
     # transcription of recordings: vosk models of settings.speech, in worker processes of its own
     models = {lang: settings.path(path) for lang, path in settings.speech.models.items()}

@@ -55,6 +55,13 @@ class RedisSettings(_Section):
 
     url: str | None = None
     key_prefix: str = "kck"
+    # A command without an answer for this long fails (redis-py's default is 5 s); a connection
+    # not made within connect_timeout_s too. Short, so a paused Redis is seen, not waited on.
+    socket_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # A Redis outage up to this long is waited out by callers in queues, with music, in their
+    # place; a new caller is queued when it answers. Longer: callers go to the fallback queue.
+    outage_hold_s: float = Field(default=10.0, ge=0, le=300)
 
     @field_validator("url")
     @classmethod
@@ -220,6 +227,14 @@ class HTTPSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # a connection must send a whole request head this soon after connecting, else it is closed
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # an idle connection between requests is closed after this long (aiohttp's default: 75 s)
+    keepalive_timeout_s: float = Field(default=15.0, gt=0, le=3600)
+    # web connections open at once at most (desks and boards hold one WebSocket each)
+    max_connections: int = Field(default=2000, ge=1)
+    # descriptors of RLIMIT_NOFILE the web may never take: FastAGI calls, AMI, Redis, database
+    fd_reserve: int = Field(default=256, ge=16)
 
 
 class PathSettings(_Section):
@@ -238,6 +253,8 @@ class LogSettings(_Section):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = Field(default=False, alias="json")
+    # a repeated warning or error is written once per this many seconds, with a count (0 = all)
+    repeat_interval_s: float = Field(default=30.0, ge=0)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 from asterisk.ami import Originate
 from kck.bus import GroupBacklog
 from kck.call_events import CALLS_STREAM
+from kck.health import probe
 from kck.lease import RedisLease, holder_name, run_as_leaseholder
 from kck.metrics import collector_text
 from kck.phone import TrunkDial
@@ -172,6 +173,12 @@ class RouterComponent:
         await self.timer.stop()
         await self.router.waiters.stop()
         self.started = False
+
+    async def probe(self) -> dict[str, Any]:
+        """Redis answers and holds the router's script (loaded again if it was lost)."""
+        result = await probe(self.router.store.load_script)
+        result["up"] = result["up"] and self.started and self.timer.running
+        return result
 
     def health(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+from redis.exceptions import RedisError
 
 from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
@@ -20,6 +22,7 @@ from queues.announcement import announcement
 from queues.events import CallEnded, CallSignal, CallTransferred, RouterEvent
 from queues.model import EndCause, Offer, QueueOutcome, RoutingRequest
 from queues.router import Router
+from queues.store import RouterStoreError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,14 @@ _STOP_RETRY_S = 0.3
 _PHONE_BUSY = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS"})
 # how long a cancelled waiting loop (kck stopping) may take to remove its call from the router
 _FORGET_ON_CANCEL_S = 1.0
+# A Redis outage up to this long (settings: redis.outage_hold_s) is waited out: the caller keeps
+# hearing music in their place; a longer one hands them to the dialplan's fallback queue.
+OUTAGE_HOLD_S = 10.0
+# While Redis is away, the loop tries it again after each music slice of this length.
+_OUTAGE_SLICE_MS = 1000
+_REDIS_AWAY = (RedisError, RouterStoreError, OSError)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,9 @@ class _Waiting:
     stop_playback: PlaybackStop | None
     pop_wait_s: float
     transfers: TransferLegs | None = None
+    outage_hold_s: float = OUTAGE_HOLD_S
     events: asyncio.Queue[RouterEvent] = field(default_factory=asyncio.Queue)
+    redis_away_since: float | None = None  # monotonic time of the first failure of this outage
     music_on: bool = False
     offer_arrived: bool = False  # an offer message came since the loop last read Redis
     # offers whose pop the agent's desk has shown (a `shown` may come before the loop reads
@@ -210,6 +223,38 @@ class _Waiting:
     def offer_waiting(self) -> bool:
         return self.offer_arrived
 
+    async def redis(self, read: Callable[[], Awaitable[T]], away: T) -> T:
+        """A router read or write of the waiting loop. When Redis does not answer, the caller
+        hears music and `away` stands for the answer ("nothing new": no offer, no position),
+        for `outage_hold_s` from the first failure; after that the error goes up and the
+        caller to the dialplan's fallback. The call's place is Redis' own: a pause keeps it."""
+        try:
+            value = await read()
+        except _REDIS_AWAY as exc:
+            now = self.router.clock.monotonic()
+            if self.redis_away_since is None:
+                self.redis_away_since = now
+                log.warning(
+                    "Redis does not answer (%s); the caller keeps waiting with music for up to "
+                    "%g s",
+                    exc,
+                    self.outage_hold_s,
+                )
+            if now - self.redis_away_since >= self.outage_hold_s:
+                log.error("Redis away for over %g s: handing the caller back", self.outage_hold_s)
+                raise
+            await self.music(True)
+            await self.listen(self.session.wait_for_digit(_OUTAGE_SLICE_MS))
+            return away
+        if self.redis_away_since is not None:
+            log.info("Redis answers again; the caller waited %.1f s", self._away_for())
+            self.redis_away_since = None
+        return value
+
+    def _away_for(self) -> float:
+        since = self.redis_away_since
+        return 0.0 if since is None else self.router.clock.monotonic() - since
+
 
 async def wait_in_queue(
     session: AGISession,
@@ -223,6 +268,7 @@ async def wait_in_queue(
     stop_playback: PlaybackStop | None = None,
     pop_wait_s: float = POP_WAIT_S,
     transfers: TransferLegs | None = None,
+    outage_hold_s: float = OUTAGE_HOLD_S,
 ) -> QueueResult:
     """Queue the caller and keep them company until an agent answers or the call ends.
 
@@ -230,6 +276,8 @@ async def wait_in_queue(
     them; an offer for the call cuts the current one short when `stop_playback` is given (else it
     is acted on at the end of the slice: AGI runs one command at a time). When the agent's desk is
     open, the phone rings once the desk shows the pop, or after `pop_wait_s` at the latest.
+    Redis away for up to `outage_hold_s`: the caller keeps their place and hears music
+    (`_Waiting.redis`); a new caller is queued once Redis answers.
     """
     with call_context(request.call_id, uniqueid=request.uniqueid or None):
         waiting = _Waiting(
@@ -243,6 +291,7 @@ async def wait_in_queue(
             stop_playback,
             pop_wait_s,
             transfers,
+            outage_hold_s,
         )
         waiting.events = router.waiters.register(request.call_id, waiting.on_event)
         try:
@@ -299,7 +348,7 @@ async def _run(w: _Waiting) -> QueueResult:
     # language: make it the call's
     await w.session.set_variable("CHANNEL(language)", w.request.language)
     # the call is offered while this process (its node) is alive, whatever the caller hears
-    offer = await w.router.enqueue(w.request, node=w.router.node)
+    offer = await _enqueue(w)
     started = clock.monotonic()
     next_announce = started  # the first announcement at once: the caller learns where they are
     last_check = started
@@ -322,7 +371,9 @@ async def _run(w: _Waiting) -> QueueResult:
         if now - last_check >= _SAFETY_CHECK_S:
             # in case a message was lost: Redis holds the truth
             last_check = now
-            state = await w.router.call_state(w.call_id)
+            state = await w.redis(lambda: w.router.call_state(w.call_id), _UNKNOWN)
+            if state is _UNKNOWN:
+                continue  # Redis away: the call keeps its place there
             if state is None:
                 return QueueResult(QueueOutcome.CLOSED, w.call_id, wait_s=_waited(w))
             offer = await _offer_of(w, state)
@@ -331,7 +382,6 @@ async def _run(w: _Waiting) -> QueueResult:
         if now - started >= queue.max_wait_s:
             return await _max_wait(w, queue.on_max_wait)
         if now >= next_announce:
-            await w.music(False)
             digit = await _announce(w)
             # counted from the end: an announcement longer than the interval is not repeated
             # back to back, the caller hears music in between
@@ -352,6 +402,27 @@ async def _run(w: _Waiting) -> QueueResult:
                 return result
 
 
+# the call's state while Redis does not answer
+_UNKNOWN: dict[str, str] | None = {}
+
+
+async def _enqueue(w: _Waiting) -> Offer | None:
+    """Queue the call; while Redis is away (up to `outage_hold_s`) the caller hears music and
+    it is tried again (a retry of one that did reach Redis is a no-op: `duplicate`)."""
+    while True:
+        queued = False
+
+        async def enqueue() -> Offer | None:
+            nonlocal queued
+            offer = await w.router.enqueue(w.request, node=w.router.node)
+            queued = True
+            return offer
+
+        offer = await w.redis(enqueue, None)
+        if queued:
+            return offer
+
+
 async def _pending_offer(w: _Waiting) -> Offer | None:
     """The call's current offer, read from Redis when the live channel said something happened
     to this call. Messages are only a wake-up: an offer message may be stale (already tried),
@@ -361,23 +432,26 @@ async def _pending_offer(w: _Waiting) -> Offer | None:
     while not w.events.empty():
         _note_shown(w, w.events.get_nowait())
     w.offer_arrived = False
-    return await _offer_of(w, await w.router.call_state(w.call_id))
+    return await _offer_of(w, await w.redis(lambda: w.router.call_state(w.call_id), None))
 
 
 async def _offer_of(w: _Waiting, state: dict[str, str] | None) -> Offer | None:
     if state and state.get("state") == "offered" and state.get("offer"):
-        body = await w.router.store.offer_json(state["offer"])
+        offer_id = state["offer"]
+        body = await w.redis(lambda: w.router.store.offer_json(offer_id), None)
         if body is not None:
             return Offer.from_dict(body)
     return None
 
 
 async def _announce(w: _Waiting) -> str | None:
-    """Play the caller's place and estimated wait; returns the callback key if pressed meanwhile."""
-    position = await w.router.position(w.call_id)
+    """Play the caller's place and estimated wait; returns the callback key if pressed meanwhile.
+    Redis away: nothing to say, the music goes on."""
+    position = await w.redis(lambda: w.router.position(w.call_id), None)
     if position is None:
         return None
-    estimate = await w.router.estimated_wait(w.call_id)
+    estimate = await w.redis(lambda: w.router.estimated_wait(w.call_id), None)
+    await w.music(False)
     sounds = w.prompts.announcement(
         w.request.language, position, estimate, offer_callback=bool(w.request.caller)
     )

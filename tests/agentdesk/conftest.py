@@ -28,6 +28,7 @@ from kck.clock import Clock, ManualClock
 from kck.config_files import SHIPPED_CONFIG
 from kck.db import create_engine, upgrade
 from kck.db.models import Call, Role
+from kck.health import fixed_health
 from kck.services import Services
 from queues.config import AgentConfig, EscalationStep, QueueConfig, RoutingConfig, Skill
 from queues.model import EndCause, RoutingRequest
@@ -244,7 +245,9 @@ async def world(services: Services, desk_clock: Clock) -> AsyncIterator[DeskWorl
         knowledge=KbKnowledge(KnowledgeBase(services.engine, await load_polish_analyzer())),
         units=load_units(SHIPPED_CONFIG / "units.yaml"),
     )
-    app = create_app(services, lambda: {"mode": "test", "parts": {"web": {"up": True}}}, parts)
+    app = create_app(
+        services, fixed_health({"mode": "test", "parts": {"web": {"up": True}}}), parts
+    )
     try:
         yield DeskWorld(services, router, backend, Accounts(services.sessions), app)
     finally:

@@ -17,6 +17,7 @@ from agentdesk.tickets.models import Ticket
 from agentdesk.tickets.units import load_units
 from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import Call, Role
+from kck.health import fixed_health
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve
 from tests.agentdesk.conftest import PASSWORD, DeskWorld, on_manual_clock, routing_request
 
@@ -279,7 +280,9 @@ async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
         "Utracono połączenie z serwerem — łączę ponownie…"
     )
     offer = await world.offer("anowak", await world.store_call())  # made while the desk is cut off
-    again = create_app(world.services, lambda: {"mode": "test", "parts": {}}, _same_parts(world))
+    again = create_app(
+        world.services, fixed_health({"mode": "test", "parts": {}}), _same_parts(world)
+    )
     runner, _ = await serve(again, port)
     try:
         await expect(page.locator("#pop")).to_have_attribute(

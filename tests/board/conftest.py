@@ -24,6 +24,7 @@ from kb import KnowledgeBase
 from kck.clock import ManualClock
 from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import Role, User
+from kck.health import fixed_health
 from kck.services import Services
 from queues.router import Router
 from tests.queues.conftest import make_config
@@ -58,7 +59,7 @@ def build_board_app(
         backend=RouterDeskBackend(router or make_router(services), services.clock),
         knowledge=KbKnowledge(KnowledgeBase(services.engine)),
     )
-    app = create_app(services, lambda: {"mode": "test", "parts": {}}, parts)
+    app = create_app(services, fixed_health({"mode": "test", "parts": {}}), parts)
     register_board_routes(app, state_writer, min_interval_s=0.0)
     register_report_routes(app, step_labels=shipped_step_labels())
     return app

@@ -18,6 +18,7 @@ from ivr.versions import MenuLibrary, VersionInfo
 from kck.clock import ManualClock
 from kck.controller import build_controller
 from kck.db import Call
+from kck.health import fixed_health
 from kck.services import Services
 from tests.call_history import record_call_history
 from tests.ivr.agi_double import ScriptedAGISession
@@ -199,7 +200,7 @@ async def test_the_waiting_loop_plays_from_the_sounds_folder_as_asterisk_sees_it
     services = replace(
         configured_services, settings=settings.model_copy(update={"asterisk": asterisk})
     )
-    controller = await build_controller(services, dict)
+    controller = await build_controller(services, fixed_health({}))
     waiting = controller.ivr.gateway  # the waiting loop's prompts
     assert getattr(waiting, "sounds_dir", None) == Path("/srv/asterisk/kck-sounds")
     assert getattr(waiting, "router", None) is controller.router.router

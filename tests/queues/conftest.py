@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from asterisk.agi import AGISession
 from kck.clock import ManualClock
 from queues.config import AgentConfig, EscalationStep, QueueConfig, RoutingConfig, Skill
 from queues.model import AgentState, RoutingRequest
@@ -82,3 +84,18 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def router(redis: aioredis.Redis, clock: ManualClock) -> AsyncIterator[Router]:
     yield Router(redis, make_config(), prefix="t", clock=clock)
+
+
+def waiting_request(session: AGISession) -> RoutingRequest:
+    """The routing request of a caller on a FastAGI session, for the `city` queue's `taxes`."""
+    return RoutingRequest(
+        call_id=f"call-{session.env.uniqueid}",
+        uniqueid=session.env.uniqueid,
+        channel=session.env.channel,
+        caller=session.env.callerid,
+        language="pl",
+        queue="city",
+        skills={"taxes": 1},
+        priority=0,
+        arrived_at=datetime.now(UTC).isoformat(),
+    )
