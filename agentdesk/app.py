@@ -1,4 +1,4 @@
-"""The aiohttp application factory: status page, health, sign-in and the agent desk."""
+"""The aiohttp application factory: role homes, status page, health, sign-in and the agent desk."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agentdesk import auth_routes, desk_routes
+from agentdesk import auth_routes, desk_routes, home_routes
 from agentdesk.accounts import Accounts
 from agentdesk.desk_socket import desk_socket
 from agentdesk.extensions import ExtensionRegistry
@@ -23,12 +23,12 @@ from agentdesk.keys import (
     knowledge_key,
     pops_key,
     services_key,
-    session_request_key,
     sessions_key,
     templates_key,
     tickets_key,
     units_key,
 )
+from agentdesk.navigation import EDITOR_HOME, STATUS, SUPERVISOR_HOME
 from agentdesk.pages import page_templates, render
 from agentdesk.ports import DeskBackend, KnowledgePort
 from agentdesk.screenpop import ScreenPopBuilder
@@ -36,6 +36,7 @@ from agentdesk.security import (
     DESK_ROLES,
     PUBLIC,
     STAFF_ROLES,
+    SUPERVISOR_ROLES,
     Access,
     add_route,
     install_security,
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 TICKET_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+EDITOR_ROLES = frozenset({Role.EDITOR, Role.ADMIN})
 
 
 @dataclass
@@ -91,7 +93,10 @@ def create_app(
     app[extensions_key] = ExtensionRegistry(services.redis, prefix)
     install_sockets(app)
 
-    add_route(app, "GET", "/", status_page, Access(STAFF_ROLES))
+    add_route(app, "GET", "/", home_routes.home_redirect, Access(frozenset(Role)))
+    add_route(app, "GET", STATUS, status_page, Access(STAFF_ROLES))
+    add_route(app, "GET", SUPERVISOR_HOME, home_routes.supervisor_home, Access(SUPERVISOR_ROLES))
+    add_route(app, "GET", EDITOR_HOME, home_routes.editor_home, Access(EDITOR_ROLES))
     add_route(app, "GET", "/health", health_json, PUBLIC)
     add_route(app, "GET", "/login", auth_routes.login_page, PUBLIC)
     add_route(app, "POST", "/login", auth_routes.login_submit, Access(None, login_form=True))
@@ -132,23 +137,25 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
     add_route(app, "GET", "/api/desk/state", desk_routes.get_state, on_desk)
     add_route(app, "POST", "/api/desk/state", desk_routes.set_state, on_desk)
     add_route(app, "POST", "/api/desk/wrap-up", desk_routes.save_wrap_up, on_desk)
+    add_route(app, "POST", "/api/desk/transfer", desk_routes.transfer_call, on_desk)
+    add_route(app, "POST", "/api/desk/consult", desk_routes.consult_call, on_desk)
+    add_route(app, "GET", "/api/desk/transfer/targets", desk_routes.transfer_targets, on_desk)
     add_route(app, "GET", "/api/kb/search", desk_routes.kb_search, on_desk)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
 
 
 async def status_page(request: web.Request) -> web.Response:
-    health = request.app[health_key]()
+    health = await request.app[health_key]()
     return render(
         request,
         "status.html",
         health=health,
         centre=request.app[services_key].settings.centre,
-        session=request.get(session_request_key),
     )
 
 
 async def health_json(request: web.Request) -> web.Response:
-    health = request.app[health_key]()
+    health = await request.app[health_key]()
     ok = all(part.get("up", False) for part in health["parts"].values())
     return web.json_response(health, status=200 if ok else 503)

@@ -15,11 +15,11 @@ from agentdesk.keys import (
     session_request_key,
     sessions_key,
 )
+from agentdesk.navigation import home_of
 from agentdesk.pages import render
 from agentdesk.ports import StateRefused
 from agentdesk.security import (
     CSRF_FIELD,
-    DESK_ROLES,
     LOGIN_CSRF_COOKIE,
     current_session,
     language_of,
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def _home_of(role: Role) -> str:
-    return "/desk" if role in DESK_ROLES else "/"
+    return home_of(role)
 
 
 def _safe_next(value: str, role: Role) -> str:

@@ -17,15 +17,21 @@ from agentdesk.app import DeskParts, HealthSource, create_app, units_file
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.keys import feed_key
+from agentdesk.ports import StepLabels
+from agentdesk.recording_routes import register_recording_routes
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
 from agentdesk.tickets.units import CityUnits, load_units
+from agentdesk.web_server import GuardedAppRunner
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
+from queues.consult import ConsultCalls
 from queues.router import Router
+from recordings.access import RecordingAccess
+from recordings.lifecycle import RecordingLifecycle
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +53,27 @@ class WebComponent:
         router: Router,
         health: HealthSource,
         metrics: Sequence[MetricsSource] = (),
+        recordings: RecordingLifecycle | None = None,
+        *,
+        consults: ConsultCalls | None = None,
+        step_labels: StepLabels | None = None,
     ) -> None:
+        """`step_labels`: the IVR's step names, for the reports' IVR branches."""
         self.services = services
+        self.step_labels = step_labels
         self.router = router
+        self.recordings = recordings  # pause/resume from the desk (None: nothing is recorded)
+        self.consults = consults
         self._health = health  # the whole controller's, for /health and the status page
         self._metrics_sources = tuple(metrics)
-        self._runner: web.AppRunner | None = None
+        self._runner: GuardedAppRunner | None = None
         self._warm_up: asyncio.Task[Any] | None = None
         self.port: int | None = None
         self.app: web.Application | None = None
 
     def desk_parts(self, router: Router, units: CityUnits | None = None) -> DeskParts:
         return DeskParts(
-            backend=RouterDeskBackend(router, self.services.clock),
+            backend=RouterDeskBackend(router, self.services.clock, self.consults),
             knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
             units=units,
         )
@@ -72,12 +86,15 @@ class WebComponent:
         units = await asyncio.to_thread(load_units, units_file(self.services))
         self.app = create_app(self.services, self._health, self.desk_parts(router, units))
         register_board_routes(self.app, RouterStateWriter(router))
-        register_report_routes(self.app)
+        register_report_routes(self.app, step_labels=self.step_labels)
+        register_recording_routes(self.app, recording_access(self.services), self.recordings)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_S)
-        await self._runner.setup()
         http = self.services.settings.http
+        self._runner = GuardedAppRunner(
+            self.app, http, access_log=None, shutdown_timeout=WEB_SHUTDOWN_S
+        )
+        await self._runner.setup()
         site = web.TCPSite(self._runner, http.host, http.port)
         await site.start()
         server = site._server
@@ -98,6 +115,9 @@ class WebComponent:
 
     def health(self) -> dict[str, Any]:
         health: dict[str, Any] = {"up": self._runner is not None, "url": self.url}
+        if self._runner is not None:
+            health["connections"] = self._runner.budget.open
+            health["connections_refused"] = self._runner.budget.refused
         if self.app is not None and feed_key in self.app:
             health["board"] = self.app[feed_key].health()  # open boards, pause between recounts
         return health
@@ -105,6 +125,18 @@ class WebComponent:
     @property
     def url(self) -> str:
         return f"http://{self.services.settings.http.host}:{self.port}/"
+
+
+def recording_access(services: Services) -> RecordingAccess:
+    settings = services.settings
+    return RecordingAccess(
+        services.sessions,
+        services.redis,
+        services.bus.prefix,
+        settings.recordings_dir,
+        services.clock,
+        agent_may_play=settings.recordings.agent_may_play,
+    )
 
 
 async def _warm_up_analyzer() -> None:

@@ -7,7 +7,7 @@ import it: the factory, the route modules, the sockets, the board and the report
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from agentdesk.board.feed import BoardFeed
     from agentdesk.board.force import AgentStateWriter
     from agentdesk.extensions import ExtensionRegistry
-    from agentdesk.ports import DeskBackend, KnowledgePort
+    from agentdesk.ports import DeskBackend, KnowledgePort, StepLabels
     from agentdesk.reports.metrics import CountingRules
     from agentdesk.reports.rules import QueueNames
     from agentdesk.screenpop import ScreenPopBuilder
@@ -29,8 +29,11 @@ if TYPE_CHECKING:
     from agentdesk.tickets.store import TicketStore
     from agentdesk.tickets.units import CityUnits
     from kck.services import Services
+    from recordings.access import RecordingAccess
+    from recordings.lifecycle import RecordingLifecycle
 
-HealthSource = Callable[[], dict[str, Any]]
+# The controller's health, probed when asked (kck.runtime.Runtime.health)
+HealthSource = Callable[[], Awaitable[dict[str, Any]]]
 
 # --- the application (agentdesk.app) -------------------------------------------------------
 services_key: web.AppKey[Services] = web.AppKey("services")
@@ -54,6 +57,10 @@ tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
 pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
 extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
 
+# --- recordings (agentdesk.recording_routes) ---------------------------------------------------
+recording_access_key: web.AppKey[RecordingAccess] = web.AppKey("recording_access")
+recording_control_key: web.AppKey[RecordingLifecycle] = web.AppKey("recording_control")
+
 # --- the live sockets (desk and board, agentdesk.socket_session) -----------------------------
 sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("live_sockets")
 socket_timing_key: web.AppKey[SocketTiming] = web.AppKey("socket_timing")
@@ -62,3 +69,4 @@ socket_timing_key: web.AppKey[SocketTiming] = web.AppKey("socket_timing")
 feed_key: web.AppKey[BoardFeed] = web.AppKey("board_feed")
 state_writer_key: web.AppKey[AgentStateWriter] = web.AppKey("board_state_writer")
 counting_rules_key: web.AppKey[tuple[CountingRules, QueueNames]] = web.AppKey("counting_rules")
+step_labels_key: web.AppKey[StepLabels] = web.AppKey("report_step_labels")

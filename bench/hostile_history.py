@@ -23,8 +23,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.record import machine, save, table  # noqa: E402
+from record import machine, save, table  # noqa: E402
 
 NASTY = ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\ufffd", "Ż", "'", '"', "\\", "%", "🙂"]
 
@@ -56,10 +57,10 @@ def hostile_environment(rng: random.Random, n: int) -> str:
 
 
 async def run(url: str, calls: int, poison: int, seed: int, folder: Path) -> dict[str, Any]:
+    from ivr_sessions import ivr_under_test
     from sqlalchemy import func, select
 
     from asterisk.agi import FastAGIServer
-    from bench.ivr_sessions import ivr_under_test
     from ivr.agi_route import CALL_ID_VARIABLE
     from kck.call_events import CALL_ARRIVED, CALLS_STREAM
     from kck.db import Call

@@ -26,8 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.record import distribution, machine, save, table  # noqa: E402
+from record import distribution, machine, save, table  # noqa: E402
+
 from kck.cli import main as kck  # noqa: E402
 from kck.config_files import SHIPPED_CONFIG  # noqa: E402
 

@@ -77,7 +77,7 @@ def demo_settings(args: argparse.Namespace) -> Settings:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = demo_settings(args)
-    configure_logging(settings.log.level, settings.log.json_lines)
+    configure_logging(settings.log.level, settings.log.json_lines, settings.log.repeat_interval_s)
     offset = timedelta(0)
     if not args.real_time_of_day:
         offset = business_day_offset(datetime.now(UTC), settings.tz)

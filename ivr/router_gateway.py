@@ -13,7 +13,13 @@ from pathlib import Path
 from ivr.channel import Channel
 from queues.model import CallbackRequest, QueueOutcome, RoutingRequest
 from queues.router import Router
-from queues.waiting import PlaybackStop, WaitingPrompts, wait_in_queue
+from queues.waiting import (
+    OUTAGE_HOLD_S,
+    PlaybackStop,
+    TransferLegs,
+    WaitingPrompts,
+    wait_in_queue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +29,23 @@ class RouterQueueGateway:
 
     `sounds_dir`: the folder `kck prompts build` wrote the waiting loop's prompts to, as Asterisk
     sees it (`asterisk.sounds`); played as the menu's own prompts: <sounds_dir>/<language>/<name>.
-    `stop_playback`: cuts short what a waiting caller hears when an offer comes (AMI)."""
+    `stop_playback`: cuts short what a waiting caller hears when an offer comes (AMI);
+    `transfers`: how an agent's transfer of a caller is carried out (AMI, the trunk);
+    `outage_hold_s`: how long a Redis outage is waited out with the caller on music."""
 
     def __init__(
         self,
         router: Router,
         sounds_dir: Path | None = None,
         stop_playback: PlaybackStop | None = None,
+        transfers: TransferLegs | None = None,
+        outage_hold_s: float = OUTAGE_HOLD_S,
     ) -> None:
         self.router = router
         self.sounds_dir = sounds_dir
         self.stop_playback = stop_playback
+        self.transfers = transfers
+        self.outage_hold_s = outage_hold_s
 
     async def enqueue(self, request: RoutingRequest) -> None:
         # The waiting loop enqueues itself (so the offer it may return is acted on at once).
@@ -45,7 +57,13 @@ class RouterQueueGateway:
             raise TypeError("the router can only hold callers on an AGI channel")
         prompts = WaitingPrompts(sounds_dir=str(self.sounds_dir) if self.sounds_dir else "")
         result = await wait_in_queue(
-            session, self.router, request, prompts=prompts, stop_playback=self.stop_playback
+            session,
+            self.router,
+            request,
+            prompts=prompts,
+            stop_playback=self.stop_playback,
+            transfers=self.transfers,
+            outage_hold_s=self.outage_hold_s,
         )
         return result.outcome
 

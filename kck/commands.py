@@ -67,7 +67,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.agi_port is not None:
         overrides.setdefault("agi", {})["port"] = args.agi_port
     settings = settings_from(args, overrides)
-    configure_logging(settings.log.level, args.json_logs or settings.log.json_lines)
+    configure_logging(
+        settings.log.level,
+        args.json_logs or settings.log.json_lines,
+        settings.log.repeat_interval_s,
+    )
     runtime = Runtime(settings)
     asyncio.run(runtime.run_until_signalled())
     return 0

@@ -1,5 +1,5 @@
 """Structured logging: plain or JSON lines; every line of a call carries its ids, ours and
-Asterisk's (`call_context`)."""
+Asterisk's (`call_context`); repeated warnings and errors are rate-limited (`RepeatedLinesFilter`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +70,68 @@ class CallIdsFilter(logging.Filter):
         return True
 
 
+@dataclass
+class _Seen:
+    since: float  # when the line last passed
+    suppressed: int = 0  # like lines dropped since
+
+
+class RepeatedLinesFilter(logging.Filter):
+    """One line per kind of warning or error per `interval_s`, with a count of the rest.
+
+    A kind is the logging call site and its message template (not its arguments: the same failure
+    for 1,000 calls is one kind) and the exception type. The first line of a kind passes; like
+    lines within `interval_s` are counted, not written; the first one after the interval passes
+    with `repeated` = that count (plain: "[N more like this in the last S s]", JSON: `repeated`,
+    `repeated_in_s`). A count whose kind never comes back is not written. INFO and DEBUG pass
+    untouched.
+    """
+
+    MAX_KINDS = 1000  # beyond this many kinds, those quiet for an interval are forgotten
+
+    def __init__(
+        self,
+        interval_s: float = 30.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        level: int = logging.WARNING,
+    ) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self.level = level
+        self._clock = clock
+        self._seen: dict[tuple[object, ...], _Seen] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.level or self.interval_s <= 0:
+            return True
+        exc_type = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else None
+        kind = (
+            record.name,
+            record.levelno,
+            record.pathname,
+            record.lineno,
+            str(record.msg),
+            exc_type,
+        )
+        now = self._clock()
+        seen = self._seen.get(kind)
+        if seen is not None and now - seen.since < self.interval_s:
+            seen.suppressed += 1
+            return False
+        if seen is not None and seen.suppressed:
+            record.repeated = seen.suppressed
+            record.repeated_in_s = round(now - seen.since, 1)
+        if len(self._seen) >= self.MAX_KINDS:
+            self._forget_quiet(now)
+        self._seen[kind] = _Seen(now)
+        return True
+
+    def _forget_quiet(self, now: float) -> None:
+        for kind in [k for k, s in self._seen.items() if now - s.since >= self.interval_s]:
+            del self._seen[kind]
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO), level, logger, message, call_id, uniqueid,
     extras."""
@@ -116,11 +179,20 @@ class PlainFormatter(logging.Formatter):
             if value
         ]
         record.call = f" [{' '.join(ids)}]" if ids else ""
-        return super().format(record)
+        line = super().format(record)
+        if repeated := getattr(record, "repeated", None):
+            first, newline, rest = line.partition("\n")  # after the message, before a traceback
+            within = getattr(record, "repeated_in_s", 0.0)
+            more = f" [{repeated} more like this in the last {within:g} s]"
+            line = first + more + newline + rest
+        return line
 
 
-def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
-    """Install one stderr handler on the root logger (idempotent)."""
+def configure_logging(
+    level: str = "INFO", json_lines: bool = False, repeat_interval_s: float = 30.0
+) -> None:
+    """Install one stderr handler on the root logger (idempotent); repeated warnings and errors
+    are written once per `repeat_interval_s` with a count (`RepeatedLinesFilter`; 0 = all)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_kck", False):
@@ -128,6 +200,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter() if json_lines else PlainFormatter())
     handler.addFilter(CallIdsFilter())
+    handler.addFilter(RepeatedLinesFilter(repeat_interval_s))
     handler._kck = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

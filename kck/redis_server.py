@@ -41,6 +41,11 @@ def find_redis_server() -> Path:
 PID_FILE = "redis.pid"
 _STOP_S = 10.0  # a stopping redis-server may first write its append-only file
 _POLL_S = 0.05
+# A server that dies is started again at once; a start that fails is retried after a pause that
+# doubles from the first to the last.
+_RESTART_FIRST_S = 0.5
+_RESTART_MAX_S = 10.0
+_RESTART_ANSWER_S = 30.0  # a big append-only file takes a while to load
 
 
 @dataclass
@@ -57,6 +62,8 @@ class PrivateRedis:
     replacement would have to reload it from disk or, without persistence, lose it. stop() stops
     an adopted server like our own child. A server on the socket that kck did not start (no pid
     file, or one naming another process) is refused, with a message that says so.
+    Between start() and stop() the server is supervised: one that dies (killed, OOM killer,
+    crash) is started again on the same socket and files; `status()` says how often and why.
     """
 
     folder: Path
@@ -65,6 +72,9 @@ class PrivateRedis:
     def __post_init__(self) -> None:
         self._process: asyncio.subprocess.Process | None = None
         self._adopted: int | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self.restarts = 0  # times the server died and was started again
+        self.last_exit: str | None = None  # how it last ended ("(pid 7) was killed by SIGKILL")
 
     @property
     def socket(self) -> Path:
@@ -86,6 +96,8 @@ class PrivateRedis:
         return self._adopted
 
     async def start(self, timeout: float = 10.0) -> str:
+        """Adopt our orphan or start a server, then watch it: a server that dies is started
+        again (`supervise`); `restarts` and `last_exit` say so, as /health does."""
         binary = find_redis_server()
         self.folder.mkdir(parents=True, exist_ok=True)
         orphan = self._orphan()
@@ -97,11 +109,17 @@ class PrivateRedis:
                     orphan,
                     extra={"socket": str(self.socket)},
                 )
+                self._supervise()
                 return self.url
             log.warning(
                 "private redis-server (pid %d) left running does not answer; replacing it", orphan
             )
             await _terminate(orphan, self.socket)
+        await self._spawn(binary, timeout)
+        self._supervise()
+        return self.url
+
+    async def _spawn(self, binary: Path, timeout: float) -> None:
         if self.socket.exists():
             if await _answers(self.url):
                 raise RedisUnavailable(
@@ -151,12 +169,71 @@ class PrivateRedis:
                 )
             if self.socket.exists() and await _answers(self.url):
                 log.info("private redis-server started", extra={"socket": str(self.socket)})
-                return self.url
+                return
             await asyncio.sleep(_POLL_S)
-        await self.stop()
+        await self._end_server()
         raise RedisUnavailable(f"{binary} did not answer on {self.socket} within {timeout:.0f} s")
 
+    def _supervise(self) -> None:
+        if self._supervisor is None:
+            self._supervisor = asyncio.create_task(self._watch(), name="private redis-server")
+
+    async def _watch(self) -> None:
+        """Start the server again whenever it dies, pausing `_RESTART_FIRST_S` doubling to
+        `_RESTART_MAX_S` between failed starts. Its data comes back from its files (`persistent`:
+        the append-only file, at most about a second lost)."""
+        while True:
+            exit_status = await self._exited()
+            self.restarts += 1
+            self.last_exit = exit_status
+            self._process, self._adopted = None, None
+            log.error(
+                "private redis-server %s; starting it again (restart %d)",
+                exit_status,
+                self.restarts,
+                extra={"socket": str(self.socket)},
+            )
+            pause = _RESTART_FIRST_S
+            while True:
+                try:
+                    await self._spawn(find_redis_server(), _RESTART_ANSWER_S)
+                    break
+                except (RedisUnavailable, OSError) as exc:
+                    log.error("private redis-server does not start again: %s", exc)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, _RESTART_MAX_S)
+            log.warning("private redis-server runs again (pid %s)", self.pid)
+
+    async def _exited(self) -> str:
+        """Wait until the server ends; how it ended ("exited with 0", "killed by SIGKILL")."""
+        if self._process is not None:
+            code = await self._process.wait()
+            if code < 0:
+                return f"(pid {self._process.pid}) was killed by {signal.Signals(-code).name}"
+            return f"(pid {self._process.pid}) exited with {code}"
+        adopted = self._adopted
+        assert adopted is not None
+        await _ended(adopted)  # not our child: nothing to wait() on
+        return f"(pid {adopted}, adopted) ended"
+
+    def status(self) -> dict[str, object]:
+        """For /health: which server, how often it was started again and why."""
+        return {
+            "private": True,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+        }
+
     async def stop(self) -> None:
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        await self._end_server()
+
+    async def _end_server(self) -> None:
         process, self._process = self._process, None
         adopted, self._adopted = self._adopted, None
         if process is not None and process.returncode is None:
@@ -224,6 +301,22 @@ def _serves(pid: int, socket: Path) -> bool:
     )
 
 
+async def _ended(pid: int) -> None:
+    """Wait for the end of a process that is not our child (Linux: its pidfd becomes readable)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    ended = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(fd, ended.set)
+    try:
+        await ended.wait()
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
 def _parent(pid: int) -> int | None:
     try:
         stat = (Path("/proc") / str(pid) / "stat").read_text()
@@ -262,8 +355,15 @@ POOL_CONNECTIONS = 2000
 POOL_WAIT_S = 10.0  # a command waits this long for a free connection, then fails
 
 
-async def connect(url: str, *, check: bool = True) -> aioredis.Redis:
-    """A client for `url`; with `check`, fail now with a clear message if nobody answers."""
+async def connect(
+    url: str,
+    *,
+    check: bool = True,
+    socket_timeout_s: float = 3.0,
+    connect_timeout_s: float = 2.0,
+) -> aioredis.Redis:
+    """A client for `url`; with `check`, fail now with a clear message if nobody answers.
+    A command waits `socket_timeout_s` for its answer (settings: redis.socket_timeout_s)."""
     # A blocking pool: a burst of live calls needing Redis at once waits for a free connection
     # instead of failing with "Too many connections" (redis-py's default pool of 100 raises,
     # which ended IVR sessions into the dialplan's fallback queue in bench/day.py).
@@ -273,7 +373,8 @@ async def connect(url: str, *, check: bool = True) -> aioredis.Redis:
         timeout=POOL_WAIT_S,
         decode_responses=False,
         health_check_interval=15,
-        socket_connect_timeout=3,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=connect_timeout_s,
     )
     client = aioredis.Redis.from_pool(pool)
     if check:

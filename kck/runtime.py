@@ -21,6 +21,7 @@ from kck.clock import Clock, SystemClock
 from kck.config_check import ConfigurationRefused, check_configuration
 from kck.controller import Component, Controller, build_controller
 from kck.db import create_engine, require_current_schema, session_factory, upgrade
+from kck.health import Probed, probe, select_one
 from kck.heap import freeze_start_up
 from kck.redis_server import PrivateRedis, connect
 from kck.services import Services
@@ -68,20 +69,32 @@ class Runtime:
         self.controller: Controller | None = None
         self._stopped = asyncio.Event()
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
+        """Each part's state as probed now (`kck.health`): the database and Redis answer, and
+        each component's own report, merged with its probe when it has one. `down` names the
+        parts that are not up."""
+        services = self.services
+        not_started: dict[str, Any] = {"up": False, "error": "not started"}
+
+        async def probe_database() -> dict[str, Any]:
+            return await probe(lambda: select_one(services.engine)) if services else not_started
+
+        async def probe_redis() -> dict[str, Any]:
+            return await probe(services.redis.ping) if services else not_started
+
+        # all at once: a paused Redis costs one probe's timeout, not one per part that needs it
+        database, redis, *reports = await asyncio.gather(
+            probe_database(), probe_redis(), *(_report(c) for c in self.components)
+        )
+        private = self._private_redis.status() if self._private_redis else {"private": False}
         parts: dict[str, Any] = {
-            "database": {
-                "up": self.services is not None,
-                "url": _db_kind(self.settings.database_url),
-            },
-            "redis": {"up": self.services is not None, "private": self._private_redis is not None},
+            "database": {**database, "url": _db_kind(self.settings.database_url)},
+            "redis": {**redis, **private},
         }
-        for component in self.components:
-            try:
-                parts[component.name] = component.health()
-            except Exception as exc:  # health must never take the page down
-                parts[component.name] = {"up": False, "error": str(exc)}
-        return {"mode": self.mode, "parts": parts}
+        for component, report in zip(self.components, reports, strict=True):
+            parts[component.name] = report
+        down = [name for name, part in parts.items() if not part.get("up", False)]
+        return {"mode": self.mode, "down": down, "parts": parts}
 
     async def start(self) -> Services:
         settings = self.settings
@@ -104,7 +117,11 @@ class Runtime:
             if url is None:
                 self._private_redis = PrivateRedis(settings.var_dir / "redis")
                 url = await self._private_redis.start()
-            redis = await connect(url)
+            redis = await connect(
+                url,
+                socket_timeout_s=settings.redis.socket_timeout_s,
+                connect_timeout_s=settings.redis.connect_timeout_s,
+            )
         except BaseException:
             await engine.dispose()
             if self._private_redis:
@@ -184,6 +201,17 @@ class Runtime:
 
     def request_stop(self) -> None:
         self._stopped.set()
+
+
+async def _report(component: Component) -> dict[str, Any]:
+    try:
+        report = component.health()
+        if isinstance(component, Probed):
+            probed = await component.probe()
+            report = {**report, **probed, "up": bool(report.get("up")) and probed["up"]}
+    except Exception as exc:  # health must never take the page down
+        return {"up": False, "error": str(exc)}
+    return report
 
 
 def _db_kind(url: str) -> str:

@@ -55,6 +55,13 @@ class RedisSettings(_Section):
 
     url: str | None = None
     key_prefix: str = "kck"
+    # A command without an answer for this long fails (redis-py's default is 5 s); a connection
+    # not made within connect_timeout_s too. Short, so a paused Redis is seen, not waited on.
+    socket_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # A Redis outage up to this long is waited out by callers in queues, with music, in their
+    # place; a new caller is queued when it answers. Longer: callers go to the fallback queue.
+    outage_hold_s: float = Field(default=10.0, ge=0, le=300)
 
     @field_validator("url")
     @classmethod
@@ -220,6 +227,14 @@ class HTTPSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # a connection must send a whole request head this soon after connecting, else it is closed
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # an idle connection between requests is closed after this long (aiohttp's default: 75 s)
+    keepalive_timeout_s: float = Field(default=15.0, gt=0, le=3600)
+    # web connections open at once at most (desks and boards hold one WebSocket each)
+    max_connections: int = Field(default=2000, ge=1)
+    # descriptors of RLIMIT_NOFILE the web may never take: FastAGI calls, AMI, Redis, database
+    fd_reserve: int = Field(default=256, ge=16)
 
 
 class PathSettings(_Section):
@@ -238,6 +253,8 @@ class LogSettings(_Section):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = Field(default=False, alias="json")
+    # a repeated warning or error is written once per this many seconds, with a count (0 = all)
+    repeat_interval_s: float = Field(default=30.0, ge=0)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -265,6 +282,60 @@ class SpeechSettings(_Section):
     keep_recordings: bool = False
 
 
+_MIXMONITOR_OPTIONS = re.compile(r"^[abBCiIrtvVWmpPS()0-9,./_-]*$|^off$")
+
+
+class RecordingSettings(_Section):
+    """Call recordings (docs/recordings.md): where the files go, MixMonitor's options per queue,
+    who may listen, how long they are kept."""
+
+    enabled: bool = True
+    # the folder Asterisk writes into, as kck sees it (kck reads, checks and deletes there)
+    folder: Path = Path("var/recordings/calls")
+    # the same folder as Asterisk sees it; None = the same path (Asterisk on this host)
+    asterisk_folder: Path | None = None
+    # MixMonitor options for every queue ("b": only while bridged); `queues` overrides per queue,
+    # "off" records nothing in that queue
+    options: str = "b"
+    queues: dict[str, str] = {}
+    # the agent who took a call may play its recording too (supervisors always may)
+    agent_may_play: bool = False
+    # days a recording is kept: `retention` per queue or ticket category, else `retention_days`
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    retention: dict[str, int] = {}
+    # how long kck waits for Asterisk to close a file after the hang-up
+    finish_timeout: float = Field(default=30.0, gt=0, le=600)
+    # transcribe finished recordings with the vosk models of `speech.models` (per call language)
+    transcribe: bool = True
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: str) -> str:
+        if not _MIXMONITOR_OPTIONS.match(value):
+            raise ValueError(f"{value!r} is not a list of MixMonitor options (e.g. b, bW(1))")
+        return value
+
+    @field_validator("queues")
+    @classmethod
+    def _queue_options(cls, value: dict[str, str]) -> dict[str, str]:
+        for queue, options in value.items():
+            if not _MIXMONITOR_OPTIONS.match(options):
+                raise ValueError(f"queue {queue!r}: {options!r} is not MixMonitor options or off")
+        return value
+
+    @field_validator("asterisk_folder")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError("must be an absolute path on the Asterisk host (e.g. /srv/recordings)")
+        return value
+
+    def options_for(self, queue: str) -> str | None:
+        """MixMonitor's options for a call of `queue`; None: that queue is not recorded."""
+        options = self.queues.get(queue, self.options)
+        return None if not self.enabled or options == "off" else options
+
+
 class Settings(_Section):
     """Everything kck reads at start-up. Build it with `load_settings`."""
 
@@ -278,6 +349,7 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     centre: CentreSettings = CentreSettings()
     speech: SpeechSettings = SpeechSettings()
+    recordings: RecordingSettings = RecordingSettings()
     asterisk: AsteriskSettings = AsteriskSettings()
     trunk: TrunkSettings = TrunkSettings()
     base_dir: Path = Path(".")
@@ -317,6 +389,17 @@ class Settings(_Section):
     def asterisk_sounds_dir(self) -> Path:
         """The same folder as Asterisk sees it: every sound path sent to Asterisk starts here."""
         return self.asterisk.sounds if self.asterisk.sounds is not None else self.sounds_dir
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Call recordings on this host (kck reads, checks and deletes them here)."""
+        return self.path(self.recordings.folder)
+
+    @property
+    def asterisk_recordings_dir(self) -> Path:
+        """The same folder as Asterisk sees it: MixMonitor is told to write there."""
+        folder = self.recordings.asterisk_folder
+        return folder if folder is not None else self.recordings_dir
 
     @property
     def database_url(self) -> str:

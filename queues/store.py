@@ -71,6 +71,15 @@ class RouterStore:
         due = int(reply[1])
         return status, (None if due < 0 else due), [_text(x) for x in reply[2:]]
 
+    async def load_script(self) -> bool:
+        """Make sure Redis has the router's script (after a restart it has none: load it now,
+        not on the next call's operation); False when it had to be loaded."""
+        sha = self._script.sha
+        if (await self.redis.script_exists(sha))[0]:
+            return True
+        await self.redis.script_load(ROUTER_LUA)
+        return False
+
     async def hash(self, *parts: str) -> dict[str, str]:
         raw: Any = await self.redis.hgetall(self.key(*parts))
         return {_text(k): _text(v) for k, v in raw.items()}

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
+
+from redis.exceptions import RedisError
 
 from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
 from kck.spoken_numbers import number_words
 from queues.announcement import announcement
-from queues.events import CallEnded, CallSignal, RouterEvent
+from queues.events import CallEnded, CallSignal, CallTransferred, RouterEvent
 from queues.model import EndCause, Offer, QueueOutcome, RoutingRequest
 from queues.router import Router
+from queues.store import RouterStoreError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,14 @@ _STOP_RETRY_S = 0.3
 _PHONE_BUSY = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS"})
 # how long a cancelled waiting loop (kck stopping) may take to remove its call from the router
 _FORGET_ON_CANCEL_S = 1.0
+# A Redis outage up to this long (settings: redis.outage_hold_s) is waited out: the caller keeps
+# hearing music in their place; a longer one hands them to the dialplan's fallback queue.
+OUTAGE_HOLD_S = 10.0
+# While Redis is away, the loop tries it again after each music slice of this length.
+_OUTAGE_SLICE_MS = 1000
+_REDIS_AWAY = (RedisError, RouterStoreError, OSError)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,21 @@ Voicemail = Callable[[AGISession, RoutingRequest], Awaitable[None]]
 PlaybackStop = Callable[[str], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class TransferLegs:
+    """What a transfer asks of the PBX (docs/desk.md, "Transferring a call"): end the leg of
+    the agent bridged with the caller's channel (AMI: Getvar BRIDGEPEER, Hangup), and the dial
+    string of a second-line number through the operator's trunk (`kck.phone.TrunkDial`)."""
+
+    drop_agent_leg: Callable[[str], Awaitable[None]]
+    dial_number: Callable[[str], str]
+    ring_timeout_s: int = 30
+
+
+# `_dial`'s answer when the agent transferred the caller to another agent or queue: wait again
+_TRANSFERRED = QueueResult(QueueOutcome.ANSWERED, "")
+
+
 @dataclass
 class _Waiting:
     session: AGISession
@@ -113,9 +139,15 @@ class _Waiting:
     voicemail: Voicemail | None
     stop_playback: PlaybackStop | None
     pop_wait_s: float
+    transfers: TransferLegs | None = None
+    outage_hold_s: float = OUTAGE_HOLD_S
     events: asyncio.Queue[RouterEvent] = field(default_factory=asyncio.Queue)
+    redis_away_since: float | None = None  # monotonic time of the first failure of this outage
     music_on: bool = False
     offer_arrived: bool = False  # an offer message came since the loop last read Redis
+    # offers whose pop the agent's desk has shown (a `shown` may come before the loop reads
+    # the offer it belongs to)
+    shown: set[str] = field(default_factory=set)
     # an interruptible command (music slice, announcement) is running; its number, so a stop
     # meant for one is not repeated into the next
     listening: int = 0
@@ -130,14 +162,33 @@ class _Waiting:
         return self.prompts.own(name, self.request.language)
 
     def on_event(self, event: RouterEvent) -> None:
-        """Called by the process's listener as the event arrives: an offer stops the music."""
+        """Called by the process's listener as the event arrives: an offer stops the music; a
+        transfer drops the agent's leg (the caller's Dial returns, this loop goes on)."""
+        if isinstance(event, CallTransferred):
+            self._start(self._drop_agent_leg(event), "drop-agent-leg")
+            return
         if not isinstance(event, Offer):
             return
         self.offer_arrived = True
         if self.listening and self.stop_playback is not None:
-            task = asyncio.create_task(self._stop(self.listening), name=f"stop-{self.call_id}")
-            self._stops.add(task)
-            task.add_done_callback(self._stops.discard)
+            self._start(self._stop(self.listening), "stop")
+
+    def _start(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.create_task(work, name=f"{what}-{self.call_id}")
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
+
+    async def _drop_agent_leg(self, transferred: CallTransferred) -> None:
+        with call_context(self.call_id, uniqueid=self.request.uniqueid or None):
+            if self.transfers is None:
+                log.error("call transferred to %s, but this process cannot end the agent's leg")
+                return
+            target = f"{transferred.kind}:{transferred.to}"
+            log.info("transferred by %s to %s: ending their leg", transferred.agent, target)
+            try:
+                await self.transfers.drop_agent_leg(self.session.env.channel)
+            except Exception:
+                log.exception("could not end the leg of %s after the transfer", transferred.agent)
 
     async def _stop(self, command: int) -> None:
         # Asterisk drops a stop that lands in the instant before it reads the command: ask again
@@ -172,6 +223,38 @@ class _Waiting:
     def offer_waiting(self) -> bool:
         return self.offer_arrived
 
+    async def redis(self, read: Callable[[], Awaitable[T]], away: T) -> T:
+        """A router read or write of the waiting loop. When Redis does not answer, the caller
+        hears music and `away` stands for the answer ("nothing new": no offer, no position),
+        for `outage_hold_s` from the first failure; after that the error goes up and the
+        caller to the dialplan's fallback. The call's place is Redis' own: a pause keeps it."""
+        try:
+            value = await read()
+        except _REDIS_AWAY as exc:
+            now = self.router.clock.monotonic()
+            if self.redis_away_since is None:
+                self.redis_away_since = now
+                log.warning(
+                    "Redis does not answer (%s); the caller keeps waiting with music for up to "
+                    "%g s",
+                    exc,
+                    self.outage_hold_s,
+                )
+            if now - self.redis_away_since >= self.outage_hold_s:
+                log.error("Redis away for over %g s: handing the caller back", self.outage_hold_s)
+                raise
+            await self.music(True)
+            await self.listen(self.session.wait_for_digit(_OUTAGE_SLICE_MS))
+            return away
+        if self.redis_away_since is not None:
+            log.info("Redis answers again; the caller waited %.1f s", self._away_for())
+            self.redis_away_since = None
+        return value
+
+    def _away_for(self) -> float:
+        since = self.redis_away_since
+        return 0.0 if since is None else self.router.clock.monotonic() - since
+
 
 async def wait_in_queue(
     session: AGISession,
@@ -184,6 +267,8 @@ async def wait_in_queue(
     voicemail: Voicemail | None = None,
     stop_playback: PlaybackStop | None = None,
     pop_wait_s: float = POP_WAIT_S,
+    transfers: TransferLegs | None = None,
+    outage_hold_s: float = OUTAGE_HOLD_S,
 ) -> QueueResult:
     """Queue the caller and keep them company until an agent answers or the call ends.
 
@@ -191,6 +276,8 @@ async def wait_in_queue(
     them; an offer for the call cuts the current one short when `stop_playback` is given (else it
     is acted on at the end of the slice: AGI runs one command at a time). When the agent's desk is
     open, the phone rings once the desk shows the pop, or after `pop_wait_s` at the latest.
+    Redis away for up to `outage_hold_s`: the caller keeps their place and hears music
+    (`_Waiting.redis`); a new caller is queued once Redis answers.
     """
     with call_context(request.call_id, uniqueid=request.uniqueid or None):
         waiting = _Waiting(
@@ -203,6 +290,8 @@ async def wait_in_queue(
             voicemail,
             stop_playback,
             pop_wait_s,
+            transfers,
+            outage_hold_s,
         )
         waiting.events = router.waiters.register(request.call_id, waiting.on_event)
         try:
@@ -259,7 +348,7 @@ async def _run(w: _Waiting) -> QueueResult:
     # language: make it the call's
     await w.session.set_variable("CHANNEL(language)", w.request.language)
     # the call is offered while this process (its node) is alive, whatever the caller hears
-    offer = await w.router.enqueue(w.request, node=w.router.node)
+    offer = await _enqueue(w)
     started = clock.monotonic()
     next_announce = started  # the first announcement at once: the caller learns where they are
     last_check = started
@@ -268,6 +357,12 @@ async def _run(w: _Waiting) -> QueueResult:
             offer = await _pending_offer(w)
         if offer is not None:
             result = await _dial(w, offer)
+            if result is _TRANSFERRED:
+                # waiting again, in the queue the call is in now: times count from here
+                queue = w.router.config.queue(w.request.queue)
+                started = next_announce = last_check = clock.monotonic()
+                offer = None
+                continue
             if result is not None:
                 return result
             offer = None
@@ -276,7 +371,9 @@ async def _run(w: _Waiting) -> QueueResult:
         if now - last_check >= _SAFETY_CHECK_S:
             # in case a message was lost: Redis holds the truth
             last_check = now
-            state = await w.router.call_state(w.call_id)
+            state = await w.redis(lambda: w.router.call_state(w.call_id), _UNKNOWN)
+            if state is _UNKNOWN:
+                continue  # Redis away: the call keeps its place there
             if state is None:
                 return QueueResult(QueueOutcome.CLOSED, w.call_id, wait_s=_waited(w))
             offer = await _offer_of(w, state)
@@ -285,7 +382,6 @@ async def _run(w: _Waiting) -> QueueResult:
         if now - started >= queue.max_wait_s:
             return await _max_wait(w, queue.on_max_wait)
         if now >= next_announce:
-            await w.music(False)
             digit = await _announce(w)
             # counted from the end: an announcement longer than the interval is not repeated
             # back to back, the caller hears music in between
@@ -306,6 +402,27 @@ async def _run(w: _Waiting) -> QueueResult:
                 return result
 
 
+# the call's state while Redis does not answer
+_UNKNOWN: dict[str, str] | None = {}
+
+
+async def _enqueue(w: _Waiting) -> Offer | None:
+    """Queue the call; while Redis is away (up to `outage_hold_s`) the caller hears music and
+    it is tried again (a retry of one that did reach Redis is a no-op: `duplicate`)."""
+    while True:
+        queued = False
+
+        async def enqueue() -> Offer | None:
+            nonlocal queued
+            offer = await w.router.enqueue(w.request, node=w.router.node)
+            queued = True
+            return offer
+
+        offer = await w.redis(enqueue, None)
+        if queued:
+            return offer
+
+
 async def _pending_offer(w: _Waiting) -> Offer | None:
     """The call's current offer, read from Redis when the live channel said something happened
     to this call. Messages are only a wake-up: an offer message may be stale (already tried),
@@ -313,25 +430,28 @@ async def _pending_offer(w: _Waiting) -> Offer | None:
     if w.events.empty():
         return None
     while not w.events.empty():
-        w.events.get_nowait()
+        _note_shown(w, w.events.get_nowait())
     w.offer_arrived = False
-    return await _offer_of(w, await w.router.call_state(w.call_id))
+    return await _offer_of(w, await w.redis(lambda: w.router.call_state(w.call_id), None))
 
 
 async def _offer_of(w: _Waiting, state: dict[str, str] | None) -> Offer | None:
     if state and state.get("state") == "offered" and state.get("offer"):
-        body = await w.router.store.offer_json(state["offer"])
+        offer_id = state["offer"]
+        body = await w.redis(lambda: w.router.store.offer_json(offer_id), None)
         if body is not None:
             return Offer.from_dict(body)
     return None
 
 
 async def _announce(w: _Waiting) -> str | None:
-    """Play the caller's place and estimated wait; returns the callback key if pressed meanwhile."""
-    position = await w.router.position(w.call_id)
+    """Play the caller's place and estimated wait; returns the callback key if pressed meanwhile.
+    Redis away: nothing to say, the music goes on."""
+    position = await w.redis(lambda: w.router.position(w.call_id), None)
     if position is None:
         return None
-    estimate = await w.router.estimated_wait(w.call_id)
+    estimate = await w.redis(lambda: w.router.estimated_wait(w.call_id), None)
+    await w.music(False)
     sounds = w.prompts.announcement(
         w.request.language, position, estimate, offer_callback=bool(w.request.caller)
     )
@@ -378,7 +498,8 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
         await _pop_shown(w, offer)
     await w.music(False)
     log.info("dialling %s for offer %s", offer.dial, offer.offer_id)
-    await w.session.exec("Dial", f"{offer.dial},{offer.ring_timeout_s}")
+    # t: the agent may transfer the caller (kck's consult is the PBX's attended transfer)
+    await w.session.exec("Dial", f"{offer.dial},{offer.ring_timeout_s},t")
     status = (await w.session.get_variable("DIALSTATUS") or "").upper()
     if status == "ANSWER":
         talk = await w.session.get_variable("ANSWEREDTIME")
@@ -386,13 +507,43 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
         if talk and talk.strip().isdigit():
             at = w.router.clock.now() - timedelta(seconds=int(talk))
         await w.router.offer_answered(offer.offer_id, at)  # False when AMI already said so
+        state = await w.router.call_state(w.call_id) or {}
+        if state.get("xfers") and state.get("state") != "on_call" and not w.session.hung_up:
+            return await _transferred(w, state)
+        # after a consult the caller talked last with the agent it was handed to
+        agent = state.get("agent") or offer.agent
         await w.router.call_ended(w.call_id, EndCause.COMPLETED)
-        return QueueResult(QueueOutcome.ANSWERED, w.call_id, offer.agent, _waited(w))
+        return QueueResult(QueueOutcome.ANSWERED, w.call_id, agent, _waited(w))
     if status == "CANCEL" or w.session.hung_up:
         raise CallerHungUp("caller hung up while the agent's phone rang")
     why = "busy" if status in _PHONE_BUSY else "no_answer"
     await w.router.offer_not_answered(offer.offer_id, why)
     return None
+
+
+async def _transferred(w: _Waiting, state: dict[str, str]) -> QueueResult:
+    """The agent transferred the caller (their leg is gone, the caller is still here): to
+    another agent or queue the loop waits again; to a second-line number it dials the trunk."""
+    if state.get("state") != "external":
+        w.request = replace(w.request, queue=state.get("queue") or w.request.queue)
+        return _TRANSFERRED
+    number = state.get("xto", "")
+    if w.transfers is None:
+        log.error("cannot dial second-line number %s: no trunk for transfers here", number)
+        await w.router.call_ended(w.call_id, EndCause.TRANSFERRED_OUT)
+        return QueueResult(QueueOutcome.ANSWERED, w.call_id, wait_s=_waited(w))
+    dial = w.transfers.dial_number(number)
+    log.info("transferred to second-line number %s: dialling %s", number, dial)
+    await w.session.exec("Dial", f"{dial},{w.transfers.ring_timeout_s}")
+    status = (await w.session.get_variable("DIALSTATUS") or "").upper()
+    log.info("second-line number %s: %s", number, status or "no status")
+    await w.router.call_ended(w.call_id, EndCause.TRANSFERRED_OUT)
+    return QueueResult(QueueOutcome.ANSWERED, w.call_id, wait_s=_waited(w))
+
+
+def _note_shown(w: _Waiting, event: RouterEvent) -> None:
+    if isinstance(event, CallSignal) and event.kind == "shown" and event.offer_id:
+        w.shown.add(event.offer_id)
 
 
 async def _pop_shown(w: _Waiting, offer: Offer) -> bool:
@@ -401,16 +552,12 @@ async def _pop_shown(w: _Waiting, offer: Offer) -> bool:
     desk that is not answering."""
     try:
         async with asyncio.timeout(w.pop_wait_s):
-            while True:
+            while offer.offer_id not in w.shown:
                 event = await w.events.get()
-                if (
-                    isinstance(event, CallSignal)
-                    and event.kind == "shown"
-                    and event.offer_id == offer.offer_id
-                ):
-                    return True
+                _note_shown(w, event)
                 if isinstance(event, CallEnded):
                     return False
+            return True
     except TimeoutError:
         log.info(
             "the desk of %s did not show offer %s within %.1f s; ringing anyway",

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from agentdesk.ports import AGENT_PAUSE_REASONS
 from kck.db.models import AgentStateLog, AuditEntry, Role, User
 from kck.services import Services
 from queues.model import AgentState
@@ -22,6 +23,11 @@ class ForcedState(enum.StrEnum):
     LOGGED_OUT = "logged_out"
     AVAILABLE = "available"
     PAUSED = "paused"
+
+
+# As the board offers them (none chosen beforehand: the supervisor picks one and confirms it).
+FORCE_CHOICES = (ForcedState.AVAILABLE, ForcedState.PAUSED, ForcedState.LOGGED_OUT)
+PAUSE_REASONS = frozenset(r.value for r in AGENT_PAUSE_REASONS)
 
 
 class ForceStateError(ValueError):
@@ -95,8 +101,12 @@ class ForceRequest:
         reason = body.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 64):
             raise ForceStateError("field 'reason': expected text up to 64 characters")
-        if state is ForcedState.PAUSED and not reason:
-            reason = "supervisor"
+        if state is ForcedState.PAUSED and reason not in PAUSE_REASONS:
+            # the agent's desk shows the reason in words: one of those it knows
+            allowed = ", ".join(r.value for r in AGENT_PAUSE_REASONS)
+            raise ForceStateError(
+                f"field 'reason': a pause needs a reason, one of {allowed} (got {reason!r})"
+            )
         return cls(agent, state, reason or None)
 
 

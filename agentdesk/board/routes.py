@@ -11,22 +11,35 @@ from aiohttp import web
 from agentdesk.board.board_socket import board_socket
 from agentdesk.board.feed import BoardFeed
 from agentdesk.board.force import (
+    FORCE_CHOICES,
     AgentStateWriter,
-    ForcedState,
     ForceRequest,
     ForceStateError,
     LoggedStateWriter,
     force_state,
 )
 from agentdesk.board.snapshot import build_board
-from agentdesk.keys import feed_key, services_key, state_writer_key, templates_key
+from agentdesk.i18n import catalogue
+from agentdesk.keys import feed_key, services_key, state_writer_key
+from agentdesk.pages import render
+from agentdesk.ports import AGENT_PAUSE_REASONS
 from agentdesk.reports.context import bind_context
 from agentdesk.reports.rules import ensure_counting_rules
-from agentdesk.security import SUPERVISOR_ROLES, Access, add_route, current_principal, principal_of
+from agentdesk.security import (
+    SUPERVISOR_ROLES,
+    Access,
+    add_route,
+    current_principal,
+    language_of,
+    principal_of,
+)
 from agentdesk.socket_session import install_sockets
 from kck.services import Services
 
 log = logging.getLogger(__name__)
+
+# The words board.js writes itself (agent states and reasons, the link, the target line).
+SCRIPT_STRINGS = ("state.", "reason.", "board.")
 
 
 def register_board_routes(
@@ -71,17 +84,17 @@ def register_board_routes(
 
 async def _page(request: web.Request, wall: bool) -> web.Response:
     principal = principal_of(request)
-    html = (
-        request.app[templates_key]
-        .get_template("board/board.html")
-        .render(
-            wall=wall,
-            csrf=principal.csrf_token if principal else "",
-            forced_states=[s.value for s in ForcedState],
-            centre=request.app[services_key].settings.centre,
-        )
+    strings = catalogue(language_of(request))
+    return render(
+        request,
+        "board/board.html",
+        script_strings={k: v for k, v in strings.items() if k.startswith(SCRIPT_STRINGS)},
+        wall=wall,
+        csrf=principal.csrf_token if principal else "",
+        forced_states=[s.value for s in FORCE_CHOICES],
+        pause_reasons=[r.value for r in AGENT_PAUSE_REASONS],
+        centre=request.app[services_key].settings.centre,
     )
-    return web.Response(text=html, content_type="text/html")
 
 
 async def board_page(request: web.Request) -> web.Response:

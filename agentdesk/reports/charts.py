@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentdesk.i18n import translate
 from agentdesk.reports.metrics import wait_bin_labels
 from agentdesk.reports.report import Report
 from agentdesk.reports.svg_charts import PALETTE, Series, bar_chart, line_chart
@@ -20,27 +21,29 @@ def _hour_labels(report: Report) -> list[str]:
     return short
 
 
-def render_chart(report: Report, name: str) -> str | None:
-    """The SVG of chart `name` (one of CHART_NAMES), or None for an unknown name."""
+def render_chart(report: Report, name: str, language: str = "pl") -> str | None:
+    """The SVG of chart `name` (one of CHART_NAMES) in `language`, or None for an unknown name."""
+
+    def say(key: str, **params: object) -> str:
+        return translate(language, f"chart.{key}", **params)
+
     labels = _hour_labels(report)
     span = report.first.isoformat() + (
         "" if report.first == report.last else f" – {report.last.isoformat()}"
     )
     if name == "calls_per_hour":
         return bar_chart(
-            f"Połączenia na godzinę / Calls per hour — {span}",
+            say("calls_per_hour", span=span),
             labels,
             [
+                Series(say("answered"), [r.summary.answered for r in report.hourly], PALETTE[0]),
                 Series(
-                    "odebrane / answered", [r.summary.answered for r in report.hourly], PALETTE[0]
-                ),
-                Series(
-                    "porzucone / abandoned",
+                    say("abandoned"),
                     [r.summary.abandoned for r in report.hourly],
                     PALETTE[1],
                 ),
                 Series(
-                    "inne / other",
+                    say("other"),
                     [
                         r.summary.offered - r.summary.answered - r.summary.abandoned
                         for r in report.hourly
@@ -52,21 +55,21 @@ def render_chart(report: Report, name: str) -> str | None:
         )
     if name == "service_level_per_hour":
         return line_chart(
-            f"Poziom obsługi na godzinę / Service level per hour — {span}",
+            say("service_level_per_hour", span=span),
             labels,
             Series("SL %", [r.summary.service_level_pct for r in report.hourly], PALETTE[2]),
             target=report.total.target.target_pct,
-            target_name=f"cel / target ({report.total.target.within_s:g} s)",
+            target_name=say("target", within=f"{report.total.target.within_s:g}"),
             top=100.0,
             unit="%",
         )
     if name == "waits":
         return bar_chart(
-            f"Rozkład czasu oczekiwania / Waiting time distribution — {span}",
+            say("waits", span=span),
             wait_bin_labels(),
             [
-                Series("odebrane / answered", report.waits["answered"], PALETTE[0]),
-                Series("porzucone / abandoned", report.waits["abandoned"], PALETTE[1]),
+                Series(say("answered"), report.waits["answered"], PALETTE[0]),
+                Series(say("abandoned"), report.waits["abandoned"], PALETTE[1]),
             ],
         )
     return None

@@ -14,7 +14,8 @@ from agentdesk.reports.metrics import CallFacts, StateRecord, is_waiting, wrap_u
 from kck.db.models import AgentStateLog, Call, User
 from kck.db.types import UTCDateTime
 
-NO_IVR = "(bez IVR / no IVR)"
+NO_IVR = ""  # the branch of a call that never went through the IVR
+BRANCH_JOIN = " → "
 IVR_SLACK = timedelta(hours=1)
 
 # The desk owns these tables; reports read them without importing the desk's models.
@@ -23,16 +24,17 @@ _ticket_units = table("ticket_units", column("ticket_id"), column("unit_code"))
 
 
 def ivr_branch(path: Any) -> str:
-    """The branch a caller took: the labels of their IVR steps, as agents read them."""
+    """The branch a caller took: the ids of their IVR steps (the report names them from the
+    menu's labels in the reader's language, `agentdesk.reports.names`)."""
     if not isinstance(path, list) or not path:
         return NO_IVR
-    labels = []
+    ids = []
     for step in path:
         if isinstance(step, dict):
-            label = step.get("label") or step.get("step_id")
-            if label:
-                labels.append(str(label))
-    return " → ".join(labels) if labels else NO_IVR
+            step_id = step.get("step_id") or step.get("label")
+            if step_id:
+                ids.append(str(step_id))
+    return BRANCH_JOIN.join(ids)
 
 
 async def load_calls(

@@ -24,6 +24,18 @@ from agentdesk.reports.records import TicketCounts, load_calls, load_ticket_coun
 Cell = str | int | float | None
 
 
+class CodeKind:
+    """What kind of code a column holds (`ReportTable.kinds`); None = a number or a plain label."""
+
+    PERIOD = "period"  # a day or an hour label, or "total"
+    IVR_BRANCH = "ivr_branch"
+    CATEGORY = "category"
+    UNIT = "unit"
+
+
+TOTAL = "total"
+
+
 @dataclass(frozen=True)
 class PeriodRow:
     period: Period
@@ -32,13 +44,19 @@ class PeriodRow:
 
 @dataclass(frozen=True)
 class ReportTable:
-    """One table of the report as shown and as exported to CSV (same rows, same order)."""
+    """One table of the report as shown and as exported to CSV (same rows, same order).
+
+    `headers`: the machine column names (the CSV's header row; the page shows them in words,
+    `agentdesk.reports.names`); `kinds`: per column, the kind of code it holds (None: numbers)."""
 
     name: str
-    title: str
     headers: tuple[str, ...]
     rows: list[tuple[Cell, ...]]
-    note: str | None = None
+    kinds: tuple[str | None, ...] = ()
+    tickets_missing: bool = False
+
+    def kind(self, column: int) -> str | None:
+        return self.kinds[column] if column < len(self.kinds) else None
 
 
 @dataclass(frozen=True)
@@ -69,30 +87,28 @@ class Report:
             "fcr_pct",
         )
         labels = wait_bin_labels()
-        no_tickets = None if self.tickets.available else "tickets table not present"
+        no_tickets = not self.tickets.available
         return [
             ReportTable(
                 "daily",
-                "Dni / Days",
                 ("day", *metric_headers),
                 [(row.period.label, *_metric_cells(row.summary)) for row in self.daily]
-                + [("total", *_metric_cells(self.total))],
+                + [(TOTAL, *_metric_cells(self.total))],
+                (CodeKind.PERIOD,),
             ),
             ReportTable(
                 "hourly",
-                "Godziny / Hours",
                 ("hour", *metric_headers),
                 [(row.period.label, *_metric_cells(row.summary)) for row in self.hourly],
             ),
             ReportTable(
                 "ivr",
-                "Gałęzie IVR / IVR branches",
                 ("ivr_branch", "calls"),
                 [(branch, count) for branch, count in self.ivr_branches],
+                (CodeKind.IVR_BRANCH,),
             ),
             ReportTable(
                 "waits",
-                "Rozkład czasu oczekiwania / Waiting time distribution",
                 ("wait", "answered", "abandoned"),
                 [
                     (label, self.waits["answered"][i], self.waits["abandoned"][i])
@@ -101,16 +117,16 @@ class Report:
             ),
             ReportTable(
                 "ticket_categories",
-                "Zgłoszenia wg kategorii / Tickets per category",
                 ("category", "tickets"),
                 [(c, n) for c, n in self.tickets.by_category],
+                (CodeKind.CATEGORY,),
                 no_tickets,
             ),
             ReportTable(
                 "ticket_units",
-                "Zgłoszenia wg jednostki / Tickets per unit",
                 ("unit", "tickets"),
                 [(u, n) for u, n in self.tickets.by_unit],
+                (CodeKind.UNIT,),
                 no_tickets,
             ),
         ]

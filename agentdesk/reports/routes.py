@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from agentdesk.keys import services_key, templates_key
+from agentdesk.keys import services_key, step_labels_key, units_key
+from agentdesk.pages import render
+from agentdesk.ports import StepLabels
 from agentdesk.reports.charts import CHART_NAMES, render_chart
 from agentdesk.reports.context import bind_context
 from agentdesk.reports.csv_export import CSV_DIALECTS, RFC4180, table_csv
+from agentdesk.reports.names import ReportNames, number_text
 from agentdesk.reports.periods import PeriodError, parse_range
 from agentdesk.reports.report import Report, make_report
 from agentdesk.reports.rules import ensure_counting_rules
-from agentdesk.security import SUPERVISOR_ROLES, Access, add_route
+from agentdesk.security import SUPERVISOR_ROLES, Access, add_route, language_of
+from agentdesk.tickets.units import load_units
 from kck.services import Services
 
 QUEUE_FIELD = "queue"
 DIALECT_FIELD = "dialect"
 
 
-def register_report_routes(app: web.Application, services: Services | None = None) -> None:
+def register_report_routes(
+    app: web.Application,
+    services: Services | None = None,
+    *,
+    step_labels: StepLabels | None = None,
+) -> None:
     """Mount /reports (page), /reports/{table}.csv and /reports/charts/{chart}.svg (supervisors).
 
     `services`: by default those of the application built by `agentdesk.app.create_app`.
+    `step_labels`: the IVR's step names (`ivr.step_labels.LiveStepLabels`); without them the IVR
+    branches show step ids. City units: the desk's, else the installation's units.yaml.
     """
-    bind_context(app, services)
+    services = bind_context(app, services)
     ensure_counting_rules(app)
+    if step_labels is not None:
+        app[step_labels_key] = step_labels
+    units = services.settings.config_dir / "units.yaml"
+    if units_key not in app and units.exists():
+        app[units_key] = load_units(units)
     supervisors = Access(SUPERVISOR_ROLES)
     add_route(app, "GET", "/reports", report_page, supervisors)
     add_route(app, "GET", "/reports/charts/{chart}.svg", report_chart, supervisors)
@@ -58,38 +73,38 @@ def _query(report: Report) -> str:
     return urlencode(fields)
 
 
-def _format(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
-    return str(value)
+async def _names(request: web.Request) -> ReportNames:
+    labels = request.app.get(step_labels_key)
+    return ReportNames(
+        language_of(request),
+        request.app.get(units_key),
+        await labels.step_labels() if labels is not None else None,
+    )
 
 
 async def report_page(request: web.Request) -> web.Response:
     report = await _report(request)
-    _rules, names = ensure_counting_rules(request.app)
-    html = (
-        request.app[templates_key]
-        .get_template("reports/report.html")
-        .render(
-            report=report,
-            tables=report.tables(),
-            charts=[(name, render_chart(report, name)) for name in CHART_NAMES],
-            query=_query(report),
-            queues=[(queue_id, names.name(queue_id)) for queue_id in names.ids],
-            fmt=_format,
-            centre=request.app[services_key].settings.centre,
-        )
+    _rules, queue_names = ensure_counting_rules(request.app)
+    lang = language_of(request)
+    return render(
+        request,
+        "reports/report.html",
+        report=report,
+        tables=report.tables(),
+        names=await _names(request),
+        charts=[(name, render_chart(report, name, lang)) for name in CHART_NAMES],
+        query=_query(report),
+        queues=[(queue_id, queue_names.name(queue_id, lang)) for queue_id in queue_names.ids],
+        fmt=number_text,
+        centre=request.app[services_key].settings.centre,
     )
-    return web.Response(text=html, content_type="text/html")
 
 
 async def report_chart(request: web.Request) -> web.Response:
     name = request.match_info["chart"]
     if name not in CHART_NAMES:
         raise web.HTTPNotFound(text=f"no chart {name!r}; charts: {', '.join(CHART_NAMES)}")
-    svg = render_chart(await _report(request), name)
+    svg = render_chart(await _report(request), name, language_of(request))
     return web.Response(text=svg, content_type="image/svg+xml")
 
 
@@ -112,7 +127,7 @@ async def report_csv(request: web.Request) -> web.Response:
     if dialect is not RFC4180:
         suffix += f"_{dialect.name}"
     return web.Response(
-        text=table_csv(table, dialect),
+        text=table_csv(table, dialect, await _names(request)),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="kck_{name}_{span}{suffix}.csv"'},

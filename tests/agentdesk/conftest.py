@@ -28,6 +28,7 @@ from kck.clock import Clock, ManualClock
 from kck.config_files import SHIPPED_CONFIG
 from kck.db import create_engine, upgrade
 from kck.db.models import Call, Role
+from kck.health import fixed_health
 from kck.services import Services
 from queues.config import AgentConfig, EscalationStep, QueueConfig, RoutingConfig, Skill
 from queues.model import EndCause, RoutingRequest
@@ -108,6 +109,7 @@ def routing_request(
     category: str = "greenery",
     intent: str | None = "fallen-tree",
     transcript: str | None = "przy ulicy Lubicz złamało się drzewo i gałęzie leżą na chodniku",
+    recording_consent: bool | None = True,
 ) -> dict[str, Any]:
     return {
         "call_id": call_id,
@@ -135,6 +137,7 @@ def routing_request(
         "ticket_category": category,
         "menu_version": "2026-11-01",
         "arrived_at": "2026-11-24T09:00:00Z",
+        "recording_consent": recording_consent,
     }
 
 
@@ -242,14 +245,16 @@ async def world(services: Services, desk_clock: Clock) -> AsyncIterator[DeskWorl
         knowledge=KbKnowledge(KnowledgeBase(services.engine, await load_polish_analyzer())),
         units=load_units(SHIPPED_CONFIG / "units.yaml"),
     )
-    app = create_app(services, lambda: {"mode": "test", "parts": {"web": {"up": True}}}, parts)
+    app = create_app(
+        services, fixed_health({"mode": "test", "parts": {"web": {"up": True}}}), parts
+    )
     try:
         yield DeskWorld(services, router, backend, Accounts(services.sessions), app)
     finally:
         await stop_timer(timer)
 
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture

@@ -11,9 +11,13 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from agentdesk.app import create_app
+from agentdesk.app import DeskParts, create_app
+from agentdesk.keys import knowledge_key
 from agentdesk.tickets.models import Ticket
+from agentdesk.tickets.units import load_units
+from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import Call, Role
+from kck.health import fixed_health
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve
 from tests.agentdesk.conftest import PASSWORD, DeskWorld, on_manual_clock, routing_request
 
@@ -85,6 +89,8 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(pop).to_have_attribute("data-shown", offer.offer_id)
     await expect(page.locator("#caller-number")).to_have_text("+48 600 123 456")
     await expect(page.locator("#ivr-path")).to_have_text("Polski → Zgłoszenie problemu → Zieleń")
+    await expect(page.locator("#recording-state")).to_have_text("nagrywana")
+    await expect(page.locator("#recording-pause")).to_be_visible()
     await expect(page.locator("#transcript")).to_contain_text("złamało się drzewo")
     await expect(page.locator("#history-calls tbody tr")).to_have_count(1)
     await expect(page.locator("#history-calls")).to_contain_text("potrzebny oddzwon")
@@ -228,17 +234,18 @@ async def test_agent_opening_the_status_page_is_refused(
     await world.add_user("anowak")
     await sign_in(page, desk_url, "anowak")
     await expect(page).to_have_url(f"{desk_url}/desk")
-    response = await page.goto(f"{desk_url}/")
+    response = await page.goto(f"{desk_url}/status")
     assert response is not None and response.status == 403
     await expect(page.locator("[role=alert]")).to_have_text("Brak uprawnień do tej strony.")
 
 
-async def test_editor_is_sent_to_the_status_page_and_refused_the_desk(
+async def test_editor_is_sent_to_the_editor_home_and_refused_the_desk(
     world: DeskWorld, desk_url: str, page: Page
 ) -> None:
     await world.add_user("editor", Role.EDITOR, extension=None)
     await sign_in(page, desk_url, "editor", extension="")
-    await expect(page).to_have_url(f"{desk_url}/")
+    await expect(page).to_have_url(f"{desk_url}/editor")
+    await expect(page.locator("#editor-commands")).to_contain_text("kck ivr reload")
     response = await page.goto(f"{desk_url}/desk")
     assert response is not None and response.status == 403
 
@@ -273,7 +280,9 @@ async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
         "Utracono połączenie z serwerem — łączę ponownie…"
     )
     offer = await world.offer("anowak", await world.store_call())  # made while the desk is cut off
-    again = create_app(world.services, lambda: {"mode": "test", "parts": {}}, _same_parts(world))
+    again = create_app(
+        world.services, fixed_health({"mode": "test", "parts": {}}), _same_parts(world)
+    )
     runner, _ = await serve(again, port)
     try:
         await expect(page.locator("#pop")).to_have_attribute(
@@ -284,12 +293,7 @@ async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
         await runner.cleanup()
 
 
-def _same_parts(world: DeskWorld):  # type: ignore[no-untyped-def]
-    from agentdesk.app import DeskParts
-    from agentdesk.keys import knowledge_key
-    from agentdesk.tickets.units import load_units
-    from kck.config_files import SHIPPED_CONFIG
-
+def _same_parts(world: DeskWorld) -> DeskParts:
     return DeskParts(
         backend=world.backend,
         knowledge=world.app[knowledge_key],

@@ -81,7 +81,7 @@ async def test_disabled_account_cannot_sign_in_and_loses_its_open_session(
 async def test_agent_sees_only_the_desk(world: DeskWorld, client: Client) -> None:
     await world.add_user("anowak")
     await sign_in(client, "anowak")
-    status_page = await client.get("/", allow_redirects=False)
+    status_page = await client.get("/status", allow_redirects=False)
     assert status_page.status == 403
     assert "Brak uprawnień" in await status_page.text()
     assert (await client.get("/desk")).status == 200
@@ -93,8 +93,14 @@ async def test_agent_sees_only_the_desk(world: DeskWorld, client: Client) -> Non
         (Role.EDITOR, "/desk", 403),
         (Role.EDITOR, "/api/desk/state", 403),
         (Role.EDITOR, "/api/tickets/KCK-2026-000001", 403),
-        (Role.EDITOR, "/", 200),
-        (Role.SUPERVISOR, "/", 200),
+        (Role.EDITOR, "/status", 200),
+        (Role.EDITOR, "/editor", 200),
+        (Role.EDITOR, "/supervisor", 403),
+        (Role.SUPERVISOR, "/status", 200),
+        (Role.SUPERVISOR, "/supervisor", 200),
+        (Role.SUPERVISOR, "/editor", 403),
+        (Role.ADMIN, "/supervisor", 200),
+        (Role.ADMIN, "/editor", 200),
         (Role.SUPERVISOR, "/desk", 200),
         (Role.ADMIN, "/desk", 403),
         (Role.ADMIN, "/api/tickets/KCK-2026-000001", 404),

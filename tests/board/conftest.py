@@ -18,9 +18,13 @@ from agentdesk.board.force import AgentStateWriter
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
+from ivr import parse_menu_files, read_menu_files
+from ivr.step_labels import MenuStepLabels
 from kb import KnowledgeBase
 from kck.clock import ManualClock
+from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import Role, User
+from kck.health import fixed_health
 from kck.services import Services
 from queues.router import Router
 from tests.queues.conftest import make_config
@@ -55,10 +59,17 @@ def build_board_app(
         backend=RouterDeskBackend(router or make_router(services), services.clock),
         knowledge=KbKnowledge(KnowledgeBase(services.engine)),
     )
-    app = create_app(services, lambda: {"mode": "test", "parts": {}}, parts)
+    app = create_app(services, fixed_health({"mode": "test", "parts": {}}), parts)
     register_board_routes(app, state_writer, min_interval_s=0.0)
-    register_report_routes(app)
+    register_report_routes(app, step_labels=shipped_step_labels())
     return app
+
+
+def shipped_step_labels() -> MenuStepLabels:
+    """The step names of the menu kck ships (config/menus), as the live IVR would give them."""
+    menu, problems = parse_menu_files(read_menu_files(SHIPPED_CONFIG / "menus"))
+    assert menu is not None, problems
+    return MenuStepLabels(menu)
 
 
 @pytest.fixture

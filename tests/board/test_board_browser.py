@@ -6,16 +6,21 @@ import csv
 import io
 import os
 import random
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from sqlalchemy import select
+from yaml import safe_load
 
 from agentdesk.accounts import Accounts
-from kck.db.models import AgentStateLog, Call, Role
+from agentdesk.board.force import AUDIT_ACTION
+from kck.config_files import SHIPPED_CONFIG
+from kck.db.models import AgentStateLog, AuditEntry, Call, Role
 from kck.services import Services
 from tests.board.conftest import PASSWORD, add_users, build_board_app
 
@@ -31,8 +36,13 @@ ARGS = [
     "--no-first-run",
 ]
 HAVE_CHROMIUM = CHROMIUM.exists()
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "board.png"
-QUEUES = ("citizens_affairs", "vehicles", "city_issues", "social")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOT = SCREENSHOTS / "board.png"
+WALL_SHOT = SCREENSHOTS / "board-wall.png"
+AGENTS_YAML = SHIPPED_CONFIG / "agents.yaml"
+QUEUES = tuple(q["id"] for q in safe_load((SHIPPED_CONFIG / "queues.yaml").read_text())["queues"])
+DESKTOP: ViewportSize = {"width": 1600, "height": 1000}
+FULL_HD: ViewportSize = {"width": 1920, "height": 1080}
 STATES = ("available", "on_call", "on_call", "wrap_up", "paused", "offered")
 
 
@@ -54,17 +64,28 @@ async def server(configured_services: Services) -> AsyncIterator[TestServer]:
     await test_server.close()
 
 
-async def signed_in_page(browser: Browser, server: TestServer, services: Services) -> Page:
+async def signed_in_page(
+    browser: Browser,
+    server: TestServer,
+    services: Services,
+    viewport: ViewportSize = DESKTOP,
+) -> Page:
     await Accounts(services.sessions).add(
         "sylwia", PASSWORD, Role.SUPERVISOR, display_name="Sylwia K."
     )
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+    page = await browser.new_page(viewport=viewport, accept_downloads=True)
     await page.goto(str(server.make_url("/login")))
     await page.fill("#username", "sylwia")
     await page.fill("#password", PASSWORD)
     await page.click("#login-submit")
     await page.wait_for_load_state()
     return page
+
+
+async def docs_screenshot(page: Page, name: str) -> None:
+    """docs/screenshots/<name>, refreshed on request only (KCK_UPDATE_SCREENSHOTS=1)."""
+    if os.environ.get("KCK_UPDATE_SCREENSHOTS") == "1":
+        await page.screenshot(path=str(SCREENSHOTS / name))
 
 
 async def busy_morning(services: Services, agents: dict[str, int], calls: int) -> None:
@@ -155,14 +176,14 @@ async def test_board_updates_live_while_calls_flow(
 
     # docs/screenshots/board.png is refreshed on request only (KCK_UPDATE_SCREENSHOTS=1).
     shot = SCREENSHOT if os.environ.get("KCK_UPDATE_SCREENSHOTS") == "1" else tmp_path / "board.png"
+    await page.screenshot(path=str(shot), full_page=True)  # the board page, with its controls
+    assert shot.stat().st_size > 10_000
     await page.goto(str(server.make_url("/board/wall")))
     await expect(page.locator('#totals [data-k="offered"]')).to_have_text("307")
     await expect(page.locator("form")).to_have_count(0)
-    await page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
 
 
-async def test_supervisor_forces_a_logout_from_the_board(
+async def test_supervisor_forces_a_state_only_after_choosing_and_confirming_it(
     browser: Browser, server: TestServer, services: Services
 ) -> None:
     agents = await add_users(services, "anna", "bartek")
@@ -170,10 +191,121 @@ async def test_supervisor_forces_a_logout_from_the_board(
     page = await signed_in_page(browser, server, services)
     await page.goto(str(server.make_url("/board")))
     row = page.locator('#agents tr[data-agent="bartek"]')
+    dialog = page.locator("#force-dialog")
     await expect(row).to_have_count(1)
+    before = await row.get_attribute("class")
+
+    # No state is chosen beforehand: the button alone opens nothing and changes nothing.
+    await expect(row.locator("select")).to_have_value("")
+    await row.locator("button").click()
+    await expect(dialog).to_be_hidden()
+
+    # A pause: the dialog names the agent and the state, and wants a reason.
+    await row.locator("select").select_option("paused")
+    await row.locator("button").click()
+    await expect(dialog).to_be_visible()
+    await expect(page.locator("#force-question")).to_have_text(
+        "Zmienić stan konsultanta Bartek (bartek) na przerwa?"
+    )
+    await page.click("#force-ok")
+    await expect(page.locator("#force-error")).to_have_text("Wybierz powód przerwy.")
+    await page.select_option("#force-reason", "training")
+    await expect(page.locator("#force-error")).to_be_hidden()
+    await docs_screenshot(page, "board-force.png")
+    await page.click("#force-ok")
+    await expect(dialog).to_be_hidden()
+    await expect(row).to_have_class("state paused")
+    await expect(row.locator("td").nth(2)).to_have_text("szkolenie")
+
+    # Cancelled: nothing happens.
     await row.locator("select").select_option("logged_out")
     await row.locator("button").click()
-    await expect(page.locator('#agents tr[data-agent="bartek"]')).to_have_class("state logged_out")
+    await expect(page.locator('#force-question b[data-f="state"]')).to_have_text("wylogowany")
+    await page.click("#force-cancel")
+    await expect(dialog).to_be_hidden()
+    await expect(row).to_have_class("state paused")
+    assert before != "state paused"
+
+    async with services.sessions() as session:
+        entries = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == AUDIT_ACTION))
+        ).all()
+    assert [(e.actor, e.target, e.details["to"], e.details["reason"]) for e in entries] == [
+        ("sylwia", "bartek", "paused", "training")
+    ]
+
+
+async def test_wall_mode_fits_one_full_hd_screen_with_the_demo_team(
+    browser: Browser, server: TestServer, services: Services, tmp_path: Path
+) -> None:
+    team = [agent["username"] for agent in safe_load(AGENTS_YAML.read_text())["agents"]]
+    await busy_morning(services, await add_users(services, *team), calls=300)
+    now = services.clock.now()
+    async with services.sessions.begin() as session:
+        for n in range(9):  # callers waiting now, in every queue
+            session.add(
+                Call(
+                    uniqueid=f"w.{n}",
+                    arrived_at=now - timedelta(seconds=50 + 10 * n),
+                    queued_at=now - timedelta(seconds=40 + 10 * n),
+                    queue=QUEUES[n % len(QUEUES)],
+                )
+            )
+        for n in range(12):  # more failed callbacks than the wall has room for
+            session.add(
+                Call(
+                    uniqueid=f"f.{n}",
+                    arrived_at=now - timedelta(minutes=90 - n),
+                    ended_at=now - timedelta(minutes=60 - n),
+                    caller_number=f"+4860010{n:04d}",
+                    queue=QUEUES[n % len(QUEUES)],
+                    outcome="callback_failed",
+                    hangup_cause="NOANSWER",
+                )
+            )
+    page = await signed_in_page(browser, server, services, viewport=FULL_HD)
+    await page.goto(str(server.make_url("/board/wall")))
+    await expect(page.locator('#totals [data-k="offered"]')).to_have_text("309")
+    await expect(page.locator("#agents tbody tr")).to_have_count(len(team))
+    await expect(page.locator("#failed-callbacks tbody tr")).to_have_count(4)
+    await expect(page.locator("#more-failed-callbacks")).to_have_text("+ 8 więcej")
+
+    shot = WALL_SHOT if os.environ.get("KCK_UPDATE_SCREENSHOTS") == "1" else tmp_path / "wall.png"
+    await page.screenshot(path=str(shot))
+    height, width = await page.evaluate(
+        "() => [document.documentElement.scrollHeight, document.documentElement.scrollWidth]"
+    )
+    assert height <= FULL_HD["height"] and width <= FULL_HD["width"], (width, height)
+    for key in ("waiting", "longest", "sl", "sl30", "asa", "abandon", "offered", "answered"):
+        await expect(page.locator(f'#totals [data-k="{key}"]')).to_be_in_viewport()
+    await expect(page.locator("#queues tbody tr").last).to_be_in_viewport()
+    await expect(page.locator("#agents tbody tr").last).to_be_in_viewport()
+    await expect(page.locator("#failed-callbacks tbody tr").last).to_be_in_viewport()
+    assert shot.stat().st_size > 10_000
+
+
+async def test_supervisor_lands_on_a_home_that_leads_to_board_and_reports(
+    browser: Browser, server: TestServer, services: Services
+) -> None:
+    page = await signed_in_page(browser, server, services)
+    await expect(page).to_have_url(str(server.make_url("/supervisor")))
+    nav = page.locator("nav.topnav a")
+    await expect(nav).to_have_text(["Start", "Tablica", "Tryb ścienny", "Raporty", "Stan systemu"])
+    await expect(page.locator("#home-cards a")).to_have_text(
+        ["Tablica", "Tryb ścienny", "Raporty", "Stan systemu"]
+    )
+    await docs_screenshot(page, "supervisor-home.png")
+    await page.click("#home-cards a[data-card='/reports']")
+    await expect(page).to_have_url(re.compile(r"/reports$"))
+    await expect(page.locator("nav.topnav a[aria-current=page]")).to_have_text("Raporty")
+    await expect(page.locator("#table-daily th").first).to_have_text("Dzień")
+    await page.click("#lang-switch")
+    await expect(page.locator("#table-daily th").first).to_have_text("Day")
+    await page.click("nav.topnav a[data-nav='/board']")
+    await expect(page.locator("nav.topnav a[aria-current=page]")).to_have_text("Wall board")
+    await expect(page.locator("#link")).to_have_class("link up")
+    await expect(page.locator("#link")).to_have_text("live")  # the board speaks English too
+    await expect(page.locator("#agents th").nth(3)).to_have_text("Time in state")
 
 
 async def test_report_shows_its_charts_and_downloads_csv(

@@ -71,8 +71,8 @@ async def test_csv_export_of_every_report_table(
                     outcome="answered",
                     wrapup_outcome="resolved_first_line",
                     ivr_path=[
-                        {"step_id": "l", "label": "Polski"},
-                        {"step_id": "v", "label": "Pojazdy"},
+                        {"step_id": "choose_language", "label": "Język"},
+                        {"step_id": "vehicles_menu", "label": "Pojazdy i prawa jazdy"},
                     ],
                 ),
                 Call(
@@ -110,7 +110,9 @@ async def test_csv_export_of_every_report_table(
     assert (daily[0]["offered"], daily[0]["answered"], daily[0]["abandoned"]) == ("2", "1", "1")
     assert daily[0]["fcr_pct"] == "100.0"
     ivr = await (await board_client.get("/reports/ivr.csv?from=2026-11-24&to=2026-11-24")).text()
-    assert "Polski → Pojazdy,1" in ivr
+    # machine columns and step ids for programs, the steps' names beside them
+    assert ivr.splitlines()[0] == "ivr_branch,ivr_branch_name,calls"
+    assert "choose_language → vehicles_menu,Język → Pojazdy i prawa jazdy,1" in ivr
 
 
 async def test_excel_csv_has_a_bom_semicolons_and_decimal_commas_and_the_plain_one_is_unchanged(
@@ -133,7 +135,7 @@ async def test_excel_csv_has_a_bom_semicolons_and_decimal_commas_and_the_plain_o
                     ended_at=now - timedelta(minutes=6 - n),
                     queue="city_issues",
                     outcome="answered",
-                    ivr_path=path if n else [{"step_id": "x", "label": "=SUMA(A1)"}],
+                    ivr_path=path if n else [{"step_id": "=SUMA(A1)", "label": "x"}],
                 )
                 for n, wait in enumerate((10, 15, 40))
             ]
@@ -165,9 +167,10 @@ async def test_excel_csv_has_a_bom_semicolons_and_decimal_commas_and_the_plain_o
     assert (day["service_level_pct"], excel_day["service_level_pct"]) == ("66.7", "66,7")
     assert [len(row) for row in excel_daily] == [len(row) for row in plain_daily]
     plain_ivr, excel_ivr = tables["ivr"]
-    assert plain_ivr[1:] == [["Polski → Zgłoszenie problemu; zieleń", "2"], ["=SUMA(A1)", "1"]]
+    # steps the menu does not know are named by their ids
+    assert plain_ivr[1:] == [["l → p", "l → p", "2"], ["=SUMA(A1)", "=SUMA(A1)", "1"]]
     # the same text for a spreadsheet, where a cell must not run as a formula
-    assert excel_ivr[1:] == [["Polski → Zgłoszenie problemu; zieleń", "2"], ["'=SUMA(A1)", "1"]]
+    assert excel_ivr[1:] == [["l → p", "l → p", "2"], ["'=SUMA(A1)", "'=SUMA(A1)", "1"]]
     wrong = await board_client.get("/reports/daily.csv?dialect=excel")
     assert wrong.status == 400
     assert "field 'dialect'" in await wrong.text() and "excel-pl" in await wrong.text()
@@ -251,6 +254,13 @@ async def test_forcing_an_unknown_agent_or_state_is_refused_clearly(
         "/api/board/agents/anna/state", json={"state": "on_call"}, headers=headers
     )
     assert bad.status == 400 and "'state'" in (await bad.json())["error"]
+    for reason in (None, "", "coffee"):  # a pause names one of the reasons the desk knows
+        no_reason = await board_client.post(
+            "/api/board/agents/anna/state",
+            json={"state": "paused", "reason": reason},
+            headers=headers,
+        )
+        assert no_reason.status == 400 and "'reason'" in (await no_reason.json())["error"]
     async with board_services.sessions() as session:
         assert (
             await session.scalars(select(AuditEntry).where(AuditEntry.action == AUDIT_ACTION))

@@ -89,7 +89,8 @@ async def test_a_simulated_caller_pops_on_the_desk_of_a_person_signed_in_to_the_
             await board.fill("#username", "supervisor")
             await board.fill("#password", supervisor)
             await board.press("#password", "Enter")
-            await board.goto(f"{url}/board")
+            await expect(board).to_have_url(f"{url}/supervisor")  # the supervisor's home
+            await board.click("#home-cards a[data-card='/board']")
             await expect(board.locator("#link")).to_have_class("link up")
             await expect(board.locator('#agents tbody tr[data-agent="anowak"]')).to_have_count(1)
             await expect(board.locator('#totals [data-k="offered"]')).not_to_have_text("0")

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from asterisk.agi import AGISession
 from kck.clock import ManualClock
 from queues.config import AgentConfig, EscalationStep, QueueConfig, RoutingConfig, Skill
-from queues.model import RoutingRequest
+from queues.model import AgentState, RoutingRequest
 from queues.router import Router
 
 SKILLS = ("taxes", "roads", "english", "general", "waste")
 _ids = itertools.count(1)
+
+
+async def state_of(router: Router, username: str) -> AgentState | None:
+    """The agent's state in the router; None when the router holds no record of them."""
+    status = await router.agent_status(username)
+    return None if status is None else status.state
 
 
 def make_config(
@@ -76,3 +84,18 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def router(redis: aioredis.Redis, clock: ManualClock) -> AsyncIterator[Router]:
     yield Router(redis, make_config(), prefix="t", clock=clock)
+
+
+def waiting_request(session: AGISession) -> RoutingRequest:
+    """The routing request of a caller on a FastAGI session, for the `city` queue's `taxes`."""
+    return RoutingRequest(
+        call_id=f"call-{session.env.uniqueid}",
+        uniqueid=session.env.uniqueid,
+        channel=session.env.channel,
+        caller=session.env.callerid,
+        language="pl",
+        queue="city",
+        skills={"taxes": 1},
+        priority=0,
+        arrived_at=datetime.now(UTC).isoformat(),
+    )

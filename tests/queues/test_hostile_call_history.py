@@ -7,6 +7,7 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -138,7 +139,7 @@ async def test_the_writer_sets_a_poison_event_aside_and_writes_the_others(
 ) -> None:
     services = writer_services
     bus = services.bus
-    poison = [
+    poison: list[tuple[str, dict[str, Any]]] = [
         # a missing field (fails on any database)
         (CALL_ARRIVED, {k: v for k, v in arrival("p1").items() if k != "arrived_at"}),
         # a value PostgreSQL refuses and SQLite takes: an integer over 32 bits
@@ -168,7 +169,7 @@ async def test_the_writer_sets_a_poison_event_aside_and_writes_the_others(
         on_postgres = services.engine.dialect.name == "postgresql"
         assert set_aside == (2 if on_postgres else 1)
         assert await _set_aside_metric(component) == set_aside
-        kept = await services.redis.xrange(bus.set_aside_key(CALLS_STREAM))
+        kept: Any = await services.redis.xrange(bus.set_aside_key(CALLS_STREAM))
         assert b"KeyError" in kept[0][1][b"error"] and b"arrived_at" in kept[0][1][b"error"]
     finally:
         await component.stop()

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
 
 from asterisk.agi import AGISession, FastAGIServer
 from asterisk.agi.server import STOP_HANDBACK_S
-from queues.model import RoutingRequest
 from queues.router import Router
 from queues.waiting import wait_in_queue
 from tests.asterisk.agi_caller import AsteriskSideCall
 from tests.polling import until
-from tests.queues.conftest import make_config
+from tests.queues.conftest import make_config, waiting_request
 
 
 @pytest.fixture
@@ -34,17 +32,7 @@ async def test_stop_takes_a_waiting_caller_out_of_the_router_and_hands_them_to_t
     router: Router,
 ) -> None:
     async def route(session: AGISession) -> None:
-        request = RoutingRequest(
-            call_id=f"call-{session.env.uniqueid}",
-            uniqueid=session.env.uniqueid,
-            channel=session.env.channel,
-            caller=session.env.callerid,
-            language="pl",
-            queue="city",
-            skills={"taxes": 1},
-            priority=0,
-            arrived_at=datetime.now(UTC).isoformat(),
-        )
+        request = waiting_request(session)
         # long music-on-hold slices: the caller sits in one WAIT FOR DIGIT when the stop comes
         await wait_in_queue(session, router, request, digit_slice_ms=60_000)
 

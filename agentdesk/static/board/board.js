@@ -5,15 +5,18 @@
 (function () {
   const body = document.body;
   const wall = body.dataset.wall === "1";
-  const STATE_NAMES = {
-    available: "dostępny / available", offered: "dzwoni / ringing", on_call: "rozmowa / on call",
-    wrap_up: "po rozmowie / wrap-up", paused: "przerwa / paused", logged_out: "wylogowany / logged out",
-  };
+  // words in the reader's language (the page's data-strings: agentdesk/i18n.py)
+  const S = JSON.parse(body.dataset.strings || "{}");
+  const say = (key, params) => (S[key] || key).replace(/\{(\w+)\}/g, (_, k) => params[k]);
+  const STATES = ["available", "offered", "on_call", "wrap_up", "paused", "logged_out"];
+  const stateName = (state) => S["state." + state] || state;
+  const reasonName = (reason) => (reason ? S["reason." + reason] || reason : "");
+  const WALL_FAILED_CALLBACKS = 4;
   let board = null;
   let skew = 0; // server clock minus browser clock, from the snapshot's "at"
 
   const pct = (v) => (v === null || v === undefined ? "—" : v.toFixed(1).replace(".", ",") + "%");
-  const secs = (v) => (v === null || v === undefined ? "—" : Math.round(v) + " s");
+  const secs = (v) => (v === null || v === undefined ? "—" : Math.round(v) + "\u00a0s"); // no line break in "42 s"
   const now = () => Date.now() + skew;
   function duration(fromIso) {
     if (!fromIso) return "—";
@@ -43,7 +46,7 @@
     set("waiting", t.waiting);
     set("longest", longest(t));
     set("sl", pct(t.service_level_pct));
-    set("target", `cel / target ${t.target_pct}% / ${t.target_within_s} s`);
+    set("target", say("board.target", { pct: t.target_pct, s: t.target_within_s }));
     set("sl30", pct(t.service_level_30min_pct));
     set("asa", secs(t.asa_s));
     set("abandon", pct(t.abandon_rate_pct));
@@ -76,7 +79,9 @@
   }
 
   function renderFailedCallbacks() {
-    const rows = board.failed_callbacks || [];
+    const all = board.failed_callbacks || [];
+    // the wall screen has room for a few (newest first); the board page shows them all
+    const rows = wall ? all.slice(0, WALL_FAILED_CALLBACKS) : all;
     const table = document.getElementById("failed-callbacks");
     table.querySelector("tbody").replaceChildren(...rows.map((c) => {
       const tr = document.createElement("tr");
@@ -86,6 +91,9 @@
     }));
     table.hidden = rows.length === 0;
     document.getElementById("no-failed-callbacks").hidden = rows.length > 0;
+    const more = document.getElementById("more-failed-callbacks");
+    more.hidden = all.length <= rows.length;
+    more.textContent = say("board.more", { n: all.length - rows.length });
   }
 
   function renderAgentCounts() {
@@ -93,11 +101,11 @@
     for (const a of board.agents) counts[a.state] = (counts[a.state] || 0) + 1;
     const p = document.getElementById("agent-states");
     p.replaceChildren();
-    for (const state of Object.keys(STATE_NAMES)) {
+    for (const state of STATES) {
       const span = document.createElement("span");
       span.className = "state " + state;
       span.dataset.state = state;
-      span.textContent = `${STATE_NAMES[state]}: ${counts[state] || 0}`;
+      span.textContent = `${stateName(state)}: ${counts[state] || 0}`;
       p.appendChild(span);
     }
   }
@@ -107,14 +115,17 @@
     tr.dataset.agent = a.agent;
     tr.className = "state " + a.state;
     cell(tr, a.name || a.agent);
-    cell(tr, STATE_NAMES[a.state] || a.state, "state-name");
-    cell(tr, a.reason || "");
+    cell(tr, stateName(a.state), "state-name");
+    cell(tr, reasonName(a.reason));
     const t = cell(tr, duration(a.since), "since");
     t.dataset.since = a.since || "";
     if (!wall) {
       const td = document.createElement("td");
       const form = document.getElementById("force-template").content.firstElementChild.cloneNode(true);
-      form.addEventListener("submit", (ev) => { ev.preventDefault(); force(a.agent, form.state.value); });
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        if (form.state.value) askToForce(a, form.state.value, form.state.selectedOptions[0].textContent);
+      });
       td.appendChild(form);
       tr.appendChild(td);
     }
@@ -148,13 +159,45 @@
     }
   }
 
-  async function force(agent, state) {
-    const res = await fetch(`/api/board/agents/${encodeURIComponent(agent)}/state`, {
+  // Forcing a state: the supervisor picks a state (none is preselected), then confirms it in a
+  // dialog naming the agent and the state; a pause needs its reason. The server audits it.
+  const dialog = document.getElementById("force-dialog");
+  let pending = null;
+  function askToForce(a, state, stateName) {
+    pending = { agent: a.agent, state: state };
+    dialog.querySelector('[data-f="agent"]').textContent = `${a.name || a.agent} (${a.agent})`;
+    dialog.querySelector('[data-f="state"]').textContent = stateName;
+    const paused = state === "paused";
+    document.getElementById("force-reason-field").hidden = !paused;
+    const reason = document.getElementById("force-reason");
+    reason.value = "";
+    showForceError("");
+    dialog.showModal();
+  }
+  function showForceError(text) {
+    const p = document.getElementById("force-error");
+    p.textContent = text; p.hidden = !text;
+  }
+  async function confirmForce(ev) {
+    ev.preventDefault();
+    if (!pending) return;
+    const reason = pending.state === "paused" ? document.getElementById("force-reason").value : null;
+    if (pending.state === "paused" && !reason) {
+      showForceError(document.getElementById("force-error").dataset.reasonNeeded); return;
+    }
+    const res = await fetch(`/api/board/agents/${encodeURIComponent(pending.agent)}/state`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": body.dataset.csrf },
-      body: JSON.stringify({ state: state }),
+      body: JSON.stringify({ state: pending.state, reason: reason }),
     });
-    if (!res.ok) alert((await res.json().catch(() => ({}))).error || res.statusText);
+    if (!res.ok) { showForceError((await res.json().catch(() => ({}))).error || res.statusText); return; }
+    pending = null;
+    dialog.close();
+  }
+  if (dialog) {
+    document.getElementById("force-confirm").addEventListener("submit", confirmForce);
+    document.getElementById("force-cancel").addEventListener("click", () => { pending = null; dialog.close(); });
+    document.getElementById("force-reason").addEventListener("change", () => showForceError(""));
   }
 
   let delay = 500;
@@ -164,7 +207,7 @@
     ws.onopen = () => {
       delay = 500;
       ws.send(JSON.stringify({ type: "ready" })); // the server pushes nothing before this
-      link.textContent = "na żywo / live"; link.className = "link up";
+      link.textContent = S["board.live"]; link.className = "link up";
     };
     ws.onmessage = (msg) => {
       const m = JSON.parse(msg.data);
@@ -181,7 +224,7 @@
       if (event.code === 4001) { // signed out or the session expired
         location.href = "/login?next=" + encodeURIComponent(location.pathname); return;
       }
-      link.textContent = "rozłączono — ponawiam / disconnected — retrying"; link.className = "link down";
+      link.textContent = S["board.retrying"]; link.className = "link down";
       setTimeout(connect, delay); delay = Math.min(delay * 2, 15000);
     };
   }

@@ -1,0 +1,89 @@
+"""Each role's home: `/` sends the signed-in person to theirs; the supervisor's and the editor's pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from agentdesk.i18n import translate
+from agentdesk.keys import health_key
+from agentdesk.navigation import home_of
+from agentdesk.pages import navigation, render, viewer_of
+from agentdesk.security import current_principal, language_of
+
+# What an editor does today, on the server (docs/ivr.md): command → catalogue key of its line.
+EDITOR_COMMANDS = (
+    ("kck ivr validate", "home.editor.validate"),
+    ("kck ivr test", "home.editor.test"),
+    ("kck ivr try --digits 1,5,1", "home.editor.try"),
+    ("kck ivr graph", "home.editor.graph"),
+    ('kck ivr reload -m "…"', "home.editor.reload"),
+    ("kck ivr versions", "home.editor.versions"),
+    ("kck ivr diff", "home.editor.diff"),
+    ("kck ivr rollback", "home.editor.rollback"),
+    ("kck kb import config/kb · kck kb review-due", "home.editor.kb"),
+)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A link on a home page with one line on what is behind it."""
+
+    path: str
+    label: str
+    about: str
+
+
+async def home_redirect(request: web.Request) -> web.StreamResponse:
+    """`/`: the signed-in person's home (anyone else is sent to sign in first)."""
+    raise web.HTTPFound(home_of(current_principal(request).role))
+
+
+def _cards(request: web.Request) -> list[Card]:
+    lang = language_of(request)
+    viewer = viewer_of(request)
+    extension = viewer.extension if viewer is not None else ""
+    cards = []
+    for link in navigation(request):
+        if link.path == request.path:
+            continue
+        about = translate(lang, link.about, extension=extension)
+        cards.append(Card(link.path, translate(lang, link.label), about))
+    return cards
+
+
+def _home_page(
+    request: web.Request, title: str, intro: str, template: str, **extra: Any
+) -> web.Response:
+    lang = language_of(request)
+    return render(
+        request,
+        template,
+        title=translate(lang, title),
+        intro=translate(lang, intro),
+        cards=_cards(request),
+        **extra,
+    )
+
+
+async def supervisor_home(request: web.Request) -> web.Response:
+    role = current_principal(request).role
+    return _home_page(request, f"home.{role}.title", "home.supervisor.intro", "home.html")
+
+
+async def editor_home(request: web.Request) -> web.Response:
+    parts = (await request.app[health_key]()).get("parts", {})
+    ivr = parts.get("ivr")
+    return _home_page(
+        request,
+        "home.editor.title",
+        "home.editor.intro",
+        "editor.html",
+        ivr=ivr if isinstance(ivr, dict) else None,
+        commands=EDITOR_COMMANDS,
+    )
+
+
+__all__ = ["editor_home", "home_redirect", "supervisor_home"]
