@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import io
 import re
 import threading
 import unicodedata
@@ -132,13 +130,16 @@ _load_lock = threading.Lock()
 
 @functools.cache
 def _polimorf() -> Stem:
+    import pystempel.streams
     from pystempel import Stemmer
 
-    # pystempel draws a tqdm progress bar on stderr while it reads its 11 MB table, and uses
-    # the deprecated importlib.resources.path().
-    with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        stemmer = Stemmer.polimorf()
+    # pystempel draws a tqdm progress bar on stderr while it reads its 11 MB table (its switch is
+    # a module global read at import) and uses the deprecated importlib.resources.path(). Both
+    # are silenced for pystempel alone: redirecting stderr from this thread would swap it for
+    # the whole process while the table loads (anything printed meanwhile was lost).
+    pystempel.streams.DISABLE_TQDM = True
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pystempel(\.|$)")
+    stemmer = Stemmer.polimorf()
 
     def stem(word: str) -> str | None:
         return stemmer(word) if word else None
