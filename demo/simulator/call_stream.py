@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,29 +102,36 @@ class CallStream:
             raise ValueError("hourly_shape needs 24 non-negative weights (hours 0..23)")
         if sum(self.hourly_shape) <= 0:
             raise ValueError("hourly_shape must not be all zero")
-        self._rng = random.Random(self.seed)
+        # arrivals and callers draw from their own generators: the arrivals are drawn one at a
+        # time as the stream runs (a year of them, as the demo asks for, took tens of seconds
+        # of the event loop when drawn up front), and they stay the same for a seed
+        self._rng = random.Random(f"callers:{self.seed}")
 
     def rate_per_second(self, hour_of_day: float) -> float:
         weight = self.hourly_shape[int(hour_of_day) % 24] / sum(self.hourly_shape)
         return self.calls_per_day * weight / 3600.0
 
-    def arrival_times(self, hours: float) -> list[float]:
-        """Simulated seconds (from the start) of the arrivals in the next `hours`, by thinning."""
+    def arrivals(self, hours: float) -> Iterator[float]:
+        """Simulated seconds (from the start) of the arrivals in the next `hours`, by thinning,
+        one at a time."""
+        rng = random.Random(self.seed)
         peak = max(self.rate_per_second(h) for h in range(24))
-        times: list[float] = []
         t, end = 0.0, hours * 3600.0
         while True:
-            t += self._rng.expovariate(peak)
+            t += rng.expovariate(peak)
             if t >= end:
-                return times
-            if self._rng.random() * peak <= self.rate_per_second(self.start_hour + t / 3600.0):
-                times.append(t)
+                return
+            if rng.random() * peak <= self.rate_per_second(self.start_hour + t / 3600.0):
+                yield t
+
+    def arrival_times(self, hours: float) -> list[float]:
+        return list(self.arrivals(hours))
 
     async def run(self, hours: float) -> list[CallOutcome]:
         """Place the calls of `hours` simulated hours and wait for all of them to end."""
         clock = self.pbx.clock
         began = clock.elapsed()
-        for n, at in enumerate(self.arrival_times(hours)):
+        for n, at in enumerate(self.arrivals(hours)):
             delay = at - (clock.elapsed() - began)
             if delay > 0:
                 await clock.sleep(delay)
