@@ -17,6 +17,7 @@ from agentdesk.app import DeskParts, HealthSource, create_app
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.keys import feed_key
+from agentdesk.recording_routes import register_recording_routes
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
@@ -24,7 +25,10 @@ from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
+from queues.consult import ConsultCalls
 from queues.router import Router
+from recordings.access import RecordingAccess
+from recordings.lifecycle import RecordingLifecycle
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,14 @@ class WebComponent:
         router: Router,
         health: HealthSource,
         metrics: Sequence[MetricsSource] = (),
+        recordings: RecordingLifecycle | None = None,
+        *,
+        consults: ConsultCalls | None = None,
     ) -> None:
         self.services = services
         self.router = router
+        self.recordings = recordings  # pause/resume from the desk (None: nothing is recorded)
+        self.consults = consults
         self._health = health  # the whole controller's, for /health and the status page
         self._metrics_sources = tuple(metrics)
         self._runner: web.AppRunner | None = None
@@ -58,7 +67,7 @@ class WebComponent:
 
     def desk_parts(self, router: Router) -> DeskParts:
         return DeskParts(
-            backend=RouterDeskBackend(router, self.services.clock),
+            backend=RouterDeskBackend(router, self.services.clock, self.consults),
             knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
         )
 
@@ -69,6 +78,7 @@ class WebComponent:
         self.app = create_app(self.services, self._health, self.desk_parts(router))
         register_board_routes(self.app, RouterStateWriter(router))
         register_report_routes(self.app)
+        register_recording_routes(self.app, recording_access(self.services), self.recordings)
         # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_S)
@@ -101,6 +111,18 @@ class WebComponent:
     @property
     def url(self) -> str:
         return f"http://{self.services.settings.http.host}:{self.port}/"
+
+
+def recording_access(services: Services) -> RecordingAccess:
+    settings = services.settings
+    return RecordingAccess(
+        services.sessions,
+        services.redis,
+        services.bus.prefix,
+        settings.recordings_dir,
+        services.clock,
+        agent_may_play=settings.recordings.agent_may_play,
+    )
 
 
 async def _warm_up_analyzer() -> None:

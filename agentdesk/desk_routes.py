@@ -12,7 +12,7 @@ from agentdesk.i18n import catalogue, translate
 from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key, units_key
 from agentdesk.last_call import last_call_of
 from agentdesk.pages import render
-from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused
+from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused, TransferNotDone
 from agentdesk.security import current_session, language_of
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
@@ -159,6 +159,85 @@ async def save_wrap_up(request: web.Request) -> web.Response:
             except StateRefused as refused:
                 result["state_error"] = str(refused)
     return web.json_response(result)
+
+
+# what of the ticket form travels with a transferred call (docs/desk.md): the fields the agent
+# types or picks, each a short text
+_DRAFT_FIELDS = ("category", "location_text", "description", "caller_number", "units")
+_NOTES_MAX = 4000
+
+
+def _handover(body: dict[str, Any]) -> dict[str, Any]:
+    """The agent's notes and ticket draft as the next desk will get them (text only, bounded)."""
+    given = body.get("draft")
+    draft: dict[str, Any] = given if isinstance(given, dict) else {}
+    kept: dict[str, Any] = {}
+    for name in _DRAFT_FIELDS:
+        value = draft.get(name)
+        if isinstance(value, list):
+            kept[name] = [str(v)[:64] for v in value[:20]]
+        elif value not in (None, ""):
+            kept[name] = str(value)[:_NOTES_MAX]
+    return {"notes": str(body.get("notes") or "")[:_NOTES_MAX], "draft": kept}
+
+
+async def transfer_call(request: web.Request) -> web.Response:
+    """The agent sends the caller they talk to elsewhere (`to`: a target of `transfer_targets`);
+    the notes and the ticket draft go with the call to the next agent's pop."""
+    return await _transfer_step(request, "transfer")
+
+
+async def consult_call(request: web.Request) -> web.Response:
+    """`step` start: the caller on hold, the agent talks to agent `to` (whose desk pops the call
+    with the notes and draft); complete: `to` takes the caller; cancel: back to the caller."""
+    return await _transfer_step(request, "consult")
+
+
+async def _transfer_step(request: web.Request, how: str) -> web.Response:
+    session = current_session(request)
+    body = await _json_body(request)
+    lang = language_of(request)
+    call_id, target = str(body.get("call_id") or ""), str(body.get("to") or "")
+    step = str(body.get("step") or "start") if how == "consult" else "transfer"
+    backend = request.app[backend_key]
+    try:
+        if how == "consult":
+            await backend.consult(session.username, call_id, target, _handover(body), step)
+        else:
+            await backend.transfer(session.username, call_id, target, _handover(body))
+    except TransferNotDone as refused:
+        log.info("%s %s of %s by %s refused: %s", how, step, call_id, session.username, refused)
+        state = translate(lang, f"state.{refused.state}") if refused.state else ""
+        message = translate(lang, f"transfer.refused.{refused.reason}", state=state)
+        return web.json_response({"error": refused.reason, "message": message}, status=409)
+    async with _services(request).sessions.begin() as db:
+        db.add(
+            AuditEntry(
+                actor=session.username,
+                action=f"call.{how}",
+                target=call_id,
+                details={"to": target, "step": step},
+                address=request.remote,
+            )
+        )
+    done = {"transfer": "transfer.done", "complete": "transfer.done", "start": "consult.start"}
+    message = translate(lang, done.get(step, "consult.cancelled"))
+    return web.json_response({"message": message, "to": target, "step": step})
+
+
+async def transfer_targets(request: web.Request) -> web.Response:
+    session = current_session(request)
+    options = await request.app[backend_key].transfer_options(
+        session.username, language_of(request)
+    )
+    return web.json_response(
+        {
+            "targets": [
+                {"target": o.target, "kind": o.kind, "label": o.label, "detail": o.detail}
+                for o in options
+            ]
+        }
+    )
 
 
 async def kb_search(request: web.Request) -> web.Response:

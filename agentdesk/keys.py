@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from agentdesk.tickets.store import TicketStore
     from agentdesk.tickets.units import CityUnits
     from kck.services import Services
+    from recordings.access import RecordingAccess
+    from recordings.lifecycle import RecordingLifecycle
 
 HealthSource = Callable[[], dict[str, Any]]
 
@@ -53,6 +55,10 @@ units_key: web.AppKey[CityUnits] = web.AppKey("desk_units")
 tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
 pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
 extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
+
+# --- recordings (agentdesk.recording_routes) ---------------------------------------------------
+recording_access_key: web.AppKey[RecordingAccess] = web.AppKey("recording_access")
+recording_control_key: web.AppKey[RecordingLifecycle] = web.AppKey("recording_control")
 
 # --- the live sockets (desk and board, agentdesk.socket_session) -----------------------------
 sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("live_sockets")

@@ -72,6 +72,27 @@ class StateRefused(Exception):
     """The router would not make this state change (e.g. 'available' while on a call)."""
 
 
+class TransferNotDone(Exception):
+    """The router would not transfer the call; `reason` names why for the desk's words
+    (`not_on_call`, `agent_unavailable`, `same_agent`, `unknown_target`, `bad_target`)."""
+
+    def __init__(self, reason: str, message: str, state: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.state = state
+
+
+@dataclass(frozen=True)
+class TransferOption:
+    """One entry of the desk's transfer chooser: `target` as the desk sends it back
+    (`agent:pkowalski`, `queue:vehicles`, `skill:taxes`, `number:+48…`), the words to show."""
+
+    target: str
+    kind: str
+    label: str
+    detail: str = ""
+
+
 class QueueNames(Protocol):
     """What the desk shows for a queue id: its name in queues.yaml, in the agent's language."""
 
@@ -95,6 +116,20 @@ class DeskBackend(QueueNames, Protocol):
     async def desk_closed(self, agent: str) -> None: ...
     async def pop_shown(self, offer: Offer) -> None:
         """The desk shows the pop of `offer`: the caller's side may ring the phone."""
+
+    async def transfer(
+        self, agent: str, call_id: str, target: str, handover: dict[str, Any]
+    ) -> None:
+        """`agent` sends the caller of `call_id` to `target`; raises `TransferNotDone`."""
+
+    async def consult(
+        self, agent: str, call_id: str, target: str, handover: dict[str, Any], step: str
+    ) -> None:
+        """Consult `target` with the caller on hold (`step` start), then hand the caller over
+        (complete) or go back to them (cancel); raises `TransferNotDone`."""
+
+    async def transfer_options(self, agent: str, language: str) -> list[TransferOption]:
+        """Where `agent` may transfer a caller now: available agents, queues, skills, numbers."""
 
 
 @dataclass(frozen=True)

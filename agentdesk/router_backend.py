@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from agentdesk.ports import AgentState, AgentStatus, Offer, PauseReason, StateRefused
+from agentdesk.ports import (
+    AgentState,
+    AgentStatus,
+    Offer,
+    PauseReason,
+    StateRefused,
+    TransferNotDone,
+    TransferOption,
+)
 from kck.clock import Clock
+from queues.consult import ConsultCalls
 from queues.model import AgentState as RouterState
-from queues.model import OfferKind
-from queues.router import AgentStateRefused, Router, UnknownAgent
+from queues.model import OfferKind, TransferTarget
+from queues.router import AgentStateRefused, Router, TransferRefused, UnknownAgent
 
 
 class ExtensionMismatch(StateRefused):
@@ -16,9 +26,12 @@ class ExtensionMismatch(StateRefused):
 
 
 class RouterDeskBackend:
-    def __init__(self, router: Router, clock: Clock) -> None:
+    """`consults`: the consult over AMI (None without AMI: consulting is refused)."""
+
+    def __init__(self, router: Router, clock: Clock, consults: ConsultCalls | None = None) -> None:
         self.router = router
         self.clock = clock
+        self.consults = consults
 
     def queue_name(self, queue: str, language: str) -> str:
         """The name in queues.yaml (English for "en", else Polish); the id itself for a queue that
@@ -106,3 +119,63 @@ class RouterDeskBackend:
 
     async def pop_shown(self, offer: Offer) -> None:
         await self.router.pop_shown(offer.agent, offer.offer_id, offer.call_id)
+
+    async def transfer(
+        self, agent: str, call_id: str, target: str, handover: dict[str, Any]
+    ) -> None:
+        try:
+            parsed = TransferTarget.parse(target)
+        except ValueError as bad:
+            raise TransferNotDone("bad_target", str(bad)) from None
+        try:
+            await self.router.transfer(call_id, agent, parsed, handover)
+        except TransferRefused as refused:
+            raise TransferNotDone(refused.reason, str(refused), refused.state) from None
+
+    async def consult(
+        self, agent: str, call_id: str, target: str, handover: dict[str, Any], step: str
+    ) -> None:
+        """`step`: start (with `target`, an agent), complete or cancel."""
+        if self.consults is None:
+            raise TransferNotDone("no_pbx", "consult: no AMI connection in this controller")
+        try:
+            if step == "start":
+                parsed = TransferTarget.parse(target)
+                if parsed.kind.value != "agent":
+                    raise TransferNotDone("bad_target", f"consult {target!r}: agents only")
+                await self.consults.start(call_id, agent, parsed.to, handover)
+            elif step == "complete":
+                await self.consults.complete(call_id, agent)
+            elif step == "cancel":
+                await self.consults.cancel(call_id, agent)
+            else:
+                raise TransferNotDone("bad_target", f"consult: unknown step {step!r}")
+        except ValueError as bad:
+            raise TransferNotDone("bad_target", str(bad)) from None
+        except TransferRefused as refused:
+            raise TransferNotDone(refused.reason, str(refused), refused.state) from None
+
+    async def transfer_options(self, agent: str, language: str) -> list[TransferOption]:
+        english = language == "en"
+        config = self.router.config
+        options: list[TransferOption] = []
+        for name, configured in config.agents.items():
+            if name == agent:
+                continue
+            status = await self.router.agent_status(name)
+            if status is not None and status.state is RouterState.AVAILABLE:
+                options.append(
+                    TransferOption(f"agent:{name}", "agent", configured.name, configured.extension)
+                )
+        for queue in config.queues.values():
+            label = queue.name_en if english else queue.name_pl
+            options.append(TransferOption(f"queue:{queue.id}", "queue", label))
+        for skill in config.skills.values():
+            label = skill.name_en if english else skill.name_pl
+            options.append(TransferOption(f"skill:{skill.id}", "skill", label))
+        for number in config.second_line.values():
+            label = number.name_en if english else number.name_pl
+            options.append(
+                TransferOption(f"number:{number.number}", "number", label, number.number)
+            )
+        return options

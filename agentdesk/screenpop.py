@@ -35,6 +35,29 @@ def ivr_path_in_words(request: dict[str, Any]) -> str:
     return " → ".join(labels)
 
 
+def recording_on_pop(request: dict[str, Any], language: str) -> dict[str, Any]:
+    """Whether the agent is told the call is recorded: only when the caller heard the
+    announcement and did not refuse (docs/recordings.md)."""
+    recorded = request.get("recording_consent") is True
+    return {
+        "on": recorded,
+        "text": translate(language, "pop.recorded" if recorded else "pop.not_recorded"),
+    }
+
+
+def _handover_view(handover: Any, language: str) -> dict[str, str] | None:
+    """Who transferred the call and their notes, for the next agent's pop (None: not
+    transferred)."""
+    if not isinstance(handover, dict):
+        return None
+    agent = str(handover.get("from") or "")
+    return {
+        "from": agent,
+        "from_text": translate(language, "transfer.from", agent=agent),
+        "notes": str(handover.get("notes") or ""),
+    }
+
+
 @dataclass
 class ScreenPopBuilder:
     sessions: async_sessionmaker[AsyncSession]
@@ -58,6 +81,18 @@ class ScreenPopBuilder:
         found = category_from_routing(request.get("ticket_category"))
         category = found.value if found else ""
         queue = str(request.get("queue") or "")
+        form: dict[str, Any] = {
+            "call_id": offer.call_id,
+            "category": category,
+            "caller_number": phone.display(caller, "") if caller else "",
+            "units": [u.code for u in self.units.for_category(category)][:1],
+        }
+        handover = request.get("handover")
+        if isinstance(handover, dict):
+            # a transferred call: the previous agent's ticket draft fills the form
+            draft = handover.get("draft")
+            form.update(draft if isinstance(draft, dict) else {})
+            form["call_id"] = offer.call_id
         return {
             "offer_id": offer.offer_id,
             "call_id": offer.call_id,
@@ -73,18 +108,15 @@ class ScreenPopBuilder:
             "queue": queue,  # the id (kept in data attributes); the page shows queue_name
             "queue_name": self.queue_names.queue_name(queue, language) if queue else "",
             "ivr_path": ivr_path_in_words(request),
+            "recording": recording_on_pop(request, language),
             "transcript": request.get("transcript") or "",
             "history": {"calls": calls, "tickets": tickets},
             "suggestions": [
                 {"slug": s.slug, "title": s.title, "reason": s.reason, "summary": s.summary}
                 for s in suggestions
             ],
-            "form": {
-                "call_id": offer.call_id,
-                "category": category,
-                "caller_number": phone.display(caller, "") if caller else "",
-                "units": [u.code for u in self.units.for_category(category)][:1],
-            },
+            "form": form,
+            "handover": _handover_view(handover, language),
         }
 
     async def _calls(

@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from record import distribution, machine, save, table
+from record import distribution, machine, replace_method, save, table
 
 SHAPE_PEAK_HOUR = 10.0
 # 10:00 Europe/Warsaw on a working Tuesday: the office is open for the whole window.
@@ -108,10 +108,10 @@ def _scale_controller_time(speed: float) -> None:
     def monotonic(self: Any) -> float:
         return mono0 + (time.monotonic() - mono0) * speed
 
-    kclock.SystemClock.now = now  # type: ignore[method-assign]
-    kclock.SystemClock.monotonic = monotonic  # type: ignore[method-assign]
+    replace_method(kclock.SystemClock, "now", now)
+    replace_method(kclock.SystemClock, "monotonic", monotonic)
     sleep_s = RouterTimer._sleep_s
-    RouterTimer._sleep_s = lambda self: sleep_s(self) / speed  # type: ignore[method-assign]
+    replace_method(RouterTimer, "_sleep_s", lambda self: sleep_s(self) / speed)
 
 
 def _controller(conn: Any, cfg: dict[str, Any]) -> None:
@@ -155,7 +155,7 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
         },
     )
     runtime = Runtime(settings, migrate=True)
-    await runtime.start()
+    services = await runtime.start()
     assert runtime.controller is not None
     router: Router = runtime.controller.router.router
 
@@ -185,8 +185,8 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
                     offer_latency.append(time.perf_counter() - t0)
         return status, offers
 
-    Router.enqueue = timed_enqueue  # type: ignore[method-assign]
-    Router._run = timed_run  # type: ignore[method-assign]
+    replace_method(Router, "enqueue", timed_enqueue)
+    replace_method(Router, "_run", timed_run)
 
     async def bare(session: Any) -> None:  # the baseline: a bare FastAGI route, same server
         await session.answer()
@@ -210,7 +210,7 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
         """The calls table by outcome, once the recorder has caught up (nothing in progress)."""
         outcomes: dict[str, int] = {}
         for _ in range(40):
-            async with runtime.services.sessions() as db:  # type: ignore[union-attr]
+            async with services.sessions() as db:
                 rows = await db.execute(select(Call.outcome, func.count()).group_by(Call.outcome))
                 outcomes = {str(k): int(v) for k, v in rows.all()}
             if not outcomes.get("in_progress"):
@@ -274,11 +274,12 @@ class Turnarounds:
         """The steps with the highest p99 turnaround (at least 1 % of the samples each)."""
         least = max(10, len(self.samples) // 100)
         steps = [
-            {"step": step, **distribution(samples)}
+            (step, distribution(samples))
             for step, samples in self.by_step.items()
             if len(samples) >= least
         ]
-        return sorted(steps, key=lambda s: -float(s["p99_ms"]))[:top]
+        steps.sort(key=lambda s: -s[1]["p99_ms"])
+        return [{"step": step, **measured} for step, measured in steps[:top]]
 
     def install(self) -> None:
         from demo.simulator.agi_client import FastAGISession
@@ -312,8 +313,8 @@ class Turnarounds:
             session._bench_verb = verb
             await handle(session, line)
 
-        FastAGISession.send = timed_send  # type: ignore[method-assign]
-        FastAGISession.handle = timed_handle  # type: ignore[method-assign]
+        replace_method(FastAGISession, "send", timed_send)
+        replace_method(FastAGISession, "handle", timed_handle)
 
 
 def _proc_stat(pid: int) -> tuple[float, int]:

@@ -23,6 +23,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,7 +53,27 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def run(offers: int, folder: Path) -> dict[str, object]:
+def summary(samples: list[float]) -> dict[str, float]:
+    return {
+        "p50": percentile(samples, 50),
+        "p99": percentile(samples, 99),
+        "mean": statistics.mean(samples),
+    }
+
+
+class Result(TypedDict):
+    """bench/results/desk_pop_latency.json."""
+
+    what: str
+    offers: int
+    pop_ms: dict[str, float]
+    echo_ms: dict[str, float]
+    machine: dict[str, str]
+    samples: dict[str, list[float]]
+    ratio: dict[str, float]  # pop over echo, at p50 and p99
+
+
+async def run(offers: int, folder: Path) -> Result:
     redis_server = start_redis()
     engine = create_engine(f"sqlite+aiosqlite:///{folder}/kck.db")
     redis = aioredis.from_url(redis_server.url)
@@ -123,30 +144,19 @@ async def run(offers: int, folder: Path) -> dict[str, object]:
         await redis.aclose()
         await engine.dispose()
         redis_server.stop()
-    result = {
-        "what": "router offer → screen-pop painted in Chromium (ms); baseline: WebSocket echo round trip on the desk socket (ms)",
-        "offers": offers,
-        "pop_ms": {
-            "p50": percentile(pops, 50),
-            "p99": percentile(pops, 99),
-            "mean": statistics.mean(pops),
-        },
-        "echo_ms": {
-            "p50": percentile(echoes, 50),
-            "p99": percentile(echoes, 99),
-            "mean": statistics.mean(echoes),
-        },
-        "machine": {
+    pop_ms, echo_ms = summary(pops), summary(echoes)
+    return Result(
+        what="router offer → screen-pop painted in Chromium (ms); baseline: WebSocket echo round trip on the desk socket (ms)",
+        offers=offers,
+        pop_ms=pop_ms,
+        echo_ms=echo_ms,
+        machine={
             "python": platform.python_version(),
             "cpu": platform.processor() or platform.machine(),
         },
-        "samples": {"pop_ms": pops, "echo_ms": echoes},
-    }
-    result["ratio"] = {
-        "p50": result["pop_ms"]["p50"] / max(result["echo_ms"]["p50"], 1e-6),  # type: ignore[index]
-        "p99": result["pop_ms"]["p99"] / max(result["echo_ms"]["p99"], 1e-6),  # type: ignore[index]
-    }
-    return result
+        samples={"pop_ms": pops, "echo_ms": echoes},
+        ratio={k: pop_ms[k] / max(echo_ms[k], 1e-6) for k in ("p50", "p99")},
+    )
 
 
 def main() -> None:
@@ -160,8 +170,8 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=1))
     pop, echo, ratio = result["pop_ms"], result["echo_ms"], result["ratio"]
     print(
-        f"pop p50 {pop['p50']:.1f} ms p99 {pop['p99']:.1f} ms; echo p50 {echo['p50']:.2f} ms "  # type: ignore[index]
-        f"p99 {echo['p99']:.2f} ms; ratio p50 {ratio['p50']:.1f} p99 {ratio['p99']:.1f}"  # type: ignore[index]
+        f"pop p50 {pop['p50']:.1f} ms p99 {pop['p99']:.1f} ms; echo p50 {echo['p50']:.2f} ms "
+        f"p99 {echo['p99']:.2f} ms; ratio p50 {ratio['p50']:.1f} p99 {ratio['p99']:.1f}"
     )
 
 

@@ -47,6 +47,7 @@ from queues.config import (  # noqa: E402
 )
 from queues.model import AgentState, EndCause, RoutingRequest  # noqa: E402
 from queues.router import Router  # noqa: E402
+from tests.redis_replies import stream_events  # noqa: E402
 
 PREFIX = "bench"
 
@@ -226,13 +227,11 @@ def worker(url: str, agents: list[str], cfg: dict[str, int], seed: int, out: Any
 
 
 async def check_no_double_assignment(redis: aioredis.Redis) -> dict[str, int]:
-    entries = await redis.xrange(f"{PREFIX}:stream:queues")
     on_call: dict[str, str] = {}
     double = 0
     answered = 0
-    for _, fields in entries:
-        kind = fields[b"type"].decode()
-        data = json.loads(fields[b"data"])
+    for event in await stream_events(redis, f"{PREFIX}:stream:queues"):
+        kind, data = event.type, event.data
         if kind == "call_answered":
             answered += 1
             if data["agent"] in on_call:
@@ -240,8 +239,8 @@ async def check_no_double_assignment(redis: aioredis.Redis) -> dict[str, int]:
             on_call[data["agent"]] = data["call_id"]
         elif kind == "call_ended" and data.get("agent"):
             on_call.pop(data["agent"], None)
-    offers = await redis.xrange(f"{PREFIX}:stream:offers")
-    call_ids = [json.loads(f[b"data"])["call_id"] for _, f in offers]
+    offers = await stream_events(redis, f"{PREFIX}:stream:offers")
+    call_ids = [event.data["call_id"] for event in offers]
     return {
         "answered": answered,
         "agent_with_two_calls": double,

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,6 +48,18 @@ ANSWERS = [
     "오늘 날씨 어때요",
     "주차 위반 때문에 전화했어요 벌금을 내고 싶어요",  # a long, rambling answer
 ]
+
+
+class Sample(TypedDict):
+    """One answer recognised once: the timings measured and what was recognised."""
+
+    answer: str
+    audio_seconds: float
+    baseline_seconds: float
+    latency_seconds: float
+    decode_seconds: float
+    reason: str
+    intent: str | None
 
 
 def synthesise(folder: Path) -> list[Path]:
@@ -79,7 +92,7 @@ async def run(rounds: int, workers: int) -> dict[str, object]:
         loop = asyncio.get_running_loop()
         pool = recogniser._pool  # the baseline must take the same process round trip
         assert pool is not None
-        samples: list[dict[str, object]] = []
+        samples: list[Sample] = []
         try:
             for _ in range(rounds):
                 for path in answers:
@@ -90,24 +103,21 @@ async def run(rounds: int, workers: int) -> dict[str, object]:
                     result = await recogniser.recognise_intent(path, "ko", intents, timeout=60)
                     latency = time.perf_counter() - t1
                     samples.append(
-                        {
-                            "answer": ANSWERS[answers.index(path)],
-                            "audio_seconds": audio_seconds,
-                            "baseline_seconds": baseline,
-                            "latency_seconds": latency,
-                            "decode_seconds": result.decode_seconds,
-                            "reason": result.reason.value,
-                            "intent": result.intent.id if result.intent else None,
-                        }
+                        Sample(
+                            answer=ANSWERS[answers.index(path)],
+                            audio_seconds=audio_seconds,
+                            baseline_seconds=baseline,
+                            latency_seconds=latency,
+                            decode_seconds=result.decode_seconds,
+                            reason=result.reason.value,
+                            intent=result.intent.id if result.intent else None,
+                        )
                     )
         finally:
             await recogniser.stop()
-    rtf = [s["decode_seconds"] / s["audio_seconds"] for s in samples]  # type: ignore[operator]
-    ratio = [s["latency_seconds"] / s["baseline_seconds"] for s in samples]  # type: ignore[operator]
-    latency_per_audio_second = [
-        s["latency_seconds"] / s["audio_seconds"]  # type: ignore[operator]
-        for s in samples
-    ]
+    rtf = [s["decode_seconds"] / s["audio_seconds"] for s in samples]
+    ratio = [s["latency_seconds"] / s["baseline_seconds"] for s in samples]
+    latency_per_audio_second = [s["latency_seconds"] / s["audio_seconds"] for s in samples]
     return {
         "benchmark": "speech",
         "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
@@ -118,14 +128,14 @@ async def run(rounds: int, workers: int) -> dict[str, object]:
         "real_time_factor": quantiles(rtf),
         "latency_over_baseline_ratio": quantiles(ratio),
         "latency_per_audio_second": quantiles(latency_per_audio_second),
-        "latency_seconds": quantiles([s["latency_seconds"] for s in samples]),  # type: ignore[misc]
+        "latency_seconds": quantiles([s["latency_seconds"] for s in samples]),
         # What the caller waits after the last word: Asterisk's silence detection (RECORD FILE
         # s=, the step's silence_seconds) ends the take, then the latency above.
         "end_of_speech_to_intent_seconds": {
             "silence_detection": SILENCE_SECONDS,
-            "median": SILENCE_SECONDS + statistics.median([s["latency_seconds"] for s in samples]),  # type: ignore[misc]
+            "median": SILENCE_SECONDS + statistics.median([s["latency_seconds"] for s in samples]),
         },
-        "baseline_seconds": quantiles([s["baseline_seconds"] for s in samples]),  # type: ignore[misc]
+        "baseline_seconds": quantiles([s["baseline_seconds"] for s in samples]),
         "samples": samples,
     }
 

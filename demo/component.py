@@ -40,6 +40,7 @@ HUMAN_AGENTS = 2  # the first agents of agents.yaml are left for people at the d
 HUMAN_TALK_S = (8.0, 15.0)
 
 # Keys a caller presses through the shipped menu, with how often (language, topic, sub-topic).
+DECLINE_SHARE = 0.05  # callers who refuse to be recorded
 CALLER_PATHS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("1", "1"), 14),  # ID cards and passports
     (("1", "2", "1"), 6),  # vehicle registration
@@ -82,7 +83,9 @@ class DemoCallers:
         paths = [p for p, _ in CALLER_PATHS]
         weights = [w for _, w in CALLER_PATHS]
         keys = rng.choices(paths, weights)[0]
-        presses = tuple(DigitPress(k, after=rng.uniform(1.0, 3.5)) for k in keys)
+        # the recording announcement listens first: most let it pass, a few press 9 to decline
+        consent = DigitPress("9" if rng.random() < DECLINE_SHARE else "", after=2.0)
+        presses = (consent, *(DigitPress(k, after=rng.uniform(1.0, 3.5)) for k in keys))
         number = None if rng.random() < 0.05 else rng.choice(self.numbers)
         return CallerScript(
             number=number,

@@ -66,6 +66,7 @@ class CallHistory:
             "ivr_path": [step.as_dict() for step in result.path],
             "intent": result.intent,
             "transcript": result.transcript,
+            "recording_consent": result.recording_consent,
         }
         routing = result.routing
         if routing is not None:

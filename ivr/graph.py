@@ -11,6 +11,7 @@ from kck.errors import UserError
 
 _SHAPES = {
     "say": ("note", "#ffffff"),
+    "consent": ("note", "#fee2e2"),
     "menu": ("box", "#dbeafe"),
     "digits": ("box", "#e0e7ff"),
     "hours": ("diamond", "#fef3c7"),

@@ -14,6 +14,7 @@ from ivr.hours import opening_state
 from ivr.loader import MenuSet
 from ivr.model import (
     CallbackStep,
+    ConsentStep,
     DigitsStep,
     GotoStep,
     HangupStep,
@@ -83,6 +84,9 @@ class CallResult:
     transfer: tuple[str, DialStatus] | None = None
     intent: str | None = None
     transcript: str | None = None
+    # the caller heard the recording announcement and did not (True) or did (False) refuse;
+    # None: no announcement, so the call is not recorded
+    recording_consent: bool | None = None
     last_step: str | None = None
     hung_up_at: str | None = None
     error: BaseException | None = None
@@ -246,6 +250,17 @@ class _CallRun:
         await self.play(step.prompt)
         return step.next
 
+    async def step_consent(self, step_id: str, step: ConsentStep) -> str:
+        pressed = await self.channel.play(self.render(step.prompt), interruptible=True)
+        declined = pressed == step.decline_key
+        self.result.recording_consent = not declined
+        self.result.variables["recording"] = "no" if declined else "yes"
+        if declined:
+            self.set_digits(step.decline_key)
+            log.info("caller declined recording")
+            await self.play(step.declined_prompt)
+        return step.next
+
     async def step_menu(self, step_id: str, step: MenuStep) -> str | None:
         got = _NO_INPUT
         for attempt in range(step.retries + 1):
@@ -340,6 +355,7 @@ class _CallRun:
             menu_version=self.i.version,
             arrived_at=self.call.arrived_at.isoformat(),
             variables=dict(self.result.variables),
+            recording_consent=self.result.recording_consent,
         )
 
     async def step_queue(self, step_id: str, step: QueueStep) -> str | None:

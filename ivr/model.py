@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kck.phone import checked_e164
+
 Language = Literal["pl", "en", "uk"]
 LANGUAGES: tuple[Language, ...] = ("pl", "en", "uk")
 DIGIT_KEYS = frozenset("0123456789*#")
@@ -143,6 +145,25 @@ class SayStep(_Step):
     type: Literal["say"]
     prompt: str
     next: str
+
+
+class ConsentStep(_Step):
+    """The recording announcement: a caller who presses `decline_key` while `prompt` plays is not
+    recorded (and hears `declined_prompt`). A call that passes no consent step is not recorded
+    either. The announcement never waits for a key: nobody is held up by it."""
+
+    type: Literal["consent"]
+    prompt: str
+    decline_key: str = "9"
+    declined_prompt: str | None = None
+    next: str
+
+    @field_validator("decline_key", mode="before")
+    @classmethod
+    def _key(cls, value: object) -> object:
+        value = str(value)
+        _digit_keys({value: ""})
+        return value
 
 
 class MenuStep(_Step):
@@ -281,9 +302,7 @@ class TransferStep(_Step):
     @field_validator("number")
     @classmethod
     def _e164(cls, value: str) -> str:
-        if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
-            raise ValueError(f"{value!r} is not a phone number in E.164 form, e.g. +48126165555")
-        return value
+        return checked_e164(value)
 
 
 class SpeechStep(_Step):
@@ -315,6 +334,7 @@ class HangupStep(_Step):
 
 Step = Annotated[
     SayStep
+    | ConsentStep
     | MenuStep
     | DigitsStep
     | HoursStep
@@ -334,6 +354,7 @@ Step = Annotated[
 # Fields of each step type that name another step (the edges of the menu graph), in reading order.
 STEP_TARGET_FIELDS: dict[str, tuple[str, ...]] = {
     "say": ("next",),
+    "consent": ("next",),
     "menu": ("fallback",),
     "digits": ("next", "fallback"),
     "hours": ("open", "closed"),
@@ -355,6 +376,7 @@ PROMPT_FIELDS = (
     "confirm_prompt",
     "enter_prompt",
     "done_prompt",
+    "declined_prompt",
 )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ivr.channel import Channel
 from queues.model import CallbackRequest, QueueOutcome, RoutingRequest
 from queues.router import Router
-from queues.waiting import PlaybackStop, WaitingPrompts, wait_in_queue
+from queues.waiting import PlaybackStop, TransferLegs, WaitingPrompts, wait_in_queue
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +23,20 @@ class RouterQueueGateway:
 
     `sounds_dir`: the folder `kck prompts build` wrote the waiting loop's prompts to, as Asterisk
     sees it (`asterisk.sounds`); played as the menu's own prompts: <sounds_dir>/<language>/<name>.
-    `stop_playback`: cuts short what a waiting caller hears when an offer comes (AMI)."""
+    `stop_playback`: cuts short what a waiting caller hears when an offer comes (AMI);
+    `transfers`: how an agent's transfer of a caller is carried out (AMI, the trunk)."""
 
     def __init__(
         self,
         router: Router,
         sounds_dir: Path | None = None,
         stop_playback: PlaybackStop | None = None,
+        transfers: TransferLegs | None = None,
     ) -> None:
         self.router = router
         self.sounds_dir = sounds_dir
         self.stop_playback = stop_playback
+        self.transfers = transfers
 
     async def enqueue(self, request: RoutingRequest) -> None:
         # The waiting loop enqueues itself (so the offer it may return is acted on at once).
@@ -45,7 +48,12 @@ class RouterQueueGateway:
             raise TypeError("the router can only hold callers on an AGI channel")
         prompts = WaitingPrompts(sounds_dir=str(self.sounds_dir) if self.sounds_dir else "")
         result = await wait_in_queue(
-            session, self.router, request, prompts=prompts, stop_playback=self.stop_playback
+            session,
+            self.router,
+            request,
+            prompts=prompts,
+            stop_playback=self.stop_playback,
+            transfers=self.transfers,
         )
         return result.outcome
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ivr.channel import CallerHungUp, DialStatus, KeyInput, Recording, RenderedPrompt
@@ -17,11 +17,14 @@ class ScriptedChannel:
 
     An entry is the keys pressed ("1", "12345#"), "timeout" (nothing pressed) or "hangup".
     When the script runs out the caller presses nothing, so menus go to their timeouts.
-    `hang_up_on` names prompts during which the caller hangs up ("@music": while on hold).
+    `hang_up_on` names prompts during which the caller hangs up ("@music": while on hold);
+    `press_during` the key pressed while a prompt that may be interrupted plays (the recording
+    announcement: {"welcome": "9"}).
     """
 
     keys: Sequence[str] = ()
     hang_up_on: frozenset[str] = frozenset()
+    press_during: Mapping[str, str] = field(default_factory=dict)
     dial_status: DialStatus = DialStatus.ANSWER
     record_ends_by: str = "silence"
     on_event: Callable[[str], None] | None = None
@@ -65,7 +68,10 @@ class ScriptedChannel:
 
     async def play(self, prompt: RenderedPrompt, *, interruptible: bool = False) -> str | None:
         self._hear(prompt)
-        return None
+        key = self.press_during.get(prompt.prompt_id) if interruptible else None
+        if key:
+            self._event(f"keys {key} during {prompt.prompt_id}")
+        return key
 
     async def read_keys(
         self, prompt: RenderedPrompt | None, *, timeout_s: float, max_digits: int

@@ -11,10 +11,9 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
@@ -286,6 +285,20 @@ class NotSubscribed(TimeoutError):
     """Redis did not acknowledge a subscription in time (the message names the channels)."""
 
 
+class PubSubConnection(Protocol):
+    """What a subscription uses of one redis-py pub/sub connection (`PubSub`)."""
+
+    async def subscribe(self, *channels: str) -> None: ...
+    async def get_message(self, *, timeout: float) -> dict[str, Any] | None: ...
+    async def aclose(self) -> None: ...
+
+
+class PubSubClient(Protocol):
+    """What a subscription uses of the Redis client: a new pub/sub connection per attempt."""
+
+    def pubsub(self) -> PubSubConnection: ...
+
+
 class Subscription:
     """Live messages on pub/sub channels, as `(type, data)`, from the moment Redis says so.
 
@@ -306,7 +319,7 @@ class Subscription:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: PubSubClient,
         channels: Sequence[str],
         *,
         backoff: Backoff = Backoff(),
@@ -422,7 +435,7 @@ class Subscription:
             finally:
                 await asyncio.shield(self._release(pubsub))
 
-    async def _receive(self, pubsub: PubSub) -> None:
+    async def _receive(self, pubsub: PubSubConnection) -> None:
         acknowledged: set[str] = set()
         while True:
             raise_if_cancel_requested()
@@ -469,7 +482,7 @@ class Subscription:
         self._subscribed.set()
 
     @staticmethod
-    async def _release(pubsub: PubSub) -> None:
+    async def _release(pubsub: PubSubConnection) -> None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
                 await pubsub.aclose()

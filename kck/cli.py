@@ -14,6 +14,7 @@ from ivr.speech import cli as speech_cli
 from kb import cli as kb_cli
 from kck import commands, pbx_cli
 from kck.errors import USER_ERRORS
+from recordings import cli as recordings_cli
 
 # Modules with `register(subparsers)`; each adds its commands and sets `func` on its parsers.
 COMMAND_MODULES: tuple[ModuleType, ...] = (
@@ -23,6 +24,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     pbx_cli,
     ivr_cli,
     speech_cli,
+    recordings_cli,
     demo_cli,
 )
 

@@ -2,6 +2,7 @@
 here — no part looks another up — in the order they start.
 
     AMI client ─┬─▶ router (events, resync, Originate, ControlPlayback)
+                ├─▶ recordings (MixMonitor when the router says answered, end at Hangup)
                 └─▶ IVR's gateway to the router (waiting loop) ─▶ IVR on FastAGI
     router ─────────▶ web application (desk, board, reports), health and metrics of all parts
 """
@@ -16,8 +17,11 @@ from agentdesk.component import MetricsSource, WebComponent
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
+from ivr.speech.recogniser import SpeechRecogniser
+from kck.recording_feed import SpeechTranscriber, recording_input
 from kck.services import Services
 from queues.component import RouterComponent, create_router_component
+from recordings.component import RecordingsComponent
 
 
 class Component(Protocol):
@@ -38,10 +42,12 @@ class Controller:
     router: RouterComponent
     ivr: IVRComponent
     web: WebComponent
+    recordings: RecordingsComponent | None = None
 
     @property
     def parts(self) -> list[Component]:
-        return [p for p in (self.ami, self.router, self.ivr, self.web) if p is not None]
+        parts = (self.ami, self.router, self.recordings, self.ivr, self.web)
+        return [p for p in parts if p is not None]
 
 
 async def build_controller(services: Services, health: Callable[[], dict[str, Any]]) -> Controller:
@@ -49,8 +55,29 @@ async def build_controller(services: Services, health: Callable[[], dict[str, An
     settings = services.settings
     ami = AMIComponent(ami_client_from_settings(settings.ami)) if settings.ami.enabled else None
     router = await create_router_component(services, ami.client if ami else None)
-    gateway = RouterQueueGateway(router.router, settings.asterisk_sounds_dir, router.stop_playback)
+    gateway = RouterQueueGateway(
+        router.router, settings.asterisk_sounds_dir, router.stop_playback, router.transfer_legs
+    )
+    # transcription of recordings: vosk models of settings.speech, in worker processes of its own
+    models = {lang: settings.path(path) for lang, path in settings.speech.models.items()}
+    transcriber = (
+        SpeechTranscriber(SpeechRecogniser(models, workers=settings.speech.workers, preload=False))
+        if models and settings.recordings.transcribe
+        else None
+    )
+    recordings = (
+        RecordingsComponent(services, ami.client, recording_input, transcriber)
+        if ami is not None and settings.recordings.enabled
+        else None
+    )
     ivr = IVRComponent(services, gateway)
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
-    web = WebComponent(services, router.router, health, metrics)
-    return Controller(ami, router, ivr, web)
+    web = WebComponent(
+        services,
+        router.router,
+        health,
+        metrics,
+        recordings=recordings.lifecycle if recordings is not None else None,
+        consults=router.consults,
+    )
+    return Controller(ami, router, ivr, web, recordings)

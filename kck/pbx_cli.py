@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actions = asterisk.add_subparsers(dest="asterisk_command", metavar="ACTION", required=True)
     config = actions.add_parser(
         "config",
-        help="write extensions.conf, manager.conf, pjsip.conf, queues.conf, musiconhold.conf",
+        help="write extensions.conf, manager.conf, pjsip.conf, queues.conf, musiconhold.conf, "
+        "features.conf",
         description=(
             "Render a complete configuration for Asterisk 20/22 from config/settings.yaml "
             "(ami, agi, asterisk.sip_port, the operator trunk: trunk.*) and config/agents.yaml. "

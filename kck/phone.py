@@ -3,6 +3,7 @@ through the operator's trunk in the form the operator wants."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -39,6 +40,16 @@ def to_e164(raw: str | None, region: str = "PL") -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def checked_e164(value: str) -> str:
+    """`value` if it is a phone number in E.164 form; ValueError naming it otherwise."""
+    if not _E164.fullmatch(value):
+        raise ValueError(f"{value!r} is not a phone number in E.164 form, e.g. +48126165555")
+    return value
 
 
 def display(e164: str | None, withheld_text: str = "numer zastrzeżony") -> str:

@@ -265,6 +265,60 @@ class SpeechSettings(_Section):
     keep_recordings: bool = False
 
 
+_MIXMONITOR_OPTIONS = re.compile(r"^[abBCiIrtvVWmpPS()0-9,./_-]*$|^off$")
+
+
+class RecordingSettings(_Section):
+    """Call recordings (docs/recordings.md): where the files go, MixMonitor's options per queue,
+    who may listen, how long they are kept."""
+
+    enabled: bool = True
+    # the folder Asterisk writes into, as kck sees it (kck reads, checks and deletes there)
+    folder: Path = Path("var/recordings/calls")
+    # the same folder as Asterisk sees it; None = the same path (Asterisk on this host)
+    asterisk_folder: Path | None = None
+    # MixMonitor options for every queue ("b": only while bridged); `queues` overrides per queue,
+    # "off" records nothing in that queue
+    options: str = "b"
+    queues: dict[str, str] = {}
+    # the agent who took a call may play its recording too (supervisors always may)
+    agent_may_play: bool = False
+    # days a recording is kept: `retention` per queue or ticket category, else `retention_days`
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    retention: dict[str, int] = {}
+    # how long kck waits for Asterisk to close a file after the hang-up
+    finish_timeout: float = Field(default=30.0, gt=0, le=600)
+    # transcribe finished recordings with the vosk models of `speech.models` (per call language)
+    transcribe: bool = True
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: str) -> str:
+        if not _MIXMONITOR_OPTIONS.match(value):
+            raise ValueError(f"{value!r} is not a list of MixMonitor options (e.g. b, bW(1))")
+        return value
+
+    @field_validator("queues")
+    @classmethod
+    def _queue_options(cls, value: dict[str, str]) -> dict[str, str]:
+        for queue, options in value.items():
+            if not _MIXMONITOR_OPTIONS.match(options):
+                raise ValueError(f"queue {queue!r}: {options!r} is not MixMonitor options or off")
+        return value
+
+    @field_validator("asterisk_folder")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError("must be an absolute path on the Asterisk host (e.g. /srv/recordings)")
+        return value
+
+    def options_for(self, queue: str) -> str | None:
+        """MixMonitor's options for a call of `queue`; None: that queue is not recorded."""
+        options = self.queues.get(queue, self.options)
+        return None if not self.enabled or options == "off" else options
+
+
 class Settings(_Section):
     """Everything kck reads at start-up. Build it with `load_settings`."""
 
@@ -278,6 +332,7 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     centre: CentreSettings = CentreSettings()
     speech: SpeechSettings = SpeechSettings()
+    recordings: RecordingSettings = RecordingSettings()
     asterisk: AsteriskSettings = AsteriskSettings()
     trunk: TrunkSettings = TrunkSettings()
     base_dir: Path = Path(".")
@@ -317,6 +372,17 @@ class Settings(_Section):
     def asterisk_sounds_dir(self) -> Path:
         """The same folder as Asterisk sees it: every sound path sent to Asterisk starts here."""
         return self.asterisk.sounds if self.asterisk.sounds is not None else self.sounds_dir
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Call recordings on this host (kck reads, checks and deletes them here)."""
+        return self.path(self.recordings.folder)
+
+    @property
+    def asterisk_recordings_dir(self) -> Path:
+        """The same folder as Asterisk sees it: MixMonitor is told to write there."""
+        folder = self.recordings.asterisk_folder
+        return folder if folder is not None else self.recordings_dir
 
     @property
     def database_url(self) -> str:

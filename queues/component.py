@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -22,12 +22,13 @@ from queues.ami_events import EventSource, RouterAMIAdapter
 from queues.call_resync import CallRowResync
 from queues.callbacks import CallbackDialer
 from queues.config import RoutingConfig, load_routing_config
+from queues.consult import ConsultAMI, ConsultCalls
 from queues.presence import NodePresence
 from queues.recorder import QueueRecorder
 from queues.router import Router
 from queues.stats import QueueMetrics, QueueStatistics, StatsBroadcaster
 from queues.timer import RouterTimer
-from queues.waiting import PlaybackStop
+from queues.waiting import PlaybackStop, TransferLegs
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,13 @@ class RouterAMI(EventSource, Protocol):
 
     async def originate(self, originate: Originate) -> Any: ...
     async def stop_playback(self, channel: str) -> None: ...
+
+
+@runtime_checkable
+class TransferAMI(ConsultAMI, Protocol):
+    """What the desk's transfers and consults need besides (`asterisk.ami.AMIClient` has it)."""
+
+    async def hangup_bridge_peer(self, channel: str) -> str: ...
 
 
 class RouterComponent:
@@ -87,6 +95,24 @@ class RouterComponent:
         """How a waiting caller's music or announcement is cut short when an offer comes
         (AMI ControlPlayback); None without AMI (offers then wait for the music slice's end)."""
         return None if self.ami is None else self.ami.stop_playback
+
+    @property
+    def transfer_legs(self) -> TransferLegs | None:
+        """How a waiting loop carries out an agent's transfer of its caller (AMI: end the
+        agent's leg; the trunk: dial a second-line number); None without an AMI client that can."""
+        ami = self.ami
+        if not isinstance(ami, TransferAMI):
+            return None
+
+        async def drop_agent_leg(channel: str) -> None:
+            await ami.hangup_bridge_peer(channel)
+
+        return TransferLegs(drop_agent_leg, TrunkDial.from_settings(self.services.settings))
+
+    @property
+    def consults(self) -> ConsultCalls | None:
+        """The desk's consult over AMI (attended transfer); None without an AMI client that can."""
+        return ConsultCalls(self.router, self.ami) if isinstance(self.ami, TransferAMI) else None
 
     async def start(self) -> None:
         bus = self.services.bus

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kck.errors import UserError
+from kck.phone import checked_e164
 from kck.sip import SIP_URI_FORM, sip_uri_host
 from kck.yamlsource import YAMLSourceError, as_plain, load_yaml_file, position_of
 
@@ -122,9 +123,23 @@ class _SkillsFile(_Model):
     skills: tuple[Skill, ...]
 
 
+class SecondLineNumber(_Model):
+    """A number outside the centre an agent may transfer a caller to (a city unit's desk)."""
+
+    number: str  # E.164
+    name_pl: str
+    name_en: str
+
+    @field_validator("number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        return checked_e164(value)
+
+
 class _QueuesFile(_Model):
     short_abandon_s: int = Field(default=5, ge=0)
     queues: tuple[QueueConfig, ...]
+    second_line: tuple[SecondLineNumber, ...] = ()
 
 
 class _AgentsFile(_Model):
@@ -139,6 +154,8 @@ class RoutingConfig:
     queues: dict[str, QueueConfig]
     agents: dict[str, AgentConfig]
     short_abandon_s: int = 5
+    # numbers agents may transfer callers to, by E.164 number
+    second_line: dict[str, SecondLineNumber] = field(default_factory=dict)
 
     def queue(self, name: str) -> QueueConfig:
         try:
@@ -205,4 +222,5 @@ def load_routing_config(config_dir: Path) -> RoutingConfig:
         queues={q.id: q for q in queues_file.queues},
         agents={a.username: a for a in agents_file.agents},
         short_abandon_s=queues_file.short_abandon_s,
+        second_line={n.number: n for n in queues_file.second_line},
     )

@@ -97,6 +97,40 @@ class CallAnswered:
 
 
 @dataclass(frozen=True)
+class TransferAnswered(CallAnswered):
+    """`transfer_answered`: the agent a transferred call was sent to answered it (the call was
+    counted answered once, by the first agent; `wait_s` is the wait since the transfer)."""
+
+
+@dataclass(frozen=True)
+class CallTransferred:
+    """`call_transferred` (live: `transferred`): `agent` sent the caller to `to` (`kind`:
+    queues.model.TransferKind); `transfers`: every transfer of the call so far, in order."""
+
+    call_id: str
+    agent: str
+    kind: str
+    to: str
+    at: datetime
+    queue: str
+    transfers: tuple[dict[str, str], ...]
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> CallTransferred:
+        return cls(
+            call_id=str(data["call_id"]),
+            agent=str(data["agent"]),
+            kind=str(data["kind"]),
+            to=str(data["to"]),
+            at=_time(data["at"]),
+            queue=str(data["queue"]),
+            transfers=tuple(
+                {str(k): str(v) for k, v in dict(t).items()} for t in data.get("transfers") or ()
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class CallEnded:
     """`call_ended` (live: `ended`): the call left the router (`outcome` as counted,
     `cause` as reported: queues.model.EndCause; `why` a failed callback's last reason)."""
@@ -243,6 +277,7 @@ RouterEvent = (
     AgentStateChanged
     | CallQueued
     | CallAnswered
+    | CallTransferred
     | CallEnded
     | CallbackRequested
     | CallbackAttemptFailed
@@ -258,6 +293,9 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], RouterEvent]] = {
     "call_queued": CallQueued.from_data,
     "call_answered": CallAnswered.from_data,
     "answered": CallAnswered.from_data,
+    "transfer_answered": lambda data: TransferAnswered(**vars(CallAnswered.from_data(data))),
+    "call_transferred": CallTransferred.from_data,
+    "transferred": CallTransferred.from_data,
     "call_ended": CallEnded.from_data,
     "ended": CallEnded.from_data,
     "callback_requested": CallbackRequested.from_data,
@@ -281,8 +319,3 @@ def decode_event(kind: str, data: Mapping[str, Any]) -> RouterEvent:
         return parse(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"router event {kind!r}: bad or missing field ({exc!r})") from None
-
-
-def call_id_of(event: RouterEvent) -> str | None:
-    """The call an event is about (None for agent events and unknown ones)."""
-    return getattr(event, "call_id", None)

@@ -45,6 +45,37 @@ class EndCause(enum.StrEnum):
     CALLBACK_DONE = "callback_done"  # an outbound callback ended
     CALLBACK_FAILED = "callback_failed"  # no attempt reached the citizen (queue's policy)
     FALLBACK = "fallback"  # our code failed: the dialplan's plain Queue() takes the caller
+    TRANSFERRED_OUT = "transferred_out"  # an agent sent the caller to a second-line number
+
+
+class TransferKind(enum.StrEnum):
+    """Where an agent sends a caller they talk to (docs/desk.md, "Transferring a call")."""
+
+    AGENT = "agent"  # another agent, offered only when available
+    QUEUE = "queue"  # another queue: any agent may take the call there; priority kept
+    SKILL = "skill"  # the same queue, needing this skill from now on
+    NUMBER = "number"  # a second-line number (queues.yaml `second_line`), through the trunk
+
+
+@dataclass(frozen=True)
+class TransferTarget:
+    kind: TransferKind
+    to: str
+
+    @classmethod
+    def parse(cls, text: str) -> TransferTarget:
+        """`agent:pkowalski`, `queue:vehicles`, `skill:taxes`, `number:+48126161234`."""
+        kind, sep, to = text.partition(":")
+        try:
+            parsed = TransferKind(kind)
+        except ValueError:
+            raise ValueError(f"transfer target {text!r}: unknown kind {kind!r}") from None
+        if not sep or not to:
+            raise ValueError(f"transfer target {text!r}: nothing after '{kind}:'")
+        return cls(parsed, to)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.to}"
 
 
 @dataclass(frozen=True)
@@ -94,10 +125,8 @@ class RoutingRequest:
     ticket_category: str | None = None
     menu_version: str = ""
     variables: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def primary_skill(self) -> str | None:
-        return next(iter(self.skills), None)
+    # the caller's answer to the recording announcement (None: not asked, not recorded)
+    recording_consent: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -125,9 +154,16 @@ class RoutingRequest:
                 ticket_category=data.get("ticket_category"),
                 menu_version=str(data.get("menu_version") or ""),
                 variables={str(k): str(v) for k, v in dict(data.get("variables") or {}).items()},
+                recording_consent=_optional_bool(data.get("recording_consent")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"routing request: bad or missing field ({exc!r})") from None
+
+
+def _optional_bool(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"recording_consent must be true, false or null, not {value!r}")
 
 
 @dataclass(frozen=True)

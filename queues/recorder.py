@@ -33,6 +33,8 @@ from queues.events import (
     CallEnded,
     CallFallback,
     CallQueued,
+    CallTransferred,
+    TransferAnswered,
     decode_event,
 )
 from queues.model import RoutingRequest
@@ -107,6 +109,15 @@ class QueueRecorder:
                     dialect, routed.call_id, routed.queue, changes, routed.request, routed.uniqueid
                 )
             ]
+        if isinstance(routed, TransferAnswered):
+            # answered once already (answered_at stays the first answer): the call's agent is
+            # now the one it was transferred to
+            agent_id = await self._user_id(session, routed.agent)
+            changes = {"agent_id": agent_id}
+            return [self._change_call(dialect, routed.call_id, routed.queue, changes)]
+        if isinstance(routed, CallTransferred):
+            changes = {"transfers": [dict(t) for t in routed.transfers]}
+            return [self._change_call(dialect, routed.call_id, routed.queue, changes)]
         if isinstance(routed, CallAnswered):
             agent_id = await self._user_id(session, routed.agent)
             changes = {"answered_at": routed.at, "agent_id": agent_id}

@@ -18,10 +18,18 @@ from kck.bus import Subscription
 from kck.clock import Clock, SystemClock
 from kck.lease import holder_name
 from kck.stopping import TASK_STOP_S, stop_task
-from queues.config import QueueConfigError, RoutingConfig
+from queues.config import QueueConfig, QueueConfigError, RoutingConfig
 from queues.estimate import estimated_wait_s
 from queues.events import RouterEvent, decode_event
-from queues.model import AgentState, AgentStatus, EndCause, Offer, RoutingRequest
+from queues.model import (
+    AgentState,
+    AgentStatus,
+    EndCause,
+    Offer,
+    RoutingRequest,
+    TransferKind,
+    TransferTarget,
+)
 from queues.policy import ANY_SKILL, requirement_at
 from queues.store import RouterStore
 
@@ -38,6 +46,16 @@ class AgentStateRefused(Exception):
 
 class UnknownAgent(Exception):
     """No agent with this username is configured or logged in."""
+
+
+class TransferRefused(Exception):
+    """The router would not transfer the call; `reason` is a code the desk words:
+    `not_on_call`, `agent_unavailable`, `same_agent`, `unknown_target`."""
+
+    def __init__(self, reason: str, message: str, state: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.state = state  # agent_unavailable: the target agent's state
 
 
 def _offers(raw: list[str]) -> list[Offer]:
@@ -164,22 +182,12 @@ class Router:
                 )
         if not -99 <= request.priority <= 99:
             raise ValueError(f"routing request {request.call_id}: priority must be -99…99")
-        schedule = []
-        for step in queue.escalation:
-            req = requirement_at(request.skills, queue.escalation, step.after_s)
-            schedule.append([step.after_s, req.primary_level, dict(req.alternatives)])
-        first = requirement_at(request.skills, queue.escalation, 0)
         fields: dict[str, str | int | float] = {  # by name: ENQUEUE_FIELDS in router.lua
             "call_id": request.call_id,
             "request": json.dumps(request.to_dict(), ensure_ascii=False),
             "queue": request.queue,
             "priority": request.priority,
-            "primary": first.primary if first.primary else ANY_SKILL,
-            "others": json.dumps(dict(first.others)),
-            "schedule": json.dumps(schedule),
-            "ring_timeout_s": queue.ring_timeout_s,
-            "wrap_up_s": queue.wrap_up_s,
-            "sl_within_s": queue.service_level.within_s,
+            **_routing_fields(request.skills, queue),
             "short_abandon_s": self.config.short_abandon_s,
             "uniqueid": request.uniqueid,
             "node": node or "",
@@ -192,6 +200,107 @@ class Router:
         if status == "duplicate":
             log.warning("call %s is already queued; enqueue ignored", request.call_id)
         return next((o for o in offers if o.call_id == request.call_id), None)
+
+    async def transfer(
+        self,
+        call_id: str,
+        agent: str,
+        target: TransferTarget,
+        handover: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`agent`, talking on `call_id`, sends the caller to `target` (docs/desk.md): the agent
+        goes to wrap-up, the caller's waiting loop drops the agent's leg and goes on with the
+        call. `handover` (the agent's notes, the ticket draft) travels with the call to the next
+        desk's pop. Raises `TransferRefused`."""
+        request = await self._handed_over(call_id, agent, handover)
+        fields: dict[str, str | int | float] = {
+            "call_id": call_id,
+            "agent": agent,
+            "kind": target.kind.value,
+            "to": target.to,
+        }
+        if target.kind is TransferKind.AGENT and target.to not in self.config.agents:
+            raise TransferRefused("unknown_target", f"transfer: no agent {target.to!r}")
+        if target.kind is TransferKind.NUMBER and target.to not in self.config.second_line:
+            raise TransferRefused(
+                "unknown_target", f"transfer: {target.to!r} is not a second-line number"
+            )
+        if target.kind in (TransferKind.QUEUE, TransferKind.SKILL):
+            fields.update(self._requeue_fields(request, target))
+        fields["request"] = json.dumps(request, ensure_ascii=False)
+        status, _ = await self._run("transfer", *itertools.chain(*fields.items()))
+        _refuse_unless_ok(status, f"call {call_id}: transfer by {agent} to {target}")
+        log.info("call %s transferred by %s to %s", call_id, agent, target)
+
+    async def _handed_over(
+        self, call_id: str, agent: str, handover: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The call's routing request with what `agent` hands over to the next agent."""
+        call = await self.store.call(call_id)
+        if call is None:
+            raise TransferRefused("not_on_call", f"call {call_id}: not in the router")
+        request: dict[str, Any] = json.loads(call.get("request") or "{}")
+        request["handover"] = {
+            "from": agent,
+            "at": self.clock.now().isoformat(),
+            **(handover or {}),
+        }
+        return request
+
+    async def consult(
+        self,
+        call_id: str,
+        agent: str,
+        to: str,
+        leg: str,
+        handover: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`agent` consults agent `to` while the caller is on hold (the PBX's attended transfer
+        of the agent's channel `leg`): `to` is reserved (offered, reason `consult`) and their desk
+        pops the call with the handover. Raises `TransferRefused` as `transfer` does (and
+        `consulting` when a consult is already going on)."""
+        if to not in self.config.agents:
+            raise TransferRefused("unknown_target", f"consult: no agent {to!r}")
+        request = await self._handed_over(call_id, agent, handover)
+        body = json.dumps(request, ensure_ascii=False)
+        status, _ = await self._run("consult", call_id, agent, to, body, leg)
+        _refuse_unless_ok(status, f"call {call_id}: consult by {agent} with {to}")
+        log.info("call %s: %s consults %s, the caller on hold", call_id, agent, to)
+
+    async def consult_end(self, call_id: str, agent: str, *, complete: bool) -> str:
+        """The consult is over: the consulted agent takes the caller (`complete`; the first agent
+        goes to wrap-up) or is free again; returns the first agent's channel (the PBX's
+        transferer). Raises `TransferRefused` (`not_consulting`)."""
+        call = await self.store.call(call_id) or {}
+        how = "complete" if complete else "cancel"
+        status, _ = await self._run("consult_end", call_id, agent, how)
+        _refuse_unless_ok(status, f"call {call_id}: consult {how} by {agent}")
+        log.info("call %s: consult %s by %s", call_id, how, agent)
+        return call.get("xchan", "")
+
+    def _requeue_fields(
+        self, request: dict[str, Any], target: TransferTarget
+    ) -> dict[str, str | int | float]:
+        """The routing fields of a call sent to a queue (any agent may take it there, with that
+        queue's times and statistics) or to a skill (its queue kept, only agents with that skill
+        from now on); the priority is always kept."""
+        skills: dict[str, int] = {}
+        queue_id = str(request.get("queue") or "")
+        if target.kind is TransferKind.QUEUE:
+            if target.to not in self.config.queues:
+                raise TransferRefused("unknown_target", f"transfer: no queue {target.to!r}")
+            queue_id = target.to
+        else:
+            if target.to not in self.config.skills:
+                raise TransferRefused("unknown_target", f"transfer: no skill {target.to!r}")
+            skills = {target.to: 1}
+        queue = self.config.queue(queue_id)
+        request["queue"], request["skills"] = queue_id, skills
+        return {
+            "queue": queue_id,
+            "priority": int(request.get("priority") or 0),
+            **_routing_fields(skills, queue),
+        }
 
     async def node_alive(self, node: str, ttl_s: int = NODE_TTL_S) -> bool:
         """The controller process `node` is alive for `ttl_s` more seconds; True when it had
@@ -446,6 +555,32 @@ class Router:
         if not node:
             return True
         return bool(await self.store.redis.exists(self.store.key("node", node)))
+
+
+def _refuse_unless_ok(status: str, what: str) -> None:
+    """The router script's refusal (`reason[:state]`) as `TransferRefused`."""
+    if status == "ok":
+        return
+    reason, _, state = status.partition(":")
+    raise TransferRefused(reason, f"{what} refused ({status})", state or None)
+
+
+def _routing_fields(skills: Mapping[str, int], queue: QueueConfig) -> dict[str, str | int | float]:
+    """What the router script matches a call in `queue` with `skills` on (its first requirement
+    and escalation schedule) and the queue's times it keeps on the call."""
+    schedule = []
+    for step in queue.escalation:
+        req = requirement_at(skills, queue.escalation, step.after_s)
+        schedule.append([step.after_s, req.primary_level, dict(req.alternatives)])
+    first = requirement_at(skills, queue.escalation, 0)
+    return {
+        "primary": first.primary if first.primary else ANY_SKILL,
+        "others": json.dumps(dict(first.others)),
+        "schedule": json.dumps(schedule),
+        "ring_timeout_s": queue.ring_timeout_s,
+        "wrap_up_s": queue.wrap_up_s,
+        "sl_within_s": queue.service_level.within_s,
+    }
 
 
 def callback_channel_id(call_id: str) -> str:

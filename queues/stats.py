@@ -45,6 +45,10 @@ COUNTERS = (
     "handled",
     "talk_ms",
     "wrap_ms",
+    "transfers_out",
+    "transfers_in",
+    "transfers_answered",
+    "transfers_lost",
 )
 WORK_STATES = ("offered", "on_call", "wrap_up")
 STAFFED_STATES = ("available", *WORK_STATES)

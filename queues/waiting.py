@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from asterisk.agi import AGISession, CallerHungUp
 from kck.logs import call_context
 from kck.spoken_numbers import number_words
 from queues.announcement import announcement
-from queues.events import CallEnded, CallSignal, RouterEvent
+from queues.events import CallEnded, CallSignal, CallTransferred, RouterEvent
 from queues.model import EndCause, Offer, QueueOutcome, RoutingRequest
 from queues.router import Router
 
@@ -102,6 +102,21 @@ Voicemail = Callable[[AGISession, RoutingRequest], Awaitable[None]]
 PlaybackStop = Callable[[str], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class TransferLegs:
+    """What a transfer asks of the PBX (docs/desk.md, "Transferring a call"): end the leg of
+    the agent bridged with the caller's channel (AMI: Getvar BRIDGEPEER, Hangup), and the dial
+    string of a second-line number through the operator's trunk (`kck.phone.TrunkDial`)."""
+
+    drop_agent_leg: Callable[[str], Awaitable[None]]
+    dial_number: Callable[[str], str]
+    ring_timeout_s: int = 30
+
+
+# `_dial`'s answer when the agent transferred the caller to another agent or queue: wait again
+_TRANSFERRED = QueueResult(QueueOutcome.ANSWERED, "")
+
+
 @dataclass
 class _Waiting:
     session: AGISession
@@ -113,9 +128,13 @@ class _Waiting:
     voicemail: Voicemail | None
     stop_playback: PlaybackStop | None
     pop_wait_s: float
+    transfers: TransferLegs | None = None
     events: asyncio.Queue[RouterEvent] = field(default_factory=asyncio.Queue)
     music_on: bool = False
     offer_arrived: bool = False  # an offer message came since the loop last read Redis
+    # offers whose pop the agent's desk has shown (a `shown` may come before the loop reads
+    # the offer it belongs to)
+    shown: set[str] = field(default_factory=set)
     # an interruptible command (music slice, announcement) is running; its number, so a stop
     # meant for one is not repeated into the next
     listening: int = 0
@@ -130,14 +149,33 @@ class _Waiting:
         return self.prompts.own(name, self.request.language)
 
     def on_event(self, event: RouterEvent) -> None:
-        """Called by the process's listener as the event arrives: an offer stops the music."""
+        """Called by the process's listener as the event arrives: an offer stops the music; a
+        transfer drops the agent's leg (the caller's Dial returns, this loop goes on)."""
+        if isinstance(event, CallTransferred):
+            self._start(self._drop_agent_leg(event), "drop-agent-leg")
+            return
         if not isinstance(event, Offer):
             return
         self.offer_arrived = True
         if self.listening and self.stop_playback is not None:
-            task = asyncio.create_task(self._stop(self.listening), name=f"stop-{self.call_id}")
-            self._stops.add(task)
-            task.add_done_callback(self._stops.discard)
+            self._start(self._stop(self.listening), "stop")
+
+    def _start(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.create_task(work, name=f"{what}-{self.call_id}")
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
+
+    async def _drop_agent_leg(self, transferred: CallTransferred) -> None:
+        with call_context(self.call_id, uniqueid=self.request.uniqueid or None):
+            if self.transfers is None:
+                log.error("call transferred to %s, but this process cannot end the agent's leg")
+                return
+            target = f"{transferred.kind}:{transferred.to}"
+            log.info("transferred by %s to %s: ending their leg", transferred.agent, target)
+            try:
+                await self.transfers.drop_agent_leg(self.session.env.channel)
+            except Exception:
+                log.exception("could not end the leg of %s after the transfer", transferred.agent)
 
     async def _stop(self, command: int) -> None:
         # Asterisk drops a stop that lands in the instant before it reads the command: ask again
@@ -184,6 +222,7 @@ async def wait_in_queue(
     voicemail: Voicemail | None = None,
     stop_playback: PlaybackStop | None = None,
     pop_wait_s: float = POP_WAIT_S,
+    transfers: TransferLegs | None = None,
 ) -> QueueResult:
     """Queue the caller and keep them company until an agent answers or the call ends.
 
@@ -203,6 +242,7 @@ async def wait_in_queue(
             voicemail,
             stop_playback,
             pop_wait_s,
+            transfers,
         )
         waiting.events = router.waiters.register(request.call_id, waiting.on_event)
         try:
@@ -268,6 +308,12 @@ async def _run(w: _Waiting) -> QueueResult:
             offer = await _pending_offer(w)
         if offer is not None:
             result = await _dial(w, offer)
+            if result is _TRANSFERRED:
+                # waiting again, in the queue the call is in now: times count from here
+                queue = w.router.config.queue(w.request.queue)
+                started = next_announce = last_check = clock.monotonic()
+                offer = None
+                continue
             if result is not None:
                 return result
             offer = None
@@ -313,7 +359,7 @@ async def _pending_offer(w: _Waiting) -> Offer | None:
     if w.events.empty():
         return None
     while not w.events.empty():
-        w.events.get_nowait()
+        _note_shown(w, w.events.get_nowait())
     w.offer_arrived = False
     return await _offer_of(w, await w.router.call_state(w.call_id))
 
@@ -378,7 +424,8 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
         await _pop_shown(w, offer)
     await w.music(False)
     log.info("dialling %s for offer %s", offer.dial, offer.offer_id)
-    await w.session.exec("Dial", f"{offer.dial},{offer.ring_timeout_s}")
+    # t: the agent may transfer the caller (kck's consult is the PBX's attended transfer)
+    await w.session.exec("Dial", f"{offer.dial},{offer.ring_timeout_s},t")
     status = (await w.session.get_variable("DIALSTATUS") or "").upper()
     if status == "ANSWER":
         talk = await w.session.get_variable("ANSWEREDTIME")
@@ -386,13 +433,43 @@ async def _dial(w: _Waiting, offer: Offer) -> QueueResult | None:
         if talk and talk.strip().isdigit():
             at = w.router.clock.now() - timedelta(seconds=int(talk))
         await w.router.offer_answered(offer.offer_id, at)  # False when AMI already said so
+        state = await w.router.call_state(w.call_id) or {}
+        if state.get("xfers") and state.get("state") != "on_call" and not w.session.hung_up:
+            return await _transferred(w, state)
+        # after a consult the caller talked last with the agent it was handed to
+        agent = state.get("agent") or offer.agent
         await w.router.call_ended(w.call_id, EndCause.COMPLETED)
-        return QueueResult(QueueOutcome.ANSWERED, w.call_id, offer.agent, _waited(w))
+        return QueueResult(QueueOutcome.ANSWERED, w.call_id, agent, _waited(w))
     if status == "CANCEL" or w.session.hung_up:
         raise CallerHungUp("caller hung up while the agent's phone rang")
     why = "busy" if status in _PHONE_BUSY else "no_answer"
     await w.router.offer_not_answered(offer.offer_id, why)
     return None
+
+
+async def _transferred(w: _Waiting, state: dict[str, str]) -> QueueResult:
+    """The agent transferred the caller (their leg is gone, the caller is still here): to
+    another agent or queue the loop waits again; to a second-line number it dials the trunk."""
+    if state.get("state") != "external":
+        w.request = replace(w.request, queue=state.get("queue") or w.request.queue)
+        return _TRANSFERRED
+    number = state.get("xto", "")
+    if w.transfers is None:
+        log.error("cannot dial second-line number %s: no trunk for transfers here", number)
+        await w.router.call_ended(w.call_id, EndCause.TRANSFERRED_OUT)
+        return QueueResult(QueueOutcome.ANSWERED, w.call_id, wait_s=_waited(w))
+    dial = w.transfers.dial_number(number)
+    log.info("transferred to second-line number %s: dialling %s", number, dial)
+    await w.session.exec("Dial", f"{dial},{w.transfers.ring_timeout_s}")
+    status = (await w.session.get_variable("DIALSTATUS") or "").upper()
+    log.info("second-line number %s: %s", number, status or "no status")
+    await w.router.call_ended(w.call_id, EndCause.TRANSFERRED_OUT)
+    return QueueResult(QueueOutcome.ANSWERED, w.call_id, wait_s=_waited(w))
+
+
+def _note_shown(w: _Waiting, event: RouterEvent) -> None:
+    if isinstance(event, CallSignal) and event.kind == "shown" and event.offer_id:
+        w.shown.add(event.offer_id)
 
 
 async def _pop_shown(w: _Waiting, offer: Offer) -> bool:
@@ -401,16 +478,12 @@ async def _pop_shown(w: _Waiting, offer: Offer) -> bool:
     desk that is not answering."""
     try:
         async with asyncio.timeout(w.pop_wait_s):
-            while True:
+            while offer.offer_id not in w.shown:
                 event = await w.events.get()
-                if (
-                    isinstance(event, CallSignal)
-                    and event.kind == "shown"
-                    and event.offer_id == offer.offer_id
-                ):
-                    return True
+                _note_shown(w, event)
                 if isinstance(event, CallEnded):
                     return False
+            return True
     except TimeoutError:
         log.info(
             "the desk of %s did not show offer %s within %.1f s; ringing anyway",

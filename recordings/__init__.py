@@ -1,1 +1,1 @@
-"""Call recordings: start on bridge, storage layout, metadata, retention and access audit."""
+"""Call recordings: consent, MixMonitor on the bridge, storage layout, metadata, access, retention."""

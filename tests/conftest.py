@@ -74,12 +74,15 @@ def _asyncpg_dsn(sqlalchemy_url: str) -> dict[str, object]:
     from sqlalchemy.engine import make_url
 
     url = make_url(sqlalchemy_url)
+    port = url.query.get("port")  # a unix-socket URL names the socket's port in the query
+    if isinstance(port, tuple):
+        raise ValueError(f"{sqlalchemy_url}: more than one port in the query")
     return {
         "user": url.username,
         "password": url.password,
         "database": url.database,
         "host": url.query.get("host", url.host),
-        "port": int(url.query.get("port", url.port or 5432)),  # type: ignore[arg-type]
+        "port": int(port) if port is not None else url.port or 5432,
     }
 
 

@@ -171,9 +171,20 @@ def start_postgres() -> PostgresProcess:
             raise ServiceStartError(
                 f"postgres exited: {process.stderr.read().decode()[-500:] if process.stderr else ''}"
             )
-        if sock.exists():
-            time.sleep(0.2)
+        if sock.exists() and _accepting(folder, port):
             return PostgresProcess(folder, port, process)
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling interval, not a wait for readiness
     process.kill()
-    raise ServiceStartError("postgres did not open its socket in 30 s")
+    raise ServiceStartError("postgres did not accept connections in 30 s")
+
+
+def _accepting(folder: Path, port: int) -> bool:
+    """pg_isready: 0 = accepting connections (1 = still starting up: its socket exists, but a
+    connection now gets "the database system is starting up")."""
+    ready = subprocess.run(
+        [_pg_bin("pg_isready"), "-q", "-h", str(folder), "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    return ready.returncode == 0

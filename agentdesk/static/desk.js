@@ -64,6 +64,7 @@
     badge.textContent = t("state." + s.state) + (s.reason ? " — " + t("reason." + s.reason) : "");
     $("btn-available").disabled = s.state === "available" || s.state === "offered" || s.state === "on_call";
     $("btn-pause").disabled = s.state === "offered" || s.state === "on_call";
+    $("btn-transfer").disabled = s.state !== "on_call";
     if (s.state === "on_call" && previous !== "on_call") { callStartedAt = state.since; }
     if (s.state === "wrap_up") {
       $("timer-label").textContent = S["pop.wrap_timer"];
@@ -136,6 +137,18 @@
       ws.send(JSON.stringify({ type: "shown", offer_id: p.offer_id }));
     }
   }
+  // the caller gives card or personal data: the agent pauses the recording, then resumes it
+  var recordingPaused = false;
+  $("recording-pause").addEventListener("click", function () {
+    if (!pop) { return; }
+    api("POST", "/api/desk/recording", { call_id: pop.call_id, paused: !recordingPaused }).then(function (r) {
+      if (!r.ok) { return; }
+      recordingPaused = r.data.paused;
+      $("recording-pause").textContent = S[recordingPaused ? "pop.resume_recording" : "pop.pause_recording"];
+      $("recording-state").textContent = recordingPaused ? S["pop.recording_paused"] : pop.recording.text;
+    });
+  });
+
   function showPop(p) {
     if (pop && pop.call_id === p.call_id) { popShown(p); return; }  // after a reconnect: keep what was typed
     pop = p;
@@ -148,6 +161,11 @@
     $("caller-number").textContent = p.caller.display;
     $("caller-number").classList.toggle("withheld", p.caller.withheld);
     $("ivr-path").textContent = p.ivr_path || "—";
+    $("recording-state").textContent = p.recording ? p.recording.text : "";
+    $("recording-state").classList.toggle("recorded", !!(p.recording && p.recording.on));
+    recordingPaused = false;
+    $("recording-pause").hidden = !(p.recording && p.recording.on);
+    $("recording-pause").textContent = S["pop.pause_recording"];
     $("caller-language").textContent = p.caller_language;
     $("queue-name").textContent = p.queue_name || p.queue || "—";
     $("queue-name").dataset.queue = p.queue || "";
@@ -175,7 +193,13 @@
       list.appendChild(li);
     });
     resetTicketForm(p.form);
-    $("notes").value = localStorage.getItem("kck-notes-" + p.call_id) || "";
+    // a transferred call: who sent it and their notes (which also start this agent's notes)
+    var handover = p.handover || null;
+    $("handover").hidden = !handover;
+    $("handover-from").textContent = handover ? handover.from_text : "";
+    $("handover-notes").textContent = handover ? (handover.notes || "—") : "";
+    $("transfer-message").textContent = "";
+    $("notes").value = localStorage.getItem("kck-notes-" + p.call_id) || (handover ? handover.notes : "") || "";
     $("wrapup-form").hidden = state.state !== "wrap_up";
     $("wrapup-message").textContent = "";
     document.querySelectorAll("#wrapup-form input[name=outcome]").forEach(function (r) { r.checked = false; });
@@ -188,6 +212,10 @@
   }
   function clearPop() {
     pop = null;
+    if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
+    consulting(false);
+    $("handover").hidden = true;
+    $("transfer-message").textContent = "";
     $("pop").hidden = true;
     $("pop").dataset.offerId = "";
     $("idle").hidden = false;
@@ -212,6 +240,8 @@
     $("f-call_id").value = prefill.call_id || "";
     $("f-category").value = prefill.category || "";
     $("f-caller_number").value = prefill.caller_number || "";
+    $("f-location_text").value = prefill.location_text || "";
+    $("f-description").value = prefill.description || "";
     checkUnits(prefill.units || []);
   }
   function checkUnits(codes) {
@@ -285,6 +315,94 @@
     if (pop) { localStorage.setItem("kck-notes-" + pop.call_id, this.value); }
   });
 
+  // ---- transfer ----------------------------------------------------------------------------
+  // The chooser lists where the call may go now (available agents, queues, skills, second-line
+  // numbers); the notes and the ticket draft travel with the call to the next agent's pop.
+  function openTransfer() {
+    if (!pop || state.state !== "on_call") { return; }
+    $("transfer-error").textContent = "";
+    api("GET", "/api/desk/transfer/targets").then(function (r) {
+      var select = $("transfer-target");
+      select.textContent = "";
+      var groups = {};
+      ["agent", "queue", "skill", "number"].forEach(function (kind) {
+        var group = document.createElement("optgroup");
+        group.label = S["transfer.kind." + kind];
+        group.dataset.kind = kind;
+        groups[kind] = group;
+        select.appendChild(group);
+      });
+      (r.data.targets || []).forEach(function (o) {
+        var option = document.createElement("option");
+        option.value = o.target;
+        option.textContent = o.label + (o.detail ? " (" + o.detail + ")" : "");
+        groups[o.kind].appendChild(option);
+      });
+      ["queue", "skill", "number"].forEach(function (kind) {
+        if (!groups[kind].children.length) { select.removeChild(groups[kind]); }
+      });
+      if (!groups.agent.children.length) {
+        var none = document.createElement("option");
+        none.disabled = true; none.textContent = S["transfer.none_available"];
+        groups.agent.appendChild(none);
+      }
+      $("transfer-dialog").showModal();
+      select.focus();
+    });
+  }
+  function transfer() {
+    var target = $("transfer-target").value;
+    if (!pop || !target) { $("transfer-error").textContent = S["transfer.refused.bad_target"]; return; }
+    var draft = formData();
+    delete draft.call_id; delete draft.language;
+    $("transfer-go").disabled = true;
+    api("POST", "/api/desk/transfer", { call_id: pop.call_id, to: target, notes: $("notes").value,
+        draft: draft }).then(function (r) {
+      $("transfer-go").disabled = false;
+      if (!r.ok) { $("transfer-error").textContent = r.data.message || String(r.status); return; }
+      $("transfer-dialog").close();
+      $("transfer-message").textContent = r.data.message;
+      $("btn-transfer").disabled = true;
+    }, function () { $("transfer-go").disabled = false; banner(S["desk.connection_lost"]); });
+  }
+  // Consult: the caller waits with music while this agent talks to the chosen agent (whose desk
+  // pops the call); then "hand the caller over" or "back to the caller".
+  function consulting(on) {
+    $("btn-consult-complete").hidden = !on;
+    $("btn-consult-cancel").hidden = !on;
+    $("btn-transfer").disabled = on || state.state !== "on_call";
+  }
+  function consult(step) {
+    var target = $("transfer-target").value;
+    if (!pop || (step === "start" && target.indexOf("agent:") !== 0)) {
+      $("transfer-error").textContent = S["transfer.refused.bad_target"]; return;
+    }
+    var body = { call_id: pop.call_id, step: step };
+    if (step === "start") {
+      var draft = formData();
+      delete draft.call_id; delete draft.language;
+      body.to = target; body.notes = $("notes").value; body.draft = draft;
+    }
+    api("POST", "/api/desk/consult", body).then(function (r) {
+      if (!r.ok) {
+        if (step === "start") { $("transfer-error").textContent = r.data.message || String(r.status); }
+        else { $("transfer-message").textContent = r.data.message || String(r.status); }
+        return;
+      }
+      if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
+      $("transfer-message").textContent = r.data.message;
+      consulting(step === "start");
+      if (step === "complete") { $("btn-transfer").disabled = true; }
+    }, function () { banner(S["desk.connection_lost"]); });
+  }
+  $("consult-go").addEventListener("click", function () { consult("start"); });
+  $("btn-consult-complete").addEventListener("click", function () { consult("complete"); });
+  $("btn-consult-cancel").addEventListener("click", function () { consult("cancel"); });
+  $("btn-transfer").addEventListener("click", openTransfer);
+  $("transfer-form").addEventListener("submit", function (e) { e.preventDefault(); transfer(); });
+  $("transfer-target").addEventListener("dblclick", transfer);
+  $("transfer-cancel").addEventListener("click", function () { $("transfer-dialog").close(); });
+
   // ---- knowledge base search and ticket lookup ---------------------------------------------
   var searchTimer = null;
   $("kb-search").addEventListener("input", function () {
@@ -337,6 +455,7 @@
     else if (k === "t") { e.preventDefault(); $("f-category").focus(); }
     else if (k === "n") { e.preventDefault(); $("notes").focus(); }
     else if (k === "l") { e.preventDefault(); $("lookup-number").focus(); }
+    else if (k === "x") { e.preventDefault(); openTransfer(); }
   });
   $("lang-switch").addEventListener("click", function (e) {
     e.preventDefault();

@@ -172,6 +172,35 @@ class Hangup(Action):
 
 
 @dataclass(frozen=True)
+class Atxfer(Action):
+    """Attended transfer by `channel` (the transferer, bridged with the transferee) to
+    `exten`@`context`: the transferee is held, the transferer talks to the target; hanging the
+    transferer up completes it, `CancelAtxfer` takes the transferer back. Needs the `atxfer`
+    feature code (features.conf) and the transfer permitted on the channel (Dial option t/T)."""
+
+    name: ClassVar[str] = "Atxfer"
+    idempotent: ClassVar[bool] = False
+    channel: str = ""
+    exten: str = ""
+    context: str = ""
+
+    def headers(self) -> Headers:
+        return [("Channel", self.channel), ("Exten", self.exten), ("Context", self.context)]
+
+
+@dataclass(frozen=True)
+class CancelAtxfer(Action):
+    """Cancel the attended transfer `channel` started (features.conf `atxferabort`)."""
+
+    name: ClassVar[str] = "CancelAtxfer"
+    idempotent: ClassVar[bool] = False
+    channel: str = ""
+
+    def headers(self) -> Headers:
+        return [("Channel", self.channel)]
+
+
+@dataclass(frozen=True)
 class Redirect(Action):
     name: ClassVar[str] = "Redirect"
     idempotent: ClassVar[bool] = False
@@ -209,6 +238,25 @@ class MixMonitor(Action):
         if self.command is not None:
             out.append(("Command", self.command))
         return out
+
+
+@dataclass(frozen=True)
+class MixMonitorMute(Action):
+    """Silence one direction (`read`: the channel's own voice, `write`: what it hears) or `both`
+    of the channel's MixMonitor; the file keeps its length (silence is written). Setting the
+    same state twice is harmless. A hung-up channel answers `No such channel`."""
+
+    name: ClassVar[str] = "MixMonitorMute"
+    channel: str = ""
+    direction: str = "both"
+    state: bool = True
+
+    def headers(self) -> Headers:
+        return [
+            ("Channel", self.channel),
+            ("Direction", self.direction),
+            ("State", "1" if self.state else "0"),
+        ]
 
 
 @dataclass(frozen=True)

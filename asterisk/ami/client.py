@@ -57,6 +57,10 @@ def unreachable_retry() -> ExponentialBackoff:
     return ExponentialBackoff(initial=0.1, maximum=UNREACHABLE_RETRY_MAX_S, jitter=0.5)
 
 
+# Right after Asterisk starts, DeviceStateList may be an unknown command for a moment.
+DEVICE_LIST_RETRY_S = 0.25
+DEVICE_LIST_WAIT_S = 10.0
+
 _client_numbers = itertools.count(1)
 
 
@@ -127,6 +131,7 @@ class AMIClient:
         self._resync_count = 0
         self._reconnect_count = 0
         self._login_count = 0
+        self._resynced_login = 0  # the last login whose snapshot was taken whole
         self._frames_rejected = 0
         self._last_error: str | None = None
         self._last_disconnect_reason: str | None = None
@@ -274,9 +279,12 @@ class AMIClient:
             if self._closing:
                 return
             log.warning("AMI connection to %s:%s lost: %s", self.host, self.port, reason)
-            if self._clock() - connected_at >= self._backoff.maximum:
-                # Only a connection that stayed up a while resets the backoff: an Asterisk that
-                # accepts and drops at once must not be hammered at the shortest delay.
+            worked = self._resynced_login == self._login_count
+            if worked or self._clock() - connected_at >= self._backoff.maximum:
+                # A connection that worked (its login's snapshot came whole) or stayed up a while
+                # resets the backoff: an Asterisk restarted again and again is back within a
+                # second each time, while one that accepts and drops at once (no snapshot ever)
+                # is not hammered at the shortest delay.
                 attempt = 0
             self._set_state(ConnectionState.RECONNECTING)
             await self._sleep(self._backoff.delay(attempt))
@@ -358,9 +366,7 @@ class AMIClient:
                 channels = await connection.request(
                     "CoreShowChannels", self._next_id(), [], self.resync_timeout
                 )
-                devices = await connection.request(
-                    "DeviceStateList", self._next_id(), [], self.resync_timeout
-                )
+                devices = await self._device_state_list(connection)
             except (AMIConnectionLost, TimeoutError) as exc:
                 self._last_error = f"resync failed: {exc!r}"
                 log.warning("AMI resync failed: %r", exc)
@@ -390,6 +396,7 @@ class AMIClient:
                         getattr(registered.reconcile, "__qualname__", ""),
                     )
             self._resync_count += 1
+            self._resynced_login = max(self._resynced_login, login)
             self._last_resync_at = self._clock()
             log.info(
                 "AMI resync #%d: %d channels, %d devices, %d reconcilers",
@@ -398,6 +405,23 @@ class AMIClient:
                 len(device_states),
                 len(due),
             )
+
+    async def _device_state_list(self, connection: AMIConnection) -> AMIResponse:
+        """DeviceStateList. Asterisk accepts AMI logins before it has loaded every module and
+        meanwhile answers "Invalid/unknown command" (seen on the real Asterisk 22 right after a
+        restart): asked again, every DEVICE_LIST_RETRY_S for up to DEVICE_LIST_WAIT_S, so a
+        restart does not leave the router with the device states of before it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEVICE_LIST_WAIT_S
+        while True:
+            devices = await connection.request(
+                "DeviceStateList", self._next_id(), [], self.resync_timeout
+            )
+            if devices.success or "unknown command" not in (devices.text or "").lower():
+                return devices
+            if loop.time() >= deadline:
+                return devices
+            await asyncio.sleep(DEVICE_LIST_RETRY_S)
 
     # -- events ------------------------------------------------------------------------------
     def _on_event(self, message: AMIMessage) -> None:
@@ -548,6 +572,23 @@ class AMIClient:
     async def hangup(self, channel: str, cause: int | None = None) -> None:
         await self.send(act.Hangup(channel=channel, cause=cause))
 
+    async def hangup_bridge_peer(self, channel: str) -> str:
+        """Hang up the channel bridged with `channel` (its `BRIDGEPEER`: the agent's leg of a
+        caller the controller transfers); returns its name. `AMIActionError` when `channel` is
+        bridged with nobody."""
+        peer = await self.getvar("BRIDGEPEER", channel=channel)
+        if not peer:
+            raise AMIActionError("Getvar", "BRIDGEPEER", f"{channel} is bridged with no channel")
+        await self.hangup(peer)
+        return peer
+
+    async def atxfer(self, channel: str, exten: str, context: str) -> None:
+        """Attended transfer by `channel` to `exten`@`context` (see :class:`Atxfer`)."""
+        await self.send(act.Atxfer(channel=channel, exten=exten, context=context))
+
+    async def cancel_atxfer(self, channel: str) -> None:
+        await self.send(act.CancelAtxfer(channel=channel))
+
     async def redirect(self, channel: str, context: str, exten: str, priority: str = "1") -> None:
         await self.send(
             act.Redirect(channel=channel, context=context, exten=exten, priority=priority)
@@ -555,6 +596,10 @@ class AMIClient:
 
     async def mix_monitor(self, channel: str, file: str, options: str = "") -> AMIResponse:
         return await self.send(act.MixMonitor(channel=channel, file=file, options=options))
+
+    async def mute_mix_monitor(self, channel: str, muted: bool, direction: str = "both") -> None:
+        """Pause (`muted`) or resume the channel's recording; the paused time stays as silence."""
+        await self.send(act.MixMonitorMute(channel=channel, direction=direction, state=muted))
 
     async def stop_mix_monitor(self, channel: str, mixmonitor_id: str | None = None) -> None:
         await self.send(act.StopMixMonitor(channel=channel, mixmonitor_id=mixmonitor_id))

@@ -222,9 +222,21 @@ class MixMonitorStart(ChannelEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class MixMonitorStop(ChannelEvent):
-    """Not sent when the channel hangs up while recording (fixture ami-session)."""
+    """Not sent when the channel hangs up while recording (fixtures ami-session,
+    ami-session-mixmonitor): the recording's end is the channel's `Hangup`."""
 
     event_name: ClassVar[str] = "MixMonitorStop"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MixMonitorMute(ChannelEvent):
+    event_name: ClassVar[str] = "MixMonitorMute"
+    direction: str | None = _h("Direction")
+    state: str | None = _h("State")  # "1" muted, "0" not
+
+    @property
+    def muted(self) -> bool:
+        return self.state == "1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -355,6 +367,7 @@ EVENT_CLASSES: dict[str, type[AMIEvent]] = {
         DTMFEnd,
         MixMonitorStart,
         MixMonitorStop,
+        MixMonitorMute,
         MusicOnHoldStart,
         MusicOnHoldStop,
         QueueCallerJoin,

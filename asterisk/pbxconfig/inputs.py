@@ -146,6 +146,7 @@ class AsteriskConfigInputs:
     fallback_max_wait: int = 600
     inbound_context: str = "kck-inbound"
     agent_context: str = "kck-agents"
+    consult_context: str = "kck-consult"
     dial_timeout: int = 20
     moh_directory: str = "moh"
     sip_port: int = 5060
@@ -170,7 +171,7 @@ class AsteriskConfigInputs:
                 re.compile(r"^[0-9.:a-fA-F]+(/[0-9.:a-fA-F]+)?$"),
                 "must be IP[/mask]",
             )
-        for name in ("fallback_queue", "inbound_context", "agent_context"):
+        for name in ("fallback_queue", "inbound_context", "agent_context", "consult_context"):
             _check(name, getattr(self, name), _NAME, "letters, digits, '_', '.', '-' only")
         _check("moh_directory", self.moh_directory)
         seen: set[str] = set()

@@ -9,7 +9,14 @@ import jinja2
 
 from .inputs import AsteriskConfigInputs
 
-FILES = ("extensions.conf", "manager.conf", "pjsip.conf", "queues.conf", "musiconhold.conf")
+FILES = (
+    "extensions.conf",
+    "manager.conf",
+    "pjsip.conf",
+    "queues.conf",
+    "musiconhold.conf",
+    "features.conf",
+)
 SECRET_FILES = {"manager.conf", "pjsip.conf"}
 
 
@@ -31,7 +38,7 @@ def render_asterisk_config_text(inputs: AsteriskConfigInputs) -> dict[str, str]:
 
 
 def render_asterisk_config(inputs: AsteriskConfigInputs, out_dir: Path) -> list[Path]:
-    """Write the five files into `out_dir` (created if needed); returns their paths.
+    """Write the six files into `out_dir` (created if needed); returns their paths.
 
     Files holding secrets (manager.conf, pjsip.conf) are written mode 0640.
     """

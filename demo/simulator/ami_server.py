@@ -8,7 +8,6 @@ import ipaddress
 import logging
 import re
 import time
-import wave
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
 from .call import StreamControl
+from .consult import end_consult, start_consult
 from .events import CALL
 from .pbx import OriginateRequest
 from .scripts import CallerScript
@@ -64,9 +64,12 @@ ACTION_CLASS = {
     "originate": "originate",
     "hangup": "system",
     "redirect": "call",
+    "atxfer": "call",
+    "cancelatxfer": "call",
     "controlplayback": "call",
     "mixmonitor": "system",
     "stopmixmonitor": "system",
+    "mixmonitormute": "system",
     "getvar": "call",
     "setvar": "call",
     "coreshowchannels": "system",
@@ -117,7 +120,6 @@ class AMIServer:
         }
         self.sessions: set[AMISession] = set()
         self._server: asyncio.base_events.Server | None = None
-        self.mixmonitors: dict[str, tuple[str, float]] = {}
 
     @property
     def port(self) -> int:
@@ -470,6 +472,26 @@ class AMISession:
         self.respond(action, "Success", ("Message", "Channel Hungup"))
         self.pbx.request_hangup(name, cause)
 
+    async def act_atxfer(self, action: AMIAction) -> None:
+        name, exten = action.get("Channel") or "", action.get("Exten") or ""
+        if not name or not exten:
+            self.error(action, "No channel specified" if not name else "No extension specified")
+            return
+        problem = start_consult(self.pbx, name, exten, action.get("Context") or "")
+        if problem is not None:
+            self.error(action, problem)
+            return
+        self.respond(action, "Success", ("Message", "Atxfer successfully queued"))
+
+    async def act_cancelatxfer(self, action: AMIAction) -> None:
+        name = action.get("Channel") or ""
+        if not end_consult(self.pbx, name):
+            self.error(
+                action, "No attended transfer in progress" if name else "No channel specified"
+            )
+            return
+        self.respond(action, "Success", ("Message", "CancelAtxfer successfully queued"))
+
     async def act_redirect(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""
         if not name:
@@ -517,10 +539,24 @@ class AMISession:
             self.error(action, "No such channel")
             return
         path = action.get("File") or f"/var/spool/asterisk/monitor/{ch.uniqueid}.wav"
-        self.server.mixmonitors[name] = (path, self.pbx.clock.now())
+        self.pbx.mixmonitors.start(name, Path(path))
         self.respond(action, "Success")
         self.pbx.events.varset(ch, "MIXMONITOR_FILENAME", path)
         self.pbx.events.mixmonitor(ch, True)
+
+    async def act_mixmonitormute(self, action: AMIAction) -> None:
+        name = action.get("Channel") or ""
+        ch = self.pbx.channels.get(name)
+        if ch is None:
+            self.error(action, "No such channel")
+            return
+        direction = (action.get("Direction") or "both").lower()
+        state = (action.get("State") or "") in ("1", "yes", "true", "on")
+        if not self.pbx.mixmonitors.mute(name, direction, state):
+            self.error(action, "Cannot set mute flag")
+            return
+        self.respond(action, "Success")
+        self.pbx.events.mixmonitor_mute(ch, direction, state)
 
     async def act_stopmixmonitor(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""
@@ -528,16 +564,13 @@ class AMISession:
         if ch is None:
             self.error(action, "No such channel")
             return
-        started = self.server.mixmonitors.pop(name, None)
-        if started is None:
+        recording = self.pbx.mixmonitors.stop(name)
+        if recording is None:
             self.error(action, "Could not stop MixMonitor")
             return
         self.respond(action, "Success")
         self.pbx.events.mixmonitor(ch, False)
-        path, at = started
-        await asyncio.get_running_loop().run_in_executor(
-            None, write_silence, Path(path), self.pbx.clock.now() - at
-        )
+        await self.pbx.mixmonitors.finish(recording)
 
     async def act_coreshowchannels(self, action: AMIAction) -> None:
         self.respond(action, "Success", ("EventList", "start"), ("Message", "Channels will follow"))
@@ -829,16 +862,6 @@ def originated_patience(application: str, data: str) -> float | None:
     except ValueError:
         return None
     return seconds if seconds > 0 else None
-
-
-def write_silence(path: Path, seconds: float) -> None:
-    """MixMonitor's file: silence of the recorded length (the simulator carries no audio)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * int(max(0.0, seconds) * 8000))
 
 
 __all__ = ["AMIServer", "AMIUser"]

@@ -67,7 +67,7 @@ class CityHallCallers:
             number = f"+48{rng.choice('5678')}{rng.randrange(10**7, 10**8)}"
         else:
             number = f"+4812{rng.randrange(10**6, 10**7)}"
-        presses: list[DigitPress] = []
+        presses = [DigitPress("")]  # the recording announcement passes without a key
         if rng.random() >= self.no_input_share:
             presses.append(DigitPress(rng.choice(self.menu_digits), rng.uniform(*self.think)))
             if rng.random() < self.second_digit_share:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .call import DialAttempt, SimulatedCall
 from .channel import ChannelState, SimChannel
+from .consult import handed_over
 from .events import CALL, bridge_headers
 from .phones import DeviceState, SimulatedPhone
 from .scripts import PhoneMode
@@ -173,7 +174,23 @@ async def _dial_phone(
     ev.raw("BridgeEnter", CALL, [*bridge_headers(bridge_id, "simple_bridge", 2), *caller.headers()])
     pbx.bridges[bridge_id] = (caller, agent)
     talk_end = await _wait_first(pbx, call, agent, phone.behaviour.talk_for)
-    talk_seconds = clock.now() - agent.answered_at
+    while talk_end == "agent" and (consult := handed_over(pbx, agent)) is not None:
+        # the agent hung up during an answered consult (AMI Atxfer): the attended transfer
+        # completes, the consulted agent takes their place in the caller's bridge
+        ev.raw(
+            "BridgeLeave", CALL, [*bridge_headers(bridge_id, "simple_bridge", 1), *agent.headers()]
+        )
+        end_agent(16)
+        phone.set_state(DeviceState.NOT_INUSE)
+        agent, phone = consult.leg, consult.phone
+        agent.bridge_id = caller.bridge_id = bridge_id
+        pbx.bridges[bridge_id] = (caller, agent)
+        ev.raw(
+            "BridgeEnter", CALL, [*bridge_headers(bridge_id, "simple_bridge", 2), *agent.headers()]
+        )
+        call.agent = phone.endpoint
+        talk_end = await _wait_first(pbx, call, agent, phone.behaviour.talk_for)
+    talk_seconds = clock.now() - (agent.answered_at or clock.now())
     technology = "native_rtp"
 
     def dial_times() -> None:

@@ -30,6 +30,8 @@ class ChannelEvents:
 
     def __init__(self, emit: Emit) -> None:
         self._emit = emit
+        # told of every channel that hangs up (the recordings on it end)
+        self.hangup_listeners: list[Callable[[SimChannel], None]] = []
 
     def raw(self, name: str, privilege: str, headers: Headers) -> None:
         self._emit(name, privilege, headers)
@@ -74,6 +76,8 @@ class ChannelEvents:
 
     def hangup(self, ch: SimChannel, cause: int) -> None:
         ch.hung_up = True
+        for listener in self.hangup_listeners:
+            listener(ch)
         self._emit(
             "Hangup",
             CALL,
@@ -126,6 +130,13 @@ class ChannelEvents:
 
     def mixmonitor(self, ch: SimChannel, start: bool) -> None:
         self._emit("MixMonitorStart" if start else "MixMonitorStop", CALL, ch.headers())
+
+    def mixmonitor_mute(self, ch: SimChannel, direction: str, state: bool) -> None:
+        self._emit(
+            "MixMonitorMute",
+            CALL,
+            [*ch.headers(), ("Direction", direction), ("State", "1" if state else "0")],
+        )
 
 
 def bridge_headers(bridge_id: str, technology: str, num_channels: int) -> Headers:

@@ -15,7 +15,9 @@ from .ami_protocol import Headers
 from .call import CallResult, SimulatedCall, StreamControl
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
+from .consult import Consult
 from .events import ChannelEvents
+from .mixmonitor import MixMonitors
 from .phones import DeviceState, SimulatedPhone
 from .queue_app import FallbackQueue
 from .scripts import CallerScript, PhoneBehaviour, SoundLibrary
@@ -105,11 +107,14 @@ class PBXSimulator:
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
         self.events = ChannelEvents(self._emit)
+        self.mixmonitors = MixMonitors(self.clock.now)
+        self.events.hangup_listeners.append(lambda ch: self.mixmonitors.hung_up(ch.name))
         self.ami: AMIServer = AMIServer(self, ami_host, ami_port, users or {"kck": "kcksecret"})
         self.channels: dict[str, SimChannel] = {}
         self.phones: dict[str, SimulatedPhone] = {}
         self.calls: list[SimulatedCall] = []
         self.bridges: dict[str, tuple[SimChannel, SimChannel]] = {}
+        self.consults: dict[str, Consult] = {}  # by the transferer's channel (AMI Atxfer)
         self.fallback_callers: list[FallbackQueue] = []  # in the fallback queue, in order
         self.globals: dict[str, str] = {}
         self.astdb: dict[tuple[str, str], str] = {}
@@ -152,6 +157,7 @@ class PBXSimulator:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.mixmonitors.drain()
         await self.ami.stop()
 
     async def __aenter__(self) -> PBXSimulator:
@@ -304,6 +310,12 @@ class PBXSimulator:
                 return ""
             if upper == "CHANNEL(PJSIP,REMOTE_ADDR)" and ch.tech == "PJSIP":
                 return self.caller_remote_addr
+            if upper == "BRIDGEPEER":
+                # the other channel of its two-party bridge; '' when not bridged (as Asterisk)
+                for pair in self.bridges.values():
+                    if ch in pair:
+                        return pair[1].name if pair[0] is ch else pair[0].name
+                return ""
             if upper == "HANGUPCAUSE":
                 return ch.variables.get(
                     "HANGUPCAUSE",

@@ -21,7 +21,8 @@ class ScriptError(ValueError):
 
 @dataclass(frozen=True)
 class DigitPress:
-    """Digits the caller presses at the next prompt that listens for digits.
+    """Digits the caller presses at the next prompt that listens for digits ("": none, the
+    caller lets that prompt pass).
 
     `after` is the delay (simulated seconds) from the start of that AGI command (STREAM FILE with
     escape digits, GET DATA, WAIT FOR DIGIT, SAY ... with escape digits, RECORD FILE with escape
@@ -33,7 +34,8 @@ class DigitPress:
     gap: float = 0.3
 
     def __post_init__(self) -> None:
-        if not _DTMF.match(self.digits):
+        # "" lets that prompt pass without a key (e.g. the recording announcement)
+        if self.digits and not _DTMF.match(self.digits):
             raise ScriptError(f"digits {self.digits!r}: only 0-9 * # A-D may be pressed")
         if self.after < 0 or self.gap < 0:
             raise ScriptError(f"digits {self.digits!r}: after/gap must not be negative")

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from kck.db.types import UTCDateTime
@@ -118,6 +118,11 @@ class Call(Base):
     )
     wrapup_outcome: Mapped[str | None] = mapped_column(String(32))
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    # the caller's answer to the recording announcement; NULL: not asked (never recorded)
+    recording_consent: Mapped[bool | None]
+    # every transfer of the call, in order: {"from": agent, "kind", "to", "at"} (docs/desk.md);
+    # agent_id is then the agent who had the call last
+    transfers: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
 
     agent: Mapped[User | None] = relationship()
 

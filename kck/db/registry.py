@@ -10,6 +10,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "kb.models",
     "ivr.models",
     "agentdesk.tickets.models",
+    "recordings.models",
+    "recordings.transcription",
 )
 
 # Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):

@@ -481,6 +481,25 @@ end
 
 -- how a call leaves the router for good (`cause`: queues.model.EndCause)
 local function close_call(c, cause)
+  if c.consult and c.consult ~= '' then
+    -- the caller left during a consult: the consulted agent is free again
+    local offer_id = redis.call('HGET', Q .. 'agent:' .. c.consult, 'offer')
+    if offer_id then redis.call('DEL', Q .. 'offer:' .. offer_id) end
+    set_agent(c.consult, 'available', nil, nil)
+    agent_free(c.consult)
+    c.consult = ''
+  end
+  if c.xfers and c.xfers ~= '' and c.state ~= 'on_call' then
+    -- answered once already, then transferred: never an abandon (docs/statistics.md)
+    if c.state ~= 'external' then stat(c, 'transfers_lost', 1) end
+    local agent = c.state == 'offered' and c.agent or nil
+    end_call(c, 'answered', cause)
+    if agent and agent ~= '' then
+      set_agent(agent, 'available', nil, nil)
+      agent_free(agent)
+    end
+    return
+  end
   if c.state == 'on_call' then
     stat(c, 'talk_ms', NOW - tonumber(c.ams))
     stat(c, 'handled', 1)
@@ -705,7 +724,12 @@ OPS.answered = OP == 'answered' and function()
   redis.call('ZREM', Q .. 'timers', 'o:' .. A[1])
   redis.call('HSET', Q .. 'call:' .. c.id, 'state', 'on_call', 'ams', fmt(at))
   set_agent(o.agent, 'on_call', nil, c.id)
-  if c.kind == 'callback' then
+  local answered_event = 'call_answered'
+  if c.xfers and c.xfers ~= '' then
+    -- a transferred call was answered (and counted) once, by the first agent
+    stat(c, 'transfers_answered', 1)
+    answered_event = 'transfer_answered'
+  elseif c.kind == 'callback' then
     stat(c, 'callbacks_answered', 1)
   else
     stat(c, 'answered', 1)
@@ -716,7 +740,7 @@ OPS.answered = OP == 'answered' and function()
   end
   local ev = J('call_id', c.id, 'agent', o.agent, 'at', NOW_ISO, 'wait_s', waited / 1000,
     'kind', c.kind, 'queue', c.queue)
-  emit('queues', 'call_answered', ev)
+  emit('queues', answered_event, ev)
   live('queue_calls', 'answered', ev)
 end
 
@@ -731,6 +755,141 @@ OPS.not_answered = OP == 'not_answered' and function()
     return {'stale', next_due()}
   end
   offer_failed(o, c, A[2] == 'busy' and 'busy' or 'no_answer')
+end
+
+OPS.transfer = OP == 'transfer' and function()
+  -- the agent on the call sends the caller elsewhere (queues.model.TransferKind): the agent's
+  -- leg ends (counted handled, the agent wraps up), the call is offered to the target agent,
+  -- queued again (at the head of its priority), or leaves for a second-line number. Refusals:
+  -- not_on_call, agent_unavailable:<state>, same_agent.
+  local f, problem = named('transfer', {
+    call_id = true, agent = true, kind = true, to = true,
+    request = true,  -- the RoutingRequest with the handover (notes, ticket draft) for the next desk
+    queue = false, priority = false, primary = false, others = false, schedule = false,
+    ring_timeout_s = false, wrap_up_s = false, sl_within_s = false,
+  })
+  if f == nil then return redis.error_reply(problem) end
+  local c = load_call(f.call_id)
+  if c == nil or c.state ~= 'on_call' or c.agent ~= f.agent or c.kind == 'callback' then
+    return {'not_on_call', next_due()}
+  end
+  if f.kind == 'agent' then
+    if f.to == f.agent then return {'same_agent', next_due()} end
+    local st = redis.call('HGET', Q .. 'agent:' .. f.to, 'state')
+    if st ~= 'available' then return {'agent_unavailable:' .. (st or 'logged_out'), next_due()} end
+    if NOT_OFFERABLE[redis.call('HGET', Q .. 'devices', f.to) or ''] then
+      return {'agent_unavailable:phone_busy', next_due()}
+    end
+  end
+  local key = Q .. 'call:' .. c.id
+  stat(c, 'talk_ms', NOW - tonumber(c.ams))
+  stat(c, 'handled', 1)
+  stat(c, 'transfers_out', 1)
+  local from_queue = c.queue
+  local xfers = cjson.decode(c.xfers or '[]')
+  xfers[#xfers + 1] = {from = f.agent, kind = f.kind, to = f.to, at = NOW_ISO}
+  local xjson = cjson.encode(xfers)
+  agent_ended_call(f.agent, c)
+  redis.call('HSET', key, 'request', f.request, 'xfers', xjson, 'agent', '', 'offer', '')
+  c.request, c.xfers, c.agent, c.offer = f.request, xjson, '', ''
+  if f.kind == 'number' then
+    redis.call('HSET', key, 'state', 'external', 'xto', f.to)
+  else
+    if f.kind == 'queue' or f.kind == 'skill' then
+      c.queue, c.primary, c.others, c.sched = f.queue, f.primary, f.others, f.schedule
+      c.ring, c.wrap = f.ring_timeout_s, f.wrap_up_s
+      c.sl_ms = fmt(tonumber(f.sl_within_s) * 1000)
+      c.prio = f.priority
+    end
+    -- waiting again from now (escalation counts from here), first among its priority
+    c.qms = fmt(NOW)
+    c.score = fmt(-tonumber(c.prio) * BAND + NOW - HEAD)
+    c.state = 'waiting'
+    redis.call('HSET', key, 'state', 'waiting', 'queue', c.queue, 'primary', c.primary,
+      'others', c.others, 'sched', c.sched, 'ring', c.ring, 'wrap', c.wrap, 'sl_ms', c.sl_ms,
+      'prio', c.prio, 'qms', c.qms, 'score', c.score, 'head', 1)
+    stat(c, 'transfers_in', 1)
+    if f.kind == 'agent' then
+      make_offer(c, f.to)
+    else
+      index_call(c)
+    end
+  end
+  local ev = J('call_id', c.id, 'agent', f.agent, 'kind', f.kind, 'to', f.to, 'at', NOW_ISO,
+    'queue', from_queue, 'transfers', raw(xjson))
+  emit('queues', 'call_transferred', ev)
+  live('queue_calls', 'transferred', ev)
+  if f.kind == 'queue' or f.kind == 'skill' then match_call(c.id) end
+end
+
+OPS.consult = OP == 'consult' and function()
+  -- call_id, agent, target, request, leg (the agent's channel, which the PBX's attended transfer
+  -- moves): the agent on the call consults `target` while the caller
+  -- is on hold (the PBX's attended transfer). The target is reserved (offered, reason consult)
+  -- and their desk pops the call; nothing is dialled by the caller's side. Refusals as transfer.
+  local c = load_call(A[1])
+  local agent, to = A[2], A[3]
+  if c == nil or c.state ~= 'on_call' or c.agent ~= agent or c.kind == 'callback' then
+    return {'not_on_call', next_due()}
+  end
+  if c.consult and c.consult ~= '' then return {'consulting', next_due()} end
+  if to == agent then return {'same_agent', next_due()} end
+  local a = redis.call('HMGET', Q .. 'agent:' .. to, 'state', 'since', 'ext', 'dial')
+  if a[1] ~= 'available' then return {'agent_unavailable:' .. (a[1] or 'logged_out'), next_due()} end
+  if NOT_OFFERABLE[redis.call('HGET', Q .. 'devices', to) or ''] then
+    return {'agent_unavailable:phone_busy', next_due()}
+  end
+  local offer_id = c.id .. '-consult-' .. ((tonumber(c.attempts) or 0) + 1)
+  redis.call('HSET', Q .. 'call:' .. c.id, 'consult', to, 'request', A[4], 'xchan', A[5] or '',
+    'attempts', (tonumber(c.attempts) or 0) + 1)
+  set_agent(to, 'offered', 'consult', c.id, offer_id, {a[1], a[2]})
+  local json = J('offer_id', offer_id, 'call_id', c.id, 'agent', to, 'extension', a[3],
+    'dial', a[4], 'ring_timeout_s', tonumber(c.ring), 'offered_at', NOW_ISO, 'kind', c.kind,
+    'desk', raw('false'), 'request', raw(A[4]))
+  redis.call('HSET', Q .. 'offer:' .. offer_id, 'call', c.id, 'agent', to, 'kind', c.kind,
+    'ms', NOW, 'json', json)
+  live('agent:' .. to, 'offer', json)
+  emit('queues', 'consult_started', J('call_id', c.id, 'agent', agent, 'to', to, 'at', NOW_ISO,
+    'queue', c.queue))
+end
+
+OPS.consult_end = OP == 'consult_end' and function()
+  -- call_id, agent, complete | cancel: the consulted agent takes the caller over (the first
+  -- agent wraps up; counted as a transfer answered at once), or goes back to available
+  local c = load_call(A[1])
+  local agent, how = A[2], A[3]
+  if c == nil or c.state ~= 'on_call' or c.agent ~= agent or not c.consult or c.consult == '' then
+    return {'not_consulting', next_due()}
+  end
+  local to = c.consult
+  local offer_id = redis.call('HGET', Q .. 'agent:' .. to, 'offer')
+  if offer_id then redis.call('DEL', Q .. 'offer:' .. offer_id) end
+  redis.call('HSET', Q .. 'call:' .. c.id, 'consult', '')
+  c.consult = ''
+  if how ~= 'complete' then
+    set_agent(to, 'available', nil, nil)
+    agent_free(to)
+    emit('queues', 'consult_cancelled', J('call_id', c.id, 'agent', agent, 'to', to,
+      'at', NOW_ISO, 'queue', c.queue))
+    return
+  end
+  stat(c, 'talk_ms', NOW - tonumber(c.ams))
+  stat(c, 'handled', 1)
+  stat(c, 'transfers_out', 1)
+  stat(c, 'transfers_in', 1)
+  stat(c, 'transfers_answered', 1)
+  local xfers = cjson.decode(c.xfers or '[]')
+  xfers[#xfers + 1] = {from = agent, kind = 'consult', to = to, at = NOW_ISO}
+  local xjson = cjson.encode(xfers)
+  agent_ended_call(agent, c)
+  redis.call('HSET', Q .. 'call:' .. c.id, 'agent', to, 'offer', '', 'ams', fmt(NOW), 'xfers', xjson)
+  set_agent(to, 'on_call', nil, c.id)
+  local ev = J('call_id', c.id, 'agent', agent, 'kind', 'consult', 'to', to, 'at', NOW_ISO,
+    'queue', c.queue, 'transfers', raw(xjson))
+  emit('queues', 'call_transferred', ev)
+  live('queue_calls', 'consulted', ev)
+  emit('queues', 'transfer_answered', J('call_id', c.id, 'agent', to, 'at', NOW_ISO, 'wait_s', 0,
+    'kind', c.kind, 'queue', c.queue))
 end
 
 OPS.callback = OP == 'callback' and function()

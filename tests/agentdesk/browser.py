@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, ViewportSize, async_playwright
 
 CHROMIUM = os.environ.get("KCK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -18,7 +18,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DESK_VIEWPORT = {"width": 1366, "height": 768}
+DESK_VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 
 
 @contextlib.asynccontextmanager

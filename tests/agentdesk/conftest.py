@@ -108,6 +108,7 @@ def routing_request(
     category: str = "greenery",
     intent: str | None = "fallen-tree",
     transcript: str | None = "przy ulicy Lubicz złamało się drzewo i gałęzie leżą na chodniku",
+    recording_consent: bool | None = True,
 ) -> dict[str, Any]:
     return {
         "call_id": call_id,
@@ -135,6 +136,7 @@ def routing_request(
         "ticket_category": category,
         "menu_version": "2026-11-01",
         "arrived_at": "2026-11-24T09:00:00Z",
+        "recording_consent": recording_consent,
     }
 
 
@@ -249,7 +251,7 @@ async def world(services: Services, desk_clock: Clock) -> AsyncIterator[DeskWorl
         await stop_timer(timer)
 
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture

@@ -11,8 +11,11 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from agentdesk.app import create_app
+from agentdesk.app import DeskParts, create_app
+from agentdesk.keys import knowledge_key
 from agentdesk.tickets.models import Ticket
+from agentdesk.tickets.units import load_units
+from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import Call, Role
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve
 from tests.agentdesk.conftest import PASSWORD, DeskWorld, on_manual_clock, routing_request
@@ -85,6 +88,8 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(pop).to_have_attribute("data-shown", offer.offer_id)
     await expect(page.locator("#caller-number")).to_have_text("+48 600 123 456")
     await expect(page.locator("#ivr-path")).to_have_text("Polski → Zgłoszenie problemu → Zieleń")
+    await expect(page.locator("#recording-state")).to_have_text("nagrywana")
+    await expect(page.locator("#recording-pause")).to_be_visible()
     await expect(page.locator("#transcript")).to_contain_text("złamało się drzewo")
     await expect(page.locator("#history-calls tbody tr")).to_have_count(1)
     await expect(page.locator("#history-calls")).to_contain_text("potrzebny oddzwon")
@@ -284,12 +289,7 @@ async def test_offer_during_a_server_restart_pops_after_the_desk_reconnects(
         await runner.cleanup()
 
 
-def _same_parts(world: DeskWorld):  # type: ignore[no-untyped-def]
-    from agentdesk.app import DeskParts
-    from agentdesk.keys import knowledge_key
-    from agentdesk.tickets.units import load_units
-    from kck.config_files import SHIPPED_CONFIG
-
+def _same_parts(world: DeskWorld) -> DeskParts:
     return DeskParts(
         backend=world.backend,
         knowledge=world.app[knowledge_key],

@@ -46,8 +46,8 @@ async def test_agent_goes_available_then_pauses_with_a_reason(
         client, token, "/api/desk/state", {"state": "paused", "reason": "training"}
     )
     assert status == 200 and body["state"] == "paused" and body["reason"] == "training"
-    status = await world.router.agent_status("anowak")
-    assert status is not None and (status.state, status.reason) == ("paused", "training")
+    agent = await world.router.agent_status("anowak")
+    assert agent is not None and (agent.state, agent.reason) == ("paused", "training")
 
 
 async def test_pause_needs_a_known_reason(world: DeskWorld, client: Client) -> None:
@@ -161,6 +161,7 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     pop = (await next_message(ws, "pop"))["data"]
     assert pop["caller"] == {"e164": caller, "display": "+48 600 123 456", "withheld": False}
     assert pop["ivr_path"] == "Polski → Zgłoszenie problemu → Zieleń"
+    assert pop["recording"] == {"on": True, "text": "nagrywana"}
     assert "złamało się drzewo" in pop["transcript"]
     assert len(pop["history"]["calls"]) == 2  # 3 and 10 days ago; not 120 days, not another number
     assert pop["history"]["calls"][0]["wrapup"] == "potrzebny oddzwon"
@@ -190,9 +191,10 @@ async def test_withheld_caller_is_shown_as_withheld_with_no_history(
     await world.store_call(None, outcome="answered")
     ws = await available_desk(client, token)
     call_id = await world.store_call(None)
-    await world.offer("anowak", call_id, routing_request(call_id, None))
+    await world.offer("anowak", call_id, routing_request(call_id, None, recording_consent=False))
     pop = (await next_message(ws, "pop"))["data"]
     assert pop["caller"] == {"e164": None, "display": "numer zastrzeżony", "withheld": True}
+    assert pop["recording"] == {"on": False, "text": "nie nagrywana"}
     assert pop["history"] == {"calls": [], "tickets": []}
     assert pop["form"]["caller_number"] == ""
     await ws.close()

@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from asterisk.agi import AGICommandError, AGISession, CallerHungUp
+from asterisk.agi import AGICommandError, AGIEnvironment, AGISession, CallerHungUp
 from tests.asterisk.transcripts import Record
 
 HANGUP_LINE = b"HANGUP\n"
@@ -161,7 +161,7 @@ class ScriptedRoute:
     outcomes: list[Outcome] = field(default_factory=list)
     idle_saw_hangup: list[bool] = field(default_factory=list)
     hung_up_after: list[bool] = field(default_factory=list)
-    env: object = None
+    env: AGIEnvironment | None = None
     hung_up_at_end: bool = False
 
     async def __call__(self, session: AGISession) -> None:

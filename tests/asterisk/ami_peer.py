@@ -29,6 +29,9 @@ class ScriptedAMIPeer:
     device_states: dict[str, str] = field(default_factory=dict)
     ignore: set[str] = field(default_factory=set)  # actions never answered
     hold: dict[str, asyncio.Event] = field(default_factory=dict)  # answered once the event is set
+    # action → how many more times it is answered "Invalid/unknown command" (an Asterisk still
+    # loading its modules)
+    not_loaded: dict[str, int] = field(default_factory=dict)
     port: int = 0
     connections: list[PeerConnection] = field(default_factory=list)
     actions: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
@@ -118,7 +121,15 @@ class ScriptedAMIPeer:
         ok: list[tuple[str, str]] = [("Response", "Success"), ("ActionID", aid)]
         out: list[Frame] = []
         keep_open = True
-        if name == "Login":
+        if self.not_loaded.get(name, 0) > 0:
+            self.not_loaded[name] -= 1
+            message = (
+                "Invalid/unknown command: "
+                + name
+                + ". Use Action: ListCommands to show available commands."
+            )
+            out = [[("Response", "Error"), ("ActionID", aid), ("Message", message)]]
+        elif name == "Login":
             if headers.get("Username") == self.username and headers.get("Secret") == self.secret:
                 out = [
                     [*ok, ("Message", "Authentication accepted")],

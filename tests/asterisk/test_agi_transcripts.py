@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -20,8 +20,10 @@ AGI_SESSIONS = names("agi-session-")
 
 
 class RouteSlot:
+    """The server's route for one test: a `ScriptedRoute`, or a test's own."""
+
     def __init__(self) -> None:
-        self.route: ScriptedRoute | None = None
+        self.route: Callable[[AGISession], Awaitable[None]] | None = None
 
     async def __call__(self, session: AGISession) -> None:
         assert self.route is not None
@@ -176,7 +178,7 @@ async def test_usage_text_of_520_is_kept_in_the_error(
             except Exception as exc:
                 messages.append(str(exc))
 
-    slot.route = route  # type: ignore[assignment]
+    slot.route = route
     await play_asterisk_side(server.port, [r for r in records if r.direction != "note"])
     usage = [m for m in messages if "520" in m]
     assert len(usage) == 5
@@ -250,9 +252,9 @@ async def test_polish_caller_name_and_values_survive_both_ways(
     route = await replay_typed(agi_server, "agi-session-polish-callerid")
     env = route.env
     assert env is not None
-    assert env.calleridname == "Łukasz Żółć"  # type: ignore[attr-defined]
-    assert env.callerid == "+48600123456"  # type: ignore[attr-defined]
-    assert env.dnid == "126165555"  # type: ignore[attr-defined]
+    assert env.calleridname == "Łukasz Żółć"
+    assert env.callerid == "+48600123456"
+    assert env.dnid == "126165555"
     values = [value for kind, value in route.outcomes if kind == "ok"]
     assert "Łukasz Żółć" in values
     assert '"Łukasz Żółć" <+48600123456>' in values
@@ -265,5 +267,6 @@ async def test_sip_dtmf_digits_come_back_as_characters(
     route = await replay_typed(agi_server, "agi-session-sipdtmf")
     assert route.outcomes[3] == ("ok", DigitsResult(digits="1", timed_out=False))
     assert route.outcomes[4] == ("ok", "5")  # WAIT FOR DIGIT → result=53
-    assert route.env.dnid == "126165555"  # type: ignore[attr-defined]
-    assert route.env.uniqueid  # type: ignore[attr-defined]
+    assert route.env is not None
+    assert route.env.dnid == "126165555"
+    assert route.env.uniqueid

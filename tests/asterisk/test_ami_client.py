@@ -8,7 +8,8 @@ import itertools
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -54,8 +55,9 @@ async def peer() -> AsyncIterator[ScriptedAMIPeer]:
         await server.stop()
 
 
-def make_client(peer: ScriptedAMIPeer, **overrides: object) -> AMIClient:
-    options: dict[str, object] = {
+def make_client(peer: ScriptedAMIPeer, **overrides: Any) -> AMIClient:
+    """A client of `peer` with quick test timings; `overrides` are AMIClient's own keywords."""
+    options: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": peer.port,
         "username": "kck",
@@ -66,7 +68,7 @@ def make_client(peer: ScriptedAMIPeer, **overrides: object) -> AMIClient:
         "backoff": ExponentialBackoff(initial=0.05, maximum=0.5, rng=random.Random(1)),
     }
     options.update(overrides)
-    return AMIClient(**options)  # type: ignore[arg-type]
+    return AMIClient(**options)
 
 
 async def test_login_is_followed_by_a_resync_handed_to_reconcilers(
@@ -96,6 +98,29 @@ async def test_login_is_followed_by_a_resync_handed_to_reconcilers(
         await client.close()
     assert client.state is ConnectionState.CLOSED
     assert peer.count("Logoff") == 1
+
+
+async def test_device_states_asked_again_while_asterisk_is_still_loading_its_modules(
+    peer: ScriptedAMIPeer,
+) -> None:
+    # Seen on the real Asterisk 22 right after a restart: the login is accepted, and
+    # DeviceStateList answers "Invalid/unknown command" for a moment. The router must not keep
+    # the device states of before the restart (a stale BUSY keeps an agent from every offer).
+    peer.not_loaded["DeviceStateList"] = 3
+    snapshots: list[AMISnapshot] = []
+
+    async def reconcile(snapshot: AMISnapshot) -> None:
+        snapshots.append(snapshot)
+
+    client = make_client(peer)
+    client.add_reconciler(reconcile)
+    await client.connect()
+    try:
+        await until(lambda: client.health().resync_count == 1)
+    finally:
+        await client.close()
+    assert [s.device_states for s in snapshots] == [{"PJSIP/agent1001": "INUSE"}]
+    assert peer.count("DeviceStateList") == 4
 
 
 async def test_every_action_carries_our_own_unique_action_id(peer: ScriptedAMIPeer) -> None:
@@ -436,6 +461,40 @@ async def test_client_is_back_and_resynced_within_2_s_of_asterisk_accepting_agai
         await client.close()
     assert client.health().reconnect_count == 1
     assert took < 2.0  # the target itself: connected and resynced within 2 s
+
+
+async def test_an_asterisk_restarted_again_and_again_is_rejoined_within_2_s_every_time(
+    peer: ScriptedAMIPeer,
+) -> None:
+    # Seen on the real Asterisk (bench/real_asterisk.py, quick restarts): each restart came
+    # seconds after the last, no connection stayed up the backoff's maximum, and the delay grew
+    # to 10.3 s. A connection whose login's snapshot came whole worked: it resets the backoff.
+    client = make_client(
+        peer,
+        ping_interval=60,
+        backoff=ExponentialBackoff(initial=0.4, maximum=30.0, jitter=0.0),
+    )
+    await client.connect()
+    loop = asyncio.get_running_loop()
+    took: list[float] = []
+
+    def resyncs(count: int) -> Callable[[], bool]:
+        return lambda: client.health().resync_count == count
+
+    try:
+        for restart in range(1, 6):
+            await until(resyncs(restart))
+            port = peer.port
+            await peer.stop()
+            await until(lambda: client.state is ConnectionState.RECONNECTING)
+            await peer.start(port)
+            back = loop.time()
+            await until(resyncs(restart + 1), 10)
+            took.append(loop.time() - back)
+    finally:
+        await client.close()
+    # Without the reset the fifth return waits 0.4·2⁴ = 6.4 s; with it, at most 0.4 s each.
+    assert max(took) < 2.0, took
 
 
 async def test_a_peer_that_accepts_and_closes_at_once_keeps_the_long_backoff() -> None:

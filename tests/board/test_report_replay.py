@@ -125,6 +125,7 @@ async def test_daily_counts_equal_a_plain_sql_count_of_the_calls_table(
     assert in_table == len(replayed)
     by_day: dict[date, Counter[str]] = defaultdict(Counter)
     for queued_at, outcome in rows:
+        assert queued_at is not None  # selected where not null
         by_day[queued_at.astimezone(WARSAW).date()][outcome] += 1
     for row, day in zip(report.daily, DAYS, strict=True):
         assert row.summary.offered == sum(by_day[day].values())

@@ -10,8 +10,8 @@ from kck.clock import business_day_offset
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=WARSAW)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=WARSAW)
 
 
 def test_inside_office_hours_the_clock_is_not_moved() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -18,7 +20,7 @@ class Job:
         self.started: list[str] = []
         self.most_at_once = 0
 
-    def for_holder(self, holder: str):  # type: ignore[no-untyped-def]
+    def for_holder(self, holder: str) -> Callable[[], Coroutine[Any, Any, None]]:
         async def run() -> None:
             self.running.add(holder)
             self.started.append(holder)

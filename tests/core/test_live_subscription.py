@@ -10,7 +10,14 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from kck.bus import RESUBSCRIBED, Backoff, EventBus, NotSubscribed, Subscription
+from kck.bus import (
+    RESUBSCRIBED,
+    Backoff,
+    EventBus,
+    NotSubscribed,
+    PubSubConnection,
+    Subscription,
+)
 
 QUICK = Backoff(first_s=0.001, max_s=0.004)
 
@@ -69,6 +76,9 @@ class _Unreachable:
     async def subscribe(self, *_channels: str) -> None:
         raise RedisConnectionError("Connection refused")
 
+    async def get_message(self, *, timeout: float) -> dict[str, Any] | None:
+        raise RedisConnectionError("Connection refused")
+
     async def aclose(self) -> None:
         pass
 
@@ -81,7 +91,7 @@ class _FlakyRedis:
         self.failures = failures
         self.attempts = 0
 
-    def pubsub(self) -> Any:
+    def pubsub(self) -> PubSubConnection:
         self.attempts += 1
         if self.attempts <= self.failures:
             return _Unreachable()
@@ -93,7 +103,7 @@ async def test_an_outage_is_logged_once_however_many_attempts_it_takes(
 ) -> None:
     flaky = _FlakyRedis(redis, failures=8)
     with caplog.at_level(logging.INFO, logger="kck.bus"):
-        async with Subscription(flaky, ["s4:live:x"], backoff=QUICK) as live:  # type: ignore[arg-type]
+        async with Subscription(flaky, ["s4:live:x"], backoff=QUICK) as live:
             assert live.subscribed and flaky.attempts == 9
     messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "kck.bus"]
     assert [level for level, _ in messages] == [logging.WARNING, logging.INFO]
@@ -109,7 +119,7 @@ async def test_no_acknowledgement_in_time_is_an_error_naming_the_channel(
     redis: aioredis.Redis,
 ) -> None:
     never = _FlakyRedis(redis, failures=10**9)
-    subscription = Subscription(never, ["s5:live:x"], backoff=QUICK, ready_within_s=0.05)  # type: ignore[arg-type]
+    subscription = Subscription(never, ["s5:live:x"], backoff=QUICK, ready_within_s=0.05)
     with pytest.raises(NotSubscribed, match="s5:live:x"):
         await subscription.open()
     assert not subscription.subscribed
@@ -152,7 +162,7 @@ async def test_a_cancel_swallowed_inside_redis_py_still_ends_the_subscription(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = _SwallowingRedis()
-    live = await Subscription(fake, ["s6:live:x"], poll_s=0.05).open()  # type: ignore[arg-type]
+    live = await Subscription(fake, ["s6:live:x"], poll_s=0.05).open()
     consumer = asyncio.create_task(anext(live))
     started = asyncio.get_running_loop().time()
     with caplog.at_level(logging.ERROR, logger="kck.stopping"):

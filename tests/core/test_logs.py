@@ -7,12 +7,13 @@ import json
 import logging
 
 from kck.logs import CallIdsFilter, JSONFormatter, PlainFormatter, call_context
+from tests.log_records import call_ids
 
 
 def ids_now() -> tuple[object, object]:
     record = logging.makeLogRecord({"msg": "x"})
     CallIdsFilter().filter(record)
-    return record.call_id, record.uniqueid  # type: ignore[attr-defined]
+    return call_ids(record)
 
 
 async def test_an_id_learnt_later_reaches_the_tasks_the_call_started_before() -> None:

@@ -183,6 +183,7 @@ async def test_a_groups_backlog_says_how_far_behind_it_is_in_stream_time(
     assert behind is not None and behind.unread and behind.pending == 0
     assert behind.behind_s == 5.0  # the oldest unhandled event is 5 s older than the newest
     reply = await redis.xreadgroup("writer", "w", {bus.key("calls"): ">"}, count=2)
+    assert isinstance(reply, list)  # RESP2: [[stream, entries]] (RESP3 would be a dict)
     [(_key, entries)] = reply
     await redis.xack(bus.key("calls"), "writer", entries[1][0])  # the first stays pending
     behind = await bus.backlog("calls", "writer")

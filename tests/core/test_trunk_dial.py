@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kck.phone import TrunkDial
+from kck.phone import NumberFormat, TrunkDial
 from kck.settings import load_settings
 
 
@@ -20,9 +20,9 @@ from kck.settings import load_settings
     ],
 )
 def test_number_is_dialled_through_the_trunk_as_the_operator_wants_it(
-    number_format: str, number: str, dialled: str
+    number_format: NumberFormat, number: str, dialled: str
 ) -> None:
-    assert TrunkDial("kck-trunk", number_format, "PL")(number) == dialled  # type: ignore[arg-type]
+    assert TrunkDial("kck-trunk", number_format, "PL")(number) == dialled
 
 
 def test_dial_string_follows_the_settings(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ from ivr.loader import MenuFiles, MenuSet, read_menu_files
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.played_prompts import QUEUE_ANNOUNCEMENT_PROMPTS
 from ivr.scripted_channel import ScriptedChannel
+from ivr.skills import SkillDirectory
 from ivr.speech_port import IntentRecogniser
-from ivr.validation import ValidatedMenu, validate_files
+from ivr.validation import SoundExists, ValidatedMenu, validate_files
 from kck.clock import ManualClock
 from queues.model import QueueOutcome
 
@@ -40,8 +41,14 @@ def files(main: str, extra: dict[str, str] | None = None) -> MenuFiles:
     return MenuFiles(named)
 
 
-def check(main: str, extra: dict[str, str] | None = None, **kw: object) -> ValidatedMenu:
-    return validate_files(files(main, extra), **kw)  # type: ignore[arg-type]
+def check(
+    main: str,
+    extra: dict[str, str] | None = None,
+    *,
+    skills: SkillDirectory | None = None,
+    sound_exists: SoundExists | None = None,
+) -> ValidatedMenu:
+    return validate_files(files(main, extra), skills, sound_exists)
 
 
 def menu_of(main: str, extra: dict[str, str] | None = None) -> MenuSet:
@@ -67,11 +74,15 @@ async def run_call(
     dial_status: DialStatus = DialStatus.ANSWER,
     speech: IntentRecogniser | None = None,
     language: str | None = None,
+    press_during: dict[str, str] | None = None,
 ) -> tuple[CallResult, ScriptedChannel, InMemoryQueueGateway]:
     clock = ManualClock(local(at))
     gw = gateway or InMemoryQueueGateway(answer_at_once=QueueOutcome.ANSWERED)
     channel = ScriptedChannel(
-        keys=list(keys), hang_up_on=frozenset(hang_up_on), dial_status=dial_status
+        keys=list(keys),
+        hang_up_on=frozenset(hang_up_on),
+        dial_status=dial_status,
+        press_during=press_during or {},
     )
     interp = Interpreter(menu, "v1@test", gateway=gw, clock=clock, speech=speech)
     call = CallInfo("call-1", "1700000000.1", "PJSIP/trunk-0001", caller, clock.now(), language)

@@ -15,10 +15,17 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from asterisk.agi import FastAGIServer
-from ivr.agi_route import CALL_ID_VARIABLE, OUTCOME_VARIABLE, IVRFailure, create_ivr_route
+from ivr.agi_route import (
+    CALL_ID_VARIABLE,
+    OUTCOME_VARIABLE,
+    IVRFailure,
+    IVRRoute,
+    create_ivr_route,
+)
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.router_gateway import RouterQueueGateway
+from ivr.routing import QueueGateway
 from ivr.versions import MenuLibrary, NoMenuVersion
 from kck.bus import EventBus
 from kck.clock import ManualClock
@@ -32,7 +39,9 @@ from tests.asterisk.agi_caller import AsteriskSideCall
 from tests.call_history import record_call_history
 from tests.ivr.agi_double import Env, PeerHungUp, ScriptedAGISession
 from tests.ivr.support import SHIPPED, local
+from tests.log_records import call_ids
 from tests.polling import until
+from tests.redis_replies import stream_events
 
 
 @dataclass
@@ -48,10 +57,10 @@ class Rig:
     def bus(self) -> EventBus:
         return EventBus(self.redis, "t")
 
-    def route(self, gateway: object = None):  # type: ignore[no-untyped-def]
+    def route(self, gateway: QueueGateway | None = None) -> IVRRoute:
         return create_ivr_route(
             self.library,
-            gateway or DialplanQueueGateway(self.bus),  # type: ignore[arg-type]
+            gateway or DialplanQueueGateway(self.bus),
             self.bus,
             clock=self.clock,
             sounds_dir=self.sounds,
@@ -112,6 +121,7 @@ async def test_problem_report_call_goes_to_the_dialplan_queue_with_routing_on_th
     steps = [(s["step_id"], s["digits"]) for s in row.ivr_path]
     assert ("main_menu", "5") in steps and ("problem_menu", "2") in steps
     assert row.outcome == "in_progress"  # the queue owns what happens next
+    assert row.recording_consent is True  # heard the announcement, pressed nothing
 
 
 async def test_english_caller_hears_english_sounds(rig: Rig) -> None:
@@ -161,9 +171,9 @@ async def test_callback_request_is_published_for_the_queues(rig: Rig) -> None:
     start = session.commands.index(readback[0])
     assert session.commands[start : start + len(readback)] == readback
     assert not session.sent("SAY ")
-    events = await rig.redis.xrange("t:stream:callbacks")
+    events = await stream_events(rig.redis, "t:stream:callbacks")
     assert len(events) == 1
-    data = json.loads(events[0][1][b"data"])
+    data = events[0].data
     assert data["number"] == "+48600100200" and data["request"]["queue"] == "general"
     assert (await rig.call_row(session)).outcome == "callback"
 
@@ -220,7 +230,7 @@ async def test_no_live_menu_fails_the_route(rig: Rig) -> None:
 async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig) -> None:
     gateway = InMemoryQueueGateway()
     session = ScriptedAGISession(["1", "5", "1"])
-    call = asyncio.create_task(rig.route(gateway)(session))
+    call = asyncio.ensure_future(rig.route(gateway)(session))  # the route is an Awaitable
     call_id = (await gateway.arrivals.get()).call_id
     await gateway.until_waiting(call_id)
     await record_call_history(rig.bus, rig.sessions)
@@ -239,8 +249,7 @@ async def test_call_row_shows_the_path_and_queue_while_the_caller_waits(rig: Rig
 async def test_the_calls_changes_reach_the_stream_in_the_order_they_happened(rig: Rig) -> None:
     session = ScriptedAGISession(["1", "5", "2"])
     await rig.route()(session)  # returns once its changes are on the stream
-    entries = await rig.redis.xrange(rig.bus.key("queues"))
-    kinds = [fields[b"type"].decode() for _id, fields in entries]
+    kinds = [event.type for event in await stream_events(rig.redis, rig.bus.key("queues"))]
     assert kinds == ["call_arrived", "call_progress"]  # arrival, then the hand-over
 
 
@@ -317,7 +326,7 @@ async def test_every_line_of_a_call_through_the_fastagi_route_carries_our_id_and
         await server.stop()
         await router.waiters.stop()
     ours = call.variables[CALL_ID_VARIABLE].strip('"')
-    ids = [(r.call_id, r.uniqueid) for r in lines.records]  # type: ignore[attr-defined]
+    ids = [call_ids(r) for r in lines.records]
     messages = [r.getMessage() for r in lines.records]
     assert any("FastAGI ivr" in m for m in messages) and any("caller gone" in m for m in messages)
     assert any("call ended in the IVR" in m for m in messages)

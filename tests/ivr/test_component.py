@@ -54,9 +54,10 @@ async def test_file_change_is_reloaded_and_a_broken_change_is_rejected(
 ) -> None:
     changed: asyncio.Queue[VersionInfo] = asyncio.Queue()
     announce = component.library.on_change
+    assert announce is not None  # the component announces each new live version
 
     async def seen(info: VersionInfo) -> None:
-        await announce(info)  # type: ignore[misc]
+        await announce(info)
         await changed.put(info)
 
     component.library.on_change = seen
@@ -107,15 +108,21 @@ async def test_a_version_another_node_made_live_is_taken_from_its_broadcast(
     assert component.live_label == result.version.label
 
 
+@pytest.mark.parametrize(("at_welcome", "consent"), [("", True), ("9", False)])
 async def test_simulated_call_reports_a_problem_through_the_real_fastagi_server(
-    component: IVRComponent, services: Services
+    component: IVRComponent, services: Services, at_welcome: str, consent: bool
 ) -> None:
     port = component.health()["agi"].rsplit(":", 1)[1]
     async with PBXSimulator(agi_url=f"agi://127.0.0.1:{port}/ivr", speed=SPEED) as pbx:
         call = pbx.place_call(
             CallerScript(
                 number="+48600123456",
-                digits=(DigitPress("1", 1.0), DigitPress("5", 1.0), DigitPress("3", 1.0)),
+                digits=(
+                    DigitPress(at_welcome),  # 9 refuses the recording, "" lets it pass
+                    DigitPress("1", 1.0),
+                    DigitPress("5", 1.0),
+                    DigitPress("3", 1.0),
+                ),
             )
         )
         outcome = await asyncio.wait_for(call, 30)
@@ -125,7 +132,9 @@ async def test_simulated_call_reports_a_problem_through_the_real_fastagi_server(
         [row] = (await db.scalars(select(Call))).all()
     assert row.caller_number == "+48600123456"
     assert row.queue == "city_issues" and row.ticket_category == "rubbish"
-    assert [s["digits"] for s in row.ivr_path if s["digits"]] == ["1", "5", "3"]
+    keys = [s["digits"] for s in row.ivr_path if s["digits"]]
+    assert keys == ([at_welcome] if at_welcome else []) + ["1", "5", "3"]
+    assert row.recording_consent is consent
 
 
 async def test_simulated_caller_hanging_up_in_the_menu_is_recorded(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.loader import MenuSet
 from ivr.scripted_tests import LoadedCase, ScriptFileError, load_cases, run_case, script_files
 from tests.ivr.support import SHIPPED, shipped_menu
 
@@ -13,7 +14,7 @@ SHIPPED_CASES = [case for path in script_files(SHIPPED / "tests") for case in lo
 
 
 @pytest.fixture(scope="module")
-def menu():  # type: ignore[no-untyped-def]
+def menu() -> MenuSet:
     return shipped_menu()
 
 
@@ -22,12 +23,14 @@ def test_there_are_shipped_scripts() -> None:
 
 
 @pytest.mark.parametrize("loaded", SHIPPED_CASES, ids=[c.case.name for c in SHIPPED_CASES])
-async def test_shipped_script(menu, loaded: LoadedCase) -> None:  # type: ignore[no-untyped-def]
+async def test_shipped_script(menu: MenuSet, loaded: LoadedCase) -> None:
     outcome = await run_case(menu, loaded.case, loaded.pos)
     assert outcome.passed, f"{loaded.pos}: {outcome.failures}\n" + "\n".join(outcome.events)
 
 
-async def test_a_wrong_expectation_fails_with_a_readable_reason(menu, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_wrong_expectation_fails_with_a_readable_reason(
+    menu: MenuSet, tmp_path: Path
+) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(
         'tests:\n  - name: wrong\n    at: "2026-11-24 10:00"\n    keys: "1,5,2"\n'

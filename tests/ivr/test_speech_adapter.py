@@ -12,6 +12,7 @@ from ivr.speech import Intent, SpeechOutcome, SpeechOutcomeKind, SpeechReason
 from ivr.speech_adapter import SpeechServiceRecogniser, start_speech
 from ivr.speech_port import SpeechRequest
 from kck.phone import TrunkDial
+from kck.settings import Settings
 from kck.yamlsource import SourcePos
 from tests.ivr.agi_double import PeerHungUp, ScriptedAGISession
 
@@ -127,7 +128,7 @@ async def test_no_recognition_for_a_terminal_call_or_a_language_without_intents(
     assert service.step.calls == []
 
 
-async def test_speech_is_off_without_configured_models(settings) -> None:  # type: ignore[no-untyped-def]
+async def test_speech_is_off_without_configured_models(settings: Settings) -> None:
     assert await start_speech(settings, Path("/nonexistent")) == (None, None)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from ivr.problems import Severity
 from ivr.skills import SkillDirectory
+from ivr.validation import ValidatedMenu
 from tests.ivr.support import SHIPPED, announcement_prompts, check
 
 HEAD = """\
@@ -22,8 +23,8 @@ prompts:
 """
 
 
-def codes(result: object) -> list[str]:
-    return [p.code for p in result.problems.errors]  # type: ignore[attr-defined]
+def codes(result: ValidatedMenu) -> list[str]:
+    return [p.code for p in result.problems.errors]
 
 
 def test_shipped_menu_is_valid() -> None:
@@ -49,7 +50,8 @@ steps:
 """
     )
     [problem] = [p for p in result.problems.errors if p.code == "unknown-step"]
-    assert (problem.pos.file, problem.pos.line, problem.pos.column) == ("main.yaml", 12, 5)  # type: ignore[union-attr]
+    assert problem.pos is not None
+    assert (problem.pos.file, problem.pos.line, problem.pos.column) == ("main.yaml", 12, 5)
     assert "'goodby'" in problem.message and "did you mean 'goodbye'" in problem.message
     assert str(problem).startswith("main.yaml:12:5: error:")
 

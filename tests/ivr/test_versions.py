@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.interpreter import CallInfo, Interpreter, IVROutcome
+from ivr.loader import MenuFiles
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.models import MenuVersionRow
 from ivr.scripted_channel import ScriptedChannel
+from ivr.validation import ValidatedMenu
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion
 from kck.clock import ManualClock
 from kck.db import AuditEntry, create_engine, session_factory
@@ -32,7 +35,7 @@ prompts:
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[object]:
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(database_url)
     try:
         yield session_factory(engine)
@@ -48,11 +51,15 @@ def menus(tmp_path: Path) -> Path:
     return folder
 
 
-def library(sessions: object, redis: aioredis.Redis, menus: Path) -> MenuLibrary:
-    return MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="t")  # type: ignore[arg-type]
+def library(
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> MenuLibrary:
+    return MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="t")
 
 
-async def test_first_reload_stores_version_one_and_makes_it_live(sessions, redis, menus) -> None:  # type: ignore[no-untyped-def]
+async def test_first_reload_stores_version_one_and_makes_it_live(
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     lib = library(sessions, redis, menus)
     with pytest.raises(NoMenuVersion):
         await lib.live()
@@ -68,8 +75,8 @@ async def test_first_reload_stores_version_one_and_makes_it_live(sessions, redis
 
 
 async def test_bad_reload_is_rejected_with_its_errors_and_the_live_version_stays(
-    sessions, redis, menus
-) -> None:  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     lib = library(sessions, redis, menus)
     await lib.reload(by="cli")
     (menus / "main.yaml").write_text(
@@ -90,8 +97,8 @@ async def test_bad_reload_is_rejected_with_its_errors_and_the_live_version_stays
 
 
 async def test_a_call_runs_to_its_end_on_the_version_live_when_it_started(
-    sessions, redis, menus
-) -> None:  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     lib = library(sessions, redis, menus)
     await lib.reload(by="cli")
     pinned = await lib.live()
@@ -121,7 +128,9 @@ async def test_a_call_runs_to_its_end_on_the_version_live_when_it_started(
     assert new_call.routing is not None and new_call.routing.queue == "second"
 
 
-async def test_rollback_makes_an_earlier_version_live_in_one_step(sessions, redis, menus) -> None:  # type: ignore[no-untyped-def]
+async def test_rollback_makes_an_earlier_version_live_in_one_step(
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     lib = library(sessions, redis, menus)
     await lib.reload(by="cli")
     (menus / "main.yaml").write_text(SMALL.replace("Dzień dobry", "Witamy"), encoding="utf-8")
@@ -138,8 +147,8 @@ async def test_rollback_makes_an_earlier_version_live_in_one_step(sessions, redi
 
 
 async def test_processes_sharing_redis_and_the_database_agree_on_the_live_version(
-    sessions, redis, menus
-) -> None:  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     first, second = library(sessions, redis, menus), library(sessions, redis, menus)
     await first.reload(by="cli")
     assert (await second.live()).version_id == 1
@@ -150,7 +159,9 @@ async def test_processes_sharing_redis_and_the_database_agree_on_the_live_versio
     assert (await first.live()).version_id == 1
 
 
-async def test_live_version_survives_redis_losing_its_data(sessions, redis, menus) -> None:  # type: ignore[no-untyped-def]
+async def test_live_version_survives_redis_losing_its_data(
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     lib = library(sessions, redis, menus)
     await lib.reload(by="cli")
     (menus / "main.yaml").write_text(SMALL.replace("Dzień dobry", "Witamy"), encoding="utf-8")
@@ -178,8 +189,8 @@ async def test_shipped_menu_loads_as_a_version(
 
 
 async def test_two_processes_reloading_the_same_change_make_one_version(
-    sessions, redis, menus
-) -> None:  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     first, second = library(sessions, redis, menus), library(sessions, redis, menus)
     await first.reload(by="cli")
     (menus / "main.yaml").write_text(SMALL.replace("Dzień dobry", "Witamy"), encoding="utf-8")
@@ -189,19 +200,22 @@ async def test_two_processes_reloading_the_same_change_make_one_version(
 
 
 async def test_calls_arriving_together_after_a_start_share_one_validation_of_the_menu(
-    sessions, redis, menus
-) -> None:  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    menus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     await library(sessions, redis, menus).reload(by="cli")
     fresh = library(sessions, redis, menus)  # another process: nothing cached yet
     validations = 0
     validate = fresh._validate
 
-    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+    async def counted(files: MenuFiles, *, with_sounds: bool = True) -> ValidatedMenu:
         nonlocal validations
         validations += 1
-        return await validate(*args, **kwargs)
+        return await validate(files, with_sounds=with_sounds)
 
-    fresh._validate = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(fresh, "_validate", counted)
     hung_up = asyncio.create_task(fresh.live())  # a caller who hangs up while it loads
     calls = [asyncio.create_task(fresh.live()) for _ in range(10)]
     await asyncio.sleep(0)
@@ -212,8 +226,8 @@ async def test_calls_arriving_together_after_a_start_share_one_validation_of_the
 
 
 async def test_a_process_keeping_the_live_version_switches_when_told_or_when_its_cache_ends(
-    sessions, redis, menus
-) -> None:  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, menus: Path
+) -> None:
     editor = library(sessions, redis, menus)
     await editor.reload(by="cli")
     node = MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="t", live_cache_s=3600)

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
-from kb import KnowledgeBase, Language, ServiceCard
+from kb import KnowledgeBase, Language, SearchHit, ServiceCard
 
 
-def slugs(hits: list) -> list[str]:  # type: ignore[type-arg]
+def slugs(hits: list[SearchHit]) -> list[str]:
     return [hit.slug for hit in hits]
+
+
+class CardBase(TypedDict):
+    """The fields the ranking test's cards share (passed as `**base`)."""
+
+    unit: str
+    unit_name: str
+    owner: str
+    last_reviewed: date
+    review_due: date
 
 
 POLISH_QUERIES = [
@@ -58,7 +69,7 @@ async def test_snippet_highlights_the_inflected_words_as_written(seeded: Knowled
 
 
 async def test_title_match_ranks_above_body_match(seeded: KnowledgeBase) -> None:
-    base = dict(
+    base = CardBase(
         unit="test",
         unit_name="Test",
         owner="t",

@@ -11,11 +11,17 @@ import redis.asyncio as aioredis
 
 from kck.clock import ManualClock
 from queues.config import AgentConfig, EscalationStep, QueueConfig, RoutingConfig, Skill
-from queues.model import RoutingRequest
+from queues.model import AgentState, RoutingRequest
 from queues.router import Router
 
 SKILLS = ("taxes", "roads", "english", "general", "waste")
 _ids = itertools.count(1)
+
+
+async def state_of(router: Router, username: str) -> AgentState | None:
+    """The agent's state in the router; None when the router holds no record of them."""
+    status = await router.agent_status(username)
+    return None if status is None else status.state
 
 
 def make_config(

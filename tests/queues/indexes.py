@@ -6,23 +6,19 @@ state (see the index layout at the top of queues/lua/router.lua)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import redis.asyncio as aioredis
 
 from queues.config import RoutingConfig
 from queues.policy import ANY_SKILL, requirement_at
+from tests.redis_replies import scored_members, text
 
 BAND = 10**13
 NOT_OFFERABLE = {"INUSE", "BUSY", "UNAVAILABLE", "RINGING", "RINGINUSE", "ONHOLD", "INVALID"}
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 async def _hash(redis: aioredis.Redis, key: str) -> dict[str, str]:
-    return {_text(k): _text(v) for k, v in (await redis.hgetall(key)).items()}
+    return {text(k): text(v) for k, v in (await redis.hgetall(key)).items()}
 
 
 async def actual_indexes(redis: aioredis.Redis, prefix: str) -> dict[str, dict[str, float]]:
@@ -31,9 +27,7 @@ async def actual_indexes(redis: aioredis.Redis, prefix: str) -> dict[str, dict[s
     out: dict[str, dict[str, float]] = {}
     for pattern in ("wait:*", "walt:*", "avail:*"):
         for key in await redis.keys(f"{prefix}:q:{pattern}"):
-            name = _text(key).split(":q:", 1)[1]
-            members = await redis.zrange(key, 0, -1, withscores=True)
-            out[name] = {_text(m): float(s) for m, s in members}
+            out[text(key).split(":q:", 1)[1]] = await scored_members(redis, text(key))
     return out
 
 
@@ -46,7 +40,7 @@ async def expected_indexes(
     def put(key: str, member: str, score: float) -> None:
         out.setdefault(key, {})[member] = score
 
-    for call_id in sorted(_text(x) for x in await redis.smembers(f"{prefix}:q:calls")):
+    for call_id in sorted(text(x) for x in await redis.smembers(f"{prefix}:q:calls")):
         call = await _hash(redis, f"{prefix}:q:call:{call_id}")
         if call.get("state") != "waiting":
             continue
@@ -64,12 +58,12 @@ async def expected_indexes(
                 put(f"wait:{skill}:{level}", call_id, score)
 
     devices = await _hash(redis, f"{prefix}:q:devices")
-    for name in sorted(_text(x) for x in await redis.smembers(f"{prefix}:q:agents")):
+    for name in sorted(text(x) for x in await redis.smembers(f"{prefix}:q:agents")):
         agent = await _hash(redis, f"{prefix}:q:agent:{name}")
         if agent.get("state") != "available" or devices.get(name) in NOT_OFFERABLE:
             continue
         idle = int(agent["idle"])
-        for skill, level in (await _hash(redis, f"{prefix}:q:askills:{name}")).items():
-            put(f"avail:{skill}", name, float(-int(level) * BAND + idle))
+        for skill, agent_level in (await _hash(redis, f"{prefix}:q:askills:{name}")).items():
+            put(f"avail:{skill}", name, float(-int(agent_level) * BAND + idle))
         put(f"avail:{ANY_SKILL}", name, float(-5 * BAND + idle))
     return out

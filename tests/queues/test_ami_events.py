@@ -7,7 +7,7 @@ from kck.clock import ManualClock
 from queues.ami_events import RouterAMIAdapter
 from queues.model import AgentState
 from queues.router import Router
-from tests.queues.conftest import request
+from tests.queues.conftest import request, state_of
 
 
 def event(**headers: str) -> object:
@@ -24,7 +24,7 @@ async def test_device_state_change_keeps_a_busy_phone_from_being_offered(
     req = request(clock, {"taxes": 1})
     assert await router.enqueue(req) is None
     await adapter.on_event(event(Event="DeviceStateChange", Device="PJSIP/101", State="NOT_INUSE"))
-    assert (await router.agent_status("ala")).state is AgentState.OFFERED  # type: ignore[union-attr]
+    assert await state_of(router, "ala") is AgentState.OFFERED
 
 
 async def test_hangup_of_a_waiting_callers_channel_is_an_abandon(
@@ -53,7 +53,7 @@ async def test_dial_end_answer_puts_the_agent_on_the_call_at_once(
             DialStatus="ANSWER",
         )
     )
-    assert (await router.agent_status("ala")).state is AgentState.ON_CALL  # type: ignore[union-attr]
+    assert await state_of(router, "ala") is AgentState.ON_CALL
 
 
 async def test_hangup_of_the_original_channel_keeps_a_callback_request(
@@ -97,7 +97,7 @@ async def test_dial_end_without_answer_settles_the_offer_even_if_the_dialling_pr
         Event="DialEnd", Uniqueid=req.uniqueid, DestChannel="PJSIP/102-0007", DialStatus="NOANSWER"
     )
     await adapter.on_event(late)  # not the phone of the current offer: ignored
-    assert (await router.agent_status("ala")).state is AgentState.OFFERED  # type: ignore[union-attr]
+    assert await state_of(router, "ala") is AgentState.OFFERED
     await adapter.on_event(
         event(
             Event="DialEnd",

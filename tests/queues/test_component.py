@@ -67,7 +67,8 @@ async def test_router_reads_only_the_configured_folder_and_names_the_missing_fil
 
 
 class _RecordingAMI:
-    """The AMI component's client as far as the router uses it: records Originates."""
+    """The AMI component's client as far as the router uses it (`RouterAMI`): records
+    Originates."""
 
     def __init__(self) -> None:
         self.originated: list[Originate] = []
@@ -78,9 +79,12 @@ class _RecordingAMI:
     def add_reconciler(self, reconciler: object) -> None:
         pass
 
-    async def originate(self, action: Originate) -> object:
-        self.originated.append(action)
+    async def originate(self, originate: Originate) -> object:
+        self.originated.append(originate)
         return SimpleNamespace(success=True)
+
+    async def stop_playback(self, channel: str) -> None:
+        pass
 
 
 async def test_callback_dials_the_citizen_through_the_configured_trunk(
@@ -90,7 +94,7 @@ async def test_callback_dials_the_citizen_through_the_configured_trunk(
     trunk = settings.trunk.model_copy(update={"name": "orange", "number_format": "national"})
     services = replace(configured_services, settings=settings.model_copy(update={"trunk": trunk}))
     ami = _RecordingAMI()
-    component = await create_router_component(services, ami)  # type: ignore[arg-type]
+    component = await create_router_component(services, ami)
     await component.start()
     try:
         request = RoutingRequest(

@@ -27,26 +27,22 @@ from demo.simulator import (
     PBXSimulator,
     PhoneBehaviour,
     PhoneMode,
+    SimulatedCall,
 )
-from demo.simulator import ami_server as _sim_ami
 from kck.phone import TrunkDial
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
-from queues.model import AgentState, RoutingRequest
+from queues.consult import ConsultCalls
+from queues.model import AgentState, RoutingRequest, TransferKind, TransferTarget
 from queues.presence import NodePresence
 from queues.router import Router
 from queues.timer import RouterTimer
-from queues.waiting import QueueOutcome, QueueResult, wait_in_queue
+from queues.waiting import QueueOutcome, QueueResult, TransferLegs, wait_in_queue
 from tests.queues.conftest import make_config
 
 SPEED = 20.0
 _ids = itertools.count(1)
 pytestmark = pytest.mark.timeout(60)
-
-# main's simulator keeps AMI sessions in a set but makes them unhashable (@dataclass eq=True);
-# fixed on the `sim` branch (eq=False) — until that is merged, hash sessions by identity here.
-if getattr(_sim_ami.AMISession, "__hash__", None) is None:
-    _sim_ami.AMISession.__hash__ = object.__hash__  # type: ignore[method-assign,assignment]
 
 
 @dataclass
@@ -84,6 +80,12 @@ async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIte
     presence = NodePresence(router)  # this process holds the callers: their calls are offered
     await presence.start()
     results: list[QueueResult] = []
+    amis: list[AMIClient] = []
+
+    async def drop_agent_leg(channel: str) -> None:
+        await amis[0].hangup_bridge_peer(channel)
+
+    transfers = TransferLegs(drop_agent_leg, TrunkDial())
 
     async def route(session: AGISession) -> None:
         env = session.env
@@ -100,7 +102,9 @@ async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIte
             priority=0,
             arrived_at=datetime.now(UTC).isoformat(),
         )
-        result = await wait_in_queue(session, router, request, digit_slice_ms=500)
+        result = await wait_in_queue(
+            session, router, request, digit_slice_ms=500, transfers=transfers
+        )
         results.append(result)
         if not session.hung_up:
             await session.set_variable("KCK_DONE", "1")
@@ -112,6 +116,7 @@ async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIte
     await pbx.start()
     ami = AMIClient(host="127.0.0.1", port=pbx.ami_port, username="kck", secret="kcksecret")
     RouterAMIAdapter(router).attach(ami)
+    amis.append(ami)
     try:
         await ami.connect()
         yield Lab(router, pbx, ami, results)
@@ -230,3 +235,55 @@ async def test_withheld_caller_cannot_get_a_callback_and_goes_to_voicemail(lab: 
     outcome = await asyncio.wait_for(lab.pbx.place_call(CallerScript(number=None)), 30)
     assert outcome.result is CallResult.ENDED_BY_CONTROLLER
     assert [r.outcome for r in lab.results] == [QueueOutcome.VOICEMAIL]
+
+
+async def _ala_talks_bob_is_free(lab: Lab) -> tuple[SimulatedCall, str]:
+    """A caller talks to ala (phone 101, long talk); bob (102, talks 2 s) is free."""
+    lab.pbx.add_phone("101", PhoneBehaviour(answer_after=1, talk_for=600))
+    lab.pbx.add_phone("102", PhoneBehaviour(answer_after=1, talk_for=2))
+    await lab.router.agent_login("ala")
+    call = lab.pbx.place_call(CallerScript())
+    await lab.eventually(lambda: _is(lab, "ala", AgentState.ON_CALL))
+    await lab.router.agent_login("bob")
+    status = await lab.router.agent_status("ala")
+    assert status is not None and status.call_id is not None
+    return call, status.call_id
+
+
+async def test_blind_transfer_drops_the_first_agents_leg_and_rings_the_second_agent(
+    lab: Lab,
+) -> None:
+    call, call_id = await _ala_talks_bob_is_free(lab)
+    await lab.router.transfer(
+        call_id, "ala", TransferTarget(TransferKind.AGENT, "bob"), {"notes": "n"}
+    )
+    outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result is CallResult.TALKED_TO_AGENT
+    assert [(a.endpoint, a.status) for a in outcome.dial_attempts] == [
+        ("101", "ANSWER"),
+        ("102", "ANSWER"),
+    ]
+    await lab.eventually(lambda: _results(lab, 1))
+    assert [(r.outcome, r.agent) for r in lab.results] == [(QueueOutcome.ANSWERED, "bob")]
+    assert await lab.router.store.live_call_ids() == []
+
+
+async def test_consult_holds_the_caller_and_hands_them_over_like_asterisk(lab: Lab) -> None:
+    held: list[str] = []
+    lab.pbx.subscribe(lambda name, _privilege, _headers: held.append(name))
+    call, call_id = await _ala_talks_bob_is_free(lab)
+    consults = ConsultCalls(lab.router, lab.ami)
+    await consults.start(call_id, "ala", "bob", {"notes": "n"})
+    assert "MusicOnHoldStart" in held  # the caller is on hold at once
+
+    async def consult_answered() -> bool:
+        return any(c.answered.is_set() for c in lab.pbx.consults.values())
+
+    await lab.eventually(consult_answered)
+    await consults.complete(call_id, "ala")
+    outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result is CallResult.TALKED_TO_AGENT
+    assert "MusicOnHoldStop" in held
+    await lab.eventually(lambda: _results(lab, 1))
+    assert [(r.outcome, r.agent) for r in lab.results] == [(QueueOutcome.ANSWERED, "bob")]
+    assert await lab.router.store.live_call_ids() == []

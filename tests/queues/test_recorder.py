@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
@@ -14,23 +12,17 @@ from kck.call_events import CALL_ARRIVED, CALL_PROGRESS, CALLS_STREAM, CallArriv
 from kck.clock import ManualClock
 from kck.db import session_factory
 from kck.db.models import AgentStateLog, Call, User
-from queues.model import EndCause, RoutingRequest
+from queues.model import EndCause, RoutingRequest, TransferKind, TransferTarget
 from queues.recorder import QueueRecorder
 from queues.router import Router
 from tests.call_history import record_call_history
 from tests.queues.conftest import request
+from tests.redis_replies import stream_events
 
 
 async def replay(redis: aioredis.Redis, recorder: QueueRecorder) -> None:
-    for raw_id, fields in await redis.xrange("t:stream:queues"):
-        await recorder.handle(
-            BusEvent(
-                "t:stream:queues",
-                raw_id.decode(),
-                fields[b"type"].decode(),
-                json.loads(fields[b"data"]),
-            )
-        )
+    for event in await stream_events(redis, "t:stream:queues"):
+        await recorder.handle(event)
 
 
 async def test_answered_call_and_agent_transitions_are_recorded(
@@ -201,3 +193,33 @@ async def test_a_rolled_back_batch_does_not_leave_a_users_id_behind(
         [row] = (await session.scalars(select(AgentStateLog))).all()
         user = await session.get(User, row.agent_id)
         assert user is not None and user.username == "ala"
+
+
+async def test_transferred_call_row_keeps_its_first_answer_and_lists_the_transfer(
+    router: Router, clock: ManualClock, redis: aioredis.Redis, engine: AsyncEngine
+) -> None:
+    await router.agent_login("ala")
+    req = request(clock, {"taxes": 1})
+    offer = await router.enqueue(req)
+    assert offer is not None
+    clock.advance(5)
+    await router.offer_answered(offer.offer_id)
+    first_answer = clock.now()
+    clock.advance(60)
+    await router.agent_login("bob")
+    await router.transfer(req.call_id, "ala", TransferTarget(TransferKind.AGENT, "bob"))
+    second = await router.current_offer("bob")
+    assert second is not None
+    clock.advance(3)
+    await router.offer_answered(second.offer_id)
+    clock.advance(30)
+    await router.call_ended(req.call_id, EndCause.COMPLETED)
+    sessions = session_factory(engine)
+    await replay(redis, QueueRecorder(sessions, router.config))
+    async with sessions() as session:
+        call = await session.get(Call, req.call_id)
+        bob = await session.scalar(select(User).where(User.username == "bob"))
+    assert call is not None and bob is not None
+    assert call.outcome == "answered" and call.answered_at == first_answer
+    assert call.agent_id == bob.id  # the agent who had the call last
+    assert [(t["from"], t["kind"], t["to"]) for t in call.transfers] == [("ala", "agent", "bob")]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import pytest
@@ -16,12 +17,12 @@ from kck.clock import ManualClock
 from queues.model import AgentState, EndCause, OfferKind
 from queues.router import AgentStateRefused, Router
 from queues.store import RouterStoreError
-from tests.queues.conftest import make_config, request
+from tests.queues.conftest import make_config, request, state_of
+from tests.redis_replies import stream_events, text
 
 
 async def stream(redis: aioredis.Redis, name: str) -> list[tuple[str, dict[str, object]]]:
-    entries = await redis.xrange(f"t:stream:{name}")
-    return [(f[b"type"].decode(), json.loads(f[b"data"])) for _, f in entries]
+    return [(e.type, e.data) for e in await stream_events(redis, f"t:stream:{name}")]
 
 
 async def test_caller_is_offered_at_once_to_a_free_qualified_agent(
@@ -252,10 +253,10 @@ async def test_agent_goes_to_wrap_up_after_the_call_and_back_to_available_after_
     assert status is not None and status.state is AgentState.WRAP_UP
     clock.advance(29)
     await router.tick()
-    assert (await router.agent_status("ala")).state is AgentState.WRAP_UP  # type: ignore[union-attr]
+    assert await state_of(router, "ala") is AgentState.WRAP_UP
     clock.advance(1)
     await router.tick()
-    assert (await router.agent_status("ala")).state is AgentState.AVAILABLE  # type: ignore[union-attr]
+    assert await state_of(router, "ala") is AgentState.AVAILABLE
 
 
 async def test_agent_ending_wrap_up_by_hand_takes_the_next_waiting_call(
@@ -318,7 +319,7 @@ async def test_two_routers_sharing_redis_never_give_an_agent_two_calls(
     try:
         routers = [Router(c, config, prefix="t", clock=clock) for c in clients]
         reqs = [request(clock, {"taxes": 1}) for _ in range(30)]
-        jobs = [routers[i % 2].enqueue(r) for i, r in enumerate(reqs)]
+        jobs: list[Awaitable[object]] = [routers[i % 2].enqueue(r) for i, r in enumerate(reqs)]
         jobs += [routers[i % 2].agent_login(f"a{i}") for i in range(10)]
         await asyncio.gather(*jobs)
         offers = await stream(redis, "offers")
@@ -362,7 +363,7 @@ async def test_statistics_count_entered_answered_and_abandoned_calls(
     clock.advance(2)
     await router.call_ended(short.call_id, EndCause.CALLER_HANGUP)
     raw = await redis.hgetall("t:q:st:d:2026-11-24:q:city")
-    st = {k.decode(): int(v) for k, v in raw.items()}
+    st = {text(k): int(v) for k, v in raw.items()}
     assert st["entered"] == 2 and st["answered"] == 1 and st["answered_in_sl"] == 1
     assert st["abandoned"] == 1 and st["abandoned_short"] == 1
     assert st["wait_answered_ms"] == 4000
@@ -534,7 +535,7 @@ async def test_enqueue_fields_go_by_name_and_a_misspelt_or_missing_one_is_refuse
     router: Router, clock: ManualClock
 ) -> None:
     call = request(clock, {"taxes": 1})
-    fields = {
+    fields: dict[str, str | int] = {
         "call_id": call.call_id,
         "request": json.dumps(call.to_dict()),
         "queue": "city",

@@ -29,6 +29,7 @@ from queues.policy import requirement_at
 from queues.router import AgentStateRefused, Router
 from tests.queues.conftest import make_config, request
 from tests.queues.indexes import actual_indexes, expected_indexes
+from tests.redis_replies import stream_events
 
 TEAM = {
     "ala": {"taxes": 5, "english": 3},
@@ -92,8 +93,8 @@ class TwoRouters(RuleBasedStateMachine):
         return {a: (await r.store.agent(a)) or {} for a in await r.store.agents()}
 
     async def _events(self, stream: str) -> list[tuple[str, dict[str, Any]]]:
-        entries = await self.clients[0].xrange(f"{self.prefix}:stream:{stream}")
-        return [(f[b"type"].decode(), json.loads(f[b"data"])) for _, f in entries]
+        events = await stream_events(self.clients[0], f"{self.prefix}:stream:{stream}")
+        return [(e.type, e.data) for e in events]
 
     def _pick(self, data: st.DataObject, items: list[str]) -> str | None:
         return data.draw(st.sampled_from(sorted(items))) if items else None

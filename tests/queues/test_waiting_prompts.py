@@ -7,10 +7,12 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis.asyncio as aioredis
 
+from asterisk.agi import AGISession
 from queues.model import RoutingRequest
 from queues.router import Router
 from queues.waiting import QueueOutcome, WaitingPrompts, wait_in_queue
@@ -43,8 +45,12 @@ async def _wait(
 ) -> QueueOutcome:
     await router.waiters.start()
     try:
+        # the double answers every AGISession command the waiting loop sends (tests.ivr.agi_double)
         result = await wait_in_queue(
-            session, router, request, prompts=WaitingPrompts(sounds_dir=str(sounds))
+            cast(AGISession, session),
+            router,
+            request,
+            prompts=WaitingPrompts(sounds_dir=str(sounds)),
         )
     finally:
         await router.waiters.stop()

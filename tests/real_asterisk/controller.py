@@ -145,7 +145,7 @@ class Installation:
             )  # fmt: skip
 
 
-_WEEK = {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+_WEEK: dict[str, list[str]] = {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
 class KckServe:
@@ -306,6 +306,26 @@ class DeskAgent:
             data = dict(await response.json())
             assert response.status == 200, f"{self.username} → {state}: {data}"
             return data
+
+    async def transfer(
+        self, call_id: str, to: str, notes: str = "", draft: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """The desk's transfer button: (HTTP status, answer)."""
+        body = {"call_id": call_id, "to": to, "notes": notes, "draft": draft or {}}
+        return await self._post("/api/desk/transfer", body)
+
+    async def consult(
+        self, call_id: str, step: str, to: str = "", notes: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """The desk's consult buttons (`step`: start, complete, cancel)."""
+        body = {"call_id": call_id, "to": to, "notes": notes, "step": step}
+        return await self._post("/api/desk/consult", body)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        async with self.http.post(
+            f"{self.base_url}{path}", json=body, headers={"X-CSRF-Token": self.csrf}
+        ) as response:
+            return response.status, dict(await response.json())
 
     def states(self) -> list[str]:
         return [str(m.data.get("state")) for m in self.messages if m.kind == "state"]

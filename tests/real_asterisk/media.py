@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import socket
 import struct
 from dataclasses import dataclass, field
+from pathlib import Path
 
 PCMU = 0
 TELEPHONE_EVENT = 101
@@ -21,6 +23,46 @@ FRAME_MS = 20
 SAMPLES_PER_FRAME = 160
 _EVENTS = "0123456789*#"
 _SILENCE = b"\xff" * SAMPLES_PER_FRAME
+RATE = 8000
+
+
+def ulaw(sample: int) -> int:
+    """One 16-bit linear sample as G.711 μ-law (the PCMU byte)."""
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(abs(sample), 32635) + 0x84
+    exponent = max(0, magnitude.bit_length() - 8)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | (exponent << 4) | mantissa) & 0xFF
+
+
+def tone_frames(hz: float, level: float = 0.3) -> list[bytes]:
+    """20 ms PCMU frames of a sine tone (one second's worth, looped by the sender)."""
+    samples = [
+        ulaw(int(level * 32767 * math.sin(2 * math.pi * hz * n / RATE))) for n in range(RATE)
+    ]
+    return [bytes(samples[i : i + SAMPLES_PER_FRAME]) for i in range(0, RATE, SAMPLES_PER_FRAME)]
+
+
+def write_tone_pcap(path: Path, hz: float, seconds: float) -> None:
+    """A pcap of RTP (PCMU) carrying a tone, for SIPp's `play_pcap_audio` (an agent's voice)."""
+    sender = _RTPSender()
+    frames = tone_frames(hz)
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # Ethernet
+    for n in range(int(seconds * 1000 / FRAME_MS)):
+        rtp = sender.packet(PCMU, frames[n % len(frames)])
+        sender.timestamp += SAMPLES_PER_FRAME
+        udp = struct.pack("!HHHH", 40000, 40000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n & 0xFFFF, 0, 64, 17, 0,
+            socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"),
+        )  # fmt: skip
+        frame = b"\x00" * 12 + b"\x08\x00" + ip + udp
+        micros = n * FRAME_MS * 1000
+        out.append(
+            struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame))
+        )
+        out.append(frame)
+    path.write_bytes(b"".join(out))
 
 
 @dataclass
@@ -64,6 +106,12 @@ class CallerMedia:
         self._transport: asyncio.DatagramTransport | None = None
         self._task: asyncio.Task[None] | None = None
         self._remote_known = asyncio.Event()
+        self._voice: list[bytes] = []
+        self._spoken = 0
+
+    def speak(self, hz: float) -> None:
+        """From now on send a tone (the caller's voice) instead of silence."""
+        self._voice = tone_frames(hz)
 
     async def open(self) -> int:
         loop = asyncio.get_running_loop()
@@ -118,7 +166,12 @@ class CallerMedia:
                 await self._silence()
 
     async def _silence(self) -> None:
-        self._send(self._sender.packet(PCMU, _SILENCE))
+        """20 ms of what the caller says: silence, or the tone once they speak."""
+        payload = _SILENCE
+        if self._voice:
+            payload = self._voice[self._spoken % len(self._voice)]
+            self._spoken += 1
+        self._send(self._sender.packet(PCMU, payload))
         self._sender.timestamp += SAMPLES_PER_FRAME
         await asyncio.sleep(FRAME_MS / 1000)
 

@@ -55,10 +55,13 @@ class AMIObserver:
     async def wait_for(self, test: EventTest, timeout: float, since: float = 0.0) -> Seen:
         """The first event (received at or after `since`) that passes `test`."""
         async with asyncio.timeout(timeout), self._changed:
+            checked = 0  # events before this index did not pass: only new ones are looked at
             while True:
-                found = self.find(test, since)
-                if found:
-                    return found[0]
+                for index in range(checked, len(self.seen)):
+                    seen = self.seen[index]
+                    if seen.at >= since and test(seen):
+                        return seen
+                checked = len(self.seen)
                 await self._changed.wait()
 
 

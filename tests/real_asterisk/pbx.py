@@ -73,15 +73,25 @@ class PBXPorts:
     sip: int
     ami: int
     rtp_start: int
+    rtp_span: int = 198  # rtpend - rtpstart: 198 = 99 calls' RTP/RTCP pairs (the tests)
 
     @classmethod
-    def free(cls) -> PBXPorts:
-        start = random.randrange(20000, 29000, 200)
-        return cls(sip=free_udp_port(), ami=free_tcp_port(), rtp_start=start)
+    def free(cls, rtp_span: int = 198) -> PBXPorts:
+        """Free SIP and AMI ports; an RTP range picked at random (Asterisk skips ports in use).
+        A range wider than the tests' (a load test, up to 9,598 ports) starts at 10400: below
+        the kernel's ephemeral ports (32768+, where SIPp's and the callers' sockets are) and
+        apart from the tests' ranges (20000-29198) and the base configuration's (10000-10200)."""
+        if rtp_span <= 198:
+            start = random.randrange(20000, 29000, 200)
+        elif rtp_span <= 9598:
+            start = 10400
+        else:
+            raise ValueError(f"an RTP range of {rtp_span} ports does not fit below 20000")
+        return cls(sip=free_udp_port(), ami=free_tcp_port(), rtp_start=start, rtp_span=rtp_span)
 
     @property
     def rtp_end(self) -> int:
-        return self.rtp_start + 198
+        return self.rtp_start + self.rtp_span
 
 
 def test_additions(ports: PBXPorts) -> dict[str, str]:

@@ -179,8 +179,12 @@ class PhoneBehaviour(enum.Enum):
     BUSY = "busy"  # 486 at once
 
 
-def phone_scenario(behaviour: PhoneBehaviour, *, answer_ms: int, talk_ms: int) -> str:
-    """An agent's (or a citizen's) phone serving one call per scenario run; OPTIONS answered."""
+def phone_scenario(
+    behaviour: PhoneBehaviour, *, answer_ms: int, talk_ms: int, voice: Path | None = None
+) -> str:
+    """An agent's (or a citizen's) phone serving one call per scenario run; OPTIONS answered.
+    `voice`: a pcap of RTP the phone plays once answered (what the agent says)."""
+    speak = f'  <nop><action><exec play_pcap_audio="{voice}"/></action></nop>\n' if voice else ""
     invite = """
   <recv request="OPTIONS" optional="true" next="options"/>
   <recv request="INVITE" crlf="true" rrs="true"/>
@@ -292,7 +296,7 @@ def phone_scenario(behaviour: PhoneBehaviour, *, answer_ms: int, talk_ms: int) -
     ]]>
   </send>
   <recv request="ACK" crlf="true"/>
-  <recv request="BYE" timeout="{talk_ms}" ontimeout="hang_up"/>
+{speak}  <recv request="BYE" timeout="{talk_ms}" ontimeout="hang_up"/>
 {_OK_FOR_REQUEST}
   <nop next="end"/>
   <label id="hang_up"/>
@@ -544,7 +548,9 @@ class SippPhone:
         host: str = PHONES_HOST,
         answer_ms: int = 500,
         talk_ms: int = 3000,
+        voice: Path | None = None,
     ) -> None:
+        self.voice = voice
         self.extension = extension
         self.folder = folder
         self.behaviour = behaviour
@@ -585,7 +591,9 @@ class SippPhone:
         self.run = await run_sipp(
             f"phone-{self.extension}",
             self.folder,
-            phone_scenario(self.behaviour, answer_ms=self.answer_ms, talk_ms=self.talk_ms),
+            phone_scenario(
+                self.behaviour, answer_ms=self.answer_ms, talk_ms=self.talk_ms, voice=self.voice
+            ),
             ["-i", self.host, "-p", str(self.port), "-mp", str(free_udp_port(self.host))],
         )
 

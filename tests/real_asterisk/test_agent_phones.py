@@ -3,9 +3,9 @@ the next agent at once; the agent who did not answer is paused, the busy one sta
 
 from __future__ import annotations
 
-from tests.real_asterisk.conftest import Site
 from tests.real_asterisk.observer import named
 from tests.real_asterisk.sipp import PhoneBehaviour
+from tests.real_asterisk.sites import Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
 
 

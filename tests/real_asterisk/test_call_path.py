@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.real_asterisk.conftest import Site
 from tests.real_asterisk.observer import agi_command, named
 from tests.real_asterisk.sipp import SippCaller
+from tests.real_asterisk.sites import Site
 
 
 async def walk_to_id_cards(site: Site, caller: SippCaller, language_key: str = "1") -> None:

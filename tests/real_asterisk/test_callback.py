@@ -3,9 +3,9 @@ the operator's trunk (`kck-trunk`); a busy citizen is tried again by the queue's
 
 from __future__ import annotations
 
-from tests.real_asterisk.conftest import Site
 from tests.real_asterisk.observer import agi_command, named
 from tests.real_asterisk.sipp import PhoneBehaviour
+from tests.real_asterisk.sites import Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
 
 

@@ -13,9 +13,9 @@ import time
 
 from asterisk.agi.server import STOP_HANDBACK_S
 from tests.polling import until_true
-from tests.real_asterisk.conftest import Site
 from tests.real_asterisk.observer import agi_command, named
 from tests.real_asterisk.sipp import SippCaller
+from tests.real_asterisk.sites import Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
 
 

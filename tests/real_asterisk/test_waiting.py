@@ -8,9 +8,10 @@ import time
 import pytest
 
 from tests.polling import until_true
-from tests.real_asterisk.conftest import Site
 from tests.real_asterisk.observer import agi_command, named
+from tests.real_asterisk.sites import Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
+from tests.redis_replies import stream_events
 
 LONG_ANNOUNCEMENT_S = 25.0
 
@@ -60,8 +61,8 @@ async def test_caller_who_hangs_up_while_waiting_is_recorded_abandoned_once(site
     assert await site.counter("citizens_affairs", "entered") == 1
     assert await site.counter("citizens_affairs", "abandoned") == 1
     ended = [
-        fields
-        for _, fields in await site.redis().xrange("kck:stream:queues")
-        if fields.get("type") == "call_ended"
+        event
+        for event in await stream_events(site.redis(), "kck:stream:queues")
+        if event.type == "call_ended"
     ]
     assert len(ended) == 1

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 
 @dataclass
@@ -14,6 +15,15 @@ class Recorded:
     received: list[str] = field(default_factory=list)  # lines from "Asterisk", in order
     replies: dict[int, list[str]] = field(default_factory=dict)  # command index -> reply lines
     done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ScriptOptions(TypedDict, total=False):
+    """`ScriptedAGIServer`'s keyword options, for helpers that pass them on."""
+
+    half_close: bool
+    linger: float
+    on_env: Callable[[], None] | None
+    on_send: Callable[[str], None] | None
 
 
 class ScriptedAGIServer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 Message = list[tuple[str, str]]
 
@@ -41,7 +42,9 @@ class RawAMIClient:
             for line in text.split("\r\n")
         ]
 
-    async def read_until(self, predicate: object, wait: float = 5.0) -> list[Message]:
+    async def read_until(
+        self, predicate: Callable[[Message], bool], wait: float = 5.0
+    ) -> list[Message]:
         """Messages up to and including the first one for which predicate(msg) is true."""
         out: list[Message] = []
         while True:
@@ -49,7 +52,7 @@ class RawAMIClient:
             if msg is None:
                 raise EOFError(f"EOF after {len(out)} messages")
             out.append(msg)
-            if predicate(msg):  # type: ignore[operator]
+            if predicate(msg):
                 return out
 
     async def login(self, user: str = "kck", secret: str = "kcksecret") -> list[Message]:
@@ -70,3 +73,10 @@ def names(message: Message) -> list[str]:
 
 def value(message: Message, key: str) -> str | None:
     return next((v for k, v in message if k == key), None)
+
+
+def whole_reply_to(action_id: str) -> Callable[[Message], bool]:
+    """Whether a message ends the reply to `action_id`: its response, or its list's last event."""
+    return lambda m: (
+        value(m, "ActionID") == action_id and value(m, "EventList") in (None, "Complete")
+    )

@@ -52,6 +52,12 @@ def load_agi_transcript(path: Path) -> AGITranscript:
     )
 
 
+def _header(line: str) -> tuple[str, str]:
+    """`Name: value` as (name, value); a line without ": " is a name with an empty value."""
+    name, sep, value = line.partition(": ")
+    return (name, value) if sep else (line.rstrip(":"), "")
+
+
 def ami_messages(path: Path) -> Iterator[tuple[float, str, list[tuple[str, str]]]]:
     """(time, direction, headers) for every AMI message of a `.jsonl` capture."""
     buffers = {"in": "", "out": ""}
@@ -70,10 +76,5 @@ def ami_messages(path: Path) -> Iterator[tuple[float, str, list[tuple[str, str]]
             yield (
                 r["t"],
                 r["dir"],
-                [
-                    tuple(x.split(": ", 1))
-                    if ": " in x  # type: ignore[misc]
-                    else (x.rstrip(":"), "")
-                    for x in text.split("\r\n")
-                ],
+                [_header(x) for x in text.split("\r\n")],
             )

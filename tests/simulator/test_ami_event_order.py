@@ -27,7 +27,7 @@ from demo.simulator import PBXSimulator
 
 from . import test_agi_replay as replay_mod
 from .agi_script_server import ScriptedAGIServer
-from .ami_test_client import RawAMIClient, value
+from .ami_test_client import RawAMIClient, value, whole_reply_to
 from .fixtures import ami_messages, fixtures_dir, load_agi_transcript
 
 SPEED = replay_mod.SPEED
@@ -291,12 +291,7 @@ async def test_originated_local_call_with_ami_actions_matches_the_basic_capture(
             ]
         ):
             await ami.send(action[0], ("ActionID", f"a-{n}"), *action[1:])
-            await ami.read_until(
-                lambda m, n=n: (
-                    value(m, "ActionID") == f"a-{n}" and value(m, "EventList") in (None, "Complete")
-                ),
-                wait=10,
-            )
+            await ami.read_until(whole_reply_to(f"a-{n}"), wait=10)
         await asyncio.wait_for(server.connected.wait(), 10)
         await asyncio.wait_for(server.sessions[0].done.wait(), 30)
         call = pbx.calls[0] if pbx.calls else None
