@@ -35,6 +35,9 @@ from queues.router import Router
 log = logging.getLogger(__name__)
 
 HUMAN_AGENTS = 2  # the first agents of agents.yaml are left for people at the desk
+# A person's simulated phone answers within seconds and the caller says little: the person sees
+# a whole call (pop, call, wrap-up, outcome) in under half a minute, not after minutes of silence.
+HUMAN_TALK_S = (8.0, 15.0)
 
 # Keys a caller presses through the shipped menu, with how often (language, topic, sub-topic).
 DECLINE_SHARE = 0.05  # callers who refuse to be recorded
@@ -126,13 +129,14 @@ class DemoComponent:
         config = await loop.run_in_executor(None, load_routing_config, settings.config_dir)
         rng = random.Random(11)
         agents = list(config.agents.values())
+        humans = {a.username for a in agents[:HUMAN_AGENTS]}
         for agent in agents:
+            talk = HUMAN_TALK_S if agent.username in humans else (40.0, 150.0)
             behaviour = PhoneBehaviour(
-                answer_after=rng.uniform(2.0, 5.0), talk_for=rng.uniform(40.0, 150.0)
+                answer_after=rng.uniform(2.0, 5.0), talk_for=rng.uniform(*talk)
             )
             self.pbx.add_phone(agent.extension, behaviour)
         accounts = await demo_accounts(self.services)
-        humans = {a.username for a in agents[:HUMAN_AGENTS]}
         self._simulated = [a.username for a in agents if a.username not in humans]
         for username in self._simulated:
             await self.router.agent_login(username)

@@ -105,7 +105,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_reload)
 
     p = ivr_sub.add_parser("rollback", help="make an earlier version live again")
-    p.add_argument("version", type=int)
+    p.add_argument(
+        "version", type=version_number, help="the version, as `kck ivr versions` shows it (v3) or 3"
+    )
     p.add_argument("--by", help="who (default: cli:<user>)")
     p.set_defaults(func=cmd_rollback)
 
@@ -328,6 +330,14 @@ def cmd_reload(args: argparse.Namespace) -> int:
             return 0
 
     return asyncio.run(run())
+
+
+def version_number(text: str) -> int:
+    """A stored version as people write it: `v3` (how `kck ivr versions` shows it) or `3`."""
+    digits = text.strip().removeprefix("v").removeprefix("V")
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version (e.g. v3 or 3)")
+    return int(digits)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

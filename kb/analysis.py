@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import threading
@@ -10,6 +11,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 Stem = Callable[[str], "str | None"]
 
@@ -159,5 +161,28 @@ def _shared_analyzer() -> PolishAnalyzer:
 
 
 async def load_polish_analyzer() -> PolishAnalyzer:
-    """The process-wide analyzer, loaded in a worker thread so the event loop never waits on it."""
-    return await asyncio.get_running_loop().run_in_executor(None, polish_analyzer)
+    """The process-wide analyzer, loaded in a daemon thread of its own so the event loop never
+    waits on it. Not in the loop's default executor: `asyncio.run` joins that executor's threads
+    when it ends, so a process stopped during the load (Ctrl-C in the demo's first seconds)
+    would wait the ≈5 s (15 s on a busy machine) before exiting."""
+    loop = asyncio.get_running_loop()
+    loaded: asyncio.Future[PolishAnalyzer] = loop.create_future()
+
+    def settle(analyzer: PolishAnalyzer | None, error: BaseException | None) -> None:
+        if loaded.done():  # the waiting task was cancelled
+            return
+        if error is not None:
+            loaded.set_exception(error)
+        else:
+            loaded.set_result(cast(PolishAnalyzer, analyzer))
+
+    def load() -> None:
+        try:
+            analyzer, error = polish_analyzer(), None
+        except Exception as exc:
+            analyzer, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+            loop.call_soon_threadsafe(settle, analyzer, error)
+
+    threading.Thread(target=load, name="polish-analyzer-load", daemon=True).start()
+    return await loaded

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +57,10 @@ class PrivateRedis:
     kck records the server in `<folder>/redis.pid` ("<redis-server pid> <kck pid>"). The server
     runs in a session of its own, so it outlives a kck that is killed (kill -9, OOM killer), and
     Ctrl-C in a terminal reaches kck alone, which stops the server last, after the callers were
-    handed back. The next start *adopts* such an orphan — the pid file names a live redis-server
+    handed back. With `dies_with_owner` (the demo) the server is told to stop when kck dies
+    instead (Linux's parent-death signal): nothing is left running after a `kill -9` of a demo,
+    and an orphan an older kck left is replaced, not adopted. Otherwise the next start *adopts*
+    such an orphan — the pid file names a live redis-server
     whose command line has our socket and whose kck is gone — instead of replacing it: the live
     state stays as it is (calls waiting in queues and their callbacks, agents' states and wrap-up
     timers, desk sign-ins, call events the history writer has not committed yet), where a
@@ -68,6 +73,7 @@ class PrivateRedis:
 
     folder: Path
     persistent: bool = True
+    dies_with_owner: bool = False
 
     def __post_init__(self) -> None:
         self._process: asyncio.subprocess.Process | None = None
@@ -102,7 +108,7 @@ class PrivateRedis:
         self.folder.mkdir(parents=True, exist_ok=True)
         orphan = self._orphan()
         if orphan is not None:
-            if await self._answers_within(timeout):
+            if not self.dies_with_owner and await self._answers_within(timeout):
                 self._adopted = orphan
                 log.warning(
                     "adopted the private redis-server (pid %d) a previous kck left running",
@@ -112,7 +118,9 @@ class PrivateRedis:
                 self._supervise()
                 return self.url
             log.warning(
-                "private redis-server (pid %d) left running does not answer; replacing it", orphan
+                "private redis-server (pid %d) left running %s; replacing it",
+                orphan,
+                "by a previous kck" if self.dies_with_owner else "does not answer",
             )
             await _terminate(orphan, self.socket)
         await self._spawn(binary, timeout)
@@ -153,6 +161,7 @@ class PrivateRedis:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # not killed with kck, nor by a Ctrl-C meant for kck
+            preexec_fn=_dies_with(os.getpid()) if self.dies_with_owner else None,
         )
         self.pid_file.write_text(f"{self._process.pid} {os.getpid()}\n")
         deadline = asyncio.get_running_loop().time() + timeout
@@ -283,6 +292,26 @@ class PrivateRedis:
                 return False
             await asyncio.sleep(_POLL_S)
         return True
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with(owner: int) -> Callable[[], None]:
+    """What the child runs between fork and exec: SIGTERM to itself when `owner` (the thread
+    that started it: asyncio's loop thread, which lives as long as kck) dies. It survives the exec
+    of redis-server. Resolved here, in the parent: the child only calls it."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the orphan is replaced at the next start
+        return lambda: None
+
+    def set_parent_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != owner:  # kck died before the signal was set
+            os._exit(1)
+
+    return set_parent_death_signal
 
 
 def _serves(pid: int, socket: Path) -> bool:

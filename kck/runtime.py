@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class Runtime:
         self.services: Services | None = None
         self.controller: Controller | None = None
         self._stopped = asyncio.Event()
+        self._signalled = False
 
     async def health(self) -> dict[str, Any]:
         """Each part's state as probed now (`kck.health`): the database and Redis answer, and
@@ -115,7 +117,11 @@ class Runtime:
             await require_current_schema(engine)
             url = settings.redis.url
             if url is None:
-                self._private_redis = PrivateRedis(settings.var_dir / "redis")
+                # The demo's Redis holds nothing worth keeping: it goes when the demo goes,
+                # even on kill -9. `kck serve` leaves its own to be adopted by the next start.
+                self._private_redis = PrivateRedis(
+                    settings.var_dir / "redis", dies_with_owner=self.mode == "demo"
+                )
                 url = await self._private_redis.start()
             redis = await connect(
                 url,
@@ -180,11 +186,32 @@ class Runtime:
             log.error("%s failed", what, exc_info=error)
 
     def stop_on_signals(self) -> None:
-        """Ctrl-C or SIGTERM ends `wait_stopped` (and so a clean shutdown), not a traceback."""
+        """Ctrl-C or SIGTERM ends `wait_stopped` (and so a clean shutdown), not a traceback; a
+        second one ends the process at once (`_stop_at_once`)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, self._stopped.set)
+                loop.add_signal_handler(sig, self._on_first_signal, sig)
+
+    def _on_first_signal(self, sig: signal.Signals) -> None:
+        if self._signalled:  # a second one the loop read together with the first
+            self._stop_at_once(sig, None)
+        self._signalled = True
+        log.info("%s: stopping (press Ctrl-C again to stop at once)", sig.name)
+        self._stopped.set()
+        # The next one is handled by Python between two bytecodes of the main thread, not by
+        # the event loop: it works even while a stop step keeps the loop busy.
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, self._stop_at_once)
+
+    def _stop_at_once(self, signum: int, frame: object) -> None:
+        """The second Ctrl-C or SIGTERM: exit now, without waiting for the clean stop. Callers
+        still connected fall back to the dialplan's queue (the FastAGI socket closes); a
+        demo's private Redis follows kck (its parent-death signal), the one of `kck serve` is
+        adopted by the next start."""
+        name = signal.Signals(signum).name
+        os.write(2, f"kck: {name} again: stopping at once, without a clean stop\n".encode())
+        os._exit(128 + signum)
 
     async def wait_stopped(self, timeout: float | None = None) -> None:
         with contextlib.suppress(TimeoutError):

@@ -295,7 +295,9 @@
     var chosen = document.querySelector("#wrapup-form input[name=outcome]:checked");
     $("err-outcome").textContent = "";
     if (!pop) { return; }
-    api("POST", "/api/desk/wrap-up", { call_id: pop.call_id, outcome: chosen ? chosen.value : "",
+    // the router's state change (available) may clear the pop before this answer comes back
+    var callId = pop.call_id;
+    api("POST", "/api/desk/wrap-up", { call_id: callId, outcome: chosen ? chosen.value : "",
         available: available, notes: $("notes").value }).then(function (r) {
       if (!r.ok) {
         var errors = r.data.errors || {};
@@ -303,7 +305,7 @@
         return;
       }
       $("wrapup-message").textContent = r.data.message;
-      localStorage.removeItem("kck-notes-" + pop.call_id);
+      localStorage.removeItem("kck-notes-" + callId);
       if (r.data.state) { showState(r.data.state); }
     });
   }

@@ -46,6 +46,12 @@ Reconciler = Callable[[AMISnapshot], Awaitable[None]]
 UNREACHABLE_RETRY_MAX_S = 1.0
 
 
+# Before its first login the client says nothing above debug about an AMI that refuses
+# connections for this long: Asterisk may be starting beside kck (and `kck demo`'s simulated one
+# starts after the controller). A refusal that lasts longer is a warning, as after a loss.
+START_GRACE_S = 10.0
+
+
 def unreachable_retry() -> ExponentialBackoff:
     """0.1 s doubling to UNREACHABLE_RETRY_MAX_S, each delay up to half shorter (jitter)."""
     return ExponentialBackoff(initial=0.1, maximum=UNREACHABLE_RETRY_MAX_S, jitter=0.5)
@@ -85,6 +91,7 @@ class AMIClient:
         unreachable_backoff: ExponentialBackoff | None = None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME,
         clock: Callable[[], float] = time.monotonic,
+        start_grace_s: float = START_GRACE_S,
     ) -> None:
         if ping_interval <= 0 or ping_timeout <= 0:
             raise ValueError("AMI ping_interval and ping_timeout must be positive")
@@ -101,6 +108,7 @@ class AMIClient:
         self._unreachable_backoff = unreachable_backoff or unreachable_retry()
         self._max_frame_bytes = max_frame_bytes
         self._clock = clock
+        self.start_grace_s = start_grace_s
         # Our own ActionIDs: unique per process and client, so answers never cross.
         self._id_prefix = f"kck-{os.getpid()}-{next(_client_numbers)}-"
         self._ids = itertools.count(1)
@@ -200,7 +208,9 @@ class AMIClient:
         assert self._first_login is not None
         attempt = 0  # long backoff: failures that will not fix themselves soon
         refused = 0  # short retry: nothing accepts connections (yet)
+        refusal_told = False  # the present refusal was logged as a warning
         first = True
+        began = self._clock()
         while not self._closing:
             self._set_state(ConnectionState.CONNECTING if first else ConnectionState.RECONNECTING)
             try:
@@ -210,8 +220,14 @@ class AMIClient:
                 if first and fail_fast:
                     self._first_login.set_exception(exc)
                     return
-                # Once a second at most: say it once, not every second of an outage.
-                (log.debug if refused else log.warning)("AMI not reachable: %s", exc)
+                # Once a second at most: say it once, not every second of an outage, and not
+                # while Asterisk may still be starting (START_GRACE_S).
+                starting = self._login_count == 0 and self._clock() - began < self.start_grace_s
+                if starting or refusal_told:
+                    log.debug("AMI not reachable: %s", exc)
+                else:
+                    log.warning("AMI not reachable: %s", exc)
+                    refusal_told = True
                 await self._sleep(self._unreachable_backoff.delay(refused))
                 refused += 1
                 continue
@@ -237,6 +253,7 @@ class AMIClient:
                 attempt += 1
                 continue
             refused = 0
+            refusal_told = False
             connected_at = self._clock()
             self._login_count += 1
             if not first:

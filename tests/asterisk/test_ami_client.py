@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import random
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -613,3 +614,53 @@ async def test_close_returns_although_a_reconciler_swallows_its_cancel(
     await closing
     assert returned
     assert client.state is ConnectionState.CLOSED
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def not_reachable(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage().startswith("AMI not reachable")]
+
+
+async def test_an_ami_that_is_not_up_yet_at_start_is_waited_for_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # `kck demo`: the controller's AMI client starts before the simulated Asterisk listens
+    caplog.set_level(logging.DEBUG, logger="asterisk.ami.client")
+    port = free_port()
+    peer = ScriptedAMIPeer()
+    client = AMIClient(host="127.0.0.1", port=port, username="kck", secret=peer.secret)
+    client.start()
+    try:
+        await until(lambda: len(not_reachable(caplog)) >= 2)  # refused, and refused again
+        await peer.start(port)
+        await client.wait_connected(5)
+    finally:
+        await client.close()
+        await peer.stop()
+    assert [r for r in not_reachable(caplog) if r.levelno >= logging.WARNING] == []
+
+
+async def test_an_ami_still_refusing_after_the_start_grace_is_a_warning_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="asterisk.ami.client")
+    now = [0.0]
+    client = AMIClient(
+        host="127.0.0.1", port=free_port(), username="kck", secret="x", clock=lambda: now[0]
+    )
+    client.start()
+    try:
+        await until(lambda: len(not_reachable(caplog)) >= 1)
+        assert not_reachable(caplog)[0].levelno == logging.DEBUG
+        now[0] = client.start_grace_s  # the grace is over: Asterisk is not merely starting
+        seen = len(not_reachable(caplog))
+        await until(lambda: len(not_reachable(caplog)) >= seen + 3)
+    finally:
+        await client.close()
+    levels = [r.levelno for r in not_reachable(caplog)[seen:]]
+    assert levels.count(logging.WARNING) == 1 and levels[0] == logging.WARNING

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+from asyncio.subprocess import Process
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from kck.redis_server import PrivateRedis
 
 async def main() -> None:
-    server = PrivateRedis(Path(sys.argv[1]), persistent=False)
+    server = PrivateRedis(Path(sys.argv[1]), persistent=False, dies_with_owner=sys.argv[2] == "1")
     url = await server.start()
     print(url, server.pid, flush=True)
     await asyncio.Event().wait()
@@ -54,29 +55,40 @@ def redis_pids() -> Iterator[list[int]]:
                 os.kill(pid, signal.SIGKILL)
 
 
-async def test_after_kill_9_the_next_start_adopts_our_orphan_with_its_data(
-    tmp_path: Path, redis_pids: list[int]
-) -> None:
-    folder = tmp_path / "redis"
+async def start_kck(folder: Path, *, dies_with_owner: bool) -> tuple[Process, str, int]:
+    """A kck process with its private Redis in `folder`: the process, the URL and the
+    redis-server's pid."""
     kck = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         KCK_WITH_PRIVATE_REDIS,
         str(folder),
+        "1" if dies_with_owner else "0",
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert kck.stdout is not None
     url, pid_text = (await asyncio.wait_for(kck.stdout.readline(), 30)).decode().split()
-    orphan = int(pid_text)
+    return kck, url, int(pid_text)
+
+
+async def kill_9(kck: Process) -> None:
+    kck.kill()  # no clean stop
+    await kck.wait()
+
+
+async def test_after_kill_9_the_next_start_adopts_our_orphan_with_its_data(
+    tmp_path: Path, redis_pids: list[int]
+) -> None:
+    folder = tmp_path / "redis"
+    kck, url, orphan = await start_kck(folder, dies_with_owner=False)
     redis_pids.append(orphan)
     client = await connect(url)
     await client.set("waiting:call-1", "caller on hold")
     await client.aclose()
 
-    kck.kill()  # kill -9: no clean stop, the redis-server is left behind
-    await kck.wait()
-    assert is_redis(orphan)
+    await kill_9(kck)
+    assert is_redis(orphan)  # left behind
 
     server = PrivateRedis(folder, persistent=False)
     assert await server.start() == url
@@ -132,3 +144,29 @@ async def test_a_second_kck_on_the_same_folder_does_not_take_the_first_ones_serv
     finally:
         await first.stop()
     assert not (tmp_path / "redis" / "redis.pid").exists()
+
+
+async def test_a_server_that_dies_with_its_kck_is_gone_after_kill_9(
+    tmp_path: Path, redis_pids: list[int]
+) -> None:
+    kck, _, server = await start_kck(tmp_path / "redis", dies_with_owner=True)
+    redis_pids.append(server)
+    assert is_redis(server)
+    await kill_9(kck)
+    await until(lambda: not is_redis(server), 20)
+
+
+async def test_a_server_that_dies_with_its_kck_replaces_an_orphan_instead_of_adopting_it(
+    tmp_path: Path, redis_pids: list[int]
+) -> None:
+    folder = tmp_path / "redis"
+    kck, url, orphan = await start_kck(folder, dies_with_owner=False)  # an older kck's
+    redis_pids.append(orphan)
+    await kill_9(kck)
+    assert is_redis(orphan)
+    server = PrivateRedis(folder, persistent=False, dies_with_owner=True)
+    assert await server.start() == url
+    try:
+        assert server.pid != orphan and not is_redis(orphan)
+    finally:
+        await server.stop()

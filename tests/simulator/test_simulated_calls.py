@@ -25,6 +25,8 @@ from demo.simulator import (
     SoundLibrary,
     load_caller_scripts,
 )
+from kck.stopping import TASK_STOP_S, stop_task
+from tests.polling import until
 
 from .agi_script_server import ScriptedAGIServer, ScriptOptions
 from .fixtures import ami_messages, fixtures_dir
@@ -354,6 +356,24 @@ async def test_call_stream_places_calls_following_the_hourly_shape(
     await server.stop()
     assert len(outcomes) == len(stream.calls) > 3
     assert all(o.result is CallResult.ENDED_BY_CONTROLLER for o in outcomes)
+
+
+async def test_a_stream_run_for_ages_places_its_first_call_without_drawing_them_all_first(
+    pbx: tuple[PBXSimulator, list[Event]],
+) -> None:
+    # `kck demo` runs its stream for a year: drawn up front, the arrivals held the event loop for
+    # tens of seconds right after the demo printed its accounts (no page, no Ctrl-C answered)
+    sim, _ = pbx
+    server = await agi(["SET VARIABLE KCK_DONE 1"], half_close=False, linger=0.05)
+    sim.set_agi_urls(server.url)
+    sim.clock = SimClock(speed=400.0)
+    stream = CallStream(sim, lambda n, rng: CallerScript(), calls_per_day=2400, start_hour=10.0)
+    running = asyncio.create_task(stream.run(hours=24 * 365 * 1000))
+    try:
+        await until(lambda: len(stream.calls) >= 2, 30)
+    finally:
+        await stop_task(running, within=TASK_STOP_S, what="call stream")
+        await server.stop()
 
 
 def test_caller_scripts_load_from_yaml_and_bad_ones_name_the_place(tmp_path: Path) -> None:
