@@ -92,7 +92,11 @@ def kck_refuses(args: list[str]) -> str | None:
 def refusal(command: DocCommand) -> str | None:
     """Why `command` does not run as written, or None."""
     words = shlex.split(command.line, comments=True)
+    if command.inline and words[-1] == "…":
+        words = words[:-1]  # running text naming a group of commands: `kck ivr …`
     program, args = words[0], words[1:]
+    if program == "uv" and args[:1] == ["run"]:
+        return developer_refusal(command, args[1:])
     if program == "kck":
         return mentioned_or_refused(command, kck_refuses(args))
     if program == "./dev":
@@ -114,6 +118,20 @@ def refusal(command: DocCommand) -> str | None:
     if command.operator:
         return None
     return "not a command of ./dev or kck: put it in a ```sh operator block if it is the operator's"
+
+
+def developer_refusal(command: DocCommand, args: list[str]) -> str | None:
+    """`uv run kck …`, `uv run python <a file of the repository>`, `uv run pytest <its tests>`."""
+    program, rest = (args[0], args[1:]) if args else ("", [])
+    if program == "kck":
+        return mentioned_or_refused(command, kck_refuses(rest))
+    if program == "python" and rest and not rest[0].startswith("-"):
+        return None if (REPO / rest[0]).is_file() else f"no file {rest[0]} in the repository"
+    if program == "pytest":
+        paths = [word.split("::")[0] for word in rest if not word.startswith("-")]
+        missing = [p for p in paths if "/" in p and not (REPO / p).exists()]
+        return f"no such tests: {missing}" if missing else None
+    return f"uv run {program}: not kck, a file of the repository or pytest"
 
 
 def mentioned_or_refused(command: DocCommand, refused: str | None) -> str | None:
