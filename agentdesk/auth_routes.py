@@ -18,6 +18,7 @@ from agentdesk.keys import (
 from agentdesk.navigation import home_of
 from agentdesk.pages import render
 from agentdesk.ports import StateRefused
+from agentdesk.redirects import same_site_path
 from agentdesk.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -36,10 +37,8 @@ def _home_of(role: Role) -> str:
 
 
 def _safe_next(value: str, role: Role) -> str:
-    # Only paths on this site (no //host or scheme): no open redirect through ?next=.
-    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return _home_of(role)
+    # Only paths on this site: no open redirect through ?next=.
+    return same_site_path(value) or _home_of(role)
 
 
 async def render_login(
@@ -59,7 +58,7 @@ async def render_login(
         username=username,
         extension=extension,
         csrf_token=token,
-        next=request.query.get("next", ""),
+        next=same_site_path(request.query.get("next", "")) or "",
         strings=catalogue(language_of(request)),
     )
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login")
