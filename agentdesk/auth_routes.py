@@ -19,11 +19,11 @@ from agentdesk.navigation import home_of
 from agentdesk.pages import render
 from agentdesk.ports import StateRefused
 from agentdesk.redirects import same_site_path
+from agentdesk.refusals import language_of
 from agentdesk.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     current_session,
-    language_of,
     new_login_token,
 )
 from agentdesk.sessions import COOKIE_NAME, SESSION_TTL_S

@@ -13,7 +13,9 @@ from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key
 from agentdesk.last_call import last_call_of
 from agentdesk.pages import render
 from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused, TransferNotDone
-from agentdesk.security import current_session, language_of
+from agentdesk.refusals import language_of
+from agentdesk.request_body import json_object
+from agentdesk.security import current_session
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
 from agentdesk.tickets.store import TicketView
@@ -57,22 +59,6 @@ async def desk_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad_json", "message": "request body is not JSON"}),
-            content_type="application/json",
-        ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad_json", "message": "expected a JSON object"}),
-            content_type="application/json",
-        )
-    return body
-
-
 async def get_state(request: web.Request) -> web.Response:
     session = current_session(request)
     status = await request.app[backend_key].status(session.username)
@@ -81,7 +67,7 @@ async def get_state(request: web.Request) -> web.Response:
 
 async def set_state(request: web.Request) -> web.Response:
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     try:
         state = AgentState(str(body.get("state")))
@@ -109,7 +95,7 @@ async def set_state(request: web.Request) -> web.Response:
 async def save_wrap_up(request: web.Request) -> web.Response:
     """The agent's outcome for their last call; optionally back to available at once."""
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     services = _services(request)
     call_id = str(body.get("call_id") or "")
@@ -195,7 +181,7 @@ async def consult_call(request: web.Request) -> web.Response:
 
 async def _transfer_step(request: web.Request, how: str) -> web.Response:
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     call_id, target = str(body.get("call_id") or ""), str(body.get("to") or "")
     step = str(body.get("step") or "start") if how == "consult" else "transfer"
@@ -279,7 +265,7 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
 
 async def create_ticket(request: web.Request) -> web.Response:
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     services = _services(request)
     try:

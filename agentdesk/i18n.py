@@ -38,6 +38,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Brak lub nieprawidłowy token bezpieczeństwa (CSRF). Odśwież stronę.",
         "Security token (CSRF) missing or wrong. Reload the page.",
     ),
+    "input.malformed": (
+        "Nie można odczytać żądania: {detail}",
+        "The request cannot be read: {detail}",
+    ),
     "lang.switch": ("English", "Polski"),
     "state.logged_out": ("wylogowany", "logged out"),
     "state.available": ("dostępny", "available"),
