@@ -12,6 +12,7 @@ from aiohttp import web
 
 from agentdesk import auth_routes, desk_routes, home_routes
 from agentdesk.accounts import Accounts
+from agentdesk.browser_policy import install_browser_policy
 from agentdesk.desk_socket import desk_socket
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.keys import (
@@ -85,6 +86,7 @@ def create_app(
     prefix = services.settings.redis.key_prefix
     app = web.Application()
     install_security(app)
+    install_browser_policy(app)
     app[services_key] = services
     app[health_key] = health
     app[templates_key] = page_templates()

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from agentdesk.browser_policy import set_cookie
 from agentdesk.extensions import ExtensionTaken
 from agentdesk.i18n import catalogue, translate
 from agentdesk.keys import (
@@ -61,7 +62,7 @@ async def render_login(
         next=same_site_path(request.query.get("next", "")) or "",
         strings=catalogue(language_of(request)),
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login")
+    set_cookie(request, response, LOGIN_CSRF_COOKIE, token, samesite="Strict", path="/login")
     return response
 
 
@@ -138,8 +139,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     )
     await _audit(request, account.username, "login", address, {"extension": extension})
     response = web.HTTPFound(_safe_next(str(form.get("next", "")), account.role))
-    response.set_cookie(
-        COOKIE_NAME, session.id, httponly=True, samesite="Lax", max_age=SESSION_TTL_S, path="/"
+    set_cookie(
+        request, response, COOKIE_NAME, session.id, samesite="Lax", max_age=SESSION_TTL_S, path="/"
     )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response

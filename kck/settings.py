@@ -235,6 +235,8 @@ class HTTPSettings(_Section):
     max_connections: int = Field(default=2000, ge=1)
     # descriptors of RLIMIT_NOFILE the web may never take: FastAGI calls, AMI, Redis, database
     fd_reserve: int = Field(default=256, ge=16)
+    # behind a TLS reverse proxy: cookies are sent over HTTPS only (docs/deployment.md)
+    secure_cookies: bool = False
 
 
 class PathSettings(_Section):
