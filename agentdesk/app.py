@@ -29,6 +29,7 @@ from agentdesk.keys import (
     tickets_key,
     units_key,
 )
+from agentdesk.monitoring import may_read_monitoring
 from agentdesk.navigation import EDITOR_HOME, STATUS, SUPERVISOR_HOME
 from agentdesk.pages import page_templates, render
 from agentdesk.ports import DeskBackend, KnowledgePort
@@ -158,6 +159,8 @@ async def status_page(request: web.Request) -> web.Response:
 
 
 async def health_json(request: web.Request) -> web.Response:
+    """200 when every part is up, 503 otherwise; the parts' detail only for monitoring."""
     health = await request.app[health_key]()
     ok = all(part.get("up", False) for part in health["parts"].values())
-    return web.json_response(health, status=200 if ok else 503)
+    body = health if may_read_monitoring(request) else {"status": "up" if ok else "down"}
+    return web.json_response(body, status=200 if ok else 503)

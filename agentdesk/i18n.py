@@ -42,6 +42,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Nie można odczytać żądania: {detail}",
         "The request cannot be read: {detail}",
     ),
+    "monitoring.refused": (
+        "Szczegóły stanu i metryki widzi tylko kierownik zmiany albo monitoring z tokenem "
+        "(http.monitoring_token).",
+        "Health details and metrics are for supervisors, or monitoring with the token "
+        "(http.monitoring_token).",
+    ),
     "lang.switch": ("English", "Polski"),
     "state.logged_out": ("wylogowany", "logged out"),
     "state.available": ("dostępny", "available"),

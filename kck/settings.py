@@ -237,6 +237,9 @@ class HTTPSettings(_Section):
     fd_reserve: int = Field(default=256, ge=16)
     # behind a TLS reverse proxy: cookies are sent over HTTPS only (docs/deployment.md)
     secure_cookies: bool = False
+    # /metrics and /health's detail for scrapers: `Authorization: Bearer <token>`; empty = only a
+    # signed-in supervisor or administrator sees them (/health's status code stays open)
+    monitoring_token: SecretStr = SecretStr("")
 
 
 class PathSettings(_Section):
