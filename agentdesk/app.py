@@ -26,9 +26,11 @@ from agentdesk.keys import (
     services_key,
     sessions_key,
     templates_key,
+    throttle_key,
     tickets_key,
     units_key,
 )
+from agentdesk.login_throttle import LoginThrottle, ThrottleLimits
 from agentdesk.monitoring import may_read_monitoring
 from agentdesk.navigation import EDITOR_HOME, STATUS, SUPERVISOR_HOME
 from agentdesk.pages import page_templates, render
@@ -93,6 +95,14 @@ def create_app(
     app[templates_key] = page_templates()
     app[sessions_key] = SessionStore(services.redis, prefix)
     app[accounts_key] = Accounts(services.sessions)
+    http = services.settings.http
+    app[throttle_key] = LoginThrottle(
+        services.redis,
+        prefix,
+        ThrottleLimits(
+            http.login_failures_per_account, http.login_failures_per_address, http.login_lockout_s
+        ),
+    )
     app[extensions_key] = ExtensionRegistry(services.redis, prefix)
     install_sockets(app)
 

@@ -28,6 +28,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Nie można zalogować do kolejki: {reason}",
         "Cannot sign in to the queues: {reason}",
     ),
+    "login.throttled": (
+        "Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za {minutes} min.",
+        "Too many failed sign-in attempts. Try again in {minutes} min.",
+    ),
     "login.expired": (
         "Formularz wygasł — spróbuj ponownie.",
         "The form expired — please try again.",
