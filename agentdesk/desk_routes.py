@@ -18,6 +18,7 @@ from agentdesk.request_body import json_object
 from agentdesk.security import current_session
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
+from agentdesk.tickets.scope import TicketScope
 from agentdesk.tickets.store import TicketView
 from kck.db.models import AuditEntry, Call
 from kck.services import Services
@@ -275,6 +276,19 @@ async def create_ticket(request: web.Request) -> web.Response:
             {"errors": invalid.messages(lang), "message": translate(lang, "ticket.fix")},
             status=422,
         )
+    if form.call_id is not None and not await TicketScope(services).may_attach(
+        session, form.call_id
+    ):
+        log.info(
+            "%s may not attach a ticket to call %s: answered 404", session.username, form.call_id
+        )
+        return web.json_response(
+            {
+                "error": "not_found",
+                "message": translate(lang, "ticket.call_not_found", call_id=form.call_id),
+            },
+            status=404,
+        )
     ticket = await request.app[tickets_key].create(
         form, created_by=session.user_id, now=services.clock.now()
     )
@@ -285,9 +299,14 @@ async def create_ticket(request: web.Request) -> web.Response:
 
 
 async def find_ticket(request: web.Request) -> web.Response:
+    """The ticket if the reader's work needs it; any other answers as if it did not exist."""
+    session = current_session(request)
     number = request.match_info["number"].strip().upper()
     lang = language_of(request)
     ticket = await request.app[tickets_key].get(number)
+    if ticket is not None and not await TicketScope(_services(request)).may_read(session, ticket):
+        log.info("%s may not read ticket %s: answered 404", session.username, number)
+        ticket = None
     if ticket is None:
         return web.json_response(
             {"error": "not_found", "message": translate(lang, "ticket.not_found", number=number)},

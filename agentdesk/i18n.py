@@ -138,6 +138,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ticket.fix": ("Popraw zaznaczone pola.", "Correct the marked fields."),
     "ticket.lookup": ("Znajdź zgłoszenie po numerze", "Find a ticket by number"),
     "ticket.not_found": ("Nie ma zgłoszenia {number}.", "No ticket {number}."),
+    "ticket.call_not_found": (
+        "Nie ma rozmowy {call_id}, do której można dołączyć zgłoszenie.",
+        "No call {call_id} to attach the ticket to.",
+    ),
     "ticket.find": ("Szukaj", "Find"),
     "ticket.created_at": ("Utworzono", "Created"),
     "ticket.status": ("Status", "Status"),

@@ -137,9 +137,11 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     )
     await world.store_call(caller, arrived_at=now - timedelta(days=120), outcome="answered")
     await world.store_call("+48126165555", arrived_at=now - timedelta(days=1), outcome="answered")
+    agent = await world.accounts.get("anowak")
+    assert agent is not None
     earlier = await world.store_call(
-        caller, arrived_at=now - timedelta(days=10), queue="old_queue"
-    )  # a queue no longer in queues.yaml
+        caller, arrived_at=now - timedelta(days=10), queue="old_queue", agent_id=agent.id
+    )  # a queue no longer in queues.yaml; anowak took it (and may link a ticket to it)
     status, _ = await post(
         client,
         token,
