@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from agentdesk.socket_session import CloseCode
@@ -376,13 +377,18 @@ async def test_desk_is_sent_its_state_again_when_its_live_subscription_comes_bac
     await ws.close()
 
 
+@pytest.mark.parametrize(
+    "garbage",
+    ["hello?", "[" * 30_000 + "]" * 30_000, '{"type": "\\ud800"}'],
+    ids=["not JSON", "nested 30000 deep", "lone surrogate"],
+)
 async def test_garbage_on_the_socket_closes_it_with_the_protocol_error_code(
-    world: DeskWorld, client: Client
+    world: DeskWorld, client: Client, garbage: str
 ) -> None:
     await world.add_user("anowak")
     await sign_in(client, "anowak")
     ws = await client.ws_connect("/desk/ws")
-    await ws.send_str("hello?")
+    await ws.send_str(garbage)
     message = await ws.receive()
     assert message.type == aiohttp.WSMsgType.CLOSE
     assert ws.close_code == CloseCode.PROTOCOL_ERROR
