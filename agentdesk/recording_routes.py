@@ -5,7 +5,6 @@ as if it did not exist."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, time, timedelta
 
 from aiohttp import web
@@ -101,7 +100,7 @@ async def recordings_page(request: web.Request) -> web.Response:
         rows=rows,
         query=query,
         supervisor=who.role == Role.SUPERVISOR.value,
-        csrf=json.dumps(principal.csrf_token or ""),
+        csrf_token=principal.csrf_token or "",
     )
 
 

@@ -4,6 +4,7 @@ policy every screen still works in a real Chromium (no inline script or style is
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
@@ -14,10 +15,12 @@ from playwright.async_api import expect
 
 from agentdesk.accounts import Accounts
 from agentdesk.keys import services_key
+from agentdesk.recording_routes import register_recording_routes
 from kck.db.models import Role
 from kck.services import Services
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve, watch_for_broken_scripts
 from tests.agentdesk.conftest import PASSWORD, Client, DeskWorld, csrf_of, sign_in
+from tests.agentdesk.test_recording_access import access_of, store_recording
 from tests.board.conftest import build_board_app
 
 
@@ -126,3 +129,30 @@ async def test_every_screen_runs_under_the_policy_in_a_real_browser(whole_app_ur
         await page.click("#lang-switch")  # the top bar's script
         await expect(page.locator("html")).to_have_attribute("lang", "pl")
         assert problems == []
+
+
+async def test_the_recordings_page_plays_under_the_policy_in_a_real_browser(
+    world: DeskWorld,
+) -> None:
+    register_recording_routes(world.app, access_of(world), None)
+    await world.add_user("boss", Role.SUPERVISOR, extension=None)
+    recording = await store_recording(world)
+    runner, port = await serve(world.app)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport=DESK_VIEWPORT)
+            problems = watch_for_broken_scripts(page)
+            await page.goto(f"{url}/login")
+            await page.fill("#username", "boss")
+            await page.fill("#password", PASSWORD)
+            await page.click("#login-submit")
+            await page.goto(f"{url}/recordings")
+            await page.fill("#reason", "skarga 17/2026")
+            await page.click(f'tr[data-id="{recording}"] button.play')  # recordings.js
+            src = re.compile(rf"/recordings/{recording}/audio")
+            await expect(page.locator("#player")).to_have_attribute("src", src)
+            csp = [p for p in problems if "Content Security Policy" in p]
+            assert csp == []
+    finally:
+        await runner.cleanup()
