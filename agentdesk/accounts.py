@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+async def hash_off_the_loop(hasher: PasswordHasher, password: str) -> str:
+    """argon2 takes tens of ms of CPU on purpose: in a worker thread, never on the loop that
+    serves calls and sockets."""
+    return await asyncio.to_thread(hasher.hash, password)
+
+
 def _account(user: User) -> Account:
     return Account(
         id=user.id,
@@ -66,8 +73,11 @@ def _account(user: User) -> Account:
 class Accounts:
     """The users table behind the login page and `kck users`."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], hasher: PasswordHasher = _hasher
+    ) -> None:
         self.sessions = sessions
+        self.hasher = hasher
 
     async def add(
         self,
@@ -94,7 +104,7 @@ class Accounts:
         user = User(
             username=username,
             display_name=display_name or username,
-            password_hash=hash_password(password),
+            password_hash=await hash_off_the_loop(self.hasher, password),
             role=role.value,
             extension=extension,
             language=language,
@@ -148,16 +158,17 @@ class Accounts:
             user = await session.scalar(select(User).where(User.username == username))
         stored = user.password_hash if user is not None else _DUMMY_HASH
         try:
-            _hasher.verify(stored, password)
+            await asyncio.to_thread(self.hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return None
         if user is None or not user.active:
             return None
-        if _hasher.check_needs_rehash(stored):
+        if self.hasher.check_needs_rehash(stored):
+            rehashed = await hash_off_the_loop(self.hasher, password)
             async with self.sessions.begin() as session:
                 fresh = await session.get(User, user.id)
                 if fresh is not None:
-                    fresh.password_hash = hash_password(password)
+                    fresh.password_hash = rehashed
         return _account(user)
 
 
@@ -188,7 +199,7 @@ async def create_demo_accounts(
         async with sessions.begin() as session:
             user = await session.scalar(select(User).where(User.username == username))
             if user is not None:
-                user.password_hash = hash_password(password)
+                user.password_hash = await hash_off_the_loop(_hasher, password)
                 user.active = True
                 user.role = role.value
                 user.extension = extension

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from agentdesk import auth_routes, desk_routes, home_routes
 from agentdesk.accounts import Accounts
+from agentdesk.browser_policy import install_browser_policy
 from agentdesk.desk_socket import desk_socket
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.keys import (
@@ -25,9 +26,12 @@ from agentdesk.keys import (
     services_key,
     sessions_key,
     templates_key,
+    throttle_key,
     tickets_key,
     units_key,
 )
+from agentdesk.login_throttle import LoginThrottle, ThrottleLimits
+from agentdesk.monitoring import may_read_monitoring
 from agentdesk.navigation import EDITOR_HOME, STATUS, SUPERVISOR_HOME
 from agentdesk.pages import page_templates, render
 from agentdesk.ports import DeskBackend, KnowledgePort
@@ -85,11 +89,20 @@ def create_app(
     prefix = services.settings.redis.key_prefix
     app = web.Application()
     install_security(app)
+    install_browser_policy(app)
     app[services_key] = services
     app[health_key] = health
     app[templates_key] = page_templates()
     app[sessions_key] = SessionStore(services.redis, prefix)
     app[accounts_key] = Accounts(services.sessions)
+    http = services.settings.http
+    app[throttle_key] = LoginThrottle(
+        services.redis,
+        prefix,
+        ThrottleLimits(
+            http.login_failures_per_account, http.login_failures_per_address, http.login_lockout_s
+        ),
+    )
     app[extensions_key] = ExtensionRegistry(services.redis, prefix)
     install_sockets(app)
 
@@ -156,6 +169,8 @@ async def status_page(request: web.Request) -> web.Response:
 
 
 async def health_json(request: web.Request) -> web.Response:
+    """200 when every part is up, 503 otherwise; the parts' detail only for monitoring."""
     health = await request.app[health_key]()
     ok = all(part.get("up", False) for part in health["parts"].values())
-    return web.json_response(health, status=200 if ok else 503)
+    body = health if may_read_monitoring(request) else {"status": "up" if ok else "down"}
+    return web.json_response(body, status=200 if ok else 503)

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from aiohttp import web
 
+from agentdesk.browser_policy import set_cookie
+from agentdesk.client_address import client_address
 from agentdesk.extensions import ExtensionTaken
 from agentdesk.i18n import catalogue, translate
 from agentdesk.keys import (
     accounts_key,
     backend_key,
     extensions_key,
+    services_key,
     session_request_key,
     sessions_key,
+    throttle_key,
 )
 from agentdesk.navigation import home_of
 from agentdesk.pages import render
 from agentdesk.ports import StateRefused
+from agentdesk.redirects import same_site_path
+from agentdesk.refusals import language_of
 from agentdesk.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     current_session,
-    language_of,
     new_login_token,
 )
 from agentdesk.sessions import COOKIE_NAME, SESSION_TTL_S
@@ -36,10 +42,8 @@ def _home_of(role: Role) -> str:
 
 
 def _safe_next(value: str, role: Role) -> str:
-    # Only paths on this site (no //host or scheme): no open redirect through ?next=.
-    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return _home_of(role)
+    # Only paths on this site: no open redirect through ?next=.
+    return same_site_path(value) or _home_of(role)
 
 
 async def render_login(
@@ -59,10 +63,10 @@ async def render_login(
         username=username,
         extension=extension,
         csrf_token=token,
-        next=request.query.get("next", ""),
+        next=same_site_path(request.query.get("next", "")) or "",
         strings=catalogue(language_of(request)),
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login")
+    set_cookie(request, response, LOGIN_CSRF_COOKIE, token, samesite="Strict", path="/login")
     return response
 
 
@@ -79,10 +83,27 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     extension = str(form.get("extension", "")).strip()
+    address = client_address(request)
+    throttle = request.app[throttle_key]
+    now = request.app[services_key].clock.now()
+    retry_after = await throttle.retry_after_s(username, address, now)
+    if retry_after is not None:
+        # refused before the password is even checked: the right one too, until the time passes
+        log.info("sign-in for %r from %s throttled for %d s", username, address, retry_after)
+        await _audit(request, username or "?", "login.throttled", address)
+        response = await render_login(
+            request,
+            error=translate(lang, "login.throttled", minutes=math.ceil(retry_after / 60)),
+            username=username,
+            extension=extension,
+            status=429,
+        )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     account = await request.app[accounts_key].authenticate(username, password)
-    address = request.remote
     if account is None:
         log.info("failed sign-in for %r from %s", username, address)
+        await throttle.failed(username, address, now)
         await _audit(request, username or "?", "login.failed", address)
         return await render_login(
             request,
@@ -130,6 +151,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             )
     else:
         extension = extension if extension.isdigit() else ""
+    await throttle.succeeded(username)
     session = await request.app[sessions_key].create(
         user_id=account.id,
         username=account.username,
@@ -139,8 +161,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     )
     await _audit(request, account.username, "login", address, {"extension": extension})
     response = web.HTTPFound(_safe_next(str(form.get("next", "")), account.role))
-    response.set_cookie(
-        COOKIE_NAME, session.id, httponly=True, samesite="Lax", max_age=SESSION_TTL_S, path="/"
+    set_cookie(
+        request, response, COOKIE_NAME, session.id, samesite="Lax", max_age=SESSION_TTL_S, path="/"
     )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
@@ -158,7 +180,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if session.extension:
         await request.app[extensions_key].release(session.extension, session.username)
     await request.app[sessions_key].delete(session.id)
-    await _audit(request, session.username, "logout", request.remote)
+    await _audit(request, session.username, "logout", client_address(request))
     response = web.HTTPFound("/login")
     response.del_cookie(COOKIE_NAME, path="/")
     raise response

@@ -17,6 +17,7 @@ from agentdesk.app import DeskParts, HealthSource, create_app, units_file
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.keys import feed_key
+from agentdesk.monitoring import may_read_monitoring, monitoring_refused
 from agentdesk.ports import StepLabels
 from agentdesk.recording_routes import register_recording_routes
 from agentdesk.reports import register_report_routes
@@ -88,7 +89,7 @@ class WebComponent:
         register_board_routes(self.app, RouterStateWriter(router))
         register_report_routes(self.app, step_labels=self.step_labels)
         register_recording_routes(self.app, recording_access(self.services), self.recordings)
-        # Scrapers do not sign in: keep /metrics to the monitoring network (docs/deployment.md).
+        # Scrapers do not sign in: they send the monitoring token (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         http = self.services.settings.http
         self._runner = GuardedAppRunner(
@@ -101,8 +102,10 @@ class WebComponent:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else http.port
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
+    async def _metrics(self, request: web.Request) -> web.Response:
         """Prometheus text of every runtime component that offers `metrics_text()`."""
+        if not may_read_monitoring(request):
+            return monitoring_refused(request)
         parts = [await source() for source in self._metrics_sources]
         return web.Response(text="".join(parts), content_type="text/plain", charset="utf-8")
 

@@ -13,9 +13,12 @@ from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key
 from agentdesk.last_call import last_call_of
 from agentdesk.pages import render
 from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused, TransferNotDone
-from agentdesk.security import current_session, language_of
+from agentdesk.refusals import language_of
+from agentdesk.request_body import json_object
+from agentdesk.security import current_session
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
+from agentdesk.tickets.scope import TicketScope
 from agentdesk.tickets.store import TicketView
 from kck.db.models import AuditEntry, Call
 from kck.services import Services
@@ -57,22 +60,6 @@ async def desk_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad_json", "message": "request body is not JSON"}),
-            content_type="application/json",
-        ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad_json", "message": "expected a JSON object"}),
-            content_type="application/json",
-        )
-    return body
-
-
 async def get_state(request: web.Request) -> web.Response:
     session = current_session(request)
     status = await request.app[backend_key].status(session.username)
@@ -81,7 +68,7 @@ async def get_state(request: web.Request) -> web.Response:
 
 async def set_state(request: web.Request) -> web.Response:
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     try:
         state = AgentState(str(body.get("state")))
@@ -109,7 +96,7 @@ async def set_state(request: web.Request) -> web.Response:
 async def save_wrap_up(request: web.Request) -> web.Response:
     """The agent's outcome for their last call; optionally back to available at once."""
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     services = _services(request)
     call_id = str(body.get("call_id") or "")
@@ -195,7 +182,7 @@ async def consult_call(request: web.Request) -> web.Response:
 
 async def _transfer_step(request: web.Request, how: str) -> web.Response:
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     call_id, target = str(body.get("call_id") or ""), str(body.get("to") or "")
     step = str(body.get("step") or "start") if how == "consult" else "transfer"
@@ -279,7 +266,7 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
 
 async def create_ticket(request: web.Request) -> web.Response:
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_object(request)
     lang = language_of(request)
     services = _services(request)
     try:
@@ -288,6 +275,19 @@ async def create_ticket(request: web.Request) -> web.Response:
         return web.json_response(
             {"errors": invalid.messages(lang), "message": translate(lang, "ticket.fix")},
             status=422,
+        )
+    if form.call_id is not None and not await TicketScope(services).may_attach(
+        session, form.call_id
+    ):
+        log.info(
+            "%s may not attach a ticket to call %s: answered 404", session.username, form.call_id
+        )
+        return web.json_response(
+            {
+                "error": "not_found",
+                "message": translate(lang, "ticket.call_not_found", call_id=form.call_id),
+            },
+            status=404,
         )
     ticket = await request.app[tickets_key].create(
         form, created_by=session.user_id, now=services.clock.now()
@@ -299,9 +299,14 @@ async def create_ticket(request: web.Request) -> web.Response:
 
 
 async def find_ticket(request: web.Request) -> web.Response:
+    """The ticket if the reader's work needs it; any other answers as if it did not exist."""
+    session = current_session(request)
     number = request.match_info["number"].strip().upper()
     lang = language_of(request)
     ticket = await request.app[tickets_key].get(number)
+    if ticket is not None and not await TicketScope(_services(request)).may_read(session, ticket):
+        log.info("%s may not read ticket %s: answered 404", session.username, number)
+        ticket = None
     if ticket is None:
         return web.json_response(
             {"error": "not_found", "message": translate(lang, "ticket.not_found", number=number)},

@@ -19,7 +19,8 @@ from aiohttp import web
 from agentdesk.keys import backend_key, pops_key, services_key
 from agentdesk.last_call import remember_last_call
 from agentdesk.ports import AgentState, AgentStatus, Offer
-from agentdesk.security import current_session, language_of
+from agentdesk.refusals import language_of
+from agentdesk.security import current_session
 from agentdesk.socket_session import SocketSession, serve_socket
 from kck.bus import RESUBSCRIBED, Subscription
 from queues.events import AgentStateChanged, decode_event

@@ -11,7 +11,8 @@ from agentdesk.i18n import translate
 from agentdesk.keys import health_key
 from agentdesk.navigation import home_of
 from agentdesk.pages import navigation, render, viewer_of
-from agentdesk.security import current_principal, language_of
+from agentdesk.refusals import language_of
+from agentdesk.security import current_principal
 
 # What an editor does today, on the server (docs/ivr.md): command → catalogue key of its line.
 EDITOR_COMMANDS = (

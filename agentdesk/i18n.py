@@ -28,6 +28,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Nie można zalogować do kolejki: {reason}",
         "Cannot sign in to the queues: {reason}",
     ),
+    "login.throttled": (
+        "Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za {minutes} min.",
+        "Too many failed sign-in attempts. Try again in {minutes} min.",
+    ),
     "login.expired": (
         "Formularz wygasł — spróbuj ponownie.",
         "The form expired — please try again.",
@@ -37,6 +41,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "csrf": (
         "Brak lub nieprawidłowy token bezpieczeństwa (CSRF). Odśwież stronę.",
         "Security token (CSRF) missing or wrong. Reload the page.",
+    ),
+    "input.malformed": (
+        "Nie można odczytać żądania: {detail}",
+        "The request cannot be read: {detail}",
+    ),
+    "monitoring.refused": (
+        "Szczegóły stanu i metryki widzi tylko kierownik zmiany albo monitoring z tokenem "
+        "(http.monitoring_token).",
+        "Health details and metrics are for supervisors, or monitoring with the token "
+        "(http.monitoring_token).",
     ),
     "lang.switch": ("English", "Polski"),
     "state.logged_out": ("wylogowany", "logged out"),
@@ -124,6 +138,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ticket.fix": ("Popraw zaznaczone pola.", "Correct the marked fields."),
     "ticket.lookup": ("Znajdź zgłoszenie po numerze", "Find a ticket by number"),
     "ticket.not_found": ("Nie ma zgłoszenia {number}.", "No ticket {number}."),
+    "ticket.call_not_found": (
+        "Nie ma rozmowy {call_id}, do której można dołączyć zgłoszenie.",
+        "No call {call_id} to attach the ticket to.",
+    ),
     "ticket.find": ("Szukaj", "Find"),
     "ticket.created_at": ("Utworzono", "Created"),
     "ticket.status": ("Status", "Status"),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from agentdesk.board.feed import BoardFeed
     from agentdesk.board.force import AgentStateWriter
     from agentdesk.extensions import ExtensionRegistry
+    from agentdesk.login_throttle import LoginThrottle
     from agentdesk.ports import DeskBackend, KnowledgePort, StepLabels
     from agentdesk.reports.metrics import CountingRules
     from agentdesk.reports.rules import QueueNames
@@ -44,6 +45,7 @@ templates_key: web.AppKey[jinja2.Environment] = web.AppKey("templates")
 access_key: web.AppKey[dict[tuple[str, str], Access]] = web.AppKey("desk_access")
 sessions_key: web.AppKey[SessionStore] = web.AppKey("desk_sessions")
 accounts_key: web.AppKey[Accounts] = web.AppKey("desk_accounts")
+throttle_key: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 # Who is signed in, when not the desk's session (another sign-in plugged in); absent: the session.
 principal_resolver_key: web.AppKey[PrincipalResolver] = web.AppKey("principal_resolver")
 session_request_key: web.RequestKey[DeskSession] = web.RequestKey("desk_session")

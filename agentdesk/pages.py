@@ -13,7 +13,8 @@ from aiohttp import web
 from agentdesk.i18n import catalogue
 from agentdesk.keys import session_request_key, templates_key
 from agentdesk.navigation import NavLink, links_for
-from agentdesk.security import language_of, principal_of
+from agentdesk.refusals import language_of
+from agentdesk.security import principal_of
 from kck.db.models import Role
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -5,14 +5,13 @@ as if it did not exist."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from aiohttp import web
 
 from agentdesk.keys import recording_access_key, recording_control_key, services_key
 from agentdesk.pages import render
+from agentdesk.request_body import json_object
 from agentdesk.security import DESK_ROLES, Access, add_route, current_principal
 from kb import load_polish_analyzer
 from kck.db.models import Role
@@ -101,19 +100,14 @@ async def recordings_page(request: web.Request) -> web.Response:
         rows=rows,
         query=query,
         supervisor=who.role == Role.SUPERVISOR.value,
-        csrf=json.dumps(principal.csrf_token or ""),
+        csrf_token=principal.csrf_token or "",
     )
 
 
 async def grant_access(request: web.Request) -> web.Response:
     access = request.app[recording_access_key]
     recording_id = _recording_id(request)
-    try:
-        body: Any = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        return web.json_response({"error": "bad_json"}, status=400)
+    body = await json_object(request)
     try:
         ticket = await access.grant(
             _listener(request),
@@ -178,11 +172,8 @@ async def pause_recording(request: web.Request) -> web.Response:
     """The agent pauses (`paused: true`) or resumes the recording of the call they are on."""
     control = request.app.get(recording_control_key)
     principal = current_principal(request)
-    try:
-        body: Any = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("paused"), bool):
+    body = await json_object(request)
+    if not isinstance(body.get("paused"), bool):
         return web.json_response({"error": "bad_json", "message": "paused: true|false"}, status=400)
     call_id = str(body.get("call_id") or "")
     if control is None:

@@ -17,7 +17,6 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from agentdesk.i18n import LANGUAGE_COOKIE, pick_language, translate
 from agentdesk.keys import (
     access_key,
     accounts_key,
@@ -26,6 +25,8 @@ from agentdesk.keys import (
     session_request_key,
     sessions_key,
 )
+from agentdesk.refusals import refusal, wants_json
+from agentdesk.request_body import body_reading_middleware
 from agentdesk.sessions import COOKIE_NAME, DeskSession
 from kck.db.models import Role
 
@@ -70,7 +71,8 @@ def install_security(app: web.Application) -> None:
     """Guard every route of `app` (once): the middleware refuses a route without an access rule."""
     if access_key not in app:
         app[access_key] = {}
-        app.middlewares.append(security_middleware)
+        # the body is read (and refused when malformed) before anyone looks at it
+        app.middlewares.extend([body_reading_middleware, security_middleware])
 
 
 def add_route(
@@ -108,30 +110,6 @@ def current_session(request: web.Request) -> DeskSession:
     if session is None:  # the middleware lets no protected handler run without one
         raise web.HTTPUnauthorized()
     return session
-
-
-def language_of(request: web.Request) -> str:
-    return pick_language(request.cookies.get(LANGUAGE_COOKIE))
-
-
-def _wants_json(request: web.Request) -> bool:
-    if request.headers.get("Upgrade", "").lower() == "websocket":
-        return True  # a socket cannot follow a redirect to the login page
-    return request.path.startswith("/api/") or "application/json" in request.headers.get(
-        "Accept", ""
-    )
-
-
-def _deny(request: web.Request, status: int, key: str) -> web.Response:
-    text = translate(language_of(request), key)
-    if _wants_json(request):
-        return web.json_response({"error": key, "message": text}, status=status)
-    return web.Response(
-        status=status,
-        text=f"<!doctype html><meta charset=utf-8><title>{status}</title>"
-        f'<p role="alert">{text}</p><p><a href="/login">→ /login</a></p>',
-        content_type="text/html",
-    )
 
 
 def same_origin(request: web.Request) -> bool:
@@ -199,7 +177,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
         access = PUBLIC
     if access is None:
         log.warning("route %s %s has no access rule: refused", request.method, canonical)
-        return _deny(request, 403, "forbidden")
+        return refusal(request, 403, "forbidden")
 
     session = await _load_session(request, access)
     if session is not None:
@@ -210,9 +188,9 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
 
     if access.roles is not None:
         if principal is None:
-            if request.method == "GET" and not _wants_json(request):
+            if request.method == "GET" and not wants_json(request):
                 raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
-            return _deny(request, 401, "login.title")
+            return refusal(request, 401, "login.title")
         if principal.role not in {r.value for r in access.roles}:
             log.info(
                 "%s (%s) refused %s %s",
@@ -221,11 +199,11 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
                 request.method,
                 request.path,
             )
-            return _deny(request, 403, "forbidden")
+            return refusal(request, 403, "forbidden")
 
     if request.method in UNSAFE_METHODS:
         if not same_origin(request):
-            return _deny(request, 403, "csrf")
+            return refusal(request, 403, "csrf")
         if access.login_form:
             form = await request.post()
             sent = str(form.get(CSRF_FIELD, ""))
@@ -239,5 +217,5 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
                 sent = str((await request.post()).get(CSRF_FIELD, ""))
             expected = (principal.csrf_token or "") if principal is not None else ""
         if not expected or not sent or not hmac.compare_digest(sent, expected):
-            return _deny(request, 403, "csrf")
+            return refusal(request, 403, "csrf")
     return await handler(request)

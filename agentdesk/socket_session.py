@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from aiohttp import web
 
 from agentdesk.i18n import translate
 from agentdesk.keys import socket_timing_key, sockets_key
+from agentdesk.request_body import parse_json
 from agentdesk.security import principal_of, same_origin, still_signed_in
 from kck.stopping import TASK_STOP_S, stop_tasks
 
@@ -137,7 +137,8 @@ class SocketSession:
         if message.type != aiohttp.WSMsgType.TEXT:
             raise ProtocolError("text frames only")
         try:
-            body = json.loads(message.data)
+            # the one reader of what browsers send: no lone surrogate, no absurd nesting
+            body = parse_json(message.data.encode("utf-8", "surrogatepass"))
             kind = body["type"]
         except (ValueError, KeyError, TypeError):
             raise ProtocolError(f"not a JSON message with a type: {message.data[:80]!r}") from None

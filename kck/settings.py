@@ -235,6 +235,19 @@ class HTTPSettings(_Section):
     max_connections: int = Field(default=2000, ge=1)
     # descriptors of RLIMIT_NOFILE the web may never take: FastAGI calls, AMI, Redis, database
     fd_reserve: int = Field(default=256, ge=16)
+    # behind a TLS reverse proxy: cookies are sent over HTTPS only (docs/deployment.md)
+    secure_cookies: bool = False
+    # /metrics and /health's detail for scrapers: `Authorization: Bearer <token>`; empty = only a
+    # signed-in supervisor or administrator sees them (/health's status code stays open)
+    monitoring_token: SecretStr = SecretStr("")
+    # sign-in throttling (kept in Redis, so across nodes): after this many wrong passwords for one
+    # account, or from one address, sign-in there is refused for login_lockout_s
+    login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=30, ge=1, le=100000)
+    login_lockout_s: int = Field(default=900, ge=1, le=86400)
+    # the reverse proxies in front of kck: from them, the client's address is the last
+    # X-Forwarded-For entry that is not one of them (for throttling and the audit log)
+    trusted_proxies: Networks = ()
 
 
 class PathSettings(_Section):

@@ -23,16 +23,11 @@ from agentdesk.i18n import catalogue
 from agentdesk.keys import feed_key, services_key, state_writer_key
 from agentdesk.pages import render
 from agentdesk.ports import AGENT_PAUSE_REASONS
+from agentdesk.refusals import language_of
 from agentdesk.reports.context import bind_context
 from agentdesk.reports.rules import ensure_counting_rules
-from agentdesk.security import (
-    SUPERVISOR_ROLES,
-    Access,
-    add_route,
-    current_principal,
-    language_of,
-    principal_of,
-)
+from agentdesk.request_body import json_object
+from agentdesk.security import SUPERVISOR_ROLES, Access, add_route, current_principal, principal_of
 from agentdesk.socket_session import install_sockets
 from kck.services import Services
 
@@ -112,10 +107,7 @@ async def board_json(request: web.Request) -> web.Response:
 async def force_agent_state(request: web.Request) -> web.Response:
     services = request.app[services_key]
     principal = current_principal(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        return web.json_response({"error": "request body: not JSON"}, status=400)
+    body = await json_object(request)
     try:
         wanted = ForceRequest.parse(request.match_info["agent"], body)
         await force_state(

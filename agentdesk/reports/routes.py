@@ -9,6 +9,7 @@ from aiohttp import web
 from agentdesk.keys import services_key, step_labels_key, units_key
 from agentdesk.pages import render
 from agentdesk.ports import StepLabels
+from agentdesk.refusals import language_of
 from agentdesk.reports.charts import CHART_NAMES, render_chart
 from agentdesk.reports.context import bind_context
 from agentdesk.reports.csv_export import CSV_DIALECTS, RFC4180, table_csv
@@ -16,7 +17,7 @@ from agentdesk.reports.names import ReportNames, number_text
 from agentdesk.reports.periods import PeriodError, parse_range
 from agentdesk.reports.report import Report, make_report
 from agentdesk.reports.rules import ensure_counting_rules
-from agentdesk.security import SUPERVISOR_ROLES, Access, add_route, language_of
+from agentdesk.security import SUPERVISOR_ROLES, Access, add_route
 from agentdesk.tickets.units import load_units
 from kck.services import Services
 

@@ -459,7 +459,8 @@
   });
   $("lang-switch").addEventListener("click", function (e) {
     e.preventDefault();
-    document.cookie = "kck_lang=" + this.dataset.lang + "; path=/; max-age=31536000; samesite=lax";
+    var secure = location.protocol === "https:" ? "; secure" : "";
+    document.cookie = "kck_lang=" + this.dataset.lang + "; path=/; max-age=31536000; samesite=lax" + secure;
     location.reload();
   });
 

@@ -1,11 +1,12 @@
-// The top bar's language switch (pages without their own script): a cookie, then reload.
+// The language switch of the top bar and the sign-in page (pages without their own script): a cookie, then reload.
 "use strict";
 (function () {
   const link = document.getElementById("lang-switch");
   if (!link) return;
   link.addEventListener("click", function (e) {
     e.preventDefault();
-    document.cookie = "kck_lang=" + this.dataset.lang + "; path=/; max-age=31536000; samesite=lax";
+    const secure = location.protocol === "https:" ? "; secure" : "";
+    document.cookie = "kck_lang=" + this.dataset.lang + "; path=/; max-age=31536000; samesite=lax" + secure;
     location.reload();
   });
 })();

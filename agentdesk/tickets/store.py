@@ -39,6 +39,7 @@ class TicketView:
     call_id: str | None
     created_at: datetime
     status: str
+    created_by: int | None = None  # the user who wrote it
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -62,6 +63,7 @@ def _view(ticket: Ticket) -> TicketView:
         call_id=ticket.call_id,
         created_at=ticket.created_at,
         status=ticket.status,
+        created_by=ticket.created_by,
     )
 
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from playwright.async_api import Browser, ViewportSize, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 CHROMIUM = os.environ.get("KCK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,3 +39,16 @@ async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, int
     await site.start()
     sockets = getattr(site._server, "sockets", None) or []
     return runner, sockets[0].getsockname()[1]
+
+
+def watch_for_broken_scripts(page: Page) -> list[str]:
+    """Script errors and Content-Security-Policy refusals on `page`, as they happen."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return problems

@@ -18,7 +18,7 @@ from agentdesk.tickets.units import load_units
 from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import Call, Role
 from kck.health import fixed_health
-from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve
+from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve, watch_for_broken_scripts
 from tests.agentdesk.conftest import PASSWORD, DeskWorld, on_manual_clock, routing_request
 
 pytestmark = pytest.mark.browser
@@ -39,8 +39,7 @@ async def page(desk_url: str) -> AsyncIterator[Page]:
     async with chromium() as browser:
         context = await browser.new_context(viewport=DESK_VIEWPORT, locale="pl-PL")
         page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        errors = watch_for_broken_scripts(page)  # CSP refusals too
         yield page
         await context.close()
         assert errors == [], f"script errors on the desk: {errors}"  # a broken script fails loudly

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html as html_module
+import re
+from urllib.parse import quote, unquote
+
 import pytest
 
 from agentdesk.keys import access_key, extensions_key
@@ -238,22 +242,62 @@ async def test_agent_at_another_extension_than_the_router_dials_is_refused(
     assert await world.app[extensions_key].holder("109") is None  # released again
 
 
-async def test_next_cannot_send_the_user_to_another_site(world: DeskWorld, client: Client) -> None:
-    await world.add_user("anowak")
-    page = await client.get("/login?next=//evil.example/")
+def _next_of(html: str) -> str:
+    found = re.search(r'name="next" value="([^"]*)"', html)
+    assert found, "no next field in the login page"
+    return html_module.unescape(found.group(1))
+
+
+async def _sign_in_with_next(client: Client, query_next: str, posted_next: str | None) -> str:
+    """Open /login?next=… as a link would, sign in; where the browser is sent (Location)."""
+    page = await client.get(f"/login?next={query_next}")
+    html = await page.text()
     response = await client.post(
         "/login",
         data={
             "username": "anowak",
             "password": PASSWORD,
             "extension": "101",
-            "next": "//evil.example/",
-            "csrf_token": csrf_of(await page.text()),
+            "next": _next_of(html) if posted_next is None else posted_next,
+            "csrf_token": csrf_of(html),
         },
         allow_redirects=False,
     )
-    assert response.status == 302
-    assert response.headers["Location"] == "/desk"
+    assert response.status == 302, await response.text()
+    return response.headers["Location"]
+
+
+FOREIGN_NEXT = {
+    "tab then slash": "/%09/evil.example/",
+    "line break then slash": "/%0d%0a/evil.example/",
+    "NUL then slash": "/%00/evil.example/",
+    "double slash": "//evil.example/",
+    "slash backslash": "/%5Cevil.example/",
+    "backslash inside": "/desk%5C..%5C%5Cevil.example",
+    "scheme": "https://evil.example/",
+    "javascript": "javascript:alert(1)",
+    "space then slashes": "%20//evil.example/",
+    "no-break space": "/%C2%A0/evil.example/",
+    "line separator": "/%E2%80%A8/evil.example/",
+    "relative": "evil.example",
+}
+
+
+@pytest.mark.parametrize("query_next", FOREIGN_NEXT.values(), ids=FOREIGN_NEXT.keys())
+async def test_next_cannot_send_the_user_to_another_site(
+    world: DeskWorld, client: Client, query_next: str
+) -> None:
+    await world.add_user("anowak")
+    # as the page hands it on, and as posted by hand (decoded, as a form field carries it)
+    assert await _sign_in_with_next(client, query_next, None) == "/desk"
+    client.session.cookie_jar.clear()
+    assert await _sign_in_with_next(client, query_next, unquote(query_next)) == "/desk"
+
+
+async def test_next_on_this_site_is_where_the_user_lands(world: DeskWorld, client: Client) -> None:
+    await world.add_user("anowak")
+    wanted = "/api/desk/state?from=login"
+    assert await _sign_in_with_next(client, quote(wanted, safe=""), None) == wanted
 
 
 async def test_english_switch_translates_messages(world: DeskWorld, client: Client) -> None:

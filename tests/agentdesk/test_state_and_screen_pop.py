@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from agentdesk.socket_session import CloseCode
@@ -137,9 +138,11 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     )
     await world.store_call(caller, arrived_at=now - timedelta(days=120), outcome="answered")
     await world.store_call("+48126165555", arrived_at=now - timedelta(days=1), outcome="answered")
+    agent = await world.accounts.get("anowak")
+    assert agent is not None
     earlier = await world.store_call(
-        caller, arrived_at=now - timedelta(days=10), queue="old_queue"
-    )  # a queue no longer in queues.yaml
+        caller, arrived_at=now - timedelta(days=10), queue="old_queue", agent_id=agent.id
+    )  # a queue no longer in queues.yaml; anowak took it (and may link a ticket to it)
     status, _ = await post(
         client,
         token,
@@ -374,13 +377,18 @@ async def test_desk_is_sent_its_state_again_when_its_live_subscription_comes_bac
     await ws.close()
 
 
+@pytest.mark.parametrize(
+    "garbage",
+    ["hello?", "[" * 30_000 + "]" * 30_000, '{"type": "\\ud800"}'],
+    ids=["not JSON", "nested 30000 deep", "lone surrogate"],
+)
 async def test_garbage_on_the_socket_closes_it_with_the_protocol_error_code(
-    world: DeskWorld, client: Client
+    world: DeskWorld, client: Client, garbage: str
 ) -> None:
     await world.add_user("anowak")
     await sign_in(client, "anowak")
     ws = await client.ws_connect("/desk/ws")
-    await ws.send_str("hello?")
+    await ws.send_str(garbage)
     message = await ws.receive()
     assert message.type == aiohttp.WSMsgType.CLOSE
     assert ws.close_code == CloseCode.PROTOCOL_ERROR

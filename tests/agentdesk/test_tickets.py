@@ -181,7 +181,9 @@ async def test_ticket_for_a_call_not_in_the_database_is_kept_without_the_link(
 async def test_agent_saves_a_ticket_and_looks_it_up(world: DeskWorld, client: Client) -> None:
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
-    call_id = await world.store_call()
+    agent = await world.accounts.get("anowak")
+    assert agent is not None
+    call_id = await world.store_call(agent_id=agent.id)  # a call anowak took
     response = await client.post(
         "/api/tickets", json=good_form(call_id=call_id), headers={"X-CSRF-Token": token}
     )

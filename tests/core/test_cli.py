@@ -146,6 +146,8 @@ def test_db_upgrade_then_status(tmp_path: Path) -> None:
 async def test_demo_starts_serves_a_status_page_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KCK_")}
     env["PYTHONPATH"] = str(Path(__file__).parents[2])
+    env["KCK_HTTP_MONITORING_TOKEN"] = "demo-monitoring-token"  # health detail and metrics
+    monitoring = {"Authorization": "Bearer demo-monitoring-token"}
     proc = await asyncio.create_subprocess_exec(
         *KCK,
         "demo",
@@ -172,19 +174,21 @@ async def test_demo_starts_serves_a_status_page_and_stops_on_ctrl_c(tmp_path: Pa
                 assert page.status == 200
                 text = await page.text()
             async with http.get(url + "health") as health:
+                assert await health.json() == {"status": "up"}  # a stranger: yes or no
+            async with http.get(url + "health", headers=monitoring) as health:
                 body = await health.json()
             # simulated callers reach the real FastAGI server and the IVR ends or queues them
             for _ in range(120):
-                async with http.get(url + "health") as health:
+                async with http.get(url + "health", headers=monitoring) as health:
                     parts = (await health.json())["parts"]
                 if parts["simulator"]["calls_ended"] >= 1:
                     break
                 await asyncio.sleep(1)
-            async with http.get(url + "metrics") as metrics:
+            async with http.get(url + "metrics", headers=monitoring) as metrics:
                 exposition = await metrics.text()
         assert "kck_ami_connected 1.0" in exposition
         assert "kck_fastagi_" in exposition and "kck_queue_" in exposition
-        assert "<html" in text  # the sign-in page; the parts' status is public at /health
+        assert "<html" in text  # the sign-in page; the parts' status is at /health
         assert body["mode"] == "demo"
         assert parts["ami"]["state"] == "connected" and parts["ami"]["resync_count"] >= 1
         assert parts["simulator"]["calls_ended"] >= 1, parts["simulator"]

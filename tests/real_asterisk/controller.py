@@ -27,6 +27,7 @@ from kck.config_files import SHIPPED_CONFIG
 from tests.real_asterisk.pbx import REPOSITORY, PBXPorts, free_tcp_port
 
 AMI_SECRET = "ami-secret-for-the-tests"
+MONITORING_TOKEN = "monitoring-token-for-the-tests"  # /health detail (parts) for wait_healthy
 PASSWORD = "correct horse battery"
 
 # Shorter than a real centre's (docs/routing.md), so each scenario takes seconds: these are the
@@ -73,7 +74,13 @@ class Installation:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KCK_")}
-        env.update({"KCK_CONFIG": str(self.settings_file), "KCK_AMI_SECRET": AMI_SECRET})
+        env.update(
+            {
+                "KCK_CONFIG": str(self.settings_file),
+                "KCK_AMI_SECRET": AMI_SECRET,
+                "KCK_HTTP_MONITORING_TOKEN": MONITORING_TOKEN,
+            }
+        )
         env["PYTHONPATH"] = str(REPOSITORY)
         return env
 
@@ -185,7 +192,9 @@ class KckServe:
             async with (
                 aiohttp.ClientSession() as http,
                 http.get(
-                    f"{self.installation.base_url}/health", timeout=aiohttp.ClientTimeout(2)
+                    f"{self.installation.base_url}/health",
+                    headers={"Authorization": f"Bearer {MONITORING_TOKEN}"},
+                    timeout=aiohttp.ClientTimeout(2),
                 ) as response,
             ):
                 return dict(await response.json())
