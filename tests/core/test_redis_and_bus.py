@@ -191,7 +191,8 @@ async def test_a_groups_backlog_says_how_far_behind_it_is_in_stream_time(
     await redis.xack(bus.key("calls"), "writer", entries[0][0])
     behind = await bus.backlog("calls", "writer")
     # only the newest is left to read: nothing older than it waits
-    assert behind == GroupBacklog(pending=0, unread=True, behind_s=0.0)
+    assert behind is not None and (behind.pending, behind.unread, behind.behind_s) == (0, True, 0)
+    assert behind.unread_events == 1 and behind.oldest_age_s > 0  # published at 6 s in 1970
     await redis.xreadgroup("writer", "w", {bus.key("calls"): ">"})
     await redis.xack(bus.key("calls"), "writer", "6000-0")
     caught_up = await bus.backlog("calls", "writer")
