@@ -11,12 +11,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
+from kck.writer_state import Backoff, WriterState
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +53,21 @@ class GroupBacklog:
 
     `pending`: read but not acknowledged; `unread`: whether newer events wait to be read;
     `behind_s`: stream time between the oldest event not yet handled and the newest published
-    (stream ids are Redis's milliseconds), 0 when the group is up to date.
+    (stream ids are Redis's milliseconds), 0 when the group is up to date; `unread_events`: how
+    many wait to be read (counted up to `UNREAD_COUNT_CAP` on Redis < 7); `oldest_age_s`: how
+    long ago (Redis's clock) the oldest event not yet handled was published, 0 when none waits.
     """
 
     pending: int
     unread: bool
     behind_s: float
+    unread_events: int = 0
+    oldest_age_s: float = 0.0
+
+
+# Redis < 7 does not say how many events a group has not read: they are counted with XRANGE,
+# at most this many per /metrics scrape.
+UNREAD_COUNT_CAP = 10_000
 
 
 def _id_ms(raw: Any) -> int:
@@ -112,16 +123,30 @@ class EventBus:
         delivered = _text(mine["last-delivered-id"])
         unread = delivered != _text(info["last-generated-id"])
         pending = int(mine.get("pending") or 0)
-        oldest = newest
+        oldest: int | None = None
+        unread_events = 0
         if unread:
             first: Any = await self.redis.xrange(key, min=f"({delivered}", count=1)
             if first:
-                oldest = min(oldest, _id_ms(first[0][0]))
+                oldest = _id_ms(first[0][0])
+                unread_events = await self._unread_count(key, delivered, mine.get("lag"))
         if pending:
             summary: Any = await self.redis.xpending(key, group)
             if summary.get("min"):
-                oldest = min(oldest, _id_ms(summary["min"]))
-        return GroupBacklog(pending, unread, max(0, newest - oldest) / 1000)
+                oldest = min(oldest or newest, _id_ms(summary["min"]))
+        if oldest is None:
+            return GroupBacklog(pending, unread, 0.0)
+        seconds, micro = await self.redis.time()
+        age_ms = int(seconds) * 1000 + int(micro) // 1000 - oldest
+        return GroupBacklog(
+            pending, unread, max(0, newest - oldest) / 1000, unread_events, max(0, age_ms) / 1000
+        )
+
+    async def _unread_count(self, key: str, delivered: str, lag: Any) -> int:
+        if lag is not None:  # Redis 7 keeps the count
+            return int(lag)
+        entries: Any = await self.redis.xrange(key, min=f"({delivered}", count=UNREAD_COUNT_CAP)
+        return len(entries)
 
     async def ensure_group(self, stream: str, group: str, start: str = "$") -> None:
         try:
@@ -169,6 +194,7 @@ class EventBus:
         start: str = "$",
         linger_ms: int = 0,
         poison: IsPoison | None = None,
+        state: WriterState | None = None,
     ) -> None:
         """Like `consume`, but `handler` gets up to `count` events at once, in stream order.
 
@@ -177,35 +203,87 @@ class EventBus:
 
         The batch is acknowledged once the handler returns (one SQL transaction per batch for a
         recorder). If it raises, the events are handed over one at a time so one bad event does
-        not hold back the others: the ones that fail stay pending and are retried — except an
-        event whose error `poison` says is its own: that one is moved, with the error, to the
-        stream `set_aside_key(stream)` and acknowledged, so the writer never wedges on it
-        (`set_aside_count` tells monitoring; an operator reads it with XRANGE).
+        not hold back the others. With a `poison` rule, an event whose error is its own is moved,
+        with the error, to the stream `set_aside_key(stream)` and acknowledged, so the writer
+        never wedges on it (`set_aside_count` tells monitoring; an operator reads it with
+        XRANGE); an error that is not the event's (the database away) stops the writer where it
+        is: it retries the rest of the batch after `state`'s pauses (bounded, one warning per
+        outage, no traceback per event) and reads nothing new meanwhile, so later events wait
+        unread in the stream, in order (`backlog` counts them). Without a rule, the failing
+        events stay pending and are retried when claimed again.
         """
+        writer = state or WriterState(f"writer {group}", _no_clock)
 
         async def deliver(key: str, entries: list[Any]) -> None:
             events = [_decode(key, raw_id, fields) for raw_id, fields in entries]
-            try:
-                await handler(events)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning(
-                    "batch handler failed; retrying its %d events one by one",
-                    len(events),
-                    exc_info=True,
-                    extra={"stream": key},
-                )
-                for event in events:
-                    await self._deliver_event(key, group, event, lambda e: handler([e]), poison)
-                return
-            await self.redis.xack(key, group, *(event.id for event in events))
-            if linger_ms and len(events) < count:
+            if poison is None:
+                await self._write_or_leave_pending(key, group, events, handler)
+            else:
+                while events:
+                    events, pause = await self._write_or_wait(
+                        key, group, events, handler, poison, writer
+                    )
+                    if events:
+                        await asyncio.sleep(pause)
+            if linger_ms and len(entries) < count:
                 await asyncio.sleep(linger_ms / 1000)
 
         await self._read_group(
             stream, group, consumer, deliver, block_ms, count, claim_idle_ms, start
         )
+
+    async def _write_or_leave_pending(
+        self, key: str, group: str, events: list[BusEvent], handler: BatchHandler
+    ) -> None:
+        try:
+            await handler(events)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning(
+                "batch handler failed; retrying its %d events one by one",
+                len(events),
+                exc_info=True,
+                extra={"stream": key},
+            )
+            for event in events:
+                await self._deliver_event(key, group, event, lambda e: handler([e]))
+            return
+        await self.redis.xack(key, group, *(event.id for event in events))
+
+    async def _write_or_wait(
+        self,
+        key: str,
+        group: str,
+        events: list[BusEvent],
+        handler: BatchHandler,
+        poison: IsPoison,
+        writer: WriterState,
+    ) -> tuple[list[BusEvent], float]:
+        """Write `events` (poison ones set aside); the ones left when the database is away, with
+        the pause before trying them again."""
+        try:
+            await handler(events)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("batch of %d failed (%r); one by one", len(events), exc)
+            for n, event in enumerate(events):
+                try:
+                    await handler([event])
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    if poison(error):
+                        await self._set_aside(key, group, event, error)
+                        continue
+                    return events[n:], writer.failed(error)
+                await self.redis.xack(key, group, event.id)
+            writer.wrote()
+            return [], 0.0
+        await self.redis.xack(key, group, *(event.id for event in events))
+        writer.wrote()
+        return [], 0.0
 
     async def _read_group(
         self,
@@ -317,18 +395,7 @@ RESUBSCRIBED = "bus.resubscribed"
 LiveMessage = tuple[str, dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Pauses between attempts to subscribe again: `first_s`, doubling up to `max_s`."""
-
-    first_s: float = 0.1
-    max_s: float = 5.0
-
-    def pauses(self) -> Iterator[float]:
-        pause = self.first_s
-        while True:
-            yield pause
-            pause = min(self.max_s, pause * 2)
+LIVE_BACKOFF = Backoff()  # a lost subscription is retried after 0.1 s, doubling up to 5 s
 
 
 class NotSubscribed(TimeoutError):
@@ -372,7 +439,7 @@ class Subscription:
         redis: PubSubClient,
         channels: Sequence[str],
         *,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = LIVE_BACKOFF,
         ready_within_s: float = 10.0,
         backlog: int = 10_000,
         poll_s: float = 1.0,
@@ -555,6 +622,10 @@ def _live_message(channel: str, raw: Any) -> LiveMessage | None:
         )
         return None
     return kind, data
+
+
+def _no_clock() -> datetime:
+    return datetime.now().astimezone()
 
 
 def _text(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from prometheus_client.core import GaugeMetricFamily
@@ -19,6 +20,7 @@ from kck.metrics import collector_text
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
+from kck.writer_state import WriterState
 from queues.ami_events import EventSource, RouterAMIAdapter
 from queues.call_resync import CallRowResync
 from queues.callbacks import CallbackDialer
@@ -75,6 +77,8 @@ class RouterComponent:
         self.stats = QueueStatistics(self.router.store, config)
         self.broadcaster = StatsBroadcaster(self.stats, services.bus)
         self.recorder = QueueRecorder(services.sessions, config)
+        tz = settings.tz
+        self.writer = WriterState("call-history writer", lambda: datetime.now(tz))
         self.ami_adapter = RouterAMIAdapter(self.router)
         self.row_resync = CallRowResync(services.sessions, self.router, services.bus)
         self.callbacks: CallbackDialer | None = None
@@ -137,6 +141,7 @@ class RouterComponent:
                         start="0",
                         linger_ms=QueueRecorder.LINGER_MS,
                         poison=is_poison,
+                        state=self.writer,
                     ),
                 ),
                 name="queue-recorder",
@@ -191,6 +196,7 @@ class RouterComponent:
             "ami": self.ami is not None,
             "timer_ticks": self.timer.ticks,
             "presence": self.presence.health(),
+            "call_history_writer": self.writer.health(),
         }
 
 
@@ -203,22 +209,30 @@ class CallHistoryMetrics(Collector):
         self._set_aside = set_aside
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily(
-            "kck_call_history_behind_seconds",
-            "Stream time the call-history writer is behind.",
-            value=self._backlog.behind_s,
-        )
-        yield GaugeMetricFamily(
-            "kck_call_history_pending_events",
-            "Events read by the writer, not yet in SQL.",
-            value=self._backlog.pending,
-        )
-        yield GaugeMetricFamily(
-            "kck_call_history_set_aside_events",
-            "Events the writer could never write (bad data), kept on the stream "
-            "<prefix>:stream:queues:set-aside; any at all deserves a look.",
-            value=self._set_aside,
-        )
+        backlog = self._backlog
+        gauges: list[tuple[str, str, float]] = [
+            ("behind_seconds", "Stream time the call-history writer is behind.", backlog.behind_s),
+            ("pending_events", "Events read by the writer, not yet in SQL.", backlog.pending),
+            (
+                "unread_events",
+                "Events waiting in the stream, not yet read by the writer (database away: "
+                "these grow).",
+                backlog.unread_events,
+            ),
+            (
+                "oldest_age_seconds",
+                "How long ago the oldest event not yet in SQL was published; 0 when none waits.",
+                backlog.oldest_age_s,
+            ),
+            (
+                "set_aside_events",
+                "Events the writer could never write (bad data), kept on the stream "
+                "<prefix>:stream:queues:set-aside; any at all deserves a look.",
+                self._set_aside,
+            ),
+        ]
+        for name, help_text, value in gauges:
+            yield GaugeMetricFamily(f"kck_call_history_{name}", help_text, value=value)
 
 
 async def create_router_component(

@@ -110,42 +110,33 @@ class PostgresProcess:
             self.process.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def shut_down(self) -> None:
+        """`pg_ctl stop -m fast` (clients cut off), keeping the cluster for `start_again`."""
+        data = str(self.folder / "data")
+        command = [*_as_postgres(), _pg_bin("pg_ctl"), "stop", "-D", data, "-m", "fast", "-w"]
+        stopped = subprocess.run(command, capture_output=True, timeout=60, check=False)
+        if stopped.returncode != 0:
+            raise ServiceStartError(f"pg_ctl stop failed: {stopped.stderr.decode()[-500:]}")
+        self.process.wait(30)
 
-def start_postgres() -> PostgresProcess:
-    """initdb a temporary cluster and run it on a unix socket (as user postgres when we are root)."""
-    folder = Path(tempfile.mkdtemp(prefix="kck-pg-"))
-    data = folder / "data"
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
-        os.chown(folder, user.pw_uid, user.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    init = subprocess.run(
-        [
-            *prefix,
-            _pg_bin("initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        ],
-        capture_output=True,
-    )
-    if init.returncode != 0:
-        raise ServiceStartError(f"initdb failed: {init.stderr.decode()[-500:]}")
-    port = _free_port()
+    def start_again(self) -> None:
+        """Start the shut-down cluster again, on the same socket and port."""
+        self.process = _run_postgres(self.folder, self.port)
+
+
+def _as_postgres() -> list[str]:
+    """The command prefix that runs a server program as user postgres when we are root."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _run_postgres(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """Run the cluster in `folder`/data on a unix socket in `folder`; return once it accepts."""
     process = subprocess.Popen(
         [
-            *prefix,
+            *_as_postgres(),
             _pg_bin("postgres"),
             "-D",
-            str(data),
+            str(folder / "data"),
             "-k",
             str(folder),
             "-p",
@@ -172,10 +163,40 @@ def start_postgres() -> PostgresProcess:
                 f"postgres exited: {process.stderr.read().decode()[-500:] if process.stderr else ''}"
             )
         if sock.exists() and _accepting(folder, port):
-            return PostgresProcess(folder, port, process)
+            return process
         time.sleep(0.05)  # polling interval, not a wait for readiness
     process.kill()
     raise ServiceStartError("postgres did not accept connections in 30 s")
+
+
+def start_postgres() -> PostgresProcess:
+    """initdb a temporary cluster and run it on a unix socket (as user postgres when we are root)."""
+    folder = Path(tempfile.mkdtemp(prefix="kck-pg-"))
+    data = folder / "data"
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+    init = subprocess.run(
+        [
+            *_as_postgres(),
+            _pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+        capture_output=True,
+    )
+    if init.returncode != 0:
+        raise ServiceStartError(f"initdb failed: {init.stderr.decode()[-500:]}")
+    port = _free_port()
+    return PostgresProcess(folder, port, _run_postgres(folder, port))
 
 
 def _accepting(folder: Path, port: int) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ import redis.asyncio as aioredis
 
 from kck.bus import BusEvent, EventBus, GroupBacklog
 from kck.redis_server import PrivateRedis, RedisUnavailable, connect
+from kck.writer_state import WAITING, WRITING, Backoff, WriterState
+from tests.polling import until
 
 
 async def test_private_redis_starts_answers_and_stops(tmp_path: Path) -> None:
@@ -191,8 +195,59 @@ async def test_a_groups_backlog_says_how_far_behind_it_is_in_stream_time(
     await redis.xack(bus.key("calls"), "writer", entries[0][0])
     behind = await bus.backlog("calls", "writer")
     # only the newest is left to read: nothing older than it waits
-    assert behind == GroupBacklog(pending=0, unread=True, behind_s=0.0)
+    assert behind is not None and (behind.pending, behind.unread, behind.behind_s) == (0, True, 0)
+    assert behind.unread_events == 1 and behind.oldest_age_s > 0  # published at 6 s in 1970
     await redis.xreadgroup("writer", "w", {bus.key("calls"): ">"})
     await redis.xack(bus.key("calls"), "writer", "6000-0")
     caught_up = await bus.backlog("calls", "writer")
     assert caught_up == GroupBacklog(pending=0, unread=False, behind_s=0.0)
+
+
+async def test_a_writer_whose_database_is_away_retries_in_order_and_reads_nothing_new(
+    redis: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = EventBus(redis, prefix="t8")
+    for n in range(3):
+        await bus.publish("calls", "changed", {"n": n})
+    away = True
+    attempts: list[list[int]] = []
+    written: list[int] = []
+
+    async def handler(events: list[BusEvent]) -> None:
+        numbers = [int(e.data["n"]) for e in events]
+        if away:
+            attempts.append(numbers)
+            raise ConnectionRefusedError("database away")
+        written.extend(numbers)
+
+    def bad_data(error: Exception) -> bool:
+        return isinstance(error, ValueError)
+
+    state = WriterState("test writer", lambda: datetime.now(UTC), Backoff(0.001, 0.004))
+    caplog.set_level(logging.DEBUG)
+    task = asyncio.create_task(
+        bus.consume_batches(
+            "calls", "g", "w", handler, block_ms=50, start="0", poison=bad_data, state=state
+        )
+    )
+    try:
+        await until(lambda: len(attempts) >= 4)
+        for n in range(3, 5):
+            await bus.publish("calls", "changed", {"n": n})
+        await until(lambda: len(attempts) >= 12)
+        backlog = await bus.backlog("calls", "g")
+        # the batch read before stays pending; the later events are not even read
+        assert backlog is not None and (backlog.pending, backlog.unread_events) == (3, 2)
+        assert state.health()["state"] == WAITING and state.health()["attempts"] >= 6
+        assert all(batch[0] == 0 for batch in attempts)  # always from the first not written
+        away = False
+        await until(lambda: len(written) == 5)
+        assert state.health() == {"state": WRITING, "since": state.since.isoformat()}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert written == [0, 1, 2, 3, 4]
+    assert (await redis.xpending(bus.key("calls"), "g"))["pending"] == 0
+    assert not [r for r in caplog.records if r.exc_info]
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in warned] == ["test writer"]

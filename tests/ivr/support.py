@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from asterisk.agi import FastAGIServer
+from ivr.agi_route import create_ivr_route
 from ivr.channel import DialStatus
+from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.interpreter import CallInfo, CallResult, Interpreter
 from ivr.loader import MenuFiles, MenuSet, read_menu_files
 from ivr.memory_gateway import InMemoryQueueGateway
@@ -17,7 +23,10 @@ from ivr.scripted_channel import ScriptedChannel
 from ivr.skills import SkillDirectory
 from ivr.speech_port import IntentRecogniser
 from ivr.validation import SoundExists, ValidatedMenu, validate_files
+from ivr.versions import MenuLibrary
+from kck.bus import EventBus
 from kck.clock import ManualClock
+from kck.phone import TrunkDial
 from queues.model import QueueOutcome
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -88,3 +97,27 @@ async def run_call(
     call = CallInfo("call-1", "1700000000.1", "PJSIP/trunk-0001", caller, clock.now(), language)
     result = await interp.run(channel, call)
     return result, channel, gw
+
+
+async def shipped_ivr_fastagi(
+    sessions: async_sessionmaker[AsyncSession], bus: EventBus, tmp_path: Path
+) -> FastAGIServer:
+    """A started FastAGI server with the IVR route on a copy of the shipped menus (loaded into
+    the database now), handing callers to queues over `bus`; the caller stops it."""
+    menus = tmp_path / "menus"
+    shutil.copytree(SHIPPED, menus)
+    library = MenuLibrary(sessions, bus.redis, menus_dir=menus, key_prefix="t")
+    await library.reload(by="test")
+    route = create_ivr_route(
+        library,
+        DialplanQueueGateway(bus),
+        bus,
+        clock=ManualClock(local("2026-11-24 10:00")),
+        sounds_dir=tmp_path / "sounds",
+        recordings_dir=tmp_path / "rec",
+        dial=TrunkDial(),
+    )
+    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
+    server.add_route("ivr", route)
+    await server.start()
+    return server

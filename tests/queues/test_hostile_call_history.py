@@ -4,7 +4,6 @@ one event the writer can never write is set aside (counted on /metrics) while th
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from asterisk.agi import FastAGIServer
-from ivr.agi_route import CALL_ID_VARIABLE, create_ivr_route
-from ivr.dialplan_gateway import DialplanQueueGateway
-from ivr.versions import MenuLibrary
+from ivr.agi_route import CALL_ID_VARIABLE
 from kck.bus import EventBus
 from kck.call_events import CALL_ARRIVED, CALL_PROGRESS, CALLS_STREAM
-from kck.clock import ManualClock
 from kck.config_files import SHIPPED_CONFIG
 from kck.db import Call, session_factory
 from kck.edge_values import TRUNCATED
-from kck.phone import TrunkDial
 from kck.services import Services
 from kck.settings import Settings
 from queues.component import RouterComponent, create_router_component
@@ -33,7 +27,7 @@ from queues.recorder import QueueRecorder, is_poison
 from tests.asterisk.agi_caller import AsteriskSideCall
 from tests.call_history import record_call_history
 from tests.exposition import sample
-from tests.ivr.support import SHIPPED, local
+from tests.ivr.support import shipped_ivr_fastagi
 from tests.polling import until, until_true
 
 LONG_NAME = "Żółć " * 60  # 300 characters of a SIP display name (UTF-8: 540 bytes)
@@ -54,23 +48,8 @@ async def test_a_call_with_overlong_and_nul_values_from_asterisk_keeps_its_arriv
     engine: AsyncEngine, redis: aioredis.Redis, tmp_path: Path
 ) -> None:
     sessions = session_factory(engine)
-    menus = tmp_path / "menus"
-    shutil.copytree(SHIPPED, menus)
-    library = MenuLibrary(sessions, redis, menus_dir=menus, key_prefix="t")
-    await library.reload(by="test")
     bus = EventBus(redis, "t")
-    route = create_ivr_route(
-        library,
-        DialplanQueueGateway(bus),
-        bus,
-        clock=ManualClock(local("2026-11-24 10:00")),
-        sounds_dir=tmp_path / "sounds",
-        recordings_dir=tmp_path / "rec",
-        dial=TrunkDial(),
-    )
-    server = FastAGIServer(host="127.0.0.1", port=0, allowed_clients=["127.0.0.1"])
-    server.add_route("ivr", route)
-    await server.start()
+    server = await shipped_ivr_fastagi(sessions, bus, tmp_path)
     too_long_uniqueid = "1795527000." + "7" * 100
     call = AsteriskSideCall(server.port, keys=["1", "5", "2"])
     call.environment = hostile_environment(too_long_uniqueid)
