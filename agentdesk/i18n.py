@@ -150,6 +150,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "outcome.unknown": ("Wybierz wynik z listy.", "Choose an outcome from the list."),
     "outcome.saved": ("Zapisano wynik rozmowy.", "Outcome saved."),
+    "outcome.prompt": (
+        "Nie zapisano wyniku rozmowy. Wybierz wynik i zapisz go albo zakończ bez wyniku.",
+        "The call's outcome is not saved. Choose one and save it, or finish without it.",
+    ),
+    "outcome.skip": ("Zakończ bez wyniku", "Finish without an outcome"),
     "call.in_progress": ("w toku", "in progress"),
     "call.answered": ("odebrane", "answered"),
     "call.abandoned": ("porzucone", "abandoned"),

@@ -26,6 +26,23 @@
     var b = $("banner");
     if (text) { b.textContent = text; b.hidden = false; } else { b.hidden = true; b.textContent = ""; }
   }
+  // a message line: green when it reports what was done, red and announced when it is an error
+  function say(el, text, isError) {
+    el.textContent = text || "";
+    el.classList.toggle("error", !!isError);
+    if (isError) { el.setAttribute("role", "alert"); } else { el.removeAttribute("role"); }
+  }
+  // Notes live in this tab's sessionStorage during the call only (so a reload keeps them); they
+  // go when the call's pop goes, at sign-out, and nothing of a call is ever in localStorage.
+  var NOTES_PREFIX = "kck-notes-";
+  function forget(store, keep) {
+    for (var i = store.length - 1; i >= 0; i--) {
+      var key = store.key(i);
+      if (key && key.indexOf("kck-") === 0 && key !== keep) { store.removeItem(key); }
+    }
+  }
+  function forgetCalls(keep) { forget(window.localStorage, null); forget(window.sessionStorage, keep); }
+  forget(window.localStorage, null);  // what an earlier version left behind
   function api(method, url, body) {
     var opts = { method: method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
     if (method !== "GET") {
@@ -88,8 +105,25 @@
       if (r.ok) { showState(r.data); banner(""); } else { banner(r.data.message || r.status); }
     });
   }
-  $("btn-available").addEventListener("click", function () { setState("available"); });
-  $("btn-pause").addEventListener("click", function () { setState("paused"); });
+  // Leaving wrap-up before an outcome is saved asks first: choose one, or end without it.
+  var pendingState = null;
+  function leaveWrapUp(newState) {
+    var saved = $("wrapup-message").textContent !== "";
+    if (state.state === "wrap_up" && pop && !saved) {
+      pendingState = newState;
+      $("outcome-prompt").hidden = false;
+      var first = document.querySelector("#wrapup-form input[name=outcome]");
+      if (first) { first.focus(); }
+      return;
+    }
+    setState(newState);
+  }
+  $("btn-available").addEventListener("click", function () { leaveWrapUp("available"); });
+  $("btn-pause").addEventListener("click", function () { leaveWrapUp("paused"); });
+  $("outcome-skip").addEventListener("click", function () {
+    $("outcome-prompt").hidden = true;
+    if (pendingState) { setState(pendingState); pendingState = null; }
+  });
 
   function tick() {
     var now = performance.now();
@@ -199,9 +233,11 @@
     $("handover-from").textContent = handover ? handover.from_text : "";
     $("handover-notes").textContent = handover ? (handover.notes || "—") : "";
     $("transfer-message").textContent = "";
-    $("notes").value = localStorage.getItem("kck-notes-" + p.call_id) || (handover ? handover.notes : "") || "";
+    forgetCalls(NOTES_PREFIX + p.call_id);
+    $("notes").value = sessionStorage.getItem(NOTES_PREFIX + p.call_id) || (handover ? handover.notes : "") || "";
     $("wrapup-form").hidden = state.state !== "wrap_up";
     $("wrapup-message").textContent = "";
+    $("outcome-prompt").hidden = true;
     document.querySelectorAll("#wrapup-form input[name=outcome]").forEach(function (r) { r.checked = false; });
     popShown(p);
     requestAnimationFrame(function () {
@@ -210,8 +246,30 @@
       $("pop").dataset.shown = p.offer_id;
     });
   }
+  // After the call nothing of it stays on the idle desk: caller, cards, notes, searches, form.
   function clearPop() {
     pop = null;
+    pendingState = null;
+    forgetCalls(null);
+    $("notes").value = "";
+    $("caller-number").textContent = "";
+    $("ivr-path").textContent = "";
+    $("transcript").textContent = "";
+    $("handover-notes").textContent = "";
+    rows($("history-calls"), [], function () { return []; });
+    rows($("history-tickets"), [], function () { return []; });
+    var list = $("suggestions");
+    list.textContent = "";
+    var none = document.createElement("li"); none.className = "muted"; none.textContent = S["pop.no_suggestions"];
+    list.appendChild(none);
+    $("kb-search").value = "";
+    $("kb-hits").textContent = "";
+    $("lookup-number").value = "";
+    $("lookup-result").textContent = "";
+    $("err-outcome").textContent = "";
+    $("wrapup-message").textContent = "";
+    $("outcome-prompt").hidden = true;
+    document.querySelectorAll("#wrapup-form input[name=outcome]").forEach(function (r) { r.checked = false; });
     if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
     consulting(false);
     $("handover").hidden = true;
@@ -270,7 +328,7 @@
       $("ticket-save").disabled = false;
       if (r.ok) {
         savedTickets.push(r.data.number);
-        $("ticket-message").textContent = r.data.message;
+        say($("ticket-message"), r.data.message, false);
         $("ticket-message").dataset.number = r.data.number;
         var radio = $("o-ticket_created"); if (radio) { radio.checked = true; }
         return;
@@ -282,7 +340,7 @@
         var input = f === "units" ? document.querySelector("#f-units input") : $("f-" + f);
         if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
       });
-      $("ticket-message").textContent = r.data.message || "";
+      say($("ticket-message"), r.data.message || "", true);
       if (first) { first.focus(); }
     }, function () { $("ticket-save").disabled = false; banner(S["desk.connection_lost"]); });
   });
@@ -310,8 +368,9 @@
   $("wrapup-form").addEventListener("submit", function (e) { e.preventDefault(); saveWrapUp(false); });
   $("wrapup-save-available").addEventListener("click", function () { saveWrapUp(true); });
   $("notes").addEventListener("input", function () {
-    if (pop) { localStorage.setItem("kck-notes-" + pop.call_id, this.value); }
+    if (pop) { sessionStorage.setItem(NOTES_PREFIX + pop.call_id, this.value); }
   });
+  $("logout-form").addEventListener("submit", function () { forgetCalls(null); });
 
   // ---- transfer ----------------------------------------------------------------------------
   // The chooser lists where the call may go now (available agents, queues, skills, second-line
@@ -359,7 +418,7 @@
       $("transfer-go").disabled = false;
       if (!r.ok) { $("transfer-error").textContent = r.data.message || String(r.status); return; }
       $("transfer-dialog").close();
-      $("transfer-message").textContent = r.data.message;
+      say($("transfer-message"), r.data.message, false);
       $("btn-transfer").disabled = true;
     }, function () { $("transfer-go").disabled = false; banner(S["desk.connection_lost"]); });
   }
@@ -384,11 +443,11 @@
     api("POST", "/api/desk/consult", body).then(function (r) {
       if (!r.ok) {
         if (step === "start") { $("transfer-error").textContent = r.data.message || String(r.status); }
-        else { $("transfer-message").textContent = r.data.message || String(r.status); }
+        else { say($("transfer-message"), r.data.message || String(r.status), true); }
         return;
       }
       if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
-      $("transfer-message").textContent = r.data.message;
+      say($("transfer-message"), r.data.message, false);
       consulting(step === "start");
       if (step === "complete") { $("btn-transfer").disabled = true; }
     }, function () { banner(S["desk.connection_lost"]); });
@@ -428,6 +487,7 @@
     api("GET", "/api/tickets/" + encodeURIComponent(number)).then(function (r) {
       var box = $("lookup-result");
       box.textContent = "";
+      box.classList.toggle("error", !r.ok);
       if (!r.ok) { box.textContent = r.data.message; return; }
       var d = r.data;
       [[S["ticket.title"], d.number], [S["ticket.category"], d.category_text],

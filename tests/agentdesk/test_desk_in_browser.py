@@ -56,6 +56,15 @@ async def sign_in(
     await page.press("#extension", "Enter")
 
 
+async def sign_in_available(world: DeskWorld, page: Page, url: str) -> None:
+    """anowak signs in and goes available."""
+    await world.add_user("anowak")
+    await sign_in(page, url, "anowak")
+    await expect(page.locator("#conn")).to_have_attribute("data-up", "1")
+    await page.click("#btn-available")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "available")
+
+
 async def shot(page: Page, name: str) -> None:
     if SCREENSHOTS:
         await page.screenshot(path=str(Path(SCREENSHOTS) / name))
@@ -203,10 +212,7 @@ async def test_wrap_up_counts_down_on_the_routers_time_and_ends_when_the_router_
 async def test_invalid_ticket_marks_the_fields_with_their_messages(
     world: DeskWorld, desk_url: str, page: Page
 ) -> None:
-    await world.add_user("anowak")
-    await sign_in(page, desk_url, "anowak")
-    await page.click("#btn-available")
-    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "available")
+    await sign_in_available(world, page, desk_url)
     call_id = await world.store_call()
     await world.offer("anowak", call_id)
     await expect(page.locator("#pop")).to_be_visible()

@@ -1,0 +1,102 @@
+"""After a call nothing of it stays on the desk or in the browser; the outcome is not skipped
+silently; errors look like errors. Real Chromium, real server, Redis and SQLite."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.agentdesk.conftest import DeskWorld, routing_request
+from tests.agentdesk.test_desk_in_browser import desk_url, page, sign_in_available
+
+__all__ = ["desk_url", "page"]  # the fixtures of the desk's browser tests
+
+pytestmark = pytest.mark.browser
+CALLER = "+48600123456"
+NOTE = "Pani Kowalska, ul. Lubicz 12, oddzwonić po 15"
+STORAGE = """() => [localStorage, sessionStorage].map(s =>
+    Object.keys(s).map(k => k + '=' + s.getItem(k)).join('\\n'))"""
+
+
+async def take_call_to_wrap_up(world: DeskWorld, page: Page, url: str) -> str:
+    """Sign in, go available, take a call with a 5-minute wrap-up, type a note, hang up."""
+    await sign_in_available(world, page, url)
+    badge = page.locator("#state-badge")
+    call_id = await world.store_call(CALLER)
+    offer = await world.offer("anowak", call_id, routing_request(call_id, CALLER), "long_wrap_up")
+    await expect(page.locator("#pop")).to_have_attribute("data-shown", offer.offer_id)
+    await world.answer(offer)
+    await expect(badge).to_have_attribute("data-state", "on_call")
+    await page.fill("#notes", NOTE)
+    await page.fill("#kb-search", "odpady")
+    await expect(page.locator("#kb-hits li").first).to_be_visible()
+    await page.fill("#f-location_text", "ul. Lubicz 12")
+    await world.hang_up(call_id)
+    await expect(badge).to_have_attribute("data-state", "wrap_up")
+    return call_id
+
+
+async def test_after_the_call_and_after_sign_out_nothing_of_the_caller_stays(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    await page.goto(f"{desk_url}/login")  # what an earlier desk left in localStorage
+    await page.evaluate("() => localStorage.setItem('kck-notes-old', 'Jan Nowak, PESEL 1234')")
+    await take_call_to_wrap_up(world, page, desk_url)
+    # during the call the note is kept for a reload in this tab only, never in localStorage
+    local, session = await page.evaluate(STORAGE)
+    assert local == "" and NOTE in session
+
+    await page.check("#o-callback_needed")
+    await page.click("#wrapup-save")
+    await expect(page.locator("#wrapup-message")).to_have_text("Zapisano wynik rozmowy.")
+    await page.click("#btn-available")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "available")
+    await expect(page.locator("#idle")).to_be_visible()
+    await expect(page.locator("#notes")).to_have_value("")
+    await expect(page.locator("#kb-search")).to_have_value("")
+    await expect(page.locator("#kb-hits li")).to_have_count(0)
+    await expect(page.locator("#suggestions li[data-slug]")).to_have_count(0)
+    await expect(page.locator("#f-location_text")).to_have_value("")
+    await expect(page.locator("#f-caller_number")).to_have_value("")
+    await expect(page.locator("#wrapup-form")).to_be_hidden()
+    text = await page.evaluate("() => document.body.innerText + document.body.textContent")
+    assert "Kowalska" not in text and "600 123 456" not in text and "Lubicz" not in text
+    assert await page.evaluate(STORAGE) == ["", ""]
+
+    await page.click("#btn-logout")
+    await expect(page).to_have_url(f"{desk_url}/login")
+    assert await page.evaluate(STORAGE) == ["", ""]
+
+
+async def test_finishing_without_an_outcome_asks_first(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    await take_call_to_wrap_up(world, page, desk_url)
+    await page.click("#btn-available")
+    prompt = page.locator("#outcome-prompt")
+    await expect(prompt).to_be_visible()
+    await expect(prompt).to_have_attribute("role", "alert")
+    await expect(prompt).to_contain_text("Nie zapisano wyniku rozmowy.")
+    await expect(page.locator("#o-resolved_first_line")).to_be_focused()
+    assert (await world.backend.status("anowak")).state.value == "wrap_up"  # nothing was sent
+    await page.click("#btn-pause")  # a pause asks the same
+    await expect(prompt).to_be_visible()
+    assert (await world.backend.status("anowak")).state.value == "wrap_up"
+
+    await page.click("#outcome-skip")  # the agent says so: the pause they asked for last
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "paused")
+    await expect(prompt).to_be_hidden()
+    await expect(page.locator("#notes")).to_have_value("")
+
+
+async def test_ticket_validation_error_is_shown_as_an_error(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    await sign_in_available(world, page, desk_url)
+    await world.offer("anowak", await world.store_call())
+    await expect(page.locator("#pop")).to_be_visible()
+    await page.click("#ticket-save")
+    message = page.locator("#ticket-message")
+    await expect(message).to_have_attribute("role", "alert")
+    await expect(message).to_have_class("message error")
+    await expect(message).to_have_css("color", "rgb(176, 0, 32)")  # red, not green
