@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from agentdesk.extensions import ExtensionTaken
-from agentdesk.i18n import catalogue, translate
+from agentdesk.i18n import catalogue, refusal_text, translate
 from agentdesk.keys import (
     accounts_key,
     backend_key,
@@ -153,8 +153,17 @@ async def logout(request: web.Request) -> web.StreamResponse:
         try:
             await backend.logout(session.username)
         except StateRefused as refused:  # on a call: finish it first
-            text = translate(language_of(request), "state.refused", reason=str(refused))
-            return web.Response(status=409, text=text)
+            lang = language_of(request)
+            log.info("sign-out of %s refused: %s", session.username, refused)
+            return render(
+                request,
+                "notice.html",
+                status=409,
+                title=translate(lang, "logout.refused.title"),
+                message=translate(lang, "logout.refused", reason=refusal_text(lang, refused.busy)),
+                detail=str(refused),
+                back=("/desk", translate(lang, "logout.back")),
+            )
     if session.extension:
         await request.app[extensions_key].release(session.extension, session.username)
     await request.app[sessions_key].delete(session.id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agentdesk.i18n import catalogue, translate
+from agentdesk.i18n import catalogue, refusal_text, translate
 from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key, units_key
 from agentdesk.last_call import last_call_of
 from agentdesk.pages import render
@@ -99,8 +99,13 @@ async def set_state(request: web.Request) -> web.Response:
             session.username, state, str(reason) if reason else None
         )
     except StateRefused as refused:
+        reason = refusal_text(lang, refused.busy)
         return web.json_response(
-            {"error": "refused", "message": translate(lang, "state.refused", reason=str(refused))},
+            {
+                "error": "refused",
+                "message": translate(lang, "state.refused", reason=reason),
+                "detail": str(refused),  # the router's words, for the tooltip
+            },
             status=409,
         )
     return web.json_response(status.as_json(_services(request).clock.now()))

@@ -374,6 +374,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role.supervisor": ("kierownik zmiany", "supervisor"),
     "role.editor": ("redaktor IVR", "IVR editor"),
     "role.admin": ("administrator", "administrator"),
+    "state.refused.busy": (
+        "najpierw zakończ rozmowę (teraz: {state})",
+        "finish the call first (now: {state})",
+    ),
+    "state.refused.other": (
+        "centrala kolejek odmówiła (szczegóły w podpowiedzi)",
+        "the queue router refused (details in the tooltip)",
+    ),
+    "logout.refused.title": ("Nie można się teraz wylogować", "You cannot sign out now"),
+    "logout.refused": (
+        "Nie można się wylogować: {reason}.",
+        "You cannot sign out: {reason}.",
+    ),
+    "logout.back": ("Wróć do stanowiska", "Back to the desk"),
     "state.refused": (
         "Nie można teraz zmienić stanu: {reason}",
         "Cannot change state now: {reason}",
@@ -456,6 +470,14 @@ def translate(language: str, key: str, **params: Any) -> str:
         return key
     text = pair[1] if language == "en" else pair[0]
     return text.format(**params) if params else text
+
+
+def refusal_text(language: str, busy: str | None) -> str:
+    """Why the router refused a state change, in people's words (the router's own message,
+    English with codes, is for the log and a tooltip)."""
+    if busy:
+        return translate(language, "state.refused.busy", state=translate(language, f"state.{busy}"))
+    return translate(language, "state.refused.other")
 
 
 def catalogue(language: str) -> dict[str, str]:

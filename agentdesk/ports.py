@@ -70,7 +70,13 @@ class AgentStatus:
 
 
 class StateRefused(Exception):
-    """The router would not make this state change (e.g. 'available' while on a call)."""
+    """The router would not make this state change (e.g. 'available' while on a call); `busy`
+    is the agent's state that stands in the way (`offered`, `on_call`) when that is the reason.
+    The message is the operator's (English, with codes); the desk shows `refusal_text`."""
+
+    def __init__(self, message: str, busy: str | None = None) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 class TransferNotDone(Exception):

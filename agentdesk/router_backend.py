@@ -59,7 +59,7 @@ class RouterDeskBackend:
             await self.router.agent_login(agent, paused=True)
             await self.router.set_agent_state(agent, RouterState.PAUSED, PauseReason.LOGIN.value)
         except (AgentStateRefused, UnknownAgent) as refused:
-            raise StateRefused(str(refused)) from None
+            raise StateRefused(str(refused), getattr(refused, "busy", None)) from None
         return await self.status(agent)
 
     async def logout(self, agent: str) -> None:
@@ -68,7 +68,7 @@ class RouterDeskBackend:
         except UnknownAgent:
             pass  # already gone
         except AgentStateRefused as refused:
-            raise StateRefused(str(refused)) from None
+            raise StateRefused(str(refused), refused.busy) from None
 
     async def status(self, agent: str) -> AgentStatus:
         status = await self.router.agent_status(agent)
@@ -87,7 +87,7 @@ class RouterDeskBackend:
         try:
             await self.router.set_agent_state(agent, RouterState(state.value), reason)
         except (AgentStateRefused, UnknownAgent) as refused:
-            raise StateRefused(str(refused)) from None
+            raise StateRefused(str(refused), getattr(refused, "busy", None)) from None
         return await self.status(agent)
 
     async def current_offer(self, agent: str) -> Offer | None:

@@ -22,8 +22,9 @@
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
     return (h ? h + ":" + pad(m) : pad(m)) + ":" + pad(s % 60);
   }
-  function banner(text) {
+  function banner(text, detail) {
     var b = $("banner");
+    b.title = detail || "";  // codes, the router's own words: a tooltip only
     if (text) { b.textContent = text; b.hidden = false; } else { b.hidden = true; b.textContent = ""; }
   }
   // a message line: green when it reports what was done, red and announced when it is an error
@@ -102,7 +103,7 @@
     var body = { state: newState };
     if (newState === "paused") { body.reason = $("pause-reason").value; }
     return api("POST", "/api/desk/state", body).then(function (r) {
-      if (r.ok) { showState(r.data); banner(""); } else { banner(r.data.message || r.status); }
+      if (r.ok) { showState(r.data); banner(""); } else { banner(r.data.message || r.status, r.data.detail); }
     });
   }
   // Leaving wrap-up before an outcome is saved asks first: choose one, or end without it.

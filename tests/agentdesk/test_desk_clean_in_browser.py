@@ -100,3 +100,22 @@ async def test_ticket_validation_error_is_shown_as_an_error(
     await expect(message).to_have_attribute("role", "alert")
     await expect(message).to_have_class("message error")
     await expect(message).to_have_css("color", "rgb(176, 0, 32)")  # red, not green
+
+
+async def test_signing_out_during_a_call_gives_a_page_that_leads_back_to_the_desk(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    await sign_in_available(world, page, desk_url)
+    offer = await world.offer("anowak", await world.store_call())
+    await world.answer(offer)
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "on_call")
+    await page.click("#btn-logout")
+    await expect(page.locator("h1")).to_have_text("Nie można się teraz wylogować")
+    notice = page.locator("[role=alert]")
+    await expect(notice).to_have_text(
+        "Nie można się wylogować: najpierw zakończ rozmowę (teraz: w rozmowie)."
+    )
+    await expect(notice).to_have_css("color", "rgb(176, 0, 32)")
+    await page.click("#notice-back")
+    await expect(page).to_have_url(f"{desk_url}/desk")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "on_call")

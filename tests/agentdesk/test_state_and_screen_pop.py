@@ -70,7 +70,10 @@ async def test_agent_cannot_pause_while_the_phone_rings(world: DeskWorld, client
         client, token, "/api/desk/state", {"state": "paused", "reason": "break"}
     )
     assert status == 409
-    assert body["message"].startswith("Nie można teraz zmienić stanu")
+    assert body["message"] == (
+        "Nie można teraz zmienić stanu: najpierw zakończ rozmowę (teraz: połączenie przychodzące)"
+    )  # people's words; the router's (English, codes) only for the tooltip
+    assert "offered" in body["detail"] and "offered" not in body["message"]
 
 
 async def test_nothing_is_pushed_before_the_client_says_ready(
@@ -426,6 +429,8 @@ async def test_agent_cannot_sign_out_in_the_middle_of_a_call(
     await world.answer(offer)
     response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 409
-    assert "Nie można teraz zmienić stanu" in await response.text()
+    page = await response.text()
+    assert page.startswith("<!doctype html>") and 'role="alert"' in page
+    assert "Nie można się wylogować: najpierw zakończ rozmowę (teraz: w rozmowie)." in page
     assert (await world.backend.status("anowak")).state.value == "on_call"
     assert (await client.get("/api/desk/state")).status == 200  # still signed in
