@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agentdesk.i18n import catalogue, refusal_text, translate
+from agentdesk.i18n import catalogue, code_in_words, refusal_text, translate
 from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key, units_key
 from agentdesk.last_call import last_call_of
 from agentdesk.pages import render
@@ -279,6 +279,7 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
         "call_id": ticket.call_id,
         "created_at": ticket.created_at.isoformat(),
         "status": ticket.status,
+        "status_text": code_in_words(lang, "ticket.status", ticket.status),
     }
 
 

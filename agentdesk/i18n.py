@@ -137,7 +137,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "outcome.title": ("Wynik rozmowy", "Call outcome"),
     "outcome.resolved_first_line": ("załatwione na pierwszej linii", "resolved at first line"),
     "outcome.ticket_created": ("utworzono zgłoszenie do jednostek", "ticket created for units"),
-    "outcome.callback_needed": ("potrzebny oddzwon", "callback needed"),
+    "outcome.callback_needed": ("trzeba oddzwonić", "callback needed"),
+    "language.pl": ("polski", "Polish"),
+    "language.en": ("angielski", "English"),
+    "language.uk": ("ukraiński", "Ukrainian"),
+    "ticket.status.new": ("nowe", "new"),
+    "ticket.status.forwarded": ("przekazane", "forwarded"),
+    "ticket.status.closed": ("zamknięte", "closed"),
+    "suggestion.ivr-choice": ("wybór w menu IVR", "choice in the IVR menu"),
+    "suggestion.intent": ("temat rozpoznany w mowie", "topic recognised in speech"),
+    "suggestion.ticket-category": ("kategoria: {category}", "category: {category}"),
+    "suggestion.named-card": ("karta wskazana przez IVR", "card named by the IVR"),
+    "suggestion.transcript": ("słowa rozmówcy: {words}", "the caller's words: {words}"),
     "outcome.wrong_number": (
         "pomyłka / poza kompetencją",
         "wrong number / out of competence",
@@ -470,6 +481,12 @@ def translate(language: str, key: str, **params: Any) -> str:
         return key
     text = pair[1] if language == "en" else pair[0]
     return text.format(**params) if params else text
+
+
+def code_in_words(language: str, kind: str, code: str) -> str:
+    """`kind.code` in the reader's language; the code itself when the catalogue has no words."""
+    key = f"{kind}.{code}"
+    return translate(language, key) if key in CATALOGUE else code
 
 
 def refusal_text(language: str, busy: str | None) -> str:

@@ -6,8 +6,9 @@ import contextlib
 import logging
 from typing import Any
 
+from agentdesk.i18n import code_in_words, translate
 from agentdesk.ports import CardHit, CardSuggestion
-from kb import ArticleNotFound, KnowledgeBase, suggest
+from kb import ArticleNotFound, KnowledgeBase, ReasonKind, SuggestionReason, suggest
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,26 @@ class KbKnowledge:
             # withdrawn between the two reads: show the title alone
             with contextlib.suppress(ArticleNotFound):
                 summary = (await self.kb.get(s.article.slug)).card.summary
-            out.append(CardSuggestion(s.article.slug, s.article.title, s.reason, s.score, summary))
+            words = "; ".join(reason_in_words(r, language) for r in s.reasons)
+            out.append(
+                CardSuggestion(s.article.slug, s.article.title, words, s.score, summary, s.reason)
+            )
         return out
 
     async def search(self, query: str, language: str, limit: int) -> list[CardHit]:
         hits = await self.kb.search(query, limit=limit)
         return [CardHit(h.slug, h.title, h.snippet.html(), h.score) for h in hits]
+
+
+def reason_in_words(reason: SuggestionReason, language: str) -> str:
+    """Why a card is suggested, as the agent reads it; the topic keys stay in the tooltip."""
+    if reason.kind is ReasonKind.NAMED_CARD:
+        return translate(language, "suggestion.named-card")
+    if reason.kind is ReasonKind.TRANSCRIPT_SEARCH:
+        words = reason.detail.partition(": ")[2]
+        return translate(language, "suggestion.transcript", words=words or "…")
+    topic, _, key = reason.detail.partition(" ")  # 'ivr-choice waste', 'intent fallen-tree'
+    if topic == "ticket-category":
+        category = code_in_words(language, "category", key)
+        return translate(language, "suggestion.ticket-category", category=category)
+    return code_in_words(language, "suggestion", topic)

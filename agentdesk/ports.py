@@ -148,6 +148,7 @@ class CardSuggestion:
     reason: str
     score: float
     summary: str = ""
+    reason_code: str = ""  # the matcher's own terms ('intent fallen-tree'): a tooltip only
 
 
 @dataclass(frozen=True)

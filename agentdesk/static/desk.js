@@ -201,7 +201,8 @@
     recordingPaused = false;
     $("recording-pause").hidden = !(p.recording && p.recording.on);
     $("recording-pause").textContent = S["pop.pause_recording"];
-    $("caller-language").textContent = p.caller_language;
+    $("caller-language").textContent = p.caller_language_text || p.caller_language;
+    $("caller-language").title = p.caller_language;
     $("queue-name").textContent = p.queue_name || p.queue || "—";
     $("queue-name").dataset.queue = p.queue || "";
     $("timer-label").textContent = S["pop.call_timer"];
@@ -223,6 +224,7 @@
       li.dataset.slug = s.slug;
       var title = document.createElement("span"); title.className = "title"; title.textContent = s.title;
       var reason = document.createElement("span"); reason.className = "reason"; reason.textContent = S["pop.reason"] + ": " + s.reason;
+      reason.title = s.reason_code || "";
       li.appendChild(title); li.appendChild(reason);
       if (s.summary) { var sum = document.createElement("span"); sum.className = "summary"; sum.textContent = s.summary; li.appendChild(sum); }
       list.appendChild(li);
@@ -495,7 +497,7 @@
        [S["ticket.location"], d.location_text || "—"], [S["ticket.description"], d.description],
        [S["ticket.units"], d.units.map(function (u) { return u.name; }).join(", ")],
        [S["ticket.created_at"], new Date(d.created_at).toLocaleString(boot.lang === "en" ? "en-GB" : "pl-PL")],
-       [S["ticket.status"], d.status]].forEach(function (pair) {
+       [S["ticket.status"], d.status_text || d.status]].forEach(function (pair) {
         var p = document.createElement("div");
         var k = document.createElement("b"); k.textContent = pair[0] + ": ";
         p.appendChild(k); p.appendChild(document.createTextNode(pair[1]));

@@ -167,7 +167,8 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     assert pop["recording"] == {"on": True, "text": "nagrywana"}
     assert "złamało się drzewo" in pop["transcript"]
     assert len(pop["history"]["calls"]) == 2  # 3 and 10 days ago; not 120 days, not another number
-    assert pop["history"]["calls"][0]["wrapup"] == "potrzebny oddzwon"
+    assert pop["history"]["calls"][0]["wrapup"] == "trzeba oddzwonić"
+    assert (pop["caller_language"], pop["caller_language_text"]) == ("pl", "polski")
     assert (pop["queue"], pop["queue_name"]) == ("city_issues", "Zgłoszenia miejskie")
     assert [(c["queue"], c["queue_name"]) for c in pop["history"]["calls"]] == [
         ("city_issues", "Zgłoszenia miejskie"),
@@ -176,7 +177,10 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     assert [t["category"] for t in pop["history"]["tickets"]] == ["odpady"]
     first_card = pop["suggestions"][0]
     assert first_card["slug"] == "zielen-powalone-drzewo"
-    assert "intent fallen-tree" in first_card["reason"]
+    # people's words on the card, the matcher's codes only for the tooltip
+    assert first_card["reason"].startswith("temat rozpoznany w mowie; ")
+    assert "intent" not in first_card["reason"] and "ivr-choice" not in first_card["reason"]
+    assert "intent fallen-tree" in first_card["reason_code"]
     assert pop["form"] == {
         "call_id": call_id,
         "category": "greenery",
