@@ -245,11 +245,29 @@ async def transfer_targets(request: web.Request) -> web.Response:
     )
 
 
+def _kb_language(request: web.Request) -> str:
+    """The caller's language when the page names it (`lang`), else the agent's."""
+    asked = request.query.get("lang", "")
+    return asked if asked.isalpha() and len(asked) <= 3 else language_of(request)
+
+
+async def kb_card(request: web.Request) -> web.Response:
+    """The whole KB card beside the call (the caller's language where it is translated)."""
+    slug = request.match_info["slug"]
+    card = await request.app[knowledge_key].card(slug, _kb_language(request))
+    if card is None:
+        lang = language_of(request)
+        return web.json_response(
+            {"error": "not_found", "message": translate(lang, "kb.card_not_found")}, status=404
+        )
+    return web.json_response(card)
+
+
 async def kb_search(request: web.Request) -> web.Response:
     query = request.query.get("q", "").strip()[:200]
     if not query:
         return web.json_response({"hits": []})
-    hits = await request.app[knowledge_key].search(query, language_of(request), 8)
+    hits = await request.app[knowledge_key].search(query, _kb_language(request), 8)
     return web.json_response(
         {
             "hits": [

@@ -34,8 +34,39 @@ class KbKnowledge:
         return out
 
     async def search(self, query: str, language: str, limit: int) -> list[CardHit]:
-        hits = await self.kb.search(query, limit=limit)
+        """Cards in `language` (the caller's) first; all languages when it has none that match."""
+        hits = await self.kb.search(query, language=language, limit=limit)
+        if not hits:
+            hits = await self.kb.search(query, limit=limit)
         return [CardHit(h.slug, h.title, h.snippet.html(), h.score) for h in hits]
+
+    async def card(self, slug: str, language: str) -> dict[str, Any] | None:
+        family = (await self.kb.families([slug])).get(slug)
+        if family is None:
+            return None
+        translated = family.members.get(language)
+        try:
+            card = (await self.kb.get(translated[0] if translated else slug)).card
+        except ArticleNotFound:
+            return None
+        return {
+            "slug": card.id,
+            "language": card.language.value,
+            "title": card.title,
+            "summary": card.summary,
+            "unit": card.unit,
+            "unit_name": card.unit_name,
+            "who_may_apply": card.who_may_apply,
+            "documents": list(card.documents),
+            "fees": card.fees,
+            "deadlines": card.deadlines,
+            "where": card.where,
+            "hours": card.hours,
+            "online": list(card.online),
+            "legal_basis": list(card.legal_basis),
+            "body": card.body,
+            "last_reviewed": card.last_reviewed.isoformat(),
+        }
 
 
 def reason_in_words(reason: SuggestionReason, language: str) -> str:

@@ -166,6 +166,9 @@ class KnowledgePort(Protocol):
 
     async def suggest(self, request: dict[str, Any], language: str) -> list[CardSuggestion]: ...
     async def search(self, query: str, language: str, limit: int) -> list[CardHit]: ...
+    async def card(self, slug: str, language: str) -> dict[str, Any] | None:
+        """The whole card (its translation into `language` where there is one); None if none."""
+        ...
 
 
 class StepLabels(Protocol):

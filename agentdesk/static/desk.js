@@ -222,13 +222,14 @@
     p.suggestions.forEach(function (s) {
       var li = document.createElement("li");
       li.dataset.slug = s.slug;
-      var title = document.createElement("span"); title.className = "title"; title.textContent = s.title;
+      var title = cardLink(s.slug, s.title); title.classList.add("title");
       var reason = document.createElement("span"); reason.className = "reason"; reason.textContent = S["pop.reason"] + ": " + s.reason;
       reason.title = s.reason_code || "";
       li.appendChild(title); li.appendChild(reason);
       if (s.summary) { var sum = document.createElement("span"); sum.className = "summary"; sum.textContent = s.summary; li.appendChild(sum); }
       list.appendChild(li);
     });
+    closeCard();
     resetTicketForm(p.form);
     // a transferred call: who sent it and their notes (which also start this agent's notes)
     var handover = p.handover || null;
@@ -267,6 +268,7 @@
     list.appendChild(none);
     $("kb-search").value = "";
     $("kb-hits").textContent = "";
+    closeCard();
     $("lookup-number").value = "";
     $("lookup-result").textContent = "";
     $("err-outcome").textContent = "";
@@ -463,19 +465,76 @@
   $("transfer-target").addEventListener("dblclick", transfer);
   $("transfer-cancel").addEventListener("click", function () { $("transfer-dialog").close(); });
 
-  // ---- knowledge base search and ticket lookup ---------------------------------------------
+  // ---- knowledge base: the whole card beside the call, search, ticket lookup -------------------
+  // Cards and search follow the caller's language while a call is on the desk.
+  function cardLanguage() { return pop && pop.caller_language ? pop.caller_language : boot.lang; }
+  function cardLink(slug, text) {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "link"; b.dataset.openCard = slug; b.textContent = text;
+    b.title = S["kb.open_card"];
+    return b;
+  }
+  var CARD_FACTS = ["unit_name", "who_may_apply", "documents", "fees", "deadlines", "where", "hours",
+                    "online", "legal_basis"];
+  function factValue(value) {
+    var dd = document.createElement("dd");
+    if (!Array.isArray(value)) { dd.textContent = value; return dd; }
+    var ul = document.createElement("ul");
+    value.forEach(function (v) {
+      var li = document.createElement("li");
+      if (/^https?:\/\/\S+$/.test(v)) {
+        var a = document.createElement("a"); a.href = v; a.textContent = v; a.target = "_blank"; a.rel = "noopener noreferrer";
+        li.appendChild(a);
+      } else { li.textContent = v; }
+      ul.appendChild(li);
+    });
+    dd.appendChild(ul);
+    return dd;
+  }
+  function showCard(c) {
+    $("kb-card").dataset.slug = c.slug;
+    $("kb-card").lang = c.language;
+    $("kb-card-title").textContent = c.title;
+    $("kb-card-summary").textContent = c.summary;
+    var facts = $("kb-card-facts");
+    facts.textContent = "";
+    CARD_FACTS.forEach(function (field) {
+      var value = c[field];
+      if (!value || (Array.isArray(value) && !value.length)) { return; }
+      var dt = document.createElement("dt"); dt.textContent = S[field === "unit_name" ? "kb.unit" : "kb." + field];
+      var dd = factValue(value); dd.dataset.field = field;
+      facts.appendChild(dt); facts.appendChild(dd);
+    });
+    $("kb-card-body").textContent = c.body;
+    $("kb-card").hidden = false;
+    $("col-kb").scrollTop = 0;
+    $("kb-card-close").focus();
+  }
+  function closeCard() {
+    $("kb-card").hidden = true;
+    $("kb-card").dataset.slug = "";
+    ["kb-card-title", "kb-card-summary", "kb-card-facts", "kb-card-body"].forEach(function (id) { $(id).textContent = ""; });
+  }
+  $("col-kb").addEventListener("click", function (e) {
+    var link = e.target.closest("[data-open-card]");
+    if (!link) { return; }
+    api("GET", "/api/kb/card/" + encodeURIComponent(link.dataset.openCard) + "?lang=" + encodeURIComponent(cardLanguage()))
+      .then(function (r) { if (r.ok) { showCard(r.data); } else { banner(r.data.message || String(r.status)); } });
+  });
+  $("kb-card-close").addEventListener("click", closeCard);
+
   var searchTimer = null;
   $("kb-search").addEventListener("input", function () {
     var q = this.value.trim();
     clearTimeout(searchTimer);
     searchTimer = setTimeout(function () {
       if (!q) { $("kb-hits").textContent = ""; return; }
-      api("GET", "/api/kb/search?q=" + encodeURIComponent(q)).then(function (r) {
+      api("GET", "/api/kb/search?q=" + encodeURIComponent(q) + "&lang=" + encodeURIComponent(cardLanguage())).then(function (r) {
         var list = $("kb-hits");
         list.textContent = "";
         (r.data.hits || []).forEach(function (h) {
           var li = document.createElement("li");
-          var b = document.createElement("b"); b.textContent = h.title;
+          var b = cardLink(h.slug, h.title);
           var snip = document.createElement("div"); snip.innerHTML = h.snippet_html;  // escaped by the server
           li.appendChild(b); li.appendChild(snip); list.appendChild(li);
         });

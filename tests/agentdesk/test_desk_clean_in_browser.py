@@ -119,3 +119,42 @@ async def test_signing_out_during_a_call_gives_a_page_that_leads_back_to_the_des
     await page.click("#notice-back")
     await expect(page).to_have_url(f"{desk_url}/desk")
     await expect(page.locator("#state-badge")).to_have_attribute("data-state", "on_call")
+
+
+async def test_kb_card_opens_whole_beside_the_call_and_follows_the_callers_language(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    await sign_in_available(world, page, desk_url)
+    call_id = await world.store_call(CALLER)
+    await world.offer("anowak", call_id, routing_request(call_id, CALLER))
+    await page.click("#suggestions [data-open-card=zielen-powalone-drzewo]")
+    card = page.locator("#kb-card")
+    await expect(card).to_be_visible()
+    await expect(page.locator("#kb-card-title")).to_have_text(
+        "Powalone, złamane lub niebezpieczne drzewo"
+    )
+    facts = page.locator("#kb-card-facts")
+    await expect(facts.locator("[data-field=unit_name]")).to_contain_text("Zarząd Zieleni")
+    await expect(facts.locator("[data-field=fees]")).to_have_text("Bezpłatnie.")
+    await expect(facts.locator("[data-field=documents] li")).to_have_count(1)
+    await expect(facts.locator("[data-field=online]")).to_contain_text("Zgłoś problem")
+    await expect(page.locator("#kb-card-body")).to_contain_text("112")
+    await expect(page.locator("#pop")).to_be_visible()  # beside the call, not instead of it
+    await page.click("#kb-card-close")
+    await expect(card).to_be_hidden()
+
+
+async def test_kb_search_and_cards_follow_the_callers_language(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    await sign_in_available(world, page, desk_url)
+    english = await world.store_call("+447700900123")
+    request = {**routing_request(english, "+447700900123"), "language": "en"}
+    await world.offer("anowak", english, request)
+    await expect(page.locator("#caller-language")).to_have_text("angielski")
+    await page.fill("#kb-search", "dowód")  # the Polish word, in an English card's title
+    await expect(page.locator("#kb-hits li").first).to_contain_text("Applying for a Polish ID card")
+    await page.click("#kb-hits [data-open-card]")
+    card = page.locator("#kb-card")
+    await expect(card).to_have_attribute("lang", "en")
+    await expect(page.locator("#kb-card-title")).to_contain_text("Applying for a Polish ID card")
