@@ -117,13 +117,14 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         try:
             backend = request.app.get(backend_key)
             if backend is None:
-                raise StateRefused("the desk is not running in this process")
+                raise StateRefused("the desk is not running in this process", why="no_desk")
             await backend.login(account.username, extension)
         except StateRefused as refused:
             await request.app[extensions_key].release(extension, account.username)
+            log.info("sign-in of %s refused by the router: %s", account.username, refused)
             return await render_login(
                 request,
-                error=translate(lang, "login.refused", reason=str(refused)),
+                error=translate(lang, "login.refused", reason=refusal_text(lang, refused)),
                 username=username,
                 extension=extension,
                 status=409,
@@ -160,7 +161,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
                 "notice.html",
                 status=409,
                 title=translate(lang, "logout.refused.title"),
-                message=translate(lang, "logout.refused", reason=refusal_text(lang, refused.busy)),
+                message=translate(lang, "logout.refused", reason=refusal_text(lang, refused)),
                 detail=str(refused),
                 back=("/desk", translate(lang, "logout.back")),
             )

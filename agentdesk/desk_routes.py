@@ -99,7 +99,7 @@ async def set_state(request: web.Request) -> web.Response:
             session.username, state, str(reason) if reason else None
         )
     except StateRefused as refused:
-        reason = refusal_text(lang, refused.busy)
+        reason = refusal_text(lang, refused)
         return web.json_response(
             {
                 "error": "refused",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentdesk.ports import StateRefused
 
 LANGUAGES = ("pl", "en")
 LANGUAGE_COOKIE = "kck_lang"
@@ -402,6 +405,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "najpierw zakończ rozmowę (teraz: {state})",
         "finish the call first (now: {state})",
     ),
+    "state.refused.not_configured": (
+        "konto nie jest przypisane do kolejek (agents.yaml) — zgłoś to kierownikowi zmiany",
+        "the account is not in the queues (agents.yaml) — tell your supervisor",
+    ),
+    "state.refused.wrong_extension": (
+        "to konto pracuje przy telefonie {expected} — podaj ten numer",
+        "this account works at phone {expected} — give that extension",
+    ),
+    "state.refused.no_desk": (
+        "stanowiska nie uruchomiono w tym procesie serwera",
+        "the desk is not running in this server process",
+    ),
     "state.refused.other": (
         "centrala kolejek odmówiła (szczegóły w podpowiedzi)",
         "the queue router refused (details in the tooltip)",
@@ -502,11 +517,14 @@ def code_in_words(language: str, kind: str, code: str) -> str:
     return translate(language, key) if key in CATALOGUE else code
 
 
-def refusal_text(language: str, busy: str | None) -> str:
-    """Why the router refused a state change, in people's words (the router's own message,
-    English with codes, is for the log and a tooltip)."""
-    if busy:
-        return translate(language, "state.refused.busy", state=translate(language, f"state.{busy}"))
+def refusal_text(language: str, refused: StateRefused) -> str:
+    """Why the router refused a state change, in people's words; the router's own message
+    (English, with codes) is for the log and a tooltip."""
+    if refused.busy:
+        state = translate(language, f"state.{refused.busy}")
+        return translate(language, "state.refused.busy", state=state)
+    if refused.why and f"state.refused.{refused.why}" in CATALOGUE:
+        return translate(language, f"state.refused.{refused.why}", **refused.params)
     return translate(language, "state.refused.other")
 
 

@@ -71,12 +71,17 @@ class AgentStatus:
 
 class StateRefused(Exception):
     """The router would not make this state change (e.g. 'available' while on a call); `busy`
-    is the agent's state that stands in the way (`offered`, `on_call`) when that is the reason.
+    is the agent's state that stands in the way (`offered`, `on_call`) when that is the reason;
+    `why` (`not_configured`, `wrong_extension`, `no_desk`) with `params` names other reasons.
     The message is the operator's (English, with codes); the desk shows `refusal_text`."""
 
-    def __init__(self, message: str, busy: str | None = None) -> None:
+    def __init__(
+        self, message: str, busy: str | None = None, why: str | None = None, **params: str
+    ) -> None:
         super().__init__(message)
         self.busy = busy
+        self.why = why  # another reason the desk has words for: `state.refused.<why>`
+        self.params = params
 
 
 class TransferNotDone(Exception):

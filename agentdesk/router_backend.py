@@ -49,11 +49,14 @@ class RouterDeskBackend:
         expected = self.configured_extension(agent)
         if expected is None:
             raise StateRefused(
-                f"agent {agent!r} is not in agents.yaml: the router cannot offer calls"
+                f"agent {agent!r} is not in agents.yaml: the router cannot offer calls",
+                why="not_configured",
             )
         if extension != expected:
             raise ExtensionMismatch(
-                f"agent {agent!r} works at extension {expected} (agents.yaml), not {extension}"
+                f"agent {agent!r} works at extension {expected} (agents.yaml), not {extension}",
+                why="wrong_extension",
+                expected=expected,
             )
         try:
             await self.router.agent_login(agent, paused=True)
