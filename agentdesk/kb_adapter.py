@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any
 
 from agentdesk.i18n import code_in_words, translate
@@ -13,6 +14,15 @@ from kb import ArticleNotFound, KnowledgeBase, ReasonKind, SuggestionReason, sug
 log = logging.getLogger(__name__)
 
 SUGGESTIONS_SHOWN = 3
+_HEADING = re.compile(r"^#+\s*", re.MULTILINE)
+_BULLET = re.compile(r"^(\s*)[-*]\s+", re.MULTILINE)
+_EMPHASIS = re.compile(r"\*\*|__|`")
+
+
+def readable(markdown: str) -> str:
+    """A card's Markdown as the desk shows it (plain text, lines kept): no `#`, `**` or `-`
+    marks; list items as bullets."""
+    return _BULLET.sub("\\1• ", _HEADING.sub("", _EMPHASIS.sub("", markdown))).strip()
 
 
 class KbKnowledge:
@@ -64,7 +74,7 @@ class KbKnowledge:
             "hours": card.hours,
             "online": list(card.online),
             "legal_basis": list(card.legal_basis),
-            "body": card.body,
+            "body": readable(card.body),
             "last_reviewed": card.last_reviewed.isoformat(),
         }
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.agentdesk.conftest import DeskWorld, routing_request
-from tests.agentdesk.test_desk_in_browser import desk_url, page, sign_in_available
+from tests.agentdesk.test_desk_in_browser import desk_url, page, shot, sign_in_available
 
 __all__ = ["desk_url", "page"]  # the fixtures of the desk's browser tests
 
@@ -18,9 +18,14 @@ STORAGE = """() => [localStorage, sessionStorage].map(s =>
     Object.keys(s).map(k => k + '=' + s.getItem(k)).join('\\n'))"""
 
 
-async def take_call_to_wrap_up(world: DeskWorld, page: Page, url: str) -> str:
+async def take_call_to_wrap_up(
+    world: DeskWorld, page: Page, url: str, *, english: bool = False
+) -> str:
     """Sign in, go available, take a call with a 5-minute wrap-up, type a note, hang up."""
     await sign_in_available(world, page, url)
+    if english:
+        await page.click("#lang-switch")
+        await expect(page.locator("#conn")).to_have_attribute("data-up", "1")
     badge = page.locator("#state-badge")
     call_id = await world.store_call(CALLER)
     offer = await world.offer("anowak", call_id, routing_request(call_id, CALLER), "long_wrap_up")
@@ -79,6 +84,7 @@ async def test_finishing_without_an_outcome_asks_first(
     await expect(prompt).to_contain_text("Nie zapisano wyniku rozmowy.")
     await expect(page.locator("#o-resolved_first_line")).to_be_focused()
     assert (await world.backend.status("anowak")).state.value == "wrap_up"  # nothing was sent
+    await shot(page, "desk-outcome-prompt.png")
     await page.click("#btn-pause")  # a pause asks the same
     await expect(prompt).to_be_visible()
     assert (await world.backend.status("anowak")).state.value == "wrap_up"
@@ -87,6 +93,20 @@ async def test_finishing_without_an_outcome_asks_first(
     await expect(page.locator("#state-badge")).to_have_attribute("data-state", "paused")
     await expect(prompt).to_be_hidden()
     await expect(page.locator("#notes")).to_have_value("")
+
+
+async def test_the_outcome_prompt_in_english(world: DeskWorld, desk_url: str, page: Page) -> None:
+    await take_call_to_wrap_up(world, page, desk_url, english=True)
+    await page.click("#btn-available")
+    await expect(page.locator("#outcome-prompt")).to_contain_text(
+        "The call's outcome is not saved."
+    )
+    await expect(page.locator("#outcome-skip")).to_have_text("Finish without an outcome")
+    await page.check("#o-resolved_first_line")  # the agent chooses one after all
+    await page.click("#wrapup-save")
+    await expect(page.locator("#wrapup-message")).to_have_text("Outcome saved.")
+    await page.click("#btn-available")  # saved: no question any more
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "available")
 
 
 async def test_ticket_validation_error_is_shown_as_an_error(
@@ -138,8 +158,11 @@ async def test_kb_card_opens_whole_beside_the_call_and_follows_the_callers_langu
     await expect(facts.locator("[data-field=fees]")).to_have_text("Bezpłatnie.")
     await expect(facts.locator("[data-field=documents] li")).to_have_count(1)
     await expect(facts.locator("[data-field=online]")).to_contain_text("Zgłoś problem")
-    await expect(page.locator("#kb-card-body")).to_contain_text("112")
+    body = page.locator("#kb-card-body")
+    await expect(body).to_contain_text("Pilne!\n\n• Drzewo na linii energetycznej")
+    await expect(body).not_to_contain_text("**")
     await expect(page.locator("#pop")).to_be_visible()  # beside the call, not instead of it
+    await shot(page, "desk-kb-card.png")
     await page.click("#kb-card-close")
     await expect(card).to_be_hidden()
 
