@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
+from kck.db.models import Call
 from tests.agentdesk.conftest import DeskWorld, routing_request
 from tests.agentdesk.test_desk_in_browser import desk_url, page, shot, sign_in_available
 
@@ -93,6 +94,23 @@ async def test_finishing_without_an_outcome_asks_first(
     await expect(page.locator("#state-badge")).to_have_attribute("data-state", "paused")
     await expect(prompt).to_be_hidden()
     await expect(page.locator("#notes")).to_have_value("")
+
+
+async def test_after_a_reload_in_wrap_up_the_call_and_its_notes_are_back_for_the_outcome(
+    world: DeskWorld, desk_url: str, page: Page
+) -> None:
+    call_id = await take_call_to_wrap_up(world, page, desk_url)
+    await page.reload()  # the router has forgotten the ended call; the desk rebuilds the pop
+    await expect(page.locator("#pop")).to_have_attribute("data-call-id", call_id)
+    await expect(page.locator("#caller-number")).to_have_text("+48 600 123 456")
+    await expect(page.locator("#wrapup-form")).to_be_visible()
+    await expect(page.locator("#notes")).to_have_value(NOTE)  # this tab's, kept for the call
+    await page.check("#o-callback_needed")
+    await page.click("#wrapup-save")
+    await expect(page.locator("#wrapup-message")).to_have_text("Zapisano wynik rozmowy.")
+    async with world.services.sessions() as db:
+        call = await db.get(Call, call_id)
+    assert call is not None and call.wrapup_outcome == "callback_needed"
 
 
 async def test_the_outcome_prompt_in_english(world: DeskWorld, desk_url: str, page: Page) -> None:
