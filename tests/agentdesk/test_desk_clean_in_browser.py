@@ -74,6 +74,20 @@ async def test_after_the_call_and_after_sign_out_nothing_of_the_caller_stays(
     assert await page.evaluate(STORAGE) == ["", ""]
 
 
+async def test_the_sign_in_page_removes_what_a_desk_left_in_the_browser(
+    desk_url: str, page: Page
+) -> None:
+    # a desk left without signing out (session expired, tab reused): the next sign-in page cleans
+    await page.goto(f"{desk_url}/login")
+    await page.evaluate(
+        """() => { sessionStorage.setItem('kck-notes-1', 'Jan Nowak');
+                   localStorage.setItem('kck-notes-2', 'PESEL 1234');
+                   localStorage.setItem('other-app', 'kept'); }"""
+    )
+    await page.goto(f"{desk_url}/login")
+    assert await page.evaluate(STORAGE) == ["other-app=kept", ""]
+
+
 async def test_finishing_without_an_outcome_asks_first(
     world: DeskWorld, desk_url: str, page: Page
 ) -> None:
