@@ -154,6 +154,7 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
     add_route(app, "POST", "/api/desk/consult", desk_routes.consult_call, on_desk)
     add_route(app, "GET", "/api/desk/transfer/targets", desk_routes.transfer_targets, on_desk)
     add_route(app, "GET", "/api/kb/search", desk_routes.kb_search, on_desk)
+    add_route(app, "GET", "/api/kb/card/{slug}", desk_routes.kb_card, on_desk)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from agentdesk.browser_policy import set_cookie
 from agentdesk.client_address import client_address
 from agentdesk.extensions import ExtensionTaken
-from agentdesk.i18n import catalogue, translate
+from agentdesk.i18n import catalogue, refusal_text, translate
 from agentdesk.keys import (
     accounts_key,
     backend_key,
@@ -138,13 +138,14 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         try:
             backend = request.app.get(backend_key)
             if backend is None:
-                raise StateRefused("the desk is not running in this process")
+                raise StateRefused("the desk is not running in this process", why="no_desk")
             await backend.login(account.username, extension)
         except StateRefused as refused:
             await request.app[extensions_key].release(extension, account.username)
+            log.info("sign-in of %s refused by the router: %s", account.username, refused)
             return await render_login(
                 request,
-                error=translate(lang, "login.refused", reason=str(refused)),
+                error=translate(lang, "login.refused", reason=refusal_text(lang, refused)),
                 username=username,
                 extension=extension,
                 status=409,
@@ -175,8 +176,17 @@ async def logout(request: web.Request) -> web.StreamResponse:
         try:
             await backend.logout(session.username)
         except StateRefused as refused:  # on a call: finish it first
-            text = translate(language_of(request), "state.refused", reason=str(refused))
-            return web.Response(status=409, text=text)
+            lang = language_of(request)
+            log.info("sign-out of %s refused: %s", session.username, refused)
+            return render(
+                request,
+                "notice.html",
+                status=409,
+                title=translate(lang, "logout.refused.title"),
+                message=translate(lang, "logout.refused", reason=refusal_text(lang, refused)),
+                detail=str(refused),
+                back=("/desk", translate(lang, "logout.back")),
+            )
     if session.extension:
         await request.app[extensions_key].release(session.extension, session.username)
     await request.app[sessions_key].delete(session.id)

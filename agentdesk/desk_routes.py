@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agentdesk.i18n import catalogue, translate
+from agentdesk.i18n import catalogue, code_in_words, refusal_text, translate
 from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key, units_key
 from agentdesk.last_call import last_call_of
 from agentdesk.pages import render
@@ -86,8 +86,13 @@ async def set_state(request: web.Request) -> web.Response:
             session.username, state, str(reason) if reason else None
         )
     except StateRefused as refused:
+        reason = refusal_text(lang, refused)
         return web.json_response(
-            {"error": "refused", "message": translate(lang, "state.refused", reason=str(refused))},
+            {
+                "error": "refused",
+                "message": translate(lang, "state.refused", reason=reason),
+                "detail": str(refused),  # the router's words, for the tooltip
+            },
             status=409,
         )
     return web.json_response(status.as_json(_services(request).clock.now()))
@@ -227,11 +232,29 @@ async def transfer_targets(request: web.Request) -> web.Response:
     )
 
 
+def _kb_language(request: web.Request) -> str:
+    """The caller's language when the page names it (`lang`), else the agent's."""
+    asked = request.query.get("lang", "")
+    return asked if asked.isalpha() and len(asked) <= 3 else language_of(request)
+
+
+async def kb_card(request: web.Request) -> web.Response:
+    """The whole KB card beside the call (the caller's language where it is translated)."""
+    slug = request.match_info["slug"]
+    card = await request.app[knowledge_key].card(slug, _kb_language(request))
+    if card is None:
+        lang = language_of(request)
+        return web.json_response(
+            {"error": "not_found", "message": translate(lang, "kb.card_not_found")}, status=404
+        )
+    return web.json_response(card)
+
+
 async def kb_search(request: web.Request) -> web.Response:
     query = request.query.get("q", "").strip()[:200]
     if not query:
         return web.json_response({"hits": []})
-    hits = await request.app[knowledge_key].search(query, language_of(request), 8)
+    hits = await request.app[knowledge_key].search(query, _kb_language(request), 8)
     return web.json_response(
         {
             "hits": [
@@ -261,6 +284,7 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
         "call_id": ticket.call_id,
         "created_at": ticket.created_at.isoformat(),
         "status": ticket.status,
+        "status_text": code_in_words(lang, "ticket.status", ticket.status),
     }
 
 

@@ -22,6 +22,7 @@ from agentdesk.ports import AgentState, AgentStatus, Offer
 from agentdesk.refusals import language_of
 from agentdesk.security import current_session
 from agentdesk.socket_session import SocketSession, serve_socket
+from agentdesk.wrap_up_pop import wrap_up_offer
 from kck.bus import RESUBSCRIBED, Subscription
 from queues.events import AgentStateChanged, decode_event
 
@@ -80,6 +81,10 @@ class DeskSocket(SocketSession):
         status = await self.backend.status(self.session.username)
         await self._send_state(status)
         offer = await self.backend.current_offer(self.session.username)
+        if offer is None and status.state is AgentState.WRAP_UP:  # ended: the router forgot it
+            offer = await wrap_up_offer(
+                self.services, self.session.username, self.session.extension
+            )
         if offer is not None and status.state in _CALL_STATES:
             await self._pop(offer)
 

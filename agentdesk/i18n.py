@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentdesk.ports import StateRefused
 
 LANGUAGES = ("pl", "en")
 LANGUAGE_COOKIE = "kck_lang"
@@ -155,7 +158,31 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "outcome.title": ("Wynik rozmowy", "Call outcome"),
     "outcome.resolved_first_line": ("załatwione na pierwszej linii", "resolved at first line"),
     "outcome.ticket_created": ("utworzono zgłoszenie do jednostek", "ticket created for units"),
-    "outcome.callback_needed": ("potrzebny oddzwon", "callback needed"),
+    "outcome.callback_needed": ("trzeba oddzwonić", "callback needed"),
+    "kb.card_not_found": ("Nie ma takiej karty.", "No such card."),
+    "kb.close_card": ("Wróć do podpowiedzi", "Back to the suggestions"),
+    "kb.open_card": ("Otwórz kartę", "Open the card"),
+    "kb.who_may_apply": ("Kto może złożyć", "Who may apply"),
+    "kb.documents": ("Dokumenty", "Documents"),
+    "kb.fees": ("Opłaty", "Fees"),
+    "kb.deadlines": ("Terminy", "Deadlines"),
+    "kb.where": ("Gdzie", "Where"),
+    "kb.hours": ("Godziny", "Hours"),
+    "kb.online": ("Online", "Online"),
+    "kb.legal_basis": ("Podstawa prawna", "Legal basis"),
+    "kb.unit": ("Jednostka", "Unit"),
+    "kb.steps": ("Jak załatwić", "How to"),
+    "language.pl": ("polski", "Polish"),
+    "language.en": ("angielski", "English"),
+    "language.uk": ("ukraiński", "Ukrainian"),
+    "ticket.status.new": ("nowe", "new"),
+    "ticket.status.forwarded": ("przekazane", "forwarded"),
+    "ticket.status.closed": ("zamknięte", "closed"),
+    "suggestion.ivr-choice": ("wybór w menu IVR", "choice in the IVR menu"),
+    "suggestion.intent": ("temat rozpoznany w mowie", "topic recognised in speech"),
+    "suggestion.ticket-category": ("kategoria: {category}", "category: {category}"),
+    "suggestion.named-card": ("karta wskazana przez IVR", "card named by the IVR"),
+    "suggestion.transcript": ("słowa rozmówcy: {words}", "the caller's words: {words}"),
     "outcome.wrong_number": (
         "pomyłka / poza kompetencją",
         "wrong number / out of competence",
@@ -168,6 +195,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "outcome.unknown": ("Wybierz wynik z listy.", "Choose an outcome from the list."),
     "outcome.saved": ("Zapisano wynik rozmowy.", "Outcome saved."),
+    "outcome.prompt": (
+        "Nie zapisano wyniku rozmowy. Wybierz wynik i zapisz go albo zakończ bez wyniku.",
+        "The call's outcome is not saved. Choose one and save it, or finish without it.",
+    ),
+    "outcome.skip": ("Zakończ bez wyniku", "Finish without an outcome"),
     "call.in_progress": ("w toku", "in progress"),
     "call.answered": ("odebrane", "answered"),
     "call.abandoned": ("porzucone", "abandoned"),
@@ -387,6 +419,32 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role.supervisor": ("kierownik zmiany", "supervisor"),
     "role.editor": ("redaktor IVR", "IVR editor"),
     "role.admin": ("administrator", "administrator"),
+    "state.refused.busy": (
+        "najpierw zakończ rozmowę (teraz: {state})",
+        "finish the call first (now: {state})",
+    ),
+    "state.refused.not_configured": (
+        "konto nie jest przypisane do kolejek (agents.yaml) — zgłoś to kierownikowi zmiany",
+        "the account is not in the queues (agents.yaml) — tell your supervisor",
+    ),
+    "state.refused.wrong_extension": (
+        "to konto pracuje przy telefonie {expected} — podaj ten numer",
+        "this account works at phone {expected} — give that extension",
+    ),
+    "state.refused.no_desk": (
+        "stanowiska nie uruchomiono w tym procesie serwera",
+        "the desk is not running in this server process",
+    ),
+    "state.refused.other": (
+        "centrala kolejek odmówiła (szczegóły w podpowiedzi)",
+        "the queue router refused (details in the tooltip)",
+    ),
+    "logout.refused.title": ("Nie można się teraz wylogować", "You cannot sign out now"),
+    "logout.refused": (
+        "Nie można się wylogować: {reason}.",
+        "You cannot sign out: {reason}.",
+    ),
+    "logout.back": ("Wróć do stanowiska", "Back to the desk"),
     "state.refused": (
         "Nie można teraz zmienić stanu: {reason}",
         "Cannot change state now: {reason}",
@@ -469,6 +527,23 @@ def translate(language: str, key: str, **params: Any) -> str:
         return key
     text = pair[1] if language == "en" else pair[0]
     return text.format(**params) if params else text
+
+
+def code_in_words(language: str, kind: str, code: str) -> str:
+    """`kind.code` in the reader's language; the code itself when the catalogue has no words."""
+    key = f"{kind}.{code}"
+    return translate(language, key) if key in CATALOGUE else code
+
+
+def refusal_text(language: str, refused: StateRefused) -> str:
+    """Why the router refused a state change, in people's words; the router's own message
+    (English, with codes) is for the log and a tooltip."""
+    if refused.busy:
+        state = translate(language, f"state.{refused.busy}")
+        return translate(language, "state.refused.busy", state=state)
+    if refused.why and f"state.refused.{refused.why}" in CATALOGUE:
+        return translate(language, f"state.refused.{refused.why}", **refused.params)
+    return translate(language, "state.refused.other")
 
 
 def catalogue(language: str) -> dict[str, str]:

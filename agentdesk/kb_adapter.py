@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any
 
+from agentdesk.i18n import code_in_words, translate
 from agentdesk.ports import CardHit, CardSuggestion
-from kb import ArticleNotFound, KnowledgeBase, suggest
+from kb import ArticleNotFound, KnowledgeBase, ReasonKind, SuggestionReason, suggest
 
 log = logging.getLogger(__name__)
 
 SUGGESTIONS_SHOWN = 3
+_HEADING = re.compile(r"^#+\s*", re.MULTILINE)
+_BULLET = re.compile(r"^(\s*)[-*]\s+", re.MULTILINE)
+_EMPHASIS = re.compile(r"\*\*|__|`")
+
+
+def readable(markdown: str) -> str:
+    """A card's Markdown as the desk shows it (plain text, lines kept): no `#`, `**` or `-`
+    marks; list items as bullets."""
+    return _BULLET.sub("\\1• ", _HEADING.sub("", _EMPHASIS.sub("", markdown))).strip()
 
 
 class KbKnowledge:
@@ -26,9 +37,57 @@ class KbKnowledge:
             # withdrawn between the two reads: show the title alone
             with contextlib.suppress(ArticleNotFound):
                 summary = (await self.kb.get(s.article.slug)).card.summary
-            out.append(CardSuggestion(s.article.slug, s.article.title, s.reason, s.score, summary))
+            words = "; ".join(reason_in_words(r, language) for r in s.reasons)
+            out.append(
+                CardSuggestion(s.article.slug, s.article.title, words, s.score, summary, s.reason)
+            )
         return out
 
     async def search(self, query: str, language: str, limit: int) -> list[CardHit]:
-        hits = await self.kb.search(query, limit=limit)
+        """Cards in `language` (the caller's) first; all languages when it has none that match."""
+        hits = await self.kb.search(query, language=language, limit=limit)
+        if not hits:
+            hits = await self.kb.search(query, limit=limit)
         return [CardHit(h.slug, h.title, h.snippet.html(), h.score) for h in hits]
+
+    async def card(self, slug: str, language: str) -> dict[str, Any] | None:
+        family = (await self.kb.families([slug])).get(slug)
+        if family is None:
+            return None
+        translated = family.members.get(language)
+        try:
+            card = (await self.kb.get(translated[0] if translated else slug)).card
+        except ArticleNotFound:
+            return None
+        return {
+            "slug": card.id,
+            "language": card.language.value,
+            "title": card.title,
+            "summary": card.summary,
+            "unit": card.unit,
+            "unit_name": card.unit_name,
+            "who_may_apply": card.who_may_apply,
+            "documents": list(card.documents),
+            "fees": card.fees,
+            "deadlines": card.deadlines,
+            "where": card.where,
+            "hours": card.hours,
+            "online": list(card.online),
+            "legal_basis": list(card.legal_basis),
+            "body": readable(card.body),
+            "last_reviewed": card.last_reviewed.isoformat(),
+        }
+
+
+def reason_in_words(reason: SuggestionReason, language: str) -> str:
+    """Why a card is suggested, as the agent reads it; the topic keys stay in the tooltip."""
+    if reason.kind is ReasonKind.NAMED_CARD:
+        return translate(language, "suggestion.named-card")
+    if reason.kind is ReasonKind.TRANSCRIPT_SEARCH:
+        words = reason.detail.partition(": ")[2]
+        return translate(language, "suggestion.transcript", words=words or "…")
+    topic, _, key = reason.detail.partition(" ")  # 'ivr-choice waste', 'intent fallen-tree'
+    if topic == "ticket-category":
+        category = code_in_words(language, "category", key)
+        return translate(language, "suggestion.ticket-category", category=category)
+    return code_in_words(language, "suggestion", topic)

@@ -70,7 +70,18 @@ class AgentStatus:
 
 
 class StateRefused(Exception):
-    """The router would not make this state change (e.g. 'available' while on a call)."""
+    """The router would not make this state change (e.g. 'available' while on a call); `busy`
+    is the agent's state that stands in the way (`offered`, `on_call`) when that is the reason;
+    `why` (`not_configured`, `wrong_extension`, `no_desk`) with `params` names other reasons.
+    The message is the operator's (English, with codes); the desk shows `refusal_text`."""
+
+    def __init__(
+        self, message: str, busy: str | None = None, why: str | None = None, **params: str
+    ) -> None:
+        super().__init__(message)
+        self.busy = busy
+        self.why = why  # another reason the desk has words for: `state.refused.<why>`
+        self.params = params
 
 
 class TransferNotDone(Exception):
@@ -142,6 +153,7 @@ class CardSuggestion:
     reason: str
     score: float
     summary: str = ""
+    reason_code: str = ""  # the matcher's own terms ('intent fallen-tree'): a tooltip only
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,9 @@ class KnowledgePort(Protocol):
 
     async def suggest(self, request: dict[str, Any], language: str) -> list[CardSuggestion]: ...
     async def search(self, query: str, language: str, limit: int) -> list[CardHit]: ...
+    async def card(self, slug: str, language: str) -> dict[str, Any] | None:
+        """The whole card (its translation into `language` where there is one); None if none."""
+        ...
 
 
 class StepLabels(Protocol):

@@ -49,17 +49,20 @@ class RouterDeskBackend:
         expected = self.configured_extension(agent)
         if expected is None:
             raise StateRefused(
-                f"agent {agent!r} is not in agents.yaml: the router cannot offer calls"
+                f"agent {agent!r} is not in agents.yaml: the router cannot offer calls",
+                why="not_configured",
             )
         if extension != expected:
             raise ExtensionMismatch(
-                f"agent {agent!r} works at extension {expected} (agents.yaml), not {extension}"
+                f"agent {agent!r} works at extension {expected} (agents.yaml), not {extension}",
+                why="wrong_extension",
+                expected=expected,
             )
         try:
             await self.router.agent_login(agent, paused=True)
             await self.router.set_agent_state(agent, RouterState.PAUSED, PauseReason.LOGIN.value)
         except (AgentStateRefused, UnknownAgent) as refused:
-            raise StateRefused(str(refused)) from None
+            raise StateRefused(str(refused), getattr(refused, "busy", None)) from None
         return await self.status(agent)
 
     async def logout(self, agent: str) -> None:
@@ -68,7 +71,7 @@ class RouterDeskBackend:
         except UnknownAgent:
             pass  # already gone
         except AgentStateRefused as refused:
-            raise StateRefused(str(refused)) from None
+            raise StateRefused(str(refused), refused.busy) from None
 
     async def status(self, agent: str) -> AgentStatus:
         status = await self.router.agent_status(agent)
@@ -87,7 +90,7 @@ class RouterDeskBackend:
         try:
             await self.router.set_agent_state(agent, RouterState(state.value), reason)
         except (AgentStateRefused, UnknownAgent) as refused:
-            raise StateRefused(str(refused)) from None
+            raise StateRefused(str(refused), getattr(refused, "busy", None)) from None
         return await self.status(agent)
 
     async def current_offer(self, agent: str) -> Offer | None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentdesk.i18n import translate
+from agentdesk.i18n import code_in_words, translate
 from agentdesk.ports import CardSuggestion, KnowledgePort, Offer, QueueNames
 from agentdesk.tickets.categories import category_from_routing
 from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore
@@ -93,6 +93,7 @@ class ScreenPopBuilder:
             draft = handover.get("draft")
             form.update(draft if isinstance(draft, dict) else {})
             form["call_id"] = offer.call_id
+        caller_language = str(request.get("language") or "pl")
         return {
             "offer_id": offer.offer_id,
             "call_id": offer.call_id,
@@ -104,7 +105,8 @@ class ScreenPopBuilder:
                 "display": phone.display(caller, translate(language, "pop.withheld")),
                 "withheld": caller is None,
             },
-            "caller_language": request.get("language") or "pl",
+            "caller_language": caller_language,
+            "caller_language_text": code_in_words(language, "language", caller_language),
             "queue": queue,  # the id (kept in data attributes); the page shows queue_name
             "queue_name": self.queue_names.queue_name(queue, language) if queue else "",
             "ivr_path": ivr_path_in_words(request),
@@ -112,7 +114,13 @@ class ScreenPopBuilder:
             "transcript": request.get("transcript") or "",
             "history": {"calls": calls, "tickets": tickets},
             "suggestions": [
-                {"slug": s.slug, "title": s.title, "reason": s.reason, "summary": s.summary}
+                {
+                    "slug": s.slug,
+                    "title": s.title,
+                    "reason": s.reason,
+                    "reason_code": s.reason_code,
+                    "summary": s.summary,
+                }
                 for s in suggestions
             ],
             "form": form,

@@ -41,7 +41,12 @@ NODE_TTL_S = 5
 
 
 class AgentStateRefused(Exception):
-    """The agent cannot change state now (e.g. pausing while a call rings or is connected)."""
+    """The agent cannot change state now (e.g. pausing while a call rings or is connected);
+    `busy` names the agent's state that stands in the way (`offered`, `on_call`), if that is why."""
+
+    def __init__(self, message: str, busy: str | None = None) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 class UnknownAgent(Exception):
@@ -406,7 +411,9 @@ class Router:
                 return await self.agent_login(username)
             raise UnknownAgent(f"agent {username!r} has not logged in")
         if status.startswith("busy:"):
-            raise AgentStateRefused(f"agent {username}: cannot become {state} while {status[5:]}")
+            raise AgentStateRefused(
+                f"agent {username}: cannot become {state} while {status[5:]}", busy=status[5:]
+            )
         return offers
 
     async def device_state(self, device: str, state: str) -> list[Offer]:

@@ -22,10 +22,28 @@
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
     return (h ? h + ":" + pad(m) : pad(m)) + ":" + pad(s % 60);
   }
-  function banner(text) {
+  function banner(text, detail) {
     var b = $("banner");
+    b.title = detail || "";  // codes, the router's own words: a tooltip only
     if (text) { b.textContent = text; b.hidden = false; } else { b.hidden = true; b.textContent = ""; }
   }
+  // a message line: green when it reports what was done, red and announced when it is an error
+  function say(el, text, isError) {
+    el.textContent = text || "";
+    el.classList.toggle("error", !!isError);
+    if (isError) { el.setAttribute("role", "alert"); } else { el.removeAttribute("role"); }
+  }
+  // Notes live in this tab's sessionStorage during the call only (so a reload keeps them); they
+  // go when the call's pop goes, at sign-out, and nothing of a call is ever in localStorage.
+  var NOTES_PREFIX = "kck-notes-";
+  function forget(store, keep) {
+    for (var i = store.length - 1; i >= 0; i--) {
+      var key = store.key(i);
+      if (key && key.indexOf("kck-") === 0 && key !== keep) { store.removeItem(key); }
+    }
+  }
+  function forgetCalls(keep) { forget(window.localStorage, null); forget(window.sessionStorage, keep); }
+  forget(window.localStorage, null);  // what an earlier version left behind
   function api(method, url, body) {
     var opts = { method: method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
     if (method !== "GET") {
@@ -85,11 +103,28 @@
     var body = { state: newState };
     if (newState === "paused") { body.reason = $("pause-reason").value; }
     return api("POST", "/api/desk/state", body).then(function (r) {
-      if (r.ok) { showState(r.data); banner(""); } else { banner(r.data.message || r.status); }
+      if (r.ok) { showState(r.data); banner(""); } else { banner(r.data.message || r.status, r.data.detail); }
     });
   }
-  $("btn-available").addEventListener("click", function () { setState("available"); });
-  $("btn-pause").addEventListener("click", function () { setState("paused"); });
+  // Leaving wrap-up before an outcome is saved asks first: choose one, or end without it.
+  var pendingState = null;
+  function leaveWrapUp(newState) {
+    var saved = $("wrapup-message").textContent !== "";
+    if (state.state === "wrap_up" && pop && !saved) {
+      pendingState = newState;
+      $("outcome-prompt").hidden = false;
+      var first = document.querySelector("#wrapup-form input[name=outcome]");
+      if (first) { first.focus(); }
+      return;
+    }
+    setState(newState);
+  }
+  $("btn-available").addEventListener("click", function () { leaveWrapUp("available"); });
+  $("btn-pause").addEventListener("click", function () { leaveWrapUp("paused"); });
+  $("outcome-skip").addEventListener("click", function () {
+    $("outcome-prompt").hidden = true;
+    if (pendingState) { setState(pendingState); pendingState = null; }
+  });
 
   function tick() {
     var now = performance.now();
@@ -166,7 +201,8 @@
     recordingPaused = false;
     $("recording-pause").hidden = !(p.recording && p.recording.on);
     $("recording-pause").textContent = S["pop.pause_recording"];
-    $("caller-language").textContent = p.caller_language;
+    $("caller-language").textContent = p.caller_language_text || p.caller_language;
+    $("caller-language").title = p.caller_language;
     $("queue-name").textContent = p.queue_name || p.queue || "—";
     $("queue-name").dataset.queue = p.queue || "";
     $("timer-label").textContent = S["pop.call_timer"];
@@ -186,12 +222,14 @@
     p.suggestions.forEach(function (s) {
       var li = document.createElement("li");
       li.dataset.slug = s.slug;
-      var title = document.createElement("span"); title.className = "title"; title.textContent = s.title;
+      var title = cardLink(s.slug, s.title); title.classList.add("title");
       var reason = document.createElement("span"); reason.className = "reason"; reason.textContent = S["pop.reason"] + ": " + s.reason;
+      reason.title = s.reason_code || "";
       li.appendChild(title); li.appendChild(reason);
       if (s.summary) { var sum = document.createElement("span"); sum.className = "summary"; sum.textContent = s.summary; li.appendChild(sum); }
       list.appendChild(li);
     });
+    closeCard();
     resetTicketForm(p.form);
     // a transferred call: who sent it and their notes (which also start this agent's notes)
     var handover = p.handover || null;
@@ -199,9 +237,11 @@
     $("handover-from").textContent = handover ? handover.from_text : "";
     $("handover-notes").textContent = handover ? (handover.notes || "—") : "";
     $("transfer-message").textContent = "";
-    $("notes").value = localStorage.getItem("kck-notes-" + p.call_id) || (handover ? handover.notes : "") || "";
+    forgetCalls(NOTES_PREFIX + p.call_id);
+    $("notes").value = sessionStorage.getItem(NOTES_PREFIX + p.call_id) || (handover ? handover.notes : "") || "";
     $("wrapup-form").hidden = state.state !== "wrap_up";
     $("wrapup-message").textContent = "";
+    $("outcome-prompt").hidden = true;
     document.querySelectorAll("#wrapup-form input[name=outcome]").forEach(function (r) { r.checked = false; });
     popShown(p);
     requestAnimationFrame(function () {
@@ -210,8 +250,31 @@
       $("pop").dataset.shown = p.offer_id;
     });
   }
+  // After the call nothing of it stays on the idle desk: caller, cards, notes, searches, form.
   function clearPop() {
     pop = null;
+    pendingState = null;
+    forgetCalls(null);
+    $("notes").value = "";
+    $("caller-number").textContent = "";
+    $("ivr-path").textContent = "";
+    $("transcript").textContent = "";
+    $("handover-notes").textContent = "";
+    rows($("history-calls"), [], function () { return []; });
+    rows($("history-tickets"), [], function () { return []; });
+    var list = $("suggestions");
+    list.textContent = "";
+    var none = document.createElement("li"); none.className = "muted"; none.textContent = S["pop.no_suggestions"];
+    list.appendChild(none);
+    $("kb-search").value = "";
+    $("kb-hits").textContent = "";
+    closeCard();
+    $("lookup-number").value = "";
+    $("lookup-result").textContent = "";
+    $("err-outcome").textContent = "";
+    $("wrapup-message").textContent = "";
+    $("outcome-prompt").hidden = true;
+    document.querySelectorAll("#wrapup-form input[name=outcome]").forEach(function (r) { r.checked = false; });
     if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
     consulting(false);
     $("handover").hidden = true;
@@ -270,7 +333,7 @@
       $("ticket-save").disabled = false;
       if (r.ok) {
         savedTickets.push(r.data.number);
-        $("ticket-message").textContent = r.data.message;
+        say($("ticket-message"), r.data.message, false);
         $("ticket-message").dataset.number = r.data.number;
         var radio = $("o-ticket_created"); if (radio) { radio.checked = true; }
         return;
@@ -282,7 +345,7 @@
         var input = f === "units" ? document.querySelector("#f-units input") : $("f-" + f);
         if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
       });
-      $("ticket-message").textContent = r.data.message || "";
+      say($("ticket-message"), r.data.message || "", true);
       if (first) { first.focus(); }
     }, function () { $("ticket-save").disabled = false; banner(S["desk.connection_lost"]); });
   });
@@ -312,8 +375,9 @@
   $("wrapup-form").addEventListener("submit", function (e) { e.preventDefault(); saveWrapUp(false); });
   $("wrapup-save-available").addEventListener("click", function () { saveWrapUp(true); });
   $("notes").addEventListener("input", function () {
-    if (pop) { localStorage.setItem("kck-notes-" + pop.call_id, this.value); }
+    if (pop) { sessionStorage.setItem(NOTES_PREFIX + pop.call_id, this.value); }
   });
+  $("logout-form").addEventListener("submit", function () { forgetCalls(null); });
 
   // ---- transfer ----------------------------------------------------------------------------
   // The chooser lists where the call may go now (available agents, queues, skills, second-line
@@ -361,7 +425,7 @@
       $("transfer-go").disabled = false;
       if (!r.ok) { $("transfer-error").textContent = r.data.message || String(r.status); return; }
       $("transfer-dialog").close();
-      $("transfer-message").textContent = r.data.message;
+      say($("transfer-message"), r.data.message, false);
       $("btn-transfer").disabled = true;
     }, function () { $("transfer-go").disabled = false; banner(S["desk.connection_lost"]); });
   }
@@ -386,11 +450,11 @@
     api("POST", "/api/desk/consult", body).then(function (r) {
       if (!r.ok) {
         if (step === "start") { $("transfer-error").textContent = r.data.message || String(r.status); }
-        else { $("transfer-message").textContent = r.data.message || String(r.status); }
+        else { say($("transfer-message"), r.data.message || String(r.status), true); }
         return;
       }
       if ($("transfer-dialog").open) { $("transfer-dialog").close(); }
-      $("transfer-message").textContent = r.data.message;
+      say($("transfer-message"), r.data.message, false);
       consulting(step === "start");
       if (step === "complete") { $("btn-transfer").disabled = true; }
     }, function () { banner(S["desk.connection_lost"]); });
@@ -403,19 +467,76 @@
   $("transfer-target").addEventListener("dblclick", transfer);
   $("transfer-cancel").addEventListener("click", function () { $("transfer-dialog").close(); });
 
-  // ---- knowledge base search and ticket lookup ---------------------------------------------
+  // ---- knowledge base: the whole card beside the call, search, ticket lookup -------------------
+  // Cards and search follow the caller's language while a call is on the desk.
+  function cardLanguage() { return pop && pop.caller_language ? pop.caller_language : boot.lang; }
+  function cardLink(slug, text) {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "link"; b.dataset.openCard = slug; b.textContent = text;
+    b.title = S["kb.open_card"];
+    return b;
+  }
+  var CARD_FACTS = ["unit_name", "who_may_apply", "documents", "fees", "deadlines", "where", "hours",
+                    "online", "legal_basis"];
+  function factValue(value) {
+    var dd = document.createElement("dd");
+    if (!Array.isArray(value)) { dd.textContent = value; return dd; }
+    var ul = document.createElement("ul");
+    value.forEach(function (v) {
+      var li = document.createElement("li");
+      if (/^https?:\/\/\S+$/.test(v)) {
+        var a = document.createElement("a"); a.href = v; a.textContent = v; a.target = "_blank"; a.rel = "noopener noreferrer";
+        li.appendChild(a);
+      } else { li.textContent = v; }
+      ul.appendChild(li);
+    });
+    dd.appendChild(ul);
+    return dd;
+  }
+  function showCard(c) {
+    $("kb-card").dataset.slug = c.slug;
+    $("kb-card").lang = c.language;
+    $("kb-card-title").textContent = c.title;
+    $("kb-card-summary").textContent = c.summary;
+    var facts = $("kb-card-facts");
+    facts.textContent = "";
+    CARD_FACTS.forEach(function (field) {
+      var value = c[field];
+      if (!value || (Array.isArray(value) && !value.length)) { return; }
+      var dt = document.createElement("dt"); dt.textContent = S[field === "unit_name" ? "kb.unit" : "kb." + field];
+      var dd = factValue(value); dd.dataset.field = field;
+      facts.appendChild(dt); facts.appendChild(dd);
+    });
+    $("kb-card-body").textContent = c.body;
+    $("kb-card").hidden = false;
+    $("col-kb").scrollTop = 0;
+    $("kb-card-close").focus();
+  }
+  function closeCard() {
+    $("kb-card").hidden = true;
+    $("kb-card").dataset.slug = "";
+    ["kb-card-title", "kb-card-summary", "kb-card-facts", "kb-card-body"].forEach(function (id) { $(id).textContent = ""; });
+  }
+  $("col-kb").addEventListener("click", function (e) {
+    var link = e.target.closest("[data-open-card]");
+    if (!link) { return; }
+    api("GET", "/api/kb/card/" + encodeURIComponent(link.dataset.openCard) + "?lang=" + encodeURIComponent(cardLanguage()))
+      .then(function (r) { if (r.ok) { showCard(r.data); } else { banner(r.data.message || String(r.status)); } });
+  });
+  $("kb-card-close").addEventListener("click", closeCard);
+
   var searchTimer = null;
   $("kb-search").addEventListener("input", function () {
     var q = this.value.trim();
     clearTimeout(searchTimer);
     searchTimer = setTimeout(function () {
       if (!q) { $("kb-hits").textContent = ""; return; }
-      api("GET", "/api/kb/search?q=" + encodeURIComponent(q)).then(function (r) {
+      api("GET", "/api/kb/search?q=" + encodeURIComponent(q) + "&lang=" + encodeURIComponent(cardLanguage())).then(function (r) {
         var list = $("kb-hits");
         list.textContent = "";
         (r.data.hits || []).forEach(function (h) {
           var li = document.createElement("li");
-          var b = document.createElement("b"); b.textContent = h.title;
+          var b = cardLink(h.slug, h.title);
           var snip = document.createElement("div"); snip.innerHTML = h.snippet_html;  // escaped by the server
           li.appendChild(b); li.appendChild(snip); list.appendChild(li);
         });
@@ -430,13 +551,14 @@
     api("GET", "/api/tickets/" + encodeURIComponent(number)).then(function (r) {
       var box = $("lookup-result");
       box.textContent = "";
+      box.classList.toggle("error", !r.ok);
       if (!r.ok) { box.textContent = r.data.message; return; }
       var d = r.data;
       [[S["ticket.title"], d.number], [S["ticket.category"], d.category_text],
        [S["ticket.location"], d.location_text || "—"], [S["ticket.description"], d.description],
        [S["ticket.units"], d.units.map(function (u) { return u.name; }).join(", ")],
        [S["ticket.created_at"], new Date(d.created_at).toLocaleString(boot.lang === "en" ? "en-GB" : "pl-PL")],
-       [S["ticket.status"], d.status]].forEach(function (pair) {
+       [S["ticket.status"], d.status_text || d.status]].forEach(function (pair) {
         var p = document.createElement("div");
         var k = document.createElement("b"); k.textContent = pair[0] + ": ";
         p.appendChild(k); p.appendChild(document.createTextNode(pair[1]));

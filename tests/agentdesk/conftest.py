@@ -37,6 +37,7 @@ from queues.timer import RouterTimer
 
 PASSWORD = "correct horse battery"
 KB_FOLDER = Path(__file__).resolve().parents[2] / "config" / "kb" / "pl"
+KB_TRANSLATIONS = (KB_FOLDER.parent / "en", KB_FOLDER.parent / "uk")
 _offers = itertools.count(1)
 
 
@@ -75,7 +76,8 @@ def routing_config() -> RoutingConfig:
 
 @pytest.fixture(scope="session")
 def kb_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated database with the shipped Polish KB cards, made once (the stemmer loads once)."""
+    """A migrated database with the shipped KB cards (Polish and their translations), made once
+    (the stemmer loads once)."""
     path = tmp_path_factory.mktemp("desk-template") / "template.db"
 
     async def make() -> None:
@@ -83,10 +85,11 @@ def kb_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         try:
             await upgrade(engine)
             kb = KnowledgeBase(engine, await load_polish_analyzer())
-            for _, card in await asyncio.get_running_loop().run_in_executor(
-                None, read_folder, KB_FOLDER
-            ):
-                await kb.save(card, author="tests")
+            for folder in (KB_FOLDER, *KB_TRANSLATIONS):  # originals before their translations
+                for _, card in await asyncio.get_running_loop().run_in_executor(
+                    None, read_folder, folder
+                ):
+                    await kb.save(card, author="tests")
         finally:
             await engine.dispose()
 

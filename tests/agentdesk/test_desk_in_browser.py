@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,6 +56,15 @@ async def sign_in(
     await page.press("#extension", "Enter")
 
 
+async def sign_in_available(world: DeskWorld, page: Page, url: str) -> None:
+    """anowak signs in and goes available."""
+    await world.add_user("anowak")
+    await sign_in(page, url, "anowak")
+    await expect(page.locator("#conn")).to_have_attribute("data-up", "1")
+    await page.click("#btn-available")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "available")
+
+
 async def shot(page: Page, name: str) -> None:
     if SCREENSHOTS:
         await page.screenshot(path=str(Path(SCREENSHOTS) / name))
@@ -92,7 +102,9 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(page.locator("#recording-pause")).to_be_visible()
     await expect(page.locator("#transcript")).to_contain_text("złamało się drzewo")
     await expect(page.locator("#history-calls tbody tr")).to_have_count(1)
-    await expect(page.locator("#history-calls")).to_contain_text("potrzebny oddzwon")
+    await expect(page.locator("#history-calls")).to_contain_text("trzeba oddzwonić")
+    await expect(page.locator("#caller-language")).to_have_text("polski")
+    await expect(page.locator("#caller-language")).to_have_attribute("title", "pl")
     queue = page.locator("#queue-name")  # the queue by its name in queues.yaml, the id kept aside
     await expect(queue).to_have_text("Zgłoszenia miejskie")
     await expect(queue).to_have_attribute("data-queue", "city_issues")
@@ -101,7 +113,10 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(earlier_call).to_contain_text("Zgłoszenia miejskie")
     first_card = page.locator("#suggestions li").first
     await expect(first_card).to_have_attribute("data-slug", "zielen-powalone-drzewo")
-    await expect(first_card.locator(".reason")).to_contain_text("intent fallen-tree")
+    reason = first_card.locator(".reason")
+    await expect(reason).to_contain_text("powód: temat rozpoznany w mowie")
+    await expect(reason).not_to_contain_text("intent")
+    await expect(reason).to_have_attribute("title", re.compile("intent fallen-tree"))
     await expect(page.locator("#f-category")).to_have_value("greenery")
     await expect(page.locator("#f-caller_number")).to_have_value("+48 600 123 456")
     await expect(page.locator("#f-units input[value=ZZM]")).to_be_checked()
@@ -142,6 +157,7 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await page.fill("#lookup-number", number or "")
     await page.press("#lookup-number", "Enter")
     await expect(page.locator("#lookup-result")).to_contain_text("Zarząd Zieleni Miejskiej")
+    await expect(page.locator("#lookup-result")).to_contain_text("Status: nowe")
 
 
 @on_manual_clock
@@ -202,10 +218,7 @@ async def test_wrap_up_counts_down_on_the_routers_time_and_ends_when_the_router_
 async def test_invalid_ticket_marks_the_fields_with_their_messages(
     world: DeskWorld, desk_url: str, page: Page
 ) -> None:
-    await world.add_user("anowak")
-    await sign_in(page, desk_url, "anowak")
-    await page.click("#btn-available")
-    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "available")
+    await sign_in_available(world, page, desk_url)
     call_id = await world.store_call()
     await world.offer("anowak", call_id)
     await expect(page.locator("#pop")).to_be_visible()

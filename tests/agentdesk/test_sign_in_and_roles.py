@@ -238,7 +238,10 @@ async def test_agent_at_another_extension_than_the_router_dials_is_refused(
         },
     )
     assert response.status == 409
-    assert "works at extension 101 (agents.yaml), not 109" in await response.text()
+    assert (
+        "Nie można zalogować do kolejki: to konto pracuje przy telefonie 101 — podaj ten numer"
+        in await response.text()
+    )
     assert await world.app[extensions_key].holder("109") is None  # released again
 
 

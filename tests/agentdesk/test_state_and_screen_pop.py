@@ -71,7 +71,10 @@ async def test_agent_cannot_pause_while_the_phone_rings(world: DeskWorld, client
         client, token, "/api/desk/state", {"state": "paused", "reason": "break"}
     )
     assert status == 409
-    assert body["message"].startswith("Nie można teraz zmienić stanu")
+    assert body["message"] == (
+        "Nie można teraz zmienić stanu: najpierw zakończ rozmowę (teraz: połączenie przychodzące)"
+    )  # people's words; the router's (English, codes) only for the tooltip
+    assert "offered" in body["detail"] and "offered" not in body["message"]
 
 
 async def test_nothing_is_pushed_before_the_client_says_ready(
@@ -167,7 +170,8 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     assert pop["recording"] == {"on": True, "text": "nagrywana"}
     assert "złamało się drzewo" in pop["transcript"]
     assert len(pop["history"]["calls"]) == 2  # 3 and 10 days ago; not 120 days, not another number
-    assert pop["history"]["calls"][0]["wrapup"] == "potrzebny oddzwon"
+    assert pop["history"]["calls"][0]["wrapup"] == "trzeba oddzwonić"
+    assert (pop["caller_language"], pop["caller_language_text"]) == ("pl", "polski")
     assert (pop["queue"], pop["queue_name"]) == ("city_issues", "Zgłoszenia miejskie")
     assert [(c["queue"], c["queue_name"]) for c in pop["history"]["calls"]] == [
         ("city_issues", "Zgłoszenia miejskie"),
@@ -176,7 +180,10 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
     assert [t["category"] for t in pop["history"]["tickets"]] == ["odpady"]
     first_card = pop["suggestions"][0]
     assert first_card["slug"] == "zielen-powalone-drzewo"
-    assert "intent fallen-tree" in first_card["reason"]
+    # people's words on the card, the matcher's codes only for the tooltip
+    assert first_card["reason"].startswith("temat rozpoznany w mowie; ")
+    assert "intent" not in first_card["reason"] and "ivr-choice" not in first_card["reason"]
+    assert "intent fallen-tree" in first_card["reason_code"]
     assert pop["form"] == {
         "call_id": call_id,
         "category": "greenery",
@@ -434,6 +441,8 @@ async def test_agent_cannot_sign_out_in_the_middle_of_a_call(
     await world.answer(offer)
     response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 409
-    assert "Nie można teraz zmienić stanu" in await response.text()
+    page = await response.text()
+    assert page.startswith("<!doctype html>") and 'role="alert"' in page
+    assert "Nie można się wylogować: najpierw zakończ rozmowę (teraz: w rozmowie)." in page
     assert (await world.backend.status("anowak")).state.value == "on_call"
     assert (await client.get("/api/desk/state")).status == 200  # still signed in
