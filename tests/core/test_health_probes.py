@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 
 from kck.clock import ManualClock
 from kck.config_files import SHIPPED_CONFIG
@@ -19,6 +20,8 @@ from kck.runtime import Runtime
 from kck.settings import Settings
 from tests.ivr.support import local
 from tests.polling import until_true
+
+MONITORING_TOKEN = "health-probes-token"
 
 
 @pytest.fixture
@@ -30,7 +33,9 @@ async def runtime(settings: Settings, sqlite_url: str) -> AsyncIterator[Runtime]
                 "database": settings.database.model_copy(update={"url": sqlite_url}),
                 "ami": settings.ami.model_copy(update={"enabled": False}),
                 "agi": settings.agi.model_copy(update={"port": 0}),
-                "http": settings.http.model_copy(update={"port": 0}),
+                "http": settings.http.model_copy(
+                    update={"port": 0, "monitoring_token": SecretStr(MONITORING_TOKEN)}
+                ),
                 "paths": settings.paths.model_copy(
                     update={"config": SHIPPED_CONFIG, "menus": SHIPPED_CONFIG / "menus"}
                 ),
@@ -50,7 +55,8 @@ async def get_health(rt: Runtime) -> tuple[int, dict[str, Any]]:
     url = rt.controller.web.url + "health"
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
-        http.get(url) as response,
+        # the parts' detail is for the monitoring token (or a supervisor); the bare status for all
+        http.get(url, headers={"Authorization": f"Bearer {MONITORING_TOKEN}"}) as response,
     ):
         return response.status, await response.json()
 
