@@ -20,7 +20,18 @@ from kck.config_files import SHIPPED_CONFIG
 from kck.db import create_engine, session_factory, upgrade
 from kck.services import Services
 from kck.settings import Settings, load_settings
+from tests.real_asterisk.pbx import find_asterisk
 from tests.services import PostgresProcess, RedisProcess, start_postgres, start_redis
+
+
+def pytest_report_header() -> str:
+    """One line at the top of every run: which real Asterisk the `asterisk` tests use, or why
+    they are skipped (never silently)."""
+    install = find_asterisk()
+    if isinstance(install, str):
+        return f"real Asterisk: none, the asterisk tests are skipped: {install}"
+    return f"real Asterisk: {install.folder}"
+
 
 _counter = itertools.count()
 
