@@ -368,7 +368,7 @@
         return;
       }
       $("wrapup-message").textContent = r.data.message;
-      localStorage.removeItem("kck-notes-" + callId);
+      sessionStorage.removeItem(NOTES_PREFIX + callId);  // the notes went with the outcome
       if (r.data.state) { showState(r.data.state); }
     });
   }
