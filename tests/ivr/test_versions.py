@@ -209,14 +209,14 @@ async def test_calls_arriving_together_after_a_start_share_one_validation_of_the
     await library(sessions, redis, menus).reload(by="cli")
     fresh = library(sessions, redis, menus)  # another process: nothing cached yet
     validations = 0
-    validate = fresh._validate
+    validate = fresh.validate
 
     async def counted(files: MenuFiles, *, with_sounds: bool = True) -> ValidatedMenu:
         nonlocal validations
         validations += 1
         return await validate(files, with_sounds=with_sounds)
 
-    monkeypatch.setattr(fresh, "_validate", counted)
+    monkeypatch.setattr(fresh, "validate", counted)
     hung_up = asyncio.create_task(fresh.live())  # a caller who hangs up while it loads
     calls = [asyncio.create_task(fresh.live()) for _ in range(10)]
     await asyncio.sleep(0)
