@@ -109,6 +109,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "version", type=version_number, help="the version, as `kck ivr versions` shows it (v3) or 3"
     )
     p.add_argument("--by", help="who (default: cli:<user>)")
+    p.add_argument("-m", "--reason", help="why (kept in the audit log)")
     p.set_defaults(func=cmd_rollback)
 
     p = ivr_sub.add_parser("versions", help="list menu versions, newest first")
@@ -343,7 +344,7 @@ def version_number(text: str) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     async def run() -> int:
         async with _library(args) as library:
-            info = await library.rollback(args.version, by=_who(args))
+            info = await library.rollback(args.version, by=_who(args), reason=args.reason)
             print(f"{info.label} is live again")
             return 0
 

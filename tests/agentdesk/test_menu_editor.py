@@ -12,7 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from agentdesk.keys import access_key
+from ivr.editing import MenuEditing
+from kck.controller import build_controller
 from kck.db.models import Role
+from kck.health import fixed_health
 from kck.services import Services
 from tests.agentdesk.conftest import sign_in
 from tests.agentdesk.menu_editor_world import MenuEditorWorld, main_menu_timeout, menu_editor_world
@@ -190,3 +193,13 @@ async def test_changes_without_the_csrf_token_are_refused(
     assert (await client.post("/editor/menus/edit", data=form)).status == 403
     rollback = await client.post("/editor/menus/versions/1/rollback", data={"reason": "x"})
     assert rollback.status == 403
+
+
+async def test_the_controller_gives_the_editor_the_ivr_s_own_menu_library(
+    configured_services: Services,
+) -> None:
+    """Publications go through the library whose changes are broadcast to the other nodes."""
+    controller = await build_controller(configured_services, fixed_health({}))
+    menus = controller.web.menus
+    assert isinstance(menus, MenuEditing) and menus.library is controller.ivr.library
+    assert menus.tests_dir == controller.ivr.menus_dir / "tests"

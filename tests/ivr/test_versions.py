@@ -136,8 +136,12 @@ async def test_rollback_makes_an_earlier_version_live_in_one_step(
     await lib.reload(by="cli")
     (menus / "main.yaml").write_text(SMALL.replace("Dzień dobry", "Witamy"), encoding="utf-8")
     await lib.reload(by="cli")
-    info = await lib.rollback(1, by="cli:anna")
+    info = await lib.rollback(1, by="cli:anna", reason="powitanie jak wcześniej")
     assert info.id == 1 and (await lib.live()).version_id == 1
+    async with sessions() as db:
+        audited = await db.scalar(select(AuditEntry).where(AuditEntry.action == "ivr.rollback"))
+    assert audited is not None and audited.actor == "cli:anna"
+    assert audited.details == {"reason": "powitanie jak wcześniej"}  # who, when (`at`) and why
     (menus / "main.yaml").write_text("menu: [", encoding="utf-8")
     with pytest.raises(MenuRejected):
         await lib.reload(by="cli")
