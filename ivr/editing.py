@@ -27,7 +27,7 @@ from ivr.terminal import describe, run_try_call
 from ivr.versions import MenuLibrary, NoMenuVersion, VersionInfo
 from kck.db.models import AuditEntry
 from kck.errors import UserError
-from kck.yamlsource import YAMLSourceError
+from kck.yamlsource import SourcePos, YAMLSourceError
 
 EXCERPT_AROUND = 2  # lines shown before and after the line a problem names
 AUDIT_ACTIONS = ("ivr.reload", "ivr.reload_rejected", "ivr.rollback")
@@ -264,13 +264,20 @@ class MenuEditing:
             runs.append(
                 ScriptRun(
                     loaded.case.name,
-                    str(loaded.pos),
+                    self._test_place(loaded.pos),
                     outcome.passed,
                     tuple(outcome.failures),
                     tuple(outcome.events),
                 )
             )
         return runs
+
+    def _test_place(self, pos: SourcePos) -> str:
+        """`tests/city_hall.yaml:6:5`: where a case is, as the editors know the menus folder."""
+        path = Path(pos.file)
+        if path.is_relative_to(self.tests_dir):
+            path = Path(self.tests_dir.name) / path.relative_to(self.tests_dir)
+        return f"{path.as_posix()}:{pos.line}:{pos.column}"
 
     def _load_cases(self) -> list[LoadedCase]:
         return [case for path in script_files(self.tests_dir) for case in load_cases(path)]

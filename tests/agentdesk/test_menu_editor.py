@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from agentdesk.keys import access_key
 from ivr.editing import MenuEditing
+from ivr.versions import MenuLibrary
 from kck.controller import build_controller
 from kck.db.models import Role
 from kck.health import fixed_health
@@ -108,6 +109,7 @@ async def test_a_valid_draft_that_fails_a_scripted_test_is_not_published(
     html = await refused.text()
     assert refused.status == 422
     assert 'data-passed="no"' in html and "Polish caller reports a pothole" in html
+    assert "<small>(tests/city_hall.yaml:6:5)</small>" in html  # where the case is
     assert "ticket_category: expected &#39;roads_pavements&#39;, got &#39;roads_only&#39;" in html
     assert await world.editing.live_id() == 1
 
@@ -131,6 +133,13 @@ async def test_publication_needs_a_reason_then_goes_live_with_its_diff_and_audit
     assert published.status == 303, await published.text()
     assert published.headers["Location"].startswith("/editor/menus?done=published&v=v2@")
     assert await world.editing.live_id() == 2
+    other_node = MenuLibrary(
+        world.services.sessions,
+        world.services.redis,
+        menus_dir=world.ivr.menus_dir,
+        key_prefix=world.services.settings.redis.key_prefix,
+    )
+    assert await other_node.live_id() == 2  # through the shared Redis, as `kck ivr reload`
     version = await (await client.get("/editor/menus/versions/2")).text()
     assert "~ step main_menu: timeout: 6.0 → 8.0" in version
     overview = await (await client.get("/editor/menus")).text()
@@ -154,8 +163,10 @@ async def test_try_with_keys_runs_the_draft_through_the_interpreter(
     assert tried.status == 200
     assert "queue: city_issues  skills: roads ≥ 1" in html
     assert "ticket category: roads_pavements" in html and "keys 5" in html
-    closed = await client.post("/editor/menus/edit", data={**form, "at": "2026-12-24 18:00"})
-    assert "outcome: closed_hours" in await closed.text() or "closed" in await closed.text()
+    evening = {**form, "keys": "1,", "at": "2026-12-24 18:00"}  # Christmas Eve, closed
+    closed = await (await client.post("/editor/menus/edit", data=evening)).text()
+    summary = re.search(r'<pre id="try-summary">(.*?)</pre>', closed, re.S)
+    assert summary is not None and summary.group(1).startswith("outcome: closed_hours")
 
 
 async def test_rollback_needs_a_reason_and_is_audited(
@@ -203,3 +214,16 @@ async def test_the_controller_gives_the_editor_the_ivr_s_own_menu_library(
     menus = controller.web.menus
     assert isinstance(menus, MenuEditing) and menus.library is controller.ivr.library
     assert menus.tests_dir == controller.ivr.menus_dir / "tests"
+
+
+async def test_the_editor_s_pages_speak_english_when_asked(
+    world: MenuEditorWorld, client: Client
+) -> None:
+    await editor(world, client)
+    client.session.cookie_jar.update_cookies({"kck_lang": "en"})
+    overview = await (await client.get("/editor/menus")).text()
+    assert "IVR menu: versions" in overview and "Publications and rollbacks" in overview
+    edit = await (await client.get("/editor/menus/edit")).text()
+    assert "Try with keys" in edit and "Reason (required)" in edit
+    polish = await (await client.get("/editor/menus/edit", cookies={"kck_lang": "pl"})).text()
+    assert "Próba klawiszami" in polish
