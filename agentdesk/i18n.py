@@ -571,6 +571,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "menus.severity.warning": ("ostrzeżenie", "warning"),
     "menus.tests": ("Testy scenariuszy (menus/tests)", "Scripted tests (menus/tests)"),
     "menus.tests_not_run": ("Testy nie zostały uruchomione", "The tests were not run"),
+    "menus.tests_skipped": (
+        "Menu ma błędy: testów scenariuszy nie uruchomiono.",
+        "The menu has errors: the scripted tests were not run.",
+    ),
     "menus.test_failed": ("NIEZALICZONY", "FAILED"),
     "menus.events": ("Przebieg rozmowy", "The call step by step"),
     "menus.try": ("Próba klawiszami", "Try with keys"),

@@ -63,7 +63,8 @@ class DraftCheck:
 
     problems: tuple[ProblemAt, ...]
     tests: tuple[ScriptRun, ...]
-    tests_error: str | None  # the tests could not run (the menu or a test file unreadable)
+    tests_error: str | None = None  # a test file cannot be read (file:line: why)
+    tests_skipped: bool = False  # the menu has errors: its tests were not run
 
     @property
     def errors(self) -> int:
@@ -75,7 +76,12 @@ class DraftCheck:
 
     @property
     def ok(self) -> bool:
-        return self.errors == 0 and self.tests_error is None and self.failed_tests == 0
+        return (
+            self.errors == 0
+            and not self.tests_skipped
+            and self.tests_error is None
+            and self.failed_tests == 0
+        )
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class DraftRefused(UserError):
         super().__init__(
             f"menu not published: {check.errors} error(s), {check.failed_tests} failing test(s)"
             + (f", {check.tests_error}" if check.tests_error else "")
+            + (" (the tests were not run)" if check.tests_skipped else "")
         )
 
 
@@ -245,15 +252,15 @@ class MenuEditing:
             problem = ProblemAt(
                 "error", exc.pos.file, exc.pos.line, exc.pos.column, str(exc), "yaml", ()
             )
-            return DraftCheck((problem,), (), "the menu cannot be read")
+            return DraftCheck((problem,), (), tests_skipped=True)
         problems = tuple(_problem_at(p, files) for p in checked.problems.sorted())
         if checked.menu is None or not checked.problems.ok:
-            return DraftCheck(problems, (), "the menu has errors: the tests were not run")
+            return DraftCheck(problems, (), tests_skipped=True)
         try:
             runs = await self.run_tests(checked.menu)
         except ScriptFileError as exc:
             return DraftCheck(problems, (), str(exc))
-        return DraftCheck(problems, tuple(runs), None)
+        return DraftCheck(problems, tuple(runs))
 
     async def run_tests(self, menu: MenuSet) -> list[ScriptRun]:
         """Every case of `<menus>/tests/*.yaml` (as `kck ivr test`) against `menu`."""

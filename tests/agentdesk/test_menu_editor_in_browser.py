@@ -8,14 +8,15 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from kck.db.models import Role
 from kck.services import Services
 from tests.agentdesk.agi_caller import HeldCaller
-from tests.agentdesk.browser import chromium, serve, watch_for_broken_scripts
+from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve, watch_for_broken_scripts
 from tests.agentdesk.conftest import PASSWORD
 from tests.agentdesk.menu_editor_world import MenuEditorWorld, main_menu_timeout, menu_editor_world
+from tests.board.test_board_browser import docs_screenshot
 
 CALL_S = 30  # a bound on one call's run, not a timing assert
 
@@ -58,14 +59,33 @@ async def test_published_menu_reaches_new_calls_only_and_rolls_back_in_one_click
     in_progress = asyncio.create_task(held.run())
     try:
         async with chromium() as browser:
-            page = await browser.new_page()
+            page = await browser.new_page(viewport=DESK_VIEWPORT)
             broken = watch_for_broken_scripts(page)
             await sign_in(page, base)
             await asyncio.wait_for(held.holding.wait(), CALL_S)  # in the menu (v1) now
 
             await page.goto(f"{base}/editor/menus/edit")
             main = page.locator('textarea[data-file="main.yaml"]')
-            await main.fill(main_menu_timeout(await main.input_value(), 8))
+            changed = main_menu_timeout(await main.input_value(), 8)
+            typo = changed.replace("fallback: queue_general", "fallback: queue_genral")
+            line = (
+                typo.splitlines().index(
+                    "    fallback: queue_genral   # no key or only wrong keys: a person helps"
+                )
+                + 1
+            )
+            await main.fill(typo)
+            await page.click("#check-button")
+            problem = page.locator(f'#menu-problems li[data-line="{line}"]')
+            await expect(problem).to_contain_text(f"main.yaml:{line}:")
+            await expect(problem.locator(".here")).to_contain_text("queue_genral")
+            await docs_screenshot(page, "menus-check.png")
+            await problem.locator(".where").click()  # selects that line in its text area
+            selected = await main.evaluate(
+                "area => area.value.slice(area.selectionStart, area.selectionEnd)"
+            )
+            assert selected.strip().startswith("fallback: queue_genral")
+            await main.fill(changed)
             await page.fill("#publish-reason", "dłużej na wybór w menu głównym")
             await page.click("#publish-button")
             await page.wait_for_url("**/editor/menus?done=published*")
@@ -94,6 +114,7 @@ async def test_published_menu_reaches_new_calls_only_and_rolls_back_in_one_click
             assert "timeout: 6.0 → 8.0" in await page.locator("#menu-changes").inner_text()
             graph = page.locator("#menu-graph")
             assert await graph.evaluate("img => img.complete && img.naturalWidth > 0")
+            await docs_screenshot(page, "menus-version.png")
             assert broken == []
     finally:
         held.release.set()
