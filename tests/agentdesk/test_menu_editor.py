@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+import agentdesk
+from agentdesk.i18n import CATALOGUE
 from agentdesk.keys import access_key
 from ivr.editing import MenuEditing
-from ivr.versions import MenuLibrary
+from ivr.loader import MenuFiles
+from ivr.versions import MenuLibrary, MenuRejected
 from kck.controller import build_controller
 from kck.db.models import Role
 from kck.health import fixed_health
@@ -227,3 +231,31 @@ async def test_the_editor_s_pages_speak_english_when_asked(
     assert "Try with keys" in edit and "Reason (required)" in edit
     polish = await (await client.get("/editor/menus/edit", cookies={"kck_lang": "pl"})).text()
     assert "Próba klawiszami" in polish
+
+
+def test_every_word_the_editor_s_pages_use_is_in_the_catalogue_in_both_languages() -> None:
+    templates = Path(agentdesk.__file__).parent / "templates" / "editor"
+    used: set[str] = set()
+    for page in templates.glob("*menu*.html"):
+        used |= set(re.findall(r"strings\['([a-z_.]+)'\]", page.read_text(encoding="utf-8")))
+    prefixed = {"menus.severity.", "menus.done.", "menus.action."}  # completed at render time
+    used = {key for key in used if key not in prefixed}
+    assert len(used) > 40 and used <= set(CATALOGUE), used - set(CATALOGUE)
+    for key in (*used, "menus.severity.error", "menus.severity.warning", "menus.done.published"):
+        polish, english = CATALOGUE[key]
+        assert (polish and english and polish != english) or key == "menus.live", key
+
+
+async def test_a_rejected_reload_is_shown_with_its_errors_and_can_be_fixed_from_its_files(
+    world: MenuEditorWorld, client: Client
+) -> None:
+    await editor(world, client)
+    files = await world.editing.files(1)
+    broken = {**files, "main.yaml": files["main.yaml"].replace("start: welcome", "start: welcom")}
+    with pytest.raises(MenuRejected):
+        await world.ivr.library.submit(MenuFiles(broken), by="watch", message="file change")
+    rejected = await (await client.get("/editor/menus/versions/2")).text()
+    assert "&#39;welcom&#39;" in rejected and 'class="here"' in rejected
+    assert 'href="/editor/menus/edit?from=2"' in rejected
+    draft_page = await (await client.get("/editor/menus/edit?from=2")).text()
+    assert "start: welcom\n" in draft_page and await world.editing.live_id() == 1
