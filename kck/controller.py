@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from agentdesk.component import MetricsSource, WebComponent
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
+from ivr.editing import MenuEditing
 from ivr.router_gateway import RouterQueueGateway
 from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
@@ -88,5 +89,8 @@ async def build_controller(
         recordings=recordings.lifecycle if recordings is not None else None,
         consults=router.consults,
         step_labels=LiveStepLabels(ivr.library),
+        menus=MenuEditing(
+            ivr.library, tests_dir=ivr.menus_dir / "tests", timezone=settings.timezone
+        ),
     )
     return Controller(ami, router, ivr, web, recordings)
