@@ -51,6 +51,7 @@ from agentdesk.tickets.store import TicketStore
 from agentdesk.tickets.units import CityUnits, load_units
 from kck.db.models import Role
 from kck.services import Services
+from kck.texts import texts
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def create_app(
     install_browser_policy(app)
     app[services_key] = services
     app[health_key] = health
+    texts()  # the catalogues are read and checked now: a broken one stops the start, not a page
     app[templates_key] = page_templates()
     app[sessions_key] = SessionStore(services.redis, prefix)
     app[accounts_key] = Accounts(services.sessions)

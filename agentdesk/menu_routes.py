@@ -24,6 +24,8 @@ from kck.db.models import Role
 from kck.errors import UserError
 
 MENUS = "/editor/menus"
+# what the versions page confirms after a redirect (?done=…)
+DONE = ("published", "rolled_back")
 MENU_EDITORS = Access(frozenset({Role.EDITOR, Role.ADMIN}))
 MENU_READERS = Access(frozenset({Role.EDITOR, Role.ADMIN, Role.SUPERVISOR}))
 FILE_FIELD = "file:"
@@ -85,7 +87,7 @@ async def menus_page(request: web.Request) -> web.Response:
         versions=[{"v": v, "when": _when(request, v.created_at)} for v in versions],
         audit=[{"a": a, "when": _when(request, a.at)} for a in audit],
         may_edit=_may_edit(request),
-        done=done if done in ("published", "rolled_back") else "",
+        done=done if done in DONE else "",
         done_label=request.query.get("v", "")[:40],
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from agentdesk.i18n import catalogue
+from agentdesk.i18n import catalogue, switch_to, translate
 from agentdesk.keys import session_request_key, templates_key
 from agentdesk.navigation import NavLink, links_for
 from agentdesk.refusals import language_of
@@ -62,6 +62,9 @@ def navigation(request: web.Request) -> list[NavLink]:
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     context.setdefault("lang", language_of(request))
     context.setdefault("strings", catalogue(context["lang"]))
+    # the language switch: the other language, named in itself
+    context.setdefault("switch_lang", switch_to(context["lang"]))
+    context.setdefault("switch_label", translate(context["switch_lang"], "lang.self"))
     context.setdefault("viewer", viewer_of(request))
     context.setdefault("nav", navigation(request))
     context.setdefault("here", request.path)

@@ -9,13 +9,15 @@ from datetime import datetime, time, timedelta
 
 from aiohttp import web
 
+from agentdesk.i18n import translate
 from agentdesk.keys import recording_access_key, recording_control_key, services_key
 from agentdesk.pages import render
+from agentdesk.refusals import language_of
 from agentdesk.request_body import json_object
 from agentdesk.security import DESK_ROLES, Access, add_route, current_principal
 from kb import load_polish_analyzer
 from kck.db.models import Role
-from recordings.access import Listener, NoSuchRecording, ReasonNeeded, RecordingAccess
+from recordings.access import ACTIONS, Listener, NoSuchRecording, ReasonNeeded, RecordingAccess
 from recordings.lifecycle import NotRecording, RecordingLifecycle
 
 SIGNED_IN = Access(frozenset(Role))  # the handlers decide, and answer 404 to everyone else
@@ -108,17 +110,17 @@ async def grant_access(request: web.Request) -> web.Response:
     access = request.app[recording_access_key]
     recording_id = _recording_id(request)
     body = await json_object(request)
+    action, reason = str(body.get("action") or "play"), str(body.get("reason") or "")
     try:
-        ticket = await access.grant(
-            _listener(request),
-            recording_id,
-            str(body.get("action") or "play"),
-            str(body.get("reason") or ""),
-        )
+        ticket = await access.grant(_listener(request), recording_id, action, reason)
     except NoSuchRecording:
         raise _not_found() from None
     except ReasonNeeded as exc:
-        return web.json_response({"error": "reason", "message": str(exc)}, status=422)
+        key = "rec.reason_missing" if action in ACTIONS else "rec.unknown_action"
+        message = translate(language_of(request), key, action=action)
+        return web.json_response(
+            {"error": "reason", "message": message, "detail": str(exc)}, status=422
+        )
     url = f"/recordings/{ticket.recording_id}/audio?t={ticket.token}"
     return web.json_response({"url": url, "action": ticket.action})
 
@@ -174,7 +176,8 @@ async def pause_recording(request: web.Request) -> web.Response:
     principal = current_principal(request)
     body = await json_object(request)
     if not isinstance(body.get("paused"), bool):
-        return web.json_response({"error": "bad_json", "message": "paused: true|false"}, status=400)
+        message = translate(language_of(request), "rec.paused_field")
+        return web.json_response({"error": "bad_json", "message": message}, status=400)
     call_id = str(body.get("call_id") or "")
     if control is None:
         raise _not_found()

@@ -7,11 +7,14 @@ from typing import Any
 
 from aiohttp import web
 
-from agentdesk.i18n import LANGUAGE_COOKIE, pick_language, translate
+from agentdesk.i18n import LANGUAGE_COOKIE, choose_language, translate
 
 
 def language_of(request: web.Request) -> str:
-    return pick_language(request.cookies.get(LANGUAGE_COOKIE))
+    """The language switch's cookie, else the browser's Accept-Language, else Polish."""
+    return choose_language(
+        request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language")
+    )
 
 
 def wants_json(request: web.Request) -> bool:

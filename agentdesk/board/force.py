@@ -31,14 +31,17 @@ PAUSE_REASONS = frozenset(r.value for r in AGENT_PAUSE_REASONS)
 
 
 class ForceStateError(ValueError):
-    """The request cannot be carried out; the message names the agent or field.
+    """The request cannot be carried out; the message (English, for the log) names the agent or
+    field, `key` and `params` are the supervisor's words in the catalogue (`force.refused.*`).
 
     `status`: the HTTP status that says why (400 bad field, 404 no such agent, 409 the agent's
     current state does not allow it)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, key: str, status: int = 400, **params: str) -> None:
         super().__init__(message)
+        self.key = key
         self.status = status
+        self.params = params
 
 
 class AgentStateWriter(Protocol):
@@ -59,7 +62,9 @@ class LoggedStateWriter:
         async with self.services.sessions.begin() as session:
             user_id = await session.scalar(select(User.id).where(User.username == username))
             if user_id is None:
-                raise ForceStateError(f"no agent {username!r}", status=404)
+                raise ForceStateError(
+                    f"no agent {username!r}", "force.refused.no_agent", 404, agent=username
+                )
             session.add(AgentStateLog(agent_id=user_id, state=state, reason=reason, at=now))
         event = {"agent": username, "state": state, "reason": reason, "since": now.isoformat()}
         await self.services.bus.broadcast("agents", "agent_state", event)
@@ -77,9 +82,15 @@ class RouterStateWriter:
         try:
             await self.router.set_agent_state(username, AgentState(state), reason)
         except UnknownAgent as exc:
-            raise ForceStateError(f"agent {username!r}: {exc}", status=409) from None
+            raise ForceStateError(
+                f"agent {username!r}: {exc}", "force.refused.not_in_queues", 409, agent=username
+            ) from None
         except AgentStateRefused as exc:
-            raise ForceStateError(str(exc), status=409) from None
+            if exc.busy:
+                raise ForceStateError(
+                    str(exc), "force.refused.busy", 409, agent=username, state=exc.busy
+                ) from None
+            raise ForceStateError(str(exc), "force.refused.router", 409, agent=username) from None
 
 
 @dataclass(frozen=True)
@@ -91,21 +102,28 @@ class ForceRequest:
     @classmethod
     def parse(cls, agent: str, body: object) -> ForceRequest:
         if not isinstance(body, dict):
-            raise ForceStateError("request body: expected a JSON object {state, reason}")
+            raise ForceStateError(
+                "request body: expected a JSON object {state, reason}", "force.refused.bad_request"
+            )
         raw_state = body.get("state")
         try:
             state = ForcedState(str(raw_state))
         except ValueError:
             allowed = ", ".join(s.value for s in ForcedState)
-            raise ForceStateError(f"field 'state': {raw_state!r} is not one of {allowed}") from None
+            raise ForceStateError(
+                f"field 'state': {raw_state!r} is not one of {allowed}", "force.refused.bad_state"
+            ) from None
         reason = body.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 64):
-            raise ForceStateError("field 'reason': expected text up to 64 characters")
+            raise ForceStateError(
+                "field 'reason': expected text up to 64 characters", "force.refused.bad_reason"
+            )
         if state is ForcedState.PAUSED and reason not in PAUSE_REASONS:
             # the agent's desk shows the reason in words: one of those it knows
             allowed = ", ".join(r.value for r in AGENT_PAUSE_REASONS)
             raise ForceStateError(
-                f"field 'reason': a pause needs a reason, one of {allowed} (got {reason!r})"
+                f"field 'reason': a pause needs a reason, one of {allowed} (got {reason!r})",
+                "force.reason_needed",
             )
         return cls(agent, state, reason or None)
 
@@ -124,7 +142,12 @@ async def force_state(
     async with services.sessions() as session:
         user = await session.scalar(select(User).where(User.username == request.agent))
         if user is not None and user.role != Role.AGENT.value:
-            raise ForceStateError(f"no agent {request.agent!r} ({user.role})", status=404)
+            raise ForceStateError(
+                f"no agent {request.agent!r} ({user.role})",
+                "force.refused.not_an_agent",
+                404,
+                agent=request.agent,
+            )
         if user is not None:
             previous = await session.scalar(
                 select(AgentStateLog.state)

@@ -19,7 +19,7 @@ from agentdesk.board.force import (
     force_state,
 )
 from agentdesk.board.snapshot import build_board
-from agentdesk.i18n import catalogue
+from agentdesk.i18n import catalogue, translate
 from agentdesk.keys import feed_key, services_key, state_writer_key
 from agentdesk.pages import render
 from agentdesk.ports import AGENT_PAUSE_REASONS
@@ -33,8 +33,9 @@ from kck.services import Services
 
 log = logging.getLogger(__name__)
 
-# The words board.js writes itself (agent states and reasons, the link, the target line).
-SCRIPT_STRINGS = ("state.", "reason.", "board.")
+# The words board.js writes itself (agent states and reasons, the link, the target line, why a
+# callback failed, a refused force).
+SCRIPT_STRINGS = ("state.", "reason.", "board.", "callback.why.", "force.")
 
 
 def register_board_routes(
@@ -118,7 +119,13 @@ async def force_agent_state(request: web.Request) -> web.Response:
             address=request.remote,
         )
     except ForceStateError as exc:
-        return web.json_response({"error": str(exc)}, status=exc.status)
+        params = dict(exc.params)
+        if "state" in params:
+            params["state"] = translate(language_of(request), f"state.{params['state']}")
+        message = translate(language_of(request), exc.key, **params)
+        return web.json_response(
+            {"error": exc.key, "message": message, "detail": str(exc)}, status=exc.status
+        )
     return web.json_response(
         {"agent": wanted.agent, "state": wanted.state.value, "reason": wanted.reason}
     )

@@ -149,16 +149,18 @@ async def build_board(
     }
 
 
-# why a callback's last attempt failed (the dial status of the citizen's leg, or ours)
-CALLBACK_FAILURES = {
-    "BUSY": "zajęte / busy",
-    "NOANSWER": "nie odebrano / no answer",
-    "CHANUNAVAIL": "nieosiągalny / unreachable",
-    "CONGESTION": "sieć zajęta / network busy",
-    "CANCEL": "przerwane / cancelled",
-    "originate_failed": "błąd centrali / PBX error",
-    "not_dialled": "nie wybrano numeru / not dialled",
-}
+# `why` of a failed callback is the code of its last attempt: the dial status of the citizen's leg
+# or ours; the board's script shows it in the reader's words (the catalogue's
+# `callback.why.<code in lower case>`), an unknown code as it is
+CALLBACK_FAILURES = (
+    "BUSY",
+    "NOANSWER",
+    "CHANUNAVAIL",
+    "CONGESTION",
+    "CANCEL",
+    "originate_failed",  # queues/callbacks.py
+    "not_dialled",  # queues/ami_events.py
+)
 FAILED_CALLBACKS_SHOWN = 50
 
 
@@ -179,7 +181,7 @@ async def load_failed_callbacks(
             "number": phone.display(row.caller_number, "—"),
             "queue": names.name(row.queue, language) if row.queue else "",
             "at": row.ended_at.astimezone(tz).strftime("%H:%M") if row.ended_at else "",
-            "why": CALLBACK_FAILURES.get(row.hangup_cause or "", row.hangup_cause or ""),
+            "why": row.hangup_cause or "",
         }
         for row in rows
     ]

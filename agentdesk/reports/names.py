@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentdesk.i18n import CATALOGUE, translate
+from agentdesk.i18n import has_text, translate
 from agentdesk.reports.records import BRANCH_JOIN, NO_IVR
 from agentdesk.reports.report import TOTAL, CodeKind
 from agentdesk.tickets.units import CityUnits
@@ -52,7 +52,7 @@ class ReportNames:
             return translate(self.language, "report.total") if code == TOTAL else code
         if kind == CodeKind.CATEGORY:
             key = f"category.{code}"
-            return translate(self.language, key) if key in CATALOGUE else code
+            return translate(self.language, key) if has_text(key) else code
         if kind == CodeKind.UNIT:
             unit = self.units.get(code) if self.units is not None else None
             return unit.name(self.language) if unit is not None else code

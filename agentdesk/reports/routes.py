@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from agentdesk.i18n import translate
 from agentdesk.keys import services_key, step_labels_key, units_key
 from agentdesk.pages import render
 from agentdesk.ports import StepLabels
@@ -57,11 +58,13 @@ async def _report(request: web.Request) -> Report:
     try:
         first, last = parse_range(request.query.get("from"), request.query.get("to"), today)
     except PeriodError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+        text = translate(language_of(request), "report.bad_range", detail=exc)
+        raise web.HTTPBadRequest(text=text) from None
     rules, names = ensure_counting_rules(request.app)
     queue = request.query.get(QUEUE_FIELD) or None
     if queue is not None and names.ids and queue not in names.ids:
-        raise web.HTTPBadRequest(text=f"field 'queue': unknown queue {queue!r}")
+        text = translate(language_of(request), "report.unknown_queue", queue=queue)
+        raise web.HTTPBadRequest(text=text)
     return await make_report(
         services.engine, services.sessions, first, last, tz, rules, queue=queue
     )
@@ -104,7 +107,8 @@ async def report_page(request: web.Request) -> web.Response:
 async def report_chart(request: web.Request) -> web.Response:
     name = request.match_info["chart"]
     if name not in CHART_NAMES:
-        raise web.HTTPNotFound(text=f"no chart {name!r}; charts: {', '.join(CHART_NAMES)}")
+        text = translate(language_of(request), "report.unknown_chart", chart=name)
+        raise web.HTTPNotFound(text=text)
     svg = render_chart(await _report(request), name, language_of(request))
     return web.Response(text=svg, content_type="image/svg+xml")
 

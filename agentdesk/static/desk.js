@@ -557,7 +557,7 @@
       [[S["ticket.title"], d.number], [S["ticket.category"], d.category_text],
        [S["ticket.location"], d.location_text || "—"], [S["ticket.description"], d.description],
        [S["ticket.units"], d.units.map(function (u) { return u.name; }).join(", ")],
-       [S["ticket.created_at"], new Date(d.created_at).toLocaleString(boot.lang === "en" ? "en-GB" : "pl-PL")],
+       [S["ticket.created_at"], new Date(d.created_at).toLocaleString({ en: "en-GB", uk: "uk-UA" }[boot.lang] || "pl-PL")],
        [S["ticket.status"], d.status_text || d.status]].forEach(function (pair) {
         var p = document.createElement("div");
         var k = document.createElement("b"); k.textContent = pair[0] + ": ";

@@ -1,4 +1,5 @@
-"""The ticket form checked at the server: every field, with a message per field in PL and EN."""
+"""The ticket form checked at the server: every field, with a message per field in the reader's
+language (the catalogue's `ticket.error.<code>`)."""
 
 from __future__ import annotations
 
@@ -6,52 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agentdesk.i18n import translate
 from agentdesk.tickets.categories import CATEGORIES_NEEDING_LOCATION, TicketCategory
 from agentdesk.tickets.units import CityUnits
 from kck.phone import to_e164
-
-# code → (Polish, English); `{n}` etc. filled from the error's params.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "required": ("To pole jest wymagane.", "This field is required."),
-    "category_unknown": ("Wybierz kategorię z listy.", "Choose a category from the list."),
-    "location_required": (
-        "Podaj miejsce (adres lub opis miejsca) — bez niego jednostka nie znajdzie problemu.",
-        "Give the place (address or description) — the unit cannot find the problem without it.",
-    ),
-    "too_long": ("Najwyżej {n} znaków.", "At most {n} characters."),
-    "too_short": ("Co najmniej {n} znaków.", "At least {n} characters."),
-    "coords_pair": (
-        "Podaj obie współrzędne albo żadnej.",
-        "Give both coordinates or neither.",
-    ),
-    "coords_number": (
-        "Współrzędna musi być liczbą, np. 50.0614.",
-        "A coordinate must be a number, e.g. 50.0614.",
-    ),
-    "coords_range": (
-        "Współrzędne poza Polską — sprawdź szerokość (49–55) i długość (14–24.2).",
-        "Coordinates outside Poland — check latitude (49–55) and longitude (14–24.2).",
-    ),
-    "phone_invalid": (
-        "Nieprawidłowy numer telefonu, np. 12 616 55 55 lub +48 600 123 456.",
-        "Invalid phone number, e.g. 12 616 55 55 or +48 600 123 456.",
-    ),
-    "email_invalid": ("Nieprawidłowy adres e-mail.", "Invalid e-mail address."),
-    "consent_contact_missing": (
-        "Zgoda na kontakt wymaga numeru telefonu lub adresu e-mail.",
-        "Consent to be contacted needs a phone number or an e-mail address.",
-    ),
-    "contact_without_consent": (
-        "Dane kontaktowe zapisujemy tylko za zgodą — zaznacz zgodę albo usuń dane.",
-        "Contact details are kept only with consent — tick consent or remove them.",
-    ),
-    "units_required": (
-        "Wybierz co najmniej jedną jednostkę miejską.",
-        "Choose at least one city unit.",
-    ),
-    "unit_unknown": ("Nieznana jednostka: {code}.", "Unknown unit: {code}."),
-    "not_a_list": ("Oczekiwano listy.", "Expected a list."),
-}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DESCRIPTION_MIN = 10
@@ -67,8 +26,7 @@ class FieldError:
     params: tuple[tuple[str, str], ...] = ()
 
     def message(self, language: str) -> str:
-        pl, en = MESSAGES[self.code]
-        return (en if language == "en" else pl).format(**dict(self.params))
+        return translate(language, f"ticket.error.{self.code}", **dict(self.params))
 
 
 class TicketFormInvalid(Exception):

@@ -17,6 +17,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # a Polish office PC (Accept-Language): pages follow it when no language was chosen
+    "--accept-lang=pl-PL,pl",
 ]
 DESK_VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 

@@ -122,6 +122,7 @@ async def test_supervisor_plays_with_a_reason_seeks_by_range_and_the_access_is_a
 
     status, body = await grant(client, token, recording, action="play", reason="  ")
     assert status == 422 and await audits(world) == []
+    assert body["message"] == "Podaj powód odsłuchania lub pobrania nagrania."
     status, body = await grant(client, token, recording, action="play", reason="skarga 17/2026")
     assert status == 200
     whole = await client.get(body["url"])
@@ -143,6 +144,13 @@ async def test_supervisor_plays_with_a_reason_seeks_by_range_and_the_access_is_a
     ]
     report = await (await client.get("/recordings/accesses")).text()
     assert "skarga 17/2026" in report and "sąd" in report and report.count("c0ffee01") == 2
+    # both pages have the top bar with its language switch, and speak the chosen language
+    client.session.cookie_jar.update_cookies({"kck_lang": "en"})
+    for screen in ("/recordings", "/recordings/accesses"):
+        english = await (await client.get(screen)).text()
+        assert '<html lang="en">' in english and 'id="lang-switch" data-lang="pl"' in english
+    status, body = await grant(client, token, recording, action="play", reason="")
+    assert body["message"] == "Give a reason to play or download the recording."
 
 
 async def test_everybody_else_gets_404_even_with_a_borrowed_url(

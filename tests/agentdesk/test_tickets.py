@@ -101,7 +101,7 @@ def test_transport_ticket_needs_no_place_and_out_of_competence_needs_no_unit() -
         (
             {"caller_number": "12"},
             "caller_number",
-            "Nieprawidłowy numer telefonu, np. 12 616 55 55 lub +48 600 123 456.",
+            "Nieprawidłowy numer telefonu, np. 12 616 55 55 lub +48 601 234 567.",
         ),
         (
             {"caller_email": "jan@", "contact_consent": True},

@@ -22,19 +22,12 @@ from agentdesk.board.force import AUDIT_ACTION
 from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import AgentStateLog, AuditEntry, Call, Role
 from kck.services import Services
+from tests.agentdesk.browser import CHROMIUM_ARGS
 from tests.board.conftest import PASSWORD, add_users, build_board_app
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HAVE_CHROMIUM = CHROMIUM.exists()
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCREENSHOT = SCREENSHOTS / "board.png"
@@ -51,7 +44,9 @@ async def browser() -> AsyncIterator[Browser]:
     if not HAVE_CHROMIUM:
         pytest.skip("Debian chromium is not installed")
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
         yield chromium
         await chromium.close()
 
@@ -269,6 +264,9 @@ async def test_wall_mode_fits_one_full_hd_screen_with_the_demo_team(
     await expect(page.locator("#agents tbody tr")).to_have_count(len(team))
     await expect(page.locator("#failed-callbacks tbody tr")).to_have_count(4)
     await expect(page.locator("#more-failed-callbacks")).to_have_text("+ 8 więcej")
+    why = page.locator("#failed-callbacks tbody tr").first.locator("td").nth(3)
+    await expect(why).to_have_text("nie odebrano")  # the code in words (the catalogue's)
+    await expect(why).to_have_attribute("title", "NOANSWER")
 
     shot = WALL_SHOT if os.environ.get("KCK_UPDATE_SCREENSHOTS") == "1" else tmp_path / "wall.png"
     await page.screenshot(path=str(shot))

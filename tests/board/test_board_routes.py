@@ -249,18 +249,27 @@ async def test_forcing_an_unknown_agent_or_state_is_refused_clearly(
     nobody = await board_client.post(
         "/api/board/agents/ghost/state", json={"state": "logged_out"}, headers=headers
     )
-    assert nobody.status == 404 and "ghost" in (await nobody.json())["error"]
+    assert nobody.status == 404
+    assert await nobody.json() == {  # the supervisor's words; the English detail is for the log
+        "error": "force.refused.no_agent",
+        "message": "Nie ma konsultanta ghost.",
+        "detail": "no agent 'ghost'",
+    }
     bad = await board_client.post(
         "/api/board/agents/anna/state", json={"state": "on_call"}, headers=headers
     )
-    assert bad.status == 400 and "'state'" in (await bad.json())["error"]
+    refused = await bad.json()
+    assert bad.status == 400 and refused["message"] == "Wybierz stan z listy."
+    assert "'state'" in refused["detail"]
     for reason in (None, "", "coffee"):  # a pause names one of the reasons the desk knows
         no_reason = await board_client.post(
             "/api/board/agents/anna/state",
             json={"state": "paused", "reason": reason},
             headers=headers,
         )
-        assert no_reason.status == 400 and "'reason'" in (await no_reason.json())["error"]
+        refused = await no_reason.json()
+        assert no_reason.status == 400 and refused["error"] == "force.reason_needed"
+        assert refused["message"] == "Wybierz powód przerwy." and "'reason'" in refused["detail"]
     async with board_services.sessions() as session:
         assert (
             await session.scalars(select(AuditEntry).where(AuditEntry.action == AUDIT_ACTION))

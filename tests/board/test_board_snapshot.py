@@ -252,13 +252,13 @@ async def test_failed_callbacks_of_today_are_listed_for_supervisors_newest_first
             "number": "+48 600 100 200",
             "queue": "Pomoc społeczna",
             "at": "10:55",
-            "why": "błąd centrali / PBX error",
+            "why": "originate_failed",
         },
         {
             "call_id": "cb-early",
             "number": "+48 600 100 200",
             "queue": "Pomoc społeczna",
             "at": "09:00",
-            "why": "nie odebrano / no answer",
+            "why": "NOANSWER",
         },
     ]

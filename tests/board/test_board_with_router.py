@@ -76,3 +76,38 @@ async def test_board_shows_the_routers_waiting_call_and_forces_a_logout_through_
     assert refused.status in (404, 409)
     await ws.close()
     await client.close()
+
+
+async def test_a_refused_force_says_why_in_the_supervisors_language(
+    aiohttp_client: Any, board_services: Services, sign_in: SignIn, clock: ManualClock
+) -> None:
+    router = make_router(board_services)
+    client: TestClient = await aiohttp_client(
+        build_board_app(board_services, router, RouterStateWriter(router))
+    )
+    csrf = await sign_in(client, "sylwia", "supervisor")
+    await router.agent_login("ala")
+    await router.enqueue(request(clock, {}))  # offered to ala at once: her phone rings
+    assert await state_of(router, "ala") == AgentState.OFFERED
+
+    async def force() -> dict[str, Any]:
+        response = await client.post(
+            "/api/board/agents/ala/state",
+            json={"state": "paused", "reason": "break"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert response.status == 409
+        return dict(await response.json())
+
+    refused = await force()
+    assert refused["error"] == "force.refused.busy"
+    assert refused["message"] == (
+        "Nie można teraz zmienić stanu ala: połączenie przychodzące. "
+        "Trwająca rozmowa nie jest przerywana."
+    )
+    assert "offered" in refused["detail"]  # the router's own words, for the log
+    client.session.cookie_jar.update_cookies({"kck_lang": "en"})
+    assert (await force())["message"] == (
+        "The state of ala cannot change now: call incoming. A call in progress is never cut."
+    )
+    await client.close()

@@ -11,6 +11,7 @@
   const STATES = ["available", "offered", "on_call", "wrap_up", "paused", "logged_out"];
   const stateName = (state) => S["state." + state] || state;
   const reasonName = (reason) => (reason ? S["reason." + reason] || reason : "");
+  const locale = document.documentElement.lang === "en" ? "en-GB" : document.documentElement.lang === "uk" ? "uk-UA" : "pl-PL";
   const WALL_FAILED_CALLBACKS = 4;
   let board = null;
   let skew = 0; // server clock minus browser clock, from the snapshot's "at"
@@ -86,7 +87,8 @@
     table.querySelector("tbody").replaceChildren(...rows.map((c) => {
       const tr = document.createElement("tr");
       tr.dataset.call = c.call_id;
-      cell(tr, c.number); cell(tr, c.queue); cell(tr, c.at); cell(tr, c.why);
+      cell(tr, c.number); cell(tr, c.queue); cell(tr, c.at);
+      cell(tr, c.why ? S["callback.why." + c.why.toLowerCase()] || c.why : "").title = c.why;
       return tr;
     }));
     table.hidden = rows.length === 0;
@@ -149,7 +151,7 @@
   }
 
   function tick() {
-    document.getElementById("clock").textContent = new Date(now()).toLocaleTimeString("pl-PL", { timeZone: "Europe/Warsaw" });
+    document.getElementById("clock").textContent = new Date(now()).toLocaleTimeString(locale, { timeZone: "Europe/Warsaw" });
     for (const td of document.querySelectorAll("#agents td.since")) td.textContent = duration(td.dataset.since);
     if (!board) return;
     document.querySelector('#totals [data-k="longest"]').textContent = longest(board.total);
@@ -190,7 +192,10 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": body.dataset.csrf },
       body: JSON.stringify({ state: pending.state, reason: reason }),
     });
-    if (!res.ok) { showForceError((await res.json().catch(() => ({}))).error || res.statusText); return; }
+    if (!res.ok) {
+      const refused = await res.json().catch(() => ({}));
+      showForceError(refused.message || S["force.failed"]); return;
+    }
     pending = null;
     dialog.close();
   }
