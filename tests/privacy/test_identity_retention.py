@@ -15,6 +15,7 @@ from kck.db.models import AuditEntry, Call, CallOutcome
 from kck.services import Services
 from kck.settings import PrivacySettings
 from privacy.component import PrivacyComponent, identity_retention
+from tests.polling import until_true
 from tests.privacy.conftest import recordings_retention
 from tests.privacy.world import NOW, add_resident, statistics
 
@@ -86,3 +87,25 @@ async def test_days_are_settings_and_old_stream_events_go(people: Services) -> N
     # the events published now (ids of today's clock) stay: younger than 30 days
     assert await people.redis.xlen(key) == 3
     assert component.health()["calls_days"] == 30
+
+
+async def test_the_controller_part_purges_at_start_then_hourly_in_one_process(
+    people: Services,
+) -> None:
+    await add_resident(people, "old", "+48600000003", "Stara Osoba", "o@example.pl", days_ago=800)
+    first, second = PrivacyComponent(people), PrivacyComponent(people)  # two kck serve processes
+    await first.start()
+    try:
+
+        async def purged() -> bool:
+            return first.cleared_calls == 3
+
+        await until_true(purged, seconds=30)
+        await second.start()  # the round's lock is taken: the second process skips it
+        assert await people.redis.exists("kck:privacy:purge") == 1
+        assert second.health()["up"] is True
+    finally:
+        await first.stop()
+        await second.stop()
+    assert (first.cleared_tickets, second.cleared_calls) == (1, 0)
+    assert first.health()["up"] is False  # stopped
