@@ -93,9 +93,13 @@ async def erase(
                 )
             )
         )
+    for call_id in fp.call_ids:  # the router's state of a call (queues/store.py: prefix:q:call:id)
+        if await where.redis.exists(f"{where.prefix}:q:call:{call_id}"):
+            live.append(call_id)  # e.g. a callback request not yet made (its row says callback)
     if live:
         raise ErasureRefused(
-            f"call {live[0]} of this person is still in progress; try again after it"
+            f"call {live[0]} of this person is still in progress (in the IVR, a queue, with an "
+            "agent, or a callback not yet made); try again after it"
         )
     held = await retention.held(fp.call_ids)
     if held and not (force or "").strip():

@@ -75,13 +75,9 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
     assert recording["call_id"] == anna.recorded and ANNA_NAME in recording["transcript"]
     assert [a["action"] for a in document["audit"]] == ["recording.play"]
     live = {entry["key"] for entry in document["live_state"]}
-    assert live == {
-        "kck:stream:queues",
-        f"kck:q:call:{anna.calls[2]}",
-        "kck:desk:last-call:agent-of-anna",
-    }
+    assert live == {"kck:stream:queues", "kck:desk:last-call:agent-of-anna"}
     [stream] = [e for e in document["live_state"] if e["type"] == "stream"]
-    assert len(stream["holds"]) == 3  # the three arrivals of hers, not Bolek's
+    assert len(stream["holds"]) == 4  # her three arrivals and her callback's attempt, not Bolek's
     assert BOLEK not in json.dumps(document) and bolek.ticket not in json.dumps(document)
 
     archive = tmp_path / "anna.zip"
@@ -125,7 +121,7 @@ async def test_erasure_leaves_nothing_of_her_anywhere_and_everything_of_the_othe
         "recordings": 1,
         "speech_answers": 0,
         "audit_entries": 1,
-        "redis_entries": 5,  # 3 stream events, the callback's state, the agent's last call
+        "redis_entries": 5,  # 4 stream events, the agent's last call
         "holds_overridden": 0,
     }
     database = await everything_in_the_database(engine)
@@ -141,7 +137,7 @@ async def test_erasure_leaves_nothing_of_her_anywhere_and_everything_of_the_othe
     # Bolek: every trace of him as it was
     for trace in [*text_forms(BOLEK)[:1], "Bolesław Lis", "bolek@example.pl", bolek.ticket]:
         assert database.count(trace) == database_before.count(trace), trace
-    assert BOLEK in keyspace and f"kck:q:call:{bolek.calls[2]}" in keyspace
+    assert BOLEK in keyspace and "kck:desk:last-call:agent-of-bolek" in keyspace
     # the statistics: the same calls per queue and outcome, durations, IVR steps, tickets per unit
     assert await statistics(engine) == before
 
@@ -189,6 +185,11 @@ async def test_a_call_in_progress_or_history_not_yet_written_refuses_the_erasure
         call = await db.get(Call, anna.calls[2])
         assert call is not None
         call.outcome = CallOutcome.CALLBACK.value
+    # her callback request is still waiting in the router (the row already says callback)
+    await people.redis.hset(f"kck:q:call:{anna.calls[2]}", mapping={"cbnum": ANNA})
+    with pytest.raises(ErasureRefused, match="a callback not yet made"):
+        await erase_anna(people)
+    await people.redis.delete(f"kck:q:call:{anna.calls[2]}")
     # the history writer's group exists but has not read her events yet (database away)
     await people.redis.xgroup_create("kck:stream:queues", "recorder", id="0")
     with pytest.raises(StillBeingWritten, match="not yet handled by consumer group 'recorder'"):

@@ -1,7 +1,7 @@
 """A small history of two residents for the privacy tests: calls (one with a typed number in its
 IVR path and a speech transcript, one a callback), tickets, recordings with files and
 transcripts, audit entries, and Redis as the controller leaves it (the history stream read by its
-writer's group, a callback's leftover state, an agent's last call). Everything real: the database
+writer's group, a callback's attempts, an agent's last call). Everything real: the database
 given (SQLite or PostgreSQL), a real Redis, files on disk."""
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ async def add_resident(
                               "+48126165555", "pl", at, "v1")  # fmt: skip
         await bus.publish(CALLS_STREAM, CALL_ARRIVED, arrived.as_data())
     redis = services.redis
-    await redis.hset(f"{bus.prefix}:q:call:{calls[2]}", mapping={"cbnum": number, "queue": "x"})
+    callback = {"call_id": calls[2], "number": number, "attempt": 1, "why": "NOANSWER"}
+    await bus.publish(CALLS_STREAM, "callback_retry", callback)
     await redis.set(f"{bus.prefix}:desk:last-call:agent-of-{tag}", calls[1])
     return Resident(number, name, email, calls, f"KCK-2026-{tag}", calls[1])
 
