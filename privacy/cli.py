@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.add_argument(
         "--audio", action="store_true", help="with .zip: put the recordings' audio in too"
     )
+    export.add_argument("--by", help="recorded in the audit log (default: cli:<your user>)")
     export.set_defaults(func=cmd_export)
 
     erase_ = actions.add_parser(
@@ -125,7 +126,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     async def work(services: Services) -> tuple[dict[str, object], list[Path]]:
         place = Where.of(services)
-        document = await collect(services.sessions, place, person, services.clock.now())
+        now = services.clock.now()
+        document = await collect(services.sessions, place, person, now, by=_who(args))
         audio = await asyncio.to_thread(write_export, document, out, place, with_audio=args.audio)
         return document, audio
 

@@ -74,9 +74,15 @@ async def audit_about(db: AsyncSession, fp: Footprint) -> list[AuditEntry]:
 
 
 async def collect(
-    sessions: async_sessionmaker[AsyncSession], where: Where, person: Person, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    where: Where,
+    person: Person,
+    now: datetime,
+    *,
+    by: str,
 ) -> dict[str, Any]:
-    """Everything kck keeps about `person`, as one JSON-ready document."""
+    """Everything kck keeps about `person`, as one JSON-ready document; audited as
+    `privacy.export` by `by` with what was found (counts, not the data)."""
     async with sessions() as db:
         fp = await footprint(db, person)
         calls = list(
@@ -105,7 +111,7 @@ async def collect(
         }
         audit = await audit_about(db, fp)
     live = await find_mentions(where.redis, where.prefix, [*fp.identities, *fp.call_ids])
-    return {
+    document = {
         "about": person.labels(),
         "made_at": now.isoformat(),
         "calls": [
@@ -130,6 +136,10 @@ async def collect(
         "audit": [_columns(a) for a in audit],
         "live_state": [{"key": m.key, "type": m.kind, "holds": m.values} for m in live],
     }
+    counts = {k: len(v) for k, v in document.items() if isinstance(v, list)}
+    async with sessions() as db, db.begin():
+        db.add(AuditEntry(at=now, actor=by, action="privacy.export", details=counts))
+    return document
 
 
 def write_export(

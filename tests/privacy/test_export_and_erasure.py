@@ -62,7 +62,7 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
     people: Services, tmp_path: Path
 ) -> None:
     anna, bolek = await two_residents(people)
-    document = await collect(people.sessions, Where.of(people), Person(ANNA), NOW)
+    document = await collect(people.sessions, Where.of(people), Person(ANNA), NOW, by="iod")
 
     assert [c["id"] for c in document["calls"]] == list(anna.calls)
     assert document["calls"][0]["ivr_path"][1]["digits"] == "600100200"
@@ -79,6 +79,10 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
     [stream] = [e for e in document["live_state"] if e["type"] == "stream"]
     assert len(stream["holds"]) == 4  # her three arrivals and her callback's attempt, not Bolek's
     assert BOLEK not in json.dumps(document) and bolek.ticket not in json.dumps(document)
+    async with people.sessions() as db:
+        [audit] = await db.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.export"))
+    assert (audit.actor, audit.details["calls"], audit.details["tickets"]) == ("iod", 3, 1)
+    assert ANNA not in str(audit.details) and audit.target is None
 
     archive = tmp_path / "anna.zip"
     audio = write_export(document, archive, Where.of(people), with_audio=True)
@@ -91,9 +95,11 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
 async def test_found_by_the_e_mail_or_the_name_on_a_ticket_too(people: Services) -> None:
     anna, _ = await two_residents(people)
     by_email = await collect(
-        people.sessions, Where.of(people), Person(email="ANNA.W@example.pl"), NOW
+        people.sessions, Where.of(people), Person(email="ANNA.W@example.pl"), NOW, by="iod"
     )
-    by_name = await collect(people.sessions, Where.of(people), Person(name=ANNA_NAME), NOW)
+    by_name = await collect(
+        people.sessions, Where.of(people), Person(name=ANNA_NAME), NOW, by="iod"
+    )
     # the ticket, and through the number written on it all her calls; Bolek's none
     for document in (by_email, by_name):
         assert [c["id"] for c in document["calls"]] == list(anna.calls)
