@@ -108,8 +108,7 @@ async def erase(
             f"a legal hold keeps recordings of this person: {listed}; release it "
             "(kck recordings release CALL_ID) or force the erasure with --force REASON"
         )
-    needles = [*fp.identities, *fp.call_ids]
-    mentions = await find_mentions(where.redis, where.prefix, needles)
+    mentions = await find_mentions(where.redis, where.prefix, fp.live_needles)
     await check_all_read(where.redis, mentions)
 
     for call_id in held:  # forced: audited as a release by `by`, the reason below

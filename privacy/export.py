@@ -110,7 +110,7 @@ async def collect(
             )
         }
         audit = await audit_about(db, fp)
-    live = await find_mentions(where.redis, where.prefix, [*fp.identities, *fp.call_ids])
+    live = await find_mentions(where.redis, where.prefix, fp.live_needles)
     document = {
         "about": person.labels(),
         "made_at": now.isoformat(),

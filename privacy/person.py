@@ -59,6 +59,10 @@ class Footprint:
     call_ids: list[str]
     ticket_ids: list[int]
     identities: list[str]
+    # the numbers' forms, the e-mails and the call ids: what Redis is searched for. Not names:
+    # kck's Redis holds a name only beside its call's id or number, and a name a phone sends (a
+    # company's switchboard) may be other callers' too
+    live_needles: list[str]
 
 
 def _lowered(values: set[str]) -> list[str]:
@@ -112,7 +116,10 @@ async def footprint(db: AsyncSession, person: Person) -> Footprint:
         emails |= found_emails
     texts = [*emails, *names, *(t[2] for t in tickets), *(c[1] for c in callers)]
     return Footprint(
-        sorted(calls), sorted(t[0] for t in tickets), written_forms(sorted(numbers), texts)
+        sorted(calls),
+        sorted(t[0] for t in tickets),
+        written_forms(sorted(numbers), texts),
+        [*written_forms(sorted(numbers), emails), *sorted(calls)],
     )
 
 
