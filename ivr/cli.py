@@ -276,25 +276,14 @@ def cmd_prompts_build(args: argparse.Namespace) -> int:
 # ---- commands that need the database and Redis -----------------------------------------------
 @asynccontextmanager
 async def _library(args: argparse.Namespace) -> AsyncIterator[MenuLibrary]:
+    from kck.command_redis import command_redis
     from kck.db import create_engine, require_current_schema, session_factory
-    from kck.redis_server import PrivateRedis, _answers, connect
 
     settings = _settings(args)
     engine = create_engine(settings.database_url)
-    private: PrivateRedis | None = None
     try:
         await require_current_schema(engine)
-        url = settings.redis.url
-        if url is None:
-            folder = settings.var_dir / "redis"
-            running = PrivateRedis(folder)
-            if running.socket.exists() and await _answers(running.url):
-                url = running.url  # the controller's own private Redis
-            else:
-                private = running
-                url = await private.start()
-        redis = await connect(url)
-        try:
+        async with command_redis(settings) as redis:
             yield MenuLibrary(
                 session_factory(engine),
                 redis,
@@ -303,12 +292,8 @@ async def _library(args: argparse.Namespace) -> AsyncIterator[MenuLibrary]:
                 sound_exists=sound_exists_in(settings.path(settings.paths.sounds)),
                 key_prefix=settings.redis.key_prefix,
             )
-        finally:
-            await redis.aclose()
     finally:
         await engine.dispose()
-        if private is not None:
-            await private.stop()
 
 
 def _who(args: argparse.Namespace) -> str:

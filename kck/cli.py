@@ -14,6 +14,7 @@ from ivr.speech import cli as speech_cli
 from kb import cli as kb_cli
 from kck import commands, pbx_cli
 from kck.errors import USER_ERRORS
+from privacy import cli as privacy_cli
 from recordings import cli as recordings_cli
 
 # Modules with `register(subparsers)`; each adds its commands and sets `func` on its parsers.
@@ -25,6 +26,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     ivr_cli,
     speech_cli,
     recordings_cli,
+    privacy_cli,
     demo_cli,
 )
 

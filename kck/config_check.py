@@ -63,6 +63,7 @@ def check_configuration(settings: Settings) -> ConfigurationReport:
     _run(report.errors, report.checked, "city units", load_units, config_dir / "units.yaml")
     _run(report.errors, report.checked, "service-level targets", load_counting_rules, queues_yaml)
     _check_menus(settings, report)
+    report.warnings.extend(settings.retention_warnings())
     speech = settings.speech
     if speech.models:
         intents = settings.path(speech.intents)

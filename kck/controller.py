@@ -4,6 +4,7 @@ here — no part looks another up — in the order they start.
     AMI client ─┬─▶ router (events, resync, Originate, ControlPlayback)
                 ├─▶ recordings (MixMonitor when the router says answered, end at Hangup)
                 └─▶ IVR's gateway to the router (waiting loop) ─▶ IVR on FastAGI
+    privacy: the hourly purge of callers' identity past its retention
     router ─────────▶ web application (desk, board, reports), health and metrics of all parts
 """
 
@@ -22,6 +23,7 @@ from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
 from kck.recording_feed import SpeechTranscriber, recording_input
 from kck.services import Services
+from privacy.component import PrivacyComponent
 from queues.component import RouterComponent, create_router_component
 from recordings.component import RecordingsComponent
 
@@ -45,10 +47,11 @@ class Controller:
     ivr: IVRComponent
     web: WebComponent
     recordings: RecordingsComponent | None = None
+    privacy: PrivacyComponent | None = None
 
     @property
     def parts(self) -> list[Component]:
-        parts = (self.ami, self.router, self.recordings, self.ivr, self.web)
+        parts = (self.ami, self.router, self.recordings, self.privacy, self.ivr, self.web)
         return [p for p in parts if p is not None]
 
 
@@ -93,4 +96,4 @@ async def build_controller(
             ivr.library, tests_dir=ivr.menus_dir / "tests", timezone=settings.timezone
         ),
     )
-    return Controller(ami, router, ivr, web, recordings)
+    return Controller(ami, router, ivr, web, recordings, PrivacyComponent(services))

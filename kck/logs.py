@@ -1,11 +1,13 @@
 """Structured logging: plain or JSON lines; every line of a call carries its ids, ours and
-Asterisk's (`call_context`); repeated warnings and errors are rate-limited (`RepeatedLinesFilter`)."""
+Asterisk's (`call_context`); repeated warnings and errors are rate-limited (`RepeatedLinesFilter`);
+phone numbers never reach the log whole (`mask_phone_numbers`, docs/privacy.md)."""
 
 from __future__ import annotations
 
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -132,6 +134,22 @@ class RepeatedLinesFilter(logging.Filter):
             del self._seen[kind]
 
 
+# A phone number in a line: E.164 (+48600100200) or a run of 9 to 15 digits that is no part of a
+# longer token (a hex id, Asterisk's uniqueid 1733312345.12, a time); its last 3 digits stay.
+_PHONE_NUMBER = re.compile(r"(?<![\w.])(\+\d{4,12}|\d{6,12})(\d{3})(?!\w|\.\d)")
+
+
+def _masked(match: re.Match[str]) -> str:
+    return ("+" if match.group(1).startswith("+") else "") + "***" + match.group(2)
+
+
+def mask_phone_numbers(text: str) -> str:
+    """`text` with every phone number in it cut to its last 3 digits (`+48600100200` →
+    `+***200`): whatever a message, an argument or a traceback carries (a database error quotes
+    its parameters), callers' numbers are not written to the log."""
+    return _PHONE_NUMBER.sub(_masked, text)
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO), level, logger, message, call_id, uniqueid,
     extras."""
@@ -160,7 +178,7 @@ class JSONFormatter(logging.Formatter):
                 )
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload, ensure_ascii=False)
+        return mask_phone_numbers(json.dumps(payload, ensure_ascii=False))
 
 
 class PlainFormatter(logging.Formatter):
@@ -185,7 +203,7 @@ class PlainFormatter(logging.Formatter):
             within = getattr(record, "repeated_in_s", 0.0)
             more = f" [{repeated} more like this in the last {within:g} s]"
             line = first + more + newline + rest
-        return line
+        return mask_phone_numbers(line)
 
 
 def configure_logging(

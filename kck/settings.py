@@ -349,6 +349,20 @@ class RecordingSettings(_Section):
         return None if not self.enabled or options == "off" else options
 
 
+class PrivacySettings(_Section):
+    """How long callers' identity (number, name, e-mail, typed digits, speech transcript) is kept
+    (docs/privacy.md): the city's data protection officer sets these; the defaults follow what
+    Polish city contact centres publish in their information notices."""
+
+    # a call without a ticket: its caller's identity is cleared this many days after the call
+    calls_days: int = Field(default=180, ge=1, le=3650)
+    # a ticket (a matter) and the calls it came from: this many days after the ticket was taken
+    tickets_days: int = Field(default=730, ge=1, le=3650)
+    # the scheduled purge (once an hour, one process of the installation); `kck privacy purge`
+    # runs it by hand either way
+    purge: bool = True
+
+
 class Settings(_Section):
     """Everything kck reads at start-up. Build it with `load_settings`."""
 
@@ -363,6 +377,7 @@ class Settings(_Section):
     centre: CentreSettings = CentreSettings()
     speech: SpeechSettings = SpeechSettings()
     recordings: RecordingSettings = RecordingSettings()
+    privacy: PrivacySettings = PrivacySettings()
     asterisk: AsteriskSettings = AsteriskSettings()
     trunk: TrunkSettings = TrunkSettings()
     base_dir: Path = Path(".")
@@ -376,6 +391,25 @@ class Settings(_Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    def retention_warnings(self) -> list[str]:
+        """Retention settings that work but contradict each other (`kck check-config` and
+        `kck serve` say them); each names the settings to change."""
+        out = []
+        privacy, recordings = self.privacy, self.recordings
+        longest = max([recordings.retention_days, *recordings.retention.values()])
+        if longest > privacy.tickets_days:
+            out.append(
+                f"recordings are kept up to {longest} days (recordings.retention_days / "
+                f"recordings.retention), longer than the callers' identity on tickets "
+                f"(privacy.tickets_days: {privacy.tickets_days}): a recording is the caller's voice"
+            )
+        if privacy.tickets_days < privacy.calls_days:
+            out.append(
+                f"privacy.tickets_days ({privacy.tickets_days}) is shorter than privacy.calls_days "
+                f"({privacy.calls_days}): a caller with a ticket is forgotten before one without"
+            )
+        return out
 
     @property
     def tz(self) -> ZoneInfo:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from kck.bus import BusEvent
 from kck.call_events import CALLS_STREAM
 from kck.lease import holder_name
+from kck.scheduled import every_interval_in_one_process
 from kck.services import Services
 from kck.stopping import stop_task
 from recordings.lifecycle import (
@@ -101,15 +102,16 @@ class RecordingsComponent:
             )
 
     async def _purge_forever(self) -> None:
-        lock = f"{self.services.bus.prefix}:rec:purge"
-        while True:
-            # one process an hour: whoever takes the lock purges, the others skip this round
-            if await self.services.redis.set(lock, holder_name(), nx=True, ex=int(PURGE_EVERY_S)):
-                try:
-                    self.purged += len(await self.retention.purge())
-                except Exception:  # a failed purge is tried again next hour, and logged
-                    log.exception("the scheduled purge of recordings failed")
-            await asyncio.sleep(PURGE_EVERY_S)
+        await every_interval_in_one_process(
+            self.services.redis,
+            f"{self.services.bus.prefix}:rec:purge",
+            PURGE_EVERY_S,
+            self._purge,
+            "the scheduled purge of recordings",
+        )
+
+    async def _purge(self) -> None:
+        self.purged += len(await self.retention.purge())
 
     async def _on_router_event(self, event: BusEvent) -> None:
         what = self.translate(event)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -153,10 +154,18 @@ class Retention:
     async def erase_caller(self, number: str, *, by: str) -> Erasure:
         """A resident's erasure request: remove every recording of calls from `number`, except
         those under legal hold (listed, kept)."""
+        async with self.sessions() as db:
+            calls = list(await db.scalars(select(Call.id).where(Call.caller_number == number)))
+        return await self.erase_calls(calls, by=by)
+
+    async def erase_calls(
+        self, call_ids: Collection[str], *, by: str, why: str = "erasure request"
+    ) -> Erasure:
+        """Remove the recordings of these calls (file, row, transcript; audited), except those
+        under legal hold (listed, kept) and those still being recorded."""
         query = (
             select(Recording)
-            .join(Call, Call.id == Recording.call_id)
-            .where(Call.caller_number == number)
+            .where(Recording.call_id.in_(list(call_ids)))
             .where(Recording.state != RecordingState.RECORDING.value)
         )
         async with self.sessions() as db:
@@ -167,7 +176,15 @@ class Retention:
                 held.append(row.call_id)
                 log.warning("erasure request: call %s kept under legal hold", row.call_id)
                 continue
-            gone = await self._remove(row, "erasure request", by)
+            gone = await self._remove(row, why, by)
             if gone is not None:
                 removed.append(gone)
         return Erasure(removed, held)
+
+    async def held(self, call_ids: Collection[str]) -> dict[str, str]:
+        """The calls among `call_ids` whose recording is under legal hold, with the hold's reason."""
+        query = select(Recording.call_id, Recording.hold_reason).where(
+            Recording.call_id.in_(list(call_ids)), Recording.legal_hold.is_(True)
+        )
+        async with self.sessions() as db:
+            return {call_id: reason or "" for call_id, reason in (await db.execute(query)).all()}

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import sys
 
 import pytest
 
@@ -145,3 +146,36 @@ def test_kck_s_log_handler_rate_limits_repeated_lines(monkeypatch: pytest.Monkey
     (ours,) = [h for h in root.handlers if getattr(h, "_kck", False)]
     (limit,) = [f for f in ours.filters if isinstance(f, RepeatedLinesFilter)]
     assert limit.interval_s == 10.0
+
+
+def test_phone_numbers_never_reach_a_line_whole_ids_and_times_do() -> None:
+    from kck.logs import mask_phone_numbers
+
+    line = (
+        "2026-12-07 10:00:01,123 INFO x [call=3f2a9b1234567c0de1f2a3b4c5d6e7f8 "
+        "uniqueid=1795527000.17]: Dial(PJSIP/48600100200@kck-trunk) for +48600100200, "
+        "national 600100200, took 12.5 s, ext 101, channel PJSIP/kck-trunk-00000012"
+    )
+    assert mask_phone_numbers(line) == (
+        "2026-12-07 10:00:01,123 INFO x [call=3f2a9b1234567c0de1f2a3b4c5d6e7f8 "
+        "uniqueid=1795527000.17]: Dial(PJSIP/***200@kck-trunk) for +***200, "
+        "national ***200, took 12.5 s, ext 101, channel PJSIP/kck-trunk-00000012"
+    )
+
+
+def test_plain_and_json_lines_and_their_tracebacks_carry_no_callers_number() -> None:
+    try:
+        raise ValueError("INSERT failed [parameters: ('+48600100200', 'Anna')]")
+    except ValueError:
+        record = logging.makeLogRecord(
+            {
+                "msg": "arrival of %s refused",
+                "args": ("+48600100200",),
+                "levelname": "ERROR",
+                "name": "t",
+                "exc_info": sys.exc_info(),
+            }
+        )
+    for line in (PlainFormatter().format(record), JSONFormatter().format(record)):
+        assert "600100200" not in line and "+***200" in line
+    assert "arrival of +***200 refused" in json.loads(JSONFormatter().format(record))["message"]
