@@ -26,7 +26,8 @@ class FieldChange:
 
 def _text_of(values: dict[str, str], field: str) -> list[str]:
     if field == "topics":
-        return [f"{kind.value}: {values[TOPIC_INPUTS[kind]]}" for kind in TopicKind]
+        keys = {kind: values.get(TOPIC_INPUTS[kind], "") for kind in TopicKind}
+        return [f"{kind.value}: {text}" for kind, text in keys.items() if text]
     return values.get(field, "").splitlines()
 
 
