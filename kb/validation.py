@@ -20,7 +20,7 @@ from kb.errors import KnowledgeBaseError
 CARD_FIELDS: tuple[str, ...] = tuple(ServiceCard.model_fields)
 
 # pydantic's error types → our codes; anything else is "invalid"
-_CODES = {
+PROBLEM_CODES = {
     "missing": "required",
     "string_too_short": "too_short",
     "enum": "not_language",
@@ -67,7 +67,7 @@ def _describe(problem: FieldProblem) -> str:
 def _problem(error: Any) -> FieldProblem:
     loc = [str(part) for part in error["loc"]]
     field = loc[0] if loc else None
-    code = _CODES.get(error["type"], "invalid")
+    code = PROBLEM_CODES.get(error["type"], "invalid")
     message = error["msg"]
     if code == "unknown_field":
         message = f"unknown field (known: {', '.join(n for n in CARD_FIELDS if n != 'body')})"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from agentdesk.editor.card_diff import card_changes
-from agentdesk.editor.card_form import card_data, form_values
+from agentdesk.editor.card_form import TOPIC_INPUTS, card_data, form_values
+from agentdesk.i18n import CATALOGUE
 from kb import ServiceCard, TopicKind, read_folder, validate_card
+from kb.validation import CARD_FIELDS, PROBLEM_CODES
 from tests.kb.conftest import SEED
 
 
@@ -54,3 +56,11 @@ def test_the_diff_names_only_the_changed_fields_line_by_line(
     assert ("-", card.documents[-1]) in kinds and ("+", "nowy dokument") in kinds
     assert (" ", card.documents[0]) in kinds
     assert all(line.kind == "+" for change in card_changes(None, card) for line in change.lines)
+
+
+def test_every_field_of_the_form_and_every_problem_has_words_in_both_languages() -> None:
+    inputs = [*CARD_FIELDS, *TOPIC_INPUTS.values()]
+    keys = [f"editor.field.{name}" for name in inputs]
+    # (an "invalid" value has no words of ours: the check's own message is shown)
+    keys += [f"editor.problem.{code}" for code in set(PROBLEM_CODES.values())]
+    assert [key for key in keys if key not in CATALOGUE] == []
