@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agentdesk.accounts import AccountError, Accounts
 from kck.db import session_factory
 from kck.db.models import AuditEntry, Role
+from tests.core.test_cli import run as kck
 
 
 async def test_an_editor_s_units_are_kept_audited_and_lifted(engine: AsyncEngine) -> None:
@@ -36,23 +34,11 @@ async def test_an_editor_s_units_are_kept_audited_and_lifted(engine: AsyncEngine
         await accounts.set_kb_units("drogowiec", ["drogi; DROP"])
 
 
-def kck(args: list[str], folder: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KCK_")}
-    env["PYTHONPATH"] = str(Path(__file__).parents[2])
-    return subprocess.run(
-        [sys.executable, "-m", "kck.cli", *args],
-        cwd=folder,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_kck_users_kb_units_limits_and_lifts_as_an_operator_types_it(tmp_path: Path) -> None:
     assert kck(["db", "upgrade"], tmp_path).returncode == 0
-    added = kck(["users", "add", "jredaktor", "--role", "editor"], tmp_path, "correct horse 1\n")
+    added = kck(
+        ["users", "add", "jredaktor", "--role", "editor"], tmp_path, stdin="correct horse 1\n"
+    )
     assert added.returncode == 0, added.stderr
     limited = kck(["users", "kb-units", "jredaktor", "zielen", "drogi"], tmp_path)
     assert limited.stdout == "jredaktor: edits the cards of drogi, zielen\n", limited.stderr
