@@ -96,6 +96,7 @@ async def test_editor_home_leads_to_the_cards_and_the_menus(
     assert nav_links(html) == ["/editor", "/status"]
     assert 'href="/editor/cards"' in html and 'href="/editor/menus"' in html
     assert ">Karty usług</a>" in html and ">Menu IVR</a>" in html
+    assert "Stan IVR nieznany w tym procesie." in html  # this application runs no IVR
     client.session.cookie_jar.update_cookies({"kck_lang": "en"})
     english = await (await client.get("/editor")).text()
     assert ">Service cards</a>" in english and ">IVR menus</a>" in english
