@@ -38,6 +38,7 @@ class Account:
     extension: str | None
     language: str
     active: bool
+    kb_units: tuple[str, ...] | None = None  # an editor limited to these units' cards
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def _account(user: User) -> Account:
         extension=user.extension,
         language=user.language,
         active=user.active,
+        kb_units=tuple(user.kb_units) if user.kb_units is not None else None,
     )
 
 

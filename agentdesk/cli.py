@@ -100,6 +100,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(
             f"{a.username:<16} {a.role.value:<11} {a.extension or '-':<6} "
             f"{'yes' if a.active else 'no':<7} {a.display_name}"
+            + (f"  (cards of: {', '.join(a.kb_units)})" if a.kb_units is not None else "")
         )
     return 0
 

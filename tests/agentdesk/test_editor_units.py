@@ -42,6 +42,8 @@ def test_kck_users_kb_units_limits_and_lifts_as_an_operator_types_it(tmp_path: P
     assert added.returncode == 0, added.stderr
     limited = kck(["users", "kb-units", "jredaktor", "zielen", "drogi"], tmp_path)
     assert limited.stdout == "jredaktor: edits the cards of drogi, zielen\n", limited.stderr
+    listed = kck(["users", "list"], tmp_path).stdout.splitlines()
+    assert listed[1].startswith("jredaktor") and listed[1].endswith("(cards of: drogi, zielen)")
     lifted = kck(["users", "kb-units", "jredaktor", "--all"], tmp_path)
     assert lifted.stdout == "jredaktor: edits every unit's cards\n"
     neither = kck(["users", "kb-units", "jredaktor"], tmp_path)
