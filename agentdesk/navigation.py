@@ -41,11 +41,11 @@ class NavLink:
 
 LINKS = (
     NavLink(SUPERVISOR_HOME, "nav.supervisor_home"),
-    NavLink(EDITOR_HOME, "nav.editor_home"),
     NavLink(DESK, "nav.desk"),
     NavLink("/board", "nav.board"),
     NavLink("/board/wall", "nav.wall"),
     NavLink("/reports", "nav.reports"),
+    NavLink(EDITOR_HOME, "nav.editor_home"),  # editors' home; supervisors read the cards there
     NavLink(STATUS, "nav.status"),
 )
 

@@ -83,7 +83,7 @@ async def test_supervisor_sees_the_desk_only_when_signed_in_with_an_extension(
     await client.post("/logout", data={"csrf_token": csrf_of(html)})
     await sign_in(client, "pkowal", extension="102")
     html = await (await client.get("/supervisor")).text()
-    assert nav_links(html) == ["/supervisor", "/editor", "/desk", "/status"]
+    assert nav_links(html) == ["/supervisor", "/desk", "/editor", "/status"]
     assert "Odbieranie połączeń na numerze wewnętrznym 102." in html
 
 
