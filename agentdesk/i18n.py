@@ -584,6 +584,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Za krótkie: co najmniej {min_length} znaki.",
         "Too short: at least {min_length} characters.",
     ),
+    "editor.problem.too_long": (
+        "Za długie: najwyżej {max_length} znaków.",
+        "Too long: at most {max_length} characters.",
+    ),
     "editor.problem.not_language": ("Wybierz: pl, en albo uk.", "Choose pl, en or uk."),
     "editor.problem.not_date": ("Podaj datę RRRR-MM-DD.", "Give a date YYYY-MM-DD."),
     "editor.problem.not_list": ("Oczekiwano listy.", "A list was expected."),

@@ -54,12 +54,13 @@ class ServiceCard(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(description="slug, unique across languages")
-    title: str = Field(min_length=3)
-    unit: str = Field(description="department key, e.g. usc, dowody, drogi")
+    # the longest values the database keeps (kb.models): longer ones are refused here, by name
+    id: str = Field(max_length=120, description="slug, unique across languages")
+    title: str = Field(min_length=3, max_length=300)
+    unit: str = Field(max_length=64, description="department key, e.g. usc, dowody, drogi")
     unit_name: str
     language: Language = Language.PL
-    translation_of: str | None = None
+    translation_of: str | None = Field(default=None, max_length=120)
     summary: str = ""
     keywords: tuple[str, ...] = ()
     topics: dict[TopicKind, tuple[str, ...]] = Field(default_factory=dict)
@@ -72,7 +73,7 @@ class ServiceCard(BaseModel):
     online: tuple[str, ...] = ()
     legal_basis: tuple[str, ...] = ()
     related: tuple[Slug, ...] = ()
-    owner: str
+    owner: str = Field(max_length=200)
     last_reviewed: date
     review_due: date
     body: str = ""

@@ -23,6 +23,7 @@ CARD_FIELDS: tuple[str, ...] = tuple(ServiceCard.model_fields)
 PROBLEM_CODES = {
     "missing": "required",
     "string_too_short": "too_short",
+    "string_too_long": "too_long",
     "enum": "not_language",
     "date_type": "not_date",
     "date_parsing": "not_date",

@@ -26,6 +26,7 @@ def test_every_problem_is_listed_with_its_field_code_and_item() -> None:
             {
                 **GOOD,
                 "title": "ab",
+                "unit": "u" * 65,
                 "review_due": "2026-13-01",
                 "language": "de",
                 "related": ["dobra", "Zła Karta"],
@@ -36,6 +37,7 @@ def test_every_problem_is_listed_with_its_field_code_and_item() -> None:
     found = {(p.field, p.code, p.item) for p in err.value.problems}
     assert found == {
         ("title", "too_short", None),
+        ("unit", "too_long", None),
         ("review_due", "not_date", None),
         ("language", "not_language", None),
         ("related", "not_slug", "1"),
