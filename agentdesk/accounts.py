@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -38,6 +38,7 @@ class Account:
     extension: str | None
     language: str
     active: bool
+    kb_units: tuple[str, ...] | None = None  # an editor limited to these units' cards
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def _account(user: User) -> Account:
         extension=user.extension,
         language=user.language,
         active=user.active,
+        kb_units=tuple(user.kb_units) if user.kb_units is not None else None,
     )
 
 
@@ -135,18 +137,51 @@ class Accounts:
             user = await session.scalar(select(User).where(User.username == username))
             return _account(user) if user else None
 
-    async def set_active(self, username: str, active: bool, *, actor: str = "cli") -> Account:
+    async def _change(
+        self,
+        username: str,
+        change: Callable[[User], None],
+        audit: AuditEntry,
+    ) -> Account:
+        """Apply `change` to the user's row and write `audit`, in one transaction."""
         async with self.sessions.begin() as session:
             user = await session.scalar(select(User).where(User.username == username))
             if user is None:
                 raise AccountError(f"no user {username!r}")
-            user.active = active
-            session.add(
-                AuditEntry(
-                    actor=actor, action="user.enable" if active else "user.disable", target=username
-                )
-            )
+            change(user)
+            session.add(audit)
             return _account(user)
+
+    async def set_active(self, username: str, active: bool, *, actor: str = "cli") -> Account:
+        def change(user: User) -> None:
+            user.active = active
+
+        action = "user.enable" if active else "user.disable"
+        return await self._change(
+            username, change, AuditEntry(actor=actor, action=action, target=username)
+        )
+
+    async def kb_units(self, username: str) -> frozenset[str] | None:
+        """The units whose service cards this account may edit; None: every unit."""
+        async with self.sessions() as session:
+            units = await session.scalar(select(User.kb_units).where(User.username == username))
+        return frozenset(units) if units is not None else None
+
+    async def set_kb_units(
+        self, username: str, units: Sequence[str] | None, *, actor: str = "cli"
+    ) -> Account:
+        """Limit an editor to the cards of `units` (None: every unit)."""
+        wanted = sorted(set(units)) if units is not None else None
+        if wanted is not None and not all(u and u.replace("-", "").isalnum() for u in wanted):
+            raise AccountError(f"units {wanted!r}: KB unit keys such as 'drogi' or 'usc'")
+
+        def change(user: User) -> None:
+            user.kb_units = wanted
+
+        audit = AuditEntry(
+            actor=actor, action="user.kb_units", target=username, details={"units": wanted}
+        )
+        return await self._change(username, change, audit)
 
     async def is_active(self, user_id: int) -> bool:
         async with self.sessions() as session:

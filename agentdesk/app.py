@@ -14,6 +14,7 @@ from agentdesk import auth_routes, desk_routes, home_routes
 from agentdesk.accounts import Accounts
 from agentdesk.browser_policy import install_browser_policy
 from agentdesk.desk_socket import desk_socket
+from agentdesk.editor import mount_editor
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.keys import (
     HealthSource,
@@ -32,7 +33,7 @@ from agentdesk.keys import (
 )
 from agentdesk.login_throttle import LoginThrottle, ThrottleLimits
 from agentdesk.monitoring import may_read_monitoring
-from agentdesk.navigation import EDITOR_HOME, STATUS, SUPERVISOR_HOME
+from agentdesk.navigation import STATUS, SUPERVISOR_HOME
 from agentdesk.pages import page_templates, render
 from agentdesk.ports import DeskBackend, KnowledgePort
 from agentdesk.screenpop import ScreenPopBuilder
@@ -49,6 +50,7 @@ from agentdesk.sessions import SessionStore
 from agentdesk.socket_session import install_sockets
 from agentdesk.tickets.store import TicketStore
 from agentdesk.tickets.units import CityUnits, load_units
+from kb import KnowledgeBase
 from kck.db.models import Role
 from kck.services import Services
 from kck.texts import texts
@@ -58,7 +60,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 TICKET_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
-EDITOR_ROLES = frozenset({Role.EDITOR, Role.ADMIN})
 
 
 @dataclass
@@ -111,7 +112,7 @@ def create_app(
     add_route(app, "GET", "/", home_routes.home_redirect, Access(frozenset(Role)))
     add_route(app, "GET", STATUS, status_page, Access(STAFF_ROLES))
     add_route(app, "GET", SUPERVISOR_HOME, home_routes.supervisor_home, Access(SUPERVISOR_ROLES))
-    add_route(app, "GET", EDITOR_HOME, home_routes.editor_home, Access(EDITOR_ROLES))
+    mount_editor(app, KnowledgeBase(services.engine))
     add_route(app, "GET", "/health", health_json, PUBLIC)
     add_route(app, "GET", "/login", auth_routes.login_page, PUBLIC)
     add_route(app, "POST", "/login", auth_routes.login_submit, Access(None, login_form=True))

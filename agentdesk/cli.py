@@ -36,6 +36,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lst = users_sub.add_parser("list", help="list accounts")
     lst.set_defaults(func=cmd_list)
 
+    units = users_sub.add_parser(
+        "kb-units",
+        help="limit an editor to the service cards of some units (or --all)",
+        description="Example: kck users kb-units jredaktor drogi zielen",
+    )
+    units.add_argument("name")
+    units.add_argument("units", nargs="*", help="KB unit keys (the cards' `unit:`)")
+    units.add_argument("--all", action="store_true", help="every unit (no limit)")
+    units.set_defaults(func=cmd_kb_units)
+
     for action, active in (("disable", False), ("enable", True)):
         p = users_sub.add_parser(action, help=f"{action} an account (history is kept)")
         p.add_argument("name")
@@ -90,6 +100,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(
             f"{a.username:<16} {a.role.value:<11} {a.extension or '-':<6} "
             f"{'yes' if a.active else 'no':<7} {a.display_name}"
+            + (f"  (cards of: {', '.join(a.kb_units)})" if a.kb_units is not None else "")
         )
     return 0
 
@@ -97,4 +108,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_set_active(args: argparse.Namespace) -> int:
     account = _run(args, lambda a: a.set_active(args.name, args.active))
     print(f"{account.username}: {'enabled' if account.active else 'disabled'}")
+    return 0
+
+
+def cmd_kb_units(args: argparse.Namespace) -> int:
+    if args.all == bool(args.units):
+        raise AccountError("give the units the editor may edit, or --all (not both)")
+    wanted = None if args.all else args.units
+    account = _run(args, lambda a: a.set_kb_units(args.name, wanted))
+    print(
+        f"{account.username}: edits "
+        + (
+            "every unit's cards"
+            if wanted is None
+            else "the cards of " + ", ".join(sorted(set(wanted)))
+        )
+    )
     return 0

@@ -1,4 +1,5 @@
-"""Each role's home: `/` sends the signed-in person to theirs; the supervisor's and the editor's pages."""
+"""Each role's home: `/` sends the signed-in person to theirs; the supervisor's page (the
+editor's is `agentdesk.editor.home_routes`)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from agentdesk.i18n import translate
-from agentdesk.keys import health_key
 from agentdesk.navigation import home_of
 from agentdesk.pages import navigation, render, viewer_of
 from agentdesk.refusals import language_of
 from agentdesk.security import current_principal
-
-# What an editor does today, on the server (docs/ivr.md): command → catalogue key of its line.
-EDITOR_COMMANDS = (
-    ("kck ivr validate", "home.editor.validate"),
-    ("kck ivr test", "home.editor.test"),
-    ("kck ivr try --digits 1,5,1", "home.editor.try"),
-    ("kck ivr graph", "home.editor.graph"),
-    ('kck ivr reload -m "…"', "home.editor.reload"),
-    ("kck ivr versions", "home.editor.versions"),
-    ("kck ivr diff", "home.editor.diff"),
-    ("kck ivr rollback", "home.editor.rollback"),
-    ("kck kb import config/kb · kck kb review-due", "home.editor.kb"),
-)
 
 
 @dataclass(frozen=True)
@@ -74,17 +61,4 @@ async def supervisor_home(request: web.Request) -> web.Response:
     return _home_page(request, f"home.{role}.title", "home.supervisor.intro", "home.html")
 
 
-async def editor_home(request: web.Request) -> web.Response:
-    parts = (await request.app[health_key]()).get("parts", {})
-    ivr = parts.get("ivr")
-    return _home_page(
-        request,
-        "home.editor.title",
-        "home.editor.intro",
-        "editor.html",
-        ivr=ivr if isinstance(ivr, dict) else None,
-        commands=EDITOR_COMMANDS,
-    )
-
-
-__all__ = ["editor_home", "home_redirect", "supervisor_home"]
+__all__ = ["home_redirect", "supervisor_home"]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agentdesk.socket_session import SocketTiming
     from agentdesk.tickets.store import TicketStore
     from agentdesk.tickets.units import CityUnits
+    from kb import KnowledgeBase
     from kck.services import Services
     from recordings.access import RecordingAccess
     from recordings.lifecycle import RecordingLifecycle
@@ -59,6 +60,9 @@ units_key: web.AppKey[CityUnits] = web.AppKey("desk_units")
 tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
 pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
 extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
+
+# --- the editor's screens (agentdesk.editor) --------------------------------------------------
+editor_kb_key: web.AppKey[KnowledgeBase] = web.AppKey("editor_kb")
 
 # --- recordings (agentdesk.recording_routes) ---------------------------------------------------
 recording_access_key: web.AppKey[RecordingAccess] = web.AppKey("recording_access")

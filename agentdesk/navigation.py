@@ -41,12 +41,12 @@ class NavLink:
 
 LINKS = (
     NavLink(SUPERVISOR_HOME, "nav.supervisor_home"),
-    NavLink(EDITOR_HOME, "nav.editor_home"),
-    NavLink("/editor/menus", "nav.editor_menus"),
     NavLink(DESK, "nav.desk"),
     NavLink("/board", "nav.board"),
     NavLink("/board/wall", "nav.wall"),
     NavLink("/reports", "nav.reports"),
+    NavLink(EDITOR_HOME, "nav.editor_home"),  # editors' home; supervisors read the cards there
+    NavLink("/editor/menus", "nav.editor_menus"),
     NavLink(STATUS, "nav.status"),
 )
 

@@ -10,6 +10,7 @@ from kb.snippets import Snippet
 from kb.store import (
     Article,
     ArticleFamily,
+    ArticleListing,
     KnowledgeBase,
     ReviewItem,
     RevisionInfo,
@@ -24,13 +25,17 @@ from kb.suggest import (
     SuggestionRequest,
     suggest,
 )
+from kb.validation import CardInvalid, FieldProblem, validate_card
 
 __all__ = [
     "Article",
     "ArticleFamily",
+    "ArticleListing",
     "ArticleNotFound",
     "CardFileError",
+    "CardInvalid",
     "DuplicateSlug",
+    "FieldProblem",
     "ImportRefused",
     "ImportReport",
     "KnowledgeBase",
@@ -59,4 +64,5 @@ __all__ = [
     "read_folder",
     "render_card",
     "suggest",
+    "validate_card",
 ]

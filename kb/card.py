@@ -7,9 +7,10 @@ import hashlib
 import json
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TOPIC_KEY = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
@@ -29,17 +30,37 @@ class TopicKind(enum.StrEnum):
     TICKET_CATEGORY = "ticket-category"
 
 
+def _not_slug(value: str) -> PydanticCustomError:
+    # a type of our own, so the editor can say it in the reader's language (kb.validation)
+    return PydanticCustomError(
+        "not_slug",
+        "'{value}' is not a slug (lowercase letters, digits and '-')",
+        {"value": value},
+    )
+
+
+def _slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise _not_slug(value)
+    return value
+
+
+# a slug in a list: a problem names its item
+Slug = Annotated[str, AfterValidator(_slug)]
+
+
 class ServiceCard(BaseModel):
     """One article as written in `config/kb/<lang>/<slug>.md` (front matter + Markdown body)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(description="slug, unique across languages")
-    title: str = Field(min_length=3)
-    unit: str = Field(description="department key, e.g. usc, dowody, drogi")
+    # the longest values the database keeps (kb.models): longer ones are refused here, by name
+    id: str = Field(max_length=120, description="slug, unique across languages")
+    title: str = Field(min_length=3, max_length=300)
+    unit: str = Field(max_length=64, description="department key, e.g. usc, dowody, drogi")
     unit_name: str
     language: Language = Language.PL
-    translation_of: str | None = None
+    translation_of: str | None = Field(default=None, max_length=120)
     summary: str = ""
     keywords: tuple[str, ...] = ()
     topics: dict[TopicKind, tuple[str, ...]] = Field(default_factory=dict)
@@ -51,26 +72,16 @@ class ServiceCard(BaseModel):
     hours: str = ""
     online: tuple[str, ...] = ()
     legal_basis: tuple[str, ...] = ()
-    related: tuple[str, ...] = ()
-    owner: str
+    related: tuple[Slug, ...] = ()
+    owner: str = Field(max_length=200)
     last_reviewed: date
     review_due: date
     body: str = ""
 
     @field_validator("id", "translation_of")
     @classmethod
-    def _slug(cls, value: str | None) -> str | None:
-        if value is not None and not SLUG.match(value):
-            raise ValueError(f"{value!r} is not a slug (lowercase letters, digits and '-')")
-        return value
-
-    @field_validator("related")
-    @classmethod
-    def _related_slugs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for slug in value:
-            if not SLUG.match(slug):
-                raise ValueError(f"{slug!r} is not a slug")
-        return value
+    def _slugs(cls, value: str | None) -> str | None:
+        return _slug(value) if value is not None else None
 
     @field_validator("topics")
     @classmethod
@@ -80,7 +91,11 @@ class ServiceCard(BaseModel):
         for kind, keys in value.items():
             for key in keys:
                 if not TOPIC_KEY.match(key):
-                    raise ValueError(f"topic {kind.value} key {key!r} is not a key like 'id-card'")
+                    raise PydanticCustomError(
+                        "not_topic_key",
+                        "topic {kind} key '{topic}' is not a key like 'id-card'",
+                        {"kind": kind.value, "topic": key},
+                    )
         return value
 
     @field_validator("body")

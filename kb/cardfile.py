@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from kb.card import ServiceCard
 from kb.errors import CardFileError
+from kb.validation import CARD_FIELDS, CardInvalid, validate_card
 from kck.yamlsource import PosDict, YAMLSourceError, as_plain, parse_yaml
 
 FENCE = "---"
 # Front-matter keys in the order we write them (body is the Markdown after the front matter).
-FIELD_ORDER = [name for name in ServiceCard.model_fields if name != "body"]
+FIELD_ORDER = [name for name in CARD_FIELDS if name != "body"]
 _LIST_FIELDS = {"keywords", "documents", "online", "legal_basis", "related"}
 # Long prose items read better one per line; short keys stay on one line.
 _BLOCK_LISTS = {"documents", "online", "legal_basis"}
@@ -48,19 +48,14 @@ def parse_card(text: str, source: str = "<string>") -> ServiceCard:
             field="body",
         )
     try:
-        return ServiceCard.model_validate({**data, "body": body})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = [str(part) for part in error["loc"]]
-        field = loc[0] if loc else None
-        line = key_lines.get(field) if field else None
-        if field == "body":
-            line = end + 2
-        detail = error["msg"]
-        if len(loc) > 1:
-            detail = f"item {'.'.join(loc[1:])}: {detail}"
-        if error["type"] == "extra_forbidden":
-            detail = f"unknown field (known: {', '.join(FIELD_ORDER)})"
+        return validate_card({**data, "body": body})
+    except CardInvalid as exc:
+        problem = exc.problems[0]
+        field = problem.field
+        line = end + 2 if field == "body" else key_lines.get(field) if field else None
+        detail = problem.message
+        if problem.item is not None and problem.code != "unknown_field":
+            detail = f"item {problem.item}: {detail}"
         raise CardFileError(source, detail, line=line, field=field) from None
 
 

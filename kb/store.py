@@ -69,6 +69,20 @@ class ReviewItem:
 
 
 @dataclass(frozen=True)
+class ArticleListing:
+    """One line of the list of articles (no content: read from `kb_articles` alone)."""
+
+    slug: str
+    title: str
+    unit: str
+    language: str
+    translation_of: str | None
+    review_due: date
+    current_revision: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class TopicMatch:
     """An article that a topic key points to."""
 
@@ -310,6 +324,26 @@ class KnowledgeBase:
                 .all()
             )
             return [ServiceCard.from_content(content) for content in rows]
+
+    async def listing(self, *, unit: str | None = None) -> list[ArticleListing]:
+        """Every article (or those of `unit`), by unit and slug, without their content."""
+        query = select(KbArticle).order_by(KbArticle.unit, KbArticle.slug)
+        if unit is not None:
+            query = query.where(KbArticle.unit == unit)
+        async with self._sessions() as session:
+            return [
+                ArticleListing(
+                    a.slug,
+                    a.title,
+                    a.unit,
+                    a.language,
+                    a.translation_of,
+                    a.review_due,
+                    a.current_revision,
+                    a.updated_at,
+                )
+                for a in (await session.scalars(query)).all()
+            ]
 
     async def search(
         self, query: str, *, language: str | None = None, limit: int = 10

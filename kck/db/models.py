@@ -84,6 +84,8 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="pl")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # an editor limited to the service cards of these units (KB unit keys); None: every unit
+    kb_units: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Call(Base):

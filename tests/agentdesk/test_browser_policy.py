@@ -125,6 +125,8 @@ async def test_every_screen_runs_under_the_policy_in_a_real_browser(whole_app_ur
         await expect(page.locator("#link")).to_have_class("link up")  # board.js, its socket
         await page.goto(f"{whole_app_url}/reports")
         await expect(page.locator("figure svg").first).to_be_visible()
+        await page.goto(f"{whole_app_url}/editor/cards")  # the editor's screens, read-only
+        await expect(page.locator("#card-search")).to_be_visible()
         await page.goto(f"{whole_app_url}/status")
         await page.click("#lang-switch")  # the top bar's script
         await expect(page.locator("html")).to_have_attribute("lang", "pl")

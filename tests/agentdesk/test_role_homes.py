@@ -8,7 +8,6 @@ import re
 import pytest
 from aiohttp import ClientResponse
 
-from agentdesk.home_routes import EDITOR_COMMANDS
 from agentdesk.i18n import CATALOGUE
 from agentdesk.navigation import LINKS
 from kck.db.models import Role
@@ -80,29 +79,30 @@ async def test_supervisor_sees_the_desk_only_when_signed_in_with_an_extension(
     await sign_in(client, "pkowal", extension="")
     html = await (await client.get("/supervisor")).text()
     # the board and the reports are not mounted in this application: no link to them
-    assert nav_links(html) == ["/supervisor", "/status"]
+    assert nav_links(html) == ["/supervisor", "/editor", "/status"]  # the editor: to read cards
     await client.post("/logout", data={"csrf_token": csrf_of(html)})
     await sign_in(client, "pkowal", extension="102")
     html = await (await client.get("/supervisor")).text()
-    assert nav_links(html) == ["/supervisor", "/desk", "/status"]
+    assert nav_links(html) == ["/supervisor", "/desk", "/editor", "/status"]
     assert "Odbieranie połączeń na numerze wewnętrznym 102." in html
 
 
-async def test_editor_home_says_what_an_editor_can_do_today(
+async def test_editor_home_leads_to_the_cards_and_the_menus(
     world: DeskWorld, client: Client
 ) -> None:
     await world.add_user("redaktor", Role.EDITOR, extension=None)
     await sign_in(client, "redaktor", extension="")
     html = await (await client.get("/editor")).text()
     assert nav_links(html) == ["/editor", "/status"]
-    assert "kck ivr validate" in html and "kck ivr rollback" in html
-    assert "Redaktor menu IVR" in html
+    assert 'href="/editor/cards"' in html and 'href="/editor/menus"' in html
+    assert ">Karty usług</a>" in html and ">Menu IVR</a>" in html
+    assert "Stan IVR nieznany w tym procesie." in html  # this application runs no IVR
     client.session.cookie_jar.update_cookies({"kck_lang": "en"})
     english = await (await client.get("/editor")).text()
-    assert "IVR menu editor" in english and ">IVR menus</a>" in english
+    assert ">Service cards</a>" in english and ">IVR menus</a>" in english
 
 
 def test_every_link_of_the_top_bar_has_words_in_the_catalogue() -> None:
     keys = [link.label for link in LINKS] + [link.about for link in LINKS]
-    keys += [f"role.{role.value}" for role in Role] + [key for _, key in EDITOR_COMMANDS]
+    keys += [f"role.{role.value}" for role in Role]
     assert [key for key in keys if key not in CATALOGUE] == []

@@ -288,9 +288,11 @@ async def test_supervisor_lands_on_a_home_that_leads_to_board_and_reports(
     page = await signed_in_page(browser, server, services)
     await expect(page).to_have_url(str(server.make_url("/supervisor")))
     nav = page.locator("nav.topnav a")
-    await expect(nav).to_have_text(["Start", "Tablica", "Tryb ścienny", "Raporty", "Stan systemu"])
+    await expect(nav).to_have_text(
+        ["Start", "Tablica", "Tryb ścienny", "Raporty", "Redakcja", "Stan systemu"]
+    )
     await expect(page.locator("#home-cards a")).to_have_text(
-        ["Tablica", "Tryb ścienny", "Raporty", "Stan systemu"]
+        ["Tablica", "Tryb ścienny", "Raporty", "Redakcja", "Stan systemu"]
     )
     await docs_screenshot(page, "supervisor-home.png")
     await page.click("#home-cards a[data-card='/reports']")

@@ -27,13 +27,20 @@ SHIPPED_PATHS = {
 
 
 def run(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """`kck ARGS` in `cwd` without the caller's KCK_ settings (`stdin`: what the user types)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KCK_")}
     full_env["PYTHONPATH"] = str(Path(__file__).parents[2])
     full_env.update(env or {})
     return subprocess.run(
-        [*KCK, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+        [*KCK, *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

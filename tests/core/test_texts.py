@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agentdesk.board.snapshot import CALLBACK_FAILURES
+from agentdesk.editor.card_form import TOPIC_INPUTS
 from agentdesk.menu_routes import DONE as MENU_EDITOR_DONE
 from agentdesk.navigation import LINKS
 from agentdesk.ports import PauseReason
@@ -26,6 +27,7 @@ from ivr.editing import AUDIT_ACTIONS as MENU_AUDIT_ACTIONS
 from ivr.model import LANGUAGES as CALLER_LANGUAGES
 from ivr.problems import Severity
 from kb.card import TopicKind
+from kb.validation import CARD_FIELDS, PROBLEM_CODES
 from kck.db.models import CallOutcome, Role
 from kck.texts import (
     COMPLETE,
@@ -138,6 +140,10 @@ def families() -> dict[str, set[str]]:
         "menus.action.": {f"menus.action.{action}" for action in MENU_AUDIT_ACTIONS},
         "menus.severity.": {f"menus.severity.{s.value}" for s in Severity},
         "menus.done.": {f"menus.done.{done}" for done in MENU_EDITOR_DONE},
+        "editor.field.": {
+            f"editor.field.{name}" for name in (*CARD_FIELDS, *TOPIC_INPUTS.values())
+        },
+        "editor.problem.": {f"editor.problem.{code}" for code in PROBLEM_CODES.values()},
     }
 
 
