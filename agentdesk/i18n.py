@@ -517,6 +517,112 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+# --- matters (issue 15): a matter's state in words, and the unit page --------------------------
+CATALOGUE.update(
+    {
+        "matter.status.new": ("nowa, jeszcze nieprzekazana", "new, not yet forwarded"),
+        "matter.status.forwarded": ("przekazana do jednostek", "forwarded to the units"),
+        "matter.status.answered": (
+            "jednostki odpowiedziały (mieszkaniec nie chciał e-maila)",
+            "answered by the units (the resident wanted no e-mail)",
+        ),
+        "matter.status.resident_informed": (
+            "mieszkaniec otrzymał odpowiedź",
+            "the resident has the answer",
+        ),
+        "matter.status.closed": ("zamknięta", "closed"),
+        "matter.status.reopened": ("otwarta ponownie", "reopened"),
+        "unit.status.pending": ("czeka na przekazanie", "waiting to be forwarded"),
+        "unit.status.forwarded": ("przekazana, bez potwierdzenia", "forwarded, not confirmed"),
+        "unit.status.received": ("przyjęta przez jednostkę", "received by the unit"),
+        "unit.status.info_requested": (
+            "jednostka prosi o więcej informacji",
+            "the unit asks for more information",
+        ),
+        "unit.status.answered": ("odpowiedź udzielona", "answered"),
+        "unit.status.passed_on": ("przekazana innej jednostce", "passed on to another unit"),
+        "unitpage.title": ("Sprawa {number}", "Matter {number}"),
+        "unitpage.for_unit": ("Dla jednostki: {unit}", "For the unit: {unit}"),
+        "unitpage.recorded": ("Zapisana {when}", "Recorded {when}"),
+        "unitpage.category": ("Kategoria", "Category"),
+        "unitpage.place": ("Miejsce", "Place"),
+        "unitpage.description": ("Opis sprawy", "What the resident said"),
+        "unitpage.resident": ("Mieszkaniec", "Resident"),
+        "unitpage.resident_hidden": (
+            "Mieszkaniec nie zgodził się na udostępnienie danych; odpowiedź przekaże mu centrum.",
+            "The resident did not agree to share their details; the centre passes your answer on.",
+        ),
+        "unitpage.matter_state": ("Stan sprawy", "State of the matter"),
+        "unitpage.your_state": ("Stan u Państwa", "Your part"),
+        "unitpage.other_units": ("Inne jednostki", "Other units"),
+        "unitpage.received": ("Potwierdzam przyjęcie", "Mark as received"),
+        "unitpage.text": (
+            "Odpowiedź dla mieszkańca lub pytanie",
+            "Answer for the resident, or question",
+        ),
+        "unitpage.answer": ("Wyślij odpowiedź", "Send the answer"),
+        "unitpage.more_info": ("Poproś o więcej informacji", "Ask for more information"),
+        "unitpage.pass_to": ("Przekaż jednostce", "Pass on to the unit"),
+        "unitpage.pass_on": ("Przekaż dalej", "Pass on"),
+        "unitpage.your_answer": ("Państwa odpowiedź", "Your answer"),
+        "unitpage.done": ("Zapisano: {step}.", "Saved: {step}."),
+        "unitpage.finished": (
+            "Państwa część tej sprawy jest zakończona. Dziękujemy.",
+            "Your part of this matter is done. Thank you.",
+        ),
+        "unitpage.refused.title": ("Link nie działa", "The link does not work"),
+        "unitpage.refused.malformed": (
+            "To nie jest link do sprawy. Skopiuj cały link z e-maila.",
+            "This is not a matter link. Copy the whole link from the e-mail.",
+        ),
+        "unitpage.refused.tampered": (
+            "Link został zmieniony i nie jest ważny. Użyj linku dokładnie takiego, jak w e-mailu.",
+            "The link has been changed and is not valid. Use the link exactly as in the e-mail.",
+        ),
+        "unitpage.refused.expired": (
+            "Link wygasł. Poproś centrum kontaktowe o nowy.",
+            "The link has expired. Ask the contact centre for a new one.",
+        ),
+        "unitpage.refused.wrong_matter": (
+            "Ten link dotyczy innej sprawy.",
+            "This link is for another matter.",
+        ),
+        "unitpage.refused.wrong_unit": (
+            "Ten link jest dla innej jednostki.",
+            "This link is for another unit.",
+        ),
+        "unitpage.refused.not_found": (
+            "Tej sprawy nie ma albo nie jest już u Państwa jednostki.",
+            "This matter does not exist or is no longer with your unit.",
+        ),
+        "unitpage.refused.form": (
+            "Formularz nie pochodzi z tej strony albo jest niepełny. Otwórz link z e-maila ponownie.",
+            "The form did not come from this page or is incomplete. Open the e-mail's link again.",
+        ),
+        "unitpage.refused.move": (
+            "Tego kroku nie można wykonać: u Państwa sprawa jest w stanie „{state}”.",
+            "This step cannot be taken: your part of the matter is '{state}'.",
+        ),
+        "unitpage.refused.text_missing": (
+            "Wpisz treść odpowiedzi lub pytania.",
+            "Write the answer or the question.",
+        ),
+        "unitpage.refused.unknown_unit": (
+            "Wybierz jednostkę z listy.",
+            "Pick a unit from the list.",
+        ),
+        "unitpage.refused.unit_already_on": (
+            "Ta jednostka ma już tę sprawę.",
+            "That unit already has this matter.",
+        ),
+        "outbox.title": ("Wiadomości wychodzące", "Outgoing messages"),
+        "outbox.state.pending": ("czeka na wysłanie", "waiting to be sent"),
+        "outbox.state.sending": ("w trakcie wysyłania", "being sent"),
+        "outbox.state.sent": ("wysłana", "sent"),
+    }
+)
+
+
 def pick_language(value: str | None) -> str:
     return value if value in LANGUAGES else "pl"
 

@@ -3,6 +3,7 @@ here — no part looks another up — in the order they start.
 
     AMI client ─┬─▶ router (events, resync, Originate, ControlPlayback)
                 ├─▶ recordings (MixMonitor when the router says answered, end at Hangup)
+    outbox (e-mails to units and residents) ◀── web application's matters (forward, unit page)
                 └─▶ IVR's gateway to the router (waiting loop) ─▶ IVR on FastAGI
     router ─────────▶ web application (desk, board, reports), health and metrics of all parts
 """
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentdesk.component import MetricsSource, WebComponent
+from agentdesk.component import MatterWiring, MetricsSource, WebComponent
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
@@ -21,6 +22,7 @@ from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
 from kck.recording_feed import SpeechTranscriber, recording_input
 from kck.services import Services
+from matters.component import OutboxComponent, link_signer, mail_gateway
 from queues.component import RouterComponent, create_router_component
 from recordings.component import RecordingsComponent
 
@@ -44,10 +46,11 @@ class Controller:
     ivr: IVRComponent
     web: WebComponent
     recordings: RecordingsComponent | None = None
+    outbox: OutboxComponent | None = None
 
     @property
     def parts(self) -> list[Component]:
-        parts = (self.ami, self.router, self.recordings, self.ivr, self.web)
+        parts = (self.ami, self.router, self.recordings, self.outbox, self.ivr, self.web)
         return [p for p in parts if p is not None]
 
 
@@ -78,6 +81,9 @@ async def build_controller(
         if ami is not None and settings.recordings.enabled
         else None
     )
+    # every message to a unit or a resident leaves through the outbox (docs/units.md)
+    outbox = OutboxComponent(services, mail_gateway(settings))
+    matters = MatterWiring(await link_signer(settings), outbox.worker.wake)
     ivr = IVRComponent(services, gateway)
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
     web = WebComponent(
@@ -88,5 +94,6 @@ async def build_controller(
         recordings=recordings.lifecycle if recordings is not None else None,
         consults=router.consults,
         step_labels=LiveStepLabels(ivr.library),
+        matters=matters,
     )
-    return Controller(ami, router, ivr, web, recordings)
+    return Controller(ami, router, ivr, web, recordings, outbox)

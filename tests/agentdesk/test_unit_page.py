@@ -1,0 +1,155 @@
+"""The unit page over HTTP: a unit opens its link, marks the matter received and answers; the
+resident's answer goes into the outbox. Forged forms and links are refused with a clear page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from agentdesk.app import DeskParts, create_app
+from agentdesk.keys import knowledge_key
+from agentdesk.tickets.matters import MatterService
+from kck.clock import ManualClock
+from kck.health import fixed_health
+from matters.models import OutboxMessage
+from tests.agentdesk.conftest import DeskWorld, sign_in
+from tests.matters.world import MAIL, SIGNER, UNITS, ticket_form
+
+Client = TestClient[web.Request, web.Application]
+START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def matters(world: DeskWorld, clock: ManualClock) -> MatterService:
+    return MatterService(world.services.sessions, UNITS, SIGNER, MAIL, clock)
+
+
+@pytest.fixture
+async def unit_client(
+    world: DeskWorld,
+    clock: ManualClock,
+    matters: MatterService,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> Client:
+    parts = DeskParts(world.backend, world.app[knowledge_key], UNITS, matters)
+    app = create_app(
+        replace(world.services, clock=clock), fixed_health({"mode": "test", "parts": {}}), parts
+    )
+    return await aiohttp_client(app)
+
+
+async def outbox(world: DeskWorld) -> list[OutboxMessage]:
+    async with world.services.sessions() as db:
+        return list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def link_path(body: str) -> str:
+    found = re.search(r"http://kck\.test(/unit/matter/\S+)", body)
+    assert found, body
+    return found.group(1)
+
+
+def form_token_of(html: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert found, "no form token in the unit page"
+    return found.group(1)
+
+
+async def agent_saves_ticket(world: DeskWorld, client: Client, **changes: object) -> str:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    response = await client.post(
+        "/api/tickets", json=ticket_form(**changes), headers={"X-CSRF-Token": token}
+    )
+    assert response.status == 201, await response.text()
+    body = await response.json()
+    assert body["status"] == "forwarded"
+    assert body["status_text"] == "przekazana do jednostek"
+    return str(body["number"])
+
+
+async def test_a_unit_opens_its_link_marks_received_and_answers_and_the_resident_is_told(
+    world: DeskWorld, unit_client: Client
+) -> None:
+    number = await agent_saves_ticket(world, unit_client, units=["ZZM"])
+    [notice] = await outbox(world)
+    assert notice.recipient == "kck-zzm@krakow.example"
+    path = link_path(notice.body)
+    unit_client.session.cookie_jar.clear()  # the unit is nobody signed in
+
+    page = await unit_client.get(path)
+    html = await page.text()
+    assert page.status == 200
+    assert f"Sprawa {number}" in html and "Złamana gałąź nad chodnikiem" in html
+    assert "Anna Kowalska" in html  # she agreed to share her details
+    assert "600123456" not in html and "anna@example.org" not in html
+    token = form_token_of(html)
+
+    received = await unit_client.post(
+        path, data={"form_token": token, "action": "received"}, allow_redirects=False
+    )
+    assert received.status == 303
+    assert received.headers["Location"] == f"{path}?done=received"
+    answered = await unit_client.post(
+        path, data={"form_token": token, "action": "answer", "text": "Usuniemy do piątku."}
+    )
+    html = await answered.text()
+    assert "Zapisano: odpowiedź udzielona." in html
+    assert "mieszkaniec otrzymał odpowiedź" in html
+
+    [_, resident] = await outbox(world)
+    assert resident.recipient == "anna@example.org"
+    assert "Usuniemy do piątku." in resident.body
+
+    again = await unit_client.post(
+        path, data={"form_token": token, "action": "answer", "text": "Jeszcze raz"}
+    )
+    assert again.status == 409
+    assert "u Państwa sprawa jest w stanie „odpowiedź udzielona”" in await again.text()
+
+
+async def test_a_form_without_its_token_or_from_another_link_is_refused(
+    world: DeskWorld, unit_client: Client, matters: MatterService
+) -> None:
+    number = await agent_saves_ticket(world, unit_client, units=["ZZM", "SM"])
+    paths = sorted(link_path(m.body) for m in await outbox(world))
+    other_token = form_token_of(await (await unit_client.get(paths[1])).text())
+    for data in ({"action": "received"}, {"action": "received", "form_token": other_token}):
+        refused = await unit_client.post(paths[0], data=data)
+        assert refused.status == 403
+        assert "Formularz nie pochodzi z tej strony" in await refused.text()
+    cross_site = await unit_client.post(
+        paths[1],
+        data={"action": "received", "form_token": other_token},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert cross_site.status == 403
+    state = await matters.state(number)
+    assert state is not None and {u.status for u in state.units} == {"forwarded"}
+
+
+async def test_a_changed_or_expired_link_gets_a_page_that_says_so(
+    world: DeskWorld, unit_client: Client, clock: ManualClock
+) -> None:
+    await agent_saves_ticket(world, unit_client, units=["ZZM"])
+    [notice] = await outbox(world)
+    path = link_path(notice.body)
+    tampered = await unit_client.get(path.replace(".ZZM.", ".SM."))
+    assert tampered.status == 403
+    assert "Link został zmieniony i nie jest ważny" in await tampered.text()
+    clock.advance(SIGNER.lifetime.total_seconds())
+    expired = await unit_client.get(path)
+    assert expired.status == 410
+    assert "Link wygasł" in await expired.text()
