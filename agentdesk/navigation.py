@@ -46,6 +46,7 @@ LINKS = (
     NavLink("/board", "nav.board"),
     NavLink("/board/wall", "nav.wall"),
     NavLink("/reports", "nav.reports"),
+    NavLink("/matters", "nav.matters"),
     NavLink(STATUS, "nav.status"),
 )
 

@@ -5,6 +5,7 @@ and takes the unit's step: received, answer, more information asked, passed on."
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from agentdesk.i18n import translate
 from agentdesk.keys import matters_key, services_key, units_key
 from agentdesk.pages import render
 from agentdesk.refusals import language_of
-from agentdesk.security import PUBLIC, Access, add_route
+from agentdesk.security import PUBLIC, SUPERVISOR_ROLES, Access, add_route
 from agentdesk.tickets.matters import (
     MatterNotFound,
     MatterService,
@@ -21,18 +22,46 @@ from agentdesk.tickets.matters import (
     UnitAction,
     UnitActionRefused,
 )
-from matters.lifecycle import UNIT_DONE, MoveRefused, UnitStatus
+from matters.lifecycle import UNIT_DONE, MatterStatus, MoveRefused, UnitStatus
 from matters.links import LinkRefused, UnitGrant
+from matters.outbox import outbox_rows
 
 log = logging.getLogger(__name__)
 
 UNIT_PAGE = "/unit/matter/{token}"
+MATTERS_PAGE = "/matters"
 FORM_TOKEN_FIELD = "form_token"
 
 
 def register_unit_routes(app: web.Application) -> None:
     add_route(app, "GET", UNIT_PAGE, unit_page, PUBLIC)
     add_route(app, "POST", UNIT_PAGE, unit_step, Access(None, own_form_token=True))
+    add_route(app, "GET", MATTERS_PAGE, matters_page, Access(SUPERVISOR_ROLES))
+
+
+async def matters_page(request: web.Request) -> web.Response:
+    """For supervisors: matters by state, and the outbox's messages with their delivery state."""
+    services = request.app[services_key]
+    lang = language_of(request)
+    counts = await request.app[matters_key].counts()
+    outbox_counts, messages = await outbox_rows(services.sessions)
+    tz = services.settings.tz
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+    return render(
+        request,
+        "matters.html",
+        title=translate(lang, "nav.matters"),
+        by_state=[
+            (translate(lang, f"matter.status.{s.value}"), counts.get(s.value, 0))
+            for s in MatterStatus
+        ],
+        outbox_counts=outbox_counts,
+        messages=messages,
+        when=when,
+    )
 
 
 def _refused(request: web.Request, problem: str, status: int) -> web.Response:

@@ -17,6 +17,7 @@ from agentdesk.app import DeskParts, create_app
 from agentdesk.keys import knowledge_key
 from agentdesk.tickets.matters import MatterService
 from kck.clock import ManualClock
+from kck.db.models import Role
 from kck.health import fixed_health
 from matters.models import OutboxMessage
 from tests.agentdesk.conftest import DeskWorld, sign_in
@@ -153,3 +154,21 @@ async def test_a_changed_or_expired_link_gets_a_page_that_says_so(
     expired = await unit_client.get(path)
     assert expired.status == 410
     assert "Link wygasł" in await expired.text()
+
+
+async def test_supervisors_see_matters_by_state_and_each_message_with_its_delivery_state(
+    world: DeskWorld, unit_client: Client
+) -> None:
+    await agent_saves_ticket(world, unit_client, units=["ZZM", "SM"])
+    agent_view = await unit_client.get("/matters", headers={"Accept": "application/json"})
+    assert agent_view.status == 403
+    await world.add_user("kierownik", Role.SUPERVISOR, extension=None)
+    unit_client.session.cookie_jar.clear()
+    await sign_in(unit_client, "kierownik", extension="")
+    page = await unit_client.get("/matters")
+    html = await page.text()
+    assert page.status == 200
+    assert "<td>przekazana do jednostek</td><td>1</td>" in html
+    assert "czeka na wysłanie: 2" in html
+    assert html.count('<tr class="outbox-pending">') == 2
+    assert "kck-sm@krakow.example" in html
