@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentdesk.component import MatterWiring, MetricsSource, WebComponent
+from agentdesk.tickets.matters import MatterStatusByKeys
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
@@ -84,7 +85,12 @@ async def build_controller(
     # every message to a unit or a resident leaves through the outbox (docs/units.md)
     outbox = OutboxComponent(services, mail_gateway(settings))
     matters = MatterWiring(await link_signer(settings), outbox.worker.wake)
-    ivr = IVRComponent(services, gateway)
+    # the IVR's "status of my report" reads the matter's real state
+    ivr = IVRComponent(
+        services,
+        gateway,
+        matters=MatterStatusByKeys(services.sessions, settings.tz, services.clock),
+    )
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
     web = WebComponent(
         services,

@@ -9,12 +9,14 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from agentdesk.tickets.models import Ticket, TicketUnit
+from agentdesk.tickets.store import format_number
 from agentdesk.tickets.units import CityUnits
 from kck.clock import Clock
 from matters.lifecycle import (
@@ -393,6 +395,42 @@ class MatterService:
     def _unit_name(self, code: str, language: str) -> str:
         unit = self.units.get(code)
         return unit.name(language) if unit else code
+
+
+class MatterStatusByKeys:
+    """A matter's state from the digits a caller keys in: six digits are this year's number
+    (KCK-<year>-NNNNNN), else last year's; ten are the year and the number."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], tz: ZoneInfo, clock: Clock
+    ) -> None:
+        self.sessions = sessions
+        self.tz = tz
+        self.clock = clock
+
+    def numbers(self, keys: str) -> list[str]:
+        digits = keys.strip().rstrip("#")
+        if not digits.isdigit():
+            return []
+        if len(digits) == 10:
+            return [format_number(int(digits[:4]), int(digits[4:]))]
+        if len(digits) > 6:
+            return []
+        year = self.clock.now().astimezone(self.tz).year
+        return [format_number(year, int(digits)), format_number(year - 1, int(digits))]
+
+    async def status_of(self, keys: str) -> str | None:
+        candidates = self.numbers(keys)
+        if not candidates:
+            return None
+        async with self.sessions() as session:
+            found = dict(
+                (number, status)
+                for number, status in await session.execute(
+                    select(Ticket.number, Ticket.status).where(Ticket.number.in_(candidates))
+                )
+            )
+        return next((found[n] for n in candidates if n in found), None)
 
 
 __all__ = ["MatterService", "MatterState", "MoveRefused", "UnitAction"]

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
 
-from agentdesk.app import DeskParts, create_app
-from agentdesk.keys import knowledge_key
 from agentdesk.tickets.matters import MatterService
 from kck.clock import ManualClock
 from kck.db.models import Role
-from kck.health import fixed_health
-from matters.models import OutboxMessage
 from tests.agentdesk.conftest import DeskWorld, sign_in
-from tests.matters.world import MAIL, SIGNER, UNITS, ticket_form
+from tests.agentdesk.matters_app import link_path, matter_service, matters_app, outbox
+from tests.matters.world import SIGNER, ticket_form
 
 Client = TestClient[web.Request, web.Application]
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -34,7 +29,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def matters(world: DeskWorld, clock: ManualClock) -> MatterService:
-    return MatterService(world.services.sessions, UNITS, SIGNER, MAIL, clock)
+    return matter_service(world, clock)
 
 
 @pytest.fixture
@@ -44,22 +39,7 @@ async def unit_client(
     matters: MatterService,
     aiohttp_client: Callable[[web.Application], Awaitable[Client]],
 ) -> Client:
-    parts = DeskParts(world.backend, world.app[knowledge_key], UNITS, matters)
-    app = create_app(
-        replace(world.services, clock=clock), fixed_health({"mode": "test", "parts": {}}), parts
-    )
-    return await aiohttp_client(app)
-
-
-async def outbox(world: DeskWorld) -> list[OutboxMessage]:
-    async with world.services.sessions() as db:
-        return list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
-def link_path(body: str) -> str:
-    found = re.search(r"http://kck\.test(/unit/matter/\S+)", body)
-    assert found, body
-    return found.group(1)
+    return await aiohttp_client(matters_app(world, matters, clock))
 
 
 def form_token_of(html: str) -> str:
