@@ -32,6 +32,7 @@ from agentdesk.keys import (
     units_key,
 )
 from agentdesk.login_throttle import LoginThrottle, ThrottleLimits
+from agentdesk.matter_routes import register_matter_routes
 from agentdesk.monitoring import may_read_monitoring
 from agentdesk.navigation import EDITOR_HOME, STATUS, SUPERVISOR_HOME
 from agentdesk.pages import page_templates, render
@@ -163,6 +164,7 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
     if desk.matters is not None:
         app[matters_key] = desk.matters
         register_unit_routes(app)
+        register_matter_routes(app)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
 

@@ -615,6 +615,14 @@ CATALOGUE.update(
             "Ta jednostka ma już tę sprawę.",
             "That unit already has this matter.",
         ),
+        "matter.refused": (
+            "Sprawa {number} jest w stanie „{state}”: tego kroku nie można wykonać.",
+            "Matter {number} is '{state}': this step cannot be taken.",
+        ),
+        "matter.reason_missing": (
+            "Podaj powód ponownego otwarcia sprawy.",
+            "Give the reason for reopening the matter.",
+        ),
         "nav.matters": ("Sprawy i poczta", "Matters and mail"),
         "nav.matters.about": (
             "Ile spraw jest w każdym stanie i co wyszło do jednostek i mieszkańców.",

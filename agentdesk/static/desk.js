@@ -315,7 +315,8 @@
     if (!any) { checkUnits((boot.unitsByCategory[this.value] || []).slice(0, 1)); }
   });
   function formData() {
-    var data = { language: boot.lang, units: [] };
+    // the resident's language (the call's), so the units' answer reaches them in it
+    var data = { language: (pop && pop.caller_language) || boot.lang, units: [] };
     FIELDS.forEach(function (f) {
       var el = $("f-" + f);
       if (el && f !== "units" && el.type !== "checkbox") { data[f] = el.value; }

@@ -11,9 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from agentdesk.tickets.matters import MatterService
+from agentdesk.tickets.matters import MatterService, UnitAction
 from kck.clock import ManualClock
 from kck.db.models import Role
+from matters.links import UnitGrant
 from tests.agentdesk.conftest import DeskWorld, sign_in
 from tests.agentdesk.matters_app import link_path, matter_service, matters_app, outbox
 from tests.matters.world import SIGNER, ticket_form
@@ -152,3 +153,46 @@ async def test_supervisors_see_matters_by_state_and_each_message_with_its_delive
     assert "czeka na wysłanie: 2" in html
     assert html.count('<tr class="outbox-pending">') == 2
     assert "kck-sm@krakow.example" in html
+
+
+async def test_the_desk_closes_and_reopens_with_a_reason_and_refused_steps_say_why(
+    world: DeskWorld, unit_client: Client, matters: MatterService
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(unit_client, "anowak")
+    saved = await unit_client.post(
+        "/api/tickets",
+        json=ticket_form(units=["ZZM"], contact_consent=False, caller_name="", caller_email=""),
+        headers={"X-CSRF-Token": token},
+    )
+    number = (await saved.json())["number"]
+    headers = {"X-CSRF-Token": token}
+    early = await unit_client.post(f"/api/tickets/{number}/close", headers=headers)
+    assert early.status == 409
+    assert (await early.json())["message"] == (
+        f"Sprawa {number} jest w stanie „przekazana do jednostek”: tego kroku nie można wykonać."
+    )
+    await matters.unit_act(UnitGrant(number, "ZZM", START), UnitAction.ANSWER, "Zrobione.")
+    closed = await unit_client.post(f"/api/tickets/{number}/close", headers=headers)
+    assert (await closed.json())["status_text"] == "zamknięta"
+    no_reason = await unit_client.post(f"/api/tickets/{number}/reopen", headers=headers, json={})
+    assert no_reason.status == 422
+    reopened = await unit_client.post(
+        f"/api/tickets/{number}/reopen", headers=headers, json={"reason": "Wciąż leży"}
+    )
+    body = await reopened.json()
+    assert reopened.status == 200, body
+    assert (body["status"], body["units"][0]["status"]) == ("forwarded", "forwarded")
+    audit = await matters.audit(number)
+    assert [(e.actor, e.action, e.detail) for e in audit if e.unit is None][-3:] == [
+        ("agent:anowak", "closed", None),
+        ("agent:anowak", "reopened", "Wciąż leży"),
+        ("system", "forwarded", None),
+    ]
+    await world.add_user("pkowal", extension="102")
+    unit_client.session.cookie_jar.clear()
+    other = await sign_in(unit_client, "pkowal", extension="102")
+    stranger = await unit_client.post(
+        f"/api/tickets/{number}/close", headers={"X-CSRF-Token": other}
+    )
+    assert stranger.status == 404  # not pkowal's ticket: as if it did not exist

@@ -137,3 +137,14 @@ async def test_a_reopened_matter_goes_again_to_the_units_that_answered(engine: A
     assert state.status == "resident_informed"
     residents = [m for m in await outbox(engine) if m.recipient == "anna@example.org"]
     assert len(residents) == 2 and "Teraz naprawdę." in residents[1].body
+
+
+async def test_a_ukrainian_resident_gets_the_answer_in_ukrainian(engine: AsyncEngine) -> None:
+    clock = ManualClock(START)
+    service = matter_service(engine, clock)
+    number = await new_matter(engine, clock, units=["ZZM"], language="uk")
+    await service.forward(number, "agent:anowak")
+    await service.unit_act(grant(number, "ZZM"), UnitAction.ANSWER, "Зроблено.")
+    [resident] = [m for m in await outbox(engine) if m.recipient == "anna@example.org"]
+    assert resident.subject == f"Відповідь щодо звернення {number}"
+    assert "Зроблено." in resident.body and "+48126165555" in resident.body
