@@ -214,13 +214,14 @@ class OutboxWorker:
     async def run(self) -> None:
         """Send, then wait until the next message is due, one is enqueued, or the poll comes."""
         while True:
+            # cleared before looking: a message enqueued during the round wakes the next one
+            self._wake.clear()
             try:
                 await self.send_due()
                 wait = await self._next_due_in()
             except Exception:  # the database away: the rows are safe, look again later
                 log.exception("outbox: sending round failed")
                 wait = self.idle_s
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 

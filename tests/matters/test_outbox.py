@@ -4,6 +4,7 @@ leaves once when it is up, and is never sent twice, also with two workers at onc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -132,3 +133,32 @@ async def test_a_claim_of_a_worker_that_died_lapses_and_the_message_is_sent_then
     [written] = (tmp_path / "mail").glob("*.eml")
     assert written.name == "k1.eml"
     assert message_from_bytes(written.read_bytes())["To"] == "a@krakow.example"
+
+
+class Recording:
+    """A gateway that tells the test when it has been given a message."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.given = asyncio.Event()
+
+    async def send(self, mail: OutgoingMail, sender: str) -> None:
+        self.sent.append(mail.key)
+        self.given.set()
+
+
+async def test_the_running_worker_sends_at_once_when_woken_not_at_the_next_poll(
+    engine: AsyncEngine,
+) -> None:
+    gateway = Recording()
+    worker = OutboxWorker(session_factory(engine), gateway, SENDER, ManualClock(START), idle_s=3600)
+    task = asyncio.create_task(worker.run())
+    try:
+        await put(engine, OutgoingMail("woken", "a@krakow.example", "S", "B"))
+        worker.wake()
+        await asyncio.wait_for(gateway.given.wait(), timeout=30)  # a bound, not a pause
+        assert gateway.sent == ["woken"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
