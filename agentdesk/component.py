@@ -18,6 +18,8 @@ from agentdesk.app import DeskParts, HealthSource, create_app, units_file
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.keys import feed_key
+from agentdesk.menu_port import MenuEditingPort
+from agentdesk.menu_routes import register_menu_routes
 from agentdesk.monitoring import may_read_monitoring, monitoring_refused
 from agentdesk.ports import StepLabels
 from agentdesk.recording_routes import register_recording_routes
@@ -75,10 +77,13 @@ class WebComponent:
         *,
         consults: ConsultCalls | None = None,
         step_labels: StepLabels | None = None,
+        menus: MenuEditingPort | None = None,
         matters: MatterWiring | None = None,
     ) -> None:
-        """`step_labels`: the IVR's step names, for the reports' IVR branches; `matters`: the
-        units' link signer and the outbox's wake-up (forwarding and the unit page)."""
+        """`step_labels`: the IVR's step names, for the reports' IVR branches; `menus`: the
+        IVR's menu versions, for the menu editor (`/editor/menus`); `matters`: the units' link
+        signer and the outbox's wake-up (forwarding and the unit page)."""
+        self.menus = menus
         self.services = services
         self.matters = matters
         self.step_labels = step_labels
@@ -113,6 +118,8 @@ class WebComponent:
         register_board_routes(self.app, RouterStateWriter(router))
         register_report_routes(self.app, step_labels=self.step_labels)
         register_recording_routes(self.app, recording_access(self.services), self.recordings)
+        if self.menus is not None:
+            register_menu_routes(self.app, self.menus)
         # Scrapers do not sign in: they send the monitoring token (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         http = self.services.settings.http

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from agentdesk.board.force import AgentStateWriter
     from agentdesk.extensions import ExtensionRegistry
     from agentdesk.login_throttle import LoginThrottle
+    from agentdesk.menu_port import MenuEditingPort
     from agentdesk.ports import DeskBackend, KnowledgePort, StepLabels
     from agentdesk.reports.metrics import CountingRules
     from agentdesk.reports.rules import QueueNames
@@ -65,6 +66,9 @@ extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
 # --- recordings (agentdesk.recording_routes) ---------------------------------------------------
 recording_access_key: web.AppKey[RecordingAccess] = web.AppKey("recording_access")
 recording_control_key: web.AppKey[RecordingLifecycle] = web.AppKey("recording_control")
+
+# --- the IVR menu editor (agentdesk.menu_routes) ----------------------------------------------
+menus_key: web.AppKey[MenuEditingPort] = web.AppKey("menu_editing")
 
 # --- the live sockets (desk and board, agentdesk.socket_session) -----------------------------
 sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("live_sockets")

@@ -42,6 +42,7 @@ class NavLink:
 LINKS = (
     NavLink(SUPERVISOR_HOME, "nav.supervisor_home"),
     NavLink(EDITOR_HOME, "nav.editor_home"),
+    NavLink("/editor/menus", "nav.editor_menus"),
     NavLink(DESK, "nav.desk"),
     NavLink("/board", "nav.board"),
     NavLink("/board/wall", "nav.wall"),

@@ -109,7 +109,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "version", type=version_number, help="the version, as `kck ivr versions` shows it (v3) or 3"
     )
     p.add_argument("--by", help="who (default: cli:<user>)")
+    p.add_argument("-m", "--reason", help="why (kept in the audit log)")
     p.set_defaults(func=cmd_rollback)
+
+    p = ivr_sub.add_parser(
+        "export", help="write a stored version's files into the menus folder (or --to FOLDER)"
+    )
+    menus_option(p)
+    p.add_argument("version", type=version_or_live, help="the version (v3 or 3) or 'live'")
+    p.add_argument("--to", metavar="FOLDER", help="write here instead of the menus folder")
+    p.set_defaults(func=cmd_export)
 
     p = ivr_sub.add_parser("versions", help="list menu versions, newest first")
     p.add_argument("--json", action="store_true")
@@ -340,12 +349,41 @@ def version_number(text: str) -> int:
     return int(digits)
 
 
+def version_or_live(text: str) -> int | str:
+    """`live`, or a stored version as `version_number` reads it."""
+    return "live" if text.strip().lower() == "live" else version_number(text)
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     async def run() -> int:
         async with _library(args) as library:
-            info = await library.rollback(args.version, by=_who(args))
+            info = await library.rollback(args.version, by=_who(args), reason=args.reason)
             print(f"{info.label} is live again")
             return 0
+
+    return asyncio.run(run())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """A version published from the browser lives in the database: this puts it in the folder,
+    so the next `kck ivr reload` or file change there does not bring the older text back."""
+    from ivr.loader import UnsafeMenuFileName, write_menu_files
+
+    async def run() -> int:
+        async with _library(args) as library:
+            version_id = await library.live_id() if args.version == "live" else args.version
+            if version_id is None:
+                raise UserError("no live version yet")
+            files = await library.files_of(version_id)
+        folder = Path(args.to) if args.to else _menus_dir(args, _settings(args))
+        try:
+            written = write_menu_files(files.files, folder)
+        except UnsafeMenuFileName as exc:
+            raise UserError(str(exc)) from None
+        for path in written:
+            print(f"wrote {path}")
+        print(f"v{version_id}: {len(written)} file(s) in {folder}")
+        return 0
 
     return asyncio.run(run())
 

@@ -106,6 +106,26 @@ def read_menu_files(folder: Path, main: str = MAIN_FILE) -> MenuFiles:
     return MenuFiles(files, origin=_origin(folder))
 
 
+class UnsafeMenuFileName(ValueError):
+    """A stored file name that would land outside the folder it is written to."""
+
+
+def write_menu_files(files: Mapping[str, str], folder: Path) -> list[Path]:
+    """Write a version's files into `folder` (blocking I/O), so the folder holds what is live;
+    other files there (the scripted tests) are left alone. Refuses names leaving the folder."""
+    root = folder.resolve()
+    targets: dict[Path, str] = {}
+    for name, text in files.items():
+        target = (root / name).resolve()
+        if PurePosixPath(name).is_absolute() or not target.is_relative_to(root):
+            raise UnsafeMenuFileName(f"{name!r} is outside {folder}: nothing written")
+        targets[target] = text
+    for target, text in targets.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return sorted(targets)
+
+
 def _origin(folder: Path) -> str:
     try:
         rel = folder.resolve().relative_to(Path.cwd().resolve())

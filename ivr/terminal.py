@@ -81,6 +81,25 @@ def describe(result: CallResult) -> list[str]:
     return lines
 
 
+async def run_try_call(
+    menu: MenuSet,
+    channel: ScriptedChannel,
+    *,
+    at: datetime,
+    language: str | None = None,
+    caller: str | None = "+48600100200",
+    version: str = "working copy",
+) -> CallResult:
+    """One tried call through the FastAGI route's interpreter, at `at`, as `channel` answers:
+    `kck ivr try` in the terminal and the menu editor's "try with keys" in the browser."""
+    clock = ManualClock(at)
+    gateway = InMemoryQueueGateway(answer_at_once=QueueOutcome.ANSWERED)
+    interpreter = Interpreter(
+        menu, version, gateway=gateway, clock=clock, speech=installed_recogniser()
+    )
+    return await interpreter.run(channel, CallInfo("try", "try", "Local/try", caller, at, language))
+
+
 async def try_call(
     menu: MenuSet,
     *,
@@ -91,16 +110,9 @@ async def try_call(
     out: TextIO | None = None,
 ) -> int:
     stream = out or sys.stdout
-    clock = ManualClock(at)
     print(f"call at {at:%Y-%m-%d %H:%M %Z} from {caller or 'a withheld number'}", file=stream)
     channel = TerminalChannel(keys, stream)
-    gateway = InMemoryQueueGateway(answer_at_once=QueueOutcome.ANSWERED)
-    interpreter = Interpreter(
-        menu, "working copy", gateway=gateway, clock=clock, speech=installed_recogniser()
-    )
-    result = await interpreter.run(
-        channel, CallInfo("try", "try", "Local/try", caller, at, language)
-    )
+    result = await run_try_call(menu, channel, at=at, language=language, caller=caller)
     print("—" * 60, file=stream)
     for line in describe(result):
         print(line, file=stream)

@@ -207,7 +207,7 @@ class MenuLibrary:
         if row is None or not row.accepted:
             raise NoMenuVersion(f"menu version {version_id} does not exist or was rejected")
         files = MenuFiles(dict(row.files), origin=f"v{row.id}:")
-        checked = await self._validate(files, with_sounds=False)
+        checked = await self.validate(files, with_sounds=False)
         if checked.menu is None or not checked.problems.ok:
             raise MenuRejected(row.id, checked.problems.sorted())
         loaded = LoadedMenu(
@@ -234,7 +234,8 @@ class MenuLibrary:
         return MenuFiles(dict(row.files), origin=f"v{row.id}:")
 
     # ---- changing -------------------------------------------------------------------------
-    async def _validate(self, files: MenuFiles, *, with_sounds: bool = True) -> ValidatedMenu:
+    async def validate(self, files: MenuFiles, *, with_sounds: bool = True) -> ValidatedMenu:
+        """The checks a reload makes (skills of the config folder, sounds), off the event loop."""
         loop = asyncio.get_running_loop()
         skills: SkillDirectory | None = None
         if self.config_dir is not None:
@@ -261,7 +262,7 @@ class MenuLibrary:
         # One reload at a time across processes (each process's file watcher sees the same
         # change): the second one then finds the content already live.
         async with self._lock, self.redis.lock(self.lock_key, timeout=60, blocking_timeout=30):
-            checked = await self._validate(files)
+            checked = await self.validate(files)
             problems: ProblemList = checked.problems
             content_hash = files.content_hash
             live_id = await self.live_id()
@@ -301,8 +302,9 @@ class MenuLibrary:
             await self._changed(info)
             return ReloadResult(info, tuple(problems.sorted()), True)
 
-    async def rollback(self, version_id: int, *, by: str) -> VersionInfo:
-        """Make an earlier accepted version live again (it is re-checked first)."""
+    async def rollback(self, version_id: int, *, by: str, reason: str | None = None) -> VersionInfo:
+        """Make an earlier accepted version live again (it is re-checked first); `reason` goes
+        to the audit log with who did it."""
         async with self._lock, self.redis.lock(self.lock_key, timeout=60, blocking_timeout=30):
             await self.version(version_id)  # must still load and validate
             async with self.sessions() as session, session.begin():
@@ -314,7 +316,7 @@ class MenuLibrary:
                         actor=by[:64],
                         action="ivr.rollback",
                         target=version_label(row.id, row.content_hash),
-                        details={},
+                        details={"reason": reason} if reason else {},
                     )
                 )
                 info = _info(row)

@@ -18,6 +18,7 @@ from agentdesk.component import MatterWiring, MetricsSource, WebComponent
 from agentdesk.tickets.matters import MatterStatusByKeys
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
+from ivr.editing import MenuEditing
 from ivr.router_gateway import RouterQueueGateway
 from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
@@ -100,6 +101,9 @@ async def build_controller(
         recordings=recordings.lifecycle if recordings is not None else None,
         consults=router.consults,
         step_labels=LiveStepLabels(ivr.library),
+        menus=MenuEditing(
+            ivr.library, tests_dir=ivr.menus_dir / "tests", timezone=settings.timezone
+        ),
         matters=matters,
     )
     return Controller(ami, router, ivr, web, recordings, outbox)

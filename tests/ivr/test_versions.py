@@ -136,8 +136,12 @@ async def test_rollback_makes_an_earlier_version_live_in_one_step(
     await lib.reload(by="cli")
     (menus / "main.yaml").write_text(SMALL.replace("Dzień dobry", "Witamy"), encoding="utf-8")
     await lib.reload(by="cli")
-    info = await lib.rollback(1, by="cli:anna")
+    info = await lib.rollback(1, by="cli:anna", reason="powitanie jak wcześniej")
     assert info.id == 1 and (await lib.live()).version_id == 1
+    async with sessions() as db:
+        audited = await db.scalar(select(AuditEntry).where(AuditEntry.action == "ivr.rollback"))
+    assert audited is not None and audited.actor == "cli:anna"
+    assert audited.details == {"reason": "powitanie jak wcześniej"}  # who, when (`at`) and why
     (menus / "main.yaml").write_text("menu: [", encoding="utf-8")
     with pytest.raises(MenuRejected):
         await lib.reload(by="cli")
@@ -209,14 +213,14 @@ async def test_calls_arriving_together_after_a_start_share_one_validation_of_the
     await library(sessions, redis, menus).reload(by="cli")
     fresh = library(sessions, redis, menus)  # another process: nothing cached yet
     validations = 0
-    validate = fresh._validate
+    validate = fresh.validate
 
     async def counted(files: MenuFiles, *, with_sounds: bool = True) -> ValidatedMenu:
         nonlocal validations
         validations += 1
         return await validate(files, with_sounds=with_sounds)
 
-    monkeypatch.setattr(fresh, "_validate", counted)
+    monkeypatch.setattr(fresh, "validate", counted)
     hung_up = asyncio.create_task(fresh.live())  # a caller who hangs up while it loads
     calls = [asyncio.create_task(fresh.live()) for _ in range(10)]
     await asyncio.sleep(0)
