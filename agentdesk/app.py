@@ -23,6 +23,7 @@ from agentdesk.keys import (
     extensions_key,
     health_key,
     knowledge_key,
+    matters_key,
     pops_key,
     services_key,
     sessions_key,
@@ -32,6 +33,7 @@ from agentdesk.keys import (
     units_key,
 )
 from agentdesk.login_throttle import LoginThrottle, ThrottleLimits
+from agentdesk.matter_routes import register_matter_routes
 from agentdesk.monitoring import may_read_monitoring
 from agentdesk.navigation import STATUS, SUPERVISOR_HOME
 from agentdesk.pages import page_templates, render
@@ -48,8 +50,10 @@ from agentdesk.security import (
 )
 from agentdesk.sessions import SessionStore
 from agentdesk.socket_session import install_sockets
+from agentdesk.tickets.matters import MatterService
 from agentdesk.tickets.store import TicketStore
 from agentdesk.tickets.units import CityUnits, load_units
+from agentdesk.unit_routes import register_unit_routes
 from kb import KnowledgeBase
 from kck.db.models import Role
 from kck.services import Services
@@ -70,6 +74,8 @@ class DeskParts:
     backend: DeskBackend
     knowledge: KnowledgePort
     units: CityUnits | None = None
+    # forwarding to the units and their page (None: tickets stay `new`, as in desk-only tests)
+    matters: MatterService | None = None
     # Parts with async start()/stop() that live as long as the application.
     lifecycle: list[Any] = field(default_factory=list)
 
@@ -158,6 +164,10 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
     add_route(app, "GET", "/api/desk/transfer/targets", desk_routes.transfer_targets, on_desk)
     add_route(app, "GET", "/api/kb/search", desk_routes.kb_search, on_desk)
     add_route(app, "GET", "/api/kb/card/{slug}", desk_routes.kb_card, on_desk)
+    if desk.matters is not None:
+        app[matters_key] = desk.matters
+        register_unit_routes(app)
+        register_matter_routes(app)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
 

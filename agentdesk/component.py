@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -25,12 +26,14 @@ from agentdesk.recording_routes import register_recording_routes
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
+from agentdesk.tickets.matters import MatterMail, MatterService
 from agentdesk.tickets.units import CityUnits, load_units
 from agentdesk.web_server import GuardedAppRunner
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, stop_task
+from matters.links import LinkSigner
 from queues.consult import ConsultCalls
 from queues.router import Router
 from recordings.access import RecordingAccess
@@ -47,6 +50,20 @@ WEB_SHUTDOWN_S = 2.0
 MetricsSource = Callable[[], Awaitable[str]]
 
 
+@dataclass(frozen=True)
+class MatterWiring:
+    """What the desk needs of the matters part: the units' link signer, the outbox's wake-up."""
+
+    signer: LinkSigner
+    wake: Callable[[], None]
+
+
+def matter_service(services: Services, units: CityUnits, wiring: MatterWiring) -> MatterService:
+    settings = services.settings
+    mail = MatterMail(settings.mail.public_url, settings.centre.name, settings.centre.hotline)
+    return MatterService(services.sessions, units, wiring.signer, mail, services.clock, wiring.wake)
+
+
 class WebComponent:
     name = "web"
 
@@ -61,11 +78,14 @@ class WebComponent:
         consults: ConsultCalls | None = None,
         step_labels: StepLabels | None = None,
         menus: MenuEditingPort | None = None,
+        matters: MatterWiring | None = None,
     ) -> None:
         """`step_labels`: the IVR's step names, for the reports' IVR branches; `menus`: the
-        IVR's menu versions, for the menu editor (`/editor/menus`)."""
+        IVR's menu versions, for the menu editor (`/editor/menus`); `matters`: the units' link
+        signer and the outbox's wake-up (forwarding and the unit page)."""
         self.menus = menus
         self.services = services
+        self.matters = matters
         self.step_labels = step_labels
         self.router = router
         self.recordings = recordings  # pause/resume from the desk (None: nothing is recorded)
@@ -78,10 +98,14 @@ class WebComponent:
         self.app: web.Application | None = None
 
     def desk_parts(self, router: Router, units: CityUnits | None = None) -> DeskParts:
+        matters = None
+        if self.matters is not None and units is not None:
+            matters = matter_service(self.services, units, self.matters)
         return DeskParts(
             backend=RouterDeskBackend(router, self.services.clock, self.consults),
             knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
             units=units,
+            matters=matters,
         )
 
     async def start(self) -> None:

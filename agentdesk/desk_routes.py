@@ -9,7 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from agentdesk.i18n import catalogue, code_in_words, refusal_text, translate
-from agentdesk.keys import backend_key, knowledge_key, services_key, tickets_key, units_key
+from agentdesk.keys import (
+    backend_key,
+    knowledge_key,
+    matters_key,
+    services_key,
+    tickets_key,
+    units_key,
+)
 from agentdesk.last_call import last_call_of
 from agentdesk.pages import render
 from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused, TransferNotDone
@@ -278,13 +285,18 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
         "caller_number": ticket.caller_number,
         "contact_consent": ticket.contact_consent,
         "units": [
-            {"code": code, "name": (u.name(lang) if (u := units.get(code)) else code)}
-            for code in ticket.units
+            {
+                "code": code,
+                "name": (u.name(lang) if (u := units.get(code)) else code),
+                "status": status,
+                "status_text": code_in_words(lang, "unit.status", status),
+            }
+            for code, status in zip(ticket.units, ticket.unit_states, strict=False)
         ],
         "call_id": ticket.call_id,
         "created_at": ticket.created_at.isoformat(),
         "status": ticket.status,
-        "status_text": code_in_words(lang, "ticket.status", ticket.status),
+        "status_text": code_in_words(lang, "matter.status", ticket.status),
     }
 
 
@@ -317,9 +329,24 @@ async def create_ticket(request: web.Request) -> web.Response:
         form, created_by=session.user_id, now=services.clock.now()
     )
     log.info("ticket %s saved by %s for call %s", ticket.number, session.username, ticket.call_id)
+    ticket = await _forward(request, ticket, session.username)
     payload = _ticket_json(ticket, lang, request)
     payload["message"] = translate(lang, "ticket.saved", number=ticket.number)
     return web.json_response(payload, status=201)
+
+
+async def _forward(request: web.Request, ticket: TicketView, username: str) -> TicketView:
+    """Forward a saved ticket to its units (e-mails into the outbox); a failure leaves it saved
+    and `new`, to be forwarded again, and is logged."""
+    matters = request.app.get(matters_key)
+    if matters is None or not ticket.units:
+        return ticket
+    try:
+        await matters.forward(ticket.number, f"agent:{username}")
+    except Exception:
+        log.exception("ticket %s saved but not forwarded to its units", ticket.number)
+        return ticket
+    return await request.app[tickets_key].get(ticket.number) or ticket
 
 
 async def find_ticket(request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from agentdesk.security import Access, Principal, PrincipalResolver
     from agentdesk.sessions import DeskSession, SessionStore
     from agentdesk.socket_session import SocketTiming
+    from agentdesk.tickets.matters import MatterService
     from agentdesk.tickets.store import TicketStore
     from agentdesk.tickets.units import CityUnits
     from kb import KnowledgeBase
@@ -57,6 +58,8 @@ principal_request_key: web.RequestKey[Principal] = web.RequestKey("principal")
 backend_key: web.AppKey[DeskBackend] = web.AppKey("desk_backend")
 knowledge_key: web.AppKey[KnowledgePort] = web.AppKey("desk_knowledge")
 units_key: web.AppKey[CityUnits] = web.AppKey("desk_units")
+# a matter's life with the city units (present when the outbox runs: `kck serve`, the demo)
+matters_key: web.AppKey[MatterService] = web.AppKey("matters")
 tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
 pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
 extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")

@@ -47,6 +47,7 @@ LINKS = (
     NavLink("/reports", "nav.reports"),
     NavLink(EDITOR_HOME, "nav.editor_home"),  # editors' home; supervisors read the cards there
     NavLink("/editor/menus", "nav.editor_menus"),
+    NavLink("/matters", "nav.matters"),
     NavLink(STATUS, "nav.status"),
 )
 

@@ -172,6 +172,7 @@ class ScreenPopBuilder:
                 "category": translate(language, f"category.{ticket.category}"),
                 "at": ticket.created_at.astimezone(self.tz).strftime("%Y-%m-%d"),
                 "status": ticket.status,
+                "status_text": code_in_words(language, "matter.status", ticket.status),
                 "location": ticket.location_text or "",
             }
             for ticket in await self.tickets.for_caller(caller, since)

@@ -64,6 +64,12 @@ def demo_settings(args: argparse.Namespace) -> Settings:
         "redis": {"url": None},
         "http": {"host": "127.0.0.1", "port": args.http_port},
         "agi": {"host": "127.0.0.1", "port": 0},
+        # the demo's mail goes to a folder: each message an .eml file a person can open
+        "mail": {
+            "gateway": "file",
+            "folder": "var/demo/mail",
+            "public_url": f"http://127.0.0.1:{args.http_port}",
+        },
     }
     settings = settings_from(args, overrides)
     if missing_config_files(settings):
@@ -96,6 +102,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         url = runtime.controller.web.url
         print(f"kck demo is running: open {url}  (Ctrl-C stops it)", flush=True)
         print(f"configuration: {settings.config_dir}", flush=True)
+        mailbox = settings.path(settings.mail.folder)
+        print(f"mail to units and residents: .eml files in {mailbox}", flush=True)
         if offset:
             shown = (
                 (datetime.now(UTC) + offset).astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M")

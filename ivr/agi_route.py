@@ -21,6 +21,7 @@ from pathlib import Path
 from ivr.agi_channel import AGIChannel, AGISessionLike
 from ivr.call_history import CallHistory
 from ivr.interpreter import CallInfo, CallResult, Interpreter, IVROutcome
+from ivr.matter_port import MatterStatusSource
 from ivr.routing import QueueGateway
 from ivr.speech_port import IntentRecogniser
 from ivr.versions import MenuLibrary
@@ -78,12 +79,14 @@ def create_ivr_route(
     region: str = "PL",
     hangup_errors: tuple[type[BaseException], ...] | None = None,
     speech_provider: Callable[[], IntentRecogniser | None] | None = None,
+    matters: MatterStatusSource | None = None,
 ) -> IVRRoute:
     """The `async def route(session)` to register as FastAGI path "ivr".
 
     `sounds_dir` is kck's sounds folder as Asterisk sees it (prompts are streamed by that path);
     `dial` turns an E.164 number into the dial string through the operator's trunk.
     `speech_provider` is asked on each call (the recogniser may start after the route exists).
+    `matters` answers the status step (`matter_status`) with a matter's state.
     Without a `bus` nothing is recorded (a menu walk in tests and tools).
     """
 
@@ -136,6 +139,7 @@ def create_ivr_route(
                 clock=clock,
                 speech=recogniser,
                 on_handover=handed_over,
+                matters=matters,
             )
             result = await interpreter.run(channel, call)
             # SET VARIABLE works on a hung-up channel too: the `h` extension and CDRs can use it

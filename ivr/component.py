@@ -8,6 +8,7 @@ from typing import Any
 
 from ivr.agi_route import IVRRoute, create_ivr_route
 from ivr.dialplan_gateway import DialplanQueueGateway
+from ivr.matter_port import MatterStatusSource
 from ivr.prompt_builder import sound_exists_in
 from ivr.routing import QueueGateway
 from ivr.speech_adapter import start_speech
@@ -40,6 +41,7 @@ class IVRComponent:
         *,
         watch: bool = True,
         serve_agi: bool = True,
+        matters: MatterStatusSource | None = None,
     ) -> None:
         """`gateway`: how callers reach a queue — the composition root gives the router's
         (`ivr.router_gateway`); without one, the dialplan's own queue takes them."""
@@ -74,6 +76,7 @@ class IVRComponent:
             recordings_dir=settings.path(settings.paths.recordings),
             dial=TrunkDial.from_settings(settings),
             speech_provider=lambda: self.speech,
+            matters=matters,
         )
         self.routes: dict[str, IVRRoute] = {"ivr": self.route}
         self.last_rejection: str | None = None

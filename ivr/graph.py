@@ -14,6 +14,7 @@ _SHAPES = {
     "consent": ("note", "#fee2e2"),
     "menu": ("box", "#dbeafe"),
     "digits": ("box", "#e0e7ff"),
+    "matter_status": ("note", "#e0f2fe"),
     "hours": ("diamond", "#fef3c7"),
     "language": ("box", "#ede9fe"),
     "queue": ("box3d", "#dcfce7"),

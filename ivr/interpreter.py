@@ -12,6 +12,7 @@ from datetime import datetime
 from ivr.channel import CallerHungUp, Channel, DialStatus, KeyInput, Recording, RenderedPrompt
 from ivr.hours import opening_state
 from ivr.loader import MenuSet
+from ivr.matter_port import MatterStatusSource
 from ivr.model import (
     CallbackStep,
     ConsentStep,
@@ -21,6 +22,7 @@ from ivr.model import (
     HoursStep,
     InfoStep,
     LanguageStep,
+    MatterStatusStep,
     MenuStep,
     QueueStep,
     SayStep,
@@ -34,6 +36,7 @@ from ivr.routing import QueueGateway
 from ivr.speech_port import IntentRecogniser, SpeechRequest
 from kck.clock import Clock
 from kck.phone import to_e164
+from matters.lifecycle import MatterStatus
 from queues.model import CallbackRequest, IVRStep, QueueOutcome, RoutingRequest
 
 log = logging.getLogger(__name__)
@@ -119,9 +122,12 @@ class Interpreter:
         speech: IntentRecogniser | None = None,
         max_steps: int = 500,
         on_handover: Callable[[CallResult], Awaitable[None]] | None = None,
+        matters: MatterStatusSource | None = None,
     ) -> None:
-        """`on_handover` runs when a call is handed to a queue, before the wait (to record it)."""
+        """`on_handover` runs when a call is handed to a queue, before the wait (to record it);
+        `matters`: where a matter's state is read (none: every matter is unknown)."""
         self.on_handover = on_handover
+        self.matters = matters
         self.menu = menu
         self.version = version
         self.gateway = gateway
@@ -159,6 +165,9 @@ def _typed_number(keys: str) -> str | None:
     if len(digits) == 10 and digits.startswith("0") and not digits.startswith("00"):
         digits = digits[1:]
     return to_e164(digits) if digits.isdigit() or digits.startswith("+") else None
+
+
+_MATTER_STATES = frozenset(s.value for s in MatterStatus)
 
 
 class _CallRun:
@@ -506,6 +515,19 @@ class _CallRun:
         for name, value in step.variables.items():
             text = str(value).lower() if isinstance(value, bool) else str(value)
             self.result.variables[name] = text
+        return step.next
+
+    async def step_matter_status(self, step_id: str, step: MatterStatusStep) -> str:
+        keys = self.result.variables.get(step.variable, "")
+        status: str | None = None
+        if keys and self.i.matters is not None:
+            try:
+                status = await self.i.matters.status_of(keys)
+            except Exception:  # the caller hears "not found" rather than silence
+                log.exception("matter status of %r could not be read", keys)
+        prompt = step.prompts.get(MatterStatus(status)) if status in _MATTER_STATES else None
+        self.result.variables["matter_status"] = status or "unknown"
+        await self.play(prompt or step.unknown_prompt)
         return step.next
 
     async def step_goto(self, step_id: str, step: GotoStep) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kck.phone import checked_e164
+from matters.lifecycle import MatterStatus
 
 Language = Literal["pl", "en", "uk"]
 LANGUAGES: tuple[Language, ...] = ("pl", "en", "uk")
@@ -217,6 +218,25 @@ class DigitsStep(_Step):
         return self
 
 
+class MatterStatusStep(_Step):
+    """Says the state of the matter whose number the caller keyed in (`variable`): the prompt of
+    `prompts` for its state, `unknown_prompt` when there is no such matter."""
+
+    type: Literal["matter_status"]
+    variable: str
+    prompts: dict[MatterStatus, str]
+    unknown_prompt: str
+    next: str
+
+    @field_validator("prompts")
+    @classmethod
+    def _every_state(cls, value: dict[MatterStatus, str]) -> dict[MatterStatus, str]:
+        missing = [s.value for s in MatterStatus if s not in value]
+        if missing:
+            raise ValueError(f"no prompt for the states: {', '.join(missing)}")
+        return value
+
+
 class HoursStep(_Step):
     type: Literal["hours"]
     calendar: str
@@ -337,6 +357,7 @@ Step = Annotated[
     | ConsentStep
     | MenuStep
     | DigitsStep
+    | MatterStatusStep
     | HoursStep
     | LanguageStep
     | QueueStep
@@ -357,6 +378,7 @@ STEP_TARGET_FIELDS: dict[str, tuple[str, ...]] = {
     "consent": ("next",),
     "menu": ("fallback",),
     "digits": ("next", "fallback"),
+    "matter_status": ("next",),
     "hours": ("open", "closed"),
     "language": ("next",),
     "queue": ("no_agent",),
@@ -377,6 +399,7 @@ PROMPT_FIELDS = (
     "enter_prompt",
     "done_prompt",
     "declined_prompt",
+    "unknown_prompt",
 )
 
 
@@ -396,7 +419,10 @@ def step_edges(step: Step) -> list[tuple[str, str]]:
 
 def step_prompts(step: Step) -> list[tuple[str, str]]:
     """(field, prompt id) for every prompt a step plays."""
-    return [(f, getattr(step, f)) for f in PROMPT_FIELDS if getattr(step, f, None)]
+    played = [(f, getattr(step, f)) for f in PROMPT_FIELDS if getattr(step, f, None)]
+    if isinstance(step, MatterStatusStep):
+        played.extend((f"prompts.{state.value}", p) for state, p in step.prompts.items())
+    return played
 
 
 def is_valid_step_id(name: str) -> bool:

@@ -3,6 +3,7 @@ here — no part looks another up — in the order they start.
 
     AMI client ─┬─▶ router (events, resync, Originate, ControlPlayback)
                 ├─▶ recordings (MixMonitor when the router says answered, end at Hangup)
+    outbox (e-mails to units and residents) ◀── web application's matters (forward, unit page)
                 └─▶ IVR's gateway to the router (waiting loop) ─▶ IVR on FastAGI
     privacy: the hourly purge of callers' identity past its retention
     router ─────────▶ web application (desk, board, reports), health and metrics of all parts
@@ -14,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentdesk.component import MetricsSource, WebComponent
+from agentdesk.component import MatterWiring, MetricsSource, WebComponent
+from agentdesk.tickets.matters import MatterStatusByKeys
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.editing import MenuEditing
@@ -23,6 +25,7 @@ from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
 from kck.recording_feed import SpeechTranscriber, recording_input
 from kck.services import Services
+from matters.component import OutboxComponent, link_signer, mail_gateway
 from privacy.component import PrivacyComponent
 from queues.component import RouterComponent, create_router_component
 from recordings.component import RecordingsComponent
@@ -47,11 +50,20 @@ class Controller:
     ivr: IVRComponent
     web: WebComponent
     recordings: RecordingsComponent | None = None
+    outbox: OutboxComponent | None = None
     privacy: PrivacyComponent | None = None
 
     @property
     def parts(self) -> list[Component]:
-        parts = (self.ami, self.router, self.recordings, self.privacy, self.ivr, self.web)
+        parts = (
+            self.ami,
+            self.router,
+            self.recordings,
+            self.outbox,
+            self.privacy,
+            self.ivr,
+            self.web,
+        )
         return [p for p in parts if p is not None]
 
 
@@ -82,7 +94,15 @@ async def build_controller(
         if ami is not None and settings.recordings.enabled
         else None
     )
-    ivr = IVRComponent(services, gateway)
+    # every message to a unit or a resident leaves through the outbox (docs/units.md)
+    outbox = OutboxComponent(services, mail_gateway(settings))
+    matters = MatterWiring(await link_signer(settings), outbox.worker.wake)
+    # the IVR's "status of my report" reads the matter's real state
+    ivr = IVRComponent(
+        services,
+        gateway,
+        matters=MatterStatusByKeys(services.sessions, settings.tz, services.clock),
+    )
     metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
     web = WebComponent(
         services,
@@ -95,5 +115,6 @@ async def build_controller(
         menus=MenuEditing(
             ivr.library, tests_dir=ivr.menus_dir / "tests", timezone=settings.timezone
         ),
+        matters=matters,
     )
-    return Controller(ami, router, ivr, web, recordings, PrivacyComponent(services))
+    return Controller(ami, router, ivr, web, recordings, outbox, PrivacyComponent(services))

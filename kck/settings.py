@@ -363,6 +363,33 @@ class PrivacySettings(_Section):
     purge: bool = True
 
 
+class MailSettings(_Section):
+    """Outgoing e-mail (docs/units.md): units' links to their matters, answers to residents."""
+
+    # smtp: a mail server; file: each message an .eml file in `folder` (development, the demo)
+    gateway: Literal["smtp", "file"] = "smtp"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    folder: Path = Path("var/mail")
+    sender: str = "Kontakt Centrum Miasta <kontakt@localhost>"
+    # the address units open their links at (the TLS proxy's, in production)
+    public_url: str = "http://127.0.0.1:8080"
+    # HMAC key of the units' links; empty: kck makes one in var/unit-links.secret and keeps it
+    link_secret: SecretStr = SecretStr("")
+    link_days: int = Field(default=30, ge=1, le=365)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class Settings(_Section):
     """Everything kck reads at start-up. Build it with `load_settings`."""
 
@@ -380,6 +407,7 @@ class Settings(_Section):
     privacy: PrivacySettings = PrivacySettings()
     asterisk: AsteriskSettings = AsteriskSettings()
     trunk: TrunkSettings = TrunkSettings()
+    mail: MailSettings = MailSettings()
     base_dir: Path = Path(".")
     source: str = "(defaults)"
 

@@ -26,7 +26,7 @@ COMPLETE = ("pl", "en")  # languages with every key of the reference
 FALLBACK = {"uk": "en"}  # a language's texts that are not citizen-facing may come from this one
 # Keys whose text a resident sees or hears (messages to residents, their reports' categories and
 # states): every language has them, none falls back to another language.
-CITIZEN_FACING = ("citizen.", "category.", "ticket.status.")
+CITIZEN_FACING = ("citizen.", "category.", "matter.status.")
 
 
 class TextsError(Exception):

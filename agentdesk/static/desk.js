@@ -211,7 +211,7 @@
     $("transcript").textContent = p.transcript || "";
     rows($("history-calls"), p.history.calls, function (c) { return [c.at, c.outcome_text, c.wrapup, c.queue_name || c.queue]; },
          function (c) { return { queue: c.queue }; });
-    rows($("history-tickets"), p.history.tickets, function (k) { return [k.number, k.at, k.category, k.location]; });
+    rows($("history-tickets"), p.history.tickets, function (k) { return [k.number, k.at, k.category, k.location, k.status_text || k.status]; });
     $("no-history").hidden = p.history.calls.length + p.history.tickets.length > 0;
     var list = $("suggestions");
     list.textContent = "";
@@ -315,7 +315,8 @@
     if (!any) { checkUnits((boot.unitsByCategory[this.value] || []).slice(0, 1)); }
   });
   function formData() {
-    var data = { language: boot.lang, units: [] };
+    // the resident's language (the call's), so the units' answer reaches them in it
+    var data = { language: (pop && pop.caller_language) || boot.lang, units: [] };
     FIELDS.forEach(function (f) {
       var el = $("f-" + f);
       if (el && f !== "units" && el.type !== "checkbox") { data[f] = el.value; }
@@ -556,7 +557,7 @@
       var d = r.data;
       [[S["ticket.title"], d.number], [S["ticket.category"], d.category_text],
        [S["ticket.location"], d.location_text || "—"], [S["ticket.description"], d.description],
-       [S["ticket.units"], d.units.map(function (u) { return u.name; }).join(", ")],
+       [S["ticket.units"], d.units.map(function (u) { return u.status_text ? u.name + " (" + u.status_text + ")" : u.name; }).join(", ")],
        [S["ticket.created_at"], new Date(d.created_at).toLocaleString({ en: "en-GB", uk: "uk-UA" }[boot.lang] || "pl-PL")],
        [S["ticket.status"], d.status_text || d.status]].forEach(function (pair) {
         var p = document.createElement("div");

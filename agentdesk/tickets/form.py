@@ -29,6 +29,9 @@ class FieldError:
         return translate(language, f"ticket.error.{self.code}", **dict(self.params))
 
 
+RESIDENT_LANGUAGES = ("pl", "en", "uk")
+
+
 class TicketFormInvalid(Exception):
     """The form has errors; `errors` holds one per field (the first found)."""
 
@@ -149,7 +152,8 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
     if errors or category is None:
         raise TicketFormInvalid(errors)
     call_id = _text(data, "call_id") or None
-    language = "en" if data.get("language") == "en" else "pl"
+    # the resident's language (the call's, from the IVR): their answer is written in it
+    language = str(data.get("language")) if data.get("language") in RESIDENT_LANGUAGES else "pl"
     return TicketForm(
         category=category,
         location_text=location or None,

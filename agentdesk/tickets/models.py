@@ -29,7 +29,7 @@ class Ticket(Base):
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="new")
+    status: Mapped[str] = mapped_column(String(20), default="new")
     language: Mapped[str] = mapped_column(String(8), default="pl")
 
     units: Mapped[list[TicketUnit]] = relationship(
@@ -38,14 +38,16 @@ class Ticket(Base):
 
 
 class TicketUnit(Base):
-    """One city unit a ticket goes to; forwarding (a later issue) moves its status forward only."""
+    """One city unit a ticket goes to; its status moves forward only (`matters.lifecycle`)."""
 
     __tablename__ = "ticket_units"
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     forwarded_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None]
 
     ticket: Mapped[Ticket] = relationship(back_populates="units")
 

@@ -40,6 +40,7 @@ class TicketView:
     created_at: datetime
     status: str
     created_by: int | None = None  # the user who wrote it
+    unit_states: tuple[str, ...] = ()  # each unit's status, in the order of `units`
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -64,6 +65,7 @@ def _view(ticket: Ticket) -> TicketView:
         created_at=ticket.created_at,
         status=ticket.status,
         created_by=ticket.created_by,
+        unit_states=tuple(u.status for u in ticket.units),
     )
 
 

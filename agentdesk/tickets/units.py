@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ class CityUnit:
     name_pl: str
     name_en: str
     categories: tuple[TicketCategory, ...]
+    emails: tuple[str, ...] = ()
+    # how the unit works on its matters: email_link (a signed link to each matter's page); unit
+    # accounts with an inbox in the web app are the next way (issue 15)
+    works_by: str = "email_link"
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_pl
@@ -43,6 +48,35 @@ def _where(node: Any, key: str | int | None = None) -> str:
     if isinstance(node, PosList) and isinstance(key, int | None):
         return str(node.where(key))
     return "?"
+
+
+WAYS_OF_WORKING = ("email_link",)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _emails(item: dict[str, Any], code: str) -> tuple[str, ...]:
+    raw = item.get("email")
+    values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    if raw is not None and not values:
+        raise UnitsFileError(
+            f"{_where(item, 'email')}: unit {code}: 'email' is an address or a list"
+        )
+    for value in values:
+        if not isinstance(value, str) or not _EMAIL.match(value):
+            raise UnitsFileError(
+                f"{_where(item, 'email')}: unit {code}: {value!r} is not an e-mail address"
+            )
+    return tuple(values)
+
+
+def _works_by(item: dict[str, Any], code: str) -> str:
+    way = item.get("works_by", "email_link")
+    if way not in WAYS_OF_WORKING:
+        raise UnitsFileError(
+            f"{_where(item, 'works_by')}: unit {code}: unknown way of working {way!r} "
+            f"(known: {', '.join(WAYS_OF_WORKING)})"
+        )
+    return str(way)
 
 
 def load_units(path: Path) -> CityUnits:
@@ -77,7 +111,14 @@ def load_units(path: Path) -> CityUnits:
                     f"(known: {known})"
                 ) from None
         units.append(
-            CityUnit(code, str(name["pl"]), str(name.get("en") or name["pl"]), tuple(cats))
+            CityUnit(
+                code,
+                str(name["pl"]),
+                str(name.get("en") or name["pl"]),
+                tuple(cats),
+                _emails(item, code),
+                _works_by(item, code),
+            )
         )
     if not units:
         raise UnitsFileError(f"{path}: no units defined")

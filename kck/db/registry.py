@@ -12,6 +12,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "agentdesk.tickets.models",
     "recordings.models",
     "recordings.transcription",
+    "matters.models",
 )
 
 # Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):

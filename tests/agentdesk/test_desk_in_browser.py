@@ -157,7 +157,12 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await page.fill("#lookup-number", number or "")
     await page.press("#lookup-number", "Enter")
     await expect(page.locator("#lookup-result")).to_contain_text("Zarząd Zieleni Miejskiej")
-    await expect(page.locator("#lookup-result")).to_contain_text("Status: nowe")
+    await expect(page.locator("#lookup-result")).to_contain_text(
+        "Zarząd Zieleni Miejskiej (czeka na przekazanie)"
+    )
+    await expect(page.locator("#lookup-result")).to_contain_text(
+        "Status: nowa, jeszcze nieprzekazana"
+    )
 
 
 @on_manual_clock

@@ -178,6 +178,8 @@ async def test_pop_shows_caller_history_ivr_path_transcript_kb_card_and_prefille
         ("old_queue", "old_queue"),
     ]
     assert [t["category"] for t in pop["history"]["tickets"]] == ["odpady"]
+    # the resident's earlier matter with its real state, in words
+    assert [t["status_text"] for t in pop["history"]["tickets"]] == ["nowa, jeszcze nieprzekazana"]
     first_card = pop["suggestions"][0]
     assert first_card["slug"] == "zielen-powalone-drzewo"
     # people's words on the card, the matcher's codes only for the tooltip

@@ -194,7 +194,14 @@ async def test_agent_saves_a_ticket_and_looks_it_up(world: DeskWorld, client: Cl
     assert body["message"] == f"Zapisano zgłoszenie KCK-{year}-000001"
     looked_up = await client.get(f"/api/tickets/{body['number']}")
     data = await looked_up.json()
-    assert data["units"] == [{"code": "ZZM", "name": "Zarząd Zieleni Miejskiej"}]
+    assert data["units"] == [
+        {
+            "code": "ZZM",
+            "name": "Zarząd Zieleni Miejskiej",
+            "status": "pending",
+            "status_text": "czeka na przekazanie",
+        }
+    ]
     assert data["call_id"] == call_id
     async with world.services.sessions() as db:
         ticket = await db.scalar(select(Ticket).where(Ticket.number == body["number"]))

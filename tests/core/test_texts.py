@@ -38,12 +38,25 @@ from kck.texts import (
     load_texts,
     texts,
 )
+from matters.lifecycle import MatterStatus, UnitStatus
+from matters.links import LinkProblem
+from matters.outbox import PENDING, SENDING, SENT
 from queues.model import AgentState, TransferKind
 from recordings.access import ACTIONS
 from tests.core.text_usage import Findings, Scanner, Usage, findings
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("agentdesk", "kck", "queues", "ivr", "kb", "recordings", "asterisk")
+PACKAGES = (
+    "agentdesk",
+    "kck",
+    "queues",
+    "ivr",
+    "kb",
+    "recordings",
+    "matters",
+    "privacy",
+    "asterisk",
+)
 
 
 def source_files(root: Path = REPO) -> list[Path]:
@@ -117,7 +130,10 @@ def families() -> dict[str, set[str]]:
         "home.": {f"home.{r.value}.title" for r in (Role.SUPERVISOR, Role.ADMIN)},
         ".about": {f"{link.label}.about" for link in LINKS},
         "suggestion.": {f"suggestion.{k.value}" for k in TopicKind},
-        "ticket.status.": {f"ticket.status.{s}" for s in TICKET_STATUSES},
+        "matter.status.": {f"matter.status.{s.value}" for s in MatterStatus},
+        "unit.status.": {f"unit.status.{s.value}" for s in UnitStatus},
+        "outbox.state.": {f"outbox.state.{state}" for state in (PENDING, SENDING, SENT)},
+        "unitpage.refused.": {f"unitpage.refused.{problem}" for problem in _unit_page_refusals()},
         "ticket.error.": {
             f"ticket.error.{code}"
             for code in literal_arguments([REPO / "agentdesk/tickets/form.py"], "FieldError", 1)
@@ -147,8 +163,16 @@ def families() -> dict[str, set[str]]:
     }
 
 
-# a ticket's states (agentdesk/tickets/models.py; issue 15 brings the rest of the life cycle)
-TICKET_STATUSES = ("new", "forwarded", "closed")
+def _unit_page_refusals() -> set[str]:
+    """What the unit page may refuse: its link's problems, its own, and the matter's moves a unit
+    makes (reopening, with its reason, is the centre's, never a unit's)."""
+    pages = [REPO / "agentdesk/unit_routes.py"]
+    moves = literal_arguments([REPO / "agentdesk/tickets/matters.py"], "UnitActionRefused", 0)
+    return (
+        {p.value for p in LinkProblem}
+        | literal_arguments(pages, "_refused", 1)
+        | (moves - {"reason_missing"})
+    )
 
 
 @functools.cache

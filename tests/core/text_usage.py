@@ -118,6 +118,7 @@ class Scanner:
                     kind = node.args[1] if len(node.args) > 1 else None
                     if isinstance(kind, ast.Constant) and isinstance(kind.value, str):
                         self._dynamic(kind.value + ".", f"{where}:{node.lineno}", usage)
+                        not_keys.add(id(kind))  # "matter.status" is a kind, not a key
                 position = _KEY_POSITIONS.get(called)
                 if position is not None and len(node.args) > position:
                     in_key_position.add(id(node.args[position]))

@@ -17,6 +17,7 @@ from ivr.channel import DialStatus
 from ivr.dialplan_gateway import DialplanQueueGateway
 from ivr.interpreter import CallInfo, CallResult, Interpreter
 from ivr.loader import MenuFiles, MenuSet, read_menu_files
+from ivr.matter_port import MatterStatusSource
 from ivr.memory_gateway import InMemoryQueueGateway
 from ivr.played_prompts import QUEUE_ANNOUNCEMENT_PROMPTS
 from ivr.scripted_channel import ScriptedChannel
@@ -84,6 +85,7 @@ async def run_call(
     speech: IntentRecogniser | None = None,
     language: str | None = None,
     press_during: dict[str, str] | None = None,
+    matters: MatterStatusSource | None = None,
 ) -> tuple[CallResult, ScriptedChannel, InMemoryQueueGateway]:
     clock = ManualClock(local(at))
     gw = gateway or InMemoryQueueGateway(answer_at_once=QueueOutcome.ANSWERED)
@@ -93,7 +95,7 @@ async def run_call(
         dial_status=dial_status,
         press_during=press_during or {},
     )
-    interp = Interpreter(menu, "v1@test", gateway=gw, clock=clock, speech=speech)
+    interp = Interpreter(menu, "v1@test", gateway=gw, clock=clock, speech=speech, matters=matters)
     call = CallInfo("call-1", "1700000000.1", "PJSIP/trunk-0001", caller, clock.now(), language)
     result = await interp.run(channel, call)
     return result, channel, gw

@@ -122,7 +122,7 @@ def menus(tmp_path: Path) -> Path:
 
 def test_cli_validate_ok_and_json(menus: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ivr", "validate", "--menus", str(menus)]) == 0
-    assert "OK: 39 steps, 0 error(s)" in capsys.readouterr().out
+    assert "OK: 41 steps, 0 error(s)" in capsys.readouterr().out
     (menus / "main.yaml").write_text(
         (menus / "main.yaml").read_text().replace("next: check_hours", "next: check_hour")
     )

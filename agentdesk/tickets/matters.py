@@ -1,0 +1,436 @@
+"""A ticket's life as a matter, in SQL: forwarding to its units, their steps on the unit page,
+the resident's combined answer, closing and reopening — each move checked by
+`matters.lifecycle`, audited in `matter_events`, and its e-mail put in the outbox in the same
+transaction (the step and its message commit together)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from agentdesk.tickets.models import Ticket, TicketUnit
+from agentdesk.tickets.store import format_number
+from agentdesk.tickets.units import CityUnits
+from kck.clock import Clock
+from matters.lifecycle import (
+    MatterStatus,
+    MoveRefused,
+    UnitStatus,
+    all_answered,
+    check_matter_move,
+    check_unit_move,
+)
+from matters.links import LinkSigner, UnitGrant
+from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
+from matters.models import MatterEvent
+from matters.outbox import OutgoingMail, enqueue
+
+
+class UnitAction(enum.StrEnum):
+    RECEIVED = "received"
+    ANSWER = "answer"
+    MORE_INFO = "more_info"
+    PASS_ON = "pass_on"
+
+
+_ACTION_STATUS = {
+    UnitAction.RECEIVED: UnitStatus.RECEIVED,
+    UnitAction.ANSWER: UnitStatus.ANSWERED,
+    UnitAction.MORE_INFO: UnitStatus.INFO_REQUESTED,
+    UnitAction.PASS_ON: UnitStatus.PASSED_ON,
+}
+
+
+class MatterNotFound(LookupError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"no matter {number!r}")
+        self.number = number
+
+
+class UnitActionRefused(ValueError):
+    """The unit's step cannot be taken as asked (no answer text, unknown unit to pass on to…)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MatterMail:
+    """What the e-mails need from the settings: the public address, the centre's name."""
+
+    public_url: str
+    centre: str
+    hotline: str
+
+
+@dataclass(frozen=True)
+class UnitPart:
+    code: str
+    status: str
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class MatterState:
+    number: str
+    status: str
+    units: tuple[UnitPart, ...]
+    category: str
+    description: str
+    location_text: str | None
+    latitude: float | None
+    longitude: float | None
+    resident_name: str | None  # only with the resident's consent
+    language: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    unit: str | None
+    from_status: str | None
+    to_status: str | None
+    detail: str | None
+
+
+def _state(ticket: Ticket) -> MatterState:
+    return MatterState(
+        number=ticket.number,
+        status=ticket.status,
+        units=tuple(UnitPart(u.unit_code, u.status, u.answer) for u in ticket.units),
+        category=ticket.category,
+        description=ticket.description,
+        location_text=ticket.location_text,
+        latitude=ticket.latitude,
+        longitude=ticket.longitude,
+        resident_name=ticket.caller_name if ticket.contact_consent else None,
+        language=ticket.language,
+        created_at=ticket.created_at,
+    )
+
+
+class MatterService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        units: CityUnits,
+        signer: LinkSigner,
+        mail: MatterMail,
+        clock: Clock,
+        on_enqueued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.sessions = sessions
+        self.units = units
+        self.signer = signer
+        self.mail = mail
+        self.clock = clock
+        self.on_enqueued = on_enqueued
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def state(self, number: str) -> MatterState | None:
+        async with self.sessions() as session:
+            ticket = await self._ticket(session, number, lock=False)
+            return _state(ticket) if ticket else None
+
+    async def audit(self, number: str) -> list[AuditEntry]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(MatterEvent)
+                .join(Ticket, Ticket.id == MatterEvent.ticket_id)
+                .where(Ticket.number == number.strip().upper())
+                .order_by(MatterEvent.id)
+            )
+            return [
+                AuditEntry(
+                    r.at, r.actor, r.action, r.unit_code, r.from_status, r.to_status, r.detail
+                )
+                for r in rows
+            ]
+
+    async def counts(self) -> dict[str, int]:
+        """How many matters are in each state."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Ticket.status, func.count()).group_by(Ticket.status)
+            )
+            return {status: int(n) for status, n in rows}
+
+    # -- the agent's and the supervisor's steps ---------------------------------------------
+
+    async def forward(self, number: str, actor: str) -> MatterState:
+        """Send the matter to each of its units not yet forwarded: status, audit, e-mail."""
+        async with self.sessions.begin() as session:
+            ticket = await self._required(session, number)
+            now = self.clock.now()
+            self._move_matter(session, ticket, MatterStatus.FORWARDED, actor, now)
+            for part in ticket.units:
+                if part.status == UnitStatus.PENDING:
+                    await self._forward_unit(session, ticket, part, actor, now)
+            state = _state(ticket)
+        self.on_enqueued()
+        return state
+
+    async def close(self, number: str, actor: str) -> MatterState:
+        async with self.sessions.begin() as session:
+            ticket = await self._required(session, number)
+            self._move_matter(session, ticket, MatterStatus.CLOSED, actor, self.clock.now())
+            return _state(ticket)
+
+    async def reopen(self, number: str, reason: str, actor: str) -> MatterState:
+        """Reopen with a reason: every unit that answered gets the matter again."""
+        if not reason.strip():
+            raise UnitActionRefused("reason_missing", f"matter {number}: reopening needs a reason")
+        async with self.sessions.begin() as session:
+            ticket = await self._required(session, number)
+            now = self.clock.now()
+            self._move_matter(session, ticket, MatterStatus.REOPENED, actor, now, reason.strip())
+            self._move_matter(session, ticket, MatterStatus.FORWARDED, "system", now)
+            for part in ticket.units:
+                if part.status == UnitStatus.ANSWERED:
+                    # the one way back of a unit, only with the matter's audited reopening
+                    move = (part.unit_code, part.status, UnitStatus.PENDING.value)
+                    self._audit(session, ticket, "unit_reopened", actor, now, move, reason.strip())
+                    part.status = UnitStatus.PENDING
+                    await self._forward_unit(session, ticket, part, actor, now)
+            state = _state(ticket)
+        self.on_enqueued()
+        return state
+
+    # -- the unit's steps -------------------------------------------------------------------
+
+    async def for_unit(self, grant: UnitGrant) -> MatterState:
+        state = await self.state(grant.matter)
+        if state is None or grant.unit not in {u.code for u in state.units}:
+            raise MatterNotFound(grant.matter)
+        return state
+
+    async def unit_act(
+        self, grant: UnitGrant, action: UnitAction, text: str = "", target: str = ""
+    ) -> MatterState:
+        text = text.strip()
+        if action in (UnitAction.ANSWER, UnitAction.MORE_INFO) and not text:
+            raise UnitActionRefused("text_missing", f"matter {grant.matter}: {action} needs text")
+        async with self.sessions.begin() as session:
+            ticket = await self._required(session, grant.matter)
+            part = next((u for u in ticket.units if u.unit_code == grant.unit), None)
+            if part is None:
+                raise MatterNotFound(grant.matter)
+            now = self.clock.now()
+            actor = f"unit:{grant.unit}"
+            new_unit = None
+            if action is UnitAction.PASS_ON:
+                new_unit = self._pass_on_target(ticket, grant.unit, target)
+            self._move_unit(session, ticket, part, _ACTION_STATUS[action], actor, now, text)
+            if action is UnitAction.ANSWER:
+                part.answer = text
+            if new_unit is not None:
+                added = TicketUnit(unit_code=new_unit, status=UnitStatus.PENDING)
+                ticket.units.append(added)
+                await self._forward_unit(session, ticket, added, actor, now)
+            if ticket.status == MatterStatus.FORWARDED and all_answered(
+                UnitStatus(u.status) for u in ticket.units
+            ):
+                self._move_matter(session, ticket, MatterStatus.ANSWERED, "system", now)
+                await self._tell_resident(session, ticket, now)
+            state = _state(ticket)
+        self.on_enqueued()
+        return state
+
+    # -- inside a transaction ---------------------------------------------------------------
+
+    async def _ticket(self, session: AsyncSession, number: str, *, lock: bool) -> Ticket | None:
+        query = (
+            select(Ticket)
+            .where(Ticket.number == number.strip().upper())
+            .options(selectinload(Ticket.units))
+        )
+        if lock:
+            # one step of a matter at a time: two units answering at once both see the other
+            query = query.with_for_update(of=Ticket)
+        return await session.scalar(query)
+
+    async def _required(self, session: AsyncSession, number: str) -> Ticket:
+        ticket = await self._ticket(session, number, lock=True)
+        if ticket is None:
+            raise MatterNotFound(number)
+        return ticket
+
+    def _pass_on_target(self, ticket: Ticket, unit: str, target: str) -> str:
+        target = target.strip().upper()
+        if self.units.get(target) is None:
+            raise UnitActionRefused("unknown_unit", f"matter {ticket.number}: no unit {target!r}")
+        if target == unit or any(u.unit_code == target for u in ticket.units):
+            raise UnitActionRefused(
+                "unit_already_on", f"matter {ticket.number}: unit {target} already has it"
+            )
+        return target
+
+    def _audit(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        action: str,
+        actor: str,
+        now: datetime,
+        move: tuple[str | None, str | None, str | None],
+        detail: str | None = None,
+    ) -> None:
+        unit, before, after = move
+        session.add(
+            MatterEvent(
+                ticket_id=ticket.id,
+                unit_code=unit,
+                action=action,
+                from_status=before,
+                to_status=after,
+                actor=actor,
+                detail=detail,
+                at=now,
+            )
+        )
+
+    def _move_matter(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        target: MatterStatus,
+        actor: str,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None:
+        current = MatterStatus(ticket.status)
+        check_matter_move(ticket.number, current, target)
+        ticket.status = target
+        self._audit(session, ticket, target.value, actor, now, (None, current, target), detail)
+
+    def _move_unit(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        part: TicketUnit,
+        target: UnitStatus,
+        actor: str,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None:
+        current = UnitStatus(part.status)
+        check_unit_move(ticket.number, part.unit_code, current, target)
+        part.status = target
+        part.updated_at = now
+        self._audit(
+            session, ticket, target.value, actor, now, (part.unit_code, current, target), detail
+        )
+
+    async def _forward_unit(
+        self, session: AsyncSession, ticket: Ticket, part: TicketUnit, actor: str, now: datetime
+    ) -> None:
+        self._move_unit(session, ticket, part, UnitStatus.FORWARDED, actor, now)
+        part.forwarded_at = now
+        unit = self.units.get(part.unit_code)
+        if unit is None:
+            return  # a unit removed from units.yaml since: audited, nobody to write to
+        token = self.signer.issue(ticket.number, unit.code, now)
+        link = f"{self.mail.public_url}/unit/matter/{token}"
+        expires = (now + self.signer.lifetime).strftime("%Y-%m-%d %H:%M UTC")
+        subject, body = unit_notice(
+            number=ticket.number,
+            unit_name=unit.name_pl,
+            category=ticket.category,
+            link=link,
+            expires=expires,
+            centre=self.mail.centre,
+        )
+        for address in unit.emails:
+            key = f"unit:{ticket.number}:{unit.code}:{address}:{int(now.timestamp())}"
+            mail = OutgoingMail(key, address, subject, body)
+            await enqueue(session, mail, now=now, ticket_id=ticket.id)
+
+    async def _tell_resident(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+        """One e-mail with every unit's answer, when the resident consented and gave an address;
+        otherwise the matter stays answered (the agent calls back)."""
+        if not (ticket.contact_consent and ticket.caller_email):
+            return
+        answers = [
+            UnitAnswer(self._unit_name(u.unit_code, ticket.language), u.answer or "")
+            for u in ticket.units
+            if u.status == UnitStatus.ANSWERED
+        ]
+        subject, body = resident_answer(
+            ticket.language,
+            number=ticket.number,
+            answers=answers,
+            centre=self.mail.centre,
+            hotline=self.mail.hotline,
+        )
+        rounds = await session.scalar(
+            select(func.count())
+            .select_from(MatterEvent)
+            .where(
+                MatterEvent.ticket_id == ticket.id,
+                MatterEvent.unit_code.is_(None),
+                MatterEvent.action == MatterStatus.ANSWERED.value,
+            )
+        )
+        key = f"resident:{ticket.number}:{rounds}"
+        await enqueue(
+            session,
+            OutgoingMail(key, ticket.caller_email, subject, body),
+            now=now,
+            ticket_id=ticket.id,
+        )
+        self._move_matter(session, ticket, MatterStatus.RESIDENT_INFORMED, "system", now)
+
+    def _unit_name(self, code: str, language: str) -> str:
+        unit = self.units.get(code)
+        return unit.name(language) if unit else code
+
+
+class MatterStatusByKeys:
+    """A matter's state from the digits a caller keys in: six digits are this year's number
+    (KCK-<year>-NNNNNN), else last year's; ten are the year and the number."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], tz: ZoneInfo, clock: Clock
+    ) -> None:
+        self.sessions = sessions
+        self.tz = tz
+        self.clock = clock
+
+    def numbers(self, keys: str) -> list[str]:
+        digits = keys.strip().rstrip("#")
+        if not digits.isdigit():
+            return []
+        if len(digits) == 10:
+            return [format_number(int(digits[:4]), int(digits[4:]))]
+        if len(digits) > 6:
+            return []
+        year = self.clock.now().astimezone(self.tz).year
+        return [format_number(year, int(digits)), format_number(year - 1, int(digits))]
+
+    async def status_of(self, keys: str) -> str | None:
+        candidates = self.numbers(keys)
+        if not candidates:
+            return None
+        async with self.sessions() as session:
+            found = dict(
+                (number, status)
+                for number, status in await session.execute(
+                    select(Ticket.number, Ticket.status).where(Ticket.number.in_(candidates))
+                )
+            )
+        return next((found[n] for n in candidates if n in found), None)
+
+
+__all__ = ["MatterService", "MatterState", "MoveRefused", "UnitAction"]

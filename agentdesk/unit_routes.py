@@ -1,0 +1,182 @@
+"""The unit page: one matter for one unit, opened from the signed link in the unit's e-mail
+(no account). It shows what the agent recorded — the resident's name only with their consent —
+and takes the unit's step: received, answer, more information asked, passed on."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from agentdesk.i18n import translate
+from agentdesk.keys import matters_key, services_key, units_key
+from agentdesk.pages import render
+from agentdesk.refusals import language_of
+from agentdesk.security import PUBLIC, SUPERVISOR_ROLES, Access, add_route
+from agentdesk.tickets.matters import (
+    MatterNotFound,
+    MatterService,
+    MatterState,
+    UnitAction,
+    UnitActionRefused,
+)
+from matters.lifecycle import UNIT_DONE, MatterStatus, MoveRefused, UnitStatus
+from matters.links import LinkRefused, UnitGrant
+from matters.outbox import outbox_rows
+
+log = logging.getLogger(__name__)
+
+UNIT_PAGE = "/unit/matter/{token}"
+MATTERS_PAGE = "/matters"
+FORM_TOKEN_FIELD = "form_token"
+
+
+def register_unit_routes(app: web.Application) -> None:
+    add_route(app, "GET", UNIT_PAGE, unit_page, PUBLIC)
+    add_route(app, "POST", UNIT_PAGE, unit_step, Access(None, own_form_token=True))
+    add_route(app, "GET", MATTERS_PAGE, matters_page, Access(SUPERVISOR_ROLES))
+
+
+async def matters_page(request: web.Request) -> web.Response:
+    """For supervisors: matters by state, and the outbox's messages with their delivery state."""
+    services = request.app[services_key]
+    lang = language_of(request)
+    counts = await request.app[matters_key].counts()
+    outbox_counts, messages = await outbox_rows(services.sessions)
+    tz = services.settings.tz
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+    return render(
+        request,
+        "matters.html",
+        title=translate(lang, "nav.matters"),
+        by_state=[
+            (translate(lang, f"matter.status.{s.value}"), counts.get(s.value, 0))
+            for s in MatterStatus
+        ],
+        outbox_counts=outbox_counts,
+        messages=messages,
+        when=when,
+    )
+
+
+def _refused(request: web.Request, problem: str, status: int) -> web.Response:
+    lang = language_of(request)
+    return render(
+        request,
+        "notice.html",
+        status=status,
+        title=translate(lang, "unitpage.refused.title"),
+        message=translate(lang, f"unitpage.refused.{problem}"),
+        detail=None,
+        back=None,
+    )
+
+
+def _grant(request: web.Request) -> UnitGrant | web.Response:
+    service: MatterService = request.app[matters_key]
+    token = request.match_info["token"]
+    try:
+        return service.signer.verify(token, request.app[services_key].clock.now())
+    except LinkRefused as refused:
+        log.info("unit link refused: %s", refused)
+        status = 410 if refused.problem.value == "expired" else 403
+        return _refused(request, refused.problem.value, status)
+
+
+def _page(
+    request: web.Request,
+    grant: UnitGrant,
+    state: MatterState,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    done: str | None = None,
+) -> web.Response:
+    lang = language_of(request)
+    service: MatterService = request.app[matters_key]
+    units = request.app[units_key]
+    mine = next(u for u in state.units if u.code == grant.unit)
+    unit = units.get(grant.unit)
+    tz = request.app[services_key].settings.tz
+    token = request.match_info["token"]
+    context: dict[str, Any] = {
+        "title": translate(lang, "unitpage.title", number=state.number),
+        "matter": state,
+        "unit_name": unit.name(lang) if unit else grant.unit,
+        "mine": mine,
+        "finished": UnitStatus(mine.status) in UNIT_DONE,
+        "can_receive": mine.status == UnitStatus.FORWARDED,
+        "others": [
+            (units.get(u.code).name(lang) if units.get(u.code) else u.code, u.status)  # type: ignore[union-attr]
+            for u in state.units
+            if u.code != grant.unit
+        ],
+        "pass_targets": [
+            (u.code, u.name(lang))
+            for u in units.units
+            if u.code not in {part.code for part in state.units}
+        ],
+        "recorded": state.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "category_text": translate(lang, f"category.{state.category}"),
+        "form_token": service.signer.form_token(token),
+        "error": error,
+        "done": done,
+    }
+    return render(request, "unit_matter.html", status=status, **context)
+
+
+async def unit_page(request: web.Request) -> web.Response:
+    grant = _grant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    try:
+        state = await request.app[matters_key].for_unit(grant)
+    except MatterNotFound:
+        return _refused(request, "not_found", 404)
+    done = request.query.get("done")
+    lang = language_of(request)
+    done_text = (
+        translate(lang, "unitpage.done", step=translate(lang, f"unit.status.{done}"))
+        if done in {s.value for s in UnitStatus}
+        else None
+    )
+    return _page(request, grant, state, done=done_text)
+
+
+async def unit_step(request: web.Request) -> web.Response:
+    grant = _grant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    service: MatterService = request.app[matters_key]
+    form = await request.post()
+    token = request.match_info["token"]
+    if not service.signer.check_form_token(token, str(form.get(FORM_TOKEN_FIELD, ""))):
+        return _refused(request, "form", 403)
+    lang = language_of(request)
+    try:
+        action = UnitAction(str(form.get("action", "")))
+    except ValueError:
+        return _refused(request, "form", 400)
+    try:
+        state = await service.unit_act(
+            grant, action, str(form.get("text", "")), str(form.get("target", ""))
+        )
+    except MatterNotFound:
+        return _refused(request, "not_found", 404)
+    except (MoveRefused, UnitActionRefused) as refused:
+        current = await service.for_unit(grant)
+        mine = next(u for u in current.units if u.code == grant.unit)
+        if isinstance(refused, MoveRefused):
+            state_text = translate(lang, f"unit.status.{mine.status}")
+            message = translate(lang, "unitpage.refused.move", state=state_text)
+        else:
+            message = translate(lang, f"unitpage.refused.{refused.reason}")
+        return _page(request, grant, current, status=409, error=message)
+    mine = next(u for u in state.units if u.code == grant.unit)
+    log.info("unit %s: matter %s now %s", grant.unit, grant.matter, mine.status)
+    raise web.HTTPSeeOther(f"{request.path}?done={mine.status}")
