@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.real_asterisk.nodes import Nodes, open_nodes
 from tests.real_asterisk.pbx import find_asterisk
 from tests.real_asterisk.sipp import sipp_binary
 from tests.real_asterisk.sites import (
@@ -25,6 +26,7 @@ from tests.real_asterisk.sites import (
     open_site,
     start_pbx_site,
 )
+from tests.services import start_redis
 
 __all__ = ["AGENTS", "HOTLINE", "PREFIX", "PBXSite", "Site"]
 
@@ -78,3 +80,23 @@ async def site(
 
     async with open_site(real_pbx, tmp_path, recordings, failed=failed) as world:
         yield world
+
+
+@pytest.fixture
+async def two_nodes(
+    real_pbx: PBXSite, tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Nodes]:
+    """Two `kck serve` nodes on the one Asterisk, sharing a Redis of this test's own (restartable:
+    `two_nodes.redis_server`) and a PostgreSQL database (tests.real_asterisk.nodes)."""
+    redis_server = start_redis(tmp_path / "shared-redis")
+
+    def failed() -> bool:
+        return request.node.stash.get(_FAILED, False)
+
+    try:
+        async with open_nodes(
+            real_pbx, tmp_path, redis_server, postgres_url, failed=failed
+        ) as nodes:
+            yield nodes
+    finally:
+        redis_server.stop()
