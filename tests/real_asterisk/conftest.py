@@ -87,8 +87,10 @@ async def two_nodes(
     real_pbx: PBXSite, tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[Nodes]:
     """Two `kck serve` nodes on the one Asterisk, sharing a Redis of this test's own (restartable:
-    `two_nodes.redis_server`) and a PostgreSQL database (tests.real_asterisk.nodes)."""
-    redis_server = start_redis(tmp_path / "shared-redis")
+    `two_nodes.redis_server`; indirect parameter True: with AOF persistence) and a PostgreSQL
+    database (tests.real_asterisk.nodes)."""
+    appendonly = bool(getattr(request, "param", False))
+    redis_server = start_redis(tmp_path / "shared-redis", appendonly=appendonly)
 
     def failed() -> bool:
         return request.node.stash.get(_FAILED, False)

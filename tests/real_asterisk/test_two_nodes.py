@@ -24,7 +24,7 @@ from tests.polling import until_true
 from tests.real_asterisk.nodes import Nodes, board, comparable
 from tests.real_asterisk.observer import agi_command, named
 from tests.real_asterisk.sipp import SippCaller
-from tests.real_asterisk.sites import Site
+from tests.real_asterisk.sites import PREFIX, Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
 
 # the first asterisk test of a run also starts Asterisk and builds the prompts (~100 s)
@@ -181,3 +181,42 @@ async def test_kill_9_of_a_node_loses_no_caller_and_no_row_and_it_joins_again(
         assert outcomes[caller.number] == "fallback_abandoned", outcomes
     print(f"kill -9: {len(made)} calls, {len(held[id(first)])} callers of the killed node, "
           f"0 dropped, rows {sum((await _rows_by_number(two_nodes)).values())}")  # fmt: skip
+
+
+@pytest.mark.parametrize("two_nodes", [True, False], indirect=True, ids=["aof", "no-persistence"])
+async def test_redis_killed_and_restarted_under_two_nodes(two_nodes: Nodes) -> None:
+    """docs/deployment.md, "Redis restarts": with AOF the live state comes back and calls are
+    routed as before; without persistence the agents are signed out of routing (the desk says
+    so: their web sessions lived in Redis too) and take calls again once they have signed in
+    again; both nodes carry on unrestarted, and the call-history writer too."""
+    persistent = two_nodes.redis_server.appendonly
+    first, second = two_nodes.nodes
+    await first.phone("101", talk_ms=1000)
+    desk = await second.agent("anowak")  # desk on one node, the call on either
+    pids = [two_nodes.pid_of(n) for n in two_nodes.nodes]
+    restarted = time.time()
+    await asyncio.to_thread(two_nodes.redis_server.kill)
+    await asyncio.to_thread(two_nodes.redis_server.start_again)
+    for node in two_nodes.nodes:
+        await node.serve.wait_healthy(30)
+    assert [two_nodes.pid_of(n) for n in two_nodes.nodes] == pids
+
+    async def writer_held() -> bool:
+        return await two_nodes.writer() is not None
+
+    await until_true(writer_held, 20)
+    agent = await first.redis().hgetall(f"{PREFIX}:q:agent:anowak")
+    if persistent:
+        assert agent.get("state") == "available"
+        assert "logged_out" not in desk.states()
+    else:
+        assert not agent  # the live state is gone with the server
+        await desk.wait_state("logged_out", 20, since=restarted)
+        desk = await second.agent("anowak")  # signs in again
+    caller = await first.call()
+    await walk_to_id_cards(first, caller)
+    pop = await desk.wait_for(lambda m: m.kind == "pop", 40)
+    assert pop.data["caller"]["e164"] == caller.number
+    await first.observer.wait_for(named("BridgeEnter", Channel__startswith="PJSIP/101-"), 20)
+    assert await caller.ended(20) == "asterisk"
+    await until_true(lambda: _outcomes_are(two_nodes, {caller.number: "answered"}), 20)
