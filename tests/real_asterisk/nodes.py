@@ -9,7 +9,9 @@ observer; desks sign in to either node's web port. Redis is a redis-server of th
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -77,6 +79,17 @@ class Nodes:
         value = await self.nodes[0].redis().get(WRITER_LEASE)
         return str(value) if value is not None else None
 
+    def holder_of(self, node: Site) -> str:
+        """The node's name as a leaseholder (kck.lease.holder_name)."""
+        return f"{socket.gethostname()}-{self.pid_of(node)}"
+
+    async def writer_node(self) -> Site:
+        """The node holding the call-history writer's lease."""
+        holder = await self.writer()
+        found = [n for n in self.nodes if n.serve.running and self.holder_of(n) == holder]
+        assert found, f"the writer's lease is held by {holder}, none of the nodes"
+        return found[0]
+
     def pid_of(self, node: Site) -> int:
         assert node.serve.process is not None
         return node.serve.process.pid
@@ -120,8 +133,8 @@ async def open_nodes(
     *,
     failed: Callable[[], bool] | None = None,
 ) -> AsyncIterator[Nodes]:
-    """Both nodes running (node 0 started first, so it takes the writer's lease); all stopped
-    and every channel hung up on the way out."""
+    """Both nodes running (started together: either may hold the writer's lease, see
+    `Nodes.writer_node`); all stopped and every channel hung up on the way out."""
     await template_database(database_url, shared.agents)
     observer = AMIObserver(shared.ports.ami, OBSERVER_USER, OBSERVER_SECRET)
     await observer.start()
@@ -139,8 +152,8 @@ async def open_nodes(
         nodes.append(site)
     world = Nodes(nodes, redis_server, database_url)
     try:
-        for site in nodes:
-            await site.serve.start()
+        # together: a process's start (imports, config, migrations check) is most of the wait
+        await asyncio.gather(*(site.serve.start() for site in nodes))
         yield world
     finally:
         if failed is not None and failed():

@@ -11,7 +11,6 @@ a restart of the other. The figures they print are in docs/deployment.md.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import Counter
 
@@ -29,10 +28,6 @@ from tests.real_asterisk.test_call_path import walk_to_id_cards
 
 # the first asterisk test of a run also starts Asterisk and builds the prompts (~100 s)
 pytestmark = pytest.mark.timeout(300)
-
-
-def _holder(node: Site, nodes: Nodes) -> str:
-    return f"{socket.gethostname()}-{nodes.pid_of(node)}"
 
 
 async def _rows_by_number(nodes: Nodes) -> Counter[str]:
@@ -103,8 +98,9 @@ async def _outcomes_are(nodes: Nodes, expected: dict[str, str]) -> bool:
 async def test_kill_9_of_a_node_loses_no_caller_and_no_row_and_it_joins_again(
     two_nodes: Nodes,
 ) -> None:
-    first, second = two_nodes.nodes
-    assert await two_nodes.writer() == _holder(first, two_nodes)  # started first
+    # `first`: the node to be killed, the one writing the call history
+    first = await two_nodes.writer_node()
+    second = next(n for n in two_nodes.nodes if n is not first)
     made = [await first.call() for _ in range(4)]  # spread: two on each node
     held: dict[int, list[SippCaller]] = {id(first): [], id(second): []}
     for caller in made:
@@ -131,7 +127,7 @@ async def test_kill_9_of_a_node_loses_no_caller_and_no_row_and_it_joins_again(
         assert caller.ended_by is None, f"{caller.number} was dropped"
 
     async def writer_moved() -> bool:
-        return await two_nodes.writer() == _holder(second, two_nodes)
+        return await two_nodes.writer() == two_nodes.holder_of(second)
 
     await until_true(writer_moved, 20)
     print(f"\nkill -9: the call-history writer moved after {time.time() - killed:.1f} s")
