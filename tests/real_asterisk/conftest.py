@@ -57,7 +57,8 @@ def real_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PBXSite]:
     install = find_asterisk()
     if isinstance(install, str):
         pytest.skip(install)
-    site = start_pbx_site(install, tmp_path_factory.mktemp("real-asterisk"))
+    # two FastAGI addresses in the dialplan: the two-node tests (tests.real_asterisk.nodes)
+    site = start_pbx_site(install, tmp_path_factory.mktemp("real-asterisk"), nodes=2)
     if sipp_binary() is None:  # start-asterisk installs sip-tester; a foreign install may not
         site.pbx.stop()
         pytest.skip("sipp is not installed (Debian package sip-tester)")

@@ -74,7 +74,10 @@ class PBXSite:
     @property
     def agi_ports(self) -> tuple[int, ...]:
         """The FastAGI ports the dialplan lists (spread, then failover): one per node."""
-        return tuple(int(url.split(":")[2].split("/")[0]) for url in self.template.agi_urls)
+        urls = self.template.agi_urls
+        if not urls:
+            return (self.template.agi_port,)
+        return tuple(int(url.split(":")[2].split("/")[0]) for url in urls)
 
     def installation(
         self,
@@ -119,19 +122,21 @@ def start_pbx_site(
     ports: PBXPorts | None = None,
     agents: Mapping[str, str] = AGENTS,
     additions: Mapping[str, str] | None = None,
+    nodes: int = 1,
 ) -> PBXSite:
     """Build the template installation (prompts, desk accounts for `agents`), generate the
     Asterisk configuration into `root/asterisk-conf` with the tests' additions (and the caller's
-    own `additions`, appended per file), and start Asterisk. Blocking (minutes on a first build)."""
+    own `additions`, appended per file), and start Asterisk. Blocking (minutes on a first build).
+    `nodes` > 1: the dialplan lists that many FastAGI addresses, spread with failover (the
+    template's first; `PBXSite.installation(node=i)` for the others)."""
     ports = ports or PBXPorts.free()
     citizen_port = free_udp_port(OPERATOR_HOST)
     template = Installation(root / "template", root / "sounds")
-    # two nodes' addresses, spread (tests.real_asterisk.nodes); with one node the second is
-    # refused at once and the dialplan fails over to the first (AGISTATUS=FAILURE)
-    template.agi_urls = tuple(
-        f"agi://127.0.0.1:{port}/ivr" for port in (template.agi_port, free_tcp_port())
-    )
-    template.agi_spread = True
+    if nodes > 1:  # (tests.real_asterisk.nodes); a test with one node: the others' addresses
+        # are refused at once and the dialplan fails over to the first (AGISTATUS=FAILURE)
+        ports_of_nodes = [template.agi_port] + [free_tcp_port() for _ in range(nodes - 1)]
+        template.agi_urls = tuple(f"agi://127.0.0.1:{port}/ivr" for port in ports_of_nodes)
+        template.agi_spread = True
     template.write(ports, trunk_host=f"{OPERATOR_HOST}:{citizen_port}", trunk_match=OPERATOR_HOST)
     template.kck("prompts", "build", timeout=600)
     asyncio.run(template_database(template.sql_url, agents))
