@@ -10,6 +10,7 @@ observer; desks sign in to either node's web port. Redis is a redis-server of th
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -97,6 +98,11 @@ class Nodes:
 
 async def board(node: Site) -> dict[str, Any]:
     """The supervisor's board (`/api/board`) as one node gives it."""
+    return dict(json.loads(await supervisor_get(node, "/api/board")))
+
+
+async def supervisor_get(node: Site, path: str) -> str:
+    """GET `path` on one node as the supervisor (signed in for this request)."""
     base = node.installation.base_url
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.get(f"{base}/login") as page:
@@ -105,9 +111,9 @@ async def board(node: Site) -> dict[str, Any]:
         form = {"username": "supervisor", "password": PASSWORD, "csrf_token": token[1]}
         async with http.post(f"{base}/login", data=form) as response:
             assert response.status == 200, await response.text()
-        async with http.get(f"{base}/api/board") as response:
-            assert response.status == 200, await response.text()
-            return dict(await response.json())
+        async with http.get(f"{base}{path}") as response:
+            assert response.status == 200, f"{path}: {response.status} {await response.text()}"
+            return await response.text()
 
 
 def comparable(snapshot: dict[str, Any]) -> dict[str, Any]:

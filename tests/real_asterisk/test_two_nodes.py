@@ -20,7 +20,7 @@ from sqlalchemy import select
 from kck.db import create_engine, session_factory
 from kck.db.models import Call
 from tests.polling import until_true
-from tests.real_asterisk.nodes import Nodes, board, comparable
+from tests.real_asterisk.nodes import Nodes, board, comparable, supervisor_get
 from tests.real_asterisk.observer import agi_command, named
 from tests.real_asterisk.sipp import SippCaller
 from tests.real_asterisk.sites import PREFIX, Site
@@ -49,7 +49,7 @@ async def _outcomes(nodes: Nodes) -> dict[str, str]:
         await engine.dispose()
 
 
-async def test_calls_on_either_node_pop_once_on_a_desk_of_the_other_and_both_boards_agree(
+async def test_calls_on_either_node_pop_once_on_a_desk_of_the_other_and_boards_and_reports_agree(
     two_nodes: Nodes,
 ) -> None:
     first, second = two_nodes.nodes
@@ -86,6 +86,9 @@ async def test_calls_on_either_node_pop_once_on_a_desk_of_the_other_and_both_boa
         return comparable(one) == comparable(two) and sum(q["answered"] for q in answered) == 2
 
     await until_true(boards_agree, 20)
+    for table in ("daily", "hourly", "waits"):  # and the reports
+        path = f"/reports/{table}.csv"
+        assert await supervisor_get(first, path) == await supervisor_get(second, path), table
     await until_true(
         lambda: _outcomes_are(two_nodes, {c.number: "answered" for c, _ in served}), 20
     )
