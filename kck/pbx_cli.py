@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--agi-url",
         action="append",
         metavar="URL",
-        help="FastAGI URL(s) Asterisk calls (default: agi://<agi.host>:<agi.port>/ivr); repeat for several controllers",
+        help="FastAGI URL(s) Asterisk calls, instead of asterisk.agi_urls (default: "
+        "agi://<agi.host>:<agi.port>/ivr); repeat for several controllers",
     )
     config.add_argument(
         "--ami-permit",
@@ -133,7 +134,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     out: Path = args.out
     passwords = _phone_secrets(out / SECRETS_FILE, [a.extension for a in agents])
     host = settings.agi.host if settings.agi.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    agi_urls = tuple(args.agi_url or [f"agi://{host}:{settings.agi.port}/ivr"])
+    agi_urls = tuple(
+        args.agi_url or settings.asterisk.agi_urls or [f"agi://{host}:{settings.agi.port}/ivr"]
+    )
     try:
         inputs = AsteriskConfigInputs(
             ami_secret=secret,
@@ -141,6 +144,7 @@ def cmd_config(args: argparse.Namespace) -> int:
             ami_port=settings.ami.port,
             ami_permit=tuple(args.ami_permit or ["127.0.0.1/255.255.255.255"]),
             agi_urls=agi_urls,
+            agi_spread=settings.asterisk.agi_spread,
             hotline=_did(settings, args.did),
             sip_port=settings.asterisk.sip_port,
             trunk=_trunk(settings),

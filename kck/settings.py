@@ -125,6 +125,13 @@ class AsteriskSettings(_Section):
     # prompts from there. None = the same path (Asterisk on this host, or the same mount point).
     sounds: Path | None = None
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    # The FastAGI URLs the generated dialplan sends the hotline to, one per kck node, tried in
+    # order while unreachable (docs/deployment.md); empty = this node's agi://<agi.host>:<agi.port>/ivr.
+    # From the environment comma-separated.
+    agi_urls: Annotated[tuple[str, ...], BeforeValidator(_comma_list)] = ()
+    # With several agi_urls: each new call starts with the next node in turn (load spread)
+    # instead of always the first that answers.
+    agi_spread: bool = False
 
     @field_validator("sounds")
     @classmethod

@@ -143,6 +143,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copy(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
+    yield from _postgres_database(request)
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database URL (for tests that need what SQLite cannot: several
+    processes on one database)."""
+    yield from _postgres_database(request)
+
+
+def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     server = request.getfixturevalue("postgres_server")
     template_name = request.getfixturevalue("postgres_template")
     name = f"kck_test_{os.getpid()}_{next(_counter)}"

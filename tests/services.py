@@ -34,6 +34,7 @@ def _free_port() -> int:
 class RedisProcess:
     folder: Path
     process: subprocess.Popen[bytes]
+    appendonly: bool = False
 
     @property
     def url(self) -> str:
@@ -47,9 +48,27 @@ class RedisProcess:
             self.process.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost host: what it had not written is gone."""
+        self.process.kill()
+        self.process.wait(10)
+        (self.folder / "redis.sock").unlink(missing_ok=True)
 
-def start_redis() -> RedisProcess:
-    folder = Path(tempfile.mkdtemp(prefix="kck-redis-"))
+    def start_again(self) -> None:
+        """The same server again, on the same socket and files (with `appendonly`: its data)."""
+        self.process = _run_redis(self.folder, self.appendonly)
+
+
+def start_redis(folder: Path | None = None, *, appendonly: bool = False) -> RedisProcess:
+    """A redis-server on a unix socket in `folder` (a new temporary one if None); with
+    `appendonly`, AOF `everysec` as docs/deployment.md recommends, else no persistence."""
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="kck-redis-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return RedisProcess(folder, _run_redis(folder, appendonly), appendonly)
+
+
+def _run_redis(folder: Path, appendonly: bool) -> subprocess.Popen[bytes]:
     sock = folder / "redis.sock"
     process = subprocess.Popen(
         [
@@ -61,7 +80,9 @@ def start_redis() -> RedisProcess:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if appendonly else "no",
+            "--appendfsync",
+            "everysec",
             "--dir",
             str(folder),
             "--loglevel",
@@ -77,7 +98,7 @@ def start_redis() -> RedisProcess:
                 f"redis-server exited: {process.stderr.read().decode() if process.stderr else ''}"
             )
         if sock.exists():
-            return RedisProcess(folder, process)
+            return process
         time.sleep(0.02)
     process.kill()
     raise ServiceStartError("redis-server did not create its socket in 15 s")

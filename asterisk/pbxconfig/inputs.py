@@ -133,6 +133,9 @@ class AsteriskConfigInputs:
 
     ami_secret: str
     agi_urls: tuple[str, ...] = ("agi://127.0.0.1:4573/ivr",)
+    # several controllers: each new call starts with the next URL in turn (then fails over in
+    # order) instead of always with the first; False = the first while it can be reached
+    agi_spread: bool = False
     hotline: str = "126165555"
     agents: tuple[AgentPhone, ...] = ()
     ami_user: str = "kck"
@@ -150,6 +153,14 @@ class AsteriskConfigInputs:
     dial_timeout: int = 20
     moh_directory: str = "moh"
     sip_port: int = 5060
+
+    @property
+    def agi_orders(self) -> list[tuple[str, ...]]:
+        """The orders in which the dialplan tries the FastAGI URLs: one (as listed), or with
+        `agi_spread` one per starting URL (the list rotated)."""
+        urls = self.agi_urls
+        starts = range(len(urls)) if self.agi_spread else range(1)
+        return [urls[i:] + urls[:i] for i in starts]
 
     def __post_init__(self) -> None:
         _check("hotline", self.hotline, _EXTEN, "must be 2-15 digits")

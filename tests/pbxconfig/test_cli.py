@@ -161,3 +161,20 @@ def test_match_covering_a_desk_phone_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     [message] = result.stderr.strip().splitlines()
     assert message.startswith("kck: error: trunk.match 10.0.0.0/16 covers agent 101's phone")
+
+
+def test_controllers_urls_and_spread_are_settings(tmp_path: Path) -> None:
+    home = install(tmp_path)
+    out = tmp_path / "asterisk"
+    urls = "agi://10.0.0.7:4573/ivr, agi://10.0.0.8:4573/ivr"
+    env = {
+        "KCK_AMI_SECRET": "a-long-ami-secret-42",
+        "KCK_ASTERISK_AGI_URLS": urls,
+        "KCK_ASTERISK_AGI_SPREAD": "true",
+    }
+    result = kck(["asterisk", "config", "--out", str(out)], home, env)
+    assert result.returncode == 0, result.stderr
+    dialplan = (out / "extensions.conf").read_text()
+    assert "n(from0),AGI(agi://10.0.0.7:4573/ivr)" in dialplan
+    assert "n(from1),AGI(agi://10.0.0.8:4573/ivr)" in dialplan
+    assert "GLOBAL(KCK_AGI_NEXT)" in dialplan

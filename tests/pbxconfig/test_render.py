@@ -90,11 +90,24 @@ def test_render_writes_the_five_files_with_secrets_not_world_readable(tmp_path: 
     assert "s3cret-s3cret-s3cret" in (tmp_path / "asterisk" / "manager.conf").read_text()
 
 
+TWO_NODES = ("agi://10.0.0.5:4573/ivr", "agi://10.0.0.6:4573/ivr")
+THREE_NODES = (*TWO_NODES, "agi://10.0.0.7:4573/ivr")
+
+
 @pytest.mark.parametrize(
-    "urls", [("agi://10.0.0.5:4573/ivr",), ("agi://10.0.0.5:4573/ivr", "agi://10.0.0.6:4573/ivr")]
+    ("urls", "spread"),
+    [
+        (("agi://10.0.0.5:4573/ivr",), False),
+        (("agi://10.0.0.5:4573/ivr",), True),
+        (TWO_NODES, False),
+        (TWO_NODES, True),
+        (THREE_NODES, True),
+    ],
 )
-def test_generated_dialplan_passes_asterisklint(tmp_path: Path, urls: tuple[str, ...]) -> None:
-    render_asterisk_config(inputs(agi_urls=urls), tmp_path)
+def test_generated_dialplan_passes_asterisklint(
+    tmp_path: Path, urls: tuple[str, ...], spread: bool
+) -> None:
+    render_asterisk_config(inputs(agi_urls=urls, agi_spread=spread), tmp_path)
     result = asterisklint("dialplan-check", str(tmp_path / "extensions.conf"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
@@ -137,6 +150,59 @@ def test_hotline_runs_agi_then_falls_back_to_the_queue_with_every_agent(tmp_path
     assert "[kck-fallback]" in queues and "strategy=ringall" in queues
     assert "member => PJSIP/101,0,Anna Kowalska,PJSIP/101" in queues
     assert "member => PJSIP/102,0,Łukasz Żółć,PJSIP/102" in queues
+
+
+def _hotline_steps(dialplan: str) -> list[str]:
+    """The hotline's priorities (`same => ...` lines), comments left out."""
+    hotline = dialplan[dialplan.index("exten => 126165555,1") :]
+    hotline = hotline[: hotline.index("\n\n")]
+    return [line.strip() for line in hotline.splitlines()[1:] if line.strip().startswith("same")]
+
+
+def _agi_blocks(steps: list[str]) -> list[list[str]]:
+    """The AGI() URLs in the order the dialplan tries them, one list per `Goto(fallback)`-ended
+    block; checks that every AGI after the first of a block runs only on AGISTATUS=FAILURE."""
+    blocks: list[list[str]] = [[]]
+    for before, step in zip(["", *steps], steps, strict=False):
+        if ",AGI(" in step:
+            if blocks[-1]:
+                assert before == 'same => n,GotoIf($["${AGISTATUS}" != "FAILURE"]?fallback)'
+            blocks[-1].append(step[step.index(",AGI(") + 5 : -1])
+        elif step == "same => n,Goto(fallback)":
+            blocks.append([])
+    return blocks
+
+
+def test_several_controllers_are_tried_in_order_only_while_unreachable(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(agi_urls=TWO_NODES), tmp_path)
+    dialplan = (tmp_path / "extensions.conf").read_text()
+    assert _agi_blocks(_hotline_steps(dialplan)) == [list(TWO_NODES)]
+    assert "KCK_AGI_NEXT" not in dialplan
+
+
+def test_spread_starts_each_call_with_the_next_controller_then_fails_over(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(agi_urls=THREE_NODES, agi_spread=True), tmp_path)
+    dialplan = (tmp_path / "extensions.conf").read_text()
+    assert "\nKCK_AGI_NEXT=0\n" in section(dialplan, "globals")
+    steps = _hotline_steps(dialplan)
+    a, b, c = THREE_NODES
+    assert _agi_blocks(steps) == [[a, b, c], [b, c, a], [c, a, b]]
+    # the counter moves on for every call, and the start picks the block
+    assert "same => n,Set(KCK_AGI_FIRST=$[${KCK_AGI_NEXT} % 3])" in steps
+    assert "same => n,Set(GLOBAL(KCK_AGI_NEXT)=$[(${KCK_AGI_FIRST} + 1) % 3])" in steps
+    for start, url in ((1, b), (2, c)):
+        assert f"same => n,GotoIf($[${{KCK_AGI_FIRST}} = {start}]?from{start})" in steps
+        assert f"same => n(from{start}),AGI({url})" in steps
+    assert steps.index("same => n(from1),AGI(agi://10.0.0.6:4573/ivr)") > steps.index(
+        "same => n,GotoIf($[${KCK_AGI_FIRST} = 2]?from2)"
+    )
+
+
+def test_spread_with_one_controller_is_the_plain_dialplan(tmp_path: Path) -> None:
+    render_asterisk_config(inputs(agi_spread=True), tmp_path)
+    spread = (tmp_path / "extensions.conf").read_text()
+    render_asterisk_config(inputs(), tmp_path)
+    assert spread == (tmp_path / "extensions.conf").read_text()
 
 
 def test_ami_user_gets_least_privileges_and_only_permitted_addresses(tmp_path: Path) -> None:

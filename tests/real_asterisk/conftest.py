@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.real_asterisk.nodes import Nodes, open_nodes
 from tests.real_asterisk.pbx import find_asterisk
 from tests.real_asterisk.sipp import sipp_binary
 from tests.real_asterisk.sites import (
@@ -25,16 +26,24 @@ from tests.real_asterisk.sites import (
     open_site,
     start_pbx_site,
 )
+from tests.services import start_redis
 
 __all__ = ["AGENTS", "HOTLINE", "PREFIX", "PBXSite", "Site"]
 
 HERE = Path(__file__).parent
 
 
+# pytest-timeout counts fixture set-up: the test that starts the run's Asterisk (up to ~100 s on a
+# loaded machine, beside the rest of the suite) needs more than the suite's 120 s
+TIMEOUT_S = 300
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.asterisk)
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(TIMEOUT_S))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -55,7 +64,8 @@ def real_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PBXSite]:
     install = find_asterisk()
     if isinstance(install, str):
         pytest.skip(install)
-    site = start_pbx_site(install, tmp_path_factory.mktemp("real-asterisk"))
+    # two FastAGI addresses in the dialplan: the two-node tests (tests.real_asterisk.nodes)
+    site = start_pbx_site(install, tmp_path_factory.mktemp("real-asterisk"), nodes=2)
     if sipp_binary() is None:  # start-asterisk installs sip-tester; a foreign install may not
         site.pbx.stop()
         pytest.skip("sipp is not installed (Debian package sip-tester)")
@@ -78,3 +88,25 @@ async def site(
 
     async with open_site(real_pbx, tmp_path, recordings, failed=failed) as world:
         yield world
+
+
+@pytest.fixture
+async def two_nodes(
+    real_pbx: PBXSite, tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Nodes]:
+    """Two `kck serve` nodes on the one Asterisk, sharing a Redis of this test's own (restartable:
+    `two_nodes.redis_server`; indirect parameter True: with AOF persistence) and a PostgreSQL
+    database (tests.real_asterisk.nodes)."""
+    appendonly = bool(getattr(request, "param", False))
+    redis_server = start_redis(tmp_path / "shared-redis", appendonly=appendonly)
+
+    def failed() -> bool:
+        return request.node.stash.get(_FAILED, False)
+
+    try:
+        async with open_nodes(
+            real_pbx, tmp_path, redis_server, postgres_url, failed=failed
+        ) as nodes:
+            yield nodes
+    finally:
+        redis_server.stop()

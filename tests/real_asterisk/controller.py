@@ -51,6 +51,12 @@ class Installation:
     agi_port: int = field(default_factory=free_tcp_port)
     http_port: int = field(default_factory=free_tcp_port)
     queue_times: dict[str, int] = field(default_factory=lambda: dict(QUEUE_TIMES))
+    # several nodes: one shared Redis and database (None: a private Redis, SQLite under var/),
+    # and the FastAGI URLs `kck asterisk config` writes (empty: this node's)
+    shared_redis_url: str | None = None
+    database_url: str | None = None
+    agi_urls: tuple[str, ...] = ()
+    agi_spread: bool = False
 
     @property
     def config_dir(self) -> Path:
@@ -66,7 +72,11 @@ class Installation:
 
     @property
     def redis_url(self) -> str:
-        return f"unix://{self.var / 'redis' / 'redis.sock'}"
+        return self.shared_redis_url or f"unix://{self.var / 'redis' / 'redis.sock'}"
+
+    @property
+    def sql_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.var / 'kck.db'}"
 
     @property
     def base_url(self) -> str:
@@ -116,8 +126,16 @@ class Installation:
             "log": {"level": "INFO"},
             # the operator: SIPp callers come from `match`, callbacks go out to `host`
             "trunk": {"host": trunk_host, "match": [trunk_match]},
-            "asterisk": {"sip_port": ports.sip},
+            "asterisk": {
+                "sip_port": ports.sip,
+                "agi_urls": list(self.agi_urls),
+                "agi_spread": self.agi_spread,
+            },
         }
+        if self.shared_redis_url:
+            settings["redis"] = {"url": self.shared_redis_url}
+        if self.database_url:
+            settings["database"] = {"url": self.database_url}
         self.settings_file.write_text(yaml.safe_dump(settings))
         self.var.mkdir(parents=True, exist_ok=True)
 

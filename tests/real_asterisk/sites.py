@@ -35,6 +35,7 @@ from tests.real_asterisk.pbx import (
     AsteriskInstall,
     PBXPorts,
     RealAsterisk,
+    free_tcp_port,
     test_additions,
 )
 from tests.real_asterisk.sipp import (
@@ -70,11 +71,28 @@ class PBXSite:
     citizen_port: int
     agents: dict[str, str] = field(default_factory=lambda: dict(AGENTS))
 
-    def installation(self, root: Path, recordings: dict[str, float] | None = None) -> Installation:
+    @property
+    def agi_ports(self) -> tuple[int, ...]:
+        """The FastAGI ports the dialplan lists (spread, then failover): one per node."""
+        urls = self.template.agi_urls
+        if not urls:
+            return (self.template.agi_port,)
+        return tuple(int(url.split(":")[2].split("/")[0]) for url in urls)
+
+    def installation(
+        self,
+        root: Path,
+        recordings: dict[str, float] | None = None,
+        *,
+        node: int = 0,
+        redis_url: str | None = None,
+        database_url: str | None = None,
+    ) -> Installation:
         """A fresh installation on the same ports (Asterisk's dialplan names the AGI port).
 
         `recordings`: prompts replaced by "real recordings" of these lengths (a tone, s), e.g.
-        a long announcement, in a copy of the built sounds."""
+        a long announcement, in a copy of the built sounds. `node` 1: the dialplan's second
+        FastAGI address and a web port of its own; `redis_url`, `database_url`: shared ones."""
         sounds = self.template.sounds
         if recordings:
             sounds = root / "sounds"
@@ -84,13 +102,16 @@ class PBXSite:
         inst = Installation(
             root,
             sounds,
-            agi_port=self.template.agi_port,
-            http_port=self.template.http_port,
+            agi_port=self.agi_ports[node],
+            http_port=self.template.http_port if node == 0 else free_tcp_port(),
+            shared_redis_url=redis_url,
+            database_url=database_url,
         )
         inst.write(
             self.ports, trunk_host=f"{OPERATOR_HOST}:{self.citizen_port}", trunk_match=OPERATOR_HOST
         )
-        shutil.copy(self.template.var / "kck.db", inst.var / "kck.db")
+        if database_url is None:
+            shutil.copy(self.template.var / "kck.db", inst.var / "kck.db")
         return inst
 
 
@@ -101,16 +122,24 @@ def start_pbx_site(
     ports: PBXPorts | None = None,
     agents: Mapping[str, str] = AGENTS,
     additions: Mapping[str, str] | None = None,
+    nodes: int = 1,
 ) -> PBXSite:
     """Build the template installation (prompts, desk accounts for `agents`), generate the
     Asterisk configuration into `root/asterisk-conf` with the tests' additions (and the caller's
-    own `additions`, appended per file), and start Asterisk. Blocking (minutes on a first build)."""
+    own `additions`, appended per file), and start Asterisk. Blocking (minutes on a first build).
+    `nodes` > 1: the dialplan lists that many FastAGI addresses, spread with failover (the
+    template's first; `PBXSite.installation(node=i)` for the others)."""
     ports = ports or PBXPorts.free()
     citizen_port = free_udp_port(OPERATOR_HOST)
     template = Installation(root / "template", root / "sounds")
+    if nodes > 1:  # (tests.real_asterisk.nodes); a test with one node: the others' addresses
+        # are refused at once and the dialplan fails over to the first (AGISTATUS=FAILURE)
+        ports_of_nodes = [template.agi_port] + [free_tcp_port() for _ in range(nodes - 1)]
+        template.agi_urls = tuple(f"agi://127.0.0.1:{port}/ivr" for port in ports_of_nodes)
+        template.agi_spread = True
     template.write(ports, trunk_host=f"{OPERATOR_HOST}:{citizen_port}", trunk_match=OPERATOR_HOST)
     template.kck("prompts", "build", timeout=600)
-    asyncio.run(template_database(template, agents))
+    asyncio.run(template_database(template.sql_url, agents))
     confdir = root / "asterisk-conf"
     passwords = template.asterisk_config(confdir)
     for extra in (test_additions(ports), additions or {}):
@@ -131,8 +160,9 @@ def tone(path: Path, seconds: float) -> None:
     )  # fmt: skip
 
 
-async def template_database(inst: Installation, agents: Mapping[str, str] = AGENTS) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{inst.var / 'kck.db'}")
+async def template_database(url: str, agents: Mapping[str, str] = AGENTS) -> None:
+    """Migrate the database at `url` and add the desk accounts (agents and a supervisor)."""
+    engine = create_engine(url)
     try:
         await upgrade(engine)
         accounts = Accounts(session_factory(engine))
@@ -157,6 +187,7 @@ class Site:
     desks: list[DeskAgent] = field(default_factory=list)
     _numbers: int = 200
     _redis: aioredis.Redis | None = None
+    owns_observer: bool = True  # False: another node's Site (tests.real_asterisk.nodes) closes it
 
     @property
     def pbx(self) -> RealAsterisk:
@@ -256,7 +287,7 @@ class Site:
 
     async def call_rows(self) -> list[Call]:
         """The calls table, as the call-history writer left it."""
-        engine = create_engine(f"sqlite+aiosqlite:///{self.installation.var / 'kck.db'}")
+        engine = create_engine(self.installation.sql_url)
         try:
             async with session_factory(engine)() as db:
                 return list(await db.scalars(select(Call).order_by(Call.arrived_at)))
@@ -288,7 +319,8 @@ class Site:
         for phone in self.phones:
             await phone.close()
         await self.serve.stop()
-        await self.observer.close()
+        if self.owns_observer:
+            await self.observer.close()
         await asyncio.to_thread(self.pbx.hang_up_everything)
 
     def report(self) -> str:
