@@ -19,6 +19,7 @@ from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
 from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
+from kb import load_polish_analyzer
 from kck.recording_feed import SpeechTranscriber, recording_input
 from kck.services import Services
 from queues.component import RouterComponent, create_router_component
@@ -74,7 +75,9 @@ async def build_controller(
         else None
     )
     recordings = (
-        RecordingsComponent(services, ami.client, recording_input, transcriber)
+        RecordingsComponent(
+            services, ami.client, recording_input, transcriber, terms=load_polish_analyzer
+        )
         if ami is not None and settings.recordings.enabled
         else None
     )

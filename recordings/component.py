@@ -21,7 +21,7 @@ from recordings.lifecycle import (
     RecordingLifecycle,
 )
 from recordings.retention import Retention
-from recordings.transcription import Transcriber, TranscriptionWorker
+from recordings.transcription import LoadIndexTerms, Transcriber, TranscriptionWorker
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class RecordingsComponent:
         ami: AMIEvents,
         translate: Translate,
         transcriber: Transcriber | None = None,
+        terms: LoadIndexTerms | None = None,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -73,6 +74,7 @@ class RecordingsComponent:
                 transcriber,
                 settings.recordings_dir,
                 services.clock,
+                terms=terms,
                 concurrency=settings.speech.workers,
             )
             if transcriber is not None

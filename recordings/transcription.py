@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ class TranscriptRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     words: Mapped[list[Any]] = mapped_column(default=list)
     problem: Mapped[str | None] = mapped_column(Text)
+    # the Polish search terms of `text` (kb.analysis), indexed by migration 0010's full-text index
+    terms: Mapped[str] = mapped_column(Text, default="", server_default="")
     audio_s: Mapped[float | None] = mapped_column(Float)
     decode_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime]
@@ -66,6 +69,16 @@ class Transcriber(Protocol):
     async def stop(self) -> None: ...
 
 
+class IndexTerms(Protocol):
+    """Makes the search terms of a transcript's text (kb.analysis, handed in by the composition
+    root): CPU work, called in a thread."""
+
+    def index_text(self, text: str) -> str: ...
+
+
+LoadIndexTerms = Callable[[], Awaitable[IndexTerms]]
+
+
 class TranscriptionWorker:
     def __init__(
         self,
@@ -74,11 +87,13 @@ class TranscriptionWorker:
         folder: Path,
         clock: Clock,
         *,
+        terms: LoadIndexTerms | None = None,
         concurrency: int = 1,
         batch: int = 20,
     ) -> None:
         self.sessions = sessions
         self.transcriber = transcriber
+        self.load_terms = terms
         self.folder = folder
         self.clock = clock
         self.batch = batch
@@ -106,7 +121,35 @@ class TranscriptionWorker:
         async with self.sessions() as db:
             waiting = list((await db.execute(query)).all())
         stored = await asyncio.gather(*(self._one(row, lang or "pl") for row, lang in waiting))
-        return sum(stored)
+        return sum(stored) + await self.index_unindexed()
+
+    async def _terms(self, text: str) -> str:
+        if self.load_terms is None or not text:
+            return ""
+        analyzer = await self.load_terms()
+        return await asyncio.to_thread(analyzer.index_text, text)
+
+    async def index_unindexed(self) -> int:
+        """Give search terms to up to `batch` transcripts stored without them (before the index
+        existed, or by a worker without an analyzer); how many were indexed."""
+        if self.load_terms is None:
+            return 0
+        query = (
+            select(TranscriptRow.id, TranscriptRow.text)
+            .where(TranscriptRow.state == "done", TranscriptRow.terms == "")
+            .where(TranscriptRow.text != "")
+            .order_by(TranscriptRow.id)
+            .limit(self.batch)
+        )
+        async with self.sessions() as db:
+            rows = list((await db.execute(query)).all())
+        for transcript_id, text in rows:
+            terms = await self._terms(text)
+            async with self.sessions() as db, db.begin():
+                row = await db.get(TranscriptRow, transcript_id)
+                if row is not None:
+                    row.terms = terms or " "  # a text of stopwords only: indexed, with no terms
+        return len(rows)
 
     async def _one(self, row: Recording, language: str) -> int:
         async with self._slots:
@@ -118,9 +161,11 @@ class TranscriptionWorker:
                 values = {"state": "failed", "problem": str(exc)[:500]}
                 self.failed += 1
             else:
+                said = " ".join(w.word for w in heard.words)
                 values = {
                     "state": "done",
-                    "text": " ".join(w.word for w in heard.words),
+                    "text": said,
+                    "terms": await self._terms(said),
                     "words": [
                         {"w": w.word, "s": w.start, "e": w.end, "c": w.confidence}
                         for w in heard.words
