@@ -17,11 +17,11 @@ from agentdesk.component import MetricsSource, WebComponent
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.router_gateway import RouterQueueGateway
-from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
 from kb import load_polish_analyzer
-from kck.recording_feed import SpeechTranscriber, recording_input
+from kck.recording_feed import recording_input
 from kck.services import Services
+from kck.transcription_engines import engines_from_settings
 from queues.component import RouterComponent, create_router_component
 from recordings.component import RecordingsComponent
 
@@ -67,13 +67,8 @@ async def build_controller(
         router.transfer_legs,
         outage_hold_s=settings.redis.outage_hold_s,
     )
-    # transcription of recordings: vosk models of settings.speech, in worker processes of its own
-    models = {lang: settings.path(path) for lang, path in settings.speech.models.items()}
-    transcriber = (
-        SpeechTranscriber(SpeechRecogniser(models, workers=settings.speech.workers, preload=False))
-        if models and settings.recordings.transcribe
-        else None
-    )
+    # transcription of recordings: the engine of each call's language, in worker processes
+    transcriber = engines_from_settings(settings)
     recordings = (
         RecordingsComponent(
             services, ami.client, recording_input, transcriber, terms=load_polish_analyzer

@@ -75,7 +75,7 @@ class RecordingsComponent:
                 settings.recordings_dir,
                 services.clock,
                 terms=terms,
-                concurrency=settings.speech.workers,
+                concurrency=settings.recordings.transcription.concurrency,
             )
             if transcriber is not None
             else None

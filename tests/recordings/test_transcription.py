@@ -36,12 +36,12 @@ async def transcriber() -> AsyncIterator[SpeechTranscriber]:
     await speech.stop()
 
 
-def speak(text: str, wav: Path) -> None:
+def speak(text: str, wav: Path, *, voice: str = "ko") -> None:
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is not installed (Debian package {tool}; ./dev test installs it)")
     raw = wav.with_suffix(".22k.wav")
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True)
     subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(wav)], check=True)
 
 
