@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from kck.services import Services
     from recordings.access import RecordingAccess
     from recordings.lifecycle import RecordingLifecycle
+    from recordings.transcription_queue import TranscriptionQueue
 
 # The controller's health, probed when asked (kck.runtime.Runtime.health)
 HealthSource = Callable[[], Awaitable[dict[str, Any]]]
@@ -62,6 +63,7 @@ extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
 # --- recordings (agentdesk.recording_routes) ---------------------------------------------------
 recording_access_key: web.AppKey[RecordingAccess] = web.AppKey("recording_access")
 recording_control_key: web.AppKey[RecordingLifecycle] = web.AppKey("recording_control")
+transcription_queue_key: web.AppKey[TranscriptionQueue] = web.AppKey("transcription_queue")
 
 # --- the live sockets (desk and board, agentdesk.socket_session) -----------------------------
 sockets_key: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("live_sockets")

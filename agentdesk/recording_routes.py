@@ -79,13 +79,15 @@ async def recordings_page(request: web.Request) -> web.Response:
             "started": r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             "duration": _clock(r.duration_s or 0),
             "hold": r.legal_hold,
-            "transcript": [
-                (_clock(float(w["s"])), str(w["w"])) for w in transcripts[r.call_id].words
-            ]
-            if r.call_id in transcripts
+            "transcript": [(_clock(float(w["s"])), str(w["w"])) for w in heard.words]
+            if heard is not None and heard.state == "done"
             else [],
+            "not_transcribed": heard.problem or "?"
+            if heard is not None and heard.state == "failed"
+            else "",
         }
         for r in visible
+        for heard in [transcripts.get(r.call_id)]
     ]
     principal = current_principal(request)
     return render(

@@ -77,7 +77,9 @@ async def build_controller(
         else None
     )
     ivr = IVRComponent(services, gateway)
-    metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
+    metrics: list[MetricsSource] = [
+        part.metrics_text for part in (ami, router, ivr, recordings) if part
+    ]
     web = WebComponent(
         services,
         router.router,

@@ -110,12 +110,11 @@ class RecordingAccess:
             return list(rows)
 
     async def transcripts(self, call_ids: list[str]) -> dict[str, TranscriptRow]:
-        """The finished transcripts of these calls (shown beside the player, searched)."""
+        """The transcripts of these calls, done (shown beside the player) or failed (the
+        recording is shown untranscribed, with the reason)."""
         if not call_ids:
             return {}
-        query = select(TranscriptRow).where(
-            TranscriptRow.call_id.in_(call_ids), TranscriptRow.state == "done"
-        )
+        query = select(TranscriptRow).where(TranscriptRow.call_id.in_(call_ids))
         async with self.sessions() as db:
             return {t.call_id: t for t in await db.scalars(query)}
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from kck.bus import BusEvent
 from kck.call_events import CALLS_STREAM
 from kck.lease import holder_name
+from kck.metrics import collector_text
 from kck.services import Services
 from kck.stopping import stop_task
 from recordings.lifecycle import (
@@ -22,6 +23,7 @@ from recordings.lifecycle import (
 )
 from recordings.retention import Retention
 from recordings.transcription import LoadIndexTerms, Transcriber, TranscriptionWorker
+from recordings.transcription_queue import QueueCollector, transcription_queue_of
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class RecordingsComponent:
             services.sessions, settings.recordings_dir, settings.recordings, services.clock
         )
         self.transcriber = transcriber
+        self.queue = transcription_queue_of(services)
         self.transcription = (
             TranscriptionWorker(
                 services.sessions,
@@ -75,6 +78,7 @@ class RecordingsComponent:
                 settings.recordings_dir,
                 services.clock,
                 terms=terms,
+                running=self.queue.running,
                 concurrency=settings.recordings.transcription.concurrency,
             )
             if transcriber is not None
@@ -134,6 +138,10 @@ class RecordingsComponent:
         if self.transcriber is not None:
             await self.transcriber.stop()
         await self.lifecycle.drain()
+
+    async def metrics_text(self) -> str:
+        """The transcription queue's gauges (the web app's `/metrics` collects them)."""
+        return collector_text(QueueCollector(await self.queue.counts()))
 
     def health(self) -> dict[str, Any]:
         return {
