@@ -69,8 +69,9 @@ def decode_file(
     folder: str, audio: str, language: str
 ) -> tuple[list[tuple[str, float, float, float]], float, float]:
     """In a worker process: the words with start, end and probability, audio and decode seconds."""
+    model = _model(folder)  # loaded once per process: not part of the decoding time
     started = time.perf_counter()
-    segments, info = _model(folder).transcribe(
+    segments, info = model.transcribe(
         audio, language=language, beam_size=1, word_timestamps=True, vad_filter=False
     )
     words = [

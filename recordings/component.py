@@ -16,6 +16,7 @@ from kck.services import Services
 from kck.stopping import stop_task
 from recordings.lifecycle import (
     AnsweredCall,
+    AnsweredCallback,
     Folders,
     MixMonitorControl,
     QueuedCall,
@@ -32,7 +33,7 @@ TASK_STOP_S = 5.0
 PURGE_EVERY_S = 3600.0  # the scheduled purge: one process of the installation, once an hour
 
 # what the composition root makes of a router event: a call queued, answered, or nothing for us
-Translate = Callable[[BusEvent], QueuedCall | AnsweredCall | None]
+Translate = Callable[[BusEvent], QueuedCall | AnsweredCall | AnsweredCallback | None]
 
 
 class AMIEvents(MixMonitorControl, Protocol):
@@ -121,7 +122,10 @@ class RecordingsComponent:
         what = self.translate(event)
         if isinstance(what, QueuedCall):
             await self.lifecycle.queued(what)
-        elif isinstance(what, AnsweredCall) and await self.lifecycle.answered(what) is not None:
+        elif (
+            isinstance(what, AnsweredCall | AnsweredCallback)
+            and await self.lifecycle.answered(what) is not None
+        ):
             self.started += 1
         self.handled += 1
 

@@ -19,12 +19,12 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kck.clock import Clock
-from kck.db.models import AuditEntry
+from kck.db.models import AuditEntry, Call
 from kck.settings import RecordingSettings
 from recordings.layout import recording_path
 from recordings.models import Recording, RecordingState
@@ -62,6 +62,17 @@ class AnsweredCall:
 
     call_id: str
     agent: str
+
+
+@dataclass(frozen=True)
+class AnsweredCallback:
+    """An agent answered a callback of a queued call: the agent's channel (its uniqueid is
+    `channel`, queues.router.callback_channel_id) now dials the citizen through the trunk."""
+
+    call_id: str
+    agent: str
+    channel: str
+    queue: str
 
 
 class NotRecording(LookupError):
@@ -109,13 +120,16 @@ class RecordingLifecycle:
             self._facts_key(call.call_id), json.dumps(asdict(call)), ex=FACTS_TTL_S
         )
 
-    async def answered(self, answer: AnsweredCall) -> int | None:
+    async def answered(self, answer: AnsweredCall | AnsweredCallback) -> int | None:
         """Start recording the call (its row id), or None when it is not to be recorded."""
-        raw = await self.redis.get(self._facts_key(answer.call_id))
-        if raw is None:
+        if isinstance(answer, AnsweredCallback):
+            call = await self._callback(answer)
+        else:
+            raw = await self.redis.get(self._facts_key(answer.call_id))
+            call = QueuedCall(**json.loads(raw)) if raw is not None else None
+        if call is None:
             log.info("call %s answered but never seen queued: not recorded", answer.call_id)
             return None
-        call = QueuedCall(**json.loads(raw))
         if call.consent is not True:
             why = "declined" if call.consent is False else "heard no announcement"
             log.info("call %s not recorded: the caller %s", call.call_id, why)
@@ -160,6 +174,32 @@ class RecordingLifecycle:
             "recording call %s on %s into %s (%s)", call.call_id, call.channel, target, options
         )
         return row.id
+
+    async def _callback(self, answer: AnsweredCallback) -> QueuedCall | None:
+        """A callback is recorded with the consent the citizen gave in the original call's IVR
+        (the same call, the same matter): from the queued call's facts, or from the call row
+        when those have expired. MixMonitor goes on the agent's channel, by its uniqueid
+        (Asterisk's AMI takes a uniqueid wherever a channel name is asked for); with option b
+        it records only once the citizen answers and is bridged. A row an earlier attempt left
+        without audio (the citizen was not reached) gives way to this attempt's."""
+        raw = await self.redis.get(self._facts_key(answer.call_id))
+        if raw is not None:
+            consent = QueuedCall(**json.loads(raw)).consent
+        else:
+            async with self.sessions() as db:
+                consent = await db.scalar(
+                    select(Call.recording_consent).where(Call.id == answer.call_id)
+                )
+        async with self.sessions() as db, db.begin():
+            await db.execute(
+                delete(Recording).where(
+                    Recording.call_id == answer.call_id,
+                    Recording.state.in_(
+                        [RecordingState.MISSING.value, RecordingState.FAILED.value]
+                    ),
+                )
+            )
+        return QueuedCall(answer.call_id, answer.channel, answer.channel, answer.queue, consent)
 
     def channel_gone(self, uniqueid: str) -> None:
         """The AMI `Hangup` of a channel: if it was being recorded, finish in the background."""
