@@ -17,6 +17,7 @@ from kck.stopping import stop_task
 from recordings.lifecycle import (
     AnsweredCall,
     AnsweredCallback,
+    CallbackNotReached,
     Folders,
     MixMonitorControl,
     QueuedCall,
@@ -33,7 +34,9 @@ TASK_STOP_S = 5.0
 PURGE_EVERY_S = 3600.0  # the scheduled purge: one process of the installation, once an hour
 
 # what the composition root makes of a router event: a call queued, answered, or nothing for us
-Translate = Callable[[BusEvent], QueuedCall | AnsweredCall | AnsweredCallback | None]
+Translate = Callable[
+    [BusEvent], QueuedCall | AnsweredCall | AnsweredCallback | CallbackNotReached | None
+]
 
 
 class AMIEvents(MixMonitorControl, Protocol):
@@ -122,6 +125,8 @@ class RecordingsComponent:
         what = self.translate(event)
         if isinstance(what, QueuedCall):
             await self.lifecycle.queued(what)
+        elif isinstance(what, CallbackNotReached):
+            await self.lifecycle.not_reached(what)
         elif (
             isinstance(what, AnsweredCall | AnsweredCallback)
             and await self.lifecycle.answered(what) is not None

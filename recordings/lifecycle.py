@@ -11,6 +11,7 @@ call to one of them, the metadata row is unique per call, and the hang-up is cla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -73,6 +74,14 @@ class AnsweredCallback:
     agent: str
     channel: str
     queue: str
+
+
+@dataclass(frozen=True)
+class CallbackNotReached:
+    """An attempt of a callback did not reach the citizen (busy, no answer…): nothing was
+    bridged, so that attempt's recording is withdrawn; the next attempt records afresh."""
+
+    call_id: str
 
 
 class NotRecording(LookupError):
@@ -210,7 +219,23 @@ class RecordingLifecycle:
     async def _gone(self, uniqueid: str) -> None:
         call_id = await self.redis.getdel(self._live_key(uniqueid))
         if call_id is not None:
-            await self.finish(call_id.decode() if isinstance(call_id, bytes) else str(call_id))
+            with contextlib.suppress(NotRecording):  # withdrawn meanwhile (callback not reached)
+                await self.finish(call_id.decode() if isinstance(call_id, bytes) else str(call_id))
+
+    async def not_reached(self, missed: CallbackNotReached) -> None:
+        """Withdraw the recording of a callback attempt that reached nobody (row and claim)."""
+        async with self.sessions() as db, db.begin():
+            row = await db.scalar(
+                select(Recording).where(
+                    Recording.call_id == missed.call_id,
+                    Recording.state == RecordingState.RECORDING.value,
+                )
+            )
+            if row is None:
+                return
+            await db.delete(row)
+        await self.redis.delete(self._live_key(row.uniqueid))
+        log.info("call %s: callback attempt reached nobody, its recording withdrawn", row.call_id)
 
     async def finish(self, call_id: str) -> Recording:
         """Wait until Asterisk has closed the file (at most `finish_timeout`), then measure it."""
@@ -221,14 +246,15 @@ class RecordingLifecycle:
         path = self.folders.kck / row.path
         facts = await self._wait_closed(path)
         now = self.clock.now()
+        # by the row's id: a callback's attempt withdrawn meanwhile must not mark the next one's
         if isinstance(facts, str):
             log.warning("call %s: recording %s not found whole: %s", call_id, path, facts)
-            return await self._set(
-                call_id, state=RecordingState.MISSING, problem=facts, ended_at=now
+            return await self._set_row(
+                row, state=RecordingState.MISSING, problem=facts, ended_at=now
             )
         log.info("call %s recorded: %.1f s, %d bytes", call_id, facts.duration_s, facts.size_bytes)
-        return await self._set(
-            call_id,
+        return await self._set_row(
+            row,
             state=RecordingState.DONE,
             ended_at=now,
             duration_s=facts.duration_s,
@@ -286,6 +312,17 @@ class RecordingLifecycle:
         async with self.sessions() as db, db.begin():
             await db.execute(update(Recording).where(Recording.call_id == call_id).values(**values))
         return await self.get(call_id)
+
+    async def _set_row(self, row: Recording, **values: Any) -> Recording:
+        if isinstance(values.get("state"), RecordingState):
+            values["state"] = values["state"].value
+        async with self.sessions() as db, db.begin():
+            changed = await db.execute(
+                update(Recording).where(Recording.id == row.id).values(**values)
+            )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            raise NotRecording(row.call_id)
+        return await self.get(row.call_id)
 
     async def drain(self) -> None:
         """Wait for the recordings still being finished (the component stopping)."""

@@ -2,16 +2,18 @@
 gave in the original call's IVR: MixMonitor on the agent's channel (found by the uniqueid the
 callback's Originate gave it), ended by that channel's hang-up; a citizen who refused is not
 recorded on the callback either; the consent is read from the call row once the queued call's
-facts have expired."""
+facts have expired; an attempt that reached nobody is withdrawn and the next one recorded."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import update
 
 from asterisk.ami import Originate
+from kck.call_events import CALLS_STREAM
 from kck.db.models import Call
 from kck.services import Services
 from queues.router import callback_channel_id
@@ -95,3 +97,36 @@ async def test_a_callback_after_the_queued_facts_expired_takes_the_consent_from_
     await rig.answer(call_id, kind="callback")
     await rig.row_in_state(call_id, "recording")
     assert rig.pbx.mixmonitors.recording(agent_channel) is not None
+
+
+async def test_an_attempt_that_reaches_nobody_is_withdrawn_and_the_next_one_is_recorded(
+    rig: RecordingRig,
+) -> None:
+    call_id = await caller_asks_for_a_callback(rig, consent=True)
+    first = await callback_rings_the_agent(rig, call_id)
+    await rig.answer(call_id, kind="callback")
+    await rig.row_in_state(call_id, "recording")
+    # the citizen was busy: the router schedules another attempt
+    missed = {
+        "call_id": call_id,
+        "number": "+48600111222",
+        "attempt": 1,
+        "attempts": 3,
+        "why": "BUSY",
+        "agent": "anowak",
+        "at": datetime.now(UTC).isoformat(),
+        "queue": "citizens_affairs",
+    }
+    handled = rig.component.handled + 1
+    await rig.services.bus.publish(CALLS_STREAM, "callback_retry", missed)
+    await until(lambda: rig.component.handled >= handled)
+    assert await rig.row(call_id) is None
+    await rig.ami.hangup(first)
+    await until(lambda: rig.pbx.channel_named(callback_channel_id(call_id)) is None)
+
+    second = await callback_rings_the_agent(rig, call_id)
+    await rig.answer(call_id, kind="callback")
+    await rig.row_in_state(call_id, "recording")
+    await rig.ami.hangup(second)
+    done = await rig.row_in_state(call_id, "done")
+    assert done.duration_s is not None
