@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 FACTS_TTL_S = 12 * 3600  # a call waits at most this long between queueing and answer
 LIVE_TTL_S = 24 * 3600  # no call lasts longer
+NO_AUDIO_S = 0.1  # a finished file shorter than this holds nobody's voice
 
 
 class MixMonitorControl(Protocol):
@@ -199,15 +200,7 @@ class RecordingLifecycle:
                 consent = await db.scalar(
                     select(Call.recording_consent).where(Call.id == answer.call_id)
                 )
-        async with self.sessions() as db, db.begin():
-            await db.execute(
-                delete(Recording).where(
-                    Recording.call_id == answer.call_id,
-                    Recording.state.in_(
-                        [RecordingState.MISSING.value, RecordingState.FAILED.value]
-                    ),
-                )
-            )
+        await self._withdraw(answer.call_id, recording=False)
         return QueuedCall(answer.call_id, answer.channel, answer.channel, answer.queue, consent)
 
     def channel_gone(self, uniqueid: str) -> None:
@@ -224,18 +217,31 @@ class RecordingLifecycle:
 
     async def not_reached(self, missed: CallbackNotReached) -> None:
         """Withdraw the recording of a callback attempt that reached nobody (row and claim)."""
+        for row in await self._withdraw(missed.call_id, recording=True):
+            await self.redis.delete(self._live_key(row.uniqueid))
+            log.info("call %s: callback attempt reached nobody, recording withdrawn", row.call_id)
+
+    async def _withdraw(self, call_id: str, *, recording: bool) -> list[Recording]:
+        """Delete the call's rows (and files) that hold no audio of the citizen: failed, missing,
+        finished empty (the channel hung up unbridged), and with `recording` the one running."""
+        silent: list[ColumnElement[bool]] = [
+            Recording.state.in_([RecordingState.MISSING.value, RecordingState.FAILED.value]),
+            (Recording.state == RecordingState.DONE.value)
+            & (func.coalesce(Recording.duration_s, 0.0) < NO_AUDIO_S),
+        ]
+        if recording:
+            silent.append(Recording.state == RecordingState.RECORDING.value)
         async with self.sessions() as db, db.begin():
-            row = await db.scalar(
-                select(Recording).where(
-                    Recording.call_id == missed.call_id,
-                    Recording.state == RecordingState.RECORDING.value,
+            rows = list(
+                await db.scalars(
+                    select(Recording).where(Recording.call_id == call_id, or_(*silent))
                 )
             )
-            if row is None:
-                return
-            await db.delete(row)
-        await self.redis.delete(self._live_key(row.uniqueid))
-        log.info("call %s: callback attempt reached nobody, its recording withdrawn", row.call_id)
+            for row in rows:
+                await db.delete(row)
+        for row in rows:
+            await asyncio.to_thread((self.folders.kck / row.path).unlink, missing_ok=True)
+        return rows
 
     async def finish(self, call_id: str) -> Recording:
         """Wait until Asterisk has closed the file (at most `finish_timeout`), then measure it."""
