@@ -28,6 +28,7 @@ from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
 from agentdesk.tickets.matters import MatterMail, MatterService
 from agentdesk.tickets.units import CityUnits, load_units
+from agentdesk.transcription_routes import register_transcription_routes
 from agentdesk.web_server import GuardedAppRunner
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
@@ -38,6 +39,7 @@ from queues.consult import ConsultCalls
 from queues.router import Router
 from recordings.access import RecordingAccess
 from recordings.lifecycle import RecordingLifecycle
+from recordings.transcription_queue import transcription_queue_of
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,7 @@ class WebComponent:
         register_recording_routes(self.app, recording_access(self.services), self.recordings)
         if self.menus is not None:
             register_menu_routes(self.app, self.menus)
+        register_transcription_routes(self.app, transcription_queue_of(self.services))
         # Scrapers do not sign in: they send the monitoring token (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         http = self.services.settings.http

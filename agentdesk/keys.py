@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from kck.services import Services
     from recordings.access import RecordingAccess
     from recordings.lifecycle import RecordingLifecycle
+    from recordings.transcription_queue import TranscriptionQueue
 
 # The controller's health, probed when asked (kck.runtime.Runtime.health)
 HealthSource = Callable[[], Awaitable[dict[str, Any]]]
@@ -70,6 +71,7 @@ editor_kb_key: web.AppKey[KnowledgeBase] = web.AppKey("editor_kb")
 # --- recordings (agentdesk.recording_routes) ---------------------------------------------------
 recording_access_key: web.AppKey[RecordingAccess] = web.AppKey("recording_access")
 recording_control_key: web.AppKey[RecordingLifecycle] = web.AppKey("recording_control")
+transcription_queue_key: web.AppKey[TranscriptionQueue] = web.AppKey("transcription_queue")
 
 # --- the IVR menu editor (agentdesk.menu_routes) ----------------------------------------------
 menus_key: web.AppKey[MenuEditingPort] = web.AppKey("menu_editing")

@@ -65,19 +65,13 @@ async def recordings_page(request: web.Request) -> web.Response:
     if not access.may_list(who):
         raise _not_found()
     tz = request.app[services_key].settings.tz
-    visible = await access.visible(who)
-    transcripts = await access.transcripts([r.call_id for r in visible])
     query = request.query.get("q", "").strip()[:200]
+    words = None
     if query:
-        analyzer = await load_polish_analyzer()
-        groups = analyzer.query_groups(query)
-
-        def matches(call_id: str) -> bool:
-            found = transcripts.get(call_id)
-            terms = set(analyzer.index_text(found.text).split()) if found else set()
-            return bool(groups) and all(group & terms for group in groups)
-
-        visible = [r for r in visible if matches(r.call_id)]
+        # the transcripts' full-text index, any age (recordings.transcript_search)
+        words = (await load_polish_analyzer()).query_groups(query)
+    visible = await access.visible(who, words=words)
+    transcripts = await access.transcripts([r.call_id for r in visible])
     rows = [
         {
             "id": r.id,
@@ -87,13 +81,15 @@ async def recordings_page(request: web.Request) -> web.Response:
             "started": r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             "duration": _clock(r.duration_s or 0),
             "hold": r.legal_hold,
-            "transcript": [
-                (_clock(float(w["s"])), str(w["w"])) for w in transcripts[r.call_id].words
-            ]
-            if r.call_id in transcripts
+            "transcript": [(_clock(float(w["s"])), str(w["w"])) for w in heard.words]
+            if heard is not None and heard.state == "done"
             else [],
+            "not_transcribed": heard.problem or "?"
+            if heard is not None and heard.state == "failed"
+            else "",
         }
         for r in visible
+        for heard in [transcripts.get(r.call_id)]
     ]
     principal = current_principal(request)
     return render(

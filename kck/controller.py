@@ -21,10 +21,11 @@ from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
 from ivr.editing import MenuEditing
 from ivr.router_gateway import RouterQueueGateway
-from ivr.speech.recogniser import SpeechRecogniser
 from ivr.step_labels import LiveStepLabels
-from kck.recording_feed import SpeechTranscriber, recording_input
+from kb import load_polish_analyzer
+from kck.recording_feed import recording_input
 from kck.services import Services
+from kck.transcription_engines import engines_from_settings
 from matters.component import OutboxComponent, link_signer, mail_gateway
 from privacy.component import PrivacyComponent
 from queues.component import RouterComponent, create_router_component
@@ -82,15 +83,12 @@ async def build_controller(
         router.transfer_legs,
         outage_hold_s=settings.redis.outage_hold_s,
     )
-    # transcription of recordings: vosk models of settings.speech, in worker processes of its own
-    models = {lang: settings.path(path) for lang, path in settings.speech.models.items()}
-    transcriber = (
-        SpeechTranscriber(SpeechRecogniser(models, workers=settings.speech.workers, preload=False))
-        if models and settings.recordings.transcribe
-        else None
-    )
+    # transcription of recordings: the engine of each call's language, in worker processes
+    transcriber = engines_from_settings(settings)
     recordings = (
-        RecordingsComponent(services, ami.client, recording_input, transcriber)
+        RecordingsComponent(
+            services, ami.client, recording_input, transcriber, terms=load_polish_analyzer
+        )
         if ami is not None and settings.recordings.enabled
         else None
     )
@@ -103,7 +101,9 @@ async def build_controller(
         gateway,
         matters=MatterStatusByKeys(services.sessions, settings.tz, services.clock),
     )
-    metrics: list[MetricsSource] = [part.metrics_text for part in (ami, router, ivr) if part]
+    metrics: list[MetricsSource] = [
+        part.metrics_text for part in (ami, router, ivr, recordings) if part
+    ]
     web = WebComponent(
         services,
         router.router,

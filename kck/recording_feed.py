@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ivr.speech.recogniser import SpeechRecogniser
 from kck.bus import BusEvent
-from queues.events import CallAnswered, CallQueued, decode_event
-from recordings.lifecycle import AnsweredCall, QueuedCall
+from queues.events import CallAnswered, CallbackAttemptFailed, CallQueued, decode_event
+from queues.router import callback_channel_id
+from recordings.lifecycle import AnsweredCall, AnsweredCallback, CallbackNotReached, QueuedCall
 from recordings.transcription import Heard, TimedWord
 
 # a recording decodes at RTF ≈ 0.03 (docs/speech.md); this bounds a 30-minute call comfortably
@@ -33,7 +34,9 @@ class SpeechTranscriber:
         await self.recogniser.stop()
 
 
-def recording_input(event: BusEvent) -> QueuedCall | AnsweredCall | None:
+def recording_input(
+    event: BusEvent,
+) -> QueuedCall | AnsweredCall | AnsweredCallback | CallbackNotReached | None:
     typed = decode_event(event.type, event.data)
     if isinstance(typed, CallQueued):
         request = typed.request
@@ -42,4 +45,10 @@ def recording_input(event: BusEvent) -> QueuedCall | AnsweredCall | None:
         )
     if isinstance(typed, CallAnswered) and typed.kind == "inbound":
         return AnsweredCall(typed.call_id, typed.agent)
+    if isinstance(typed, CallAnswered) and typed.kind == "callback":
+        # the agent's leg, whose uniqueid the callback's Originate set (queues.callbacks)
+        channel = callback_channel_id(typed.call_id)
+        return AnsweredCallback(typed.call_id, typed.agent, channel, typed.queue)
+    if isinstance(typed, CallbackAttemptFailed):
+        return CallbackNotReached(typed.call_id)
     return None

@@ -20,6 +20,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from kck.phone import NumberFormat
@@ -302,6 +303,40 @@ class SpeechSettings(_Section):
     keep_recordings: bool = False
 
 
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+class TranscriptionEngine(_Section):
+    """One language's offline engine for recordings (docs/recordings.md, "Transcription")."""
+
+    # vosk: a vosk model folder (`model` required); whisper: faster-whisper (extra `whisper`) with
+    # a CTranslate2 Whisper model folder, by default the multilingual base model a package ships
+    kind: Literal["vosk", "whisper"]
+    model: Path | None = None
+
+    @model_validator(mode="after")
+    def _model_needed(self) -> TranscriptionEngine:
+        if self.kind == "vosk" and self.model is None:
+            raise ValueError("kind vosk needs `model`: the folder of a vosk model")
+        return self
+
+
+class TranscriptionSettings(_Section):
+    """Which engine transcribes a recording, by the call's language; how many at once."""
+
+    # language (pl, uk, en…) → engine; empty: the vosk models of `speech.models`
+    engines: dict[str, TranscriptionEngine] = {}
+    concurrency: int = Field(default=1, ge=1, le=16)
+
+    @field_validator("engines")
+    @classmethod
+    def _languages(cls, value: dict[str, TranscriptionEngine]) -> dict[str, TranscriptionEngine]:
+        for language in value:
+            if not _LANGUAGE_CODE.match(language):
+                raise ValueError(f"{language!r} is not a language code (pl, uk, en…)")
+        return value
+
+
 _MIXMONITOR_OPTIONS = re.compile(r"^[abBCiIrtvVWmpPS()0-9,./_-]*$|^off$")
 
 
@@ -325,8 +360,9 @@ class RecordingSettings(_Section):
     retention: dict[str, int] = {}
     # how long kck waits for Asterisk to close a file after the hang-up
     finish_timeout: float = Field(default=30.0, gt=0, le=600)
-    # transcribe finished recordings with the vosk models of `speech.models` (per call language)
+    # transcribe finished recordings offline, with the engine of the call's language
     transcribe: bool = True
+    transcription: TranscriptionSettings = TranscriptionSettings()
 
     @field_validator("options")
     @classmethod

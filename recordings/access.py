@@ -10,6 +10,7 @@ for an hour to that person and that recording only, with which the browser fetch
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kck.clock import Clock
 from kck.db.models import AuditEntry, Role
 from recordings.models import Recording, RecordingState
+from recordings.transcript_search import transcripts_matching
 from recordings.transcription import TranscriptRow
 
 TICKET_TTL_S = 3600
@@ -88,24 +90,31 @@ class RecordingAccess:
             self.agent_may_play and who.role == Role.AGENT.value
         )
 
-    async def visible(self, who: Listener, limit: int = 200) -> list[Recording]:
-        """The finished recordings this person may hear, newest first."""
+    async def visible(
+        self, who: Listener, limit: int = 200, *, words: Sequence[frozenset[str]] | None = None
+    ) -> list[Recording]:
+        """The finished recordings this person may hear, newest first; with `words` (a term group
+        per query word, kb.analysis), only those whose transcript holds every word, of any age."""
         if not self.may_list(who):
             return []
         query = select(Recording).where(Recording.state == RecordingState.DONE.value)
         if who.role != Role.SUPERVISOR.value:
             query = query.where(Recording.agent == who.username)
         async with self.sessions() as db:
+            if words is not None:
+                dialect = db.get_bind().dialect.name
+                query = query.join(TranscriptRow, TranscriptRow.call_id == Recording.call_id).where(
+                    TranscriptRow.state == "done", transcripts_matching(dialect, words)
+                )
             rows = await db.scalars(query.order_by(Recording.started_at.desc()).limit(limit))
             return list(rows)
 
     async def transcripts(self, call_ids: list[str]) -> dict[str, TranscriptRow]:
-        """The finished transcripts of these calls (shown beside the player, searched)."""
+        """The transcripts of these calls, done (shown beside the player) or failed (the
+        recording is shown untranscribed, with the reason)."""
         if not call_ids:
             return {}
-        query = select(TranscriptRow).where(
-            TranscriptRow.call_id.in_(call_ids), TranscriptRow.state == "done"
-        )
+        query = select(TranscriptRow).where(TranscriptRow.call_id.in_(call_ids))
         async with self.sessions() as db:
             return {t.call_id: t for t in await db.scalars(query)}
 

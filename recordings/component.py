@@ -11,18 +11,22 @@ from typing import Any, Protocol
 from kck.bus import BusEvent
 from kck.call_events import CALLS_STREAM
 from kck.lease import holder_name
+from kck.metrics import collector_text
 from kck.scheduled import every_interval_in_one_process
 from kck.services import Services
 from kck.stopping import stop_task
 from recordings.lifecycle import (
     AnsweredCall,
+    AnsweredCallback,
+    CallbackNotReached,
     Folders,
     MixMonitorControl,
     QueuedCall,
     RecordingLifecycle,
 )
 from recordings.retention import Retention
-from recordings.transcription import Transcriber, TranscriptionWorker
+from recordings.transcription import LoadIndexTerms, Transcriber, TranscriptionWorker
+from recordings.transcription_queue import QueueCollector, transcription_queue_of
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,9 @@ TASK_STOP_S = 5.0
 PURGE_EVERY_S = 3600.0  # the scheduled purge: one process of the installation, once an hour
 
 # what the composition root makes of a router event: a call queued, answered, or nothing for us
-Translate = Callable[[BusEvent], QueuedCall | AnsweredCall | None]
+Translate = Callable[
+    [BusEvent], QueuedCall | AnsweredCall | AnsweredCallback | CallbackNotReached | None
+]
 
 
 class AMIEvents(MixMonitorControl, Protocol):
@@ -49,6 +55,7 @@ class RecordingsComponent:
         ami: AMIEvents,
         translate: Translate,
         transcriber: Transcriber | None = None,
+        terms: LoadIndexTerms | None = None,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -68,13 +75,16 @@ class RecordingsComponent:
             services.sessions, settings.recordings_dir, settings.recordings, services.clock
         )
         self.transcriber = transcriber
+        self.queue = transcription_queue_of(services)
         self.transcription = (
             TranscriptionWorker(
                 services.sessions,
                 transcriber,
                 settings.recordings_dir,
                 services.clock,
-                concurrency=settings.speech.workers,
+                terms=terms,
+                running=self.queue.running,
+                concurrency=settings.recordings.transcription.concurrency,
             )
             if transcriber is not None
             else None
@@ -117,7 +127,12 @@ class RecordingsComponent:
         what = self.translate(event)
         if isinstance(what, QueuedCall):
             await self.lifecycle.queued(what)
-        elif isinstance(what, AnsweredCall) and await self.lifecycle.answered(what) is not None:
+        elif isinstance(what, CallbackNotReached):
+            await self.lifecycle.not_reached(what)
+        elif (
+            isinstance(what, AnsweredCall | AnsweredCallback)
+            and await self.lifecycle.answered(what) is not None
+        ):
             self.started += 1
         self.handled += 1
 
@@ -134,6 +149,10 @@ class RecordingsComponent:
         if self.transcriber is not None:
             await self.transcriber.stop()
         await self.lifecycle.drain()
+
+    async def metrics_text(self) -> str:
+        """The transcription queue's gauges (the web app's `/metrics` collects them)."""
+        return collector_text(QueueCollector(await self.queue.counts()))
 
     def health(self) -> dict[str, Any]:
         return {

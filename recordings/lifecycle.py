@@ -11,6 +11,7 @@ call to one of them, the metadata row is unique per call, and the hang-up is cla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -19,12 +20,12 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kck.clock import Clock
-from kck.db.models import AuditEntry
+from kck.db.models import AuditEntry, Call
 from kck.settings import RecordingSettings
 from recordings.layout import recording_path
 from recordings.models import Recording, RecordingState
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 FACTS_TTL_S = 12 * 3600  # a call waits at most this long between queueing and answer
 LIVE_TTL_S = 24 * 3600  # no call lasts longer
+NO_AUDIO_S = 0.1  # a finished file shorter than this holds nobody's voice
 
 
 class MixMonitorControl(Protocol):
@@ -62,6 +64,25 @@ class AnsweredCall:
 
     call_id: str
     agent: str
+
+
+@dataclass(frozen=True)
+class AnsweredCallback:
+    """An agent answered a callback of a queued call: the agent's channel (its uniqueid is
+    `channel`, queues.router.callback_channel_id) now dials the citizen through the trunk."""
+
+    call_id: str
+    agent: str
+    channel: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class CallbackNotReached:
+    """An attempt of a callback did not reach the citizen (busy, no answer…): nothing was
+    bridged, so that attempt's recording is withdrawn; the next attempt records afresh."""
+
+    call_id: str
 
 
 class NotRecording(LookupError):
@@ -109,13 +130,16 @@ class RecordingLifecycle:
             self._facts_key(call.call_id), json.dumps(asdict(call)), ex=FACTS_TTL_S
         )
 
-    async def answered(self, answer: AnsweredCall) -> int | None:
+    async def answered(self, answer: AnsweredCall | AnsweredCallback) -> int | None:
         """Start recording the call (its row id), or None when it is not to be recorded."""
-        raw = await self.redis.get(self._facts_key(answer.call_id))
-        if raw is None:
+        if isinstance(answer, AnsweredCallback):
+            call = await self._callback(answer)
+        else:
+            raw = await self.redis.get(self._facts_key(answer.call_id))
+            call = QueuedCall(**json.loads(raw)) if raw is not None else None
+        if call is None:
             log.info("call %s answered but never seen queued: not recorded", answer.call_id)
             return None
-        call = QueuedCall(**json.loads(raw))
         if call.consent is not True:
             why = "declined" if call.consent is False else "heard no announcement"
             log.info("call %s not recorded: the caller %s", call.call_id, why)
@@ -161,6 +185,24 @@ class RecordingLifecycle:
         )
         return row.id
 
+    async def _callback(self, answer: AnsweredCallback) -> QueuedCall | None:
+        """A callback is recorded with the consent the citizen gave in the original call's IVR
+        (the same call, the same matter): from the queued call's facts, or from the call row
+        when those have expired. MixMonitor goes on the agent's channel, by its uniqueid
+        (Asterisk's AMI takes a uniqueid wherever a channel name is asked for); with option b
+        it records only once the citizen answers and is bridged. A row an earlier attempt left
+        without audio (the citizen was not reached) gives way to this attempt's."""
+        raw = await self.redis.get(self._facts_key(answer.call_id))
+        if raw is not None:
+            consent = QueuedCall(**json.loads(raw)).consent
+        else:
+            async with self.sessions() as db:
+                consent = await db.scalar(
+                    select(Call.recording_consent).where(Call.id == answer.call_id)
+                )
+        await self._withdraw(answer.call_id, recording=False)
+        return QueuedCall(answer.call_id, answer.channel, answer.channel, answer.queue, consent)
+
     def channel_gone(self, uniqueid: str) -> None:
         """The AMI `Hangup` of a channel: if it was being recorded, finish in the background."""
         task = asyncio.get_running_loop().create_task(self._gone(uniqueid))
@@ -170,7 +212,36 @@ class RecordingLifecycle:
     async def _gone(self, uniqueid: str) -> None:
         call_id = await self.redis.getdel(self._live_key(uniqueid))
         if call_id is not None:
-            await self.finish(call_id.decode() if isinstance(call_id, bytes) else str(call_id))
+            with contextlib.suppress(NotRecording):  # withdrawn meanwhile (callback not reached)
+                await self.finish(call_id.decode() if isinstance(call_id, bytes) else str(call_id))
+
+    async def not_reached(self, missed: CallbackNotReached) -> None:
+        """Withdraw the recording of a callback attempt that reached nobody (row and claim)."""
+        for row in await self._withdraw(missed.call_id, recording=True):
+            await self.redis.delete(self._live_key(row.uniqueid))
+            log.info("call %s: callback attempt reached nobody, recording withdrawn", row.call_id)
+
+    async def _withdraw(self, call_id: str, *, recording: bool) -> list[Recording]:
+        """Delete the call's rows (and files) that hold no audio of the citizen: failed, missing,
+        finished empty (the channel hung up unbridged), and with `recording` the one running."""
+        silent: list[ColumnElement[bool]] = [
+            Recording.state.in_([RecordingState.MISSING.value, RecordingState.FAILED.value]),
+            (Recording.state == RecordingState.DONE.value)
+            & (func.coalesce(Recording.duration_s, 0.0) < NO_AUDIO_S),
+        ]
+        if recording:
+            silent.append(Recording.state == RecordingState.RECORDING.value)
+        async with self.sessions() as db, db.begin():
+            rows = list(
+                await db.scalars(
+                    select(Recording).where(Recording.call_id == call_id, or_(*silent))
+                )
+            )
+            for row in rows:
+                await db.delete(row)
+        for row in rows:
+            await asyncio.to_thread((self.folders.kck / row.path).unlink, missing_ok=True)
+        return rows
 
     async def finish(self, call_id: str) -> Recording:
         """Wait until Asterisk has closed the file (at most `finish_timeout`), then measure it."""
@@ -181,14 +252,15 @@ class RecordingLifecycle:
         path = self.folders.kck / row.path
         facts = await self._wait_closed(path)
         now = self.clock.now()
+        # by the row's id: a callback's attempt withdrawn meanwhile must not mark the next one's
         if isinstance(facts, str):
             log.warning("call %s: recording %s not found whole: %s", call_id, path, facts)
-            return await self._set(
-                call_id, state=RecordingState.MISSING, problem=facts, ended_at=now
+            return await self._set_row(
+                row, state=RecordingState.MISSING, problem=facts, ended_at=now
             )
         log.info("call %s recorded: %.1f s, %d bytes", call_id, facts.duration_s, facts.size_bytes)
-        return await self._set(
-            call_id,
+        return await self._set_row(
+            row,
             state=RecordingState.DONE,
             ended_at=now,
             duration_s=facts.duration_s,
@@ -246,6 +318,17 @@ class RecordingLifecycle:
         async with self.sessions() as db, db.begin():
             await db.execute(update(Recording).where(Recording.call_id == call_id).values(**values))
         return await self.get(call_id)
+
+    async def _set_row(self, row: Recording, **values: Any) -> Recording:
+        if isinstance(values.get("state"), RecordingState):
+            values["state"] = values["state"].value
+        async with self.sessions() as db, db.begin():
+            changed = await db.execute(
+                update(Recording).where(Recording.id == row.id).values(**values)
+            )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            raise NotRecording(row.call_id)
+        return await self.get(row.call_id)
 
     async def drain(self) -> None:
         """Wait for the recordings still being finished (the component stopping)."""

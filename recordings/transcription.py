@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ class TranscriptRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     words: Mapped[list[Any]] = mapped_column(default=list)
     problem: Mapped[str | None] = mapped_column(Text)
+    # the Polish search terms of `text` (kb.analysis), indexed by migration 0010's full-text index
+    terms: Mapped[str] = mapped_column(Text, default="", server_default="")
     audio_s: Mapped[float | None] = mapped_column(Float)
     decode_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime]
@@ -66,6 +69,34 @@ class Transcriber(Protocol):
     async def stop(self) -> None: ...
 
 
+def waiting_for_transcription() -> Any:
+    """Finished recordings (with their call's language) that have no transcript yet."""
+    return (
+        select(Recording, Call.language)
+        .outerjoin(Call, Call.id == Recording.call_id)
+        .outerjoin(TranscriptRow, TranscriptRow.call_id == Recording.call_id)
+        .where(Recording.state == RecordingState.DONE.value)
+        .where(TranscriptRow.id.is_(None))
+    )
+
+
+class Running(Protocol):
+    """Where the worker says which recordings it is decoding (transcription_queue, in Redis)."""
+
+    async def started(self, call_id: str) -> None: ...
+    async def finished(self, call_id: str) -> None: ...
+
+
+class IndexTerms(Protocol):
+    """Makes the search terms of a transcript's text (kb.analysis, handed in by the composition
+    root): CPU work, called in a thread."""
+
+    def index_text(self, text: str) -> str: ...
+
+
+LoadIndexTerms = Callable[[], Awaitable[IndexTerms]]
+
+
 class TranscriptionWorker:
     def __init__(
         self,
@@ -74,11 +105,15 @@ class TranscriptionWorker:
         folder: Path,
         clock: Clock,
         *,
+        terms: LoadIndexTerms | None = None,
+        running: Running | None = None,
         concurrency: int = 1,
         batch: int = 20,
     ) -> None:
         self.sessions = sessions
         self.transcriber = transcriber
+        self.load_terms = terms
+        self.running = running
         self.folder = folder
         self.clock = clock
         self.batch = batch
@@ -86,49 +121,80 @@ class TranscriptionWorker:
         self.done = 0
         self.failed = 0
 
-    def _waiting(self) -> Any:
-        return (
-            select(Recording, Call.language)
-            .outerjoin(Call, Call.id == Recording.call_id)
-            .outerjoin(TranscriptRow, TranscriptRow.call_id == Recording.call_id)
-            .where(Recording.state == RecordingState.DONE.value)
-            .where(TranscriptRow.id.is_(None))
-        )
-
     async def pending(self) -> int:
+        waiting = waiting_for_transcription().subquery()
         async with self.sessions() as db:
-            count = await db.scalar(select(func.count()).select_from(self._waiting().subquery()))
+            count = await db.scalar(select(func.count()).select_from(waiting))
             return int(count or 0)
 
     async def run_once(self) -> int:
         """Transcribe up to `batch` waiting recordings (oldest first); how many were stored."""
-        query = self._waiting().order_by(Recording.started_at).limit(self.batch)
+        query = waiting_for_transcription().order_by(Recording.started_at).limit(self.batch)
         async with self.sessions() as db:
             waiting = list((await db.execute(query)).all())
         stored = await asyncio.gather(*(self._one(row, lang or "pl") for row, lang in waiting))
-        return sum(stored)
+        return sum(stored) + await self.index_unindexed()
+
+    async def _terms(self, text: str) -> str:
+        if self.load_terms is None or not text:
+            return ""
+        analyzer = await self.load_terms()
+        return await asyncio.to_thread(analyzer.index_text, text)
+
+    async def index_unindexed(self) -> int:
+        """Give search terms to up to `batch` transcripts stored without them (before the index
+        existed, or by a worker without an analyzer); how many were indexed."""
+        if self.load_terms is None:
+            return 0
+        query = (
+            select(TranscriptRow.id, TranscriptRow.text)
+            .where(TranscriptRow.state == "done", TranscriptRow.terms == "")
+            .where(TranscriptRow.text != "")
+            .order_by(TranscriptRow.id)
+            .limit(self.batch)
+        )
+        async with self.sessions() as db:
+            rows = list((await db.execute(query)).all())
+        for transcript_id, text in rows:
+            terms = await self._terms(text)
+            async with self.sessions() as db, db.begin():
+                row = await db.get(TranscriptRow, transcript_id)
+                if row is not None:
+                    row.terms = terms or " "  # a text of stopwords only: indexed, with no terms
+        return len(rows)
 
     async def _one(self, row: Recording, language: str) -> int:
         async with self._slots:
-            values: dict[str, Any]
+            if self.running is not None:
+                await self.running.started(row.call_id)
             try:
-                heard = await self.transcriber.transcribe(self.folder / row.path, language)
-            except Exception as exc:
-                log.warning("call %s: transcription failed: %s", row.call_id, exc)
-                values = {"state": "failed", "problem": str(exc)[:500]}
-                self.failed += 1
-            else:
-                values = {
-                    "state": "done",
-                    "text": " ".join(w.word for w in heard.words),
-                    "words": [
-                        {"w": w.word, "s": w.start, "e": w.end, "c": w.confidence}
-                        for w in heard.words
-                    ],
-                    "audio_s": heard.audio_s,
-                    "decode_s": heard.decode_s,
-                }
-                self.done += 1
+                values = await self._decode(row, language)
+                return await self._store(row, language, values)
+            finally:
+                if self.running is not None:
+                    await self.running.finished(row.call_id)
+
+    async def _decode(self, row: Recording, language: str) -> dict[str, Any]:
+        try:
+            heard = await self.transcriber.transcribe(self.folder / row.path, language)
+        except Exception as exc:
+            log.warning("call %s: transcription failed: %s", row.call_id, exc)
+            self.failed += 1
+            return {"state": "failed", "problem": str(exc)[:500]}
+        said = " ".join(w.word for w in heard.words)
+        self.done += 1
+        return {
+            "state": "done",
+            "text": said,
+            "terms": await self._terms(said),
+            "words": [
+                {"w": w.word, "s": w.start, "e": w.end, "c": w.confidence} for w in heard.words
+            ],
+            "audio_s": heard.audio_s,
+            "decode_s": heard.decode_s,
+        }
+
+    async def _store(self, row: Recording, language: str, values: dict[str, Any]) -> int:
         try:
             async with self.sessions() as db, db.begin():
                 db.add(

