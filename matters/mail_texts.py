@@ -1,9 +1,15 @@
-"""The words of the outgoing e-mails: a unit's notice of a matter (Polish, English below), and
-the resident's combined answer in the resident's language (pl, en, uk)."""
+"""The outgoing e-mails put together from the catalogue (`kck/locale`, read by `kck.texts`): a
+unit's notice of a matter (`unitmail.*`, Polish with English below), and the resident's combined
+answer in the resident's language (`citizen.mail.*`: pl, en, uk)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from kck.texts import LANGUAGES, REFERENCE, texts
+
+UNIT_LANGUAGES = ("pl", "en")  # a unit's notice: each of these in turn, Polish first
 
 
 @dataclass(frozen=True)
@@ -12,48 +18,55 @@ class UnitAnswer:
     text: str
 
 
+class MailTextMissing(LookupError):
+    """A key the e-mails need is not in the catalogue (tests/core/test_texts.py prevents it)."""
+
+
+def _text(language: str, key: str, **params: Any) -> str:
+    found = texts().text(language, key)
+    if found is None:
+        raise MailTextMissing(f"kck/locale/{language}.yaml: no text for {key!r} (an e-mail)")
+    return found.format(**params)
+
+
+def _category(language: str, code: str) -> str:
+    """The category in words; the code itself when the catalogue has no words for it."""
+    return texts().text(language, f"category.{code}") or code
+
+
+def _unit_section(language: str, values: dict[str, str]) -> str:
+    return (
+        f"{_text(language, 'unitmail.greeting')}\n\n"
+        f"{_text(language, 'unitmail.forwards', **values)}\n"
+        f"{_text(language, 'unitmail.read_here')}\n\n{values['link']}\n\n"
+        f"{_text(language, 'unitmail.valid', **values)}\n"
+    )
+
+
 def unit_notice(
     *, number: str, unit_name: str, category: str, link: str, expires: str, centre: str
 ) -> tuple[str, str]:
     """Subject and body of the e-mail a unit gets when a matter is forwarded to it."""
-    subject = f"[{number}] Nowa sprawa od {centre} / New matter"
-    body = (
-        f"Dzień dobry,\n\n{centre} przekazuje sprawę {number} ({category}) do: {unit_name}.\n"
-        f"Sprawę można przeczytać i odpowiedzieć na nią tutaj (bez logowania):\n\n{link}\n\n"
-        f"Link jest ważny do {expires} i dotyczy tylko tej sprawy. Prosimy go nie przekazywać.\n\n"
-        f"---\n{centre} forwards matter {number} to {unit_name}. Read and answer it here (no "
-        f"account needed): the link above, valid until {expires}, for this matter only.\n"
+    values = {"number": number, "unit": unit_name, "link": link, "expires": expires}
+    values["centre"] = centre
+    titles = " / ".join(_text(lang, "unitmail.subject", centre=centre) for lang in UNIT_LANGUAGES)
+    body = "\n---\n".join(
+        _unit_section(lang, {**values, "category": _category(lang, category)})
+        for lang in UNIT_LANGUAGES
     )
-    return subject, body
-
-
-_RESIDENT = {
-    "pl": (
-        "Odpowiedź w sprawie {number}",
-        "Dzień dobry,\n\nw sprawie {number}, zgłoszonej do {centre}, otrzymaliśmy odpowiedź:\n\n"
-        "{answers}\n\nW razie pytań prosimy o kontakt pod numerem {hotline}, podając numer "
-        "sprawy.\n\n{centre}\n",
-    ),
-    "en": (
-        "Answer on your matter {number}",
-        "Hello,\n\nyour matter {number}, reported to {centre}, has been answered:\n\n"
-        "{answers}\n\nIf you have questions, call {hotline} and give the matter number.\n\n"
-        "{centre}\n",
-    ),
-    "uk": (
-        "Відповідь щодо звернення {number}",
-        "Добрий день,\n\nщодо вашого звернення {number} до {centre} ми отримали відповідь:\n\n"
-        "{answers}\n\nЯкщо маєте запитання, телефонуйте {hotline} і назвіть номер "
-        "звернення.\n\n{centre}\n",
-    ),
-}
+    return f"[{number}] {titles}", body
 
 
 def resident_answer(
     language: str, *, number: str, answers: list[UnitAnswer], centre: str, hotline: str
 ) -> tuple[str, str]:
     """One e-mail with every unit's answer, in the resident's language (Polish when unknown)."""
-    subject, body = _RESIDENT.get(language, _RESIDENT["pl"])
+    lang = language if language in LANGUAGES else REFERENCE
     text = "\n\n".join(f"{a.unit_name}:\n{a.text}" for a in answers)
-    values = {"number": number, "answers": text, "centre": centre, "hotline": hotline}
-    return subject.format(**values), body.format(**values)
+    subject = _text(lang, "citizen.mail.subject", number=number)
+    body = (
+        f"{_text(lang, 'citizen.mail.greeting')}\n\n"
+        f"{_text(lang, 'citizen.mail.answered', number=number, centre=centre)}\n\n"
+        f"{text}\n\n{_text(lang, 'citizen.mail.questions', hotline=hotline)}\n\n{centre}\n"
+    )
+    return subject, body

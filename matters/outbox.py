@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
+# the key of a message to a resident (the rest are to units): what privacy/ looks for
+RESIDENT_KEY = "resident:"
 CLAIM = timedelta(minutes=5)  # a sender that has not finished by then is taken for dead
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)

@@ -1,7 +1,8 @@
 """One person's erasure (art. 17 GDPR) across kck: their recordings (through the recordings'
 own erasure: file, row, transcript, audited), the kept IVR answers, their identity on calls
 (number, name, speech transcript, typed digits: the rows stay for the statistics), their tickets'
-identity and content (category, units, dates stay), mentions of them in the audit log, and what
+identity and content (category, units, dates stay) with their matters' texts and the e-mails to
+them in the outbox (steps, states and messages stay), mentions of them in the audit log, and what
 Redis holds about them. Refused while a recording of theirs is under legal hold (unless forced
 with a reason) or one of their calls is still in progress. Audited with counts, never the data."""
 
@@ -26,6 +27,7 @@ from privacy.live_state import (
     remove_mentions,
     rewrite_redis_files,
 )
+from privacy.matters import erase_matters, unsent_to_resident
 from privacy.person import Person, footprint, without_typed_digits
 from recordings.retention import Retention
 
@@ -61,6 +63,8 @@ class ErasureCounts:
     audit_entries: int
     redis_entries: int
     holds_overridden: int
+    matter_events: int
+    outbox_messages: int
 
 
 def _scrub(value: Any, needles: list[str]) -> Any:
@@ -92,6 +96,12 @@ async def erase(
                     Call.id.in_(fp.call_ids), Call.outcome == CallOutcome.IN_PROGRESS.value
                 )
             )
+        )
+        unsent = await unsent_to_resident(db, fp.ticket_ids, fp.identities)
+    if unsent:
+        raise ErasureRefused(
+            f"an e-mail to this person ({unsent[0]}) is still in the outbox, not yet sent; try "
+            "again after it leaves (kck's outbox worker retries it)"
         )
     for call_id in fp.call_ids:  # the router's state of a call (queues/store.py: prefix:q:call:id)
         if await where.redis.exists(f"{where.prefix}:q:call:{call_id}"):
@@ -130,6 +140,7 @@ async def erase(
                 .values(**CALL_IDENTITY, ivr_path=without_typed_digits(call.ivr_path or []))
             )
         await db.execute(update(Ticket).where(Ticket.id.in_(fp.ticket_ids)).values(**TICKET_ERASED))
+        steps, messages = await erase_matters(db, fp.ticket_ids, fp.identities, ERASED)
         scrubbed = 0
         for entry in await audit_about(db, fp):
             target = _scrub(entry.target, fp.identities)
@@ -140,6 +151,8 @@ async def erase(
         counts = ErasureCounts(
             calls=len(fp.call_ids),
             tickets=len(fp.ticket_ids),
+            matter_events=steps,
+            outbox_messages=messages,
             recordings=len(erased_recordings.removed),
             speech_answers=len(answers),
             audit_entries=scrubbed,

@@ -1,5 +1,5 @@
 """One person's data as kck keeps it (art. 15 GDPR): calls with their IVR paths, callbacks,
-tickets, recordings (metadata, transcripts, optionally the audio), the audit entries about them,
+tickets with their matters' steps and e-mails, recordings (metadata, transcripts, optionally the audio), the audit entries about them,
 and what Redis holds about them now. A JSON document, or a ZIP of it with the audio files."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from agentdesk.tickets.models import Ticket
 from kck.db.models import AuditEntry, Base, Call, CallOutcome, User
 from kck.services import Services
 from privacy.live_state import find_mentions
+from privacy.matters import events_of, is_to_resident, messages_of
 from privacy.person import Footprint, Person, footprint
 from recordings.models import Recording
 from recordings.transcription import TranscriptRow
@@ -110,6 +111,8 @@ async def collect(
             )
         }
         audit = await audit_about(db, fp)
+        events = await events_of(db, fp.ticket_ids)
+        messages = await messages_of(db, fp.ticket_ids)
     live = await find_mentions(where.redis, where.prefix, fp.live_needles)
     document = {
         "about": person.labels(),
@@ -124,6 +127,12 @@ async def collect(
                 "units": [_columns(u, leave_out=("ticket_id",)) for u in t.units],
             }
             for t in tickets
+        ],
+        "matter_events": [_columns(e) for e in events],
+        # the e-mails to her in full; a unit's notice without its body (the unit's signed link)
+        "outbox": [
+            _columns(m, leave_out=() if is_to_resident(m, fp.identities) else ("body",))
+            for m in messages
         ],
         "recordings": [
             {

@@ -1,6 +1,6 @@
 """The scheduled purge of callers' identity past its retention (`privacy.calls_days`,
-`privacy.tickets_days`): numbers, names, e-mails, speech transcripts and typed digits are
-cleared; the rows stay, so counts, durations, queues, outcomes and categories (the statistics)
+`privacy.tickets_days`): numbers, names, e-mails (with the answers e-mailed to residents, in
+the outbox), speech transcripts and typed digits are cleared; the rows stay, so counts, durations, queues, outcomes and categories (the statistics)
 do not change. A call or ticket whose recording is under legal hold keeps its identity.
 The round is logged and audited with counts only."""
 
@@ -21,6 +21,7 @@ from kck.clock import Clock
 from kck.db.models import AuditEntry, Call, CallOutcome
 from kck.settings import PrivacySettings
 from privacy.live_state import trim_streams_before
+from privacy.matters import purge_outbox
 from privacy.person import without_typed_digits
 from recordings.models import Recording
 from recordings.retention import SYSTEM_ACTOR
@@ -37,6 +38,7 @@ _MARK = "privacy:paths-cleared-before"  # Redis: calls before this were looked a
 class PurgeCounts:
     calls: int
     tickets: int
+    outbox_messages: int
     stream_events: int
     speech_answers: int
 
@@ -162,6 +164,7 @@ class IdentityRetention:
                 )
                 .values(caller_number=None, caller_name=None, caller_email=None)
             )
+            messages = await purge_outbox(db, tickets_before, held)
         calls = await self._clear_calls(calls_before, tickets_before, held)
         events = await trim_streams_before(
             self.redis, self.prefix, int(calls_before.timestamp() * 1000)
@@ -169,7 +172,7 @@ class IdentityRetention:
         answers = await asyncio.to_thread(_old_files, self.speech_folder, calls_before.timestamp())
         await asyncio.to_thread(_unlink_all, answers)
         cleared_tickets: int = tickets.rowcount or 0  # type: ignore[attr-defined]
-        counts = PurgeCounts(calls, cleared_tickets, events, len(answers))
+        counts = PurgeCounts(calls, cleared_tickets, messages, events, len(answers))
         if counts:
             async with self.sessions() as db, db.begin():
                 db.add(
@@ -186,8 +189,9 @@ class IdentityRetention:
                 )
             log.info(
                 "identity purge: cleared %d call(s) older than %d days and %d ticket(s) older "
-                "than %d days; dropped %d stream event(s) and %d IVR answer file(s)",
+                "than %d days (%d e-mail(s) to residents); dropped %d stream event(s) and %d IVR "
+                "answer file(s)",
                 calls, self.settings.calls_days, counts.tickets, self.settings.tickets_days,
-                events, len(answers),
+                messages, events, len(answers),
             )  # fmt: skip
         return counts

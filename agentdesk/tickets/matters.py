@@ -30,7 +30,7 @@ from matters.lifecycle import (
 from matters.links import LinkSigner, UnitGrant
 from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
 from matters.models import MatterEvent
-from matters.outbox import OutgoingMail, enqueue
+from matters.outbox import RESIDENT_KEY, OutgoingMail, enqueue
 
 
 class UnitAction(enum.StrEnum):
@@ -383,7 +383,7 @@ class MatterService:
                 MatterEvent.action == MatterStatus.ANSWERED.value,
             )
         )
-        key = f"resident:{ticket.number}:{rounds}"
+        key = f"{RESIDENT_KEY}{ticket.number}:{rounds}"
         await enqueue(
             session,
             OutgoingMail(key, ticket.caller_email, subject, body),

@@ -13,9 +13,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agentdesk.tickets.models import Ticket
 from kck.db.models import AuditEntry, Call, CallOutcome
 from kck.services import Services
-from privacy.erasure import ErasureRefused, erase
+from matters.models import MatterEvent, OutboxMessage
+from matters.outbox import PENDING, SENT
+from privacy.erasure import ERASED, ErasureRefused, erase
 from privacy.export import Where, collect, write_export
 from privacy.live_state import StillBeingWritten
 from privacy.person import Person
@@ -71,6 +74,13 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
     [ticket] = document["tickets"]
     assert (ticket["number"], ticket["caller_email"]) == (anna.ticket, ANNA_EMAIL)
     assert ticket["units"][0]["unit_code"] == "ZDMK"
+    steps = [(e["unit_code"], e["to_status"]) for e in document["matter_events"]]
+    assert steps == [(None, "forwarded"), ("ZDMK", "answered"), (None, "answered"),
+                     (None, "resident_informed")]  # fmt: skip
+    assert ANNA_NAME in document["matter_events"][1]["detail"]
+    notice, answer = document["outbox"]
+    assert notice["recipient"] == "zgloszenia@zdmk.test" and "body" not in notice  # its link
+    assert answer["recipient"] == ANNA_EMAIL and ANNA_NAME in answer["body"]
     [recording] = document["recordings"]
     assert recording["call_id"] == anna.recorded and ANNA_NAME in recording["transcript"]
     assert [a["action"] for a in document["audit"]] == ["recording.play"]
@@ -124,6 +134,8 @@ async def test_erasure_leaves_nothing_of_her_anywhere_and_everything_of_the_othe
     assert counts == {
         "calls": 3,
         "tickets": 1,
+        "matter_events": 1,  # the unit's answer; the other steps have no text
+        "outbox_messages": 1,  # the answer e-mailed to her; the unit's notice names her not
         "recordings": 1,
         "speech_answers": 0,
         "audit_entries": 1,
@@ -152,6 +164,25 @@ async def test_erasure_leaves_nothing_of_her_anywhere_and_everything_of_the_othe
         path = (await db.get(Call, anna.calls[0])).ivr_path  # type: ignore[union-attr]
     assert entry.actor == "iod@um" and entry.details["reason"] == "wniosek RODO 17/2026"
     assert entry.details["calls"] == 3 and entry.target is None
+    async with people.sessions() as db:
+        ticket = await db.scalar(select(Ticket).where(Ticket.number == anna.ticket))
+        assert ticket is not None
+        steps = list(
+            await db.scalars(select(MatterEvent).where(MatterEvent.ticket_id == ticket.id))
+        )
+        mails = list(
+            await db.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id))
+        )
+    # her matter's steps and e-mails stay, with their states: only the texts about her go
+    assert [e.to_status for e in steps] == [
+        "forwarded",
+        "answered",
+        "answered",
+        "resident_informed",
+    ]
+    assert steps[1].detail == ERASED and [m.state for m in mails] == [SENT, SENT]
+    assert (mails[1].recipient, mails[1].body) == ("[erased]", ERASED)
+    assert mails[0].recipient == "zgloszenia@zdmk.test"
     assert [s["digits"] for s in path] == ["2", None]  # the menu choice kept, the typed number not
 
 
@@ -175,6 +206,21 @@ async def test_a_legal_hold_refuses_the_erasure_unless_forced_with_a_reason(
         [erasure] = await db.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.erase"))
     assert actions[-3:] == ["recording.release", "recording.delete", "privacy.erase"]
     assert erasure.details["forced"] == "SKO 12/2026 closed, hold left by mistake"
+
+
+async def test_an_e_mail_to_her_not_yet_sent_refuses_the_erasure(
+    people: Services, engine: AsyncEngine
+) -> None:
+    anna, _ = await two_residents(people)
+    async with people.sessions() as db, db.begin():
+        key = f"resident:{anna.ticket}:0"
+        mail = await db.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        assert mail is not None
+        mail.state = PENDING
+    untouched = await everything_in_the_database(engine)
+    with pytest.raises(ErasureRefused, match=f"e-mail to this person \\({key}\\) is still in"):
+        await erase_anna(people)
+    assert await everything_in_the_database(engine) == untouched
 
 
 async def test_a_call_in_progress_or_history_not_yet_written_refuses_the_erasure(

@@ -1,5 +1,5 @@
 """The hourly purge clears callers' identity past `privacy.calls_days` (calls without a ticket)
-and `privacy.tickets_days` (tickets and the calls they came from), nothing younger, nothing
+and `privacy.tickets_days` (tickets, the calls they came from, the answers e-mailed to them), nothing younger, nothing
 under legal hold, nothing in progress; the statistics stay; Redis events past the days go."""
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from kck.call_events import CALLS_STREAM
 from kck.db.models import AuditEntry, Call, CallOutcome
 from kck.services import Services
 from kck.settings import PrivacySettings
+from matters.models import OutboxMessage
+from matters.outbox import RESIDENT_KEY
 from privacy.component import PrivacyComponent, identity_retention
+from privacy.matters import PURGED
 from tests.polling import until_true
 from tests.privacy.conftest import recordings_retention
 from tests.privacy.world import NOW, add_resident, statistics
@@ -27,6 +30,17 @@ async def identities(services: Services) -> dict[str, tuple[str | None, str | No
             await db.execute(select(Ticket.number, Ticket.caller_number, Ticket.caller_email))
         ).all()
     return {row[0]: (row[1], row[2]) for row in [*calls, *tickets]}
+
+
+async def resident_mails(services: Services) -> dict[str, tuple[str, str]]:
+    """The answer e-mailed to each ticket's resident: its recipient and body."""
+    async with services.sessions() as db:
+        rows = await db.execute(
+            select(Ticket.number, OutboxMessage.recipient, OutboxMessage.body)
+            .join(OutboxMessage, OutboxMessage.ticket_id == Ticket.id)
+            .where(OutboxMessage.key.startswith(RESIDENT_KEY))
+        )
+    return {number: (recipient, body) for number, recipient, body in rows.all()}
 
 
 async def test_only_what_is_past_its_days_loses_the_callers_identity(
@@ -59,8 +73,13 @@ async def test_only_what_is_past_its_days_loses_the_callers_identity(
     assert left["held2"] == ("+48600000004", None)
     assert left["KCK-2026-held"] == ("+48600000004", "h@example.pl")
     assert left["held1"] == (None, None)
-    assert (counts.calls, counts.tickets) == (6, 1)
+    assert (counts.calls, counts.tickets, counts.outbox_messages) == (6, 1, 1)
     assert await statistics(engine) == before
+    # the answer e-mailed with the ticket goes with its identity; the unit's notice stays
+    mails = await resident_mails(people)
+    assert mails["KCK-2026-old"] == ("[erased]", PURGED)
+    assert mails["KCK-2026-held"][0] == "h@example.pl" and "Sporna" in mails["KCK-2026-held"][1]
+    assert mails["KCK-2026-mid"][0] == "m@example.pl"
 
     async with people.sessions() as db:
         old = await db.get(Call, "old1")
@@ -69,7 +88,7 @@ async def test_only_what_is_past_its_days_loses_the_callers_identity(
     assert [s["digits"] for s in old.ivr_path] == ["2", None]
     assert audit.details["calls"] == 6 and "+48" not in str(audit.details)
     assert await identity_retention(people).purge() == type(counts)(
-        0, 0, 0, 0
+        0, 0, 0, 0, 0
     )  # nothing left to do
 
 

@@ -1,5 +1,6 @@
 """A small history of two residents for the privacy tests: calls (one with a typed number in its
-IVR path and a speech transcript, one a callback), tickets, recordings with files and
+IVR path and a speech transcript, one a callback), tickets forwarded as matters (a unit's answer,
+the e-mails in the outbox), recordings with files and
 transcripts, audit entries, and Redis as the controller leaves it (the history stream read by its
 writer's group, a callback's attempts, an agent's last call). Everything real: the database
 given (SQLite or PostgreSQL), a real Redis, files on disk."""
@@ -16,13 +17,17 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agentdesk.tickets.models import Ticket, TicketUnit
 from kck.call_events import CALL_ARRIVED, CALLS_STREAM, CallArrived
 from kck.db.models import AuditEntry, Base, Call, CallOutcome
 from kck.logs import PlainFormatter
 from kck.services import Services
+from matters.lifecycle import MatterStatus, UnitStatus
+from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
+from matters.models import MatterEvent, OutboxMessage
+from matters.outbox import RESIDENT_KEY, SENT
 from recordings.models import Recording, RecordingState
 from recordings.transcription import TranscriptRow
 from tests.redis_replies import stream_events
@@ -52,6 +57,7 @@ async def add_resident(
     """Three calls of one resident: the first typed their number into the IVR and said what it is
     about; the second was answered, recorded and became a ticket; the third was a callback."""
     at = NOW - timedelta(days=days_ago)
+    answer = f"Pani/Panie {name}, dziurę załatamy do piątku; w razie pytań: {email}."
     folder = services.settings.recordings_dir
     relative = f"{at:%Y/%m/%d}/{tag}2.wav"
     (folder / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -123,9 +129,12 @@ async def add_resident(
             contact_consent=True,
             call_id=calls[1],
             created_at=at + timedelta(hours=1, seconds=200),
-            units=[TicketUnit(unit_code="ZDMK")],
+            status=MatterStatus.RESIDENT_INFORMED.value,
+            units=[TicketUnit(unit_code="ZDMK", status=UnitStatus.ANSWERED.value, answer=answer)],
         )
         db.add(ticket)
+        await db.flush()
+        add_matter(db, ticket, at + timedelta(hours=2), answer)
         db.add(
             Recording(
                 call_id=calls[1],
@@ -169,6 +178,35 @@ async def add_resident(
     await bus.publish(CALLS_STREAM, "callback_retry", callback)
     await redis.set(f"{bus.prefix}:desk:last-call:agent-of-{tag}", calls[1])
     return Resident(number, name, email, calls, f"KCK-2026-{tag}", calls[1])
+
+
+def add_matter(db: AsyncSession, ticket: Ticket, at: datetime, answer: str) -> None:
+    """The ticket's matter as kck leaves it: forwarded to ZDMK (its notice in the outbox), the
+    unit's answer (its text in the step), the resident's e-mail with the answer, sent."""
+    number = ticket.number
+    steps = [
+        (None, "forwarded", "new", "forwarded", "system", None),
+        ("ZDMK", "answered", "forwarded", "answered", "unit:ZDMK", answer),
+        (None, "answered", "forwarded", "answered", "system", None),
+        (None, "resident_informed", "answered", "resident_informed", "system", None),
+    ]
+    for unit, action, before, after, actor, detail in steps:
+        db.add(MatterEvent(ticket_id=ticket.id, unit_code=unit, action=action, from_status=before,
+                           to_status=after, actor=actor, detail=detail, at=at))  # fmt: skip
+    subject, body = unit_notice(
+        number=number, unit_name="ZDMK", category="roads", link=f"https://kck.test/unit/{number}",
+        expires="2026-12-20 12:00 UTC", centre="KCK",
+    )  # fmt: skip
+    mails = [(f"unit:{number}:ZDMK", "zgloszenia@zdmk.test", subject, body)]
+    subject, body = resident_answer(
+        "pl", number=number, answers=[UnitAnswer("ZDMK", answer)], centre="KCK",
+        hotline="+48126165555",
+    )  # fmt: skip
+    mails.append((f"{RESIDENT_KEY}{number}:0", ticket.caller_email or "", subject, body))
+    for key, recipient, subject, body in mails:
+        db.add(OutboxMessage(key=key, recipient=recipient, subject=subject, body=body,
+                             ticket_id=ticket.id, state=SENT, attempts=1, created_at=at,
+                             next_attempt_at=at, sent_at=at))  # fmt: skip
 
 
 async def history_read_by_writer(services: Services) -> None:

@@ -1,0 +1,36 @@
+"""The e-mails' words come from the catalogue (kck/locale): the unit's notice in Polish then
+English, the resident's answer in the resident's language, Polish for a language kck lacks."""
+
+from __future__ import annotations
+
+from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
+
+
+def test_unit_notice_has_polish_then_english_with_the_category_in_words() -> None:
+    subject, body = unit_notice(
+        number="KCK-2026-000007",
+        unit_name="ZZM",
+        category="greenery",
+        link="https://kck.test/unit/matter/t0k3n",
+        expires="2026-12-09 10:00 UTC",
+        centre="KCK",
+    )
+    assert subject == "[KCK-2026-000007] Nowa sprawa od KCK / New matter from KCK"
+    polish, english = body.split("\n---\n")
+    assert "KCK przekazuje sprawę KCK-2026-000007 (zieleń) do: ZZM." in polish
+    assert "KCK forwards matter KCK-2026-000007 (greenery) to: ZZM." in english
+    for part in (polish, english):
+        assert "https://kck.test/unit/matter/t0k3n" in part and "2026-12-09 10:00 UTC" in part
+
+
+def test_resident_answer_in_english_and_polish_for_an_unknown_language() -> None:
+    answers = [UnitAnswer("ZZM", "Done."), UnitAnswer("ZDMK", "Checked.")]
+    subject, body = resident_answer(
+        "en", number="KCK-1", answers=answers, centre="KCK", hotline="+48126165555"
+    )
+    assert subject == "Answer on your matter KCK-1"
+    assert "ZZM:\nDone.\n\nZDMK:\nChecked." in body and "call +48126165555" in body
+    subject, body = resident_answer(
+        "de", number="KCK-1", answers=answers, centre="KCK", hotline="+48126165555"
+    )
+    assert subject == "Odpowiedź w sprawie KCK-1" and body.startswith("Dzień dobry,")
