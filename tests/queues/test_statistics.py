@@ -13,7 +13,6 @@ from kck.bus import EventBus
 from kck.clock import ManualClock
 from queues.model import AgentState, EndCause
 from queues.router import Router
-from queues.store import STATS_TTL_S
 from queues.stats import (
     QueueStatistics,
     StatsBroadcaster,
@@ -22,6 +21,7 @@ from queues.stats import (
     occupancy,
     prometheus_text,
 )
+from queues.store import STATS_TTL_S
 from tests.exposition import sample
 from tests.queues.conftest import request
 
