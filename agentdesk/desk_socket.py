@@ -12,6 +12,7 @@ the router (renewed at every session check).
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # the desk says it is open for this many session checks at a time
 DESK_PRESENCE_CHECKS = 3
+# offers a socket remembers (to send each once, and to find the one the page says it shows)
+POPS_REMEMBERED = 8
 
 _CALL_STATES = frozenset({AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP})
 
@@ -43,7 +46,9 @@ class DeskSocket(SocketSession):
         self.services = self.app[services_key]
         self.backend = self.app[backend_key]
         self.language = language_of(request)
-        self.popped: dict[str, Offer] = {}  # offer id → offer, as sent on this socket
+        # offer id → offer, the last POPS_REMEMBERED sent on this socket (a desk stays open all
+        # day: every offer of the day kept would grow with the calls)
+        self.popped: OrderedDict[str, Offer] = OrderedDict()
         self.live: Subscription | None = None
 
     async def open(self) -> None:
@@ -110,6 +115,8 @@ class DeskSocket(SocketSession):
         if offer.offer_id in self.popped:
             return
         self.popped[offer.offer_id] = offer
+        while len(self.popped) > POPS_REMEMBERED:
+            self.popped.popitem(last=False)
         await remember_last_call(self.services, self.session.username, offer.call_id)
         pop = await self.app[pops_key].build(offer, self.language, self.services.clock.now())
         await self.ws.send_json({"type": "pop", "data": pop})

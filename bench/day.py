@@ -93,6 +93,18 @@ def _prepare_config(folder: Path, agents: int) -> Path:
     return config
 
 
+def add_agent_phones(pbx: Any, agents: int) -> None:
+    """Agents' phones 7000…: answer after 2–5 s, talk 40–150 s (simulated), the same every run."""
+    from demo.simulator import PhoneBehaviour
+
+    rng = random.Random(11)
+    for n in range(agents):
+        pbx.add_phone(
+            str(7000 + n),
+            PhoneBehaviour(answer_after=rng.uniform(2.0, 5.0), talk_for=rng.uniform(40.0, 150.0)),
+        )
+
+
 # -- the controller process ---------------------------------------------------------------------
 def _scale_controller_time(speed: float) -> None:
     """The controller's clock runs `speed`× faster from 10:00 Warsaw (timers, wrap-up,
@@ -114,22 +126,9 @@ def _scale_controller_time(speed: float) -> None:
     replace_method(RouterTimer, "_sleep_s", lambda self: sleep_s(self) / speed)
 
 
-def _controller(conn: Any, cfg: dict[str, Any]) -> None:
-    asyncio.run(_controller_main(conn, cfg))
-
-
-async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
-    import logging
-
-    logging.basicConfig(level=logging.ERROR)
-    logging.disable(logging.WARNING)  # a log line per call would measure the terminal
-    _scale_controller_time(cfg["speed"])
-    from sqlalchemy import func, select
-
-    from kck.db import Call
-    from kck.runtime import Runtime
+def controller_settings(cfg: dict[str, Any]) -> Any:
+    """The controller's settings: the simulator's AMI and FastAGI ports, a folder of the run's."""
     from kck.settings import load_settings
-    from queues.router import Router
 
     var = Path(cfg["folder"]) / "var"
     settings = load_settings(
@@ -154,6 +153,26 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
             "log": {"level": "ERROR"},
         },
     )
+    return settings
+
+
+def _controller(conn: Any, cfg: dict[str, Any]) -> None:
+    asyncio.run(_controller_main(conn, cfg))
+
+
+async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    logging.disable(logging.WARNING)  # a log line per call would measure the terminal
+    _scale_controller_time(cfg["speed"])
+    from sqlalchemy import func, select
+
+    from kck.db import Call
+    from kck.runtime import Runtime
+    from queues.router import Router
+
+    settings = controller_settings(cfg)
     runtime = Runtime(settings, migrate=True)
     services = await runtime.start()
     assert runtime.controller is not None
@@ -357,7 +376,6 @@ async def run_level(
         CallResult,
         CallStream,
         PBXSimulator,
-        PhoneBehaviour,
     )
 
     speed = args.speed
@@ -371,14 +389,7 @@ async def run_level(
         await pbx.start()
         agi_port = _free_port()
         pbx.set_agi_urls(f"agi://127.0.0.1:{agi_port}/bare")
-        rng = random.Random(11)
-        for n in range(agents):
-            pbx.add_phone(
-                str(7000 + n),
-                PhoneBehaviour(
-                    answer_after=rng.uniform(2.0, 5.0), talk_for=rng.uniform(40.0, 150.0)
-                ),
-            )
+        add_agent_phones(pbx, agents)
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         cfg = {

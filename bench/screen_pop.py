@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -77,6 +77,31 @@ def _request(n: int) -> RoutingRequest:
     )
 
 
+async def add_desk_users(services: Any, usernames: list[str]) -> dict[str, int]:
+    """Agents as desk users (extension 7000 + n, one password): username → user id."""
+    from sqlalchemy import select
+
+    from agentdesk.accounts import hash_password
+    from kck.db import User
+
+    password_hash = hash_password("bench-password-1")
+    async with services.sessions.begin() as db:
+        db.add_all(
+            User(
+                username=u,
+                display_name=u,
+                password_hash=password_hash,
+                role="agent",
+                extension=str(7000 + n),
+                language="pl",
+                active=True,
+            )
+            for n, u in enumerate(usernames)
+        )
+    async with services.sessions() as db:
+        return dict((await db.execute(select(User.username, User.id))).all())
+
+
 async def _echo_baseline(desks: int, rounds: int) -> list[float]:
     """WebSocket echo round trips through an aiohttp server in this process, `desks` sockets."""
 
@@ -121,9 +146,7 @@ async def main() -> None:
     args = parser.parse_args()
     info = machine()
 
-    from agentdesk.accounts import hash_password
     from agentdesk.sessions import COOKIE_NAME, SessionStore
-    from kck.db import User
     from kck.runtime import Runtime
     from kck.settings import load_settings
     from queues.model import EndCause
@@ -156,24 +179,7 @@ async def main() -> None:
             router = runtime.controller.router.router
             port = runtime.controller.web.port
             usernames = [f"bench{n:04d}" for n in range(args.desks)]
-            password_hash = hash_password("bench-password-1")
-            async with services.sessions.begin() as db:
-                db.add_all(
-                    User(
-                        username=u,
-                        display_name=u,
-                        password_hash=password_hash,
-                        role="agent",
-                        extension=str(7000 + n),
-                        language="pl",
-                        active=True,
-                    )
-                    for n, u in enumerate(usernames)
-                )
-            async with services.sessions() as db:
-                from sqlalchemy import select
-
-                ids = dict((await db.execute(select(User.username, User.id))).all())
+            ids = await add_desk_users(services, usernames)
             store = SessionStore(services.redis, settings.redis.key_prefix)
             from agentdesk.sessions import Role
 

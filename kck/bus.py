@@ -75,6 +75,25 @@ def _id_ms(raw: Any) -> int:
     return int(_text(raw).split("-", 1)[0])
 
 
+class WriteTimeout(TimeoutError):
+    """A writer's batch had no answer in time: its database is away (hung, not refusing)."""
+
+
+async def _answered_within(
+    timeout_s: float | None, handler: BatchHandler, events: list[BusEvent]
+) -> None:
+    """`handler(events)`, given up after `timeout_s` (None: no limit): a database that accepts
+    the connection and never answers must not hold the writer forever."""
+    if timeout_s is None:
+        await handler(events)
+        return
+    try:
+        async with asyncio.timeout(timeout_s):
+            await handler(events)
+    except TimeoutError as timed_out:
+        raise WriteTimeout(f"the database did not answer within {timeout_s:g} s") from timed_out
+
+
 class EventBus:
     """Publish/consume typed JSON events; stream and channel names are prefixed per installation."""
 
@@ -263,14 +282,16 @@ class EventBus:
         """Write `events` (poison ones set aside); the ones left when the database is away, with
         the pause before trying them again."""
         try:
-            await handler(events)
+            await _answered_within(writer.timeout_s, handler, events)
         except asyncio.CancelledError:
             raise
+        except WriteTimeout as hung:  # the database is away: one by one would wait as long
+            return events, writer.failed(hung)
         except Exception as exc:
             log.debug("batch of %d failed (%r); one by one", len(events), exc)
             for n, event in enumerate(events):
                 try:
-                    await handler([event])
+                    await _answered_within(writer.timeout_s, handler, [event])
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:

@@ -40,6 +40,10 @@ class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///{var}/kck.db"
     echo: bool = False
     pool_size: int = Field(default=10, ge=1, le=200)
+    # A call-history write (one batch, or connecting for it) without an answer for this long
+    # is the database away: a hung server (accepts, never answers) is an outage like a refused
+    # one, shown on /health and /metrics, and the events wait in the stream until it answers.
+    write_timeout_s: float = Field(default=15.0, gt=0, le=600)
 
     @field_validator("url")
     @classmethod

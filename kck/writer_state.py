@@ -42,10 +42,15 @@ class WriterState:
     """What a stream writer is doing, for /health; `now` gives the time shown (Europe/Warsaw)."""
 
     def __init__(
-        self, what: str, now: Callable[[], datetime], backoff: Backoff = WRITER_BACKOFF
+        self,
+        what: str,
+        now: Callable[[], datetime],
+        backoff: Backoff = WRITER_BACKOFF,
+        timeout_s: float | None = None,
     ) -> None:
         self.what = what
         self.backoff = backoff
+        self.timeout_s = timeout_s  # one write without an answer this long: the database is away
         self._now = now
         self.state = WRITING
         self.since = now()
@@ -81,6 +86,10 @@ class WriterState:
             self.state, self.since = WRITING, self._now()
             self.attempts, self.error = 0, ""
             self._pauses = self.backoff.pauses()
+
+    @property
+    def waiting(self) -> bool:
+        return self.state == WAITING
 
     def health(self) -> dict[str, Any]:
         body: dict[str, Any] = {"state": self.state, "since": self.since.isoformat()}

@@ -78,7 +78,11 @@ class RouterComponent:
         self.broadcaster = StatsBroadcaster(self.stats, services.bus)
         self.recorder = QueueRecorder(services.sessions, config)
         tz = settings.tz
-        self.writer = WriterState("call-history writer", lambda: datetime.now(tz))
+        self.writer = WriterState(
+            "call-history writer",
+            lambda: datetime.now(tz),
+            timeout_s=settings.database.write_timeout_s,
+        )
         self.ami_adapter = RouterAMIAdapter(self.router)
         self.row_resync = CallRowResync(services.sessions, self.router, services.bus)
         self.callbacks: CallbackDialer | None = None
@@ -95,7 +99,7 @@ class RouterComponent:
         if backlog is None:
             return collector_text(queues)
         set_aside = await bus.set_aside_count(CALLS_STREAM)
-        return collector_text(queues, CallHistoryMetrics(backlog, set_aside))
+        return collector_text(queues, CallHistoryMetrics(backlog, set_aside, self.writer.waiting))
 
     @property
     def stop_playback(self) -> PlaybackStop | None:
@@ -204,9 +208,10 @@ class CallHistoryMetrics(Collector):
     """The call-history writer's backlog as gauges: alert when it grows (database down, no
     leaseholder); the stream keeps ~100,000 events, minutes of a national peak."""
 
-    def __init__(self, backlog: GroupBacklog, set_aside: int = 0) -> None:
+    def __init__(self, backlog: GroupBacklog, set_aside: int = 0, waiting: bool = False) -> None:
         self._backlog = backlog
         self._set_aside = set_aside
+        self._waiting = waiting
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         backlog = self._backlog
@@ -229,6 +234,12 @@ class CallHistoryMetrics(Collector):
                 "Events the writer could never write (bad data), kept on the stream "
                 "<prefix>:stream:queues:set-aside; any at all deserves a look.",
                 self._set_aside,
+            ),
+            (
+                "writer_waiting",
+                "1 while the writer waits for its database (refused, or no answer within "
+                "database.write_timeout_s: an outage); 0 while it writes.",
+                1.0 if self._waiting else 0.0,
             ),
         ]
         for name, help_text, value in gauges:

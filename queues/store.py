@@ -24,6 +24,11 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# The day's and the hour's counters (statistics read today's) expire two days after their
+# last change: Redis keeps a few days of them, not one key per hour forever (SQL has history).
+STATS_TTL_S = 2 * 86400
+
+
 def period_keys(at: datetime, tz: ZoneInfo) -> tuple[str, str]:
     """('2026-11-24', '2026-11-24T10') in the centre's time zone: statistics periods."""
     local = at.astimezone(tz)

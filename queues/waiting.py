@@ -469,20 +469,30 @@ async def _callback(w: _Waiting) -> QueueResult | None:
     if not w.request.caller:
         await w.session.stream_file(w.own(w.prompts.callback_unavailable))
         return None
-    if not await w.router.request_callback(w.call_id, w.request.caller):
+    if not await _request_callback(w, w.request.caller):
         return None  # an offer raced the key press: take the offer
     await w.session.stream_file(w.own(w.prompts.callback_confirmed))
     await w.session.hangup()
     return QueueResult(QueueOutcome.CALLBACK, w.call_id, wait_s=_waited(w))
 
 
+async def _request_callback(w: _Waiting, number: str) -> bool:
+    """Ask the router for a callback; while Redis is away (up to `outage_hold_s`) the caller
+    hears music and it is asked again, so a key pressed during a short outage is kept and
+    confirmed when Redis answers (asking twice is harmless: the call is then a callback)."""
+    done: bool | None = None
+    while done is None:  # None: Redis away, music played meanwhile
+        done = await w.redis(lambda: w.router.request_callback(w.call_id, number), None)
+    if done:
+        return True
+    # refused: an offer raced the key, or an earlier request reached Redis and its answer was lost
+    state = await w.redis(lambda: w.router.call_state(w.call_id), _UNKNOWN)
+    return state is not _UNKNOWN and (state or {}).get("kind") == "callback"
+
+
 async def _max_wait(w: _Waiting, action: str) -> QueueResult:
     await w.music(False)
-    if (
-        action == "callback"
-        and w.request.caller
-        and await w.router.request_callback(w.call_id, w.request.caller)
-    ):
+    if action == "callback" and w.request.caller and await _request_callback(w, w.request.caller):
         await w.session.stream_file(w.own(w.prompts.max_wait_callback))
         await w.session.hangup()
         return QueueResult(QueueOutcome.CALLBACK, w.call_id, wait_s=_waited(w))

@@ -10,6 +10,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -143,6 +144,29 @@ class PostgresProcess:
     def start_again(self) -> None:
         """Start the shut-down cluster again, on the same socket and port."""
         self.process = _run_postgres(self.folder, self.port)
+
+    def pause(self) -> None:
+        """SIGSTOP the server and every backend: connections are accepted by the kernel and
+        never answered, queries in flight never end (a hung database, not a refusing one)."""
+        for pid in self._server_pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self._server_pids():
+            os.kill(pid, signal.SIGCONT)
+
+    def _server_pids(self) -> list[int]:
+        """The postmaster (from postmaster.pid) and the processes it forked."""
+        postmaster = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        pids = [postmaster]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(fields[1]) == postmaster:
+                pids.append(int(stat.parent.name))
+        return pids
 
 
 def _as_postgres() -> list[str]:

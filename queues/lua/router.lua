@@ -65,17 +65,24 @@ local function hgetall(key)
   return t
 end
 
--- statistics: a call counts in the day and hour it entered the queue (kept on the call)
+-- statistics: a call counts in the day and hour it entered the queue (kept on the call). The
+-- counters expire two days after their last change (queues/store.py STATS_TTL_S): statistics
+-- read today's, SQL keeps the history, and Redis does not keep a key per hour forever.
+local STATS_TTL = 172800
+local function count(key, field, by)
+  redis.call('HINCRBY', key, field, by)
+  redis.call('EXPIRE', key, STATS_TTL)
+end
 local function stat(call, field, by)
   local d, h = Q .. 'st:d:' .. call.sd, Q .. 'st:h:' .. call.sh
-  redis.call('HINCRBY', d .. ':q:' .. call.queue, field, by)
-  redis.call('HINCRBY', d .. ':s:' .. call.primary, field, by)
-  redis.call('HINCRBY', h .. ':q:' .. call.queue, field, by)
-  redis.call('HINCRBY', h .. ':s:' .. call.primary, field, by)
+  count(d .. ':q:' .. call.queue, field, by)
+  count(d .. ':s:' .. call.primary, field, by)
+  count(h .. ':q:' .. call.queue, field, by)
+  count(h .. ':s:' .. call.primary, field, by)
 end
 local function periods_add(kind, field, by)
-  redis.call('HINCRBY', Q .. 'st:d:' .. DAY .. ':' .. kind, field, by)
-  redis.call('HINCRBY', Q .. 'st:h:' .. HOUR .. ':' .. kind, field, by)
+  count(Q .. 'st:d:' .. DAY .. ':' .. kind, field, by)
+  count(Q .. 'st:h:' .. HOUR .. ':' .. kind, field, by)
 end
 
 -- agents ------------------------------------------------------------------------------------

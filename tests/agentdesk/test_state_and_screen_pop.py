@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from agentdesk.desk_socket import POPS_REMEMBERED, DeskSocket
 from agentdesk.socket_session import CloseCode
 from kck.db.models import AuditEntry, Call
 from queues.model import AgentState
@@ -448,3 +450,29 @@ async def test_agent_cannot_sign_out_in_the_middle_of_a_call(
     assert "Nie można się wylogować: najpierw zakończ rozmowę (teraz: w rozmowie)." in page
     assert (await world.backend.status("anowak")).state.value == "on_call"
     assert (await client.get("/api/desk/state")).status == 200  # still signed in
+
+
+async def test_a_desk_open_all_day_remembers_only_its_last_offers(
+    world: DeskWorld, client: Client
+) -> None:
+    """Found by bench/soak.py's review: the socket kept every offer it had sent, for as long as
+    the desk stayed open (a day of calls)."""
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    before = {id(o) for o in gc.get_objects() if isinstance(o, DeskSocket)}  # earlier tests'
+    ws = await available_desk(client, token)
+    await next_message(ws, "state")
+    sockets = [o for o in gc.get_objects() if isinstance(o, DeskSocket) and id(o) not in before]
+    assert len(sockets) == 1
+    offers = POPS_REMEMBERED + 4
+    for _ in range(offers):
+        offer = await world.offer("anowak", await world.store_call())
+        assert (await next_message(ws, "pop"))["data"]["offer_id"] == offer.offer_id
+        await world.ring_out(offer)
+        await next_state(ws, "paused")
+        await world.hang_up(offer.call_id)  # the caller leaves: not offered again
+        await post(client, token, "/api/desk/state", {"state": "available"})
+        await next_state(ws, "available")
+    assert len(sockets[0].popped) == POPS_REMEMBERED
+    assert offer.offer_id in sockets[0].popped  # the latest is still found for `shown`
+    await ws.close()

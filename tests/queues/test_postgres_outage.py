@@ -1,6 +1,8 @@
 """PostgreSQL shut down while calls flow: calls are still answered, the events wait in the stream
 (counted on /metrics, the writer's state in /health), and once the database is back every event
-is written exactly once and the backlog is 0 again (issue 18, point 10)."""
+is written exactly once and the backlog is 0 again (issue 18, point 10). The same for a hung
+PostgreSQL (SIGSTOP: connections accepted, never answered): the writer gives a write up after
+`database.write_timeout_s` and reports the outage as such."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from tests.services import PostgresProcess, start_postgres
 
 CALLS_DURING = 4
 STATES_DURING = 30
+WRITE_TIMEOUT_S = 1.0
 
 
 @pytest.fixture
@@ -55,9 +58,10 @@ async def outage_services(
     paths = settings.paths.model_copy(
         update={"config": SHIPPED_CONFIG, "menus": SHIPPED_CONFIG / "menus"}
     )
+    database = settings.database.model_copy(update={"write_timeout_s": WRITE_TIMEOUT_S})
     try:
         yield Services(
-            settings=settings.model_copy(update={"paths": paths}),
+            settings=settings.model_copy(update={"paths": paths, "database": database}),
             engine=engine,
             sessions=session_factory(engine),
             redis=redis,
@@ -134,17 +138,14 @@ async def test_postgres_down_while_calls_flow_loses_nothing_and_the_writer_catch
         assert await _metric(component, "kck_call_history_oldest_age_seconds") > 0
         writer = component.health()["call_history_writer"]
         assert writer["state"] == WAITING and writer["attempts"] >= 1, writer
+        assert await _metric(component, "kck_call_history_writer_waiting") == 1
         outage_log = list(caplog.records)
 
         await asyncio.to_thread(own_postgres.start_again)
         expected = (1 + CALLS_DURING, 1 + STATES_DURING)
         await until_true(lambda: _written(services, expected), seconds=60)
 
-        async def caught_up() -> bool:
-            backlog = await services.bus.backlog(CALLS_STREAM, "queues-recorder")
-            return backlog is not None and backlog.pending == 0 and not backlog.unread
-
-        await until_true(caught_up, seconds=20)
+        await until_true(lambda: _caught_up(services), seconds=20)
     finally:
         await component.stop()
         await server.stop()
@@ -164,8 +165,56 @@ async def test_postgres_down_while_calls_flow_loses_nothing_and_the_writer_catch
     assert len(warned) == 1
 
 
+async def _caught_up(services: Services) -> bool:
+    backlog = await services.bus.backlog(CALLS_STREAM, "queues-recorder")
+    return backlog is not None and backlog.pending == 0 and not backlog.unread
+
+
 async def _written(services: Services, expected: tuple[int, int]) -> bool:
     try:
         return await _rows(services) == expected
     except (OSError, DBAPIError):  # a pooled connection from before the outage
         return False
+
+
+async def _writer_waiting(component: RouterComponent) -> bool:
+    return (
+        component.health()["call_history_writer"]["state"] == WAITING
+        and await _metric(component, "kck_call_history_writer_waiting") == 1
+    )
+
+
+async def test_hung_postgres_is_an_outage_on_health_and_metrics_and_the_writer_catches_up(
+    own_postgres: PostgresProcess, outage_services: Services, tmp_path: Path
+) -> None:
+    services = outage_services
+    server = await shipped_ivr_fastagi(services.sessions, services.bus, tmp_path)
+    component = await create_router_component(services)
+    await component.start()
+    try:
+        call_ids = {await _call(server, 0)}
+        await _agent_state(services, 0)
+        await until_true(lambda: _written(services, (1, 1)), seconds=20)
+        assert await _metric(component, "kck_call_history_writer_waiting") == 0
+
+        await asyncio.to_thread(own_postgres.pause)
+        for n in range(1, 4):
+            call_ids.add(await _call(server, n))  # the call path never waits for the database
+            await _agent_state(services, n)
+        # before the timeout the writer waited for the hung server forever, "writing"
+        await until_true(lambda: _writer_waiting(component), seconds=30)
+        writer = component.health()["call_history_writer"]
+        assert "did not answer within 1 s" in writer["error"], writer
+        assert await _metric(component, "kck_call_history_oldest_age_seconds") > 0
+
+        await asyncio.to_thread(own_postgres.resume)
+        await until_true(lambda: _written(services, (4, 4)), seconds=60)
+
+        await until_true(lambda: _caught_up(services), seconds=30)
+    finally:
+        own_postgres.resume()  # a failed assertion must not leave it stopped
+        await component.stop()
+        await server.stop()
+    assert component.health()["call_history_writer"]["state"] == WRITING
+    assert await _metric(component, "kck_call_history_writer_waiting") == 0
+    assert await _metric(component, "kck_call_history_unread_events") == 0

@@ -154,3 +154,50 @@ async def test_a_pause_longer_than_the_bound_hands_callers_to_the_fallback_after
     assert any(c.startswith("WAIT FOR DIGIT") for c in waiting.commands[heard:])
     assert any(c.startswith("WAIT FOR DIGIT") for c in newcomer.commands)
     assert sum("Redis away for over 1 s" in r.getMessage() for r in caplog.records) == 2
+
+
+class KeyPressingCall(AsteriskSideCall):
+    """A caller who presses `key` at the first WAIT FOR DIGIT after `press` is set."""
+
+    def __init__(self, port: int, uniqueid: str, key: str) -> None:
+        super().__init__(port, uniqueid=uniqueid)
+        self.key = key
+        self.press = asyncio.Event()
+
+    async def _answer(self, line: str) -> str:
+        if line.upper().startswith("WAIT FOR DIGIT") and self.press.is_set():
+            self.press.clear()
+            return f"200 result={ord(self.key)}"
+        return await super()._answer(line)
+
+
+async def test_a_callback_key_pressed_while_redis_is_paused_is_kept_and_confirmed(
+    router: Router, own_redis: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = await serve(router, outage_hold_s=60)  # the pause is shorter than the bound
+    call = KeyPressingCall(server.port, "1795527300.1", key="1")
+    call_id = f"call-{call.uniqueid}"
+    task = asyncio.create_task(call.run())
+    try:
+
+        async def queued() -> bool:
+            return (await router.call_state(call_id) or {}).get("state") == "waiting"
+
+        await until_true(queued, 10)
+        os.kill(own_redis.process.pid, signal.SIGSTOP)
+        call.press.set()  # the caller presses 1 for a callback during the outage
+        await until(lambda: not call.press.is_set() and felt_the_outage(caplog, call_id), 30)
+        heard_during = len(call.commands)
+        os.kill(own_redis.process.pid, signal.SIGCONT)
+        await until(lambda: call.ended, 30)
+    finally:
+        os.kill(own_redis.process.pid, signal.SIGCONT)
+        call.hang_up()
+        await asyncio.wait({task})
+        await server.stop()
+    assert "KCK_AGI_FAILURE" not in call.variables  # not handed to the fallback queue
+    confirmed = [c for c in call.commands if "queue_callback_confirmed" in c]
+    assert confirmed and call.commands.index(confirmed[0]) >= heard_during - 1
+    assert call.commands[-1].upper().startswith("HANGUP")
+    state = await router.call_state(call_id)
+    assert state is not None and state.get("kind") == "callback", state

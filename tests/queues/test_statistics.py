@@ -21,6 +21,7 @@ from queues.stats import (
     occupancy,
     prometheus_text,
 )
+from queues.store import STATS_TTL_S
 from tests.exposition import sample
 from tests.queues.conftest import request
 
@@ -137,3 +138,23 @@ async def test_statistics_are_broadcast_after_a_change(
             await broadcaster.stop()
     kind, snap = received[0]
     assert kind == "snapshot" and snap["agents"]["by_state"][AgentState.AVAILABLE] == 1
+
+
+async def test_period_counters_expire_so_redis_does_not_keep_every_hour_forever(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    """A counter key per queue, skill and agent state for every hour and day: without a TTL
+    they add up to ~40 keys an hour, forever (found by bench/soak.py). Statistics read today
+    only; the history is in SQL."""
+    await scenario(router, clock)
+    for _ in range(2):  # two more hours of callers who hang up while waiting
+        clock.advance(3600)
+        caller = request(clock, {"taxes": 1})
+        await router.enqueue(caller)
+        await router.call_ended(caller.call_id, EndCause.CALLER_HANGUP)
+    keys = [key async for key in redis.scan_iter(match="t:q:st:*")]
+    assert len(keys) >= 3 + 2 * 3  # the day's and each hour's, by queue and by skill
+    lifetimes = [await redis.ttl(key) for key in keys]
+    assert all(STATS_TTL_S - 60 < ttl <= STATS_TTL_S for ttl in lifetimes), dict(
+        zip(keys, lifetimes, strict=True)
+    )
