@@ -15,7 +15,7 @@ from typing import cast
 
 Stem = Callable[[str], "str | None"]
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"\w+", re.UNICODE)
 _LATIN = re.compile(r"^[a-ząćęłńóśźż]+$")
 # ł/Ł have no Unicode decomposition, so NFKD leaves them; fold them by hand.
 _EXTRA_FOLDS = str.maketrans({"ł": "l", "Ł": "l", "ß": "ss", "ø": "o", "đ": "d"})
@@ -96,7 +96,7 @@ class PolishAnalyzer:
 
     def tokens(self, text: str) -> list[Token]:
         out = []
-        for match in _WORD.finditer(text):
+        for match in WORD.finditer(text):
             terms = self.word_terms(match.group().lower())
             if terms:
                 out.append(Token(match.start(), match.end(), terms))
@@ -120,7 +120,7 @@ class PolishAnalyzer:
         """The folded last word if the text does not end in a space (the agent is typing)."""
         if not text or text[-1].isspace():
             return None
-        words = _WORD.findall(text)
+        words = WORD.findall(text)
         if not words:
             return None
         last = fold(words[-1])

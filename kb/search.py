@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
@@ -38,11 +39,14 @@ class QueryWord:
     terms: frozenset[str]
     prefix: str | None = None
 
-    def found_in(self, terms: frozenset[str], spaced: str) -> bool:
-        """`spaced` is the same terms as one string with a leading space (fast prefix test)."""
-        if self.terms & terms:
-            return True
-        return self.prefix is not None and f" {self.prefix}" in spaced
+    @functools.cached_property
+    def _needles(self) -> tuple[str, ...]:
+        whole = tuple(f" {term} " for term in sorted(self.terms))
+        return (*whole, f" {self.prefix}") if self.prefix is not None else whole
+
+    def found_in(self, spaced: str) -> bool:
+        """`spaced` is a field's terms, each with a space before and after (Candidate.fields)."""
+        return any(needle in spaced for needle in self._needles)
 
 
 def parse_query(analyzer: PolishAnalyzer, query: str) -> list[QueryWord]:
@@ -62,8 +66,8 @@ def _final_score(
     covered = 0
     for word in words:
         hit_any = False
-        for name, (terms, spaced) in fields.items():
-            if word.found_in(terms, spaced):
+        for name, spaced in fields.items():
+            if word.found_in(spaced):
                 found_in[name] += 1
                 hit_any = True
         covered += hit_any

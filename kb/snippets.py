@@ -6,7 +6,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from kb.analysis import PolishAnalyzer
+from kb.analysis import WORD, PolishAnalyzer
 
 _MARKDOWN_NOISE = re.compile(r"(\*\*|__|`|^#+\s*|^\s*[-*]\s+|^\s*\d+\.\s+)", re.MULTILINE)
 _SPACES = re.compile(r"\s+")
@@ -60,12 +60,7 @@ def make_snippet(
         if not text:
             continue
         fallback = fallback if fallback is not None else text
-        hits = [
-            (t.start, t.end)
-            for t in analyzer.tokens(text)
-            if t.terms & query_terms
-            or (prefix and any(term.startswith(prefix) for term in t.terms))
-        ]
+        hits = _matching_words(analyzer, text, query_terms, prefix)
         if not hits:
             continue
         count, window_start = _densest(hits, width)
@@ -81,13 +76,38 @@ def make_snippet(
     return Snippet(snippet, shown)
 
 
+def _matching_words(
+    analyzer: PolishAnalyzer, text: str, query_terms: frozenset[str], prefix: str | None
+) -> list[tuple[int, int]]:
+    """(start, end) of each word of `text` that has a query term or a term starting with
+    `prefix`; each distinct word is tested once (a body repeats its words many times)."""
+
+    def matches(word: str) -> bool:
+        terms = analyzer.word_terms(word)
+        return bool(terms & query_terms) or bool(
+            prefix and any(term.startswith(prefix) for term in terms)
+        )
+
+    matched = {word for word in {w.lower() for w in WORD.findall(text)} if matches(word)}
+    if not matched:
+        return []
+    return [found.span() for found in WORD.finditer(text) if found.group().lower() in matched]
+
+
 def _densest(hits: list[tuple[int, int]], width: int) -> tuple[int, int]:
-    """How many hits the best `width`-wide window holds, and where that window starts."""
+    """How many hits the best `width`-wide window holds, and where that window starts.
+
+    Hits are words in text order, so their ends grow too: the hits a window starting at hit i
+    holds are i…j-1 for the first j past the width, and j only moves forward (one pass).
+    """
     top_count, top_start = 0, hits[0][0]
+    j = 0
     for i, (start, _) in enumerate(hits):
-        count = sum(1 for _, e in hits[i:] if e - start <= width)
-        if count > top_count:
-            top_count, top_start = count, start
+        j = max(j, i)
+        while j < len(hits) and hits[j][1] - start <= width:
+            j += 1
+        if j - i > top_count:
+            top_count, top_start = j - i, start
     return top_count, top_start
 
 
