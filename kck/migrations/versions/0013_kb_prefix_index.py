@@ -1,7 +1,7 @@
 """knowledge base: FTS5 prefix index for search as the agent types (issue 20, point 5)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 
 A word still being typed is searched as a prefix ("zgl"*). Without a prefix index FTS5 walks
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
