@@ -32,7 +32,13 @@ JSON_ROUTES = (
     "/api/board/agents/anna/state",
     "/api/recordings/1/access",
 )
-FORM_ROUTES = ("/login", "/logout")
+FORM_ROUTES = (
+    "/login",
+    "/logout",
+    "/editor/cards/nowy-dowod",
+    "/editor/cards/nowy-dowod/revisions/1/restore",
+    "/editor/new-card",
+)
 
 
 @dataclass(frozen=True)
