@@ -11,11 +11,14 @@ times faster on both sides (the hours of a day compressed; see `day.py`).
 Every `--every` ended calls the controller is sampled (after a full `gc.collect()`): resident
 memory, open descriptors, asyncio tasks, Redis keys (and those without a TTL, by key shape),
 the sizes of the controller's dicts, sets and lists (attributes three levels deep), and with
-`--tracemalloc` the biggest allocation growth since the phase began. Baseline in the same run: the same controller taking the same number of calls on a
+`--tracemalloc` the biggest allocation growth since the previous sample; always the live
+objects by type (growth since the phase began), Python's allocated blocks and glibc's own
+account (`mallinfo2`: in use, free held in its arenas), and with `--malloc-trim` how much
+`malloc_trim` hands back. Baseline in the same run: the same controller taking the same number of calls on a
 bare FastAGI route (no IVR, no queue), so the figure is the IVR's growth per 10,000 calls
 against FastAGI's own.
 Usage: uv run python bench/soak.py [--calls 2000] [--rate 10] [--every 250] [--desks 20]
-       [--tracemalloc FRAMES] [--long]
+       [--tracemalloc FRAMES] [--malloc-trim] [--long]
 (default about 6 minutes; `--long`: 30,000 IVR calls, about 50 minutes at the default rate;
 `--tracemalloc 4` adds the biggest allocation growth by line, at ~3× the controller's CPU.)
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import math
@@ -124,6 +128,41 @@ def _sizes(root: Any, depth: int = 3) -> dict[str, int]:
     return found
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _malloc_info() -> dict[str, float]:
+    """glibc's own account (`mallinfo2`), MB: in use by the program (`uordblks` + mmapped
+    `hblkhd`) against held free in its arenas (`fordblks`) — RSS growing with the first flat and
+    the second growing is the allocator's fragmentation, not a leak."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+    except (OSError, AttributeError):
+        return {}
+    info = libc.mallinfo2()
+    return {
+        "in_use_mb": round((info.uordblks + info.hblkhd) / 2**20, 2),
+        "free_held_mb": round(info.fordblks / 2**20, 2),
+        "arena_mb": round(info.arena / 2**20, 2),
+    }
+
+
 async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
     import logging
 
@@ -165,6 +204,7 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
     if cfg["tracemalloc"]:  # after the start: traced, the start takes minutes
         tracemalloc.start(cfg["frames"])
     baseline: tracemalloc.Snapshot | None = None
+    baseline_types: Counter[str] | None = None
     conn.send(("ready", os.getpid(), runtime.controller.web.port, cookies))
     try:
         while True:
@@ -177,13 +217,39 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
                     "redis": await _redis_keys(services.redis),
                     "containers": _sizes(runtime.controller),
                 }
+                result["python_blocks"] = sys.getallocatedblocks()
+                result["malloc"] = _malloc_info()
+                if cfg["malloc_trim"]:  # free memory handed back: what is left is in use
+                    before = _proc_status(os.getpid())
+                    ctypes.CDLL("libc.so.6").malloc_trim(0)
+                    result["malloc"]["trimmed_mb"] = round(
+                        (before - _proc_status(os.getpid())) / 2**20, 2
+                    )
+                objects = gc.get_objects()
+                types = Counter(type(o).__qualname__ for o in objects)
+                errors = [o for o in objects if isinstance(o, BaseException)]
+                result["exceptions"] = dict(Counter(type(o).__qualname__ for o in errors))
+                holders = gc.get_referrers(*errors) if errors else []
+                result["exception_holders"] = dict(
+                    Counter(
+                        type(o).__qualname__ + (f":{sorted(o)[:4]}" if isinstance(o, dict) else "")
+                        for o in holders
+                        if o is not objects and o is not errors
+                    ).most_common(10)
+                )
+                del objects, errors, holders
+                if command == "baseline" or baseline_types is None:
+                    baseline_types = types
+                result["objects_top_growth"] = dict((types - baseline_types).most_common(12))
                 if cfg["tracemalloc"]:
                     snapshot = tracemalloc.take_snapshot().filter_traces(
                         [tracemalloc.Filter(False, tracemalloc.__file__)]
                     )
                     if command == "baseline" or baseline is None:
                         baseline = snapshot
+                    # against the previous sample: the first calls' one-time step left out
                     stats = snapshot.compare_to(baseline, "traceback")[:8]
+                    baseline = snapshot
                     result["tracemalloc_top_growth"] = [
                         {
                             "kb": round(s.size_diff / 1024, 1),
@@ -320,6 +386,13 @@ async def _phase(
                     f"{sample['redis']['total']} ({sample['redis']['without_ttl']} no TTL)",
                     flush=True,
                 )
+                print(f"  objects grown since the phase began: {sample['objects_top_growth']}")
+                print(f"  Python blocks {sample['python_blocks']}, malloc {sample['malloc']}")
+                print(
+                    f"  exceptions: {sample['exceptions']}; held by {sample['exception_holders']}"
+                )
+                for item in sample.get("tracemalloc_top_growth", [])[:6]:
+                    print(f"  {item['kb']:+.1f} KB ({item['count']:+d}) {item['where']}")
 
     churning = asyncio.create_task(churn()) if churn is not None else None
     for n in range(calls):
@@ -394,6 +467,11 @@ async def main() -> None:
         metavar="FRAMES",
         help="trace allocations with this traceback depth (0: off; slows the controller ~3×)",
     )
+    parser.add_argument(
+        "--malloc-trim",
+        action="store_true",
+        help="after each sample hand glibc's free memory back (malloc_trim) and report how much",
+    )
     parser.add_argument("--long", action="store_true", help="30,000 calls (about 50 minutes)")
     args = parser.parse_args()
     if args.long:
@@ -425,6 +503,7 @@ async def main() -> None:
             "database_url": f"sqlite+aiosqlite:///{folder / 'kck.db'}",
             "tracemalloc": args.tracemalloc > 0,
             "frames": args.tracemalloc,
+            "malloc_trim": args.malloc_trim,
         }
         process = ctx.Process(target=_controller, args=(child, cfg))
         process.start()
