@@ -72,6 +72,10 @@ async def test_calls_on_either_node_pop_once_on_a_desk_of_the_other_and_boards_a
             named("BridgeEnter", Channel__startswith=f"PJSIP/{desk.extension}-"), 20
         )
         served.append((caller, node))
+        # back from wrap-up this desk would be free for the next call too (the router may pick
+        # it over the other node's desk): each desk takes one call here, so it pauses after it
+        await desk.wait_state("wrap_up", 40)
+        await desk.set_state("paused", "break")
     # the spread put one call on each node
     assert {id(node) for _, node in served} == {id(first), id(second)}
     for desk in desks.values():  # no call offered twice, no agent given two
