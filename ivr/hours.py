@@ -6,14 +6,14 @@ March and October in Europe/Warsaw) need no special cases: 08:00 is 08:00 on bot
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from ivr.model import WEEKDAYS, Calendar, TimeRange
+from kck.business_days import public_holiday, supported_country
+
+__all__ = ["OpeningState", "opening_state", "public_holiday", "supported_country"]
 
 
 @dataclass(frozen=True)
@@ -21,30 +21,6 @@ class OpeningState:
     open: bool
     reason: str  # "weekly hours", "public holiday: Christmas Day", "exception: …"
     local_time: datetime
-
-
-# The reason is for operators' logs and the desk, in English like the rest of it; without a
-# language the holidays package names a holiday in the machine's locale.
-HOLIDAY_NAMES_LANGUAGE = "en_US"
-
-
-@functools.lru_cache(maxsize=64)
-def _holidays(country: str, year: int) -> dict[date, str]:
-    days = holidays.country_holidays(country, years=year, language=HOLIDAY_NAMES_LANGUAGE)
-    return dict(days.items())
-
-
-def public_holiday(country: str, day: date) -> str | None:
-    """The holiday's name, or None on a working day."""
-    return _holidays(country, day.year).get(day)
-
-
-def supported_country(country: str) -> bool:
-    try:
-        holidays.country_holidays(country)
-    except NotImplementedError:
-        return False
-    return True
 
 
 def _within(ranges: tuple[TimeRange, ...], moment: time) -> bool:
