@@ -284,6 +284,7 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
         "description": ticket.description,
         "caller_number": ticket.caller_number,
         "contact_consent": ticket.contact_consent,
+        "sms_consent": ticket.sms_consent,
         "units": [
             {
                 "code": code,

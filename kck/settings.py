@@ -437,6 +437,42 @@ class MailSettings(_Section):
         return value.rstrip("/")
 
 
+class SMSSettings(_Section):
+    """SMS to residents (docs/deployment.md, "SMS gateway"): which gateway, and how to talk to it."""
+
+    # none: no SMS (messages wait in the outbox); http: an HTTP gateway; file: each message a
+    # file in `folder` (development, the demo)
+    gateway: Literal["none", "http", "file"] = "none"
+    url: str = ""  # the gateway's send endpoint (http)
+    # the header that authorises a request and its whole value ("Bearer …"); empty: none sent
+    auth_header: str = "Authorization"
+    auth_token: SecretStr = SecretStr("")
+    body: Literal["json", "form"] = "json"
+    # the request's fields; each value a template of {to} (E.164), {text}, {sender}, {key}
+    fields: dict[str, str] = {"to": "{to}", "text": "{text}", "from": "{sender}"}
+    # where the gateway's message id is in its JSON answer (dotted: "data.id"); empty: not kept
+    id_field: str = "id"
+    sender: str = "KCK"
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Polish letters written without diacritics (GSM-7: 160 characters a segment, not 70)
+    plain_polish: bool = True
+    folder: Path = Path("var/sms")
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> SMSSettings:
+        if self.gateway == "http" and not self.url.startswith(("http://", "https://")):
+            raise ValueError("gateway http needs `url` (http:// or https://): the send endpoint")
+        for name, template in self.fields.items():
+            try:
+                template.format(to="", text="", sender="", key="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"fields.{name}: {template!r} uses an unknown placeholder ({exc}); "
+                    "known: {to} {text} {sender} {key}"
+                ) from None
+        return self
+
+
 class Settings(_Section):
     """Everything kck reads at start-up. Build it with `load_settings`."""
 
@@ -455,6 +491,7 @@ class Settings(_Section):
     asterisk: AsteriskSettings = AsteriskSettings()
     trunk: TrunkSettings = TrunkSettings()
     mail: MailSettings = MailSettings()
+    sms: SMSSettings = SMSSettings()
     base_dir: Path = Path(".")
     source: str = "(defaults)"
 

@@ -1,5 +1,5 @@
 """The outbox as a part of the running controller: its worker task, its health, and the mail
-gateway and link signer the settings ask for."""
+and SMS gateways and link signer the settings ask for."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from kck.settings import MailSettings, Settings
 from kck.stopping import TASK_STOP_S, stop_task
 from matters.gateways import MailFolder, SMTPGateway
 from matters.links import LinkSigner, load_or_create_secret
-from matters.outbox import MailGateway, OutboxWorker
+from matters.outbox import MailGateway, NoSMSGateway, OutboxWorker, SMSGateway
+from matters.sms_gateways import HTTPSMSGateway, SMSFolder
 
 
 def mail_gateway(settings: Settings) -> MailGateway:
@@ -29,6 +30,24 @@ def mail_gateway(settings: Settings) -> MailGateway:
     )
 
 
+def sms_gateway(settings: Settings) -> SMSGateway:
+    sms = settings.sms
+    if sms.gateway == "file":
+        return SMSFolder(settings.path(sms.folder))
+    if sms.gateway == "http":
+        return HTTPSMSGateway(
+            sms.url,
+            fields=sms.fields,
+            body=sms.body,
+            auth_header=sms.auth_header,
+            auth_token=sms.auth_token.get_secret_value(),
+            id_field=sms.id_field,
+            sender=sms.sender,
+            timeout_s=sms.timeout_s,
+        )
+    return NoSMSGateway()
+
+
 async def link_signer(settings: Settings) -> LinkSigner:
     """The units' link signer; reading (or making) the kept secret is file I/O: off the loop."""
     secret = await asyncio.to_thread(
@@ -40,10 +59,13 @@ async def link_signer(settings: Settings) -> LinkSigner:
 class OutboxComponent:
     name = "outbox"
 
-    def __init__(self, services: Services, gateway: MailGateway) -> None:
+    def __init__(
+        self, services: Services, gateway: MailGateway, sms: SMSGateway | None = None
+    ) -> None:
         self.gateway = gateway
+        self.sms = sms or NoSMSGateway()
         self.worker = OutboxWorker(
-            services.sessions, gateway, services.settings.mail.sender, services.clock
+            services.sessions, gateway, services.settings.mail.sender, services.clock, sms=self.sms
         )
         self._task: asyncio.Task[None] | None = None
 
@@ -60,6 +82,7 @@ class OutboxComponent:
         return {
             "up": running,
             "gateway": type(self.gateway).__name__,
+            "sms_gateway": type(self.sms).__name__,
             "sent": self.worker.sent,
             "failed_attempts": self.worker.failed,
             "last_error": self.worker.last_error,

@@ -22,24 +22,25 @@ class MailTextMissing(LookupError):
     """A key the e-mails need is not in the catalogue (tests/core/test_texts.py prevents it)."""
 
 
-def _text(language: str, key: str, **params: Any) -> str:
+def text_in(language: str, key: str, **params: Any) -> str:
+    """A message's text from the catalogue, its placeholders filled."""
     found = texts().text(language, key)
     if found is None:
-        raise MailTextMissing(f"kck/locale/{language}.yaml: no text for {key!r} (an e-mail)")
+        raise MailTextMissing(f"kck/locale/{language}.yaml: no text for {key!r} (a message)")
     return found.format(**params)
 
 
-def _category(language: str, code: str) -> str:
+def category_in(language: str, code: str) -> str:
     """The category in words; the code itself when the catalogue has no words for it."""
     return texts().text(language, f"category.{code}") or code
 
 
 def _unit_section(language: str, values: dict[str, str]) -> str:
     return (
-        f"{_text(language, 'unitmail.greeting')}\n\n"
-        f"{_text(language, 'unitmail.forwards', **values)}\n"
-        f"{_text(language, 'unitmail.read_here')}\n\n{values['link']}\n\n"
-        f"{_text(language, 'unitmail.valid', **values)}\n"
+        f"{text_in(language, 'unitmail.greeting')}\n\n"
+        f"{text_in(language, 'unitmail.forwards', **values)}\n"
+        f"{text_in(language, 'unitmail.read_here')}\n\n{values['link']}\n\n"
+        f"{text_in(language, 'unitmail.valid', **values)}\n"
     )
 
 
@@ -49,9 +50,9 @@ def unit_notice(
     """Subject and body of the e-mail a unit gets when a matter is forwarded to it."""
     values = {"number": number, "unit": unit_name, "link": link, "expires": expires}
     values["centre"] = centre
-    titles = " / ".join(_text(lang, "unitmail.subject", centre=centre) for lang in UNIT_LANGUAGES)
+    titles = " / ".join(text_in(lang, "unitmail.subject", centre=centre) for lang in UNIT_LANGUAGES)
     body = "\n---\n".join(
-        _unit_section(lang, {**values, "category": _category(lang, category)})
+        _unit_section(lang, {**values, "category": category_in(lang, category)})
         for lang in UNIT_LANGUAGES
     )
     return f"[{number}] {titles}", body
@@ -63,10 +64,10 @@ def resident_answer(
     """One e-mail with every unit's answer, in the resident's language (Polish when unknown)."""
     lang = language if language in LANGUAGES else REFERENCE
     text = "\n\n".join(f"{a.unit_name}:\n{a.text}" for a in answers)
-    subject = _text(lang, "citizen.mail.subject", number=number)
+    subject = text_in(lang, "citizen.mail.subject", number=number)
     body = (
-        f"{_text(lang, 'citizen.mail.greeting')}\n\n"
-        f"{_text(lang, 'citizen.mail.answered', number=number, centre=centre)}\n\n"
-        f"{text}\n\n{_text(lang, 'citizen.mail.questions', hotline=hotline)}\n\n{centre}\n"
+        f"{text_in(lang, 'citizen.mail.greeting')}\n\n"
+        f"{text_in(lang, 'citizen.mail.answered', number=number, centre=centre)}\n\n"
+        f"{text}\n\n{text_in(lang, 'citizen.mail.questions', hotline=hotline)}\n\n{centre}\n"
     )
     return subject, body

@@ -46,3 +46,4 @@ class OutboxMessage(Base):
     sending_until: Mapped[datetime | None]  # a worker's claim; a crashed one's claim lapses
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    gateway_id: Mapped[str | None] = mapped_column(String(120))  # the SMS gateway's message id

@@ -4,7 +4,8 @@
 together or not at all) and is idempotent by `key`. `OutboxWorker.send_due` claims one due row
 at a time with a conditional update (two workers never send the same row), sends it, and marks
 it sent, or puts it back with a backoff; rows are never deleted, so nothing is lost while the
-mail server is down.
+mail server or the SMS gateway is down. A message's `channel` says which gateway takes it (e-mail
+or SMS).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SENDING = "sending"
 SENT = "sent"
 # the key of a message to a resident (the rest are to units): what privacy/ looks for
 RESIDENT_KEY = "resident:"
+EMAIL = "email"
+SMS = "sms"  # recipient: a phone number in E.164; subject: empty; body: the text
 CLAIM = timedelta(minutes=5)  # a sender that has not finished by then is taken for dead
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
@@ -42,6 +45,7 @@ class OutgoingMail:
     recipient: str
     subject: str
     body: str
+    channel: str = EMAIL
 
     @property
     def message_id(self) -> str:
@@ -56,6 +60,19 @@ class DeliveryFailed(Exception):
 
 class MailGateway(Protocol):
     async def send(self, mail: OutgoingMail, sender: str) -> None: ...
+
+
+class SMSGateway(Protocol):
+    async def send_sms(self, sms: OutgoingMail) -> str | None:
+        """Hand the SMS over; the gateway's id of it when it gives one."""
+        ...
+
+
+class NoSMSGateway:
+    """No gateway configured: SMS wait in the outbox (retried with backoff) until there is one."""
+
+    async def send_sms(self, sms: OutgoingMail) -> str | None:
+        raise DeliveryFailed("no SMS gateway configured (sms.gateway: none)")
 
 
 async def enqueue(
@@ -73,6 +90,7 @@ async def enqueue(
             session.add(
                 OutboxMessage(
                     key=mail.key,
+                    channel=mail.channel,
                     recipient=mail.recipient,
                     subject=mail.subject,
                     body=mail.body,
@@ -98,6 +116,7 @@ class OutboxRow:
     """A message as the supervisors' page shows it."""
 
     id: int
+    channel: str
     recipient: str
     subject: str
     state: str
@@ -117,9 +136,11 @@ class OutboxWorker:
         clock: Clock,
         *,
         idle_s: float = 30.0,
+        sms: SMSGateway | None = None,
     ) -> None:
         self.sessions = sessions
         self.gateway = gateway
+        self.sms = sms or NoSMSGateway()
         self.sender = sender
         self.clock = clock
         self.idle_s = idle_s
@@ -163,9 +184,11 @@ class OutboxWorker:
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None  # another worker has it
             row = await session.get_one(OutboxMessage, message_id)
-            return OutgoingMail(row.key, row.recipient, row.subject, row.body)
+            return OutgoingMail(row.key, row.recipient, row.subject, row.body, row.channel)
 
-    async def _finish(self, message_id: int, error: str | None) -> None:
+    async def _finish(
+        self, message_id: int, error: str | None, gateway_id: str | None = None
+    ) -> None:
         now = self.clock.now()
         async with self.sessions.begin() as session:
             row = await session.get_one(OutboxMessage, message_id)
@@ -175,6 +198,7 @@ class OutboxWorker:
                 row.state = SENT
                 row.sent_at = now
                 row.last_error = None
+                row.gateway_id = gateway_id[:120] if gateway_id else None
             else:
                 row.state = PENDING
                 row.next_attempt_at = now + backoff(row.attempts)
@@ -187,8 +211,12 @@ class OutboxWorker:
             mail = await self._claim(message_id, self.clock.now())
             if mail is None:
                 continue
+            gateway_id = None
             try:
-                await self.gateway.send(mail, self.sender)
+                if mail.channel == SMS:
+                    gateway_id = await self.sms.send_sms(mail)
+                else:
+                    await self.gateway.send(mail, self.sender)
             except DeliveryFailed as exc:
                 self.failed += 1
                 self.last_error = str(exc)
@@ -197,7 +225,7 @@ class OutboxWorker:
                 )
                 await self._finish(message_id, str(exc))
                 continue
-            await self._finish(message_id, None)
+            await self._finish(message_id, None, gateway_id)
             sent += 1
             self.sent += 1
         return sent
@@ -245,6 +273,7 @@ async def outbox_rows(
         return counts, [
             OutboxRow(
                 r.id,
+                r.channel,
                 r.recipient,
                 r.subject,
                 r.state,

@@ -41,6 +41,7 @@ TICKET_ERASED = {
     "caller_name": None,
     "caller_email": None,
     "contact_consent": False,
+    "sms_consent": False,
     "description": ERASED,
     "location_text": None,
     "latitude": None,

@@ -289,7 +289,7 @@
 
   // ---- ticket form -------------------------------------------------------------------------
   var FIELDS = ["category", "location_text", "latitude", "longitude", "description", "caller_number",
-                "caller_name", "caller_email", "contact_consent", "units", "call_id"];
+                "caller_name", "caller_email", "contact_consent", "sms_consent", "units", "call_id"];
   function clearErrors() {
     FIELDS.forEach(function (f) {
       var e = $("err-" + f); if (e) { e.textContent = ""; }
@@ -322,6 +322,7 @@
       if (el && f !== "units" && el.type !== "checkbox") { data[f] = el.value; }
     });
     data.contact_consent = $("f-contact_consent").checked;
+    data.sms_consent = $("f-sms_consent").checked;
     document.querySelectorAll("#f-units input:checked").forEach(function (b) { data.units.push(b.value); });
     return data;
   }

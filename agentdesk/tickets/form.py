@@ -59,6 +59,7 @@ class TicketForm:
     units: tuple[str, ...]
     call_id: str | None
     language: str = "pl"
+    sms_consent: bool = False  # told about the matter by SMS at `caller_number`
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -128,6 +129,9 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
         errors.append(FieldError("contact_consent", "consent_contact_missing"))
     if not consent and (name or email):
         errors.append(FieldError("contact_consent", "contact_without_consent"))
+    sms_consent = data.get("sms_consent") in (True, "true", "on", "1", 1)
+    if sms_consent and not raw_phone:
+        errors.append(FieldError("sms_consent", "sms_consent_phone_missing"))
 
     raw_units = data.get("units") or []
     if isinstance(raw_units, str):
@@ -169,4 +173,5 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
         units=tuple(chosen),
         call_id=call_id,
         language=language,
+        sms_consent=sms_consent,
     )

@@ -30,7 +30,8 @@ from matters.lifecycle import (
 from matters.links import LinkSigner, UnitGrant
 from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
 from matters.models import MatterEvent
-from matters.outbox import RESIDENT_KEY, OutgoingMail, enqueue
+from matters.outbox import RESIDENT_KEY, SMS, OutgoingMail, enqueue
+from matters.sms_texts import SMSKind, resident_sms
 
 
 class UnitAction(enum.StrEnum):
@@ -45,6 +46,16 @@ _ACTION_STATUS = {
     UnitAction.ANSWER: UnitStatus.ANSWERED,
     UnitAction.MORE_INFO: UnitStatus.INFO_REQUESTED,
     UnitAction.PASS_ON: UnitStatus.PASSED_ON,
+}
+
+
+# the matter's step each SMS follows (its round numbers the SMS's key)
+_SMS_STEP = {
+    SMSKind.FORWARDED: MatterStatus.FORWARDED,
+    SMSKind.ANSWERED_BY_MAIL: MatterStatus.ANSWERED,
+    SMSKind.ANSWERED_BY_PHONE: MatterStatus.ANSWERED,
+    SMSKind.REOPENED: MatterStatus.REOPENED,
+    SMSKind.CLOSED: MatterStatus.CLOSED,
 }
 
 
@@ -69,6 +80,7 @@ class MatterMail:
     public_url: str
     centre: str
     hotline: str
+    plain_polish_sms: bool = True  # sms.plain_polish: Polish SMS without diacritics (GSM-7)
 
 
 @dataclass(frozen=True)
@@ -178,6 +190,7 @@ class MatterService:
             for part in ticket.units:
                 if part.status == UnitStatus.PENDING:
                     await self._forward_unit(session, ticket, part, actor, now)
+            await self._sms_resident(session, ticket, SMSKind.FORWARDED, now)
             state = _state(ticket)
         self.on_enqueued()
         return state
@@ -185,8 +198,12 @@ class MatterService:
     async def close(self, number: str, actor: str) -> MatterState:
         async with self.sessions.begin() as session:
             ticket = await self._required(session, number)
-            self._move_matter(session, ticket, MatterStatus.CLOSED, actor, self.clock.now())
-            return _state(ticket)
+            now = self.clock.now()
+            self._move_matter(session, ticket, MatterStatus.CLOSED, actor, now)
+            await self._sms_resident(session, ticket, SMSKind.CLOSED, now)
+            state = _state(ticket)
+        self.on_enqueued()
+        return state
 
     async def reopen(self, number: str, reason: str, actor: str) -> MatterState:
         """Reopen with a reason: every unit that answered gets the matter again."""
@@ -204,6 +221,7 @@ class MatterService:
                     self._audit(session, ticket, "unit_reopened", actor, now, move, reason.strip())
                     part.status = UnitStatus.PENDING
                     await self._forward_unit(session, ticket, part, actor, now)
+            await self._sms_resident(session, ticket, SMSKind.REOPENED, now)
             state = _state(ticket)
         self.on_enqueued()
         return state
@@ -359,9 +377,12 @@ class MatterService:
 
     async def _tell_resident(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
         """One e-mail with every unit's answer, when the resident consented and gave an address;
-        otherwise the matter stays answered (the agent calls back)."""
+        otherwise the matter stays answered (the agent calls back). With SMS consent an SMS says
+        that the answer is there (in the e-mail, or given on the phone)."""
         if not (ticket.contact_consent and ticket.caller_email):
+            await self._sms_resident(session, ticket, SMSKind.ANSWERED_BY_PHONE, now)
             return
+        await self._sms_resident(session, ticket, SMSKind.ANSWERED_BY_MAIL, now)
         answers = [
             UnitAnswer(self._unit_name(u.unit_code, ticket.language), u.answer or "")
             for u in ticket.units
@@ -374,15 +395,7 @@ class MatterService:
             centre=self.mail.centre,
             hotline=self.mail.hotline,
         )
-        rounds = await session.scalar(
-            select(func.count())
-            .select_from(MatterEvent)
-            .where(
-                MatterEvent.ticket_id == ticket.id,
-                MatterEvent.unit_code.is_(None),
-                MatterEvent.action == MatterStatus.ANSWERED.value,
-            )
-        )
+        rounds = await self._rounds(session, ticket, MatterStatus.ANSWERED)
         key = f"{RESIDENT_KEY}{ticket.number}:{rounds}"
         await enqueue(
             session,
@@ -391,6 +404,39 @@ class MatterService:
             ticket_id=ticket.id,
         )
         self._move_matter(session, ticket, MatterStatus.RESIDENT_INFORMED, "system", now)
+
+    async def _rounds(self, session: AsyncSession, ticket: Ticket, status: MatterStatus) -> int:
+        """How many times the matter has come to `status` (this time included)."""
+        count = await session.scalar(
+            select(func.count())
+            .select_from(MatterEvent)
+            .where(
+                MatterEvent.ticket_id == ticket.id,
+                MatterEvent.unit_code.is_(None),
+                MatterEvent.action == status.value,
+            )
+        )
+        return int(count or 0)
+
+    async def _sms_resident(
+        self, session: AsyncSession, ticket: Ticket, kind: SMSKind, now: datetime
+    ) -> None:
+        """The resident's SMS of this step, when they agreed to SMS and a number is known; one
+        per step and round (its key), in their language."""
+        if not (ticket.sms_consent and ticket.caller_number):
+            return
+        text = resident_sms(
+            ticket.language,
+            kind,
+            number=ticket.number,
+            centre=self.mail.centre,
+            hotline=self.mail.hotline,
+            plain=self.mail.plain_polish_sms,
+        )
+        rounds = await self._rounds(session, ticket, _SMS_STEP[kind])
+        key = f"{RESIDENT_KEY}sms:{ticket.number}:{kind.value}:{rounds}"
+        sms = OutgoingMail(key, ticket.caller_number, "", text, SMS)
+        await enqueue(session, sms, now=now, ticket_id=ticket.id)
 
     def _unit_name(self, code: str, language: str) -> str:
         unit = self.units.get(code)

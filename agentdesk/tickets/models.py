@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kck.db.models import Base, utcnow
@@ -26,6 +26,8 @@ class Ticket(Base):
     caller_name: Mapped[str | None] = mapped_column(String(200))
     caller_email: Mapped[str | None] = mapped_column(String(200))
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the resident agreed to be told about the matter by SMS at `caller_number`
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -41,6 +41,7 @@ class TicketView:
     status: str
     created_by: int | None = None  # the user who wrote it
     unit_states: tuple[str, ...] = ()  # each unit's status, in the order of `units`
+    sms_consent: bool = False
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -66,6 +67,7 @@ def _view(ticket: Ticket) -> TicketView:
         status=ticket.status,
         created_by=ticket.created_by,
         unit_states=tuple(u.status for u in ticket.units),
+        sms_consent=ticket.sms_consent,
     )
 
 
@@ -119,6 +121,7 @@ class TicketStore:
                 caller_name=form.caller_name if form.contact_consent else None,
                 caller_email=form.caller_email if form.contact_consent else None,
                 contact_consent=form.contact_consent,
+                sms_consent=form.sms_consent,
                 call_id=call_id,
                 created_by=created_by,
                 created_at=now,

@@ -41,6 +41,7 @@ from kck.texts import (
 from matters.lifecycle import MatterStatus, UnitStatus
 from matters.links import LinkProblem
 from matters.outbox import PENDING, SENDING, SENT
+from matters.sms_texts import SMSKind
 from queues.model import AgentState, TransferKind
 from recordings.access import ACTIONS
 from tests.core.text_usage import Findings, Scanner, Usage, findings
@@ -133,6 +134,7 @@ def families() -> dict[str, set[str]]:
         "matter.status.": {f"matter.status.{s.value}" for s in MatterStatus},
         "unit.status.": {f"unit.status.{s.value}" for s in UnitStatus},
         "outbox.state.": {f"outbox.state.{state}" for state in (PENDING, SENDING, SENT)},
+        "citizen.sms.": {f"citizen.sms.{kind.value}" for kind in SMSKind},
         "unitpage.refused.": {f"unitpage.refused.{problem}" for problem in _unit_page_refusals()},
         "ticket.error.": {
             f"ticket.error.{code}"
