@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentdesk.component import MatterWiring, MetricsSource, WebComponent
+from agentdesk.reminder_component import ReminderComponent
 from agentdesk.tickets.matters import MatterStatusByKeys
 from asterisk.components import AMIComponent, ami_client_from_settings
 from ivr.component import IVRComponent
@@ -26,7 +27,7 @@ from kb import load_polish_analyzer
 from kck.recording_feed import recording_input
 from kck.services import Services
 from kck.transcription_engines import engines_from_settings
-from matters.component import OutboxComponent, link_signer, mail_gateway
+from matters.component import OutboxComponent, link_signer, mail_gateway, sms_gateway
 from privacy.component import PrivacyComponent
 from queues.component import RouterComponent, create_router_component
 from recordings.component import RecordingsComponent
@@ -53,6 +54,7 @@ class Controller:
     recordings: RecordingsComponent | None = None
     outbox: OutboxComponent | None = None
     privacy: PrivacyComponent | None = None
+    reminders: ReminderComponent | None = None
 
     @property
     def parts(self) -> list[Component]:
@@ -62,6 +64,7 @@ class Controller:
             self.recordings,
             self.outbox,
             self.privacy,
+            self.reminders,
             self.ivr,
             self.web,
         )
@@ -93,7 +96,7 @@ async def build_controller(
         else None
     )
     # every message to a unit or a resident leaves through the outbox (docs/units.md)
-    outbox = OutboxComponent(services, mail_gateway(settings))
+    outbox = OutboxComponent(services, mail_gateway(settings), sms_gateway(settings))
     matters = MatterWiring(await link_signer(settings), outbox.worker.wake)
     # the IVR's "status of my report" reads the matter's real state
     ivr = IVRComponent(
@@ -117,4 +120,8 @@ async def build_controller(
         ),
         matters=matters,
     )
-    return Controller(ami, router, ivr, web, recordings, outbox, PrivacyComponent(services))
+    # late units: reminded, then escalated (docs/units.md, "Deadlines")
+    reminders = ReminderComponent(services, matters.signer, outbox.worker.wake)
+    return Controller(
+        ami, router, ivr, web, recordings, outbox, PrivacyComponent(services), reminders
+    )

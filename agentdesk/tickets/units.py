@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,24 @@ class UnitsFileError(UserError):
 
 
 @dataclass(frozen=True)
+class UnitDeadline:
+    """How long a unit has to answer (business days, per kind of matter: the ticket's category),
+    and what happens after: a reminder to the unit the first business day past the deadline, an
+    escalation `escalate_after` business days later (docs/units.md, "Deadlines")."""
+
+    business_days: int = 14
+    by_kind: tuple[tuple[str, int], ...] = ()
+    escalate_after: int = 3
+    escalation_emails: tuple[str, ...] = ()
+
+    def days_for(self, kind: str) -> int:
+        return dict(self.by_kind).get(kind, self.business_days)
+
+
+DEFAULT_DEADLINE = UnitDeadline()
+
+
+@dataclass(frozen=True)
 class CityUnit:
     code: str
     name_pl: str
@@ -26,6 +44,7 @@ class CityUnit:
     # how the unit works on its matters: email_link (a signed link to each matter's page); unit
     # accounts with an inbox in the web app are the next way (issue 15)
     works_by: str = "email_link"
+    deadline: UnitDeadline = field(default_factory=lambda: DEFAULT_DEADLINE)
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_pl
@@ -79,6 +98,55 @@ def _works_by(item: dict[str, Any], code: str) -> str:
     return str(way)
 
 
+_DEADLINE_KEYS = ("business_days", "by_kind", "escalate_after", "escalation_email")
+
+
+def _days(node: dict[str, Any], key: str, what: str, low: int) -> int:
+    value = node[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 365:
+        raise UnitsFileError(
+            f"{_where(node, key)}: {what}: {key} must be a whole number of business days "
+            f"from {low} to 365, not {value!r}"
+        )
+    return value
+
+
+def _deadline(node: Any, base: UnitDeadline, what: str) -> UnitDeadline:
+    """A `deadline:` mapping over `base` (its `by_kind` added to base's)."""
+    if node is None:
+        return base
+    if not isinstance(node, dict):
+        raise UnitsFileError(f"{_where(node)}: {what}: 'deadline' is a mapping")
+    unknown = sorted(set(node) - set(_DEADLINE_KEYS))
+    if unknown:
+        raise UnitsFileError(
+            f"{_where(node, unknown[0])}: {what}: unknown deadline setting {unknown[0]!r} "
+            f"(known: {', '.join(_DEADLINE_KEYS)})"
+        )
+    result = base
+    if "business_days" in node:
+        result = replace(result, business_days=_days(node, "business_days", what, 1))
+    if "escalate_after" in node:
+        result = replace(result, escalate_after=_days(node, "escalate_after", what, 0))
+    if "escalation_email" in node:
+        emails = _emails({"email": node["escalation_email"]}, what)
+        result = replace(result, escalation_emails=emails)
+    kinds = node.get("by_kind")
+    if kinds is not None:
+        if not isinstance(kinds, dict):
+            raise UnitsFileError(f"{_where(node, 'by_kind')}: {what}: 'by_kind' is a mapping")
+        merged = dict(result.by_kind)
+        for kind in kinds:
+            if kind not in {c.value for c in TicketCategory}:
+                known = ", ".join(c.value for c in TicketCategory)
+                raise UnitsFileError(
+                    f"{_where(kinds, kind)}: {what}: unknown kind {kind!r} (known: {known})"
+                )
+            merged[str(kind)] = _days(kinds, kind, what, 1)
+        result = replace(result, by_kind=tuple(sorted(merged.items())))
+    return result
+
+
 def load_units(path: Path) -> CityUnits:
     """Parse and check the units file; raises UnitsFileError naming file:line and the field."""
     data = load_yaml_file(path)
@@ -86,6 +154,7 @@ def load_units(path: Path) -> CityUnits:
         raise UnitsFileError(f"{path}: expected a top-level 'units:' list")
     units: list[CityUnit] = []
     seen: set[str] = set()
+    defaults = _deadline(data.get("deadlines"), DEFAULT_DEADLINE, "deadlines")
     for index, item in enumerate(data["units"]):
         if not isinstance(item, dict):
             raise UnitsFileError(f"{_where(data['units'], index)}: each unit is a mapping")
@@ -118,6 +187,7 @@ def load_units(path: Path) -> CityUnits:
                 tuple(cats),
                 _emails(item, code),
                 _works_by(item, code),
+                _deadline(item.get("deadline"), defaults, f"unit {code}"),
             )
         )
     if not units:
