@@ -12,6 +12,7 @@ from aiohttp import web
 
 from agentdesk.i18n import translate
 from agentdesk.keys import matters_key, services_key, units_key
+from agentdesk.overdue_view import overdue_rows
 from agentdesk.pages import render
 from agentdesk.refusals import language_of
 from agentdesk.security import PUBLIC, SUPERVISOR_ROLES, Access, add_route
@@ -60,6 +61,7 @@ async def matters_page(request: web.Request) -> web.Response:
         ],
         outbox_counts=outbox_counts,
         messages=messages,
+        overdue=await overdue_rows(request, lang),
         when=when,
     )
 

@@ -21,6 +21,7 @@ from agentdesk.board.force import (
 from agentdesk.board.snapshot import build_board
 from agentdesk.i18n import catalogue, translate
 from agentdesk.keys import feed_key, services_key, state_writer_key
+from agentdesk.overdue_view import overdue_rows
 from agentdesk.pages import render
 from agentdesk.ports import AGENT_PAUSE_REASONS
 from agentdesk.refusals import language_of
@@ -90,6 +91,7 @@ async def _page(request: web.Request, wall: bool) -> web.Response:
         forced_states=[s.value for s in FORCE_CHOICES],
         pause_reasons=[r.value for r in AGENT_PAUSE_REASONS],
         centre=request.app[services_key].settings.centre,
+        overdue=await overdue_rows(request, language_of(request)),
     )
 
 
