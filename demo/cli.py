@@ -70,6 +70,8 @@ def demo_settings(args: argparse.Namespace) -> Settings:
             "folder": "var/demo/mail",
             "public_url": f"http://127.0.0.1:{args.http_port}",
         },
+        # … and its SMS to residents too: each one a text file
+        "sms": {"gateway": "file", "folder": "var/demo/sms"},
     }
     settings = settings_from(args, overrides)
     if missing_config_files(settings):
@@ -104,6 +106,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"configuration: {settings.config_dir}", flush=True)
         mailbox = settings.path(settings.mail.folder)
         print(f"mail to units and residents: .eml files in {mailbox}", flush=True)
+        phone = settings.path(settings.sms.folder)
+        print(f"SMS to residents: .txt files in {phone}", flush=True)
         if offset:
             shown = (
                 (datetime.now(UTC) + offset).astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M")

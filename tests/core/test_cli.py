@@ -225,6 +225,9 @@ def test_demo_runs_on_the_shipped_config_from_a_folder_without_a_complete_one(
     assert settings.config_dir == SHIPPED_CONFIG
     assert settings.path(settings.paths.menus) == SHIPPED_CONFIG / "menus"
     assert settings.var_dir == tmp_path / "var" / "demo"
+    # the demo's mail and SMS go to folders a person can open
+    assert (settings.mail.gateway, settings.sms.gateway) == ("file", "file")
+    assert settings.path(settings.sms.folder) == tmp_path / "var" / "demo" / "sms"
     require_config_files(settings)
 
 
