@@ -33,7 +33,6 @@ from agentdesk.web_server import GuardedAppRunner
 from kb import KnowledgeBase, load_polish_analyzer
 from kck.heap import freeze_warmed_up
 from kck.services import Services
-from kck.settings import Settings
 from kck.stopping import TASK_STOP_S, stop_task
 from matters.links import LinkSigner
 from queues.consult import ConsultCalls
@@ -61,17 +60,8 @@ class MatterWiring:
     wake: Callable[[], None]
 
 
-def matter_mail(settings: Settings) -> MatterMail:
-    return MatterMail(
-        settings.mail.public_url,
-        settings.centre.name,
-        settings.centre.hotline,
-        settings.sms.plain_polish,
-    )
-
-
 def matter_service(services: Services, units: CityUnits, wiring: MatterWiring) -> MatterService:
-    mail = matter_mail(services.settings)
+    mail = MatterMail.from_settings(services.settings)
     return MatterService(services.sessions, units, wiring.signer, mail, services.clock, wiring.wake)
 
 

@@ -7,8 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from agentdesk.app import units_file
-from agentdesk.component import matter_mail
+from agentdesk.tickets.matters import MatterMail
 from agentdesk.tickets.reminders import Reminders
 from agentdesk.tickets.units import load_units
 from kck.business_days import BusinessCalendar
@@ -35,12 +34,13 @@ class ReminderComponent:
     async def start(self) -> None:
         services = self.services
         settings = services.settings
-        units = await asyncio.to_thread(load_units, units_file(services))
+        # the installation's units.yaml, as the desk reads it (`kck serve` refuses without it)
+        units = await asyncio.to_thread(load_units, settings.config_dir / "units.yaml")
         self.reminders = Reminders(
             services.sessions,
             units,
             self.signer,
-            matter_mail(settings),
+            MatterMail.from_settings(settings),
             services.clock,
             BusinessCalendar(settings.tz),
             self.wake,

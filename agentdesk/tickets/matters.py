@@ -19,6 +19,7 @@ from agentdesk.tickets.models import Ticket, TicketUnit
 from agentdesk.tickets.store import format_number
 from agentdesk.tickets.units import CityUnits
 from kck.clock import Clock
+from kck.settings import Settings
 from matters.lifecycle import (
     MatterStatus,
     MoveRefused,
@@ -81,6 +82,15 @@ class MatterMail:
     centre: str
     hotline: str
     plain_polish_sms: bool = True  # sms.plain_polish: Polish SMS without diacritics (GSM-7)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MatterMail:
+        return cls(
+            settings.mail.public_url,
+            settings.centre.name,
+            settings.centre.hotline,
+            settings.sms.plain_polish,
+        )
 
 
 @dataclass(frozen=True)

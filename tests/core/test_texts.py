@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,6 +42,7 @@ from kck.texts import (
 from matters.lifecycle import MatterStatus, UnitStatus
 from matters.links import LinkProblem
 from matters.outbox import PENDING, SENDING, SENT
+from matters.reminder_texts import LateStep
 from matters.sms_texts import SMSKind
 from queues.model import AgentState, TransferKind
 from recordings.access import ACTIONS
@@ -135,6 +137,9 @@ def families() -> dict[str, set[str]]:
         "unit.status.": {f"unit.status.{s.value}" for s in UnitStatus},
         "outbox.state.": {f"outbox.state.{state}" for state in (PENDING, SENDING, SENT)},
         "citizen.sms.": {f"citizen.sms.{kind.value}" for kind in SMSKind},
+        "unitmail.": {
+            f"unitmail.{step}.{part}" for step in get_args(LateStep) for part in ("subject", "body")
+        },
         "unitpage.refused.": {f"unitpage.refused.{problem}" for problem in _unit_page_refusals()},
         "ticket.error.": {
             f"ticket.error.{code}"
