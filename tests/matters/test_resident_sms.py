@@ -14,7 +14,7 @@ from kck.clock import ManualClock
 from kck.db import session_factory
 from matters.models import OutboxMessage
 from tests.matters.test_matter_service import grant
-from tests.matters.world import START, UNITS, matter_service, new_matter, ticket_form
+from tests.matters.world import SMS_ONLY, START, UNITS, matter_service, new_matter, ticket_form
 
 
 async def sms(engine: AsyncEngine) -> list[OutboxMessage]:
@@ -51,16 +51,7 @@ async def test_without_an_email_the_sms_says_the_answer_comes_by_phone(
 ) -> None:
     clock = ManualClock(START)
     service = matter_service(engine, clock)
-    number = await new_matter(
-        engine,
-        clock,
-        units=["ZZM"],
-        contact_consent=False,
-        caller_name="",
-        caller_email="",
-        sms_consent=True,
-        language="en",
-    )
+    number = await new_matter(engine, clock, units=["ZZM"], language="en", **SMS_ONLY)
     await service.forward(number, "agent:anowak")
     state = await service.unit_act(grant(number, "ZZM"), UnitAction.ANSWER, "Done.")
     assert state.status == "answered"  # the answer itself is given on the phone

@@ -24,6 +24,15 @@ SIGNER = LinkSigner(b"a test secret that is long enough", timedelta(days=30))
 MAIL = MatterMail("http://kck.test", "Kontakt Centrum Miasta", "+48126165555")
 
 
+# a resident who agreed to SMS only: no name or e-mail kept
+SMS_ONLY: dict[str, Any] = {
+    "contact_consent": False,
+    "caller_name": "",
+    "caller_email": "",
+    "sms_consent": True,
+}
+
+
 def ticket_form(**changes: Any) -> dict[str, Any]:
     form: dict[str, Any] = {
         "category": "greenery",
