@@ -29,7 +29,7 @@ from matters.lifecycle import (
 )
 from matters.links import LinkSigner, UnitGrant
 from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
-from matters.models import MatterEvent
+from matters.models import MatterEvent, MatterResident
 from matters.outbox import RESIDENT_KEY, OutgoingMail, enqueue
 
 
@@ -91,6 +91,7 @@ class MatterState:
     resident_name: str | None  # only with the resident's consent
     language: str
     created_at: datetime
+    kind: str = "report"  # agentdesk.tickets.kinds.TicketKind
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def _state(ticket: Ticket) -> MatterState:
         resident_name=ticket.caller_name if ticket.contact_consent else None,
         language=ticket.language,
         created_at=ticket.created_at,
+        kind=ticket.kind,
     )
 
 
@@ -358,22 +360,12 @@ class MatterService:
             await enqueue(session, mail, now=now, ticket_id=ticket.id)
 
     async def _tell_resident(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-        """One e-mail with every unit's answer, when the resident consented and gave an address;
-        otherwise the matter stays answered (the agent calls back)."""
-        if not (ticket.contact_consent and ticket.caller_email):
+        """One e-mail with every unit's answer to each resident who consented and gave an
+        address — the first caller and those attached since — once per address, each in their
+        language; without any the matter stays answered (the agent calls back)."""
+        recipients = await _resident_addresses(session, ticket)
+        if not recipients:
             return
-        answers = [
-            UnitAnswer(self._unit_name(u.unit_code, ticket.language), u.answer or "")
-            for u in ticket.units
-            if u.status == UnitStatus.ANSWERED
-        ]
-        subject, body = resident_answer(
-            ticket.language,
-            number=ticket.number,
-            answers=answers,
-            centre=self.mail.centre,
-            hotline=self.mail.hotline,
-        )
         rounds = await session.scalar(
             select(func.count())
             .select_from(MatterEvent)
@@ -383,18 +375,49 @@ class MatterService:
                 MatterEvent.action == MatterStatus.ANSWERED.value,
             )
         )
-        key = f"{RESIDENT_KEY}{ticket.number}:{rounds}"
-        await enqueue(
-            session,
-            OutgoingMail(key, ticket.caller_email, subject, body),
-            now=now,
-            ticket_id=ticket.id,
-        )
+        for suffix, address, language in recipients:
+            answers = [
+                UnitAnswer(self._unit_name(u.unit_code, language), u.answer or "")
+                for u in ticket.units
+                if u.status == UnitStatus.ANSWERED
+            ]
+            subject, body = resident_answer(
+                language,
+                number=ticket.number,
+                answers=answers,
+                centre=self.mail.centre,
+                hotline=self.mail.hotline,
+            )
+            # the first caller's key as before; an attached resident's carries their row
+            key = f"{RESIDENT_KEY}{ticket.number}:{rounds}{suffix}"
+            await enqueue(
+                session, OutgoingMail(key, address, subject, body), now=now, ticket_id=ticket.id
+            )
         self._move_matter(session, ticket, MatterStatus.RESIDENT_INFORMED, "system", now)
 
     def _unit_name(self, code: str, language: str) -> str:
         unit = self.units.get(code)
         return unit.name(language) if unit else code
+
+
+async def _resident_addresses(session: AsyncSession, ticket: Ticket) -> list[tuple[str, str, str]]:
+    """(key suffix, e-mail, language) of each resident to write to, each address once."""
+    found: list[tuple[str, str, str]] = []
+    if ticket.contact_consent and ticket.caller_email:
+        found.append(("", ticket.caller_email, ticket.language))
+    attached = await session.scalars(
+        select(MatterResident)
+        .where(
+            MatterResident.ticket_id == ticket.id,
+            MatterResident.contact_consent.is_(True),
+            MatterResident.email.is_not(None),
+        )
+        .order_by(MatterResident.id)
+    )
+    for resident in attached:
+        if resident.email and resident.email.lower() not in {a.lower() for _, a, _ in found}:
+            found.append((f":r{resident.id}", resident.email, resident.language))
+    return found
 
 
 class MatterStatusByKeys:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from agentdesk.tickets.form import TicketForm
 from agentdesk.tickets.models import Ticket, TicketCounter, TicketUnit
+from agentdesk.tickets.places import address_key
 from kck.db.models import Call
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class TicketView:
     status: str
     created_by: int | None = None  # the user who wrote it
     unit_states: tuple[str, ...] = ()  # each unit's status, in the order of `units`
+    kind: str = "report"  # agentdesk.tickets.kinds.TicketKind
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -66,6 +68,7 @@ def _view(ticket: Ticket) -> TicketView:
         status=ticket.status,
         created_by=ticket.created_by,
         unit_states=tuple(u.status for u in ticket.units),
+        kind=ticket.kind,
     )
 
 
@@ -123,6 +126,8 @@ class TicketStore:
                 created_by=created_by,
                 created_at=now,
                 language=form.language,
+                kind=form.kind.value,
+                address_key=address_key(form.location_text),
                 units=[TicketUnit(unit_code=code) for code in form.units],
             )
             session.add(ticket)
