@@ -180,6 +180,10 @@ async def test_the_attached_caller_is_another_resident_audited_and_gets_the_answ
     ]
     [shown] = await nearby(agent, category="greenery", location_text="ul. Floriańska 1")
     assert shown["residents"] == 3
+    zzm = next(m for m in await outbox(world) if m.recipient == "kck-zzm@krakow.example")
+    unit_page = await (await agent[0].get(link_path(zzm.body))).text()
+    assert 'Mieszkańcy w tej sprawie</dt><dd id="unit-residents">3</dd>' in unit_page
+    assert "Jan Nowak" not in unit_page and "jan@example.org" not in unit_page
 
     await matters.unit_act(grant(number, "ZZM"), UnitAction.ANSWER, "Gałąź usuniemy do piątku.")
     state = await matters.unit_act(grant(number, "SM"), UnitAction.ANSWER, "Sprawdzimy chodnik.")
