@@ -92,3 +92,44 @@ async def test_an_agent_sees_the_open_matter_at_the_same_address_and_attaches_th
     )
     assert resident.contact_consent and resident.call_id == call_id
     assert (event.ticket_id, event.actor) == (ticket_id, "agent:anowak")
+
+
+async def test_an_agent_writing_an_idea_sees_the_ideas_on_its_topic_with_both_sides_counted(
+    world: DeskWorld,
+) -> None:
+    clock = SystemClock()
+    service = matter_service(world, clock)
+    store = TicketStore(world.services.sessions, WARSAW)
+    earlier = (
+        "Proszę wydłużyć linię 52 do Bronowic Małych",
+        "Skrócenie linii nr 52, bo za Bronowicami jeździ pusta",
+    )
+    for text in earlier:
+        fields = ticket_form(kind="idea", category="transport", description=text, units=["ZTP"])
+        await store.create(parse_ticket_form(fields, UNITS), created_by=None, now=clock.now())
+
+    runner, port = await serve(matters_app(world, service, clock))
+    try:
+        async with chromium() as browser:
+            context = await browser.new_context(viewport=DESK_VIEWPORT, locale="pl-PL")
+            page = await context.new_page()
+            problems = watch_for_broken_scripts(page)
+            base = f"http://127.0.0.1:{port}"
+            await world.add_user("anowak")
+            await sign_in(page, base, "anowak")
+            await expect(page.locator("#conn")).to_have_attribute("data-up", "1")
+            await page.select_option("#f-kind", "idea")
+            await page.select_option("#f-category", "transport")
+            await page.fill("#f-description", "Przedłużenie autobusu 52 aż do pętli w Bronowicach")
+            await expect(page.locator("#idea-hint")).to_be_visible()
+            await expect(page.locator("#idea-text")).to_have_text(
+                "Podobne pomysły: 2 (wspólne słowa: 52, Bronowicach)."
+            )
+            await expect(page.locator("#idea-counts")).to_have_text("Za: 2 · przeciw: 1 · inne: 0")
+            await expect(page.locator("#idea-list li.side-against")).to_contain_text(earlier[1])
+            await expect(page.locator("#idea-list li.side-for")).to_contain_text(earlier[0])
+            await expect(page.locator("#duplicate-hint")).to_be_hidden()  # an idea is no report
+            await context.close()
+            assert problems == []
+    finally:
+        await runner.cleanup()
