@@ -129,5 +129,6 @@
     ++asked;
     hide("duplicate-hint");
     hide("idea-hint");
+    soon();  // a pop fills the form right after resetting it (a transferred call's draft)
   });
 })();
