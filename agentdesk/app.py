@@ -14,6 +14,7 @@ from agentdesk import auth_routes, desk_routes, home_routes
 from agentdesk.accounts import Accounts
 from agentdesk.browser_policy import install_browser_policy
 from agentdesk.desk_socket import desk_socket
+from agentdesk.duplicate_routes import register_duplicate_routes
 from agentdesk.editor import mount_editor
 from agentdesk.extensions import ExtensionRegistry
 from agentdesk.keys import (
@@ -168,6 +169,7 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
         app[matters_key] = desk.matters
         register_unit_routes(app)
         register_matter_routes(app)
+    register_duplicate_routes(app)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))
 

@@ -10,12 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
+from agentdesk.duplicate_routes import topic_group
 from agentdesk.i18n import translate
 from agentdesk.keys import matters_key, services_key, units_key
 from agentdesk.overdue_view import overdue_rows
 from agentdesk.pages import render
 from agentdesk.refusals import language_of
 from agentdesk.security import PUBLIC, SUPERVISOR_ROLES, Access, add_route
+from agentdesk.tickets.idea_topics import Side, TopicGroup
+from agentdesk.tickets.kinds import TicketKind
 from agentdesk.tickets.matters import (
     MatterNotFound,
     MatterService,
@@ -23,6 +26,7 @@ from agentdesk.tickets.matters import (
     UnitAction,
     UnitActionRefused,
 )
+from agentdesk.tickets.residents import ResidentRoll
 from matters.lifecycle import UNIT_DONE, MatterStatus, MoveRefused, UnitStatus
 from matters.links import LinkRefused, UnitGrant
 from matters.outbox import outbox_rows
@@ -98,6 +102,7 @@ def _page(
     status: int = 200,
     error: str | None = None,
     done: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> web.Response:
     lang = language_of(request)
     service: MatterService = request.app[matters_key]
@@ -128,8 +133,42 @@ def _page(
         "form_token": service.signer.form_token(token),
         "error": error,
         "done": done,
+        "topic_sides": None,
+        "residents": 1,
+        **(extra or {}),
     }
     return render(request, "unit_matter.html", status=status, **context)
+
+
+def _sides(lang: str, state: MatterState, group: TopicGroup) -> list[dict[str, Any]]:
+    """The topic group by side (for, against, neither), this matter among its side's ideas."""
+    sides = []
+    for side in Side:
+        ideas = [(s.idea.number, s.idea.text, False) for s in group.similar if s.side is side]
+        if group.side is side:
+            ideas.insert(0, (state.number, state.description, True))
+        sides.append(
+            {
+                "side": side.value,
+                "label": translate(lang, f"idea.side.{side.value}"),
+                "count": group.counts[side],
+                "ideas": ideas,
+            }
+        )
+    return sides
+
+
+async def _around(request: web.Request, state: MatterState) -> dict[str, Any]:
+    """What the unit sees besides the matter: how many residents are on it, and for an idea the
+    ideas on the same topic by side."""
+    sessions = request.app[services_key].sessions
+    found: dict[str, Any] = {"residents": 1 + await ResidentRoll(sessions).count(state.number)}
+    if state.kind == TicketKind.IDEA:
+        group = await topic_group(request, state.category, state.description, state.number)
+        if group.similar:
+            found["topic_sides"] = _sides(language_of(request), state, group)
+            found["topic_words"] = ", ".join(group.words)
+    return found
 
 
 async def unit_page(request: web.Request) -> web.Response:
@@ -147,7 +186,7 @@ async def unit_page(request: web.Request) -> web.Response:
         if done in {s.value for s in UnitStatus}
         else None
     )
-    return _page(request, grant, state, done=done_text)
+    return _page(request, grant, state, done=done_text, extra=await _around(request, state))
 
 
 async def unit_step(request: web.Request) -> web.Response:

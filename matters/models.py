@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kck.db.models import Base, utcnow
@@ -47,3 +47,22 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     gateway_id: Mapped[str | None] = mapped_column(String(120))  # the SMS gateway's message id
+
+
+class MatterResident(Base):
+    """Another resident on a matter: a caller the agent attached to an open matter of the same
+    problem instead of writing a new one. Name and e-mail only with consent; each consenting
+    resident with an e-mail gets the matter's answer."""
+
+    __tablename__ = "matter_residents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    caller_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(8), default="pl")
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"))
+    attached_by: Mapped[str] = mapped_column(String(80))
+    attached_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -29,6 +29,7 @@ from privacy.live_state import (
 )
 from privacy.matters import erase_matters, unsent_to_resident
 from privacy.person import Person, footprint, without_typed_digits
+from privacy.residents import erase_residents
 from recordings.retention import Retention
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class ErasureCounts:
     holds_overridden: int
     matter_events: int
     outbox_messages: int
+    matter_residents: int = 0  # attached to another's matter (privacy/residents.py)
 
 
 def _scrub(value: Any, needles: list[str]) -> Any:
@@ -142,6 +144,7 @@ async def erase(
             )
         await db.execute(update(Ticket).where(Ticket.id.in_(fp.ticket_ids)).values(**TICKET_ERASED))
         steps, messages = await erase_matters(db, fp.ticket_ids, fp.identities, ERASED)
+        residents = await erase_residents(db, fp.identities, ERASED)
         scrubbed = 0
         for entry in await audit_about(db, fp):
             target = _scrub(entry.target, fp.identities)
@@ -159,6 +162,7 @@ async def erase(
             audit_entries=scrubbed,
             redis_entries=redis_entries,
             holds_overridden=len(held),
+            matter_residents=residents,
         )
         details: dict[str, Any] = {"reason": reason, **asdict(counts)}
         if held:

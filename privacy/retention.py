@@ -23,6 +23,7 @@ from kck.settings import PrivacySettings
 from privacy.live_state import trim_streams_before
 from privacy.matters import purge_outbox
 from privacy.person import without_typed_digits
+from privacy.residents import purge_residents
 from recordings.models import Recording
 from recordings.retention import SYSTEM_ACTOR
 
@@ -41,6 +42,7 @@ class PurgeCounts:
     outbox_messages: int
     stream_events: int
     speech_answers: int
+    matter_residents: int = 0  # attached to a matter (privacy/residents.py)
 
     def __bool__(self) -> bool:
         return any(asdict(self).values())
@@ -165,6 +167,7 @@ class IdentityRetention:
                 .values(caller_number=None, caller_name=None, caller_email=None)
             )
             messages = await purge_outbox(db, tickets_before, held)
+            residents = await purge_residents(db, tickets_before, held)
         calls = await self._clear_calls(calls_before, tickets_before, held)
         events = await trim_streams_before(
             self.redis, self.prefix, int(calls_before.timestamp() * 1000)
@@ -172,7 +175,9 @@ class IdentityRetention:
         answers = await asyncio.to_thread(_old_files, self.speech_folder, calls_before.timestamp())
         await asyncio.to_thread(_unlink_all, answers)
         cleared_tickets: int = tickets.rowcount or 0  # type: ignore[attr-defined]
-        counts = PurgeCounts(calls, cleared_tickets, messages, events, len(answers))
+        counts = PurgeCounts(
+            calls, cleared_tickets, messages, events, len(answers), matter_residents=residents
+        )
         if counts:
             async with self.sessions() as db, db.begin():
                 db.add(

@@ -288,7 +288,7 @@
   }
 
   // ---- ticket form -------------------------------------------------------------------------
-  var FIELDS = ["category", "location_text", "latitude", "longitude", "description", "caller_number",
+  var FIELDS = ["kind", "category", "location_text", "latitude", "longitude", "description", "caller_number",
                 "caller_name", "caller_email", "contact_consent", "sms_consent", "units", "call_id"];
   function clearErrors() {
     FIELDS.forEach(function (f) {
@@ -326,6 +326,7 @@
     document.querySelectorAll("#f-units input:checked").forEach(function (b) { data.units.push(b.value); });
     return data;
   }
+  window.__kck.ticketData = formData;  // the hints' attach step sends the caller's fields (desk-hints.js)
   $("ticket-form").addEventListener("submit", function (e) {
     e.preventDefault();
     clearErrors();

@@ -9,6 +9,7 @@ from typing import Any
 
 from agentdesk.i18n import translate
 from agentdesk.tickets.categories import CATEGORIES_NEEDING_LOCATION, TicketCategory
+from agentdesk.tickets.kinds import TicketKind
 from agentdesk.tickets.units import CityUnits
 from kck.phone import to_e164
 
@@ -59,7 +60,19 @@ class TicketForm:
     units: tuple[str, ...]
     call_id: str | None
     language: str = "pl"
+    kind: TicketKind = TicketKind.REPORT
     sms_consent: bool = False  # told about the matter by SMS at `caller_number`
+
+
+@dataclass(frozen=True)
+class ResidentContact:
+    """A resident's contact, normalised: phone in E.164; name and e-mail only with consent."""
+
+    caller_number: str | None
+    caller_name: str | None
+    caller_email: str | None
+    contact_consent: bool
+    language: str
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -77,9 +90,37 @@ def _coordinate(raw: Any, name: str, errors: list[FieldError]) -> float | None:
         return None
 
 
+def parse_contact(data: dict[str, Any], errors: list[FieldError]) -> ResidentContact:
+    """The caller's contact fields of the form; their errors are added to `errors`."""
+    consent = data.get("contact_consent") in (True, "true", "on", "1", 1)
+    raw_phone = _text(data, "caller_number")
+    phone = to_e164(raw_phone) if raw_phone else None
+    if raw_phone and phone is None:
+        errors.append(FieldError("caller_number", "phone_invalid"))
+    name = _text(data, "caller_name")
+    if len(name) > NAME_MAX:
+        errors.append(FieldError("caller_name", "too_long", (("n", str(NAME_MAX)),)))
+    email = _text(data, "caller_email")
+    if email and (len(email) > NAME_MAX or not _EMAIL.match(email)):
+        errors.append(FieldError("caller_email", "email_invalid"))
+    if consent and not raw_phone and not email:
+        errors.append(FieldError("contact_consent", "consent_contact_missing"))
+    if not consent and (name or email):
+        errors.append(FieldError("contact_consent", "contact_without_consent"))
+    # the resident's language (the call's, from the IVR): their answer is written in it
+    language = str(data.get("language")) if data.get("language") in RESIDENT_LANGUAGES else "pl"
+    return ResidentContact(phone, name or None, email or None, consent, language)
+
+
 def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
     """Check every field; raise TicketFormInvalid listing all the fields at fault."""
     errors: list[FieldError] = []
+
+    kind = TicketKind.REPORT
+    try:
+        kind = TicketKind(_text(data, "kind") or TicketKind.REPORT)
+    except ValueError:
+        errors.append(FieldError("kind", "kind_unknown"))
 
     category: TicketCategory | None = None
     raw_category = _text(data, "category")
@@ -114,23 +155,9 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
     elif len(description) > DESCRIPTION_MAX:
         errors.append(FieldError("description", "too_long", (("n", str(DESCRIPTION_MAX)),)))
 
-    consent = data.get("contact_consent") in (True, "true", "on", "1", 1)
-    raw_phone = _text(data, "caller_number")
-    phone = to_e164(raw_phone) if raw_phone else None
-    if raw_phone and phone is None:
-        errors.append(FieldError("caller_number", "phone_invalid"))
-    name = _text(data, "caller_name")
-    if len(name) > NAME_MAX:
-        errors.append(FieldError("caller_name", "too_long", (("n", str(NAME_MAX)),)))
-    email = _text(data, "caller_email")
-    if email and (len(email) > NAME_MAX or not _EMAIL.match(email)):
-        errors.append(FieldError("caller_email", "email_invalid"))
-    if consent and not raw_phone and not email:
-        errors.append(FieldError("contact_consent", "consent_contact_missing"))
-    if not consent and (name or email):
-        errors.append(FieldError("contact_consent", "contact_without_consent"))
+    contact = parse_contact(data, errors)
     sms_consent = data.get("sms_consent") in (True, "true", "on", "1", 1)
-    if sms_consent and not raw_phone:
+    if sms_consent and not _text(data, "caller_number"):
         errors.append(FieldError("sms_consent", "sms_consent_phone_missing"))
 
     raw_units = data.get("units") or []
@@ -156,8 +183,6 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
     if errors or category is None:
         raise TicketFormInvalid(errors)
     call_id = _text(data, "call_id") or None
-    # the resident's language (the call's, from the IVR): their answer is written in it
-    language = str(data.get("language")) if data.get("language") in RESIDENT_LANGUAGES else "pl"
     return TicketForm(
         category=category,
         location_text=location or None,
@@ -166,12 +191,13 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
         description=description,
         # The caller's own number (from the call) is kept as the ticket's link to them even
         # without consent; name and e-mail only with consent.
-        caller_number=phone,
-        caller_name=name or None,
-        caller_email=email or None,
-        contact_consent=consent,
+        caller_number=contact.caller_number,
+        caller_name=contact.caller_name,
+        caller_email=contact.caller_email,
+        contact_consent=contact.contact_consent,
         units=tuple(chosen),
         call_id=call_id,
-        language=language,
+        language=contact.language,
+        kind=kind,
         sms_consent=sms_consent,
     )

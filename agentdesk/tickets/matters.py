@@ -30,7 +30,7 @@ from matters.lifecycle import (
 )
 from matters.links import LinkSigner, UnitGrant
 from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
-from matters.models import MatterEvent
+from matters.models import MatterEvent, MatterResident
 from matters.outbox import RESIDENT_KEY, SMS, OutgoingMail, enqueue
 from matters.sms_texts import SMSKind, resident_sms
 
@@ -113,6 +113,7 @@ class MatterState:
     resident_name: str | None  # only with the resident's consent
     language: str
     created_at: datetime
+    kind: str = "report"  # agentdesk.tickets.kinds.TicketKind
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def _state(ticket: Ticket) -> MatterState:
         resident_name=ticket.caller_name if ticket.contact_consent else None,
         language=ticket.language,
         created_at=ticket.created_at,
+        kind=ticket.kind,
     )
 
 
@@ -386,33 +388,36 @@ class MatterService:
             await enqueue(session, mail, now=now, ticket_id=ticket.id)
 
     async def _tell_resident(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-        """One e-mail with every unit's answer, when the resident consented and gave an address;
-        otherwise the matter stays answered (the agent calls back). With SMS consent an SMS says
-        that the answer is there (in the e-mail, or given on the phone)."""
-        if not (ticket.contact_consent and ticket.caller_email):
-            await self._sms_resident(session, ticket, SMSKind.ANSWERED_BY_PHONE, now)
+        """One e-mail with every unit's answer to each resident who consented and gave an
+        address — the first caller and those attached since — once per address, each in their
+        language; without any the matter stays answered (the agent calls back). With SMS consent
+        the first caller also gets an SMS saying where the answer is (e-mail or phone)."""
+        recipients = await _resident_addresses(session, ticket)
+        # the first caller's SMS (with their consent) says where the answer is
+        by_mail = bool(ticket.contact_consent and ticket.caller_email)
+        sms = SMSKind.ANSWERED_BY_MAIL if by_mail else SMSKind.ANSWERED_BY_PHONE
+        await self._sms_resident(session, ticket, sms, now)
+        if not recipients:
             return
-        await self._sms_resident(session, ticket, SMSKind.ANSWERED_BY_MAIL, now)
-        answers = [
-            UnitAnswer(self._unit_name(u.unit_code, ticket.language), u.answer or "")
-            for u in ticket.units
-            if u.status == UnitStatus.ANSWERED
-        ]
-        subject, body = resident_answer(
-            ticket.language,
-            number=ticket.number,
-            answers=answers,
-            centre=self.mail.centre,
-            hotline=self.mail.hotline,
-        )
         rounds = await self._rounds(session, ticket, MatterStatus.ANSWERED)
-        key = f"{RESIDENT_KEY}{ticket.number}:{rounds}"
-        await enqueue(
-            session,
-            OutgoingMail(key, ticket.caller_email, subject, body),
-            now=now,
-            ticket_id=ticket.id,
-        )
+        for suffix, address, language in recipients:
+            answers = [
+                UnitAnswer(self._unit_name(u.unit_code, language), u.answer or "")
+                for u in ticket.units
+                if u.status == UnitStatus.ANSWERED
+            ]
+            subject, body = resident_answer(
+                language,
+                number=ticket.number,
+                answers=answers,
+                centre=self.mail.centre,
+                hotline=self.mail.hotline,
+            )
+            # the first caller's key as before; an attached resident's carries their row
+            key = f"{RESIDENT_KEY}{ticket.number}:{rounds}{suffix}"
+            await enqueue(
+                session, OutgoingMail(key, address, subject, body), now=now, ticket_id=ticket.id
+            )
         self._move_matter(session, ticket, MatterStatus.RESIDENT_INFORMED, "system", now)
 
     async def _rounds(self, session: AsyncSession, ticket: Ticket, status: MatterStatus) -> int:
@@ -451,6 +456,26 @@ class MatterService:
     def _unit_name(self, code: str, language: str) -> str:
         unit = self.units.get(code)
         return unit.name(language) if unit else code
+
+
+async def _resident_addresses(session: AsyncSession, ticket: Ticket) -> list[tuple[str, str, str]]:
+    """(key suffix, e-mail, language) of each resident to write to, each address once."""
+    found: list[tuple[str, str, str]] = []
+    if ticket.contact_consent and ticket.caller_email:
+        found.append(("", ticket.caller_email, ticket.language))
+    attached = await session.scalars(
+        select(MatterResident)
+        .where(
+            MatterResident.ticket_id == ticket.id,
+            MatterResident.contact_consent.is_(True),
+            MatterResident.email.is_not(None),
+        )
+        .order_by(MatterResident.id)
+    )
+    for resident in attached:
+        if resident.email and resident.email.lower() not in {a.lower() for _, a, _ in found}:
+            found.append((f":r{resident.id}", resident.email, resident.language))
+    return found
 
 
 class MatterStatusByKeys:

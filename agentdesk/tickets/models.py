@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, false
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kck.db.models import Base, utcnow
@@ -33,6 +33,15 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     status: Mapped[str] = mapped_column(String(20), default="new")
     language: Mapped[str] = mapped_column(String(8), default="pl")
+    # a problem report or an idea (agentdesk.tickets.kinds); the address as a key
+    # (agentdesk.tickets.places.address_key): what the duplicate hint and the idea topics look up
+    kind: Mapped[str] = mapped_column(String(16), default="report", server_default="report")
+    address_key: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (
+        Index("ix_tickets_kind_category_address", "kind", "category", "address_key"),
+        Index("ix_tickets_kind_category_latitude", "kind", "category", "latitude"),
+    )
 
     units: Mapped[list[TicketUnit]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketUnit.unit_code"

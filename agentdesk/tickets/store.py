@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from agentdesk.tickets.form import TicketForm
 from agentdesk.tickets.models import Ticket, TicketCounter, TicketUnit
+from agentdesk.tickets.places import address_key
 from kck.db.models import Call
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class TicketView:
     created_by: int | None = None  # the user who wrote it
     unit_states: tuple[str, ...] = ()  # each unit's status, in the order of `units`
     sms_consent: bool = False
+    kind: str = "report"  # agentdesk.tickets.kinds.TicketKind
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -68,6 +70,7 @@ def _view(ticket: Ticket) -> TicketView:
         created_by=ticket.created_by,
         unit_states=tuple(u.status for u in ticket.units),
         sms_consent=ticket.sms_consent,
+        kind=ticket.kind,
     )
 
 
@@ -126,6 +129,8 @@ class TicketStore:
                 created_by=created_by,
                 created_at=now,
                 language=form.language,
+                kind=form.kind.value,
+                address_key=address_key(form.location_text),
                 units=[TicketUnit(unit_code=code) for code in form.units],
             )
             session.add(ticket)

@@ -29,6 +29,7 @@ JSON_ROUTES = (
     "/api/desk/consult",
     "/api/desk/recording",
     "/api/tickets",
+    "/api/tickets/KCK-2026-000001/residents",
     "/api/board/agents/anna/state",
     "/api/recordings/1/access",
 )

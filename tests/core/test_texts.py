@@ -24,6 +24,7 @@ from agentdesk.ports import PauseReason
 from agentdesk.reports.report import build_report
 from agentdesk.reports.rules import CountingRules
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
+from agentdesk.tickets.idea_topics import Side
 from ivr.editing import AUDIT_ACTIONS as MENU_AUDIT_ACTIONS
 from ivr.model import LANGUAGES as CALLER_LANGUAGES
 from ivr.problems import Severity
@@ -135,6 +136,7 @@ def families() -> dict[str, set[str]]:
         "suggestion.": {f"suggestion.{k.value}" for k in TopicKind},
         "matter.status.": {f"matter.status.{s.value}" for s in MatterStatus},
         "unit.status.": {f"unit.status.{s.value}" for s in UnitStatus},
+        "idea.side.": {f"idea.side.{s.value}" for s in Side},
         "outbox.state.": {f"outbox.state.{state}" for state in (PENDING, SENDING, SENT)},
         "citizen.sms.": {f"citizen.sms.{kind.value}" for kind in SMSKind},
         "unitmail.": {

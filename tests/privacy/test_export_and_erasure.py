@@ -141,6 +141,7 @@ async def test_erasure_leaves_nothing_of_her_anywhere_and_everything_of_the_othe
         "audit_entries": 1,
         "redis_entries": 5,  # 4 stream events, the agent's last call
         "holds_overridden": 0,
+        "matter_residents": 0,
     }
     database = await everything_in_the_database(engine)
     keyspace = await everything_in_redis(people.redis)
