@@ -19,6 +19,7 @@ from agentdesk.board.snapshot import CALLBACK_FAILURES
 from agentdesk.editor.card_form import TOPIC_INPUTS
 from agentdesk.menu_routes import DONE as MENU_EDITOR_DONE
 from agentdesk.navigation import LINKS
+from agentdesk.open311.service_types import MatterKind
 from agentdesk.ports import PauseReason
 from agentdesk.reports.report import build_report
 from agentdesk.reports.rules import CountingRules
@@ -132,6 +133,7 @@ def families() -> dict[str, set[str]]:
         "suggestion.": {f"suggestion.{k.value}" for k in TopicKind},
         "matter.status.": {f"matter.status.{s.value}" for s in MatterStatus},
         "unit.status.": {f"unit.status.{s.value}" for s in UnitStatus},
+        "citizen.open311.kind.": {f"citizen.open311.kind.{k.value}" for k in MatterKind},
         "outbox.state.": {f"outbox.state.{state}" for state in (PENDING, SENDING, SENT)},
         "unitpage.refused.": {f"unitpage.refused.{problem}" for problem in _unit_page_refusals()},
         "ticket.error.": {

@@ -1,0 +1,198 @@
+"""Open311 over real sockets on SQLite and PostgreSQL: a report POSTed by the portal becomes a
+matter like the desk's, its units get their e-mails, answer on their pages, the resident gets the
+answer e-mail, and the portal reads the request closed with the answers in its notes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from sqlalchemy import func, select
+
+from agentdesk.open311.clients import ApiClients
+from agentdesk.tickets.models import Ticket
+from matters.models import MatterEvent
+from tests.open311.conftest import Open311World, form_token_of, link_path, report
+
+
+async def _events(world: Open311World, number: str) -> list[MatterEvent]:
+    async with world.services.sessions() as db:
+        return list(
+            await db.scalars(
+                select(MatterEvent)
+                .join(Ticket, Ticket.id == MatterEvent.ticket_id)
+                .where(Ticket.number == number)
+                .order_by(MatterEvent.id)
+            )
+        )
+
+
+async def _ticket(world: Open311World, number: str) -> Ticket:
+    async with world.services.sessions() as db:
+        found = await db.scalar(select(Ticket).where(Ticket.number == number))
+        assert found is not None
+        return found
+
+
+async def test_a_posted_report_is_forwarded_answered_and_reads_closed_with_the_answers(
+    open311: Open311World,
+) -> None:
+    posted = await open311.post(**report())
+    assert posted.status == 201, await posted.text()
+    [accepted] = await posted.json()
+    number = accepted["service_request_id"]
+    assert number == "KCK-2026-000001" and accepted["account_id"] is None
+    assert "Zarząd Zieleni Miejskiej" in accepted["service_notice"]
+
+    ticket = await _ticket(open311, number)
+    assert (ticket.status, ticket.category) == ("forwarded", "greenery")
+    assert ticket.caller_number == "+48600123456"  # E.164
+    assert (ticket.caller_email, ticket.caller_name) == ("anna@example.org", "Anna Kowalska")
+    assert ticket.contact_consent and (ticket.latitude, ticket.longitude) == (50.0614, 19.9366)
+    events = await _events(open311, number)
+    assert [(e.action, e.actor) for e in events][:2] == [
+        ("created", "open311:portal"),
+        ("forwarded", "open311:portal"),
+    ]
+
+    notices = await open311.outbox()
+    assert sorted(m.recipient for m in notices) == [
+        "kck-wks@krakow.example",
+        "kck-zck@krakow.example",
+        "kck-zzm@krakow.example",
+    ]
+    shown = await (await open311.get(f"requests/{number}.json", api_key=open311.key)).json()
+    assert shown[0]["status"] == "open"
+    assert "Zarząd Zieleni Miejskiej" in shown[0]["agency_responsible"]
+
+    for notice in notices:
+        path = link_path(notice.body)
+        token = form_token_of(await (await open311.client.get(path)).text())
+        answered = await open311.client.post(
+            path,
+            data={"form_token": token, "action": "answer", "text": f"Odpowiedź {notice.id}."},
+            allow_redirects=False,
+        )
+        assert answered.status == 303, await answered.text()
+
+    *_, resident = await open311.outbox()
+    assert resident.recipient == "anna@example.org"
+    assert "Odpowiedź 1." in resident.body and "Odpowiedź 3." in resident.body
+    xml = await open311.get(f"requests/{number}.xml", api_key=open311.key)
+    assert xml.headers["Content-Type"] == "text/xml; charset=utf-8"
+    request = ET.fromstring(await xml.read()).find("request")
+    assert request is not None
+    assert request.findtext("status") == "closed"
+    assert "Odpowiedź 2." in (request.findtext("status_notes") or "")
+    assert (request.findtext("requested_datetime") or "").endswith("+01:00")  # Warsaw, winter
+    assert request.findtext("service_code") == "greenery"
+
+
+async def test_a_bad_key_unknown_service_and_malformed_fields_are_refused_in_the_spec_shape(
+    open311: Open311World,
+) -> None:
+    bad_key = await open311.client.post(
+        "/open311/v2/requests.json", data={**report(), "api_key": "kck311_wrong"}
+    )
+    assert bad_key.status == 403
+    assert await bad_key.json() == [
+        {"code": 403, "description": "Nieznany lub unieważniony api_key."}
+    ]
+    no_key = await open311.client.post("/open311/v2/requests.xml", data=report())
+    assert no_key.status == 403
+    error = ET.fromstring(await no_key.read())
+    assert error.tag == "errors" and error.findtext("error/code") == "403"
+
+    unknown = await open311.post(**report(service_code="potholes"))
+    assert unknown.status == 404
+    assert "potholes" in (await unknown.json())[0]["description"]
+    assert (await open311.get("services/potholes.json")).status == 404
+    assert (await open311.post(**report(service_code=""))).status == 400
+
+    for changes, field in (
+        ({"lat": "fifty"}, "lat: "),
+        ({"phone": "12"}, "phone: "),
+        ({"description": ""}, "description: "),
+        ({"lat": "", "long": "", "address_string": ""}, "address_string: "),
+        ({"attribute[kind]": "rant"}, "attribute[kind]"),
+    ):
+        refused = await open311.post(locale="en", **report(**changes))
+        assert refused.status == 400, changes
+        [problem] = await refused.json()
+        assert problem["code"] == 400 and problem["description"].startswith(field), problem
+
+    elsewhere = await open311.get("services.json", jurisdiction_id="warszawa.pl")
+    assert elsewhere.status == 404
+    assert await open311.get("services.json", jurisdiction_id="krakow.pl") is not None
+    async with open311.services.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+async def test_a_revoked_client_is_refused_and_reads_need_a_key(open311: Open311World) -> None:
+    await ApiClients(open311.services.sessions).revoke("portal", open311.clock.now())
+    assert (await open311.post(**report())).status == 403
+    assert (await open311.get("requests.json")).status == 403
+    assert (await open311.get("requests.json", api_key=open311.key)).status == 403
+
+
+async def test_a_resent_post_gets_the_first_matter_until_the_window_ends(
+    open311: Open311World,
+) -> None:
+    first = await open311.post(**report())
+    again = await open311.post(**report(description="  złamana gałąź wisi nad  chodnikiem "))
+    assert (first.status, again.status) == (201, 200)
+    number = (await first.json())[0]["service_request_id"]
+    assert (await again.json())[0]["service_request_id"] == number
+
+    open311.clock.advance(601)  # open311.resend_window_s is 600
+    later = await open311.post(**report())
+    assert later.status == 201
+    assert (await later.json())[0]["service_request_id"] != number
+
+    with_id = await open311.post(
+        **report(description="Inny opis zdarzenia", client_request_id="p-1")
+    )
+    open311.clock.advance(86400)
+    same_id = await open311.post(**report(description="Zmieniony opis", client_request_id="p-1"))
+    assert same_id.status == 200
+    assert (await same_id.json())[0]["service_request_id"] == (await with_id.json())[0][
+        "service_request_id"
+    ]
+    async with open311.services.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(Ticket)) == 3
+
+
+async def test_requests_are_found_by_status_service_and_date_and_only_open311_ones(
+    open311: Open311World,
+) -> None:
+    greenery = (await (await open311.post(**report())).json())[0]["service_request_id"]
+    transport = await open311.post(
+        **report(
+            service_code="transport", description="Tramwaj linii 4 nie przyjechał", lat="", long=""
+        )
+    )
+    assert transport.status == 201, await transport.text()
+    waste = await open311.post(**report(service_code="waste", description="Pełne kosze na Rynku"))
+    waste_id = (await waste.json())[0]["service_request_id"]
+    assert (await _ticket(open311, waste_id)).status == "new"  # 4 units: an agent chooses
+
+    def ids(found: list[dict[str, str]]) -> set[str]:
+        return {r["service_request_id"] for r in found}
+
+    async def search(**query: str) -> list[dict[str, str]]:
+        response = await open311.get("requests.json", api_key=open311.key, **query)
+        assert response.status == 200, await response.text()
+        found: list[dict[str, str]] = await response.json()
+        return found
+
+    assert len(await search()) == 3
+    assert ids(await search(service_code="greenery,waste")) == {greenery, waste_id}
+    assert ids(await search(service_request_id=f"{greenery},{waste_id}")) == {greenery, waste_id}
+    assert await search(status="closed") == []
+    assert len(await search(status="open")) == 3
+    assert await search(start_date="2026-12-08T00:00:00+01:00") == []
+    assert len(await search(start_date="2026-12-07", end_date="2026-12-07T23:59:59+01:00")) == 3
+    bad_date = await open311.get("requests.json", api_key=open311.key, start_date="yesterday")
+    assert bad_date.status == 400
+    assert (await open311.get("requests/KCK-2026-999999.json", api_key=open311.key)).status == 404
+    token = await open311.get(f"tokens/{greenery}.json", api_key=open311.key)
+    assert await token.json() == [{"service_request_id": greenery, "token": greenery}]
