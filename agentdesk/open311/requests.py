@@ -292,11 +292,14 @@ class ServiceRequests:
         try:
             async with self.sessions.begin() as session:
                 if sent.client_request_id:
+                    # only a reservation whose POST died long ago: a fresh one is another
+                    # POST of this request still at work (the unique key then refuses ours)
                     await session.execute(
                         delete(Open311Request).where(
                             Open311Request.client_id == client.id,
                             Open311Request.client_request_id == sent.client_request_id,
                             Open311Request.ticket_id.is_(None),
+                            Open311Request.received_at < now - STALE_RESERVATION,
                         )
                     )
                 row = Open311Request(

@@ -4,11 +4,14 @@ answer e-mail, and the portal reads the request closed with the answers in its n
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from agentdesk.open311.clients import ApiClients
+from agentdesk.open311.models import Open311Client, Open311Request
 from agentdesk.tickets.models import Ticket
 from matters.models import MatterEvent
 from tests.open311.conftest import Open311World, form_token_of, link_path, report
@@ -196,3 +199,60 @@ async def test_requests_are_found_by_status_service_and_date_and_only_open311_on
     assert (await open311.get("requests/KCK-2026-999999.json", api_key=open311.key)).status == 404
     token = await open311.get(f"tokens/{greenery}.json", api_key=open311.key)
     assert await token.json() == [{"service_request_id": greenery, "token": greenery}]
+
+
+async def test_the_same_client_id_posted_twice_at_once_makes_one_matter(
+    open311: Open311World,
+) -> None:
+    first, second = await asyncio.gather(
+        open311.post(**report(client_request_id="app-7")),
+        open311.post(**report(client_request_id="app-7")),
+    )
+    statuses = sorted([first.status, second.status])
+    # the loser of the race either finds the matter made (200) or is told to send again (409)
+    assert statuses in ([200, 201], [201, 409]), statuses
+    async with open311.services.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(Ticket)) == 1
+    again = await open311.post(**report(client_request_id="app-7"))
+    assert again.status == 200
+    winner = first if first.status == 201 else second
+    assert (await again.json())[0]["service_request_id"] == (await winner.json())[0][
+        "service_request_id"
+    ]
+
+
+async def test_a_body_that_cannot_be_read_is_refused_before_anything_is_saved(
+    open311: Open311World,
+) -> None:
+    unreadable = await open311.client.post(
+        "/open311/v2/requests.json",
+        data=b"api_key=" + open311.key.encode() + b"&description=z\xff\xfe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert unreadable.status == 400
+    assert "UTF-8" in await unreadable.text()
+    async with open311.services.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+async def test_a_reservation_left_by_a_dead_post_is_taken_over_and_a_fresh_one_waits(
+    open311: Open311World,
+) -> None:
+    async with open311.services.sessions.begin() as db:
+        client = await db.scalar(select(Open311Client))
+        assert client is not None
+        for crid, age in (("dead", timedelta(minutes=3)), ("busy", timedelta(seconds=5))):
+            db.add(
+                Open311Request(
+                    client_id=client.id,
+                    service_code="greenery",
+                    client_request_id=crid,
+                    fingerprint="-",
+                    received_at=open311.clock.now() - age,
+                )
+            )
+    taken_over = await open311.post(**report(client_request_id="dead"))
+    assert taken_over.status == 201, await taken_over.text()
+    busy = await open311.post(**report(description="Inny opis zdarzenia", client_request_id="busy"))
+    assert busy.status == 409
+    assert "ponowić" in (await busy.json())[0]["description"]
