@@ -14,6 +14,7 @@ from agentdesk.open311.clients import ApiClients
 from agentdesk.open311.models import Open311Client, Open311Request
 from agentdesk.tickets.models import Ticket
 from matters.models import MatterEvent
+from tests.matters.world import new_matter
 from tests.open311.conftest import Open311World, form_token_of, link_path, report
 
 
@@ -256,3 +257,40 @@ async def test_a_reservation_left_by_a_dead_post_is_taken_over_and_a_fresh_one_w
     busy = await open311.post(**report(description="Inny opis zdarzenia", client_request_id="busy"))
     assert busy.status == 409
     assert "ponowić" in (await busy.json())[0]["description"]
+
+
+async def test_notes_follow_the_latest_step_and_a_unit_that_passed_it_on_is_not_responsible(
+    open311: Open311World,
+) -> None:
+    posted = await open311.post(
+        **report(service_code="transport", description="Autobus 152 nie staje na przystanku")
+    )
+    number = (await posted.json())[0]["service_request_id"]
+    notices = {m.recipient: m for m in await open311.outbox()}
+    zt = link_path(notices["kck-ztp@krakow.example"].body)
+    token = form_token_of(await (await open311.client.get(zt)).text())
+
+    open311.clock.advance(3600)
+    await open311.client.post(zt, data={"form_token": token, "action": "received"})
+    [shown] = await (await open311.get(f"requests/{number}.json", api_key=open311.key)).json()
+    assert shown["status"] == "open"
+    assert shown["status_notes"] == (
+        "przekazana do jednostek (Zarząd Transportu Publicznego: przyjęta przez jednostkę)"
+    )
+    assert shown["requested_datetime"] == "2026-12-07T10:00:00+01:00"
+    assert shown["updated_datetime"] == "2026-12-07T11:00:00+01:00"
+
+    await open311.client.post(zt, data={"form_token": token, "action": "pass_on", "target": "ZDMK"})
+    [shown] = await (await open311.get(f"requests/{number}.json", api_key=open311.key)).json()
+    responsible = shown["agency_responsible"].split("; ")
+    assert "Zarząd Transportu Publicznego" not in responsible
+    assert "Zarząd Dróg Miasta Krakowa" in responsible
+
+
+async def test_a_matter_from_the_desk_is_not_an_open311_request(open311: Open311World) -> None:
+    from_phone = await new_matter(open311.services.engine, open311.clock)
+    assert (await open311.post(**report())).status == 201
+    listed = await (await open311.get("requests.json", api_key=open311.key)).json()
+    assert [r["service_request_id"] for r in listed] == ["KCK-2026-000002"]
+    hidden = await open311.get(f"requests/{from_phone}.json", api_key=open311.key)
+    assert hidden.status == 404
