@@ -37,6 +37,8 @@ from agentdesk.login_throttle import LoginThrottle, ThrottleLimits
 from agentdesk.matter_routes import register_matter_routes
 from agentdesk.monitoring import may_read_monitoring
 from agentdesk.navigation import STATUS, SUPERVISOR_HOME
+from agentdesk.open311.routes import register_open311_routes
+from agentdesk.openapi import register_openapi_route
 from agentdesk.pages import page_templates, render
 from agentdesk.ports import DeskBackend, KnowledgePort
 from agentdesk.screenpop import ScreenPopBuilder
@@ -121,6 +123,7 @@ def create_app(
     add_route(app, "GET", SUPERVISOR_HOME, home_routes.supervisor_home, Access(SUPERVISOR_ROLES))
     mount_editor(app, KnowledgeBase(services.engine))
     add_route(app, "GET", "/health", health_json, PUBLIC)
+    register_openapi_route(app, services.settings.mail.public_url)
     add_route(app, "GET", "/login", auth_routes.login_page, PUBLIC)
     add_route(app, "POST", "/login", auth_routes.login_submit, Access(None, login_form=True))
     add_route(app, "POST", "/logout", auth_routes.logout, Access(frozenset(Role)))
@@ -169,6 +172,7 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
         app[matters_key] = desk.matters
         register_unit_routes(app)
         register_matter_routes(app)
+        register_open311_routes(app)  # its matters live the same life
     register_duplicate_routes(app)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))
     add_route(app, "GET", "/api/tickets/{number}", desk_routes.find_ticket, Access(TICKET_ROLES))

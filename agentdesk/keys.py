@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from agentdesk.extensions import ExtensionRegistry
     from agentdesk.login_throttle import LoginThrottle
     from agentdesk.menu_port import MenuEditingPort
+    from agentdesk.open311.requests import ServiceRequests
     from agentdesk.ports import DeskBackend, KnowledgePort, StepLabels
     from agentdesk.reports.metrics import CountingRules
     from agentdesk.reports.rules import QueueNames
@@ -61,6 +62,8 @@ knowledge_key: web.AppKey[KnowledgePort] = web.AppKey("desk_knowledge")
 units_key: web.AppKey[CityUnits] = web.AppKey("desk_units")
 # a matter's life with the city units (present when the outbox runs: `kck serve`, the demo)
 matters_key: web.AppKey[MatterService] = web.AppKey("matters")
+# the Open311 API for the portal and the app (agentdesk.open311)
+open311_key: web.AppKey[ServiceRequests] = web.AppKey("open311")
 tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
 pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
 extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentdesk.accounts import DemoAccount, create_demo_accounts
+from agentdesk.open311.clients import ApiClients
 from demo.simulator import (
     CITY_HALL_HOURLY_SHAPE,
     CallerScript,
@@ -41,6 +42,9 @@ HUMAN_TALK_S = (8.0, 15.0)
 
 # Keys a caller presses through the shipped menu, with how often (language, topic, sub-topic).
 DECLINE_SHARE = 0.05  # callers who refuse to be recorded
+# the demo's Open311 client: a known key, printed at the start (a real one: kck open311 keys add)
+DEMO_PORTAL = "demo-portal"
+DEMO_PORTAL_KEY = "kck311_demo-portal"
 CALLER_PATHS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("1", "1"), 14),  # ID cards and passports
     (("1", "2", "1"), 6),  # vehicle registration
@@ -137,6 +141,9 @@ class DemoComponent:
             )
             self.pbx.add_phone(agent.extension, behaviour)
         accounts = await demo_accounts(self.services)
+        await ApiClients(self.services.sessions).keep(
+            DEMO_PORTAL, DEMO_PORTAL_KEY, self.services.clock.now()
+        )
         self._simulated = [a.username for a in agents if a.username not in humans]
         for username in self._simulated:
             await self.router.agent_login(username)
@@ -162,6 +169,8 @@ class DemoComponent:
                 + ("  ← for you" if a.username in humans else "")
                 for a in accounts
             ),
+            f"Open311 for a portal or an app: /open311/v2/ with api_key={DEMO_PORTAL_KEY} "
+            "(docs/open311.md)",
         ]
 
     async def _run_stream(self, stream: CallStream) -> None:

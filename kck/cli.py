@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from agentdesk import cli as agentdesk_cli
+from agentdesk.open311 import cli as open311_cli
 from demo import cli as demo_cli
 from ivr import cli as ivr_cli
 from ivr.speech import cli as speech_cli
@@ -22,6 +23,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     commands,
     kb_cli,
     agentdesk_cli,
+    open311_cli,
     pbx_cli,
     ivr_cli,
     speech_cli,

@@ -473,6 +473,23 @@ class SMSSettings(_Section):
         return self
 
 
+class Open311Settings(_Section):
+    """The Open311 GeoReport v2 API for the city portal and the app (docs/open311.md)."""
+
+    # the jurisdiction a client may name (`jurisdiction_id`); another one is answered 404
+    jurisdiction_id: str = "krakow.pl"
+    # a POST with the same service, text and place from the same client within this many
+    # seconds is the same request sent again: it gets the first one's matter
+    resend_window_s: int = Field(default=600, ge=0, le=86400)
+    # the most requests GET requests answers with (the spec's default is 1000)
+    max_requests: int = Field(default=1000, ge=1, le=10000)
+    # GET requests without dates covers this many days back (the spec's default is 90)
+    default_days: int = Field(default=90, ge=1, le=3650)
+    # a request is forwarded at once to its category's units when there are at most this many
+    # (config/units.yaml); a category with more stays `new` for an agent to choose the units
+    max_units: int = Field(default=3, ge=0, le=50)
+
+
 class Settings(_Section):
     """Everything kck reads at start-up. Build it with `load_settings`."""
 
@@ -492,6 +509,7 @@ class Settings(_Section):
     trunk: TrunkSettings = TrunkSettings()
     mail: MailSettings = MailSettings()
     sms: SMSSettings = SMSSettings()
+    open311: Open311Settings = Open311Settings()
     base_dir: Path = Path(".")
     source: str = "(defaults)"
 

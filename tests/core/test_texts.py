@@ -20,6 +20,7 @@ from agentdesk.board.snapshot import CALLBACK_FAILURES
 from agentdesk.editor.card_form import TOPIC_INPUTS
 from agentdesk.menu_routes import DONE as MENU_EDITOR_DONE
 from agentdesk.navigation import LINKS
+from agentdesk.open311.service_types import MatterKind
 from agentdesk.ports import PauseReason
 from agentdesk.reports.report import build_report
 from agentdesk.reports.rules import CountingRules
@@ -137,6 +138,7 @@ def families() -> dict[str, set[str]]:
         "matter.status.": {f"matter.status.{s.value}" for s in MatterStatus},
         "unit.status.": {f"unit.status.{s.value}" for s in UnitStatus},
         "idea.side.": {f"idea.side.{s.value}" for s in Side},
+        "citizen.open311.kind.": {f"citizen.open311.kind.{k.value}" for k in MatterKind},
         "outbox.state.": {f"outbox.state.{state}" for state in (PENDING, SENDING, SENT)},
         "citizen.sms.": {f"citizen.sms.{kind.value}" for kind in SMSKind},
         "unitmail.": {
