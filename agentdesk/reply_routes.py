@@ -8,7 +8,7 @@ import logging
 
 from aiohttp import web
 
-from agentdesk.i18n import translate
+from agentdesk.i18n import LANGUAGE_COOKIE, pick_language, translate
 from agentdesk.keys import matters_key, services_key, units_key
 from agentdesk.pages import render
 from agentdesk.security import PUBLIC, Access, add_route
@@ -69,7 +69,8 @@ async def _open(
 async def _page(
     request: web.Request, grant: UnitGrant, state: MatterState, *, status: int = 200
 ) -> web.Response:
-    lang = state.language
+    # the resident's language, unless they chose another with the switch at the top
+    lang = pick_language(request.cookies.get(LANGUAGE_COOKIE) or state.language)
     sessions = request.app[services_key].sessions
     waiting = [q for q in await open_questions(sessions, [state.number]) if q.unit == grant.unit]
     unit = request.app[units_key].get(grant.unit)

@@ -64,6 +64,9 @@ async def test_the_resident_answers_on_the_reply_page_in_their_language(
     # the reply link is not a unit link, and a changed one is refused
     assert (await unit_client.get(reply.replace("/reply/", "/unit/matter/"))).status == 403
     assert (await unit_client.get(reply[:-3] + "AAA")).status == 403
+    # answered: the page says so, in the language the resident switched to
+    unit_client.session.cookie_jar.update_cookies({"kck_lang": "pl"})
+    assert "Na to pytanie już odpowiedziano." in await (await unit_client.get(reply)).text()
     assert (
         await unit_client.get(link_path(unit_mail.body).replace("/unit/matter/", "/reply/"))
     ).status == 403
