@@ -101,6 +101,8 @@ async def test_an_agent_records_the_answer_and_the_question_shows_on_the_centres
     # the agent who took the ticket records what the resident said on the phone
     unit_client.session.cookie_jar.clear()
     token = await sign_in(unit_client, "anowak")
+    found = await (await unit_client.get(f"/api/tickets/{number}")).json()
+    assert found["page"] == f"/matters/{number}"  # the desk's lookup links the matter's page
     page = await unit_client.get(f"/matters/{number}")
     html = await page.text()
     assert page.status == 200 and "Jak duża jest dziura?" in html
