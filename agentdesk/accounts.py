@@ -39,6 +39,7 @@ class Account:
     language: str
     active: bool
     kb_units: tuple[str, ...] | None = None  # an editor limited to these units' cards
+    unit_codes: tuple[str, ...] | None = None  # a unit officer's city units
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,22 @@ def _account(user: User) -> Account:
         language=user.language,
         active=user.active,
         kb_units=tuple(user.kb_units) if user.kb_units is not None else None,
+        unit_codes=tuple(user.unit_codes) if user.unit_codes is not None else None,
     )
+
+
+def _unit_codes(username: str, role: Role, units: Sequence[str] | None) -> list[str] | None:
+    """A unit officer works for one or more units; no other role has any."""
+    if role is not Role.UNIT:
+        if units:
+            raise AccountError(f"user {username!r}: only the role 'unit' takes --units")
+        return None
+    wanted = sorted({u.strip().upper() for u in units or ()})
+    if not wanted or not all(u.replace("-", "").isalnum() for u in wanted):
+        raise AccountError(
+            f"user {username!r}: the role 'unit' needs its units' codes, e.g. --units ZZM"
+        )
+    return wanted
 
 
 class Accounts:
@@ -91,7 +107,9 @@ class Accounts:
         display_name: str | None = None,
         language: str = "pl",
         actor: str = "cli",
+        units: Sequence[str] | None = None,
     ) -> Account:
+        unit_codes = _unit_codes(username, role, units)
         if (
             not username
             or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
@@ -111,6 +129,7 @@ class Accounts:
             extension=extension,
             language=language,
             active=True,
+            unit_codes=unit_codes,
         )
         try:
             async with self.sessions.begin() as session:
@@ -120,7 +139,11 @@ class Accounts:
                         actor=actor,
                         action="user.add",
                         target=username,
-                        details={"role": role.value, "extension": extension},
+                        details={
+                            "role": role.value,
+                            "extension": extension,
+                            "units": unit_codes,
+                        },
                     )
                 )
         except IntegrityError:
@@ -182,6 +205,14 @@ class Accounts:
             actor=actor, action="user.kb_units", target=username, details={"units": wanted}
         )
         return await self._change(username, change, audit)
+
+    async def unit_codes(self, username: str) -> frozenset[str]:
+        """The city units a unit officer works for (none for any other account)."""
+        async with self.sessions() as session:
+            codes = await session.scalar(
+                select(User.unit_codes).where(User.username == username, User.active)
+            )
+        return frozenset(codes or ())
 
     async def is_active(self, user_id: int) -> bool:
         async with self.sessions() as session:

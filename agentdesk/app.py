@@ -34,6 +34,7 @@ from agentdesk.keys import (
     units_key,
 )
 from agentdesk.login_throttle import LoginThrottle, ThrottleLimits
+from agentdesk.matter_page_routes import register_matter_page_routes
 from agentdesk.matter_routes import register_matter_routes
 from agentdesk.monitoring import may_read_monitoring
 from agentdesk.navigation import STATUS, SUPERVISOR_HOME
@@ -41,6 +42,7 @@ from agentdesk.open311.routes import register_open311_routes
 from agentdesk.openapi import register_openapi_route
 from agentdesk.pages import page_templates, render
 from agentdesk.ports import DeskBackend, KnowledgePort
+from agentdesk.reply_routes import register_reply_routes
 from agentdesk.screenpop import ScreenPopBuilder
 from agentdesk.security import (
     DESK_ROLES,
@@ -56,6 +58,7 @@ from agentdesk.socket_session import install_sockets
 from agentdesk.tickets.matters import MatterService
 from agentdesk.tickets.store import TicketStore
 from agentdesk.tickets.units import CityUnits, load_units
+from agentdesk.unit_inbox_routes import register_unit_inbox_routes
 from agentdesk.unit_routes import register_unit_routes
 from kb import KnowledgeBase
 from kck.db.models import Role
@@ -172,6 +175,9 @@ def mount_desk(app: web.Application, services: Services, desk: DeskParts) -> Non
         app[matters_key] = desk.matters
         register_unit_routes(app)
         register_matter_routes(app)
+        register_unit_inbox_routes(app)
+        register_reply_routes(app)
+        register_matter_page_routes(app)
         register_open311_routes(app)  # its matters live the same life
     register_duplicate_routes(app)
     add_route(app, "POST", "/api/tickets", desk_routes.create_ticket, Access(TICKET_ROLES))

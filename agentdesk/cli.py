@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from agentdesk.accounts import AccountError, Accounts
+from agentdesk.tickets.units import load_units
 from kck.db import create_engine, require_current_schema, session_factory
 from kck.db.models import Role
 from kck.settings import settings_from
@@ -24,13 +25,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = users_sub.add_parser(
         "add",
         help="add an account (password asked, or read from stdin when piped)",
-        description="Example: kck users add anowak --role agent --extension 101",
+        description="Example: kck users add anowak --role agent --extension 101; "
+        "a unit officer: kck users add jzielinski --role unit --units ZZM",
     )
     add.add_argument("name", help="user name used to sign in")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--extension", help="default phone extension (agents), e.g. 101")
     add.add_argument("--display-name", help="full name shown on the desk and the wall board")
     add.add_argument("--language", choices=["pl", "en"], default="pl")
+    add.add_argument(
+        "--units",
+        nargs="+",
+        metavar="CODE",
+        help="the role unit: the city units (codes of config/units.yaml) the officer works for",
+    )
     add.set_defaults(func=cmd_add)
 
     lst = users_sub.add_parser("list", help="list accounts")
@@ -75,7 +83,24 @@ def _read_password(name: str) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _check_units(args: argparse.Namespace) -> None:
+    """Unit codes must be units of the installation's units.yaml (before a password is asked)."""
+    if not args.units:
+        return
+    path = settings_from(args).config_dir / "units.yaml"
+    if not path.is_file():
+        raise AccountError(f"--units: {path} is missing (the city units the codes name)")
+    known = load_units(path)
+    unknown = sorted({u.upper() for u in args.units} - {u.code for u in known.units})
+    if unknown:
+        raise AccountError(
+            f"--units: no unit {', '.join(unknown)} in config/units.yaml "
+            f"(known: {', '.join(u.code for u in known.units)})"
+        )
+
+
 def cmd_add(args: argparse.Namespace) -> int:
+    _check_units(args)
     password = _read_password(args.name)
     account = _run(
         args,
@@ -86,10 +111,12 @@ def cmd_add(args: argparse.Namespace) -> int:
             extension=args.extension,
             display_name=args.display_name,
             language=args.language,
+            units=args.units,
         ),
     )
     ext = f", extension {account.extension}" if account.extension else ""
-    print(f"added {account.username} ({account.role.value}{ext})")
+    units = f", units {', '.join(account.unit_codes)}" if account.unit_codes else ""
+    print(f"added {account.username} ({account.role.value}{ext}{units})")
     return 0
 
 
@@ -101,6 +128,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"{a.username:<16} {a.role.value:<11} {a.extension or '-':<6} "
             f"{'yes' if a.active else 'no':<7} {a.display_name}"
             + (f"  (cards of: {', '.join(a.kb_units)})" if a.kb_units is not None else "")
+            + (f"  (units: {', '.join(a.unit_codes)})" if a.unit_codes else "")
         )
     return 0
 

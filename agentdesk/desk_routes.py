@@ -298,6 +298,8 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
         "created_at": ticket.created_at.isoformat(),
         "status": ticket.status,
         "status_text": code_in_words(lang, "matter.status", ticket.status),
+        # the matter's page (its units' questions, the audit) where matters are wired
+        "page": f"/matters/{ticket.number}" if matters_key in request.app else None,
     }
 
 

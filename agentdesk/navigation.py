@@ -17,12 +17,14 @@ DESK = "/desk"
 SUPERVISOR_HOME = "/supervisor"
 EDITOR_HOME = "/editor"
 STATUS = "/status"
+UNIT_INBOX = "/unit/inbox"
 
 HOMES: dict[Role, str] = {
     Role.AGENT: DESK,
     Role.SUPERVISOR: SUPERVISOR_HOME,
     Role.ADMIN: SUPERVISOR_HOME,
     Role.EDITOR: EDITOR_HOME,
+    Role.UNIT: UNIT_INBOX,
 }
 
 
@@ -49,6 +51,7 @@ LINKS = (
     NavLink("/editor/menus", "nav.editor_menus"),
     NavLink("/matters", "nav.matters"),
     NavLink(STATUS, "nav.status"),
+    NavLink(UNIT_INBOX, "nav.unit_inbox"),
 )
 
 

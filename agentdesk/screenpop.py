@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentdesk.i18n import code_in_words, translate
 from agentdesk.ports import CardSuggestion, KnowledgePort, Offer, QueueNames
 from agentdesk.tickets.categories import category_from_routing
+from agentdesk.tickets.questions import open_questions
 from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore
 from agentdesk.tickets.units import CityUnits
 from kck import phone
@@ -166,16 +167,27 @@ class ScreenPopBuilder:
     ) -> list[dict[str, Any]]:
         if not caller:
             return []
+        tickets = await self.tickets.for_caller(caller, since)
+        # a unit's open question: the agent asks the caller and records the answer on the
+        # matter's page (/matters/<number>)
+        asked = await open_questions(self.sessions, [t.number for t in tickets]) if tickets else []
         return [
             {
                 "number": ticket.number,
                 "category": translate(language, f"category.{ticket.category}"),
                 "at": ticket.created_at.astimezone(self.tz).strftime("%Y-%m-%d"),
                 "status": ticket.status,
-                "status_text": code_in_words(language, "matter.status", ticket.status),
+                "status_text": " ".join(
+                    [code_in_words(language, "matter.status", ticket.status)]
+                    + [
+                        translate(language, "pop.unit_asks", unit=q.unit, question=q.question)
+                        for q in asked
+                        if q.number == ticket.number
+                    ]
+                ),
                 "location": ticket.location_text or "",
             }
-            for ticket in await self.tickets.for_caller(caller, since)
+            for ticket in tickets
         ]
 
     async def _suggestions(self, offer: Offer, language: str) -> list[CardSuggestion]:

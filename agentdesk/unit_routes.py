@@ -5,6 +5,7 @@ and takes the unit's step: received, answer, more information asked, passed on."
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from agentdesk.tickets.matters import (
     UnitAction,
     UnitActionRefused,
 )
+from agentdesk.tickets.questions import conversation, open_questions
 from agentdesk.tickets.residents import ResidentRoll
 from matters.lifecycle import UNIT_DONE, MatterStatus, MoveRefused, UnitStatus
 from matters.links import LinkRefused, UnitGrant
@@ -66,11 +68,12 @@ async def matters_page(request: web.Request) -> web.Response:
         outbox_counts=outbox_counts,
         messages=messages,
         overdue=await overdue_rows(request, lang),
+        questions=await open_questions(services.sessions),
         when=when,
     )
 
 
-def _refused(request: web.Request, problem: str, status: int) -> web.Response:
+def refused_page(request: web.Request, problem: str, status: int) -> web.Response:
     lang = language_of(request)
     return render(
         request,
@@ -91,26 +94,41 @@ def _grant(request: web.Request) -> UnitGrant | web.Response:
     except LinkRefused as refused:
         log.info("unit link refused: %s", refused)
         status = 410 if refused.problem.value == "expired" else 403
-        return _refused(request, refused.problem.value, status)
+        return refused_page(request, refused.problem.value, status)
 
 
-def _page(
+@dataclass(frozen=True)
+class UnitForm:
+    """How the page's forms prove they are its own: the link's derived token, or the signed-in
+    officer's CSRF token; `back`: the inbox, for an officer."""
+
+    field: str
+    value: str
+    back: str | None = None
+
+
+def link_form(request: web.Request) -> UnitForm:
+    signer = request.app[matters_key].signer
+    return UnitForm(FORM_TOKEN_FIELD, signer.form_token(request.match_info["token"]))
+
+
+async def unit_matter_page(
     request: web.Request,
     grant: UnitGrant,
     state: MatterState,
+    form: UnitForm,
     *,
     status: int = 200,
     error: str | None = None,
     done: str | None = None,
-    extra: dict[str, Any] | None = None,
 ) -> web.Response:
+    """The one unit page, for a link and for an officer's account alike."""
     lang = language_of(request)
-    service: MatterService = request.app[matters_key]
     units = request.app[units_key]
     mine = next(u for u in state.units if u.code == grant.unit)
     unit = units.get(grant.unit)
     tz = request.app[services_key].settings.tz
-    token = request.match_info["token"]
+    sessions = request.app[services_key].sessions
     context: dict[str, Any] = {
         "title": translate(lang, "unitpage.title", number=state.number),
         "matter": state,
@@ -130,12 +148,15 @@ def _page(
         ],
         "recorded": state.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         "category_text": translate(lang, f"category.{state.category}"),
-        "form_token": service.signer.form_token(token),
+        "exchanges": await conversation(sessions, state.number, grant.unit),
+        "when": lambda moment: moment.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "token_field": form.field,
+        "form_token": form.value,
+        "back": form.back,
         "error": error,
         "done": done,
         "topic_sides": None,
-        "residents": 1,
-        **(extra or {}),
+        **await _around(request, state),
     }
     return render(request, "unit_matter.html", status=status, **context)
 
@@ -171,44 +192,29 @@ async def _around(request: web.Request, state: MatterState) -> dict[str, Any]:
     return found
 
 
-async def unit_page(request: web.Request) -> web.Response:
-    grant = _grant(request)
-    if isinstance(grant, web.Response):
-        return grant
-    try:
-        state = await request.app[matters_key].for_unit(grant)
-    except MatterNotFound:
-        return _refused(request, "not_found", 404)
+def done_text(request: web.Request) -> str | None:
     done = request.query.get("done")
     lang = language_of(request)
-    done_text = (
-        translate(lang, "unitpage.done", step=translate(lang, f"unit.status.{done}"))
-        if done in {s.value for s in UnitStatus}
-        else None
-    )
-    return _page(request, grant, state, done=done_text, extra=await _around(request, state))
+    if done not in {s.value for s in UnitStatus}:
+        return None
+    return translate(lang, "unitpage.done", step=translate(lang, f"unit.status.{done}"))
 
 
-async def unit_step(request: web.Request) -> web.Response:
-    grant = _grant(request)
-    if isinstance(grant, web.Response):
-        return grant
+async def take_unit_step(request: web.Request, grant: UnitGrant, form: UnitForm) -> web.Response:
+    """The unit's step from the page's form (the form's own token checked by the caller)."""
     service: MatterService = request.app[matters_key]
-    form = await request.post()
-    token = request.match_info["token"]
-    if not service.signer.check_form_token(token, str(form.get(FORM_TOKEN_FIELD, ""))):
-        return _refused(request, "form", 403)
+    posted = await request.post()
     lang = language_of(request)
     try:
-        action = UnitAction(str(form.get("action", "")))
+        action = UnitAction(str(posted.get("action", "")))
     except ValueError:
-        return _refused(request, "form", 400)
+        return refused_page(request, "form", 400)
     try:
         state = await service.unit_act(
-            grant, action, str(form.get("text", "")), str(form.get("target", ""))
+            grant, action, str(posted.get("text", "")), str(posted.get("target", ""))
         )
     except MatterNotFound:
-        return _refused(request, "not_found", 404)
+        return refused_page(request, "not_found", 404)
     except (MoveRefused, UnitActionRefused) as refused:
         current = await service.for_unit(grant)
         mine = next(u for u in current.units if u.code == grant.unit)
@@ -217,7 +223,32 @@ async def unit_step(request: web.Request) -> web.Response:
             message = translate(lang, "unitpage.refused.move", state=state_text)
         else:
             message = translate(lang, f"unitpage.refused.{refused.reason}")
-        return _page(request, grant, current, status=409, error=message)
+        return await unit_matter_page(request, grant, current, form, status=409, error=message)
     mine = next(u for u in state.units if u.code == grant.unit)
     log.info("unit %s: matter %s now %s", grant.unit, grant.matter, mine.status)
     raise web.HTTPSeeOther(f"{request.path}?done={mine.status}")
+
+
+async def unit_page(request: web.Request) -> web.Response:
+    grant = _grant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    try:
+        state = await request.app[matters_key].for_unit(grant)
+    except MatterNotFound:
+        return refused_page(request, "not_found", 404)
+    return await unit_matter_page(
+        request, grant, state, link_form(request), done=done_text(request)
+    )
+
+
+async def unit_step(request: web.Request) -> web.Response:
+    grant = _grant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    service: MatterService = request.app[matters_key]
+    posted = await request.post()
+    token = request.match_info["token"]
+    if not service.signer.check_form_token(token, str(posted.get(FORM_TOKEN_FIELD, ""))):
+        return refused_page(request, "form", 403)
+    return await take_unit_step(request, grant, link_form(request))

@@ -53,7 +53,10 @@ UNIT_MOVES: dict[UnitStatus, frozenset[UnitStatus]] = {
     UnitStatus.RECEIVED: frozenset(
         {UnitStatus.INFO_REQUESTED, UnitStatus.ANSWERED, UnitStatus.PASSED_ON}
     ),
-    UnitStatus.INFO_REQUESTED: frozenset({UnitStatus.ANSWERED, UnitStatus.PASSED_ON}),
+    # back to received: the resident's answer to the unit's question (the one way back)
+    UnitStatus.INFO_REQUESTED: frozenset(
+        {UnitStatus.RECEIVED, UnitStatus.ANSWERED, UnitStatus.PASSED_ON}
+    ),
     UnitStatus.ANSWERED: frozenset(),
     UnitStatus.PASSED_ON: frozenset(),
 }

@@ -3,6 +3,9 @@
 A token is `<matter>.<unit>.<expires>.<signature>` with an HMAC-SHA256 over the first three
 parts, so it is scoped to one matter and one unit and cannot be stretched in time. The page's
 form carries a second token derived from the link's, so a form posted from elsewhere is refused.
+
+The same signer makes the resident's reply link (`purpose="reply"`: the matter and the unit whose
+question it answers); a token of one purpose is refused as the other (`TAMPERED`).
 """
 
 from __future__ import annotations
@@ -58,22 +61,28 @@ class LinkSigner:
         mac = hmac.new(self._secret, f"{purpose}|{message}".encode(), hashlib.sha256)
         return _b64(mac.digest())
 
-    def issue(self, matter: str, unit: str, now: datetime) -> str:
+    def issue(self, matter: str, unit: str, now: datetime, *, purpose: str = "link") -> str:
         if not _SAFE.match(matter) or not _SAFE.match(unit):
             raise ValueError(f"matter {matter!r} / unit {unit!r}: letters, digits and '-' only")
         expires = int((now + self.lifetime).timestamp())
         body = f"{matter}.{unit}.{expires}"
-        return f"{body}.{self._sign(body, 'link')}"
+        return f"{body}.{self._sign(body, purpose)}"
 
     def verify(
-        self, token: str, now: datetime, *, matter: str | None = None, unit: str | None = None
+        self,
+        token: str,
+        now: datetime,
+        *,
+        matter: str | None = None,
+        unit: str | None = None,
+        purpose: str = "link",
     ) -> UnitGrant:
         """The grant of a genuine, unexpired token; `matter`/`unit`, when given, must match."""
         parts = token.split(".")
         if len(parts) != 4 or not parts[2].isdigit():
             raise LinkRefused(LinkProblem.MALFORMED)
         body = ".".join(parts[:3])
-        if not hmac.compare_digest(parts[3], self._sign(body, "link")):
+        if not hmac.compare_digest(parts[3], self._sign(body, purpose)):
             raise LinkRefused(LinkProblem.TAMPERED)
         expires = datetime.fromtimestamp(int(parts[2]), UTC)
         if now >= expires:

@@ -1,9 +1,11 @@
 """The outgoing e-mails put together from the catalogue (`kck/locale`, read by `kck.texts`): a
-unit's notice of a matter (`unitmail.*`, Polish with English below), and the resident's combined
-answer in the resident's language (`citizen.mail.*`: pl, en, uk)."""
+unit's notice of a matter and of the resident's answer to its question (`unitmail.*`, Polish with
+English below), and, in the resident's language (`citizen.mail.*`: pl, en, uk), the combined
+answer and a unit's question with the reply link."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,27 +37,75 @@ def category_in(language: str, code: str) -> str:
     return texts().text(language, f"category.{code}") or code
 
 
-def _unit_section(language: str, values: dict[str, str]) -> str:
+@dataclass(frozen=True)
+class UnitLink:
+    """Where a unit reads the matter: its signed link (until `expires`), or the inbox of a unit
+    working by account (`expires` empty: the officer signs in)."""
+
+    url: str
+    expires: str = ""
+
+
+def _where_to_read(language: str, link: UnitLink) -> str:
+    if not link.expires:
+        return f"{text_in(language, 'unitmail.read_inbox')}\n\n{link.url}\n"
     return (
-        f"{text_in(language, 'unitmail.greeting')}\n\n"
-        f"{text_in(language, 'unitmail.forwards', **values)}\n"
-        f"{text_in(language, 'unitmail.read_here')}\n\n{values['link']}\n\n"
-        f"{text_in(language, 'unitmail.valid', **values)}\n"
+        f"{text_in(language, 'unitmail.read_here')}\n\n{link.url}\n\n"
+        f"{text_in(language, 'unitmail.valid', expires=link.expires)}\n"
     )
+
+
+def _both_languages(section: Callable[[str], str]) -> str:
+    return "\n---\n".join(section(lang) for lang in UNIT_LANGUAGES)
+
+
+def _titles(key: str, **values: str) -> str:
+    return " / ".join(text_in(lang, key, **values) for lang in UNIT_LANGUAGES)
 
 
 def unit_notice(
     *, number: str, unit_name: str, category: str, link: str, expires: str, centre: str
 ) -> tuple[str, str]:
-    """Subject and body of the e-mail a unit gets when a matter is forwarded to it."""
-    values = {"number": number, "unit": unit_name, "link": link, "expires": expires}
-    values["centre"] = centre
-    titles = " / ".join(text_in(lang, "unitmail.subject", centre=centre) for lang in UNIT_LANGUAGES)
-    body = "\n---\n".join(
-        _unit_section(lang, {**values, "category": category_in(lang, category)})
-        for lang in UNIT_LANGUAGES
+    """Subject and body of the e-mail a unit gets when a matter is forwarded to it (`expires`
+    empty: `link` is the inbox of a unit working by account)."""
+    values = {"number": number, "unit": unit_name, "centre": centre}
+    where = UnitLink(link, expires)
+
+    def section(lang: str) -> str:
+        forwards = text_in(
+            lang, "unitmail.forwards", **values, category=category_in(lang, category)
+        )
+        greeting = text_in(lang, "unitmail.greeting")
+        return f"{greeting}\n\n{forwards}\n{_where_to_read(lang, where)}"
+
+    return f"[{number}] {_titles('unitmail.subject', centre=centre)}", _both_languages(section)
+
+
+def unit_info_answer(*, number: str, answer: str, link: UnitLink) -> tuple[str, str]:
+    """The resident's answer to a unit's question, for that unit (Polish, English below)."""
+
+    def section(lang: str) -> str:
+        intro = text_in(lang, "unitmail.info_answered", number=number)
+        greeting = text_in(lang, "unitmail.greeting")
+        return f"{greeting}\n\n{intro}\n\n{answer}\n\n{_where_to_read(lang, link)}"
+
+    return f"[{number}] {_titles('unitmail.info_subject', number=number)}", _both_languages(section)
+
+
+def resident_question(
+    language: str, *, number: str, unit_name: str, question: str, link: UnitLink, hotline: str
+) -> tuple[str, str]:
+    """A unit's question to the resident, in their language, with the link to the reply page."""
+    lang = language if language in LANGUAGES else REFERENCE
+    subject = text_in(lang, "citizen.mail.question_subject", number=number)
+    body = (
+        f"{text_in(lang, 'citizen.mail.greeting')}\n\n"
+        f"{text_in(lang, 'citizen.mail.question_intro', number=number, unit=unit_name)}\n\n"
+        f"{question}\n\n"
+        f"{text_in(lang, 'citizen.mail.question_reply', expires=link.expires)}\n\n{link.url}\n\n"
+        f"{text_in(lang, 'citizen.mail.questions', hotline=hotline)}\n"
     )
-    return f"[{number}] {titles}", body
+    return subject, body
 
 
 def resident_answer(

@@ -567,6 +567,12 @@
         p.appendChild(k); p.appendChild(document.createTextNode(pair[1]));
         box.appendChild(p);
       });
+      if (d.page) {  // in a new tab: the call stays on the desk
+        var a = document.createElement("a");
+        a.id = "lookup-matter-page"; a.href = d.page; a.target = "_blank"; a.rel = "noopener";
+        a.textContent = S["ticket.matter_page"];
+        box.appendChild(a);
+      }
     });
   });
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from agentdesk.tickets.models import Ticket, TicketUnit
 from agentdesk.tickets.store import format_number
-from agentdesk.tickets.units import CityUnits
+from agentdesk.tickets.units import CityUnit, CityUnits
 from kck.clock import Clock
 from kck.settings import Settings
 from matters.lifecycle import (
@@ -29,10 +29,24 @@ from matters.lifecycle import (
     check_unit_move,
 )
 from matters.links import LinkSigner, UnitGrant
-from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
+from matters.mail_texts import (
+    UnitAnswer,
+    UnitLink,
+    resident_answer,
+    resident_question,
+    unit_info_answer,
+    unit_notice,
+)
 from matters.models import MatterEvent, MatterResident
 from matters.outbox import RESIDENT_KEY, SMS, OutgoingMail, enqueue
 from matters.sms_texts import SMSKind, resident_sms
+
+UNIT_INBOX = "/unit/inbox"  # a unit working by account reads its matters there
+REPLY_PAGE_PREFIX = "/reply/"  # the resident's page answering a unit's question
+REPLY_PURPOSE = "reply"  # the signer's purpose of a resident's reply link
+# matter_events actions of the question loop (besides the unit's own `info_requested`)
+RESIDENT_ASKED = "resident_asked"  # the question e-mailed to the resident
+INFO_ANSWERED = "info_answered"  # the resident's answer (typed by them, or by an agent)
 
 
 class UnitAction(enum.StrEnum):
@@ -265,6 +279,8 @@ class MatterService:
             self._move_unit(session, ticket, part, _ACTION_STATUS[action], actor, now, text)
             if action is UnitAction.ANSWER:
                 part.answer = text
+            if action is UnitAction.MORE_INFO:
+                await self._ask_resident(session, ticket, grant.unit, text, now)
             if new_unit is not None:
                 added = TicketUnit(unit_code=new_unit, status=UnitStatus.PENDING)
                 ticket.units.append(added)
@@ -274,6 +290,37 @@ class MatterService:
             ):
                 self._move_matter(session, ticket, MatterStatus.ANSWERED, "system", now)
                 await self._tell_resident(session, ticket, now)
+            state = _state(ticket)
+        self.on_enqueued()
+        return state
+
+    async def answer_question(
+        self, number: str, text: str, actor: str, unit: str | None = None
+    ) -> MatterState:
+        """The resident's answer to the units' open questions (`unit`: only that unit's), typed
+        on the reply page (`actor` "resident") or by an agent after a call: audited, sent to
+        each unit (its link, or its inbox), and the unit's part is back to received."""
+        text = text.strip()
+        if not text:
+            raise UnitActionRefused("text_missing", f"matter {number}: the answer needs text")
+        async with self.sessions.begin() as session:
+            ticket = await self._required(session, number)
+            asked = [
+                u
+                for u in ticket.units
+                if u.status == UnitStatus.INFO_REQUESTED and unit in (None, u.unit_code)
+            ]
+            if not asked:
+                raise UnitActionRefused("no_question", f"matter {ticket.number}: no open question")
+            now = self.clock.now()
+            for part in asked:
+                current, target = UnitStatus(part.status), UnitStatus.RECEIVED
+                check_unit_move(ticket.number, part.unit_code, current, target)
+                part.status = target
+                part.updated_at = now
+                move = (part.unit_code, current.value, target.value)
+                self._audit(session, ticket, INFO_ANSWERED, actor, now, move, text)
+                await self._tell_unit_answer(session, ticket, part, text, now)
             state = _state(ticket)
         self.on_enqueued()
         return state
@@ -371,21 +418,75 @@ class MatterService:
         unit = self.units.get(part.unit_code)
         if unit is None:
             return  # a unit removed from units.yaml since: audited, nobody to write to
-        token = self.signer.issue(ticket.number, unit.code, now)
-        link = f"{self.mail.public_url}/unit/matter/{token}"
-        expires = (now + self.signer.lifetime).strftime("%Y-%m-%d %H:%M UTC")
+        link = self._unit_link(ticket.number, unit, now)
         subject, body = unit_notice(
             number=ticket.number,
             unit_name=unit.name_pl,
             category=ticket.category,
-            link=link,
-            expires=expires,
+            link=link.url,
+            expires=link.expires,
             centre=self.mail.centre,
         )
+        await self._mail_unit(session, ticket, unit, "unit", subject, body, now)
+
+    def _expiry(self, now: datetime) -> str:
+        return (now + self.signer.lifetime).strftime("%Y-%m-%d %H:%M UTC")
+
+    def _unit_link(self, number: str, unit: CityUnit, now: datetime) -> UnitLink:
+        """The unit's signed link to the matter, or its inbox when it works by account."""
+        if unit.by_account:
+            return UnitLink(f"{self.mail.public_url}{UNIT_INBOX}")
+        token = self.signer.issue(number, unit.code, now)
+        return UnitLink(f"{self.mail.public_url}/unit/matter/{token}", self._expiry(now))
+
+    async def _mail_unit(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        unit: CityUnit,
+        kind: str,
+        subject: str,
+        body: str,
+        now: datetime,
+    ) -> None:
         for address in unit.emails:
-            key = f"unit:{ticket.number}:{unit.code}:{address}:{int(now.timestamp())}"
+            key = f"{kind}:{ticket.number}:{unit.code}:{address}:{int(now.timestamp())}"
             mail = OutgoingMail(key, address, subject, body)
             await enqueue(session, mail, now=now, ticket_id=ticket.id)
+
+    async def _ask_resident(
+        self, session: AsyncSession, ticket: Ticket, unit_code: str, question: str, now: datetime
+    ) -> None:
+        """A unit's question: to the resident by e-mail with a reply link when they consented
+        and gave an address (audited); otherwise it waits for the centre on /matters and the
+        desk (the agent records the answer after a call)."""
+        if not (ticket.contact_consent and ticket.caller_email):
+            return
+        token = self.signer.issue(ticket.number, unit_code, now, purpose=REPLY_PURPOSE)
+        link = UnitLink(f"{self.mail.public_url}{REPLY_PAGE_PREFIX}{token}", self._expiry(now))
+        subject, body = resident_question(
+            ticket.language,
+            number=ticket.number,
+            unit_name=self._unit_name(unit_code, ticket.language),
+            question=question,
+            link=link,
+            hotline=self.mail.hotline,
+        )
+        key = f"{RESIDENT_KEY}{ticket.number}:question:{unit_code}:{int(now.timestamp())}"
+        mail = OutgoingMail(key, ticket.caller_email, subject, body)
+        await enqueue(session, mail, now=now, ticket_id=ticket.id)
+        move = (unit_code, None, None)
+        self._audit(session, ticket, RESIDENT_ASKED, "system", now, move, "e-mail")
+
+    async def _tell_unit_answer(
+        self, session: AsyncSession, ticket: Ticket, part: TicketUnit, text: str, now: datetime
+    ) -> None:
+        unit = self.units.get(part.unit_code)
+        if unit is None:
+            return
+        link = self._unit_link(ticket.number, unit, now)
+        subject, body = unit_info_answer(number=ticket.number, answer=text, link=link)
+        await self._mail_unit(session, ticket, unit, "unit-info", subject, body, now)
 
     async def _tell_resident(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
         """One e-mail with every unit's answer to each resident who consented and gave an

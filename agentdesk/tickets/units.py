@@ -41,10 +41,14 @@ class CityUnit:
     name_en: str
     categories: tuple[TicketCategory, ...]
     emails: tuple[str, ...] = ()
-    # how the unit works on its matters: email_link (a signed link to each matter's page); unit
-    # accounts with an inbox in the web app are the next way (issue 15)
+    # how the unit works on its matters: email_link (a signed link to each matter's page) or
+    # account (its officers sign in to an inbox of the unit's matters; the e-mail has no link key)
     works_by: str = "email_link"
     deadline: UnitDeadline = field(default_factory=lambda: DEFAULT_DEADLINE)
+
+    @property
+    def by_account(self) -> bool:
+        return self.works_by == BY_ACCOUNT
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_pl
@@ -69,7 +73,8 @@ def _where(node: Any, key: str | int | None = None) -> str:
     return "?"
 
 
-WAYS_OF_WORKING = ("email_link",)
+BY_ACCOUNT = "account"
+WAYS_OF_WORKING = ("email_link", BY_ACCOUNT)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -45,6 +45,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     EDITOR = "editor"
     ADMIN = "admin"
+    UNIT = "unit"  # an officer of a city unit: the inbox of their units' matters
 
 
 class CallOutcome(enum.StrEnum):
@@ -86,6 +87,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # an editor limited to the service cards of these units (KB unit keys); None: every unit
     kb_units: Mapped[list[str] | None] = mapped_column(JSON)
+    # a unit officer's city units (codes of config/units.yaml); None for every other role
+    unit_codes: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Call(Base):

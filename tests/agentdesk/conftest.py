@@ -22,6 +22,7 @@ from agentdesk.app import DeskParts, create_app
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.ports import Offer
 from agentdesk.router_backend import RouterDeskBackend
+from agentdesk.tickets.matters import MatterService
 from agentdesk.tickets.units import load_units
 from kb import KnowledgeBase, load_polish_analyzer, read_folder
 from kck.clock import Clock, ManualClock
@@ -290,3 +291,32 @@ async def sign_in(
     )
     assert response.status == 200, await response.text()
     return csrf_of(await response.text())
+
+
+# The unit pages' tests (test_unit_*.py): the desk with its matters wired, on a clock of the test's
+# own; a module may override `matters` (e.g. with units working by account).
+MATTERS_START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(MATTERS_START)
+
+
+@pytest.fixture
+def matters(world: DeskWorld, clock: ManualClock) -> MatterService:
+    from tests.agentdesk.matters_app import matter_service  # it imports this module
+
+    return matter_service(world, clock)
+
+
+@pytest.fixture
+async def unit_client(
+    world: DeskWorld,
+    clock: ManualClock,
+    matters: MatterService,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> Client:
+    from tests.agentdesk.matters_app import matters_app  # it imports this module
+
+    return await aiohttp_client(matters_app(world, matters, clock))

@@ -163,6 +163,7 @@ async def test_agent_takes_a_call_from_pop_to_ticket_to_wrap_up_and_back_to_avai
     await expect(page.locator("#lookup-result")).to_contain_text(
         "Status: nowa, jeszcze nieprzekazana"
     )
+    await expect(page.locator("#lookup-matter-page")).to_have_count(0)  # no matters wired here
 
 
 @on_manual_clock

@@ -4,10 +4,8 @@ resident's answer goes into the outbox. Forged forms and links are refused with 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -16,31 +14,11 @@ from kck.clock import ManualClock
 from kck.db.models import Role
 from matters.links import UnitGrant
 from tests.agentdesk.conftest import DeskWorld, sign_in
-from tests.agentdesk.matters_app import link_path, matter_service, matters_app, outbox
+from tests.agentdesk.matters_app import link_path, outbox
 from tests.matters.world import SIGNER, ticket_form
 
 Client = TestClient[web.Request, web.Application]
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def matters(world: DeskWorld, clock: ManualClock) -> MatterService:
-    return matter_service(world, clock)
-
-
-@pytest.fixture
-async def unit_client(
-    world: DeskWorld,
-    clock: ManualClock,
-    matters: MatterService,
-    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
-) -> Client:
-    return await aiohttp_client(matters_app(world, matters, clock))
 
 
 def form_token_of(html: str) -> str:

@@ -176,13 +176,14 @@ def families() -> dict[str, set[str]]:
 
 def _unit_page_refusals() -> set[str]:
     """What the unit page may refuse: its link's problems, its own, and the matter's moves a unit
-    makes (reopening, with its reason, is the centre's, never a unit's)."""
-    pages = [REPO / "agentdesk/unit_routes.py"]
+    makes (reopening, with its reason, is the centre's, never a unit's; nor is answering the
+    unit's question, the resident's or an agent's)."""
+    pages = [REPO / "agentdesk/unit_routes.py", REPO / "agentdesk/unit_inbox_routes.py"]
     moves = literal_arguments([REPO / "agentdesk/tickets/matters.py"], "UnitActionRefused", 0)
     return (
         {p.value for p in LinkProblem}
-        | literal_arguments(pages, "_refused", 1)
-        | (moves - {"reason_missing"})
+        | literal_arguments(pages, "refused_page", 1)
+        | (moves - {"reason_missing", "no_question"})
     )
 
 

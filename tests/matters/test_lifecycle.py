@@ -37,6 +37,7 @@ ALLOWED_UNIT = {
     ("received", "info_requested"),
     ("received", "answered"),
     ("received", "passed_on"),
+    ("info_requested", "received"),
     ("info_requested", "answered"),
     ("info_requested", "passed_on"),
 }

@@ -49,6 +49,16 @@ def test_a_link_for_another_unit_or_matter_is_refused() -> None:
     assert refused(token, matter="KCK-2026-000002") is LinkProblem.WRONG_MATTER
 
 
+def test_a_residents_reply_link_and_a_units_link_do_not_open_each_other() -> None:
+    reply = SIGNER.issue("KCK-2026-000001", "ZZM", NOW, purpose="reply")
+    unit = SIGNER.issue("KCK-2026-000001", "ZZM", NOW)
+    assert SIGNER.verify(reply, NOW, purpose="reply").unit == "ZZM"
+    assert refused(reply) is LinkProblem.TAMPERED
+    with pytest.raises(LinkRefused) as caught:
+        SIGNER.verify(unit, NOW, purpose="reply")
+    assert caught.value.problem is LinkProblem.TAMPERED
+
+
 def test_the_form_token_belongs_to_its_link_only() -> None:
     first = SIGNER.issue("KCK-2026-000001", "ZZM", NOW)
     second = SIGNER.issue("KCK-2026-000001", "SM", NOW)

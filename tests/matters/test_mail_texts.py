@@ -3,7 +3,14 @@ English, the resident's answer in the resident's language, Polish for a language
 
 from __future__ import annotations
 
-from matters.mail_texts import UnitAnswer, resident_answer, unit_notice
+from matters.mail_texts import (
+    UnitAnswer,
+    UnitLink,
+    resident_answer,
+    resident_question,
+    unit_info_answer,
+    unit_notice,
+)
 
 
 def test_unit_notice_has_polish_then_english_with_the_category_in_words() -> None:
@@ -21,6 +28,34 @@ def test_unit_notice_has_polish_then_english_with_the_category_in_words() -> Non
     assert "KCK forwards matter KCK-2026-000007 (greenery) to: ZZM." in english
     for part in (polish, english):
         assert "https://kck.test/unit/matter/t0k3n" in part and "2026-12-09 10:00 UTC" in part
+
+
+def test_a_unit_working_by_account_is_sent_to_its_inbox_without_a_link_key() -> None:
+    _, body = unit_notice(
+        number="KCK-2026-000007",
+        unit_name="ZZM",
+        category="greenery",
+        link="https://kck.test/unit/inbox",
+        expires="",
+        centre="KCK",
+    )
+    polish, english = body.split("\n---\n")
+    assert "Sprawa czeka w skrzynce jednostki" in polish and "unit's inbox" in english
+    assert "https://kck.test/unit/inbox" in polish and "ważny do" not in polish
+
+
+def test_the_residents_answer_goes_to_the_unit_and_the_question_to_the_resident() -> None:
+    link = UnitLink("https://kck.test/unit/matter/t0k3n", "2026-12-09 10:00 UTC")
+    subject, body = unit_info_answer(number="KCK-1", answer="Przy bramie nr 3.", link=link)
+    assert subject == "[KCK-1] Odpowiedź mieszkańca w sprawie KCK-1 / Resident's answer on KCK-1"
+    assert body.count("Przy bramie nr 3.") == 2 and body.count(link.url) == 2
+    reply = UnitLink("https://kck.test/reply/r3ply", "2026-12-09 10:00 UTC")
+    subject, body = resident_question(
+        "uk", number="KCK-1", unit_name="ZZM", question="Który numer bramy?", link=reply,
+        hotline="+48126165555",
+    )  # fmt: skip
+    assert subject == "Запитання щодо звернення KCK-1"
+    assert "Który numer bramy?" in body and reply.url in body and "2026-12-09 10:00 UTC" in body
 
 
 def test_resident_answer_in_english_and_polish_for_an_unknown_language() -> None:

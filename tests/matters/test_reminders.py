@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentdesk.tickets.deadlines import ESCALATED, REMINDED, late_parts
-from agentdesk.tickets.matters import UnitAction
+from agentdesk.tickets.matters import UNIT_INBOX, UnitAction
 from agentdesk.tickets.reminders import Reminders, RoundResult
-from agentdesk.tickets.units import CityUnits, UnitDeadline
+from agentdesk.tickets.units import BY_ACCOUNT, CityUnits, UnitDeadline
 from kck.business_days import BusinessCalendar
 from kck.clock import ManualClock
 from kck.db import session_factory
@@ -138,3 +138,20 @@ async def test_christmas_eve_counts_as_a_holiday_and_a_late_round_does_both_step
     assert details == ["4 business day(s) past the deadline 2026-12-23"] * 2
     [late] = await late_parts(session_factory(engine), QUICK_UNITS, CALENDAR, clock.now())
     assert (late.number, late.days_late, late.escalated) == (number, 4, True)
+
+
+async def test_a_unit_working_by_account_is_reminded_with_its_inbox_and_no_key(
+    engine: AsyncEngine,
+) -> None:
+    """Its officers sign in: the reminder points to the inbox, like the notice of the matter."""
+    clock = ManualClock(at(date(2026, 11, 9), 10))
+    await forwarded_matter(engine, clock, "other")
+    by_account = CityUnits(
+        tuple(replace(u, works_by=BY_ACCOUNT) if u.code == "ZZM" else u for u in QUICK_UNITS.units)
+    )
+    job = Reminders(session_factory(engine), by_account, SIGNER, MAIL, clock, CALENDAR)
+    clock.advance((at(date(2026, 11, 16), 6) - clock.now()).total_seconds())
+    assert (await job.run()).reminded == 1
+    [reminder] = await late_mail(engine)
+    assert f"{MAIL.public_url}{UNIT_INBOX}" in reminder.body
+    assert "/unit/matter/" not in reminder.body

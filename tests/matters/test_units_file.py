@@ -36,8 +36,8 @@ def test_one_address_or_a_list(tmp_path: Path) -> None:
             "units.yaml:5:5: unit ZZM: 'not-an-address' is not an e-mail address",
         ),
         (
-            "    works_by: account\n",
-            "units.yaml:5:5: unit ZZM: unknown way of working 'account'",
+            "    works_by: fax\n",
+            r"units.yaml:5:5: unit ZZM: unknown way of working 'fax' \(known: email_link, account\)",
         ),
     ],
 )
@@ -48,3 +48,10 @@ def test_a_wrong_address_or_way_of_working_is_named_with_its_place(
     path.write_text(UNIT + extra, encoding="utf-8")
     with pytest.raises(UnitsFileError, match=message):
         load_units(path)
+
+
+def test_a_unit_may_work_by_account(tmp_path: Path) -> None:
+    path = tmp_path / "units.yaml"
+    path.write_text(UNIT + "    works_by: account\n", encoding="utf-8")
+    [unit] = load_units(path).units
+    assert unit.by_account and unit.works_by == "account"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agentdesk.tickets.form import parse_ticket_form
 from agentdesk.tickets.matters import MatterMail, MatterService
 from agentdesk.tickets.store import TicketStore
-from agentdesk.tickets.units import load_units
+from agentdesk.tickets.units import BY_ACCOUNT, CityUnits, load_units
 from kck.clock import ManualClock
 from kck.config_files import SHIPPED_CONFIG
 from kck.db import session_factory
@@ -57,5 +58,14 @@ async def new_matter(engine: AsyncEngine, clock: ManualClock, **changes: Any) ->
     return saved.number
 
 
-def matter_service(engine: AsyncEngine, clock: ManualClock) -> MatterService:
-    return MatterService(session_factory(engine), UNITS, SIGNER, MAIL, clock)
+def matter_service(
+    engine: AsyncEngine, clock: ManualClock, units: CityUnits = UNITS
+) -> MatterService:
+    return MatterService(session_factory(engine), units, SIGNER, MAIL, clock)
+
+
+def by_account(*codes: str) -> CityUnits:
+    """The shipped units, `codes` working by account (an inbox) instead of by e-mail link."""
+    return CityUnits(
+        tuple(replace(u, works_by=BY_ACCOUNT) if u.code in codes else u for u in UNITS.units)
+    )
