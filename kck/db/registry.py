@@ -13,6 +13,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "recordings.models",
     "recordings.transcription",
     "matters.models",
+    "agentdesk.tasks.models",
 )
 
 # Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):

@@ -1,0 +1,63 @@
+"""What the desk's task routes work with, built once in the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agentdesk.tasks.scheduler import CallbackScheduler
+from agentdesk.tasks.store import CallbackWish, TaskRefused, TaskStore, TaskView
+from agentdesk.tasks.voicemail import VoicemailInbox
+from kck.services import Services
+from queues.router import Router
+
+
+@dataclass
+class DeskTasks:
+    store: TaskStore
+    scheduler: CallbackScheduler
+    inbox: VoicemailInbox
+    skills_of: Callable[[str], Collection[str]]  # an agent's skills (agents.yaml)
+    tz: ZoneInfo
+
+    async def callback(
+        self, call_id: str, agent: str, wish: CallbackWish, number: str | None = None
+    ) -> TaskView:
+        """The callback task of `call_id` (one per call), handed to the router now if its
+        window is open (otherwise the scheduler does when it opens)."""
+        task = await self.store.callback_for_call(call_id, agent, wish, number)
+        await self.scheduler.run_due()
+        self.scheduler.wake()
+        return await self.store.get(task.id) or task
+
+    def wish(self, body: Mapping[str, Any]) -> CallbackWish:
+        """The agent's window (local times, `2026-12-08T10:00`) and note; refused if unreadable."""
+        return CallbackWish(
+            window_from=self._local(body.get("from")),
+            window_until=self._local(body.get("until")),
+            note=str(body.get("note") or ""),
+        )
+
+    def _local(self, value: Any) -> datetime | None:
+        if not value:
+            return None
+        try:
+            when = datetime.fromisoformat(str(value)[:32])
+        except ValueError:
+            raise TaskRefused("window", f"window time {value!r} is not a date and time") from None
+        return when.replace(tzinfo=self.tz) if when.tzinfo is None else when
+
+
+def desk_tasks(services: Services, router: Router) -> DeskTasks:
+    store = TaskStore(services.sessions, services.clock)
+    config = router.config
+    return DeskTasks(
+        store=store,
+        scheduler=CallbackScheduler(store, router, services.clock),
+        inbox=VoicemailInbox(store, services.settings.recordings_dir, config.skills),
+        skills_of=lambda agent: tuple(a.skills) if (a := config.agents.get(agent)) else (),
+        tz=services.settings.tz,
+    )
