@@ -606,6 +606,7 @@
       var msg = JSON.parse(event.data);
       if (msg.type === "state") { showState(msg.data); }
       else if (msg.type === "pop") { showPop(msg.data); }
+      else if (msg.type === "matter" && window.__kckTasks) { window.__kckTasks.reload(); }
       else if (msg.type === "pong") {
         var cb = window.__kck.pongs[msg.t]; if (cb) { delete window.__kck.pongs[msg.t]; cb(); }
       }

@@ -38,6 +38,18 @@
     var box = document.createElement("div");
     box.className = "task-actions";
     var url = "/api/desk/tasks/" + task.id;
+    if (task.kind === "matter") {
+      // the matter on the desk's screen: the ticket as the lookup shows it, and the KB search
+      box.appendChild(button(S["task.show_ticket"], "task-show", function () {
+        $("lookup-number").value = task.ref;
+        $("lookup-form").requestSubmit();
+        $("kb-search").value = task.category_text;
+        $("kb-search").dispatchEvent(new Event("input"));
+      }));
+      box.appendChild(button(S["task.done"], "task-done", function () {
+        call("POST", "/api/desk/matter/done", { id: task.id }).then(done);
+      }));
+    }
     if (task.kind === "voicemail" && task.state === "open") {
       box.appendChild(button(S["task.claim"], "task-claim", function () { call("POST", url + "/claim").then(done); }));
     }
@@ -121,6 +133,7 @@
       wish.hidden = true;
       return refresh();
     },
+    reload: refresh,
     wish: function () {
       if (!chosenCallback()) { return null; }
       return { from: $("cb-from").value, until: $("cb-until").value, note: $("cb-note").value };

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from agentdesk.tasks.scheduler import CallbackScheduler
 from agentdesk.tasks.store import CallbackWish, TaskRefused, TaskStore, TaskView
 from agentdesk.tasks.voicemail import VoicemailInbox
 from kck.services import Services
+from queues.nonvoice import NonVoiceDispatcher, NonVoiceQueue
 from queues.router import Router
 
 
@@ -22,6 +24,8 @@ class DeskTasks:
     inbox: VoicemailInbox
     skills_of: Callable[[str], Collection[str]]  # an agent's skills (agents.yaml)
     tz: ZoneInfo
+    matters: NonVoiceQueue  # matters without a call (queues.nonvoice)
+    dispatcher: NonVoiceDispatcher
 
     async def callback(
         self, call_id: str, agent: str, wish: CallbackWish, number: str | None = None
@@ -51,13 +55,22 @@ class DeskTasks:
         return when.replace(tzinfo=self.tz) if when.tzinfo is None else when
 
 
+def voicemail_root(services: Services) -> Path:
+    """Where the IVR's voicemail step records (`paths.recordings`, as ivr.component gives it to
+    the FastAGI route): not the call recordings' folder."""
+    return services.settings.path(services.settings.paths.recordings)
+
+
 def desk_tasks(services: Services, router: Router) -> DeskTasks:
     store = TaskStore(services.sessions, services.clock)
     config = router.config
+    matters = NonVoiceQueue(router.store.redis, services.clock, prefix=router.store.prefix)
     return DeskTasks(
         store=store,
         scheduler=CallbackScheduler(store, router, services.clock),
-        inbox=VoicemailInbox(store, services.settings.recordings_dir, config.skills),
+        inbox=VoicemailInbox(store, voicemail_root(services), config.skills),
         skills_of=lambda agent: tuple(a.skills) if (a := config.agents.get(agent)) else (),
         tz=services.settings.tz,
+        matters=matters,
+        dispatcher=NonVoiceDispatcher(matters),
     )

@@ -10,14 +10,16 @@ from typing import Any
 from aiohttp import web
 
 from agentdesk.i18n import translate
-from agentdesk.keys import tasks_key
+from agentdesk.keys import services_key, tasks_key
 from agentdesk.refusals import language_of
 from agentdesk.request_body import json_object
 from agentdesk.security import DESK_ROLES, Access, add_route, current_session
 from agentdesk.tasks.desk import DeskTasks
 from agentdesk.tasks.models import TaskKind
 from agentdesk.tasks.store import TASK_OUTCOMES, TaskRefused, TaskView
+from kck.db.models import AuditEntry
 from kck.phone import display
+from queues.nonvoice import NonVoiceItem
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +32,17 @@ def register_task_routes(app: web.Application, tasks: DeskTasks) -> None:
     add_route(app, "GET", "/api/desk/tasks/{id}/audio", task_audio, on_desk)
     add_route(app, "POST", "/api/desk/tasks/{id}/callback", call_back, on_desk)
     add_route(app, "POST", "/api/desk/tasks/{id}/close", close_task, on_desk)
-    app.cleanup_ctx.append(_scheduler_running)
+    add_route(app, "POST", "/api/desk/matter/done", matter_done, on_desk)
+    app.cleanup_ctx.append(_parts_running)
 
 
-async def _scheduler_running(app: web.Application) -> AsyncIterator[None]:
-    scheduler = app[tasks_key].scheduler
-    await scheduler.start()
+async def _parts_running(app: web.Application) -> AsyncIterator[None]:
+    tasks = app[tasks_key]
+    await tasks.scheduler.start()
+    await tasks.dispatcher.start()
     yield
-    await scheduler.stop()
+    await tasks.dispatcher.stop()
+    await tasks.scheduler.stop()
 
 
 def task_json(task: TaskView, lang: str, tasks: DeskTasks) -> dict[str, Any]:
@@ -62,6 +67,45 @@ def task_json(task: TaskView, lang: str, tasks: DeskTasks) -> dict[str, Any]:
         "audio": f"/api/desk/tasks/{task.id}/audio" if task.has_audio else None,
         "outcome": task.outcome,
     }
+
+
+def matter_json(item: NonVoiceItem, lang: str) -> dict[str, Any]:
+    return {
+        "id": item.item_id,
+        "kind": "matter",
+        "kind_text": translate(lang, "task.kind.matter"),
+        "state": "claimed",
+        "state_text": translate(lang, "task.state.claimed"),
+        "number": None,
+        "number_text": item.ref,
+        "ref": item.ref,
+        "source": item.source,
+        "category_text": translate(lang, f"category.{item.category}"),
+        "note": item.summary,
+        "window_from": None,
+        "window_until": None,
+        "audio": None,
+    }
+
+
+async def matter_done(request: web.Request) -> web.Response:
+    """The agent has dealt with the matter they hold; the next one may be offered to them."""
+    tasks = request.app[tasks_key]
+    session = current_session(request)
+    body = await json_object(request)
+    item_id = str(body.get("id") or "")[:64]
+    if not await tasks.matters.done(session.username, item_id):
+        return _refused(request, TaskRefused("not_found", f"{item_id!r} is not held"))
+    async with request.app[services_key].sessions.begin() as db:
+        db.add(
+            AuditEntry(
+                actor=session.username,
+                action="task.matter_done",
+                target=item_id,
+                address=request.remote,
+            )
+        )
+    return web.json_response({"message": translate(language_of(request), "task.matter_done")})
 
 
 def _refused(request: web.Request, refused: TaskRefused) -> web.Response:
@@ -89,9 +133,13 @@ async def list_tasks(request: web.Request) -> web.Response:
     except Exception:  # the list still shows what is known
         log.exception("voicemail folder could not be read")
     found = await tasks.store.open_for(session.username, tasks.skills_of(session.username))
+    listed = [task_json(t, lang, tasks) for t in found]
+    held = await tasks.matters.held(session.username)
+    if held is not None:  # the matter without a call this agent works on, first
+        listed.insert(0, matter_json(held, lang))
     return web.json_response(
         {
-            "tasks": [task_json(t, lang, tasks) for t in found],
+            "tasks": listed,
             "outcomes": [
                 {"code": o, "text": translate(lang, f"task.outcome.{o}")} for o in TASK_OUTCOMES
             ],

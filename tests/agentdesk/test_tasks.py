@@ -12,13 +12,18 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from agentdesk.keys import tickets_key, units_key
 from agentdesk.last_call import remember_last_call
-from agentdesk.tasks.desk import DeskTasks, desk_tasks
+from agentdesk.tasks.desk import DeskTasks, desk_tasks, voicemail_root
 from agentdesk.tasks.models import AgentTask
+from agentdesk.tasks.nonvoice_matters import NotNonVoice, create_nonvoice_matter
 from agentdesk.tasks.routes import register_task_routes
+from agentdesk.tickets.form import parse_ticket_form
+from agentdesk.tickets.store import TicketView
 from kck.db.models import AuditEntry
 from queues.model import AgentState, OfferKind
 from tests.agentdesk.conftest import Client, DeskWorld, on_manual_clock, sign_in
+from tests.agentdesk.test_state_and_screen_pop import next_message
 
 WAV = b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00\x80>\x00\x00"
 
@@ -129,7 +134,7 @@ async def test_callback_needed_for_a_withheld_number_is_refused_and_nothing_is_s
 
 
 def leave_voicemail(world: DeskWorld, box: str, call_id: str) -> Path:
-    folder = world.services.settings.recordings_dir / "voicemail" / box
+    folder = voicemail_root(world.services) / "voicemail" / box
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{call_id}.wav"
     path.write_bytes(WAV)
@@ -215,10 +220,74 @@ async def test_a_stored_path_outside_the_voicemail_folder_is_never_served(
 ) -> None:
     await world.add_user("anowak")
     token = await sign_in(client, "anowak")
-    secret = world.services.settings.recordings_dir / "secret.wav"
+    secret = voicemail_root(world.services) / "secret.wav"
     secret.parent.mkdir(parents=True, exist_ok=True)
     secret.write_bytes(WAV)
     task, _ = await tasks.store.voicemail("evil", "general", "voicemail/../secret.wav", None)
     await post(client, token, f"/api/desk/tasks/{task.id}/claim", {})
     assert (await client.get(f"/api/desk/tasks/{task.id}/audio")).status == 404
     assert (await client.get("/api/desk/tasks/..%2F..%2Fetc/audio")).status == 404
+
+
+async def matter_from(world: DeskWorld, tasks: DeskTasks, source: str, **fields: Any) -> TicketView:
+    """A matter from `source` saved through the helper the portal's API uses."""
+    return await create_nonvoice_matter(
+        world.app[tickets_key],
+        tasks.matters,
+        parse_ticket_form(fields, world.app[units_key]),
+        source=source,
+        skills=world.router.config.skills,
+        now=world.services.clock.now(),
+    )
+
+
+async def test_matter_without_a_call_is_offered_to_the_idle_agent_on_the_desk_and_done(
+    world: DeskWorld, client: Client, tasks: DeskTasks
+) -> None:
+    await world.add_user("anowak")
+    token = await sign_in(client, "anowak")
+    ticket = await matter_from(
+        world,
+        tasks,
+        "open311",
+        category="greenery",
+        location_text="Park Jordana, aleja główna",
+        description="Złamana ławka i konar na alei (zgłoszenie z portalu).",
+        units=["ZZM"],
+    )
+    assert await tasks.matters.waiting("greenery") == [ticket.number]  # nobody is idle yet
+    ws = await client.ws_connect("/desk/ws")
+    await ws.send_json({"type": "ready"})
+    await next_message(ws, "state")
+    await post(client, token, "/api/desk/state", {"state": "available"})
+    offered = (await next_message(ws, "matter"))["data"]
+    assert (offered["ref"], offered["source"]) == (ticket.number, "open311")
+
+    [matter] = (await (await client.get("/api/desk/tasks")).json())["tasks"]
+    assert (matter["kind"], matter["ref"], matter["category_text"]) == (
+        "matter",
+        ticket.number,
+        "zieleń",
+    )
+    status, body = await post(client, token, "/api/desk/matter/done", {"id": ticket.number})
+    assert status == 200, body
+    assert (await (await client.get("/api/desk/tasks")).json())["tasks"] == []
+    status, _ = await post(client, token, "/api/desk/matter/done", {"id": ticket.number})
+    assert status == 404
+    await ws.close()
+
+
+async def test_a_matter_that_came_by_phone_never_joins_the_non_voice_queue(
+    world: DeskWorld, tasks: DeskTasks
+) -> None:
+    with pytest.raises(NotNonVoice):
+        await matter_from(
+            world,
+            tasks,
+            "phone",
+            category="waste",
+            location_text="ul. Długa 1",
+            description="Pełny kosz.",
+            units=["MPO"],
+        )
+    assert await tasks.matters.waiting("waste") == []

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from agentdesk.tasks.desk import DeskTasks
+from agentdesk.tasks.desk import DeskTasks, voicemail_root
 from agentdesk.tasks.models import AgentTask
 from kck.db.models import AuditEntry, Call
 from tests.agentdesk.browser import serve
@@ -84,7 +84,7 @@ async def test_agent_takes_plays_and_closes_a_voicemail(
     world: DeskWorld, desk_url: str, page: Page
 ) -> None:
     call_id = await world.store_call("+48600777888")
-    box = world.services.settings.recordings_dir / "voicemail" / "greenery"
+    box = voicemail_root(world.services) / "voicemail" / "greenery"
     box.mkdir(parents=True)
     (box / f"{call_id}.wav").write_bytes(one_second_of_tone())
     await world.add_user("anowak")
