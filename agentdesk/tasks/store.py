@@ -287,12 +287,14 @@ class TaskStore:
             return [TaskView.of(row) for row in found.scalars()]
 
     async def next_window(self) -> datetime | None:
+        """When the earliest scheduled window opens (None: no callback waits for one)."""
         async with self.sessions() as db:
             found = await db.execute(
                 select(AgentTask.window_from)
                 .where(
                     AgentTask.kind == TaskKind.CALLBACK.value,
                     AgentTask.state == TaskState.SCHEDULED.value,
+                    AgentTask.window_from.is_not(None),  # NULL sorts first in SQLite, last in PG
                 )
                 .order_by(AgentTask.window_from)
                 .limit(1)
