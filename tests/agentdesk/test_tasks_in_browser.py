@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -18,19 +16,10 @@ from tests.agentdesk.browser import serve
 from tests.agentdesk.conftest import DeskWorld
 from tests.agentdesk.test_desk_in_browser import page, sign_in, sign_in_available
 from tests.agentdesk.test_tasks import tasks
+from tests.wav_files import tone
 
 pytestmark = pytest.mark.browser
 __all__ = ["page", "tasks"]  # fixtures shared with the desk's other tests
-
-
-def one_second_of_tone() -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\x00\x10\x00\xf0" * 4000)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -86,7 +75,7 @@ async def test_agent_takes_plays_and_closes_a_voicemail(
     call_id = await world.store_call("+48600777888")
     box = voicemail_root(world.services) / "voicemail" / "greenery"
     box.mkdir(parents=True)
-    (box / f"{call_id}.wav").write_bytes(one_second_of_tone())
+    (box / f"{call_id}.wav").write_bytes(tone(1.0))
     await world.add_user("anowak")
     await sign_in(page, desk_url, "anowak")
 

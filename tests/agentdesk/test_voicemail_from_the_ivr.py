@@ -17,18 +17,9 @@ from kck.clock import ManualClock
 from kck.services import Services
 from tests.call_history import record_call_history
 from tests.ivr.test_component import SPEED, component
+from tests.wav_files import write_tone
 
 __all__ = ["component"]  # the IVR with the shipped menus on its FastAGI port
-
-
-def spoken_message(folder: Path) -> Path:
-    path = folder / "message.wav"
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\x00\x08\x00\xf8" * 8000)
-    return path
 
 
 async def test_voicemail_left_after_hours_becomes_a_task_for_the_boxs_agents(
@@ -43,7 +34,7 @@ async def test_voicemail_left_after_hours_becomes_a_task_for_the_boxs_agents(
             CallerScript(
                 number="+48600123456",
                 digits=(DigitPress(""), DigitPress("1", 1.0), DigitPress("2", 1.0)),
-                utterance=spoken_message(tmp_path),
+                utterance=write_tone(tmp_path / "message.wav", seconds=2.0),
             )
         )
         outcome = await asyncio.wait_for(call, 30)
