@@ -132,6 +132,7 @@ async def list_tasks(request: web.Request) -> web.Response:
         await tasks.inbox.collect()
     except Exception:  # the list still shows what is known
         log.exception("voicemail folder could not be read")
+    await tasks.store.settle_callbacks()
     found = await tasks.store.open_for(session.username, tasks.skills_of(session.username))
     listed = [task_json(t, lang, tasks) for t in found]
     held = await tasks.matters.held(session.username)

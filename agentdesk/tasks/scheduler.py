@@ -9,7 +9,7 @@ import contextlib
 import logging
 from datetime import datetime
 
-from agentdesk.tasks.store import TaskStore, TaskView
+from agentdesk.tasks.store import TaskStore, TaskView, callback_call_id
 from kck.clock import Clock
 from kck.stopping import TASK_STOP_S, stop_task
 from queues.model import RoutingRequest
@@ -41,7 +41,7 @@ class CallbackScheduler:
         queue = task.queue if task.queue in config.queues else next(iter(config.queues))
         skills = {task.skill: 1} if task.skill in config.skills and queue == task.queue else {}
         return RoutingRequest(
-            call_id=f"cb-{task.call_id}",
+            call_id=task.router_call_id or callback_call_id(task.call_id),
             uniqueid="",
             channel="",
             caller=task.number,

@@ -6,6 +6,7 @@ two agents clicking at once cannot both hold a task.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ from kck.phone import to_e164
 # what an agent may close a task with (the desk's words: `task.outcome.<code>`)
 TASK_OUTCOMES = ("resolved", "called_back", "no_action_needed", "wrong_number")
 NOTE_MAX = 2000
+# a callback's call ended so (calls.outcome) → the task's outcome
+CALLBACK_ENDS = {"callback": "called_back", "callback_failed": "callback_failed"}
 
 
 class TaskRefused(Exception):
@@ -59,6 +62,7 @@ class TaskView:
     outcome: str | None
     created_at: datetime
     has_audio: bool
+    router_call_id: str | None = None
 
     @classmethod
     def of(cls, row: AgentTask) -> TaskView:
@@ -77,6 +81,7 @@ class TaskView:
             outcome=row.outcome,
             created_at=row.created_at,
             has_audio=bool(row.recording),
+            router_call_id=row.router_call_id,
         )
 
 
@@ -128,7 +133,7 @@ class TaskStore:
                 note=wish.note[:NOTE_MAX] or None,
                 window_from=wish.window_from,
                 window_until=wish.window_until,
-                router_call_id=f"cb-{call_id}",
+                router_call_id=callback_call_id(call_id),
                 created_by=agent,
                 created_at=now,
             )
@@ -301,6 +306,31 @@ class TaskStore:
             )
             return found.scalar_one_or_none()
 
+    async def settle_callbacks(self) -> int:
+        """Close the queued callbacks whose call the router has ended (the call history's row
+        of the callback says `callback` or `callback_failed`); returns how many."""
+        async with self.sessions.begin() as db:
+            found = await db.execute(
+                select(AgentTask, Call.outcome)
+                .join(Call, Call.id == AgentTask.router_call_id)
+                .where(
+                    AgentTask.kind == TaskKind.CALLBACK.value,
+                    AgentTask.state == TaskState.QUEUED.value,
+                    Call.outcome.in_(CALLBACK_ENDS),
+                )
+            )
+            settled = 0
+            for row, outcome in found.all():
+                row.state, row.closed_by, row.closed_at = (
+                    TaskState.CLOSED.value,
+                    "system",
+                    self.clock.now(),
+                )
+                row.outcome = CALLBACK_ENDS[outcome]
+                await self._audit(db, "system", "closed", row, outcome=row.outcome)
+                settled += 1
+            return settled
+
     async def mark_queued(self, task_id: int) -> bool:
         """A scheduled callback went to the router; False when another process did it first."""
         async with self.sessions.begin() as db:
@@ -315,6 +345,12 @@ class TaskStore:
             assert row is not None
             await self._audit(db, "system", "queued", row)
             return True
+
+
+def callback_call_id(call_id: str) -> str:
+    """The router's id of the callback for `call_id`: one per call, and as short as a call id
+    (the calls table keeps 32 characters; the call history writes the callback's row by it)."""
+    return "cb" + hashlib.sha1(call_id.encode(), usedforsecurity=False).hexdigest()[:30]
 
 
 def _primary(skills: dict[str, Any] | None) -> str | None:

@@ -22,7 +22,9 @@ def store(engine: AsyncEngine) -> TaskStore:
     return TaskStore(session_factory(engine), ManualClock())
 
 
-async def a_call(store: TaskStore, call_id: str, caller: str | None = "+48600123456") -> str:
+async def a_call(store: TaskStore, name: str, caller: str | None = "+48600123456") -> str:
+    """A call row as the IVR writes it: its id 32 characters long, like every call id."""
+    call_id = name.ljust(32, "0")
     async with store.sessions.begin() as db:
         db.add(Call(id=call_id, uniqueid=f"u-{call_id}", caller_number=caller))
     return call_id
@@ -66,3 +68,31 @@ async def test_only_callbacks_whose_window_opened_are_due(store: TaskStore) -> N
     assert not await store.mark_queued(now_task.id)  # once
     clock.advance(3600)
     assert [t.id for t in await store.due_callbacks(clock.now())] == [later_task.id]
+
+
+async def test_a_queued_callback_is_closed_when_the_call_history_says_how_its_call_ended(
+    store: TaskStore,
+) -> None:
+    reached = await store.callback_for_call(await a_call(store, "c5"), "a", CallbackWish())
+    failed = await store.callback_for_call(await a_call(store, "c6"), "a", CallbackWish())
+    waiting = await store.callback_for_call(await a_call(store, "c7"), "a", CallbackWish())
+    for task in (reached, failed, waiting):
+        assert await store.mark_queued(task.id)
+    async with store.sessions.begin() as db:  # as the router's call history writes them
+        for task, outcome in ((reached, "callback"), (failed, "callback_failed")):
+            assert task.router_call_id is not None
+            db.add(Call(id=task.router_call_id, uniqueid="", outcome=outcome))
+        assert waiting.router_call_id is not None
+        db.add(Call(id=waiting.router_call_id, uniqueid=""))  # still in progress
+    assert await store.settle_callbacks() == 2
+    assert await store.settle_callbacks() == 0
+    states = {
+        t.id: (t.state, t.outcome)
+        for t in [await store.get(x.id) for x in (reached, failed, waiting)]
+        if t
+    }
+    assert states == {
+        reached.id: ("closed", "called_back"),
+        failed.id: ("closed", "callback_failed"),
+        waiting.id: ("queued", None),
+    }

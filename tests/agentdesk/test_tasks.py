@@ -18,6 +18,7 @@ from agentdesk.tasks.desk import DeskTasks, desk_tasks, voicemail_root
 from agentdesk.tasks.models import AgentTask
 from agentdesk.tasks.nonvoice_matters import NotNonVoice, create_nonvoice_matter
 from agentdesk.tasks.routes import register_task_routes
+from agentdesk.tasks.store import callback_call_id
 from agentdesk.tickets.form import parse_ticket_form
 from agentdesk.tickets.store import TicketView
 from kck.db.models import AuditEntry
@@ -80,12 +81,14 @@ async def test_callback_needed_at_wrap_up_is_a_callback_the_router_offers_once_p
     assert again_status == 200 and again["callback"]["id"] == body["callback"]["id"]
     async with world.services.sessions() as db:
         assert await db.scalar(select(func.count()).select_from(AgentTask)) == 1
-    waiting = await world.router.call_state(f"cb-{call_id}")
+    waiting = await world.router.call_state(callback_call_id(call_id))
     assert waiting is not None and waiting["kind"] == "callback"
     assert (waiting["state"], waiting["cbnum"]) == ("waiting", "+48600123456")
 
     offers = await world.router.agent_login("pkowal")  # a free agent: the callback is offered
-    assert [(o.call_id, o.kind) for o in offers] == [(f"cb-{call_id}", OfferKind.CALLBACK)]
+    assert [(o.call_id, o.kind) for o in offers] == [
+        (callback_call_id(call_id), OfferKind.CALLBACK)
+    ]
 
 
 @on_manual_clock
@@ -106,11 +109,11 @@ async def test_callback_with_a_later_window_waits_until_the_window_opens(
     assert status == 200, body
     assert body["callback"]["state"] == "scheduled"
     assert body["callback"]["window_from"] == opens.strftime("%Y-%m-%d %H:%M")
-    assert await world.router.call_state(f"cb-{call_id}") is None
+    assert await world.router.call_state(callback_call_id(call_id)) is None
 
     world.advance(2 * 3600)
     assert await tasks.scheduler.run_due() == [body["callback"]["id"]]
-    waiting = await world.router.call_state(f"cb-{call_id}")
+    waiting = await world.router.call_state(callback_call_id(call_id))
     assert waiting is not None and waiting["kind"] == "callback"
 
 
@@ -195,7 +198,7 @@ async def test_voicemail_call_back_makes_a_callback_task_and_closes_the_voicemai
     status, callback = await post(client, token, f"{url}/callback", {"note": "prosi o telefon"})
     assert status == 201, callback
     assert (callback["kind"], callback["number"]) == ("callback", "+48600777888")
-    waiting = await world.router.call_state(f"cb-{call_id}")
+    waiting = await world.router.call_state(callback_call_id(call_id))
     assert waiting is not None and waiting["cbnum"] == "+48600777888"
     listed = (await (await client.get("/api/desk/tasks")).json())["tasks"]
     assert [(t["kind"], t["state"]) for t in listed] == [("callback", "queued")]
