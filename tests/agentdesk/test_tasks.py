@@ -259,12 +259,14 @@ async def test_matter_without_a_call_is_offered_to_the_idle_agent_on_the_desk_an
         units=["ZZM"],
     )
     assert await tasks.matters.waiting("greenery") == [ticket.number]  # nobody is idle yet
+    assert (await client.get(f"/api/tickets/{ticket.number}")).status == 404  # not this agent's
     ws = await client.ws_connect("/desk/ws")
     await ws.send_json({"type": "ready"})
     await next_message(ws, "state")
     await post(client, token, "/api/desk/state", {"state": "available"})
     offered = (await next_message(ws, "matter"))["data"]
     assert (offered["ref"], offered["source"]) == (ticket.number, "open311")
+    assert (await client.get(f"/api/tickets/{ticket.number}")).status == 200  # now it is
 
     [matter] = (await (await client.get("/api/desk/tasks")).json())["tasks"]
     assert (matter["kind"], matter["ref"], matter["category_text"]) == (

@@ -15,7 +15,7 @@ from kck.db.models import AuditEntry, Call
 from tests.agentdesk.browser import serve
 from tests.agentdesk.conftest import DeskWorld
 from tests.agentdesk.test_desk_in_browser import page, sign_in, sign_in_available
-from tests.agentdesk.test_tasks import tasks
+from tests.agentdesk.test_tasks import matter_from, tasks
 from tests.wav_files import tone
 
 pytestmark = pytest.mark.browser
@@ -106,3 +106,31 @@ async def test_agent_takes_plays_and_closes_a_voicemail(
         "anowak",
     )
     assert "task.played" in actions and "task.closed" in actions
+
+
+async def test_a_matter_from_the_portal_reaches_the_idle_agents_desk_and_is_done(
+    world: DeskWorld, desk_url: str, page: Page, tasks: DeskTasks
+) -> None:
+    await sign_in_available(world, page, desk_url)
+    await expect(page.locator("#tasks-none")).to_be_visible()
+    ticket = await matter_from(
+        world,
+        tasks,
+        "open311",
+        category="waste",
+        location_text="ul. Długa 1",
+        description="Przepełniony kosz na przystanku.",
+        units=["MPO"],
+    )
+    matter = page.locator("#task-list li[data-kind=matter]")  # pushed over the desk's socket
+    await expect(matter.locator(".task-kind")).to_have_text("Sprawa bez rozmowy")
+    await expect(matter.locator(".task-number")).to_have_text(ticket.number)
+    await expect(matter.locator(".task-note")).to_have_text("Przepełniony kosz na przystanku.")
+    await matter.locator(".task-show").click()
+    await expect(page.locator("#lookup-result")).to_contain_text(ticket.number)
+    await expect(page.locator("#lookup-result")).to_contain_text("ul. Długa 1")
+    await expect(page.locator("#kb-hits li").first).to_be_visible()
+    await matter.locator(".task-done").click()
+    await expect(page.locator("#task-message")).to_have_text("Sprawa załatwiona.")
+    await expect(page.locator("#task-list li")).to_have_count(0)
+    assert await tasks.matters.held("anowak") is None
