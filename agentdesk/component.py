@@ -26,6 +26,8 @@ from agentdesk.recording_routes import register_recording_routes
 from agentdesk.reports import register_report_routes
 from agentdesk.router_backend import RouterDeskBackend
 from agentdesk.security import PUBLIC, add_route
+from agentdesk.tasks.desk import desk_tasks
+from agentdesk.tasks.routes import register_task_routes
 from agentdesk.tickets.matters import MatterMail, MatterService
 from agentdesk.tickets.units import CityUnits, load_units
 from agentdesk.transcription_routes import register_transcription_routes
@@ -122,6 +124,7 @@ class WebComponent:
         if self.menus is not None:
             register_menu_routes(self.app, self.menus)
         register_transcription_routes(self.app, transcription_queue_of(self.services))
+        register_task_routes(self.app, desk_tasks(self.services, router))
         # Scrapers do not sign in: they send the monitoring token (docs/deployment.md).
         add_route(self.app, "GET", "/metrics", self._metrics, PUBLIC)
         http = self.services.settings.http

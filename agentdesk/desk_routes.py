@@ -14,6 +14,7 @@ from agentdesk.keys import (
     knowledge_key,
     matters_key,
     services_key,
+    tasks_key,
     tickets_key,
     units_key,
 )
@@ -23,6 +24,7 @@ from agentdesk.ports import AGENT_PAUSE_REASONS, AgentState, StateRefused, Trans
 from agentdesk.refusals import language_of
 from agentdesk.request_body import json_object
 from agentdesk.security import current_session
+from agentdesk.tasks.wrap_up import callback_needed
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
 from agentdesk.tickets.scope import TicketScope
@@ -51,6 +53,7 @@ async def desk_page(request: web.Request) -> web.StreamResponse:
         units=[(u.code, u.name(lang)) for u in units.units],
         pause_reasons=[r.value for r in AGENT_PAUSE_REASONS],
         outcomes=[o.value for o in WrapUpOutcome],
+        tasks=tasks_key in request.app,
         boot=json.dumps(
             {
                 "agent": session.username,
@@ -124,6 +127,11 @@ async def save_wrap_up(request: web.Request) -> web.Response:
             {"errors": {"outcome": translate(lang, "outcome.unknown")}}, status=422
         )
     tickets = await request.app[tickets_key].for_call(call_id)
+    callback = None
+    if outcome == WrapUpOutcome.CALLBACK_NEEDED and tasks_key in request.app:
+        callback = await callback_needed(request, call_id, body.get("callback"))
+        if isinstance(callback, web.Response):
+            return callback
     async with services.sessions.begin() as db:
         call = await db.get(Call, call_id)
         if outcome == WrapUpOutcome.TICKET_CREATED and call is not None and not tickets:
@@ -147,6 +155,8 @@ async def save_wrap_up(request: web.Request) -> web.Response:
             )
         )
     result: dict[str, Any] = {"outcome": outcome.value, "message": translate(lang, "outcome.saved")}
+    if callback is not None:
+        result["callback"] = callback
     if body.get("available"):
         backend = request.app[backend_key]
         current = await backend.status(session.username)

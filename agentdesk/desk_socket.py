@@ -104,6 +104,8 @@ class DeskSocket(SocketSession):
                 await self._send_state(AgentStatus.from_change(event))
         elif isinstance(event, Offer):
             await self._pop(event)
+        elif kind == "matter_offer":  # a matter without a call (queues.nonvoice): the task list
+            await self.ws.send_json({"type": "matter", "data": data.get("item") or {}})
 
     async def _send_state(self, status: AgentStatus) -> None:
         """The same shape as on load and from the state API: the router's event is not passed

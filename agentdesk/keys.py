@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from agentdesk.security import Access, Principal, PrincipalResolver
     from agentdesk.sessions import DeskSession, SessionStore
     from agentdesk.socket_session import SocketTiming
+    from agentdesk.tasks.desk import DeskTasks
     from agentdesk.tickets.matters import MatterService
     from agentdesk.tickets.store import TicketStore
     from agentdesk.tickets.units import CityUnits
@@ -67,6 +68,8 @@ open311_key: web.AppKey[ServiceRequests] = web.AppKey("open311")
 tickets_key: web.AppKey[TicketStore] = web.AppKey("desk_tickets")
 pops_key: web.AppKey[ScreenPopBuilder] = web.AppKey("desk_pops")
 extensions_key: web.AppKey[ExtensionRegistry] = web.AppKey("desk_extensions")
+# callbacks and voicemail for agents (agentdesk.tasks; absent: "callback needed" is only stored)
+tasks_key: web.AppKey[DeskTasks] = web.AppKey("desk_tasks")
 
 # --- the editor's screens (agentdesk.editor) --------------------------------------------------
 editor_kb_key: web.AppKey[KnowledgeBase] = web.AppKey("editor_kb")

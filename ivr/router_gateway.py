@@ -17,6 +17,7 @@ from queues.waiting import (
     OUTAGE_HOLD_S,
     PlaybackStop,
     TransferLegs,
+    Voicemail,
     WaitingPrompts,
     wait_in_queue,
 )
@@ -31,7 +32,9 @@ class RouterQueueGateway:
     sees it (`asterisk.sounds`); played as the menu's own prompts: <sounds_dir>/<language>/<name>.
     `stop_playback`: cuts short what a waiting caller hears when an offer comes (AMI);
     `transfers`: how an agent's transfer of a caller is carried out (AMI, the trunk);
-    `outage_hold_s`: how long a Redis outage is waited out with the caller on music."""
+    `outage_hold_s`: how long a Redis outage is waited out with the caller on music;
+    `voicemail`: what a caller who waited `max_wait_s` in a queue with `on_max_wait: voicemail`
+    does (None: the call just ends)."""
 
     def __init__(
         self,
@@ -40,8 +43,10 @@ class RouterQueueGateway:
         stop_playback: PlaybackStop | None = None,
         transfers: TransferLegs | None = None,
         outage_hold_s: float = OUTAGE_HOLD_S,
+        voicemail: Voicemail | None = None,
     ) -> None:
         self.router = router
+        self.voicemail = voicemail  # the queue's voicemail exit (queues.queue_voicemail)
         self.sounds_dir = sounds_dir
         self.stop_playback = stop_playback
         self.transfers = transfers
@@ -64,6 +69,7 @@ class RouterQueueGateway:
             stop_playback=self.stop_playback,
             transfers=self.transfers,
             outage_hold_s=self.outage_hold_s,
+            voicemail=self.voicemail,
         )
         return result.outcome
 

@@ -30,6 +30,8 @@ from kck.transcription_engines import engines_from_settings
 from matters.component import OutboxComponent, link_signer, mail_gateway, sms_gateway
 from privacy.component import PrivacyComponent
 from queues.component import RouterComponent, create_router_component
+from queues.queue_voicemail import QueueVoicemail
+from queues.waiting import WaitingPrompts
 from recordings.component import RecordingsComponent
 
 
@@ -85,6 +87,10 @@ async def build_controller(
         router.stop_playback,
         router.transfer_legs,
         outage_hold_s=settings.redis.outage_hold_s,
+        voicemail=QueueVoicemail(
+            settings.path(settings.paths.recordings),
+            WaitingPrompts(sounds_dir=str(settings.asterisk_sounds_dir)),
+        ),
     )
     # transcription of recordings: the engine of each call's language, in worker processes
     transcriber = engines_from_settings(settings)

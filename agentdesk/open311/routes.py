@@ -3,6 +3,7 @@ answer in the asked format; every refusal in the spec's error list)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -12,7 +13,14 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from agentdesk.i18n import translate
-from agentdesk.keys import matters_key, open311_key, services_key, tickets_key, units_key
+from agentdesk.keys import (
+    matters_key,
+    open311_key,
+    services_key,
+    tasks_key,
+    tickets_key,
+    units_key,
+)
 from agentdesk.open311.clients import ApiClient, ApiClients
 from agentdesk.open311.formats import Open311Error, respond
 from agentdesk.open311.requests import (
@@ -30,6 +38,8 @@ from agentdesk.open311.service_types import (
     service_types,
 )
 from agentdesk.security import PUBLIC, Access, add_route
+
+log = logging.getLogger(__name__)
 
 BASE = "/open311/v2"
 FMT = "{format:json|xml}"
@@ -214,6 +224,8 @@ async def post_request(request: web.Request) -> web.Response:
     )
     now = request.app[services_key].clock.now()
     accepted = await request.app[open311_key].submit(client, service, sent, now)
+    if not accepted.resent:
+        await _offer_to_agents(request, accepted.number, client.source, now)
     body = [
         {
             "service_request_id": accepted.number,
@@ -222,6 +234,21 @@ async def post_request(request: web.Request) -> web.Response:
         }
     ]
     return respond(_fmt(request), "service_requests", body, 200 if accepted.resent else 201)
+
+
+async def _offer_to_agents(request: web.Request, number: str, source: str, now: datetime) -> None:
+    """Non-voice work: the new matter waits for an agent with its category's skill, offered like
+    a call (docs/routing.md). A failure here leaves the matter saved (and on /matters) and the
+    portal still gets its id: the request is not refused for the queue's sake."""
+    tasks = request.app.get(tasks_key)
+    if tasks is None:
+        return
+    try:
+        ticket = await request.app[tickets_key].get(number)
+        if ticket is not None:
+            await tasks.offer_matter(ticket, source, now)
+    except Exception:
+        log.exception("Open311 request %s saved but not queued for the agents", number)
 
 
 def _moment(request: web.Request, name: str, locale: str) -> datetime | None:

@@ -56,6 +56,7 @@
       return r.json().then(function (data) { return { ok: r.ok, status: r.status, data: data }; });
     });
   }
+  window.__kck.api = api;  // desk_tasks.js calls the same way
 
   // ---- agent state -------------------------------------------------------------------------
   // Times are the router's: `since` and `until` (when the router's timer ends wrap-up) are read
@@ -363,14 +364,17 @@
     if (!pop) { return; }
     // the router's state change (available) may clear the pop before this answer comes back
     var callId = pop.call_id;
+    var tasks = window.__kckTasks;  // desk_tasks.js: the callback's window and note
     api("POST", "/api/desk/wrap-up", { call_id: callId, outcome: chosen ? chosen.value : "",
-        available: available, notes: $("notes").value }).then(function (r) {
+        available: available, notes: $("notes").value,
+        callback: tasks ? tasks.wish() : null }).then(function (r) {
       if (!r.ok) {
         var errors = r.data.errors || {};
-        $("err-outcome").textContent = errors.outcome || r.data.message || "";
+        $("err-outcome").textContent = errors.outcome || errors.callback || r.data.message || "";
         return;
       }
       $("wrapup-message").textContent = r.data.message;
+      if (r.data.callback && tasks) { tasks.refresh(); }
       sessionStorage.removeItem(NOTES_PREFIX + callId);  // the notes went with the outcome
       if (r.data.state) { showState(r.data.state); }
     });
@@ -610,6 +614,7 @@
       var msg = JSON.parse(event.data);
       if (msg.type === "state") { showState(msg.data); }
       else if (msg.type === "pop") { showPop(msg.data); }
+      else if (msg.type === "matter" && window.__kckTasks) { window.__kckTasks.reload(); }
       else if (msg.type === "pong") {
         var cb = window.__kck.pongs[msg.t]; if (cb) { delete window.__kck.pongs[msg.t]; cb(); }
       }

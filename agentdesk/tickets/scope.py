@@ -1,7 +1,7 @@
 """Which tickets a person may read, and which calls they may attach a ticket to: what their work
 needs. Supervisors and administrators: every ticket and call. An agent: the tickets they wrote,
-the tickets of calls they took, and the tickets of the caller on their current (last popped)
-call; they attach tickets to that call or to calls they took. Anything else is answered exactly
+the tickets of calls they took, the tickets of the caller on their current (last popped)
+call, and the matter without a call they hold (`queues.nonvoice`); they attach tickets to that call or to calls they took. Anything else is answered exactly
 like a ticket or call that does not exist (404), so numbers cannot be probed."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from agentdesk.sessions import DeskSession
 from agentdesk.tickets.store import TicketView
 from kck.db.models import Call, Role
 from kck.services import Services
+from queues.nonvoice import NonVoiceQueue
 
 SEE_EVERY_TICKET = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
@@ -36,9 +37,17 @@ class TicketScope:
             return True
         if ticket.call_id is not None and await self.may_attach(session, ticket.call_id):
             return True
+        if ticket.call_id is None and await self._holds_matter(session.username, ticket.number):
+            return True
         current = await last_call_of(self.services, session.username)
         if current is None or ticket.caller_number is None:
             return False
         async with self.services.sessions() as db:
             caller = await db.scalar(select(Call.caller_number).where(Call.id == current))
         return caller is not None and caller == ticket.caller_number
+
+    async def _holds_matter(self, username: str, number: str) -> bool:
+        # the router's prefix (queues.component: the bus's), where the non-voice queue lives
+        matters = NonVoiceQueue(self.services.redis, self.services.clock, self.services.bus.prefix)
+        held = await matters.held(username)
+        return held is not None and held.ref == number

@@ -14,6 +14,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "recordings.transcription",
     "matters.models",
     "agentdesk.open311.models",
+    "agentdesk.tasks.models",
 )
 
 # Tables a migration makes outside the models (e.g. SQLite FTS5 indexes and their shadow tables):

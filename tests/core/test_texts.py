@@ -24,6 +24,8 @@ from agentdesk.open311.service_types import MatterKind
 from agentdesk.ports import PauseReason
 from agentdesk.reports.report import build_report
 from agentdesk.reports.rules import CountingRules
+from agentdesk.tasks.models import TaskKind, TaskState
+from agentdesk.tasks.store import TASK_OUTCOMES
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.idea_topics import Side
 from ivr.editing import AUDIT_ACTIONS as MENU_AUDIT_ACTIONS
@@ -171,6 +173,15 @@ def families() -> dict[str, set[str]]:
             f"editor.field.{name}" for name in (*CARD_FIELDS, *TOPIC_INPUTS.values())
         },
         "editor.problem.": {f"editor.problem.{code}" for code in PROBLEM_CODES.values()},
+        "task.kind.": {f"task.kind.{k.value}" for k in TaskKind},
+        "task.state.": {f"task.state.{s.value}" for s in TaskState},
+        "task.outcome.": {f"task.outcome.{o}" for o in TASK_OUTCOMES},
+        "task.refused.": {
+            f"task.refused.{code}"
+            for code in literal_arguments(
+                sorted((REPO / "agentdesk/tasks").glob("*.py")), "TaskRefused", 0
+            )
+        },
     }
 
 

@@ -21,6 +21,8 @@ from agentdesk.app import DeskParts, create_app
 from agentdesk.kb_adapter import KbKnowledge
 from agentdesk.open311.clients import ApiClients
 from agentdesk.router_backend import RouterDeskBackend
+from agentdesk.tasks.desk import desk_tasks
+from agentdesk.tasks.routes import register_task_routes
 from agentdesk.tickets.matters import MatterService
 from kb import KnowledgeBase
 from kck.bus import EventBus
@@ -114,5 +116,6 @@ async def open311(
         RouterDeskBackend(router, clock), KbKnowledge(KnowledgeBase(engine)), UNITS, matters
     )
     app = create_app(services, fixed_health({"mode": "test", "parts": {}}), parts)
+    register_task_routes(app, desk_tasks(services, router))  # as `kck serve` does
     _, key = await ApiClients(services.sessions).add("portal", clock.now())
     yield Open311World(services, clock, await aiohttp_client(app), key)

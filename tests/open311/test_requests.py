@@ -14,6 +14,7 @@ from agentdesk.open311.clients import ApiClients
 from agentdesk.open311.models import Open311Client, Open311Request
 from agentdesk.tickets.models import Ticket
 from matters.models import MatterEvent
+from queues.nonvoice import NonVoiceQueue
 from tests.matters.world import new_matter
 from tests.open311.conftest import Open311World, form_token_of, link_path, report
 
@@ -310,3 +311,17 @@ async def test_an_idea_posted_is_an_idea_ticket_and_a_problem_a_report(
     [problem_number] = [r["service_request_id"] for r in await problem.json()]
     assert (await _ticket(open311, idea_number)).kind == "idea"
     assert (await _ticket(open311, problem_number)).kind == "report"
+
+
+async def test_a_posted_report_waits_in_the_non_voice_queue_for_an_agent_with_its_skill(
+    open311: Open311World,
+) -> None:
+    """Non-voice work: the portal's matter is offered to agents like a call (docs/routing.md);
+    a resent POST does not queue it twice."""
+    posted = await open311.post(**report())
+    assert posted.status == 201, await posted.text()
+    [accepted] = await posted.json()
+    again = await open311.post(**report())
+    assert again.status == 200
+    queue = NonVoiceQueue(open311.services.redis, open311.clock, prefix=open311.services.bus.prefix)
+    assert await queue.waiting("greenery") == [accepted["service_request_id"]]

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,10 +36,18 @@ from queues.callbacks import CallbackDialer
 from queues.consult import ConsultCalls
 from queues.model import AgentState, RoutingRequest, TransferKind, TransferTarget
 from queues.presence import NodePresence
+from queues.queue_voicemail import QueueVoicemail
 from queues.router import Router
 from queues.timer import RouterTimer
-from queues.waiting import QueueOutcome, QueueResult, TransferLegs, wait_in_queue
+from queues.waiting import (
+    QueueOutcome,
+    QueueResult,
+    TransferLegs,
+    WaitingPrompts,
+    wait_in_queue,
+)
 from tests.queues.conftest import make_config
+from tests.wav_files import write_tone
 
 SPEED = 20.0
 _ids = itertools.count(1)
@@ -71,7 +80,15 @@ def queue_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIterator[Lab]:
+async def lab(
+    redis: aioredis.Redis, queue_settings: dict[str, Any], tmp_path: Path
+) -> AsyncIterator[Lab]:
+    # "voicemail": True: the queue's voicemail exit records under tmp_path (queues.queue_voicemail)
+    voicemail = (
+        QueueVoicemail(tmp_path, WaitingPrompts())
+        if queue_settings.pop("voicemail", None)
+        else None
+    )
     config = make_config({"ala": {"taxes": 5}, "bob": {"taxes": 3}}, wrap_up_s=1, **queue_settings)
     router = Router(redis, config, prefix=f"e{next(_ids)}")
     await router.waiters.start()
@@ -103,7 +120,7 @@ async def lab(redis: aioredis.Redis, queue_settings: dict[str, Any]) -> AsyncIte
             arrived_at=datetime.now(UTC).isoformat(),
         )
         result = await wait_in_queue(
-            session, router, request, digit_slice_ms=500, transfers=transfers
+            session, router, request, digit_slice_ms=500, transfers=transfers, voicemail=voicemail
         )
         results.append(result)
         if not session.hung_up:
@@ -226,6 +243,26 @@ async def test_caller_goes_to_voicemail_after_the_maximum_wait(lab: Lab) -> None
     assert outcome.result is CallResult.ENDED_BY_CONTROLLER
     assert [r.outcome for r in lab.results] == [QueueOutcome.VOICEMAIL]
     assert await lab.router.store.live_call_ids() == []
+
+
+@pytest.mark.parametrize(
+    "queue_settings",
+    [{"max_wait_s": 2, "on_max_wait": "voicemail", "voicemail": True}],
+    indirect=True,
+)
+async def test_caller_out_of_time_leaves_a_message_in_the_box_of_the_calls_skill(
+    lab: Lab, tmp_path: Path
+) -> None:
+    message = write_tone(tmp_path / "said.wav")
+    outcome = await asyncio.wait_for(
+        lab.pbx.place_call(CallerScript(number="+48600123456", utterance=message)), 30
+    )
+    assert outcome.result is CallResult.ENDED_BY_CONTROLLER
+    [result] = lab.results
+    assert result.outcome is QueueOutcome.VOICEMAIL
+    # where the desk's voicemail tasks look (agentdesk.tasks.voicemail): box = the skill, taxes
+    assert outcome.recordings == (tmp_path / "voicemail" / "taxes" / f"{result.call_id}.wav",)
+    assert outcome.recordings[0].read_bytes() == message.read_bytes()
 
 
 @pytest.mark.parametrize(
