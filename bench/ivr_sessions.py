@@ -164,6 +164,7 @@ async def ivr_under_test(
     from sqlalchemy import func, select
 
     from ivr.agi_route import create_ivr_route
+    from ivr.component import LIVE_VERSION_CACHE_S
     from ivr.dialplan_gateway import DialplanQueueGateway
     from ivr.versions import MenuLibrary
     from kck.bus import EventBus
@@ -184,7 +185,10 @@ async def ivr_under_test(
     private = PrivateRedis(folder / "redis", persistent=False)
     redis = await connect(await private.start())
     sessions_db = session_factory(engine)
-    library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
+    # as `kck serve` builds it: the live version id is kept for LIVE_VERSION_CACHE_S
+    library = MenuLibrary(
+        sessions_db, redis, menus_dir=menus, key_prefix="bench", live_cache_s=LIVE_VERSION_CACHE_S
+    )
     await library.reload(by="bench")
     bus = EventBus(redis, "bench")
     route = create_ivr_route(
