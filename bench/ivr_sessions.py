@@ -14,6 +14,7 @@ the ratios; writes bench/results/ivr_sessions-<time>.json with the machine descr
 Both routes are warmed up first (a long-running controller has its menu loaded), then measured in
 alternated rounds (IVR, bare, IVR, bare...) so the shared machine's load drift hits both alike.
 Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10] [--rounds 5]
+       [--writer-process]   (the call-history writer in a process of its own)
 """
 
 from __future__ import annotations
@@ -151,19 +152,67 @@ def bare_route(commands: int) -> Any:
     return route
 
 
+WRITTEN_KEY = "bench:written"  # the writer process's last committed stream id
+
+
+def _stream_id(raw: Any) -> tuple[int, int]:
+    ms, seq = (raw.decode() if isinstance(raw, bytes) else str(raw)).split("-")
+    return int(ms), int(seq)
+
+
+async def _writer_main(redis_url: str, database_url: str) -> None:
+    """The call-history writer alone, as another process of the installation would run it."""
+    import logging
+
+    from kck.bus import EventBus
+    from kck.call_events import CALLS_STREAM
+    from kck.db import create_engine, session_factory
+    from kck.redis_server import connect
+    from queues.config import RoutingConfig
+    from queues.recorder import QueueRecorder, is_poison
+
+    logging.disable(logging.INFO)
+    redis = await connect(redis_url)
+    engine = create_engine(database_url)
+    recorder = QueueRecorder(
+        session_factory(engine), RoutingConfig(skills={}, queues={}, agents={})
+    )
+    bus = EventBus(redis, "bench")
+
+    async def write(events: list[Any]) -> None:
+        await recorder.handle_batch(events)
+        await redis.set(WRITTEN_KEY, events[-1].id)
+
+    await bus.consume_batches(
+        CALLS_STREAM,
+        QueueRecorder.GROUP,
+        "bench-writer",
+        write,
+        start="0",
+        linger_ms=QueueRecorder.LINGER_MS,
+        poison=is_poison,
+    )
+
+
+def _writer_process(redis_url: str, database_url: str) -> None:
+    asyncio.run(_writer_main(redis_url, database_url))
+
+
 @asynccontextmanager
 async def ivr_under_test(
-    folder: Path, database_url: str | None = None
+    folder: Path, database_url: str | None = None, writer_process: bool = False
 ) -> AsyncIterator[tuple[Any, Any, Any, Any, Any, Any]]:
     """The IVR route as `kck serve` builds it, the call-history writer running beside it.
 
     Yields (route, route_without_history, drain, rows_queued, bus, sessions): `drain()` waits
     until the writer has every event in SQL; the second route is the same menu walk recording
     nothing (to show what recording the call costs). SQLite in `folder` unless `database_url`.
+    `writer_process`: the writer runs in a process of its own (design (a) of issue 20 point 2).
     """
     from sqlalchemy import func, select
 
     from ivr.agi_route import create_ivr_route
+    from ivr.component import LIVE_VERSION_CACHE_S
     from ivr.dialplan_gateway import DialplanQueueGateway
     from ivr.versions import MenuLibrary
     from kck.bus import EventBus
@@ -179,12 +228,17 @@ async def ivr_under_test(
 
     menus = folder / "menus"
     await asyncio.to_thread(shutil.copytree, SHIPPED_MENUS, menus)
-    engine = create_engine(database_url or f"sqlite+aiosqlite:///{folder / 'kck.db'}")
+    database_url = database_url or f"sqlite+aiosqlite:///{folder / 'kck.db'}"
+    engine = create_engine(database_url)
     await upgrade(engine)
     private = PrivateRedis(folder / "redis", persistent=False)
-    redis = await connect(await private.start())
+    redis_url = await private.start()
+    redis = await connect(redis_url)
     sessions_db = session_factory(engine)
-    library = MenuLibrary(sessions_db, redis, menus_dir=menus, key_prefix="bench")
+    # as `kck serve` builds it: the live version id is kept for LIVE_VERSION_CACHE_S
+    library = MenuLibrary(
+        sessions_db, redis, menus_dir=menus, key_prefix="bench", live_cache_s=LIVE_VERSION_CACHE_S
+    )
     await library.reload(by="bench")
     bus = EventBus(redis, "bench")
     route = create_ivr_route(
@@ -209,31 +263,40 @@ async def ivr_under_test(
     written = {"last": (0, 0)}
     progress = asyncio.Event()
 
-    def stream_id(raw: Any) -> tuple[int, int]:
-        ms, seq = (raw.decode() if isinstance(raw, bytes) else str(raw)).split("-")
-        return int(ms), int(seq)
-
     async def write(events: list[Any]) -> None:
         await recorder.handle_batch(events)
-        written["last"] = max(written["last"], stream_id(events[-1].id))
+        written["last"] = max(written["last"], _stream_id(events[-1].id))
         progress.set()
 
-    writer = asyncio.create_task(
-        bus.consume_batches(
-            CALLS_STREAM,
-            QueueRecorder.GROUP,
-            "bench",
-            write,
-            start="0",
-            linger_ms=QueueRecorder.LINGER_MS,  # as `kck serve` runs it
-            poison=is_poison,
+    if writer_process:
+        child = multiprocessing.get_context("spawn").Process(
+            target=_writer_process, args=(redis_url, database_url), daemon=True
         )
-    )
+        child.start()
+        writer = None
+    else:
+        writer = asyncio.create_task(
+            bus.consume_batches(
+                CALLS_STREAM,
+                QueueRecorder.GROUP,
+                "bench",
+                write,
+                start="0",
+                linger_ms=QueueRecorder.LINGER_MS,  # as `kck serve` runs it
+                poison=is_poison,
+            )
+        )
 
     async def drain() -> None:
-        """Until the writer has committed the last event published so far (no polling)."""
+        """Until the writer has committed the last event published so far."""
         newest = await redis.xrevrange(bus.key(CALLS_STREAM), count=1)
-        target = stream_id(newest[0][0]) if newest else (0, 0)
+        target = _stream_id(newest[0][0]) if newest else (0, 0)
+        if writer_process:  # the other process says how far it is in Redis: asked every 5 ms
+            while True:
+                raw = await redis.get(WRITTEN_KEY)
+                if raw is not None and _stream_id(raw) >= target:
+                    return
+                await asyncio.sleep(0.005)
         while written["last"] < target:
             progress.clear()
             await progress.wait()
@@ -249,19 +312,29 @@ async def ivr_under_test(
     try:
         yield route, unrecorded, drain, rows_queued, bus, sessions_db
     finally:
-        await stop_task(writer, within=TASK_STOP_S, what="call-history writer")
+        if writer is not None:
+            await stop_task(writer, within=TASK_STOP_S, what="call-history writer")
+        else:
+            child.terminate()
+            child.join(5)
         await redis.aclose()
         await private.stop()
         await engine.dispose()
 
 
 async def run_rounds(
-    sessions: int, concurrency: int, rounds: int, warmup: int, folder: Path
+    sessions: int,
+    concurrency: int,
+    rounds: int,
+    warmup: int,
+    folder: Path,
+    writer_process: bool = False,
 ) -> tuple[Measured, Measured, Measured, int, int]:
     """Warm the routes up, then alternate their rounds so load drift hits them alike."""
     ivr, bare, unrecorded = Measured(), Measured(), Measured()
     per_round = max(1, sessions // rounds)
-    async with ivr_under_test(folder) as (route, no_history, drain, rows_queued, _bus, _db):
+    under_test = ivr_under_test(folder, writer_process=writer_process)
+    async with under_test as (route, no_history, drain, rows_queued, _bus, _db):
 
         async def ivr_round(n: int) -> tuple[float, float, int, list[float]]:
             elapsed, cpu, commands, ta = await _serve(route, n, concurrency)
@@ -295,11 +368,21 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="IVR and bare rounds, alternated")
     parser.add_argument("--warmup", type=int, default=50, help="sessions per route, not measured")
+    parser.add_argument(
+        "--writer-process",
+        action="store_true",
+        help="run the call-history writer in a process of its own (its CPU is not counted)",
+    )
     args = parser.parse_args()
     info = machine()
     with tempfile.TemporaryDirectory(prefix="kck-bench-ivr-") as tmp:
         ivr_m, bare_m, unrecorded_m, queued, walked = await run_rounds(
-            args.sessions, args.concurrency, args.rounds, args.warmup, Path(tmp)
+            args.sessions,
+            args.concurrency,
+            args.rounds,
+            args.warmup,
+            Path(tmp),
+            args.writer_process,
         )
     assert queued == walked, f"only {queued} of {walked} IVR sessions have their row in SQL"
     n = ivr_m.sessions
@@ -369,6 +452,7 @@ async def main() -> None:
         "concurrency": args.concurrency,
         "rounds": args.rounds,
         "warmup": args.warmup,
+        "writer_process": args.writer_process,
     }
     print("written", save("ivr_sessions", info, params, results))
 

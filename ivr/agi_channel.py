@@ -44,6 +44,12 @@ class AGISessionLike(Protocol):
     async def hangup(self) -> None: ...
 
 
+@functools.lru_cache(maxsize=4096)
+def _sound_path(sounds_dir: Path, sound: str) -> str:
+    """A prompt's path as Asterisk streams it: the same few per menu version, made once."""
+    return str(sounds_dir / sound)
+
+
 def agi_hangup_errors() -> tuple[type[BaseException], ...]:
     """`asterisk.agi.CallerHungUp` when that package is installed (it raises it on hang-up)."""
     try:
@@ -89,7 +95,7 @@ class AGIChannel:
             raise CallerHungUp(str(exc)) from exc
 
     def _sound(self, prompt: RenderedPrompt) -> str:
-        return str(self.sounds_dir / prompt.sound)
+        return _sound_path(self.sounds_dir, prompt.sound)
 
     async def answer(self) -> None:
         await self._do(self.session.answer)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ivr.agi_channel import AGIChannel, AGISessionLike
-from ivr.call_history import CallHistory
+from ivr.call_history import CallHistory, calls_stream_sender
 from ivr.interpreter import CallInfo, CallResult, Interpreter, IVROutcome
 from ivr.matter_port import MatterStatusSource
 from ivr.routing import QueueGateway
@@ -90,6 +90,8 @@ def create_ivr_route(
     Without a `bus` nothing is recorded (a menu walk in tests and tools).
     """
 
+    history_sender = calls_stream_sender(bus)
+
     async def route(session: AGISessionLike) -> None:
         call_id = new_id()
         channel_uniqueid = _env_identifier(session, "uniqueid", UNIQUEID)
@@ -108,7 +110,7 @@ def create_ivr_route(
                 arrived_at=arrived,
                 language=_env_identifier(session, "language", LANGUAGE),
             )
-            history = CallHistory(bus, call, clock)
+            history = CallHistory(history_sender, call, clock)
             history.arrived(
                 loaded.label,
                 truncated(_env(session, "calleridname"), CALLER_NAME_MAX),

@@ -1,16 +1,18 @@
 """A call's row changes onto the bus, in order, without holding the caller up.
 
 The route tells `CallHistory` what happened (arrival, hand-over to a queue, end); each change
-is one XADD on the `queues` stream, sent in the background but strictly one after the other, so
-the writer sees them in the order they happened. `flush()` waits for what is still being sent
-(the route calls it before it returns). Nothing here can fail a call: a change that cannot be
-published is logged and the caller is served all the same.
+is one XADD on the `queues` stream, sent in the background through the process's one ordered
+sender (`kck.stream_batches`: the changes of all calls gathered meanwhile share a round trip),
+so the writer sees them in the order they happened. `flush()` waits for what is still being
+sent (the route calls it before it returns). Nothing here can fail a call: a change that cannot
+be published is logged and the caller is served all the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from ivr.interpreter import CallInfo, CallResult, IVROutcome
@@ -18,6 +20,7 @@ from kck.bus import EventBus
 from kck.call_events import CALL_ARRIVED, CALL_PROGRESS, CALLS_STREAM, CallArrived, CallProgress
 from kck.clock import Clock
 from kck.db.models import CallOutcome
+from kck.stream_batches import StreamBatches
 from queues.model import QueueOutcome
 
 log = logging.getLogger(__name__)
@@ -33,14 +36,21 @@ _CALL_OUTCOMES = {
 }
 
 
-class CallHistory:
-    """One call's changes, published in order in the background; `bus=None` records nothing."""
+def calls_stream_sender(bus: EventBus | None) -> StreamBatches | None:
+    """The one sender of call-history changes for a route (None: record nothing)."""
+    if bus is None:
+        return None
+    return StreamBatches(bus.redis, bus.key(CALLS_STREAM), maxlen=bus.maxlen)
 
-    def __init__(self, bus: EventBus | None, call: CallInfo, clock: Clock) -> None:
-        self.bus = bus
+
+class CallHistory:
+    """One call's changes, published in order in the background; `sender=None` records nothing."""
+
+    def __init__(self, sender: StreamBatches | None, call: CallInfo, clock: Clock) -> None:
+        self.sender = sender
         self.call = call
         self.clock = clock
-        self._last: asyncio.Task[None] | None = None
+        self._last: asyncio.Future[None] | None = None
 
     def arrived(
         self, menu_version: str, caller_name: str | None, dialled_number: str | None
@@ -96,23 +106,14 @@ class CallHistory:
             await asyncio.shield(self._last)
 
     def _publish(self, event_type: str, data: dict[str, Any]) -> None:
-        if self.bus is None:
-            return
-        self._last = asyncio.create_task(
-            self._send(self._last, self.bus, event_type, data),
-            name=f"call-history-{self.call.call_id}",
-        )
+        if self.sender is not None:
+            self._last = self.sender.publish(event_type, data, partial(self._lost, event_type))
 
-    async def _send(
-        self,
-        previous: asyncio.Task[None] | None,
-        bus: EventBus,
-        event_type: str,
-        data: dict[str, Any],
-    ) -> None:
-        if previous is not None:
-            await previous  # never raises: each send logs its own failure
-        try:
-            await bus.publish(CALLS_STREAM, event_type, data)
-        except Exception:  # the caller is served even when history cannot be written
-            log.exception("could not record %s of call %s", event_type, self.call.call_id)
+    def _lost(self, event_type: str, error: BaseException) -> None:
+        # the caller is served even when history cannot be written
+        log.error(
+            "could not record %s of call %s",
+            event_type,
+            self.call.call_id,
+            exc_info=(type(error), error, error.__traceback__),
+        )

@@ -194,8 +194,9 @@ class _CallRun:
             or prompt.text.get(self.menu.header.default_language)
             or ""
         )
-        for name, value in self.result.variables.items():
-            text = text.replace("{" + name + "}", value)
+        if "{" in text:  # most prompts name no variable
+            for name, value in self.result.variables.items():
+                text = text.replace("{" + name + "}", value)
         sound = prompt.sound or prompt_id
         return RenderedPrompt(prompt_id, self.language, f"{self.language}/{sound}", text)
 

@@ -517,6 +517,22 @@ class Router:
             return None
         return estimated_wait_s(position, await self.store.recent_answered(call["queue"]))
 
+    async def announcement_figures(
+        self, call_id: str, queue: str
+    ) -> tuple[int, float | None] | None:
+        """A waiting call's place and estimated wait (None: not waiting), as `position` and
+        `estimated_wait` give them: one round trip when the call is in `queue` (where its
+        waiting loop put it), two more if it has moved since."""
+        state, in_queue, position, recent = await self.store.place_in(call_id, queue)
+        if state != "waiting" or in_queue is None:
+            return None
+        if in_queue != queue:
+            position = await self.store.position(in_queue, call_id)
+            recent = await self.store.recent_answered(in_queue)
+        if position is None:
+            return None
+        return position, estimated_wait_s(position, recent)
+
     # restart safety -------------------------------------------------------------------------
     async def reconcile(
         self,

@@ -120,8 +120,30 @@ class RouterStore:
     async def recent_answered(self, queue: str) -> list[tuple[float, int]]:
         """(wait in seconds, position at entry) of the last answered calls of a queue."""
         raw: Any = await self.redis.lrange(self.key("recent", queue), 0, -1)
-        out: list[tuple[float, int]] = []
-        for item in raw:
-            wait_ms, _, pos = _text(item).partition(":")
-            out.append((int(wait_ms) / 1000, max(1, int(pos or 1))))
-        return out
+        return _recent(raw)
+
+    async def place_in(
+        self, call_id: str, queue: str
+    ) -> tuple[str | None, str | None, int | None, list[tuple[float, int]]]:
+        """In one round trip: the call's state and queue, its place in `queue` and `queue`'s
+        recent answered calls (the place and the history mean something only if the call is in
+        `queue`: the caller checks the queue returned)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self.key("call", call_id), "state", "queue")
+            pipe.zrank(self.key("queue", queue), call_id)
+            pipe.lrange(self.key("recent", queue), 0, -1)
+            (state, in_queue), rank, recent = await pipe.execute()
+        return (
+            None if state is None else _text(state),
+            None if in_queue is None else _text(in_queue),
+            None if rank is None else int(rank) + 1,
+            _recent(recent),
+        )
+
+
+def _recent(raw: Any) -> list[tuple[float, int]]:
+    out: list[tuple[float, int]] = []
+    for item in raw:
+        wait_ms, _, pos = _text(item).partition(":")
+        out.append((int(wait_ms) / 1000, max(1, int(pos or 1))))
+    return out

@@ -447,10 +447,10 @@ async def _offer_of(w: _Waiting, state: dict[str, str] | None) -> Offer | None:
 async def _announce(w: _Waiting) -> str | None:
     """Play the caller's place and estimated wait; returns the callback key if pressed meanwhile.
     Redis away: nothing to say, the music goes on."""
-    position = await w.redis(lambda: w.router.position(w.call_id), None)
-    if position is None:
+    figures = await w.redis(lambda: w.router.announcement_figures(w.call_id, w.request.queue), None)
+    if figures is None:
         return None
-    estimate = await w.redis(lambda: w.router.estimated_wait(w.call_id), None)
+    position, estimate = figures
     await w.music(False)
     sounds = w.prompts.announcement(
         w.request.language, position, estimate, offer_callback=bool(w.request.caller)

@@ -339,3 +339,22 @@ async def test_every_line_of_a_call_through_the_fastagi_route_carries_our_id_and
     assert f"[call={ours} uniqueid=1795527000.42]: " in PlainFormatter().format(last)
     payload = json.loads(JSONFormatter().format(last))
     assert payload["call_id"] == ours and payload["uniqueid"] == "1795527000.42"
+
+
+async def test_a_call_after_a_menu_publish_streams_the_prompt_files_of_the_new_version(
+    rig: Rig,
+) -> None:
+    first = ScriptedAGISession(["1", "5", "2"])
+    await rig.route()(first)
+    assert f"GET DATA {rig.sounds}/pl/choose_language 4000 1" in first.commands
+    prompts = rig.library.menus_dir / "prompts.yaml"
+    text = prompts.read_text(encoding="utf-8")
+    prompts.write_text(
+        text.replace("  choose_language:\n", "  choose_language:\n    sound: language_v2\n", 1),
+        encoding="utf-8",
+    )
+    assert (await rig.library.reload(by="test")).changed
+    second = ScriptedAGISession(["1", "5", "2"])
+    await rig.route()(second)
+    assert f"GET DATA {rig.sounds}/pl/language_v2 4000 1" in second.commands
+    assert f"GET DATA {rig.sounds}/pl/choose_language 4000 1" not in second.commands

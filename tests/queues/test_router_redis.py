@@ -565,3 +565,22 @@ async def test_enqueue_fields_go_by_name_and_a_misspelt_or_missing_one_is_refuse
     state = await router.call_state(call.call_id)
     assert state is not None and state["state"] == "waiting" and state["sl_ms"] == "20000"
     assert state["uid"] == call.uniqueid and state["cbmax"] == "3" and state["node"] == ""
+
+
+async def test_announcement_figures_are_the_place_and_estimate_whatever_queue_is_guessed(
+    router: Router, clock: ManualClock, redis: aioredis.Redis
+) -> None:
+    first = request(clock, {"taxes": 1})
+    second = request(clock, {"taxes": 1})
+    for waiting in (first, second):  # nobody is logged in: both wait
+        assert await router.enqueue(waiting) is None
+    await redis.lpush(router.store.key("recent", "city"), "100000:1", "60000:2")
+    expected = (2, await router.estimated_wait(second.call_id))
+    assert expected[1] == 2 * (100 + 30) / 2
+    assert await router.position(second.call_id) == 2
+    assert await router.announcement_figures(second.call_id, "city") == expected
+    # a stale guess (the call has moved since its loop last looked) still gives the truth
+    assert await router.announcement_figures(second.call_id, "elsewhere") == expected
+    assert await router.announcement_figures("no-such-call", "city") is None
+    await router.agent_login("ala")  # offered now, no longer waiting: nothing to announce
+    assert await router.announcement_figures(first.call_id, "city") is None
