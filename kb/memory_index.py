@@ -21,10 +21,11 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -93,6 +94,26 @@ class PrefixTotals:
     @property
     def nbytes(self) -> int:
         return self.slots.nbytes + self.values.nbytes + self.bits.nbytes
+
+
+class CardCache:
+    """The content of the cards last shown (slug, title, current revision…), one snapshot's: a
+    card saved since is in a newer snapshot, so nothing here is ever older than the index."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._rows: OrderedDict[int, Any] = OrderedDict()
+
+    def get(self, article_id: int) -> Any | None:
+        row = self._rows.get(article_id)
+        if row is not None:
+            self._rows.move_to_end(article_id)
+        return row
+
+    def put(self, article_id: int, row: Any) -> None:
+        self._rows[article_id] = row
+        if len(self._rows) > self._size:
+            self._rows.popitem(last=False)
 
 
 # Prefixes of the lengths FTS5's prefix index keeps (migration 0013) with more postings than
@@ -188,6 +209,7 @@ class IndexSnapshot:
         # FTS5: k1 * (1 - b + b * D / avgdl), the same operations in the same order.
         self._bm25_norm = BM25_K1 * ((1 - BM25_B) + (BM25_B * lengths) / avgdl)
         self.prefix_totals = self._hot_prefixes()
+        self.cards = CardCache()
 
     def _hot_prefixes(self) -> dict[str, PrefixTotals]:
         hot: dict[str, PrefixTotals] = {}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kb.analysis import PolishAnalyzer
-from kb.memory_index import FIELDS, IndexSnapshot
+from kb.memory_index import FIELDS, CardCache, IndexSnapshot
 from kb.models import KbArticle, KbRevision
 from kb.search_index import Candidate, candidates, query_terms
 from kb.snippets import Snippet, make_snippet
@@ -119,7 +120,8 @@ async def search_articles(
         best = scored[:limit]
     if not best:
         return []
-    return await _hits(session, analyzer, best, frozenset().union(*groups), prefix)
+    cards = index.cards if index is not None else None
+    return await _hits(session, analyzer, best, frozenset().union(*groups), prefix, cards)
 
 
 def _best_from_index(
@@ -153,29 +155,42 @@ async def _hits(
     best: list[tuple[int, float, tuple[str, ...]]],
     wanted: frozenset[str],
     prefix: str | None,
+    cards: CardCache | None = None,
 ) -> list[SearchHit]:
     """The chosen cards with their current content and a snippet around the query's words."""
+    ids = [article_id for article_id, _, _ in best]
+    by_id: dict[int, Any] = {}
+    if cards is not None:
+        by_id = {i: row for i in ids if (row := cards.get(i)) is not None}
+    missing = [i for i in ids if i not in by_id]
     rows = (
-        await session.execute(
-            select(
-                KbArticle.id,
-                KbArticle.slug,
-                KbArticle.title,
-                KbArticle.unit,
-                KbArticle.language,
-                KbRevision.content,
+        (
+            await session.execute(
+                select(
+                    KbArticle.id,
+                    KbArticle.slug,
+                    KbArticle.title,
+                    KbArticle.unit,
+                    KbArticle.language,
+                    KbRevision.content,
+                )
+                .join(
+                    KbRevision,
+                    and_(
+                        KbRevision.article_id == KbArticle.id,
+                        KbRevision.number == KbArticle.current_revision,
+                    ),
+                )
+                .where(KbArticle.id.in_(missing))
             )
-            .join(
-                KbRevision,
-                and_(
-                    KbRevision.article_id == KbArticle.id,
-                    KbRevision.number == KbArticle.current_revision,
-                ),
-            )
-            .where(KbArticle.id.in_([article_id for article_id, _, _ in best]))
-        )
-    ).all()
-    by_id = {row.id: row for row in rows}
+        ).all()
+        if missing
+        else []
+    )
+    for row in rows:
+        by_id[row.id] = row
+        if cards is not None:
+            cards.put(row.id, row)
     hits: list[SearchHit] = []
     for article_id, score, matched in best:
         row = by_id.get(article_id)
