@@ -148,8 +148,18 @@ async def _stamp(session: AsyncSession) -> Stamp:
 _shared: weakref.WeakKeyDictionary[AsyncEngine, MemoryIndex] = weakref.WeakKeyDictionary()
 
 
+_saves: weakref.WeakKeyDictionary[AsyncEngine, int] = weakref.WeakKeyDictionary()
+
+
+def saves_in_process(engine: AsyncEngine) -> int:
+    """How many saves this process made through `engine` (a key for what is worked out from the
+    cards and kept a while, like the screen-pop suggestions)."""
+    return _saves.get(engine, 0)
+
+
 def invalidate_shared(engine: AsyncEngine) -> None:
     """Cards were saved through `engine`: the process's index (if any) checks at the next search."""
+    _saves[engine] = _saves.get(engine, 0) + 1
     index = _shared.get(engine)
     if index is not None:
         index.invalidate()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from kb.analysis import PolishAnalyzer, load_polish_analyzer
 from kb.card import ServiceCard, TopicKind
 from kb.errors import ArticleNotFound
-from kb.memory_search import MemoryIndex, invalidate_shared, shared_index
+from kb.memory_search import MemoryIndex, invalidate_shared, saves_in_process, shared_index
 from kb.models import KbArticle, KbRevision, KbSearchDocument, KbTopic
 from kb.search import SearchHit, search_articles
 from kck.db.models import utcnow
@@ -156,6 +156,10 @@ class KnowledgeBase:
     @property
     def index(self) -> MemoryIndex | None:
         return self._index
+
+    def saves_seen(self) -> int:
+        """Changes with every save in this process through this database (any KnowledgeBase)."""
+        return saves_in_process(self._engine)
 
     async def analyzer(self) -> PolishAnalyzer:
         if self._analyzer is None:
