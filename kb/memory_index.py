@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -145,7 +146,6 @@ def pg_term_rank(in_title: int, in_keywords: int, in_body: int) -> float:
 
 @dataclass(frozen=True)
 class _Parsed:
-    row: IndexRow
     length: int
     counts: dict[str, tuple[int, int, int]]
 
@@ -157,7 +157,7 @@ def _parse(row: IndexRow) -> _Parsed:
     ]
     terms = set().union(*per_field)
     counts = {term: (per_field[0][term], per_field[1][term], per_field[2][term]) for term in terms}
-    return _Parsed(row, sum(sum(c.values()) for c in per_field), counts)
+    return _Parsed(sum(sum(c.values()) for c in per_field), counts)
 
 
 def _posting_value(dialect: str, counts: tuple[int, int, int]) -> float:
@@ -381,25 +381,28 @@ class IndexSnapshot:
 
     def updated(self, changed: Iterable[IndexRow], removed: Iterable[int]) -> IndexSnapshot:
         """A new snapshot: this one with `changed` rows (new or edited) put in and `removed`
-        article ids taken out. CPU work: call it off the event loop."""
-        parsed = [_parse(row) for row in changed]
+        article ids taken out. CPU work: call it off the event loop. The rows are parsed one by
+        one into compact arrays (a card's term counts are dropped once its postings are made)."""
         slots: list[IndexedCard | None] = list(self.slots)
-        lengths = self.lengths.copy()
         languages = list(self.languages)
-        slot_language = self.slot_language.copy()
         dropped: list[int] = []
         free: list[int] = [i for i, row in enumerate(slots) if row is None]
         for article_id in removed:
             slot = self.by_article.get(article_id)
             if slot is not None:
                 slots[slot] = None
-                lengths[slot] = 0
-                slot_language[slot] = -1
                 dropped.append(slot)
                 free.append(slot)
-        new_slots: list[int] = []
-        for item in parsed:
-            slot = self.by_article.get(item.row.article_id)
+        # terms numbered as first seen (the old ones first), sorted once all are known
+        seen = {term: i for i, term in enumerate(self.terms)}
+        added_terms = array("q")
+        added_slots = array("i")
+        added_values = array("d")
+        added_bits = array("B")
+        placed: list[tuple[int, int, int]] = []  # slot, length, language code
+        for row in changed:
+            item = _parse(row)
+            slot = self.by_article.get(row.article_id)
             if slot is not None:
                 dropped.append(slot)
             elif free:
@@ -407,47 +410,50 @@ class IndexSnapshot:
             else:
                 slot = len(slots)
                 slots.append(None)
-            slots[slot] = IndexedCard(item.row.article_id, item.row.language, item.row.updated_at)
-            new_slots.append(slot)
-        size = len(slots)
-        lengths = np.concatenate([lengths, np.zeros(size - len(lengths))])
-        slot_language = np.concatenate(
-            [slot_language, np.full(size - len(slot_language), -1, dtype=np.int16)]
-        )
-        for item, slot in zip(parsed, new_slots, strict=True):
-            lengths[slot] = item.length
-            if item.row.language not in languages:
-                languages.append(item.row.language)
-            slot_language[slot] = languages.index(item.row.language)
-
-        new_terms = sorted(set(self.terms).union(*(item.counts for item in parsed)))
-        position = {term: i for i, term in enumerate(new_terms)}
-        remap = np.array([position[term] for term in self.terms], dtype=np.int64)
-        old_terms = np.repeat(np.arange(len(self.terms)), np.diff(self.offsets))
-        keep = ~np.isin(self.post_slot, np.array(dropped, dtype=np.int32))
-        added_terms: list[int] = []
-        added_slots: list[int] = []
-        added_values: list[float] = []
-        added_bits: list[int] = []
-        for item, slot in zip(parsed, new_slots, strict=True):
+            slots[slot] = IndexedCard(row.article_id, row.language, row.updated_at)
+            if row.language not in languages:
+                languages.append(row.language)
+            placed.append((slot, item.length, languages.index(row.language)))
             for term, counts in item.counts.items():
-                added_terms.append(position[term])
+                added_terms.append(seen.setdefault(term, len(seen)))
                 added_slots.append(slot)
                 added_values.append(_posting_value(self.dialect, counts))
                 added_bits.append(_bits(counts))
-        post_term = np.concatenate(
-            [remap[old_terms[keep]], np.array(added_terms, dtype=np.int64)]
-        ).astype(np.int64)
+        size = len(slots)
+        lengths = np.concatenate([self.lengths, np.zeros(size - len(self.lengths))])
+        slot_language = np.concatenate(
+            [self.slot_language, np.full(size - len(self.slot_language), -1, dtype=np.int16)]
+        )
+        for slot in dropped:
+            lengths[slot] = 0
+            slot_language[slot] = -1
+        for slot, length, code in placed:
+            lengths[slot] = length
+            slot_language[slot] = code
+
+        new_terms = sorted(seen)
+        position = {term: i for i, term in enumerate(new_terms)}
+        remap = np.empty(len(seen), dtype=np.int64)
+        for term, first_seen in seen.items():
+            remap[first_seen] = position[term]
+        old_terms = np.repeat(np.arange(len(self.terms)), np.diff(self.offsets))
+        keep = ~np.isin(self.post_slot, np.array(dropped, dtype=np.int32))
+        post_term = remap[
+            np.concatenate([old_terms[keep], np.frombuffer(added_terms, dtype=np.int64)])
+        ]
         order = np.argsort(post_term, kind="stable")
         post_term = post_term[order]
         offsets = np.searchsorted(post_term, np.arange(len(new_terms) + 1)).astype(np.int64)
+        new_slots = np.frombuffer(added_slots, dtype=np.int32)
+        new_values = np.frombuffer(added_values, dtype=np.float64)
+        new_bits = np.frombuffer(added_bits, dtype=np.uint8)
         return IndexSnapshot(
             self.dialect,
             new_terms,
             offsets,
-            np.concatenate([self.post_slot[keep], np.array(added_slots, dtype=np.int32)])[order],
-            np.concatenate([self.post_value[keep], np.array(added_values)])[order],
-            np.concatenate([self.post_bits[keep], np.array(added_bits, dtype=np.uint8)])[order],
+            np.concatenate([self.post_slot[keep], new_slots])[order],
+            np.concatenate([self.post_value[keep], new_values])[order],
+            np.concatenate([self.post_bits[keep], new_bits])[order],
             slots,
             lengths,
             languages,
