@@ -124,7 +124,7 @@ def create_app(
     add_route(app, "GET", "/", home_routes.home_redirect, Access(frozenset(Role)))
     add_route(app, "GET", STATUS, status_page, Access(STAFF_ROLES))
     add_route(app, "GET", SUPERVISOR_HOME, home_routes.supervisor_home, Access(SUPERVISOR_ROLES))
-    mount_editor(app, KnowledgeBase(services.engine))
+    mount_editor(app, KnowledgeBase(services.engine, memory_index=True))
     add_route(app, "GET", "/health", health_json, PUBLIC)
     register_openapi_route(app, services.settings.mail.public_url)
     add_route(app, "GET", "/login", auth_routes.login_page, PUBLIC)

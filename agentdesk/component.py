@@ -106,7 +106,7 @@ class WebComponent:
             matters = matter_service(self.services, units, self.matters)
         return DeskParts(
             backend=RouterDeskBackend(router, self.services.clock, self.consults),
-            knowledge=KbKnowledge(KnowledgeBase(self.services.engine)),
+            knowledge=KbKnowledge(KnowledgeBase(self.services.engine, memory_index=True)),
             units=units,
             matters=matters,
         )

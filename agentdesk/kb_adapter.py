@@ -9,7 +9,15 @@ from typing import Any
 
 from agentdesk.i18n import code_in_words, translate
 from agentdesk.ports import CardHit, CardSuggestion
-from kb import ArticleNotFound, KnowledgeBase, ReasonKind, SuggestionReason, suggest
+from agentdesk.shared_results import SharedResults
+from kb import (
+    ArticleNotFound,
+    KnowledgeBase,
+    ReasonKind,
+    SuggestionReason,
+    SuggestionRequest,
+    suggest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +33,33 @@ def readable(markdown: str) -> str:
     return _BULLET.sub("\\1• ", _HEADING.sub("", _EMPHASIS.sub("", markdown))).strip()
 
 
+# How long the suggestions for one topic are reused: a card published by another process is on
+# the pops from this many seconds later (the bound of the search index's check, kb.memory_search);
+# one published in this process, at once.
+SUGGESTIONS_KEPT_S = 2.0
+
+
 class KbKnowledge:
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, *, suggestions_kept_s: float = SUGGESTIONS_KEPT_S
+    ) -> None:
         self.kb = kb
+        # Pops for calls on the same topic (IVR choice, intent, category, menu version, caller's
+        # and agent's language) get the same suggestions: worked out once for a burst of them.
+        self._suggestions: SharedResults[tuple[Any, ...], list[CardSuggestion]] = SharedResults(
+            suggestions_kept_s
+        )
 
     async def suggest(self, request: dict[str, Any], language: str) -> list[CardSuggestion]:
+        key = (
+            SuggestionRequest.from_routing(request),
+            str(request.get("menu_version") or ""),
+            language,
+            self.kb.saves_seen(),  # a card saved in this process: worked out again at once
+        )
+        return await self._suggestions.get(key, lambda: self._suggest(request, language))
+
+    async def _suggest(self, request: dict[str, Any], language: str) -> list[CardSuggestion]:
         found = await suggest(self.kb, request, limit=SUGGESTIONS_SHOWN)
         out = []
         for s in found:

@@ -9,17 +9,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdesk.i18n import code_in_words, translate
+from agentdesk.pop_history import CallHistory
 from agentdesk.ports import CardSuggestion, KnowledgePort, Offer, QueueNames
 from agentdesk.tickets.categories import category_from_routing
 from agentdesk.tickets.questions import open_questions
 from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore
 from agentdesk.tickets.units import CityUnits
 from kck import phone
-from kck.db.models import Call
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +66,10 @@ class ScreenPopBuilder:
     units: CityUnits
     tz: ZoneInfo
     queue_names: QueueNames
+
+    def __post_init__(self) -> None:
+        # one query for the callers of all the pops being built at the same moment
+        self._history = CallHistory(self.sessions)
 
     async def build(self, offer: Offer, language: str, now: datetime) -> dict[str, Any]:
         request = offer.request
@@ -133,34 +136,21 @@ class ScreenPopBuilder:
     ) -> list[dict[str, Any]]:
         if not caller:
             return []
-        calls: list[dict[str, Any]] = []
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(Call)
-                .where(
-                    Call.caller_number == caller,
-                    Call.arrived_at >= since,
-                    Call.id != offer.call_id,
-                )
-                .order_by(Call.arrived_at.desc())
-                .limit(10)
-            )
-            for call in rows:
-                calls.append(
-                    {
-                        "at": call.arrived_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
-                        "outcome": call.outcome,
-                        "outcome_text": translate(language, f"call.{call.outcome}"),
-                        "wrapup": translate(language, f"outcome.{call.wrapup_outcome}")
-                        if call.wrapup_outcome
-                        else "",
-                        "queue": call.queue or "",
-                        "queue_name": self.queue_names.queue_name(call.queue, language)
-                        if call.queue
-                        else "",
-                    }
-                )
-        return calls
+        return [
+            {
+                "at": call.arrived_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
+                "outcome": call.outcome,
+                "outcome_text": translate(language, f"call.{call.outcome}"),
+                "wrapup": translate(language, f"outcome.{call.wrapup_outcome}")
+                if call.wrapup_outcome
+                else "",
+                "queue": call.queue or "",
+                "queue_name": self.queue_names.queue_name(call.queue, language)
+                if call.queue
+                else "",
+            }
+            for call in await self._history.recent(caller, since, offer.call_id)
+        ]
 
     async def _tickets(
         self, caller: str | None, since: datetime, language: str

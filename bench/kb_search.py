@@ -3,7 +3,11 @@
 Builds a fresh database (SQLite by default, or a throwaway PostgreSQL), imports config/kb and
 N generated cards, then times `KnowledgeBase.search` on queries typed letter by letter, interleaved
 with a baseline measured in the same run: `KnowledgeBase.get(slug)` (an indexed lookup by slug plus
-its current revision). Writes bench/results/kb_search-<backend>.json with ratios and the raw samples.
+its current revision). Each keystroke is searched twice, alternately: through the database's own
+search and through the in-memory index (kb.memory_index), so both are measured under the same
+load; the hits of the two must be equal (counted in `differing_results`). Also reported: the
+index's build time and its memory (its arrays, and the process's resident growth while building).
+Writes bench/results/kb_search-<backend>.json with ratios and the raw samples.
 
     uv run python bench/kb_search.py [--backend sqlite|postgres] [--generated 10000]
 """
@@ -12,76 +16,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import platform
 import random
 import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kb import KnowledgeBase, ServiceCard, TopicKind, import_folder, polish_analyzer, read_folder  # noqa: E402
+from kb import KnowledgeBase, import_folder, polish_analyzer, read_folder  # noqa: E402
 from kck.db import create_engine, upgrade  # noqa: E402
-
-SEED = ROOT / "config" / "kb"
-QUERIES = [
-    "dowodu osobistego",
-    "zgubiłem dowód",
-    "dziura na drodze",
-    "zgloszenie dziury w drodze",
-    "smieci nie zostaly odebrane",
-    "wyrejestrowanie samochodu",
-    "podatek od nieruchomosci raty",
-    "latarnia nie swieci",
-    "dotacja na wymiane pieca",
-    "karta duzej rodziny",
-    "przewrócone drzewo na ulicy",
-    "meldunek na pobyt czasowy",
-    "zapisy do przedszkola",
-    "abonament mieszkanca parkowanie",
-]
-
-
-def typed_prefixes(query: str) -> list[str]:
-    """What the search box holds after each keystroke from the third letter on."""
-    return [query[:i] for i in range(3, len(query) + 1)]
-
-
-def generated_cards(
-    seed_cards: list[ServiceCard], count: int, rng: random.Random
-) -> list[ServiceCard]:
-    """Cards built from the seed set's own words, so queries meet many of them (a hard case)."""
-    words = [
-        w for card in seed_cards for w in (card.body + " " + card.summary).split() if w.isalpha()
-    ]
-    units = sorted({card.unit for card in seed_cards})
-    topics = sorted({key for card in seed_cards for key in card.topics.get(TopicKind.INTENT, ())})
-    cards = []
-    for i in range(count):
-        body_words = rng.choices(words, k=rng.randint(80, 400))
-        paragraphs = [" ".join(body_words[j : j + 40]) + "." for j in range(0, len(body_words), 40)]
-        reviewed = date(2025, 1, 1) + timedelta(days=rng.randint(0, 600))
-        cards.append(
-            ServiceCard(
-                id=f"gen-{i:05d}",
-                title=" ".join(rng.choices(words, k=rng.randint(3, 8))).capitalize(),
-                unit=rng.choice(units),
-                unit_name="Wydział generowany",
-                summary=" ".join(rng.choices(words, k=15)),
-                keywords=tuple(rng.choices(words, k=6)),
-                topics={TopicKind.INTENT: (rng.choice(topics),)},
-                owner="bench",
-                last_reviewed=reviewed,
-                review_due=reviewed + timedelta(days=180),
-                body="\n\n".join(paragraphs),
-            )
-        )
-    return cards
+from tests.kb.corpus import QUERIES, SEED, generated_cards, typed_prefixes  # noqa: E402
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -98,11 +49,18 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
+def resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 async def run(url: str, backend: str, generated: int, rounds: int) -> dict[str, object]:
     engine = create_engine(url)
     await upgrade(engine)
     analyzer = await asyncio.get_running_loop().run_in_executor(None, polish_analyzer)
     kb = KnowledgeBase(engine, analyzer)
+    in_memory = KnowledgeBase(engine, analyzer, memory_index=True)
+    assert in_memory.index is not None
     rng = random.Random(20261124)
 
     started = time.perf_counter()
@@ -113,25 +71,44 @@ async def run(url: str, backend: str, generated: int, rounds: int) -> dict[str, 
         await kb.save_many(extra[start : start + 500], author="bench")
     build_seconds = time.perf_counter() - started
     total_cards = len(seed_cards) + generated
+    gc.collect()
+    resident_before = resident_bytes()
+    started = time.perf_counter()
+    snapshot = await in_memory.index.ready()
+    index_seconds = time.perf_counter() - started
+    gc.collect()
+    resident_growth = resident_bytes() - resident_before
 
     slugs = [card.id for card in seed_cards] + [f"gen-{i:05d}" for i in range(0, generated, 97)]
     keystrokes = [prefix for query in QUERIES for prefix in typed_prefixes(query)]
     search_ms: list[float] = []
+    memory_ms: list[float] = []
     baseline_ms: list[float] = []
     found_top3: dict[str, list[str]] = {}
-    for _ in range(rounds):
-        for text in keystrokes:
-            t0 = time.perf_counter()
-            hits = await kb.search(text, limit=5)
-            search_ms.append((time.perf_counter() - t0) * 1000)
+    differing: list[str] = []
+    for round_number in range(rounds):
+        for i, text in enumerate(keystrokes):
+            timed: dict[str, float] = {}
+            results = {}
+            # alternate which goes first, so neither always meets a warm cache
+            order = [(kb, "database"), (in_memory, "memory")]
+            for base, name in order if (i + round_number) % 2 else order[::-1]:
+                t0 = time.perf_counter()
+                results[name] = await base.search(text, limit=5)
+                timed[name] = (time.perf_counter() - t0) * 1000
+            search_ms.append(timed["database"])
+            memory_ms.append(timed["memory"])
+            if results["database"] != results["memory"]:
+                differing.append(text)
             if text in QUERIES:
-                found_top3[text] = [h.slug for h in hits[:3]]
+                found_top3[text] = [h.slug for h in results["memory"][:3]]
             t0 = time.perf_counter()
             await kb.get(rng.choice(slugs))
             baseline_ms.append((time.perf_counter() - t0) * 1000)
     await engine.dispose()
 
     search = percentiles(search_ms)
+    memory = percentiles(memory_ms)
     baseline = percentiles(baseline_ms)
     result: dict[str, object] = {
         "benchmark": "kb_search",
@@ -142,12 +119,25 @@ async def run(url: str, backend: str, generated: int, rounds: int) -> dict[str, 
         "keystrokes_per_round": len(keystrokes),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "build_seconds": round(build_seconds, 2),
+        "index": {
+            "build_seconds": round(index_seconds, 2),
+            "terms": len(snapshot.terms),
+            "postings": len(snapshot.post_slot),
+            "array_mib": round(snapshot.nbytes / 2**20, 1),
+            "resident_growth_mib": round(resident_growth / 2**20, 1),
+        },
+        "differing_results": differing,
         "baseline": "KnowledgeBase.get(slug): indexed lookup of an article and its current revision",
         "ratio_to_baseline": {
             "p50": round(search["p50"] / baseline["p50"], 2),
             "p99": round(search["p99"] / baseline["p99"], 2),
         },
+        "memory_ratio_to_baseline": {
+            "p50": round(memory["p50"] / baseline["p50"], 2),
+            "p99": round(memory["p99"] / baseline["p99"], 2),
+        },
         "search_ms": {k: round(v, 3) for k, v in search.items()},
+        "memory_search_ms": {k: round(v, 3) for k, v in memory.items()},
         "baseline_ms": {k: round(v, 3) for k, v in baseline.items()},
         "search_ms_percentiles_1_to_99": [
             round(v, 3) for v in statistics.quantiles(search_ms, n=100)
@@ -155,6 +145,7 @@ async def run(url: str, backend: str, generated: int, rounds: int) -> dict[str, 
         "top3_for_full_queries": found_top3,
         "raw": {
             "search_ms": [round(v, 3) for v in search_ms],
+            "memory_search_ms": [round(v, 3) for v in memory_ms],
             "baseline_ms": [round(v, 3) for v in baseline_ms],
         },
     }
@@ -205,8 +196,12 @@ def main() -> int:
             "backend",
             "cards",
             "build_seconds",
+            "index",
+            "differing_results",
             "ratio_to_baseline",
+            "memory_ratio_to_baseline",
             "search_ms",
+            "memory_search_ms",
             "baseline_ms",
         )
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import sys
 import tempfile
@@ -143,6 +144,9 @@ async def main() -> None:
     )
     parser.add_argument("--desks", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=400)
+    parser.add_argument(
+        "--profile", type=Path, help="write cProfile stats of the burst (the whole process) here"
+    )
     args = parser.parse_args()
     info = machine()
 
@@ -246,7 +250,13 @@ async def main() -> None:
                 else:
                     sequential.append(got)
             await restore()
+            profiler = cProfile.Profile() if args.profile else None
+            if profiler is not None:
+                profiler.enable()
             burst = await asyncio.gather(*(offer_one(100_000 + n) for n in range(args.desks)))
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
             burst_ok = [b for b in burst if b is not None]
             missing_burst = len(burst) - len(burst_ok)
             for desk in desks:

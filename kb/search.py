@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kb.analysis import PolishAnalyzer
+from kb.memory_index import FIELDS, CardCache, IndexSnapshot
 from kb.models import KbArticle, KbRevision
-from kb.search_index import Candidate, candidates
+from kb.search_index import Candidate, candidates, query_terms
 from kb.snippets import Snippet, make_snippet
 
 # How many backend candidates to re-rank per wanted result.
@@ -62,21 +65,26 @@ def _final_score(
 ) -> tuple[float, tuple[str, ...]]:
     """Query words found anywhere count most; found in the title or the keywords next."""
     fields = candidate.fields
-    found_in: dict[str, int] = dict.fromkeys(fields, 0)
+    found = [tuple(word.found_in(spaced) for spaced in fields.values()) for word in words]
+    return combined_score(found, candidate.backend_score, top_backend)
+
+
+def combined_score(
+    found: Sequence[tuple[bool, ...]], backend_score: float, top_backend: float
+) -> tuple[float, tuple[str, ...]]:
+    """The final score from, per query word, whether it is in the title, keywords and body."""
+    found_in: dict[str, int] = dict.fromkeys(FIELDS, 0)
     covered = 0
-    for word in words:
-        hit_any = False
-        for name, spaced in fields.items():
-            if word.found_in(spaced):
-                found_in[name] += 1
-                hit_any = True
-        covered += hit_any
-    n = max(len(words), 1)
+    for in_fields in found:
+        for name, hit in zip(FIELDS, in_fields, strict=True):
+            found_in[name] += hit
+        covered += any(in_fields)
+    n = max(len(found), 1)
     score = (
         10.0 * covered / n
         + 3.0 * found_in["title"] / n
         + 2.0 * found_in["keywords"] / n
-        + (candidate.backend_score / top_backend if top_backend > 0 else 0.0)
+        + (backend_score / top_backend if top_backend > 0 else 0.0)
     )
     matched = tuple(name for name, count in found_in.items() if count)
     return round(score, 6), matched
@@ -89,52 +97,108 @@ async def search_articles(
     *,
     language: str | None = None,
     limit: int = 10,
+    index: IndexSnapshot | None = None,
 ) -> list[SearchHit]:
+    """The best `limit` cards for `query`: candidates ranked by the database's own search, or by
+    `index` (the same ranking held in memory, kb.memory_index) when one is given."""
     words = parse_query(analyzer, query)
     if not words:
         return []
     prefix = words[-1].prefix
     groups = [word.terms for word in words]
-    pool = await candidates(
-        session, groups, prefix, language=language, limit=max(MIN_POOL, limit * POOL_FACTOR)
+    pool_size = max(MIN_POOL, limit * POOL_FACTOR)
+    if index is not None:
+        best = _best_from_index(index, words, language, pool_size, limit)
+    else:
+        pool = await candidates(session, groups, prefix, language=language, limit=pool_size)
+        if not pool:
+            return []
+        top_backend = max(c.backend_score for c in pool)
+        scored = [(c.article_id, *_final_score(c, words, top_backend)) for c in pool]
+        # Ties go to the older article (lower id): the same order on every backend.
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        best = scored[:limit]
+    if not best:
+        return []
+    cards = index.cards if index is not None else None
+    return await _hits(session, analyzer, best, frozenset().union(*groups), prefix, cards)
+
+
+def _best_from_index(
+    index: IndexSnapshot,
+    words: list[QueryWord],
+    language: str | None,
+    pool_size: int,
+    limit: int,
+) -> list[tuple[int, float, tuple[str, ...]]]:
+    terms, prefix = query_terms([word.terms for word in words], words[-1].prefix)
+    if not terms and prefix is None:
+        return []
+    pool = index.rank(
+        [(word.terms, word.prefix) for word in words],
+        terms,
+        prefix,
+        language=language,
+        limit=pool_size,
     )
     if not pool:
         return []
     top_backend = max(c.backend_score for c in pool)
-    scored = [(c, *_final_score(c, words, top_backend)) for c in pool]
-    # Ties go to the older article (lower id): the same order on every backend.
-    scored.sort(key=lambda item: (-item[1], item[0].article_id))
-    best = scored[:limit]
+    scored = [(c.article_id, *combined_score(c.found, c.backend_score, top_backend)) for c in pool]
+    scored.sort(key=lambda item: (-item[1], item[0]))
+    return scored[:limit]
+
+
+async def _hits(
+    session: AsyncSession,
+    analyzer: PolishAnalyzer,
+    best: list[tuple[int, float, tuple[str, ...]]],
+    wanted: frozenset[str],
+    prefix: str | None,
+    cards: CardCache | None = None,
+) -> list[SearchHit]:
+    """The chosen cards with their current content and a snippet around the query's words."""
+    ids = [article_id for article_id, _, _ in best]
+    by_id: dict[int, Any] = {}
+    if cards is not None:
+        by_id = {i: row for i in ids if (row := cards.get(i)) is not None}
+    missing = [i for i in ids if i not in by_id]
     rows = (
-        await session.execute(
-            select(
-                KbArticle.id,
-                KbArticle.slug,
-                KbArticle.title,
-                KbArticle.unit,
-                KbArticle.language,
-                KbRevision.content,
+        (
+            await session.execute(
+                select(
+                    KbArticle.id,
+                    KbArticle.slug,
+                    KbArticle.title,
+                    KbArticle.unit,
+                    KbArticle.language,
+                    KbRevision.content,
+                )
+                .join(
+                    KbRevision,
+                    and_(
+                        KbRevision.article_id == KbArticle.id,
+                        KbRevision.number == KbArticle.current_revision,
+                    ),
+                )
+                .where(KbArticle.id.in_(missing))
             )
-            .join(
-                KbRevision,
-                and_(
-                    KbRevision.article_id == KbArticle.id,
-                    KbRevision.number == KbArticle.current_revision,
-                ),
-            )
-            .where(KbArticle.id.in_([c.article_id for c, _, _ in best]))
-        )
-    ).all()
-    by_id = {row.id: row for row in rows}
-    query_terms = frozenset().union(*groups)
+        ).all()
+        if missing
+        else []
+    )
+    for row in rows:
+        by_id[row.id] = row
+        if cards is not None:
+            cards.put(row.id, row)
     hits: list[SearchHit] = []
-    for candidate, score, matched in best:
-        row = by_id.get(candidate.article_id)
+    for article_id, score, matched in best:
+        row = by_id.get(article_id)
         if row is None:
             continue  # deleted between the two queries
         content = row.content
         snippet = make_snippet(
-            analyzer, [content.get("summary", ""), content.get("body", "")], query_terms, prefix
+            analyzer, [content.get("summary", ""), content.get("body", "")], wanted, prefix
         )
         hits.append(
             SearchHit(

@@ -47,7 +47,10 @@ class Candidate:
         }
 
 
-def _terms(groups: Sequence[frozenset[str]], prefix: str | None) -> tuple[list[str], str | None]:
+def query_terms(
+    groups: Sequence[frozenset[str]], prefix: str | None
+) -> tuple[list[str], str | None]:
+    """The query's distinct whole terms, sorted, and its prefix (what the backends are asked)."""
     # Terms come out of kb.analysis as \w+ words; anything else would be query syntax.
     words = sorted({t for group in groups for t in group if _SAFE_TERM.match(t)})
     safe_prefix = prefix if prefix and _SAFE_TERM.match(prefix) else None
@@ -55,7 +58,7 @@ def _terms(groups: Sequence[frozenset[str]], prefix: str | None) -> tuple[list[s
 
 
 def sqlite_match_expression(groups: Sequence[frozenset[str]], prefix: str | None) -> str | None:
-    words, safe_prefix = _terms(groups, prefix)
+    words, safe_prefix = query_terms(groups, prefix)
     parts = [f'"{w}"' for w in words]
     if safe_prefix:
         parts.append(f'"{safe_prefix}"*')
@@ -63,7 +66,7 @@ def sqlite_match_expression(groups: Sequence[frozenset[str]], prefix: str | None
 
 
 def pg_tsquery(groups: Sequence[frozenset[str]], prefix: str | None) -> str | None:
-    words, safe_prefix = _terms(groups, prefix)
+    words, safe_prefix = query_terms(groups, prefix)
     parts = [f"'{w}'" for w in words]
     if safe_prefix:
         parts.append(f"'{safe_prefix}':*")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from kb.analysis import PolishAnalyzer, load_polish_analyzer
 from kb.card import ServiceCard, TopicKind
 from kb.errors import ArticleNotFound
+from kb.memory_search import MemoryIndex, invalidate_shared, saves_in_process, shared_index
 from kb.models import KbArticle, KbRevision, KbSearchDocument, KbTopic
 from kb.search import SearchHit, search_articles
 from kck.db.models import utcnow
@@ -138,9 +139,27 @@ def warsaw_today() -> date:
 class KnowledgeBase:
     """Articles and their history in the kck database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: AsyncEngine, analyzer: PolishAnalyzer | None = None):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        analyzer: PolishAnalyzer | None = None,
+        *,
+        memory_index: bool = False,
+    ):
+        """`memory_index`: search with the process's in-memory index (kb.memory_search) — for
+        long-running processes where agents type searches; one-off commands leave it off."""
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._analyzer = analyzer
+        self._index = shared_index(engine) if memory_index else None
+
+    @property
+    def index(self) -> MemoryIndex | None:
+        return self._index
+
+    def saves_seen(self) -> int:
+        """Changes with every save in this process through this database (any KnowledgeBase)."""
+        return saves_in_process(self._engine)
 
     async def analyzer(self) -> PolishAnalyzer:
         if self._analyzer is None:
@@ -163,19 +182,25 @@ class KnowledgeBase:
     ) -> SaveResult:
         """Store `card` as a new revision — only if its content differs from the current one."""
         (terms,) = await self._terms([card])
-        async with self._sessions.begin() as session:
-            return await self._save_in(session, card, terms, author, note, restored_from)
+        try:
+            async with self._sessions.begin() as session:
+                return await self._save_in(session, card, terms, author, note, restored_from)
+        finally:
+            invalidate_shared(self._engine)
 
     async def save_many(
         self, cards: Sequence[ServiceCard], *, author: str, note: str = ""
     ) -> list[SaveResult]:
         """Save several cards in one transaction: all of them or, on an error, none."""
         terms = await self._terms(cards)
-        async with self._sessions.begin() as session:
-            return [
-                await self._save_in(session, card, card_terms, author, note, None)
-                for card, card_terms in zip(cards, terms, strict=True)
-            ]
+        try:
+            async with self._sessions.begin() as session:
+                return [
+                    await self._save_in(session, card, card_terms, author, note, None)
+                    for card, card_terms in zip(cards, terms, strict=True)
+                ]
+        finally:
+            invalidate_shared(self._engine)
 
     async def _save_in(
         self,
@@ -351,7 +376,10 @@ class KnowledgeBase:
         """Best matches for `query` (Polish inflections and missing diacritics forgiven)."""
         analyzer = await self.analyzer()
         async with self._sessions() as session:
-            return await search_articles(session, analyzer, query, language=language, limit=limit)
+            index = await self._index.current(session) if self._index is not None else None
+            return await search_articles(
+                session, analyzer, query, language=language, limit=limit, index=index
+            )
 
     async def review_due(self, today: date | None = None) -> list[ReviewItem]:
         """Articles whose review date has come (today in Europe/Warsaw), most overdue first."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiMapping
 
 from agentdesk.i18n import translate
 from agentdesk.keys import (
@@ -90,11 +89,11 @@ def _fmt(request: web.Request) -> str:
     return request.match_info["format"]
 
 
-def _locale(params: MultiMapping[Any]) -> str:
+def _locale(params: Mapping[str, Any]) -> str:
     return locale_of(str(params.get("locale", "")) or None)
 
 
-def _check_jurisdiction(request: web.Request, params: MultiMapping[Any]) -> None:
+def _check_jurisdiction(request: web.Request, params: Mapping[str, Any]) -> None:
     sent = str(params.get("jurisdiction_id", "")).strip()
     ours = request.app[services_key].settings.open311.jurisdiction_id
     if sent and sent != ours:
@@ -103,7 +102,7 @@ def _check_jurisdiction(request: web.Request, params: MultiMapping[Any]) -> None
         )
 
 
-async def _client(request: web.Request, params: MultiMapping[Any]) -> ApiClient:
+async def _client(request: web.Request, params: Mapping[str, Any]) -> ApiClient:
     key = str(params.get("api_key", "")).strip()
     client = await ApiClients(request.app[services_key].sessions).by_key(key)
     if client is None:
@@ -170,7 +169,7 @@ async def service_definition(request: web.Request) -> web.Response:
     return respond(_fmt(request), "service_definition", body)
 
 
-def _attributes(form: MultiMapping[Any], service: ServiceType, locale: str) -> dict[str, str]:
+def _attributes(form: Mapping[str, Any], service: ServiceType, locale: str) -> dict[str, str]:
     known = {a.code: a for a in attributes(service, locale)}
     found: dict[str, str] = {}
     for name, value in form.items():
@@ -190,7 +189,7 @@ def _attributes(form: MultiMapping[Any], service: ServiceType, locale: str) -> d
     return found
 
 
-def _bounded(form: MultiMapping[Any], name: str, limit: int, locale: str) -> str:
+def _bounded(form: Mapping[str, Any], name: str, limit: int, locale: str) -> str:
     value = str(form.get(name, "")).strip()
     if len(value) > limit:
         raise Open311Error(400, translate(locale, "open311.error.too_long", field=name, n=limit))
