@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -74,9 +75,13 @@ def speech_answers(folder: Path, call_ids: list[str]) -> list[Path]:
     return sorted(p for call_id in call_ids for p in folder.glob(f"{call_id}-*.wav"))
 
 
-async def audit_about(db: AsyncSession, fp: Footprint) -> list[AuditEntry]:
-    """Audit entries whose target is one of the person's calls or tickets, or that name them."""
+async def audit_about(
+    db: AsyncSession, fp: Footprint, also: Iterable[str] = ()
+) -> list[AuditEntry]:
+    """Audit entries whose target is one of the person's calls or tickets (or one of `also`: their
+    desk tasks, `task:<id>`), or that name them."""
     numbers = list(await db.scalars(select(Ticket.number).where(Ticket.id.in_(fp.ticket_ids))))
+    numbers += also
     naming = [cast(AuditEntry.details, String).contains(n) for n in fp.identities]
     naming += [AuditEntry.target.contains(n) for n in fp.identities]
     query = select(AuditEntry).where(or_(AuditEntry.target.in_([*fp.call_ids, *numbers]), *naming))
@@ -119,11 +124,12 @@ async def collect(
                 select(TranscriptRow).where(TranscriptRow.call_id.in_(fp.call_ids))
             )
         }
-        audit = await audit_about(db, fp)
         events = await events_of(db, fp.ticket_ids)
         messages = await messages_of(db, fp.ticket_ids)
         residents = await residents_of(db, fp.identities)
         tasks = await tasks_of(db, fp.call_ids, fp.identities)
+        # who claimed, played or closed their tasks too
+        audit = await audit_about(db, fp, also=[f"task:{t.id}" for t in tasks])
         requests = await requests_of(db, fp.ticket_ids)
     voicemail = await asyncio.to_thread(voicemail_files, where.voicemail, fp.call_ids)
     live = await find_mentions(where.redis, where.prefix, fp.live_needles)

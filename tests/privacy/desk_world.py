@@ -1,5 +1,5 @@
 """What the desk, Open311 and the resident's messages add to a resident of `world.py`: a
-voicemail their first call left in a box (the file and its task, heard and closed), a callback
+voicemail their first call left in a box (the file and its task, heard, audited, closed), a callback
 task with the agent's note naming them (made), the Open311 request their ticket came from (a
 photo's address, the service's attributes), the SMS and the unit's question e-mailed to them, and
 their answer to that question sent on to the unit (`unit-info:`)."""
@@ -18,6 +18,7 @@ from agentdesk.tasks.desk import voicemail_root
 from agentdesk.tasks.models import AgentTask, TaskKind, TaskState
 from agentdesk.tasks.voicemail import VOICEMAIL_FOLDER
 from agentdesk.tickets.models import Ticket
+from kck.db.models import AuditEntry
 from kck.services import Services
 from matters.models import OutboxMessage
 from matters.outbox import RESIDENT_KEY, SENT, SMS
@@ -88,6 +89,12 @@ async def add_desk_traces(
             (unit_info_key(resident), "zgloszenia@zdmk.test", "Odpowiedź mieszkańca",
              f"Mieszkaniec odpowiada: wejście od podwórza, klatka {tag}-B.", "email"),
         ]  # fmt: skip
+        await db.flush()
+        voicemail = await db.scalar(
+            select(AgentTask.id).where(AgentTask.call_id == resident.calls[0])
+        )
+        db.add(AuditEntry(at=at, actor="anowak", action="task.played", target=f"task:{voicemail}",
+                          details={"kind": "voicemail", "call_id": resident.calls[0]}))  # fmt: skip
         for key, recipient, subject, body, channel in mails:
             db.add(OutboxMessage(key=key, recipient=recipient, subject=subject, body=body,
                                  channel=channel, ticket_id=ticket.id, state=SENT, attempts=1,

@@ -97,7 +97,8 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
     assert "klatka anna-B" in request["attributes"]
     [recording] = document["recordings"]
     assert recording["call_id"] == anna.recorded and ANNA_NAME in recording["transcript"]
-    assert [a["action"] for a in document["audit"]] == ["recording.play"]
+    # who heard her voicemail (its task's entry), who played her recording
+    assert [a["action"] for a in document["audit"]] == ["task.played", "recording.play"]
     live = {entry["key"] for entry in document["live_state"]}
     assert live == {"kck:stream:queues", "kck:desk:last-call:agent-of-anna"}
     [stream] = [e for e in document["live_state"] if e["type"] == "stream"]
