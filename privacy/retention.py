@@ -219,9 +219,9 @@ class IdentityRetention:
                 )
             log.info(
                 "identity purge: cleared %d call(s) older than %d days and %d ticket(s) older "
-                "than %d days (%d e-mail(s) to residents); dropped %d stream event(s) and %d IVR "
-                "answer file(s)",
+                "than %d days (%d e-mail(s) to residents, %d Open311 request(s)), %d desk "
+                "task(s); dropped %d stream event(s), %d IVR answer and %d voicemail file(s)",
                 calls, self.settings.calls_days, counts.tickets, self.settings.tickets_days,
-                messages, events, len(answers),
+                messages, requests, tasks, events, len(answers), len(voicemail),
             )  # fmt: skip
         return counts
