@@ -17,7 +17,7 @@ from aiohttp import web
 from agentdesk.app import DeskParts, HealthSource, create_app, units_file
 from agentdesk.board import RouterStateWriter, register_board_routes
 from agentdesk.kb_adapter import KbKnowledge
-from agentdesk.keys import feed_key
+from agentdesk.keys import feed_key, tasks_key
 from agentdesk.menu_port import MenuEditingPort
 from agentdesk.menu_routes import register_menu_routes
 from agentdesk.monitoring import may_read_monitoring, monitoring_refused
@@ -159,6 +159,10 @@ class WebComponent:
             health["connections_refused"] = self._runner.budget.refused
         if self.app is not None and feed_key in self.app:
             health["board"] = self.app[feed_key].health()  # open boards, pause between recounts
+        if self.app is not None and tasks_key in self.app:  # the desk's tasks (docs/desk.md)
+            tasks = self.app[tasks_key]
+            health["callback_scheduler"] = tasks.scheduler.health()  # running, callbacks queued
+            health["nonvoice_dispatcher"] = tasks.dispatcher.health()  # listening, offered
         return health
 
     @property

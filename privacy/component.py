@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agentdesk.tasks.desk import voicemail_root
+from agentdesk.tasks.voicemail import VOICEMAIL_FOLDER
 from kck.scheduled import every_interval_in_one_process
 from kck.services import Services
 from kck.stopping import stop_task
@@ -23,6 +25,7 @@ def identity_retention(services: Services) -> IdentityRetention:
         settings.path(settings.speech.recordings),
         settings.privacy,
         services.clock,
+        voicemail_folder=voicemail_root(services) / VOICEMAIL_FOLDER,
     )
 
 

@@ -2,9 +2,11 @@
 own erasure: file, row, transcript, audited), the kept IVR answers, their identity on calls
 (number, name, speech transcript, typed digits: the rows stay for the statistics), their tickets'
 identity and content (category, units, dates stay) with their matters' texts and the e-mails to
-them in the outbox (steps, states and messages stay), mentions of them in the audit log, and what
-Redis holds about them. Refused while a recording of theirs is under legal hold (unless forced
-with a reason) or one of their calls is still in progress. Audited with counts, never the data."""
+them in the outbox (steps, states and messages stay), their Open311 requests' photo and
+attributes, their desk tasks' number and note and their voicemail files, mentions of them in the
+audit log, and what Redis holds about them. Refused while a recording of theirs is under legal
+hold (unless forced with a reason), one of their calls is still in progress or a task of theirs
+is still open at the desk. Audited with counts, never the data."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ from privacy.live_state import (
     rewrite_redis_files,
 )
 from privacy.matters import erase_matters, unsent_to_resident
+from privacy.open311 import erase_requests
 from privacy.person import Person, footprint, without_typed_digits
 from privacy.residents import erase_residents
+from privacy.tasks import erase_tasks, still_open, tasks_of, voicemail_files
 from recordings.retention import Retention
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,9 @@ class ErasureCounts:
     matter_events: int
     outbox_messages: int
     matter_residents: int = 0  # attached to another's matter (privacy/residents.py)
+    agent_tasks: int = 0  # callback and voicemail tasks: number and note (privacy/tasks.py)
+    voicemail_files: int = 0
+    open311_requests: int = 0  # photo address and attributes (privacy/open311.py)
 
 
 def _scrub(value: Any, needles: list[str]) -> Any:
@@ -101,6 +108,7 @@ async def erase(
             )
         )
         unsent = await unsent_to_resident(db, fp.ticket_ids, fp.identities)
+        tasks = await tasks_of(db, fp.call_ids, fp.identities)
     if unsent:
         raise ErasureRefused(
             f"an e-mail to this person ({unsent[0]}) is still in the outbox, not yet sent; try "
@@ -113,6 +121,11 @@ async def erase(
         raise ErasureRefused(
             f"call {live[0]} of this person is still in progress (in the IVR, a queue, with an "
             "agent, or a callback not yet made); try again after it"
+        )
+    if busy := still_open(tasks):
+        raise ErasureRefused(
+            f"task {busy[0].id} ({busy[0].kind}, {busy[0].state}) of this person is still open "
+            "at the desk; try again after an agent has closed it"
         )
     held = await retention.held(fp.call_ids)
     if held and not (force or "").strip():
@@ -128,7 +141,8 @@ async def erase(
         await retention.release(call_id, by=by)
     erased_recordings = await retention.erase_calls(fp.call_ids, by=by)
     answers = speech_answers(where.speech, fp.call_ids)
-    for path in answers:
+    voicemail = await asyncio.to_thread(voicemail_files, where.voicemail, fp.call_ids)
+    for path in [*answers, *voicemail]:
         await asyncio.to_thread(path.unlink, True)
 
     redis_entries = await remove_mentions(where.redis, mentions)
@@ -145,6 +159,8 @@ async def erase(
         await db.execute(update(Ticket).where(Ticket.id.in_(fp.ticket_ids)).values(**TICKET_ERASED))
         steps, messages = await erase_matters(db, fp.ticket_ids, fp.identities, ERASED)
         residents = await erase_residents(db, fp.identities, ERASED)
+        cleared_tasks = await erase_tasks(db, tasks)
+        requests = await erase_requests(db, fp.ticket_ids)
         scrubbed = 0
         for entry in await audit_about(db, fp):
             target = _scrub(entry.target, fp.identities)
@@ -163,6 +179,9 @@ async def erase(
             redis_entries=redis_entries,
             holds_overridden=len(held),
             matter_residents=residents,
+            agent_tasks=cleared_tasks,
+            voicemail_files=len(voicemail),
+            open311_requests=requests,
         )
         details: dict[str, Any] = {"reason": reason, **asdict(counts)}
         if held:

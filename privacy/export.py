@@ -1,11 +1,14 @@
 """One person's data as kck keeps it (art. 15 GDPR): calls with their IVR paths, callbacks,
-tickets with their matters' steps and e-mails, recordings (metadata, transcripts, optionally the audio), the audit entries about them,
+tickets with their matters' steps and e-mails (and Open311 requests), the matters they were
+attached to, the desk's tasks and their voicemail, recordings (metadata, transcripts, optionally the audio), the audit entries about them,
 and what Redis holds about them now. A JSON document, or a ZIP of it with the audio files."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -16,12 +19,17 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from agentdesk.tasks.desk import voicemail_root
+from agentdesk.tasks.voicemail import VOICEMAIL_FOLDER
 from agentdesk.tickets.models import Ticket
 from kck.db.models import AuditEntry, Base, Call, CallOutcome, User
 from kck.services import Services
 from privacy.live_state import find_mentions
 from privacy.matters import events_of, is_to_resident, messages_of
+from privacy.open311 import requests_of
 from privacy.person import Footprint, Person, footprint
+from privacy.residents import residents_of
+from privacy.tasks import tasks_of, voicemail_files
 from recordings.models import Recording
 from recordings.transcription import TranscriptRow
 
@@ -48,6 +56,7 @@ class Where:
     prefix: str  # settings.redis.key_prefix
     recordings: Path  # settings.recordings_dir
     speech: Path  # settings.speech.recordings (the IVR's spoken answers, when kept)
+    voicemail: Path  # <paths.recordings>/voicemail: a folder per box, a `<call_id>.wav` each
 
     @classmethod
     def of(cls, services: Services) -> Where:
@@ -57,6 +66,7 @@ class Where:
             services.bus.prefix,
             settings.recordings_dir,
             settings.path(settings.speech.recordings),
+            voicemail_root(services) / VOICEMAIL_FOLDER,
         )
 
 
@@ -65,9 +75,13 @@ def speech_answers(folder: Path, call_ids: list[str]) -> list[Path]:
     return sorted(p for call_id in call_ids for p in folder.glob(f"{call_id}-*.wav"))
 
 
-async def audit_about(db: AsyncSession, fp: Footprint) -> list[AuditEntry]:
-    """Audit entries whose target is one of the person's calls or tickets, or that name them."""
+async def audit_about(
+    db: AsyncSession, fp: Footprint, also: Iterable[str] = ()
+) -> list[AuditEntry]:
+    """Audit entries whose target is one of the person's calls or tickets (or one of `also`: their
+    desk tasks, `task:<id>`), or that name them."""
     numbers = list(await db.scalars(select(Ticket.number).where(Ticket.id.in_(fp.ticket_ids))))
+    numbers += also
     naming = [cast(AuditEntry.details, String).contains(n) for n in fp.identities]
     naming += [AuditEntry.target.contains(n) for n in fp.identities]
     query = select(AuditEntry).where(or_(AuditEntry.target.in_([*fp.call_ids, *numbers]), *naming))
@@ -110,9 +124,14 @@ async def collect(
                 select(TranscriptRow).where(TranscriptRow.call_id.in_(fp.call_ids))
             )
         }
-        audit = await audit_about(db, fp)
         events = await events_of(db, fp.ticket_ids)
         messages = await messages_of(db, fp.ticket_ids)
+        residents = await residents_of(db, fp.identities)
+        tasks = await tasks_of(db, fp.call_ids, fp.identities)
+        # who claimed, played or closed their tasks too
+        audit = await audit_about(db, fp, also=[f"task:{t.id}" for t in tasks])
+        requests = await requests_of(db, fp.ticket_ids)
+    voicemail = await asyncio.to_thread(voicemail_files, where.voicemail, fp.call_ids)
     live = await find_mentions(where.redis, where.prefix, fp.live_needles)
     document = {
         "about": person.labels(),
@@ -129,6 +148,8 @@ async def collect(
             for t in tickets
         ],
         "matter_events": [_columns(e) for e in events],
+        # attached to a matter (theirs or another's) at the desk
+        "matter_residents": [_columns(r) for r in residents],
         # the e-mails to her in full; a unit's notice without its body (the unit's signed link)
         "outbox": [
             _columns(m, leave_out=() if is_to_resident(m, fp.identities) else ("body",))
@@ -142,6 +163,10 @@ async def collect(
             for r in recordings
         ],
         "ivr_speech_answers": [p.name for p in speech_answers(where.speech, fp.call_ids)],
+        "agent_tasks": [_columns(t) for t in tasks],
+        # their messages, `<box>/<call_id>.wav` under the voicemail folder
+        "voicemail": [p.relative_to(where.voicemail).as_posix() for p in voicemail],
+        "open311_requests": [_columns(r) for r in requests],
         "audit": [_columns(a) for a in audit],
         "live_state": [{"key": m.key, "type": m.kind, "holds": m.values} for m in live],
     }
@@ -164,11 +189,15 @@ def write_export(
     if with_audio:
         audio += [where.recordings / r["path"] for r in document["recordings"]]
         audio += [where.speech / name for name in document["ivr_speech_answers"]]
+    named = [(path, f"audio/{path.name}") for path in audio]
+    if with_audio:  # a box's message as `audio/voicemail/<box>/<call id>.wav`
+        for name in document["voicemail"]:
+            named.append((where.voicemail / name, f"audio/{VOICEMAIL_FOLDER}/{name}"))
     put: list[Path] = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("export.json", text + "\n")
-        for path in audio:
+        for path, name in named:
             if path.is_file():
-                archive.write(path, f"audio/{path.name}")
+                archive.write(path, name)
                 put.append(path)
     return put

@@ -19,6 +19,8 @@ from matters.outbox import RESIDENT_KEY, SENT
 
 ERASED_ADDRESS = "[erased]"
 PURGED = "[usunięto po okresie przechowywania / cleared after retention]"
+# a unit told what the resident answered to its question (agentdesk/tickets/matters.py)
+UNIT_INFO_KEY = "unit-info:"
 
 
 def _to_resident(emails: Iterable[str]) -> Any:
@@ -67,7 +69,8 @@ async def erase_matters(
 ) -> tuple[int, int]:
     """Clear the texts of the matters' steps and the units' answers on the tickets (`erased` in
     their place) and, in the outbox, the messages to the person (address and body) and any
-    mention of them in the units' notices. Returns how many steps and messages were changed."""
+    mention of them in the units' notices (a notice with the resident's answer to a unit's
+    question, `unit-info:`, loses its body: the answer is the resident's own words). Returns how many steps and messages were changed."""
     await db.execute(
         update(TicketUnit)
         .where(TicketUnit.ticket_id.in_(ticket_ids), TicketUnit.answer.is_not(None))
@@ -83,6 +86,8 @@ async def erase_matters(
         before = (message.recipient, message.subject, message.body, message.last_error)
         if is_to_resident(message, identities):
             message.recipient, message.body = ERASED_ADDRESS, erased
+        elif message.key.startswith(UNIT_INFO_KEY):  # the resident's own words, to the unit
+            message.body = erased
         else:
             message.body = _scrub(message.body, identities) or ""
         message.subject = _scrub(message.subject, identities) or ""

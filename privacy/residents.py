@@ -36,22 +36,24 @@ async def _clear(db: AsyncSession, residents: list[int], body: str, *, sent_only
     )
 
 
-async def erase_residents(db: AsyncSession, identities: Iterable[str], erased: str) -> int:
-    """Clear every attached resident with one of the person's numbers, e-mails or names (as
-    `privacy.person.Footprint.identities` has them); returns how many."""
+async def residents_of(db: AsyncSession, identities: Iterable[str]) -> list[MatterResident]:
+    """Every attached resident with one of the person's numbers, e-mails or names (as
+    `privacy.person.Footprint.identities` has them)."""
     values = sorted({i.strip() for i in identities if i.strip()})
     lowered = sorted({v.lower() for v in values})
-    found = list(
-        await db.scalars(
-            select(MatterResident.id).where(
-                or_(
-                    MatterResident.caller_number.in_(values),
-                    func.lower(MatterResident.email).in_(lowered),
-                    func.lower(MatterResident.name).in_(lowered),
-                )
-            )
+    query = select(MatterResident).where(
+        or_(
+            MatterResident.caller_number.in_(values),
+            func.lower(MatterResident.email).in_(lowered),
+            func.lower(MatterResident.name).in_(lowered),
         )
     )
+    return list(await db.scalars(query.order_by(MatterResident.id)))
+
+
+async def erase_residents(db: AsyncSession, identities: Iterable[str], erased: str) -> int:
+    """Clear every attached resident of the person (`residents_of`); returns how many."""
+    found = [r.id for r in await residents_of(db, identities)]
     await _clear(db, found, erased, sent_only=False)
     return len(found)
 

@@ -1,6 +1,7 @@
 """The scheduled purge of callers' identity past its retention (`privacy.calls_days`,
 `privacy.tickets_days`): numbers, names, e-mails (with the answers e-mailed to residents, in
-the outbox), speech transcripts and typed digits are cleared; the rows stay, so counts, durations, queues, outcomes and categories (the statistics)
+the outbox, and the Open311 requests' photos and attributes), speech transcripts, typed digits,
+the desk's closed tasks' numbers and notes and the voicemail files are cleared; the rows stay, so counts, durations, queues, outcomes and categories (the statistics)
 do not change. A call or ticket whose recording is under legal hold keeps its identity.
 The round is logged and audited with counts only."""
 
@@ -22,8 +23,10 @@ from kck.db.models import AuditEntry, Call, CallOutcome
 from kck.settings import PrivacySettings
 from privacy.live_state import trim_streams_before
 from privacy.matters import purge_outbox
+from privacy.open311 import purge_requests
 from privacy.person import without_typed_digits
 from privacy.residents import purge_residents
+from privacy.tasks import old_voicemail, purge_tasks, unheard_voicemail
 from recordings.models import Recording
 from recordings.retention import SYSTEM_ACTOR
 
@@ -43,6 +46,9 @@ class PurgeCounts:
     stream_events: int
     speech_answers: int
     matter_residents: int = 0  # attached to a matter (privacy/residents.py)
+    agent_tasks: int = 0  # closed desk tasks: number and note (privacy/tasks.py)
+    voicemail_files: int = 0
+    open311_requests: int = 0  # photo address and attributes (privacy/open311.py)
 
     def __bool__(self) -> bool:
         return any(asdict(self).values())
@@ -68,6 +74,7 @@ class IdentityRetention:
         speech_folder: Path,
         settings: PrivacySettings,
         clock: Clock,
+        voicemail_folder: Path | None = None,  # <paths.recordings>/voicemail
     ) -> None:
         self.sessions = sessions
         self.redis = redis
@@ -75,6 +82,7 @@ class IdentityRetention:
         self.speech_folder = speech_folder
         self.settings = settings
         self.clock = clock
+        self.voicemail_folder = voicemail_folder
 
     async def _clear_calls(
         self, calls_before: datetime, tickets_before: datetime, held: Select[str]
@@ -168,15 +176,32 @@ class IdentityRetention:
             )
             messages = await purge_outbox(db, tickets_before, held)
             residents = await purge_residents(db, tickets_before, held)
+            requests = await purge_requests(db, tickets_before, held)
+            tasks = await purge_tasks(db, calls_before, held)
+            unheard = await unheard_voicemail(db)
         calls = await self._clear_calls(calls_before, tickets_before, held)
         events = await trim_streams_before(
             self.redis, self.prefix, int(calls_before.timestamp() * 1000)
         )
         answers = await asyncio.to_thread(_old_files, self.speech_folder, calls_before.timestamp())
         await asyncio.to_thread(_unlink_all, answers)
+        voicemail: list[Path] = []
+        if self.voicemail_folder is not None:  # an agent may still be listening to the unheard
+            voicemail = await asyncio.to_thread(
+                old_voicemail, self.voicemail_folder, calls_before.timestamp(), unheard
+            )
+            await asyncio.to_thread(_unlink_all, voicemail)
         cleared_tickets: int = tickets.rowcount or 0  # type: ignore[attr-defined]
         counts = PurgeCounts(
-            calls, cleared_tickets, messages, events, len(answers), matter_residents=residents
+            calls,
+            cleared_tickets,
+            messages,
+            events,
+            len(answers),
+            matter_residents=residents,
+            agent_tasks=tasks,
+            voicemail_files=len(voicemail),
+            open311_requests=requests,
         )
         if counts:
             async with self.sessions() as db, db.begin():
@@ -194,9 +219,9 @@ class IdentityRetention:
                 )
             log.info(
                 "identity purge: cleared %d call(s) older than %d days and %d ticket(s) older "
-                "than %d days (%d e-mail(s) to residents); dropped %d stream event(s) and %d IVR "
-                "answer file(s)",
+                "than %d days (%d e-mail(s) to residents, %d Open311 request(s)), %d desk "
+                "task(s); dropped %d stream event(s), %d IVR answer and %d voicemail file(s)",
                 calls, self.settings.calls_days, counts.tickets, self.settings.tickets_days,
-                messages, events, len(answers),
+                messages, requests, tasks, events, len(answers), len(voicemail),
             )  # fmt: skip
         return counts

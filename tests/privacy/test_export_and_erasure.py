@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agentdesk.tasks.models import AgentTask
 from agentdesk.tickets.models import Ticket
 from kck.db.models import AuditEntry, Call, CallOutcome
 from kck.services import Services
@@ -23,6 +24,7 @@ from privacy.export import Where, collect, write_export
 from privacy.live_state import StillBeingWritten
 from privacy.person import Person
 from tests.privacy.conftest import recordings_retention
+from tests.privacy.desk_world import BOX, add_desk_traces, photo_of, unit_info_key, voicemail_folder
 from tests.privacy.world import (
     ANNA,
     ANNA_EMAIL,
@@ -43,6 +45,8 @@ from tests.privacy.world import (
 async def two_residents(services: Services) -> tuple[Resident, Resident]:
     anna = await add_resident(services, "anna", ANNA, ANNA_NAME, ANNA_EMAIL)
     bolek = await add_resident(services, "bolek", BOLEK, "Bolesław Lis", "bolek@example.pl")
+    await add_desk_traces(services, anna, "anna")
+    await add_desk_traces(services, bolek, "bolek")
     await history_read_by_writer(services)
     return anna, bolek
 
@@ -78,12 +82,23 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
     assert steps == [(None, "forwarded"), ("ZDMK", "answered"), (None, "answered"),
                      (None, "resident_informed")]  # fmt: skip
     assert ANNA_NAME in document["matter_events"][1]["detail"]
-    notice, answer = document["outbox"]
+    notice, answer, sms, question, info = document["outbox"]
     assert notice["recipient"] == "zgloszenia@zdmk.test" and "body" not in notice  # its link
     assert answer["recipient"] == ANNA_EMAIL and ANNA_NAME in answer["body"]
+    assert (sms["channel"], sms["recipient"]) == ("sms", ANNA) and anna.ticket in sms["body"]
+    assert question["recipient"] == ANNA_EMAIL and ANNA_NAME in question["body"]
+    assert info["key"] == unit_info_key(anna) and "body" not in info  # to the unit, its link
+    tasks = [(t["kind"], t["call_id"], t["number"]) for t in document["agent_tasks"]]
+    assert tasks == [("voicemail", anna.calls[0], ANNA), ("callback", anna.calls[1], ANNA)]
+    assert ANNA_NAME in document["agent_tasks"][1]["note"]
+    assert document["voicemail"] == [f"{BOX}/{anna.calls[0]}.wav"]
+    [request] = document["open311_requests"]
+    assert (request["media_url"], request["service_code"]) == (photo_of("anna"), "roads")
+    assert "klatka anna-B" in request["attributes"]
     [recording] = document["recordings"]
     assert recording["call_id"] == anna.recorded and ANNA_NAME in recording["transcript"]
-    assert [a["action"] for a in document["audit"]] == ["recording.play"]
+    # who heard her voicemail (its task's entry), who played her recording
+    assert [a["action"] for a in document["audit"]] == ["task.played", "recording.play"]
     live = {entry["key"] for entry in document["live_state"]}
     assert live == {"kck:stream:queues", "kck:desk:last-call:agent-of-anna"}
     [stream] = [e for e in document["live_state"] if e["type"] == "stream"]
@@ -97,9 +112,13 @@ async def test_the_export_holds_calls_paths_tickets_recordings_callbacks_audit_a
     archive = tmp_path / "anna.zip"
     audio = write_export(document, archive, Where.of(people), with_audio=True)
     with zipfile.ZipFile(archive) as z:
-        assert sorted(z.namelist()) == ["audio/anna2.wav", "export.json"]
+        assert sorted(z.namelist()) == [
+            "audio/anna2.wav",
+            f"audio/voicemail/{BOX}/{anna.calls[0]}.wav",
+            "export.json",
+        ]
         assert json.loads(z.read("export.json"))["tickets"][0]["number"] == anna.ticket
-    assert [p.name for p in audio] == ["anna2.wav"]
+    assert [p.name for p in audio] == ["anna2.wav", f"{anna.calls[0]}.wav"]
 
 
 async def test_found_by_the_e_mail_or_the_name_on_a_ticket_too(people: Services) -> None:
@@ -135,26 +154,34 @@ async def test_erasure_leaves_nothing_of_her_anywhere_and_everything_of_the_othe
         "calls": 3,
         "tickets": 1,
         "matter_events": 1,  # the unit's answer; the other steps have no text
-        "outbox_messages": 1,  # the answer e-mailed to her; the unit's notice names her not
+        # the answer e-mailed to her, her SMS, the unit's question to her, her answer to it sent
+        # on to the unit; the unit's notice names her not
+        "outbox_messages": 4,
         "recordings": 1,
         "speech_answers": 0,
         "audit_entries": 1,
         "redis_entries": 5,  # 4 stream events, the agent's last call
         "holds_overridden": 0,
         "matter_residents": 0,
+        "agent_tasks": 2,  # her voicemail's and her callback's
+        "voicemail_files": 1,
+        "open311_requests": 1,
     }
     database = await everything_in_the_database(engine)
     keyspace = await everything_in_redis(people.redis)
     logged = log_file.read_text(encoding="utf-8")
-    for trace in [*text_forms(ANNA), *text_forms(ANNA_NAME), ANNA_EMAIL, "dom anna"]:
+    traces = [*text_forms(ANNA), *text_forms(ANNA_NAME), ANNA_EMAIL, "dom anna", "klatka anna"]
+    for trace in [*traces, photo_of("anna")]:
         assert trace not in database, trace
         assert trace not in keyspace, trace
         assert trace not in logged, trace
     assert [p.name for p in people.settings.recordings_dir.rglob("*.wav")] == ["bolek2.wav"]
+    assert [p.name for p in voicemail_folder(people).rglob("*.wav")] == [f"{bolek.calls[0]}.wav"]
     assert "+***200" in logged and "erasure by iod@um" in logged
 
     # Bolek: every trace of him as it was
-    for trace in [*text_forms(BOLEK)[:1], "Bolesław Lis", "bolek@example.pl", bolek.ticket]:
+    his = [*text_forms(BOLEK)[:1], "Bolesław Lis", "bolek@example.pl", bolek.ticket]
+    for trace in [*his, photo_of("bolek"), "klatka bolek-B"]:
         assert database.count(trace) == database_before.count(trace), trace
     assert BOLEK in keyspace and "kck:desk:last-call:agent-of-bolek" in keyspace
     # the statistics: the same calls per queue and outcome, durations, IVR steps, tickets per unit
@@ -181,9 +208,22 @@ async def test_erasure_leaves_nothing_of_her_anywhere_and_everything_of_the_othe
         "answered",
         "resident_informed",
     ]
-    assert steps[1].detail == ERASED and [m.state for m in mails] == [SENT, SENT]
-    assert (mails[1].recipient, mails[1].body) == ("[erased]", ERASED)
+    assert steps[1].detail == ERASED and [m.state for m in mails] == [SENT] * 5
+    for to_her in mails[1:4]:  # the answer, the SMS, the unit's question
+        assert (to_her.recipient, to_her.body) == ("[erased]", ERASED), to_her.key
     assert mails[0].recipient == "zgloszenia@zdmk.test"
+    # her answer to the unit's question, as the unit got it: the row stays, her words go
+    assert (mails[4].key, mails[4].recipient, mails[4].body) == (
+        unit_info_key(anna),
+        "zgloszenia@zdmk.test",
+        ERASED,
+    )
+    async with people.sessions() as db:
+        tasks = list(await db.scalars(select(AgentTask).where(AgentTask.call_id.in_(anna.calls))))
+    assert [(t.kind, t.state, t.number, t.note) for t in tasks] == [
+        ("voicemail", "closed", None, None),
+        ("callback", "closed", None, None),
+    ]
     assert [s["digits"] for s in path] == ["2", None]  # the menu choice kept, the typed number not
 
 
