@@ -15,9 +15,11 @@ from agentdesk.security import DESK_ROLES, Access, add_route, current_session
 from agentdesk.tasks.matter_pop import build_matter_pop
 from agentdesk.tasks.matter_units import UnitsRefused, add_units
 from kck.db.models import AuditEntry
-from matters.lifecycle import MoveRefused
+from matters.lifecycle import MatterStatus, MoveRefused
 
 log = logging.getLogger(__name__)
+
+NEW = MatterStatus.NEW.value
 
 
 def register_matter_pop_routes(app: web.Application) -> None:
@@ -61,6 +63,11 @@ async def matter_forward(request: web.Request) -> web.Response:
     matters = request.app.get(matters_key)
     if matters is None:
         return _refused(request, "no_forwarding", 409)
+    ticket = await request.app[tickets_key].get(item.ref)
+    if ticket is None:
+        return _refused(request, "not_found", 404)
+    if ticket.status != NEW:  # units are added only to a matter about to be forwarded
+        return _refused(request, "forwarded", 409)
     raw = body.get("units")
     codes = [str(c) for c in raw] if isinstance(raw, list) else []
     services = request.app[services_key]
@@ -71,7 +78,7 @@ async def matter_forward(request: web.Request) -> web.Response:
         return _refused(request, refused.reason, 404 if refused.reason == "not_found" else 422)
     try:
         await matters.forward(item.ref, f"agent:{session.username}")
-    except MoveRefused as refused:  # forwarded already and no unit added
+    except MoveRefused as refused:  # forwarded meanwhile (the added units are pending parts)
         log.info("%s: %s", session.username, refused)
         return _refused(request, "forwarded", 409)
     async with services.sessions.begin() as db:

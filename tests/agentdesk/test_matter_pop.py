@@ -128,8 +128,11 @@ async def test_the_held_matter_pops_with_history_card_and_itself_and_is_forwarde
         ("MPO", "forwarded"),
         ("SM", "forwarded"),
     ]
+    body["units"] = ["MPO", "WGK"]  # once forwarded, no unit is added here
     status, refused = await post(client, token, "/api/desk/matter/forward", body)
     assert (status, refused["error"]) == (409, "forwarded")
+    ticket = await world.app[tickets_key].get(matter.number)
+    assert ticket is not None and ticket.units == ("MPO", "SM")
     async with world.services.sessions() as db:
         audit = await db.scalar(
             select(AuditEntry).where(AuditEntry.action == "task.matter_forwarded")
