@@ -193,6 +193,28 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=obj(id="string"),
         responses={"200": "done", "409": "not the matter this agent holds", **_SESSION_ERRORS},
     ),
+    ("GET", "/api/desk/matter/pop"): Operation(
+        "the screen-pop of the matter without a call this agent holds (history, cards, itself)",
+        "tasks",
+        "session",
+        responses={"200": "the pop, with `matter`", "404": "no matter held", **_SESSION_ERRORS},
+    ),
+    ("POST", "/api/desk/matter/forward"): Operation(
+        "add the chosen units to the held matter and forward it to them",
+        "tasks",
+        "session",
+        body={
+            "type": "object",
+            "properties": {"id": {"type": "string"}, "units": {"type": "array"}},
+        },
+        responses={
+            "200": "{number, units, message}",
+            "404": "not the matter this agent holds",
+            "409": "forwarded already, or forwarding is off",
+            "422": "no unit, or an unknown unit",
+            **_SESSION_ERRORS,
+        },
+    ),
     ("GET", "/api/desk/nearby-matters"): Operation(
         "open matters of the same category within 50 m or at the same address (duplicate hint)",
         "matters",

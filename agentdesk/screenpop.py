@@ -16,7 +16,7 @@ from agentdesk.pop_history import CallHistory
 from agentdesk.ports import CardSuggestion, KnowledgePort, Offer, QueueNames
 from agentdesk.tickets.categories import category_from_routing
 from agentdesk.tickets.questions import open_questions
-from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore
+from agentdesk.tickets.store import HISTORY_WINDOW, TicketStore, TicketView
 from agentdesk.tickets.units import CityUnits
 from kck import phone
 
@@ -157,7 +157,10 @@ class ScreenPopBuilder:
     ) -> list[dict[str, Any]]:
         if not caller:
             return []
-        tickets = await self.tickets.for_caller(caller, since)
+        return await self.ticket_rows(await self.tickets.for_caller(caller, since), language)
+
+    async def ticket_rows(self, tickets: list[TicketView], language: str) -> list[dict[str, Any]]:
+        """The pop's history rows of `tickets` (a non-voice matter's pop shows them too)."""
         # a unit's open question: the agent asks the caller and records the answer on the
         # matter's page (/matters/<number>)
         asked = await open_questions(self.sessions, [t.number for t in tickets]) if tickets else []

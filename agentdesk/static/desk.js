@@ -232,6 +232,7 @@
     });
     closeCard();
     resetTicketForm(p.form);
+    showMatter(p.matter || null);
     // a transferred call: who sent it and their notes (which also start this agent's notes)
     var handover = p.handover || null;
     $("handover").hidden = !handover;
@@ -286,6 +287,27 @@
     $("wrapup-form").hidden = true;
     resetTicketForm({ call_id: "", category: "", caller_number: "", units: [] });
     $("ticket-message").textContent = "";
+    showMatter(null);
+  }
+  // A matter without a call (desk_tasks.js): the form is the matter itself, not a new ticket;
+  // its units are chosen in the form's unit list and it is forwarded from the matter's box.
+  function showMatter(m) {
+    $("ticket-save").hidden = !!m;
+    $("f-kind").value = (m && pop && pop.form.kind) || "report";
+    ["caller_name", "caller_email"].forEach(function (f) { $("f-" + f).value = m && pop ? pop.form[f] || "" : ""; });
+    var box = $("matter-box");
+    if (!box) { return; }
+    box.hidden = !m;
+    $("matter-number").textContent = m ? m.number : "";
+    $("matter-source").textContent = m ? m.source : "";
+    $("matter-category").textContent = m ? m.category_text : "";
+    $("matter-location").textContent = m ? m.location || "—" : "";
+    $("matter-description").textContent = m ? m.description : "";
+    $("matter-units").textContent = m ? (m.units.map(function (u) {
+      return u.status_text ? u.code + " (" + u.status_text + ")" : u.code; }).join(", ") || "—") : "";
+    $("matter-status").textContent = m ? m.status_text : "";
+    $("matter-needs-units").hidden = !(m && m.needs_units);
+    $("matter-message").textContent = "";
   }
 
   // ---- ticket form -------------------------------------------------------------------------
@@ -327,7 +349,11 @@
     document.querySelectorAll("#f-units input:checked").forEach(function (b) { data.units.push(b.value); });
     return data;
   }
-  window.__kck.ticketData = formData;  // the hints' attach step sends the caller's fields (desk-hints.js)
+  window.__kck.ticketData = formData;
+  // desk_tasks.js: a held matter's pop shown and ended by the same code as a call's
+  window.__kck.showPop = function (p) { showPop(p); };
+  window.__kck.clearPop = function () { clearPop(); };
+  window.__kck.currentPop = function () { return pop; };  // the hints' attach step sends the caller's fields (desk-hints.js)
   $("ticket-form").addEventListener("submit", function (e) {
     e.preventDefault();
     clearErrors();

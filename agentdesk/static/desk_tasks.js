@@ -39,16 +39,9 @@
     box.className = "task-actions";
     var url = "/api/desk/tasks/" + task.id;
     if (task.kind === "matter") {
-      // the matter on the desk's screen: the ticket as the lookup shows it, and the KB search
-      box.appendChild(button(S["task.show_ticket"], "task-show", function () {
-        $("lookup-number").value = task.ref;
-        $("lookup-form").requestSubmit();
-        $("kb-search").value = task.category_text;
-        $("kb-search").dispatchEvent(new Event("input"));
-      }));
-      box.appendChild(button(S["task.done"], "task-done", function () {
-        call("POST", "/api/desk/matter/done", { id: task.id }).then(done);
-      }));
+      // the matter's screen-pop again (after a call took the screen)
+      box.appendChild(button(S["task.show_ticket"], "task-show", function () { popMatter(task, true); }));
+      box.appendChild(button(S["task.done"], "task-done", function () { matterDone(task.id); }));
     }
     if (task.kind === "voicemail" && task.state === "open") {
       box.appendChild(button(S["task.claim"], "task-claim", function () { call("POST", url + "/claim").then(done); }));
@@ -83,6 +76,47 @@
     }
     return box;
   }
+  // ---- the matter without a call: the same screen-pop as a call's (desk.js shows it) ---------
+  function poppedMatter() {
+    var p = window.__kck.currentPop();
+    return p && p.kind === "matter" ? p : null;
+  }
+  function popMatter(task, again) {
+    var p = poppedMatter();
+    if (p && p.matter.id === task.id && !again) { return; }
+    var current = window.__kck.currentPop();
+    if (current && current.kind !== "matter") { return; }  // a call is on the screen: it stays
+    call("GET", "/api/desk/matter/pop").then(function (r) {
+      if (r.ok) { window.__kck.showPop(r.data); }
+    });
+  }
+  function matterDone(id) {
+    call("POST", "/api/desk/matter/done", { id: id }).then(done);
+  }
+  if ($("matter-box")) {
+    $("matter-done").addEventListener("click", function () {
+      var p = poppedMatter(); if (p) { matterDone(p.matter.id); }
+    });
+    $("matter-forward").addEventListener("click", function () {
+      var p = poppedMatter(); if (!p) { return; }
+      var units = [];
+      document.querySelectorAll("#f-units input:checked").forEach(function (b) { units.push(b.value); });
+      $("matter-forward").disabled = true;
+      call("POST", "/api/desk/matter/forward", { id: p.matter.id, units: units }).then(function (r) {
+        $("matter-forward").disabled = false;
+        var message = r.data.message || "";
+        if (r.ok) {  // the matter's pop again: its units and state as they are now
+          call("GET", "/api/desk/matter/pop").then(function (again) {
+            if (again.ok) { window.__kck.clearPop(); window.__kck.showPop(again.data); }
+            var el = $("matter-message"); el.textContent = message; el.classList.remove("error");
+          });
+          return;
+        }
+        var el = $("matter-message"); el.textContent = message; el.classList.add("error");
+      });
+    });
+  }
+
   function show(tasks) {
     var list = $("task-list");
     list.textContent = "";
@@ -112,7 +146,11 @@
     return call("GET", "/api/desk/tasks").then(function (r) {
       if (!r.ok) { return; }
       outcomes = r.data.outcomes || [];
-      show(r.data.tasks || []);
+      var listed = r.data.tasks || [];
+      show(listed);
+      var held = listed.filter(function (task) { return task.kind === "matter"; })[0];
+      if (held) { popMatter(held, false); }
+      else if (poppedMatter()) { window.__kck.clearPop(); }
     });
   }
 

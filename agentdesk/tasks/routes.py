@@ -15,6 +15,7 @@ from agentdesk.refusals import language_of
 from agentdesk.request_body import json_object
 from agentdesk.security import DESK_ROLES, Access, add_route, current_session
 from agentdesk.tasks.desk import DeskTasks
+from agentdesk.tasks.matter_pop_routes import register_matter_pop_routes
 from agentdesk.tasks.models import TaskKind
 from agentdesk.tasks.store import TASK_OUTCOMES, TaskRefused, TaskView
 from kck.db.models import AuditEntry
@@ -33,6 +34,7 @@ def register_task_routes(app: web.Application, tasks: DeskTasks) -> None:
     add_route(app, "POST", "/api/desk/tasks/{id}/callback", call_back, on_desk)
     add_route(app, "POST", "/api/desk/tasks/{id}/close", close_task, on_desk)
     add_route(app, "POST", "/api/desk/matter/done", matter_done, on_desk)
+    register_matter_pop_routes(app)
     app.cleanup_ctx.append(_parts_running)
 
 

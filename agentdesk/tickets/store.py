@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -153,6 +153,19 @@ class TicketStore:
             tickets = await session.scalars(
                 select(Ticket)
                 .where(Ticket.caller_number == caller_number, Ticket.created_at >= since)
+                .order_by(Ticket.created_at.desc())
+                .limit(limit)
+                .options(selectinload(Ticket.units))
+            )
+            return [_view(t) for t in tickets]
+
+    async def for_email(self, email: str, since: datetime, limit: int = 10) -> list[TicketView]:
+        """The resident's matters by their e-mail (a non-voice matter's pop: docs/desk.md)."""
+        async with self.sessions() as session:
+            tickets = await session.scalars(
+                select(Ticket)
+                .where(func.lower(Ticket.caller_email) == email.strip().lower())
+                .where(Ticket.created_at >= since)
                 .order_by(Ticket.created_at.desc())
                 .limit(limit)
                 .options(selectinload(Ticket.units))

@@ -9,12 +9,15 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
+from agentdesk.keys import matters_key, tickets_key
 from agentdesk.tasks.desk import DeskTasks, voicemail_root
 from agentdesk.tasks.models import AgentTask
 from kck.db.models import AuditEntry, Call
 from tests.agentdesk.browser import serve
 from tests.agentdesk.conftest import DeskWorld
+from tests.agentdesk.matters_app import matter_service
 from tests.agentdesk.test_desk_in_browser import page, sign_in, sign_in_available
+from tests.agentdesk.test_matter_pop import EMAIL, portal_matter
 from tests.agentdesk.test_tasks import matter_from, tasks
 from tests.wav_files import tone
 
@@ -24,7 +27,9 @@ __all__ = ["page", "tasks"]  # fixtures shared with the desk's other tests
 
 @pytest.fixture
 async def desk_url(world: DeskWorld, tasks: DeskTasks) -> AsyncIterator[str]:
-    """The desk with its tasks; `page` (test_desk_in_browser's) opens this one."""
+    """The desk with its tasks and matters' forwarding; `page` (test_desk_in_browser's) opens
+    this one."""
+    world.app[matters_key] = matter_service(world, world.services.clock)
     runner, port = await serve(world.app)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -126,11 +131,58 @@ async def test_a_matter_from_the_portal_reaches_the_idle_agents_desk_and_is_done
     await expect(matter.locator(".task-kind")).to_have_text("Sprawa bez rozmowy")
     await expect(matter.locator(".task-number")).to_have_text(ticket.number)
     await expect(matter.locator(".task-note")).to_have_text("Przepełniony kosz na przystanku.")
-    await matter.locator(".task-show").click()
-    await expect(page.locator("#lookup-result")).to_contain_text(ticket.number)
-    await expect(page.locator("#lookup-result")).to_contain_text("ul. Długa 1")
-    await expect(page.locator("#kb-hits li").first).to_be_visible()
+    # the same screen as a call's: the matter itself in place of an empty form
+    await expect(page.locator("#pop")).to_be_visible()
+    await expect(page.locator("#matter-number")).to_have_text(ticket.number)
+    await expect(page.locator("#matter-location")).to_have_text("ul. Długa 1")
+    await expect(page.locator("#ticket-save")).to_be_hidden()
     await matter.locator(".task-done").click()
     await expect(page.locator("#task-message")).to_have_text("Sprawa załatwiona.")
     await expect(page.locator("#task-list li")).to_have_count(0)
+    await expect(page.locator("#pop")).to_be_hidden()  # the matter's pop went with it
+    assert await tasks.matters.held("anowak") is None
+
+
+async def test_the_portal_matter_pops_like_a_call_and_the_agent_forwards_it_to_a_unit(
+    world: DeskWorld, desk_url: str, page: Page, tasks: DeskTasks
+) -> None:
+    await sign_in_available(world, page, desk_url)
+    matter, earlier = await portal_matter(world, tasks)  # saved without units
+    await expect(page.locator("#pop")).to_be_visible()
+    await expect(page.locator("#caller-number")).to_have_text("+48 600 555 111")
+    history = page.locator("#history-tickets tbody tr")
+    await expect(history).to_have_count(2)  # the resident's other matters, by phone and e-mail
+    for number in earlier:
+        await expect(page.locator("#history-tickets")).to_contain_text(number)
+    card = page.locator("#suggestions li[data-slug=odpady-reklamacja-odbioru]")
+    await expect(card).to_be_visible()
+    await expect(page.locator("#matter-number")).to_have_text(matter.number)
+    await expect(page.locator("#matter-source")).to_have_text("open311:portal")
+    await expect(page.locator("#matter-category")).to_have_text("odpady")
+    await expect(page.locator("#matter-description")).to_have_text(
+        "Nie odebrano śmieci, pojemnik przepełniony."
+    )
+    await expect(page.locator("#matter-units")).to_have_text("—")
+    await expect(page.locator("#matter-needs-units")).to_be_visible()
+    await expect(page.locator("#f-description")).to_have_value(
+        "Nie odebrano śmieci, pojemnik przepełniony."
+    )
+    await expect(page.locator("#f-caller_email")).to_have_value(EMAIL)
+    await expect(page.locator("#ticket-save")).to_be_hidden()
+
+    await page.check("#f-units input[value=MPO]")
+    await page.click("#matter-forward")
+    await expect(page.locator("#matter-message")).to_have_text(
+        f"Sprawę {matter.number} przekazano jednostkom."
+    )
+    await expect(page.locator("#matter-units")).to_have_text("MPO (przekazana, bez potwierdzenia)")
+    await expect(page.locator("#matter-needs-units")).to_be_hidden()
+    ticket = await world.app[tickets_key].get(matter.number)
+    assert ticket is not None and (ticket.units, ticket.status) == (("MPO",), "forwarded")
+
+    await page.click("#matter-done")
+    await expect(page.locator("#pop")).to_be_hidden()
+    await expect(page.locator("#idle")).to_be_visible()
+    await expect(page.locator("#matter-box")).to_be_hidden()
+    await expect(page.locator("#ticket-save")).to_be_visible()
     assert await tasks.matters.held("anowak") is None

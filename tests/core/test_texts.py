@@ -182,6 +182,13 @@ def families() -> dict[str, set[str]]:
                 sorted((REPO / "agentdesk/tasks").glob("*.py")), "TaskRefused", 0
             )
         },
+        "task.matter_refused.": {
+            f"task.matter_refused.{code}"
+            for code in literal_arguments(
+                [REPO / "agentdesk/tasks/matter_units.py"], "UnitsRefused", 0
+            )
+            | literal_arguments([REPO / "agentdesk/tasks/matter_pop_routes.py"], "_refused", 1)
+        },
     }
 
 
