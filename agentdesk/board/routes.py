@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 # The words board.js writes itself (agent states and reasons, the link, the target line, why a
 # callback failed, a refused force).
+WALL_OVERDUE_ROWS = 3  # late units on the wall (the full list: /matters and the board)
 SCRIPT_STRINGS = ("state.", "reason.", "board.", "callback.why.", "force.")
 
 
@@ -92,6 +93,7 @@ async def _page(request: web.Request, wall: bool) -> web.Response:
         pause_reasons=[r.value for r in AGENT_PAUSE_REASONS],
         centre=request.app[services_key].settings.centre,
         overdue=await overdue_rows(request, language_of(request)),
+        overdue_limit=WALL_OVERDUE_ROWS if wall else 0,
     )
 
 

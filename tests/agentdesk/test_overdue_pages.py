@@ -18,6 +18,7 @@ from kck.db.models import Role
 from tests.agentdesk.conftest import DeskWorld, sign_in
 from tests.agentdesk.matters_app import matter_service, matters_app
 from tests.agentdesk.test_unit_page import START, agent_saves_ticket
+from tests.matters.world import ticket_form
 
 Client = TestClient[web.Request, web.Application]
 
@@ -67,3 +68,27 @@ async def test_a_unit_past_its_deadline_shows_with_its_business_days_late(
             f'<tr class="late"><td>{number}</td><td>Zarząd Zieleni Miejskiej</td>'
             '<td>2026-12-29</td>\n<td class="late-days">3</td>'
         ) in html
+
+
+async def test_the_wall_shows_three_late_units_and_how_many_more_the_board_all(
+    world: DeskWorld, client: Client, clock: ManualClock
+) -> None:
+    """The wall fits one screen (tests/board/test_board_browser.py): its late units are cut."""
+    numbers = [await agent_saves_ticket(world, client, units=["ZZM"])]
+    client.session.cookie_jar.clear()
+    token = await sign_in(client, "anowak")
+    for _ in range(4):
+        saved = await client.post(
+            "/api/tickets", json=ticket_form(units=["ZZM"]), headers={"X-CSRF-Token": token}
+        )
+        assert saved.status == 201, await saved.text()
+        numbers.append(str((await saved.json())["number"]))
+    await world.add_user("kierownik", Role.SUPERVISOR, extension=None)
+    client.session.cookie_jar.clear()
+    await sign_in(client, "kierownik", extension="")
+    clock.advance((datetime(2027, 1, 4, 9, 0, tzinfo=UTC) - START).total_seconds())
+    wall = await (await client.get("/board/wall")).text()
+    board = await (await client.get("/board")).text()
+    assert sum(f"<td>{n}</td>" in wall for n in numbers) == 3
+    assert 'id="more-overdue"' in wall and "+ 2 więcej" in wall
+    assert all(f"<td>{n}</td>" in board for n in numbers) and 'id="more-overdue"' not in board
