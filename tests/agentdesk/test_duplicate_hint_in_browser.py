@@ -158,6 +158,14 @@ async def test_an_agent_sees_an_ideas_topic_then_saves_a_matter_outside_the_city
             await expect(page.locator("#ticket-message")).to_contain_text("Zapisano zgłoszenie")
             await expect(page.locator("#err-refer_to")).to_have_text("")
             number = await page.locator("#ticket-message").get_attribute("data-number")
+            await page.goto(f"{base}/matters/{number}")  # the matter's page: kind, where to go
+            await expect(page.locator("#matter-kind")).to_have_text(
+                "sprawa poza kompetencją miasta"
+            )
+            await expect(page.locator("#matter-refer-to")).to_have_text(VOIVODESHIP)
+            await expect(page.locator("#matter-state")).to_have_text(
+                "mieszkaniec otrzymał odpowiedź"
+            )
             await context.close()
             assert problems == []
     finally:
