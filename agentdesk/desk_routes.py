@@ -27,6 +27,7 @@ from agentdesk.security import current_session
 from agentdesk.tasks.wrap_up import callback_needed
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.form import TicketFormInvalid, parse_ticket_form
+from agentdesk.tickets.kinds import TicketKind
 from agentdesk.tickets.scope import TicketScope
 from agentdesk.tickets.store import TicketView
 from kck.db.models import AuditEntry, Call
@@ -288,6 +289,9 @@ def _ticket_json(ticket: TicketView, lang: str, request: web.Request) -> dict[st
         "number": ticket.number,
         "category": ticket.category,
         "category_text": translate(lang, f"category.{ticket.category}"),
+        "kind": ticket.kind,
+        "refer_to": ticket.refer_to,
+        "complaint_about": ticket.complaint_about,
         "location_text": ticket.location_text,
         "latitude": ticket.latitude,
         "longitude": ticket.longitude,
@@ -349,13 +353,18 @@ async def create_ticket(request: web.Request) -> web.Response:
 
 
 async def _forward(request: web.Request, ticket: TicketView, username: str) -> TicketView:
-    """Forward a saved ticket to its units (e-mails into the outbox); a failure leaves it saved
-    and `new`, to be forwarded again, and is logged."""
+    """Forward a saved ticket to its units (e-mails into the outbox), or answer at once a matter
+    outside the city's competence; a failure leaves it saved and `new`, to be forwarded (or
+    answered) again, and is logged."""
     matters = request.app.get(matters_key)
-    if matters is None or not ticket.units:
+    outside = ticket.kind == TicketKind.OUTSIDE
+    if matters is None or not (ticket.units or outside):
         return ticket
     try:
-        await matters.forward(ticket.number, f"agent:{username}")
+        if outside:
+            await matters.answer_outside(ticket.number, f"agent:{username}")
+        else:
+            await matters.forward(ticket.number, f"agent:{username}")
     except Exception:
         log.exception("ticket %s saved but not forwarded to its units", ticket.number)
         return ticket

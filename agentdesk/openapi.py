@@ -131,6 +131,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             contact_consent="boolean",
             sms_consent="boolean",
             kind="string",
+            refer_to="string",
+            complaint_about="string",
             call_id="string",
             language="string",
         ),

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 class MatterStatus(enum.StrEnum):
     NEW = "new"
     FORWARDED = "forwarded"
-    ANSWERED = "answered"  # every unit still on the matter has answered
+    ANSWERED = "answered"  # every unit still on it has answered (or the centre, outside matters)
     RESIDENT_INFORMED = "resident_informed"  # the combined answer is in the outbox to the resident
     CLOSED = "closed"
     REOPENED = "reopened"  # with a reason; forwarded again to its units
@@ -30,7 +30,8 @@ class UnitStatus(enum.StrEnum):
 
 
 MATTER_MOVES: dict[MatterStatus, frozenset[MatterStatus]] = {
-    MatterStatus.NEW: frozenset({MatterStatus.FORWARDED}),
+    # new → answered: a matter outside the city's competence, answered at once by the centre
+    MatterStatus.NEW: frozenset({MatterStatus.FORWARDED, MatterStatus.ANSWERED}),
     MatterStatus.FORWARDED: frozenset({MatterStatus.ANSWERED}),
     MatterStatus.ANSWERED: frozenset(
         {MatterStatus.RESIDENT_INFORMED, MatterStatus.CLOSED, MatterStatus.REOPENED}

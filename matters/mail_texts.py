@@ -1,7 +1,8 @@
 """The outgoing e-mails put together from the catalogue (`kck/locale`, read by `kck.texts`): a
 unit's notice of a matter and of the resident's answer to its question (`unitmail.*`, Polish with
 English below), and, in the resident's language (`citizen.mail.*`: pl, en, uk), the combined
-answer and a unit's question with the reply link."""
+answer, a unit's question with the reply link, and the answer to a matter outside the city's
+competence (where to go instead)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def text_in(language: str, key: str, **params: Any) -> str:
     if found is None:
         raise MailTextMissing(f"kck/locale/{language}.yaml: no text for {key!r} (a message)")
     return found.format(**params)
+
+
+def kind_in(language: str, kind: str) -> str:
+    """The kind of matter in words ("Skarga", "Complaint"); the code when it has none."""
+    return texts().text(language, f"citizen.kind.{kind}") or kind
 
 
 def category_in(language: str, code: str) -> str:
@@ -64,10 +70,19 @@ def _titles(key: str, **values: str) -> str:
 
 
 def unit_notice(
-    *, number: str, unit_name: str, category: str, link: str, expires: str, centre: str
+    *,
+    number: str,
+    unit_name: str,
+    category: str,
+    link: str,
+    expires: str,
+    centre: str,
+    kind: str = "report",
+    about: str | None = None,
 ) -> tuple[str, str]:
     """Subject and body of the e-mail a unit gets when a matter is forwarded to it (`expires`
-    empty: `link` is the inbox of a unit working by account)."""
+    empty: `link` is the inbox of a unit working by account), naming the kind of matter and,
+    for a complaint, what it is about."""
     values = {"number": number, "unit": unit_name, "centre": centre}
     where = UnitLink(link, expires)
 
@@ -76,7 +91,10 @@ def unit_notice(
             lang, "unitmail.forwards", **values, category=category_in(lang, category)
         )
         greeting = text_in(lang, "unitmail.greeting")
-        return f"{greeting}\n\n{forwards}\n{_where_to_read(lang, where)}"
+        named = text_in(lang, "unitmail.kind", kind=kind_in(lang, kind))
+        if about:
+            named += "\n" + text_in(lang, "unitmail.complaint_about", about=about)
+        return f"{greeting}\n\n{forwards}\n{named}\n{_where_to_read(lang, where)}"
 
     return f"[{number}] {_titles('unitmail.subject', centre=centre)}", _both_languages(section)
 
@@ -109,15 +127,40 @@ def resident_question(
 
 
 def resident_answer(
-    language: str, *, number: str, answers: list[UnitAnswer], centre: str, hotline: str
+    language: str,
+    *,
+    number: str,
+    answers: list[UnitAnswer],
+    centre: str,
+    hotline: str,
+    kind: str = "report",
 ) -> tuple[str, str]:
-    """One e-mail with every unit's answer, in the resident's language (Polish when unknown)."""
+    """One e-mail with every unit's answer, in the resident's language (Polish when unknown),
+    naming the kind of matter."""
     lang = language if language in LANGUAGES else REFERENCE
     text = "\n\n".join(f"{a.unit_name}:\n{a.text}" for a in answers)
     subject = text_in(lang, "citizen.mail.subject", number=number)
     body = (
         f"{text_in(lang, 'citizen.mail.greeting')}\n\n"
-        f"{text_in(lang, 'citizen.mail.answered', number=number, centre=centre)}\n\n"
+        f"{text_in(lang, 'citizen.mail.answered', number=number, centre=centre)}\n"
+        f"{text_in(lang, 'citizen.mail.kind', kind=kind_in(lang, kind))}\n\n"
         f"{text}\n\n{text_in(lang, 'citizen.mail.questions', hotline=hotline)}\n\n{centre}\n"
+    )
+    return subject, body
+
+
+def resident_outside(
+    language: str, *, number: str, refer_to: str, centre: str, hotline: str
+) -> tuple[str, str]:
+    """The answer to a matter outside the city's competence: not the city's to handle, and
+    where to go instead — in the resident's language (Polish when unknown)."""
+    lang = language if language in LANGUAGES else REFERENCE
+    subject = text_in(lang, "citizen.mail.outside_subject", number=number)
+    body = (
+        f"{text_in(lang, 'citizen.mail.greeting')}\n\n"
+        f"{text_in(lang, 'citizen.mail.outside', number=number, centre=centre)}\n"
+        f"{text_in(lang, 'citizen.mail.kind', kind=kind_in(lang, 'outside'))}\n\n"
+        f"{text_in(lang, 'citizen.mail.outside_go')}\n\n{refer_to}\n\n"
+        f"{text_in(lang, 'citizen.mail.questions', hotline=hotline)}\n\n{centre}\n"
     )
     return subject, body

@@ -51,6 +51,7 @@ TICKET_ERASED = {
     "location_text": None,
     "latitude": None,
     "longitude": None,
+    "complaint_about": None,  # the resident's words on whom they complain about
 }
 
 

@@ -66,6 +66,15 @@ OPEN311_FIELDS = {
 }
 
 
+# the Open311 `kind` attribute's values as the ticket's kinds
+OPEN311_KINDS = {
+    MatterKind.PROBLEM.value: TicketKind.REPORT,
+    MatterKind.IDEA.value: TicketKind.IDEA,
+    MatterKind.QUESTION.value: TicketKind.QUESTION,
+    MatterKind.COMPLAINT.value: TicketKind.COMPLAINT,
+}
+
+
 @dataclass(frozen=True)
 class Submission:
     """A POSTed request's fields, as sent (strings; `attributes` keyed by attribute code)."""
@@ -234,8 +243,9 @@ class ServiceRequests:
         contact = bool(sent.email.strip() or sent.phone.strip())
         name = " ".join(p.strip() for p in (sent.first_name, sent.last_name) if p.strip())
         return {
-            # an idea is grouped with the ideas like it; every other kind is a report at a place
-            "kind": TicketKind.IDEA if kind == MatterKind.IDEA else TicketKind.REPORT,
+            # an idea is grouped with the ideas like it; a question and a complaint go to the
+            # units as such; a problem (or no kind) is a report at a place
+            "kind": OPEN311_KINDS.get(kind, TicketKind.REPORT),
             "category": service.code,
             "location_text": place,
             "latitude": sent.lat,

@@ -294,6 +294,7 @@
   function showMatter(m) {
     $("ticket-save").hidden = !!m;
     $("f-kind").value = (m && pop && pop.form.kind) || "report";
+    showKindFields();
     ["caller_name", "caller_email"].forEach(function (f) { $("f-" + f).value = m && pop ? pop.form[f] || "" : ""; });
     var box = $("matter-box");
     if (!box) { return; }
@@ -311,8 +312,18 @@
   }
 
   // ---- ticket form -------------------------------------------------------------------------
-  var FIELDS = ["kind", "category", "location_text", "latitude", "longitude", "description", "caller_number",
-                "caller_name", "caller_email", "contact_consent", "sms_consent", "units", "call_id"];
+  var FIELDS = ["kind", "refer_to", "complaint_about", "category", "location_text", "latitude", "longitude",
+                "description", "caller_number", "caller_name", "caller_email", "contact_consent", "sms_consent",
+                "units", "call_id"];
+  // each kind its own fields: where to go instead (outside the city's competence), what a
+  // complaint is about; an outside matter goes to no unit
+  function showKindFields() {
+    var kind = $("f-kind").value;
+    document.querySelectorAll("#ticket-form [data-kinds]").forEach(function (el) {
+      el.hidden = el.dataset.kinds.split(" ").indexOf(kind) < 0;
+    });
+  }
+  $("f-kind").addEventListener("change", showKindFields);
   function clearErrors() {
     FIELDS.forEach(function (f) {
       var e = $("err-" + f); if (e) { e.textContent = ""; }
@@ -329,6 +340,7 @@
     $("f-location_text").value = prefill.location_text || "";
     $("f-description").value = prefill.description || "";
     checkUnits(prefill.units || []);
+    showKindFields();
   }
   function checkUnits(codes) {
     document.querySelectorAll("#f-units input").forEach(function (box) { box.checked = codes.indexOf(box.value) >= 0; });
@@ -346,7 +358,9 @@
     });
     data.contact_consent = $("f-contact_consent").checked;
     data.sms_consent = $("f-sms_consent").checked;
-    document.querySelectorAll("#f-units input:checked").forEach(function (b) { data.units.push(b.value); });
+    if (!$("f-units-box").hidden) {
+      document.querySelectorAll("#f-units input:checked").forEach(function (b) { data.units.push(b.value); });
+    }
     return data;
   }
   window.__kck.ticketData = formData;

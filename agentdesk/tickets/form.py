@@ -9,7 +9,7 @@ from typing import Any
 
 from agentdesk.i18n import translate
 from agentdesk.tickets.categories import CATEGORIES_NEEDING_LOCATION, TicketCategory
-from agentdesk.tickets.kinds import TicketKind
+from agentdesk.tickets.kinds import KINDS_AT_A_PLACE, TicketKind
 from agentdesk.tickets.units import CityUnits
 from kck.phone import to_e164
 
@@ -18,6 +18,8 @@ DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 4000
 LOCATION_MAX = 300
 NAME_MAX = 200
+REFER_TO_MAX = 300  # where to go instead, for a matter outside the city's competence
+COMPLAINT_ABOUT_MAX = 200  # the unit or service a complaint is about
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class TicketForm:
     language: str = "pl"
     kind: TicketKind = TicketKind.REPORT
     sms_consent: bool = False  # told about the matter by SMS at `caller_number`
+    refer_to: str | None = None  # OUTSIDE: where to go instead (the resident is told)
+    complaint_about: str | None = None  # COMPLAINT: the unit or service, when named
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
     location = _text(data, "location_text")
     if len(location) > LOCATION_MAX:
         errors.append(FieldError("location_text", "too_long", (("n", str(LOCATION_MAX)),)))
-    elif not location and category in CATEGORIES_NEEDING_LOCATION:
+    elif not location and kind in KINDS_AT_A_PLACE and category in CATEGORIES_NEEDING_LOCATION:
         errors.append(FieldError("location_text", "location_required"))
 
     lat = _coordinate(data.get("latitude"), "latitude", errors)
@@ -160,6 +164,8 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
     if sms_consent and not _text(data, "caller_number"):
         errors.append(FieldError("sms_consent", "sms_consent_phone_missing"))
 
+    refer_to, complaint_about = _kind_fields(data, kind, errors)
+
     raw_units = data.get("units") or []
     if isinstance(raw_units, str):
         raw_units = [raw_units]
@@ -173,8 +179,11 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
                 break
             if str(code) not in chosen:
                 chosen.append(str(code))
-        if (
+        if chosen and kind is TicketKind.OUTSIDE:
+            errors.append(FieldError("units", "units_not_for_outside"))
+        elif (
             not chosen
+            and kind is not TicketKind.OUTSIDE
             and category not in (None, TicketCategory.OUT_OF_COMPETENCE)
             and not any(e.field == "units" for e in errors)
         ):
@@ -200,4 +209,22 @@ def parse_ticket_form(data: dict[str, Any], units: CityUnits) -> TicketForm:
         language=contact.language,
         kind=kind,
         sms_consent=sms_consent,
+        refer_to=refer_to,
+        complaint_about=complaint_about,
     )
+
+
+def _kind_fields(
+    data: dict[str, Any], kind: TicketKind, errors: list[FieldError]
+) -> tuple[str | None, str | None]:
+    """The kind's own fields: where to go instead (an OUTSIDE matter's, required) and what a
+    complaint is about (optional); another kind's are not kept."""
+    refer_to = _text(data, "refer_to") if kind is TicketKind.OUTSIDE else ""
+    if kind is TicketKind.OUTSIDE and not refer_to:
+        errors.append(FieldError("refer_to", "refer_to_required"))
+    elif len(refer_to) > REFER_TO_MAX:
+        errors.append(FieldError("refer_to", "too_long", (("n", str(REFER_TO_MAX)),)))
+    about = _text(data, "complaint_about") if kind is TicketKind.COMPLAINT else ""
+    if len(about) > COMPLAINT_ABOUT_MAX:
+        errors.append(FieldError("complaint_about", "too_long", (("n", str(COMPLAINT_ABOUT_MAX)),)))
+    return refer_to or None, about or None

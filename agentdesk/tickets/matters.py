@@ -1,7 +1,8 @@
 """A ticket's life as a matter, in SQL: forwarding to its units, their steps on the unit page,
-the resident's combined answer, closing and reopening — each move checked by
-`matters.lifecycle`, audited in `matter_events`, and its e-mail put in the outbox in the same
-transaction (the step and its message commit together)."""
+the resident's combined answer, the answer at once to a matter outside the city's competence,
+closing and reopening — each move checked by `matters.lifecycle`, audited in `matter_events`,
+and its e-mail put in the outbox in the same transaction (the step and its message commit
+together)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from agentdesk.tickets.kinds import TicketKind
 from agentdesk.tickets.models import Ticket, TicketUnit
 from agentdesk.tickets.store import format_number
 from agentdesk.tickets.units import CityUnit, CityUnits
@@ -33,6 +35,7 @@ from matters.mail_texts import (
     UnitAnswer,
     UnitLink,
     resident_answer,
+    resident_outside,
     resident_question,
     unit_info_answer,
     unit_notice,
@@ -77,6 +80,14 @@ _SMS_STEP = {
 class MatterNotFound(LookupError):
     def __init__(self, number: str) -> None:
         super().__init__(f"no matter {number!r}")
+        self.number = number
+
+
+class NotOutside(ValueError):
+    """Only a matter outside the city's competence, with where to go, is answered at once."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"matter {number}: not outside the city's competence (or no refer_to)")
         self.number = number
 
 
@@ -128,6 +139,8 @@ class MatterState:
     language: str
     created_at: datetime
     kind: str = "report"  # agentdesk.tickets.kinds.TicketKind
+    complaint_about: str | None = None
+    refer_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,8 @@ def _state(ticket: Ticket) -> MatterState:
         language=ticket.language,
         created_at=ticket.created_at,
         kind=ticket.kind,
+        complaint_about=ticket.complaint_about,
+        refer_to=ticket.refer_to,
     )
 
 
@@ -248,6 +263,35 @@ class MatterService:
                     part.status = UnitStatus.PENDING
                     await self._forward_unit(session, ticket, part, actor, now)
             await self._sms_resident(session, ticket, SMSKind.REOPENED, now)
+            state = _state(ticket)
+        self.on_enqueued()
+        return state
+
+    async def answer_outside(self, number: str, actor: str) -> MatterState:
+        """A matter outside the city's competence is not forwarded: answered at once (audited,
+        with where the resident is sent), the answer e-mailed in their language to each resident
+        who consented and gave an address (resident informed); without one the agent has told
+        them on the call and the matter is closed."""
+        async with self.sessions.begin() as session:
+            ticket = await self._required(session, number)
+            if ticket.kind != TicketKind.OUTSIDE or not ticket.refer_to:
+                raise NotOutside(ticket.number)
+            now = self.clock.now()
+            self._move_matter(session, ticket, MatterStatus.ANSWERED, actor, now, ticket.refer_to)
+            recipients = await _resident_addresses(session, ticket)
+            for suffix, address, language in recipients:
+                subject, body = resident_outside(
+                    language,
+                    number=ticket.number,
+                    refer_to=ticket.refer_to,
+                    centre=self.mail.centre,
+                    hotline=self.mail.hotline,
+                )
+                key = f"{RESIDENT_KEY}{ticket.number}:outside{suffix}"
+                mail = OutgoingMail(key, address, subject, body)
+                await enqueue(session, mail, now=now, ticket_id=ticket.id)
+            told = MatterStatus.RESIDENT_INFORMED if recipients else MatterStatus.CLOSED
+            self._move_matter(session, ticket, told, "system", now)
             state = _state(ticket)
         self.on_enqueued()
         return state
@@ -426,6 +470,8 @@ class MatterService:
             link=link.url,
             expires=link.expires,
             centre=self.mail.centre,
+            kind=ticket.kind,
+            about=ticket.complaint_about,
         )
         await self._mail_unit(session, ticket, unit, "unit", subject, body, now)
 
@@ -513,6 +559,7 @@ class MatterService:
                 answers=answers,
                 centre=self.mail.centre,
                 hotline=self.mail.hotline,
+                kind=ticket.kind,
             )
             # the first caller's key as before; an attached resident's carries their row
             key = f"{RESIDENT_KEY}{ticket.number}:{rounds}{suffix}"

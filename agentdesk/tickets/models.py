@@ -33,10 +33,14 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     status: Mapped[str] = mapped_column(String(20), default="new")
     language: Mapped[str] = mapped_column(String(8), default="pl")
-    # a problem report or an idea (agentdesk.tickets.kinds); the address as a key
+    # what kind of matter (agentdesk.tickets.kinds); the address as a key
     # (agentdesk.tickets.places.address_key): what the duplicate hint and the idea topics look up
     kind: Mapped[str] = mapped_column(String(16), default="report", server_default="report")
     address_key: Mapped[str | None] = mapped_column(String(300))
+    # the kind's own fields: where to go instead (a matter outside the city's competence) and
+    # the unit or service a complaint is about
+    refer_to: Mapped[str | None] = mapped_column(String(300))
+    complaint_about: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         Index("ix_tickets_kind_category_address", "kind", "category", "address_key"),

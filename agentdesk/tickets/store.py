@@ -44,6 +44,8 @@ class TicketView:
     unit_states: tuple[str, ...] = ()  # each unit's status, in the order of `units`
     sms_consent: bool = False
     kind: str = "report"  # agentdesk.tickets.kinds.TicketKind
+    refer_to: str | None = None
+    complaint_about: str | None = None
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -71,6 +73,8 @@ def _view(ticket: Ticket) -> TicketView:
         unit_states=tuple(u.status for u in ticket.units),
         sms_consent=ticket.sms_consent,
         kind=ticket.kind,
+        refer_to=ticket.refer_to,
+        complaint_about=ticket.complaint_about,
     )
 
 
@@ -130,6 +134,8 @@ class TicketStore:
                 created_at=now,
                 language=form.language,
                 kind=form.kind.value,
+                refer_to=form.refer_to,
+                complaint_about=form.complaint_about,
                 address_key=address_key(form.location_text),
                 units=[TicketUnit(unit_code=code) for code in form.units],
             )

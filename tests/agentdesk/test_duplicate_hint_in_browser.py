@@ -1,6 +1,7 @@
 """The duplicate hint in headless Chromium: an agent typing a report at the address of an open
 matter (written another way) sees the matter and attaches the caller to it; the database then
-has the caller as the matter's second resident and no new matter."""
+has the caller as the matter's second resident and no new matter. Each kind its own fields:
+an idea shows the ideas on its topic, a matter outside the city's competence asks where to go."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from playwright.async_api import expect
 from sqlalchemy import func, select
 
 from agentdesk.tickets.form import parse_ticket_form
-from agentdesk.tickets.models import Ticket
+from agentdesk.tickets.models import Ticket, TicketUnit
 from agentdesk.tickets.store import TicketStore
 from kck.clock import SystemClock
-from matters.models import MatterEvent, MatterResident
+from matters.models import MatterEvent, MatterResident, OutboxMessage
 from tests.agentdesk.browser import DESK_VIEWPORT, chromium, serve, watch_for_broken_scripts
 from tests.agentdesk.conftest import DeskWorld, routing_request
 from tests.agentdesk.matters_app import matter_service, matters_app
@@ -21,6 +22,7 @@ from tests.matters.world import UNITS, WARSAW, ticket_form
 
 pytestmark = pytest.mark.browser
 CALLER = "+48601234567"
+VOIVODESHIP = "Małopolski Urząd Wojewódzki, ul. Basztowa 22, Kraków"
 
 
 async def test_an_agent_sees_the_open_matter_at_the_same_address_and_attaches_the_caller(
@@ -94,9 +96,11 @@ async def test_an_agent_sees_the_open_matter_at_the_same_address_and_attaches_th
     assert (event.ticket_id, event.actor) == (ticket_id, "agent:anowak")
 
 
-async def test_an_agent_writing_an_idea_sees_the_ideas_on_its_topic_with_both_sides_counted(
+async def test_an_agent_sees_an_ideas_topic_then_saves_a_matter_outside_the_citys_competence(
     world: DeskWorld,
 ) -> None:
+    """The idea hint counts both sides; an OUTSIDE matter's form asks where to go instead,
+    shows no units, and the saved matter is answered at once by e-mail (no unit hears of it)."""
     clock = SystemClock()
     service = matter_service(world, clock)
     store = TicketStore(world.services.sessions, WARSAW)
@@ -129,7 +133,53 @@ async def test_an_agent_writing_an_idea_sees_the_ideas_on_its_topic_with_both_si
             await expect(page.locator("#idea-list li.side-against")).to_contain_text(earlier[1])
             await expect(page.locator("#idea-list li.side-for")).to_contain_text(earlier[0])
             await expect(page.locator("#duplicate-hint")).to_be_hidden()  # an idea is no report
+
+            # the same caller's next matter is not the city's: where to go instead, no units
+            await expect(page.locator("#f-refer_to")).to_be_hidden()
+            await expect(page.locator("#f-complaint_about")).to_be_hidden()
+            await page.select_option("#f-kind", "complaint")
+            await expect(page.locator("#f-complaint_about")).to_be_visible()
+            await expect(page.locator("#f-units-box")).to_be_visible()
+            await page.select_option("#f-kind", "outside")
+            await expect(page.locator("#f-complaint_about")).to_be_hidden()
+            await expect(page.locator("#f-refer_to")).to_be_visible()
+            await expect(page.locator("#idea-hint")).to_be_hidden()
+            await expect(page.locator("#f-units-box")).to_be_hidden()
+            await page.select_option("#f-category", "out_of_competence")
+            await page.fill("#f-description", "Gdzie wyrobić paszport dla dziecka?")
+            await page.fill("#f-caller_email", "jan@example.org")
+            await page.check("#f-contact_consent")
+            await page.click("#ticket-save")
+            await expect(page.locator("#err-refer_to")).to_have_text(
+                "Podaj, gdzie mieszkaniec ma się zwrócić, np. Urząd Wojewódzki, ul. Basztowa 22."
+            )
+            await page.fill("#f-refer_to", VOIVODESHIP)
+            await page.click("#ticket-save")
+            await expect(page.locator("#ticket-message")).to_contain_text("Zapisano zgłoszenie")
+            await expect(page.locator("#err-refer_to")).to_have_text("")
+            number = await page.locator("#ticket-message").get_attribute("data-number")
+            await page.goto(f"{base}/matters/{number}")  # the matter's page: kind, where to go
+            await expect(page.locator("#matter-kind")).to_have_text(
+                "sprawa poza kompetencją miasta"
+            )
+            await expect(page.locator("#matter-refer-to")).to_have_text(VOIVODESHIP)
+            await expect(page.locator("#matter-state")).to_have_text(
+                "mieszkaniec otrzymał odpowiedź"
+            )
             await context.close()
             assert problems == []
     finally:
         await runner.cleanup()
+
+    async with world.services.sessions() as db:
+        outside = await db.scalar(select(Ticket).where(Ticket.number == number))
+        assert outside is not None
+        units = select(func.count()).where(TicketUnit.ticket_id == outside.id)
+        assert await db.scalar(units) == 0
+        assert (outside.kind, outside.refer_to, outside.status) == (
+            "outside",
+            VOIVODESHIP,
+            "resident_informed",
+        )
+        [mail] = list(await db.scalars(select(OutboxMessage)))
+    assert mail.recipient == "jan@example.org" and VOIVODESHIP in mail.body

@@ -28,6 +28,7 @@ from agentdesk.tasks.models import TaskKind, TaskState
 from agentdesk.tasks.store import TASK_OUTCOMES
 from agentdesk.tickets.categories import TicketCategory, WrapUpOutcome
 from agentdesk.tickets.idea_topics import Side
+from agentdesk.tickets.kinds import TicketKind
 from ivr.editing import AUDIT_ACTIONS as MENU_AUDIT_ACTIONS
 from ivr.model import LANGUAGES as CALLER_LANGUAGES
 from ivr.problems import Severity
@@ -141,6 +142,7 @@ def families() -> dict[str, set[str]]:
         "unit.status.": {f"unit.status.{s.value}" for s in UnitStatus},
         "idea.side.": {f"idea.side.{s.value}" for s in Side},
         "citizen.open311.kind.": {f"citizen.open311.kind.{k.value}" for k in MatterKind},
+        "citizen.kind.": {f"citizen.kind.{k.value}" for k in TicketKind},
         "outbox.state.": {f"outbox.state.{state}" for state in (PENDING, SENDING, SENT)},
         "citizen.sms.": {f"citizen.sms.{kind.value}" for kind in SMSKind},
         "unitmail.": {

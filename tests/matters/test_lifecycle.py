@@ -19,6 +19,7 @@ from matters.lifecycle import (
 
 ALLOWED_MATTER = {
     ("new", "forwarded"),
+    ("new", "answered"),
     ("forwarded", "answered"),
     ("answered", "resident_informed"),
     ("answered", "closed"),

@@ -7,6 +7,7 @@ from matters.mail_texts import (
     UnitAnswer,
     UnitLink,
     resident_answer,
+    resident_outside,
     resident_question,
     unit_info_answer,
     unit_notice,
@@ -69,3 +70,35 @@ def test_resident_answer_in_english_and_polish_for_an_unknown_language() -> None
         "de", number="KCK-1", answers=answers, centre="KCK", hotline="+48126165555"
     )
     assert subject == "Odpowiedź w sprawie KCK-1" and body.startswith("Dzień dobry,")
+
+
+def test_the_unit_notice_names_the_kind_and_what_a_complaint_is_about() -> None:
+    _, body = unit_notice(
+        number="KCK-1", unit_name="SM", category="other", link="https://kck.test/unit/inbox",
+        expires="", centre="KCK", kind="complaint", about="patrol na Kazimierzu",
+    )  # fmt: skip
+    polish, english = body.split("\n---\n")
+    assert "Rodzaj sprawy: skarga." in polish and "Kind of matter: complaint." in english
+    assert "Skarga dotyczy: patrol na Kazimierzu." in polish
+    assert "The complaint is about: patrol na Kazimierzu." in english
+    _, body = unit_notice(
+        number="KCK-1", unit_name="SM", category="other", link="https://kck.test/unit/inbox",
+        expires="", centre="KCK", kind="question",
+    )  # fmt: skip
+    assert "Rodzaj sprawy: pytanie." in body and "dotyczy" not in body
+
+
+def test_the_answer_to_a_matter_outside_the_city_says_where_to_go_in_the_residents_language() -> (
+    None
+):
+    go = "Małopolski Urząd Wojewódzki, ul. Basztowa 22"
+    subject, body = resident_outside(
+        "uk", number="KCK-1", refer_to=go, centre="KCK", hotline="+48126165555"
+    )
+    assert subject == "Звернення KCK-1: поза компетенцією міста"
+    assert "Будь ласка, зверніться до:\n\n" + go in body and "+48126165555" in body
+    subject, body = resident_outside(
+        "en", number="KCK-1", refer_to=go, centre="KCK", hotline="+48126165555"
+    )
+    assert subject == "Your matter KCK-1: outside the city's competence"
+    assert "Kind of matter: a matter outside the city's competence." in body and go in body

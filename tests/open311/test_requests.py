@@ -313,6 +313,28 @@ async def test_an_idea_posted_is_an_idea_ticket_and_a_problem_a_report(
     assert (await _ticket(open311, problem_number)).kind == "report"
 
 
+async def test_a_question_and_a_complaint_posted_keep_their_kind_and_go_to_the_units(
+    open311: Open311World,
+) -> None:
+    """The `kind` attribute's question and complaint are the ticket's; the unit's e-mail and
+    page name the kind."""
+    numbers = {}
+    for kind, text in (("question", "Kiedy skoszą trawę?"), ("complaint", "Trawy nikt nie kosi.")):
+        posted = await open311.post(**report(**{"attribute[kind]": kind, "description": text}))
+        assert posted.status == 201, await posted.text()
+        [accepted] = await posted.json()
+        numbers[kind] = accepted["service_request_id"]
+    question = await _ticket(open311, numbers["question"])
+    complaint = await _ticket(open311, numbers["complaint"])
+    assert (question.kind, question.status) == ("question", "forwarded")
+    assert (complaint.kind, complaint.status) == ("complaint", "forwarded")
+    bodies = {m.subject.split("]")[0][1:]: m.body for m in await open311.outbox()}
+    assert "Rodzaj sprawy: pytanie." in bodies[numbers["question"]]
+    assert "Kind of matter: complaint." in bodies[numbers["complaint"]]
+    page = await (await open311.client.get(link_path(bodies[numbers["complaint"]]))).text()
+    assert '<dd id="unit-kind">skarga</dd>' in page
+
+
 async def test_a_posted_report_waits_in_the_non_voice_queue_for_an_agent_with_its_skill(
     open311: Open311World,
 ) -> None:

@@ -123,6 +123,8 @@ async def add_resident(
             latitude=50.07,
             longitude=19.94,
             description=f"Dziura przed domem, proszę oddzwonić: {number}",
+            kind="complaint",  # whom they complain about is their words too
+            complaint_about=f"brygada z dzielnicy {tag}",
             caller_number=number,
             caller_name=name,
             caller_email=email,
