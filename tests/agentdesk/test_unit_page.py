@@ -174,3 +174,22 @@ async def test_the_desk_closes_and_reopens_with_a_reason_and_refused_steps_say_w
         f"/api/tickets/{number}/close", headers={"X-CSRF-Token": other}
     )
     assert stranger.status == 404  # not pkowal's ticket: as if it did not exist
+
+
+async def test_an_outside_matter_saved_at_the_desk_is_answered_at_once_and_reaches_no_unit(
+    world: DeskWorld, unit_client: Client
+) -> None:
+    """Outside the city's competence: no unit e-mail; the resident's e-mail says where to go."""
+    await world.add_user("anowak")
+    token = await sign_in(unit_client, "anowak")
+    form = ticket_form(kind="outside", units=[], refer_to="Urząd Wojewódzki, ul. Basztowa 22")
+    saved = await unit_client.post("/api/tickets", json=form, headers={"X-CSRF-Token": token})
+    assert saved.status == 201, await saved.text()
+    assert (await saved.json())["status"] == "resident_informed"
+    [mail] = await outbox(world)
+    assert mail.recipient == "anna@example.org" and "Basztowa 22" in mail.body
+    with_units = ticket_form(kind="outside", refer_to="Urząd Wojewódzki")
+    refused = await unit_client.post(
+        "/api/tickets", json=with_units, headers={"X-CSRF-Token": token}
+    )
+    assert refused.status == 422 and "units" in (await refused.json())["errors"]
