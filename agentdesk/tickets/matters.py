@@ -173,6 +173,28 @@ def _state(ticket: Ticket) -> MatterState:
     )
 
 
+def link_expiry(signer: LinkSigner, now: datetime) -> str:
+    return (now + signer.lifetime).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def signed_unit_link(
+    mail: MatterMail, signer: LinkSigner, number: str, code: str, now: datetime
+) -> UnitLink:
+    """The unit's signed, expiring link to the page of one matter."""
+    token = signer.issue(number, code, now)
+    return UnitLink(f"{mail.public_url}/unit/matter/{token}", link_expiry(signer, now))
+
+
+def unit_link(
+    mail: MatterMail, signer: LinkSigner, number: str, unit: CityUnit, now: datetime
+) -> UnitLink:
+    """Where a unit reads a matter: its inbox when it works by account (no key in the e-mail),
+    else its signed link."""
+    if unit.by_account:
+        return UnitLink(f"{mail.public_url}{UNIT_INBOX}")
+    return signed_unit_link(mail, signer, number, unit.code, now)
+
+
 class MatterService:
     def __init__(
         self,
@@ -476,14 +498,10 @@ class MatterService:
         await self._mail_unit(session, ticket, unit, "unit", subject, body, now)
 
     def _expiry(self, now: datetime) -> str:
-        return (now + self.signer.lifetime).strftime("%Y-%m-%d %H:%M UTC")
+        return link_expiry(self.signer, now)
 
     def _unit_link(self, number: str, unit: CityUnit, now: datetime) -> UnitLink:
-        """The unit's signed link to the matter, or its inbox when it works by account."""
-        if unit.by_account:
-            return UnitLink(f"{self.mail.public_url}{UNIT_INBOX}")
-        token = self.signer.issue(number, unit.code, now)
-        return UnitLink(f"{self.mail.public_url}/unit/matter/{token}", self._expiry(now))
+        return unit_link(self.mail, self.signer, number, unit, now)
 
     async def _mail_unit(
         self,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdesk.tickets.deadlines import ESCALATED, REMINDED, LatePart, late_parts
-from agentdesk.tickets.matters import UNIT_INBOX, MatterMail
+from agentdesk.tickets.matters import MatterMail, signed_unit_link, unit_link
 from agentdesk.tickets.models import Ticket, TicketUnit
 from agentdesk.tickets.units import CityUnits
 from kck.business_days import BusinessCalendar
@@ -119,10 +119,11 @@ class Reminders:
         if unit is None:
             return []  # a unit removed from units.yaml since: audited, nobody to write to
         reminder = action == REMINDED
-        if reminder and unit.by_account:
-            link = f"{self.mail.public_url}{UNIT_INBOX}"  # its officers sign in, no key in mail
+        # the unit is reminded the way it works; its supervisors get the page's signed link
+        if reminder:
+            where = unit_link(self.mail, self.signer, part.number, unit, now)
         else:
-            link = f"{self.mail.public_url}/unit/matter/{self.signer.issue(part.number, unit.code, now)}"
+            where = signed_unit_link(self.mail, self.signer, part.number, unit.code, now)
         subject, body = late_unit_mail(
             "reminder" if reminder else "escalation",
             number=part.number,
@@ -130,7 +131,7 @@ class Reminders:
             category=part.category,
             deadline=part.deadline_day.isoformat(),
             late=part.days_late,
-            link=link,
+            link=where.url,
         )
         addresses = unit.emails if reminder else unit.deadline.escalation_emails
         kind = "remind" if reminder else "escalate"
