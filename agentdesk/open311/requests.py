@@ -37,7 +37,7 @@ from agentdesk.tickets.form import FieldError, TicketFormInvalid, parse_ticket_f
 from agentdesk.tickets.kinds import TicketKind
 from agentdesk.tickets.matters import MatterService
 from agentdesk.tickets.models import Ticket
-from agentdesk.tickets.store import TicketStore
+from agentdesk.tickets.store import TicketStore, TicketView
 from agentdesk.tickets.units import CityUnits
 from kck.settings import Open311Settings
 from matters.lifecycle import MatterStatus, UnitStatus
@@ -110,6 +110,7 @@ class Accepted:
     number: str
     notice: str
     resent: bool  # the matter of an earlier POST of the same request
+    ticket: TicketView | None = None  # the matter this POST made (none when resent)
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ class ServiceRequests:
             except Exception:
                 # like the desk: the matter is saved and stays new, to be forwarded again
                 log.exception("Open311 request %s saved but not forwarded", ticket.number)
-        return Accepted(ticket.number, self._notice(ticket.number, form.units, sent.locale), False)
+        notice = self._notice(ticket.number, form.units, sent.locale)
+        return Accepted(ticket.number, notice, False, ticket)
 
     def _ticket_fields(self, service: ServiceType, sent: Submission) -> dict[str, Any]:
         detail = sent.attributes.get(PLACE_ATTRIBUTE, "").strip()[:PLACE_DETAIL_MAX]

@@ -37,6 +37,7 @@ from agentdesk.open311.service_types import (
     service_types,
 )
 from agentdesk.security import PUBLIC, Access, add_route
+from agentdesk.tickets.store import TicketView
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +224,8 @@ async def post_request(request: web.Request) -> web.Response:
     )
     now = request.app[services_key].clock.now()
     accepted = await request.app[open311_key].submit(client, service, sent, now)
-    if not accepted.resent:
-        await _offer_to_agents(request, accepted.number, client.source, now)
+    if accepted.ticket is not None:  # a new matter, not a resend
+        await _offer_to_agents(request, accepted.ticket, client.source, now)
     body = [
         {
             "service_request_id": accepted.number,
@@ -235,7 +236,9 @@ async def post_request(request: web.Request) -> web.Response:
     return respond(_fmt(request), "service_requests", body, 200 if accepted.resent else 201)
 
 
-async def _offer_to_agents(request: web.Request, number: str, source: str, now: datetime) -> None:
+async def _offer_to_agents(
+    request: web.Request, ticket: TicketView, source: str, now: datetime
+) -> None:
     """Non-voice work: the new matter waits for an agent with its category's skill, offered like
     a call (docs/routing.md). A failure here leaves the matter saved (and on /matters) and the
     portal still gets its id: the request is not refused for the queue's sake."""
@@ -243,11 +246,9 @@ async def _offer_to_agents(request: web.Request, number: str, source: str, now: 
     if tasks is None:
         return
     try:
-        ticket = await request.app[tickets_key].get(number)
-        if ticket is not None:
-            await tasks.offer_matter(ticket, source, now)
+        await tasks.offer_matter(ticket, source, now)
     except Exception:
-        log.exception("Open311 request %s saved but not queued for the agents", number)
+        log.exception("Open311 request %s saved but not queued for the agents", ticket.number)
 
 
 def _moment(request: web.Request, name: str, locale: str) -> datetime | None:
