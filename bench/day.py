@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,7 +161,13 @@ def _controller(conn: Any, cfg: dict[str, Any]) -> None:
     asyncio.run(_controller_main(conn, cfg))
 
 
-async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
+async def _controller_main(
+    conn: Any,
+    cfg: dict[str, Any],
+    extra: Callable[[Any, Any], Awaitable[Any]] | None = None,
+) -> None:
+    """The controller's command loop (reset / collect / stop); `extra(command, runtime)` answers
+    any other command (bench/live_callers.py asks for memory figures that way)."""
     import logging
 
     logging.basicConfig(level=logging.ERROR)
@@ -265,6 +272,8 @@ async def _controller_main(conn: Any, cfg: dict[str, Any]) -> None:
                 )
             elif command == "stop":
                 break
+            elif extra is not None:
+                conn.send(await extra(command, runtime))
     finally:
         tick.cancel()
         await runtime.stop()
@@ -357,11 +366,28 @@ async def _until_idle(pid: int, limit_s: float = 90.0) -> None:
         cpu = now
 
 
+async def controller_ready(parent: Any) -> int:
+    """The controller process's pid once it says it is ready (2 minutes at most)."""
+    loop = asyncio.get_running_loop()
+    ready = await asyncio.wait_for(loop.run_in_executor(None, parent.recv), 120)
+    return int(ready[1])
+
+
+async def stop_controller(parent: Any, process: Any, pbx: Any) -> None:
+    """End the controller process (told to stop, killed after 30 s) and the simulator."""
+    with contextlib.suppress(Exception):
+        parent.send("stop")
+    process.join(30)
+    if process.is_alive():
+        process.kill()
+    await pbx.stop()
+
+
 async def _outcome(call: Any) -> Any:
     return await call
 
 
-async def _ask(conn: Any, message: str) -> Any:
+async def _ask(conn: Any, message: Any) -> Any:
     loop = asyncio.get_running_loop()
     conn.send(message)
     return await loop.run_in_executor(None, conn.recv)
@@ -403,10 +429,8 @@ async def run_level(
         }
         process = ctx.Process(target=_controller, args=(child, cfg))
         process.start()
-        loop = asyncio.get_running_loop()
         try:
-            ready = await asyncio.wait_for(loop.run_in_executor(None, parent.recv), 120)
-            pid = int(ready[1])
+            pid = await controller_ready(parent)
             # Baseline: bare FastAGI route on the same server, same arrival rate, same run.
             await _until_idle(pid)  # the web app builds the KB index in the background
             turnarounds.clear()
@@ -456,12 +480,7 @@ async def run_level(
             ctl = await _ask(parent, "collect")
             await _ask(parent, "stop")
         finally:
-            with contextlib.suppress(Exception):
-                parent.send("stop")
-            process.join(30)
-            if process.is_alive():
-                process.kill()
-            await pbx.stop()
+            await stop_controller(parent, process, pbx)
 
     placed = len(outcomes)
     sim = Counter(o.result.value for o in outcomes)

@@ -54,6 +54,7 @@ from day import (
     _scale_controller_time,
     add_agent_phones,
     controller_settings,
+    stop_controller,
 )
 from record import machine, save, table
 from screen_pop import add_desk_users
@@ -555,12 +556,7 @@ async def main() -> None:
         finally:
             if desks is not None:
                 await desks.close()
-            with contextlib.suppress(Exception):
-                parent.send("stop")
-            process.join(30)
-            if process.is_alive():
-                process.kill()
-            await pbx.stop()
+            await stop_controller(parent, process, pbx)
 
     g_bare, g_ivr = _growth_per_10k(bare, start_bare), _growth_per_10k(ivr, start_ivr)
     rows = [
