@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from kck.bus import Subscription
 from kck.clock import Clock, SystemClock
+from kck.inbox import Inbox
 from kck.lease import holder_name
 from kck.stopping import TASK_STOP_S, stop_task
 from queues.config import QueueConfig, QueueConfigError, RoutingConfig
@@ -77,7 +78,7 @@ class CallWaiters:
     def __init__(self, redis: aioredis.Redis, channel: str) -> None:
         self.redis = redis
         self.channel = channel
-        self._queues: dict[str, asyncio.Queue[RouterEvent]] = {}
+        self._queues: dict[str, Inbox[RouterEvent]] = {}
         self._hooks: dict[str, Callable[[RouterEvent], None]] = {}
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
@@ -100,10 +101,13 @@ class CallWaiters:
 
     def register(
         self, call_id: str, on_event: Callable[[RouterEvent], None] | None = None
-    ) -> asyncio.Queue[RouterEvent]:
+    ) -> Inbox[RouterEvent]:
         if on_event is not None:
             self._hooks[call_id] = on_event
-        return self._queues.setdefault(call_id, asyncio.Queue())
+        inbox = self._queues.get(call_id)
+        if inbox is None:
+            inbox = self._queues[call_id] = Inbox()
+        return inbox
 
     def unregister(self, call_id: str) -> None:
         self._queues.pop(call_id, None)
@@ -501,6 +505,11 @@ class Router:
 
     async def call_state(self, call_id: str) -> dict[str, str] | None:
         return await self.store.call(call_id)
+
+    async def call_offer_state(self, call_id: str) -> dict[str, str] | None:
+        """`call_state` reduced to `state` and `offer`: what a waiting loop checks every few
+        seconds (thousands of callers: not the whole hash each time)."""
+        return await self.store.call_fields(call_id, "state", "offer")
 
     async def position(self, call_id: str) -> int | None:
         call = await self.store.call(call_id)

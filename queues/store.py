@@ -93,6 +93,13 @@ class RouterStore:
         data = await self.hash("call", call_id)
         return data or None
 
+    async def call_fields(self, call_id: str, *names: str) -> dict[str, str] | None:
+        """Only `names` of the call's hash (those it has); None when the call is not there.
+        Every call's hash has `state`: ask for it among `names` to tell the two apart."""
+        raw: Any = await self.redis.hmget(self.key("call", call_id), names)
+        data = {name: _text(v) for name, v in zip(names, raw, strict=True) if v is not None}
+        return data or None
+
     async def call_id_for_uniqueid(self, uniqueid: str) -> str | None:
         value = await self.redis.get(self.key("uid", uniqueid))
         return None if value is None else _text(value)

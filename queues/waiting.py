@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeVar
 from redis.exceptions import RedisError
 
 from asterisk.agi import AGISession, CallerHungUp
+from kck.inbox import Inbox
 from kck.logs import call_context
 from kck.spoken_numbers import number_words
 from queues.announcement import announcement
@@ -128,7 +129,7 @@ class TransferLegs:
 _TRANSFERRED = QueueResult(QueueOutcome.ANSWERED, "")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Waiting:
     session: AGISession
     router: Router
@@ -141,7 +142,7 @@ class _Waiting:
     pop_wait_s: float
     transfers: TransferLegs | None = None
     outage_hold_s: float = OUTAGE_HOLD_S
-    events: asyncio.Queue[RouterEvent] = field(default_factory=asyncio.Queue)
+    events: Inbox[RouterEvent] = field(default_factory=Inbox)
     redis_away_since: float | None = None  # monotonic time of the first failure of this outage
     music_on: bool = False
     offer_arrived: bool = False  # an offer message came since the loop last read Redis
@@ -371,7 +372,7 @@ async def _run(w: _Waiting) -> QueueResult:
         if now - last_check >= _SAFETY_CHECK_S:
             # in case a message was lost: Redis holds the truth
             last_check = now
-            state = await w.redis(lambda: w.router.call_state(w.call_id), _UNKNOWN)
+            state = await w.redis(lambda: w.router.call_offer_state(w.call_id), _UNKNOWN)
             if state is _UNKNOWN:
                 continue  # Redis away: the call keeps its place there
             if state is None:
@@ -432,7 +433,7 @@ async def _pending_offer(w: _Waiting) -> Offer | None:
     while not w.events.empty():
         _note_shown(w, w.events.get_nowait())
     w.offer_arrived = False
-    return await _offer_of(w, await w.redis(lambda: w.router.call_state(w.call_id), None))
+    return await _offer_of(w, await w.redis(lambda: w.router.call_offer_state(w.call_id), None))
 
 
 async def _offer_of(w: _Waiting, state: dict[str, str] | None) -> Offer | None:

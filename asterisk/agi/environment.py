@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -55,7 +56,8 @@ def parse_environment_line(line: str, *, line_no: int) -> tuple[str, str]:
         )
     if value.startswith(" "):
         value = value[1:]
-    return key[len("agi_") :], printable(value)  # a NUL from a SIP header stops here
+    # the names are the same few dozen on every call: one string each in the process
+    return sys.intern(key[len("agi_") :]), printable(value)  # a NUL from a SIP header stops here
 
 
 def build_environment(values: Mapping[str, str]) -> AGIEnvironment:

@@ -47,7 +47,7 @@ STRAGGLER_GRACE_S = 1.0
 _SHUTDOWN_FLAG_S = 1.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Connection:
     """One accepted socket; `session` once its environment was read."""
 

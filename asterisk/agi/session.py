@@ -17,6 +17,7 @@ from asterisk.agi.errors import (
     CallerHungUp,
 )
 from asterisk.agi.reply import AGIReply, parse_reply
+from kck.inbox import Flag, Inbox
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class _ReplyStream:
     def __init__(self, reader: asyncio.StreamReader, session: AGISession) -> None:
         self._reader = reader
         self._session = session
-        self.replies: asyncio.Queue[AGIReply | AGIError] = asyncio.Queue()
+        self.replies: Inbox[AGIReply | AGIError] = Inbox()
 
     async def run(self) -> None:
         try:
@@ -141,7 +142,7 @@ class AGISession:
         self._command_timeout = command_timeout
         self._hangup_grace = hangup_grace
         self._lock = asyncio.Lock()
-        self._gone = asyncio.Event()
+        self._gone = Flag()
         self._closed = False
         self._orphaned = 0  # replies still owed to commands whose caller was cancelled
         self._stream = _ReplyStream(reader, self)

@@ -1,0 +1,31 @@
+"""`Router.call_offer_state` (what the waiting loop reads every few seconds) gives the same
+`state` and `offer` as the whole call hash of `call_state`, and None once the call is gone."""
+
+from __future__ import annotations
+
+from kck.clock import ManualClock
+from queues.model import EndCause
+from queues.router import Router
+from tests.queues.conftest import request
+
+
+async def _both(router: Router, call_id: str) -> tuple[object, object]:
+    whole = await router.call_state(call_id)
+    reduced = await router.call_offer_state(call_id)
+    expected = None if whole is None else {k: whole[k] for k in ("state", "offer") if k in whole}
+    return reduced, expected
+
+
+async def test_offer_state_is_the_call_hashs_state_and_offer(
+    router: Router, clock: ManualClock
+) -> None:
+    req = request(clock, {"taxes": 1})
+    assert await router.call_offer_state(req.call_id) is None  # not queued yet
+    await router.enqueue(req)
+    reduced, expected = await _both(router, req.call_id)
+    assert reduced == expected == {"state": "waiting"}
+    [offer] = await router.agent_login("ala")
+    reduced, expected = await _both(router, req.call_id)
+    assert reduced == expected == {"state": "offered", "offer": offer.offer_id}
+    await router.call_ended(req.call_id, EndCause.CALLER_HANGUP)
+    assert await _both(router, req.call_id) == (None, None)
