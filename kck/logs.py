@@ -10,13 +10,12 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class CallIds:
     """The ids every log line of one call carries: ours (`call_id`, the calls table's) and
     Asterisk's channel `uniqueid`. One object per call, shared by the tasks the call starts:
@@ -38,26 +37,38 @@ _call_ids: contextvars.ContextVar[CallIds | None] = contextvars.ContextVar(
 )
 
 
-@contextmanager
-def call_context(call_id: str | None = None, *, uniqueid: str | None = None) -> Iterator[CallIds]:
+class call_context:
     """Every log line written inside, and in tasks started inside, carries the call's ids.
 
     Inside the context of the same call (the FastAGI server's, which knows the uniqueid, when the
     IVR route names our call id), the ids given are added to that call's `CallIds` and stay on
     it for the rest of the call; otherwise this is a context of its own until the block ends.
+    A class with slots, not a generator: a live call keeps three of these open for its whole
+    length (issue 20, point 1: ≈ 0.9 KiB per call as generators).
     """
-    current = _call_ids.get()
-    if current is not None and current.same_call(call_id, uniqueid):
-        current.call_id = call_id or current.call_id
-        current.uniqueid = uniqueid or current.uniqueid
-        yield current
-        return
-    ids = CallIds(call_id, uniqueid)
-    token = _call_ids.set(ids)
-    try:
-        yield ids
-    finally:
-        _call_ids.reset(token)
+
+    __slots__ = ("_call_id", "_token", "_uniqueid")
+
+    def __init__(self, call_id: str | None = None, *, uniqueid: str | None = None) -> None:
+        self._call_id = call_id
+        self._uniqueid = uniqueid
+        self._token: contextvars.Token[CallIds | None] | None = None
+
+    def __enter__(self) -> CallIds:
+        call_id, uniqueid = self._call_id, self._uniqueid
+        current = _call_ids.get()
+        if current is not None and current.same_call(call_id, uniqueid):
+            current.call_id = call_id or current.call_id
+            current.uniqueid = uniqueid or current.uniqueid
+            return current
+        ids = CallIds(call_id, uniqueid)
+        self._token = _call_ids.set(ids)
+        return ids
+
+    def __exit__(self, *exc: object) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            _call_ids.reset(token)
 
 
 class CallIdsFilter(logging.Filter):

@@ -54,6 +54,16 @@ def test_another_calls_context_inside_is_its_own_and_ends_with_its_block() -> No
         assert ids_now() == ("c1", "1795527000.1")
 
 
+def test_a_failure_inside_a_context_goes_up_and_the_ids_end_with_the_block() -> None:
+    with (
+        pytest.raises(RuntimeError, match="step failed"),
+        call_context("c1"),
+        call_context("c1", uniqueid="1795527000.3"),  # the same call, named further
+    ):
+        raise RuntimeError("step failed")
+    assert ids_now() == (None, None)
+
+
 def test_plain_and_json_lines_name_both_ids() -> None:
     with call_context("c1", uniqueid="1795527000.1"):
         record = logging.makeLogRecord({"msg": "caller gone", "levelname": "INFO", "name": "t"})
