@@ -227,22 +227,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             sampling = asyncio.create_task(sampler())
             reached: float | None = None
+            placed_by_then = 0
             hold_memory: list[dict[str, Any]] = []
             next_memory = 0.0
             n = WARM_UP_CALLS
+            arrival = time.perf_counter()  # arrival times are drawn ahead: a late loop
             while reached is None or time.perf_counter() < reached + args.hold:
                 if len(pbx.calls) < args.live:
+                    arrival = max(arrival, time.perf_counter() - 1.0)  # no burst after the hold
+                # places every caller due by now, so the rate holds even when this loop lags
+                while arrival <= time.perf_counter() and len(pbx.calls) < args.live:
                     placed.append(pbx.place_call(script(n)))
                     n += 1
-                elif reached is None:
+                    arrival += rng.expovariate(args.rate)
+                if reached is None and len(pbx.calls) >= args.live:
                     reached = time.perf_counter()
+                    placed_by_then = len(placed)
                     next_memory = reached + args.hold / 4
                 if reached is not None and time.perf_counter() >= next_memory:
                     hold_memory.append(await _ask(parent, ("memory",)))
                     next_memory += args.hold / 4
                 if time.perf_counter() - started > args.ramp_limit and reached is None:
                     break  # the controller cannot take --live calls at this rate: say so
-                await asyncio.sleep(rng.expovariate(args.rate))
+                await asyncio.sleep(min(max(arrival - time.perf_counter(), 0.02), 1.0))
             ramp_s = (reached or time.perf_counter()) - started
             end_memory = await _ask(parent, ("memory",))
             hold_memory.append(end_memory)
@@ -311,7 +318,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "ramp_s": round(ramp_s, 1),
         "hold_s": args.hold,
         "calls_placed": len(placed),
-        "arrivals_per_s": round(len(placed) / max(time.perf_counter() - started, 1e-9), 2),
+        "arrivals_per_s_during_ramp": round(placed_by_then / max(ramp_s, 1e-9), 2),
         "live_peak": max((s["live"] for s in samples), default=0),
         "on_music_peak": max((s["on_music"] for s in samples), default=0),
         "agi_sessions_during_hold": live_hold,
