@@ -13,7 +13,8 @@ rate (1,000,000 calls/day at the 10:00 peak: 31.9 calls/s) while fewer than `--l
 connected; once `--live` are, it holds them `--hold` seconds (topping up as calls end), then
 every caller still connected hangs up (they are counted as abandoned). A few agents
 (`--agents`) take calls as the day's agents do, so offers and talks run beside the waiting.
-Callers are patient: they stay until the end of the hold (otherwise 5,000 are never reached).
+Callers are patient: they stay until the end of the hold (their drawn patience would decide
+how many are connected), then hang up at once or over `--hangup-over` seconds.
 
 Measured: nothing lost (every simulated call's outcome against the calls table: served, ended
 by the controller, abandoned; fallback-queue calls, rows in progress or failed and missing rows
@@ -26,7 +27,7 @@ snapshot at the end of the hold with the idle one: the top 15 allocation sites (
 the top tracebacks, per live call (tracemalloc slows the controller: loop lag in such a run
 means nothing).
 Usage: uv run python bench/live_callers.py [--live 5000] [--rate 31.9] [--hold 120]
-       [--agents 10] [--tracemalloc 12]
+       [--agents 10] [--hangup-over 20] [--tracemalloc 6]
 """
 
 from __future__ import annotations
@@ -125,6 +126,19 @@ def _compare(base: str, now: str, live: int) -> dict[str, Any]:
     }
 
 
+async def _writer_backlog(runtime: Any) -> int:
+    """Events of the calls stream the call-history writer has not read or not acknowledged."""
+    from kck.call_events import CALLS_STREAM
+    from queues.recorder import QueueRecorder
+
+    key = runtime.services.bus.key(CALLS_STREAM)
+    for group in await runtime.services.redis.xinfo_groups(key):
+        name = group.get("name", group.get(b"name"))
+        if (name.decode() if isinstance(name, bytes) else name) == QueueRecorder.GROUP:
+            return int(group.get("lag") or 0) + int(group.get("pending") or 0)
+    return -1
+
+
 async def _controller_command(command: Any, runtime: Any) -> Any:
     kind = command[0]
     if kind == "memory":
@@ -137,10 +151,22 @@ async def _controller_command(command: Any, runtime: Any) -> Any:
             "redis_stream_bytes": await _stream_bytes(redis),
             "waiting": await _waiting_calls(redis),
             "agi_sessions": runtime.controller.ivr._server.active_sessions,
+            "writer_backlog": await _writer_backlog(runtime),
             "tasks": len(asyncio.all_tasks()),
             "redis_pool_connections": len(redis.connection_pool._in_use_connections)
             + len(redis.connection_pool._available_connections),
         }
+    if kind == "one_call_keys":  # what one waiting call keeps in Redis, key by key
+        redis = runtime.services.redis
+        async for queue in redis.scan_iter(match="*:q:queue:*", count=1000):
+            for member in await redis.zrange(queue, 0, 0):
+                call_id = member.decode()
+                sizes = {}
+                async for key in redis.scan_iter(match=f"*{call_id}*", count=5000):
+                    name = key.decode().replace(call_id, "<call>")
+                    sizes[name] = int(await redis.memory_usage(key) or 0)
+                return sizes
+        return {}
     if kind == "trace_start":
         tracemalloc.start(int(command[1]))
         return "ok"
@@ -253,15 +279,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ramp_s = (reached or time.perf_counter()) - started
             end_memory = await _ask(parent, ("memory",))
             hold_memory.append(end_memory)
+            one_call_keys = await _ask(parent, ("one_call_keys",))
             if args.tracemalloc:
                 await _ask(parent, ("trace_snapshot", "hold"))
             sampling.cancel()
             still = list(pbx.calls)
-            for call in still:
-                call.caller_hangup(None, by="caller")
+            for k, call in enumerate(still):  # spread over --hangup-over seconds
+                if args.hangup_over and k % 50 == 0:
+                    await asyncio.sleep(args.hangup_over * 50 / len(still))
+                if not call.done:
+                    call.caller_hangup(None, by="caller")
             outcomes = await asyncio.gather(*(_outcome(c) for c in placed), return_exceptions=True)
-            for _ in range(240):  # until the controller has every session closed
-                if (await _ask(parent, ("memory",)))["agi_sessions"] == 0:
+            for _ in range(360):  # every session closed, every event of the calls in SQL
+                left = await _ask(parent, ("memory",))
+                if left["agi_sessions"] == 0 and left["writer_backlog"] <= 0:
                     break
                 await asyncio.sleep(0.5)
             ctl = await _ask(parent, "collect")
@@ -340,6 +371,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             round(x) for x in redis_per_waiting_no_streams
         ],
         "redis_bytes_per_waiting_call_keys_only": [round(x) for x in redis_keys_per_waiting],
+        "redis_keys_of_one_waiting_call_bytes": one_call_keys,
         "redis_clients_memory_idle_hold_mb": [
             round(idle["redis_clients_memory"] / 2**20, 2),
             round(end_memory["redis_clients_memory"] / 2**20, 2),
@@ -372,6 +404,12 @@ async def main() -> None:
     )
     parser.add_argument(
         "--tracemalloc", type=int, default=0, help="frames: compare snapshots idle → hold"
+    )
+    parser.add_argument(
+        "--hangup-over",
+        type=float,
+        default=0.0,
+        help="seconds over which the callers still connected hang up at the end (0: at once)",
     )
     parser.add_argument("--label", default="", help="added to the result file's name")
     args = parser.parse_args()
