@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -24,9 +25,18 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _lua_constant(name: str) -> int:
+    """A `local NAME = <integer>` of the router's script: one value for the script and Python."""
+    found = re.search(rf"^local {name} = (\d+)\b", ROUTER_LUA, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"queues/lua/router.lua has no line 'local {name} = <integer>'")
+    return int(found.group(1))
+
+
 # The day's and the hour's counters (statistics read today's) expire two days after their
 # last change: Redis keeps a few days of them, not one key per hour forever (SQL has history).
-STATS_TTL_S = 2 * 86400
+# The script sets it; this is the script's value.
+STATS_TTL_S = _lua_constant("STATS_TTL")
 
 
 def period_keys(at: datetime, tz: ZoneInfo) -> tuple[str, str]:
