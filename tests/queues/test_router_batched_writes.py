@@ -22,6 +22,7 @@ from kck.bus import Subscription
 from kck.clock import ManualClock
 from queues.model import AgentState, EndCause, TransferKind, TransferTarget
 from queues.router import Router
+from queues.script_batches import ScriptBatches
 from queues.store import ROUTER_LUA, STATS_TTL_S
 from tests.queues.conftest import make_config, request
 from tests.redis_replies import stream_events, text
@@ -131,7 +132,7 @@ async def test_batched_statistics_and_live_messages_are_what_direct_writes_gave(
 ) -> None:
     clocks = {"old": ManualClock(), "new": ManualClock()}
     routers = {p: Router(redis, make_config(), prefix=p, clock=clocks[p]) for p in clocks}
-    routers["old"].store._script = redis.register_script(unbatched_script())
+    routers["old"].store.scripts = ScriptBatches(redis, unbatched_script())
     clock = clocks["new"]
     requests = [
         request(clock, {"taxes": 1}),
