@@ -36,7 +36,8 @@ def _between(source: str, start: str, end: str) -> tuple[int, int]:
 
 
 def unbatched_script() -> str:
-    """router.lua with every statistic and live message written where it is made."""
+    """router.lua with every live message published and every count's key given its lifetime
+    where it is made."""
     lua = ROUTER_LUA
     begin, end = _between(lua, "local LIVE_CHANNELS, LIVE = {}, {}", "\nend\nlocal function nz")
     lua = (
@@ -47,18 +48,17 @@ def unbatched_script() -> str:
         + "end\nlocal function flush_live() end\nlocal function nz"
         + lua[end:]
     )
-    begin, end = _between(
-        lua,
-        "local COUNTED_KEYS, COUNTED = {}, {}",
-        "    redis.call('EXPIRE', key, STATS_TTL)\n  end\nend\n",
+    old_count = (
+        "  redis.call('HINCRBY', key, field, by)\n"
+        "  if not EXPIRING[key] then\n"
+        "    EXPIRING[key] = true\n"
+        "    redis.call('EXPIRE', key, STATS_TTL)\n"
+        "  end\n"
     )
-    lua = (
-        lua[:begin]
-        + "local function count(key, field, by)\n"
-        + "  redis.call('HINCRBY', key, field, by)\n"
-        + "  redis.call('EXPIRE', key, STATS_TTL)\n"
-        + "end\nlocal function flush_stats() end\n"
-        + lua[end:]
+    assert old_count in lua
+    lua = lua.replace(
+        old_count,
+        "  redis.call('HINCRBY', key, field, by)\n  redis.call('EXPIRE', key, STATS_TTL)\n",
     )
     assert "AGENT_STATE[name] or " in lua
     return lua.replace("AGENT_STATE[name] or ", "")
