@@ -119,7 +119,13 @@ class SharedRoundTrips(Generic[T]):
                     command.answer.set_result(result)
             if not again:
                 return
-            await self._before_retry()
+            try:
+                await self._before_retry()
+            except Exception as exc:  # e.g. the script could not be loaded: those callers are told
+                for command in again:
+                    if not command.answer.done():
+                        command.answer.set_exception(exc)
+                return
             todo = again
 
     async def _pipeline(self, commands: list[_Command[T]]) -> list[Any]:
