@@ -31,6 +31,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kb.analysis import PolishAnalyzer
+from kb.snippets import SnippetSource
+
 # Tokens as FTS5's unicode61 tokenizer and PostgreSQL's parser cut the stored terms (kb.analysis
 # writes \w+ words separated by spaces; both cut at an underscore too).
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -99,11 +102,14 @@ class PrefixTotals:
 
 class CardCache:
     """The content of the cards last shown (slug, title, current revision…), one snapshot's: a
-    card saved since is in a newer snapshot, so nothing here is ever older than the index."""
+    card saved since is in a newer snapshot, so nothing here is ever older than the index. With
+    each card its snippet source (kb.snippets.SnippetSource: its texts tokenised once), made at
+    its first snippet."""
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._rows: OrderedDict[int, Any] = OrderedDict()
+        self._sources: dict[int, tuple[PolishAnalyzer, SnippetSource]] = {}
 
     def get(self, article_id: int) -> Any | None:
         row = self._rows.get(article_id)
@@ -113,8 +119,22 @@ class CardCache:
 
     def put(self, article_id: int, row: Any) -> None:
         self._rows[article_id] = row
+        self._sources.pop(article_id, None)
         if len(self._rows) > self._size:
-            self._rows.popitem(last=False)
+            gone, _ = self._rows.popitem(last=False)
+            self._sources.pop(gone, None)
+
+    def snippet_source(
+        self, article_id: int, analyzer: PolishAnalyzer, texts: list[str]
+    ) -> SnippetSource:
+        """The card's snippet source, made from `texts` (its content as put) the first time."""
+        kept = self._sources.get(article_id)
+        if kept is not None and kept[0] is analyzer:
+            return kept[1]
+        source = SnippetSource(analyzer, texts)
+        if article_id in self._rows:
+            self._sources[article_id] = (analyzer, source)
+        return source
 
 
 # Prefixes of the lengths FTS5's prefix index keeps (migration 0013) with more postings than

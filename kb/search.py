@@ -197,9 +197,11 @@ async def _hits(
         if row is None:
             continue  # deleted between the two queries
         content = row.content
-        snippet = make_snippet(
-            analyzer, [content.get("summary", ""), content.get("body", "")], wanted, prefix
-        )
+        texts = [content.get("summary", ""), content.get("body", "")]
+        if cards is not None:
+            snippet = cards.snippet_source(article_id, analyzer, texts).snippet(wanted, prefix)
+        else:
+            snippet = make_snippet(analyzer, texts, wanted, prefix)
         hits.append(
             SearchHit(
                 slug=row.slug,
