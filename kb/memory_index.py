@@ -153,6 +153,16 @@ class CardCache:
         self._size = size
         self._rows: OrderedDict[int, Any] = OrderedDict()
         self._sources: dict[int, tuple[PolishAnalyzer, SnippetSource]] = {}
+        self._pool: list[int] = []
+
+    def note_pool(self, article_ids: list[int]) -> None:
+        """The last search's other candidates: the cards the next keystrokes likely show."""
+        self._pool = article_ids
+
+    def take_pool(self) -> list[int]:
+        """The noted candidates not held yet (to read ahead, kb.memory_search), and forget them."""
+        pool, self._pool = self._pool, []
+        return [article_id for article_id in pool if article_id not in self._rows]
 
     def get(self, article_id: int) -> Any | None:
         row = self._rows.get(article_id)
@@ -160,7 +170,10 @@ class CardCache:
             self._rows.move_to_end(article_id)
         return row
 
-    def put(self, article_id: int, row: Any) -> None:
+    def put(self, article_id: int, row: Any, *, ahead: bool = False) -> None:
+        """Keep `row`; `ahead` (read before being asked for): only if the card is not kept yet."""
+        if ahead and article_id in self._rows:
+            return
         self._rows[article_id] = row
         self._sources.pop(article_id, None)
         if len(self._rows) > self._size:

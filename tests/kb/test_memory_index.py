@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import numpy as np
@@ -148,3 +149,32 @@ async def test_a_change_from_another_process_is_seen_after_the_check_interval(
     after = await index.ready()
     assert after is not before
     assert {a.article_id for a in after.slots if a} > {a.article_id for a in before.slots if a}
+
+
+async def test_the_next_cards_read_ahead_give_the_same_hits_as_the_database(
+    engine: AsyncEngine, seeded: KnowledgeBase, analyzer: PolishAnalyzer
+) -> None:
+    seed_cards = [card for _, card in read_folder(SEED)]
+    await seeded.save_many(generated_cards(seed_cards, 60, random.Random(3)), author="t")
+    kb = KnowledgeBase(engine, analyzer, memory_index=True)
+    assert kb.index is not None
+    snapshot = await kb.index.ready()
+    read = 0
+    last: asyncio.Task[None] | None = None
+    for text in [text for query in QUERIES[:5] for text in typed_prefixes(query)]:
+        assert await kb.search(text, limit=5) == await seeded.search(text, limit=5), text
+        task = kb.index.reading_ahead
+        if task is None or task is last:
+            continue  # nothing new to read
+        last = task
+        await task
+        # the candidates after the five shown are held now: no query when the next keystroke
+        # shows them
+        words = parse_query(analyzer, text)
+        terms, prefix = query_terms([word.terms for word in words], words[-1].prefix)
+        pool = snapshot.rank(
+            [(word.terms, word.prefix) for word in words], terms, prefix, language=None, limit=40
+        )
+        assert all(snapshot.cards.get(card.article_id) is not None for card in pool), text
+        read += 1
+    assert read > 10
