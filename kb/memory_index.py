@@ -147,32 +147,43 @@ class CardCache:
     """The content of the cards last shown (slug, title, current revision…), one snapshot's: a
     card saved since is in a newer snapshot, so nothing here is ever older than the index. With
     each card its snippet source (kb.snippets.SnippetSource: its texts tokenised once), made at
-    its first snippet."""
+    its first snippet. Cards read ahead (not shown yet) wait apart, in a smaller cache of their
+    own, so that reading ahead never pushes out the cards shown."""
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 1024, ahead: int = 256) -> None:
         self._size = size
+        self._ahead_size = ahead
         self._rows: OrderedDict[int, Any] = OrderedDict()
+        self._ahead: OrderedDict[int, Any] = OrderedDict()
         self._sources: dict[int, tuple[PolishAnalyzer, SnippetSource]] = {}
         self._pool: list[int] = []
 
     def note_pool(self, article_ids: list[int]) -> None:
-        """The last search's other candidates: the cards the next keystrokes likely show."""
+        """The last search's next candidates: the cards the next keystrokes likely show."""
         self._pool = article_ids
 
     def take_pool(self) -> list[int]:
         """The noted candidates not held yet (to read ahead, kb.memory_search), and forget them."""
         pool, self._pool = self._pool, []
-        return [article_id for article_id in pool if article_id not in self._rows]
+        return [i for i in pool if i not in self._rows and i not in self._ahead]
 
     def get(self, article_id: int) -> Any | None:
         row = self._rows.get(article_id)
         if row is not None:
             self._rows.move_to_end(article_id)
+            return row
+        row = self._ahead.pop(article_id, None)
+        if row is not None:
+            self.put(article_id, row)  # shown now
         return row
 
     def put(self, article_id: int, row: Any, *, ahead: bool = False) -> None:
-        """Keep `row`; `ahead` (read before being asked for): only if the card is not kept yet."""
-        if ahead and article_id in self._rows:
+        """Keep `row`; `ahead` (read before being asked for): apart, if not held yet."""
+        if ahead:
+            if article_id not in self._rows and article_id not in self._ahead:
+                self._ahead[article_id] = row
+                if len(self._ahead) > self._ahead_size:
+                    self._ahead.popitem(last=False)
             return
         self._rows[article_id] = row
         self._sources.pop(article_id, None)

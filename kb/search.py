@@ -19,6 +19,9 @@ from kb.snippets import Snippet, make_snippet
 # How many backend candidates to re-rank per wanted result.
 POOL_FACTOR = 8
 MIN_POOL = 40
+# The candidates after the shown ones whose content is read ahead (kb.memory_search): up to
+# (READ_AHEAD - 1) × limit of them.
+READ_AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def _best_from_index(
     top_backend = max(c.backend_score for c in pool)
     scored = [(c.article_id, *combined_score(c.found, c.backend_score, top_backend)) for c in pool]
     scored.sort(key=lambda item: (-item[1], item[0]))
-    index.cards.note_pool([article_id for article_id, _, _ in scored[limit:]])
+    index.cards.note_pool([article_id for article_id, _, _ in scored[limit : limit * READ_AHEAD]])
     return scored[:limit]
 
 
