@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentdesk.newest_rows import newest_per_caller
 from agentdesk.shared_results import Batcher
 from kck.db.models import Call
 
@@ -46,26 +47,20 @@ class CallHistory:
         return await self._batcher.get(HistoryKey(caller, since, call_id))
 
     async def _fetch(self, keys: list[HistoryKey]) -> dict[HistoryKey, list[PastCall]]:
-        newest = (
-            func.row_number()
-            .over(partition_by=Call.caller_number, order_by=Call.arrived_at.desc())
-            .label("newest")
-        )
-        ranked = (
-            select(
+        ranked = newest_per_caller(
+            (
                 Call.id,
                 Call.caller_number,
                 Call.arrived_at,
                 Call.outcome,
                 Call.wrapup_outcome,
                 Call.queue,
-                newest,
-            )
-            .where(
-                Call.caller_number.in_({key.caller for key in keys}),
-                Call.arrived_at >= min(key.since for key in keys),
-            )
-            .subquery()
+            ),
+            Call.caller_number,
+            (Call.arrived_at.desc(),),
+            {key.caller for key in keys},
+            Call.arrived_at,
+            min(key.since for key in keys),
         )
         # one more than shown: the offered call itself may be among the newest
         query = (

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentdesk.i18n import code_in_words, translate
 from agentdesk.pop_history import CallHistory
+from agentdesk.pop_tickets import TicketHistory
 from agentdesk.ports import CardSuggestion, KnowledgePort, Offer, QueueNames
 from agentdesk.tickets.categories import category_from_routing
 from agentdesk.tickets.questions import open_questions
@@ -70,6 +71,7 @@ class ScreenPopBuilder:
     def __post_init__(self) -> None:
         # one query for the callers of all the pops being built at the same moment
         self._history = CallHistory(self.sessions)
+        self._ticket_history = TicketHistory(self.sessions)
 
     async def build(self, offer: Offer, language: str, now: datetime) -> dict[str, Any]:
         request = offer.request
@@ -157,7 +159,9 @@ class ScreenPopBuilder:
     ) -> list[dict[str, Any]]:
         if not caller:
             return []
-        return await self.ticket_rows(await self.tickets.for_caller(caller, since), language)
+        return await self.ticket_rows(
+            await self._ticket_history.for_caller(caller, since), language
+        )
 
     async def ticket_rows(self, tickets: list[TicketView], language: str) -> list[dict[str, Any]]:
         """The pop's history rows of `tickets` (a non-voice matter's pop shows them too)."""

@@ -14,7 +14,8 @@ the ratios; writes bench/results/ivr_sessions-<time>.json with the machine descr
 Both routes are warmed up first (a long-running controller has its menu loaded), then measured in
 alternated rounds (IVR, bare, IVR, bare...) so the shared machine's load drift hits both alike.
 Usage: uv run python bench/ivr_sessions.py [--sessions 1000] [--concurrency 10] [--rounds 5]
-       [--writer-process]   (the call-history writer in a process of its own)
+       [--writer-process]   (the call-history writer in a process of its own: a FastAGI node
+                             with database.write_history false, another node writing)
 """
 
 from __future__ import annotations

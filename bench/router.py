@@ -7,7 +7,8 @@ answered and ended, the agent paused again and a new call queued, so 5,000 keep 
 Also timed: a call arriving into the full queue (`enqueue`). Baselines in the same run and on the
 same connection: PING and EVALSHA of `return 1`. In the one-process loop each match's time inside
 Redis is read too (`INFO commandstats`, EVALSHA usec, before and after the call, untimed): the
-script's own cost, which the machine's scheduling noise touches far less than the round trip.
+script's own cost, which the machine's scheduling noise touches far less than the round trip,
+and the number of Redis commands the script ran for the match (which no noise touches).
 Then two processes share the Redis, each with half of the agents, and must never produce a
 double assignment.
 
@@ -123,9 +124,21 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 async def script_usec(redis: aioredis.Redis) -> tuple[int, int]:
     """(calls, usec) of EVALSHA so far, as Redis counts them (time inside the server)."""
+    calls, usec, _ = await script_counts(redis)
+    return calls, usec
+
+
+async def script_counts(redis: aioredis.Redis) -> tuple[int, int, int]:
+    """(calls, usec) of EVALSHA so far and the commands run inside scripts (every command but
+    EVALSHA and INFO: in the one-process loop nothing else runs on this Redis)."""
     stats: Any = await redis.info("commandstats")
     evalsha = stats.get("cmdstat_evalsha", {})
-    return int(evalsha.get("calls", 0)), int(evalsha.get("usec", 0))
+    inside = sum(
+        int(v.get("calls", 0))
+        for k, v in stats.items()
+        if k not in ("cmdstat_evalsha", "cmdstat_info")
+    )
+    return int(evalsha.get("calls", 0)), int(evalsha.get("usec", 0)), inside
 
 
 async def baselines(redis: aioredis.Redis, n: int) -> dict[str, Any]:
@@ -169,6 +182,7 @@ async def match_loop(
     rng = random.Random(seed)
     redis = router.store.redis
     server_times: list[float] = []
+    commands: list[int] = []  # Redis commands the match's script ran
     match_times: list[float] = []
     arrival_times: list[float] = []
     made = 0
@@ -178,13 +192,13 @@ async def match_loop(
     while made < matches:
         agent = rng.choice(agents)
         if server_time:
-            _, usec_before = await script_usec(redis)
+            _, usec_before, inside_before = await script_counts(redis)
         t = time.perf_counter()
         offers = await router.set_agent_state(agent, AgentState.AVAILABLE)
         elapsed = time.perf_counter() - t
         busy += elapsed
         if server_time:
-            _, usec_after = await script_usec(redis)
+            _, usec_after, inside_after = await script_counts(redis)
         mine = [o for o in offers if o.agent == agent]
         if not mine:
             misses += 1  # nothing this agent may take: it stays available; pause it again
@@ -193,6 +207,7 @@ async def match_loop(
         match_times.append(elapsed)
         if server_time:
             server_times.append((usec_after - usec_before) / 1e6)
+            commands.append(inside_after - inside_before)
         made += 1
         for offer in offers:
             await router.offer_answered(offer.offer_id)
@@ -205,6 +220,16 @@ async def match_loop(
     return {
         "match": summary(match_times),
         **({"match_inside_redis": summary(server_times)} if server_times else {}),
+        **(
+            {
+                "match_commands_in_script": {
+                    "mean": statistics.fmean(commands),
+                    "p50": sorted(commands)[len(commands) // 2],
+                }
+            }
+            if commands
+            else {}
+        ),
         "arrival": summary(arrival_times),
         "matches": made,
         "agents_with_nothing_to_take": misses,
@@ -339,6 +364,8 @@ async def main() -> None:
             "match_p50_us": inside["p50_ms"] * 1000,
             "match_p99_us": inside["p99_ms"] * 1000,
             "evalsha_return_1_us": evalsha_server_us,
+            "match_mean_us": inside["mean_ms"] * 1000,
+            "match_commands_in_script": one.get("match_commands_in_script"),
         },
         "ratios": {
             "match_p50_over_evalsha_p50": one["match"]["p50_ms"] / evalsha_p50,
@@ -363,7 +390,8 @@ async def main() -> None:
     print(
         f"match p50 {one['match']['p50_ms']:.3f} ms p99 {one['match']['p99_ms']:.3f} ms "
         f"(p99 = {report['ratios']['match_p99_over_evalsha_p50']:.1f}x EVALSHA p50); "
-        f"inside Redis p50 {inside['p50_ms'] * 1000:.0f} us p99 {inside['p99_ms'] * 1000:.0f} us; "
+        f"inside Redis p50 {inside['p50_ms'] * 1000:.0f} us p99 {inside['p99_ms'] * 1000:.0f} us "
+        f"({one['match_commands_in_script']['mean']:.1f} commands in the script); "
         f"arrival p50 {one['arrival']['p50_ms']:.3f} ms; EVALSHA baseline p50 {evalsha_p50:.3f} ms; "
         f"{one['matches_per_s_in_script_calls']:.0f} matches/s (one process, time in match calls), "
         f"{one['matches'] / one['wall_s']:.0f}/s wall with the untimed answer/end/requeue steps; "

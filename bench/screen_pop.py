@@ -135,6 +135,28 @@ async def _echo_baseline(desks: int, rounds: int) -> list[float]:
     return samples
 
 
+async def redis_counts(redis: Any) -> dict[str, int]:
+    """Commands run so far by name, and connections accepted, as Redis counts them."""
+    stats: Any = await redis.info("commandstats")
+    counts = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+    server: Any = await redis.info("stats")
+    counts["__connections__"] = int(server["total_connections_received"])
+    return counts
+
+
+def redis_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, Any]:
+    # the two INFO calls themselves are not counted
+    delta = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    delta["info"] = delta.get("info", 0) - 2
+    connections = delta.pop("__connections__", 0)
+    by_command = dict(sorted(((k, v) for k, v in delta.items() if v > 0), key=lambda kv: -kv[1]))
+    return {
+        "commands": sum(by_command.values()),
+        "connections": connections,
+        "by_command": by_command,
+    }
+
+
 async def main() -> None:
     import logging
 
@@ -251,12 +273,14 @@ async def main() -> None:
                     sequential.append(got)
             await restore()
             profiler = cProfile.Profile() if args.profile else None
+            redis_before = await redis_counts(services.redis)
             if profiler is not None:
                 profiler.enable()
             burst = await asyncio.gather(*(offer_one(100_000 + n) for n in range(args.desks)))
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
+            redis_burst = redis_delta(redis_before, await redis_counts(services.redis))
             burst_ok = [b for b in burst if b is not None]
             missing_burst = len(burst) - len(burst_ok)
             for desk in desks:
@@ -279,6 +303,8 @@ async def main() -> None:
     results = {
         **measured,
         "pops_missing": missing,
+        # during the burst, as Redis counts them: commands by name, connections accepted
+        "redis_during_burst": redis_burst,
         "pops_missing_burst": missing_burst,
         "ratio_p50_pop_vs_echo": round(distribution(one)["p50_ms"] / e["p50_ms"], 1),
         "ratio_p99_pop_vs_echo": round(distribution(one)["p99_ms"] / e["p99_ms"], 1),
@@ -294,6 +320,12 @@ async def main() -> None:
         rows.append(
             (name, str(d["n"]), f"{d['p50_ms']:.2f}", f"{d['p99_ms']:.2f}", f"{d['max_ms']:.2f}")
         )
+    print(
+        f"Redis during the burst: {redis_burst['commands']} commands "
+        f"({redis_burst['commands'] / max(1, args.desks):.1f} per call), "
+        f"{redis_burst['connections']} connections opened; "
+        + ", ".join(f"{k} {v}" for k, v in list(redis_burst["by_command"].items())[:12])
+    )
     print(f"{args.desks} desks connected; pops missing: {missing} (+{missing_burst} in the burst)")
     print(table(rows))
     print(

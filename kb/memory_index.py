@@ -31,6 +31,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kb.analysis import PolishAnalyzer
+from kb.snippets import SnippetSource
+
 # Tokens as FTS5's unicode61 tokenizer and PostgreSQL's parser cut the stored terms (kb.analysis
 # writes \w+ words separated by spaces; both cut at an underscore too).
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -82,39 +85,123 @@ class RankedCard:
 
 
 @dataclass(frozen=True)
+class PrefixLayers:
+    """A common prefix's postings laid out per card, for PostgreSQL's float4 sum when an earlier
+    query word already gave cards a share (then the totals from zero are not what PostgreSQL
+    adds up). The prefix's cards come most lexemes first, so the cards having a k-th lexeme of
+    the prefix are the first `widths[k]`, and layer k holds those lexemes' shares (each card's
+    lexemes in term order): a keystroke adds layer after layer to a contiguous slice, one step
+    per lexeme a card has at most instead of one per lexeme of the prefix."""
+
+    slots: npt.NDArray[np.int32]
+    widths: tuple[int, ...]
+    values: npt.NDArray[np.float32] | Floats  # share × divisor: float4 when that is exact
+    divisor: float
+
+    @classmethod
+    def of(
+        cls, slots: npt.NDArray[np.int32], widths: tuple[int, ...], shares: Floats
+    ) -> PrefixLayers:
+        """Each share is a float4 over pi²/6 (`pg_term_rank`): kept as that float4 (half the
+        memory) when dividing it again gives every share to the bit, else as it is."""
+        inner = (shares * PG_RANK_DIVISOR).astype(np.float32)
+        if np.array_equal(inner.astype(np.float64) / PG_RANK_DIVISOR, shares):
+            return cls(slots, widths, inner, PG_RANK_DIVISOR)
+        return cls(slots, widths, shares, 1.0)
+
+    @property
+    def nbytes(self) -> int:
+        return self.slots.nbytes + self.values.nbytes
+
+    def add_to(self, res: npt.NDArray[np.float32]) -> None:
+        """Add the prefix's shares to `res` as `calc_rank_or` does, lexeme by lexeme in float4."""
+        part = res[self.slots]
+        start = 0
+        for width in self.widths:
+            end = start + width
+            shares = self.values[start:end].astype(np.float64) / self.divisor
+            part[:width] = (part[:width].astype(np.float64) + shares).astype(np.float32)
+            start = end
+        res[self.slots] = part
+
+
+@dataclass(frozen=True)
 class PrefixTotals:
     """A typed prefix's postings summed per card, so a keystroke reads one entry per card instead
     of one per (term, card): the cards, their summed value (SQLite: weighted hits; PostgreSQL:
     the lexemes' `calc_rank_or` shares added one by one in float4 from zero, in term order) and
-    the fields the prefix is in."""
+    the fields the prefix is in; on PostgreSQL also the postings per card (`layers`)."""
 
     slots: npt.NDArray[np.int32]
     values: Floats
     bits: npt.NDArray[np.uint8]
+    layers: PrefixLayers | None = None
 
     @property
     def nbytes(self) -> int:
-        return self.slots.nbytes + self.values.nbytes + self.bits.nbytes
+        layers = self.layers.nbytes if self.layers is not None else 0
+        return self.slots.nbytes + self.values.nbytes + self.bits.nbytes + layers
 
 
 class CardCache:
     """The content of the cards last shown (slug, title, current revision…), one snapshot's: a
-    card saved since is in a newer snapshot, so nothing here is ever older than the index."""
+    card saved since is in a newer snapshot, so nothing here is ever older than the index. With
+    each card its snippet source (kb.snippets.SnippetSource: its texts tokenised once), made at
+    its first snippet. Cards read ahead (not shown yet) wait apart, in a smaller cache of their
+    own, so that reading ahead never pushes out the cards shown."""
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 1024, ahead: int = 256) -> None:
         self._size = size
+        self._ahead_size = ahead
         self._rows: OrderedDict[int, Any] = OrderedDict()
+        self._ahead: OrderedDict[int, Any] = OrderedDict()
+        self._sources: dict[int, tuple[PolishAnalyzer, SnippetSource]] = {}
+        self._pool: list[int] = []
+
+    def note_pool(self, article_ids: list[int]) -> None:
+        """The last search's next candidates: the cards the next keystrokes likely show."""
+        self._pool = article_ids
+
+    def take_pool(self) -> list[int]:
+        """The noted candidates not held yet (to read ahead, kb.memory_search), and forget them."""
+        pool, self._pool = self._pool, []
+        return [i for i in pool if i not in self._rows and i not in self._ahead]
 
     def get(self, article_id: int) -> Any | None:
         row = self._rows.get(article_id)
         if row is not None:
             self._rows.move_to_end(article_id)
+            return row
+        row = self._ahead.pop(article_id, None)
+        if row is not None:
+            self.put(article_id, row)  # shown now
         return row
 
-    def put(self, article_id: int, row: Any) -> None:
+    def put(self, article_id: int, row: Any, *, ahead: bool = False) -> None:
+        """Keep `row`; `ahead` (read before being asked for): apart, if not held yet."""
+        if ahead:
+            if article_id not in self._rows and article_id not in self._ahead:
+                self._ahead[article_id] = row
+                if len(self._ahead) > self._ahead_size:
+                    self._ahead.popitem(last=False)
+            return
         self._rows[article_id] = row
+        self._sources.pop(article_id, None)
         if len(self._rows) > self._size:
-            self._rows.popitem(last=False)
+            gone, _ = self._rows.popitem(last=False)
+            self._sources.pop(gone, None)
+
+    def snippet_source(
+        self, article_id: int, analyzer: PolishAnalyzer, texts: list[str]
+    ) -> SnippetSource:
+        """The card's snippet source, made from `texts` (its content as put) the first time."""
+        kept = self._sources.get(article_id)
+        if kept is not None and kept[0] is analyzer:
+            return kept[1]
+        source = SnippetSource(analyzer, texts)
+        if article_id in self._rows:
+            self._sources[article_id] = (analyzer, source)
+        return source
 
 
 # Prefixes of the lengths FTS5's prefix index keeps (migration 0013) with more postings than
@@ -233,15 +320,23 @@ class IndexSnapshot:
         bits = np.bitwise_or.reduceat(self.post_bits[start:end][order], firsts)
         if self.dialect == "sqlite":
             totals = np.add.reduceat(values, firsts)  # whole numbers: exact in any order
-        else:
-            running = np.zeros(len(cards), dtype=np.float32)
-            for k in range(int(counts.max(initial=0))):
-                more = counts > k
-                running[more] = (
-                    running[more].astype(np.float64) + values[firsts[more] + k]
-                ).astype(np.float32)
-            totals = running.astype(np.float64)
-        return PrefixTotals(cards.astype(np.int32), totals, bits.astype(np.uint8))
+            return PrefixTotals(cards.astype(np.int32), totals, bits.astype(np.uint8))
+        most_first = np.argsort(-counts, kind="stable")
+        widths = tuple(
+            int(w) for w in np.searchsorted(-counts[most_first], -np.arange(counts.max(initial=0)))
+        )
+        layers = PrefixLayers.of(
+            cards[most_first].astype(np.int32),
+            widths,
+            np.concatenate(
+                [values[firsts[most_first[:width]] + k] for k, width in enumerate(widths)]
+                or [np.zeros(0)]
+            ),
+        )
+        running = np.zeros(len(self.slots), dtype=np.float32)
+        layers.add_to(running)
+        totals = running[cards].astype(np.float64)
+        return PrefixTotals(cards.astype(np.int32), totals, bits.astype(np.uint8), layers)
 
     def _prefix_totals(self, prefix: str) -> PrefixTotals | None:
         return self.prefix_totals.get(prefix)
@@ -315,6 +410,10 @@ class IndexSnapshot:
             if totals is not None and (position == 0 or not res[totals.slots].any()):
                 # no card has a share yet: the sums from zero are the ones PostgreSQL makes
                 res[totals.slots] = totals.values.astype(np.float32)
+                matched[totals.slots] = True
+                continue
+            if totals is not None and totals.layers is not None:
+                totals.layers.add_to(res)
                 matched[totals.slots] = True
                 continue
             first, last = self._term_range(term, is_prefix)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kb.memory_index import IndexRow, IndexSnapshot, empty_snapshot
 from kb.models import KbArticle, KbSearchDocument
+from kb.search import content_rows
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,17 @@ class MemoryIndex:
         self._dirty = False
         self._refresh: asyncio.Task[None] | None = None
         self._refreshed = asyncio.Event()
+        self._reading_ahead: asyncio.Task[None] | None = None
 
     @property
     def snapshot(self) -> IndexSnapshot | None:
         """The newest snapshot built, fresh or not (for measuring it)."""
         return self._snapshot
+
+    @property
+    def reading_ahead(self) -> asyncio.Task[None] | None:
+        """The read of the next cards' content started after the last search, if any."""
+        return self._reading_ahead
 
     def invalidate(self) -> None:
         """The database has changed: compare the next search's stamp, whatever the time."""
@@ -95,6 +102,29 @@ class MemoryIndex:
             return snapshot
         self._start_refresh()
         return None
+
+    def read_ahead(self, snapshot: IndexSnapshot) -> asyncio.Task[None] | None:
+        """After a search through `snapshot`: read the content of its other candidates not held
+        yet in the background (one read at a time), so that the next keystrokes, which mostly show
+        cards of the same pool, need no query. Returns the task started, if any."""
+        if self._reading_ahead is not None and not self._reading_ahead.done():
+            return None
+        wanted = snapshot.cards.take_pool()
+        if not wanted:
+            return None
+        self._reading_ahead = asyncio.create_task(
+            self._read_ahead(snapshot, wanted), name="kb memory index read-ahead"
+        )
+        return self._reading_ahead
+
+    async def _read_ahead(self, snapshot: IndexSnapshot, article_ids: list[int]) -> None:
+        try:
+            async with self._sessions() as session:
+                for row in await content_rows(session, article_ids):
+                    snapshot.cards.put(row.id, row, ahead=True)
+        except Exception:
+            # only a head start: a card not read here is read when shown
+            log.exception("knowledge base: reading the next cards' content ahead failed")
 
     def _start_refresh(self) -> None:
         if self._refresh is None or self._refresh.done():

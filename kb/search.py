@@ -19,6 +19,9 @@ from kb.snippets import Snippet, make_snippet
 # How many backend candidates to re-rank per wanted result.
 POOL_FACTOR = 8
 MIN_POOL = 40
+# The candidates after the shown ones whose content is read ahead (kb.memory_search): up to
+# (READ_AHEAD - 1) × limit of them.
+READ_AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,32 @@ def _best_from_index(
     top_backend = max(c.backend_score for c in pool)
     scored = [(c.article_id, *combined_score(c.found, c.backend_score, top_backend)) for c in pool]
     scored.sort(key=lambda item: (-item[1], item[0]))
+    index.cards.note_pool([article_id for article_id, _, _ in scored[limit : limit * READ_AHEAD]])
     return scored[:limit]
+
+
+async def content_rows(session: AsyncSession, ids: Sequence[int]) -> Sequence[Any]:
+    """What a hit shows of these cards: slug, title, unit, language and the current content."""
+    return (
+        await session.execute(
+            select(
+                KbArticle.id,
+                KbArticle.slug,
+                KbArticle.title,
+                KbArticle.unit,
+                KbArticle.language,
+                KbRevision.content,
+            )
+            .join(
+                KbRevision,
+                and_(
+                    KbRevision.article_id == KbArticle.id,
+                    KbRevision.number == KbArticle.current_revision,
+                ),
+            )
+            .where(KbArticle.id.in_(ids))
+        )
+    ).all()
 
 
 async def _hits(
@@ -163,30 +191,7 @@ async def _hits(
     if cards is not None:
         by_id = {i: row for i in ids if (row := cards.get(i)) is not None}
     missing = [i for i in ids if i not in by_id]
-    rows = (
-        (
-            await session.execute(
-                select(
-                    KbArticle.id,
-                    KbArticle.slug,
-                    KbArticle.title,
-                    KbArticle.unit,
-                    KbArticle.language,
-                    KbRevision.content,
-                )
-                .join(
-                    KbRevision,
-                    and_(
-                        KbRevision.article_id == KbArticle.id,
-                        KbRevision.number == KbArticle.current_revision,
-                    ),
-                )
-                .where(KbArticle.id.in_(missing))
-            )
-        ).all()
-        if missing
-        else []
-    )
+    rows = await content_rows(session, missing) if missing else []
     for row in rows:
         by_id[row.id] = row
         if cards is not None:
@@ -197,9 +202,11 @@ async def _hits(
         if row is None:
             continue  # deleted between the two queries
         content = row.content
-        snippet = make_snippet(
-            analyzer, [content.get("summary", ""), content.get("body", "")], wanted, prefix
-        )
+        texts = [content.get("summary", ""), content.get("body", "")]
+        if cards is not None:
+            snippet = cards.snippet_source(article_id, analyzer, texts).snippet(wanted, prefix)
+        else:
+            snippet = make_snippet(analyzer, texts, wanted, prefix)
         hits.append(
             SearchHit(
                 slug=row.slug,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from kb.analysis import WORD, PolishAnalyzer
 
@@ -53,14 +58,90 @@ def make_snippet(
     `texts` are tried in order (e.g. summary, body); the first non-empty one is the fallback
     when no word matches.
     """
-    fallback: str | None = None
+    plain = [text for text in map(plain_text, texts) if text]
+    found = ((text, _matching_words(analyzer, text, query_terms, prefix)) for text in plain)
+    return _best_window(found, plain[0] if plain else None, width)
+
+
+class SnippetSource:
+    """A card's texts tokenised once (plain text, every word's span, the terms of each distinct
+    word), so that each keystroke's snippet only looks the query's terms up: the same snippet as
+    `make_snippet` over the same texts, without cutting and stemming them again."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, analyzer: PolishAnalyzer, texts: list[str]) -> None:
+        self._texts = [_TokenisedText(analyzer, text) for text in map(plain_text, texts) if text]
+
+    def snippet(
+        self, query_terms: frozenset[str], prefix: str | None, *, width: int = 180
+    ) -> Snippet:
+        found = ((t.text, t.matching_words(query_terms, prefix)) for t in self._texts)
+        return _best_window(found, self._texts[0].text if self._texts else None, width)
+
+
+class _TokenisedText:
+    """One plain text: each word's span and distinct-word number, and per term (sorted) the
+    distinct words having it — a term is one bisection, a prefix one contiguous run."""
+
+    __slots__ = ("_ends", "_starts", "_term_at", "_term_words", "_terms", "_word_of", "text")
+
+    def __init__(self, analyzer: PolishAnalyzer, text: str) -> None:
+        self.text = text
+        numbers: dict[str, int] = {}
+        starts: list[int] = []
+        ends: list[int] = []
+        word_of: list[int] = []
+        for found in WORD.finditer(text):
+            starts.append(found.start())
+            ends.append(found.end())
+            word_of.append(numbers.setdefault(found.group().lower(), len(numbers)))
+        by_term: dict[str, list[int]] = {}
+        for word, number in numbers.items():
+            for term in analyzer.word_terms(word):
+                by_term.setdefault(term, []).append(number)
+        self._terms = sorted(by_term)
+        self._starts = np.array(starts, dtype=np.int32)
+        self._ends = np.array(ends, dtype=np.int32)
+        self._word_of = np.array(word_of, dtype=np.int32)
+        self._term_at = np.cumsum(
+            [0, *(len(by_term[term]) for term in self._terms)], dtype=np.int32
+        )
+        self._term_words = np.array(
+            [n for term in self._terms for n in by_term[term]], dtype=np.int32
+        )
+
+    def matching_words(
+        self, query_terms: frozenset[str], prefix: str | None
+    ) -> list[tuple[int, int]]:
+        """`_matching_words(analyzer, self.text, query_terms, prefix)`, from the tables."""
+        terms = self._terms
+        runs: list[tuple[int, int]] = []
+        for term in query_terms:
+            i = bisect.bisect_left(terms, term)
+            if i < len(terms) and terms[i] == term:
+                runs.append((i, i + 1))
+        if prefix:
+            lo = bisect.bisect_left(terms, prefix)
+            runs.append((lo, bisect.bisect_left(terms, prefix + "\U0010ffff", lo)))
+        words: list[npt.NDArray[np.int32]] = [
+            self._term_words[self._term_at[lo] : self._term_at[hi]] for lo, hi in runs if hi > lo
+        ]
+        if not words:
+            return []
+        matched = np.zeros(int(self._word_of.max()) + 1, dtype=bool)
+        for numbers in words:
+            matched[numbers] = True
+        chosen = np.flatnonzero(matched[self._word_of])
+        return list(zip(self._starts[chosen].tolist(), self._ends[chosen].tolist(), strict=True))
+
+
+def _best_window(
+    found: Iterable[tuple[str, list[tuple[int, int]]]], fallback: str | None, width: int
+) -> Snippet:
+    """The densest window among the texts' matching words (the first text's start if none)."""
     best: tuple[int, str, list[tuple[int, int]], int] | None = None
-    for raw in texts:
-        text = plain_text(raw)
-        if not text:
-            continue
-        fallback = fallback if fallback is not None else text
-        hits = _matching_words(analyzer, text, query_terms, prefix)
+    for text, hits in found:
         if not hits:
             continue
         count, window_start = _densest(hits, width)

@@ -377,9 +377,12 @@ class KnowledgeBase:
         analyzer = await self.analyzer()
         async with self._sessions() as session:
             index = await self._index.current(session) if self._index is not None else None
-            return await search_articles(
+            hits = await search_articles(
                 session, analyzer, query, language=language, limit=limit, index=index
             )
+        if self._index is not None and index is not None:
+            self._index.read_ahead(index)
+        return hits
 
     async def review_due(self, today: date | None = None) -> list[ReviewItem]:
         """Articles whose review date has come (today in Europe/Warsaw), most overdue first."""

@@ -592,8 +592,7 @@ class Subscription:
                 if acknowledged.issuperset(self.channels):
                     self._now_subscribed()
             elif kind == "message":
-                decoded = _live_message(channel, message.get("data"))
-                if decoded is not None:
+                for decoded in _live_messages(channel, message.get("data")):
                     self._put(decoded)
 
     def _lost(self, error: BaseException) -> None:
@@ -626,23 +625,41 @@ class Subscription:
                 await pubsub.aclose()
 
 
-def _live_message(channel: str, raw: Any) -> LiveMessage | None:
-    """The `(type, data)` of a broadcast; None (and a warning naming the channel) if malformed."""
+def _live_messages(channel: str, raw: Any) -> list[LiveMessage]:
+    """The `(type, data)` of a broadcast: one `{"type", "data"}` object, or a JSON array of them
+    in their order (the router's script sends a run's messages to a channel as one, see
+    queues/lua/router.lua `flush_live`). A malformed message is dropped with one warning naming
+    the channel; the well-formed messages of an array are kept."""
     try:
         body = json.loads(raw)
-        kind, data = body["type"], body["data"]
-        if not isinstance(kind, str) or not isinstance(data, dict):
-            raise TypeError("type must be text and data an object")
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning(
-            "malformed live message on %s dropped (%s): %.80r",
-            channel,
-            exc,
-            raw,
-            extra={"channel": channel},
-        )
-        return None
-    return kind, data
+    except ValueError as exc:
+        _malformed(channel, exc, raw)
+        return []
+    items = body if isinstance(body, list) else [body]
+    out: list[LiveMessage] = []
+    problem: Exception | None = None
+    for item in items:
+        try:
+            kind, data = item["type"], item["data"]
+            if not isinstance(kind, str) or not isinstance(data, dict):
+                raise TypeError("type must be text and data an object")
+        except (KeyError, TypeError) as exc:
+            problem = problem or exc
+            continue
+        out.append((kind, data))
+    if problem is not None:
+        _malformed(channel, problem, raw)
+    return out
+
+
+def _malformed(channel: str, exc: Exception, raw: Any) -> None:
+    log.warning(
+        "malformed live message on %s dropped (%s): %.80r",
+        channel,
+        exc,
+        raw,
+        extra={"channel": channel},
+    )
 
 
 def _no_clock() -> datetime:

@@ -44,6 +44,10 @@ class DatabaseSettings(_Section):
     # is the database away: a hung server (accepts, never answers) is an outage like a refused
     # one, shown on /health and /metrics, and the events wait in the stream until it answers.
     write_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    # False: this node never takes the `queues-recorder` lease, so it never writes the call
+    # history; another node (with it true) writes what this node's calls publish. For FastAGI
+    # nodes, to keep the writer's CPU out of the call process (docs/deployment.md).
+    write_history: bool = True
 
     @field_validator("url")
     @classmethod

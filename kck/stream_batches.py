@@ -73,15 +73,17 @@ class StreamBatches:
     async def _send(self, batch: list[_Pending]) -> None:
         results: list[Any]
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for event in batch:
-                    fields: dict[Any, Any] = {
-                        "type": event.event_type,
-                        "data": json.dumps(event.data, ensure_ascii=False, default=str),
-                    }
-                    pipe.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)
-                self.round_trips += 1
-                results = await pipe.execute(raise_on_error=False)
+            self.round_trips += 1
+            if len(batch) == 1:  # alone: a plain XADD (a pipeline of one costs a third more CPU)
+                alone = _fields(batch[0])
+                results = [
+                    await self.redis.xadd(self.key, alone, maxlen=self.maxlen, approximate=True)
+                ]
+            else:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for event in batch:
+                        pipe.xadd(self.key, _fields(event), maxlen=self.maxlen, approximate=True)
+                    results = await pipe.execute(raise_on_error=False)
         except Exception as exc:  # the whole batch failed (Redis away): each caller is told
             results = [exc] * len(batch)
         for event, result in zip(batch, results, strict=True):
@@ -90,3 +92,10 @@ class StreamBatches:
                     event.on_failure(result)
             if not event.sent.done():
                 event.sent.set_result(None)
+
+
+def _fields(event: _Pending) -> dict[Any, Any]:
+    return {
+        "type": event.event_type,
+        "data": json.dumps(event.data, ensure_ascii=False, default=str),
+    }

@@ -35,6 +35,8 @@ from queues.waiting import PlaybackStop, TransferLegs
 
 log = logging.getLogger(__name__)
 
+OTHER_NODE = "another_node"  # /health's writer state on a node with database.write_history false
+
 
 class RouterAMI(EventSource, Protocol):
     """What the router needs of the AMI client (`asterisk.ami.AMIClient`): its events and
@@ -88,6 +90,8 @@ class RouterComponent:
         self.callbacks: CallbackDialer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._consumer = holder_name()
+        # False: never takes the writer's lease; another node writes this node's calls' history
+        self.writes_history = settings.database.write_history
         self.started = False
 
     async def metrics_text(self) -> str:
@@ -131,26 +135,30 @@ class RouterComponent:
         await self.presence.start()
         self.timer.start()
         await self.broadcaster.start()
-        # the one writer of call rows and agent states: one process of the installation at a time
-        lease = RedisLease(self.services.redis, bus.prefix, QueueRecorder.LEASE, self._consumer)
-        self._tasks.append(
-            asyncio.create_task(
-                run_as_leaseholder(
-                    lease,
-                    lambda: bus.consume_batches(
-                        CALLS_STREAM,
-                        QueueRecorder.GROUP,
-                        self._consumer,
-                        self.recorder.handle_batch,
-                        start="0",
-                        linger_ms=QueueRecorder.LINGER_MS,
-                        poison=is_poison,
-                        state=self.writer,
+        # the one writer of call rows and agent states: one process of the installation at a
+        # time, among the nodes that may write (`database.write_history`)
+        if self.writes_history:
+            lease = RedisLease(self.services.redis, bus.prefix, QueueRecorder.LEASE, self._consumer)
+            self._tasks.append(
+                asyncio.create_task(
+                    run_as_leaseholder(
+                        lease,
+                        lambda: bus.consume_batches(
+                            CALLS_STREAM,
+                            QueueRecorder.GROUP,
+                            self._consumer,
+                            self.recorder.handle_batch,
+                            start="0",
+                            linger_ms=QueueRecorder.LINGER_MS,
+                            poison=is_poison,
+                            state=self.writer,
+                        ),
                     ),
-                ),
-                name="queue-recorder",
+                    name="queue-recorder",
+                )
             )
-        )
+        else:
+            log.info("call history: written by another node (database.write_history is false)")
         client = self.ami
         if client is not None:
             self.ami_adapter.attach(client)
@@ -200,7 +208,9 @@ class RouterComponent:
             "ami": self.ami is not None,
             "timer_ticks": self.timer.ticks,
             "presence": self.presence.health(),
-            "call_history_writer": self.writer.health(),
+            "call_history_writer": (
+                self.writer.health() if self.writes_history else {"state": OTHER_NODE}
+            ),
         }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -12,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from kck.clock import Clock
+from queues.script_batches import ScriptBatches
 
 ROUTER_LUA = resources.files("queues").joinpath("lua/router.lua").read_text(encoding="utf-8")
 
@@ -24,9 +26,18 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _lua_constant(name: str) -> int:
+    """A `local NAME = <integer>` of the router's script: one value for the script and Python."""
+    found = re.search(rf"^local {name} = (\d+)\b", ROUTER_LUA, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"queues/lua/router.lua has no line 'local {name} = <integer>'")
+    return int(found.group(1))
+
+
 # The day's and the hour's counters (statistics read today's) expire two days after their
 # last change: Redis keeps a few days of them, not one key per hour forever (SQL has history).
-STATS_TTL_S = 2 * 86400
+# The script sets it; this is the script's value.
+STATS_TTL_S = _lua_constant("STATS_TTL")
 
 
 def period_keys(at: datetime, tz: ZoneInfo) -> tuple[str, str]:
@@ -50,7 +61,8 @@ class RouterStore:
         self.prefix = prefix
         self.clock = clock
         self.tz = tz or ZoneInfo("Europe/Warsaw")
-        self._script = redis.register_script(ROUTER_LUA)
+        # alone a call goes at once; calls made while one is out share the next round trip
+        self.scripts = ScriptBatches(redis, ROUTER_LUA)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, "q", *parts))
@@ -69,7 +81,7 @@ class RouterStore:
             *args,
         ]
         try:
-            reply: Any = await self._script(keys=[], args=argv)
+            reply: Any = await self.scripts.run(argv)
         except RedisError as exc:
             raise RouterStoreError(f"router operation {op!r} failed in Redis: {exc}") from exc
         status = _text(reply[0])
@@ -79,7 +91,7 @@ class RouterStore:
     async def load_script(self) -> bool:
         """Make sure Redis has the router's script (after a restart it has none: load it now,
         not on the next call's operation); False when it had to be loaded."""
-        sha = self._script.sha
+        sha = self.scripts.sha
         if (await self.redis.script_exists(sha))[0]:
             return True
         await self.redis.script_load(ROUTER_LUA)

@@ -53,7 +53,7 @@ def format_number(year: int, sequence: int) -> str:
     return f"{NUMBER_PREFIX}-{year}-{sequence:06d}"
 
 
-def _view(ticket: Ticket) -> TicketView:
+def ticket_view(ticket: Ticket) -> TicketView:
     return TicketView(
         number=ticket.number,
         category=ticket.category,
@@ -141,7 +141,7 @@ class TicketStore:
             )
             session.add(ticket)
             await session.flush()
-            return _view(ticket)
+            return ticket_view(ticket)
 
     async def get(self, number: str) -> TicketView | None:
         async with self.sessions() as session:
@@ -150,7 +150,7 @@ class TicketStore:
                 .where(Ticket.number == number.strip().upper())
                 .options(selectinload(Ticket.units))
             )
-            return _view(ticket) if ticket else None
+            return ticket_view(ticket) if ticket else None
 
     async def for_caller(
         self, caller_number: str, since: datetime, limit: int = 10
@@ -163,7 +163,7 @@ class TicketStore:
                 .limit(limit)
                 .options(selectinload(Ticket.units))
             )
-            return [_view(t) for t in tickets]
+            return [ticket_view(t) for t in tickets]
 
     async def for_email(self, email: str, since: datetime, limit: int = 10) -> list[TicketView]:
         """The resident's matters by their e-mail (a non-voice matter's pop: docs/desk.md)."""
@@ -176,7 +176,7 @@ class TicketStore:
                 .limit(limit)
                 .options(selectinload(Ticket.units))
             )
-            return [_view(t) for t in tickets]
+            return [ticket_view(t) for t in tickets]
 
     async def for_call(self, call_id: str) -> list[TicketView]:
         async with self.sessions() as session:
@@ -186,7 +186,7 @@ class TicketStore:
                 .order_by(Ticket.id)
                 .options(selectinload(Ticket.units))
             )
-            return [_view(t) for t in tickets]
+            return [ticket_view(t) for t in tickets]
 
 
 HISTORY_WINDOW = timedelta(days=90)

@@ -55,8 +55,30 @@ end
 local function emit(stream, typ, json)
   redis.call('XADD', P .. ':stream:' .. stream, 'MAXLEN', '~', '100000', '*', 'type', typ, 'data', json)
 end
+-- live messages go out at the end of the run, one PUBLISH per channel (flush_live): a channel
+-- given one message gets it as it is, {"type": ..., "data": ...}; given several, a JSON array of
+-- them in the order they were made (kck.bus.Subscription hands them on one by one). A match
+-- told the chosen agent's desk three things (available, offered, the offer) in three messages.
+local LIVE_CHANNELS, LIVE = {}, {}
 local function live(channel, typ, json)
-  redis.call('PUBLISH', P .. ':live:' .. channel, '{"type":' .. cjson.encode(typ) .. ',"data":' .. json .. '}')
+  local key = P .. ':live:' .. channel
+  local messages = LIVE[key]
+  if messages == nil then
+    messages = {}
+    LIVE[key] = messages
+    LIVE_CHANNELS[#LIVE_CHANNELS + 1] = key
+  end
+  messages[#messages + 1] = '{"type":' .. cjson.encode(typ) .. ',"data":' .. json .. '}'
+end
+local function flush_live()
+  for _, key in ipairs(LIVE_CHANNELS) do
+    local messages = LIVE[key]
+    if #messages == 1 then
+      redis.call('PUBLISH', key, messages[1])
+    else
+      redis.call('PUBLISH', key, '[' .. table.concat(messages, ',') .. ']')
+    end
+  end
 end
 local function nz(s) if s == nil or s == false or s == '' then return NULL end return s end
 local function hgetall(key)
@@ -66,12 +88,20 @@ local function hgetall(key)
 end
 
 -- statistics: a call counts in the day and hour it entered the queue (kept on the call). The
--- counters expire two days after their last change (queues/store.py STATS_TTL_S): statistics
--- read today's, SQL keeps the history, and Redis does not keep a key per hour forever.
+-- counters expire two days after their last change: statistics read today's, SQL keeps the
+-- history, and Redis does not keep a key per hour forever. (queues/store.py reads STATS_TTL
+-- from this line: keep it `local STATS_TTL = <seconds>`.)
 local STATS_TTL = 172800
+-- a key's lifetime is set once per run (a match counts into the same two agent keys twice): the
+-- same NOW, the same expiry. (Adding a run's counts up in Lua tables and writing each field
+-- once cost more inside Redis than the HINCRBYs it saved: bench/README.md, issue 20 point 6.)
+local EXPIRING = {}
 local function count(key, field, by)
   redis.call('HINCRBY', key, field, by)
-  redis.call('EXPIRE', key, STATS_TTL)
+  if not EXPIRING[key] then
+    EXPIRING[key] = true
+    redis.call('EXPIRE', key, STATS_TTL)
+  end
 end
 local function stat(call, field, by)
   local d, h = Q .. 'st:d:' .. call.sd, Q .. 'st:h:' .. call.sh
@@ -130,6 +160,8 @@ end
 -- agents who became available in this run and are not in the free-agent indexes yet: agent_free
 -- offers them a call first and indexes them only if none is waiting (saves the ZADDs and ZREMs)
 local PENDING = {}
+-- the state set_agent gave an agent in this run (match_agent need not read it back)
+local AGENT_STATE = {}
 
 -- `prev`: the agent's {state, since} when the caller has read them already;
 -- `until_ms`: when the state ends by itself (wrap-up), for the desk's countdown
@@ -145,6 +177,7 @@ local function set_agent(name, state, reason, call_id, offer_id, prev, until_ms)
     'call', call_id or '', 'offer', offer_id or ''}
   if state == 'available' then fields[#fields + 1] = 'idle'; fields[#fields + 1] = NOW end
   redis.call('HSET', ak, unpack(fields))
+  AGENT_STATE[name] = state
   -- only an available agent is ever in the free-agent indexes
   if state == 'available' then
     if prev[1] == 'available' and not PENDING[name] then unindex_agent(name) end
@@ -383,7 +416,7 @@ local function match_call(id)
 end
 
 local function match_agent(name)
-  local st = redis.call('HGET', Q .. 'agent:' .. name, 'state')
+  local st = AGENT_STATE[name] or redis.call('HGET', Q .. 'agent:' .. name, 'state')
   if st ~= 'available' then return false end
   local pending = PENDING[name]
   if pending then
@@ -1077,6 +1110,7 @@ if not run then
 end
 if redis.call('GET', Q .. 'layout') ~= LAYOUT then migrate_layout() end
 local reply = run()
+flush_live()
 if reply then return reply end
 
 -- every path above settles its agents; this keeps the indexes whole should one not

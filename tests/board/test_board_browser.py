@@ -8,7 +8,8 @@ import os
 import random
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from yaml import safe_load
 
 from agentdesk.accounts import Accounts
 from agentdesk.board.force import AUDIT_ACTION
+from kck.clock import ShiftedClock, business_day_offset
 from kck.config_files import SHIPPED_CONFIG
 from kck.db.models import AgentStateLog, AuditEntry, Call, Role
 from kck.services import Services
@@ -49,6 +51,15 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield chromium
         await chromium.close()
+
+
+@pytest.fixture
+def services(services: Services) -> Services:
+    """On a working day's office hours, as `kck demo` runs: the board counts today's calls in
+    Europe/Warsaw, and a busy morning of three hours must fall on today whenever the suite runs
+    (CI at 00:05 in Kraków found the morning on yesterday's board)."""
+    offset = business_day_offset(datetime.now(UTC), services.settings.tz)
+    return replace(services, clock=ShiftedClock(offset))
 
 
 @pytest.fixture

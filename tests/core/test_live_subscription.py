@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -52,6 +53,33 @@ async def test_malformed_messages_are_dropped_with_a_warning_naming_the_channel(
     dropped = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
     assert len(dropped) == 4
     assert all(channel in message for message in dropped)
+
+
+async def test_an_array_of_messages_is_handed_on_one_by_one_in_its_order(
+    redis: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the router's script sends what one run says on a channel as one array (flush_live)
+    bus = EventBus(redis, prefix="s2b")
+    channel = bus.channel("agent:ala")
+    batch = [
+        {"type": "agent_state", "data": {"state": "available"}},
+        {"type": "bad"},
+        {"type": "agent_state", "data": {"state": "offered"}},
+        {"type": "offer", "data": {"offer_id": "c1-1"}},
+    ]
+    async with bus.subscription("agent:ala") as live:
+        with caplog.at_level(logging.WARNING, logger="kck.bus"):
+            await redis.publish(channel, json.dumps(batch))
+            await bus.broadcast("agent:ala", "after", {"n": 1})
+            got = [await asyncio.wait_for(anext(live), 5) for _ in range(4)]
+    assert got == [
+        ("agent_state", {"state": "available"}),
+        ("agent_state", {"state": "offered"}),
+        ("offer", {"offer_id": "c1-1"}),
+        ("after", {"n": 1}),
+    ]
+    dropped = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(dropped) == 1 and channel in dropped[0]
 
 
 async def test_a_killed_connection_is_subscribed_again_and_says_so(

@@ -69,3 +69,36 @@ async def test_each_event_that_cannot_be_sent_is_reported_and_the_sender_goes_on
     await asyncio.wait_for(sender.publish("call_arrived", {"call": "c"}, _ignore), 10)
     assert await _on_stream(redis, "t:stream:queues") == [("call_arrived", "c")]
     await away.aclose()
+
+
+async def test_an_event_sent_alone_is_on_the_stream_as_one_sent_in_a_batch(
+    redis: aioredis.Redis,
+) -> None:
+    """Alone an event goes as a plain XADD, in a batch through a pipeline: the same entry."""
+    data = {"call": "a", "path": [{"step_id": "welcome", "at": "2026-11-24T10:00:00+01:00"}]}
+    alone, batched = StreamBatches(redis, "t:alone"), StreamBatches(redis, "t:batched")
+    await alone.publish("call_progress", data, _ignore)
+    await asyncio.gather(*(batched.publish("call_progress", data, _ignore) for _ in range(2)))
+    assert (alone.round_trips, batched.round_trips) == (1, 1)
+    one, two = await stream_events(redis, "t:alone"), await stream_events(redis, "t:batched")
+    assert len(one) == 1 and len(two) == 2
+    assert (one[0].type, one[0].data) == (two[0].type, two[0].data) == (two[1].type, two[1].data)
+    assert one[0].data == data
+
+
+async def test_an_event_refused_by_redis_is_reported_alone_as_in_a_batch(
+    redis: aioredis.Redis,
+) -> None:
+    await redis.set("t:not-a-stream", "x")  # XADD answers WRONGTYPE
+    sender = StreamBatches(redis, "t:not-a-stream")
+    failed: list[tuple[str, str]] = []
+
+    def report(how: str) -> Callable[[BaseException], None]:
+        return lambda error: failed.append((how, type(error).__name__))
+
+    await sender.publish("call_arrived", {"call": "a"}, report("alone"))
+    await asyncio.gather(
+        *(sender.publish("call_arrived", {"call": c}, report("batched")) for c in "bc")
+    )
+    refused = ("batched", "ResponseError")
+    assert failed == [("alone", "ResponseError"), refused, refused]

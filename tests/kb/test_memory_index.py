@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kb import KnowledgeBase, PolishAnalyzer, memory_index, read_folder
+from kb import search as search_module
 from kb.memory_search import MemoryIndex
 from kb.models import KbArticle, KbSearchDocument
 from kb.search import parse_query, search_articles
@@ -26,6 +32,16 @@ async def test_the_index_ranks_the_same_cards_with_the_same_scores_as_the_databa
     # prefixes summed ahead (as the 10,000-card index does for its common ones) and summed
     # when typed, both
     monkeypatch.setattr(memory_index, "HOT_PREFIX_POSTINGS", 400)
+    # on PostgreSQL, a common prefix typed after words that already gave cards a share is added
+    # from its per-card layout (PrefixLayers): counted, so the comparison below covers it
+    layered: list[int] = []
+    add_to = memory_index.PrefixLayers.add_to
+
+    def counted(self: memory_index.PrefixLayers, res: npt.NDArray[np.float32]) -> None:
+        layered.append(len(self.widths))
+        add_to(self, res)
+
+    monkeypatch.setattr(memory_index.PrefixLayers, "add_to", counted)
     # The bench's corpus in small: the seed cards and cards made of their words, where a typed
     # prefix meets most cards and scores tie often; every keystroke of the bench's queries.
     seed_cards = [card for _, card in read_folder(SEED)]
@@ -34,6 +50,7 @@ async def test_the_index_ranks_the_same_cards_with_the_same_scores_as_the_databa
     assert 20 < len(snapshot.prefix_totals) < len(snapshot.terms) / 4
     sessions = async_sessionmaker(engine)
     keystrokes = [text for query in QUERIES for text in typed_prefixes(query)]
+    keystrokes += ["dziura na prz", "wniosek o wyd", "dowodu zap", "smieci przy", "karta po"]
     compared = 0
     async with sessions() as session:
         for text in keystrokes:
@@ -65,6 +82,7 @@ async def test_the_index_ranks_the_same_cards_with_the_same_scores_as_the_databa
                 assert in_memory == database, (text, language)
                 compared += bool(database)
     assert compared > 400
+    assert (len(layered) > 10) == (engine.dialect.name == "postgresql")
 
 
 async def test_a_card_published_edited_or_removed_is_seen_at_the_next_search(
@@ -134,3 +152,44 @@ async def test_a_change_from_another_process_is_seen_after_the_check_interval(
     after = await index.ready()
     assert after is not before
     assert {a.article_id for a in after.slots if a} > {a.article_id for a in before.slots if a}
+
+
+async def test_the_next_cards_read_ahead_give_the_same_hits_as_the_database_with_fewer_queries(
+    engine: AsyncEngine,
+    seeded: KnowledgeBase,
+    analyzer: PolishAnalyzer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_cards = [card for _, card in read_folder(SEED)]
+    await seeded.save_many(generated_cards(seed_cards, 60, random.Random(3)), author="t")
+    asked: list[int] = []  # cards whose content was read while searching
+    content_rows = search_module.content_rows
+
+    async def counted(session: AsyncSession, ids: Sequence[int]) -> Sequence[Any]:
+        asked.extend(ids)
+        return await content_rows(session, ids)
+
+    monkeypatch.setattr(search_module, "content_rows", counted)
+    keystrokes = [text for query in QUERIES[:5] for text in typed_prefixes(query)]
+    read: list[int] = []
+    kb = KnowledgeBase(engine, analyzer, memory_index=True)
+    assert kb.index is not None
+    snapshot = await kb.index.ready()
+    for read_ahead in (search_module.READ_AHEAD, 1):  # 1: nothing read ahead
+        monkeypatch.setattr(search_module, "READ_AHEAD", read_ahead)
+        snapshot.cards = memory_index.CardCache()  # nothing held yet
+        by_keystrokes = 0
+        last: asyncio.Task[None] | None = None
+        for text in keystrokes:
+            expected = await seeded.search(text, limit=5)
+            asked.clear()
+            assert await kb.search(text, limit=5) == expected, text
+            by_keystrokes += len(asked)
+            assert kb.index.snapshot is snapshot
+            task = kb.index.reading_ahead
+            if task is not None and task is not last:
+                last = task
+                await task  # as if the agent's next keystroke came a moment later
+        read.append(by_keystrokes)
+    with_reading_ahead, without = read
+    assert with_reading_ahead < without / 2
