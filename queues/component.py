@@ -88,6 +88,7 @@ class RouterComponent:
         self.ami_adapter = RouterAMIAdapter(self.router)
         self.row_resync = CallRowResync(services.sessions, self.router, services.bus)
         self.callbacks: CallbackDialer | None = None
+        self._consults: ConsultCalls | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._consumer = holder_name()
         # False: never takes the writer's lease; another node writes this node's calls' history
@@ -126,8 +127,11 @@ class RouterComponent:
 
     @property
     def consults(self) -> ConsultCalls | None:
-        """The desk's consult over AMI (attended transfer); None without an AMI client that can."""
-        return ConsultCalls(self.router, self.ami) if isinstance(self.ami, TransferAMI) else None
+        """The desk's consult over AMI (attended transfer); None without an AMI client that can.
+        One for the component: it listens to the client's events."""
+        if self._consults is None and isinstance(self.ami, TransferAMI):
+            self._consults = ConsultCalls(self.router, self.ami)
+        return self._consults
 
     async def start(self) -> None:
         bus = self.services.bus

@@ -493,8 +493,12 @@
       var draft = formData();
       delete draft.call_id; delete draft.language;
       body.to = target; body.notes = $("notes").value; body.draft = draft;
+      // answered once the colleague's phone is dialled (about a second; up to ~4 s when the
+      // PBX lost the digit): one click, one consult
+      $("consult-go").disabled = true;
     }
     api("POST", "/api/desk/consult", body).then(function (r) {
+      $("consult-go").disabled = false;
       if (!r.ok) {
         if (step === "start") { $("transfer-error").textContent = r.data.message || String(r.status); }
         else { say($("transfer-message"), r.data.message || String(r.status), true); }
@@ -504,7 +508,7 @@
       say($("transfer-message"), r.data.message, false);
       consulting(step === "start");
       if (step === "complete") { $("btn-transfer").disabled = true; }
-    }, function () { banner(S["desk.connection_lost"]); });
+    }, function () { $("consult-go").disabled = false; banner(S["desk.connection_lost"]); });
   }
   $("consult-go").addEventListener("click", function () { consult("start"); });
   $("btn-consult-complete").addEventListener("click", function () { consult("complete"); });

@@ -201,6 +201,28 @@ class CancelAtxfer(Action):
 
 
 @dataclass(frozen=True)
+class PlayDTMF(Action):
+    """One DTMF `digit` on `channel`. `receive`: as if the channel's phone had pressed it (the
+    digit is queued on the channel's read side: what an attended transfer collecting its
+    extension hears; Asterisk 22's `Receive: true`), else it is sent out to the phone. Not
+    idempotent: a digit sent twice is two digits."""
+
+    name: ClassVar[str] = "PlayDTMF"
+    idempotent: ClassVar[bool] = False
+    channel: str = ""
+    digit: str = ""
+    receive: bool = False
+
+    def headers(self) -> Headers:
+        if not self.channel or len(self.digit) != 1 or self.digit not in "0123456789*#ABCD":
+            raise ValueError(f"PlayDTMF needs a channel and one DTMF digit, got {self.digit!r}")
+        out: Headers = [("Channel", self.channel), ("Digit", self.digit)]
+        if self.receive:
+            out.append(("Receive", "true"))
+        return out
+
+
+@dataclass(frozen=True)
 class Redirect(Action):
     name: ClassVar[str] = "Redirect"
     idempotent: ClassVar[bool] = False

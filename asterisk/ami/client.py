@@ -589,6 +589,10 @@ class AMIClient:
     async def cancel_atxfer(self, channel: str) -> None:
         await self.send(act.CancelAtxfer(channel=channel))
 
+    async def play_dtmf(self, channel: str, digit: str, *, receive: bool = False) -> None:
+        """One DTMF digit on `channel` (see :class:`PlayDTMF`; `receive`: as if pressed there)."""
+        await self.send(act.PlayDTMF(channel=channel, digit=digit, receive=receive))
+
     async def redirect(self, channel: str, context: str, exten: str, priority: str = "1") -> None:
         await self.send(
             act.Redirect(channel=channel, context=context, exten=exten, priority=priority)

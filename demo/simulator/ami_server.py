@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .ami_protocol import BANNER, AMIAction, AMIFrameError, Headers, encode_message, parse_action
 from .call import StreamControl
-from .consult import end_consult, start_consult
+from .consult import digit_heard, end_consult, start_consult
 from .events import CALL
 from .pbx import OriginateRequest
 from .scripts import CallerScript
@@ -66,6 +66,7 @@ ACTION_CLASS = {
     "redirect": "call",
     "atxfer": "call",
     "cancelatxfer": "call",
+    "playdtmf": "call",
     "controlplayback": "call",
     "mixmonitor": "system",
     "stopmixmonitor": "system",
@@ -491,6 +492,22 @@ class AMISession:
             )
             return
         self.respond(action, "Success", ("Message", "CancelAtxfer successfully queued"))
+
+    async def act_playdtmf(self, action: AMIAction) -> None:
+        """app_senddtmf's manager action. `Receive: true`: the digit is queued on the channel as
+        if its phone pressed it (what an attended transfer reading its extension hears)."""
+        name, digit = action.get("Channel") or "", action.get("Digit") or ""
+        ch = self.pbx.channels.get(name)
+        if ch is None:
+            self.error(action, "Channel not found")
+            return
+        if not digit:
+            self.error(action, "No digit specified")
+            return
+        self.respond(action, "Success", ("Message", "DTMF successfully queued"))
+        if (action.get("Receive") or "").lower() in ("1", "true", "yes", "on"):
+            self.pbx.events.dtmf(ch, digit[0], 100)
+            digit_heard(self.pbx, name, digit[0])
 
     async def act_redirect(self, action: AMIAction) -> None:
         name = action.get("Channel") or ""

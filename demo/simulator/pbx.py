@@ -15,7 +15,7 @@ from .ami_protocol import Headers
 from .call import CallResult, SimulatedCall, StreamControl
 from .channel import ChannelState, SimChannel
 from .clock import SimClock
-from .consult import Consult
+from .consult import Consult, TransferPrompt
 from .events import ChannelEvents
 from .mixmonitor import MixMonitors
 from .phones import DeviceState, SimulatedPhone
@@ -120,6 +120,10 @@ class PBXSimulator:
         self.calls: list[SimulatedCall] = []
         self.bridges: dict[str, tuple[SimChannel, SimChannel]] = {}
         self.consults: dict[str, Consult] = {}  # by the transferer's channel (AMI Atxfer)
+        # attended transfers reading their extension, by the transferer's channel; a test sets
+        # transfer_digits_lost to have that many digits they should hear lost (consult.py)
+        self.transfer_prompts: dict[str, TransferPrompt] = {}
+        self.transfer_digits_lost = 0
         self.fallback_callers: list[FallbackQueue] = []  # in the fallback queue, in order
         self.globals: dict[str, str] = {}
         self.astdb: dict[tuple[str, str], str] = {}

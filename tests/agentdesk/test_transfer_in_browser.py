@@ -126,4 +126,5 @@ async def test_transfer_or_consult_that_cannot_be_done_is_refused_in_words(
         "Konsultacja jest niedostępna (brak połączenia z centralą)."
     )
     await expect(first.locator("#btn-consult-complete")).to_be_hidden()
+    await expect(first.locator("#consult-go")).to_be_enabled()  # off while asked, back on
     await expect(first.locator("#state-badge")).to_have_attribute("data-state", "on_call")

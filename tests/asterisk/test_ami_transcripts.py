@@ -279,6 +279,20 @@ def test_actions_that_change_calls_are_not_idempotent() -> None:
     assert act.Getvar.idempotent and act.Ping.idempotent and act.CoreShowChannels.idempotent
 
 
+def test_play_dtmf_as_if_pressed_on_the_channel_names_one_digit() -> None:
+    """Asterisk 22 `manager show command PlayDTMF`: Channel, Digit, [Duration], [Receive]."""
+    action = act.PlayDTMF(channel="PJSIP/101-00000001", digit="1", receive=True)
+    assert encode_action(action.action_name, "a1", action.headers()) == (
+        b"Action: PlayDTMF\r\nActionID: a1\r\nChannel: PJSIP/101-00000001\r\nDigit: 1\r\n"
+        b"Receive: true\r\n\r\n"
+    )
+    assert ("Receive", "true") not in act.PlayDTMF(channel="PJSIP/1-1", digit="#").headers()
+    assert not act.PlayDTMF.idempotent  # a digit sent twice is two digits
+    for bad in ("", "12", "x"):
+        with pytest.raises(ValueError, match="one DTMF digit"):
+            act.PlayDTMF(channel="PJSIP/1-1", digit=bad).headers()
+
+
 def test_header_values_cannot_inject_a_second_action() -> None:
     with pytest.raises(ValueError, match="one line"):
         encode_action("Getvar", "x", [("Variable", "A\r\n\r\nAction: Hangup")])

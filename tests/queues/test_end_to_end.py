@@ -33,11 +33,11 @@ from demo.simulator import (
 from kck.phone import TrunkDial
 from queues.ami_events import RouterAMIAdapter
 from queues.callbacks import CallbackDialer
-from queues.consult import ConsultCalls
+from queues.consult import ConsultCalls, DigitResend
 from queues.model import AgentState, RoutingRequest, TransferKind, TransferTarget
 from queues.presence import NodePresence
 from queues.queue_voicemail import QueueVoicemail
-from queues.router import Router
+from queues.router import Router, TransferRefused
 from queues.timer import RouterTimer
 from queues.waiting import (
     QueueOutcome,
@@ -305,6 +305,11 @@ async def test_blind_transfer_drops_the_first_agents_leg_and_rings_the_second_ag
     assert await lab.router.store.live_call_ids() == []
 
 
+# the consult's digit sent again well inside the simulator's transfer prompt (TRANSFER_READ_S
+# simulated seconds: 0.55 s at SPEED 20)
+QUICK_RESEND = DigitResend(wait_s=0.1, times=3)
+
+
 async def test_consult_holds_the_caller_and_hands_them_over_like_asterisk(lab: Lab) -> None:
     held: list[str] = []
     lab.pbx.subscribe(lambda name, _privilege, _headers: held.append(name))
@@ -312,6 +317,8 @@ async def test_consult_holds_the_caller_and_hands_them_over_like_asterisk(lab: L
     consults = ConsultCalls(lab.router, lab.ami)
     await consults.start(call_id, "ala", "bob", {"notes": "n"})
     assert "MusicOnHoldStart" in held  # the caller is on hold at once
+    assert "DialBegin" in held  # start() returns once bob's phone is dialled
+    assert "DTMFEnd" not in held  # the Atxfer's digit was heard: nothing sent again
 
     async def consult_answered() -> bool:
         return any(c.answered.is_set() for c in lab.pbx.consults.values())
@@ -324,3 +331,60 @@ async def test_consult_holds_the_caller_and_hands_them_over_like_asterisk(lab: L
     await lab.eventually(lambda: _results(lab, 1))
     assert [(r.outcome, r.agent) for r in lab.results] == [(QueueOutcome.ANSWERED, "bob")]
     assert await lab.router.store.live_call_ids() == []
+
+
+async def test_consult_whose_digit_the_pbx_loses_rings_the_colleague_once_it_is_sent_again(
+    lab: Lab,
+) -> None:
+    seen: list[tuple[str, dict[str, str]]] = []
+    lab.pbx.subscribe(lambda name, _privilege, headers: seen.append((name, dict(headers))))
+    call, call_id = await _ala_talks_bob_is_free(lab)
+    lab.pbx.transfer_digits_lost = 2  # the Atxfer's digit and the first one sent again
+    consults = ConsultCalls(lab.router, lab.ami, resend=QUICK_RESEND)
+    await consults.start(call_id, "ala", "bob", {"notes": "n"})
+    at, dial = next(
+        (n, h)
+        for n, (name, h) in enumerate(seen)
+        if name == "DialBegin" and h["Context"] == "kck-consult"
+    )
+    assert dial["DestChannel"].startswith("PJSIP/102-")
+    digits = [h["Digit"] for name, h in seen[:at] if name == "DTMFEnd"]
+    assert digits == ["1", "1"]  # sent twice as if ala pressed it, heard the second time
+    assert lab.pbx.transfer_digits_lost == 0
+
+    async def consult_answered() -> bool:
+        return any(c.answered.is_set() for c in lab.pbx.consults.values())
+
+    await lab.eventually(consult_answered)
+    await consults.complete(call_id, "ala")
+    outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result is CallResult.TALKED_TO_AGENT
+    await lab.eventually(lambda: _results(lab, 1))
+    assert [(r.outcome, r.agent) for r in lab.results] == [(QueueOutcome.ANSWERED, "bob")]
+
+
+async def test_consult_whose_digit_never_gets_through_is_given_up_and_the_caller_stays(
+    lab: Lab,
+) -> None:
+    held: list[str] = []
+    lab.pbx.subscribe(lambda name, _privilege, _headers: held.append(name))
+    call, call_id = await _ala_talks_bob_is_free(lab)
+    lab.pbx.transfer_digits_lost = 100
+    consults = ConsultCalls(lab.router, lab.ami, resend=QUICK_RESEND)
+    with pytest.raises(TransferRefused) as refused:
+        await consults.start(call_id, "ala", "bob", {"notes": "n"})
+    assert refused.value.reason == "consult_not_started"
+    assert held.count("DTMFEnd") == QUICK_RESEND.times
+    assert "DialBegin" not in held[held.index("MusicOnHoldStart") :]
+    await lab.eventually(lambda: _is(lab, "bob", AgentState.AVAILABLE))
+    assert "MusicOnHoldStop" in held[held.index("MusicOnHoldStart") :]  # off hold, with ala
+    state = await lab.router.call_state(call_id)
+    assert state is not None and state.get("state") == "on_call" and not state.get("consult")
+    assert await _is(lab, "ala", AgentState.ON_CALL)
+    ala_leg = await lab.ami.getvar("BRIDGEPEER", channel=lab.pbx.calls[-1].channel.name)
+    assert ala_leg and ala_leg.startswith("PJSIP/101-")  # still bridged with the caller
+    lab.pbx.request_hangup(ala_leg, 16)  # ala says goodbye
+    outcome = await asyncio.wait_for(call, 30)
+    assert outcome.result is CallResult.TALKED_TO_AGENT
+    await lab.eventually(lambda: _results(lab, 1))
+    assert [(r.outcome, r.agent) for r in lab.results] == [(QueueOutcome.ANSWERED, "ala")]
