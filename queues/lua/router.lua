@@ -39,8 +39,13 @@ local function lv(n) return LV[n] or fmt(n) end
 local LAYOUT = '2'
 local NULL = {}
 local function raw(s) return {raw = s} end
+-- one JSON object from name, value pairs (JSON text: raw(s)); its pieces go into one reused
+-- buffer and are joined once (no string per field: fewer strings for the collector, issue 20)
+local JBUF = {}
 local function J(...)
-  local t, parts = {...}, {}
+  local t = {...}
+  local n = 1
+  JBUF[1] = '{'
   for i = 1, #t, 2 do
     local v = t[i + 1]
     local enc
@@ -48,9 +53,14 @@ local function J(...)
     elseif type(v) == 'table' then enc = v.raw
     elseif type(v) == 'number' then enc = fmt(v)
     else enc = cjson.encode(tostring(v)) end
-    parts[#parts + 1] = '"' .. t[i] .. '":' .. enc  -- field names are plain identifiers
+    JBUF[n + 1] = i == 1 and '"' or ',"'
+    JBUF[n + 2] = t[i]  -- field names are plain identifiers
+    JBUF[n + 3] = '":'
+    JBUF[n + 4] = enc
+    n = n + 4
   end
-  return '{' .. table.concat(parts, ',') .. '}'
+  JBUF[n + 1] = '}'
+  return table.concat(JBUF, '', 1, n + 1)
 end
 local function emit(stream, typ, json)
   redis.call('XADD', P .. ':stream:' .. stream, 'MAXLEN', '~', '100000', '*', 'type', typ, 'data', json)
@@ -59,6 +69,7 @@ end
 -- given one message gets it as it is, {"type": ..., "data": ...}; given several, a JSON array of
 -- them in the order they were made (kck.bus.Subscription hands them on one by one). A match
 -- told the chosen agent's desk three things (available, offered, the offer) in three messages.
+-- A channel's messages are kept as (type, data) pieces and each PUBLISH is joined once.
 local LIVE_CHANNELS, LIVE = {}, {}
 local function live(channel, typ, json)
   local key = P .. ':live:' .. channel
@@ -68,16 +79,27 @@ local function live(channel, typ, json)
     LIVE[key] = messages
     LIVE_CHANNELS[#LIVE_CHANNELS + 1] = key
   end
-  messages[#messages + 1] = '{"type":' .. cjson.encode(typ) .. ',"data":' .. json .. '}'
+  local n = #messages
+  messages[n + 1] = cjson.encode(typ)
+  messages[n + 2] = json
 end
 local function flush_live()
   for _, key in ipairs(LIVE_CHANNELS) do
     local messages = LIVE[key]
-    if #messages == 1 then
-      redis.call('PUBLISH', key, messages[1])
-    else
-      redis.call('PUBLISH', key, '[' .. table.concat(messages, ',') .. ']')
+    local several = #messages > 2
+    local n = 0
+    if several then n = 1; JBUF[1] = '[' end
+    for i = 1, #messages, 2 do
+      if i > 1 then n = n + 1; JBUF[n] = ',' end
+      JBUF[n + 1] = '{"type":'
+      JBUF[n + 2] = messages[i]
+      JBUF[n + 3] = ',"data":'
+      JBUF[n + 4] = messages[i + 1]
+      JBUF[n + 5] = '}'
+      n = n + 5
     end
+    if several then n = n + 1; JBUF[n] = ']' end
+    redis.call('PUBLISH', key, table.concat(JBUF, '', 1, n))
   end
 end
 local function nz(s) if s == nil or s == false or s == '' then return NULL end return s end
