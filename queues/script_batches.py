@@ -13,6 +13,7 @@ built once, not on every call (bench/README.md, issue 20 point 6). On an older R
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
 from kck.round_trips import SharedRoundTrips
+
+log = logging.getLogger(__name__)
 
 # the first Redis with functions (FUNCTION LOAD, FCALL)
 FUNCTIONS_SINCE = 7
@@ -111,17 +114,24 @@ class ScriptBatches:
         async with self._choosing:
             if self._functions is not None:
                 return
-            info: Any = await self.redis.info("server")
-            functions = _major(str(info.get("redis_version", "0"))) >= FUNCTIONS_SINCE
-            if functions:
-                self._functions = True  # set before loading: _load loads the library
-                try:
-                    await self._load()
-                except BaseException:
-                    self._functions = None
-                    raise
-            else:
+            try:
+                info: Any = await self.redis.info("server")
+            except ResponseError as exc:  # e.g. an ACL without INFO: the script, as ever
+                log.warning("router script by EVALSHA: Redis refused INFO (%s)", exc)
                 self._functions = False
+                return
+            if _major(str(info.get("redis_version", "0"))) < FUNCTIONS_SINCE:
+                self._functions = False
+                return
+            self._functions = True  # set before loading: _load loads the library
+            try:
+                await self._load()
+            except ResponseError as exc:  # e.g. an ACL without FUNCTION: the script, as ever
+                log.warning("router script by EVALSHA: Redis refused FUNCTION LOAD (%s)", exc)
+                self._functions = False
+            except BaseException:
+                self._functions = None  # Redis away: asked again at the next call
+                raise
 
     async def _direct(self, args: list[Any]) -> Any:
         if not self._functions:

@@ -146,3 +146,26 @@ async def test_an_older_redis_runs_the_script_by_evalsha(redis: aioredis.Redis) 
     info: Any = await redis.info("server")
     major = int(str(info["redis_version"]).split(".")[0])
     assert router.store.scripts.functions is (major >= FUNCTIONS_SINCE)
+
+
+async def test_a_redis_user_without_functions_runs_the_script_by_evalsha(
+    redis7: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    await redis7.acl_setuser(
+        "router",
+        enabled=True,
+        nopass=True,
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all", "-function", "-fcall"],
+    )
+    kwargs = redis7.connection_pool.connection_kwargs
+    limited = aioredis.Redis(unix_socket_path=kwargs["path"], username="router")
+    try:
+        router = Router(limited, make_config(), prefix="t", clock=ManualClock())
+        offers = await router.agent_login("ala")
+        assert offers == [] and router.store.scripts.functions is False
+        assert "refused FUNCTION LOAD" in caplog.text
+        assert await router.store.load_script() is True
+    finally:
+        await limited.aclose()
