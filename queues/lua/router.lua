@@ -1,4 +1,4 @@
--- The router's state transitions on Redis, each one atomic (one EVALSHA = one transition plus
+-- The router's state transitions on Redis, each one atomic (one call = one transition plus
 -- the matching it enables). Several controller processes share one Redis; this script is their
 -- serialisation point, so no agent ever gets two calls and no call two agents.
 --
