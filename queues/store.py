@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import UTC, datetime
@@ -13,9 +14,31 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from kck.clock import Clock
-from queues.script_batches import ScriptBatches
+from queues.script_batches import FunctionLibrary, ScriptBatches
 
 ROUTER_LUA = resources.files("queues").joinpath("lua/router.lua").read_text(encoding="utf-8")
+
+# the two lines of router.lua that make it a script run by EVALSHA (see its head)
+_BUILD_ONE = "\nlocal BUILD_ONLY = ARGV[2]\n"
+_RUN_CALL = "\nreturn run(ARGV)\n"
+
+
+def router_library(script: str) -> FunctionLibrary:
+    """router.lua (or a script made from it) as a Redis Function library: every operation built
+    once at FUNCTION LOAD, the function registered instead of the call run. Named after the
+    script's text, so processes of different versions sharing a Redis each call their own."""
+    if script.count(_BUILD_ONE) != 1 or not script.endswith(_RUN_CALL):
+        raise RuntimeError(
+            "queues/lua/router.lua must have the line 'local BUILD_ONLY = ARGV[2]' once and "
+            "end with 'return run(ARGV)'"
+        )
+    name = "kck_router_" + hashlib.sha1(script.encode()).hexdigest()[:16]
+    body = script.replace(_BUILD_ONE, "\nlocal BUILD_ONLY = false\n")[: -len(_RUN_CALL)]
+    code = (
+        f"#!lua name={name}\n{body}\n"
+        f"redis.register_function('{name}', function(_, argv) return run(argv) end)\n"
+    )
+    return FunctionLibrary(name=name, code=code)
 
 
 class RouterStoreError(Exception):
@@ -62,7 +85,7 @@ class RouterStore:
         self.clock = clock
         self.tz = tz or ZoneInfo("Europe/Warsaw")
         # alone a call goes at once; calls made while one is out share the next round trip
-        self.scripts = ScriptBatches(redis, ROUTER_LUA)
+        self.scripts = ScriptBatches(redis, ROUTER_LUA, router_library(ROUTER_LUA))
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, "q", *parts))
@@ -89,13 +112,9 @@ class RouterStore:
         return status, (None if due < 0 else due), [_text(x) for x in reply[2:]]
 
     async def load_script(self) -> bool:
-        """Make sure Redis has the router's script (after a restart it has none: load it now,
-        not on the next call's operation); False when it had to be loaded."""
-        sha = self.scripts.sha
-        if (await self.redis.script_exists(sha))[0]:
-            return True
-        await self.redis.script_load(ROUTER_LUA)
-        return False
+        """Make sure Redis has the router's script or library (after a restart it may have none:
+        load it now, not on the next call's operation); False when it had to be loaded."""
+        return await self.scripts.ensure_loaded()
 
     async def hash(self, *parts: str) -> dict[str, str]:
         raw: Any = await self.redis.hgetall(self.key(*parts))

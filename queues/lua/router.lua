@@ -1,4 +1,4 @@
--- The router's state transitions on Redis, each one atomic (one EVALSHA = one transition plus
+-- The router's state transitions on Redis, each one atomic (one call = one transition plus
 -- the matching it enables). Several controller processes share one Redis; this script is their
 -- serialisation point, so no agent ever gets two calls and no call two agents.
 --
@@ -19,10 +19,16 @@
 -- Every timed redis.call and Lua string costs here (this runs for every match): keys are built
 -- by concatenation, level strings come from LV, an agent's skills are read once per run.
 
-local P, OP = ARGV[1], ARGV[2]
-local NOW, NOW_ISO, DAY, HOUR = tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
-local A = {}
-for i = 7, #ARGV do A[#A + 1] = ARGV[i] end
+-- Two forms of one source (queues/router_script.py): this file is the script for EVALSHA,
+-- which builds the helpers below on every call; on Redis >= 7 the same text is a function
+-- library (FUNCTION LOAD once, FCALL), whose helpers are built once when it is loaded. Two
+-- lines differ: BUILD_ONLY, the operation to build (the call's ARGV[2]; in the library false:
+-- all of them), and the last, which runs the call or registers the function. A run's state
+-- lives in the locals below, set afresh by `run` at each call.
+local BUILD_ONLY = ARGV[2]
+
+-- the call: ARGV prefix, op, now_ms, now_iso, day, hour, op arguments... (set by `run`)
+local P, OP, NOW, NOW_ISO, DAY, HOUR, A, Q
 
 local BAND = 10000000000000
 local HEAD = 4000000000000
@@ -32,15 +38,19 @@ local ANY = '__any__'
 local NOT_OFFERABLE = {INUSE = 1, BUSY = 1, UNAVAILABLE = 1, RINGING = 1, RINGINUSE = 1,
   ONHOLD = 1, INVALID = 1}
 
-local Q = P .. ':q:'
 local function fmt(n) return string.format('%.0f', n) end
 local LV = {'1', '2', '3', '4', '5'}
 local function lv(n) return LV[n] or fmt(n) end
 local LAYOUT = '2'
 local NULL = {}
 local function raw(s) return {raw = s} end
+-- one JSON object from name, value pairs (JSON text: raw(s)); its pieces go into one reused
+-- buffer and are joined once (no string per field: fewer strings for the collector, issue 20)
+local JBUF = {}
 local function J(...)
-  local t, parts = {...}, {}
+  local t = {...}
+  local n = 1
+  JBUF[1] = '{'
   for i = 1, #t, 2 do
     local v = t[i + 1]
     local enc
@@ -48,9 +58,14 @@ local function J(...)
     elseif type(v) == 'table' then enc = v.raw
     elseif type(v) == 'number' then enc = fmt(v)
     else enc = cjson.encode(tostring(v)) end
-    parts[#parts + 1] = '"' .. t[i] .. '":' .. enc  -- field names are plain identifiers
+    JBUF[n + 1] = i == 1 and '"' or ',"'
+    JBUF[n + 2] = t[i]  -- field names are plain identifiers
+    JBUF[n + 3] = '":'
+    JBUF[n + 4] = enc
+    n = n + 4
   end
-  return '{' .. table.concat(parts, ',') .. '}'
+  JBUF[n + 1] = '}'
+  return table.concat(JBUF, '', 1, n + 1)
 end
 local function emit(stream, typ, json)
   redis.call('XADD', P .. ':stream:' .. stream, 'MAXLEN', '~', '100000', '*', 'type', typ, 'data', json)
@@ -59,7 +74,8 @@ end
 -- given one message gets it as it is, {"type": ..., "data": ...}; given several, a JSON array of
 -- them in the order they were made (kck.bus.Subscription hands them on one by one). A match
 -- told the chosen agent's desk three things (available, offered, the offer) in three messages.
-local LIVE_CHANNELS, LIVE = {}, {}
+-- A channel's messages are kept as (type, data) pieces and each PUBLISH is joined once.
+local LIVE_CHANNELS, LIVE  -- per run (run)
 local function live(channel, typ, json)
   local key = P .. ':live:' .. channel
   local messages = LIVE[key]
@@ -68,16 +84,27 @@ local function live(channel, typ, json)
     LIVE[key] = messages
     LIVE_CHANNELS[#LIVE_CHANNELS + 1] = key
   end
-  messages[#messages + 1] = '{"type":' .. cjson.encode(typ) .. ',"data":' .. json .. '}'
+  local n = #messages
+  messages[n + 1] = cjson.encode(typ)
+  messages[n + 2] = json
 end
 local function flush_live()
   for _, key in ipairs(LIVE_CHANNELS) do
     local messages = LIVE[key]
-    if #messages == 1 then
-      redis.call('PUBLISH', key, messages[1])
-    else
-      redis.call('PUBLISH', key, '[' .. table.concat(messages, ',') .. ']')
+    local several = #messages > 2
+    local n = 0
+    if several then n = 1; JBUF[1] = '[' end
+    for i = 1, #messages, 2 do
+      if i > 1 then n = n + 1; JBUF[n] = ',' end
+      JBUF[n + 1] = '{"type":'
+      JBUF[n + 2] = messages[i]
+      JBUF[n + 3] = ',"data":'
+      JBUF[n + 4] = messages[i + 1]
+      JBUF[n + 5] = '}'
+      n = n + 5
     end
+    if several then n = n + 1; JBUF[n] = ']' end
+    redis.call('PUBLISH', key, table.concat(JBUF, '', 1, n))
   end
 end
 local function nz(s) if s == nil or s == false or s == '' then return NULL end return s end
@@ -95,7 +122,7 @@ local STATS_TTL = 172800
 -- a key's lifetime is set once per run (a match counts into the same two agent keys twice): the
 -- same NOW, the same expiry. (Adding a run's counts up in Lua tables and writing each field
 -- once cost more inside Redis than the HINCRBYs it saved: bench/README.md, issue 20 point 6.)
-local EXPIRING = {}
+local EXPIRING  -- per run (run)
 local function count(key, field, by)
   redis.call('HINCRBY', key, field, by)
   if not EXPIRING[key] then
@@ -117,7 +144,7 @@ end
 
 -- agents ------------------------------------------------------------------------------------
 -- an agent's skills, read once per script run (agent_login drops the cached copy); read-only
-local SKILLS = {}
+local SKILLS  -- per run (run)
 local function agent_skills(name)
   local out = SKILLS[name]
   if out == nil then
@@ -159,9 +186,9 @@ end
 
 -- agents who became available in this run and are not in the free-agent indexes yet: agent_free
 -- offers them a call first and indexes them only if none is waiting (saves the ZADDs and ZREMs)
-local PENDING = {}
+local PENDING  -- per run (run)
 -- the state set_agent gave an agent in this run (match_agent need not read it back)
-local AGENT_STATE = {}
+local AGENT_STATE  -- per run (run)
 
 -- `prev`: the agent's {state, since} when the caller has read them already;
 -- `until_ms`: when the state ends by itself (wrap-up), for the desk's countdown
@@ -378,7 +405,7 @@ local function best_call(name)
   return nil
 end
 
-local offers = {}
+local offers  -- per run (run)
 
 local function make_offer(c, name)
   unindex_call(c)
@@ -618,11 +645,12 @@ end
 -- operations ----------------------------------------------------------------------------------
 -- OPS[op]: the transition named by ARGV[2], its arguments in A. It returns a reply to send as it
 -- is, or nothing: then the reply is {result_status, next timer, offers made...}. An op that is
--- not a key here is refused. Only the function of the op asked for is built (`OP == name and`;
--- the others are false): Lua builds each function again on every run of the script, and all
--- fifteen with their upvalues cost ~9 us a call, some 4 % of a match inside Redis.
+-- not a key here is refused. For EVALSHA only the function of the op asked for is built
+-- (`built(name) and`; the others are false): the script builds each function again on every
+-- call, and all fifteen with their upvalues cost ~9 us a call. The library builds them all, once.
+local function built(op) return not BUILD_ONLY or BUILD_ONLY == op end
 local OPS = {}
-local result_status = 'ok'
+local result_status  -- per run (run)
 
 -- A as name, value pairs; nil and an error naming the field when one is unknown or missing
 local function named(op, fields)
@@ -638,7 +666,7 @@ local function named(op, fields)
   return t
 end
 
-OPS.enqueue = OP == 'enqueue' and function()
+OPS.enqueue = built('enqueue') and function()
   -- the fields by name (Router.enqueue sends name, value pairs); true: required, the others
   -- default as noted
   local ENQUEUE_FIELDS = {
@@ -694,7 +722,7 @@ OPS.enqueue = OP == 'enqueue' and function()
   match_call(id)
 end
 
-OPS.agent_login = OP == 'agent_login' and function()
+OPS.agent_login = built('agent_login') and function()
   -- username, extension, dial, skills_json, state
   local name = A[1]
   local skills = cjson.decode(A[4])
@@ -716,7 +744,7 @@ OPS.agent_login = OP == 'agent_login' and function()
   end
 end
 
-OPS.agent_state = OP == 'agent_state' and function()
+OPS.agent_state = built('agent_state') and function()
   -- username, state, reason
   local name, want, reason = A[1], A[2], A[3]
   local cur = redis.call('HMGET', Q .. 'agent:' .. name, 'state', 'reason', 'since')
@@ -742,7 +770,7 @@ OPS.agent_state = OP == 'agent_state' and function()
   if want == 'available' then agent_free(name) end
 end
 
-OPS.device = OP == 'device' and function()
+OPS.device = built('device') and function()
   -- username, device state
   -- kept apart from the agent's hash: a phone's state may be known before the agent logs in
   local name = A[1]
@@ -751,7 +779,7 @@ OPS.device = OP == 'device' and function()
   if redis.call('EXISTS', Q .. 'agent:' .. name) == 1 and index_agent(name) then match_agent(name) end
 end
 
-OPS.answered = OP == 'answered' and function()
+OPS.answered = built('answered') and function()
   -- offer_id
   local o = load_offer(A[1])
   if o == nil then return {'no_offer', next_due()} end
@@ -784,7 +812,7 @@ OPS.answered = OP == 'answered' and function()
   live('queue_calls', 'answered', ev)
 end
 
-OPS.not_answered = OP == 'not_answered' and function()
+OPS.not_answered = built('not_answered') and function()
   -- offer_id, why (no_answer | busy | failed)
   local o = load_offer(A[1])
   if o == nil then return {'no_offer', next_due()} end
@@ -797,7 +825,7 @@ OPS.not_answered = OP == 'not_answered' and function()
   offer_failed(o, c, A[2] == 'busy' and 'busy' or 'no_answer')
 end
 
-OPS.transfer = OP == 'transfer' and function()
+OPS.transfer = built('transfer') and function()
   -- the agent on the call sends the caller elsewhere (queues.model.TransferKind): the agent's
   -- leg ends (counted handled, the agent wraps up), the call is offered to the target agent,
   -- queued again (at the head of its priority), or leaves for a second-line number. Refusals:
@@ -862,7 +890,7 @@ OPS.transfer = OP == 'transfer' and function()
   if f.kind == 'queue' or f.kind == 'skill' then match_call(c.id) end
 end
 
-OPS.consult = OP == 'consult' and function()
+OPS.consult = built('consult') and function()
   -- call_id, agent, target, request, leg (the agent's channel, which the PBX's attended transfer
   -- moves): the agent on the call consults `target` while the caller
   -- is on hold (the PBX's attended transfer). The target is reserved (offered, reason consult)
@@ -893,7 +921,7 @@ OPS.consult = OP == 'consult' and function()
     'queue', c.queue))
 end
 
-OPS.consult_end = OP == 'consult_end' and function()
+OPS.consult_end = built('consult_end') and function()
   -- call_id, agent, complete | cancel: the consulted agent takes the caller over (the first
   -- agent wraps up; counted as a transfer answered at once), or goes back to available
   local c = load_call(A[1])
@@ -932,7 +960,7 @@ OPS.consult_end = OP == 'consult_end' and function()
     'kind', c.kind, 'queue', c.queue))
 end
 
-OPS.callback = OP == 'callback' and function()
+OPS.callback = built('callback') and function()
   -- call_id, number: the caller leaves a callback request and keeps their place
   local c = load_call(A[1])
   if c == nil or c.state ~= 'waiting' then return {'not_waiting', next_due()} end
@@ -946,14 +974,14 @@ OPS.callback = OP == 'callback' and function()
   match_call(c.id)
 end
 
-OPS.call_ended = OP == 'call_ended' and function()
+OPS.call_ended = built('call_ended') and function()
   -- call_id, cause
   local c = load_call(A[1])
   if c == nil then return {'unknown_call', next_due()} end
   close_call(c, A[2])
 end
 
-OPS.tick = OP == 'tick' and function()
+OPS.tick = built('tick') and function()
   local due = redis.call('ZRANGEBYSCORE', Q .. 'timers', '-inf', fmt(NOW), 'LIMIT', 0, 500)
   local calls, agents = {}, {}
   for _, m in ipairs(due) do
@@ -996,12 +1024,12 @@ OPS.tick = OP == 'tick' and function()
   for _, id in ipairs(calls) do match_call(id) end
 end
 
-OPS.node = OP == 'node' and function()
+OPS.node = built('node') and function()
   -- node, ttl_s: a controller process is alive (every second)
   if beat(A[1], A[2]) then result_status = 'returned' end
 end
 
-OPS.callback_attempt = OP == 'callback_attempt' and function()
+OPS.callback_attempt = built('callback_attempt') and function()
   -- call_id, result (reached | failed), why: the citizen's leg of a callback. `failed` (busy,
   -- no answer, unreachable, or the Originate itself failed) uses one of the queue's attempts:
   -- the callback is tried again after `callback_retry_s`, or, with none left, it has failed.
@@ -1045,7 +1073,7 @@ OPS.callback_attempt = OP == 'callback_attempt' and function()
   end
 end
 
-OPS.fallback = OP == 'fallback' and function()
+OPS.fallback = built('fallback') and function()
   -- uniqueid, stage (joined | answered | abandoned), agent: the dialplan's fallback queue
   -- (AMI QueueCallerJoin / AgentConnect / QueueCallerAbandon). Every node sees the event;
   -- the first one counts it.
@@ -1064,12 +1092,12 @@ OPS.fallback = OP == 'fallback' and function()
     'call_id', nz(f.call or call_id), 'queue', nz(f.queue), 'agent', nz(A[3])))
 end
 
-OPS.node_gone = OP == 'node_gone' and function()
+OPS.node_gone = built('node_gone') and function()
   -- node: the process stops; its callers are back in the dialplan (SIGTERM)
   redis.call('DEL', Q .. 'node:' .. A[1])
 end
 
-OPS.sweep = OP == 'sweep' and function()
+OPS.sweep = built('sweep') and function()
   -- ghost_after_s. What events should have done, checked again (both counts should stay 0):
   -- 1) no waiting call that may be offered stays beside a free agent who may take it;
   local matched = 0
@@ -1100,22 +1128,35 @@ OPS.sweep = OP == 'sweep' and function()
 end
 
 -- nothing but the next timer (Router.next_due_ms)
-OPS.noop = OP == 'noop' and function() end
+OPS.noop = built('noop') and function() end
 
-local run = OPS[OP]
-if not run then
-  -- no such op (the op asked for is never false). Refused before anything is written: a
-  -- misspelt op must not pass for one that did nothing.
-  return redis.error_reply('unknown router operation ' .. cjson.encode(tostring(OP)))
-end
-if redis.call('GET', Q .. 'layout') ~= LAYOUT then migrate_layout() end
-local reply = run()
-flush_live()
-if reply then return reply end
+-- one call: the run's state set afresh (the library keeps these locals between calls)
+local function run(argv)
+  P, OP = argv[1], argv[2]
+  NOW, NOW_ISO, DAY, HOUR = tonumber(argv[3]), argv[4], argv[5], argv[6]
+  A = {}
+  for i = 7, #argv do A[#A + 1] = argv[i] end
+  Q = P .. ':q:'
+  LIVE_CHANNELS, LIVE = {}, {}
+  EXPIRING, SKILLS, PENDING, AGENT_STATE, offers = {}, {}, {}, {}, {}
+  result_status = 'ok'
+  local op = OPS[OP]
+  if not op then
+    -- no such op (the op asked for is never false). Refused before anything is written: a
+    -- misspelt op must not pass for one that did nothing.
+    return redis.error_reply('unknown router operation ' .. cjson.encode(tostring(OP)))
+  end
+  if redis.call('GET', Q .. 'layout') ~= LAYOUT then migrate_layout() end
+  local reply = op()
+  flush_live()
+  if reply then return reply end
 
--- every path above settles its agents; this keeps the indexes whole should one not
-for name, _ in pairs(PENDING) do
-  PENDING[name] = nil
-  index_available(name, NOW)
+  -- every path above settles its agents; this keeps the indexes whole should one not
+  for name, _ in pairs(PENDING) do
+    PENDING[name] = nil
+    index_available(name, NOW)
+  end
+  return {result_status, next_due(), unpack(offers)}
 end
-return {result_status, next_due(), unpack(offers)}
+
+return run(ARGV)

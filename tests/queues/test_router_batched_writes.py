@@ -39,9 +39,10 @@ def unbatched_script() -> str:
     """router.lua with every live message published and every count's key given its lifetime
     where it is made."""
     lua = ROUTER_LUA
-    begin, end = _between(lua, "local LIVE_CHANNELS, LIVE = {}, {}", "\nend\nlocal function nz")
+    begin, end = _between(lua, "local LIVE_CHANNELS, LIVE  -- per run", "\nend\nlocal function nz")
     lua = (
         lua[:begin]
+        + "local LIVE_CHANNELS, LIVE\n"
         + "local function live(channel, typ, json)\n"
         + "  redis.call('PUBLISH', P .. ':live:' .. channel,"
         + " '{\"type\":' .. cjson.encode(typ) .. ',\"data\":' .. json .. '}')\n"
