@@ -241,7 +241,7 @@ class FastAGIServer:
             values[key] = value
         if not values:
             raise AGIProtocolError("empty environment block")
-        return build_environment(values)
+        return build_environment(values, copy=False)
 
     async def _run_route(self, session: AGISession) -> None:
         env = session.env
