@@ -11,9 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from kck.clock import Clock
+from kck.round_trips import SharedRoundTrips
 from queues.script_batches import FunctionLibrary, ScriptBatches
 
 ROUTER_LUA = resources.files("queues").joinpath("lua/router.lua").read_text(encoding="utf-8")
@@ -69,6 +71,10 @@ def period_keys(at: datetime, tz: ZoneInfo) -> tuple[str, str]:
     return local.strftime("%Y-%m-%d"), local.strftime("%Y-%m-%dT%H")
 
 
+def _add_hmget(pipe: Pipeline, key_names: tuple[str, tuple[str, ...]]) -> None:
+    pipe.hmget(*key_names)
+
+
 class RouterStore:
     """Runs router operations as one atomic script call each; reads live state."""
 
@@ -86,6 +92,11 @@ class RouterStore:
         self.tz = tz or ZoneInfo("Europe/Warsaw")
         # alone a call goes at once; calls made while one is out share the next round trip
         self.scripts = ScriptBatches(redis, ROUTER_LUA, router_library(ROUTER_LUA))
+        # the waiting loops' checks of their calls (thousands of callers, one every few seconds
+        # each): many to a round trip on one connection, not a pooled connection each
+        self._field_reads: SharedRoundTrips[tuple[str, tuple[str, ...]]] = SharedRoundTrips(
+            redis, self._hmget, _add_hmget, name="router-call-field-reads"
+        )
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, "q", *parts))
@@ -127,9 +138,17 @@ class RouterStore:
     async def call_fields(self, call_id: str, *names: str) -> dict[str, str] | None:
         """Only `names` of the call's hash (those it has); None when the call is not there.
         Every call's hash has `state`: ask for it among `names` to tell the two apart."""
-        raw: Any = await self.redis.hmget(self.key("call", call_id), names)
+        raw: Any = await self._field_reads.run((self.key("call", call_id), names))
         data = {name: _text(v) for name, v in zip(names, raw, strict=True) if v is not None}
         return data or None
+
+    async def _hmget(self, key_names: tuple[str, tuple[str, ...]]) -> Any:
+        return await self.redis.hmget(*key_names)
+
+    @property
+    def field_read_round_trips(self) -> int:
+        """Round trips the call-field reads have taken so far (benchmarks and tests)."""
+        return self._field_reads.round_trips
 
     async def call_id_for_uniqueid(self, uniqueid: str) -> str | None:
         value = await self.redis.get(self.key("uid", uniqueid))

@@ -56,12 +56,14 @@ def parse_environment_line(line: str, *, line_no: int) -> tuple[str, str]:
         )
     if value.startswith(" "):
         value = value[1:]
-    # the names are the same few dozen on every call: one string each in the process
-    return sys.intern(key[len("agi_") :]), printable(value)  # a NUL from a SIP header stops here
+    # the names, and most values (type, language, context, priority, version...), are the same
+    # on every call: one string each in the process while calls use it
+    return sys.intern(key[len("agi_") :]), sys.intern(printable(value))  # NUL from SIP: stops here
 
 
-def build_environment(values: Mapping[str, str]) -> AGIEnvironment:
-    """Make the typed environment from ``{name_without_agi_prefix: value}``."""
+def build_environment(values: Mapping[str, str], *, copy: bool = True) -> AGIEnvironment:
+    """Make the typed environment from ``{name_without_agi_prefix: value}``; `copy=False`: the
+    caller hands the dict over (nobody changes it after), kept as `raw` without a copy."""
     args: list[str] = []
     index = 1
     while f"arg_{index}" in values:
@@ -84,5 +86,5 @@ def build_environment(values: Mapping[str, str]) -> AGIEnvironment:
         accountcode=get("accountcode", ""),
         threadid=get("threadid", ""),
         args=tuple(args),
-        raw=MappingProxyType(dict(values)),
+        raw=MappingProxyType(dict(values) if copy or not isinstance(values, dict) else values),
     )

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from asterisk.agi.access import ClientAllowList
+from asterisk.agi.connection import AGIConnection
 from asterisk.agi.environment import (
     AGIEnvironment,
     build_environment,
@@ -51,7 +52,7 @@ _SHUTDOWN_FLAG_S = 1.0
 class _Connection:
     """One accepted socket; `session` once its environment was read."""
 
-    writer: asyncio.StreamWriter
+    socket: AGIConnection
     session: AGISession | None = None
 
     @property
@@ -62,7 +63,7 @@ class _Connection:
         if self.session is not None:
             self.session.abort(reason)
         else:
-            self.writer.transport.abort()
+            self.socket.abort()
 
 
 class FastAGIServer:
@@ -114,8 +115,9 @@ class FastAGIServer:
         if self._server is not None:
             raise RuntimeError("FastAGI server already started")
         self._stopping = False
-        self._server = await asyncio.start_server(
-            self._on_connection, self.host, self._requested_port, limit=self._max_line_bytes
+        max_line = self._max_line_bytes
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: AGIConnection(self._accepted, max_line), self.host, self._requested_port
         )
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("FastAGI listening on %s:%s", self.host, self.port)
@@ -158,42 +160,48 @@ class FastAGIServer:
                 async with asyncio.timeout(STRAGGLER_GRACE_S):
                     await server.wait_closed()
 
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        connection = _Connection(writer)
+    def _accepted(self, socket: AGIConnection) -> None:
+        """A new socket (the protocol's connection_made): its call gets the one task it has."""
+        connection = _Connection(socket)
+        task = asyncio.get_running_loop().create_task(self._on_connection(connection))
         self._tasks[task] = connection
+
+    async def _on_connection(self, connection: _Connection) -> None:
         try:
-            await self._serve(reader, connection)
+            await self._serve(connection)
         except asyncio.CancelledError:
-            # stop() cancelled this task and awaits it; ending normally keeps asyncio's
-            # start_server callback (3.11) from logging the cancellation as an error.
+            # stop() cancelled this task and awaits it: a normal end
             if not self._stopping:
                 raise
+        except Exception:
+            # the route's own failures are handled in _run_route; this is ours: the socket is
+            # dropped, the caller goes on in the dialplan (no KCK_DONE: the fallback queue)
+            log.exception("%s failed", connection.label)
+            connection.drop("FastAGI server error")
         finally:
-            self._tasks.pop(task, None)
-            if not writer.is_closing():
-                writer.close()  # cancelled before the session existed (reading the environment)
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.pop(task, None)
+            connection.socket.close()  # cancelled before the session existed (environment)
 
-    async def _serve(self, reader: asyncio.StreamReader, connection: _Connection) -> None:
-        writer = connection.writer
-        peer = writer.get_extra_info("peername")
+    async def _serve(self, connection: _Connection) -> None:
+        socket = connection.socket
+        assert socket.transport is not None
+        peer = socket.transport.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if not self._allow.allows(host):
             self.connections_rejected += 1
             log.warning("FastAGI connection from %s refused: not in allowed_clients", host)
-            await _close(writer)
+            await _close(socket)
             return
         try:
-            env = await self._read_environment(reader, host)
+            env = await self._read_environment(socket, host)
         except AGIProtocolError as exc:
             log.warning("FastAGI connection from %s dropped: %s", host, exc)
-            await _close(writer)
+            await _close(socket)
             return
         if env is None:
-            await _close(writer)
+            await _close(socket)
             return
         self.sessions_started += 1
         # Every log line of this call carries its uniqueid: ours, the session's reader's (a task
@@ -201,8 +209,7 @@ class FastAGIServer:
         with call_context(uniqueid=env.uniqueid):
             session = AGISession(
                 env,
-                reader,
-                writer,
+                socket,
                 command_timeout=self._command_timeout,
                 hangup_grace=self._hangup_grace,
             )
@@ -212,31 +219,18 @@ class FastAGIServer:
             finally:
                 await session.close()
 
-    async def _read_environment(
-        self, reader: asyncio.StreamReader, host: str
-    ) -> AGIEnvironment | None:
+    async def _read_environment(self, socket: AGIConnection, host: str) -> AGIEnvironment | None:
         try:
             async with asyncio.timeout(self._env_timeout):
-                # One read for the whole block: it ends with the first empty line.
-                raw = await reader.readuntil(b"\n\n")
-        except asyncio.IncompleteReadError as exc:
-            # A port scan or health check: connect and close. Not an error.
-            log.debug(
-                "FastAGI peer %s closed before the environment ended (%d bytes)",
-                host,
-                len(exc.partial),
-            )
-            return None
-        except asyncio.LimitOverrunError as exc:
-            raise AGIProtocolError(
-                f"environment block longer than {self._max_line_bytes} bytes without its end"
-            ) from exc
+                # the whole block: it ends with the first empty line
+                raw = await socket.environment()
         except TimeoutError:
             raise AGIProtocolError(
                 f"no complete environment block within {self._env_timeout} s"
             ) from None
-        except (ConnectionError, OSError) as exc:
-            log.debug("FastAGI peer %s lost while sending the environment: %s", host, exc)
+        if raw is None:
+            # A port scan or health check: connect and close. Not an error.
+            log.debug("FastAGI peer %s closed before the environment ended", host)
             return None
         if len(raw) > self._max_env_bytes:
             raise AGIProtocolError(f"environment block larger than {self._max_env_bytes} bytes")
@@ -247,7 +241,7 @@ class FastAGIServer:
             values[key] = value
         if not values:
             raise AGIProtocolError("empty environment block")
-        return build_environment(values)
+        return build_environment(values, copy=False)
 
     async def _run_route(self, session: AGISession) -> None:
         env = session.env
@@ -296,8 +290,11 @@ async def _best_effort(session: AGISession, name: str, value: str, *, within: fl
             await session.set_variable(name, value)
 
 
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+async def _close(socket: AGIConnection) -> None:
+    socket.stop_reading()
+    socket.close()
+    try:
         async with asyncio.timeout(2.0):
-            await writer.wait_closed()
+            await socket.closed.wait()
+    except TimeoutError:
+        socket.abort()

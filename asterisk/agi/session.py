@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from asterisk.agi.arguments import quoted, quoted_if_needed, word
+from asterisk.agi.connection import AGIConnection
 from asterisk.agi.environment import AGIEnvironment
 from asterisk.agi.errors import (
     AGICommandError,
@@ -16,8 +17,8 @@ from asterisk.agi.errors import (
     AGITimeoutError,
     CallerHungUp,
 )
-from asterisk.agi.reply import AGIReply, parse_reply
-from kck.inbox import Flag, Inbox
+from asterisk.agi.reply import AGIReply
+from kck.inbox import Flag
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,6 @@ DEFAULT_HANGUP_GRACE = 0.2
 DEFAULT_MAX_LINE = 64 * 1024
 # Closing waits this long for the socket to be flushed and closed before aborting it.
 _CLOSE_S = 1.0
-# A 520 usage text is a few lines; more than this is not Asterisk.
-_MAX_USAGE_LINES = 200
-_HANGUP = "HANGUP"
 
 
 @dataclass(frozen=True)
@@ -50,86 +48,13 @@ class RecordResult:
     endpos: int | None
 
 
-class _ReplyStream:
-    """Background reader: HANGUP notifications set a flag, replies go to the waiting command."""
-
-    def __init__(self, reader: asyncio.StreamReader, session: AGISession) -> None:
-        self._reader = reader
-        self._session = session
-        self.replies: Inbox[AGIReply | AGIError] = Inbox()
-
-    async def run(self) -> None:
-        try:
-            while True:
-                line = await self._readline()
-                if line is None:
-                    self._session._mark_gone("connection closed by Asterisk")
-                    self.replies.put_nowait(CallerHungUp("AGI connection closed by Asterisk"))
-                    return
-                if line == _HANGUP:
-                    self._session._mark_gone("HANGUP notification")
-                    continue
-                if line.startswith("520-"):
-                    block = await self._read_usage(line)
-                    if block is None:
-                        return
-                    line = block
-                elif line.startswith("100 "):
-                    # Provisional "100 result=0 Trying..."; the real reply follows.
-                    continue
-                try:
-                    reply = parse_reply(line)
-                except AGIProtocolError as exc:
-                    self.replies.put_nowait(exc)
-                    continue
-                self.replies.put_nowait(reply)
-        except AGIProtocolError as exc:
-            self._session._mark_gone(str(exc))
-            self.replies.put_nowait(exc)
-        except (ConnectionError, OSError) as exc:
-            self._session._mark_gone(f"connection error: {exc}")
-            self.replies.put_nowait(CallerHungUp(f"AGI connection lost: {exc}"))
-
-    async def _read_usage(self, first: str) -> str | None:
-        lines = [first]
-        while True:
-            line = await self._readline()
-            if line is None:
-                self._session._mark_gone("connection closed inside a 520 usage block")
-                self.replies.put_nowait(CallerHungUp("AGI connection closed inside a 520 reply"))
-                return None
-            if line == _HANGUP:
-                # Asterisk writes the notification atomically between lines of its own output.
-                self._session._mark_gone("HANGUP notification")
-                continue
-            lines.append(line)
-            if line.startswith("520 "):
-                return "\n".join(lines)
-            if len(lines) > _MAX_USAGE_LINES:
-                raise AGIProtocolError(f"520 usage reply longer than {_MAX_USAGE_LINES} lines")
-
-    async def _readline(self) -> str | None:
-        try:
-            raw = await self._reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial:
-                log.debug("AGI peer closed after a partial line %r", exc.partial[:80])
-            return None
-        except asyncio.LimitOverrunError as exc:
-            raise AGIProtocolError(
-                f"AGI line longer than the {exc.consumed}-byte limit; closing the session"
-            ) from exc
-        return raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
-
-
 class AGISession:
     """The route's handle on one call. Every step may raise :class:`CallerHungUp`."""
 
     def __init__(
         self,
         env: AGIEnvironment,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        connection: AGIConnection,
         *,
         command_timeout: float | None = None,
         hangup_grace: float = DEFAULT_HANGUP_GRACE,
@@ -138,17 +63,15 @@ class AGISession:
         self.hung_up = False
         self.hangup_reason: str | None = None
         self.fallback_requested = False
-        self._writer = writer
+        self._connection = connection
         self._command_timeout = command_timeout
         self._hangup_grace = hangup_grace
         self._lock = asyncio.Lock()
         self._gone = Flag()
         self._closed = False
         self._orphaned = 0  # replies still owed to commands whose caller was cancelled
-        self._stream = _ReplyStream(reader, self)
-        self._reader_task = asyncio.get_running_loop().create_task(
-            self._stream.run(), name=f"agi-reader-{env.uniqueid}"
-        )
+        self._replies = connection.replies
+        connection.attach(self._mark_gone)
 
     # -- state -------------------------------------------------------------------------------
     def _mark_gone(self, reason: str) -> None:
@@ -180,7 +103,7 @@ class AGISession:
         return True
 
     async def close(self) -> None:
-        """Close the socket and stop the reader (the server does this after the route).
+        """Close the socket and stop reading (the server does this after the route).
 
         Bounded: a peer that stops reading (our unsent bytes stuck in the buffer) gets the
         socket aborted after `_CLOSE_S`, so Asterisk still sees the AGI end.
@@ -188,26 +111,22 @@ class AGISession:
         if self._closed:
             return
         self._closed = True
-        self._reader_task.cancel()
-        self._writer.close()
+        connection = self._connection
+        connection.stop_reading()
+        connection.close()
         try:
             async with asyncio.timeout(_CLOSE_S):
-                # asyncio.wait, not `await task`: our own cancel must not be taken for the reader's
-                await asyncio.wait({self._reader_task})
-                # wait_closed only waits for the transport's connection_lost, which close() schedules.
-                await self._writer.wait_closed()
+                await connection.closed.wait()  # connection_lost: flushed and closed
         except TimeoutError:
-            self._writer.transport.abort()
-        except (ConnectionError, OSError):
-            pass
+            connection.abort()
 
     def abort(self, reason: str) -> None:
         """Drop the connection now (no await, so no cancel can skip it): Asterisk sees the AGI end
         and continues the dialplan; every later command raises CallerHungUp."""
         self._mark_gone(reason)
         self._closed = True
-        self._reader_task.cancel()
-        self._writer.transport.abort()
+        self._connection.stop_reading()
+        self._connection.abort()
 
     # -- raw ---------------------------------------------------------------------------------
     # The per-command limit is part of the session contract, hence the timeout parameter.
@@ -226,9 +145,9 @@ class AGISession:
             written = False
             limit = timeout if timeout is not None else self._command_timeout
             try:
-                self._writer.write(line.encode("utf-8") + b"\n")
+                self._connection.write(line.encode("utf-8") + b"\n")
                 written = True
-                await self._writer.drain()
+                await self._connection.drain()
                 if limit is None:
                     item = await self._own_reply()
                 else:
@@ -257,7 +176,7 @@ class AGISession:
     async def _own_reply(self) -> AGIReply | AGIError:
         """The next reply after skipping those owed to commands whose caller was cancelled."""
         while True:
-            item = await self._stream.replies.get()
+            item = await self._replies.get()
             if self._orphaned and not isinstance(item, AGIError):
                 self._orphaned -= 1
                 log.debug("late reply to a cancelled command dropped: %s", item.raw)
@@ -265,15 +184,15 @@ class AGISession:
             return item
 
     def _discard_stale_replies(self, line: str) -> None:
-        if self._reader_task.done() and self._stream.replies.empty():
+        if self._connection.reading_stopped and self._replies.empty():
             # The reader has stopped (EOF, reset, protocol error): no reply can ever come.
             self._mark_gone("connection closed")
             raise CallerHungUp(f"AGI connection is closed; cannot send {line!r}")
         # Nothing is pending, so whatever sits in the queue answers no command of ours.
-        while not self._stream.replies.empty():
-            stale = self._stream.replies.get_nowait()
+        while not self._replies.empty():
+            stale = self._replies.get_nowait()
             if isinstance(stale, CallerHungUp):
-                self._stream.replies.put_nowait(stale)
+                self._replies.put_nowait(stale)
                 raise CallerHungUp(f"AGI connection is closed; cannot send {line!r}")
             if self._orphaned and not isinstance(stale, AGIError):
                 self._orphaned -= 1
