@@ -231,7 +231,13 @@ async def main() -> None:
                 await desk.ws.send_json({"type": "ready"})
                 desk.task = asyncio.create_task(desk.listen(arrived, waiters))
             await asyncio.sleep(1.0)
-            print(f"{len(desks)} desks connected", file=sys.stderr, flush=True)
+            # the pub/sub connections this process holds with every desk open
+            pubsub_connections = len(await services.redis.client_list(_type="pubsub"))
+            print(
+                f"{len(desks)} desks connected; {pubsub_connections} pub/sub connections",
+                file=sys.stderr,
+                flush=True,
+            )
 
             async def offer_one(n: int) -> tuple[float, float] | None:
                 request = _request(n)
@@ -303,6 +309,7 @@ async def main() -> None:
     results = {
         **measured,
         "pops_missing": missing,
+        "pubsub_connections_with_desks_open": pubsub_connections,
         # during the burst, as Redis counts them: commands by name, connections accepted
         "redis_during_burst": redis_burst,
         "pops_missing_burst": missing_burst,
@@ -326,7 +333,10 @@ async def main() -> None:
         f"{redis_burst['connections']} connections opened; "
         + ", ".join(f"{k} {v}" for k, v in list(redis_burst["by_command"].items())[:12])
     )
-    print(f"{args.desks} desks connected; pops missing: {missing} (+{missing_burst} in the burst)")
+    print(
+        f"{args.desks} desks connected ({pubsub_connections} pub/sub connections); "
+        f"pops missing: {missing} (+{missing_burst} in the burst)"
+    )
     print(table(rows))
     print(
         f"pop/echo ratio: p50 {results['ratio_p50_pop_vs_echo']}x, "
