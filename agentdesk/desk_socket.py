@@ -24,7 +24,7 @@ from agentdesk.refusals import language_of
 from agentdesk.security import current_session
 from agentdesk.socket_session import SocketSession, serve_socket
 from agentdesk.wrap_up_pop import wrap_up_offer
-from kck.bus import RESUBSCRIBED, Subscription
+from kck.bus import RESUBSCRIBED, LiveSubscription
 from queues.events import AgentStateChanged, decode_event
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class DeskSocket(SocketSession):
         # offer id → offer, the last POPS_REMEMBERED sent on this socket (a desk stays open all
         # day: every offer of the day kept would grow with the calls)
         self.popped: OrderedDict[str, Offer] = OrderedDict()
-        self.live: Subscription | None = None
+        self.live: LiveSubscription | None = None
 
     async def open(self) -> None:
         channel = f"agent:{self.session.username}"

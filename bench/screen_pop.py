@@ -231,7 +231,13 @@ async def main() -> None:
                 await desk.ws.send_json({"type": "ready"})
                 desk.task = asyncio.create_task(desk.listen(arrived, waiters))
             await asyncio.sleep(1.0)
-            print(f"{len(desks)} desks connected", file=sys.stderr, flush=True)
+            # the pub/sub connections this process holds with every desk open
+            pubsub_connections = len(await services.redis.client_list(_type="pubsub"))
+            print(
+                f"{len(desks)} desks connected; {pubsub_connections} pub/sub connections",
+                file=sys.stderr,
+                flush=True,
+            )
 
             async def offer_one(n: int) -> tuple[float, float] | None:
                 request = _request(n)
@@ -276,7 +282,11 @@ async def main() -> None:
             redis_before = await redis_counts(services.redis)
             if profiler is not None:
                 profiler.enable()
+            # this process's CPU during the burst (the loop, the SQLite thread, the desks'
+            # clients): steadier than the burst's wall-clock times on a busy machine
+            cpu_before = time.process_time()
             burst = await asyncio.gather(*(offer_one(100_000 + n) for n in range(args.desks)))
+            burst_cpu_ms = (time.process_time() - cpu_before) * 1000
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
@@ -303,6 +313,8 @@ async def main() -> None:
     results = {
         **measured,
         "pops_missing": missing,
+        "pubsub_connections_with_desks_open": pubsub_connections,
+        "process_cpu_ms_during_burst": round(burst_cpu_ms, 1),
         # during the burst, as Redis counts them: commands by name, connections accepted
         "redis_during_burst": redis_burst,
         "pops_missing_burst": missing_burst,
@@ -326,7 +338,11 @@ async def main() -> None:
         f"{redis_burst['connections']} connections opened; "
         + ", ".join(f"{k} {v}" for k, v in list(redis_burst["by_command"].items())[:12])
     )
-    print(f"{args.desks} desks connected; pops missing: {missing} (+{missing_burst} in the burst)")
+    print(
+        f"{args.desks} desks connected ({pubsub_connections} pub/sub connections); "
+        f"pops missing: {missing} (+{missing_burst} in the burst); "
+        f"process CPU during the burst {burst_cpu_ms:.0f} ms"
+    )
     print(table(rows))
     print(
         f"pop/echo ratio: p50 {results['ratio_p50_pop_vs_echo']}x, "

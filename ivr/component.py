@@ -14,7 +14,7 @@ from ivr.routing import QueueGateway
 from ivr.speech_adapter import start_speech
 from ivr.speech_port import IntentRecogniser, installed_recogniser
 from ivr.versions import MenuLibrary, MenuRejected, NoMenuVersion, VersionInfo
-from kck.bus import Subscription
+from kck.bus import LiveSubscription
 from kck.phone import TrunkDial
 from kck.services import Services
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
@@ -84,7 +84,7 @@ class IVRComponent:
         self.reloads = 0
         self._watcher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
-        self._versions: Subscription | None = None
+        self._versions: LiveSubscription | None = None
         self._stop = asyncio.Event()
         self._server: Any = None
 
@@ -118,7 +118,7 @@ class IVRComponent:
             self._server = fastagi_server_from_settings(self.services.settings.agi, self.routes)
             await self._server.start()
 
-    async def _follow_versions(self, versions: Subscription) -> None:
+    async def _follow_versions(self, versions: LiveSubscription) -> None:
         """Take a version another node made live at once (not after `LIVE_VERSION_CACHE_S`).
 
         While Redis is away the subscription subscribes again by itself; the cache still

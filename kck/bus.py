@@ -1,24 +1,54 @@
 """The event bus on Redis: Streams for events that must not be lost, pub/sub for live views.
 
-Every live (pub/sub) reader goes through `Subscription`: readiness, resubscription, decoding.
+Every live (pub/sub) reader is a `LiveSubscription` (readiness, resubscription, decoding, see
+`kck.live_messages`); `EventBus.subscription` hands out ones that share the process's one
+pub/sub connection (`kck.live_channels`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Self
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from kck.live_channels import LiveChannels, SharedSubscription
+from kck.live_messages import (
+    LIVE_BACKLOG,
+    LIVE_BACKOFF,
+    RESUBSCRIBED,
+    LiveMessage,
+    LiveSubscription,
+    NotSubscribed,
+    PubSubClient,
+    PubSubConnection,
+    live_messages,
+    release,
+    text,
+)
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 from kck.writer_state import Backoff, WriterState
+
+__all__ = [
+    "RESUBSCRIBED",
+    "Backoff",
+    "BusEvent",
+    "EventBus",
+    "GroupBacklog",
+    "LiveMessage",
+    "LiveSubscription",
+    "NotSubscribed",
+    "PubSubClient",
+    "PubSubConnection",
+    "SharedSubscription",
+    "Subscription",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +127,19 @@ async def _answered_within(
 class EventBus:
     """Publish/consume typed JSON events; stream and channel names are prefixed per installation."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "kck", maxlen: int = 100_000) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        prefix: str = "kck",
+        maxlen: int = 100_000,
+        *,
+        live: LiveChannels | None = None,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.maxlen = maxlen
+        # the process's one pub/sub connection, shared by every live subscription made here
+        self.live = live if live is not None else LiveChannels(redis)
 
     def key(self, name: str) -> str:
         return f"{self.prefix}:stream:{name}"
@@ -403,56 +442,26 @@ class EventBus:
         payload = json.dumps({"type": event_type, "data": data}, ensure_ascii=False, default=str)
         return int(await self.redis.publish(self.channel(channel), payload))
 
-    def subscription(self, *channels: str, **options: Any) -> Subscription:
-        """A live subscription to `channels` (names as given to `broadcast`); see `Subscription`."""
-        return Subscription(self.redis, [self.channel(c) for c in channels], **options)
+    def subscription(
+        self, *channels: str, ready_within_s: float = 10.0, backlog: int = LIVE_BACKLOG
+    ) -> SharedSubscription:
+        """A live subscription to `channels` (names as given to `broadcast`) on the process's
+        shared pub/sub connection (`self.live`); see `LiveSubscription`."""
+        return self.live.subscription(
+            [self.channel(c) for c in channels], ready_within_s=ready_within_s, backlog=backlog
+        )
 
 
-# What a subscription yields once it is subscribed again after a lost connection, as
-# `(RESUBSCRIBED, {"channels": [...], "lost_s": seconds})`: live channels keep nothing, so what
-# was broadcast in between is gone; a consumer that shows state reads it afresh.
-RESUBSCRIBED = "bus.resubscribed"
+class Subscription(LiveSubscription):
+    """A live subscription on a pub/sub connection of its own (see `LiveSubscription`).
 
-LiveMessage = tuple[str, dict[str, Any]]
-
-
-LIVE_BACKOFF = Backoff()  # a lost subscription is retried after 0.1 s, doubling up to 5 s
-
-
-class NotSubscribed(TimeoutError):
-    """Redis did not acknowledge a subscription in time (the message names the channels)."""
-
-
-class PubSubConnection(Protocol):
-    """What a subscription uses of one redis-py pub/sub connection (`PubSub`)."""
-
-    async def subscribe(self, *channels: str) -> None: ...
-    async def get_message(self, *, timeout: float) -> dict[str, Any] | None: ...
-    async def aclose(self) -> None: ...
-
-
-class PubSubClient(Protocol):
-    """What a subscription uses of the Redis client: a new pub/sub connection per attempt."""
-
-    def pubsub(self) -> PubSubConnection: ...
-
-
-class Subscription:
-    """Live messages on pub/sub channels, as `(type, data)`, from the moment Redis says so.
-
-        async with bus.subscription("agents") as live:  # entered once SUBSCRIBE is acknowledged
-            ...                                          # so whatever is broadcast now arrives
-            async for kind, data in live:
-                ...
-
-    `open()` / `close()` do the same for a subscription that outlives one block (a component's
-    start and stop). A task of its own reads Redis: it decodes each `{"type", "data"}` message
-    once (a malformed one is dropped with a warning naming its channel) and, when the connection
-    is lost, subscribes again after a pause that doubles up to `backoff.max_s`, warning once per
-    outage; then it yields `RESUBSCRIBED`. The consumer waits on an asyncio queue, never inside
-    redis-py, so its cancel always lands; the reader is stopped with `stop_task`, which cancels
-    again when redis-py swallowed a cancel. A consumer more than `backlog` messages behind loses
-    the oldest (one warning): a live view is repaired by the next message.
+    What a process's components use is `EventBus.subscription`, which shares one connection
+    (`kck.live_channels`); this one is for a reader that must not share (and for tests of the
+    behaviour both give). A task of its own reads Redis: it decodes each `{"type", "data"}`
+    message once (a malformed one is dropped with a warning naming its channel) and, when the
+    connection is lost, subscribes again after a pause that doubles up to `backoff.max_s`,
+    warning once per outage; then it yields `RESUBSCRIBED`. The reader is stopped with
+    `stop_task`, which cancels again when redis-py swallowed a cancel.
     """
 
     def __init__(
@@ -462,48 +471,19 @@ class Subscription:
         *,
         backoff: Backoff = LIVE_BACKOFF,
         ready_within_s: float = 10.0,
-        backlog: int = 10_000,
+        backlog: int = LIVE_BACKLOG,
         poll_s: float = 1.0,
     ) -> None:
-        if not channels:
-            raise ValueError("a subscription needs at least one channel")
+        super().__init__(channels, ready_within_s=ready_within_s, backlog=backlog)
         self.redis = redis
-        self.channels = tuple(dict.fromkeys(channels))
         self.backoff = backoff
-        self.ready_within_s = ready_within_s
         self.poll_s = poll_s
-        self._queue: asyncio.Queue[LiveMessage | None] = asyncio.Queue(backlog)
-        self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._closed = False
-        self._lost_at: float | None = None
-        self._was_subscribed = False  # a gap can only follow a subscription
         self._pauses: Iterator[float] | None = None
-        self._behind = False
 
-    @property
-    def names(self) -> str:
-        return ", ".join(self.channels)
-
-    @property
-    def subscribed(self) -> bool:
-        """Whether Redis has acknowledged the subscription to every channel (and not lost it)."""
-        return self._subscribed.is_set()
-
-    async def wait_subscribed(self, within_s: float | None = None) -> None:
-        """Return once subscribed to every channel; NotSubscribed after `within_s` seconds."""
-        try:
-            async with asyncio.timeout(within_s):
-                await self._subscribed.wait()
-        except TimeoutError:
-            raise NotSubscribed(
-                f"live subscription to {self.names}: not subscribed within {within_s} s"
-            ) from None
-
-    async def open(self) -> Subscription:
+    async def open(self) -> Self:
         """Start reading; return once subscribed (NotSubscribed after `ready_within_s`)."""
-        if self._closed:
-            raise RuntimeError(f"live subscription to {self.names} is closed")
+        self._refuse_if_closed()
         if self._task is None:
             self._task = asyncio.create_task(self._read(), name=f"live subscription {self.names}")
         try:
@@ -514,46 +494,10 @@ class Subscription:
         return self
 
     async def close(self) -> None:
-        """Unsubscribe; an `async for` over this subscription ends after the messages it got."""
         task, self._task = self._task, None
         if task is not None:
             await stop_task(task, within=TASK_STOP_S, what=f"live subscription to {self.names}")
-        self._subscribed.clear()
-        if not self._closed:
-            self._closed = True
-            self._put(None)
-
-    async def __aenter__(self) -> Subscription:
-        return await self.open()
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.close()
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> LiveMessage:
-        item = await self._queue.get()
-        if item is None:
-            self._queue.put_nowait(None)  # a later read ends too
-            raise StopAsyncIteration
-        if self._queue.empty():
-            self._behind = False
-        return item
-
-    def _put(self, item: LiveMessage | None) -> None:
-        if self._queue.full():
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._queue.get_nowait()
-            if not self._behind:
-                self._behind = True
-                log.warning(
-                    "live subscription to %s: the consumer is %d messages behind; "
-                    "dropping the oldest",
-                    self.names,
-                    self._queue.maxsize,
-                )
-        self._queue.put_nowait(item)
+        self._end()
 
     async def _read(self) -> None:
         """Subscribe, read until the connection is lost, pause, subscribe again; until cancelled."""
@@ -571,7 +515,7 @@ class Subscription:
                     self._pauses = self.backoff.pauses()
                 await asyncio.sleep(next(self._pauses))
             finally:
-                await asyncio.shield(self._release(pubsub))
+                await asyncio.shield(release(pubsub))
 
     async def _receive(self, pubsub: PubSubConnection) -> None:
         acknowledged: set[str] = set()
@@ -581,7 +525,7 @@ class Subscription:
             if message is None:
                 continue
             kind = message.get("type")
-            channel = _text(message.get("channel"))
+            channel = text(message.get("channel"))
             if kind == "subscribe":
                 if channel in acknowledged:
                     # a second acknowledgement: redis-py reconnected and subscribed again by
@@ -590,76 +534,29 @@ class Subscription:
                     acknowledged.clear()
                 acknowledged.add(channel)
                 if acknowledged.issuperset(self.channels):
-                    self._now_subscribed()
+                    self._acknowledged_all()
             elif kind == "message":
-                for decoded in _live_messages(channel, message.get("data")):
+                for decoded in live_messages(channel, message.get("data")):
                     self._put(decoded)
 
     def _lost(self, error: BaseException) -> None:
-        self._subscribed.clear()
         if self._lost_at is None:
-            self._lost_at = asyncio.get_running_loop().time()
             log.warning(
                 "live subscription to %s lost (%s); subscribing again (pauses up to %s s)",
                 self.names,
                 error or type(error).__name__,
                 self.backoff.max_s,
             )
+        self._not_subscribed(asyncio.get_running_loop().time())
 
-    def _now_subscribed(self) -> None:
+    def _acknowledged_all(self) -> None:
         self._pauses = None
+        now = asyncio.get_running_loop().time()
         if self._lost_at is not None:
-            lost_s = asyncio.get_running_loop().time() - self._lost_at
-            self._lost_at = None
-            log.info("live subscription to %s is back after %.1f s", self.names, lost_s)
-            if self._was_subscribed:
-                gap = {"channels": list(self.channels), "lost_s": round(lost_s, 1)}
-                self._put((RESUBSCRIBED, gap))
-        self._was_subscribed = True
-        self._subscribed.set()
-
-    @staticmethod
-    async def _release(pubsub: PubSubConnection) -> None:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(2):
-                await pubsub.aclose()
-
-
-def _live_messages(channel: str, raw: Any) -> list[LiveMessage]:
-    """The `(type, data)` of a broadcast: one `{"type", "data"}` object, or a JSON array of them
-    in their order (the router's script sends a run's messages to a channel as one, see
-    queues/lua/router.lua `flush_live`). A malformed message is dropped with one warning naming
-    the channel; the well-formed messages of an array are kept."""
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        _malformed(channel, exc, raw)
-        return []
-    items = body if isinstance(body, list) else [body]
-    out: list[LiveMessage] = []
-    problem: Exception | None = None
-    for item in items:
-        try:
-            kind, data = item["type"], item["data"]
-            if not isinstance(kind, str) or not isinstance(data, dict):
-                raise TypeError("type must be text and data an object")
-        except (KeyError, TypeError) as exc:
-            problem = problem or exc
-            continue
-        out.append((kind, data))
-    if problem is not None:
-        _malformed(channel, problem, raw)
-    return out
-
-
-def _malformed(channel: str, exc: Exception, raw: Any) -> None:
-    log.warning(
-        "malformed live message on %s dropped (%s): %.80r",
-        channel,
-        exc,
-        raw,
-        extra={"channel": channel},
-    )
+            log.info(
+                "live subscription to %s is back after %.1f s", self.names, now - self._lost_at
+            )
+        self._now_subscribed(now)
 
 
 def _no_clock() -> datetime:

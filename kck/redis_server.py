@@ -380,8 +380,9 @@ async def _answers(url: str) -> bool:
         await client.aclose()
 
 
-# Per process. Every open desk socket holds one pub/sub connection from this pool (200 agents
-# at their desks = 200), the rest serve calls; Redis' default maxclients is 10,000.
+# Per process. The process's live subscriptions (every desk socket, the wall board, the
+# statistics, the waiting loops) share one pub/sub connection from this pool
+# (`kck.live_channels`); the rest serve calls. Redis' default maxclients is 10,000.
 POOL_CONNECTIONS = 2000
 POOL_WAIT_S = 10.0  # a command waits this long for a free connection, then fails
 

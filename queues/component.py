@@ -73,6 +73,7 @@ class RouterComponent:
             prefix=services.bus.prefix,  # Lua writes to the bus streams and channels
             clock=services.clock,
             tz=settings.tz,
+            live=services.bus.live,  # one pub/sub connection for the whole process
         )
         self.timer = RouterTimer(self.router)
         self.presence = NodePresence(self.router)

@@ -129,9 +129,29 @@ class RoutingRequest:
     recording_consent: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ivr_path"] = [step.as_dict() for step in self.ivr_path]
-        return data
+        """As the router keeps it (JSON); field by field, as `dataclasses.asdict` would give it
+        but without its deep copy of every value (once per call enqueued: a burst of 200 calls
+        spent 0.08 s of the loop in `asdict`)."""
+        return {
+            "call_id": self.call_id,
+            "uniqueid": self.uniqueid,
+            "channel": self.channel,
+            "caller": self.caller,
+            "language": self.language,
+            "queue": self.queue,
+            "skills": dict(self.skills),
+            "priority": self.priority,
+            "arrived_at": self.arrived_at,
+            "ivr_path": [step.as_dict() for step in self.ivr_path],
+            "ivr_path_text": self.ivr_path_text,
+            "intent": self.intent,
+            "transcript": self.transcript,
+            "kb_topic": self.kb_topic,
+            "ticket_category": self.ticket_category,
+            "menu_version": self.menu_version,
+            "variables": dict(self.variables),
+            "recording_consent": self.recording_consent,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RoutingRequest:

@@ -16,8 +16,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from kck.bus import Subscription
+from kck.bus import LiveSubscription
 from kck.clock import Clock
+from kck.live_channels import LiveChannels
 from kck.stopping import TASK_STOP_S, stop_task
 from queues.events import AgentStateChanged, decode_event
 from queues.model import AgentState
@@ -127,11 +128,16 @@ class NonVoiceDispatcher:
 
     name = "nonvoice"
 
-    def __init__(self, queue: NonVoiceQueue, sweep_s: float = SWEEP_S) -> None:
+    def __init__(
+        self, queue: NonVoiceQueue, sweep_s: float = SWEEP_S, live: LiveChannels | None = None
+    ) -> None:
         self.queue = queue
         self.sweep_s = sweep_s
+        # the process's shared pub/sub connection (`EventBus.live`): the `agents` channel is
+        # then read once for the wall board, the statistics and this dispatcher
+        self.live = live if live is not None else LiveChannels(queue.redis)
         self.offered = 0
-        self._subscription: Subscription | None = None
+        self._subscription: LiveSubscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def handle(self, kind: str, data: dict[str, Any]) -> None:
@@ -151,7 +157,7 @@ class NonVoiceDispatcher:
     async def start(self) -> None:
         if self._subscription is None:
             channel = f"{self.queue.prefix}:live:agents"
-            self._subscription = await Subscription(self.queue.redis, [channel]).open()
+            self._subscription = await self.live.subscription([channel]).open()
             self._tasks = [
                 asyncio.create_task(self._listen(self._subscription), name="nonvoice-listen"),
                 asyncio.create_task(self._sweep(), name="nonvoice-sweep"),
@@ -168,7 +174,7 @@ class NonVoiceDispatcher:
     def health(self) -> dict[str, Any]:
         return {"up": self._subscription is not None, "offered": self.offered}
 
-    async def _listen(self, live: Subscription) -> None:
+    async def _listen(self, live: LiveSubscription) -> None:
         async for kind, data in live:
             try:
                 await self.handle(kind, data)

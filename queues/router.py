@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
-from kck.bus import Subscription
+from kck.bus import LiveSubscription
 from kck.clock import Clock, SystemClock
 from kck.inbox import Inbox
 from kck.lease import holder_name
+from kck.live_channels import LiveChannels
 from kck.stopping import TASK_STOP_S, stop_task
 from queues.config import QueueConfig, QueueConfigError, RoutingConfig
 from queues.estimate import estimated_wait_s
@@ -69,24 +70,28 @@ def _offers(raw: list[str]) -> list[Offer]:
 
 
 class CallWaiters:
-    """One live subscription per process; hands call events (decoded: `queues.events`) to the
-    local waiting loops.
+    """One live subscription per process (on the process's shared pub/sub connection when the
+    composition root gives `live`); hands call events (decoded: `queues.events`) to the local
+    waiting loops.
 
     A loop may also be told at once (`on_event`, called in the listener) — e.g. to cut short
     the music or announcement its caller hears when an offer comes."""
 
-    def __init__(self, redis: aioredis.Redis, channel: str) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, channel: str, live: LiveChannels | None = None
+    ) -> None:
         self.redis = redis
         self.channel = channel
+        self.live = live if live is not None else LiveChannels(redis)
         self._queues: dict[str, Inbox[RouterEvent]] = {}
         self._hooks: dict[str, Callable[[RouterEvent], None]] = {}
-        self._subscription: Subscription | None = None
+        self._subscription: LiveSubscription | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Return once subscribed, so no event published after start is missed."""
         if self._task is None:
-            self._subscription = await Subscription(self.redis, [self.channel]).open()
+            self._subscription = await self.live.subscription([self.channel]).open()
             self._task = asyncio.create_task(
                 self._listen(self._subscription), name="queue-call-waiters"
             )
@@ -131,7 +136,7 @@ class CallWaiters:
             except Exception:
                 log.exception("call %s: event hook failed", data.get("call_id"))
 
-    async def _listen(self, live: Subscription) -> None:
+    async def _listen(self, live: LiveSubscription) -> None:
         # After a lost connection the subscription's RESUBSCRIBED names no call and is passed
         # over: the waiting loops re-read Redis on every announcement, so a gap loses nothing.
         async for kind, data in live:
@@ -150,7 +155,10 @@ class Router:
         clock: Clock | None = None,
         tz: ZoneInfo | None = None,
         node: str | None = None,
+        live: LiveChannels | None = None,
     ) -> None:
+        """`live`: the process's shared pub/sub connection (`EventBus.live`); without it the
+        router's waiting loops get a connection of their own."""
         self.config = config
         self.clock = clock or SystemClock()
         # this process as a holder of callers (see `node_alive`): unique per start, so a
@@ -158,7 +166,7 @@ class Router:
         self.node = node or f"{holder_name()}-{secrets.token_hex(3)}"
         self.node_ttl_s = NODE_TTL_S
         self.store = RouterStore(redis, prefix=prefix, clock=self.clock, tz=tz)
-        self.waiters = CallWaiters(redis, f"{prefix}:live:queue_calls")
+        self.waiters = CallWaiters(redis, f"{prefix}:live:queue_calls", live)
         self.on_next_due: Callable[[int | None], None] | None = None
 
     async def _run(self, op: str, *args: str | int | float) -> tuple[str, list[Offer]]:

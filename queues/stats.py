@@ -14,7 +14,7 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from kck.bus import EventBus, Subscription
+from kck.bus import EventBus, LiveSubscription
 from kck.metrics import collector_text
 from kck.stopping import TASK_STOP_S, raise_if_cancel_requested, stop_task
 from queues.config import RoutingConfig
@@ -325,7 +325,7 @@ class StatsBroadcaster:
         self.stats = stats
         self.bus = bus
         self.min_interval_s = min_interval_s
-        self._changes: Subscription | None = None
+        self._changes: LiveSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self.broadcasts = 0
 
@@ -343,7 +343,7 @@ class StatsBroadcaster:
             await self._changes.close()
             self._changes = None
 
-    async def _run(self, changes: Subscription) -> None:
+    async def _run(self, changes: LiveSubscription) -> None:
         changed = asyncio.Event()
 
         async def listen() -> None:

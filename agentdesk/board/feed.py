@@ -23,7 +23,7 @@ from typing import Any
 
 from agentdesk.board.snapshot import apply_agent_event, merge_live
 from agentdesk.reports.metrics import CountingRules
-from kck.bus import RESUBSCRIBED, EventBus, Subscription
+from kck.bus import RESUBSCRIBED, EventBus, LiveSubscription
 from kck.clock import Clock
 from kck.stopping import stop_tasks
 from queues.events import AgentStateChanged, decode_event
@@ -59,7 +59,7 @@ class BoardFeed:
         self.last_recount_s = 0.0
         self.client_backlog = client_backlog
         self._clients: set[asyncio.Queue[Message]] = set()
-        self._subscriptions: list[Subscription] = []
+        self._subscriptions: list[LiveSubscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._recount: asyncio.Task[None] | None = None
         self._again = False
@@ -132,7 +132,7 @@ class BoardFeed:
 
     # --- events ---------------------------------------------------------------------------
 
-    async def _listen(self, channel: str, live: Subscription) -> None:
+    async def _listen(self, channel: str, live: LiveSubscription) -> None:
         async for event_type, data in live:
             self._on_event(channel, event_type, data)
 

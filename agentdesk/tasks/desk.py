@@ -80,6 +80,6 @@ def desk_tasks(services: Services, router: Router) -> DeskTasks:
         skills_of=lambda agent: tuple(a.skills) if (a := config.agents.get(agent)) else (),
         tz=services.settings.tz,
         matters=matters,
-        dispatcher=NonVoiceDispatcher(matters),
+        dispatcher=NonVoiceDispatcher(matters, live=services.bus.live),
         skills=tuple(config.skills),
     )

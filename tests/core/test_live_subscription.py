@@ -19,6 +19,7 @@ from kck.bus import (
     PubSubConnection,
     Subscription,
 )
+from kck.live_channels import LiveChannels
 
 QUICK = Backoff(first_s=0.001, max_s=0.004)
 
@@ -85,8 +86,9 @@ async def test_an_array_of_messages_is_handed_on_one_by_one_in_its_order(
 async def test_a_killed_connection_is_subscribed_again_and_says_so(
     redis: aioredis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bus = EventBus(redis, prefix="s3")
-    async with bus.subscription("board", backoff=QUICK, poll_s=0.05) as live:
+    # the process's shared connection: its pauses and polling are its own, not a subscription's
+    bus = EventBus(redis, prefix="s3", live=LiveChannels(redis, backoff=QUICK, poll_s=0.05))
+    async with bus.subscription("board") as live:
         with caplog.at_level(logging.INFO, logger="kck.bus"):
             await redis.client_kill_filter(_type="pubsub")
             kind, gap = await asyncio.wait_for(anext(live), 10)

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from kck.bus import EventBus, Subscription
+from kck.bus import EventBus, LiveSubscription
 from kck.clock import ManualClock
 from queues.model import AgentState, EndCause, OfferKind
 from queues.router import AgentStateRefused, Router
@@ -45,7 +45,7 @@ async def test_offer_is_published_on_the_offers_stream_and_the_agents_live_chann
     await router.agent_login("ala")
     received: list[tuple[str, dict[str, object]]] = []
 
-    async def listen(live: Subscription) -> None:
+    async def listen(live: LiveSubscription) -> None:
         async for item in live:
             received.append(item)
             if item[0] == "offer":
@@ -74,7 +74,7 @@ async def test_agent_state_change_goes_to_the_shared_channel_and_only_that_agent
         "agent:bob": [],
     }
 
-    async def listen(live: Subscription, channel: str, until: int | None) -> None:
+    async def listen(live: LiveSubscription, channel: str, until: int | None) -> None:
         async for item in live:
             received[channel].append(item)
             if len(received[channel]) == until:
