@@ -143,19 +143,23 @@ class PrefixTotals:
         return self.slots.nbytes + self.values.nbytes + self.bits.nbytes + layers
 
 
+Source = tuple[PolishAnalyzer, SnippetSource]
+
+
 class CardCache:
-    """The content of the cards last shown (slug, title, current revision…), one snapshot's: a
-    card saved since is in a newer snapshot, so nothing here is ever older than the index. With
-    each card its snippet source (kb.snippets.SnippetSource: its texts tokenised once), made at
-    its first snippet. Cards read ahead (not shown yet) wait apart, in a smaller cache of their
+    """The content of the cards last shown (slug, title, the shown fields of the current
+    revision), one snapshot's: a card saved since is in a newer snapshot, so nothing here is ever
+    older than the index. With each card its snippet source (kb.snippets.SnippetSource: its texts
+    tokenised once), made at its first snippet or, for a card read ahead, in a worker thread
+    before it is shown. Cards read ahead (not shown yet) wait apart, in a smaller cache of their
     own, so that reading ahead never pushes out the cards shown."""
 
     def __init__(self, size: int = 1024, ahead: int = 256) -> None:
         self._size = size
         self._ahead_size = ahead
         self._rows: OrderedDict[int, Any] = OrderedDict()
-        self._ahead: OrderedDict[int, Any] = OrderedDict()
-        self._sources: dict[int, tuple[PolishAnalyzer, SnippetSource]] = {}
+        self._ahead: OrderedDict[int, tuple[Any, Source | None]] = OrderedDict()
+        self._sources: dict[int, Source] = {}
         self._pool: list[int] = []
 
     def note_pool(self, article_ids: list[int]) -> None:
@@ -172,21 +176,29 @@ class CardCache:
         if row is not None:
             self._rows.move_to_end(article_id)
             return row
-        row = self._ahead.pop(article_id, None)
-        if row is not None:
-            self.put(article_id, row)  # shown now
+        held = self._ahead.pop(article_id, None)
+        if held is None:
+            return None
+        row, source = held
+        self.put(article_id, row, source=source)  # shown now
         return row
 
-    def put(self, article_id: int, row: Any, *, ahead: bool = False) -> None:
-        """Keep `row`; `ahead` (read before being asked for): apart, if not held yet."""
+    def put(
+        self, article_id: int, row: Any, *, ahead: bool = False, source: Source | None = None
+    ) -> None:
+        """Keep `row` (with its snippet source if made already); `ahead` (read before being
+        asked for): apart, if not held yet."""
         if ahead:
             if article_id not in self._rows and article_id not in self._ahead:
-                self._ahead[article_id] = row
+                self._ahead[article_id] = (row, source)
                 if len(self._ahead) > self._ahead_size:
                     self._ahead.popitem(last=False)
             return
         self._rows[article_id] = row
-        self._sources.pop(article_id, None)
+        if source is not None:
+            self._sources[article_id] = source
+        else:
+            self._sources.pop(article_id, None)
         if len(self._rows) > self._size:
             gone, _ = self._rows.popitem(last=False)
             self._sources.pop(gone, None)

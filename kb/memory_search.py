@@ -6,6 +6,12 @@ meanwhile (the same results, slower). Freshness: `max(kb_articles.updated_at)` a
 articles are compared with the snapshot's at most every `check_every` seconds, and at the next
 search after `invalidate()` (a save in this process). A change starts a refresh that reads the
 changed cards' rows only and builds the next snapshot off the event loop.
+
+After a search, the content of the next candidates is read ahead and each card's snippet source
+is made in a worker thread, one card per hand-off (the loop waits on no more than one card's
+tokenising). On PostgreSQL, what a search reads through the index (the stamp, the shown cards'
+content) goes through `reading_session()`: autocommit, so a read is one round trip instead of
+BEGIN, the query and ROLLBACK.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from kb.analysis import PolishAnalyzer
 from kb.memory_index import IndexRow, IndexSnapshot, empty_snapshot
 from kb.models import KbArticle, KbSearchDocument
-from kb.search import content_rows
+from kb.search import content_rows, snippet_texts
+from kb.snippets import SnippetSource
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,14 @@ class MemoryIndex:
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._dialect = engine.dialect.name
+        # Reads that need no transaction: on PostgreSQL autocommit saves two round trips a read;
+        # on SQLite (a thread hop per call, no BEGIN for a read) the engine as it is.
+        reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self._dialect == "postgresql"
+            else engine
+        )
+        self._reads = async_sessionmaker(reader, expire_on_commit=False)
         self._check_every = check_every
         self._clock = clock
         self._snapshot: IndexSnapshot | None = None
@@ -64,6 +80,10 @@ class MemoryIndex:
     def reading_ahead(self) -> asyncio.Task[None] | None:
         """The read of the next cards' content started after the last search, if any."""
         return self._reading_ahead
+
+    def reading_session(self) -> AsyncSession:
+        """A session for a search's reads (no transaction of its own on PostgreSQL)."""
+        return self._reads()
 
     def invalidate(self) -> None:
         """The database has changed: compare the next search's stamp, whatever the time."""
@@ -103,25 +123,33 @@ class MemoryIndex:
         self._start_refresh()
         return None
 
-    def read_ahead(self, snapshot: IndexSnapshot) -> asyncio.Task[None] | None:
+    def read_ahead(
+        self, snapshot: IndexSnapshot, analyzer: PolishAnalyzer
+    ) -> asyncio.Task[None] | None:
         """After a search through `snapshot`: read the content of its other candidates not held
-        yet in the background (one read at a time), so that the next keystrokes, which mostly show
-        cards of the same pool, need no query. Returns the task started, if any."""
+        yet in the background (one read at a time) and tokenise them for their snippets in a
+        worker thread, so that the next keystrokes, which mostly show cards of the same pool, need
+        no query and no tokenising. Returns the task started, if any."""
         if self._reading_ahead is not None and not self._reading_ahead.done():
             return None
         wanted = snapshot.cards.take_pool()
         if not wanted:
             return None
         self._reading_ahead = asyncio.create_task(
-            self._read_ahead(snapshot, wanted), name="kb memory index read-ahead"
+            self._read_ahead(snapshot, wanted, analyzer), name="kb memory index read-ahead"
         )
         return self._reading_ahead
 
-    async def _read_ahead(self, snapshot: IndexSnapshot, article_ids: list[int]) -> None:
+    async def _read_ahead(
+        self, snapshot: IndexSnapshot, article_ids: list[int], analyzer: PolishAnalyzer
+    ) -> None:
         try:
-            async with self._sessions() as session:
-                for row in await content_rows(session, article_ids):
-                    snapshot.cards.put(row.id, row, ahead=True)
+            async with self._reads() as session:
+                rows = await content_rows(session, article_ids)
+            for row in rows:
+                # one card per hand-off: a keystroke meanwhile waits for one card at most
+                source = await asyncio.to_thread(SnippetSource, analyzer, snippet_texts(row))
+                snapshot.cards.put(row.id, row, ahead=True, source=(analyzer, source))
         except Exception:
             # only a head start: a card not read here is read when shown
             log.exception("knowledge base: reading the next cards' content ahead failed")

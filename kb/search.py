@@ -153,8 +153,15 @@ def _best_from_index(
     return scored[:limit]
 
 
+# What a hit shows of a card's current revision: only these fields of its content are read.
+SHOWN_CONTENT = ("summary", "body", "unit_name")
+
+
 async def content_rows(session: AsyncSession, ids: Sequence[int]) -> Sequence[Any]:
-    """What a hit shows of these cards: slug, title, unit, language and the current content."""
+    """What a hit shows of these cards: slug, title, unit, language and, from the current
+    revision's content, the fields of SHOWN_CONTENT (taken out by the database, NULL if absent:
+    not the whole document)."""
+    content = KbRevision.content
     return (
         await session.execute(
             select(
@@ -163,7 +170,7 @@ async def content_rows(session: AsyncSession, ids: Sequence[int]) -> Sequence[An
                 KbArticle.title,
                 KbArticle.unit,
                 KbArticle.language,
-                KbRevision.content,
+                *(content[name].as_string().label(name) for name in SHOWN_CONTENT),
             )
             .join(
                 KbRevision,
@@ -175,6 +182,11 @@ async def content_rows(session: AsyncSession, ids: Sequence[int]) -> Sequence[An
             .where(KbArticle.id.in_(ids))
         )
     ).all()
+
+
+def snippet_texts(row: Any) -> list[str]:
+    """The texts a card's snippet is cut from, in order (a row of `content_rows`)."""
+    return [row.summary or "", row.body or ""]
 
 
 async def _hits(
@@ -201,8 +213,7 @@ async def _hits(
         row = by_id.get(article_id)
         if row is None:
             continue  # deleted between the two queries
-        content = row.content
-        texts = [content.get("summary", ""), content.get("body", "")]
+        texts = snippet_texts(row)
         if cards is not None:
             snippet = cards.snippet_source(article_id, analyzer, texts).snippet(wanted, prefix)
         else:
@@ -212,7 +223,7 @@ async def _hits(
                 slug=row.slug,
                 title=row.title,
                 unit=row.unit,
-                unit_name=content.get("unit_name", ""),
+                unit_name=row.unit_name or "",
                 language=row.language,
                 score=score,
                 matched_fields=matched,

@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from kb.analysis import WORD, PolishAnalyzer
 
 _MARKDOWN_NOISE = re.compile(r"(\*\*|__|`|^#+\s*|^\s*[-*]\s+|^\s*\d+\.\s+)", re.MULTILINE)
-_SPACES = re.compile(r"\s+")
+# kb.analysis.WORD with its words kept by re.split: gap, word, gap, …, gap
+_WORDS_AND_GAPS = re.compile(f"({WORD.pattern})", WORD.flags)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class Snippet:
 
 
 def plain_text(markdown: str) -> str:
-    return _SPACES.sub(" ", _MARKDOWN_NOISE.sub("", markdown)).strip()
+    # str.split() cuts at the same whitespace as \s: runs become one space, ends trimmed
+    return " ".join(_MARKDOWN_NOISE.sub("", markdown).split())
 
 
 def make_snippet(
@@ -81,57 +82,64 @@ class SnippetSource:
 
 
 class _TokenisedText:
-    """One plain text: each word's span and distinct-word number, and per term (sorted) the
-    distinct words having it — a term is one bisection, a prefix one contiguous run."""
+    """One plain text: each word's span and distinct-word number, and its (term, distinct word)
+    pairs sorted by term — a term is one bisection, a prefix one contiguous run."""
 
-    __slots__ = ("_ends", "_starts", "_term_at", "_term_words", "_terms", "_word_of", "text")
+    __slots__ = (
+        "_ends",
+        "_pair_terms",
+        "_pair_words",
+        "_starts",
+        "_word_count",
+        "_word_of",
+        "text",
+    )
 
     def __init__(self, analyzer: PolishAnalyzer, text: str) -> None:
         self.text = text
-        numbers: dict[str, int] = {}
-        starts: list[int] = []
-        ends: list[int] = []
-        word_of: list[int] = []
-        for found in WORD.finditer(text):
-            starts.append(found.start())
-            ends.append(found.end())
-            word_of.append(numbers.setdefault(found.group().lower(), len(numbers)))
-        by_term: dict[str, list[int]] = {}
-        for word, number in numbers.items():
-            for term in analyzer.word_terms(word):
-                by_term.setdefault(term, []).append(number)
-        self._terms = sorted(by_term)
-        self._starts = np.array(starts, dtype=np.int32)
-        self._ends = np.array(ends, dtype=np.int32)
-        self._word_of = np.array(word_of, dtype=np.int32)
-        self._term_at = np.cumsum(
-            [0, *(len(by_term[term]) for term in self._terms)], dtype=np.int32
+        # One regex pass cuts the text into gap, word, gap, … (the words' spans follow from the
+        # lengths); the words are lower-cased together and each distinct word is stemmed once.
+        parts = _WORDS_AND_GAPS.split(text)
+        bounds = np.cumsum(
+            np.fromiter(map(len, parts), dtype=np.int32, count=len(parts)), dtype=np.int32
         )
-        self._term_words = np.array(
-            [n for term in self._terms for n in by_term[term]], dtype=np.int32
+        words = "\n".join(parts[1::2]).lower().split("\n") if len(parts) > 1 else []
+        distinct = dict.fromkeys(words)
+        numbers = dict(zip(distinct, range(len(distinct)), strict=True))
+        word_terms = analyzer.word_terms
+        pairs = sorted(
+            (term, number) for word, number in numbers.items() for term in word_terms(word)
         )
+        self._pair_terms = [term for term, _ in pairs]
+        self._pair_words = np.fromiter(
+            (number for _, number in pairs), dtype=np.int32, count=len(pairs)
+        )
+        self._starts = bounds[0:-1:2]
+        self._ends = bounds[1::2]
+        self._word_of = np.fromiter(
+            map(numbers.__getitem__, words), dtype=np.int32, count=len(words)
+        )
+        self._word_count = len(distinct)
 
     def matching_words(
         self, query_terms: frozenset[str], prefix: str | None
     ) -> list[tuple[int, int]]:
         """`_matching_words(analyzer, self.text, query_terms, prefix)`, from the tables."""
-        terms = self._terms
+        terms = self._pair_terms
         runs: list[tuple[int, int]] = []
         for term in query_terms:
-            i = bisect.bisect_left(terms, term)
-            if i < len(terms) and terms[i] == term:
-                runs.append((i, i + 1))
+            lo = bisect.bisect_left(terms, term)
+            if lo < len(terms) and terms[lo] == term:
+                runs.append((lo, bisect.bisect_right(terms, term, lo)))
         if prefix:
             lo = bisect.bisect_left(terms, prefix)
             runs.append((lo, bisect.bisect_left(terms, prefix + "\U0010ffff", lo)))
-        words: list[npt.NDArray[np.int32]] = [
-            self._term_words[self._term_at[lo] : self._term_at[hi]] for lo, hi in runs if hi > lo
-        ]
-        if not words:
+        runs = [(lo, hi) for lo, hi in runs if hi > lo]
+        if not runs:
             return []
-        matched = np.zeros(int(self._word_of.max()) + 1, dtype=bool)
-        for numbers in words:
-            matched[numbers] = True
+        matched = np.zeros(self._word_count, dtype=bool)
+        for lo, hi in runs:
+            matched[self._pair_words[lo:hi]] = True
         chosen = np.flatnonzero(matched[self._word_of])
         return list(zip(self._starts[chosen].tolist(), self._ends[chosen].tolist(), strict=True))
 

@@ -375,13 +375,18 @@ class KnowledgeBase:
     ) -> list[SearchHit]:
         """Best matches for `query` (Polish inflections and missing diacritics forgiven)."""
         analyzer = await self.analyzer()
-        async with self._sessions() as session:
-            index = await self._index.current(session) if self._index is not None else None
+        if self._index is None:
+            async with self._sessions() as session:
+                return await search_articles(
+                    session, analyzer, query, language=language, limit=limit
+                )
+        async with self._index.reading_session() as session:
+            index = await self._index.current(session)
             hits = await search_articles(
                 session, analyzer, query, language=language, limit=limit, index=index
             )
-        if self._index is not None and index is not None:
-            self._index.read_ahead(index)
+        if index is not None:
+            self._index.read_ahead(index, analyzer)
         return hits
 
     async def review_due(self, today: date | None = None) -> list[ReviewItem]:
